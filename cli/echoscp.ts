@@ -1,0 +1,188 @@
+/**
+ * echoscp: DICOM verification (C-ECHO) SCP, after pynetdicom's echoscp.
+ *
+ * @module
+ */
+import { type CommandLineSpec, logOptionDefs } from "../lib/cli/options.ts";
+import { EXIT_OK, runTool, secondsOption } from "../lib/cli/tool.ts";
+import { echoHandler, verificationPolicy } from "../lib/net/echo_scp.ts";
+import type { TransferSyntaxPreference } from "../lib/net/negotiation.ts";
+import { DicomServer, type ServerEvent } from "../lib/net/server.ts";
+
+/** Exit code when the port cannot be opened (DCMTK's network error range). */
+export const EXIT_CANNOT_LISTEN = 60;
+
+/** echoscp's command line: pynetdicom's options plus --bind, AE filter, limits and --json. */
+export const ECHOSCP_SPEC: CommandLineSpec = {
+  tool: "echoscp",
+  description: "DICOM verification (C-ECHO) SCP",
+  params: [{ name: "port", help: "tcp/ip port number to listen on (0: any free port)" }],
+  groups: [
+    {
+      title: "general options:",
+      columns: { long: 19, short: 6 },
+      options: [
+        { long: "--help", short: "-h", help: "print this help text and exit", exclusive: true },
+        { long: "--version", help: "print version information and exit", exclusive: true },
+        ...logOptionDefs(),
+      ],
+    },
+    {
+      title: "network options:",
+      subgroups: [
+        {
+          title: "application entity titles:",
+          options: [
+            {
+              long: "--aetitle",
+              short: "-aet",
+              valueHelp: "[a]etitle: string",
+              help: "set my AE title (default: ECHOSCP)",
+            },
+            {
+              long: "--accept-calling",
+              short: "-acc",
+              valueHelp: "[a]etitle: string",
+              help: [
+                "accept associations only from this calling AE title",
+                "(may be given several times; default: any)",
+              ],
+            },
+          ],
+        },
+        {
+          title: "preferred transfer syntaxes:",
+          options: [
+            {
+              long: "--prefer-uncompr",
+              short: "+x=",
+              help: "prefer explicit VR local byte order (default)",
+              block: "ts",
+            },
+            {
+              long: "--prefer-little",
+              short: "+xe",
+              help: "prefer explicit VR little endian TS",
+              block: "ts",
+            },
+            {
+              long: "--prefer-big",
+              short: "+xb",
+              help: "prefer explicit VR big endian TS",
+              block: "ts",
+            },
+            {
+              long: "--implicit",
+              short: "+xi",
+              help: "accept implicit VR little endian TS only",
+              block: "ts",
+            },
+          ],
+        },
+        {
+          title: "other network options:",
+          options: [
+            {
+              long: "--bind",
+              short: "-b",
+              valueHelp: "[h]ost: string (default: 0.0.0.0)",
+              help: "listen on this address only (e.g. 127.0.0.1 or ::1)",
+            },
+            {
+              long: "--timeout",
+              short: "-to",
+              valueHelp: "[s]econds: integer (default: unlimited)",
+              help: "timeout for network reads (connection inactivity)",
+            },
+            {
+              long: "--acse-timeout",
+              short: "-ta",
+              valueHelp: "[s]econds: integer (default: 30)",
+              help: "timeout for ACSE messages",
+            },
+            {
+              long: "--dimse-timeout",
+              short: "-td",
+              valueHelp: "[s]econds: integer (default: unlimited)",
+              help: "timeout for DIMSE messages",
+            },
+            {
+              long: "--max-pdu",
+              short: "-pdu",
+              valueHelp: "[n]umber of bytes: integer (4096..131072)",
+              help: "set max receive pdu to n bytes (default: 16384)",
+            },
+            {
+              long: "--max-associations",
+              valueHelp: "[n]umber: integer (default: unlimited)",
+              help: "serve at most n associations at once",
+            },
+          ],
+        },
+      ],
+    },
+    {
+      title: "output options:",
+      options: [{ long: "--json", help: "print one JSON object per event on stdout" }],
+    },
+  ],
+};
+
+const PREFERENCE: Record<string, TransferSyntaxPreference> = {
+  "--prefer-uncompr": "uncompressed",
+  "--prefer-little": "little",
+  "--prefer-big": "big",
+  "--implicit": "implicit",
+};
+
+/** Runs echoscp with `argv` until SIGINT/SIGTERM (or `stop` resolves); resolves with the exit code. */
+export function main(argv: readonly string[], stop?: Promise<void>): Promise<number> {
+  return runTool(ECHOSCP_SPEC, argv, async ({ options, logger }) => {
+    const port = options.paramUint(0, { min: 0, max: 65535 })!;
+    const json = options.has("--json");
+    const encoder = new TextEncoder();
+    const onEvent = json
+      ? (e: ServerEvent) => Deno.stdout.writeSync(encoder.encode(`${JSON.stringify(e)}\n`))
+      : undefined;
+    const allowed = options.occurrences("--accept-calling").map((v) => v[0]);
+    let server: DicomServer;
+    try {
+      server = DicomServer.start({
+        hostname: options.value("--bind") ?? "0.0.0.0",
+        port,
+        logger,
+        policy: verificationPolicy({
+          aeTitle: options.value("--aetitle") ?? "ECHOSCP",
+          maxPdu: options.uint("--max-pdu", { min: 4096, max: 131072 }) ?? 16384,
+          preference: PREFERENCE[options.winner("ts") ?? "--prefer-uncompr"],
+          allowedCallingAeTitles: allowed.length ? allowed : undefined,
+        }),
+        handlers: { "C-ECHO-RQ": echoHandler },
+        socketTimeoutMs: secondsOption(options, "--timeout", 1, 0),
+        acseTimeoutMs: secondsOption(options, "--acse-timeout", 1, 30_000)!,
+        dimseTimeoutMs: secondsOption(options, "--dimse-timeout", 1, undefined),
+        maxAssociations: options.uint("--max-associations", { min: 1 }) ?? 0,
+        onEvent,
+      });
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AddrInUse || err instanceof Deno.errors.PermissionDenied)) {
+        throw err;
+      }
+      logger.fatal(`cannot listen on port ${port}: ${err.message}`);
+      return EXIT_CANNOT_LISTEN;
+    }
+    logger.debug(`Listening on ${server.local.host}:${server.local.port}`);
+    const shutdown = () => {
+      logger.info("Shutting down");
+      server.stop();
+    };
+    const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+    for (const s of signals) Deno.addSignalListener(s, shutdown);
+    stop?.then(shutdown);
+    await server.done;
+    for (const s of signals) Deno.removeSignalListener(s, shutdown);
+    return EXIT_OK;
+  });
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,424 @@
+/**
+ * Command set codec (PS3.7 6.3.1, 9.3, Annex E).
+ *
+ * A command set is a list of group 0000 elements, always encoded in the
+ * Implicit VR Little Endian transfer syntax whatever the presentation
+ * context (PS3.7 6.3.1): tag (group, element: two little-endian uint16),
+ * value length (little-endian uint32), value. The first element is
+ * (0000,0000) CommandGroupLength, the number of bytes that follow it
+ * (PS3.7 E.1).
+ *
+ * A decoded command set is a {@linkcode CommandSet}: a record keyed by the
+ * Annex E keyword, whose value type follows the element's VR.
+ *
+ * @module
+ */
+
+import { DimseDecodeError, formatTag } from "./errors.ts";
+
+/** The value representations used by command elements (PS3.7 Annex E, PS3.5 6.2). */
+export type CommandVr = "UL" | "US" | "UI" | "AE" | "AT" | "LO" | "SH" | "LT" | "CS" | "IS";
+
+/** One row of the command dictionary. */
+export interface CommandElementDef {
+  /** `(group << 16) | element`; the group is always 0000. */
+  readonly tag: number;
+  /** Keyword of PS3.7 Annex E (retired ones keep their name, PS3.7 Table E.2-1). */
+  readonly keyword: string;
+  /** Value representation (PS3.5 6.2). */
+  readonly vr: CommandVr;
+  /** Value multiplicity 1-n (a list) rather than 1. */
+  readonly multi: boolean;
+  /** Retired in PS3.7 Table E.2-1. */
+  readonly retired: boolean;
+}
+
+/**
+ * Every command element of PS3.7 Annex E: Table E.1-1 (current) and
+ * Table E.2-1 (retired, still decoded so that old peers are understood).
+ */
+export const COMMAND_DICTIONARY = [
+  // PS3.7 Table E.1-1
+  { tag: 0x00000000, keyword: "CommandGroupLength", vr: "UL", multi: false, retired: false },
+  { tag: 0x00000002, keyword: "AffectedSOPClassUID", vr: "UI", multi: false, retired: false },
+  { tag: 0x00000003, keyword: "RequestedSOPClassUID", vr: "UI", multi: false, retired: false },
+  { tag: 0x00000100, keyword: "CommandField", vr: "US", multi: false, retired: false },
+  { tag: 0x00000110, keyword: "MessageID", vr: "US", multi: false, retired: false },
+  { tag: 0x00000120, keyword: "MessageIDBeingRespondedTo", vr: "US", multi: false, retired: false },
+  { tag: 0x00000600, keyword: "MoveDestination", vr: "AE", multi: false, retired: false },
+  { tag: 0x00000700, keyword: "Priority", vr: "US", multi: false, retired: false },
+  { tag: 0x00000800, keyword: "CommandDataSetType", vr: "US", multi: false, retired: false },
+  { tag: 0x00000900, keyword: "Status", vr: "US", multi: false, retired: false },
+  { tag: 0x00000901, keyword: "OffendingElement", vr: "AT", multi: true, retired: false },
+  { tag: 0x00000902, keyword: "ErrorComment", vr: "LO", multi: false, retired: false },
+  { tag: 0x00000903, keyword: "ErrorID", vr: "US", multi: false, retired: false },
+  { tag: 0x00001000, keyword: "AffectedSOPInstanceUID", vr: "UI", multi: false, retired: false },
+  { tag: 0x00001001, keyword: "RequestedSOPInstanceUID", vr: "UI", multi: false, retired: false },
+  { tag: 0x00001002, keyword: "EventTypeID", vr: "US", multi: false, retired: false },
+  { tag: 0x00001005, keyword: "AttributeIdentifierList", vr: "AT", multi: true, retired: false },
+  { tag: 0x00001008, keyword: "ActionTypeID", vr: "US", multi: false, retired: false },
+  {
+    tag: 0x00001020,
+    keyword: "NumberOfRemainingSuboperations",
+    vr: "US",
+    multi: false,
+    retired: false,
+  },
+  {
+    tag: 0x00001021,
+    keyword: "NumberOfCompletedSuboperations",
+    vr: "US",
+    multi: false,
+    retired: false,
+  },
+  {
+    tag: 0x00001022,
+    keyword: "NumberOfFailedSuboperations",
+    vr: "US",
+    multi: false,
+    retired: false,
+  },
+  {
+    tag: 0x00001023,
+    keyword: "NumberOfWarningSuboperations",
+    vr: "US",
+    multi: false,
+    retired: false,
+  },
+  {
+    tag: 0x00001030,
+    keyword: "MoveOriginatorApplicationEntityTitle",
+    vr: "AE",
+    multi: false,
+    retired: false,
+  },
+  { tag: 0x00001031, keyword: "MoveOriginatorMessageID", vr: "US", multi: false, retired: false },
+  // PS3.7 Table E.2-1 (retired)
+  { tag: 0x00000001, keyword: "CommandLengthToEnd", vr: "UL", multi: false, retired: true },
+  { tag: 0x00000010, keyword: "CommandRecognitionCode", vr: "SH", multi: false, retired: true },
+  { tag: 0x00000200, keyword: "Initiator", vr: "AE", multi: false, retired: true },
+  { tag: 0x00000300, keyword: "Receiver", vr: "AE", multi: false, retired: true },
+  { tag: 0x00000400, keyword: "FindLocation", vr: "AE", multi: false, retired: true },
+  { tag: 0x00000850, keyword: "NumberOfMatches", vr: "US", multi: false, retired: true },
+  { tag: 0x00000860, keyword: "ResponseSequenceNumber", vr: "US", multi: false, retired: true },
+  { tag: 0x00004000, keyword: "DialogReceiver", vr: "LT", multi: false, retired: true },
+  { tag: 0x00004010, keyword: "TerminalType", vr: "LT", multi: false, retired: true },
+  { tag: 0x00005010, keyword: "MessageSetID", vr: "SH", multi: false, retired: true },
+  { tag: 0x00005020, keyword: "EndMessageID", vr: "SH", multi: false, retired: true },
+  { tag: 0x00005110, keyword: "DisplayFormat", vr: "LT", multi: false, retired: true },
+  { tag: 0x00005120, keyword: "PagePositionID", vr: "LT", multi: false, retired: true },
+  { tag: 0x00005130, keyword: "TextFormatID", vr: "CS", multi: false, retired: true },
+  { tag: 0x00005140, keyword: "NormalReverse", vr: "CS", multi: false, retired: true },
+  { tag: 0x00005150, keyword: "AddGrayScale", vr: "CS", multi: false, retired: true },
+  { tag: 0x00005160, keyword: "Borders", vr: "CS", multi: false, retired: true },
+  { tag: 0x00005170, keyword: "Copies", vr: "IS", multi: false, retired: true },
+  { tag: 0x00005180, keyword: "CommandMagnificationType", vr: "CS", multi: false, retired: true },
+  { tag: 0x00005190, keyword: "Erase", vr: "CS", multi: false, retired: true },
+  { tag: 0x000051a0, keyword: "Print", vr: "CS", multi: false, retired: true },
+  { tag: 0x000051b0, keyword: "Overlays", vr: "US", multi: true, retired: true },
+] as const satisfies readonly CommandElementDef[];
+
+/** One row of {@linkcode COMMAND_DICTIONARY}, with its literal keyword and VR. */
+export type CommandDictionaryEntry = (typeof COMMAND_DICTIONARY)[number];
+
+/** The JavaScript type of a value of the given dictionary row. */
+export type CommandValueOf<D extends CommandDictionaryEntry> = D extends
+  { vr: "UL" | "US"; multi: false } ? number
+  : D extends { vr: "US" | "AT" } ? number[]
+  : string;
+
+/** Keywords a {@linkcode CommandSet} may carry (all but the computed group length). */
+export type CommandKeyword = Exclude<CommandDictionaryEntry["keyword"], "CommandGroupLength">;
+
+/**
+ * A decoded command set: each present element under its PS3.7 Annex E
+ * keyword. UL/US values are numbers, AT values and US lists are arrays of
+ * numbers (an AT as `(group << 16) | element`), the other VRs are strings
+ * without their trailing NUL/space padding.
+ *
+ * (0000,0000) CommandGroupLength is not part of it: the encoder computes it
+ * and the decoder checks it.
+ */
+export type CommandSet = {
+  [D in CommandDictionaryEntry as D["keyword"] extends CommandKeyword ? D["keyword"] : never]?:
+    CommandValueOf<D>;
+};
+
+/** Any value a {@linkcode CommandSet} element may hold. */
+export type CommandValue = number | number[] | string;
+
+/** Limits applied by {@linkcode decodeCommandSet}. */
+export interface CommandSetLimits {
+  /** Largest accepted command set, in bytes. */
+  maxLength: number;
+}
+
+/** Default {@linkcode CommandSetLimits.maxLength}: 64 KiB. */
+export const DEFAULT_MAX_COMMAND_SET_LENGTH = 64 * 1024;
+
+/** Command Data Set Type value meaning "no data set follows" (PS3.7 E.1). */
+export const NO_DATASET = 0x0101;
+
+/** Maximum value length of the string VRs (PS3.5 Table 6.2-1). */
+const MAX_STRING_LENGTH: Record<Exclude<CommandVr, "UL" | "US" | "AT">, number> = {
+  UI: 64,
+  AE: 16,
+  SH: 16,
+  LO: 64,
+  LT: 10240,
+  CS: 16,
+  IS: 12,
+};
+
+const DEF_BY_TAG: ReadonlyMap<number, CommandDictionaryEntry> = new Map(
+  COMMAND_DICTIONARY.map((d) => [d.tag, d]),
+);
+const ENCODE_ORDER: readonly CommandDictionaryEntry[] = COMMAND_DICTIONARY.filter((d) =>
+  d.tag !== 0
+).sort((a, b) => a.tag - b.tag);
+
+/** The tag of every command element, by keyword (PS3.7 Annex E). */
+export const COMMAND_TAG = Object.fromEntries(
+  COMMAND_DICTIONARY.map((d) => [d.keyword, d.tag]),
+) as Readonly<Record<CommandDictionaryEntry["keyword"], number>>;
+
+/** The numbers of a UL/US/AT value, checked for type (one number, or a list if `multi`). */
+function numbersOf(where: string, value: CommandValue, multi: boolean): number[] {
+  const list: unknown[] = multi && Array.isArray(value) ? value : [value];
+  if (!list.every((v): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0)) {
+    throw new TypeError(
+      `${where}: expected ${multi ? "non-negative integers" : "a non-negative integer"}`,
+    );
+  }
+  return list;
+}
+
+/** Bytes of one element's value; strings padded to even length (PS3.5 6.2). */
+function encodeValue(def: CommandDictionaryEntry, value: CommandValue): Uint8Array {
+  const where = `${formatTag(def.tag)} ${def.keyword}`;
+  switch (def.vr) {
+    case "UL":
+    case "US": {
+      const size = def.vr === "UL" ? 4 : 2;
+      const list = numbersOf(where, value, def.multi);
+      const out = new Uint8Array(list.length * size);
+      const view = new DataView(out.buffer);
+      list.forEach((v, i) => {
+        if (v >= 2 ** (8 * size)) throw new RangeError(`${where}: ${v} exceeds ${def.vr}`);
+        if (size === 4) view.setUint32(i * 4, v, true);
+        else view.setUint16(i * 2, v, true);
+      });
+      return out;
+    }
+    case "AT": {
+      const list = numbersOf(where, value, true);
+      const out = new Uint8Array(list.length * 4);
+      const view = new DataView(out.buffer);
+      list.forEach((v, i) => {
+        if (v > 0xffffffff) throw new RangeError(`${where}: ${v} is not a tag`);
+        // PS3.5 6.2: an AT is the group number then the element number, each a uint16.
+        view.setUint16(i * 4, v >>> 16, true);
+        view.setUint16(i * 4 + 2, v & 0xffff, true);
+      });
+      return out;
+    }
+    default: {
+      if (typeof value !== "string") throw new TypeError(`${where}: expected a string`);
+      const padded = value.length % 2 === 0 ? value.length : value.length + 1;
+      if (padded > MAX_STRING_LENGTH[def.vr]) {
+        throw new RangeError(
+          `${where}: ${value.length} characters exceed the ${def.vr} maximum of ${
+            MAX_STRING_LENGTH[def.vr]
+          }`,
+        );
+      }
+      // PS3.5 6.2: UI values are padded with NUL, the other strings with a space.
+      const out = new Uint8Array(padded).fill(def.vr === "UI" ? 0x00 : 0x20);
+      for (let i = 0; i < value.length; i++) {
+        const c = value.charCodeAt(i);
+        if (c > 0xff) throw new RangeError(`${where}: character U+${c.toString(16)} not encodable`);
+        out[i] = c;
+      }
+      return out;
+    }
+  }
+}
+
+/**
+ * Encodes a command set (PS3.7 6.3.1, E.1): elements in ascending tag order,
+ * Implicit VR Little Endian, preceded by (0000,0000) CommandGroupLength
+ * computed here. UI values are padded to even length with NUL, the other
+ * strings with a space.
+ *
+ * @throws TypeError or RangeError if a value does not fit its VR.
+ */
+export function encodeCommandSet(elements: CommandSet): Uint8Array {
+  const record = elements as Record<string, CommandValue | undefined>;
+  const parts: [number, Uint8Array][] = [];
+  for (const def of ENCODE_ORDER) {
+    const value = record[def.keyword];
+    if (value !== undefined) parts.push([def.tag, encodeValue(def, value)]);
+  }
+  const groupLength = parts.reduce((n, [, bytes]) => n + 8 + bytes.length, 0);
+  const out = new Uint8Array(12 + groupLength);
+  const view = new DataView(out.buffer);
+  const writeHeader = (offset: number, tag: number, length: number) => {
+    view.setUint16(offset, tag >>> 16, true);
+    view.setUint16(offset + 2, tag & 0xffff, true);
+    view.setUint32(offset + 4, length, true);
+  };
+  writeHeader(0, 0x00000000, 4);
+  view.setUint32(8, groupLength, true);
+  let offset = 12;
+  for (const [tag, bytes] of parts) {
+    writeHeader(offset, tag, bytes.length);
+    out.set(bytes, offset + 8);
+    offset += 8 + bytes.length;
+  }
+  return out;
+}
+
+/** Decodes one element's value, checking its length against the VR. */
+function decodeValue(def: CommandDictionaryEntry, bytes: Uint8Array): CommandValue {
+  const bad = (expected: string) =>
+    new DimseDecodeError(
+      "bad-vr-length",
+      `${
+        formatTag(def.tag)
+      } ${def.keyword}: ${def.vr} value of ${bytes.length} bytes (${expected})`,
+      { tag: def.tag },
+    );
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  switch (def.vr) {
+    case "UL":
+    case "US": {
+      const size = def.vr === "UL" ? 4 : 2;
+      if (!def.multi) {
+        if (bytes.length !== size) throw bad(`expected ${size}`);
+        return size === 4 ? view.getUint32(0, true) : view.getUint16(0, true);
+      }
+      if (bytes.length % size !== 0) throw bad(`expected a multiple of ${size}`);
+      return Array.from(
+        { length: bytes.length / size },
+        (_, i) => size === 4 ? view.getUint32(i * 4, true) : view.getUint16(i * 2, true),
+      );
+    }
+    case "AT": {
+      if (bytes.length % 4 !== 0) throw bad("expected a multiple of 4");
+      return Array.from(
+        { length: bytes.length / 4 },
+        (_, i) => ((view.getUint16(i * 4, true) << 16) | view.getUint16(i * 4 + 2, true)) >>> 0,
+      );
+    }
+    default: {
+      if (bytes.length > MAX_STRING_LENGTH[def.vr]) {
+        throw bad(`at most ${MAX_STRING_LENGTH[def.vr]}`);
+      }
+      // Strip the NUL (UI) or space padding; peers mix them up, so accept both.
+      let end = bytes.length;
+      while (end > 0 && (bytes[end - 1] === 0x00 || bytes[end - 1] === 0x20)) end--;
+      let text = "";
+      for (let i = 0; i < end; i++) text += String.fromCharCode(bytes[i]);
+      return text;
+    }
+  }
+}
+
+/**
+ * Decodes and validates a command set (PS3.7 6.3.1, 9.3, E.1).
+ *
+ * Checks: size within `limits.maxLength`; every element header and value
+ * inside the buffer; every tag in group 0000, defined by PS3.7 Annex E, and
+ * strictly ascending; fixed-length VRs of the right length (US 2, UL 4, AT
+ * a multiple of 4) and strings within their VR maximum; (0000,0000)
+ * CommandGroupLength first and equal to the number of bytes after it.
+ *
+ * @throws DimseDecodeError on any violation.
+ */
+export function decodeCommandSet(
+  bytes: Uint8Array,
+  limits: Partial<CommandSetLimits> = {},
+): CommandSet {
+  const maxLength = limits.maxLength ?? DEFAULT_MAX_COMMAND_SET_LENGTH;
+  if (bytes.length > maxLength) {
+    throw new DimseDecodeError(
+      "too-long",
+      `command set of ${bytes.length} bytes exceeds the limit of ${maxLength}`,
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const record: Record<string, CommandValue> = {};
+  let offset = 0;
+  let previousTag = -1;
+  while (offset < bytes.length) {
+    if (bytes.length - offset < 8) {
+      throw new DimseDecodeError(
+        "truncated",
+        `element header at offset ${offset} cut short: ${bytes.length - offset} bytes left`,
+      );
+    }
+    const group = view.getUint16(offset, true);
+    const tag = ((group << 16) | view.getUint16(offset + 2, true)) >>> 0;
+    const length = view.getUint32(offset + 4, true);
+    if (group !== 0x0000) {
+      throw new DimseDecodeError(
+        "tag-order",
+        `element ${formatTag(tag)} at offset ${offset} is outside command group 0000`,
+        { tag },
+      );
+    }
+    if (tag <= previousTag) {
+      throw new DimseDecodeError(
+        "tag-order",
+        `element ${formatTag(tag)} at offset ${offset} follows ${
+          formatTag(previousTag)
+        }: tags must be strictly ascending`,
+        { tag },
+      );
+    }
+    if (previousTag === -1 && tag !== 0x00000000) {
+      throw new DimseDecodeError(
+        "group-length",
+        `command set starts with ${formatTag(tag)}, not (0000,0000) CommandGroupLength`,
+        { tag: 0 },
+      );
+    }
+    if (length > bytes.length - offset - 8) {
+      throw new DimseDecodeError(
+        "truncated",
+        `element ${formatTag(tag)} declares ${length} bytes, only ${
+          bytes.length - offset - 8
+        } remain`,
+        { tag },
+      );
+    }
+    const def = DEF_BY_TAG.get(tag);
+    if (def === undefined) {
+      throw new DimseDecodeError(
+        "unknown-element",
+        `element ${formatTag(tag)} is not a PS3.7 Annex E command element`,
+        { tag },
+      );
+    }
+    const value = decodeValue(def, bytes.subarray(offset + 8, offset + 8 + length));
+    offset += 8 + length;
+    if (tag === 0x00000000) {
+      if (value !== bytes.length - offset) {
+        throw new DimseDecodeError(
+          "group-length",
+          `CommandGroupLength says ${value} bytes, ${bytes.length - offset} follow`,
+          { tag: 0 },
+        );
+      }
+    } else {
+      record[def.keyword] = value;
+    }
+    previousTag = tag;
+  }
+  if (previousTag === -1) {
+    throw new DimseDecodeError("group-length", "empty command set: no CommandGroupLength", {
+      tag: 0,
+    });
+  }
+  return record as CommandSet;
+}

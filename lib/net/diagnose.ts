@@ -1,0 +1,81 @@
+/**
+ * Turning association failures into words: DCMTK's wording for the log
+ * lines users' scripts grep, and one plain sentence saying what to check.
+ *
+ * @module
+ */
+import type { AbortPdu, AssociateRjPdu } from "../pdu/types.ts";
+
+const RESULT: Record<number, string> = { 1: "Rejected Permanent", 2: "Rejected Transient" };
+
+const SOURCE: Record<number, string> = {
+  1: "Service User",
+  2: "Service Provider (ACSE Related Function)",
+  3: "Service Provider (Presentation Related Function)",
+};
+
+// PS3.8 Table 9-21: the reason's meaning depends on the source.
+const REASON: Record<number, Record<number, string>> = {
+  1: {
+    1: "No Reason",
+    2: "App Context Name Not Supported",
+    3: "Calling AE Title Not Recognized",
+    7: "Called AE Title Not Recognized",
+  },
+  2: { 1: "No Reason", 2: "Protocol Version Not Supported" },
+  3: { 1: "Temporary Congestion", 2: "Local Limit Exceeded" },
+};
+
+/** DCMTK's two lines for an A-ASSOCIATE-RJ (`Result: ..., Source: ...` / `Reason: ...`). */
+export function describeReject(rj: AssociateRjPdu): string[] {
+  const result = RESULT[rj.result] ?? `Unknown Result ${rj.result}`;
+  const source = SOURCE[rj.source] ?? `Unknown Source ${rj.source}`;
+  const reason = REASON[rj.source]?.[rj.reason] ?? `Reserved (${rj.reason})`;
+  return [`Result: ${result}, Source: ${source}`, `Reason: ${reason}`];
+}
+
+/** One plain sentence: why the peer rejected us and what to check. */
+export function explainReject(rj: AssociateRjPdu, ae: { calling: string; called: string }): string {
+  const transient = rj.result === 2 ? " (transient: retrying later may work)" : "";
+  const key = `${rj.source}/${rj.reason}`;
+  const why: Record<string, string> = {
+    "1/1": "the peer rejected the association without giving a reason: check that it knows " +
+      `our AE title '${ae.calling}' and that '${ae.called}' is its AE title`,
+    "1/2": "the peer does not support the DICOM application context: it may not be a DICOM " +
+      "service, or only a private one",
+    "1/3": `calling AE title '${ae.calling}' not recognized: the peer only accepts AE titles ` +
+      "it was configured with; ask for ours to be added or set -aet; AE titles are case-sensitive",
+    "1/7": `called AE title '${ae.called}' not recognized: -aec must match the AE title ` +
+      "configured on the peer; AE titles are case-sensitive",
+    "2/1": "the peer's DICOM stack rejected the association without giving a reason",
+    "2/2": "the peer does not support DICOM upper layer protocol version 1",
+    "3/1": "the peer is too busy (temporary congestion): try again later",
+    "3/2": "the peer has reached its limit of associations (local limit exceeded): try again " +
+      "later or raise its limit",
+  };
+  return (why[key] ?? `the peer rejected the association (${describeReject(rj).join("; ")})`) +
+    transient;
+}
+
+const ABORT_SOURCE: Record<number, string> = {
+  0: "Service User",
+  1: "Reserved",
+  2: "Service Provider",
+};
+
+// PS3.8 Table 9-26.
+const ABORT_REASON: Record<number, string> = {
+  0: "reason not specified",
+  1: "unrecognized PDU",
+  2: "unexpected PDU",
+  4: "unrecognized PDU parameter",
+  5: "unexpected PDU parameter",
+  6: "invalid PDU parameter value",
+};
+
+/** "Service Provider: unexpected PDU" for an A-ABORT PDU. */
+export function describeAbort(abort: AbortPdu): string {
+  const source = ABORT_SOURCE[abort.source] ?? `Reserved source ${abort.source}`;
+  if (abort.source !== 2) return source;
+  return `${source}: ${ABORT_REASON[abort.reason] ?? `reserved reason ${abort.reason}`}`;
+}

@@ -1,0 +1,307 @@
+/**
+ * A DICOM application entity as acceptor: listens, negotiates each
+ * association (PS3.8 7.1), and serves DIMSE requests through per-command
+ * handlers (PS3.7 9.1). Associations are served concurrently; one peer's
+ * bad bytes end that peer's association only.
+ *
+ * @module
+ */
+import type { DimseMessage } from "../dimse/messages.ts";
+import type { Logger } from "../log/logger.ts";
+import { formatAssociateDump } from "../pdu/dump.ts";
+import type { AssociateAcPdu, AssociateRjPdu, AssociateRqPdu } from "../pdu/types.ts";
+import { listenTcp } from "../transport/tcp.ts";
+import type { Endpoint, Transport, TransportListener } from "../transport/transport.ts";
+import { acceptAssociation, type Association } from "../ul/association.ts";
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../version.ts";
+import { describeReject } from "./diagnose.ts";
+import { type ChannelEvent, DimseChannel } from "./dimse_channel.ts";
+import {
+  type AcceptedContext,
+  acceptedContexts,
+  type AcceptorPolicy,
+  answerAssociateRq,
+  REJECT,
+} from "./negotiation.ts";
+import { pduLogger } from "./pdu_log.ts";
+
+/** Structured server events: what `--json` prints, one object per line. */
+export type ServerEvent =
+  | { event: "listening"; host: string; port: number }
+  | { event: "association-received"; peer: string; callingAeTitle: string; calledAeTitle: string }
+  | { event: "association-accepted"; peer: string; contexts: AcceptedContext[] }
+  | { event: "association-rejected"; peer: string; reason: string }
+  | { event: "request"; peer: string; command: string; messageId: number; status: number }
+  | { event: "association-released"; peer: string }
+  | { event: "association-aborted"; peer: string; reason: string }
+  | { event: "connection-error"; peer: string; reason: string }
+  | { event: "stopped" };
+
+/** What a command handler gets to answer one request. */
+export interface RequestContext {
+  channel: DimseChannel;
+  contextId: number;
+  /** The accepted context the request arrived on. */
+  context: AcceptedContext;
+  peer: string;
+  rq: AssociateRqPdu;
+  log: Logger;
+}
+
+/**
+ * Answers one request; returns the response status for events, or "abort"
+ * to end the association with an A-ABORT.
+ */
+export type CommandHandler = (
+  message: DimseMessage,
+  ctx: RequestContext,
+) => Promise<number | "abort">;
+
+/** How the server is set up. */
+export interface ServerOptions {
+  hostname: string;
+  port: number;
+  logger: Logger;
+  policy: AcceptorPolicy;
+  /** Handlers by command type (e.g. "C-ECHO-RQ"); any other command aborts the association. */
+  handlers: Partial<Record<DimseMessage["type"], CommandHandler>>;
+  /** -ta: ARTIM timeout for association setup and release. */
+  acseTimeoutMs: number;
+  /** -td: how long to wait for the next request; 0/undefined = for ever. */
+  dimseTimeoutMs?: number;
+  /** -ts: socket inactivity timeout; 0 = none. */
+  socketTimeoutMs?: number;
+  /** Concurrent associations; beyond it requests get a transient rejection. 0 = unlimited. */
+  maxAssociations?: number;
+  onEvent?: (e: ServerEvent) => void;
+  /** Opens the listener; plain TCP unless given (TLS plugs in here). */
+  listen?: (hostname: string, port: number) => TransportListener;
+}
+
+/** A running server. */
+export class DicomServer {
+  readonly #o: ServerOptions;
+  readonly #listener: TransportListener;
+  readonly #active = new Map<Transport, Association | undefined>();
+  readonly #tasks = new Set<Promise<void>>();
+  #stopping = false;
+  /** Resolves once the accept loop has ended and every association is finished. */
+  readonly done: Promise<void>;
+
+  private constructor(o: ServerOptions, listener: TransportListener) {
+    this.#o = o;
+    this.#listener = listener;
+    this.done = this.#acceptLoop();
+  }
+
+  /** Starts listening; throws if the port cannot be bound. */
+  static start(o: ServerOptions): DicomServer {
+    const listener = (o.listen ?? ((hostname, port) => listenTcp({ hostname, port })))(
+      o.hostname,
+      o.port,
+    );
+    const server = new DicomServer(o, listener);
+    o.onEvent?.({ event: "listening", host: listener.local.host, port: listener.local.port });
+    return server;
+  }
+
+  /** Where the server listens (the real port when 0 was asked for). */
+  get local(): Endpoint {
+    return this.#listener.local;
+  }
+
+  /** Associations being served now. */
+  get activeAssociations(): number {
+    return this.#active.size;
+  }
+
+  /** Stops accepting, aborts associations still open, and waits for them to end. */
+  async stop(): Promise<void> {
+    if (!this.#stopping) {
+      this.#stopping = true;
+      this.#listener.close();
+      for (const [transport, assoc] of this.#active) {
+        if (assoc) await assoc.abort().catch(() => transport.close());
+        else transport.close();
+      }
+    }
+    await this.done;
+  }
+
+  async #acceptLoop(): Promise<void> {
+    for (;;) {
+      const transport = await this.#listener.accept();
+      if (transport === null) break;
+      const task = this.#serve(transport).finally(() => {
+        this.#active.delete(transport);
+        this.#tasks.delete(task);
+      });
+      this.#tasks.add(task);
+    }
+    await Promise.all(this.#tasks);
+    this.#o.onEvent?.({ event: "stopped" });
+  }
+
+  async #serve(transport: Transport): Promise<void> {
+    const o = this.#o;
+    const log = o.logger;
+    const peer = `${transport.remote.host}:${transport.remote.port}`;
+    this.#active.set(transport, undefined);
+    try {
+      const outcome = await acceptAssociation(
+        transport,
+        {
+          logger: log,
+          artimTimeoutMs: o.acseTimeoutMs,
+          idleTimeoutMs: o.socketTimeoutMs,
+          limits: { maxPDataLength: o.policy.maxPdu },
+          onPdu: pduLogger(log),
+        },
+        (rq) => this.#decide(rq, peer),
+      );
+      if (outcome.kind === "rejected") {
+        const reason = describeReject(outcome.rj).join(", ");
+        log.info(`Association Rejected: ${reason}`);
+        o.onEvent?.({ event: "association-rejected", peer, reason });
+        return;
+      }
+      if (outcome.kind === "aborted") {
+        if (outcome.rq) {
+          log.info(`Association Aborted: ${outcome.reason}`);
+          o.onEvent?.({ event: "association-aborted", peer, reason: outcome.reason });
+        } else {
+          log.error(`Association Request Failed (${peer}): ${outcome.reason}`);
+          o.onEvent?.({ event: "connection-error", peer, reason: outcome.reason });
+        }
+        return;
+      }
+      this.#active.set(transport, outcome.association);
+      if (this.#stopping) {
+        await outcome.association.abort();
+        return;
+      }
+      await this.#serveAssociation(outcome.association, outcome.rq, outcome.ac, peer);
+    } catch (err) {
+      // A handler bug must not take the server down: end this association only.
+      log.error(`Association with ${peer} failed: ${err instanceof Error ? err.message : err}`);
+      o.onEvent?.({ event: "association-aborted", peer, reason: String(err) });
+      const assoc = this.#active.get(transport);
+      if (assoc) await assoc.abort().catch(() => transport.close());
+      else transport.close();
+    }
+  }
+
+  #decide(rq: AssociateRqPdu, peer: string): AssociateAcPdu | AssociateRjPdu {
+    const o = this.#o;
+    const log = o.logger;
+    log.info("Association Received");
+    o.onEvent?.({
+      event: "association-received",
+      peer,
+      callingAeTitle: rq.callingAeTitle,
+      calledAeTitle: rq.calledAeTitle,
+    });
+    const dump = (kind: "A-ASSOCIATE-RQ" | "A-ASSOCIATE-AC", ac?: AssociateAcPdu) =>
+      formatAssociateDump(kind, {
+        rq,
+        ac,
+        we: "acceptor",
+        ourImplementationClassUid: IMPLEMENTATION_CLASS_UID,
+        ourImplementationVersionName: IMPLEMENTATION_VERSION_NAME,
+        ourMaxPdu: o.policy.maxPdu,
+      });
+    if (log.isEnabled("debug")) log.debug(`Request Parameters:\n${dump("A-ASSOCIATE-RQ")}`);
+    const max = o.maxAssociations ?? 0;
+    // The association being negotiated is already counted in #active.
+    if (max > 0 && this.#active.size > max) {
+      return { type: "A-ASSOCIATE-RJ", result: 2, source: 3, reason: 2 };
+    }
+    const answer = answerAssociateRq(rq, o.policy);
+    if (answer.type === "A-ASSOCIATE-AC" && log.isEnabled("debug")) {
+      log.debug(`Accept Parameters:\n${dump("A-ASSOCIATE-AC", answer)}`);
+    }
+    return answer.type === "A-ASSOCIATE-RJ" && this.#stopping
+      ? { type: "A-ASSOCIATE-RJ", ...REJECT.noReason }
+      : answer;
+  }
+
+  async #serveAssociation(
+    assoc: Association,
+    rq: AssociateRqPdu,
+    ac: AssociateAcPdu,
+    peer: string,
+  ): Promise<void> {
+    const o = this.#o;
+    const log = o.logger;
+    const contexts = new Map(acceptedContexts(rq, ac).map((c) => [c.id, c]));
+    log.info("Association Accepted");
+    o.onEvent?.({ event: "association-accepted", peer, contexts: [...contexts.values()] });
+    const channel = new DimseChannel(assoc);
+    const end = async (reason: string, level: "info" | "error") => {
+      log[level](reason);
+      log.info("Aborting Association");
+      await assoc.abort();
+      o.onEvent?.({ event: "association-aborted", peer, reason });
+    };
+    for (;;) {
+      const ev: ChannelEvent = await channel.receive(o.dimseTimeoutMs);
+      switch (ev.kind) {
+        case "command": {
+          const context = contexts.get(ev.contextId);
+          const handler = o.handlers[ev.message.type];
+          if (!context) {
+            return await end(
+              `Received ${ev.message.type} on presentation context ${ev.contextId}, ` +
+                "which was not accepted",
+              "error",
+            );
+          }
+          if (!handler) return await end(`Cannot handle ${ev.message.type}`, "info");
+          const status = await handler(ev.message, {
+            channel,
+            contextId: ev.contextId,
+            context,
+            peer,
+            rq,
+            log,
+          });
+          if (status === "abort") {
+            log.info("Aborting Association");
+            await assoc.abort();
+            o.onEvent?.({ event: "association-aborted", peer, reason: "handler aborted" });
+            return;
+          }
+          o.onEvent?.({
+            event: "request",
+            peer,
+            command: ev.message.type,
+            messageId: "messageId" in ev.message
+              ? ev.message.messageId
+              : ev.message.messageIdBeingRespondedTo,
+            status,
+          });
+          break;
+        }
+        case "release-requested":
+          await assoc.respondRelease();
+          log.info("Association Released");
+          o.onEvent?.({ event: "association-released", peer });
+          return;
+        case "aborted":
+          log.info(`Association Aborted (${ev.source === "peer" ? "by peer" : ev.reason})`);
+          o.onEvent?.({ event: "association-aborted", peer, reason: ev.reason });
+          return;
+        case "timeout":
+          return await end(
+            `DIMSE timeout: no request within ${o.dimseTimeoutMs! / 1000} s`,
+            "error",
+          );
+        case "protocol-error":
+          return await end(`Protocol error: ${ev.reason}`, "error");
+        case "data":
+        case "released":
+          return await end(`Unexpected ${ev.kind} from the peer`, "error");
+      }
+    }
+  }
+}

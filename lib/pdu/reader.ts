@@ -1,0 +1,172 @@
+/**
+ * Incremental PDU reader: bytes arrive in chunks of any size, PDUs come out
+ * whole. The header is validated before anything is allocated for the body
+ * (SECURITY_CLASSES #3), each PDU's buffer is allocated once at its exact
+ * size and filled as chunks arrive (no re-joining), and a PDU split over
+ * many chunks, or many PDUs in one chunk, read the same (#9).
+ *
+ * @module
+ */
+
+import {
+  decodePdu,
+  fixedPduLength,
+  PDU_HEADER_LENGTH,
+  pduTypeName,
+  unrecognizedPduError,
+} from "./codec.ts";
+import { PduDecodeError } from "./errors.ts";
+import { ABORT_REASON, type Pdu } from "./types.ts";
+
+/** Limits on what a peer may make us buffer. */
+export interface PduLimits {
+  /** A-ASSOCIATE-RQ/AC/RJ larger than this are refused (default 1 MiB, as DCMTK caps it). */
+  maxAssociatePduLength: number;
+  /** Largest P-DATA-TF variable field we accept: our Maximum Length Received; 0 means unlimited, but then a hard cap of 64 MiB still applies. */
+  maxPDataLength: number;
+}
+
+/** The P-DATA-TF cap when our Maximum Length Received is 0 ("unlimited", PS3.8 D.1). */
+const UNLIMITED_PDATA_CAP = 64 * 1024 * 1024;
+
+export const DEFAULT_PDU_LIMITS: PduLimits = Object.freeze({
+  maxAssociatePduLength: 1024 * 1024,
+  maxPDataLength: 0,
+});
+
+/** A decoded PDU and its bytes. */
+export interface ReadPdu {
+  pdu: Pdu;
+  /** The whole PDU's bytes incl. header, for -d hex dumps. PDV data are views of it. */
+  raw: Uint8Array;
+}
+
+function checkLimit(n: number, what: string): number {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${what}: ${n} is not a length`);
+  return n;
+}
+
+/**
+ * Reads PDUs from a byte stream. Call {@link PduReader.push} with each chunk
+ * received, then {@link PduReader.next} until it returns null. The reader
+ * keeps a reference to each pushed chunk until its bytes are consumed: do
+ * not reuse a chunk's memory after pushing it. Once next() has thrown, the
+ * stream is unusable and every later call throws the same error.
+ */
+export class PduReader {
+  #limits: PduLimits;
+  /** Chunks not yet consumed; bytes before #head in the first one are consumed. */
+  #chunks: Uint8Array[] = [];
+  #head = 0;
+  #queued = 0;
+  readonly #header = new Uint8Array(PDU_HEADER_LENGTH);
+  #headerFilled = 0;
+  /** The PDU being assembled, allocated once its header has been validated. */
+  #pdu: Uint8Array | null = null;
+  #pduFilled = 0;
+  #error: PduDecodeError | null = null;
+
+  constructor(limits: Partial<PduLimits> = {}) {
+    const all = { ...DEFAULT_PDU_LIMITS, ...limits };
+    this.#limits = {
+      maxAssociatePduLength: checkLimit(all.maxAssociatePduLength, "maxAssociatePduLength"),
+      maxPDataLength: checkLimit(all.maxPDataLength, "maxPDataLength"),
+    };
+  }
+
+  /** Sets our Maximum Length Received once negotiated (0 = unlimited, capped at 64 MiB). */
+  setMaxPDataLength(n: number): void {
+    this.#limits = { ...this.#limits, maxPDataLength: checkLimit(n, "maxPDataLength") };
+  }
+
+  push(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    this.#chunks.push(chunk);
+    this.#queued += chunk.length;
+  }
+
+  /** Bytes received and not yet returned as part of a PDU. */
+  get buffered(): number {
+    return this.#queued + this.#headerFilled + this.#pduFilled;
+  }
+
+  /**
+   * The next whole PDU, or null if more bytes are needed. Throws
+   * PduDecodeError on malformed or over-limit input.
+   */
+  next(): ReadPdu | null {
+    if (this.#error) throw this.#error;
+    try {
+      return this.#next();
+    } catch (e) {
+      if (e instanceof PduDecodeError) this.#error = e;
+      throw e;
+    }
+  }
+
+  #next(): ReadPdu | null {
+    if (this.#pdu === null) {
+      this.#headerFilled += this.#take(this.#header.subarray(this.#headerFilled));
+      if (this.#headerFilled === 0) return null;
+      if (pduTypeName(this.#header[0]) === undefined) {
+        // Judged on the first byte alone if that is all there is.
+        throw unrecognizedPduError(this.#header.subarray(0, this.#headerFilled));
+      }
+      if (this.#headerFilled < PDU_HEADER_LENGTH) return null;
+      const length = new DataView(this.#header.buffer).getUint32(2);
+      this.#checkLength(this.#header[0], length);
+      this.#pdu = new Uint8Array(PDU_HEADER_LENGTH + length);
+      this.#pdu.set(this.#header);
+      this.#pduFilled = PDU_HEADER_LENGTH;
+      this.#headerFilled = 0;
+    }
+    this.#pduFilled += this.#take(this.#pdu.subarray(this.#pduFilled));
+    if (this.#pduFilled < this.#pdu.length) return null;
+    const raw = this.#pdu;
+    this.#pdu = null;
+    this.#pduFilled = 0;
+    return { pdu: decodePdu(raw), raw };
+  }
+
+  /** Validates a PDU-length against the limit for its type, before any allocation. */
+  #checkLength(type: number, length: number): void {
+    const name = pduTypeName(type)!;
+    const fixed = fixedPduLength(name);
+    const tooLong = (limit: number, what: string) =>
+      new PduDecodeError(
+        `${name} PDU-length ${length} exceeds ${what} of ${limit}`,
+        ABORT_REASON.invalidPduParameterValue,
+      );
+    if (fixed !== undefined) {
+      if (length !== fixed) {
+        throw new PduDecodeError(
+          `${name} PDU-length ${length}, must be ${fixed}`,
+          ABORT_REASON.invalidPduParameterValue,
+        );
+      }
+    } else if (name === "P-DATA-TF") {
+      const max = this.#limits.maxPDataLength || UNLIMITED_PDATA_CAP;
+      if (length > max) throw tooLong(max, "our maximum length received");
+    } else if (length > this.#limits.maxAssociatePduLength) {
+      throw tooLong(this.#limits.maxAssociatePduLength, "the A-ASSOCIATE limit");
+    }
+  }
+
+  /** Moves queued bytes into `dest` (as many as fit); returns how many. */
+  #take(dest: Uint8Array): number {
+    let done = 0;
+    while (done < dest.length && this.#chunks.length > 0) {
+      const chunk = this.#chunks[0];
+      const n = Math.min(dest.length - done, chunk.length - this.#head);
+      dest.set(chunk.subarray(this.#head, this.#head + n), done);
+      done += n;
+      this.#head += n;
+      if (this.#head === chunk.length) {
+        this.#chunks.shift();
+        this.#head = 0;
+      }
+    }
+    this.#queued -= done;
+    return done;
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * TCP transport over Deno.connect / Deno.listen (PS3.8 9.1.1: the upper
+ * layer runs over TCP; PS3.8 9.1.2 leaves connection setup to the user).
+ *
+ * @module
+ */
+import { lookup } from "node:dns/promises";
+import type { Endpoint, Transport, TransportListener } from "./transport.ts";
+
+/** IP protocol selection, DCMTK's -i4 / -i6 / -i0. */
+export type IpFamily = "ipv4" | "ipv6" | "auto";
+
+/** Where and how to connect. */
+export interface TcpConnectOptions {
+  host: string;
+  port: number;
+  family: IpFamily;
+  /** Connection timeout (DCMTK -to); undefined or 0 = the OS default. */
+  timeoutMs?: number;
+}
+
+/** Why a connection could not be made, with plain words for the user. */
+export class ConnectError extends Error {
+  constructor(
+    message: string,
+    readonly code: "refused" | "timeout" | "unreachable" | "lookup" | "other",
+  ) {
+    super(message);
+    this.name = "ConnectError";
+  }
+}
+
+const READ_CHUNK = 64 * 1024;
+
+function endpointOf(addr: Deno.Addr): Endpoint {
+  const a = addr as Deno.NetAddr;
+  return { host: a.hostname, port: a.port };
+}
+
+/** Wraps one connected Deno.Conn; TLS connections reuse it unchanged. */
+export class ConnTransport implements Transport {
+  #conn: Deno.Conn;
+  #closed = false;
+  readonly remote: Endpoint;
+  readonly local: Endpoint;
+
+  constructor(conn: Deno.Conn) {
+    this.#conn = conn;
+    this.remote = endpointOf(conn.remoteAddr);
+    this.local = endpointOf(conn.localAddr);
+  }
+
+  async read(): Promise<Uint8Array | null> {
+    if (this.#closed) return null;
+    const buf = new Uint8Array(READ_CHUNK);
+    let n: number | null;
+    try {
+      n = await this.#conn.read(buf);
+    } catch (err) {
+      // A reset or a read on a socket we closed ourselves ends the stream.
+      if (this.#closed || isConnectionError(err)) return null;
+      throw err;
+    }
+    return n === null ? null : buf.subarray(0, n);
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < data.length) off += await this.#conn.write(data.subarray(off));
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by the runtime after a reset: nothing left to release.
+    }
+  }
+}
+
+function isConnectionError(err: unknown): boolean {
+  return err instanceof Deno.errors.ConnectionReset ||
+    err instanceof Deno.errors.BrokenPipe ||
+    err instanceof Deno.errors.BadResource ||
+    err instanceof Deno.errors.Interrupted ||
+    err instanceof Deno.errors.ConnectionAborted;
+}
+
+async function resolve(host: string, family: IpFamily): Promise<string> {
+  const fam = family === "ipv4" ? 4 : family === "ipv6" ? 6 : 0;
+  try {
+    // getaddrinfo, so /etc/hosts and the system resolver apply as for DCMTK.
+    const res = await lookup(host, { family: fam });
+    return res.address;
+  } catch {
+    const which = family === "auto" ? "" : ` as ${family === "ipv4" ? "IPv4" : "IPv6"}`;
+    throw new ConnectError(`cannot resolve host name '${host}'${which}`, "lookup");
+  }
+}
+
+/** Connects with TCP_NODELAY on: without it every DIMSE message waits on delayed ACKs. */
+export async function connectTcp(opts: TcpConnectOptions): Promise<Transport> {
+  const address = await resolve(opts.host, opts.family);
+  const signal = opts.timeoutMs ? AbortSignal.timeout(opts.timeoutMs) : undefined;
+  let conn: Deno.TcpConn;
+  try {
+    conn = await Deno.connect({ hostname: address, port: opts.port, signal });
+  } catch (err) {
+    const where = `${opts.host}:${opts.port}`;
+    if (signal?.aborted) {
+      throw new ConnectError(
+        `connection to ${where} timed out after ${opts.timeoutMs! / 1000} s`,
+        "timeout",
+      );
+    }
+    if (err instanceof Deno.errors.ConnectionRefused) {
+      throw new ConnectError(`connection to ${where} refused`, "refused");
+    }
+    if (err instanceof Deno.errors.TimedOut) {
+      throw new ConnectError(`connection to ${where} timed out`, "timeout");
+    }
+    const msg = err instanceof Error ? err.message : String(err);
+    const code = /unreachable/i.test(msg) ? "unreachable" : "other";
+    throw new ConnectError(`cannot connect to ${where}: ${msg}`, code);
+  }
+  conn.setNoDelay(true);
+  return new ConnTransport(conn);
+}
+
+/** Listens on `hostname:port` (port 0 = ephemeral). */
+export function listenTcp(opts: { hostname: string; port: number }): TransportListener {
+  const listener = Deno.listen({ hostname: opts.hostname, port: opts.port, transport: "tcp" });
+  let closed = false;
+  return {
+    local: endpointOf(listener.addr),
+    async accept(): Promise<Transport | null> {
+      while (!closed) {
+        try {
+          const conn = await listener.accept();
+          conn.setNoDelay(true);
+          return new ConnTransport(conn);
+        } catch (err) {
+          if (closed || err instanceof Deno.errors.BadResource) return null;
+          // A connection reset before accept completed concerns that peer only.
+          if (isConnectionError(err)) continue;
+          throw err;
+        }
+      }
+      return null;
+    },
+    close(): void {
+      if (closed) return;
+      closed = true;
+      listener.close();
+    },
+  };
+}

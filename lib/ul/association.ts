@@ -1,0 +1,793 @@
+/**
+ * The runtime of the DICOM upper-layer protocol machine (PS3.8 9.2): it reads
+ * PDUs from a {@link Transport}, turns each into its Table 9-10 event, looks
+ * the (state, event) pair up in `state_machine.ts` and executes the action.
+ * Local-user primitives (P-DATA, A-RELEASE, A-ABORT requests and responses)
+ * go through the same table.
+ *
+ * Guarantees:
+ * - every transition is logged at trace level and reported to `onTransition`;
+ * - writes are serialized, one PDU at a time, in order;
+ * - no exception escapes and no promise rejects unhandled, whatever the peer
+ *   sends; a local primitive the table does not allow throws {@link UlUsageError}
+ *   (or rejects with it) to its caller;
+ * - every timer is cleared when the machine reaches Sta1, and `closed`
+ *   resolves then.
+ *
+ * Besides the ARTIM timer of the standard (Sta2 and Sta13, PS3.8 9.1.5), the
+ * runtime bounds the waits the table leaves open: no A-ASSOCIATE-AC/RJ in
+ * Sta5 and no A-RELEASE-RP in Sta7/Sta10/Sta11 within `artimTimeoutMs`, or no
+ * data at all within `idleTimeoutMs` once associated, issue an A-ABORT request
+ * on the user's behalf (Evt15, AA-1).
+ *
+ * @module
+ */
+
+import type { Logger } from "../log/logger.ts";
+import { encodePdu } from "../pdu/codec.ts";
+import { PduDecodeError } from "../pdu/errors.ts";
+import { type PduLimits, PduReader } from "../pdu/reader.ts";
+import {
+  ABORT_REASON,
+  type AbortPdu,
+  type AssociateAcPdu,
+  type AssociateRjPdu,
+  type AssociateRqPdu,
+  type PDataTfPdu,
+  type Pdu,
+} from "../pdu/types.ts";
+import type { Transport } from "../transport/transport.ts";
+import { Timer } from "./artim.ts";
+import { describePeerAbort } from "./reasons.ts";
+import {
+  type ActionName,
+  describeTransition,
+  type Event,
+  EVENTS,
+  type NextState,
+  resolveNext,
+  type State,
+  STATES,
+  transition,
+} from "./state_machine.ts";
+
+/** The part of the project's {@link Logger} the runtime uses. */
+export type UlLogger = Pick<Logger, "trace" | "debug" | "info" | "warn" | "error" | "isEnabled">;
+
+/** Options of one upper-layer connection. */
+export interface UlOptions {
+  /** Where transitions (trace), protocol errors (error) and timeouts (warn) are logged. */
+  logger: UlLogger;
+  /** ARTIM timeout (PS3.8 9.1.5), DCMTK's -ta (default 30 s). */
+  artimTimeoutMs: number;
+  /** Inactivity timeout for reads once associated (-ts/-td style); 0 or absent = none. */
+  idleTimeoutMs?: number;
+  /** Limits handed to the PDU reader; the P-DATA limit is replaced by our negotiated maximum. */
+  limits?: Partial<PduLimits>;
+  /**
+   * Called on every transition; the runtime also logs it at trace level as
+   * "Sta6 + Evt10 (P-DATA-TF PDU received) -> DT-2 -> Sta6".
+   */
+  onTransition?: (t: { state: State; event: Event; action: ActionName; next: State }) => void;
+  /** Called with every PDU's raw bytes sent/received (for -d hex dumps). */
+  onPdu?: (dir: "sent" | "received", pdu: Pdu, raw: Uint8Array) => void;
+}
+
+/**
+ * Who ended an association abnormally: the peer (A-ABORT PDU), the
+ * upper-layer provider (A-P-ABORT: transport closed, malformed or unexpected
+ * PDU, timeout) or the local user (`abort()`).
+ */
+export type AbortSource = "peer" | "provider" | "local";
+
+/** An indication to the local user, in the order the peer caused them. */
+export type UlIndication =
+  | { kind: "p-data"; pdu: PDataTfPdu }
+  /** The peer sent A-RELEASE-RQ (Evt12, AR-2): answer with `respondRelease()`. */
+  | { kind: "release-requested" }
+  /** A-ABORT or A-P-ABORT indication; the connection is closed or closing. */
+  | { kind: "aborted"; source: AbortSource; abort?: AbortPdu; reason: string }
+  /** The release completed and the connection is closed. */
+  | { kind: "released" };
+
+/** An established association (Sta6 and the release states that follow it). */
+export interface Association {
+  /** The current state of the protocol machine. */
+  readonly state: State;
+  /** The peer's Maximum Length Received (PS3.8 D.1); 0 = unlimited. */
+  readonly peerMaxPdu: number;
+  /** Our Maximum Length Received as negotiated; 0 = unlimited (the reader's own limit applies). */
+  readonly ourMaxPdu: number;
+  /**
+   * The next indication, in order. After "aborted" or "released", every
+   * further call resolves with that same terminal indication.
+   */
+  receive(): Promise<UlIndication>;
+  /**
+   * P-DATA request (Evt9: DT-1 in Sta6, AR-7 in Sta8); resolves once the PDU
+   * is written. Rejects with {@link UlUsageError} in any other state, or when
+   * the PDU is longer than `peerMaxPdu`.
+   */
+  sendPData(pdu: PDataTfPdu): Promise<void>;
+  /**
+   * A-RELEASE request (Evt11, AR-1). Resolves once the connection is closed:
+   * "released", or `{ aborted }` when the peer aborted, closed the connection
+   * or sent no A-RELEASE-RP within `artimTimeoutMs` (the runtime then aborts).
+   * A release collision (PS3.8 AR-8, Sta9..Sta12) is answered by the runtime
+   * itself, for the requestor (AR-9) and the acceptor (AR-4) alike.
+   */
+  release(): Promise<"released" | { aborted: string }>;
+  /** A-RELEASE response (Evt14, AR-4) to a "release-requested" indication; resolves once closed. */
+  respondRelease(): Promise<void>;
+  /**
+   * A-ABORT request (Evt15, AA-1: A-ABORT source 0, then Sta13 until the
+   * peer closes or ARTIM expires); resolves once closed. Does nothing more
+   * once the association is over (Sta13, Sta1).
+   */
+  abort(): Promise<void>;
+  /** Resolves when the transport is closed (Sta1). */
+  readonly closed: Promise<void>;
+}
+
+/** Outcome of {@link requestAssociation}. */
+export type RequestResult =
+  | { kind: "accepted"; association: Association; ac: AssociateAcPdu }
+  | { kind: "rejected"; rj: AssociateRjPdu }
+  | { kind: "aborted"; source: "peer" | "provider"; abort?: AbortPdu; reason: string };
+
+/** Outcome of {@link acceptAssociation}. */
+export type AcceptResult =
+  | { kind: "accepted"; association: Association; rq: AssociateRqPdu; ac: AssociateAcPdu }
+  | { kind: "rejected"; rq: AssociateRqPdu; rj: AssociateRjPdu }
+  | {
+    kind: "aborted";
+    source: "peer" | "provider";
+    abort?: AbortPdu;
+    reason: string;
+    rq?: AssociateRqPdu;
+  };
+
+/** The acceptor's answer to an A-ASSOCIATE indication. */
+export type AssociateDecision = (
+  rq: AssociateRqPdu,
+) => AssociateAcPdu | AssociateRjPdu | Promise<AssociateAcPdu | AssociateRjPdu>;
+
+/** A local primitive that PS3.8 Table 9-10 does not allow in the current state. */
+export class UlUsageError extends Error {
+  /** `message` says which primitive and which state. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UlUsageError";
+  }
+}
+
+/**
+ * Requestor side. The caller has connected `transport`; the runtime drives
+ * Evt1 (AE-1 -> Sta4) and at once Evt2 (AE-2: send the A-ASSOCIATE-RQ ->
+ * Sta5). Resolves with the association on A-ASSOCIATE-AC (AE-3); every other
+ * outcome resolves once the transport is closed. Rejects, without touching
+ * the transport, when `rq` cannot be encoded.
+ */
+export function requestAssociation(
+  transport: Transport,
+  rq: AssociateRqPdu,
+  opts: UlOptions,
+): Promise<RequestResult> {
+  return new Machine(transport, opts, "requestor").request(rq);
+}
+
+/**
+ * Acceptor side. Drives Evt5 (AE-5 -> Sta2, ARTIM started) and waits for the
+ * A-ASSOCIATE-RQ (Evt6, AE-6). An RQ whose protocol version lacks bit 0 is
+ * rejected by the provider (result 1, source 3, reason 2); otherwise `decide`
+ * answers it with an A-ASSOCIATE-AC (Evt7, AE-7) or -RJ (Evt8, AE-8). If
+ * `decide` throws, the RQ is rejected (permanent, service-user, no reason
+ * given) and the error logged. Resolves with the association once the AC is
+ * sent; every other outcome resolves once the transport is closed.
+ */
+export function acceptAssociation(
+  transport: Transport,
+  opts: UlOptions,
+  decide: AssociateDecision,
+): Promise<AcceptResult> {
+  return new Machine(transport, opts, "acceptor").accept(decide);
+}
+
+type Role = "requestor" | "acceptor";
+
+/** What an event carries into its action. */
+interface Input {
+  /** The PDU received (PDU events) or to send (Evt2, Evt7, Evt8, Evt9). */
+  pdu?: Pdu;
+  /** For Evt19: the decode error. */
+  decodeError?: PduDecodeError;
+  /** For Evt15: who asked for the abort and why, in plain words. */
+  abortBy?: { source: AbortSource; reason: string };
+}
+
+type End =
+  | { kind: "released" }
+  | { kind: "aborted"; source: AbortSource; abort?: AbortPdu; reason: string };
+
+/** States in which the runtime bounds the wait for the peer's answer. */
+const AWAITING_PEER: ReadonlySet<State> = new Set(["Sta5", "Sta7", "Sta10", "Sta11"]);
+/** States of an established association (data transfer and release). */
+const ASSOCIATED: ReadonlySet<State> = new Set([
+  "Sta6",
+  "Sta7",
+  "Sta8",
+  "Sta9",
+  "Sta10",
+  "Sta11",
+  "Sta12",
+]);
+/** Undelivered indications after which reading pauses until the user calls receive(). */
+const HIGH_WATER = 16;
+
+const PROTOCOL_VERSION_NOT_SUPPORTED: AssociateRjPdu = {
+  type: "A-ASSOCIATE-RJ",
+  result: 1,
+  source: 3,
+  reason: 2,
+};
+const DECIDE_FAILED: AssociateRjPdu = { type: "A-ASSOCIATE-RJ", result: 1, source: 1, reason: 1 };
+
+class Machine implements Association {
+  state: State = "Sta1";
+  peerMaxPdu = 0;
+  ourMaxPdu = 0;
+  readonly closed: Promise<void>;
+
+  readonly #transport: Transport;
+  readonly #opts: UlOptions;
+  readonly #log: UlLogger;
+  readonly #role: Role;
+  readonly #reader: PduReader;
+  #resolveClosed!: () => void;
+  #writes: Promise<void> = Promise.resolve();
+  readonly #artim = new Timer();
+  readonly #peerWait = new Timer();
+  readonly #idle = new Timer();
+  #queue: UlIndication[] = [];
+  #waiters: ((ind: UlIndication) => void)[] = [];
+  #resume: (() => void) | undefined;
+  #end: End | undefined;
+  #discardInput = false;
+  #rq: AssociateRqPdu | undefined;
+  #rj: AssociateRjPdu | undefined;
+  #decide: AssociateDecision | undefined;
+  #established = false;
+  #onEstablished: ((ac: AssociateAcPdu) => void) | undefined;
+  #onFailed: (() => void) | undefined;
+
+  constructor(transport: Transport, opts: UlOptions, role: Role) {
+    this.#transport = transport;
+    this.#opts = opts;
+    this.#log = opts.logger;
+    this.#role = role;
+    this.#reader = new PduReader(opts.limits);
+    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+  }
+
+  request(rq: AssociateRqPdu): Promise<RequestResult> {
+    try {
+      encodePdu(rq);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.#rq = rq;
+    const result = new Promise<RequestResult>((resolve) => {
+      this.#onEstablished = (ac) => resolve({ kind: "accepted", association: this, ac });
+      this.#onFailed = () => {
+        if (this.#rj) resolve({ kind: "rejected", rj: this.#rj });
+        else resolve({ kind: "aborted", ...this.#establishmentFailure() });
+      };
+    });
+    this.#dispatch("Evt1");
+    this.#dispatch("Evt2", { pdu: rq });
+    this.#startReading();
+    return result;
+  }
+
+  accept(decide: AssociateDecision): Promise<AcceptResult> {
+    const result = new Promise<AcceptResult>((resolve) => {
+      this.#onEstablished = (ac) =>
+        resolve({ kind: "accepted", association: this, rq: this.#rq!, ac });
+      this.#onFailed = () => {
+        const rq = this.#rq;
+        if (this.#rj && rq) resolve({ kind: "rejected", rq, rj: this.#rj });
+        else resolve({ kind: "aborted", ...this.#establishmentFailure(), ...(rq ? { rq } : {}) });
+      };
+    });
+    this.#decide = decide;
+    this.#dispatch("Evt5");
+    this.#startReading();
+    return result;
+  }
+
+  #establishmentFailure(): { source: "peer" | "provider"; abort?: AbortPdu; reason: string } {
+    const end = this.#end;
+    if (end?.kind !== "aborted") {
+      return { source: "provider", reason: "association not established" };
+    }
+    return {
+      source: end.source === "peer" ? "peer" : "provider",
+      ...(end.abort ? { abort: end.abort } : {}),
+      reason: end.reason,
+    };
+  }
+
+  // ---- Association (local-user primitives) ----
+
+  receive(): Promise<UlIndication> {
+    return new Promise((resolve) => {
+      this.#waiters.push(resolve);
+      this.#deliver();
+    });
+  }
+
+  sendPData(pdu: PDataTfPdu): Promise<void> {
+    try {
+      const length = pdu.pdvs.reduce((n, pdv) => n + 6 + pdv.data.length, 0);
+      if (this.peerMaxPdu !== 0 && length > this.peerMaxPdu) {
+        throw new UlUsageError(
+          `P-DATA-TF of ${length} bytes exceeds the peer's maximum PDU length ${this.peerMaxPdu}`,
+        );
+      }
+      return this.#dispatch("Evt9", { pdu }) ?? Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  release(): Promise<"released" | { aborted: string }> {
+    try {
+      this.#dispatch("Evt11");
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.closed.then(() => {
+      const end = this.#end;
+      return end?.kind === "aborted" ? { aborted: end.reason } : "released";
+    });
+  }
+
+  respondRelease(): Promise<void> {
+    try {
+      this.#dispatch("Evt14");
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.closed;
+  }
+
+  abort(): Promise<void> {
+    if (this.state !== "Sta1" && this.state !== "Sta13") {
+      this.#dispatch("Evt15", {
+        abortBy: { source: "local", reason: "aborted by the local user" },
+      });
+    }
+    return this.closed;
+  }
+
+  // ---- the table ----
+
+  /** Looks up Table 9-10 and executes the action; returns the write of DT-1/AR-7. */
+  #dispatch(event: Event, input: Input = {}): Promise<void> | undefined {
+    const from = this.state;
+    const t = transition(from, event);
+    if (t.kind === "invalid-local-primitive") {
+      throw new UlUsageError(
+        `${EVENTS[event].description} is not allowed in ${from} (${STATES[from]})`,
+      );
+    }
+    if (t.kind === "impossible") {
+      throw new Error(`internal error: ${event} (${EVENTS[event].label}) cannot occur in ${from}`);
+    }
+    const next = resolveNext(t.next, this.#answer(t.next, input));
+    this.state = next;
+    if (this.#log.isEnabled("trace")) {
+      this.#log.trace(describeTransition(from, event, t.action, next));
+    }
+    if (!AWAITING_PEER.has(next)) this.#peerWait.stop();
+    if (!ASSOCIATED.has(next)) this.#idle.stop();
+    this.#callback(
+      "onTransition",
+      () => this.#opts.onTransition?.({ state: from, event, action: t.action, next }),
+    );
+    return this.#act(t.action, from, event, input);
+  }
+
+  /** Answers the decision of AE-6 or AR-8 (PS3.8 9.2.2). */
+  #answer(next: NextState, input: Input): boolean {
+    if (next.kind === "fixed") return true;
+    if (next.decision === "is-association-requestor") return this.#role === "requestor";
+    const rq = input.pdu as AssociateRqPdu;
+    return (rq.protocolVersion & 1) === 1;
+  }
+
+  /** Executes one action of PS3.8 9.2.2; `this.state` is already the next state. */
+  #act(action: ActionName, from: State, event: Event, input: Input): Promise<void> | undefined {
+    switch (action) {
+      case "AE-1":
+        // The caller connected the transport before handing it over.
+        return;
+      case "AE-2":
+        this.#send(input.pdu!);
+        this.#peerWait.start(
+          this.#opts.artimTimeoutMs,
+          () => this.#timeout("no A-ASSOCIATE-AC/RJ"),
+        );
+        return;
+      case "AE-3": {
+        const ac = input.pdu as AssociateAcPdu;
+        this.#negotiated(this.#rq!, ac);
+        this.#established = true;
+        this.#onEstablished?.(ac);
+        return;
+      }
+      case "AE-4":
+        this.#rj = input.pdu as AssociateRjPdu;
+        this.#finish();
+        return;
+      case "AE-5":
+        this.#startArtim();
+        return;
+      case "AE-6": {
+        this.#artim.stop();
+        this.#rq = input.pdu as AssociateRqPdu;
+        if (this.state === "Sta3") {
+          this.#askUser(this.#rq);
+        } else {
+          this.#log.error(
+            `A-ASSOCIATE-RQ with unsupported protocol version ${this.#rq.protocolVersion}: rejecting`,
+          );
+          this.#rj = PROTOCOL_VERSION_NOT_SUPPORTED;
+          this.#send(this.#rj);
+          this.#startArtim();
+        }
+        return;
+      }
+      case "AE-7": {
+        const ac = input.pdu as AssociateAcPdu;
+        this.#send(ac);
+        this.#negotiated(ac, this.#rq!);
+        this.#established = true;
+        this.#onEstablished?.(ac);
+        return;
+      }
+      case "AE-8":
+        this.#rj = input.pdu as AssociateRjPdu;
+        this.#send(this.#rj);
+        this.#startArtim();
+        return;
+      case "DT-1":
+      case "AR-7":
+        return this.#send(input.pdu!);
+      case "DT-2":
+      case "AR-6":
+        this.#indicate({ kind: "p-data", pdu: input.pdu as PDataTfPdu });
+        return;
+      case "AR-1":
+        this.#send({ type: "A-RELEASE-RQ" });
+        this.#peerWait.start(this.#opts.artimTimeoutMs, () => this.#timeout("no A-RELEASE-RP"));
+        return;
+      case "AR-2":
+        this.#indicate({ kind: "release-requested" });
+        return;
+      case "AR-3":
+        this.#setEnd({ kind: "released" });
+        this.#finish();
+        return;
+      case "AR-4":
+        this.#setEnd({ kind: "released" });
+        this.#send({ type: "A-RELEASE-RP" });
+        this.#startArtim();
+        return;
+      case "AR-5":
+        this.#finish();
+        return;
+      case "AR-8":
+        // Release collision: the user is inside release(), so the runtime
+        // gives the A-RELEASE response for it. The requestor answers now
+        // (Sta9 + Evt14, AR-9); the acceptor after the peer's A-RELEASE-RP
+        // (Sta12 + Evt14, AR-4, after AR-10).
+        this.#log.debug(`A-RELEASE collision as association-${this.#role}`);
+        if (this.state === "Sta9") this.#dispatch("Evt14");
+        return;
+      case "AR-9":
+        this.#send({ type: "A-RELEASE-RP" });
+        return;
+      case "AR-10":
+        this.#dispatch("Evt14");
+        return;
+      case "AA-1": {
+        const by = input.abortBy ?? this.#protocolError(from, input);
+        this.#setEnd({ kind: "aborted", source: by.source, reason: by.reason });
+        this.#send({ type: "A-ABORT", source: 0, reason: 0 });
+        this.#startArtim();
+        return;
+      }
+      case "AA-2":
+        if (event === "Evt16") this.#peerAborted(input.pdu as AbortPdu);
+        else if (event === "Evt18" && from === "Sta2") {
+          this.#setEnd({
+            kind: "aborted",
+            source: "provider",
+            reason: `ARTIM timeout: no A-ASSOCIATE-RQ within ${this.#seconds()}`,
+          });
+        }
+        this.#finish();
+        return;
+      case "AA-3":
+        this.#peerAborted(input.pdu as AbortPdu);
+        this.#finish();
+        return;
+      case "AA-4":
+        this.#setEnd({
+          kind: "aborted",
+          source: "provider",
+          reason: from === "Sta5"
+            ? "peer closed the connection without answering"
+            : "peer closed the connection",
+        });
+        this.#finish();
+        return;
+      case "AA-5":
+        this.#setEnd({
+          kind: "aborted",
+          source: "provider",
+          reason: "peer closed the connection before sending A-ASSOCIATE-RQ",
+        });
+        this.#finish();
+        return;
+      case "AA-6":
+        this.#log.debug(`ignoring ${input.pdu!.type} PDU received in ${from}`);
+        return;
+      case "AA-7": {
+        const { abortReason } = this.#protocolError(from, input);
+        this.#send({ type: "A-ABORT", source: 2, reason: abortReason });
+        return;
+      }
+      case "AA-8": {
+        const { abortReason, reason } = this.#protocolError(from, input);
+        this.#setEnd({ kind: "aborted", source: "provider", reason });
+        this.#send({ type: "A-ABORT", source: 2, reason: abortReason });
+        this.#startArtim();
+        return;
+      }
+    }
+  }
+
+  /** The A-ABORT reason and plain words for an unexpected (AA-8, AA-7, AA-1) or malformed PDU. */
+  #protocolError(from: State, input: Input): {
+    source: "provider";
+    abortReason: number;
+    reason: string;
+  } {
+    const err = input.decodeError;
+    if (err) {
+      return {
+        source: "provider",
+        abortReason: err.abortReason,
+        reason: `malformed PDU: ${err.message}`,
+      };
+    }
+    const reason = `unexpected ${input.pdu!.type} PDU in ${from} (${STATES[from]})`;
+    this.#log.error(reason);
+    return { source: "provider", abortReason: ABORT_REASON.unexpectedPdu, reason };
+  }
+
+  #peerAborted(abort: AbortPdu): void {
+    const reason = describePeerAbort(abort);
+    this.#log.warn(reason);
+    this.#setEnd({ kind: "aborted", source: "peer", abort, reason });
+  }
+
+  #negotiated(ours: AssociateRqPdu | AssociateAcPdu, theirs: AssociateRqPdu | AssociateAcPdu) {
+    this.ourMaxPdu = ours.userInformation.maxLength ?? 0;
+    this.peerMaxPdu = theirs.userInformation.maxLength ?? 0;
+    this.#reader.setMaxPDataLength(this.ourMaxPdu);
+    this.#restartIdle();
+  }
+
+  /** Sta3: the A-ASSOCIATE indication goes to the user's `decide`. */
+  #askUser(rq: AssociateRqPdu): void {
+    const decide = this.#decide!;
+    Promise.resolve()
+      .then(() => decide(rq))
+      .catch((err: unknown) => {
+        this.#log.error(`association decision failed: ${errorText(err)}; rejecting`);
+        return DECIDE_FAILED;
+      })
+      .then((answer) => {
+        // The peer may have aborted or closed meanwhile (AA-3, AA-4, AA-8).
+        if (this.state !== "Sta3") return;
+        this.#dispatch(answer.type === "A-ASSOCIATE-AC" ? "Evt7" : "Evt8", { pdu: answer });
+      })
+      .catch((err: unknown) => this.#internalError(err));
+  }
+
+  // ---- side effects ----
+
+  #send(pdu: Pdu): Promise<void> {
+    const raw = encodePdu(pdu);
+    this.#callback("onPdu", () => this.#opts.onPdu?.("sent", pdu, raw));
+    const write = this.#writes.then(() => this.#transport.write(raw));
+    this.#writes = write.catch((err: unknown) => {
+      if (this.state === "Sta1") return;
+      this.#log.debug(`writing ${pdu.type} failed: ${errorText(err)}`);
+      this.#dispatch("Evt17");
+    }).catch((err: unknown) => this.#internalError(err));
+    return write;
+  }
+
+  #startArtim(): void {
+    this.#artim.start(this.#opts.artimTimeoutMs, () =>
+      this.#guard(() => {
+        this.#log.debug(`ARTIM expired in ${this.state}`);
+        this.#dispatch("Evt18");
+      }));
+  }
+
+  #restartIdle(): void {
+    const ms = this.#opts.idleTimeoutMs ?? 0;
+    if (ms <= 0 || !ASSOCIATED.has(this.state)) return;
+    this.#idle.start(ms, () =>
+      this.#guard(() => {
+        if (this.#resume) return this.#restartIdle(); // reading paused by the user, not the peer
+        const reason = `idle timeout: no data from peer within ${ms / 1000} s`;
+        this.#log.warn(`${reason}; aborting`);
+        this.#dispatch("Evt15", { abortBy: { source: "provider", reason } });
+      }));
+  }
+
+  /** The answer the peer owes did not come: the runtime aborts for the user (Evt15). */
+  #timeout(what: string): void {
+    this.#guard(() => {
+      const reason = `ARTIM timeout: ${what} within ${this.#seconds()}`;
+      this.#log.warn(`${reason}; aborting`);
+      this.#dispatch("Evt15", { abortBy: { source: "provider", reason } });
+    });
+  }
+
+  #seconds(): string {
+    return `${this.#opts.artimTimeoutMs / 1000} s`;
+  }
+
+  #setEnd(end: End): void {
+    if (this.#end) return;
+    this.#end = end;
+    if (end.kind === "aborted") this.#indicate(end);
+  }
+
+  /** Sta1: every timer stopped, transport closed, every waiter answered. */
+  #finish(): void {
+    this.#artim.stop();
+    this.#peerWait.stop();
+    this.#idle.stop();
+    this.#transport.close();
+    if (!this.#end) {
+      this.#end = { kind: "aborted", source: "provider", reason: "connection closed" };
+      this.#indicate(this.#end);
+    } else if (this.#end.kind === "released") {
+      this.#indicate({ kind: "released" });
+    }
+    this.#resume?.();
+    this.#resolveClosed();
+    if (!this.#established) this.#onFailed?.();
+  }
+
+  #indicate(ind: UlIndication): void {
+    this.#queue.push(ind);
+    this.#deliver();
+  }
+
+  #deliver(): void {
+    while (this.#waiters.length > 0 && this.#queue.length > 0) {
+      const ind = this.#queue[0];
+      const terminal = ind.kind === "aborted" || ind.kind === "released";
+      if (!terminal) this.#queue.shift();
+      this.#waiters.shift()!(ind);
+    }
+    if (this.#queue.length < HIGH_WATER) this.#resume?.();
+  }
+
+  // ---- reading ----
+
+  #startReading(): void {
+    this.#readLoop().catch((err: unknown) => this.#internalError(err));
+  }
+
+  async #readLoop(): Promise<void> {
+    while (this.state !== "Sta1") {
+      if (this.#queue.length >= HIGH_WATER && ASSOCIATED.has(this.state)) {
+        await new Promise<void>((resolve) => this.#resume = resolve);
+        this.#resume = undefined;
+        continue;
+      }
+      let chunk: Uint8Array | null;
+      try {
+        chunk = await this.#transport.read();
+      } catch (err) {
+        if (!this.#isIdle()) this.#log.debug(`transport read failed: ${errorText(err)}`);
+        chunk = null;
+      }
+      if (this.#isIdle()) return;
+      if (chunk === null) {
+        this.#dispatch("Evt17");
+        return;
+      }
+      this.#restartIdle();
+      if (!this.#discardInput) this.#parse(chunk);
+    }
+  }
+
+  #parse(chunk: Uint8Array): void {
+    this.#reader.push(chunk);
+    for (;;) {
+      let item: { pdu: Pdu; raw: Uint8Array } | null;
+      try {
+        item = this.#reader.next();
+      } catch (err) {
+        if (!(err instanceof PduDecodeError)) throw err;
+        this.#log.error(`malformed PDU from peer: ${err.message}`);
+        this.#discardInput = true;
+        this.#dispatch("Evt19", { decodeError: err });
+        return;
+      }
+      if (item === null) return;
+      const { pdu, raw } = item;
+      this.#callback("onPdu", () => this.#opts.onPdu?.("received", pdu, raw));
+      this.#dispatch(PDU_EVENTS[pdu.type], { pdu });
+      if (this.state === "Sta1") return;
+    }
+  }
+
+  /** Sta1 again: the connection is over (a method, so that checks after an await are not narrowed away). */
+  #isIdle(): boolean {
+    return this.state === "Sta1";
+  }
+
+  // ---- robustness ----
+
+  #guard(f: () => void): void {
+    try {
+      f();
+    } catch (err) {
+      this.#internalError(err);
+    }
+  }
+
+  #callback(name: string, f: () => void): void {
+    try {
+      f();
+    } catch (err) {
+      this.#log.error(`${name} callback threw: ${errorText(err)}`);
+    }
+  }
+
+  /** A bug in this runtime or the codec: log it and drop the connection. */
+  #internalError(err: unknown): void {
+    this.#log.error(`internal error in the upper layer: ${errorText(err)}`);
+    if (this.state === "Sta1") return;
+    this.state = "Sta1";
+    this.#setEnd({ kind: "aborted", source: "provider", reason: "internal error" });
+    this.#finish();
+  }
+}
+
+/** PS3.8 Table 9-10: the event each received PDU type is. */
+const PDU_EVENTS: Readonly<Record<Pdu["type"], Event>> = {
+  "A-ASSOCIATE-RQ": "Evt6",
+  "A-ASSOCIATE-AC": "Evt3",
+  "A-ASSOCIATE-RJ": "Evt4",
+  "P-DATA-TF": "Evt10",
+  "A-RELEASE-RQ": "Evt12",
+  "A-RELEASE-RP": "Evt13",
+  "A-ABORT": "Evt16",
+};
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
