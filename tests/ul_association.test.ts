@@ -197,7 +197,7 @@ Deno.test("AE-6: the provider rejects an unsupported protocol version", async ()
   await h.peer.write(encodePdu(associateRq(16384, 2)));
   await h.trace.until((s) => s.action === "AE-6");
   await settle();
-  assert.equal(hex(h.peer.drain()), "03 00 00 00 00 04 00 01 03 02");
+  assert.equal(hex(h.peer.drain()), "03 00 00 00 00 04 00 01 02 02");
   assert.deepEqual(h.trace.steps.at(-1), {
     state: "Sta2",
     event: "Evt6",

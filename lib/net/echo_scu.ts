@@ -9,7 +9,7 @@ import type { Logger } from "../log/logger.ts";
 import { statusMeaning } from "../dimse/status.ts";
 import { formatAssociateDump } from "../pdu/dump.ts";
 import type { AssociateAcPdu, AssociateRqPdu } from "../pdu/types.ts";
-import { connectTcp, ConnectError, type IpFamily } from "../transport/tcp.ts";
+import { ConnectError, connectTcp, type IpFamily } from "../transport/tcp.ts";
 import type { Transport } from "../transport/transport.ts";
 import { requestAssociation, type UlOptions } from "../ul/association.ts";
 import { ECHO_TRANSFER_SYNTAXES, VERIFICATION_SOP_CLASS } from "../uids.ts";
@@ -152,7 +152,10 @@ export async function runEchoScu(o: EchoScuOptions): Promise<EchoResult> {
   if (outcome.kind === "aborted") {
     const what = outcome.abort ? `peer aborted (${describeAbort(outcome.abort)})` : outcome.reason;
     log.fatal(`Association Request Failed: ${what}`);
-    return fail("association-failed", associationAdvice(outcome.reason, outcome.abort !== undefined));
+    return fail(
+      "association-failed",
+      associationAdvice(outcome.reason, outcome.abort !== undefined),
+    );
   }
 
   const { association, ac } = outcome;

@@ -119,7 +119,6 @@ export const REJECT = {
   applicationContextNotSupported: { result: 1, source: 1, reason: 2 },
   callingAeNotRecognized: { result: 1, source: 1, reason: 3 },
   calledAeNotRecognized: { result: 1, source: 1, reason: 7 },
-  protocolVersionNotSupported: { result: 1, source: 2, reason: 2 },
 } as const;
 
 function reject(r: { result: number; source: number; reason: number }): AssociateRjPdu {
@@ -129,14 +128,13 @@ function reject(r: { result: number; source: number; reason: number }): Associat
 /**
  * The acceptor's answer to an A-ASSOCIATE-RQ: an RJ when the association as a
  * whole is unacceptable (PS3.8 7.1.1.7), else an AC answering every
- * presentation context in order (PS3.8 9.3.3.2).
+ * presentation context in order (PS3.8 9.3.3.2). The protocol version is the
+ * upper layer's check (AE-6), made before this is asked.
  */
 export function answerAssociateRq(
   rq: AssociateRqPdu,
   policy: AcceptorPolicy,
 ): AssociateAcPdu | AssociateRjPdu {
-  // PS3.8 9.3.2: bit 0 of the protocol version is version 1.
-  if ((rq.protocolVersion & 1) === 0) return reject(REJECT.protocolVersionNotSupported);
   if (rq.applicationContext !== DICOM_APPLICATION_CONTEXT) {
     return reject(REJECT.applicationContextNotSupported);
   }

@@ -16,7 +16,9 @@ const CONSTRUCTING: Partial<Record<Pdu["type"], string>> = {
 };
 
 /** An `onPdu` hook for the upper layer that logs like DCMTK's `-d`. */
-export function pduLogger(log: Logger): (dir: "sent" | "received", pdu: Pdu, raw: Uint8Array) => void {
+export function pduLogger(
+  log: Logger,
+): (dir: "sent" | "received", pdu: Pdu, raw: Uint8Array) => void {
   return (dir, pdu, raw) => {
     const isAssociate = pdu.type.startsWith("A-ASSOCIATE");
     if (dir === "sent") {

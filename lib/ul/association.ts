@@ -179,7 +179,7 @@ export function requestAssociation(
 /**
  * Acceptor side. Drives Evt5 (AE-5 -> Sta2, ARTIM started) and waits for the
  * A-ASSOCIATE-RQ (Evt6, AE-6). An RQ whose protocol version lacks bit 0 is
- * rejected by the provider (result 1, source 3, reason 2); otherwise `decide`
+ * rejected by the provider (result 1, source 2, reason 2); otherwise `decide`
  * answers it with an A-ASSOCIATE-AC (Evt7, AE-7) or -RJ (Evt8, AE-8). If
  * `decide` throws, the RQ is rejected (permanent, service-user, no reason
  * given) and the error logged. Resolves with the association once the AC is
@@ -224,10 +224,12 @@ const ASSOCIATED: ReadonlySet<State> = new Set([
 /** Undelivered indications after which reading pauses until the user calls receive(). */
 const HIGH_WATER = 16;
 
+// PS3.8 Table 9-21: protocol-version-not-supported is an ACSE-related
+// provider reason (source 2), not a presentation-related one (source 3).
 const PROTOCOL_VERSION_NOT_SUPPORTED: AssociateRjPdu = {
   type: "A-ASSOCIATE-RJ",
   result: 1,
-  source: 3,
+  source: 2,
   reason: 2,
 };
 const DECIDE_FAILED: AssociateRjPdu = { type: "A-ASSOCIATE-RJ", result: 1, source: 1, reason: 1 };
