@@ -11,7 +11,9 @@
 
 /** One transfer syntax: its UID and DCMTK-style short name. */
 export interface TransferSyntaxInfo {
+  /** The transfer syntax UID (PS3.6 Annex A). */
   uid: string;
+  /** DCMTK's short name, e.g. `LittleEndianImplicit`. */
   name: string;
 }
 

@@ -12,7 +12,11 @@ import { formatAssociateDump } from "../pdu/dump.ts";
 import type { AssociateAcPdu, AssociateRjPdu, AssociateRqPdu } from "../pdu/types.ts";
 import { listenTcp } from "../transport/tcp.ts";
 import type { Endpoint, Transport, TransportListener } from "../transport/transport.ts";
-import { acceptAssociation, type Association } from "../ul/association.ts";
+import {
+  acceptAssociation,
+  type Association,
+  type UlLogger,
+} from "../ul/association.ts";
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../version.ts";
 import { describeReject } from "./diagnose.ts";
 import { type ChannelEvent, DimseChannel } from "./dimse_channel.ts";
@@ -151,7 +155,7 @@ export class DicomServer {
       const outcome = await acceptAssociation(
         transport,
         {
-          logger: log,
+          logger: quietUpperLayer(log, peer),
           artimTimeoutMs: o.acseTimeoutMs,
           idleTimeoutMs: o.socketTimeoutMs,
           limits: { maxPDataLength: o.policy.maxPdu },
@@ -288,7 +292,11 @@ export class DicomServer {
           o.onEvent?.({ event: "association-released", peer });
           return;
         case "aborted":
-          log.info(`Association Aborted (${ev.source === "peer" ? "by peer" : ev.reason})`);
+          // A protocol error, a timeout or a lost connection is an error; the peer's
+          // A-ABORT and our own (server stopping) are not.
+          if (ev.source === "peer") log.info("Association Aborted (by peer)");
+          else if (ev.source === "local") log.info(`Association Aborted (${ev.reason})`);
+          else log.error(`Association Aborted (${peer}): ${ev.reason}`);
           o.onEvent?.({ event: "association-aborted", peer, reason: ev.reason });
           return;
         case "timeout":
@@ -304,4 +312,22 @@ export class DicomServer {
       }
     }
   }
+}
+
+/**
+ * The logger handed to the upper layer of each server connection. The UL
+ * logs protocol errors, peer aborts and timeouts itself (warn/error), and
+ * the server reports the same outcome again, with the peer's address, when
+ * the association ends: one incident, one line (SECURITY_CLASSES #11). The
+ * UL's own lines stay visible at debug level (-d), prefixed with the peer.
+ */
+function quietUpperLayer(log: Logger, peer: string): UlLogger {
+  return {
+    trace: (m) => log.trace(m),
+    debug: (m) => log.debug(m),
+    info: (m) => log.info(m),
+    warn: (m) => log.debug(`${peer}: ${m}`),
+    error: (m) => log.debug(`${peer}: ${m}`),
+    isEnabled: (level) => log.isEnabled(level === "warn" || level === "error" ? "debug" : level),
+  };
 }

@@ -56,12 +56,17 @@ export function formatPduHeaderAndHex(raw: Uint8Array): string {
 
 /** Parameters of {@link formatAssociateDump}. */
 export interface AssociateDumpParams {
+  /** The A-ASSOCIATE-RQ, sent or received. */
   rq: AssociateRqPdu;
+  /** The A-ASSOCIATE-AC answering `rq`, once there is one. */
   ac?: AssociateAcPdu;
   /** Which side we are: decides whose user information is "their". */
   we: "requestor" | "acceptor";
+  /** Printed as "Our Implementation Class UID" (PS3.7 D.3.3.2). */
   ourImplementationClassUid: string;
+  /** Printed as "Our Implementation Version Name" (PS3.7 D.3.3.2). */
   ourImplementationVersionName: string;
+  /** Printed as "Our Max PDU Receive Size": our Maximum Length Received (PS3.8 D.1). */
   ourMaxPdu: number;
 }
 

@@ -10,6 +10,12 @@
  * send before closing the connection.
  */
 export class PduDecodeError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message human-readable description of the fault
+   * @param abortReason the ABORT_REASON value to send in the A-ABORT
+   */
   constructor(message: string, readonly abortReason: number) {
     super(message);
     this.name = "PduDecodeError";

@@ -29,6 +29,7 @@ export interface PduLimits {
 /** The P-DATA-TF cap when our Maximum Length Received is 0 ("unlimited", PS3.8 D.1). */
 const UNLIMITED_PDATA_CAP = 64 * 1024 * 1024;
 
+/** Default limits: 1 MiB per A-ASSOCIATE PDU, P-DATA-TF bounded only by the 64 MiB cap. */
 export const DEFAULT_PDU_LIMITS: PduLimits = Object.freeze({
   maxAssociatePduLength: 1024 * 1024,
   maxPDataLength: 0,
@@ -36,6 +37,7 @@ export const DEFAULT_PDU_LIMITS: PduLimits = Object.freeze({
 
 /** A decoded PDU and its bytes. */
 export interface ReadPdu {
+  /** The decoded PDU. */
   pdu: Pdu;
   /** The whole PDU's bytes incl. header, for -d hex dumps. PDV data are views of it. */
   raw: Uint8Array;
@@ -66,6 +68,7 @@ export class PduReader {
   #pduFilled = 0;
   #error: PduDecodeError | null = null;
 
+  /** Creates a reader; limits not given take their {@link DEFAULT_PDU_LIMITS} value. */
   constructor(limits: Partial<PduLimits> = {}) {
     const all = { ...DEFAULT_PDU_LIMITS, ...limits };
     this.#limits = {
@@ -79,6 +82,7 @@ export class PduReader {
     this.#limits = { ...this.#limits, maxPDataLength: checkLimit(n, "maxPDataLength") };
   }
 
+  /** Queues one received chunk (not copied); empty chunks are ignored. */
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
     this.#chunks.push(chunk);

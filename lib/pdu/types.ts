@@ -45,7 +45,9 @@ export const DICOM_APPLICATION_CONTEXT = "1.2.840.10008.3.1.1.1";
 export interface PresentationContextRq {
   /** Odd number 1..255. */
   id: number;
+  /** Abstract syntax (SOP class) UID, from the Abstract Syntax sub-item (PS3.8 9.3.2.2.1). */
   abstractSyntax: string;
+  /** Proposed transfer syntax UIDs, one per Transfer Syntax sub-item (PS3.8 9.3.2.2.2). */
   transferSyntaxes: string[];
 }
 
@@ -59,7 +61,9 @@ export type PresentationContextResult = number;
 
 /** A presentation context as answered in an A-ASSOCIATE-AC (PS3.8 9.3.3.2). */
 export interface PresentationContextAc {
+  /** ID of the proposed presentation context this answers (PS3.8 9.3.3.2). */
   id: number;
+  /** Acceptance or reason for rejection of the context (PS3.8 9.3.3.2). */
   result: PresentationContextResult;
   /** The accepted transfer syntax; PS3.8 says it is not significant unless result is 0. */
   transferSyntax: string;
@@ -67,21 +71,29 @@ export interface PresentationContextAc {
 
 /** SCP/SCU role selection sub-item (PS3.7 D.3.3.4). */
 export interface RoleSelection {
+  /** The SOP class the role selection applies to. */
   sopClassUid: string;
+  /** SCU-role field: in a request, the SCU role is proposed; in an answer, it is accepted. */
   scuRole: boolean;
+  /** SCP-role field: in a request, the SCP role is proposed; in an answer, it is accepted. */
   scpRole: boolean;
 }
 
 /** SOP class extended negotiation sub-item (PS3.7 D.3.3.5). */
 export interface SopClassExtendedNegotiation {
+  /** The SOP class the negotiation applies to. */
   sopClassUid: string;
+  /** Raw service-class-application-information, defined by the service class (PS3.4). */
   serviceClassApplicationInformation: Uint8Array;
 }
 
 /** SOP class common extended negotiation sub-item (PS3.7 D.3.3.6). */
 export interface SopClassCommonExtendedNegotiation {
+  /** The SOP class the negotiation applies to. */
   sopClassUid: string;
+  /** UID of the service class the SOP class belongs to. */
   serviceClassUid: string;
+  /** Related General SOP Class UIDs (may be empty). */
   relatedGeneralSopClassUids: string[];
 }
 
@@ -89,7 +101,9 @@ export interface SopClassCommonExtendedNegotiation {
 export interface UserIdentityRq {
   /** 1 username, 2 username+passcode, 3 Kerberos, 4 SAML, 5 JWT. */
   identityType: number;
+  /** Whether the requestor asks for a User Identity AC sub-item in the answer. */
   positiveResponseRequested: boolean;
+  /** Primary field: username, Kerberos ticket, SAML assertion or JWT, by type. */
   primaryField: Uint8Array;
   /** Only meaningful for type 2; empty otherwise. */
   secondaryField: Uint8Array;
@@ -97,12 +111,15 @@ export interface UserIdentityRq {
 
 /** User identity negotiation, accept form (PS3.7 D.3.3.7.2). */
 export interface UserIdentityAc {
+  /** Server response: Kerberos server ticket, SAML response or JWT; empty otherwise. */
   serverResponse: Uint8Array;
 }
 
 /** Asynchronous operations window sub-item (PS3.7 D.3.3.3). */
 export interface AsynchronousOperationsWindow {
+  /** Maximum number of operations invoked outstanding; 0 = unlimited. */
   maxOperationsInvoked: number;
+  /** Maximum number of operations performed outstanding; 0 = unlimited. */
   maxOperationsPerformed: number;
 }
 
@@ -110,41 +127,57 @@ export interface AsynchronousOperationsWindow {
 export interface UserInformation {
   /** Maximum length received (PS3.8 D.1); 0 means no limit. */
   maxLength?: number;
+  /** Implementation Class UID sub-item (PS3.7 D.3.3.2). */
   implementationClassUid?: string;
+  /** Implementation Version Name sub-item (PS3.7 D.3.3.2). */
   implementationVersionName?: string;
+  /** Asynchronous Operations Window sub-item, if present (PS3.7 D.3.3.3). */
   asynchronousOperationsWindow?: AsynchronousOperationsWindow;
+  /** SCP/SCU Role Selection sub-items (PS3.7 D.3.3.4). */
   roleSelections: RoleSelection[];
+  /** SOP Class Extended Negotiation sub-items (PS3.7 D.3.3.5). */
   extendedNegotiations: SopClassExtendedNegotiation[];
+  /** SOP Class Common Extended Negotiation sub-items (PS3.7 D.3.3.6). */
   commonExtendedNegotiations: SopClassCommonExtendedNegotiation[];
+  /** User Identity sub-item of a request, if present (PS3.7 D.3.3.7.1). */
   userIdentityRq?: UserIdentityRq;
+  /** User Identity sub-item of an answer, if present (PS3.7 D.3.3.7.2). */
   userIdentityAc?: UserIdentityAc;
 }
 
 /** Fields shared by A-ASSOCIATE-RQ and A-ASSOCIATE-AC (PS3.8 9.3.2, 9.3.3). */
-interface AssociateCommon {
+export interface AssociateCommon {
   /** Bit 0 set = version 1 (PS3.8 9.3.2). */
   protocolVersion: number;
-  /** Without trailing/leading padding spaces. */
+  /** Called AE title, the acceptor's, without leading/trailing padding spaces. */
   calledAeTitle: string;
+  /** Calling AE title, the requestor's, without padding spaces. */
   callingAeTitle: string;
+  /** Application context name (PS3.8 9.3.2.1); DICOM's is DICOM_APPLICATION_CONTEXT. */
   applicationContext: string;
+  /** The User Information item (PS3.8 9.3.2.3). */
   userInformation: UserInformation;
 }
 
 /** A-ASSOCIATE-RQ PDU (PS3.8 9.3.2). */
 export interface AssociateRqPdu extends AssociateCommon {
+  /** PDU discriminant. */
   type: "A-ASSOCIATE-RQ";
+  /** Presentation context items (PS3.8 9.3.2.2). */
   presentationContexts: PresentationContextRq[];
 }
 
 /** A-ASSOCIATE-AC PDU (PS3.8 9.3.3). The AE title fields echo the request's. */
 export interface AssociateAcPdu extends AssociateCommon {
+  /** PDU discriminant. */
   type: "A-ASSOCIATE-AC";
+  /** Presentation context items, one per proposed context (PS3.8 9.3.3.2). */
   presentationContexts: PresentationContextAc[];
 }
 
 /** A-ASSOCIATE-RJ PDU (PS3.8 9.3.4). */
 export interface AssociateRjPdu {
+  /** PDU discriminant. */
   type: "A-ASSOCIATE-RJ";
   /** 1 rejected-permanent, 2 rejected-transient. */
   result: number;
@@ -156,32 +189,39 @@ export interface AssociateRjPdu {
 
 /** One presentation data value item of a P-DATA-TF (PS3.8 9.3.5.1, Annex E.2). */
 export interface Pdv {
+  /** Presentation context ID of the PDV (PS3.8 9.3.5.1). */
   contextId: number;
   /** Message control header bit 0. */
   isCommand: boolean;
   /** Message control header bit 1. */
   isLast: boolean;
+  /** Message fragment: command or data set bytes (PS3.8 Annex E.2). */
   data: Uint8Array;
 }
 
 /** P-DATA-TF PDU (PS3.8 9.3.5). */
 export interface PDataTfPdu {
+  /** PDU discriminant. */
   type: "P-DATA-TF";
+  /** Presentation data value items, in order (PS3.8 9.3.5.1). */
   pdvs: Pdv[];
 }
 
 /** A-RELEASE-RQ PDU (PS3.8 9.3.6). */
 export interface ReleaseRqPdu {
+  /** PDU discriminant. */
   type: "A-RELEASE-RQ";
 }
 
 /** A-RELEASE-RP PDU (PS3.8 9.3.7). */
 export interface ReleaseRpPdu {
+  /** PDU discriminant. */
   type: "A-RELEASE-RP";
 }
 
 /** A-ABORT PDU (PS3.8 9.3.8). */
 export interface AbortPdu {
+  /** PDU discriminant. */
   type: "A-ABORT";
   /** 0 service-user, 1 reserved, 2 service-provider. */
   source: number;

@@ -12,8 +12,11 @@ export type IpFamily = "ipv4" | "ipv6" | "auto";
 
 /** Where and how to connect. */
 export interface TcpConnectOptions {
+  /** Host name or IP address of the peer. */
   host: string;
+  /** TCP port of the peer. */
   port: number;
+  /** Address family used to resolve `host`. */
   family: IpFamily;
   /** Connection timeout (DCMTK -to); undefined or 0 = the OS default. */
   timeoutMs?: number;
@@ -21,6 +24,12 @@ export interface TcpConnectOptions {
 
 /** Why a connection could not be made, with plain words for the user. */
 export class ConnectError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message plain-words description for the user
+   * @param code the kind of failure
+   */
   constructor(
     message: string,
     readonly code: "refused" | "timeout" | "unreachable" | "lookup" | "other",

@@ -8,7 +8,9 @@
 
 /** Network address of one end of a connection. */
 export interface Endpoint {
+  /** Host address of the end (an IP address for TCP connections). */
   host: string;
+  /** TCP port number of the end. */
   port: number;
 }
 
@@ -20,7 +22,9 @@ export interface Transport {
   write(data: Uint8Array): Promise<void>;
   /** Closes both directions; safe to call more than once. */
   close(): void;
+  /** The peer's end of the connection. */
   readonly remote: Endpoint;
+  /** Our end of the connection. */
   readonly local: Endpoint;
 }
 
@@ -28,6 +32,8 @@ export interface Transport {
 export interface TransportListener {
   /** Resolves with the next connection, or null once the listener is closed. */
   accept(): Promise<Transport | null>;
+  /** Stops listening; a pending accept() then resolves with null. */
   close(): void;
+  /** The address and port the listener is bound to. */
   readonly local: Endpoint;
 }

@@ -263,10 +263,38 @@ export const ACTIONS = {
       "and start ARTIM timer",
     next: fixed("Sta13"),
   },
-} as const satisfies Record<string, ActionDef>;
+} as const satisfies Record<ActionName, ActionDef>;
 
-/** One of the 28 action names. */
-export type ActionName = keyof typeof ACTIONS;
+/** One of the 28 action names; {@linkcode ACTIONS} has exactly these keys. */
+export type ActionName =
+  | "AE-1"
+  | "AE-2"
+  | "AE-3"
+  | "AE-4"
+  | "AE-5"
+  | "AE-6"
+  | "AE-7"
+  | "AE-8"
+  | "DT-1"
+  | "DT-2"
+  | "AR-1"
+  | "AR-2"
+  | "AR-3"
+  | "AR-4"
+  | "AR-5"
+  | "AR-6"
+  | "AR-7"
+  | "AR-8"
+  | "AR-9"
+  | "AR-10"
+  | "AA-1"
+  | "AA-2"
+  | "AA-3"
+  | "AA-4"
+  | "AA-5"
+  | "AA-6"
+  | "AA-7"
+  | "AA-8";
 
 /** What Table 9-10 says for one (state, event) pair. */
 export type Transition =
@@ -276,7 +304,11 @@ export type Transition =
   /** A blank cell on any other row: the event cannot occur in this state. */
   | { readonly kind: "impossible" };
 
-type Row = readonly [
+/**
+ * One event row of PS3.8 Table 9-10: the action in each state column
+ * Sta1..Sta13, or "" for a blank cell.
+ */
+export type Row = readonly [
   ActionName | "",
   ActionName | "",
   ActionName | "",

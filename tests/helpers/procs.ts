@@ -64,6 +64,7 @@ export class Background {
   #stdout = "";
   #stderr = "";
   readonly #pumps: Promise<void>[];
+  #status: Deno.CommandStatus | undefined;
 
   constructor(cmd: string, args: string[]) {
     this.#child = new Deno.Command(cmd, {
@@ -73,6 +74,7 @@ export class Background {
       stdin: "null",
       env: { NO_COLOR: "1" },
     }).spawn();
+    this.#child.status.then((s) => this.#status = s);
     this.#pumps = [
       this.#pump(this.#child.stdout, (s) => (this.#stdout += s)),
       this.#pump(this.#child.stderr, (s) => (this.#stderr += s)),
@@ -80,7 +82,12 @@ export class Background {
   }
 
   async #pump(stream: ReadableStream<Uint8Array>, add: (s: string) => void): Promise<void> {
-    for await (const chunk of stream) add(decoder.decode(chunk, { stream: true }));
+    const dec = new TextDecoder();
+    for await (const chunk of stream) add(dec.decode(chunk, { stream: true }));
+  }
+
+  get pid(): number {
+    return this.#child.pid;
   }
 
   get stdout(): string {
@@ -91,10 +98,42 @@ export class Background {
     return this.#stderr;
   }
 
-  /** Waits (bounded) until `pred` holds on the output so far. */
+  /** The exit status once the process has exited, else undefined. */
+  get status(): Deno.CommandStatus | undefined {
+    return this.#status;
+  }
+
+  /** Complete stderr lines so far. */
+  stderrLines(): string[] {
+    return completeLines(this.#stderr);
+  }
+
+  /** The JSON objects of the complete stdout lines that parse as JSON (--json events). */
+  events(): Record<string, unknown>[] {
+    const out: Record<string, unknown>[] = [];
+    for (const line of completeLines(this.#stdout)) {
+      try {
+        out.push(JSON.parse(line));
+      } catch {
+        // Not an event line.
+      }
+    }
+    return out;
+  }
+
+  /** Waits (bounded) until `pred` holds on the output so far; fails early if the process exits. */
   async waitFor(pred: (b: Background) => boolean, timeoutMs = 15_000): Promise<void> {
     const end = Date.now() + timeoutMs;
     while (!pred(this)) {
+      if (this.#status !== undefined) {
+        // Let the pumps drain the last output before judging.
+        await Promise.all(this.#pumps);
+        if (pred(this)) return;
+        throw new Error(
+          `process exited (code ${this.#status.code}) while waiting; stdout:\n${this.#stdout}\n` +
+            `stderr:\n${this.#stderr}`,
+        );
+      }
       if (Date.now() > end) {
         throw new Error(`timed out waiting; stdout:\n${this.#stdout}\nstderr:\n${this.#stderr}`);
       }
@@ -102,16 +141,40 @@ export class Background {
     }
   }
 
-  /** Sends a signal and waits for exit; returns the exit status. */
-  async stop(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
+  /** Waits (bounded) until some --json event satisfies `pred`; returns it. */
+  async waitForEvent(
+    pred: (e: Record<string, unknown>) => boolean,
+    timeoutMs = 15_000,
+  ): Promise<Record<string, unknown>> {
+    let hit: Record<string, unknown> | undefined;
+    await this.waitFor(() => (hit = this.events().find(pred)) !== undefined, timeoutMs);
+    return hit!;
+  }
+
+  /**
+   * Sends a signal and waits for exit; returns the exit status. A process
+   * still running after `killAfterMs` gets SIGKILL, so a test never hangs here.
+   */
+  async stop(signal: Deno.Signal = "SIGTERM", killAfterMs = 15_000): Promise<Deno.CommandStatus> {
     try {
       this.#child.kill(signal);
     } catch {
       // Already exited.
     }
-    const status = await this.#child.status;
-    await Promise.all(this.#pumps);
-    return status;
+    const timer = setTimeout(() => {
+      try {
+        this.#child.kill("SIGKILL");
+      } catch {
+        // Exited meanwhile.
+      }
+    }, killAfterMs);
+    try {
+      const status = await this.#child.status;
+      await Promise.all(this.#pumps);
+      return status;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Waits for the process to exit on its own. */
@@ -122,10 +185,23 @@ export class Background {
   }
 }
 
+/** The complete (newline-terminated) lines of `text`. */
+export function completeLines(text: string): string[] {
+  const lines = text.split("\n");
+  lines.pop();
+  return lines;
+}
+
+/** How many lines of `text` match `re`. */
+export function countLines(text: string, re: RegExp): number {
+  return text.split("\n").filter((l) => re.test(l)).length;
+}
+
 /** Starts our echoscp (or another server tool) on an ephemeral port and waits until it listens. */
 export async function startTool(
   tool: string,
   args: string[],
+  timeoutMs = 30_000,
 ): Promise<{ proc: Background; port: number }> {
   const proc = new Background(Deno.execPath(), [
     "run",
@@ -140,16 +216,35 @@ export async function startTool(
     "0",
   ]);
   let port = 0;
-  await proc.waitFor((b) => {
-    const m = b.stdout.match(/"event":"listening"[^}]*"port":(\d+)/);
-    if (m) port = Number(m[1]);
-    return port > 0 || /exited|error/i.test(b.stderr);
-  });
-  if (port === 0) {
-    await proc.stop();
-    throw new Error(`${tool} did not start: ${proc.stderr}`);
+  try {
+    const ev = await proc.waitForEvent((e) => e.event === "listening", timeoutMs);
+    port = Number(ev.port);
+  } catch (err) {
+    await proc.stop("SIGKILL");
+    throw new Error(`${tool} did not start: ${err instanceof Error ? err.message : err}`);
   }
   return { proc, port };
+}
+
+/**
+ * Starts DCMTK's storescp on a port the OS chose (storescp cannot report
+ * its own), retrying with another port if that one was taken meanwhile.
+ * `args` come before the port. Stop it with `proc.stop()`.
+ */
+export async function startStorescp(args: string[]): Promise<{ proc: Background; port: number }> {
+  let last = "";
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = freePort();
+    const proc = new Background("storescp", [...args, String(port)]);
+    try {
+      await waitForPort(port, 10_000, () => proc.status !== undefined);
+      return { proc, port };
+    } catch (err) {
+      await proc.stop("SIGKILL");
+      last = `${err instanceof Error ? err.message : err}; stderr: ${proc.stderr}`;
+    }
+  }
+  throw new Error(`storescp did not start: ${last}`);
 }
 
 /** A free TCP port on 127.0.0.1, chosen by the OS (for peers that cannot report their port). */
@@ -160,15 +255,24 @@ export function freePort(): number {
   return port;
 }
 
-/** Waits (bounded) until something accepts TCP connections on the port. */
-export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+/**
+ * Waits (bounded) until something accepts TCP connections on the port;
+ * `gaveUp` ends the wait early (e.g. when the server process exited).
+ */
+export async function waitForPort(
+  port: number,
+  timeoutMs = 10_000,
+  gaveUp: () => boolean = () => false,
+  hostname = "127.0.0.1",
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const c = await Deno.connect({ hostname: "127.0.0.1", port });
+      const c = await Deno.connect({ hostname, port });
       c.close();
       return;
     } catch {
+      if (gaveUp()) throw new Error(`the server on port ${port} exited before listening`);
       if (Date.now() > end) throw new Error(`nothing listens on port ${port}`);
       await new Promise((r) => setTimeout(r, 25));
     }

@@ -1,0 +1,153 @@
+/**
+ * dimse-deno: DICOM networking for Deno. The upper layer protocol (PS3.8),
+ * DIMSE (PS3.7) and the Verification service as SCU and SCP.
+ *
+ * ```ts
+ * import { createLogger, runEchoScu } from "./mod.ts";
+ * const r = await runEchoScu({
+ *   host: "127.0.0.1", port: 104, family: "ipv4",
+ *   callingAeTitle: "ECHOSCU", calledAeTitle: "ANY-SCP",
+ *   proposeTs: 1, proposePc: 1, maxPdu: 16384,
+ *   acseTimeoutMs: 30_000, socketTimeoutMs: 60_000, repeat: 1, abort: false,
+ *   logger: createLogger({ level: "info" }),
+ * });
+ * console.log(r.outcome, r.echoes[0]?.roundTripMs);
+ * ```
+ *
+ * @module
+ */
+
+export type * from "./lib/pdu/types.ts";
+export { ABORT_REASON, DICOM_APPLICATION_CONTEXT, ITEM_TYPE, PDU_TYPE } from "./lib/pdu/types.ts";
+export { decodePdu, encodePdu } from "./lib/pdu/codec.ts";
+export { PduDecodeError } from "./lib/pdu/errors.ts";
+export { DEFAULT_PDU_LIMITS, type PduLimits, PduReader, type ReadPdu } from "./lib/pdu/reader.ts";
+export {
+  type AssociateDumpParams,
+  formatAssociateDump,
+  formatPduHeaderAndHex,
+} from "./lib/pdu/dump.ts";
+
+export {
+  type ActionDef,
+  type ActionName,
+  type Decision,
+  type Event,
+  type EventDef,
+  type EventOrigin,
+  EVENTS,
+  type NextState,
+  type Row as Table910Row,
+  type State,
+  STATES,
+  TABLE_9_10,
+  type Transition,
+  transition,
+} from "./lib/ul/state_machine.ts";
+export {
+  type AbortSource,
+  acceptAssociation,
+  type AcceptResult,
+  type AssociateDecision,
+  type Association,
+  requestAssociation,
+  type RequestResult,
+  type UlIndication,
+  type UlLogger,
+  type UlOptions,
+  UlUsageError,
+} from "./lib/ul/association.ts";
+
+export {
+  COMMAND_DICTIONARY,
+  type CommandDictionaryEntry,
+  type CommandElementDef,
+  type CommandKeyword,
+  type CommandSet,
+  type CommandSetLimits,
+  type CommandValueOf,
+  type CommandVr,
+  decodeCommandSet,
+  encodeCommandSet,
+} from "./lib/dimse/command.ts";
+export {
+  type CEchoRq,
+  type CEchoRsp,
+  commandSetToMessage,
+  type CStoreRq,
+  type CStoreRsp,
+  type DimseMessage,
+  messageToCommandSet,
+  PRIORITY,
+  type Priority,
+  type ResponseStatusFields,
+} from "./lib/dimse/messages.ts";
+export {
+  formatStatus,
+  type StatusCategory,
+  statusCategory,
+  statusMeaning,
+  type StatusService,
+} from "./lib/dimse/status.ts";
+export {
+  type AssemblyEvent,
+  type CommandEvent,
+  type DataEvent,
+  fragmentMessage,
+  maxPdvDataLength,
+  MessageAssembler,
+} from "./lib/dimse/fragment.ts";
+export {
+  DimseDecodeError,
+  type DimseDecodeErrorCode,
+  type DimseDecodeErrorDetails,
+} from "./lib/dimse/errors.ts";
+
+export type { Endpoint, Transport, TransportListener } from "./lib/transport/transport.ts";
+export {
+  ConnectError,
+  connectTcp,
+  type IpFamily,
+  listenTcp,
+  type TcpConnectOptions,
+} from "./lib/transport/tcp.ts";
+
+export { type ChannelEvent, DimseChannel } from "./lib/net/dimse_channel.ts";
+export {
+  type AcceptorPolicy,
+  answerAssociateRq,
+  buildAssociateRq,
+  preferredTransferSyntaxes,
+} from "./lib/net/negotiation.ts";
+export { describeReject, explainReject } from "./lib/net/diagnose.ts";
+export {
+  type EchoOutcome,
+  type EchoResult,
+  type EchoScuOptions,
+  runEchoScu,
+} from "./lib/net/echo_scu.ts";
+export { echoHandler, verificationPolicy } from "./lib/net/echo_scp.ts";
+export {
+  type CommandHandler,
+  DicomServer,
+  type ServerEvent,
+  type ServerOptions,
+} from "./lib/net/server.ts";
+
+export {
+  type Appender,
+  createLogger,
+  type CreateLoggerOptions,
+  type Layout,
+  type Logger,
+  type LogLevel,
+  type LogRecord,
+  type LogThreshold,
+} from "./lib/log/logger.ts";
+export {
+  ECHO_TRANSFER_SYNTAXES,
+  type TransferSyntaxInfo,
+  uidName,
+  VERIFICATION_SOP_CLASS,
+} from "./lib/uids.ts";
+export { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, VERSION } from "./lib/version.ts";
