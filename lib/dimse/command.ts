@@ -183,11 +183,11 @@ export const COMMAND_TAG = Object.fromEntries(
 ) as Readonly<Record<CommandDictionaryEntry["keyword"], number>>;
 
 /** The numbers of a UL/US/AT value, checked for type (one number, or a list if `multi`). */
-function numbersOf(where: string, value: CommandValue, multi: boolean): number[] {
+function numbersOf(where: () => string, value: CommandValue, multi: boolean): number[] {
   const list: unknown[] = multi && Array.isArray(value) ? value : [value];
   if (!list.every((v): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0)) {
     throw new TypeError(
-      `${where}: expected ${multi ? "non-negative integers" : "a non-negative integer"}`,
+      `${where()}: expected ${multi ? "non-negative integers" : "a non-negative integer"}`,
     );
   }
   return list;
@@ -195,7 +195,8 @@ function numbersOf(where: string, value: CommandValue, multi: boolean): number[]
 
 /** Bytes of one element's value; strings padded to even length (PS3.5 6.2). */
 function encodeValue(def: CommandDictionaryEntry, value: CommandValue): Uint8Array {
-  const where = `${formatTag(def.tag)} ${def.keyword}`;
+  // Built only when a value is wrong: encoding is on every message's hot path.
+  const where = () => `${formatTag(def.tag)} ${def.keyword}`;
   switch (def.vr) {
     case "UL":
     case "US": {
@@ -204,7 +205,7 @@ function encodeValue(def: CommandDictionaryEntry, value: CommandValue): Uint8Arr
       const out = new Uint8Array(list.length * size);
       const view = new DataView(out.buffer);
       list.forEach((v, i) => {
-        if (v >= 2 ** (8 * size)) throw new RangeError(`${where}: ${v} exceeds ${def.vr}`);
+        if (v >= 2 ** (8 * size)) throw new RangeError(`${where()}: ${v} exceeds ${def.vr}`);
         if (size === 4) view.setUint32(i * 4, v, true);
         else view.setUint16(i * 2, v, true);
       });
@@ -215,7 +216,7 @@ function encodeValue(def: CommandDictionaryEntry, value: CommandValue): Uint8Arr
       const out = new Uint8Array(list.length * 4);
       const view = new DataView(out.buffer);
       list.forEach((v, i) => {
-        if (v > 0xffffffff) throw new RangeError(`${where}: ${v} is not a tag`);
+        if (v > 0xffffffff) throw new RangeError(`${where()}: ${v} is not a tag`);
         // PS3.5 6.2: an AT is the group number then the element number, each a uint16.
         view.setUint16(i * 4, v >>> 16, true);
         view.setUint16(i * 4 + 2, v & 0xffff, true);
@@ -223,11 +224,11 @@ function encodeValue(def: CommandDictionaryEntry, value: CommandValue): Uint8Arr
       return out;
     }
     default: {
-      if (typeof value !== "string") throw new TypeError(`${where}: expected a string`);
+      if (typeof value !== "string") throw new TypeError(`${where()}: expected a string`);
       const padded = value.length % 2 === 0 ? value.length : value.length + 1;
       if (padded > MAX_STRING_LENGTH[def.vr]) {
         throw new RangeError(
-          `${where}: ${value.length} characters exceed the ${def.vr} maximum of ${
+          `${where()}: ${value.length} characters exceed the ${def.vr} maximum of ${
             MAX_STRING_LENGTH[def.vr]
           }`,
         );
@@ -236,7 +237,9 @@ function encodeValue(def: CommandDictionaryEntry, value: CommandValue): Uint8Arr
       const out = new Uint8Array(padded).fill(def.vr === "UI" ? 0x00 : 0x20);
       for (let i = 0; i < value.length; i++) {
         const c = value.charCodeAt(i);
-        if (c > 0xff) throw new RangeError(`${where}: character U+${c.toString(16)} not encodable`);
+        if (c > 0xff) {
+          throw new RangeError(`${where()}: character U+${c.toString(16)} not encodable`);
+        }
         out[i] = c;
       }
       return out;

@@ -50,6 +50,9 @@ function endpointOf(addr: Deno.Addr): Endpoint {
 export class ConnTransport implements Transport {
   #conn: Deno.Conn;
   #closed = false;
+  // One read buffer for the connection; each read hands out a copy of just
+  // the bytes read, which is cheaper than zeroing a fresh 64 KiB per read.
+  readonly #buf = new Uint8Array(READ_CHUNK);
   readonly remote: Endpoint;
   readonly local: Endpoint;
 
@@ -61,16 +64,15 @@ export class ConnTransport implements Transport {
 
   async read(): Promise<Uint8Array | null> {
     if (this.#closed) return null;
-    const buf = new Uint8Array(READ_CHUNK);
     let n: number | null;
     try {
-      n = await this.#conn.read(buf);
+      n = await this.#conn.read(this.#buf);
     } catch (err) {
       // A reset or a read on a socket we closed ourselves ends the stream.
       if (this.#closed || isConnectionError(err)) return null;
       throw err;
     }
-    return n === null ? null : buf.subarray(0, n);
+    return n === null ? null : this.#buf.slice(0, n);
   }
 
   async write(data: Uint8Array): Promise<void> {
