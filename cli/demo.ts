@@ -45,7 +45,9 @@ export async function main(): Promise<number> {
       r.outcome === "success"
         ? `C-ECHO ${r.echoes.map((e) => e.statusText).join(", ")} over ` +
           `${uidName(r.transferSyntax!)}: round trips ${rtts}; connect ` +
-          `${r.timings.connectMs?.toFixed(2)} ms, associate ${r.timings.associateMs?.toFixed(2)} ms, ` +
+          `${r.timings.connectMs?.toFixed(2)} ms, associate ${
+            r.timings.associateMs?.toFixed(2)
+          } ms, ` +
           `release ${r.timings.releaseMs?.toFixed(2)} ms`
         : `C-ECHO failed (${r.outcome}): ${r.diagnosis}`,
     );

@@ -55,25 +55,25 @@ export const ECHOSCP_SPEC: CommandLineSpec = {
           options: [
             {
               long: "--prefer-uncompr",
-              short: "+x=",
+              short: "-x=",
               help: "prefer explicit VR local byte order (default)",
               block: "ts",
             },
             {
               long: "--prefer-little",
-              short: "+xe",
+              short: "-xe",
               help: "prefer explicit VR little endian TS",
               block: "ts",
             },
             {
               long: "--prefer-big",
-              short: "+xb",
+              short: "-xb",
               help: "prefer explicit VR big endian TS",
               block: "ts",
             },
             {
               long: "--implicit",
-              short: "+xi",
+              short: "-xi",
               help: "accept implicit VR little endian TS only",
               block: "ts",
             },

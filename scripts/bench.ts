@@ -164,7 +164,9 @@ async function main(): Promise<void> {
       const rttRatio = best.rttUs / ours.rttUs;
       const procRatio = rows[1].processMs / ours.processMs;
       console.log(
-        `ratio DCMTK/ours: round trip ${rttRatio.toFixed(2)} (vs ${best.name}; >1 = we are faster), ` +
+        `ratio DCMTK/ours: round trip ${
+          rttRatio.toFixed(2)
+        } (vs ${best.name}; >1 = we are faster), ` +
           `process ${procRatio.toFixed(2)}`,
       );
       report.push({ peer: peer.name, rows, rttRatio, processRatio: procRatio });

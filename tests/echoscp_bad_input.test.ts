@@ -135,7 +135,11 @@ async function withEchoscp(
 }
 
 /** Events that end one connection without an association being served. */
-const CONNECTION_ENDS = new Set(["connection-error", "association-aborted", "association-rejected"]);
+const CONNECTION_ENDS = new Set([
+  "connection-error",
+  "association-aborted",
+  "association-rejected",
+]);
 
 interface BadCase {
   name: string;
@@ -156,7 +160,8 @@ const BAD_INPUTS: BadCase[] = [
       bytes[0] |= 0x80;
       await c.write(bytes);
     },
-    line: /^E: Association Request Failed \(127\.0\.0\.1:\d+\): malformed PDU: unrecognized PDU type 0x[89a-f][0-9a-f]$/,
+    line:
+      /^E: Association Request Failed \(127\.0\.0\.1:\d+\): malformed PDU: unrecognized PDU type 0x[89a-f][0-9a-f]$/,
   },
   {
     name: "an HTTP GET",
@@ -170,7 +175,17 @@ const BAD_INPUTS: BadCase[] = [
     send: async (c) => {
       // Record header (handshake, TLS 1.0 record version) and the start of a ClientHello.
       const hello = new Uint8Array([
-        0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00, 0x00, 0xc4, 0x03, 0x03,
+        0x16,
+        0x03,
+        0x01,
+        0x00,
+        0xc8,
+        0x01,
+        0x00,
+        0x00,
+        0xc4,
+        0x03,
+        0x03,
         ...crypto.getRandomValues(new Uint8Array(32)),
       ]);
       await c.write(hello);
@@ -198,7 +213,8 @@ const BAD_INPUTS: BadCase[] = [
       new DataView(rq.buffer).setUint32(2, 1024 * 1024 + 1);
       await c.write(rq);
     },
-    line: /malformed PDU: A-ASSOCIATE-RQ PDU-length 1048577 exceeds the A-ASSOCIATE limit of 1048576$/,
+    line:
+      /malformed PDU: A-ASSOCIATE-RQ PDU-length 1048577 exceeds the A-ASSOCIATE limit of 1048576$/,
   },
   {
     name: "an A-ASSOCIATE-RQ truncated, then the connection closed",
@@ -251,7 +267,9 @@ for (const bad of BAD_INPUTS) {
       await scp.waitFor((b) => b.stderrLines().length > linesBefore, 5_000);
       await goodClientServed(port);
       const all = scp.stderrLines();
-      const nextClient = all.findIndex((l, i) => i >= linesBefore && l === "I: Association Received");
+      const nextClient = all.findIndex((l, i) =>
+        i >= linesBefore && l === "I: Association Received"
+      );
       assert.ok(nextClient > 0, `the good client was received:\n${scp.stderr}`);
       const about = all.slice(linesBefore, nextClient);
       assert.equal(about.length, 1, `exactly one line about the bad input:\n${about.join("\n")}`);
@@ -271,11 +289,13 @@ Deno.test("echoscp, bad input: every first byte that is no PDU type gets the sam
   const firsts = Array.from({ length: 256 }, (_, i) => i).filter((b) => !valid.has(b));
   await withEchoscp(["-ta", "5"], async (port, scp) => {
     for (let i = 0; i < firsts.length; i += 16) {
-      await Promise.all(firsts.slice(i, i + 16).map(async (first) => {
-        const conn = await Deno.connect({ hostname: HOST, port });
-        await conn.write(new Uint8Array([first, 0, 0, 0, 0, 4, 0, 0, 0, 0])).catch(() => {});
-        assertAbortOrClose(await readReply(conn, 8_000), `first byte ${first}`);
-      }));
+      await Promise.all(
+        firsts.slice(i, i + 16).map(async (first) => {
+          const conn = await Deno.connect({ hostname: HOST, port });
+          await conn.write(new Uint8Array([first, 0, 0, 0, 0, 4, 0, 0, 0, 0])).catch(() => {});
+          assertAbortOrClose(await readReply(conn, 8_000), `first byte ${first}`);
+        }),
+      );
     }
     await scp.waitFor(
       (b) => b.events().filter((e) => e.event === "connection-error").length === firsts.length,
@@ -284,7 +304,10 @@ Deno.test("echoscp, bad input: every first byte that is no PDU type gets the sam
     await goodClientServed(port);
     const errors = scp.stderrLines().filter((l) => /^[WEF]: /.test(l));
     assert.equal(errors.length, firsts.length, "one line per bad connection");
-    assert.ok(errors.every((l) => /unrecognized PDU type 0x[0-9a-f]{2}/.test(l)), errors.join("\n"));
+    assert.ok(
+      errors.every((l) => /unrecognized PDU type 0x[0-9a-f]{2}/.test(l)),
+      errors.join("\n"),
+    );
   });
 });
 
@@ -364,9 +387,8 @@ Deno.test("echoscp: 20 concurrent associations all succeed", async () => {
 
 Deno.test("echoscp: SIGTERM with an association open aborts it and exits 0 with a stopped event", async () => {
   const { proc, port } = await startTool("echoscp", ["-v", "--bind", HOST]);
-  let conn: Deno.TcpConn | undefined;
+  const conn = await Deno.connect({ hostname: HOST, port });
   try {
-    conn = await Deno.connect({ hostname: HOST, port });
     await conn.write(associateRq("HOLDER"));
     assert.equal((await readPdu(conn, 5_000))?.type, "A-ASSOCIATE-AC");
     await proc.waitForEvent((e) => e.event === "association-accepted");
@@ -376,16 +398,15 @@ Deno.test("echoscp: SIGTERM with an association open aborts it and exits 0 with 
     const status = await proc.stop("SIGTERM");
     assert.ok(performance.now() - t0 < 10_000, "shutdown is prompt");
     assert.equal(status.code, 0, proc.stderr);
-    const got = await reply;
-    console.log("REPLY", [...got]);
-    assertAbortOrClose(got, "shutdown");
+    assert.deepEqual([...await reply], [0x07, 0, 0, 0, 0, 4, 0, 0, 0, 0], "a service-user A-ABORT");
     const events = proc.events().map((e) => e.event);
     assert.equal(events.at(-1), "stopped");
     assert.ok(events.includes("association-aborted"), events.join(", "));
     assert.match(proc.stderr, /^I: Shutting down$/m);
+    assert.equal(proc.stderrLines().filter((l) => /^[WEF]: /.test(l)).length, 0, proc.stderr);
   } finally {
     try {
-      conn?.close();
+      conn.close();
     } catch {
       // readReply closed it.
     }
@@ -393,21 +414,34 @@ Deno.test("echoscp: SIGTERM with an association open aborts it and exits 0 with 
   }
 });
 
-Deno.test("echoscp: SIGTERM while a peer holds the association and never closes: bounded by -ta", async () => {
+Deno.test("echoscp: SIGTERM with two peers that never close: both aborted at once, exit within -ta", async () => {
   const { proc, port } = await startTool("echoscp", ["--bind", HOST, "-ta", "2"]);
-  const conn = await Deno.connect({ hostname: HOST, port });
+  const conns: Deno.TcpConn[] = [];
   try {
-    await conn.write(associateRq("STUBBORN"));
-    assert.equal((await readPdu(conn, 5_000))?.type, "A-ASSOCIATE-AC");
-    await proc.waitForEvent((e) => e.event === "association-accepted");
+    for (const aet of ["STUBBORN1", "STUBBORN2"]) {
+      const conn = await Deno.connect({ hostname: HOST, port });
+      conns.push(conn);
+      await conn.write(associateRq(aet));
+      assert.equal((await readPdu(conn, 5_000))?.type, "A-ASSOCIATE-AC");
+    }
+    await proc.waitFor((b) =>
+      b.events().filter((e) => e.event === "association-accepted").length === 2
+    );
     const t0 = performance.now();
-    const status = await proc.stop("SIGTERM");
+    const stopped = proc.stop("SIGTERM");
+    // Neither peer waits for the other: both A-ABORTs come well before ARTIM (2 s).
+    const aborts = await Promise.all(conns.map((c) => readPdu(c, 1_500)));
+    assert.deepEqual(aborts, [
+      { type: "A-ABORT", source: 0, reason: 0 },
+      { type: "A-ABORT", source: 0, reason: 0 },
+    ]);
+    const status = await stopped;
     const ms = performance.now() - t0;
     assert.equal(status.code, 0, proc.stderr);
     assert.ok(ms < 8_000, `stopped after ${ms} ms`);
     assert.equal(proc.events().at(-1)?.event, "stopped");
   } finally {
-    conn.close();
+    for (const c of conns) c.close();
     await proc.stop("SIGKILL");
   }
 });

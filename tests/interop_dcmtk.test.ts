@@ -120,7 +120,11 @@ for (const c of DCMTK_TO_OURS) {
         assert.equal(countLines(log, /^I: Association Received$/), 1, log);
         assert.equal(countLines(log, /^I: Association Accepted$/), 1, log);
         for (let id = 1; id <= c.echoes; id++) {
-          assert.equal(countLines(log, new RegExp(`^I: Received Echo Request \\(MsgID ${id}\\)$`)), 1, log);
+          assert.equal(
+            countLines(log, new RegExp(`^I: Received Echo Request \\(MsgID ${id}\\)$`)),
+            1,
+            log,
+          );
         }
         assert.equal(countLines(log, /^I: Received Echo Request/), c.echoes, log);
         if (c.abort) {
@@ -140,10 +144,10 @@ for (const c of DCMTK_TO_OURS) {
 }
 
 Deno.test({
-  name: "DCMTK echoscu -pts 3 -> our echoscp +xi: implicit VR little endian is accepted",
+  name: "DCMTK echoscu -pts 3 -> our echoscp -xi: implicit VR little endian is accepted",
   ignore: !HAVE_DCMTK,
   async fn() {
-    await withEchoscp(["+xi"], async (port, scp) => {
+    await withEchoscp(["-xi"], async (port, scp) => {
       const r = await dcmtkEchoscu(["-pts", "3"], port);
       assert.equal(r.code, 0, show(r));
       const ev = await scp.waitForEvent((e) => e.event === "association-accepted");
@@ -217,7 +221,10 @@ for (const c of OURS_TO_DCMTK) {
       await withStorescp([], async (port, scp) => {
         const r = await ourEchoscu(["-v", ...c.args], port);
         assertEchoOk(r, c.echoes);
-        assert.match(r.stderr, c.abort ? /^I: Aborting Association$/m : /^I: Releasing Association$/m);
+        assert.match(
+          r.stderr,
+          c.abort ? /^I: Aborting Association$/m : /^I: Releasing Association$/m,
+        );
         await scp.waitFor(
           (b) => countLines(b.stderr, /^I: Received Echo Request/) === c.echoes,
           10_000,
@@ -230,7 +237,8 @@ for (const c of OURS_TO_DCMTK) {
 }
 
 Deno.test({
-  name: "our echoscu -pts 53 -> DCMTK storescp: accepted (or, 3.6.7, the silent hang is bounded by -ta)",
+  name:
+    "our echoscu -pts 53 -> DCMTK storescp: accepted (or, 3.6.7, the silent hang is bounded by -ta)",
   ignore: !HAVE_DCMTK,
   async fn() {
     await withStorescp([], async (port) => {
@@ -372,14 +380,17 @@ Deno.test("our echoscu -aec mismatch -> our echoscp: accepted (echoscp does not 
 });
 
 Deno.test("our echoscu -> our echoscp --accept-calling: exit 61, diagnosis names -aet", async () => {
-  await withEchoscp(["--accept-calling", "OTHER", "--accept-calling", "THIRD"], async (port, scp) => {
-    const r = await ourEchoscu(["-aet", "ME"], port);
-    assert.equal(r.code, 61, show(r));
-    const err = lines(r.stderr);
-    assert.ok(err.includes("F: Reason: Calling AE Title Not Recognized"), show(r));
-    assert.match(err.at(-1)!, /^E: calling AE title 'ME' not recognized: .*-aet/, show(r));
-    await scp.waitForEvent((e) => e.event === "association-rejected");
-    // An allowed title is accepted by the same server.
-    assertEchoOk(await ourEchoscu(["-v", "-aet", "THIRD"], port));
-  });
+  await withEchoscp(
+    ["--accept-calling", "OTHER", "--accept-calling", "THIRD"],
+    async (port, scp) => {
+      const r = await ourEchoscu(["-aet", "ME"], port);
+      assert.equal(r.code, 61, show(r));
+      const err = lines(r.stderr);
+      assert.ok(err.includes("F: Reason: Calling AE Title Not Recognized"), show(r));
+      assert.match(err.at(-1)!, /^E: calling AE title 'ME' not recognized: .*-aet/, show(r));
+      await scp.waitForEvent((e) => e.event === "association-rejected");
+      // An allowed title is accepted by the same server.
+      assertEchoOk(await ourEchoscu(["-v", "-aet", "THIRD"], port));
+    },
+  );
 });

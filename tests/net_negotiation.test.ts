@@ -51,7 +51,7 @@ Deno.test("-pts n proposes the first n of DCMTK's 53 transfer syntaxes in order"
   assert.equal(new Set(ECHO_TRANSFER_SYNTAXES.map((t) => t.uid)).size, 53);
 });
 
-Deno.test("acceptor: +x= prefers explicit LE, +xb explicit BE, +xi implicit only", () => {
+Deno.test("acceptor: -x= prefers explicit LE, -xb explicit BE, -xi implicit only", () => {
   for (const [pref, want] of [["uncompressed", ELE], ["big", EBE], ["implicit", ILE]] as const) {
     const ac = answerAssociateRq(rq(), policy(pref)) as AssociateAcPdu;
     assert.equal(ac.type, "A-ASSOCIATE-AC");

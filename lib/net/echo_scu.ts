@@ -6,7 +6,7 @@
  * @module
  */
 import type { Logger } from "../log/logger.ts";
-import { statusMeaning } from "../dimse/status.ts";
+import { statusHex, statusMeaning } from "../dimse/status.ts";
 import { formatAssociateDump } from "../pdu/dump.ts";
 import type { AssociateAcPdu, AssociateRqPdu } from "../pdu/types.ts";
 import { ConnectError, connectTcp, type IpFamily } from "../transport/tcp.ts";
@@ -180,23 +180,34 @@ export async function runEchoScu(o: EchoScuOptions): Promise<EchoResult> {
 
   for (let messageId = 1; messageId <= o.repeat; messageId++) {
     const failure = await echoOnce(channel, context.id, messageId, o, result);
+    if (failure?.outcome === "echo-failed") {
+      // A failure status ends the run, not the association: end it as DCMTK's echoscu
+      // does (release, or abort with --abort) instead of dropping the connection.
+      const diagnosis = failure.diagnosis!;
+      await endAssociation();
+      return fail("echo-failed", diagnosis);
+    }
     if (failure) return failure;
   }
+  return (await endAssociation()) ?? result;
 
-  const tRelease = now();
-  if (o.abort) {
-    log.info("Aborting Association");
-    await association.abort();
-  } else {
-    log.info("Releasing Association");
-    const released = await association.release();
-    if (released !== "released") {
-      log.fatal(`Association Release Failed: ${released.aborted}`);
-      return fail("aborted", `the association ended badly during release: ${released.aborted}`);
+  /** Releases (or with --abort aborts) the association; a failure result if release failed. */
+  async function endAssociation(): Promise<EchoResult | undefined> {
+    const tRelease = now();
+    if (o.abort) {
+      log.info("Aborting Association");
+      await association.abort();
+    } else {
+      log.info("Releasing Association");
+      const released = await association.release();
+      if (released !== "released") {
+        log.fatal(`Association Release Failed: ${released.aborted}`);
+        return fail("aborted", `the association ended badly during release: ${released.aborted}`);
+      }
     }
+    result.timings.releaseMs = since(tRelease);
+    return undefined;
   }
-  result.timings.releaseMs = since(tRelease);
-  return result;
 
   function dump(
     kind: "A-ASSOCIATE-RQ" | "A-ASSOCIATE-AC",
@@ -243,7 +254,11 @@ export async function runEchoScu(o: EchoScuOptions): Promise<EchoResult> {
           res.echoes.push({ messageId, status: m.status, statusText, roundTripMs });
           log.info(`Received Echo Response (${statusText})`);
           if (m.status !== 0) {
-            return fail("echo-failed", `the peer answered the C-ECHO with status ${statusText}`);
+            return fail(
+              "echo-failed",
+              `the peer answered the C-ECHO with status ${statusHex(m.status)} (${statusText}): ` +
+                "it is reachable and speaks DICOM but reports a problem; check its log",
+            );
           }
           return undefined;
         }

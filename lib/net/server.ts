@@ -12,11 +12,7 @@ import { formatAssociateDump } from "../pdu/dump.ts";
 import type { AssociateAcPdu, AssociateRjPdu, AssociateRqPdu } from "../pdu/types.ts";
 import { listenTcp } from "../transport/tcp.ts";
 import type { Endpoint, Transport, TransportListener } from "../transport/transport.ts";
-import {
-  acceptAssociation,
-  type Association,
-  type UlLogger,
-} from "../ul/association.ts";
+import { acceptAssociation, type Association, type UlLogger } from "../ul/association.ts";
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../version.ts";
 import { describeReject } from "./diagnose.ts";
 import { type ChannelEvent, DimseChannel } from "./dimse_channel.ts";
@@ -124,10 +120,12 @@ export class DicomServer {
     if (!this.#stopping) {
       this.#stopping = true;
       this.#listener.close();
-      for (const [transport, assoc] of this.#active) {
-        if (assoc) await assoc.abort().catch(() => transport.close());
-        else transport.close();
-      }
+      // All at once: each abort waits in Sta13 for its peer to close (at most ARTIM).
+      await Promise.all(
+        [...this.#active].map(([transport, assoc]) =>
+          assoc ? assoc.abort().catch(() => transport.close()) : transport.close()
+        ),
+      );
     }
     await this.done;
   }
@@ -185,6 +183,9 @@ export class DicomServer {
         return;
       }
       await this.#serveAssociation(outcome.association, outcome.rq, outcome.ac, peer);
+      // An abort leaves the UL in Sta13 until the peer closes or ARTIM expires: the
+      // association is finished (and our A-ABORT written) only then, so `done` waits.
+      await outcome.association.closed;
     } catch (err) {
       // A handler bug must not take the server down: end this association only.
       log.error(`Association with ${peer} failed: ${err instanceof Error ? err.message : err}`);
