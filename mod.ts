@@ -112,16 +112,21 @@ export {
   type TcpConnectOptions,
 } from "./lib/transport/tcp.ts";
 
-export { type ChannelEvent, DimseChannel } from "./lib/net/dimse_channel.ts";
+export { type ChannelEvent, type ChannelOptions, DimseChannel } from "./lib/net/dimse_channel.ts";
 export {
+  type AcceptedContext,
   type AcceptorPolicy,
   answerAssociateRq,
   buildAssociateRq,
+  type LocalAe,
   preferredTransferSyntaxes,
+  type RequestParams,
+  type TransferSyntaxPreference,
 } from "./lib/net/negotiation.ts";
 export { describeReject, explainReject } from "./lib/net/diagnose.ts";
 export {
   type EchoOutcome,
+  type EchoResponse,
   type EchoResult,
   type EchoScuOptions,
   runEchoScu,
@@ -130,6 +135,7 @@ export { echoHandler, verificationPolicy } from "./lib/net/echo_scp.ts";
 export {
   type CommandHandler,
   DicomServer,
+  type RequestContext,
   type ServerEvent,
   type ServerOptions,
 } from "./lib/net/server.ts";

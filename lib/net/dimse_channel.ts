@@ -35,12 +35,14 @@ export const DEFAULT_CHUNK = 64 * 1024;
 
 /** One association's DIMSE message stream. */
 export class DimseChannel {
+  /** The association the messages travel on. */
   readonly association: Association;
   readonly #pdvLength: number;
   readonly #assembler: MessageAssembler;
   #pending: ChannelEvent[] = [];
   #inflight: ReturnType<Association["receive"]> | undefined;
 
+  /** Sizes PDVs for the peer's maximum PDU length (PS3.8 D.1). */
   constructor(association: Association, opts: ChannelOptions = {}) {
     this.association = association;
     this.#pdvLength = maxPdvDataLength(association.peerMaxPdu, opts.chunkSize ?? DEFAULT_CHUNK);

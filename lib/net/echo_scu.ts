@@ -21,10 +21,15 @@ import { pduLogger } from "./pdu_log.ts";
 
 /** echoscu's settings, named after its options. */
 export interface EchoScuOptions {
+  /** Peer host name or address. */
   host: string;
+  /** Peer TCP port. */
   port: number;
+  /** -i4 / -i6 / -i0. */
   family: IpFamily;
+  /** -aet: our AE title. */
   callingAeTitle: string;
+  /** -aec: the peer's AE title. */
   calledAeTitle: string;
   /** -pts: how many of ECHO_TRANSFER_SYNTAXES to propose (1..53). */
   proposeTs: number;
@@ -44,6 +49,7 @@ export interface EchoScuOptions {
   repeat: number;
   /** --abort: abort instead of releasing. */
   abort: boolean;
+  /** Where DCMTK-style log lines go. */
   logger: Logger;
   /** Connects the transport; TCP unless given (TLS plugs in here). */
   connect?: (o: EchoScuOptions) => Promise<Transport>;
@@ -62,23 +68,33 @@ export type EchoOutcome =
 
 /** One C-ECHO's response. */
 export interface EchoResponse {
+  /** (0000,0110) of the request. */
   messageId: number;
   /** Status (0000,0900); undefined when no response came. */
   status?: number;
+  /** DCMTK's wording of the status, or what happened instead of a response. */
   statusText: string;
+  /** From sending the request to receiving the response (or giving up). */
   roundTripMs: number;
 }
 
 /** Everything one run learned, for logs, exit code and --json. */
 export interface EchoResult {
+  /** How the run ended. */
   outcome: EchoOutcome;
+  /** The peer as given. */
   peer: { host: string; port: number };
+  /** Our AE title. */
   callingAeTitle: string;
+  /** The peer's AE title as we called it. */
   calledAeTitle: string;
   /** The transfer syntax of the context the echoes used. */
   transferSyntax?: string;
+  /** Data bytes per PDV we send (the peer's maximum PDU minus the PDV header, even). */
   maxSendPdv?: number;
+  /** Milliseconds spent connecting, negotiating and releasing (absent when not reached). */
   timings: { connectMs?: number; associateMs?: number; releaseMs?: number };
+  /** Every C-ECHO sent, with its response. */
   echoes: EchoResponse[];
   /** Set when the association was rejected: DCMTK's lines and the raw fields. */
   reject?: { result: number; source: number; reason: number; text: string[] };

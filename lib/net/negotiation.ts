@@ -33,6 +33,7 @@ export const PC_RESULT = {
 
 /** Our own identity and limits, as offered in every A-ASSOCIATE. */
 export interface LocalAe {
+  /** Our AE title: calling AE as requestor, responding AE as acceptor. */
   aeTitle: string;
   /** Our Maximum Length Received (PS3.8 D.1); 0 = unlimited. */
   maxPdu: number;
@@ -40,7 +41,9 @@ export interface LocalAe {
 
 /** What the requestor asks for (echoscu's -aet/-aec/-pts/-ppc/-pdu). */
 export interface RequestParams extends LocalAe {
+  /** The peer's AE title. */
   calledAeTitle: string;
+  /** The contexts to propose (PS3.8 9.3.2.2). */
   presentationContexts: PresentationContextRq[];
 }
 
@@ -179,8 +182,11 @@ function answerContext(pc: PresentationContextRq, policy: AcceptorPolicy): Prese
 
 /** The accepted contexts of an AC, joined with what we proposed for them. */
 export interface AcceptedContext {
+  /** Presentation context ID (odd, 1..255). */
   id: number;
+  /** The SOP class proposed for it. */
   abstractSyntax: string;
+  /** The transfer syntax the acceptor chose. */
   transferSyntax: string;
 }
 

@@ -39,12 +39,17 @@ export type ServerEvent =
 
 /** What a command handler gets to answer one request. */
 export interface RequestContext {
+  /** Where the response goes. */
   channel: DimseChannel;
+  /** Presentation context ID of the request: the response uses the same. */
   contextId: number;
   /** The accepted context the request arrived on. */
   context: AcceptedContext;
+  /** The peer's address, host:port. */
   peer: string;
+  /** The peer's A-ASSOCIATE-RQ (AE titles, user information). */
   rq: AssociateRqPdu;
+  /** The server's logger. */
   log: Logger;
 }
 
@@ -59,9 +64,13 @@ export type CommandHandler = (
 
 /** How the server is set up. */
 export interface ServerOptions {
+  /** Address to listen on (0.0.0.0, 127.0.0.1, ::1...). */
   hostname: string;
+  /** Port to listen on; 0 = any free port (see `local`). */
   port: number;
+  /** Where DCMTK/pynetdicom-style log lines go. */
   logger: Logger;
+  /** How associations are answered. */
   policy: AcceptorPolicy;
   /** Handlers by command type (e.g. "C-ECHO-RQ"); any other command aborts the association. */
   handlers: Partial<Record<DimseMessage["type"], CommandHandler>>;
@@ -73,6 +82,7 @@ export interface ServerOptions {
   socketTimeoutMs?: number;
   /** Concurrent associations; beyond it requests get a transient rejection. 0 = unlimited. */
   maxAssociations?: number;
+  /** Receives every structured event (what --json prints). */
   onEvent?: (e: ServerEvent) => void;
   /** Opens the listener; plain TCP unless given (TLS plugs in here). */
   listen?: (hostname: string, port: number) => TransportListener;
