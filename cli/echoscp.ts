@@ -3,6 +3,11 @@
  *
  * @module
  */
+import {
+  ACSE_TIMEOUT_OPTION,
+  DIMSE_TIMEOUT_OPTION,
+  MAX_PDU_OPTION,
+} from "../lib/cli/network_options.ts";
 import { type CommandLineSpec, logOptionDefs } from "../lib/cli/options.ts";
 import { EXIT_OK, runTool, secondsOption } from "../lib/cli/tool.ts";
 import { echoHandler, verificationPolicy } from "../lib/net/echo_scp.ts";
@@ -94,24 +99,9 @@ export const ECHOSCP_SPEC: CommandLineSpec = {
               valueHelp: "[s]econds: integer (default: unlimited)",
               help: "timeout for network reads (connection inactivity)",
             },
-            {
-              long: "--acse-timeout",
-              short: "-ta",
-              valueHelp: "[s]econds: integer (default: 30)",
-              help: "timeout for ACSE messages",
-            },
-            {
-              long: "--dimse-timeout",
-              short: "-td",
-              valueHelp: "[s]econds: integer (default: unlimited)",
-              help: "timeout for DIMSE messages",
-            },
-            {
-              long: "--max-pdu",
-              short: "-pdu",
-              valueHelp: "[n]umber of bytes: integer (4096..131072)",
-              help: "set max receive pdu to n bytes (default: 16384)",
-            },
+            ACSE_TIMEOUT_OPTION,
+            DIMSE_TIMEOUT_OPTION,
+            MAX_PDU_OPTION,
             {
               long: "--max-associations",
               valueHelp: "[n]umber: integer (default: unlimited)",

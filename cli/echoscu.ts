@@ -3,6 +3,11 @@
  *
  * @module
  */
+import {
+  ACSE_TIMEOUT_OPTION,
+  DIMSE_TIMEOUT_OPTION,
+  MAX_PDU_OPTION,
+} from "../lib/cli/network_options.ts";
 import { type CommandLineSpec, logOptionDefs } from "../lib/cli/options.ts";
 import { EXIT_OK, runTool, secondsOption, writeAll } from "../lib/cli/tool.ts";
 import { type EchoOutcome, type EchoResult, runEchoScu } from "../lib/net/echo_scu.ts";
@@ -106,24 +111,9 @@ export const ECHOSCU_SPEC: CommandLineSpec = {
               valueHelp: "[s]econds: integer (default: 60)",
               help: "timeout for network socket (0 for none)",
             },
-            {
-              long: "--acse-timeout",
-              short: "-ta",
-              valueHelp: "[s]econds: integer (default: 30)",
-              help: "timeout for ACSE messages",
-            },
-            {
-              long: "--dimse-timeout",
-              short: "-td",
-              valueHelp: "[s]econds: integer (default: unlimited)",
-              help: "timeout for DIMSE messages",
-            },
-            {
-              long: "--max-pdu",
-              short: "-pdu",
-              valueHelp: "[n]umber of bytes: integer (4096..131072)",
-              help: "set max receive pdu to n bytes (default: 16384)",
-            },
+            ACSE_TIMEOUT_OPTION,
+            DIMSE_TIMEOUT_OPTION,
+            MAX_PDU_OPTION,
             { long: "--repeat", valueHelp: "[n]umber: integer", help: "repeat n times" },
             { long: "--abort", help: "abort association instead of releasing it" },
           ],

@@ -18,18 +18,15 @@ export interface Finished {
   stderr: string;
 }
 
+/** `deno run` arguments that start one of our CLI tools (cli/<tool>.ts). */
+export function toolArgv(tool: string): string[] {
+  const perms = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys"];
+  return ["run", ...perms, repoPath(`cli/${tool}.ts`)];
+}
+
 /** Runs one of our CLI tools (cli/<tool>.ts) to completion. */
 export async function runTool(tool: string, args: string[], timeoutMs = 30_000): Promise<Finished> {
-  return await runCommand(Deno.execPath(), [
-    "run",
-    "--allow-net",
-    "--allow-read",
-    "--allow-write",
-    "--allow-env",
-    "--allow-sys",
-    repoPath(`cli/${tool}.ts`),
-    ...args,
-  ], timeoutMs);
+  return await runCommand(Deno.execPath(), [...toolArgv(tool), ...args], timeoutMs);
 }
 
 /** Runs any command to completion, killing it after `timeoutMs`. */
@@ -204,13 +201,7 @@ export async function startTool(
   timeoutMs = 30_000,
 ): Promise<{ proc: Background; port: number }> {
   const proc = new Background(Deno.execPath(), [
-    "run",
-    "--allow-net",
-    "--allow-read",
-    "--allow-write",
-    "--allow-env",
-    "--allow-sys",
-    repoPath(`cli/${tool}.ts`),
+    ...toolArgv(tool),
     "--json",
     ...args,
     "0",
