@@ -65,6 +65,8 @@ export async function runTool(
   }
   const logging = configureLogging(parsed.options, { programName: spec.tool });
   if (!logging.ok) return badOption(logging.error);
+  // DCMTK opens every -d log with its resource identifier and an empty line.
+  logging.logger.debug(`${header(spec.tool)}\n`);
   try {
     return await body({ options: parsed.options, params: parsed.params, logger: logging.logger });
   } catch (err) {
