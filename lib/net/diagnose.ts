@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { AbortPdu, AssociateRjPdu } from "../pdu/types.ts";
+import type { AssociateRjPdu } from "../pdu/types.ts";
 
 const RESULT: Record<number, string> = { 1: "Rejected Permanent", 2: "Rejected Transient" };
 
@@ -55,27 +55,4 @@ export function explainReject(rj: AssociateRjPdu, ae: { calling: string; called:
   };
   return (why[key] ?? `the peer rejected the association (${describeReject(rj).join("; ")})`) +
     transient;
-}
-
-const ABORT_SOURCE: Record<number, string> = {
-  0: "Service User",
-  1: "Reserved",
-  2: "Service Provider",
-};
-
-// PS3.8 Table 9-26.
-const ABORT_REASON: Record<number, string> = {
-  0: "reason not specified",
-  1: "unrecognized PDU",
-  2: "unexpected PDU",
-  4: "unrecognized PDU parameter",
-  5: "unexpected PDU parameter",
-  6: "invalid PDU parameter value",
-};
-
-/** "Service Provider: unexpected PDU" for an A-ABORT PDU. */
-export function describeAbort(abort: AbortPdu): string {
-  const source = ABORT_SOURCE[abort.source] ?? `Reserved source ${abort.source}`;
-  if (abort.source !== 2) return source;
-  return `${source}: ${ABORT_REASON[abort.reason] ?? `reserved reason ${abort.reason}`}`;
 }

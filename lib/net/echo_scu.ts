@@ -14,7 +14,7 @@ import type { Transport } from "../transport/transport.ts";
 import { requestAssociation, type UlOptions } from "../ul/association.ts";
 import { ECHO_TRANSFER_SYNTAXES, VERIFICATION_SOP_CLASS } from "../uids.ts";
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../version.ts";
-import { describeAbort, describeReject, explainReject } from "./diagnose.ts";
+import { describeReject, explainReject } from "./diagnose.ts";
 import { DimseChannel } from "./dimse_channel.ts";
 import { acceptedContexts, buildAssociateRq, repeatedContexts } from "./negotiation.ts";
 import { pduLogger } from "./pdu_log.ts";
@@ -166,8 +166,8 @@ export async function runEchoScu(o: EchoScuOptions): Promise<EchoResult> {
     );
   }
   if (outcome.kind === "aborted") {
-    const what = outcome.abort ? `peer aborted (${describeAbort(outcome.abort)})` : outcome.reason;
-    log.fatal(`Association Request Failed: ${what}`);
+    // With an A-ABORT PDU the reason already reads "peer sent A-ABORT (source, reason)".
+    log.fatal(`Association Request Failed: ${outcome.reason}`);
     return fail(
       "association-failed",
       associationAdvice(outcome.reason, outcome.abort !== undefined),
