@@ -143,37 +143,28 @@ for (const c of DCMTK_TO_OURS) {
   });
 }
 
-Deno.test({
-  name: "DCMTK echoscu -pts 3 -> our echoscp -xi: implicit VR little endian is accepted",
-  ignore: !HAVE_DCMTK,
-  async fn() {
-    await withEchoscp(["-xi"], async (port, scp) => {
-      const r = await dcmtkEchoscu(["-pts", "3"], port);
-      assert.equal(r.code, 0, show(r));
-      const ev = await scp.waitForEvent((e) => e.event === "association-accepted");
-      assert.deepEqual(ev.contexts, [
-        { id: 1, abstractSyntax: VERIFICATION, transferSyntax: IMPLICIT_LE },
-      ]);
-      await waitForEnded(scp, 1);
-    });
-  },
-});
-
-Deno.test({
-  name: "DCMTK echoscu -pts 3 -> our echoscp (default preference): explicit VR little endian",
-  ignore: !HAVE_DCMTK,
-  async fn() {
-    await withEchoscp([], async (port, scp) => {
-      const r = await dcmtkEchoscu(["-pts", "3"], port);
-      assert.equal(r.code, 0, show(r));
-      const ev = await scp.waitForEvent((e) => e.event === "association-accepted");
-      assert.deepEqual(ev.contexts, [
-        { id: 1, abstractSyntax: VERIFICATION, transferSyntax: EXPLICIT_LE },
-      ]);
-      await waitForEnded(scp, 1);
-    });
-  },
-});
+for (
+  const [args, label, ts] of [
+    [["-xi"], "-xi: implicit VR little endian is accepted", IMPLICIT_LE],
+    [[], "(default preference): explicit VR little endian", EXPLICIT_LE],
+  ] as const
+) {
+  Deno.test({
+    name: `DCMTK echoscu -pts 3 -> our echoscp ${label}`,
+    ignore: !HAVE_DCMTK,
+    async fn() {
+      await withEchoscp([...args], async (port, scp) => {
+        const r = await dcmtkEchoscu(["-pts", "3"], port);
+        assert.equal(r.code, 0, show(r));
+        const ev = await scp.waitForEvent((e) => e.event === "association-accepted");
+        assert.deepEqual(ev.contexts, [
+          { id: 1, abstractSyntax: VERIFICATION, transferSyntax: ts },
+        ]);
+        await waitForEnded(scp, 1);
+      });
+    },
+  });
+}
 
 Deno.test({
   name: "DCMTK echoscu -> our echoscp --accept-calling OTHER: rejected, calling AE not recognized",
