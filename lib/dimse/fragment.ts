@@ -11,6 +11,7 @@
  * @module
  */
 
+import { concatBytes } from "../pdu/bytes.ts";
 import type { PDataTfPdu, Pdv } from "../pdu/types.ts";
 import {
   type CommandSet,
@@ -280,7 +281,7 @@ export class MessageAssembler {
     state.length += pdv.data.length;
     if (!pdv.isLast) return [];
 
-    const bytes = state.fragments.length === 1 ? state.fragments[0] : concat(state.fragments);
+    const bytes = state.fragments.length === 1 ? state.fragments[0] : concatBytes(state.fragments);
     const commandSet = decodeCommandSet(bytes, { maxLength: this.#maxCommandSetLength });
     const dataSetType = commandSet.CommandDataSetType;
     if (dataSetType === undefined) {
@@ -307,15 +308,4 @@ export class MessageAssembler {
       return [{ ...base, error }];
     }
   }
-}
-
-/** Joins byte arrays into one new array (one allocation). */
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

@@ -10,6 +10,7 @@ import { encodeCommandSet } from "../dimse/command.ts";
 import { type DimseMessage, messageToCommandSet } from "../dimse/messages.ts";
 import { fragmentMessage, maxPdvDataLength, MessageAssembler } from "../dimse/fragment.ts";
 import { DimseDecodeError } from "../dimse/errors.ts";
+import type { PDataTfPdu } from "../pdu/types.ts";
 import type { AbortSource, Association } from "../ul/association.ts";
 
 /** What the channel hands its user, in arrival order. */
@@ -56,16 +57,91 @@ export class DimseChannel {
     return this.#pdvLength;
   }
 
-  /** Sends one command set and, when given, its dataset bytes (PS3.7 6.3.1). */
-  async send(contextId: number, message: DimseMessage, dataset?: Uint8Array): Promise<void> {
+  /**
+   * Sends one command set and, when given, its data set (PS3.7 6.3.1, 8.1).
+   *
+   * A data set may be streamed: any chunk sizes are accepted (only the total
+   * must be even, PS3.5 7.1), PDVs are filled to the peer's maximum, and the
+   * last one is flagged last (PS3.8 E.2). Chunks may be reused by the
+   * producer once yielded: their bytes are copied into the PDU when it is
+   * queued. At most {@link SEND_WINDOW} bytes wait for the socket, so a slow
+   * peer slows the producer instead of filling memory. If the source throws,
+   * the message is incomplete on the wire: the caller must abort the
+   * association.
+   */
+  async send(
+    contextId: number,
+    message: DimseMessage,
+    dataset?: Uint8Array | AsyncIterable<Uint8Array>,
+  ): Promise<void> {
     const command = encodeCommandSet(messageToCommandSet(message));
+    let written: Promise<void> = Promise.resolve();
     for (const pdu of fragmentMessage(contextId, true, command, this.#pdvLength)) {
-      await this.association.sendPData(pdu);
+      written = this.association.sendPData(pdu);
     }
-    if (dataset === undefined) return;
-    for (const pdu of fragmentMessage(contextId, false, dataset, this.#pdvLength)) {
-      await this.association.sendPData(pdu);
+    if (dataset === undefined) return await written;
+    if (dataset instanceof Uint8Array) {
+      for (const pdu of fragmentMessage(contextId, false, dataset, this.#pdvLength)) {
+        written = this.association.sendPData(pdu);
+      }
+      return await written;
     }
+    await this.#sendStream(contextId, dataset, written);
+  }
+
+  async #sendStream(
+    contextId: number,
+    source: AsyncIterable<Uint8Array>,
+    written: Promise<void>,
+  ): Promise<void> {
+    const pdvLength = this.#pdvLength;
+    // One PDV is held back until we know whether more follows, so that the
+    // final one can carry the last-fragment bit.
+    let held: Uint8Array | undefined;
+    const carry = new Uint8Array(pdvLength);
+    let carried = 0;
+    let unconfirmed = 0;
+    let window: Promise<void> = written;
+    const emit = (data: Uint8Array) => {
+      if (held) {
+        written = this.association.sendPData(pdv(contextId, held, false));
+        unconfirmed += held.length;
+      }
+      held = data;
+    };
+    for await (const chunk of source) {
+      let offset = 0;
+      if (carried > 0) {
+        const take = Math.min(pdvLength - carried, chunk.length);
+        carry.set(chunk.subarray(0, take), carried);
+        carried += take;
+        offset = take;
+        if (carried === pdvLength) {
+          emit(carry.slice());
+          carried = 0;
+        }
+      }
+      for (; chunk.length - offset >= pdvLength; offset += pdvLength) {
+        emit(chunk.subarray(offset, offset + pdvLength));
+      }
+      if (offset < chunk.length) {
+        carry.set(chunk.subarray(offset), carried);
+        carried += chunk.length - offset;
+      }
+      // The producer may reuse the chunk once we ask for the next one.
+      if (held && held.buffer === chunk.buffer) held = held.slice();
+      if (unconfirmed >= SEND_WINDOW) {
+        await window;
+        window = written;
+        unconfirmed = 0;
+      }
+    }
+    if (carried % 2 !== 0) {
+      throw new RangeError("odd data set length: DIMSE data sets are always even (PS3.5 7.1)");
+    }
+    if (carried > 0) emit(carry.subarray(0, carried));
+    written = this.association.sendPData(pdv(contextId, held ?? new Uint8Array(0), true));
+    await written;
   }
 
   /**
@@ -107,6 +183,14 @@ export class DimseChannel {
     }
     return this.#pending.shift()!;
   }
+}
+
+/** Bytes of a streamed data set queued before waiting for the socket. */
+export const SEND_WINDOW = 1 << 20;
+
+/** A P-DATA-TF of one data PDV. */
+function pdv(contextId: number, data: Uint8Array, isLast: boolean): PDataTfPdu {
+  return { type: "P-DATA-TF", pdvs: [{ contextId, isCommand: false, isLast, data }] };
 }
 
 async function withTimeout<T>(p: Promise<T>, ms: number | undefined): Promise<T | undefined> {

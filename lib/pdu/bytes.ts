@@ -273,3 +273,16 @@ export function record<T>(...entries: Entry<T>[]): Field<T> {
     },
   };
 }
+
+/** Joins byte arrays into one new array (one allocation, one copy of each part). */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

@@ -24,6 +24,7 @@
  */
 
 import type { Logger } from "../log/logger.ts";
+import { concatBytes } from "../pdu/bytes.ts";
 import { encodePdu } from "../pdu/codec.ts";
 import { PduDecodeError } from "../pdu/errors.ts";
 import { type PduLimits, PduReader } from "../pdu/reader.ts";
@@ -247,6 +248,7 @@ class Machine implements Association {
   readonly #reader: PduReader;
   #resolveClosed!: () => void;
   #writes: Promise<void> = Promise.resolve();
+  #batch: WriteBatch | undefined;
   readonly #artim = new Timer();
   readonly #peerWait = new Timer();
   readonly #idle = new Timer();
@@ -612,16 +614,33 @@ class Machine implements Association {
 
   // ---- side effects ----
 
+  /**
+   * Queues a PDU for the transport, in order. PDUs sent while an earlier
+   * write is still in flight join one batch written with a single call (up
+   * to {@link MAX_BATCH} bytes): a streamed data set then costs one write per
+   * batch rather than one per PDU, and a lone PDU waits for nothing.
+   */
   #send(pdu: Pdu): Promise<void> {
     const raw = encodePdu(pdu);
     this.#callback("onPdu", () => this.#opts.onPdu?.("sent", pdu, raw));
-    const write = this.#writes.then(() => this.#transport.write(raw));
-    this.#writes = write.catch((err: unknown) => {
+    const open = this.#batch;
+    if (open && open.length + raw.length <= MAX_BATCH) {
+      open.parts.push(raw);
+      open.length += raw.length;
+      return open.written;
+    }
+    const batch: WriteBatch = { parts: [raw], length: raw.length, written: Promise.resolve() };
+    this.#batch = batch;
+    batch.written = this.#writes.then(() => {
+      if (this.#batch === batch) this.#batch = undefined;
+      return this.#transport.write(batch.parts.length === 1 ? raw : concatBytes(batch.parts));
+    });
+    this.#writes = batch.written.catch((err: unknown) => {
       if (this.state === "Sta1") return;
       this.#log.debug(`writing ${pdu.type} failed: ${errorText(err)}`);
       this.#dispatch("Evt17");
     }).catch((err: unknown) => this.#internalError(err));
-    return write;
+    return batch.written;
   }
 
   #startArtim(): void {
@@ -793,3 +812,14 @@ const PDU_EVENTS: Readonly<Record<Pdu["type"], Event>> = {
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** Encoded PDUs waiting to be written together (see `Machine.#send`). */
+interface WriteBatch {
+  parts: Uint8Array[];
+  /** Total bytes of `parts`. */
+  length: number;
+  written: Promise<void>;
+}
+
+/** Largest batch of queued PDUs written in one transport call. */
+const MAX_BATCH = 1 << 20;

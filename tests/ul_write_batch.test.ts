@@ -1,0 +1,57 @@
+/**
+ * The upper layer coalesces PDUs queued while a write is in flight into one
+ * transport write, in order and byte for byte; a lone PDU is written at once.
+ */
+import assert from "node:assert/strict";
+import { encodePdu } from "../lib/pdu/codec.ts";
+import type { PDataTfPdu } from "../lib/pdu/types.ts";
+import { requestorInSta6 } from "./helpers/ul_peer.ts";
+
+function pdata(n: number): PDataTfPdu {
+  const data = new Uint8Array(1000).fill(n);
+  return { type: "P-DATA-TF", pdvs: [{ contextId: 1, isCommand: false, isLast: false, data }] };
+}
+
+Deno.test("P-DATA-TFs queued in one turn go out in one write, in order", async () => {
+  const h = await requestorInSta6();
+  const writes: number[] = [];
+  const write = h.ours.write.bind(h.ours);
+  h.ours.write = (data: Uint8Array) => {
+    writes.push(data.length);
+    return write(data);
+  };
+  const pdus = Array.from({ length: 10 }, (_, i) => pdata(i));
+  const sent = pdus.map((p) => h.assoc.sendPData(p));
+  await Promise.all(sent);
+  assert.deepEqual(writes, [10 * 1012]);
+  const expected = new Uint8Array(pdus.flatMap((p) => [...encodePdu(p)]));
+  assert.deepEqual(h.peer.drain(), expected);
+
+  // A single PDU after the batch is written on its own, without waiting for more.
+  await h.assoc.sendPData(pdata(42));
+  assert.deepEqual(writes, [10 * 1012, 1012]);
+  await h.assoc.abort();
+});
+
+Deno.test("a batch is capped at 1 MiB: a large burst is split into several writes", async () => {
+  const h = await requestorInSta6({}, 0);
+  const writes: number[] = [];
+  const write = h.ours.write.bind(h.ours);
+  h.ours.write = (data: Uint8Array) => {
+    writes.push(data.length);
+    return write(data);
+  };
+  const big = (n: number): PDataTfPdu => ({
+    type: "P-DATA-TF",
+    pdvs: [{
+      contextId: 1,
+      isCommand: false,
+      isLast: false,
+      data: new Uint8Array(300_000).fill(n),
+    }],
+  });
+  await Promise.all(Array.from({ length: 8 }, (_, i) => h.assoc.sendPData(big(i))));
+  assert.deepEqual(writes, [3 * 300_012, 3 * 300_012, 2 * 300_012]);
+  assert.equal(h.peer.drain().length, 8 * 300_012);
+  await h.assoc.abort();
+});
