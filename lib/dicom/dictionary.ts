@@ -1,0 +1,213 @@
+/**
+ * The DICOM data dictionary (PS3.6 Section 6, PS3.7 Annex E): tag -> VR,
+ * VM, keyword and DCMTK's name, for implicit-VR decoding, transcoding and
+ * `-d` dumps.
+ *
+ * The entries come from DCMTK's dicom.dic, compiled into
+ * dictionary_data.ts by scripts/gen_dictionary.ts. The data is one
+ * string parsed into a Map on the first lookup, so importing this module costs
+ * nothing until a tag is actually looked up.
+ *
+ * @module
+ */
+
+import { DICTIONARY_DATA } from "./dictionary_data.ts";
+
+/** One data dictionary entry. */
+export interface DictEntry {
+  /** The tag, `(group << 16) | element`; for repeating groups the tag asked for. */
+  readonly tag: number;
+  /**
+   * The VR as the dictionary gives it: a PS3.5 6.2 VR, or one of DCMTK's
+   * ambiguous pseudo-VRs: `xs` (US or SS), `ox` (OB or OW), `px` (Pixel Data:
+   * OB or OW), `lt` (US, SS or OW), `up` (UL used as a DICOMDIR offset),
+   * `na` (items and delimiters, which have no VR). {@link tagVr} resolves them.
+   */
+  readonly vr: string;
+  /** The value multiplicity, e.g. `1`, `1-n`, `2-2n` (PS3.5 6.4). */
+  readonly vm: string;
+  /** The PS3.6 keyword, e.g. `PatientName` (without DCMTK's `RETIRED_` prefix). */
+  readonly keyword: string;
+  /** DCMTK's dictionary name as `dcmdump` prints it, e.g. `RETIRED_CurveData`. */
+  readonly name: string;
+  /** True for attributes PS3.6 lists as retired. */
+  readonly retired: boolean;
+}
+
+// A parsed dicom.dic tag field: group and element ranges (PS3.6 "xx" notation).
+interface DictTagPattern {
+  /** First group of the range. */
+  groupLo: number;
+  /** Last group of the range (= groupLo for a single group). */
+  groupHi: number;
+  /** Which groups of the range apply: every other one from groupLo (`even`, the default), odd ones (`odd`), or all (`all`). */
+  groupParity: Parity;
+  /** First element of the range. */
+  elementLo: number;
+  /** Last element of the range (= elementLo for a single element). */
+  elementHi: number;
+  /** As groupParity, for the element range. */
+  elementParity: Parity;
+}
+
+// Which numbers of a dicom.dic range apply.
+type Parity = "even" | "odd" | "all";
+
+// One range bound: "gggg" or "gggg-gggg", "gggg-o-gggg", "gggg-u-gggg" (dicom.dic header).
+const RANGE = /^([0-9A-Fa-f]{4})(?:-(?:([ou])-)?([0-9A-Fa-f]{4}))?$/;
+
+function parseRange(text: string): [number, number, Parity] | undefined {
+  const m = RANGE.exec(text);
+  if (!m) return undefined;
+  const lo = parseInt(m[1], 16);
+  const hi = m[3] === undefined ? lo : parseInt(m[3], 16);
+  // dicom.dic: "By default the repeating notation only represents even numbers".
+  const parity: Parity = m[2] === "o" ? "odd" : m[2] === "u" ? "all" : "even";
+  return hi < lo ? undefined : [lo, hi, parity];
+}
+
+// Parses a dicom.dic tag field without parentheses, e.g. `0010,0010`,
+// `6000-60FF,3000`, `0009-o-FFFF,0010-u-00FF`. Undefined when malformed.
+function parseTagPattern(text: string): DictTagPattern | undefined {
+  const [g, e, extra] = text.split(",");
+  if (e === undefined || extra !== undefined) return undefined;
+  const group = parseRange(g);
+  const element = parseRange(e);
+  if (!group || !element) return undefined;
+  return {
+    groupLo: group[0],
+    groupHi: group[1],
+    groupParity: group[2],
+    elementLo: element[0],
+    elementHi: element[1],
+    elementParity: element[2],
+  };
+}
+
+function* rangeValues(lo: number, hi: number, parity: Parity): Generator<number> {
+  if (lo === hi) {
+    yield lo;
+    return;
+  }
+  for (let v = lo; v <= hi; v++) {
+    if (parity === "all" || (parity === "even") === (v % 2 === 0)) yield v;
+  }
+}
+
+const RETIRED_PREFIX = "RETIRED_";
+let table: Map<number, DictEntry> | undefined;
+
+// Built once, on first use: every tag of every range gets its own Map entry
+// (about 13,000 in all), so a lookup is one Map.get even for repeating groups.
+function entries(): Map<number, DictEntry> {
+  if (table) return table;
+  const map = new Map<number, DictEntry>();
+  for (const line of DICTIONARY_DATA.split("\n")) {
+    if (line === "") continue;
+    const [tagText, vr, name, vm] = line.split("\t");
+    const p = parseTagPattern(tagText);
+    if (!p) throw new Error(`dictionary_data.ts: bad tag '${tagText}' (regenerate it)`);
+    const retired = name.startsWith(RETIRED_PREFIX);
+    const keyword = retired ? name.slice(RETIRED_PREFIX.length) : name;
+    for (const g of rangeValues(p.groupLo, p.groupHi, p.groupParity)) {
+      for (const e of rangeValues(p.elementLo, p.elementHi, p.elementParity)) {
+        const tag = ((g << 16) | e) >>> 0;
+        map.set(tag, { tag, vr, vm, keyword, name, retired });
+      }
+    }
+  }
+  table = map;
+  return map;
+}
+
+function isPrivateCreator(group: number, element: number): boolean {
+  // PS3.5 7.8.1: in an odd group, (gggg,0010-00FF) reserve blocks of private
+  // elements and hold the creator's name, VR LO.
+  return (group & 1) === 1 && element >= 0x0010 && element <= 0x00ff;
+}
+
+/**
+ * The dictionary entry for `tag`: an exact entry, a repeating-group entry
+ * (curves 50xx, overlays 60xx, variable pixel data 7Fxx, (0020,31xx)), or one
+ * of the generic rules DCMTK's dictionary also has: a group length
+ * (gggg,0000), VR UL (PS3.5 7.2), or a private creator (odd group, element
+ * 0010-00FF), VR LO (PS3.5 7.8.1). Undefined for anything else, in particular
+ * private data elements, whose meaning only their creator knows.
+ */
+export function lookupTag(tag: number): DictEntry | undefined {
+  tag = tag >>> 0;
+  const found = entries().get(tag);
+  if (found) return found;
+  const group = tag >>> 16;
+  const element = tag & 0xffff;
+  if (element === 0) {
+    const name = (group & 1) === 1 ? "PrivateGroupLength" : "GenericGroupLength";
+    return { tag, vr: "UL", vm: "1", keyword: "GroupLength", name, retired: false };
+  }
+  if (isPrivateCreator(group, element)) {
+    return {
+      tag,
+      vr: "LO",
+      vm: "1",
+      keyword: "PrivateCreator",
+      name: "PrivateCreator",
+      retired: false,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * The VR to decode `tag` with when the transfer syntax does not carry one
+ * (Implicit VR Little Endian, PS3.5 A.1): always a two-letter PS3.5 6.2 VR.
+ *
+ * Ambiguous dictionary VRs are resolved as follows:
+ * - `xs` (US or SS, depending on Pixel Representation) -> `US`, as DCMTK does:
+ *   the bytes are the same and the tag alone cannot tell.
+ * - `ox`, `px` (OB or OW: Pixel Data, Overlay Data, Waveform Data...) -> `OW`:
+ *   PS3.5 A.1 says Pixel Data, Overlay Data and Waveform Data have VR OW in
+ *   Implicit VR Little Endian (PS3.5 8.1.2, 8.2), so byte swapping in a
+ *   transcode to big endian is right.
+ * - `lt` (LUT Data: US, SS or OW) -> `OW`, as DCMTK does (PS3.5 A.1 allows OW
+ *   for LUT Data in implicit VR).
+ * - `up` (DICOMDIR offsets) -> `UL`, its encoding (PS3.3 F.3.1).
+ * - `na` (Item, Item Delimitation, Sequence Delimitation; PS3.5 7.5) -> `UN`:
+ *   they have no VR and a decoder must recognise them by tag before asking.
+ *
+ * Group lengths are `UL`, private creators `LO`, and every other tag the
+ * dictionary does not know (private data elements in particular) `UN`, to be
+ * kept as opaque bytes (PS3.5 6.2.2).
+ */
+export function tagVr(tag: number): string {
+  const found = entries().get(tag >>> 0);
+  if (found) {
+    switch (found.vr) {
+      case "xs":
+        return "US";
+      case "ox":
+      case "px":
+      case "lt":
+        return "OW";
+      case "up":
+        return "UL";
+      case "na":
+        return "UN";
+      default:
+        return found.vr;
+    }
+  }
+  const element = tag & 0xffff;
+  if (element === 0) return "UL";
+  return isPrivateCreator(tag >>> 16, element) ? "LO" : "UN";
+}
+
+/** `(gggg,eeee)` in uppercase hex, as DCMTK prints tags in its log lines. */
+export function formatTag(tag: number): string {
+  const hex = (tag >>> 0).toString(16).toUpperCase().padStart(8, "0");
+  return `(${hex.slice(0, 4)},${hex.slice(4)})`;
+}
+
+/** The PS3.6 keyword of `tag` (see {@link lookupTag}), or undefined when unknown. */
+export function tagKeyword(tag: number): string | undefined {
+  return lookupTag(tag)?.keyword;
+}
