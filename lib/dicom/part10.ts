@@ -1,0 +1,472 @@
+/**
+ * DICOM files (PS3.10 7.1): the 128-byte preamble, the `DICM` prefix and
+ * the file meta information (group 0002, explicit VR little endian); bare
+ * data sets without them, whose transfer syntax is guessed as DCMTK does.
+ * Only the head of a file is read to inspect it; the data set is streamed.
+ *
+ * @module
+ */
+
+import { formatTag, lookupTag } from "./dictionary.ts";
+import { type Dataset, type Element, encodeDataset } from "./dataset.ts";
+import { DicomFileError, DicomParseError } from "./errors.ts";
+import { UNDEFINED_LENGTH } from "./parser.ts";
+import {
+  EXPLICIT_VR_BIG_ENDIAN,
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  IMPLICIT_VR_LITTLE_ENDIAN,
+} from "../uids.ts";
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../version.ts";
+import { decodeText, encodeText, isKnownVr, vrInfo } from "./vr.ts";
+import { TopLevelWatcher } from "./watcher.ts";
+
+export { DicomFileError };
+
+/**
+ * What an input file may be, as DCMTK's input options: `+f` a file with
+ * meta information or a bare data set, `+fo` only a file with meta
+ * information, `-f` only a bare data set.
+ */
+export type InputFormat = "file-or-dataset" | "file-only" | "dataset";
+
+/** File meta information (PS3.10 Table 7.1-1). */
+export interface FileMeta {
+  /** (0002,0002) Media Storage SOP Class UID. */
+  mediaStorageSopClassUid: string;
+  /** (0002,0003) Media Storage SOP Instance UID. */
+  mediaStorageSopInstanceUid: string;
+  /** (0002,0010) Transfer Syntax UID of the data set that follows. */
+  transferSyntaxUid: string;
+  /** (0002,0012) Implementation Class UID of the writer. */
+  implementationClassUid?: string;
+  /** (0002,0013) Implementation Version Name of the writer. */
+  implementationVersionName?: string;
+  /** (0002,0016) Source Application Entity Title: the AE that sent or wrote the data. */
+  sourceAeTitle?: string;
+}
+
+/** What {@linkcode inspectDicomFile} learnt from the head of a file. */
+export interface DicomFileInfo {
+  /** The file. */
+  path: string;
+  /** Its size in bytes. */
+  size: number;
+  /** The file meta information, absent for a bare data set. */
+  meta?: FileMeta;
+  /** Where the data set starts (after the meta information; 0 for a bare data set). */
+  datasetOffset: number;
+  /** Transfer syntax of the data set: from the meta information, else guessed. */
+  transferSyntaxUid: string;
+  /** SOP Class UID: (0002,0002), else (0008,0016) of the data set. */
+  sopClassUid: string;
+  /** SOP Instance UID: (0002,0003), else (0008,0018) of the data set. */
+  sopInstanceUid: string;
+}
+
+/** Limits of {@linkcode inspectDicomFile}. */
+export interface InspectLimits {
+  /** Longest file meta information accepted (default 64 KiB; real ones are a few hundred bytes). */
+  maxMetaLength?: number;
+  /** Most bytes of a data set read to find its SOP UIDs (default 1 MiB). */
+  maxHeadLength?: number;
+}
+
+/** Bytes read first from a file: enough for the usual meta information and the start of a data set. */
+const FIRST_READ = 8 * 1024;
+const PREAMBLE = 128;
+const PREFIX_END = PREAMBLE + 4;
+const DICM = [0x44, 0x49, 0x43, 0x4d];
+const GROUP_LENGTH = 0x00020000;
+const META_VERSION = 0x00020001;
+const MEDIA_SOP_CLASS = 0x00020002;
+const MEDIA_SOP_INSTANCE = 0x00020003;
+const TRANSFER_SYNTAX = 0x00020010;
+const IMPLEMENTATION_CLASS = 0x00020012;
+const IMPLEMENTATION_VERSION = 0x00020013;
+const SOURCE_AE = 0x00020016;
+const SOP_CLASS = 0x00080016;
+const SOP_INSTANCE = 0x00080018;
+
+/**
+ * Encodes a preamble of zeros, `DICM` and the file meta information: group
+ * length, version 00 01, the three UIDs, implementation class UID and
+ * version name (ours from lib/version.ts unless given), and the source AE
+ * title if given (PS3.10 7.1). UIDs are padded with NUL, text with spaces
+ * (PS3.5 6.2).
+ */
+export function encodeFileMeta(m: FileMeta): Uint8Array {
+  const text = (tag: number, vr: string, value: string): Element => ({
+    tag,
+    vr,
+    value: encodeText(value, vr),
+  });
+  const elements: Dataset = [
+    { tag: META_VERSION, vr: "OB", value: new Uint8Array([0, 1]) },
+    text(MEDIA_SOP_CLASS, "UI", m.mediaStorageSopClassUid),
+    text(MEDIA_SOP_INSTANCE, "UI", m.mediaStorageSopInstanceUid),
+    text(TRANSFER_SYNTAX, "UI", m.transferSyntaxUid),
+    text(IMPLEMENTATION_CLASS, "UI", m.implementationClassUid ?? IMPLEMENTATION_CLASS_UID),
+    text(IMPLEMENTATION_VERSION, "SH", m.implementationVersionName ?? IMPLEMENTATION_VERSION_NAME),
+  ];
+  if (m.sourceAeTitle !== undefined) elements.push(text(SOURCE_AE, "AE", m.sourceAeTitle));
+  const body = encodeDataset(elements, EXPLICIT_VR_LITTLE_ENDIAN);
+  const groupLength = new Uint8Array(4);
+  new DataView(groupLength.buffer).setUint32(0, body.length, true);
+  const head = encodeDataset(
+    [{ tag: GROUP_LENGTH, vr: "UL", value: groupLength }],
+    EXPLICIT_VR_LITTLE_ENDIAN,
+  );
+  const out = new Uint8Array(PREFIX_END + head.length + body.length);
+  out.set(DICM, PREAMBLE);
+  out.set(head, PREFIX_END);
+  out.set(body, PREFIX_END + head.length);
+  return out;
+}
+
+/**
+ * Decodes the file meta information of a file whose first bytes are
+ * `bytes` (preamble and `DICM` included); `length` is the offset of the
+ * data set. Absent SOP UIDs decode as empty strings.
+ *
+ * @param bytes the head of the file, at least up to the end of the meta information
+ * @param path the file's name, for messages
+ * @throws {DicomFileError} no `DICM`, truncated or lying meta information, no transfer syntax
+ */
+export function decodeFileMeta(
+  bytes: Uint8Array,
+  path = "file meta information",
+): { meta: FileMeta; length: number } {
+  if (!hasDicmPrefix(bytes)) {
+    throw new DicomFileError(path, "not a DICOM file: no DICM prefix after the 128-byte preamble");
+  }
+  return readMeta(bytes, PREFIX_END, path);
+}
+
+function hasDicmPrefix(bytes: Uint8Array): boolean {
+  return bytes.length >= PREFIX_END && DICM.every((c, i) => bytes[PREAMBLE + i] === c);
+}
+
+/** One explicit VR little endian element header read from `bytes` at `at`, length-checked. */
+interface MetaElement {
+  tag: number;
+  vr: string;
+  valueAt: number;
+  length: number;
+}
+
+function metaElement(bytes: Uint8Array, at: number, path: string): MetaElement | undefined {
+  if (at + 8 > bytes.length) return undefined;
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const tag = ((v.getUint16(at, true) << 16) | v.getUint16(at + 2, true)) >>> 0;
+  const vr = String.fromCharCode(bytes[at + 4], bytes[at + 5]);
+  // PS3.10 7.1: the meta information is always explicit VR little endian.
+  if (!isKnownVr(vr)) {
+    throw new DicomFileError(path, `file meta information: ${formatTag(tag)} has no valid VR`);
+  }
+  if (!vrInfo(vr).longLength) {
+    return { tag, vr, valueAt: at + 8, length: v.getUint16(at + 6, true) };
+  }
+  if (at + 12 > bytes.length) return undefined;
+  return { tag, vr, valueAt: at + 12, length: v.getUint32(at + 8, true) };
+}
+
+/**
+ * Reads group 0002 from `start`. With a group length (0002,0000), the meta
+ * information ends where it says, which must be inside `bytes` and hold
+ * whole group 0002 elements; without one, it ends before the first element
+ * of another group, as DCMTK reads such files.
+ */
+function readMeta(
+  bytes: Uint8Array,
+  start: number,
+  path: string,
+  maxLength = Infinity,
+): { meta: FileMeta; length: number } {
+  const truncated = () => new DicomFileError(path, "file meta information is truncated");
+  const first = metaElement(bytes, start, path);
+  if (!first) throw truncated();
+  let end = Infinity;
+  if (first.tag === GROUP_LENGTH) {
+    if (first.valueAt + 4 > bytes.length) throw truncated();
+    if (first.vr !== "UL" || first.length !== 4) {
+      throw new DicomFileError(path, "file meta information group length (0002,0000) is malformed");
+    }
+    const declared = new DataView(bytes.buffer, bytes.byteOffset).getUint32(first.valueAt, true);
+    end = first.valueAt + 4 + declared;
+    if (declared > maxLength) {
+      throw new DicomFileError(
+        path,
+        `file meta information group length ${declared} exceeds the limit of ${maxLength} bytes`,
+      );
+    }
+    if (end > bytes.length) {
+      throw new DicomFileError(
+        path,
+        `file meta information group length ${declared} exceeds the ${
+          bytes.length - first.valueAt - 4
+        } bytes that follow it`,
+      );
+    }
+  }
+  const values = new Map<number, string>();
+  let at = start;
+  for (;;) {
+    if (at === end) break;
+    const el = metaElement(bytes, at, path);
+    if (!el) {
+      if (end === Infinity && at === bytes.length) break;
+      throw truncated();
+    }
+    if (el.tag >>> 16 !== 0x0002) {
+      if (end === Infinity) break;
+      throw new DicomFileError(
+        path,
+        `file meta information group length (0002,0000) lies: ${formatTag(el.tag)} lies within it`,
+      );
+    }
+    const valueEnd = el.valueAt + el.length;
+    if (el.length === UNDEFINED_LENGTH || valueEnd > Math.min(end, bytes.length)) {
+      throw new DicomFileError(
+        path,
+        end !== Infinity && valueEnd > end && valueEnd <= bytes.length
+          ? `file meta information group length (0002,0000) lies: ${formatTag(el.tag)} runs past it`
+          : `file meta information is truncated in ${formatTag(el.tag)}`,
+      );
+    }
+    if (vrInfo(el.vr).text) values.set(el.tag, decodeText(bytes.subarray(el.valueAt, valueEnd)));
+    at = valueEnd;
+  }
+  // The data set after it may be in any syntax; only its group is looked at.
+  if (end !== Infinity && at + 2 <= bytes.length && bytes[at] === 0x02 && bytes[at + 1] === 0) {
+    throw new DicomFileError(
+      path,
+      "file meta information group length (0002,0000) lies: group 0002 goes on after its end",
+    );
+  }
+  const transferSyntaxUid = values.get(TRANSFER_SYNTAX);
+  if (!transferSyntaxUid) {
+    throw new DicomFileError(path, "file meta information has no Transfer Syntax UID (0002,0010)");
+  }
+  const meta: FileMeta = {
+    mediaStorageSopClassUid: values.get(MEDIA_SOP_CLASS) ?? "",
+    mediaStorageSopInstanceUid: values.get(MEDIA_SOP_INSTANCE) ?? "",
+    transferSyntaxUid,
+  };
+  if (values.has(IMPLEMENTATION_CLASS)) {
+    meta.implementationClassUid = values.get(IMPLEMENTATION_CLASS);
+  }
+  if (values.has(IMPLEMENTATION_VERSION)) {
+    meta.implementationVersionName = values.get(IMPLEMENTATION_VERSION);
+  }
+  if (values.has(SOURCE_AE)) meta.sourceAeTitle = values.get(SOURCE_AE);
+  return { meta, length: at };
+}
+
+/**
+ * Guesses the transfer syntax of a bare data set from its first 6 bytes as
+ * DCMTK's DcmItem::checkTransferSyntax does: the first tag read both ways is
+ * looked up in the dictionary, and bytes 4-5 tell whether they are a VR.
+ * A tag known both ways is taken as little endian unless only the big endian
+ * reading has a group number up to 0x00FF.
+ */
+export function guessTransferSyntax(head: Uint8Array): string | undefined {
+  if (head.length < 6) return undefined;
+  const v = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const le = ((v.getUint16(0, true) << 16) | v.getUint16(2, true)) >>> 0;
+  const be = ((v.getUint16(0, false) << 16) | v.getUint16(2, false)) >>> 0;
+  const leKnown = lookupTag(le) !== undefined;
+  const beKnown = lookupTag(be) !== undefined;
+  const vr = String.fromCharCode(head[4], head[5]);
+  const explicit = /^[A-Za-z]{2}$/.test(vr) && isKnownVr(vr);
+  let bigEndian = !leKnown && beKnown;
+  if (leKnown && beKnown) bigEndian = le >>> 16 > 0xff && be >>> 16 <= 0xff;
+  if (!explicit) return bigEndian ? undefined : IMPLICIT_VR_LITTLE_ENDIAN; // no implicit VR big endian syntax exists
+  return bigEndian ? EXPLICIT_VR_BIG_ENDIAN : EXPLICIT_VR_LITTLE_ENDIAN;
+}
+
+/**
+ * Reads the head of a file and tells what it is: file meta information and
+ * transfer syntax, where the data set starts, and its SOP Class and
+ * Instance UIDs (from the meta information, or from the start of the data
+ * set when there is none or it lacks them). The rest is not read.
+ *
+ * @throws {DicomFileError} not DICOM (in the form `format` asks for), truncated or lying meta information, transfer syntax or SOP UIDs missing, I/O errors
+ */
+export async function inspectDicomFile(
+  path: string,
+  format: InputFormat,
+  limits: InspectLimits = {},
+): Promise<DicomFileInfo> {
+  const maxMeta = limits.maxMetaLength ?? 64 * 1024;
+  const maxHead = limits.maxHeadLength ?? 1024 * 1024;
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path);
+  } catch (e) {
+    throw new DicomFileError(path, `cannot open: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    const size = (await file.stat()).size;
+    // Most heads fit in a few KiB; a longer meta information is read again whole.
+    const headLimit = Math.min(size, PREFIX_END + maxMeta + 12);
+    let head = await readAt(file, 0, Math.min(headLimit, FIRST_READ));
+    const dicm = hasDicmPrefix(head);
+    const metaStart = dicm ? PREFIX_END : startsWithGroup2(head) ? 0 : -1;
+    if (metaStart < 0 || format === "dataset") {
+      if (format === "file-only") {
+        throw new DicomFileError(
+          path,
+          "not a DICOM file: no DICM prefix after the 128-byte preamble (+f or -f read bare data sets)",
+        );
+      }
+      if (metaStart >= 0) {
+        throw new DicomFileError(
+          path,
+          "has file meta information, but was to be read as a bare data set (-f)",
+        );
+      }
+      return await inspectBareDataset(path, file, size, head, maxHead);
+    }
+    let decoded: { meta: FileMeta; length: number };
+    try {
+      decoded = readMeta(head, metaStart, path, maxMeta);
+    } catch (e) {
+      if (head.length === headLimit) throw e;
+      head = await readAt(file, 0, headLimit);
+      decoded = readMeta(head, metaStart, path, maxMeta);
+    }
+    const { meta, length } = decoded;
+    if (length - metaStart > maxMeta) {
+      throw new DicomFileError(path, `file meta information longer than ${maxMeta} bytes`);
+    }
+    const info: DicomFileInfo = {
+      path,
+      size,
+      meta,
+      datasetOffset: length,
+      transferSyntaxUid: meta.transferSyntaxUid,
+      sopClassUid: meta.mediaStorageSopClassUid,
+      sopInstanceUid: meta.mediaStorageSopInstanceUid,
+    };
+    if (!info.sopClassUid || !info.sopInstanceUid) {
+      const found = await sopFromDataset(file, info, maxHead);
+      info.sopClassUid ||= found.get(SOP_CLASS) ?? "";
+      info.sopInstanceUid ||= found.get(SOP_INSTANCE) ?? "";
+    }
+    requireSop(info);
+    return info;
+  } catch (e) {
+    if (e instanceof DicomFileError) throw e;
+    throw new DicomFileError(path, (e as Error).message, { cause: e });
+  } finally {
+    file.close();
+  }
+}
+
+/** A file that starts with group 0002 but no preamble: DCMTK reads it as meta information. */
+function startsWithGroup2(head: Uint8Array): boolean {
+  return head.length >= 8 && head[0] === 0x02 && head[1] === 0x00;
+}
+
+async function inspectBareDataset(
+  path: string,
+  file: Deno.FsFile,
+  size: number,
+  head: Uint8Array,
+  maxHead: number,
+): Promise<DicomFileInfo> {
+  const ts = guessTransferSyntax(head);
+  if (!ts) {
+    throw new DicomFileError(
+      path,
+      size < 6 ? `not a DICOM file: only ${size} bytes` : "not a DICOM file or data set",
+    );
+  }
+  const info: DicomFileInfo = {
+    path,
+    size,
+    datasetOffset: 0,
+    transferSyntaxUid: ts,
+    sopClassUid: "",
+    sopInstanceUid: "",
+  };
+  let found: Map<number, string>;
+  try {
+    found = await sopFromDataset(file, info, maxHead);
+  } catch (e) {
+    if (!(e instanceof DicomParseError)) throw e;
+    throw new DicomFileError(path, `not a DICOM file or data set: ${e.message}`, { cause: e });
+  }
+  info.sopClassUid = found.get(SOP_CLASS) ?? "";
+  info.sopInstanceUid = found.get(SOP_INSTANCE) ?? "";
+  requireSop(info);
+  return info;
+}
+
+function requireSop(info: DicomFileInfo): void {
+  const missing = [
+    info.sopClassUid ? "" : "SOP Class UID (0008,0016)",
+    info.sopInstanceUid ? "" : "SOP Instance UID (0008,0018)",
+  ].filter((s) => s).join(" or ");
+  if (!missing) return;
+  throw new DicomFileError(
+    info.path,
+    info.meta
+      ? `no ${missing} in the file`
+      : `not a DICOM file (no DICM prefix) nor a data set with ${missing}`,
+  );
+}
+
+/** Reads the start of the data set until (0008,0016) and (0008,0018) have gone by, at most `max` bytes. */
+async function sopFromDataset(
+  file: Deno.FsFile,
+  info: DicomFileInfo,
+  max: number,
+): Promise<Map<number, string>> {
+  const watcher = new TopLevelWatcher(info.transferSyntaxUid, [SOP_CLASS, SOP_INSTANCE]);
+  let at = info.datasetOffset;
+  const end = Math.min(info.size, info.datasetOffset + max);
+  while (!watcher.done && at < end) {
+    const chunk = await readAt(file, at, Math.min(64 * 1024, end - at));
+    if (chunk.length === 0) break;
+    watcher.push(chunk);
+    at += chunk.length;
+  }
+  if (watcher.error) throw watcher.error;
+  return watcher.values();
+}
+
+/** Reads up to `n` bytes at `offset` (fewer only at the end of the file). */
+async function readAt(file: Deno.FsFile, offset: number, n: number): Promise<Uint8Array> {
+  await file.seek(offset, Deno.SeekMode.Start);
+  const buf = new Uint8Array(n);
+  let got = 0;
+  while (got < n) {
+    const r = await file.read(buf.subarray(got));
+    if (r === null) break;
+    got += r;
+  }
+  return got === n ? buf : buf.subarray(0, got);
+}
+
+/**
+ * Streams the data set of an inspected file, from `datasetOffset` to the end,
+ * in chunks of `chunkSize` bytes (each a fresh buffer the consumer may keep).
+ */
+export async function* readDatasetChunks(
+  info: DicomFileInfo,
+  chunkSize = 256 * 1024,
+): AsyncGenerator<Uint8Array> {
+  const file = await Deno.open(info.path);
+  try {
+    await file.seek(info.datasetOffset, Deno.SeekMode.Start);
+    for (;;) {
+      const buf = new Uint8Array(chunkSize);
+      const n = await file.read(buf);
+      if (n === null) return;
+      yield n === chunkSize ? buf : buf.subarray(0, n);
+    }
+  } finally {
+    file.close();
+  }
+}

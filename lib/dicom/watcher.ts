@@ -1,0 +1,167 @@
+/**
+ * Picks text values of chosen top-level elements out of a data set as it
+ * streams past, without holding it: storescp's `-su` (Study Instance UID)
+ * and the SOP UIDs of data sets that have no file meta information.
+ *
+ * @module
+ */
+
+import { constants, inflateRawSync } from "node:zlib";
+import { DicomParseError } from "./errors.ts";
+import { DatasetParser, type DatasetToken, type ParserLimits } from "./parser.ts";
+import { type TsEncoding, tsEncoding } from "./transfer_syntax.ts";
+import { decodeText } from "./vr.ts";
+
+/** Options of a {@linkcode TopLevelWatcher}. */
+export interface WatcherOptions extends ParserLimits {
+  /** Values longer than this are not collected (default 1024 bytes: UIDs and names are far shorter). */
+  maxCollected?: number;
+  /**
+   * For a deflated syntax, compressed bytes kept while looking (default
+   * 1 MiB); the watcher gives up, `done` without the values, past that.
+   */
+  maxDeflated?: number;
+}
+
+/**
+ * Watches a data set streamed in `push` calls for top-level elements with
+ * the given tags and keeps their text values (padding removed, PS3.5 6.2).
+ * Elements come in ascending tag order (PS3.5 7.1), so it is `done` as soon
+ * as a top-level tag beyond the last wanted one goes by, and ignores
+ * whatever comes after. Malformed input stops it (`done`, with `error`).
+ */
+export class TopLevelWatcher {
+  readonly #encoding: TsEncoding;
+  readonly #wanted: Set<number>;
+  readonly #last: number;
+  readonly #options: WatcherOptions;
+  readonly #maxCollected: number;
+  #parser: DatasetParser;
+  #values = new Map<number, string>();
+  #collecting: Uint8Array[] | undefined;
+  #collectTag = 0;
+  #done = false;
+  #error: DicomParseError | undefined;
+  #deflated: Uint8Array[] = [];
+  #deflatedBytes = 0;
+  #nextInflate = 0;
+
+  /**
+   * Creates a watcher.
+   *
+   * @param ts transfer syntax UID of the data set
+   * @param tags top-level tags whose values are wanted
+   * @param options limits
+   * @throws {DicomParseError} `unsupported` for an unknown transfer syntax
+   */
+  constructor(ts: string, tags: readonly number[], options: WatcherOptions = {}) {
+    const encoding = tsEncoding(ts);
+    if (!encoding) throw new DicomParseError("unsupported", `unknown transfer syntax ${ts}`);
+    this.#encoding = encoding;
+    this.#wanted = new Set(tags);
+    this.#last = Math.max(-1, ...tags);
+    this.#options = options;
+    this.#maxCollected = options.maxCollected ?? 1024;
+    this.#parser = new DatasetParser(encoding, options);
+    this.#done = tags.length === 0;
+  }
+
+  /** All wanted tags have gone by (or the input was malformed): later input is ignored. */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  /** The error that stopped the watcher, if the input was malformed. */
+  get error(): DicomParseError | undefined {
+    return this.#error;
+  }
+
+  /** The values found so far, by tag. */
+  values(): Map<number, string> {
+    return new Map(this.#values);
+  }
+
+  /** Looks at the next chunk of the data set. */
+  push(chunk: Uint8Array): void {
+    if (this.#done) return;
+    try {
+      if (this.#encoding.deflated) this.#pushDeflated(chunk);
+      else this.#tokens(this.#parser.push(chunk));
+    } catch (e) {
+      if (!(e instanceof DicomParseError)) throw e;
+      this.#error = e;
+      this.#done = true;
+    }
+  }
+
+  /**
+   * Deflated data sets: node:zlib has no synchronous streaming inflater, so
+   * the compressed prefix is kept and inflated again (flushing what is
+   * complete) each time it has doubled, into a fresh parser. The work stays
+   * linear in the prefix and the prefix is bounded by `maxDeflated`.
+   */
+  #pushDeflated(chunk: Uint8Array): void {
+    const max = this.#options.maxDeflated ?? 1024 * 1024;
+    this.#deflated.push(chunk.slice());
+    this.#deflatedBytes += chunk.length;
+    if (this.#deflatedBytes < this.#nextInflate) return;
+    if (this.#deflatedBytes > max) {
+      this.#done = true;
+      return;
+    }
+    this.#nextInflate = this.#deflatedBytes * 2;
+    const prefix = new Uint8Array(this.#deflatedBytes);
+    let o = 0;
+    for (const c of this.#deflated) {
+      prefix.set(c, o);
+      o += c.length;
+    }
+    let inflated: Uint8Array;
+    try {
+      inflated = inflateRawSync(prefix, { finishFlush: constants.Z_SYNC_FLUSH });
+    } catch (e) {
+      throw new DicomParseError("deflate", `deflated data set: ${(e as Error).message}`);
+    }
+    this.#parser = new DatasetParser(this.#encoding, this.#options);
+    this.#values = new Map();
+    this.#collecting = undefined;
+    this.#tokens(this.#parser.push(inflated));
+  }
+
+  #tokens(tokens: DatasetToken[]): void {
+    for (const t of tokens) {
+      if (t.kind === "value") {
+        if (!this.#collecting) continue;
+        this.#collecting.push(t.bytes.slice());
+        if (t.last) this.#keep(this.#collecting);
+        continue;
+      }
+      if (
+        (t.kind !== "element" && t.kind !== "sequence" && t.kind !== "encapsulated") || t.depth > 0
+      ) {
+        continue;
+      }
+      if (t.tag > this.#last) {
+        this.#done = true;
+        return;
+      }
+      if (t.kind === "element" && this.#wanted.has(t.tag) && t.length <= this.#maxCollected) {
+        this.#collectTag = t.tag;
+        this.#collecting = [];
+        if (t.length === 0) this.#keep([]);
+      }
+    }
+  }
+
+  #keep(pieces: Uint8Array[]): void {
+    const bytes = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+    let o = 0;
+    for (const p of pieces) {
+      bytes.set(p, o);
+      o += p.length;
+    }
+    this.#values.set(this.#collectTag, decodeText(bytes));
+    this.#collecting = undefined;
+    if (this.#values.size === this.#wanted.size) this.#done = true;
+  }
+}
