@@ -51,16 +51,35 @@ export interface RequestContext {
   rq: AssociateRqPdu;
   /** The server's logger. */
   log: Logger;
+  /** -td: how long to wait for each message or data fragment; undefined = for ever. */
+  dimseTimeoutMs?: number;
 }
 
 /**
- * Answers one request; returns the response status for events, or "abort"
- * to end the association with an A-ABORT.
+ * What ended a request before it could be answered (a peer's A-ABORT, a lost
+ * connection, a timeout, a protocol error while a data set was arriving):
+ * the server ends the association as if it had received the event itself.
+ */
+export interface RequestInterrupted {
+  /** The association-level event the handler received instead of its data. */
+  interrupted: ChannelEvent;
+}
+
+/**
+ * Answers one request; returns the response status for events, "abort" to
+ * end the association with an A-ABORT, or the event that interrupted it.
  */
 export type CommandHandler = (
   message: DimseMessage,
   ctx: RequestContext,
-) => Promise<number | "abort">;
+) => Promise<number | "abort" | RequestInterrupted>;
+
+/**
+ * Whose log lines the server writes: pynetdicom's (echoscp) or DCMTK's
+ * storescp (`Association Acknowledged (Max Send PDV: n)`, `Association
+ * Release`), which users of that tool's logs expect.
+ */
+export type ServerLogStyle = "pynetdicom" | "dcmtk";
 
 /** How the server is set up. */
 export interface ServerOptions {
@@ -86,7 +105,23 @@ export interface ServerOptions {
   onEvent?: (e: ServerEvent) => void;
   /** Opens the listener; plain TCP unless given (TLS plugs in here). */
   listen?: (hostname: string, port: number) => TransportListener;
+  /** How association events are worded in the log (default "pynetdicom"). */
+  logStyle?: ServerLogStyle;
+  /** DCMTK's +v: the A-ASSOCIATE-RQ/AC dumps at info rather than debug level. */
+  showPresentationContexts?: boolean;
+  /**
+   * Screens each A-ASSOCIATE-RQ before negotiation (DCMTK's --refuse and
+   * --reject): a returned line is logged and the association rejected,
+   * permanent, by the service user, no reason given (PS3.8 Table 9-21).
+   */
+  refuse?: (rq: AssociateRqPdu) => string | undefined;
 }
+
+/** The association lines that differ between the two log styles. */
+const WORDING: Record<ServerLogStyle, { released: string; peerAborted: string }> = {
+  pynetdicom: { released: "Association Released", peerAborted: "Association Aborted (by peer)" },
+  dcmtk: { released: "Association Release", peerAborted: "Association Aborted" },
+};
 
 /** A running server. */
 export class DicomServer {
@@ -159,6 +194,7 @@ export class DicomServer {
     const log = o.logger;
     const peer = `${transport.remote.host}:${transport.remote.port}`;
     this.#active.set(transport, undefined);
+    const screen: { refused?: string } = {};
     try {
       const outcome = await acceptAssociation(
         transport,
@@ -169,11 +205,11 @@ export class DicomServer {
           limits: { maxPDataLength: o.policy.maxPdu },
           onPdu: pduLogger(log),
         },
-        (rq) => this.#decide(rq, peer),
+        (rq) => this.#decide(rq, peer, screen),
       );
       if (outcome.kind === "rejected") {
         const reason = describeReject(outcome.rj).join(", ");
-        log.info(`Association Rejected: ${reason}`);
+        log.info(screen.refused ?? `Association Rejected: ${reason}`);
         o.onEvent?.({ event: "association-rejected", peer, reason });
         return;
       }
@@ -206,7 +242,11 @@ export class DicomServer {
     }
   }
 
-  #decide(rq: AssociateRqPdu, peer: string): AssociateAcPdu | AssociateRjPdu {
+  #decide(
+    rq: AssociateRqPdu,
+    peer: string,
+    screen: { refused?: string },
+  ): AssociateAcPdu | AssociateRjPdu {
     const o = this.#o;
     const log = o.logger;
     log.info("Association Received");
@@ -216,28 +256,38 @@ export class DicomServer {
       callingAeTitle: rq.callingAeTitle,
       calledAeTitle: rq.calledAeTitle,
     });
-    const dump = (kind: "A-ASSOCIATE-RQ" | "A-ASSOCIATE-AC", ac?: AssociateAcPdu) =>
-      formatAssociateDump(kind, {
-        rq,
-        ac,
-        we: "acceptor",
-        ourImplementationClassUid: IMPLEMENTATION_CLASS_UID,
-        ourImplementationVersionName: IMPLEMENTATION_VERSION_NAME,
-        ourMaxPdu: o.policy.maxPdu,
-      });
-    if (log.isEnabled("debug")) log.debug(`Request Parameters:\n${dump("A-ASSOCIATE-RQ")}`);
+    const dcmtk = o.logStyle === "dcmtk";
+    const dumpLevel = dcmtk && o.showPresentationContexts ? "info" : "debug";
+    if (log.isEnabled(dumpLevel)) {
+      log[dumpLevel](`${dcmtk ? "" : "Request "}Parameters:\n${this.#dump("A-ASSOCIATE-RQ", rq)}`);
+    }
+    screen.refused = o.refuse?.(rq);
+    if (screen.refused !== undefined) return { type: "A-ASSOCIATE-RJ", ...REJECT.noReason };
     const max = o.maxAssociations ?? 0;
     // The association being negotiated is already counted in #active.
     if (max > 0 && this.#active.size > max) {
       return { type: "A-ASSOCIATE-RJ", result: 2, source: 3, reason: 2 };
     }
     const answer = answerAssociateRq(rq, o.policy);
-    if (answer.type === "A-ASSOCIATE-AC" && log.isEnabled("debug")) {
-      log.debug(`Accept Parameters:\n${dump("A-ASSOCIATE-AC", answer)}`);
+    // DCMTK dumps the AC after its "Association Acknowledged" line (#serveAssociation).
+    if (answer.type === "A-ASSOCIATE-AC" && !dcmtk && log.isEnabled("debug")) {
+      log.debug(`Accept Parameters:\n${this.#dump("A-ASSOCIATE-AC", rq, answer)}`);
     }
     return answer.type === "A-ASSOCIATE-RJ" && this.#stopping
       ? { type: "A-ASSOCIATE-RJ", ...REJECT.noReason }
       : answer;
+  }
+
+  /** The DCMTK-style parameter block of the association being negotiated. */
+  #dump(kind: "A-ASSOCIATE-RQ" | "A-ASSOCIATE-AC", rq: AssociateRqPdu, ac?: AssociateAcPdu) {
+    return formatAssociateDump(kind, {
+      rq,
+      ac,
+      we: "acceptor",
+      ourImplementationClassUid: IMPLEMENTATION_CLASS_UID,
+      ourImplementationVersionName: IMPLEMENTATION_VERSION_NAME,
+      ourMaxPdu: this.#o.policy.maxPdu,
+    });
   }
 
   async #serveAssociation(
@@ -249,17 +299,28 @@ export class DicomServer {
     const o = this.#o;
     const log = o.logger;
     const contexts = new Map(acceptedContexts(rq, ac).map((c) => [c.id, c]));
-    log.info("Association Accepted");
-    o.onEvent?.({ event: "association-accepted", peer, contexts: [...contexts.values()] });
     const channel = new DimseChannel(assoc);
+    const style = o.logStyle ?? "pynetdicom";
+    if (style === "dcmtk") {
+      log.info(`Association Acknowledged (Max Send PDV: ${channel.maxSendPdv})`);
+      if (contexts.size === 0) log.info("    (but no valid presentation contexts)");
+      const level = o.showPresentationContexts ? "info" : "debug";
+      if (log.isEnabled(level)) log[level](this.#dump("A-ASSOCIATE-AC", rq, ac));
+    } else {
+      log.info("Association Accepted");
+    }
+    o.onEvent?.({ event: "association-accepted", peer, contexts: [...contexts.values()] });
     const end = async (reason: string, level: "info" | "error") => {
       log[level](reason);
       log.info("Aborting Association");
       await assoc.abort();
       o.onEvent?.({ event: "association-aborted", peer, reason });
     };
+    // An event a handler received in place of its data, handled here as if read here.
+    let interrupted: ChannelEvent | undefined;
     for (;;) {
-      const ev: ChannelEvent = await channel.receive(o.dimseTimeoutMs);
+      const ev: ChannelEvent = interrupted ?? await channel.receive(o.dimseTimeoutMs);
+      interrupted = undefined;
       switch (ev.kind) {
         case "command": {
           const context = contexts.get(ev.contextId);
@@ -279,12 +340,17 @@ export class DicomServer {
             peer,
             rq,
             log,
+            dimseTimeoutMs: o.dimseTimeoutMs,
           });
           if (status === "abort") {
             log.info("Aborting Association");
             await assoc.abort();
             o.onEvent?.({ event: "association-aborted", peer, reason: "handler aborted" });
             return;
+          }
+          if (typeof status === "object") {
+            interrupted = status.interrupted;
+            break;
           }
           o.onEvent?.({
             event: "request",
@@ -299,13 +365,13 @@ export class DicomServer {
         }
         case "release-requested":
           await assoc.respondRelease();
-          log.info("Association Released");
+          log.info(WORDING[style].released);
           o.onEvent?.({ event: "association-released", peer });
           return;
         case "aborted":
           // A protocol error, a timeout or a lost connection is an error; the peer's
           // A-ABORT and our own (server stopping) are not.
-          if (ev.source === "peer") log.info("Association Aborted (by peer)");
+          if (ev.source === "peer") log.info(WORDING[style].peerAborted);
           else if (ev.source === "local") log.info(`Association Aborted (${ev.reason})`);
           else log.error(`Association Aborted (${peer}): ${ev.reason}`);
           o.onEvent?.({ event: "association-aborted", peer, reason: ev.reason });
