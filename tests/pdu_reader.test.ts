@@ -112,3 +112,22 @@ Deno.test("reader: other unknown first bytes are refused without a hint", () => 
     assertDecodeError(() => reader.next(), ABORT_REASON.unrecognizedPdu, /type 0x[0-9a-f]{2}$/);
   }
 });
+
+Deno.test("reader: PDUs whole in one chunk are views of it; a PDU across chunks is joined", () => {
+  const stream = new Uint8Array(ALL.reduce((n, b) => n + b.length, 0));
+  let o = 0;
+  for (const b of ALL) {
+    stream.set(b, o);
+    o += b.length;
+  }
+  const reader = new PduReader();
+  // First chunk ends inside the third PDU.
+  const cut = ALL[0].length + ALL[1].length + 3;
+  const first = stream.slice(0, cut);
+  const out = readAll(reader, [first, stream.slice(cut)]);
+  assert.deepEqual(out.map((r) => r.raw), ALL);
+  assert.equal(out[0].raw.buffer, first.buffer);
+  assert.equal(out[1].raw.buffer, first.buffer);
+  assert.notEqual(out[2].raw.buffer, first.buffer);
+  assert.equal(reader.buffered, 0);
+});

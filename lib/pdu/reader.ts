@@ -109,6 +109,10 @@ export class PduReader {
   }
 
   #next(): ReadPdu | null {
+    if (this.#pdu === null && this.#headerFilled === 0) {
+      const whole = this.#wholeInHead();
+      if (whole) return { pdu: decodePdu(whole), raw: whole };
+    }
     if (this.#pdu === null) {
       this.#headerFilled += this.#take(this.#header.subarray(this.#headerFilled));
       if (this.#headerFilled === 0) return null;
@@ -130,6 +134,30 @@ export class PduReader {
     this.#pdu = null;
     this.#pduFilled = 0;
     return { pdu: decodePdu(raw), raw };
+  }
+
+  /**
+   * The next PDU as a view of the head chunk when the chunk holds all of it:
+   * the common case for bulk P-DATA, which then costs no allocation and no
+   * copy. Anything less (or a type or length to reject) takes the general path.
+   */
+  #wholeInHead(): Uint8Array | null {
+    const chunk = this.#chunks[0];
+    const start = this.#head;
+    if (chunk === undefined || chunk.length - start < PDU_HEADER_LENGTH) return null;
+    if (pduTypeName(chunk[start]) === undefined) return null;
+    const length = ((chunk[start + 2] << 24) >>> 0) + (chunk[start + 3] << 16) +
+      (chunk[start + 4] << 8) + chunk[start + 5];
+    const end = start + PDU_HEADER_LENGTH + length;
+    if (end > chunk.length) return null;
+    this.#checkLength(chunk[start], length);
+    this.#head = end;
+    this.#queued -= end - start;
+    if (end === chunk.length) {
+      this.#chunks.shift();
+      this.#head = 0;
+    }
+    return chunk.subarray(start, end);
   }
 
   /** Validates a PDU-length against the limit for its type, before any allocation. */
