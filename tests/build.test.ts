@@ -23,7 +23,7 @@ Deno.test("demo: our echoscu against our echoscp on an ephemeral port succeeds",
   assert.match(r.stderr, /I: Association Accepted \(Max Send PDV: 16378\)/);
 });
 
-for (const tool of ["echoscu", "echoscp"]) {
+for (const tool of ["echoscu", "echoscp", "storescu", "storescp"]) {
   Deno.test(`deno bundle ${tool}: the bundle runs and prints its help`, async () => {
     const dir = await Deno.makeTempDir();
     try {
