@@ -14,6 +14,7 @@ import {
   DICOM_APPLICATION_CONTEXT,
   type PresentationContextAc,
   type PresentationContextRq,
+  type UserIdentityRq,
 } from "../pdu/types.ts";
 import {
   EXPLICIT_VR_BIG_ENDIAN,
@@ -45,6 +46,8 @@ export interface RequestParams extends LocalAe {
   calledAeTitle: string;
   /** The contexts to propose (PS3.8 9.3.2.2). */
   presentationContexts: PresentationContextRq[];
+  /** User identity to assert (PS3.7 D.3.3.7.1, storescu's -usr/-kt/--saml/--jwt). */
+  userIdentity?: UserIdentityRq;
 }
 
 /** Builds the A-ASSOCIATE-RQ with our implementation identification (PS3.7 D.3.3.2). */
@@ -56,7 +59,10 @@ export function buildAssociateRq(p: RequestParams): AssociateRqPdu {
     callingAeTitle: p.aeTitle,
     applicationContext: DICOM_APPLICATION_CONTEXT,
     presentationContexts: p.presentationContexts,
-    userInformation: ourUserInformation(p.maxPdu),
+    userInformation: {
+      ...ourUserInformation(p.maxPdu),
+      ...(p.userIdentity ? { userIdentityRq: p.userIdentity } : {}),
+    },
   };
 }
 

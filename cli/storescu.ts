@@ -1,0 +1,672 @@
+/**
+ * storescu: DICOM storage (C-STORE) SCU, after DCMTK's storescu(1).
+ *
+ * @module
+ */
+import {
+  ACSE_TIMEOUT_OPTION,
+  DIMSE_TIMEOUT_OPTION,
+  MAX_PDU_OPTION,
+} from "../lib/cli/network_options.ts";
+import {
+  type CommandLineSpec,
+  logOptionDefs,
+  OptionError,
+  type ParsedOptions,
+} from "../lib/cli/options.ts";
+import {
+  formatBytes,
+  megabytesPerSecond,
+  ProgressBar,
+  withProgressLine,
+} from "../lib/cli/progress.ts";
+import { EXIT_OK, runTool, secondsOption, writeAll } from "../lib/cli/tool.ts";
+import type { InputFormat } from "../lib/dicom/part10.ts";
+import { statusHex } from "../lib/dimse/status.ts";
+import type { Logger } from "../lib/log/logger.ts";
+import type { UserIdentityRq } from "../lib/pdu/types.ts";
+import { DEFAULT_PROPOSAL, PROPOSAL_OPTIONS } from "../lib/net/store_contexts.ts";
+import {
+  collectInputFiles,
+  runStoreScu,
+  type StoreRecord,
+  type StoreResult,
+} from "../lib/net/store_scu.ts";
+import type { IpFamily } from "../lib/transport/tcp.ts";
+import { transferSyntaxName } from "../lib/uids.ts";
+import { ECHO_EXIT_CODES } from "./echoscu.ts";
+
+const PDU_RANGE = { min: 4096, max: 131072 };
+
+/** storescu's command line: DCMTK 3.6.7's (TLS options aside), plus -i4/-i6/-i0 and --json. */
+export const STORESCU_SPEC: CommandLineSpec = {
+  tool: "storescu",
+  description: "DICOM storage (C-STORE) SCU",
+  params: [
+    { name: "peer", help: "hostname of DICOM peer" },
+    { name: "port", help: "tcp/ip port number of peer" },
+    {
+      name: "dcmfile-in",
+      help: "DICOM file or directory to be transmitted",
+      mode: "multiMandatory",
+    },
+  ],
+  groups: [
+    {
+      title: "general options:",
+      columns: { long: 19, short: 6 },
+      options: [
+        { long: "--help", short: "-h", help: "print this help text and exit", exclusive: true },
+        { long: "--version", help: "print version information and exit", exclusive: true },
+        ...logOptionDefs(),
+        { long: "--verbose-pc", short: "+v", help: "show presentation contexts in verbose mode" },
+      ],
+    },
+    {
+      title: "input options:",
+      subgroups: [
+        {
+          title: "input file format:",
+          options: [
+            {
+              long: "--read-file",
+              short: "+f",
+              help: "read file format or data set (default)",
+              block: "read",
+            },
+            {
+              long: "--read-file-only",
+              short: "+fo",
+              help: "read file format only",
+              block: "read",
+            },
+            {
+              long: "--read-dataset",
+              short: "-f",
+              help: "read data set without file meta information",
+              block: "read",
+            },
+          ],
+        },
+        {
+          title: "input files:",
+          options: [
+            {
+              long: "--scan-directories",
+              short: "+sd",
+              help: "scan directories for input files (dcmfile-in)",
+            },
+            {
+              long: "--scan-pattern",
+              short: "+sp",
+              valueHelp: "[p]attern: string (only with --scan-directories)",
+              help: "pattern for filename matching (wildcards)",
+            },
+            {
+              long: "--no-recurse",
+              short: "-r",
+              help: "do not recurse within directories (default)",
+              block: "recurse",
+            },
+            {
+              long: "--recurse",
+              short: "+r",
+              help: "recurse within specified directories",
+              block: "recurse",
+            },
+            {
+              long: "--no-rename",
+              short: "-rn",
+              help: "do not rename processed files (default)",
+              block: "rename",
+            },
+            {
+              long: "--rename",
+              short: "+rn",
+              help: "append .done/.bad to processed files",
+              block: "rename",
+            },
+          ],
+        },
+      ],
+    },
+    {
+      title: "network options:",
+      subgroups: [
+        {
+          title: "IP protocol version:",
+          options: [
+            { long: "--ipv4", short: "-i4", help: "use IPv4 only (default)", block: "ip" },
+            { long: "--ipv6", short: "-i6", help: "use IPv6 only", block: "ip" },
+            {
+              long: "--ip-auto",
+              short: "-i0",
+              help: "use DNS lookup to determine IP protocol",
+              block: "ip",
+            },
+          ],
+        },
+        {
+          title: "application entity titles:",
+          options: [
+            {
+              long: "--aetitle",
+              short: "-aet",
+              valueHelp: "[a]etitle: string",
+              help: "set my calling AE title (default: STORESCU)",
+            },
+            {
+              long: "--call",
+              short: "-aec",
+              valueHelp: "[a]etitle: string",
+              help: "set called AE title of peer (default: ANY-SCP)",
+            },
+          ],
+        },
+        {
+          title: "proposed transmission transfer syntaxes:",
+          options: [
+            ...PROPOSAL_OPTIONS.map((p) => ({
+              long: p.long,
+              short: p.short,
+              help: p.help,
+              block: "proposal",
+            })),
+            {
+              long: "--required",
+              short: "-R",
+              help: "propose only required presentation contexts\n(default: propose all supported)",
+            },
+            {
+              long: "--combine",
+              short: "+C",
+              help: "combine proposed transfer syntaxes\n" +
+                "(default: separate pres. context for each TS)",
+            },
+            {
+              long: "--config-file",
+              short: "-xf",
+              valueCount: 2,
+              valueHelp: "[f]ilename, [p]rofile: string",
+              help: "use profile p from config file f (not supported)",
+              internal: true,
+            },
+          ],
+        },
+        {
+          title: "post-1993 value representations:",
+          options: [
+            {
+              long: "--enable-new-vr",
+              short: "+u",
+              help: "enable support for new VRs (UN/UT) (default)",
+              block: "new-vr",
+            },
+            {
+              long: "--disable-new-vr",
+              short: "-u",
+              help: "disable support for new VRs, convert to OB",
+              block: "new-vr",
+            },
+          ],
+        },
+        {
+          title: "deflate compression level (only with --propose-deflated):",
+          options: [
+            {
+              long: "--compression-level",
+              short: "+cl",
+              valueHelp: "[l]evel: integer (default: 6)",
+              help: "0=uncompressed, 1=fastest, 9=best compression",
+            },
+          ],
+        },
+        {
+          title: "user identity negotiation:",
+          options: [
+            {
+              long: "--user",
+              short: "-usr",
+              valueHelp: "[u]ser name: string",
+              help: "authenticate using user name u",
+              block: "identity",
+            },
+            {
+              long: "--password",
+              short: "-pwd",
+              valueHelp: "[p]assword: string (only with --user)",
+              help: "authenticate using password p",
+              block: "password",
+            },
+            {
+              long: "--empty-password",
+              short: "-epw",
+              help: "send empty password (only with --user)",
+              block: "password",
+            },
+            {
+              long: "--kerberos",
+              short: "-kt",
+              valueHelp: "[f]ilename: string",
+              help: "read kerberos ticket from file f",
+              block: "identity",
+            },
+            {
+              long: "--saml",
+              valueHelp: "[f]ilename: string",
+              help: "read SAML request from file f",
+              block: "identity",
+            },
+            {
+              long: "--jwt",
+              valueHelp: "[f]ilename: string",
+              help: "read JWT data from file f",
+              block: "identity",
+            },
+            { long: "--pos-response", short: "-rsp", help: "expect positive response" },
+          ],
+        },
+        {
+          title: "other network options:",
+          options: [
+            {
+              long: "--timeout",
+              short: "-to",
+              valueHelp: "[s]econds: integer (default: unlimited)",
+              help: "timeout for connection requests",
+            },
+            {
+              long: "--socket-timeout",
+              short: "-ts",
+              valueHelp: "[s]econds: integer (default: 60)",
+              help: "timeout for network socket (0 for none)",
+            },
+            ACSE_TIMEOUT_OPTION,
+            DIMSE_TIMEOUT_OPTION,
+            MAX_PDU_OPTION,
+            {
+              long: "--max-send-pdu",
+              valueHelp: MAX_PDU_OPTION.valueHelp,
+              help: "restrict max send pdu to n bytes",
+            },
+            { long: "--repeat", valueHelp: "[n]umber: integer", help: "repeat n times" },
+            { long: "--abort", help: "abort association instead of releasing it" },
+            {
+              long: "--no-halt",
+              short: "-nh",
+              help: [
+                "do not halt if unsuccessful store encountered",
+                "(default: do halt; exit code still non-zero)",
+              ],
+            },
+            {
+              long: "--uid-padding",
+              short: "-up",
+              help: "silently correct space-padded UIDs (always done)",
+            },
+            {
+              long: "--invent-instance",
+              short: "+II",
+              help: "invent a new SOP instance UID for every image\nsent",
+            },
+            {
+              long: "--invent-series",
+              short: "+IR",
+              valueHelp: "[n]umber: integer (implies --invent-instance)",
+              help: "invent a new series UID after n images\nhave been sent (default: 100)",
+            },
+            {
+              long: "--invent-study",
+              short: "+IS",
+              valueHelp: "[n]umber: integer (implies --invent-instance)",
+              help: "invent a new study UID after n series\nhave been sent (default: 50)",
+            },
+            {
+              long: "--invent-patient",
+              short: "+IP",
+              valueHelp: "[n]umber: integer (implies --invent-instance)",
+              help:
+                "invent a new patient ID and name after n studies\nhave been sent (default: 25)",
+            },
+          ],
+        },
+      ],
+    },
+    {
+      title: "output options:",
+      options: [
+        {
+          long: "--json",
+          help: [
+            "print one JSON object per file on stdout and a",
+            "summary object at the end",
+          ],
+        },
+      ],
+    },
+  ],
+};
+
+const FAMILY: Record<string, IpFamily> = {
+  "--ipv4": "ipv4",
+  "--ipv6": "ipv6",
+  "--ip-auto": "auto",
+};
+
+const FORMAT: Record<string, InputFormat> = {
+  "--read-file": "file-or-dataset",
+  "--read-file-only": "file-only",
+  "--read-dataset": "dataset",
+};
+
+/**
+ * The exit code of a run: DCMTK storescu's where it has a specific one (the
+ * high byte of the status that halted a store, 10 when the association was
+ * lost during a store, 1 for files that cannot be sent), echoscu's codes for
+ * association failures (DCMTK exits 1), and, unlike DCMTK, non-zero with
+ * --no-halt when any store failed (the code of the last failure).
+ */
+export function storeExitCode(r: StoreResult): number {
+  switch (r.outcome) {
+    case "success":
+      return EXIT_OK;
+    case "connect-failed":
+    case "rejected":
+    case "association-failed":
+    case "no-presentation-context":
+    case "dimse-timeout":
+      return ECHO_EXIT_CODES[r.outcome];
+    case "aborted":
+      return 10;
+    case "store-failed":
+      // A failure status whose high byte is 0 (0x01xx is 1) still must not read as success.
+      return Math.max(1, (r.failureStatus ?? 0) >> 8);
+    case "file-failed":
+    case "too-many-contexts":
+    case "identity-not-confirmed":
+    case "release-failed":
+      return 1;
+  }
+}
+
+/** The stable --json record of one store (documented in the README). */
+export function storeJsonRecord(r: StoreRecord): object {
+  return {
+    record: "file",
+    path: r.path,
+    sopClassUid: r.sopClassUid ?? null,
+    sopInstanceUid: r.sopInstanceUid ?? null,
+    transferSyntax: r.transferSyntax ?? null,
+    transferSyntaxName: r.transferSyntax ? transferSyntaxName(r.transferSyntax) : null,
+    messageId: r.messageId ?? null,
+    status: r.status ?? null,
+    statusHex: r.status === undefined ? null : statusHex(r.status),
+    statusMeaning: r.statusMeaning ?? null,
+    fate: r.fate,
+    bytes: r.bytes,
+    ms: r.ms,
+    error: r.error ?? null,
+  };
+}
+
+/** The final --json record: the run's outcome and the summary counts. */
+export function summaryJsonRecord(r: StoreResult, exitCode: number): object {
+  const s = r.summary;
+  return {
+    record: "summary",
+    outcome: r.outcome,
+    exitCode,
+    peer: r.peer,
+    callingAeTitle: r.callingAeTitle,
+    calledAeTitle: r.calledAeTitle,
+    associations: s.associations,
+    files: s.files,
+    sent: s.sent,
+    success: s.success,
+    warning: s.warning,
+    failed: s.failed,
+    notSent: s.notSent,
+    bytes: s.bytes,
+    seconds: s.ms / 1000,
+    megabytesPerSecond: Number(megabytesPerSecond(s.bytes, s.ms)),
+    timings: {
+      connectMs: r.timings.connectMs ?? null,
+      associateMs: r.timings.associateMs ?? null,
+      releaseMs: r.timings.releaseMs ?? null,
+    },
+    diagnosis: r.diagnosis ?? null,
+  };
+}
+
+/** The end summary, after dcmsend's "Status Summary". */
+export function summaryLines(r: StoreResult): string[] {
+  const s = r.summary;
+  const failedUnsent = s.failed - (s.sent - s.success - s.warning);
+  return [
+    "Status Summary",
+    "--------------",
+    `Number of associations   : ${s.associations}`,
+    `Number of SOP instances  : ${s.files}`,
+    `- sent to the peer       : ${s.sent}`,
+    `  * with status SUCCESS  : ${s.success}`,
+    `  * with status WARNING  : ${s.warning}`,
+    `  * with status ERROR    : ${s.sent - s.success - s.warning}`,
+    `- NOT sent to the peer   : ${s.files - s.sent}`,
+    `  * file failed          : ${failedUnsent}`,
+    `  * not attempted        : ${s.notSent}`,
+    `Data set bytes sent      : ${formatBytes(s.bytes)}`,
+    `Time                     : ${(s.ms / 1000).toFixed(3)} s (${
+      megabytesPerSecond(s.bytes, s.ms)
+    } MB/s)`,
+  ];
+}
+
+/** Reads a Kerberos ticket, SAML assertion or JWT as DCMTK does (at most 65535 bytes). */
+async function identityFile(path: string, log: Logger): Promise<Uint8Array> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (err) {
+    throw new OptionError(
+      `Unable to open Kerberos, SAML or JWT file: ${(err as Error).message}`,
+    );
+  }
+  if (bytes.length === 0) {
+    throw new OptionError("Unable to read Kerberos, SAML or JWT info from file: File empty?");
+  }
+  if (bytes.length > 0xffff) {
+    log.info(
+      "Kerberos, SAML or JWT file is larger than 65535 bytes, bytes after that position are ignored",
+    );
+    return bytes.subarray(0, 0xffff);
+  }
+  return bytes;
+}
+
+/** A user name or password, UTF-8 (PS3.7 D.3.3.7.1), checked against the 16-bit length field. */
+function identityText(option: string, text: string): Uint8Array {
+  const bytes = new TextEncoder().encode(text);
+  if (bytes.length > 0xffff) {
+    throw new OptionError(`Invalid value for option ${option} (longer than 65535 bytes)`);
+  }
+  return bytes;
+}
+
+/** The user identity sub-item the options ask for (PS3.7 D.3.3.7.1), if any. */
+async function userIdentity(
+  options: ParsedOptions,
+  log: Logger,
+): Promise<UserIdentityRq | undefined> {
+  const kind = options.winner("identity");
+  const password = options.winner("password");
+  if (password && kind !== "--user") {
+    throw new OptionError(`${password} only allowed with --user`);
+  }
+  const positiveResponseRequested = options.has("--pos-response");
+  if (!kind) {
+    if (positiveResponseRequested) {
+      throw new OptionError(
+        "--pos-response only allowed with --user, --kerberos, --saml or --jwt",
+      );
+    }
+    return undefined;
+  }
+  const empty = new Uint8Array(0);
+  if (kind === "--user") {
+    const user = identityText("--user", options.value("--user")!);
+    if (!password) {
+      return {
+        identityType: 1,
+        positiveResponseRequested,
+        primaryField: user,
+        secondaryField: empty,
+      };
+    }
+    const secret = password === "--password"
+      ? identityText("--password", options.value("--password")!)
+      : empty;
+    return {
+      identityType: 2,
+      positiveResponseRequested,
+      primaryField: user,
+      secondaryField: secret,
+    };
+  }
+  const type = { "--kerberos": 3, "--saml": 4, "--jwt": 5 }[kind]!;
+  return {
+    identityType: type,
+    positiveResponseRequested,
+    primaryField: await identityFile(options.value(kind)!, log),
+    secondaryField: empty,
+  };
+}
+
+/** Runs storescu with `argv`; resolves with the exit code. */
+export function main(argv: readonly string[]): Promise<number> {
+  return runTool(STORESCU_SPEC, argv, async ({ options, params, logger }) => {
+    const port = options.paramUint(1, { min: 1, max: 65535 })!;
+    if (options.has("--verbose-pc") && !logger.isEnabled("info")) {
+      throw new OptionError("--verbose-pc only allowed with verbose mode");
+    }
+    const scanDirectories = options.has("--scan-directories");
+    if (options.has("--scan-pattern") && !scanDirectories) {
+      throw new OptionError("--scan-pattern only allowed with --scan-directories");
+    }
+    if (options.winner("recurse") === "--recurse" && !scanDirectories) {
+      throw new OptionError("--recurse only allowed with --scan-directories");
+    }
+    if (options.has("--config-file")) {
+      throw new OptionError(
+        "--config-file is not supported: propose transfer syntaxes with -x=, -xe, -xb, -xi, " +
+          "-xs, -xy, -xx, -xv, -xw, -xt, -xu, -xr or -xd (and -R, +C)",
+      );
+    }
+    const proposalOption = options.winner("proposal");
+    const proposal = PROPOSAL_OPTIONS.find((p) => p.long === proposalOption) ?? DEFAULT_PROPOSAL;
+    let compressionLevel: number | undefined;
+    if (options.has("--compression-level")) {
+      if (proposal.long !== "--propose-deflated") {
+        throw new OptionError(
+          "--compression-level only allowed with --propose-deflated or --config-file",
+        );
+      }
+      compressionLevel = options.uint("--compression-level", { min: 0, max: 9 });
+    }
+    const everyOption = (long: string, fallback: number) =>
+      options.uint(long, { min: 1 }) ?? fallback;
+    const inventing = ["--invent-instance", "--invent-series", "--invent-study", "--invent-patient"]
+      .some((o) => options.has(o));
+    const repeat = options.uint("--repeat", { min: 1 }) ?? 1;
+    // Every option value is checked before the files are looked for.
+    const settings = {
+      host: params[0],
+      port,
+      family: FAMILY[options.winner("ip") ?? "--ipv4"],
+      callingAeTitle: options.value("--aetitle") ?? "STORESCU",
+      calledAeTitle: options.value("--call") ?? "ANY-SCP",
+      maxPdu: options.uint("--max-pdu", PDU_RANGE) ?? 16384,
+      maxSendPdu: options.uint("--max-send-pdu", PDU_RANGE),
+      connectTimeoutMs: secondsOption(options, "--timeout", 1, undefined),
+      socketTimeoutMs: secondsOption(options, "--socket-timeout", 0, 60_000)!,
+      acseTimeoutMs: secondsOption(options, "--acse-timeout", 1, 30_000)!,
+      dimseTimeoutMs: secondsOption(options, "--dimse-timeout", 1, undefined),
+      abort: options.has("--abort"),
+      inputFormat: FORMAT[options.winner("read") ?? "--read-file"],
+      proposal,
+      required: options.has("--required"),
+      combine: options.has("--combine"),
+      repeat,
+      halt: !options.has("--no-halt"),
+      invent: inventing
+        ? {
+          seriesEvery: everyOption("--invent-series", 100),
+          studyEvery: everyOption("--invent-study", 50),
+          patientEvery: everyOption("--invent-patient", 25),
+        }
+        : undefined,
+      disableNewVr: options.winner("new-vr") === "--disable-new-vr",
+      compressionLevel,
+      rename: options.winner("rename") === "--rename",
+      verbosePc: options.has("--verbose-pc"),
+      userIdentity: await userIdentity(options, logger),
+    };
+
+    const files = await collectInputFiles(params.slice(2), {
+      scanDirectories,
+      recurse: options.winner("recurse") === "--recurse",
+      pattern: options.value("--scan-pattern"),
+    }, logger);
+    if (files.length === 0) {
+      logger.fatal("no input files to be sent");
+      return 1;
+    }
+
+    const json = options.has("--json");
+    // The bar only on a terminal and only when the user did not ask for quiet.
+    const bar = Deno.stderr.isTerminal() && logger.isEnabled("error")
+      ? new ProgressBar(Deno.stderr, { columns: () => Deno.consoleSize().columns || 80 })
+      : undefined;
+    const log = bar ? withProgressLine(logger, bar) : logger;
+    const planned = { files: files.length * repeat, bytes: 0 };
+    const t0 = performance.now();
+    // Records are written in order, each after the one before.
+    let out = Promise.resolve();
+    const result = await runStoreScu({
+      ...settings,
+      logger: log,
+      files,
+      onPlanned: (p) => Object.assign(planned, p),
+      onRecord: json
+        ? (r) => {
+          const line = `${JSON.stringify(storeJsonRecord(r))}\n`;
+          out = out.then(() => writeAll(Deno.stdout, line));
+        }
+        : undefined,
+      onProgress: bar
+        ? (p) =>
+          bar.update({
+            filesDone: p.filesDone,
+            filesTotal: planned.files,
+            bytesDone: p.bytesDone,
+            bytesTotal: planned.bytes,
+            elapsedMs: performance.now() - t0,
+          })
+        : undefined,
+    });
+    bar?.finish();
+    const code = storeExitCode(result);
+    // The summary once an association was tried (before that, the lines above said why):
+    // with -v as dcmsend logs it, else after the progress bar.
+    const summary = summaryLines(result).join("\n");
+    const tried = result.summary.associations > 0;
+    if (tried && logger.isEnabled("info")) logger.info(`\n${summary}`);
+    else if (tried && bar) await writeAll(Deno.stderr, `${summary}\n`);
+    await out;
+    if (json) {
+      await writeAll(Deno.stdout, `${JSON.stringify(summaryJsonRecord(result, code))}\n`);
+    }
+    return code;
+  });
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,428 @@
+/**
+ * What every SCU does around its DIMSE operations, with DCMTK's log lines:
+ * connect, request the association (PS3.8 7.1), report a reject or abort,
+ * wait for each response (PS3.7 9.3) and release or abort at the end
+ * (PS3.8 7.2, 7.3). echoscu and storescu both run on it.
+ *
+ * @module
+ */
+import type { Logger } from "../log/logger.ts";
+import type { DimseMessage } from "../dimse/messages.ts";
+import { formatAssociateDump } from "../pdu/dump.ts";
+import type { AssociateAcPdu, AssociateRqPdu } from "../pdu/types.ts";
+import { ConnectError, connectTcp, type IpFamily } from "../transport/tcp.ts";
+import type { Transport } from "../transport/transport.ts";
+import { type Association, requestAssociation, type UlOptions } from "../ul/association.ts";
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../version.ts";
+import { describeReject, explainReject } from "./diagnose.ts";
+import { DimseChannel } from "./dimse_channel.ts";
+import { type AcceptedContext, acceptedContexts } from "./negotiation.ts";
+import { pduLogger } from "./pdu_log.ts";
+
+/** The settings every SCU shares, named after DCMTK's options. */
+export interface ScuOptions {
+  /** Peer host name or address. */
+  host: string;
+  /** Peer TCP port. */
+  port: number;
+  /** -i4 / -i6 / -i0. */
+  family: IpFamily;
+  /** -aet: our AE title. */
+  callingAeTitle: string;
+  /** -aec: the peer's AE title. */
+  calledAeTitle: string;
+  /** -pdu: our maximum receive PDU length. */
+  maxPdu: number;
+  /** --max-send-pdu: never send PDUs longer than this, whatever the peer accepts. */
+  maxSendPdu?: number;
+  /** -to: connection timeout; undefined = the OS default. */
+  connectTimeoutMs?: number;
+  /** -ta: ACSE (ARTIM) timeout. */
+  acseTimeoutMs: number;
+  /** -td: DIMSE timeout; undefined = unlimited. */
+  dimseTimeoutMs?: number;
+  /** -ts: socket inactivity timeout; 0 = none. */
+  socketTimeoutMs: number;
+  /** --abort: abort instead of releasing. */
+  abort: boolean;
+  /** Where DCMTK-style log lines go. */
+  logger: Logger;
+  /** Connects the transport; TCP unless given (TLS plugs in here). */
+  connect?: (o: ScuOptions) => Promise<Transport>;
+}
+
+/** Milliseconds spent connecting, negotiating and releasing (absent when not reached). */
+export interface ScuTimings {
+  /** TCP connect. */
+  connectMs?: number;
+  /** A-ASSOCIATE-RQ to -AC/-RJ. */
+  associateMs?: number;
+  /** A-RELEASE-RQ to -RP (or the abort). */
+  releaseMs?: number;
+}
+
+/** DCMTK's lines and the raw fields of an A-ASSOCIATE-RJ. */
+export interface RejectInfo {
+  /** PS3.8 9.3.4 result. */
+  result: number;
+  /** PS3.8 9.3.4 source. */
+  source: number;
+  /** PS3.8 Table 9-21 reason. */
+  reason: number;
+  /** DCMTK's two lines. */
+  text: string[];
+}
+
+/** Ways setting up an association fails, shared by every SCU's exit codes. */
+export type AssociationFailureOutcome =
+  | "connect-failed"
+  | "rejected"
+  | "association-failed"
+  | "no-presentation-context";
+
+/** A failure with its one plain sentence: what failed and what to check. */
+export interface ScuFailure<O extends string> {
+  /** Discriminant. */
+  ok: false;
+  /** How the run ended. */
+  outcome: O;
+  /** What failed and what to check. */
+  diagnosis: string;
+  /** Set when the association was rejected. */
+  reject?: RejectInfo;
+}
+
+/** An association ready for DIMSE messages. */
+export interface OpenAssociation {
+  /** Discriminant. */
+  ok: true;
+  /** The association. */
+  association: Association;
+  /** The peer's answer. */
+  ac: AssociateAcPdu;
+  /** The contexts the peer accepted, in order. */
+  contexts: AcceptedContext[];
+  /** DIMSE messages over it. */
+  channel: DimseChannel;
+}
+
+/** How {@link openAssociation} logs and judges. */
+export interface OpenParams<F extends string> {
+  /** Filled in as the steps complete. */
+  timings: ScuTimings;
+  /** The diagnosis when the peer accepted none of the contexts. */
+  noContextDiagnosis: string;
+  /** Level of the RQ/AC parameter dumps: debug, or info for storescu's `+v`. */
+  dumpLevel?: "debug" | "info";
+  /**
+   * A further check of the answer before the association is used (storescu's
+   * `-rsp`): a failure logs nothing itself; the association is aborted.
+   */
+  check?: (ac: AssociateAcPdu) => ScuFailure<F> | undefined;
+}
+
+const now = () => performance.now();
+
+/** Milliseconds since `t`, to the microsecond. */
+export const since = (t: number): number => Math.round((now() - t) * 1000) / 1000;
+
+/**
+ * Connects and requests the association with DCMTK's log lines
+ * (`Request Parameters:` dump, `Requesting Association`, the reject or
+ * failure, `Association Parameters Negotiated:`, `Association Accepted (Max
+ * Send PDV: n)`). Never throws for network or protocol failures.
+ */
+export async function openAssociation<F extends string = never>(
+  o: ScuOptions,
+  rq: AssociateRqPdu,
+  p: OpenParams<F>,
+): Promise<OpenAssociation | ScuFailure<AssociationFailureOutcome | F>> {
+  const log = o.logger;
+  const dumpLevel = p.dumpLevel ?? "debug";
+  const fail = <T extends string>(outcome: T, diagnosis: string): ScuFailure<T> => ({
+    ok: false,
+    outcome,
+    diagnosis,
+  });
+  if (log.isEnabled(dumpLevel)) {
+    log[dumpLevel](`Request Parameters:\n${dumpParameters("A-ASSOCIATE-RQ", rq, undefined, o)}`);
+  }
+
+  log.info("Requesting Association");
+  let transport: Transport;
+  const tConnect = now();
+  try {
+    transport = await (o.connect ?? connectWithTcp)(o);
+  } catch (err) {
+    if (!(err instanceof ConnectError)) throw err;
+    log.fatal(`Association Request Failed: TCP Initialization Error: ${err.message}`);
+    return fail("connect-failed", connectAdvice(err, o));
+  }
+  p.timings.connectMs = since(tConnect);
+
+  const ul: UlOptions = {
+    logger: log,
+    artimTimeoutMs: o.acseTimeoutMs,
+    idleTimeoutMs: o.socketTimeoutMs,
+    onPdu: pduLogger(log),
+  };
+  const tAssoc = now();
+  const outcome = await requestAssociation(transport, rq, ul);
+  p.timings.associateMs = since(tAssoc);
+
+  if (outcome.kind === "rejected") {
+    const text = describeReject(outcome.rj);
+    log.fatal(`Association Rejected:\n${text.join("\n")}`);
+    const { result, source, reason } = outcome.rj;
+    return {
+      ...fail(
+        "rejected",
+        explainReject(outcome.rj, { calling: o.callingAeTitle, called: o.calledAeTitle }),
+      ),
+      reject: { result, source, reason, text },
+    };
+  }
+  if (outcome.kind === "aborted") {
+    // With an A-ABORT PDU the reason already reads "peer sent A-ABORT (source, reason)".
+    log.fatal(`Association Request Failed: ${outcome.reason}`);
+    return fail(
+      "association-failed",
+      associationAdvice(outcome.reason, outcome.abort !== undefined),
+    );
+  }
+
+  const { association, ac } = outcome;
+  if (log.isEnabled(dumpLevel)) {
+    log[dumpLevel](
+      `Association Parameters Negotiated:\n${dumpParameters("A-ASSOCIATE-AC", rq, ac, o)}`,
+    );
+  }
+  const contexts = acceptedContexts(rq, ac);
+  if (contexts.length === 0) {
+    log.fatal("No Acceptable Presentation Contexts");
+    await association.abort();
+    return fail("no-presentation-context", p.noContextDiagnosis);
+  }
+  const refused = p.check?.(ac);
+  if (refused) {
+    await association.abort();
+    return refused;
+  }
+  const channel = new DimseChannel(
+    o.maxSendPdu ? limitSendPdu(association, o.maxSendPdu) : association,
+  );
+  log.info(`Association Accepted (Max Send PDV: ${channel.maxSendPdv})`);
+  return { ok: true, association, ac, contexts, channel };
+}
+
+/**
+ * The association as the channel sees it, with the peer's maximum PDU
+ * length lowered to `max` (DCMTK's --max-send-pdu, dcmMaxOutgoingPDUSize):
+ * PDVs are then cut to fit `max` (PS3.8 D.1 only sets an upper bound).
+ */
+function limitSendPdu(a: Association, max: number): Association {
+  return {
+    get state() {
+      return a.state;
+    },
+    peerMaxPdu: a.peerMaxPdu === 0 ? max : Math.min(a.peerMaxPdu, max),
+    ourMaxPdu: a.ourMaxPdu,
+    receive: () => a.receive(),
+    sendPData: (pdu) => a.sendPData(pdu),
+    release: () => a.release(),
+    respondRelease: () => a.respondRelease(),
+    abort: () => a.abort(),
+    closed: a.closed,
+  };
+}
+
+/**
+ * Releases the association (or with --abort aborts it), DCMTK's lines;
+ * returns a diagnosis when the release went wrong.
+ */
+export async function closeAssociation(
+  association: Association,
+  o: Pick<ScuOptions, "abort" | "logger">,
+  timings: ScuTimings,
+): Promise<string | undefined> {
+  const log = o.logger;
+  const t = now();
+  if (o.abort) {
+    log.info("Aborting Association");
+    await association.abort();
+  } else {
+    log.info("Releasing Association");
+    const released = await association.release();
+    if (released !== "released") {
+      log.fatal(`Association Release Failed: ${released.aborted}`);
+      return `the association ended badly during release: ${released.aborted}`;
+    }
+  }
+  timings.releaseMs = since(t);
+  return undefined;
+}
+
+/** Why no response came: the outcome and the plain sentence. */
+export interface ResponseFailure {
+  /** Discriminant. */
+  ok: false;
+  /** `dimse-timeout` when -td expired, else `aborted` (the association is over). */
+  outcome: "dimse-timeout" | "aborted";
+  /** What happened instead of a response, for the operation's record. */
+  statusText: string;
+  /** What failed and what to check. */
+  diagnosis: string;
+}
+
+/** How {@link receiveResponse} names the operation in its lines. */
+export interface ResponseWait {
+  /** The request, for diagnoses: `C-ECHO`, `C-STORE`. */
+  operation: string;
+  /** The same in words: `echo`, `store`. */
+  activity: string;
+  /** Prefix of the error line, DCMTK's: `Echo Failed: ` or `Store Failed, file: f:\n`. */
+  failedPrefix: string;
+  /** -td; undefined waits for ever. */
+  timeoutMs?: number;
+}
+
+/**
+ * Waits for the response to `messageId`. Anything else (a timeout, an abort,
+ * a release request, a malformed or unexpected message) is logged as DCMTK
+ * does, the association aborted where it still stands, and returned as a
+ * {@link ResponseFailure}.
+ */
+export async function receiveResponse<T extends DimseMessage["type"]>(
+  ch: DimseChannel,
+  type: T,
+  messageId: number,
+  w: ResponseWait,
+  log: Logger,
+): Promise<{ ok: true; message: Extract<DimseMessage, { type: T }> } | ResponseFailure> {
+  const op = w.operation;
+  const abort = async (line: string, text: string, diagnosis: string) => {
+    log.error(`${w.failedPrefix}${line}`);
+    log.info("Aborting Association");
+    await ch.association.abort();
+    return { ok: false as const, outcome: "aborted" as const, statusText: text, diagnosis };
+  };
+  const ev = await ch.receive(w.timeoutMs);
+  switch (ev.kind) {
+    case "command": {
+      const m = ev.message;
+      if (m.type === type && "messageIdBeingRespondedTo" in m) {
+        if (m.messageIdBeingRespondedTo === messageId) {
+          return { ok: true, message: m as Extract<DimseMessage, { type: T }> };
+        }
+      }
+      return await abort(
+        `unexpected ${m.type} on the association`,
+        "unexpected message",
+        `the peer answered the ${op}-RQ with ${m.type}`,
+      );
+    }
+    case "timeout": {
+      const s = w.timeoutMs! / 1000;
+      log.error(`${w.failedPrefix}DIMSE timeout after ${s} s`);
+      log.info("Aborting Association");
+      await ch.association.abort();
+      return {
+        ok: false,
+        outcome: "dimse-timeout",
+        statusText: "no response",
+        diagnosis: `no ${op}-RSP within ${s} s (-td): the peer is overloaded or hung`,
+      };
+    }
+    case "aborted":
+      log.error(`${w.failedPrefix}${ev.reason}`);
+      log.info("Peer Aborted Association");
+      return {
+        ok: false,
+        outcome: "aborted",
+        statusText: "aborted",
+        diagnosis: `the association was aborted during the ${w.activity}: ${ev.reason}`,
+      };
+    case "release-requested":
+      log.fatal("Protocol Error: Peer requested release (Aborting)");
+      log.info("Aborting Association");
+      await ch.association.abort();
+      return {
+        ok: false,
+        outcome: "aborted",
+        statusText: "release requested",
+        diagnosis: "the peer asked to release the association before answering",
+      };
+    case "protocol-error":
+      return await abort(
+        ev.reason,
+        "malformed message",
+        `the peer sent a malformed DIMSE message: ${ev.reason}`,
+      );
+    case "data":
+    case "released":
+      return await abort(
+        `unexpected ${ev.kind} from the peer`,
+        `unexpected ${ev.kind}`,
+        `the peer sent unexpected ${ev.kind} instead of a ${op}-RSP`,
+      );
+  }
+}
+
+function dumpParameters(
+  kind: "A-ASSOCIATE-RQ" | "A-ASSOCIATE-AC",
+  rq: AssociateRqPdu,
+  ac: AssociateAcPdu | undefined,
+  o: ScuOptions,
+): string {
+  return formatAssociateDump(kind, {
+    rq,
+    ac,
+    we: "requestor",
+    ourImplementationClassUid: IMPLEMENTATION_CLASS_UID,
+    ourImplementationVersionName: IMPLEMENTATION_VERSION_NAME,
+    ourMaxPdu: o.maxPdu,
+  });
+}
+
+function connectWithTcp(o: ScuOptions): Promise<Transport> {
+  return connectTcp({
+    host: o.host,
+    port: o.port,
+    family: o.family,
+    timeoutMs: o.connectTimeoutMs,
+  });
+}
+
+function connectAdvice(err: ConnectError, o: ScuOptions): string {
+  const where = `${o.host}:${o.port}`;
+  switch (err.code) {
+    case "refused":
+      return `${err.message}: nothing listens on that port; check the host, the port and that ` +
+        "the SCP is running";
+    case "timeout":
+      return `${err.message}: the host did not answer; check the host name, routing and ` +
+        "firewalls between here and the peer";
+    case "lookup":
+      return `${err.message}: check the spelling or use an IP address (-i4/-i6 choose the family)`;
+    case "unreachable":
+      return `${err.message}: no route to ${where}; check the network and firewalls`;
+    case "other":
+      return `${err.message}: check the host and port`;
+  }
+}
+
+function associationAdvice(reason: string, peerAborted: boolean): string {
+  if (peerAborted) {
+    return `the peer aborted the association request (${reason}): check its log; AE titles or ` +
+      "the proposed contexts may be unacceptable to it";
+  }
+  if (/closed/.test(reason)) {
+    return "the peer closed the connection without answering the A-ASSOCIATE-RQ: it may not be " +
+      "a DICOM service, may expect TLS, or may refuse connections from this address";
+  }
+  if (/ARTIM|timeout/i.test(reason)) {
+    return `${reason}: the port accepts connections but nothing answers in DICOM; check that ` +
+      "it is the DICOM port and whether the peer expects TLS (raise -ta if it is just slow)";
+  }
+  return `the association request failed: ${reason}`;
+}

@@ -1,0 +1,976 @@
+/**
+ * The Storage Service Class as SCU (PS3.4 Annex B, PS3.7 9.1.1 C-STORE):
+ * read the files' heads, propose presentation contexts, send each file on
+ * the context that fits it, streaming its data set (its own bytes when the
+ * peer accepted its transfer syntax, else converted), with DCMTK 3.6.7
+ * storescu's log lines, halting rules and a record per store for exit codes,
+ * --json and the end summary.
+ *
+ * @module
+ */
+import { DicomFileError, DicomParseError } from "../dicom/errors.ts";
+import {
+  type DicomFileInfo,
+  type InputFormat,
+  inspectDicomFile,
+  readDatasetChunks,
+} from "../dicom/part10.ts";
+import { DatasetParser } from "../dicom/parser.ts";
+import {
+  isStorageSopClass,
+  NON_PATIENT_STORAGE_SOP_CLASSES,
+  sopClassModality,
+} from "../dicom/sop_classes.ts";
+import { transcodeDataset } from "../dicom/transcode.ts";
+import { tsEncoding } from "../dicom/transfer_syntax.ts";
+import { newUid } from "../dicom/uid_gen.ts";
+import { dumpMessage } from "../dimse/dump.ts";
+import { type CStoreRq, PRIORITY } from "../dimse/messages.ts";
+import { formatStatus, statusCategory, statusMeaning } from "../dimse/status.ts";
+import type { Logger } from "../log/logger.ts";
+import type { AssociateAcPdu, UserIdentityRq } from "../pdu/types.ts";
+import { transferSyntaxName, uidName } from "../uids.ts";
+import { buildAssociateRq } from "./negotiation.ts";
+import {
+  type AssociationFailureOutcome,
+  closeAssociation,
+  type OpenAssociation,
+  openAssociation,
+  receiveResponse,
+  type RejectInfo,
+  type ScuFailure,
+  type ScuOptions,
+  type ScuTimings,
+  since,
+} from "./scu.ts";
+import {
+  chooseContext,
+  type ProposalOption,
+  storageContexts,
+  TooManyContextsError,
+} from "./store_contexts.ts";
+
+/** +II / +IR / +IS / +IP: after how many images, series, studies new ones are invented. */
+export interface InventOptions {
+  /** +IR n: a new series after n images (DCMTK default 100). */
+  seriesEvery: number;
+  /** +IS n: a new study after n series (DCMTK default 50). */
+  studyEvery: number;
+  /** +IP n: a new patient after n studies (DCMTK default 25). */
+  patientEvery: number;
+}
+
+/** storescu's settings, named after its options. */
+export interface StoreScuOptions extends ScuOptions {
+  /** The files to send, in order (directories already expanded). */
+  files: readonly string[];
+  /** +f / +fo / -f. */
+  inputFormat: InputFormat;
+  /** -x=, -xe, -xi, -xs...: the proposed transfer syntaxes. */
+  proposal: ProposalOption;
+  /** -R: propose only the files' SOP classes. */
+  required: boolean;
+  /** +C: one context per SOP class with every proposed syntax. */
+  combine: boolean;
+  /** --repeat: each file is sent this many times. */
+  repeat: number;
+  /** False with --no-halt: go on after a failed store. */
+  halt: boolean;
+  /** +II..+IP; undefined when off. */
+  invent?: InventOptions;
+  /** -u: post-1993 VRs written as OB when a data set is re-encoded. */
+  disableNewVr: boolean;
+  /** +cl: zlib level when deflating. */
+  compressionLevel?: number;
+  /** +rn: append .done / .bad to files once processed. */
+  rename: boolean;
+  /** +v: association parameters at info level. */
+  verbosePc: boolean;
+  /** -usr/-pwd/-kt/--saml/--jwt (with -rsp in positiveResponseRequested). */
+  userIdentity?: UserIdentityRq;
+  /** Called once the files are checked: the stores and data set bytes to come (for the progress bar). */
+  onPlanned?: (p: { files: number; bytes: number }) => void;
+  /** Called once per planned store, as soon as its fate is known (for --json). */
+  onRecord?: (r: StoreRecord) => void;
+  /** Called as bytes go out and files finish (for the progress bar). */
+  onProgress?: (p: { filesDone: number; bytesDone: number }) => void;
+}
+
+/** How a run ended; the CLI maps each to its exit code. */
+export type StoreOutcome =
+  | "success"
+  | AssociationFailureOutcome
+  | "identity-not-confirmed"
+  | "too-many-contexts"
+  | "file-failed"
+  | "store-failed"
+  | "dimse-timeout"
+  | "aborted"
+  | "release-failed";
+
+/** The fate of one store. */
+export type StoreFate = "success" | "warning" | "failed" | "not-sent";
+
+/** One planned store of one file (each --repeat is one). */
+export interface StoreRecord {
+  /** The file. */
+  path: string;
+  /** SOP Class UID, when the file could be read. */
+  sopClassUid?: string;
+  /** SOP Instance UID as sent (new with +II), when the file could be read. */
+  sopInstanceUid?: string;
+  /** The transfer syntax the data set went out in. */
+  transferSyntax?: string;
+  /** Message ID of the C-STORE-RQ, when one was sent. */
+  messageId?: number;
+  /** C-STORE-RSP status (0000,0900), when a response came. */
+  status?: number;
+  /** What the status means (PS3.4 Table B.2-1, DCMTK's wording). */
+  statusMeaning?: string;
+  /** How it went. */
+  fate: StoreFate;
+  /** How the failure outcome of this store reads for the exit code. */
+  failure?: StoreOutcome;
+  /** Data set bytes sent. */
+  bytes: number;
+  /** From reading the file to the response. */
+  ms: number;
+  /** Why it failed or was not sent. */
+  error?: string;
+}
+
+/** Counts for the end summary (after dcmsend's). */
+export interface StoreSummary {
+  /** Associations opened (more than one when --no-halt reconnects after a lost one). */
+  associations: number;
+  /** Planned stores: files times --repeat. */
+  files: number;
+  /** C-STORE-RQs sent. */
+  sent: number;
+  /** Stores answered with Success. */
+  success: number;
+  /** Stores answered with a warning status (stored). */
+  warning: number;
+  /** Stores that failed: a failure status, a bad file, no context, no response. */
+  failed: number;
+  /** Stores never attempted (halted, association lost, not reached). */
+  notSent: number;
+  /** Data set bytes sent. */
+  bytes: number;
+  /** Milliseconds from the first file read to the end. */
+  ms: number;
+}
+
+/** Everything one run learned, for logs, exit code, --json and the summary. */
+export interface StoreResult {
+  /** How the run ended. */
+  outcome: StoreOutcome;
+  /** The status that halted (or, with --no-halt, last failed) a store, if a status did. */
+  failureStatus?: number;
+  /** The peer as given. */
+  peer: { host: string; port: number };
+  /** Our AE title. */
+  callingAeTitle: string;
+  /** The peer's AE title as we called it. */
+  calledAeTitle: string;
+  /** Connect, associate, release of the last association. */
+  timings: ScuTimings;
+  /** One per planned store, in order. */
+  records: StoreRecord[];
+  /** The counts. */
+  summary: StoreSummary;
+  /** Set when the association was rejected. */
+  reject?: RejectInfo;
+  /** One plain sentence: what failed and what to check. */
+  diagnosis?: string;
+}
+
+/** DCMTK's DU_cstoreStatusString wording, as `Received Store Response (...)` prints it. */
+export function cstoreStatusString(status: number): string {
+  const exact: Record<number, string> = {
+    0x0000: "Success",
+    0x0122: "Refused: SOPClassNotSupported",
+    0xb000: "Warning: CoercionOfDataElements",
+    0xb007: "Warning: DataSetDoesNotMatchSOPClass",
+    0xb006: "Warning: ElementsDiscarded",
+  };
+  if (exact[status]) return exact[status];
+  if ((status & 0xff00) === 0xa700) return "Refused: OutOfResources";
+  if ((status & 0xff00) === 0xa900) return "Error: DataSetDoesNotMatchSOPClass";
+  if ((status & 0xf000) === 0xc000) return "Error: CannotUnderstand";
+  return `Unknown Status: 0x${status.toString(16)}`;
+}
+
+/** What to check after a failure status (PS3.4 Table B.2-1). */
+function statusAdvice(status: number): string {
+  if ((status & 0xff00) === 0xa700) return "the peer is out of resources: check its disk space";
+  if ((status & 0xff00) === 0xa900) {
+    return "the peer says the data set does not match its SOP class";
+  }
+  if ((status & 0xf000) === 0xc000) return "the peer cannot understand the data set: check its log";
+  if (status === 0x0122) return "the peer does not support this SOP class";
+  if (status === 0x0124) return "the peer does not allow us to store (not authorized)";
+  return "check the peer's log";
+}
+
+/** The modality DCMTK names a SOP class by in `Sending Store Request`, with its fallback. */
+function modality(uid: string, fallback: string): string {
+  const m = sopClassModality(uid);
+  return m === "UNKNOWN" ? fallback : m;
+}
+
+/**
+ * Whether a file's SOP class is worth proposing: a storage SOP class DCMTK
+ * knows, a newer one under the storage root (PS3.4 B.5: 1.2.840.10008.5.1.4.1.1),
+ * or a private one (outside the DICOM root). DCMTK's -R refuses the last two;
+ * we send them.
+ */
+export function isStorageUid(uid: string): boolean {
+  return isStorageSopClass(uid) ||
+    NON_PATIENT_STORAGE_SOP_CLASSES.some((c) => c.uid === uid) ||
+    uid.startsWith("1.2.840.10008.5.1.4.1.1.") || !uid.startsWith("1.2.840.10008.");
+}
+
+const TAG = {
+  sopInstanceUid: 0x00080018,
+  patientName: 0x00100010,
+  patientId: 0x00100020,
+  studyInstanceUid: 0x0020000d,
+  seriesInstanceUid: 0x0020000e,
+  studyId: 0x00200010,
+  seriesNumber: 0x00200011,
+  instanceNumber: 0x00200013,
+} as const;
+
+/**
+ * DCMTK storescu's +II..+IP: new identifying values for every image, a new
+ * series after `seriesEvery` images, a new study after `studyEvery` series,
+ * a new patient after `patientEvery` studies; names and IDs are DCMTK's
+ * (prefix, seconds since 1970, counter), UIDs are ours (PS3.5 B.2).
+ */
+export class IdentityInventor {
+  readonly #o: InventOptions;
+  readonly #now: () => number;
+  #patient = 0;
+  #study = 0;
+  #series = 0;
+  #image = 0;
+  #values: Record<string, string> | undefined;
+
+  /** `now` gives seconds since 1970 (for tests). */
+  constructor(o: InventOptions, now = () => Math.floor(Date.now() / 1000)) {
+    this.#o = o;
+    this.#now = now;
+  }
+
+  #newSeries(v: Record<string, string>) {
+    v.seriesUid = newUid();
+    v.seriesNumber = String(this.#series);
+  }
+  #newStudy(v: Record<string, string>) {
+    v.studyUid = newUid();
+    v.studyId = `SID_${this.#now()}${this.#study}`;
+  }
+  #newPatient(v: Record<string, string>) {
+    v.patientId = `PID_${this.#now()}${this.#patient}`;
+    v.patientName = `OFFIS^TEST_PN_${this.#now()}${this.#patient}`;
+  }
+
+  /** The values for the next image, as top-level replacements, and DCMTK's log lines. */
+  next(): { replace: Map<number, string>; lines: string[] } {
+    let v = this.#values;
+    if (!v) {
+      v = {};
+      this.#newSeries(v);
+      this.#newStudy(v);
+      this.#newPatient(v);
+      this.#values = v;
+    }
+    if (this.#image >= this.#o.seriesEvery) {
+      this.#image = 0;
+      this.#series++;
+      this.#newSeries(v);
+    }
+    if (this.#series >= this.#o.studyEvery) {
+      this.#series = 0;
+      this.#study++;
+      this.#newStudy(v);
+    }
+    if (this.#study >= this.#o.patientEvery) {
+      this.#study = 0;
+      this.#patient++;
+      this.#newPatient(v);
+    }
+    const sopInstanceUid = newUid();
+    const imageNumber = String(this.#image);
+    const lines = [
+      `Inventing Identifying Information (pa${this.#patient}, st${this.#study}, ` +
+      `se${this.#series}, im${this.#image}):`,
+      `  PatientName=${v.patientName}`,
+      `  PatientID=${v.patientId}`,
+      `  StudyInstanceUID=${v.studyUid}`,
+      `  StudyID=${v.studyId}`,
+      `  SeriesInstanceUID=${v.seriesUid}`,
+      `  SeriesNumber=${v.seriesNumber}`,
+      `  SOPInstanceUID=${sopInstanceUid}`,
+      `  ImageNumber=${imageNumber}`,
+    ];
+    this.#image++;
+    const replace = new Map<number, string>([
+      [TAG.patientName, v.patientName],
+      [TAG.patientId, v.patientId],
+      [TAG.studyInstanceUid, v.studyUid],
+      [TAG.studyId, v.studyId],
+      [TAG.seriesInstanceUid, v.seriesUid],
+      [TAG.seriesNumber, v.seriesNumber],
+      [TAG.sopInstanceUid, sopInstanceUid],
+      [TAG.instanceNumber, imageNumber],
+    ]);
+    return { replace, lines };
+  }
+}
+
+/** A file of the batch as the check of the input files left it. */
+interface Job {
+  /** The file. */
+  path: string;
+  /** Its head, when it could be read. */
+  info?: DicomFileInfo;
+  /** The file does not exist or cannot be opened. */
+  missing?: boolean;
+  /** Why it cannot be read as DICOM, `<path>: <why>` (reported when its turn comes, as DCMTK does). */
+  error?: string;
+  /** Stores of it still to do (--repeat). */
+  remaining: number;
+}
+
+/** Files are checked this many at a time: their heads are small, the latency is the disk's. */
+const CHECK_CONCURRENCY = 16;
+
+/**
+ * Data set bytes read and checked before the C-STORE-RQ goes out: a file
+ * up to this size that turns out truncated or malformed fails alone, with
+ * nothing sent. Beyond it the rest streams (memory stays bounded), and a
+ * fault found later can only be answered by aborting the association.
+ */
+export const CHECK_AHEAD = 1024 * 1024;
+
+/**
+ * A data set stream read ahead: its first {@link CHECK_AHEAD} bytes are in
+ * memory before anything is sent. Used twice per file: on the file's bytes
+ * (read early: the next file is read while the peer answers the store
+ * before it) and on what goes out, then with a tokenizer, so that a small
+ * bad file throws from {@link ReadAhead.open} before the request is sent;
+ * past the head, the last chunk is held back until the tokenizer has seen
+ * the end.
+ */
+class ReadAhead {
+  readonly #head: Uint8Array[];
+  readonly #rest: AsyncIterator<Uint8Array> | undefined;
+  readonly #parser: DatasetParser | undefined;
+
+  private constructor(
+    head: Uint8Array[],
+    rest: AsyncIterator<Uint8Array> | undefined,
+    parser: DatasetParser | undefined,
+  ) {
+    this.#head = head;
+    this.#rest = rest;
+    this.#parser = parser;
+  }
+
+  /** Reads ahead; throws (the source closed) what the source or the parser throws. */
+  static async open(src: AsyncIterable<Uint8Array>, parser?: DatasetParser): Promise<ReadAhead> {
+    const it = src[Symbol.asyncIterator]();
+    const head: Uint8Array[] = [];
+    try {
+      for (let bytes = 0; bytes < CHECK_AHEAD;) {
+        const r = await it.next();
+        if (r.done) {
+          parser?.end();
+          return new ReadAhead(head, undefined, parser);
+        }
+        parser?.push(r.value);
+        head.push(r.value);
+        bytes += r.value.length;
+      }
+    } catch (err) {
+      await it.return?.();
+      throw err;
+    }
+    return new ReadAhead(head, it, parser);
+  }
+
+  /** The chunks, in order; the source is closed at the end, also when abandoned. */
+  async *chunks(): AsyncGenerator<Uint8Array> {
+    const parser = this.#parser;
+    try {
+      // A tokenizer that has not seen the end yet holds the last chunk back for its verdict.
+      let held = this.#rest && parser ? this.#head.pop() : undefined;
+      yield* this.#head;
+      if (!this.#rest) return;
+      for (let r = await this.#rest.next(); !r.done; r = await this.#rest.next()) {
+        if (!parser) {
+          yield r.value;
+          continue;
+        }
+        parser.push(r.value);
+        yield held!;
+        held = r.value;
+      }
+      parser?.end();
+      if (held) yield held;
+    } finally {
+      await this.close();
+    }
+  }
+
+  /** Closes the source (when the chunks are not taken after all). */
+  async close(): Promise<void> {
+    await this.#rest?.return?.();
+  }
+}
+
+/**
+ * Starts reading a file's data set ahead. A data set up to CHECK_AHEAD bytes
+ * comes in one read. The promise is marked handled: a read error surfaces
+ * when it is awaited, also if that is never.
+ */
+function readFileAhead(info: DicomFileInfo): Promise<ReadAhead> {
+  const chunk = Math.max(2, Math.min(CHECK_AHEAD, info.size - info.datasetOffset));
+  const head = ReadAhead.open(readDatasetChunks(info, chunk));
+  head.catch(() => {});
+  return head;
+}
+
+/** Closes a read-ahead that will not be sent after all. */
+async function discard(head: Promise<ReadAhead> | undefined): Promise<void> {
+  await (await head?.catch(() => undefined))?.close();
+}
+
+/**
+ * Runs one storescu invocation: never throws for network, protocol or file
+ * failures; they end up in the records and the outcome.
+ */
+export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
+  const log = o.logger;
+  const t0 = performance.now();
+  const summary: StoreSummary = {
+    associations: 0,
+    files: o.files.length * o.repeat,
+    sent: 0,
+    success: 0,
+    warning: 0,
+    failed: 0,
+    notSent: 0,
+    bytes: 0,
+    ms: 0,
+  };
+  const result: StoreResult = {
+    outcome: "success",
+    peer: { host: o.host, port: o.port },
+    callingAeTitle: o.callingAeTitle,
+    calledAeTitle: o.calledAeTitle,
+    timings: {},
+    records: [],
+    summary,
+  };
+  const inventor = o.invent ? new IdentityInventor(o.invent) : undefined;
+  let filesDone = 0;
+  /** The next file's head, read while the store before it is answered. */
+  let prefetched: { job: Job; head: Promise<ReadAhead> } | undefined;
+
+  const record = (r: StoreRecord) => {
+    result.records.push(r);
+    summary[r.fate === "not-sent" ? "notSent" : r.fate]++;
+    if (r.failure) {
+      // The last failure decides the exit code: the one that halted, or with --no-halt
+      // (unlike DCMTK, which exits 0 then) the last of several.
+      result.outcome = r.failure;
+      result.failureStatus = r.status;
+      result.diagnosis = r.error;
+    }
+    filesDone++;
+    o.onRecord?.(r);
+    o.onProgress?.({ filesDone, bytesDone: summary.bytes });
+  };
+  const skip = (job: Job, fate: "failed" | "not-sent", error: string) => {
+    for (; job.remaining > 0; job.remaining--) {
+      record({
+        path: job.path,
+        fate,
+        failure: fate === "failed" ? "file-failed" : undefined,
+        bytes: 0,
+        ms: 0,
+        error,
+      });
+    }
+  };
+  /** Ends the run: whatever was not sent is recorded so. */
+  const finish = async (failure?: ScuFailure<StoreOutcome>) => {
+    await discard(prefetched?.head);
+    for (const job of queue) skip(job, "not-sent", "not sent");
+    if (failure) {
+      result.outcome = failure.outcome;
+      result.diagnosis = failure.diagnosis;
+      result.reject = failure.reject;
+    }
+    summary.ms = since(t0);
+    return result;
+  };
+
+  // DCMTK checks the input files before it associates; we read each file's head now, once.
+  log.info("checking input files ...");
+  const queue: Job[] = [];
+  for (const job of await checkFiles(o)) {
+    const unusable = job.missing
+      ? `cannot access file: ${job.path}`
+      : !o.required
+      ? undefined
+      : !job.info
+      ? `missing SOP class (or instance) in file: ${job.path}`
+      : !isStorageUid(job.info.sopClassUid)
+      ? `unknown storage SOP class in file: ${job.path}: ${job.info.sopClassUid}`
+      : undefined;
+    if (unusable === undefined) {
+      queue.push(job);
+    } else if (o.halt) {
+      log.fatal(unusable);
+      return finish({ ok: false, outcome: "file-failed", diagnosis: unusable });
+    } else {
+      log.warn(`${unusable}, ignoring file`);
+      skip(job, "failed", unusable);
+    }
+  }
+  if (queue.length === 0) return finish();
+  o.onPlanned?.({
+    files: summary.files,
+    bytes: queue.reduce((n, j) => n + (j.info ? j.info.size - j.info.datasetOffset : 0), 0) *
+      o.repeat,
+  });
+
+  let presentationContexts;
+  try {
+    presentationContexts = storageContexts({
+      proposal: o.proposal,
+      fileSopClasses: queue.flatMap(({ info }) =>
+        info && isStorageUid(info.sopClassUid) ? [info.sopClassUid] : []
+      ),
+      required: o.required,
+      combine: o.combine,
+    });
+  } catch (err) {
+    if (!(err instanceof TooManyContextsError)) throw err;
+    log.fatal(err.message);
+    return finish({ ok: false, outcome: "too-many-contexts", diagnosis: err.message });
+  }
+  const rq = buildAssociateRq({
+    aeTitle: o.callingAeTitle,
+    calledAeTitle: o.calledAeTitle,
+    maxPdu: o.maxPdu,
+    presentationContexts,
+    userIdentity: o.userIdentity,
+  });
+
+  let nextMessageId = 1;
+  for (;;) {
+    summary.associations++;
+    const opened = await openAssociation(o, rq, {
+      timings: result.timings,
+      dumpLevel: o.verbosePc ? "info" : "debug",
+      noContextDiagnosis: "the peer accepted the association but none of the proposed " +
+        "presentation contexts: it supports none of the SOP classes in the transfer syntaxes " +
+        "proposed (try -xi, or check which SOP classes the peer accepts)",
+      check: (ac) => identityCheck(o, ac),
+    });
+    if (!opened.ok) {
+      log.error(opened.diagnosis);
+      return finish(opened);
+    }
+    if (await sendQueue(opened) === "lost") {
+      if (o.halt || queue.length === 0) return finish();
+      // Beyond DCMTK: with --no-halt the rest of the batch goes on a new association.
+      log.info("Association lost: requesting a new one for the remaining files (--no-halt)");
+      continue;
+    }
+    const releaseFailure = await closeAssociation(opened.association, o, result.timings);
+    if (releaseFailure) log.error(releaseFailure);
+    return finish(
+      releaseFailure
+        ? { ok: false, outcome: "release-failed", diagnosis: releaseFailure }
+        : undefined,
+    );
+  }
+
+  /**
+   * Sends the queued stores on one association until the queue is empty or
+   * a failure halts the run ("ended": the association still stands), or the
+   * association is lost ("lost": aborted by us or the peer).
+   */
+  async function sendQueue(a: OpenAssociation): Promise<"ended" | "lost"> {
+    while (queue.length > 0) {
+      const job = queue[0];
+      job.remaining--;
+      const next = job.remaining > 0 ? job : queue[1];
+      const outcome = await storeOne(a, job, nextMessageId++, next);
+      // A file that cannot be sent is not tried again (DCMTK stops its repeats too).
+      if (outcome === "file-failed" || outcome === "lost-file") {
+        skip(job, "not-sent", "not sent: an earlier attempt failed");
+      }
+      if (job.remaining === 0) queue.shift();
+      if (outcome === "lost" || outcome === "lost-file") return "lost";
+      if (outcome === "ok" || !o.halt) continue;
+      if (outcome === "file-failed") {
+        // DCMTK: a file that cannot be sent ends the association with an abort.
+        log.error(`Store SCU Failed: ${result.diagnosis}`);
+        log.info("Aborting Association");
+        await a.association.abort();
+        return "lost";
+      }
+      return "ended";
+    }
+    return "ended";
+  }
+
+  /**
+   * One store. "ok" whatever the status when the run may go on, "failed"
+   * for a failure status, "file-failed" when the file could not be sent,
+   * "lost" when the association is gone ("lost-file": through the file's fault).
+   */
+  async function storeOne(
+    a: OpenAssociation,
+    job: Job,
+    messageId: number,
+    next: Job | undefined,
+  ): Promise<"ok" | "failed" | "file-failed" | "lost" | "lost-file"> {
+    const t = performance.now();
+    const rec: StoreRecord = { path: job.path, fate: "failed", bytes: 0, ms: 0 };
+    // The head read early for this store, if any; a head read for another is closed.
+    let head: Promise<ReadAhead> | undefined;
+    if (prefetched?.job === job) head = prefetched.head;
+    else await discard(prefetched?.head);
+    prefetched = undefined;
+    const fail = async (failure: StoreOutcome, error: string) => {
+      await discard(head);
+      rec.failure = failure;
+      rec.error = error;
+      rec.ms = since(t);
+      record(rec);
+      await renameProcessed(job.path, false);
+    };
+    log.info(`Sending file: ${job.path}`);
+    const info = job.info;
+    if (!info) {
+      log.error(`Bad DICOM file: ${job.error}`);
+      await fail("file-failed", `Bad DICOM file: ${job.error}`);
+      return "file-failed";
+    }
+    const replace = new Map<number, string>();
+    let sopInstanceUid = info.sopInstanceUid;
+    if (inventor) {
+      const invented = inventor.next();
+      for (const line of invented.lines) log.info(line);
+      for (const [tag, value] of invented.replace) replace.set(tag, value);
+      sopInstanceUid = invented.replace.get(TAG.sopInstanceUid)!;
+    }
+    // The UIDs come trimmed of padding (PS3.5 6.2): what DCMTK's -up corrects is never wrong here.
+    const sopClassUid = info.sopClassUid;
+    rec.sopClassUid = sopClassUid;
+    rec.sopInstanceUid = sopInstanceUid;
+    const choice = chooseContext(
+      a.contexts,
+      { sopClassUid, transferSyntaxUid: info.transferSyntaxUid },
+      o.proposal,
+      { rq, ac: a.ac },
+    );
+    if (choice.kind === "none") {
+      const name = modality(sopClassUid, uidName(sopClassUid) ?? "unknown SOP class");
+      log.error(`No presentation context for: (${name}) ${sopClassUid}`);
+      log.error(choice.reason);
+      await fail("file-failed", choice.reason);
+      return "file-failed";
+    }
+    const context = choice.context;
+    rec.transferSyntax = context.transferSyntax;
+    if (choice.kind === "convert") {
+      log.info(
+        `Converting transfer syntax: ${transferSyntaxName(info.transferSyntaxUid)} -> ${
+          transferSyntaxName(context.transferSyntax)
+        }`,
+      );
+    }
+
+    // Read ahead before the request goes out, so that a small bad file fails alone.
+    let data: ReadAhead;
+    try {
+      head ??= readFileAhead(info);
+      data = await outgoingDataset(await head, info, context.transferSyntax, replace, o);
+    } catch (err) {
+      const why = badFile(job.path, err);
+      log.error(why);
+      await fail("file-failed", why);
+      return "file-failed";
+    }
+
+    const request: CStoreRq = {
+      type: "C-STORE-RQ",
+      messageId,
+      affectedSopClassUid: sopClassUid,
+      affectedSopInstanceUid: sopInstanceUid,
+      priority: PRIORITY.medium,
+    };
+    rec.messageId = messageId;
+    log.info(`Sending Store Request (MsgID ${messageId}, ${modality(sopClassUid, "OT")})`);
+    if (log.isEnabled("debug")) log.debug(dumpMessage(request, "OUTGOING", { uidName }));
+    summary.sent++;
+    try {
+      await a.channel.send(context.id, request, counted(data.chunks(), rec));
+    } catch (err) {
+      await data.close();
+      // Part of the data set is out: PS3.7 has no way to take it back but the abort.
+      const why = badFile(job.path, err);
+      log.error(`Store Failed, file: ${job.path}:\n${why}`);
+      log.info("Aborting Association");
+      await a.association.abort();
+      await fail("file-failed", `${why} (association aborted: part of the data set was sent)`);
+      return "lost-file";
+    }
+    // The next file is read from disk while the peer works on this one.
+    if (next?.info) prefetched = { job: next, head: readFileAhead(next.info) };
+    const rsp = await receiveResponse(a.channel, "C-STORE-RSP", messageId, {
+      operation: "C-STORE",
+      activity: "store",
+      failedPrefix: `Store Failed, file: ${job.path}:\n`,
+      timeoutMs: o.dimseTimeoutMs,
+    }, log);
+    if (!rsp.ok) {
+      await fail(rsp.outcome, rsp.diagnosis);
+      return "lost";
+    }
+    const status = rsp.message.status;
+    rec.status = status;
+    rec.statusMeaning = statusMeaning(status, "C-STORE");
+    if (log.isEnabled("debug")) {
+      log.info("Received Store Response");
+      log.debug(dumpMessage(rsp.message, "INCOMING", { contextId: context.id, uidName }));
+    } else {
+      log.info(`Received Store Response (${cstoreStatusString(status)})`);
+    }
+    const category = statusCategory(status);
+    if (category === "success" || category === "warning") {
+      rec.fate = category;
+      rec.ms = since(t);
+      record(rec);
+      await renameProcessed(job.path, true);
+      return "ok";
+    }
+    const text = `${job.path}: the peer refused it with ${formatStatus(status, "C-STORE")}: ${
+      statusAdvice(status)
+    }`;
+    log.error(text);
+    await fail("store-failed", text);
+    return "failed";
+  }
+
+  /** +rn: `.done` or `.bad` appended to the name of a processed file, as DCMTK does. */
+  async function renameProcessed(path: string, ok: boolean) {
+    if (!o.rename) return;
+    const target = `${path}${ok ? ".done" : ".bad"}`;
+    try {
+      await Deno.rename(path, target);
+      log.debug(`renamed file '${path}' to '${target}'`);
+    } catch {
+      log.warn(`cannot rename file '${path}' to '${target}'`);
+    }
+  }
+
+  /** Counts bytes as they go out, for the record, the summary and the progress bar. */
+  async function* counted(src: AsyncIterable<Uint8Array>, rec: StoreRecord) {
+    for await (const chunk of src) {
+      yield chunk;
+      rec.bytes += chunk.length;
+      summary.bytes += chunk.length;
+      o.onProgress?.({ filesDone, bytesDone: summary.bytes });
+    }
+  }
+}
+
+/**
+ * The data set as it goes out, read ahead (see {@link ReadAhead}): the
+ * file's own bytes when `wireTs` is its syntax and nothing is replaced,
+ * else re-encoded (PS3.5 A.1-A.3, A.5). A data set sent as it is gets a
+ * tokenizer to check it on the way (a re-encoded one is parsed by the
+ * transcoder anyway; a deflated one would have to be inflated just to look,
+ * and its receiver inflates and checks it).
+ */
+async function outgoingDataset(
+  head: ReadAhead,
+  info: DicomFileInfo,
+  wireTs: string,
+  replace: Map<number, string>,
+  o: StoreScuOptions,
+): Promise<ReadAhead> {
+  const enc = tsEncoding(wireTs);
+  // Mirrors transcodeDataset: -u only changes explicit VR encodings.
+  const rewrite = replace.size > 0 || (o.disableNewVr && enc?.explicitVr === true);
+  const asIs = wireTs === info.transferSyntaxUid && !rewrite;
+  const length = info.size - info.datasetOffset;
+  let parser: DatasetParser | undefined;
+  if (asIs && enc && !enc.deflated) {
+    // PS3.5 7.1: every value, so every data set, has an even length.
+    if (length % 2 !== 0) {
+      await head.close();
+      throw new DicomFileError(info.path, `odd data set length ${length}: not valid DICOM`);
+    }
+    parser = new DatasetParser(enc, { maxValueLength: length });
+  }
+  let source = transcodeDataset(head.chunks(), info.transferSyntaxUid, wireTs, {
+    replace,
+    disableNewVr: o.disableNewVr,
+    compressionLevel: o.compressionLevel,
+  });
+  if (enc?.deflated) source = padToEven(source);
+  return await ReadAhead.open(source, parser);
+}
+
+/**
+ * PS3.5 A.5: "If the Deflate algorithm produces an odd number of bytes then
+ * a single trailing NULL byte shall be added" -- files written without it
+ * get it on the way out.
+ */
+async function* padToEven(src: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let total = 0;
+  for await (const chunk of src) {
+    total += chunk.length;
+    yield chunk;
+  }
+  if (total % 2 !== 0) yield new Uint8Array(1);
+}
+
+/** `Bad DICOM file: <path>: <why>` for a read or parse failure. */
+function badFile(path: string, err: unknown): string {
+  return `Bad DICOM file: ${
+    err instanceof DicomFileError ? err.message : `${path}: ${fileFault(err)}`
+  }`;
+}
+
+/** A read or parse failure in words; anything else is a bug and rethrown. */
+function fileFault(err: unknown): string {
+  if (err instanceof DicomParseError) return err.message;
+  if (err instanceof DicomFileError) return err.message;
+  if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.PermissionDenied) {
+    return err.message;
+  }
+  throw err;
+}
+
+/** -rsp: a positive response was asked for; none came (PS3.7 D.3.3.7.2). */
+function identityCheck(
+  o: StoreScuOptions,
+  ac: AssociateAcPdu,
+): ScuFailure<"identity-not-confirmed"> | undefined {
+  if (!o.userIdentity?.positiveResponseRequested || ac.userInformation.userIdentityAc) {
+    return undefined;
+  }
+  const line = "User Identity Negotiation failed: Positive response requested but none received";
+  o.logger.error(line);
+  return {
+    ok: false,
+    outcome: "identity-not-confirmed",
+    diagnosis: "the peer accepted the association without confirming our user identity (-rsp): " +
+      "it may not support user identity negotiation, or ignored it",
+  };
+}
+
+/** Reads every file's head, a few at a time; read errors are kept for the file's turn. */
+async function checkFiles(o: StoreScuOptions): Promise<Job[]> {
+  const jobs: Job[] = o.files.map((path) => ({ path, remaining: o.repeat }));
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const job = jobs[next++];
+      try {
+        job.info = await inspectDicomFile(job.path, o.inputFormat);
+      } catch (err) {
+        const cause = err instanceof DicomFileError ? err.cause : err;
+        if (
+          cause instanceof Deno.errors.NotFound || cause instanceof Deno.errors.PermissionDenied ||
+          cause instanceof Deno.errors.IsADirectory
+        ) {
+          job.missing = true;
+        } else {
+          job.error = err instanceof DicomFileError
+            ? err.message
+            : `${job.path}: ${fileFault(err)}`;
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CHECK_CONCURRENCY, jobs.length) }, worker));
+  return jobs;
+}
+
+/** Input options for {@link collectInputFiles}. */
+export interface InputScan {
+  /** +sd: look into directories. */
+  scanDirectories: boolean;
+  /** +r: and into their subdirectories. */
+  recurse: boolean;
+  /** +sp: only names matching this pattern (`*` and `?` wildcards). */
+  pattern?: string;
+}
+
+/** `*` and `?` wildcards (fnmatch without brackets) as a regular expression. */
+export function wildcardRegExp(pattern: string): RegExp {
+  const body = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(
+    /\?/g,
+    ".",
+  );
+  return new RegExp(`^${body}$`);
+}
+
+/**
+ * The files to send, as DCMTK lists them: parameters that are files as
+ * given; directories scanned with +sd (+r recursing, +sp filtering names),
+ * else skipped with DCMTK's warning. Directory contents are sorted by name
+ * (DCMTK takes them in the order the file system lists them).
+ */
+export async function collectInputFiles(
+  params: readonly string[],
+  scan: InputScan,
+  log: Logger,
+): Promise<string[]> {
+  const out: string[] = [];
+  const match = scan.pattern === undefined ? undefined : wildcardRegExp(scan.pattern);
+  if (scan.scanDirectories) log.info("determining input files ...");
+  const walk = async (dir: string) => {
+    const entries: Deno.DirEntry[] = [];
+    for await (const e of Deno.readDir(dir)) entries.push(e);
+    entries.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+    for (const e of entries) {
+      const path = `${dir}/${e.name}`;
+      if (e.isDirectory || (e.isSymlink && await isDirectory(path))) {
+        if (scan.recurse) await walk(path);
+      } else if (!match || match.test(e.name)) {
+        out.push(path);
+      }
+    }
+  };
+  for (const p of params) {
+    if (await isDirectory(p)) {
+      if (scan.scanDirectories) await walk(p.replace(/\/+$/, "") || "/");
+      else log.warn(`ignoring directory because option --scan-directories is not set: ${p}`);
+    } else {
+      out.push(p);
+    }
+  }
+  return out;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
+  }
+}
