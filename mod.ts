@@ -133,12 +133,113 @@ export {
 } from "./lib/net/echo_scu.ts";
 export { echoHandler, verificationPolicy } from "./lib/net/echo_scp.ts";
 export {
+  type AssociationFailureOutcome,
+  closeAssociation,
+  type OpenAssociation,
+  openAssociation,
+  type OpenParams,
+  receiveResponse,
+  type RejectInfo,
+  type ResponseFailure,
+  type ResponseWait,
+  type ScuFailure,
+  type ScuOptions,
+  type ScuTimings,
+} from "./lib/net/scu.ts";
+export {
+  chooseContext,
+  type ContextChoice,
+  DEFAULT_PROPOSAL,
+  PROPOSAL_OPTIONS,
+  type ProposalOption,
+  type ProposalParams,
+  storageContexts,
+  TooManyContextsError,
+} from "./lib/net/store_contexts.ts";
+export {
+  collectInputFiles,
+  type InputScan,
+  type InventOptions,
+  runStoreScu,
+  type StoreFate,
+  type StoreOutcome,
+  type StoreRecord,
+  type StoreResult,
+  type StoreScuOptions,
+  type StoreSummary,
+} from "./lib/net/store_scu.ts";
+export {
+  DENO_FILE_SINK,
+  type FileSink,
+  type SinkFile,
+  storagePolicy,
+  STORE_STATUS,
+  type StoreEvent,
+  storeHandler,
+  type StoreScpOptions,
+  type StoreScpSyntaxChoice,
+  storeScpTransferSyntaxes,
+} from "./lib/net/store_scp.ts";
+export {
   type CommandHandler,
   DicomServer,
   type RequestContext,
+  type RequestInterrupted,
   type ServerEvent,
+  type ServerLogStyle,
   type ServerOptions,
 } from "./lib/net/server.ts";
+
+export { type DictEntry, formatTag, lookupTag, tagKeyword, tagVr } from "./lib/dicom/dictionary.ts";
+export {
+  isStorageSopClass,
+  type SopClassInfo,
+  sopClassModality,
+  STORAGE_SOP_CLASSES,
+  STORESCU_DEFAULT_SOP_CLASSES,
+} from "./lib/dicom/sop_classes.ts";
+export {
+  isNativeUncompressed,
+  type Layout as DatasetLayout,
+  type TsEncoding,
+  tsEncoding,
+} from "./lib/dicom/transfer_syntax.ts";
+export {
+  DatasetParser,
+  type DatasetToken,
+  type ElementToken,
+  type EncapsulatedToken,
+  type FragmentToken,
+  type ItemEndToken,
+  type ItemStartToken,
+  type ParserLimits,
+  type SequenceEndToken,
+  type SequenceToken,
+  type ValueToken,
+} from "./lib/dicom/parser.ts";
+export {
+  type Dataset,
+  datasetDifferences,
+  decodeDataset,
+  type Element,
+  encodeDataset,
+  type EncodeOptions,
+  stringValue,
+} from "./lib/dicom/dataset.ts";
+export { transcodeDataset, type TranscodeOptions } from "./lib/dicom/transcode.ts";
+export {
+  decodeFileMeta,
+  type DicomFileInfo,
+  encodeFileMeta,
+  type FileMeta,
+  type InputFormat,
+  inspectDicomFile,
+  type InspectLimits,
+  readDatasetChunks,
+} from "./lib/dicom/part10.ts";
+export { DicomFileError, DicomParseError, type DicomParseErrorCode } from "./lib/dicom/errors.ts";
+export { TopLevelWatcher } from "./lib/dicom/watcher.ts";
+export { newUid } from "./lib/dicom/uid_gen.ts";
 
 export {
   type Appender,
@@ -152,7 +253,10 @@ export {
 } from "./lib/log/logger.ts";
 export {
   ECHO_TRANSFER_SYNTAXES,
+  isValidUid,
+  TRANSFER_SYNTAXES,
   type TransferSyntaxInfo,
+  transferSyntaxName,
   uidName,
   VERIFICATION_SOP_CLASS,
 } from "./lib/uids.ts";
