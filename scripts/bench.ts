@@ -1,72 +1,15 @@
 /**
- * Benchmarks, side by side with DCMTK in the same run, reported as ratios.
+ * Benchmarks, side by side with DCMTK in the same run, reported as ratios
+ * (never as timed assertions in tests).
  *
- * Echo: against one peer (DCMTK storescp, then our echoscp), for our echoscu
- * and DCMTK's echoscu:
- *   - whole-process time of one echo (median of `--runs` runs);
- *   - echo round trip: (time of --repeat N+1 minus time of --repeat 1) / N,
- *     so process start-up and association setup cancel out (median of runs);
- *     N is 20 for DCMTK without TCP_NODELAY, whose every echo waits ~40 ms.
- * DCMTK runs once with its defaults and once with TCP_NODELAY=1 (its fastest).
- *
- * Usage: deno task bench [--runs 9] [--repeat 2000] [--json]
+ * Usage: deno task bench [--only echo|store] [--json]
+ *   echo:  [--runs 9] [--repeat 2000]            (scripts/bench_echo.ts)
+ *   store: [--files 1000] [--big-mb 1024] [--data DIR]  (scripts/bench_store.ts)
  *
  * @module
  */
-
-const args = Deno.args;
-function flag(name: string, fallback: number): number {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-}
-const RUNS = flag("--runs", 9);
-const REPEAT = flag("--repeat", 2000);
-const ROOT = new URL("..", import.meta.url).pathname;
-const DENO = Deno.execPath();
-const OUR_ECHOSCU = [DENO, "run", "--allow-net", "--allow-read", "--allow-env", "--allow-sys"];
-
-interface Cmd {
-  name: string;
-  argv: string[];
-  env?: Record<string, string>;
-  /** Echoes per timed association; fewer for a client that waits 40 ms per echo (Nagle). */
-  repeat: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-async function timeOnce(cmd: Cmd, extra: string[]): Promise<number> {
-  const t = performance.now();
-  const out = await new Deno.Command(cmd.argv[0], {
-    args: [...cmd.argv.slice(1), ...extra],
-    stdout: "null",
-    stderr: "piped",
-    env: cmd.env,
-  }).output();
-  const ms = performance.now() - t;
-  if (out.code !== 0) {
-    throw new Error(`${cmd.name} exited ${out.code}: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  return ms;
-}
-
-async function measure(cmd: Cmd, port: number) {
-  const peer = ["127.0.0.1", String(port)];
-  await timeOnce(cmd, peer); // warm caches (Deno's module cache, the page cache)
-  const single: number[] = [];
-  const rtt: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const one = await timeOnce(cmd, peer);
-    const many = await timeOnce(cmd, ["--repeat", String(cmd.repeat + 1), ...peer]);
-    single.push(one);
-    rtt.push((many - one) / cmd.repeat);
-  }
-  return { name: cmd.name, processMs: median(single), rttUs: median(rtt) * 1000 };
-}
+import { benchEcho } from "./bench_echo.ts";
+import { benchStore } from "./bench_store.ts";
 
 function have(cmd: string): boolean {
   try {
@@ -77,113 +20,21 @@ function have(cmd: string): boolean {
   }
 }
 
-async function waitPort(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-  throw new Error(`peer on port ${port} did not start`);
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-interface Peer {
-  name: string;
-  start(port: number): Deno.ChildProcess;
-}
-
-const PEERS: Peer[] = [
-  {
-    name: "DCMTK storescp (TCP_NODELAY=1)",
-    start: (port) =>
-      new Deno.Command("storescp", {
-        args: ["--ignore", String(port)],
-        env: { TCP_NODELAY: "1" },
-        stdout: "null",
-        stderr: "null",
-      }).spawn(),
-  },
-  {
-    name: "our echoscp",
-    start: (port) =>
-      new Deno.Command(DENO, {
-        args: [
-          "run",
-          "--allow-net",
-          "--allow-read",
-          "--allow-env",
-          "--allow-sys",
-          `${ROOT}cli/echoscp.ts`,
-          "--bind",
-          "127.0.0.1",
-          String(port),
-        ],
-        stdout: "null",
-        stderr: "null",
-      }).spawn(),
-  },
-];
-
-const CLIENTS: Cmd[] = [
-  { name: "our echoscu", argv: [...OUR_ECHOSCU, `${ROOT}cli/echoscu.ts`], repeat: REPEAT },
-  { name: "DCMTK echoscu (default)", argv: ["echoscu"], repeat: Math.min(REPEAT, 20) },
-  {
-    name: "DCMTK echoscu (TCP_NODELAY=1)",
-    argv: ["echoscu"],
-    env: { TCP_NODELAY: "1" },
-    repeat: REPEAT,
-  },
-];
-
-async function main(): Promise<void> {
-  if (!have("echoscu") || !have("storescp")) {
+async function main(args: string[]): Promise<void> {
+  if (!["echoscu", "storescu", "storescp"].every(have)) {
     console.error("bench: DCMTK is needed for the side-by-side runs (apt-get install -y dcmtk)");
     Deno.exit(1);
   }
-  const report: Record<string, unknown>[] = [];
-  console.log(`echo benchmark: ${RUNS} runs each, round trip from --repeat ${REPEAT + 1} vs 1`);
-  for (const peer of PEERS) {
-    const port = freePort();
-    const proc = peer.start(port);
-    try {
-      await waitPort(port);
-      const rows = [];
-      for (const c of CLIENTS) rows.push(await measure(c, port));
-      const ours = rows[0];
-      const best = rows.slice(1).reduce((a, b) => (a.rttUs < b.rttUs ? a : b));
-      console.log(`\npeer: ${peer.name}`);
-      console.log("client                          process ms   echo round trip µs");
-      for (const r of rows) {
-        console.log(
-          `${r.name.padEnd(32)}${r.processMs.toFixed(1).padStart(10)}   ${
-            r.rttUs.toFixed(1).padStart(12)
-          }`,
-        );
-      }
-      const rttRatio = best.rttUs / ours.rttUs;
-      const procRatio = rows[1].processMs / ours.processMs;
-      console.log(
-        `ratio DCMTK/ours: round trip ${
-          rttRatio.toFixed(2)
-        } (vs ${best.name}; >1 = we are faster), ` +
-          `process ${procRatio.toFixed(2)}`,
-      );
-      report.push({ peer: peer.name, rows, rttRatio, processRatio: procRatio });
-    } finally {
-      proc.kill("SIGTERM");
-      await proc.status;
-    }
+  const i = args.indexOf("--only");
+  const only = i >= 0 ? args[i + 1] : undefined;
+  if (only !== undefined && only !== "echo" && only !== "store") {
+    console.error(`bench: --only takes echo or store, not ${only}`);
+    Deno.exit(1);
   }
+  const report: Record<string, unknown> = {};
+  if (only !== "store") report.echo = await benchEcho(args);
+  if (only !== "echo") report.store = await benchStore(args);
   if (args.includes("--json")) console.log(JSON.stringify(report));
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) await main(Deno.args);
