@@ -16,7 +16,7 @@ const MUTATIONS_PER_SEED = 2500;
 
 const BASES = [
   ...PDU_VECTORS.map((v) => v.bytes),
-  ...fullAssociatePdus().map(encodePdu),
+  ...fullAssociatePdus().map((p) => encodePdu(p)),
   DCMTK_RQ.raw,
   DCMTK_AC.raw,
 ];

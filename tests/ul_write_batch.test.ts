@@ -55,3 +55,37 @@ Deno.test("a batch is capped at 1 MiB: a large burst is split into several write
   assert.equal(h.peer.drain().length, 8 * 300_012);
   await h.assoc.abort();
 });
+
+Deno.test("an A-RELEASE-RQ queued behind P-DATA joins the batch, byte for byte and in order", async () => {
+  const h = await requestorInSta6();
+  const writes: number[] = [];
+  const write = h.ours.write.bind(h.ours);
+  h.ours.write = (data: Uint8Array) => {
+    writes.push(data.length);
+    return write(data);
+  };
+  const pdus = [pdata(1), pdata(2), pdata(3)];
+  for (const p of pdus) void h.assoc.sendPData(p);
+  const released = h.assoc.release();
+  await new Promise((r) => setTimeout(r, 10));
+  const releaseRq = encodePdu({ type: "A-RELEASE-RQ" });
+  assert.deepEqual(writes, [3 * 1012 + releaseRq.length]);
+  const expected = new Uint8Array([...pdus.flatMap((p) => [...encodePdu(p)]), ...releaseRq]);
+  assert.deepEqual(h.peer.drain(), expected);
+  await h.peer.write(encodePdu({ type: "A-RELEASE-RP" }));
+  assert.equal(await released, "released");
+});
+
+Deno.test("encodePdu into a buffer: a view of it when the PDU fits, a new buffer when not", () => {
+  const pdu = pdata(9);
+  const alone = encodePdu(pdu);
+  const room = new Uint8Array(2000);
+  const fits = encodePdu(pdu, room.subarray(500));
+  assert.equal(fits.buffer, room.buffer);
+  assert.equal(fits.byteOffset, 500);
+  assert.deepEqual(fits, alone);
+  const small = new Uint8Array(100);
+  const grown = encodePdu(pdu, small);
+  assert.notEqual(grown.buffer, small.buffer);
+  assert.deepEqual(grown, alone);
+});

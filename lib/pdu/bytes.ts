@@ -18,9 +18,14 @@ export class ByteWriter {
   #view: DataView;
   #len = 0;
 
-  constructor(initialCapacity = 256) {
-    this.#buf = new Uint8Array(initialCapacity);
-    this.#view = new DataView(this.#buf.buffer);
+  /**
+   * Writes into `target` when given (from its start; a new buffer is taken
+   * only if the output outgrows it), else into a buffer of `target` bytes
+   * that grows as needed.
+   */
+  constructor(target: number | Uint8Array = 256) {
+    this.#buf = typeof target === "number" ? new Uint8Array(target) : target;
+    this.#view = new DataView(this.#buf.buffer, this.#buf.byteOffset, this.#buf.byteLength);
   }
 
   #reserve(n: number): number {

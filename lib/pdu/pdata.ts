@@ -58,3 +58,10 @@ export const pDataTfBody: Field<PDataTfPdu> = {
     for (const pdv of v.pdvs) pdvItem.write(w, pdv);
   },
 };
+
+/** Encoded size of a P-DATA-TF PDU: the 6-byte header, then per PDV 6 bytes of item header and its data (PS3.8 9.3.5). */
+export function pDataTfPduLength(pdu: PDataTfPdu): number {
+  let length = 6;
+  for (const pdv of pdu.pdvs) length += 6 + pdv.data.length;
+  return length;
+}

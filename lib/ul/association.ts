@@ -24,8 +24,8 @@
  */
 
 import type { Logger } from "../log/logger.ts";
-import { concatBytes } from "../pdu/bytes.ts";
 import { encodePdu } from "../pdu/codec.ts";
+import { pDataTfPduLength } from "../pdu/pdata.ts";
 import { PduDecodeError } from "../pdu/errors.ts";
 import { type PduLimits, PduReader } from "../pdu/reader.ts";
 import {
@@ -249,6 +249,7 @@ class Machine implements Association {
   #resolveClosed!: () => void;
   #writes: Promise<void> = Promise.resolve();
   #batch: WriteBatch | undefined;
+  #spareBuffer: Uint8Array | undefined;
   readonly #artim = new Timer();
   readonly #peerWait = new Timer();
   readonly #idle = new Timer();
@@ -618,22 +619,41 @@ class Machine implements Association {
    * Queues a PDU for the transport, in order. PDUs sent while an earlier
    * write is still in flight join one batch written with a single call (up
    * to {@link MAX_BATCH} bytes): a streamed data set then costs one write per
-   * batch rather than one per PDU, and a lone PDU waits for nothing.
+   * batch rather than one per PDU, and a lone PDU waits for nothing. Joining
+   * PDUs are encoded straight into the batch's buffer (one copy of the data).
    */
   #send(pdu: Pdu): Promise<void> {
-    const raw = encodePdu(pdu);
-    this.#callback("onPdu", () => this.#opts.onPdu?.("sent", pdu, raw));
     const open = this.#batch;
-    if (open && open.length + raw.length <= MAX_BATCH) {
-      open.parts.push(raw);
+    const size = pdu.type === "P-DATA-TF" ? pDataTfPduLength(pdu) : undefined;
+    if (open && open.length + (size ?? 0) <= MAX_BATCH) {
+      if (open.buffer === undefined) {
+        open.buffer = this.#spareBuffer ?? new Uint8Array(MAX_BATCH);
+        this.#spareBuffer = undefined;
+        open.buffer.set(open.first);
+      }
+      const slot = open.buffer.subarray(open.length);
+      const raw = encodePdu(pdu, slot);
+      if (raw.buffer !== slot.buffer || open.length + raw.length > MAX_BATCH) {
+        // It did not fit (only possible for a PDU of unknown size): it starts the next batch.
+        return this.#startBatch(pdu, raw);
+      }
+      this.#callback("onPdu", () => this.#opts.onPdu?.("sent", pdu, raw));
       open.length += raw.length;
       return open.written;
     }
-    const batch: WriteBatch = { parts: [raw], length: raw.length, written: Promise.resolve() };
+    return this.#startBatch(pdu, encodePdu(pdu));
+  }
+
+  #startBatch(pdu: Pdu, raw: Uint8Array): Promise<void> {
+    this.#callback("onPdu", () => this.#opts.onPdu?.("sent", pdu, raw));
+    const batch: WriteBatch = { first: raw, length: raw.length, written: Promise.resolve() };
     this.#batch = batch;
-    batch.written = this.#writes.then(() => {
+    batch.written = this.#writes.then(async () => {
       if (this.#batch === batch) this.#batch = undefined;
-      return this.#transport.write(batch.parts.length === 1 ? raw : concatBytes(batch.parts));
+      await this.#transport.write(batch.buffer?.subarray(0, batch.length) ?? raw);
+      // Written: the buffer serves the next batch, so a long stream reuses
+      // two buffers instead of leaving one per MiB for the garbage collector.
+      if (batch.buffer) this.#spareBuffer = batch.buffer;
     });
     this.#writes = batch.written.catch((err: unknown) => {
       if (this.state === "Sta1") return;
@@ -815,9 +835,13 @@ function errorText(err: unknown): string {
 
 /** Encoded PDUs waiting to be written together (see `Machine.#send`). */
 interface WriteBatch {
-  parts: Uint8Array[];
-  /** Total bytes of `parts`. */
+  /** The first PDU, encoded on its own (a batch of one is written as is). */
+  first: Uint8Array;
+  /** From the second PDU on: all of them, `first` included, back to back. */
+  buffer?: Uint8Array;
+  /** Bytes queued in the batch. */
   length: number;
+  /** Resolves once the batch is written. */
   written: Promise<void>;
 }
 
