@@ -1,59 +1,183 @@
 /**
- * demo: the main job on an embedded default. Starts our echoscp on an
- * ephemeral 127.0.0.1 port, runs our echoscu against it, prints the result.
+ * demo: the main job on an embedded default. Writes three synthetic MR
+ * images, starts our storescp on an ephemeral 127.0.0.1 port, echoes it,
+ * sends the images with our storescu, and checks that what was stored
+ * equals what was sent, element by element.
  *
  * @module
  */
+import {
+  datasetDifferences,
+  decodeDataset,
+  type Element,
+  encodeDataset,
+} from "../lib/dicom/dataset.ts";
+import { encodeFileMeta, inspectDicomFile } from "../lib/dicom/part10.ts";
+import { newUid } from "../lib/dicom/uid_gen.ts";
+import { encodeText } from "../lib/dicom/vr.ts";
 import { createLogger } from "../lib/log/logger.ts";
-import { echoHandler, verificationPolicy } from "../lib/net/echo_scp.ts";
+import { echoHandler } from "../lib/net/echo_scp.ts";
 import { runEchoScu } from "../lib/net/echo_scu.ts";
 import { DicomServer } from "../lib/net/server.ts";
-import { uidName } from "../lib/uids.ts";
-import { ECHO_EXIT_CODES } from "./echoscu.ts";
+import { DEFAULT_PROPOSAL } from "../lib/net/store_contexts.ts";
+import { storagePolicy, storeHandler, storeScpTransferSyntaxes } from "../lib/net/store_scp.ts";
+import { runStoreScu } from "../lib/net/store_scu.ts";
+import { EXPLICIT_VR_LITTLE_ENDIAN, uidName } from "../lib/uids.ts";
 
-/** Runs the demo; resolves with echoscu's exit code. */
+const MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4";
+const SIDE = 512;
+
+/** A little endian US value. */
+function us(n: number): Uint8Array {
+  return new Uint8Array([n & 0xff, n >> 8]);
+}
+
+/** A 512x512x16 MR image (PS3.3 A.4) with a gradient, as a Part 10 file. */
+function mrImage(study: string, series: string, index: number): Uint8Array {
+  const pixels = new Uint16Array(SIDE * SIDE);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = ((i % SIDE) + (i >> 9) + index * 64) & 0xfff;
+  const instance = newUid();
+  const text = (tag: number, vr: string, value: string): Element => ({
+    tag,
+    vr,
+    value: encodeText(value, vr),
+  });
+  const dataset: Element[] = [
+    text(0x00080016, "UI", MR_IMAGE_STORAGE),
+    text(0x00080018, "UI", instance),
+    text(0x00080060, "CS", "MR"),
+    text(0x00100010, "PN", "DEMO^PATIENT"),
+    text(0x00100020, "LO", "DEMO-1"),
+    text(0x0020000d, "UI", study),
+    text(0x0020000e, "UI", series),
+    text(0x00200013, "IS", String(index + 1)),
+    { tag: 0x00280002, vr: "US", value: us(1) },
+    text(0x00280004, "CS", "MONOCHROME2"),
+    { tag: 0x00280010, vr: "US", value: us(SIDE) },
+    { tag: 0x00280011, vr: "US", value: us(SIDE) },
+    { tag: 0x00280100, vr: "US", value: us(16) },
+    { tag: 0x00280101, vr: "US", value: us(12) },
+    { tag: 0x00280102, vr: "US", value: us(11) },
+    { tag: 0x00280103, vr: "US", value: us(0) },
+    { tag: 0x7fe00010, vr: "OW", value: new Uint8Array(pixels.buffer) },
+  ];
+  const meta = encodeFileMeta({
+    mediaStorageSopClassUid: MR_IMAGE_STORAGE,
+    mediaStorageSopInstanceUid: instance,
+    transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN,
+  });
+  const body = encodeDataset(dataset, EXPLICIT_VR_LITTLE_ENDIAN);
+  const file = new Uint8Array(meta.length + body.length);
+  file.set(meta);
+  file.set(body, meta.length);
+  return file;
+}
+
+/** The data set of a Part 10 file, decoded. */
+async function datasetOf(path: string) {
+  const info = await inspectDicomFile(path, "file-only");
+  const bytes = (await Deno.readFile(path)).subarray(info.datasetOffset);
+  return { ts: info.transferSyntaxUid, ds: decodeDataset(bytes, info.transferSyntaxUid) };
+}
+
+/** Runs the demo; resolves with 0 when every image arrived intact. */
 export async function main(): Promise<number> {
+  const input = await Deno.makeTempDir({ prefix: "dimse-demo-in-" });
+  const output = await Deno.makeTempDir({ prefix: "dimse-demo-out-" });
+  const study = newUid();
+  const series = newUid();
+  const files: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    files.push(`${input}/img${i + 1}.dcm`);
+    await Deno.writeFile(files[i], mrImage(study, series, i));
+  }
   const server = DicomServer.start({
     hostname: "127.0.0.1",
     port: 0,
-    logger: createLogger({ level: "warn", name: "echoscp" }),
-    policy: verificationPolicy({ aeTitle: "ECHOSCP", maxPdu: 16384, preference: "uncompressed" }),
-    handlers: { "C-ECHO-RQ": echoHandler },
+    logger: createLogger({ level: "warn", name: "storescp" }),
+    policy: storagePolicy({
+      aeTitle: "STORESCP",
+      maxPdu: 16384,
+      transferSyntaxes: storeScpTransferSyntaxes({ prefer: EXPLICIT_VR_LITTLE_ENDIAN }),
+    }),
+    handlers: {
+      "C-ECHO-RQ": echoHandler,
+      "C-STORE-RQ": storeHandler({ outputDirectory: output }),
+    },
     acseTimeoutMs: 30_000,
   });
   const { host, port } = server.local;
-  console.log(`echoscp listening on ${host}:${port} (AE title ECHOSCP)`);
-  console.log(`echoscu -v -pts 3 --repeat 3 -aec ECHOSCP ${host} ${port}`);
+  console.log(
+    `storescp listening on ${host}:${port} (AE title STORESCP), storing into ${output}`,
+  );
+  console.log(`storescu -v -aec STORESCP ${host} ${port} ${input}`);
+  const common = {
+    host,
+    port,
+    family: "ipv4" as const,
+    calledAeTitle: "STORESCP",
+    maxPdu: 16384,
+    acseTimeoutMs: 30_000,
+    socketTimeoutMs: 60_000,
+    abort: false,
+  };
   try {
-    const r = await runEchoScu({
-      host,
-      port,
-      family: "ipv4",
+    const echo = await runEchoScu({
+      ...common,
       callingAeTitle: "ECHOSCU",
-      calledAeTitle: "ECHOSCP",
       proposeTs: 3,
       proposePc: 1,
-      maxPdu: 16384,
-      acseTimeoutMs: 30_000,
-      socketTimeoutMs: 60_000,
-      repeat: 3,
-      abort: false,
-      logger: createLogger({ level: "info", name: "echoscu" }),
+      repeat: 1,
+      logger: createLogger({ level: "warn", name: "echoscu" }),
     });
-    const rtts = r.echoes.map((e) => `${e.roundTripMs.toFixed(2)} ms`).join(", ");
+    if (echo.outcome !== "success") {
+      console.log(`C-ECHO failed (${echo.outcome}): ${echo.diagnosis}`);
+      return 1;
+    }
     console.log(
-      r.outcome === "success"
-        ? `C-ECHO ${r.echoes.map((e) => e.statusText).join(", ")} over ` +
-          `${uidName(r.transferSyntax!)}: round trips ${rtts}; connect ` +
-          `${r.timings.connectMs?.toFixed(2)} ms, associate ${
-            r.timings.associateMs?.toFixed(2)
-          } ms, ` +
-          `release ${r.timings.releaseMs?.toFixed(2)} ms`
-        : `C-ECHO failed (${r.outcome}): ${r.diagnosis}`,
+      `C-ECHO ${echo.echoes[0].statusText} over ${uidName(echo.transferSyntax!)}: ` +
+        `round trip ${echo.echoes[0].roundTripMs.toFixed(2)} ms`,
     );
-    return ECHO_EXIT_CODES[r.outcome];
+    const store = await runStoreScu({
+      ...common,
+      callingAeTitle: "STORESCU",
+      files,
+      inputFormat: "file-or-dataset",
+      proposal: DEFAULT_PROPOSAL,
+      required: false,
+      combine: false,
+      repeat: 1,
+      halt: true,
+      disableNewVr: false,
+      rename: false,
+      verbosePc: false,
+      logger: createLogger({ level: "info", name: "storescu" }),
+    });
+    const s = store.summary;
+    if (store.outcome !== "success") {
+      console.log(`C-STORE failed (${store.outcome}): ${store.diagnosis}`);
+      return 1;
+    }
+    // Every stored file must hold the data set that was sent.
+    const problems: string[] = [];
+    for (const r of store.records) {
+      const sent = await datasetOf(r.path);
+      const stored = await datasetOf(`${output}/MR.${r.sopInstanceUid}`);
+      problems.push(...datasetDifferences(sent.ds, stored.ds, sent.ts, stored.ts));
+    }
+    const mb = s.bytes / 1e6;
+    console.log(
+      `C-STORE ${s.success} of ${s.files} files Success (${mb.toFixed(1)} MB, ` +
+        `${(mb / (s.ms / 1000)).toFixed(1)} MB/s); ` +
+        (problems.length === 0
+          ? "stored files equal the sent ones"
+          : `stored files differ: ${problems.join("; ")}`),
+    );
+    return problems.length === 0 ? 0 : 1;
   } finally {
     await server.stop();
+    await Deno.remove(input, { recursive: true });
+    await Deno.remove(output, { recursive: true });
   }
 }
 

@@ -8,19 +8,24 @@ import { repoPath, runCommand } from "./helpers/procs.ts";
 
 const DENO = Deno.execPath();
 
-Deno.test("demo: our echoscu against our echoscp on an ephemeral port succeeds", async () => {
+Deno.test("demo: our storescu sends synthetic images to our storescp; they arrive intact", async () => {
   const r = await runCommand(DENO, [
     "run",
     "--allow-net",
     "--allow-read",
+    "--allow-write",
     "--allow-env",
     "--allow-sys",
     repoPath("cli/demo.ts"),
   ]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^echoscp listening on 127\.0\.0\.1:\d+/m);
-  assert.match(r.stdout, /C-ECHO Success, Success, Success over LittleEndianExplicit/);
-  assert.match(r.stderr, /I: Association Accepted \(Max Send PDV: 16378\)/);
+  assert.match(r.stdout, /^storescp listening on 127\.0\.0\.1:\d+/m);
+  assert.match(r.stdout, /C-ECHO Success over LittleEndianExplicit/);
+  assert.match(
+    r.stdout,
+    /C-STORE 3 of 3 files Success \(1\.6 MB, [\d.]+ MB\/s\); stored files equal/,
+  );
+  assert.equal((r.stderr.match(/I: Received Store Response \(Success\)/g) ?? []).length, 3);
 });
 
 for (const tool of ["echoscu", "echoscp", "storescu", "storescp"]) {
