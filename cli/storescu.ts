@@ -300,6 +300,9 @@ export const STORESCU_SPEC: CommandLineSpec = {
               ],
             },
             {
+              // Nothing to set: DCMTK 3.6.7 removes the spaces with or without it (its dcmdata
+              // library corrects UI values as it reads them), and so does lib/net/store_scu.ts,
+              // in the request and the data set sent.
               long: "--uid-padding",
               short: "-up",
               help: "silently correct space-padded UIDs (always done)",

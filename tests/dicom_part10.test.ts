@@ -179,6 +179,8 @@ Deno.test("inspectDicomFile: each syntax, with meta information, as +f and +fo",
         assert.equal(info.sopInstanceUid, "1.2.3.4");
         assert.equal(info.meta?.transferSyntaxUid, ts);
         assert.equal(info.datasetOffset, decodeFileMeta(await Deno.readFile(path)).length);
+        // PS3.5 7.1, A.5: even data sets, deflated ones padded with a NUL if need be.
+        assert.equal((size - info.datasetOffset) % 2, 0, ts);
       }
       assert.match(
         await inspectError(path, "dataset"),
@@ -327,6 +329,49 @@ Deno.test("readDatasetChunks streams exactly the bytes after the meta informatio
     for await (const c of readDatasetChunks(info, 1000)) chunks.push(c);
     assert.ok(chunks.every((c) => c.length <= 1000));
     assert.deepEqual(join(...chunks), (await Deno.readFile(path)).subarray(info.datasetOffset));
+  });
+});
+
+Deno.test("readDatasetChunks reads up to the size inspected: no read at the end, nothing appended since", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/f.dcm`;
+    await writeImageFile(path, { rows: 16, cols: 16, ...UIDS });
+    const info = await inspectDicomFile(path, "file-only");
+    const dataset = (await Deno.readFile(path)).subarray(info.datasetOffset);
+    await Deno.writeFile(path, new Uint8Array(100).fill(7), { append: true });
+    const collect = async (chunkSize: number) => {
+      const chunks: Uint8Array[] = [];
+      for await (const c of readDatasetChunks(info, chunkSize)) chunks.push(c);
+      return chunks;
+    };
+    // Each read's buffer size, to show that no read (or buffer) goes past the end.
+    const reads: number[] = [];
+    const read = Deno.FsFile.prototype.read;
+    Deno.FsFile.prototype.read = function (p: Uint8Array) {
+      reads.push(p.length);
+      return read.call(this, p);
+    };
+    try {
+      assert.deepEqual(await collect(dataset.length + 4096), [dataset]);
+      assert.deepEqual(reads, [dataset.length]);
+      reads.length = 0;
+      const chunks = await collect(1000);
+      assert.deepEqual(join(...chunks), dataset);
+      const sizes = chunks.map((c) => c.length);
+      assert.deepEqual(reads, sizes);
+      assert.deepEqual(sizes.slice(0, -1), new Array(sizes.length - 1).fill(1000));
+      assert.equal(sizes.at(-1), dataset.length % 1000 || 1000);
+    } finally {
+      Deno.FsFile.prototype.read = read;
+    }
+    // A file cut short since it was inspected fails clearly rather than sending less.
+    await Deno.truncate(path, info.size - 10);
+    await assert.rejects(
+      collect(4096),
+      (e) =>
+        e instanceof DicomFileError &&
+        e.message.includes(`truncated: the file ends 10 bytes short of the ${info.size}`),
+    );
   });
 });
 

@@ -146,7 +146,37 @@ Deno.test("same syntax and no options: the source itself comes back (zero-copy p
   assert.equal(transcodeDataset(src, JPEG_LOSSLESS, JPEG_LOSSLESS), src);
   assert.equal(transcodeDataset(src, "1.2.3.4.5", "1.2.3.4.5"), src); // unknown, but not looked at
   assert.equal(transcodeDataset(src, IVRLE, IVRLE, { disableNewVr: true }), src); // implicit VR has no VRs to change
-  assert.equal(transcodeDataset(src, DEFLATED, DEFLATED, { compressionLevel: 9 }), src);
+});
+
+Deno.test("deflated to deflated: the source's own chunks, plus the NUL pad of PS3.5 A.5 if it lacks it", async () => {
+  let odd: Uint8Array | undefined;
+  let even: Uint8Array | undefined;
+  for (let n = 2; n <= 40 && !(odd && even); n += 2) {
+    const element = join([
+      hex("09001010 4F42 0000"),
+      new Uint8Array([n, 0, 0, 0]),
+      new Uint8Array(n).map((_, i) => i * 7),
+    ]);
+    const deflated = new Uint8Array(deflateRawSync(element)); // raw zlib output: no pad
+    if (deflated.length % 2 === 1) odd ??= deflated;
+    else even ??= deflated;
+  }
+  assert.ok(odd && even, "raw deflate gave both odd and even lengths");
+  for (const options of [{}, { compressionLevel: 9 }]) {
+    const chunks: Uint8Array[] = [];
+    for await (const c of transcodeDataset(chunked(odd, 5), DEFLATED, DEFLATED, options)) {
+      chunks.push(c);
+    }
+    assert.deepEqual(join(chunks), join([odd, new Uint8Array(1)]));
+    // Passed through: the source's chunks, not a re-deflated stream.
+    assert.ok(chunks.slice(0, -1).every((c) => c.buffer === odd!.buffer));
+    assert.deepEqual(await transcode(even, DEFLATED, DEFLATED, options), even);
+  }
+  // The pad is no part of the data set (the inflater stops at the last block).
+  assert.deepEqual(
+    await transcode(join([odd, new Uint8Array(1)]), DEFLATED, EVRLE),
+    await transcode(odd, DEFLATED, EVRLE),
+  );
 });
 
 Deno.test("compressed and unknown syntaxes are refused at once", () => {

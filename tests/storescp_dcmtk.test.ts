@@ -81,9 +81,6 @@ Deno.test({
           sopInstanceUid: uid,
           rows: 64,
           cols: 64,
-          // In implicit VR DCMTK sends the private sequence as UN of defined length, which
-          // our decoder then reads as a value, not items: keep private tags out there.
-          privateTags: c.stored !== IMPLICIT_VR_LITTLE_ENDIAN,
         });
         await storescu([c.scu, "-aet", "DCMTKSCU", "127.0.0.1", String(port), source]);
         const path = `${od}/MR.${uid}`;

@@ -21,7 +21,7 @@ import {
   IMPLICIT_VR_LITTLE_ENDIAN as ILE,
   transferSyntaxName,
 } from "../lib/uids.ts";
-import { type ImageFileOptions, writeImageFile } from "./helpers/dicom_files.ts";
+import { type ImageFileOptions, makeImageFile, writeImageFile } from "./helpers/dicom_files.ts";
 import {
   type Background,
   dcmtkAvailable,
@@ -626,6 +626,66 @@ Deno.test({
         }
         // Level 0 stores (RFC 1951 3.2.4): larger than the data set itself; 9 compresses.
         assert.ok(sizes[0] > 131072 && sizes[1] < sizes[0] / 2, sizes.join(" "));
+      });
+    }),
+});
+
+/**
+ * `file` (explicit VR little endian) with the NUL that pads its odd-length
+ * SOP Class and Instance UIDs turned into a space, in the file meta
+ * information and at the top level of the data set: UIDs are padded with
+ * NUL (PS3.5 9.1), but files padded with spaces exist.
+ */
+function spacePadSopUids(file: Uint8Array): Uint8Array {
+  const out = file.slice();
+  const view = new DataView(out.buffer);
+  for (const [group, element] of [[2, 2], [2, 3], [8, 0x16], [8, 0x18]]) {
+    // The first element with this tag and VR UI: group, element, "UI", 16-bit length.
+    let at = 0;
+    while (
+      at + 8 <= out.length &&
+      !(view.getUint16(at, true) === group && view.getUint16(at + 2, true) === element &&
+        out[at + 4] === 0x55 && out[at + 5] === 0x49)
+    ) at++;
+    const end = at + 8 + view.getUint16(at + 6, true);
+    assert.equal(out[end - 1], 0, `(${group},${element}) has a NUL pad`);
+    out[end - 1] = 0x20;
+  }
+  return out;
+}
+
+Deno.test({
+  name:
+    "storescu, space-padded SOP UIDs: corrected in the request and the data set as DCMTK does, -up or not",
+  ignore: !HAVE_DCMTK,
+  fn: () =>
+    withDir(async (dir) => {
+      // Of odd length, so padded: one more digit in the last component if need be.
+      const base = newUid();
+      const uid = base.length % 2 ? base : `${base}1`;
+      const original = makeImageFile({ rows: 8, cols: 8, ts: ELE, sopInstanceUid: uid });
+      const path = `${dir}/padded.dcm`;
+      await Deno.writeFile(path, spacePadSopUids(original));
+      const warnings = (stderr: string) =>
+        stderr.split("\n").filter((l) => l.startsWith("W: DcmUniqueIdentifier"));
+      await withStorescp(dir, ["+B"], async (port) => {
+        const theirs = await runCommand("storescu", ["-v", HOST, String(port), path]);
+        assert.equal(theirs.code, 0, show(theirs));
+        assert.deepEqual(warnings(theirs.stderr), [
+          "W: DcmUniqueIdentifier: Element SOPClassUID (0008,0016) contains one or more space characters, which were removed",
+          "W: DcmUniqueIdentifier: Element SOPInstanceUID (0008,0018) contains one or more space characters, which were removed",
+        ]);
+        for (const up of [[], ["-up"]]) {
+          await Deno.remove(received(dir, uid));
+          const ours = await storescu(["-v", ...up, HOST, String(port), path]);
+          assert.equal(ours.code, 0, show(ours));
+          assert.deepEqual(warnings(ours.stderr), warnings(theirs.stderr), show(ours));
+          // Named by the request's SOP Instance UID, without the space; the data set is the
+          // original one, UIDs padded with NUL again, byte for byte (storescp +B).
+          const got = await readPart10(received(dir, uid));
+          assert.equal(got.ts, ELE);
+          assert.deepEqual(got.raw, original.subarray(decodeFileMeta(original).length));
+        }
       });
     }),
 });

@@ -10,8 +10,7 @@
  * @module
  */
 
-import { constants, deflateRawSync, inflateRawSync } from "node:zlib";
-import { padDeflated } from "./deflate.ts";
+import { deflateRaw, inflateRaw } from "./deflate.ts";
 import { formatTag } from "./dictionary.ts";
 import { DicomParseError } from "./errors.ts";
 import {
@@ -66,14 +65,7 @@ function encodingOf(ts: string) {
  */
 export function decodeDataset(bytes: Uint8Array, ts: string, limits: ParserLimits = {}): Dataset {
   const enc = encodingOf(ts);
-  let input = bytes;
-  if (enc.deflated) {
-    try {
-      input = inflateRawSync(bytes, { finishFlush: constants.Z_FINISH });
-    } catch (e) {
-      throw new DicomParseError("deflate", `deflated data set: ${(e as Error).message}`);
-    }
-  }
+  const input = enc.deflated ? inflateRaw(bytes) : bytes;
   const parser = new DatasetParser(enc, limits);
   const builder = new TreeBuilder();
   for (const t of parser.push(input)) builder.add(t);
@@ -173,9 +165,7 @@ export function encodeDataset(ds: Dataset, ts: string, options: EncodeOptions = 
   for (const t of treeTokens(ds, layout, 0, declaredLengths)) encoder.encode(t);
   sink.flush();
   const bytes = concat(sink.take());
-  return enc.deflated
-    ? padDeflated(deflateRawSync(bytes, { level: options.compressionLevel ?? 6 }))
-    : bytes;
+  return enc.deflated ? deflateRaw(bytes, options.compressionLevel) : bytes;
 }
 
 function* treeTokens(

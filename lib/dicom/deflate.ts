@@ -6,15 +6,29 @@
  * @module
  */
 
-import { createDeflateRaw, createInflateRaw } from "node:zlib";
 import { DicomParseError } from "./errors.ts";
+
+type Zlib = typeof import("node:zlib");
+let zlibModule: Zlib | undefined;
+
+/**
+ * node:zlib, loaded on first use. A static import of it (or of node:process)
+ * starts Deno's Node compatibility layer, some 10 ms of every process start,
+ * deflated data or not. It is loaded synchronously, with Node's
+ * `process.getBuiltinModule` rather than a dynamic import, because some of
+ * its users are synchronous: {@linkcode inflateRaw} for whole data sets and
+ * the top-level watcher.
+ */
+function zlib(): Zlib {
+  return zlibModule ??= globalThis.process.getBuiltinModule("node:zlib") as Zlib;
+}
 
 /** Input is fed to the inflater in slices this long, bounding what one slice can expand to. */
 const INFLATE_SLICE = 16 * 1024;
 /** Output chunk size of the zlib streams. */
 const ZLIB_CHUNK = 64 * 1024;
 
-type ZlibStream = ReturnType<typeof createInflateRaw>;
+type ZlibStream = ReturnType<Zlib["createInflateRaw"]>;
 
 /**
  * Runs `src` through a zlib stream, one slice at a time: each slice is
@@ -64,7 +78,7 @@ export async function* inflateRawChunks(
   src: AsyncIterable<Uint8Array>,
 ): AsyncGenerator<Uint8Array> {
   try {
-    yield* pump(createInflateRaw({ chunkSize: ZLIB_CHUNK }), src, INFLATE_SLICE);
+    yield* pump(zlib().createInflateRaw({ chunkSize: ZLIB_CHUNK }), src, INFLATE_SLICE);
   } catch (e) {
     if (e instanceof DicomParseError || !isZlibError(e)) throw e;
     throw new DicomParseError("deflate", `deflated data set: ${e.message}`);
@@ -80,20 +94,59 @@ export async function* inflateRawChunks(
  * @param src the encoded data set
  * @param level zlib compression level 0-9 (DCMTK's `+cl`), default 6
  */
-export async function* deflateRawChunks(
+export function deflateRawChunks(
   src: AsyncIterable<Uint8Array>,
   level = 6,
 ): AsyncGenerator<Uint8Array> {
+  return padDeflatedChunks(
+    pump(zlib().createDeflateRaw({ level, chunkSize: ZLIB_CHUNK }), src, Infinity),
+  );
+}
+
+/**
+ * A deflated data set as it streams, with the trailing NUL byte PS3.5 A.5
+ * requires when its length is odd (files written without it get it here;
+ * the inflater stops at the end of the last deflate block and never reads
+ * the pad).
+ */
+export async function* padDeflatedChunks(
+  deflated: AsyncIterable<Uint8Array>,
+): AsyncGenerator<Uint8Array> {
   let total = 0;
-  for await (const c of pump(createDeflateRaw({ level, chunkSize: ZLIB_CHUNK }), src, Infinity)) {
+  for await (const c of deflated) {
     total += c.length;
     yield c;
   }
   if (total % 2 === 1) yield new Uint8Array(1);
 }
 
-/** `deflated` padded to even length as PS3.5 A.5 requires (see {@linkcode deflateRawChunks}). */
-export function padDeflated(deflated: Uint8Array): Uint8Array {
+/**
+ * Inflates a whole raw-deflated data set at once. With `partial`, `bytes`
+ * may be the first part of a stream: what it holds is inflated (sync flush)
+ * and the missing rest is no error.
+ *
+ * @throws {DicomParseError} `deflate` when the data are corrupt or, unless `partial`, end early
+ */
+export function inflateRaw(bytes: Uint8Array, partial = false): Uint8Array {
+  const z = zlib();
+  try {
+    return z.inflateRawSync(bytes, {
+      finishFlush: partial ? z.constants.Z_SYNC_FLUSH : z.constants.Z_FINISH,
+    });
+  } catch (e) {
+    throw new DicomParseError("deflate", `deflated data set: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Deflates a whole data set at once, padded to even length as in
+ * {@linkcode deflateRawChunks} (PS3.5 A.5).
+ *
+ * @param bytes the encoded data set
+ * @param level zlib compression level 0-9, default 6
+ */
+export function deflateRaw(bytes: Uint8Array, level = 6): Uint8Array {
+  const deflated = zlib().deflateRawSync(bytes, { level });
   if (deflated.length % 2 === 0) return deflated;
   const out = new Uint8Array(deflated.length + 1);
   out.set(deflated);

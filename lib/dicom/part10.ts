@@ -450,8 +450,12 @@ async function readAt(file: Deno.FsFile, offset: number, n: number): Promise<Uin
 }
 
 /**
- * Streams the data set of an inspected file, from `datasetOffset` to the end,
- * in chunks of `chunkSize` bytes (each a fresh buffer the consumer may keep).
+ * Streams the data set of an inspected file, from `datasetOffset` to the
+ * size the file had when inspected, in chunks of at most `chunkSize` bytes
+ * (each a fresh buffer the consumer may keep). Bytes added to the file since
+ * are not read.
+ *
+ * @throws {DicomFileError} when the file has become shorter than inspected
  */
 export async function* readDatasetChunks(
   info: DicomFileInfo,
@@ -460,11 +464,17 @@ export async function* readDatasetChunks(
   const file = await Deno.open(info.path);
   try {
     await file.seek(info.datasetOffset, Deno.SeekMode.Start);
-    for (;;) {
-      const buf = new Uint8Array(chunkSize);
+    for (let left = info.size - info.datasetOffset; left > 0;) {
+      const buf = new Uint8Array(Math.min(chunkSize, left));
       const n = await file.read(buf);
-      if (n === null) return;
-      yield n === chunkSize ? buf : buf.subarray(0, n);
+      if (n === null) {
+        throw new DicomFileError(
+          info.path,
+          `truncated: the file ends ${left} bytes short of the ${info.size} it had when inspected`,
+        );
+      }
+      left -= n;
+      yield n === buf.length ? buf : buf.subarray(0, n);
     }
   } finally {
     file.close();

@@ -7,7 +7,7 @@
  */
 
 import { formatTag, tagVr } from "./dictionary.ts";
-import { deflateRawChunks, inflateRawChunks } from "./deflate.ts";
+import { deflateRawChunks, inflateRawChunks, padDeflatedChunks } from "./deflate.ts";
 import { DicomParseError } from "./errors.ts";
 import { DatasetParser, type DatasetToken } from "./parser.ts";
 import { type TsEncoding, tsEncoding } from "./transfer_syntax.ts";
@@ -37,12 +37,14 @@ export interface TranscodeOptions {
  * at most 256 KiB; memory use does not grow with the size of the data set.
  *
  * When the syntaxes are the same and no option asks for a change, the
- * source is returned as it is: its bytes go out untouched, never parsed.
- * Otherwise the data set is parsed and written again: values byte-swapped
- * by VR where the byte order changes, sequences and items with undefined
- * lengths (their sizes may change), group lengths (gggg,0000) left out
- * (PS3.5 7.2), encapsulated pixel data passed through between explicit VR
- * little endian forms. Odd value lengths are kept as read.
+ * source is returned as it is: its bytes go out untouched, never parsed (a
+ * deflated one only gets the NUL byte that makes its length even if it
+ * lacks it, PS3.5 A.5). Otherwise the data set is parsed and written again:
+ * values byte-swapped by VR where the byte order changes, sequences and
+ * items with undefined lengths (their sizes may change), group lengths
+ * (gggg,0000) left out (PS3.5 7.2), encapsulated pixel data passed through
+ * between explicit VR little endian forms. Odd value lengths are kept as
+ * read. Deflated output always has an even length (PS3.5 A.5).
  *
  * @throws {DicomParseError} `unsupported` at once when the syntaxes differ
  *   and either is unknown or encapsulated (compressed data are not
@@ -59,7 +61,7 @@ export function transcodeDataset(
   const to = tsEncoding(toTs);
   const rewrite = (options.replace?.size ?? 0) > 0 ||
     (options.disableNewVr === true && to?.explicitVr === true);
-  if (fromTs === toTs && !rewrite) return src;
+  if (fromTs === toTs && !rewrite) return to?.deflated ? padDeflatedChunks(src) : src;
   if (!from || !to) {
     throw new DicomParseError(
       "unsupported",

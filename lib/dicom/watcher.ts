@@ -6,7 +6,7 @@
  * @module
  */
 
-import { constants, inflateRawSync } from "node:zlib";
+import { inflateRaw } from "./deflate.ts";
 import { DicomParseError } from "./errors.ts";
 import { DatasetParser, type DatasetToken, type ParserLimits } from "./parser.ts";
 import { type TsEncoding, tsEncoding } from "./transfer_syntax.ts";
@@ -37,7 +37,7 @@ export class TopLevelWatcher {
   readonly #options: WatcherOptions;
   readonly #maxCollected: number;
   #parser: DatasetParser;
-  #values = new Map<number, string>();
+  #values = new Map<number, Uint8Array>();
   #collecting: Uint8Array[] | undefined;
   #collectTag = 0;
   #done = false;
@@ -78,6 +78,11 @@ export class TopLevelWatcher {
 
   /** The values found so far, by tag. */
   values(): Map<number, string> {
+    return new Map([...this.#values].map(([tag, bytes]) => [tag, decodeText(bytes)]));
+  }
+
+  /** The values found so far as they were in the data set, padding included. */
+  rawValues(): Map<number, Uint8Array> {
     return new Map(this.#values);
   }
 
@@ -116,12 +121,7 @@ export class TopLevelWatcher {
       prefix.set(c, o);
       o += c.length;
     }
-    let inflated: Uint8Array;
-    try {
-      inflated = inflateRawSync(prefix, { finishFlush: constants.Z_SYNC_FLUSH });
-    } catch (e) {
-      throw new DicomParseError("deflate", `deflated data set: ${(e as Error).message}`);
-    }
+    const inflated = inflateRaw(prefix, true);
     this.#parser = new DatasetParser(this.#encoding, this.#options);
     this.#values = new Map();
     this.#collecting = undefined;
@@ -160,7 +160,7 @@ export class TopLevelWatcher {
       bytes.set(p, o);
       o += p.length;
     }
-    this.#values.set(this.#collectTag, decodeText(bytes));
+    this.#values.set(this.#collectTag, bytes);
     this.#collecting = undefined;
     if (this.#values.size === this.#wanted.size) this.#done = true;
   }

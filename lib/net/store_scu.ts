@@ -15,6 +15,7 @@ import {
   inspectDicomFile,
   readDatasetChunks,
 } from "../dicom/part10.ts";
+import { formatTag, tagKeyword } from "../dicom/dictionary.ts";
 import { DatasetParser } from "../dicom/parser.ts";
 import {
   isStorageSopClass,
@@ -24,6 +25,8 @@ import {
 import { transcodeDataset } from "../dicom/transcode.ts";
 import { tsEncoding } from "../dicom/transfer_syntax.ts";
 import { newUid } from "../dicom/uid_gen.ts";
+import { decodeText } from "../dicom/vr.ts";
+import { TopLevelWatcher } from "../dicom/watcher.ts";
 import { dumpMessage } from "../dimse/dump.ts";
 import { type CStoreRq, PRIORITY } from "../dimse/messages.ts";
 import { formatStatus, statusCategory, statusMeaning } from "../dimse/status.ts";
@@ -232,6 +235,7 @@ export function isStorageUid(uid: string): boolean {
 }
 
 const TAG = {
+  sopClassUid: 0x00080016,
   sopInstanceUid: 0x00080018,
   patientName: 0x00100010,
   patientId: 0x00100020,
@@ -399,6 +403,11 @@ class ReadAhead {
       throw err;
     }
     return new ReadAhead(head, it, parser);
+  }
+
+  /** The chunks read ahead, not to be changed. */
+  get head(): readonly Uint8Array[] {
+    return this.#head;
   }
 
   /** The chunks, in order; the source is closed at the end, also when abandoned. */
@@ -673,7 +682,7 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
       for (const [tag, value] of invented.replace) replace.set(tag, value);
       sopInstanceUid = invented.replace.get(TAG.sopInstanceUid)!;
     }
-    // The UIDs come trimmed of padding (PS3.5 6.2): what DCMTK's -up corrects is never wrong here.
+    // The UIDs come trimmed of padding (PS3.5 6.2); the data set's are corrected below.
     const sopClassUid = info.sopClassUid;
     rec.sopClassUid = sopClassUid;
     rec.sopInstanceUid = sopInstanceUid;
@@ -692,19 +701,29 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
     }
     const context = choice.context;
     rec.transferSyntax = context.transferSyntax;
-    if (choice.kind === "convert") {
-      log.info(
-        `Converting transfer syntax: ${transferSyntaxName(info.transferSyntaxUid)} -> ${
-          transferSyntaxName(context.transferSyntax)
-        }`,
-      );
-    }
 
     // Read ahead before the request goes out, so that a small bad file fails alone.
     let data: ReadAhead;
     try {
       head ??= readFileAhead(info);
-      data = await outgoingDataset(await head, info, context.transferSyntax, replace, o);
+      const source = await head;
+      for (const [tag, uid] of spacePaddedUids(source, info.transferSyntaxUid)) {
+        if (replace.has(tag)) continue; // +II: a new one
+        log.warn(
+          `DcmUniqueIdentifier: Element ${tagKeyword(tag)} ${
+            formatTag(tag)
+          } contains one or more space characters, which were removed`,
+        );
+        replace.set(tag, uid);
+      }
+      if (choice.kind === "convert") {
+        log.info(
+          `Converting transfer syntax: ${transferSyntaxName(info.transferSyntaxUid)} -> ${
+            transferSyntaxName(context.transferSyntax)
+          }`,
+        );
+      }
+      data = await outgoingDataset(source, info, context.transferSyntax, replace, o);
     } catch (err) {
       const why = badFile(job.path, err);
       log.error(why);
@@ -795,6 +814,36 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
   }
 }
 
+/** An ASCII space. */
+const SPACE = 0x20;
+/** Bytes of the head given to the watcher at a time. */
+const WATCH_SLICE = 16 * 1024;
+
+/**
+ * SOP Class and Instance UIDs at the start of the data set whose values hold
+ * spaces, each with the spaces removed. UIDs are padded with NUL, never
+ * spaces (PS3.5 9.1), yet files with space-padded ones exist; DCMTK 3.6.7's
+ * storescu removes the spaces from the values it sends, with a warning per
+ * element, with or without `-up` (its dcmdata library corrects UI values as
+ * it reads them, before `-up`'s own trimming of one trailing space would),
+ * and so do we. Only the chunks already read ahead are looked at.
+ */
+function spacePaddedUids(head: ReadAhead, ts: string): Map<number, string> {
+  const found = new Map<number, string>();
+  if (!tsEncoding(ts)) return found;
+  const watcher = new TopLevelWatcher(ts, [TAG.sopClassUid, TAG.sopInstanceUid]);
+  // In slices: a deflated head is inflated a growing prefix at a time, and the UIDs come early.
+  for (const chunk of head.head) {
+    for (let o = 0; o < chunk.length && !watcher.done; o += WATCH_SLICE) {
+      watcher.push(chunk.subarray(o, o + WATCH_SLICE));
+    }
+  }
+  for (const [tag, bytes] of watcher.rawValues()) {
+    if (bytes.includes(SPACE)) found.set(tag, decodeText(bytes).replaceAll(" ", ""));
+  }
+  return found;
+}
+
 /**
  * The data set as it goes out, read ahead (see {@link ReadAhead}): the
  * file's own bytes when `wireTs` is its syntax and nothing is replaced,
@@ -824,27 +873,13 @@ async function outgoingDataset(
     }
     parser = new DatasetParser(enc, { maxValueLength: length });
   }
-  let source = transcodeDataset(head.chunks(), info.transferSyntaxUid, wireTs, {
+  // A deflated data set comes out of the transcoder padded to even length (PS3.5 A.5).
+  const source = transcodeDataset(head.chunks(), info.transferSyntaxUid, wireTs, {
     replace,
     disableNewVr: o.disableNewVr,
     compressionLevel: o.compressionLevel,
   });
-  if (enc?.deflated) source = padToEven(source);
   return await ReadAhead.open(source, parser);
-}
-
-/**
- * PS3.5 A.5: "If the Deflate algorithm produces an odd number of bytes then
- * a single trailing NULL byte shall be added" -- files written without it
- * get it on the way out.
- */
-async function* padToEven(src: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  let total = 0;
-  for await (const chunk of src) {
-    total += chunk.length;
-    yield chunk;
-  }
-  if (total % 2 !== 0) yield new Uint8Array(1);
 }
 
 /** `Bad DICOM file: <path>: <why>` for a read or parse failure. */

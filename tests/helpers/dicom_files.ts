@@ -7,13 +7,12 @@
  */
 
 import { type Dataset, type Element, encodeDataset } from "../../lib/dicom/dataset.ts";
-import { deflateRawChunks, padDeflated } from "../../lib/dicom/deflate.ts";
+import { deflateRaw, deflateRawChunks } from "../../lib/dicom/deflate.ts";
 import { encodeFileMeta } from "../../lib/dicom/part10.ts";
 import { tsEncoding } from "../../lib/dicom/transfer_syntax.ts";
 import { encodeText, swapInPlace } from "../../lib/dicom/vr.ts";
 import { ChunkSink, DatasetEncoder } from "../../lib/dicom/writer.ts";
 import { newUid } from "../../lib/dicom/uid_gen.ts";
-import { deflateRawSync } from "node:zlib";
 
 /** MR Image Storage. */
 export const MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4";
@@ -269,7 +268,7 @@ function join(parts: Uint8Array[]): Uint8Array {
 export function makeImageFile(options: ImageFileOptions = {}): Uint8Array {
   const o = resolve(options);
   let dataset = join(Array.from(datasetPieces(o), (p) => p.slice()));
-  if (tsEncoding(o.ts)?.deflated) dataset = padDeflated(deflateRawSync(dataset));
+  if (tsEncoding(o.ts)?.deflated) dataset = deflateRaw(dataset);
   return o.meta ? join([metaBytes(o), dataset]) : dataset;
 }
 
