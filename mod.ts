@@ -144,6 +144,7 @@ export {
   type ResponseWait,
   type ScuFailure,
   type ScuOptions,
+  type ScuResult,
   type ScuTimings,
 } from "./lib/net/scu.ts";
 export {

@@ -4,13 +4,21 @@
  * @module
  */
 import {
-  ACSE_TIMEOUT_OPTION,
-  DIMSE_TIMEOUT_OPTION,
+  ABORT_OPTION,
+  IP_PROTOCOL_SUBGROUP,
   MAX_PDU_OPTION,
+  MAX_PDU_RANGE,
+  REPEAT_OPTION,
+  SCU_CONNECTION_OPTIONS,
+  SCU_PEER_PARAMS,
+  scuAeTitleSubgroup,
+  scuPeer,
+  scuSettings,
+  timingsJson,
 } from "../lib/cli/network_options.ts";
 import {
   type CommandLineSpec,
-  logOptionDefs,
+  generalOptionDefs,
   OptionError,
   type ParsedOptions,
 } from "../lib/cli/options.ts";
@@ -20,7 +28,7 @@ import {
   ProgressBar,
   withProgressLine,
 } from "../lib/cli/progress.ts";
-import { EXIT_OK, runTool, secondsOption, writeAll } from "../lib/cli/tool.ts";
+import { EXIT_OK, runTool, writeAll } from "../lib/cli/tool.ts";
 import type { InputFormat } from "../lib/dicom/part10.ts";
 import { statusHex } from "../lib/dimse/status.ts";
 import type { Logger } from "../lib/log/logger.ts";
@@ -32,19 +40,17 @@ import {
   type StoreRecord,
   type StoreResult,
 } from "../lib/net/store_scu.ts";
-import type { IpFamily } from "../lib/transport/tcp.ts";
 import { transferSyntaxName } from "../lib/uids.ts";
 import { ECHO_EXIT_CODES } from "./echoscu.ts";
 
-const PDU_RANGE = { min: 4096, max: 131072 };
+const CALLING_AE_TITLE = "STORESCU";
 
 /** storescu's command line: DCMTK 3.6.7's (TLS options aside), plus -i4/-i6/-i0 and --json. */
 export const STORESCU_SPEC: CommandLineSpec = {
   tool: "storescu",
   description: "DICOM storage (C-STORE) SCU",
   params: [
-    { name: "peer", help: "hostname of DICOM peer" },
-    { name: "port", help: "tcp/ip port number of peer" },
+    ...SCU_PEER_PARAMS,
     {
       name: "dcmfile-in",
       help: "DICOM file or directory to be transmitted",
@@ -56,9 +62,7 @@ export const STORESCU_SPEC: CommandLineSpec = {
       title: "general options:",
       columns: { long: 19, short: 6 },
       options: [
-        { long: "--help", short: "-h", help: "print this help text and exit", exclusive: true },
-        { long: "--version", help: "print version information and exit", exclusive: true },
-        ...logOptionDefs(),
+        ...generalOptionDefs(),
         { long: "--verbose-pc", short: "+v", help: "show presentation contexts in verbose mode" },
       ],
     },
@@ -133,36 +137,8 @@ export const STORESCU_SPEC: CommandLineSpec = {
     {
       title: "network options:",
       subgroups: [
-        {
-          title: "IP protocol version:",
-          options: [
-            { long: "--ipv4", short: "-i4", help: "use IPv4 only (default)", block: "ip" },
-            { long: "--ipv6", short: "-i6", help: "use IPv6 only", block: "ip" },
-            {
-              long: "--ip-auto",
-              short: "-i0",
-              help: "use DNS lookup to determine IP protocol",
-              block: "ip",
-            },
-          ],
-        },
-        {
-          title: "application entity titles:",
-          options: [
-            {
-              long: "--aetitle",
-              short: "-aet",
-              valueHelp: "[a]etitle: string",
-              help: "set my calling AE title (default: STORESCU)",
-            },
-            {
-              long: "--call",
-              short: "-aec",
-              valueHelp: "[a]etitle: string",
-              help: "set called AE title of peer (default: ANY-SCP)",
-            },
-          ],
-        },
+        IP_PROTOCOL_SUBGROUP,
+        scuAeTitleSubgroup(CALLING_AE_TITLE),
         {
           title: "proposed transmission transfer syntaxes:",
           options: [
@@ -269,28 +245,14 @@ export const STORESCU_SPEC: CommandLineSpec = {
         {
           title: "other network options:",
           options: [
-            {
-              long: "--timeout",
-              short: "-to",
-              valueHelp: "[s]econds: integer (default: unlimited)",
-              help: "timeout for connection requests",
-            },
-            {
-              long: "--socket-timeout",
-              short: "-ts",
-              valueHelp: "[s]econds: integer (default: 60)",
-              help: "timeout for network socket (0 for none)",
-            },
-            ACSE_TIMEOUT_OPTION,
-            DIMSE_TIMEOUT_OPTION,
-            MAX_PDU_OPTION,
+            ...SCU_CONNECTION_OPTIONS,
             {
               long: "--max-send-pdu",
               valueHelp: MAX_PDU_OPTION.valueHelp,
               help: "restrict max send pdu to n bytes",
             },
-            { long: "--repeat", valueHelp: "[n]umber: integer", help: "repeat n times" },
-            { long: "--abort", help: "abort association instead of releasing it" },
+            REPEAT_OPTION,
+            ABORT_OPTION,
             {
               long: "--no-halt",
               short: "-nh",
@@ -348,12 +310,6 @@ export const STORESCU_SPEC: CommandLineSpec = {
       ],
     },
   ],
-};
-
-const FAMILY: Record<string, IpFamily> = {
-  "--ipv4": "ipv4",
-  "--ipv6": "ipv6",
-  "--ip-auto": "auto",
 };
 
 const FORMAT: Record<string, InputFormat> = {
@@ -432,11 +388,7 @@ export function summaryJsonRecord(r: StoreResult, exitCode: number): object {
     bytes: s.bytes,
     seconds: s.ms / 1000,
     megabytesPerSecond: Number(megabytesPerSecond(s.bytes, s.ms)),
-    timings: {
-      connectMs: r.timings.connectMs ?? null,
-      associateMs: r.timings.associateMs ?? null,
-      releaseMs: r.timings.releaseMs ?? null,
-    },
+    timings: timingsJson(r.timings),
     diagnosis: r.diagnosis ?? null,
   };
 }
@@ -547,7 +499,7 @@ async function userIdentity(
 /** Runs storescu with `argv`; resolves with the exit code. */
 export function main(argv: readonly string[]): Promise<number> {
   return runTool(STORESCU_SPEC, argv, async ({ options, params, logger }) => {
-    const port = options.paramUint(1, { min: 1, max: 65535 })!;
+    const peer = scuPeer(options);
     if (options.has("--verbose-pc") && !logger.isEnabled("info")) {
       throw new OptionError("--verbose-pc only allowed with verbose mode");
     }
@@ -582,18 +534,9 @@ export function main(argv: readonly string[]): Promise<number> {
     const repeat = options.uint("--repeat", { min: 1 }) ?? 1;
     // Every option value is checked before the files are looked for.
     const settings = {
-      host: params[0],
-      port,
-      family: FAMILY[options.winner("ip") ?? "--ipv4"],
-      callingAeTitle: options.value("--aetitle") ?? "STORESCU",
-      calledAeTitle: options.value("--call") ?? "ANY-SCP",
-      maxPdu: options.uint("--max-pdu", PDU_RANGE) ?? 16384,
-      maxSendPdu: options.uint("--max-send-pdu", PDU_RANGE),
-      connectTimeoutMs: secondsOption(options, "--timeout", 1, undefined),
-      socketTimeoutMs: secondsOption(options, "--socket-timeout", 0, 60_000)!,
-      acseTimeoutMs: secondsOption(options, "--acse-timeout", 1, 30_000)!,
-      dimseTimeoutMs: secondsOption(options, "--dimse-timeout", 1, undefined),
-      abort: options.has("--abort"),
+      ...peer,
+      ...scuSettings(options, CALLING_AE_TITLE),
+      maxSendPdu: options.uint("--max-send-pdu", MAX_PDU_RANGE),
       inputFormat: FORMAT[options.winner("read") ?? "--read-file"],
       proposal,
       required: options.has("--required"),

@@ -14,9 +14,9 @@
  * @module
  */
 
-const ROOT = new URL("..", import.meta.url).pathname;
+import { freePort, toolArgv, waitForPort } from "../tests/helpers/procs.ts";
+
 const DENO = Deno.execPath();
-const OUR_ECHOSCU = [DENO, "run", "--allow-net", "--allow-read", "--allow-env", "--allow-sys"];
 
 interface Cmd {
   name: string;
@@ -61,25 +61,6 @@ async function measure(cmd: Cmd, port: number, runs: number) {
   return { name: cmd.name, processMs: median(single), rttUs: median(rtt) * 1000 };
 }
 
-async function waitPort(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-  throw new Error(`peer on port ${port} did not start`);
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
 interface Peer {
   name: string;
   start(port: number): Deno.ChildProcess;
@@ -100,17 +81,7 @@ const PEERS: Peer[] = [
     name: "our echoscp",
     start: (port) =>
       new Deno.Command(DENO, {
-        args: [
-          "run",
-          "--allow-net",
-          "--allow-read",
-          "--allow-env",
-          "--allow-sys",
-          `${ROOT}cli/echoscp.ts`,
-          "--bind",
-          "127.0.0.1",
-          String(port),
-        ],
+        args: [...toolArgv("echoscp"), "--bind", "127.0.0.1", String(port)],
         stdout: "null",
         stderr: "null",
       }).spawn(),
@@ -118,7 +89,7 @@ const PEERS: Peer[] = [
 ];
 
 const clients = (repeat: number): Cmd[] => [
-  { name: "our echoscu", argv: [...OUR_ECHOSCU, `${ROOT}cli/echoscu.ts`], repeat },
+  { name: "our echoscu", argv: [DENO, ...toolArgv("echoscu")], repeat },
   { name: "DCMTK echoscu (default)", argv: ["echoscu"], repeat: Math.min(repeat, 20) },
   {
     name: "DCMTK echoscu (TCP_NODELAY=1)",
@@ -142,7 +113,7 @@ export async function benchEcho(args: string[]): Promise<Record<string, unknown>
     const port = freePort();
     const proc = peer.start(port);
     try {
-      await waitPort(port);
+      await waitForPort(port);
       const rows = [];
       for (const c of clients(repeat)) rows.push(await measure(c, port, runs));
       const ours = rows[0];

@@ -16,10 +16,9 @@
  * @module
  */
 import { MR_IMAGE_STORAGE, writeImageFile } from "../tests/helpers/dicom_files.ts";
+import { freePort, toolArgv, waitForPort } from "../tests/helpers/procs.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
 const DENO = Deno.execPath();
-const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys"];
 const FRAME_BYTES = 512 * 512 * 2;
 
 /** One side-by-side measurement. */
@@ -49,22 +48,13 @@ const SIDES: Record<string, Side> = {
   "ours -> ours": {
     scp: (port, outDir) =>
       new Deno.Command(DENO, {
-        args: [
-          "run",
-          ...PERMS,
-          `${ROOT}cli/storescp.ts`,
-          "--bind",
-          "127.0.0.1",
-          "-od",
-          outDir,
-          String(port),
-        ],
+        args: [...toolArgv("storescp"), "--bind", "127.0.0.1", "-od", outDir, String(port)],
         stdout: "null",
         stderr: "inherit",
       }).spawn(),
     scu: (port, inputs) => ({
       cmd: DENO,
-      args: ["run", ...PERMS, `${ROOT}cli/storescu.ts`, "-q", "127.0.0.1", String(port), ...inputs],
+      args: [...toolArgv("storescu"), "-q", "127.0.0.1", String(port), ...inputs],
     }),
   },
   "DCMTK -> DCMTK": {
@@ -92,25 +82,6 @@ async function peakMb(pid: number): Promise<number> {
   const status = new TextDecoder().decode(out.stdout);
   const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
   return kb / 1024;
-}
-
-async function waitPort(port: number): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-  throw new Error(`SCP on port ${port} did not start`);
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 /** Total size of the regular files under `dir`. */
@@ -175,7 +146,7 @@ async function runOne(pair: string, load: string, inputs: string[]): Promise<Sto
   const port = freePort();
   const scp = side.scp(port, out);
   try {
-    await waitPort(port);
+    await waitForPort(port);
     const scu = side.scu(port, inputs);
     // GNU time reports the SCU's peak RSS (%M, KB) once it has exited.
     const t0 = performance.now();

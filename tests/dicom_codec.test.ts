@@ -12,23 +12,15 @@ import { DatasetParser, type DatasetToken, type ParserLimits } from "../lib/dico
 import { EXPLICIT_LE, IMPLICIT_LE, type Layout } from "../lib/dicom/transfer_syntax.ts";
 import { decodeText, encodeText, swapInPlace } from "../lib/dicom/vr.ts";
 import { outputVr } from "../lib/dicom/writer.ts";
-import { makeImageFile } from "./helpers/dicom_files.ts";
 import { decodeFileMeta } from "../lib/dicom/part10.ts";
+import { makeImageFile } from "./helpers/dicom_files.ts";
+import { hex } from "./helpers/hex.ts";
 
 const IVRLE = "1.2.840.10008.1.2";
 const EVRLE = "1.2.840.10008.1.2.1";
 const EVRBE = "1.2.840.10008.1.2.2";
 const JPEG_LS = "1.2.840.10008.1.2.4.80";
 const EXPLICIT_BE: Layout = { explicitVr: true, littleEndian: false };
-
-/** Bytes from a hex string with free spacing. */
-function hex(text: string): Uint8Array {
-  const clean = text.replace(/\s+/g, "");
-  return Uint8Array.from(
-    { length: clean.length / 2 },
-    (_, i) => parseInt(clean.slice(2 * i, 2 * i + 2), 16),
-  );
-}
 
 function ascii(text: string): Uint8Array {
   return new TextEncoder().encode(text);

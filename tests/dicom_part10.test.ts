@@ -24,38 +24,28 @@ import {
 } from "../lib/dicom/part10.ts";
 import { TopLevelWatcher } from "../lib/dicom/watcher.ts";
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../lib/version.ts";
-import { makeImageFile, MR_IMAGE_STORAGE, writeImageFile } from "./helpers/dicom_files.ts";
+import { concatBytes } from "../lib/pdu/bytes.ts";
+import {
+  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN as DEFLATED,
+  EXPLICIT_VR_BIG_ENDIAN as EVRBE,
+  EXPLICIT_VR_LITTLE_ENDIAN as EVRLE,
+  IMPLICIT_VR_LITTLE_ENDIAN as IVRLE,
+} from "../lib/uids.ts";
+import {
+  JPEG_LOSSLESS_SV1 as JPEG_LOSSLESS,
+  makeImageFile,
+  MR_IMAGE_STORAGE,
+  writeImageFile,
+} from "./helpers/dicom_files.ts";
 import { dcmtkAvailable, runCommand } from "./helpers/procs.ts";
+import { hex } from "./helpers/hex.ts";
 
 const HAVE_DCMTK = dcmtkAvailable();
-const IVRLE = "1.2.840.10008.1.2";
-const EVRLE = "1.2.840.10008.1.2.1";
-const EVRBE = "1.2.840.10008.1.2.2";
-const DEFLATED = "1.2.840.10008.1.2.1.99";
-const JPEG_LOSSLESS = "1.2.840.10008.1.2.4.70";
 const ALL_TS = [IVRLE, EVRLE, EVRBE, DEFLATED, JPEG_LOSSLESS];
 const UIDS = { sopInstanceUid: "1.2.3.4", studyUid: "1.2.3.5", seriesUid: "1.2.3.6" };
 
-function hex(text: string): Uint8Array {
-  const clean = text.replace(/\s+/g, "");
-  return Uint8Array.from(
-    { length: clean.length / 2 },
-    (_, i) => parseInt(clean.slice(2 * i, 2 * i + 2), 16),
-  );
-}
-
 function ascii(text: string): string {
   return [...new TextEncoder().encode(text)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function join(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -86,7 +76,7 @@ Deno.test("encodeFileMeta: byte-exact group 0002 with group length, version, pad
     implementationVersionName: "V1",
     sourceAeTitle: "AE1",
   });
-  const expected = join(
+  const expected = concatBytes([
     new Uint8Array(128),
     hex(ascii("DICM")),
     hex("02000000 554C 0400 68000000"),
@@ -97,7 +87,7 @@ Deno.test("encodeFileMeta: byte-exact group 0002 with group length, version, pad
     hex("02001200 5549 0600" + ascii("1.2.4\0")),
     hex("02001300 5348 0200" + ascii("V1")),
     hex("02001600 4145 0400" + ascii("AE1 ")),
-  );
+  ]);
   assert.deepEqual(bytes, expected);
   assert.deepEqual(decodeFileMeta(bytes), {
     meta: {
@@ -137,7 +127,7 @@ Deno.test("decodeFileMeta: truncated, lying group length, no transfer syntax, no
     );
   fail(good.subarray(0, 140), /truncated/);
   fail(good.subarray(0, good.length - 3), /group length \d+ exceeds the \d+ bytes that follow it/);
-  const withData = join(good, hex("08001600 5549 0200 3100"));
+  const withData = concatBytes([good, hex("08001600 5549 0200 3100")]);
   const tooShort = withData.slice();
   new DataView(tooShort.buffer).setUint32(140, 8, true); // ends inside (0002,0001)
   fail(tooShort, /lies: \(0002,0001\) runs past it/);
@@ -243,27 +233,27 @@ Deno.test("inspectDicomFile: clear errors for files that are not DICOM or are br
       await inspectError(await write("lying", lying), "file-only"),
       /group length 4294967280 exceeds the limit/,
     );
-    const noSop = join(
+    const noSop = concatBytes([
       encodeFileMeta({
         mediaStorageSopClassUid: "",
         mediaStorageSopInstanceUid: "",
         transferSyntaxUid: EVRLE,
       }),
       hex("10001000 504E 0200 4142"),
-    );
+    ]);
     assert.match(
       await inspectError(await write("nosop", noSop), "file-only"),
       /no SOP Class UID \(0008,0016\) or SOP Instance UID \(0008,0018\) in the file/,
     );
     // SOP UIDs missing from the meta information but present in the data set are taken from it.
-    const fallback = join(
+    const fallback = concatBytes([
       encodeFileMeta({
         mediaStorageSopClassUid: "",
         mediaStorageSopInstanceUid: "",
         transferSyntaxUid: EVRLE,
       }),
       file.subarray(metaLength),
-    );
+    ]);
     const info = await inspectDicomFile(await write("fallback", fallback), "file-only");
     assert.equal(info.sopClassUid, MR_IMAGE_STORAGE);
     assert.equal(info.sopInstanceUid, "1.2.3.4");
@@ -275,7 +265,7 @@ Deno.test("inspectDicomFile: meta information without group length, and without 
   await withTempDir(async (dir) => {
     const file = makeImageFile({ rows: 4, cols: 4, ...UIDS });
     const metaLength = decodeFileMeta(file).length;
-    const noGroupLength = join(file.subarray(0, 132), file.subarray(144));
+    const noGroupLength = concatBytes([file.subarray(0, 132), file.subarray(144)]);
     await Deno.writeFile(`${dir}/a.dcm`, noGroupLength);
     const a = await inspectDicomFile(`${dir}/a.dcm`, "file-only");
     assert.equal(a.datasetOffset, metaLength - 12);
@@ -306,13 +296,13 @@ Deno.test("inspectDicomFile: meta information longer than the first read (privat
     ], EVRLE);
     const groupLength = new Uint8Array(4);
     new DataView(groupLength.buffer).setUint32(0, body.length, true);
-    const bytes = join(
+    const bytes = concatBytes([
       new Uint8Array(128),
       hex(ascii("DICM")),
       encodeDataset([{ tag: 0x00020000, vr: "UL", value: groupLength }], EVRLE),
       body,
       file.subarray(metaLength),
-    );
+    ]);
     await Deno.writeFile(`${dir}/f.dcm`, bytes);
     const info = await inspectDicomFile(`${dir}/f.dcm`, "file-only");
     assert.equal(info.datasetOffset, 132 + 12 + body.length);
@@ -328,7 +318,7 @@ Deno.test("readDatasetChunks streams exactly the bytes after the meta informatio
     const chunks: Uint8Array[] = [];
     for await (const c of readDatasetChunks(info, 1000)) chunks.push(c);
     assert.ok(chunks.every((c) => c.length <= 1000));
-    assert.deepEqual(join(...chunks), (await Deno.readFile(path)).subarray(info.datasetOffset));
+    assert.deepEqual(concatBytes(chunks), (await Deno.readFile(path)).subarray(info.datasetOffset));
   });
 });
 
@@ -356,7 +346,7 @@ Deno.test("readDatasetChunks reads up to the size inspected: no read at the end,
       assert.deepEqual(reads, [dataset.length]);
       reads.length = 0;
       const chunks = await collect(1000);
-      assert.deepEqual(join(...chunks), dataset);
+      assert.deepEqual(concatBytes(chunks), dataset);
       const sizes = chunks.map((c) => c.length);
       assert.deepEqual(reads, sizes);
       assert.deepEqual(sizes.slice(0, -1), new Array(sizes.length - 1).fill(1000));
@@ -513,14 +503,14 @@ Deno.test({
       assert.equal(seq.length, 1);
 
       // A 2x2 24-bit BMP for img2dcm.
-      const bmp = join(
+      const bmp = concatBytes([
         hex("424D 46000000 0000 0000 36000000"),
         hex(
           "28000000 02000000 02000000 0100 1800 00000000 10000000 130B0000 130B0000 00000000 00000000",
         ),
         hex("0000FF 00FF00 0000"),
         hex("FF0000 FFFFFF 0000"),
-      );
+      ]);
       await Deno.writeFile(`${dir}/in.bmp`, bmp);
       const img = `${dir}/img.dcm`;
       const r2 = await runCommand("img2dcm", ["-i", "BMP", `${dir}/in.bmp`, img]);

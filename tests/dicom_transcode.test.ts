@@ -17,34 +17,23 @@ import {
 import { DicomParseError } from "../lib/dicom/errors.ts";
 import { decodeFileMeta, encodeFileMeta } from "../lib/dicom/part10.ts";
 import { transcodeDataset, type TranscodeOptions } from "../lib/dicom/transcode.ts";
-import { makeImageFile, MR_IMAGE_STORAGE } from "./helpers/dicom_files.ts";
+import { concatBytes } from "../lib/pdu/bytes.ts";
+import {
+  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN as DEFLATED,
+  EXPLICIT_VR_BIG_ENDIAN as EVRBE,
+  EXPLICIT_VR_LITTLE_ENDIAN as EVRLE,
+  IMPLICIT_VR_LITTLE_ENDIAN as IVRLE,
+} from "../lib/uids.ts";
+import {
+  JPEG_LOSSLESS_SV1 as JPEG_LOSSLESS,
+  makeImageFile,
+  MR_IMAGE_STORAGE,
+} from "./helpers/dicom_files.ts";
 import { dcmtkAvailable, runCommand } from "./helpers/procs.ts";
+import { hex } from "./helpers/hex.ts";
 
 const HAVE_DCMTK = dcmtkAvailable();
-const IVRLE = "1.2.840.10008.1.2";
-const EVRLE = "1.2.840.10008.1.2.1";
-const EVRBE = "1.2.840.10008.1.2.2";
-const DEFLATED = "1.2.840.10008.1.2.1.99";
-const JPEG_LOSSLESS = "1.2.840.10008.1.2.4.70";
 const NATIVE = [IVRLE, EVRLE, EVRBE, DEFLATED];
-
-function hex(text: string): Uint8Array {
-  const clean = text.replace(/\s+/g, "");
-  return Uint8Array.from(
-    { length: clean.length / 2 },
-    (_, i) => parseInt(clean.slice(2 * i, 2 * i + 2), 16),
-  );
-}
-
-function join(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 async function* chunked(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
   for (let o = 0; o < bytes.length; o += size) yield bytes.subarray(o, o + size);
@@ -53,7 +42,7 @@ async function* chunked(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Ar
 async function collect(src: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   for await (const c of src) parts.push(c.slice());
-  return join(parts);
+  return concatBytes(parts);
 }
 
 async function transcode(
@@ -152,7 +141,7 @@ Deno.test("deflated to deflated: the source's own chunks, plus the NUL pad of PS
   let odd: Uint8Array | undefined;
   let even: Uint8Array | undefined;
   for (let n = 2; n <= 40 && !(odd && even); n += 2) {
-    const element = join([
+    const element = concatBytes([
       hex("09001010 4F42 0000"),
       new Uint8Array([n, 0, 0, 0]),
       new Uint8Array(n).map((_, i) => i * 7),
@@ -167,14 +156,14 @@ Deno.test("deflated to deflated: the source's own chunks, plus the NUL pad of PS
     for await (const c of transcodeDataset(chunked(odd, 5), DEFLATED, DEFLATED, options)) {
       chunks.push(c);
     }
-    assert.deepEqual(join(chunks), join([odd, new Uint8Array(1)]));
+    assert.deepEqual(concatBytes(chunks), concatBytes([odd, new Uint8Array(1)]));
     // Passed through: the source's chunks, not a re-deflated stream.
     assert.ok(chunks.slice(0, -1).every((c) => c.buffer === odd!.buffer));
     assert.deepEqual(await transcode(even, DEFLATED, DEFLATED, options), even);
   }
   // The pad is no part of the data set (the inflater stops at the last block).
   assert.deepEqual(
-    await transcode(join([odd, new Uint8Array(1)]), DEFLATED, EVRLE),
+    await transcode(concatBytes([odd, new Uint8Array(1)]), DEFLATED, EVRLE),
     await transcode(odd, DEFLATED, EVRLE),
   );
 });
@@ -281,7 +270,7 @@ Deno.test("-u (disableNewVr): UN UT OF... written as OB in explicit VR; UN seque
 Deno.test("implicit VR values longer than a 16-bit length become UN in explicit VR, never swapped (PS3.5 6.2.2)", async () => {
   // (0018,6060) RWaveTimeVector is FL: 70000 bytes do not fit its 16-bit explicit length.
   const value = new Uint8Array(70_000).map((_, i) => i & 0xff);
-  const src = join([hex("18006060 70110100"), value]);
+  const src = concatBytes([hex("18006060 70110100"), value]);
   for (const to of [EVRLE, EVRBE]) {
     const out = await transcode(src, IVRLE, to);
     const header = to === EVRLE ? "18006060 554E 0000 70110100" : "00186060 554E 0000 00011170";
@@ -305,7 +294,7 @@ Deno.test("deflate: round trip, level changes the size, corrupt and truncated st
   // PS3.5 A.5: an odd deflated length gets a trailing NUL.
   let odd = 0;
   for (let n = 2; n <= 40; n += 2) {
-    const element = join([
+    const element = concatBytes([
       hex("09001010 4F42 0000"),
       new Uint8Array([n, 0, 0, 0]),
       new Uint8Array(n).map((_, i) => i * 7),
@@ -414,7 +403,7 @@ Deno.test({
             transferSyntaxUid: to,
           });
           const path = `${dir}/out.dcm`;
-          await Deno.writeFile(path, join([meta, out]));
+          await Deno.writeFile(path, concatBytes([meta, out]));
           const r = await runCommand("dcmdump", ["+L", path]);
           assert.equal(r.code, 0, r.stderr);
           const complaints = r.stderr.split("\n").filter((l) =>

@@ -12,15 +12,8 @@ import {
   encodeCommandSet,
 } from "../lib/dimse/command.ts";
 import { DimseDecodeError } from "../lib/dimse/errors.ts";
-
-/** Bytes from a hex string with free spacing. */
-function hex(text: string): Uint8Array {
-  const clean = text.replace(/\s+/g, "");
-  return Uint8Array.from(
-    { length: clean.length / 2 },
-    (_, i) => parseInt(clean.slice(2 * i, 2 * i + 2), 16),
-  );
-}
+import { concatBytes } from "../lib/pdu/bytes.ts";
+import { hex } from "./helpers/hex.ts";
 
 /** One implicit VR LE element: group 0000, element, 4-byte length, value. */
 function element(elementNumber: number, value: Uint8Array, group = 0x0000): Uint8Array {
@@ -41,21 +34,11 @@ function ascii(text: string): Uint8Array {
   return new TextEncoder().encode(text);
 }
 
-function join(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 /** A command set with a correct (0000,0000) in front of `body`. */
 function withGroupLength(body: Uint8Array, declared = body.length): Uint8Array {
   const gl = new Uint8Array(4);
   new DataView(gl.buffer).setUint32(0, declared, true);
-  return join(element(0x0000, gl), body);
+  return concatBytes([element(0x0000, gl), body]);
 }
 
 function assertDecodeError(bytes: Uint8Array, code: string, pattern?: RegExp): DimseDecodeError {
@@ -151,11 +134,11 @@ Deno.test("encode: UI padded with NUL, strings with space, to even length", () =
     MoveOriginatorApplicationEntityTitle: "ABC",
     ErrorComment: "odd",
   });
-  const expected = withGroupLength(join(
+  const expected = withGroupLength(concatBytes([
     element(0x0902, ascii("odd ")),
-    element(0x1000, join(ascii("1.2.3"), new Uint8Array([0]))),
+    element(0x1000, concatBytes([ascii("1.2.3"), new Uint8Array([0])])),
     element(0x1030, ascii("ABC ")),
-  ));
+  ]));
   assert.deepEqual(bytes, expected);
 });
 
@@ -212,11 +195,11 @@ Deno.test("round trip: every dictionary element with a representative value", ()
 });
 
 Deno.test("decode: strips trailing NUL and space padding of UI and strings", () => {
-  const bytes = withGroupLength(join(
+  const bytes = withGroupLength(concatBytes([
     element(0x0002, ascii("1.2.3 ")), // space-padded UI, seen in the wild
     element(0x0600, ascii("DEST  ")),
-    element(0x1000, join(ascii("1.2.34"), new Uint8Array([0, 0]))),
-  ));
+    element(0x1000, concatBytes([ascii("1.2.34"), new Uint8Array([0, 0])])),
+  ]));
   assert.deepEqual(decodeCommandSet(bytes), {
     AffectedSOPClassUID: "1.2.3",
     MoveDestination: "DEST",
@@ -240,7 +223,7 @@ Deno.test("class 6: fixed-length VRs of the wrong length (US 3, US 0, US 4, UL 2
     assert.equal(error.tag, el);
   }
   // UL group length of 2 bytes
-  assertDecodeError(join(element(0x0000, us(0)), element(0x0100, us(1))), "bad-vr-length");
+  assertDecodeError(concatBytes([element(0x0000, us(0)), element(0x0100, us(1))]), "bad-vr-length");
 });
 
 Deno.test("class 6: strings longer than their VR allows", () => {
@@ -266,17 +249,19 @@ Deno.test("class 6: group length wrong either way, missing, or not first", () =>
 
 Deno.test("class 6: trailing garbage after the last element", () => {
   // Garbage counted in the group length: not a whole element header.
-  const extra = join(ECHO_RQ.subarray(12), new Uint8Array([1, 2]));
+  const extra = concatBytes([ECHO_RQ.subarray(12), new Uint8Array([1, 2])]);
   assertDecodeError(withGroupLength(extra), "truncated");
   // Garbage outside the group length.
-  assertDecodeError(join(ECHO_RQ, new Uint8Array([0, 0])), "group-length");
-  assertDecodeError(join(ECHO_RQ, element(0x0900, us(0))), "group-length");
+  assertDecodeError(concatBytes([ECHO_RQ, new Uint8Array([0, 0])]), "group-length");
+  assertDecodeError(concatBytes([ECHO_RQ, element(0x0900, us(0))]), "group-length");
 });
 
 Deno.test("class 6: elements out of order, duplicated, or outside group 0000", () => {
-  const outOfOrder = withGroupLength(join(element(0x0110, us(1)), element(0x0100, us(0x30))));
+  const outOfOrder = withGroupLength(
+    concatBytes([element(0x0110, us(1)), element(0x0100, us(0x30))]),
+  );
   assertDecodeError(outOfOrder, "tag-order", /\(0000,0100\) .* follows \(0000,0110\)/);
-  const duplicate = withGroupLength(join(element(0x0110, us(1)), element(0x0110, us(2))));
+  const duplicate = withGroupLength(concatBytes([element(0x0110, us(1)), element(0x0110, us(2))]));
   assertDecodeError(duplicate, "tag-order");
   const groupLengthTwice = withGroupLength(element(0x0000, new Uint8Array(4)));
   assertDecodeError(groupLengthTwice, "tag-order");

@@ -14,6 +14,7 @@ import {
   MessageAssembler,
 } from "../lib/dimse/fragment.ts";
 import { type DimseMessage, messageToCommandSet } from "../lib/dimse/messages.ts";
+import { concatBytes } from "../lib/pdu/bytes.ts";
 
 /** Length of a P-DATA-TF variable field: per PDV, 4-byte length + context ID + header + data. */
 function variableFieldLength(pdu: PDataTfPdu): number {
@@ -22,16 +23,6 @@ function variableFieldLength(pdu: PDataTfPdu): number {
 
 function evenBytes(length: number, seed = 1): Uint8Array {
   return Uint8Array.from({ length }, (_, i) => (i * 31 + seed) & 0xff);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 const ECHO_RQ: DimseMessage = {
@@ -132,7 +123,7 @@ Deno.test("class 10: fragments fit every peer maximum, fill even ones, stay even
           assert.equal(pdv.isCommand, isCommand);
           assert.equal(pdv.contextId, 7);
         });
-        assert.deepEqual(concat(pdus.map((p) => p.pdvs[0].data)), input);
+        assert.deepEqual(concatBytes(pdus.map((p) => p.pdvs[0].data)), input);
       }
     }
   }
@@ -170,7 +161,7 @@ Deno.test("fragmentMessage: streamed pieces with isLast=false until the final pi
   );
   // 100 bytes: 3 PDVs, empty: none, 100 bytes: 3, 30 bytes: 1 (the only one flagged last).
   assert.deepEqual(pdvs.map((p) => p.isLast), [...Array(6).fill(false), true]);
-  assert.deepEqual(concat(pdvs.map((p) => p.data)), concat(pieces));
+  assert.deepEqual(concatBytes(pdvs.map((p) => p.data)), concatBytes(pieces));
 });
 
 Deno.test("fragmentMessage: odd input, bad context IDs and PDV lengths are RangeErrors", () => {
@@ -225,7 +216,7 @@ Deno.test("reassembly: a C-STORE data set is streamed one event per PDV, unchang
     assert.equal(event.last, i === data.length - 1);
   });
   assert.deepEqual(
-    concat(data.map((e) => (e.kind === "data" ? e.chunk : new Uint8Array()))),
+    concatBytes(data.map((e) => (e.kind === "data" ? e.chunk : new Uint8Array()))),
     dataset,
   );
   assert.ok(assembler.idle);

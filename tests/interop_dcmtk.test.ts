@@ -15,6 +15,7 @@ import {
   type Finished,
   runCommand,
   runTool,
+  show,
   startStorescp,
   startTool,
 } from "./helpers/procs.ts";
@@ -66,10 +67,6 @@ function dcmtkEchoscu(args: string[], port: number): Promise<Finished> {
 
 function ourEchoscu(args: string[], port: number): Promise<Finished> {
   return runTool("echoscu", [...args, "127.0.0.1", String(port)], 30_000);
-}
-
-function show(r: Finished): string {
-  return `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
 }
 
 function lines(text: string): string[] {

@@ -11,20 +11,11 @@ import type { AssociateAcPdu, AssociateRqPdu, Pdu, UserInformation } from "../li
 import { decodePdu } from "../lib/pdu/codec.ts";
 import echoscuLog from "./fixtures/dcmtk367_echoscu_debug.log" with { type: "text" };
 import storescpLog from "./fixtures/dcmtk367_storescp_debug.log" with { type: "text" };
+import { hex } from "./helpers/hex.ts";
 
-/**
- * Bytes from hex text: whitespace ignored, `//` comments to the end of the
- * line ignored, so vectors can name the standard's byte offsets inline.
- */
+/** Bytes from hex text with `${}` splices, read as {@link hex} reads it. */
 export function h(strings: TemplateStringsArray, ...values: string[]): Uint8Array {
-  return fromHex(strings.raw.reduce((acc, s, i) => acc + s + (values[i] ?? ""), ""));
-}
-
-/** Bytes from hex text, as {@link h} reads it. */
-export function fromHex(text: string): Uint8Array {
-  const digits = text.replace(/\/\/[^\n]*/g, "").replace(/\s+/g, "");
-  assert.match(digits, /^([0-9a-fA-F]{2})*$/, "hex vector");
-  return Uint8Array.from(digits.match(/../g) ?? [], (b) => parseInt(b, 16));
+  return hex(strings.raw.reduce((acc, s, i) => acc + s + (values[i] ?? ""), ""));
 }
 
 /** ASCII text as hex, for splicing into {@link h} vectors. */
@@ -68,7 +59,7 @@ export function fixturePdu(name: keyof typeof LOGS): { lines: string[]; raw: Uin
   let end = start + 1;
   while (log[end]?.startsWith("  ")) end++;
   const lines = log.slice(start, end);
-  return { lines, raw: fromHex(lines.slice(1).join(" ")) };
+  return { lines, raw: hex(lines.slice(1).join(" ")) };
 }
 
 /** The lines of one BEGIN..END A-ASSOCIATE block of a fixture log. */

@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { type Dataset, datasetDifferences, decodeDataset } from "../lib/dicom/dataset.ts";
-import { decodeFileMeta, type FileMeta, inspectDicomFile } from "../lib/dicom/part10.ts";
+import { decodeFileMeta, inspectDicomFile } from "../lib/dicom/part10.ts";
 import { newUid } from "../lib/dicom/uid_gen.ts";
 import { tsEncoding } from "../lib/dicom/transfer_syntax.ts";
 import { swapInPlace } from "../lib/dicom/vr.ts";
@@ -23,17 +23,24 @@ import {
   IMPLICIT_VR_LITTLE_ENDIAN as ILE,
   transferSyntaxName,
 } from "../lib/uids.ts";
-import { type ImageFileOptions, MR_IMAGE_STORAGE, writeImageFile } from "./helpers/dicom_files.ts";
+import {
+  type ImageFileOptions,
+  MR_IMAGE_STORAGE,
+  readPart10,
+  writeImageFile,
+} from "./helpers/dicom_files.ts";
 import {
   Background,
   dcmtkAvailable,
   type Finished,
   runCommand,
   runTool,
+  show,
   startStorescp,
   startTool,
   toolArgv,
 } from "./helpers/procs.ts";
+import { withTempDir } from "./helpers/temp_files.ts";
 
 const HAVE_DCMTK = dcmtkAvailable();
 const HOST = "127.0.0.1";
@@ -99,24 +106,13 @@ interface Receiver {
   stored?: (count: number) => Promise<Map<string, string>>;
 }
 
-function show(r: Finished): string {
-  return `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
-}
-
 /** The JSON objects among the lines of `text`. */
 function jsonLines(text: string): Record<string, unknown>[] {
   return text.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
 }
 
 /** A temporary directory for one test, removed afterwards. */
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "dimse-roundtrip-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withDir = (fn: (dir: string) => Promise<void>) => withTempDir("dimse-roundtrip-", fn);
 
 /** Writes the four source files (64x48 MR images) under `dir` and decodes them. */
 async function writeSources(dir: string): Promise<Source[]> {
@@ -129,13 +125,6 @@ async function writeSources(dir: string): Promise<Source[]> {
     out.push({ path, ts, uid, dataset });
   }
   return out;
-}
-
-/** A Part 10 file's meta information and decoded data set. */
-async function readPart10(path: string): Promise<{ meta: FileMeta; dataset: Dataset }> {
-  const bytes = await Deno.readFile(path);
-  const { meta, length } = decodeFileMeta(bytes, path);
-  return { meta, dataset: decodeDataset(bytes.subarray(length), meta.transferSyntaxUid) };
 }
 
 /** Our storescu, its `--json` file records giving the syntax each file went in. */

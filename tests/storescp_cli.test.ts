@@ -13,6 +13,7 @@ import { VERIFICATION_SOP_CLASS } from "../lib/uids.ts";
 import { requestAssociation } from "../lib/ul/association.ts";
 import { writeImageFile } from "./helpers/dicom_files.ts";
 import { dcmtkAvailable, runCommand, runTool, startTool } from "./helpers/procs.ts";
+import { listDir } from "./helpers/temp_files.ts";
 
 const HAVE_DCMTK = dcmtkAvailable();
 
@@ -25,12 +26,6 @@ async function workspace(): Promise<{ dir: string; od: string; file: string; uid
   const file = `${dir}/in.dcm`;
   await writeImageFile(file, { sopInstanceUid: uid, rows: 32, cols: 32 });
   return { dir, od, file, uid };
-}
-
-async function entries(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for await (const e of Deno.readDir(dir)) out.push(e.name);
-  return out.sort();
 }
 
 /**
@@ -112,7 +107,7 @@ Deno.test({
           // DCMTK's storescp would make this wait for the held association to end.
           const out = await runCommand("storescu", ["127.0.0.1", String(port), w.file]);
           assert.equal(out.code, 0, out.stderr);
-          assert.deepEqual(await entries(w.od), [`MR.${w.uid}`]);
+          assert.deepEqual(await listDir(w.od), [`MR.${w.uid}`]);
           assert.equal(await held.release(), "released");
         } finally {
           await proc.stop();
@@ -127,7 +122,7 @@ Deno.test({
         assert.match(refused.stderr, /Association Rejected/);
         const rejected = await proc.waitForEvent((e) => e.event === "association-rejected");
         assert.match(String(rejected.reason), /Transient/i);
-        assert.deepEqual(await entries(w.od), []);
+        assert.deepEqual(await listDir(w.od), []);
         assert.equal(await held.release(), "released");
         await proc.waitForEvent((e) => e.event === "association-released");
         const out = await runCommand("storescu", ["127.0.0.1", String(port), w.file]);
@@ -166,7 +161,7 @@ Deno.test({
           ]);
           assert.notEqual(bad.code, 0);
           assert.match(bad.stderr, /Calling AE Title Not Recognized/i);
-          assert.deepEqual(await entries(w.od), []);
+          assert.deepEqual(await listDir(w.od), []);
           for (const aet of ["GOOD", "ALSOGOOD"]) {
             const ok = await runCommand("storescu", [
               "-aet",
@@ -211,7 +206,7 @@ Deno.test({
       assert.equal(ev.status, 0);
       assert.equal(ev.path, null);
       assert.ok(Number(ev.bytes) > 32 * 32 * 2);
-      assert.deepEqual(await entries(w.od), []);
+      assert.deepEqual(await listDir(w.od), []);
     } finally {
       assert.equal((await proc.stop()).code, 0, "SIGTERM ends storescp with exit code 0");
       await Deno.remove(w.dir, { recursive: true });
@@ -232,7 +227,7 @@ Deno.test({
           assert.notEqual(out.code, 0, option);
           await proc.waitForEvent((e) => e.event === "association-aborted");
           assert.match(proc.stderr, /^I: ABORT initiated \(due to command line options\)$/m);
-          assert.deepEqual(await entries(w.od), [], option);
+          assert.deepEqual(await listDir(w.od), [], option);
         } finally {
           await proc.stop();
         }

@@ -6,8 +6,7 @@
  * lines at -v.
  */
 import assert from "node:assert/strict";
-import { datasetDifferences, decodeDataset } from "../lib/dicom/dataset.ts";
-import { decodeFileMeta } from "../lib/dicom/part10.ts";
+import { datasetDifferences } from "../lib/dicom/dataset.ts";
 import { newUid } from "../lib/dicom/uid_gen.ts";
 import {
   DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
@@ -15,7 +14,7 @@ import {
   EXPLICIT_VR_LITTLE_ENDIAN,
   IMPLICIT_VR_LITTLE_ENDIAN,
 } from "../lib/uids.ts";
-import { writeImageFile } from "./helpers/dicom_files.ts";
+import { readPart10, writeImageFile } from "./helpers/dicom_files.ts";
 import {
   Background,
   dcmtkAvailable,
@@ -25,25 +24,9 @@ import {
   toolArgv,
   waitForPort,
 } from "./helpers/procs.ts";
+import { listDir } from "./helpers/temp_files.ts";
 
 const HAVE_DCMTK = dcmtkAvailable();
-
-/** Every file below `dir`, relative to it, sorted. */
-async function tree(dir: string, prefix = ""): Promise<string[]> {
-  const out: string[] = [];
-  for await (const e of Deno.readDir(dir)) {
-    if (e.isDirectory) out.push(...await tree(`${dir}/${e.name}`, `${prefix}${e.name}/`));
-    else out.push(`${prefix}${e.name}`);
-  }
-  return out.sort();
-}
-
-/** The data set of a Part 10 file and its transfer syntax. */
-async function readPart10(path: string) {
-  const bytes = await Deno.readFile(path);
-  const { meta, length } = decodeFileMeta(bytes, path);
-  return { meta, ts: meta.transferSyntaxUid, dataset: bytes.subarray(length) };
-}
 
 async function storescu(args: string[]) {
   const out = await runCommand("storescu", args, 60_000);
@@ -92,12 +75,7 @@ Deno.test({
         // element by element; tests/storescp_safety.test.ts shows we store bytes as received.
         const original = await readPart10(source);
         assert.deepEqual(
-          datasetDifferences(
-            decodeDataset(original.dataset, original.ts),
-            decodeDataset(stored.dataset, stored.ts),
-            original.ts,
-            stored.ts,
-          ),
+          datasetDifferences(original.dataset, stored.dataset, original.ts, stored.ts),
           [],
           `${c.fileTs} sent with ${c.scu}`,
         );
@@ -141,7 +119,7 @@ Deno.test({
         const { proc, port } = await startTool("storescp", [...args, "-od", od]);
         try {
           await storescu(["127.0.0.1", String(port), source]);
-          const files = await tree(od);
+          const files = await listDir(od, true);
           assert.equal(files.length, 1, `${args.join(" ")}: ${files}`);
           assert.match(files[0], expected, args.join(" "));
         } finally {

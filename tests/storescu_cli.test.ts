@@ -30,13 +30,9 @@ import {
 import type { UserIdentityRq } from "../lib/pdu/types.ts";
 import { EXPLICIT_VR_LITTLE_ENDIAN } from "../lib/uids.ts";
 import { MR_IMAGE_STORAGE, writeImageFile } from "./helpers/dicom_files.ts";
-import { type Finished, freePort, runTool } from "./helpers/procs.ts";
+import { freePort, runTool, show } from "./helpers/procs.ts";
 
 const HOST = "127.0.0.1";
-
-function show(r: Finished): string {
-  return `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
-}
 
 const lines = (text: string) => text.split("\n").filter((l) => l !== "");
 const storescu = (args: string[]) => runTool("storescu", args, 60_000);
@@ -489,6 +485,15 @@ Deno.test("wildcardRegExp: * and ? as fnmatch, everything else literal", () => {
   assert.ok(wildcardRegExp("(x)+[y]").test("(x)+[y]"));
 });
 
+/** A quarter of the bytes sent in a second. */
+const PROGRESS: ProgressState = {
+  filesDone: 12,
+  filesTotal: 100,
+  bytesDone: 30_000_000,
+  bytesTotal: 120_000_000,
+  elapsedMs: 1_000,
+};
+
 Deno.test("progress figures: bytes, durations, time left", () => {
   assert.equal(formatBytes(950), "950 B");
   assert.equal(formatBytes(12_345), "12.3 kB");
@@ -498,27 +503,13 @@ Deno.test("progress figures: bytes, durations, time left", () => {
   assert.equal(formatDuration(65_000), "1:05");
   assert.equal(formatDuration(3_723_000), "1:02:03");
   assert.equal(formatDuration(Infinity), "--:--");
-  const p: ProgressState = {
-    filesDone: 12,
-    filesTotal: 100,
-    bytesDone: 30_000_000,
-    bytesTotal: 120_000_000,
-    elapsedMs: 1_000,
-  };
-  assert.equal(estimateRemainingMs(p), 3_000);
-  assert.equal(estimateRemainingMs({ ...p, bytesDone: 0 }), Infinity);
+  assert.equal(estimateRemainingMs(PROGRESS), 3_000);
+  assert.equal(estimateRemainingMs({ ...PROGRESS, bytesDone: 0 }), Infinity);
 });
 
 Deno.test("progressLine: the bar takes what the figures leave, within the width", () => {
-  const p: ProgressState = {
-    filesDone: 12,
-    filesTotal: 100,
-    bytesDone: 30_000_000,
-    bytesTotal: 120_000_000,
-    elapsedMs: 1_000,
-  };
   const figures = "12/100 files  30.0 MB/120 MB  30.0 MB/s  ETA 0:03";
-  const line = progressLine(p, 79);
+  const line = progressLine(PROGRESS, 79);
   assert.equal(line.length, 79);
   assert.ok(line.endsWith(`]  ${figures}`), line);
   const inner = 79 - figures.length - 4;
@@ -526,7 +517,7 @@ Deno.test("progressLine: the bar takes what the figures leave, within the width"
     line.slice(1, 1 + inner),
     "#".repeat(Math.round(inner / 4)) + ".".repeat(inner - Math.round(inner / 4)),
   );
-  assert.equal(progressLine(p, 40), figures.slice(0, 40));
+  assert.equal(progressLine(PROGRESS, 40), figures.slice(0, 40));
 });
 
 Deno.test("ProgressBar: redrawn at most every 100 ms, cleared around log lines", () => {

@@ -6,12 +6,7 @@
  * for byte (storescp +B writes what it received).
  */
 import assert from "node:assert/strict";
-import {
-  type Dataset,
-  datasetDifferences,
-  decodeDataset,
-  stringValue,
-} from "../lib/dicom/dataset.ts";
+import { type Dataset, datasetDifferences, stringValue } from "../lib/dicom/dataset.ts";
 import { decodeFileMeta } from "../lib/dicom/part10.ts";
 import { newUid } from "../lib/dicom/uid_gen.ts";
 import {
@@ -21,33 +16,29 @@ import {
   IMPLICIT_VR_LITTLE_ENDIAN as ILE,
   transferSyntaxName,
 } from "../lib/uids.ts";
-import { type ImageFileOptions, makeImageFile, writeImageFile } from "./helpers/dicom_files.ts";
+import {
+  type ImageFileOptions,
+  makeImageFile,
+  readPart10,
+  writeImageFile,
+} from "./helpers/dicom_files.ts";
 import {
   type Background,
   dcmtkAvailable,
   type Finished,
   runCommand,
   runTool,
+  show,
   startStorescp,
 } from "./helpers/procs.ts";
+import { listDir, withTempDir } from "./helpers/temp_files.ts";
 
 const HAVE_DCMTK = dcmtkAvailable();
 const HOST = "127.0.0.1";
 const CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2";
 
-function show(r: Finished): string {
-  return `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
-}
-
 /** A temporary directory for one test, removed afterwards. */
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "dimse-storescu-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withDir = (fn: (dir: string) => Promise<void>) => withTempDir("dimse-storescu-", fn);
 
 /** DCMTK's storescp writing into `<dir>/in`, stopped afterwards. */
 async function withStorescp(
@@ -75,14 +66,6 @@ async function image(
   const path = `${dir}/${name}`;
   await writeImageFile(path, { rows: 64, cols: 64, ts, sopInstanceUid: uid, ...more });
   return { path, uid };
-}
-
-/** A Part 10 file: its transfer syntax, data set bytes and decoded data set. */
-async function readPart10(path: string): Promise<{ ts: string; raw: Uint8Array; ds: Dataset }> {
-  const bytes = await Deno.readFile(path);
-  const { meta, length } = decodeFileMeta(bytes, path);
-  const raw = bytes.subarray(length);
-  return { ts: meta.transferSyntaxUid, raw, ds: decodeDataset(raw, meta.transferSyntaxUid) };
 }
 
 /** The file DCMTK's storescp wrote for an MR instance. */
@@ -155,7 +138,7 @@ for (const { proposal, scp, wire } of MATRIX) {
             const sent = await readPart10(f.path);
             const got = await readPart10(received(dir, f.uid));
             assert.equal(got.ts, wire[f.ts], `${transferSyntaxName(f.ts)} file`);
-            assert.deepEqual(datasetDifferences(sent.ds, got.ds, sent.ts, got.ts), []);
+            assert.deepEqual(datasetDifferences(sent.dataset, got.dataset, sent.ts, got.ts), []);
             const converting = `Converting transfer syntax: ${transferSyntaxName(f.ts)} -> ${
               transferSyntaxName(wire[f.ts])
             }`;
@@ -209,7 +192,7 @@ Deno.test({
         const sent = await readPart10(f.path);
         const got = await readPart10(received(dir, f.uid));
         assert.equal(got.ts, EBE);
-        assert.deepEqual(datasetDifferences(sent.ds, got.ds, sent.ts, got.ts), []);
+        assert.deepEqual(datasetDifferences(sent.dataset, got.dataset, sent.ts, got.ts), []);
       });
     }),
 });
@@ -329,10 +312,10 @@ Deno.test({
         for (const f of [good1, good2]) {
           const sent = await readPart10(f.path);
           const got = await readPart10(received(dir, f.uid));
-          assert.deepEqual(datasetDifferences(sent.ds, got.ds, sent.ts, got.ts), []);
+          assert.deepEqual(datasetDifferences(sent.dataset, got.dataset, sent.ts, got.ts), []);
         }
         assert.deepEqual(
-          (await tree(`${dir}/in`)).sort(),
+          (await listDir(`${dir}/in`)).sort(),
           [good1.uid, good2.uid].map((u) => `MR.${u}`).sort(),
         );
         assert.match(r.stderr, /^E: Bad DICOM file: .*truncated\.dcm: /m);
@@ -340,13 +323,6 @@ Deno.test({
       });
     }),
 });
-
-/** Names of the files in a directory, sorted. */
-async function tree(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for await (const e of Deno.readDir(dir)) out.push(e.name);
-  return out.sort();
-}
 
 Deno.test({
   name: "storescu halts at a bad file: DCMTK's lines and exit code 1, the rest not sent",
@@ -365,7 +341,7 @@ Deno.test({
         assert.equal(r.code, 1);
         assert.match(r.stderr, /^E: Store SCU Failed: Bad DICOM file: .*notdicom\.txt/m);
         assert.match(r.stderr, /^I: Aborting Association$/m);
-        assert.deepEqual(await tree(`${dir}/in`), [`MR.${good1.uid}`]);
+        assert.deepEqual(await listDir(`${dir}/in`), [`MR.${good1.uid}`]);
         const { files, summary } = jsonRecords(r);
         assert.deepEqual(files.map((f) => f.fate), ["success", "failed", "not-sent"]);
         assert.equal(summary.notSent, 1);
@@ -425,7 +401,7 @@ Deno.test({
         assert.match(theirs.stderr, /No presentation context for: \(BT\)/);
         const r = await storescu([HOST, String(port), bt.path]);
         assert.equal(r.code, 0, show(r));
-        assert.deepEqual(await tree(`${dir}/in`), [`BT.${bt.uid}`]);
+        assert.deepEqual(await listDir(`${dir}/in`), [`BT.${bt.uid}`]);
       });
     }),
 });
@@ -459,7 +435,7 @@ Deno.test({
         for (const [i, rec] of sent.entries()) {
           const uid = String(rec.sopInstanceUid);
           assert.notEqual(uid, files[i].uid);
-          const { ds } = await readPart10(received(dir, uid));
+          const { dataset: ds } = await readPart10(received(dir, uid));
           const value = (tag: number) => stringValue(ds, tag);
           assert.equal(value(0x00080018), uid);
           got.push({
@@ -486,7 +462,7 @@ Deno.test({
         );
         assert.match(String(got[4].name), /^OFFIS\^TEST_PN_\d+1$/);
         const original = await readPart10(files[0].path);
-        assert.notEqual(got[0].study, stringValue(original.ds, 0x0020000d));
+        assert.notEqual(got[0].study, stringValue(original.dataset, 0x0020000d));
       });
     }),
 });
@@ -505,11 +481,11 @@ Deno.test({
         assert.ok(!uids.includes(a.uid) && !uids.includes(b.uid));
         const [x, y] = await Promise.all(uids.map((u) => readPart10(received(dir, u))));
         for (const tag of [0x0020000e, 0x0020000d, 0x00100020]) {
-          assert.equal(stringValue(x.ds, tag), stringValue(y.ds, tag));
+          assert.equal(stringValue(x.dataset, tag), stringValue(y.dataset, tag));
         }
         assert.notEqual(
-          stringValue(x.ds, 0x0020000e),
-          stringValue((await readPart10(a.path)).ds, 0x0020000e),
+          stringValue(x.dataset, 0x0020000e),
+          stringValue((await readPart10(a.path)).dataset, 0x0020000e),
         );
       });
     }),
@@ -575,7 +551,7 @@ Deno.test({
       await withStorescp(dir, [], async (port) => {
         const r = await storescu(["-nh", "+rn", HOST, String(port), a.path, `${dir}/x.dcm`]);
         assert.equal(r.code, 1, show(r));
-        const names = (await tree(dir)).filter((n) => n !== "in");
+        const names = (await listDir(dir)).filter((n) => n !== "in");
         assert.deepEqual(names, ["a.dcm.done", "x.dcm.bad"]);
       });
     }),
@@ -588,18 +564,18 @@ Deno.test({
     withDir(async (dir) => {
       const f = await image(dir, "un.dcm", ELE);
       const vrs = (ds: Dataset) => ds.map((e) => e.vr);
-      assert.ok(vrs((await readPart10(f.path)).ds).includes("UN"), "the test file has UN");
+      assert.ok(vrs((await readPart10(f.path)).dataset).includes("UN"), "the test file has UN");
       await withStorescp(dir, ["+B"], async (port) => {
         const r = await storescu(["-u", HOST, String(port), f.path]);
         assert.equal(r.code, 0, show(r));
         const got = await readPart10(received(dir, f.uid));
-        assert.ok(!vrs(got.ds).includes("UN"), vrs(got.ds).join(" "));
+        assert.ok(!vrs(got.dataset).includes("UN"), vrs(got.dataset).join(" "));
         const sent = await readPart10(f.path);
         // Every element arrived with its value; the UN ones as OB.
-        assert.deepEqual(datasetDifferences(sent.ds, got.ds, sent.ts, got.ts), []);
-        const un = sent.ds.filter((e) => e.vr === "UN").map((e) => e.tag);
+        assert.deepEqual(datasetDifferences(sent.dataset, got.dataset, sent.ts, got.ts), []);
+        const un = sent.dataset.filter((e) => e.vr === "UN").map((e) => e.tag);
         assert.deepEqual(
-          got.ds.filter((e) => un.includes(e.tag)).map((e) => e.vr),
+          got.dataset.filter((e) => un.includes(e.tag)).map((e) => e.vr),
           un.map(() => "OB"),
         );
       });
@@ -620,7 +596,7 @@ Deno.test({
           const got = await readPart10(received(dir, f.uid));
           assert.equal(got.ts, DEFL);
           const sent = await readPart10(f.path);
-          assert.deepEqual(datasetDifferences(sent.ds, got.ds, sent.ts, got.ts), []);
+          assert.deepEqual(datasetDifferences(sent.dataset, got.dataset, sent.ts, got.ts), []);
           sizes.push(got.raw.length);
           assert.equal(jsonRecords(r).files[0].bytes, got.raw.length);
         }

@@ -7,19 +7,25 @@ import { encodePdu } from "../lib/pdu/codec.ts";
 import type { PDataTfPdu } from "../lib/pdu/types.ts";
 import { requestorInSta6 } from "./helpers/ul_peer.ts";
 
-function pdata(n: number): PDataTfPdu {
-  const data = new Uint8Array(1000).fill(n);
+function pdata(n: number, size = 1000): PDataTfPdu {
+  const data = new Uint8Array(size).fill(n);
   return { type: "P-DATA-TF", pdvs: [{ contextId: 1, isCommand: false, isLast: false, data }] };
 }
 
-Deno.test("P-DATA-TFs queued in one turn go out in one write, in order", async () => {
-  const h = await requestorInSta6();
+/** The lengths of the writes to `h`'s transport from now on. */
+function recordWrites(h: Awaited<ReturnType<typeof requestorInSta6>>): number[] {
   const writes: number[] = [];
   const write = h.ours.write.bind(h.ours);
   h.ours.write = (data: Uint8Array) => {
     writes.push(data.length);
     return write(data);
   };
+  return writes;
+}
+
+Deno.test("P-DATA-TFs queued in one turn go out in one write, in order", async () => {
+  const h = await requestorInSta6();
+  const writes = recordWrites(h);
   const pdus = Array.from({ length: 10 }, (_, i) => pdata(i));
   const sent = pdus.map((p) => h.assoc.sendPData(p));
   await Promise.all(sent);
@@ -35,22 +41,8 @@ Deno.test("P-DATA-TFs queued in one turn go out in one write, in order", async (
 
 Deno.test("a batch is capped at 1 MiB: a large burst is split into several writes", async () => {
   const h = await requestorInSta6({}, 0);
-  const writes: number[] = [];
-  const write = h.ours.write.bind(h.ours);
-  h.ours.write = (data: Uint8Array) => {
-    writes.push(data.length);
-    return write(data);
-  };
-  const big = (n: number): PDataTfPdu => ({
-    type: "P-DATA-TF",
-    pdvs: [{
-      contextId: 1,
-      isCommand: false,
-      isLast: false,
-      data: new Uint8Array(300_000).fill(n),
-    }],
-  });
-  await Promise.all(Array.from({ length: 8 }, (_, i) => h.assoc.sendPData(big(i))));
+  const writes = recordWrites(h);
+  await Promise.all(Array.from({ length: 8 }, (_, i) => h.assoc.sendPData(pdata(i, 300_000))));
   assert.deepEqual(writes, [3 * 300_012, 3 * 300_012, 2 * 300_012]);
   assert.equal(h.peer.drain().length, 8 * 300_012);
   await h.assoc.abort();
@@ -58,12 +50,7 @@ Deno.test("a batch is capped at 1 MiB: a large burst is split into several write
 
 Deno.test("an A-RELEASE-RQ queued behind P-DATA joins the batch, byte for byte and in order", async () => {
   const h = await requestorInSta6();
-  const writes: number[] = [];
-  const write = h.ours.write.bind(h.ours);
-  h.ours.write = (data: Uint8Array) => {
-    writes.push(data.length);
-    return write(data);
-  };
+  const writes = recordWrites(h);
   const pdus = [pdata(1), pdata(2), pdata(3)];
   for (const p of pdus) void h.assoc.sendPData(p);
   const released = h.assoc.release();

@@ -718,6 +718,15 @@ export function logOptionDefs(): OptionDef[] {
   ];
 }
 
+/** `--help`, `--version`, then {@link logOptionDefs}: how every tool's general options begin. */
+export function generalOptionDefs(): OptionDef[] {
+  return [
+    { long: "--help", short: "-h", help: "print this help text and exit", exclusive: true },
+    { long: "--version", help: "print version information and exit", exclusive: true },
+    ...logOptionDefs(),
+  ];
+}
+
 /** Options for {@link configureLogging}. */
 export interface ConfigureLoggingOptions {
   /** argv[0] as DCMTK would see it (used by `--arguments` and `${appname}`). */

@@ -20,6 +20,7 @@ import {
   type ParserLimits,
   UNDEFINED_LENGTH,
 } from "./parser.ts";
+import { concatBytes } from "../pdu/bytes.ts";
 import { IMPLICIT_VR_LITTLE_ENDIAN } from "../uids.ts";
 import { type Layout, tsEncoding } from "./transfer_syntax.ts";
 import { decodeText, swapInPlace, vrInfo } from "./vr.ts";
@@ -93,7 +94,7 @@ class TreeBuilder {
       case "value":
         this.#pieces.push(t.bytes);
         if (t.last) {
-          this.#done(concat(this.#pieces));
+          this.#done(concatBytes(this.#pieces));
           this.#pieces = [];
         }
         return;
@@ -126,18 +127,6 @@ class TreeBuilder {
   }
 }
 
-/** A copy of the pieces joined together. */
-function concat(pieces: Uint8Array[]): Uint8Array {
-  if (pieces.length === 1) return pieces[0].slice();
-  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of pieces) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 /** Options of {@linkcode encodeDataset}. */
 export interface EncodeOptions {
   /**
@@ -164,7 +153,7 @@ export function encodeDataset(ds: Dataset, ts: string, options: EncodeOptions = 
   const encoder = new DatasetEncoder(layout, layout, sink, { declaredLengths });
   for (const t of treeTokens(ds, layout, 0, declaredLengths)) encoder.encode(t);
   sink.flush();
-  const bytes = concat(sink.take());
+  const bytes = concatBytes(sink.take());
   return enc.deflated ? deflateRaw(bytes, options.compressionLevel) : bytes;
 }
 

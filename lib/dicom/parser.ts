@@ -429,13 +429,7 @@ export class DatasetParser {
     }
     // PS3.5 7.5.2: delimitation items end undefined lengths; their own length
     // should be 0 and carries nothing, so it is not looked at.
-    this.#stack.pop();
-    if (frame.kind === DATASET) {
-      out.push(ITEM_END);
-    } else {
-      this.#depth--;
-      out.push(SEQUENCE_END);
-    }
+    this.#close(out);
     this.#closeFinished(out);
   }
 
@@ -453,18 +447,20 @@ export class DatasetParser {
     this.#stack.push({ kind, tag, end, limit: Math.min(end, parent.limit), layout });
   }
 
+  /** Closes the innermost item or sequence. */
+  #close(out: DatasetToken[]): void {
+    if (this.#stack.pop()!.kind === DATASET) {
+      out.push(ITEM_END);
+    } else {
+      this.#depth--;
+      out.push(SEQUENCE_END);
+    }
+  }
+
   /** Closes every item and sequence of defined length whose last byte has been consumed. */
   #closeFinished(out: DatasetToken[]): void {
-    for (;;) {
-      const frame = this.#stack[this.#stack.length - 1];
-      if (this.#stack.length === 1 || frame.end !== this.#pos) return;
-      this.#stack.pop();
-      if (frame.kind === DATASET) {
-        out.push(ITEM_END);
-      } else {
-        this.#depth--;
-        out.push(SEQUENCE_END);
-      }
+    while (this.#stack.length > 1 && this.#stack[this.#stack.length - 1].end === this.#pos) {
+      this.#close(out);
     }
   }
 }

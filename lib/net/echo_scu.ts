@@ -13,10 +13,10 @@ import {
   type OpenAssociation,
   openAssociation,
   receiveResponse,
-  type RejectInfo,
   type ScuOptions,
-  type ScuTimings,
+  type ScuResult,
   since,
+  startScuResult,
 } from "./scu.ts";
 
 /** echoscu's settings, named after its options. */
@@ -53,40 +53,19 @@ export interface EchoResponse {
 }
 
 /** Everything one run learned, for logs, exit code and --json. */
-export interface EchoResult {
-  /** How the run ended. */
-  outcome: EchoOutcome;
-  /** The peer as given. */
-  peer: { host: string; port: number };
-  /** Our AE title. */
-  callingAeTitle: string;
-  /** The peer's AE title as we called it. */
-  calledAeTitle: string;
+export interface EchoResult extends ScuResult<EchoOutcome> {
   /** The transfer syntax of the context the echoes used. */
   transferSyntax?: string;
   /** Data bytes per PDV we send (the peer's maximum PDU minus the PDV header, even). */
   maxSendPdv?: number;
-  /** Milliseconds spent connecting, negotiating and releasing (absent when not reached). */
-  timings: ScuTimings;
   /** Every C-ECHO sent, with its response. */
   echoes: EchoResponse[];
-  /** Set when the association was rejected: DCMTK's lines and the raw fields. */
-  reject?: RejectInfo;
-  /** One plain sentence: what failed and what to check. Undefined on success. */
-  diagnosis?: string;
 }
 
 /** Runs one echoscu invocation: never throws for network or protocol failures. */
 export async function runEchoScu(o: EchoScuOptions): Promise<EchoResult> {
   const log = o.logger;
-  const result: EchoResult = {
-    outcome: "success",
-    peer: { host: o.host, port: o.port },
-    callingAeTitle: o.callingAeTitle,
-    calledAeTitle: o.calledAeTitle,
-    timings: {},
-    echoes: [],
-  };
+  const result: EchoResult = { ...startScuResult(o), echoes: [] };
   const fail = (outcome: EchoOutcome, diagnosis: string): EchoResult => {
     result.outcome = outcome;
     result.diagnosis = diagnosis;

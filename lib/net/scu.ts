@@ -73,6 +73,35 @@ export interface RejectInfo {
   text: string[];
 }
 
+/** What every SCU run reports, whatever its DIMSE operations. */
+export interface ScuResult<O extends string> {
+  /** How the run ended. */
+  outcome: O;
+  /** The peer as given. */
+  peer: { host: string; port: number };
+  /** Our AE title. */
+  callingAeTitle: string;
+  /** The peer's AE title as we called it. */
+  calledAeTitle: string;
+  /** Connect, associate, release (of the last association). */
+  timings: ScuTimings;
+  /** Set when the association was rejected: DCMTK's lines and the raw fields. */
+  reject?: RejectInfo;
+  /** One plain sentence: what failed and what to check. Undefined on success. */
+  diagnosis?: string;
+}
+
+/** A run's result before anything happened: a success so far, with the peer and AE titles. */
+export function startScuResult(o: ScuOptions): ScuResult<"success"> {
+  return {
+    outcome: "success",
+    peer: { host: o.host, port: o.port },
+    callingAeTitle: o.callingAeTitle,
+    calledAeTitle: o.calledAeTitle,
+    timings: {},
+  };
+}
+
 /** Ways setting up an association fails, shared by every SCU's exit codes. */
 export type AssociationFailureOutcome =
   | "connect-failed"
@@ -300,11 +329,16 @@ export async function receiveResponse<T extends DimseMessage["type"]>(
   log: Logger,
 ): Promise<{ ok: true; message: Extract<DimseMessage, { type: T }> } | ResponseFailure> {
   const op = w.operation;
-  const abort = async (line: string, text: string, diagnosis: string) => {
-    log.error(`${w.failedPrefix}${line}`);
+  const failed = (line: string) => log.error(`${w.failedPrefix}${line}`);
+  /** Aborts the association as DCMTK logs it and says why no response came. */
+  const abort = async (
+    outcome: ResponseFailure["outcome"],
+    statusText: string,
+    diagnosis: string,
+  ): Promise<ResponseFailure> => {
     log.info("Aborting Association");
     await ch.association.abort();
-    return { ok: false as const, outcome: "aborted" as const, statusText: text, diagnosis };
+    return { ok: false, outcome, statusText, diagnosis };
   };
   const ev = await ch.receive(w.timeoutMs);
   switch (ev.kind) {
@@ -315,26 +349,24 @@ export async function receiveResponse<T extends DimseMessage["type"]>(
           return { ok: true, message: m as Extract<DimseMessage, { type: T }> };
         }
       }
+      failed(`unexpected ${m.type} on the association`);
       return await abort(
-        `unexpected ${m.type} on the association`,
+        "aborted",
         "unexpected message",
         `the peer answered the ${op}-RQ with ${m.type}`,
       );
     }
     case "timeout": {
       const s = w.timeoutMs! / 1000;
-      log.error(`${w.failedPrefix}DIMSE timeout after ${s} s`);
-      log.info("Aborting Association");
-      await ch.association.abort();
-      return {
-        ok: false,
-        outcome: "dimse-timeout",
-        statusText: "no response",
-        diagnosis: `no ${op}-RSP within ${s} s (-td): the peer is overloaded or hung`,
-      };
+      failed(`DIMSE timeout after ${s} s`);
+      return await abort(
+        "dimse-timeout",
+        "no response",
+        `no ${op}-RSP within ${s} s (-td): the peer is overloaded or hung`,
+      );
     }
     case "aborted":
-      log.error(`${w.failedPrefix}${ev.reason}`);
+      failed(ev.reason);
       log.info("Peer Aborted Association");
       return {
         ok: false,
@@ -344,24 +376,23 @@ export async function receiveResponse<T extends DimseMessage["type"]>(
       };
     case "release-requested":
       log.fatal("Protocol Error: Peer requested release (Aborting)");
-      log.info("Aborting Association");
-      await ch.association.abort();
-      return {
-        ok: false,
-        outcome: "aborted",
-        statusText: "release requested",
-        diagnosis: "the peer asked to release the association before answering",
-      };
-    case "protocol-error":
       return await abort(
-        ev.reason,
+        "aborted",
+        "release requested",
+        "the peer asked to release the association before answering",
+      );
+    case "protocol-error":
+      failed(ev.reason);
+      return await abort(
+        "aborted",
         "malformed message",
         `the peer sent a malformed DIMSE message: ${ev.reason}`,
       );
     case "data":
     case "released":
+      failed(`unexpected ${ev.kind} from the peer`);
       return await abort(
-        `unexpected ${ev.kind} from the peer`,
+        "aborted",
         `unexpected ${ev.kind}`,
         `the peer sent unexpected ${ev.kind} instead of a ${op}-RSP`,
       );

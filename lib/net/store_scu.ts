@@ -40,11 +40,11 @@ import {
   type OpenAssociation,
   openAssociation,
   receiveResponse,
-  type RejectInfo,
   type ScuFailure,
   type ScuOptions,
-  type ScuTimings,
+  type ScuResult,
   since,
+  startScuResult,
 } from "./scu.ts";
 import {
   chooseContext,
@@ -165,27 +165,13 @@ export interface StoreSummary {
 }
 
 /** Everything one run learned, for logs, exit code, --json and the summary. */
-export interface StoreResult {
-  /** How the run ended. */
-  outcome: StoreOutcome;
+export interface StoreResult extends ScuResult<StoreOutcome> {
   /** The status that halted (or, with --no-halt, last failed) a store, if a status did. */
   failureStatus?: number;
-  /** The peer as given. */
-  peer: { host: string; port: number };
-  /** Our AE title. */
-  callingAeTitle: string;
-  /** The peer's AE title as we called it. */
-  calledAeTitle: string;
-  /** Connect, associate, release of the last association. */
-  timings: ScuTimings;
   /** One per planned store, in order. */
   records: StoreRecord[];
   /** The counts. */
   summary: StoreSummary;
-  /** Set when the association was rejected. */
-  reject?: RejectInfo;
-  /** One plain sentence: what failed and what to check. */
-  diagnosis?: string;
 }
 
 /** DCMTK's DU_cstoreStatusString wording, as `Received Store Response (...)` prints it. */
@@ -475,15 +461,7 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
     bytes: 0,
     ms: 0,
   };
-  const result: StoreResult = {
-    outcome: "success",
-    peer: { host: o.host, port: o.port },
-    callingAeTitle: o.callingAeTitle,
-    calledAeTitle: o.calledAeTitle,
-    timings: {},
-    records: [],
-    summary,
-  };
+  const result: StoreResult = { ...startScuResult(o), records: [], summary };
   const inventor = o.invent ? new IdentityInventor(o.invent) : undefined;
   let filesDone = 0;
   /** The next file's head, read while the store before it is answered. */

@@ -3,16 +3,23 @@
  * by default, any number of frames) in any of the four uncompressed
  * transfer syntaxes or an encapsulated one (fake fragments), with nested
  * sequences, private elements and, on request, odd value lengths. Big files
- * are written as a stream: one frame is in memory at a time.
+ * are written as a stream: one frame is in memory at a time. Also: a Part 10
+ * file read back.
  */
 
-import { type Dataset, type Element, encodeDataset } from "../../lib/dicom/dataset.ts";
+import {
+  type Dataset,
+  decodeDataset,
+  type Element,
+  encodeDataset,
+} from "../../lib/dicom/dataset.ts";
 import { deflateRaw, deflateRawChunks } from "../../lib/dicom/deflate.ts";
-import { encodeFileMeta } from "../../lib/dicom/part10.ts";
+import { decodeFileMeta, encodeFileMeta, type FileMeta } from "../../lib/dicom/part10.ts";
 import { tsEncoding } from "../../lib/dicom/transfer_syntax.ts";
 import { encodeText, swapInPlace } from "../../lib/dicom/vr.ts";
 import { ChunkSink, DatasetEncoder } from "../../lib/dicom/writer.ts";
 import { newUid } from "../../lib/dicom/uid_gen.ts";
+import { concatBytes } from "../../lib/pdu/bytes.ts";
 
 /** MR Image Storage. */
 export const MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4";
@@ -254,22 +261,12 @@ function metaBytes(o: Resolved): Uint8Array {
   });
 }
 
-function join(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 /** A whole synthetic image file (or bare data set) in memory. */
 export function makeImageFile(options: ImageFileOptions = {}): Uint8Array {
   const o = resolve(options);
-  let dataset = join(Array.from(datasetPieces(o), (p) => p.slice()));
+  let dataset = concatBytes(Array.from(datasetPieces(o), (p) => p.slice()));
   if (tsEncoding(o.ts)?.deflated) dataset = deflateRaw(dataset);
-  return o.meta ? join([metaBytes(o), dataset]) : dataset;
+  return o.meta ? concatBytes([metaBytes(o), dataset]) : dataset;
 }
 
 /** Writes a synthetic image file as a stream (one frame in memory at a time); returns its size. */
@@ -298,4 +295,15 @@ export async function writeImageFile(
     file.close();
   }
   return size;
+}
+
+/** A Part 10 file read back: its meta information, transfer syntax, data set bytes and data set. */
+export async function readPart10(
+  path: string,
+): Promise<{ meta: FileMeta; ts: string; raw: Uint8Array; dataset: Dataset }> {
+  const bytes = await Deno.readFile(path);
+  const { meta, length } = decodeFileMeta(bytes, path);
+  const raw = bytes.subarray(length);
+  const ts = meta.transferSyntaxUid;
+  return { meta, ts, raw, dataset: decodeDataset(raw, ts) };
 }

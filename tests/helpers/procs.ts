@@ -18,6 +18,11 @@ export interface Finished {
   stderr: string;
 }
 
+/** A finished process for an assertion message: its exit code, stdout and stderr. */
+export function show(r: Finished): string {
+  return `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+}
+
 /** `deno run` arguments that start one of our CLI tools (cli/<tool>.ts). */
 export function toolArgv(tool: string): string[] {
   const perms = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys"];
