@@ -454,14 +454,14 @@ function fullDisk(limit: number, writes: number[] = []): FileSink {
       const file = DENO_FILE_SINK.create(path);
       let written = 0;
       return {
-        async write(data) {
+        write(data) {
           writes.push(data.length);
           if (written + data.length > limit) {
-            await file.write(data.subarray(0, limit - written));
+            file.write(data.subarray(0, limit - written));
             written = limit;
             throw new Error("No space left on device (os error 28)");
           }
-          await file.write(data);
+          file.write(data);
           written += data.length;
         },
         close: () => file.close(),
@@ -516,6 +516,33 @@ Deno.test("writes are batched: every write but the last carries 256 KiB", async 
     assert.equal((await Deno.stat(`${r.od}/MR.1.2.3`)).size, writes.reduce((a, b) => a + b, 0));
   } finally {
     await stopServer(r);
+  }
+});
+
+Deno.test("the file sink moves a .part into place only where nothing is", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "storescp_sink_" });
+  try {
+    const write = (path: string, text: string) => {
+      const file = DENO_FILE_SINK.create(path);
+      file.write(new TextEncoder().encode(text));
+      file.close();
+    };
+    const read = (path: string) => Deno.readTextFileSync(path);
+    write(`${dir}/a.part`, "first");
+    assert.equal(DENO_FILE_SINK.moveNew(`${dir}/a.part`, `${dir}/a`), true);
+    assert.deepEqual(await tree(dir), ["a"]);
+    assert.equal(read(`${dir}/a`), "first");
+    // Something there: nothing moves, nothing is replaced; rename then overwrites.
+    write(`${dir}/a.part`, "second");
+    assert.equal(DENO_FILE_SINK.moveNew(`${dir}/a.part`, `${dir}/a`), false);
+    assert.deepEqual(await tree(dir), ["a", "a.part"]);
+    assert.equal(read(`${dir}/a`), "first");
+    DENO_FILE_SINK.rename(`${dir}/a.part`, `${dir}/a`);
+    assert.deepEqual(await tree(dir), ["a"]);
+    assert.equal(read(`${dir}/a`), "second");
+    assert.throws(() => DENO_FILE_SINK.create(`${dir}/a`), Deno.errors.AlreadyExists);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 

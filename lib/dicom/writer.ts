@@ -24,6 +24,12 @@ import { legacyVr, swapInPlace, vrInfo } from "./vr.ts";
 const MAX_CHUNK = 256 * 1024;
 /** Small writes are gathered into chunks of up to this size. */
 const STAGING = 64 * 1024;
+/**
+ * The staging buffer starts this small and doubles as needed: encoding a
+ * few elements (the file meta information of each file storescp receives)
+ * then does not pay for zeroing 64 KiB, which cost more than the encoding.
+ */
+const FIRST_STAGING = 1024;
 /** Writes at least this long are handed out as they are (no copy). */
 const DIRECT = 16 * 1024;
 
@@ -32,7 +38,7 @@ const DIRECT = 16 * 1024;
  * short values) are copied together, large ones pass through as views.
  */
 export class ChunkSink {
-  #buf = new Uint8Array(STAGING);
+  #buf = new Uint8Array(FIRST_STAGING);
   #len = 0;
   #ready: Uint8Array[] = [];
 
@@ -48,10 +54,21 @@ export class ChunkSink {
       }
       return;
     }
-    if (this.#len + n > STAGING) this.flush();
+    if (this.#len + n > this.#buf.length) this.#makeRoom(n);
     if (n === bytes.length) this.#buf.set(bytes, this.#len);
     else this.#buf.set(bytes.subarray(0, n), this.#len);
     this.#len += n;
+  }
+
+  /** Room for `n` more bytes (`n` < DIRECT): a larger buffer, or a flush once it is full size. */
+  #makeRoom(n: number): void {
+    if (this.#len + n > STAGING) this.flush();
+    if (this.#len + n <= this.#buf.length) return;
+    let size = this.#buf.length * 2;
+    while (size < this.#len + n) size *= 2;
+    const grown = new Uint8Array(Math.min(size, STAGING));
+    grown.set(this.#buf.subarray(0, this.#len));
+    this.#buf = grown;
   }
 
   /** Closes the chunk being gathered, so that {@linkcode ChunkSink.take} returns it. */

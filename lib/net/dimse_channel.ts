@@ -193,14 +193,29 @@ function pdv(contextId: number, data: Uint8Array, isLast: boolean): PDataTfPdu {
   return { type: "P-DATA-TF", pdvs: [{ contextId, isCommand: false, isLast, data }] };
 }
 
+/**
+ * `p`'s value, or undefined if it has not settled within `ms` (0 or
+ * undefined: no limit). While a data set streams in, the indication asked
+ * for is nearly always queued already, its promise settled: one turn of the
+ * microtask queue tells (a reaction to a settled promise runs before the
+ * `await` queued after it), and then no timer is needed. Arming and
+ * clearing a timer for every PDV cost more than the rest of receiving it.
+ */
 async function withTimeout<T>(p: Promise<T>, ms: number | undefined): Promise<T | undefined> {
   if (!ms) return await p;
+  let settled = false;
+  const value = p.then((v) => {
+    settled = true;
+    return v;
+  });
+  await undefined;
+  if (settled) return await value;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<undefined>((resolve) => {
     timer = setTimeout(() => resolve(undefined), ms);
   });
   try {
-    return await Promise.race([p, expired]);
+    return await Promise.race([value, expired]);
   } finally {
     clearTimeout(timer);
   }

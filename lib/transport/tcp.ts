@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { lookup } from "node:dns/promises";
 import type { Endpoint, Transport, TransportListener } from "./transport.ts";
 
 /** IP protocol selection, DCMTK's -i4 / -i6 / -i0. */
@@ -39,7 +38,16 @@ export class ConnectError extends Error {
   }
 }
 
-const READ_CHUNK = 64 * 1024;
+/**
+ * Reads fill a large buffer piece by piece and hand out views of what each
+ * read filled, so received bytes are never copied here; a fresh buffer is
+ * taken when less than {@link MIN_READ_ROOM} is left. A large buffer lets one
+ * read take all that a fast peer has queued (fewer reads, fewer PDUs split
+ * between chunks); the memory of a buffer is freed once no view of it is held.
+ */
+const READ_BUFFER = 256 * 1024;
+/** The least room a read is given: a P-DATA-TF of a typical 16 KiB to 64 KiB fits. */
+const MIN_READ_ROOM = 64 * 1024;
 
 function endpointOf(addr: Deno.Addr): Endpoint {
   const a = addr as Deno.NetAddr;
@@ -50,9 +58,9 @@ function endpointOf(addr: Deno.Addr): Endpoint {
 export class ConnTransport implements Transport {
   #conn: Deno.Conn;
   #closed = false;
-  // One read buffer for the connection; each read hands out a copy of just
-  // the bytes read, which is cheaper than zeroing a fresh 64 KiB per read.
-  readonly #buf = new Uint8Array(READ_CHUNK);
+  #buf = new Uint8Array(READ_BUFFER);
+  /** Bytes of #buf already handed out. */
+  #used = 0;
   readonly remote: Endpoint;
   readonly local: Endpoint;
 
@@ -64,15 +72,22 @@ export class ConnTransport implements Transport {
 
   async read(): Promise<Uint8Array | null> {
     if (this.#closed) return null;
+    if (this.#buf.length - this.#used < MIN_READ_ROOM) {
+      this.#buf = new Uint8Array(READ_BUFFER);
+      this.#used = 0;
+    }
+    const room = this.#buf.subarray(this.#used);
     let n: number | null;
     try {
-      n = await this.#conn.read(this.#buf);
+      n = await this.#conn.read(room);
     } catch (err) {
       // A reset or a read on a socket we closed ourselves ends the stream.
       if (this.#closed || isConnectionError(err)) return null;
       throw err;
     }
-    return n === null ? null : this.#buf.slice(0, n);
+    if (n === null) return null;
+    this.#used += n;
+    return room.subarray(0, n);
   }
 
   async write(data: Uint8Array): Promise<void> {
@@ -102,7 +117,10 @@ function isConnectionError(err: unknown): boolean {
 async function resolve(host: string, family: IpFamily): Promise<string> {
   const fam = family === "ipv4" ? 4 : family === "ipv6" ? 6 : 0;
   try {
-    // getaddrinfo, so /etc/hosts and the system resolver apply as for DCMTK.
+    // getaddrinfo, so /etc/hosts and the system resolver apply as for DCMTK. Loaded
+    // here: a static import starts Deno's Node compatibility layer in every process,
+    // some milliseconds that a listening SCP, which resolves nothing, would pay too.
+    const { lookup } = await import("node:dns/promises");
     const res = await lookup(host, { family: fam });
     return res.address;
   } catch {
