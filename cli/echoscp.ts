@@ -9,13 +9,11 @@ import {
   MAX_PDU_OPTION,
 } from "../lib/cli/network_options.ts";
 import { type CommandLineSpec, logOptionDefs } from "../lib/cli/options.ts";
-import { EXIT_OK, runTool, secondsOption } from "../lib/cli/tool.ts";
+import { runTool, secondsOption } from "../lib/cli/tool.ts";
 import { echoHandler, verificationPolicy } from "../lib/net/echo_scp.ts";
 import type { TransferSyntaxPreference } from "../lib/net/negotiation.ts";
-import { DicomServer, type ServerEvent } from "../lib/net/server.ts";
-
-/** Exit code when the port cannot be opened (DCMTK's network error range). */
-export const EXIT_CANNOT_LISTEN = 60;
+import type { ServerEvent } from "../lib/net/server.ts";
+import { serveUntilStopped } from "../lib/cli/serve.ts";
 
 /** echoscp's command line: pynetdicom's options plus --bind, AE filter, limits and --json. */
 export const ECHOSCP_SPEC: CommandLineSpec = {
@@ -135,9 +133,8 @@ export function main(argv: readonly string[], stop?: Promise<void>): Promise<num
       ? (e: ServerEvent) => Deno.stdout.writeSync(encoder.encode(`${JSON.stringify(e)}\n`))
       : undefined;
     const allowed = options.occurrences("--accept-calling").map((v) => v[0]);
-    let server: DicomServer;
-    try {
-      server = DicomServer.start({
+    return await serveUntilStopped(
+      {
         hostname: options.value("--bind") ?? "0.0.0.0",
         port,
         logger,
@@ -153,25 +150,10 @@ export function main(argv: readonly string[], stop?: Promise<void>): Promise<num
         dimseTimeoutMs: secondsOption(options, "--dimse-timeout", 1, undefined),
         maxAssociations: options.uint("--max-associations", { min: 1 }) ?? 0,
         onEvent,
-      });
-    } catch (err) {
-      if (!(err instanceof Deno.errors.AddrInUse || err instanceof Deno.errors.PermissionDenied)) {
-        throw err;
-      }
-      logger.fatal(`cannot listen on port ${port}: ${err.message}`);
-      return EXIT_CANNOT_LISTEN;
-    }
-    logger.debug(`Listening on ${server.local.host}:${server.local.port}`);
-    const shutdown = () => {
-      logger.info("Shutting down");
-      server.stop();
-    };
-    const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-    for (const s of signals) Deno.addSignalListener(s, shutdown);
-    stop?.then(shutdown);
-    await server.done;
-    for (const s of signals) Deno.removeSignalListener(s, shutdown);
-    return EXIT_OK;
+      },
+      logger,
+      stop,
+    );
   });
 }
 

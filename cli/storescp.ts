@@ -15,9 +15,10 @@
  */
 import { ACSE_TIMEOUT_OPTION, DIMSE_TIMEOUT_OPTION } from "../lib/cli/network_options.ts";
 import { type CommandLineSpec, logOptionDefs, OptionError } from "../lib/cli/options.ts";
-import { EXIT_OK, runTool, secondsOption } from "../lib/cli/tool.ts";
+import { runTool, secondsOption } from "../lib/cli/tool.ts";
 import { echoHandler } from "../lib/net/echo_scp.ts";
-import { DicomServer, type ServerEvent } from "../lib/net/server.ts";
+import type { ServerEvent } from "../lib/net/server.ts";
+import { serveUntilStopped } from "../lib/cli/serve.ts";
 import {
   isSafeNamePart,
   storagePolicy,
@@ -32,8 +33,6 @@ import {
   EXPLICIT_VR_LITTLE_ENDIAN,
 } from "../lib/uids.ts";
 
-/** Exit code when the port cannot be opened (DCMTK's EXITCODE_CANNOT_INITIALIZE_NETWORK). */
-export const EXIT_CANNOT_LISTEN = 60;
 /** Exit code when -od is no writable directory (DCMTK 3.6.7's storescp exits with 1). */
 export const EXIT_BAD_OUTPUT_DIRECTORY = 1;
 
@@ -296,9 +295,8 @@ export function main(argv: readonly string[], stop?: Promise<void>): Promise<num
     const progress = !json && logger.isEnabled("info") && !logger.isEnabled("debug")
       ? (text: string) => Deno.stdout.writeSync(encoder.encode(text))
       : undefined;
-    let server: DicomServer;
-    try {
-      server = DicomServer.start({
+    return await serveUntilStopped(
+      {
         hostname: options.value("--bind") ?? "0.0.0.0",
         port,
         logger,
@@ -342,25 +340,10 @@ export function main(argv: readonly string[], stop?: Promise<void>): Promise<num
         dimseTimeoutMs: secondsOption(options, "--dimse-timeout", 1, undefined),
         maxAssociations: options.uint("--max-associations") ?? 0,
         onEvent: json ? print : undefined,
-      });
-    } catch (err) {
-      if (!(err instanceof Deno.errors.AddrInUse || err instanceof Deno.errors.PermissionDenied)) {
-        throw err;
-      }
-      logger.fatal(`cannot listen on port ${port}: ${err.message}`);
-      return EXIT_CANNOT_LISTEN;
-    }
-    logger.debug(`Listening on ${server.local.host}:${server.local.port}`);
-    const shutdown = () => {
-      logger.info("Shutting down");
-      server.stop();
-    };
-    const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-    for (const s of signals) Deno.addSignalListener(s, shutdown);
-    stop?.then(shutdown);
-    await server.done;
-    for (const s of signals) Deno.removeSignalListener(s, shutdown);
-    return EXIT_OK;
+      },
+      logger,
+      stop,
+    );
   });
 }
 
