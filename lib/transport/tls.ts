@@ -1,0 +1,788 @@
+/**
+ * DICOM TLS (PS3.15 Annex B, Secure Transport Connection Profiles; BCP 195)
+ * behind the one {@link Transport} interface, so nothing above the
+ * transport knows whether it runs over TCP or TLS.
+ *
+ * Both sides use `node:tls`, not `Deno.connectTls` / `Deno.listenTls`:
+ * measured on Deno 2.9.5, `Deno.listenTls` has no way to request or verify
+ * client certificates (PS3.15 B.1 expects both peers to authenticate), and
+ * `Deno.connectTls` adds `caCerts` to the public roots, so it cannot trust
+ * only the CA the user named (+cf), and refuses certificates without a
+ * subjectAltName, which DICOM devices still carry. Deno's node:tls runs on
+ * rustls: it honours minimum and maximum protocol versions but neither
+ * cipher lists nor key passwords during the handshake, and reports every
+ * chain problem as UNABLE_TO_VERIFY_LEAF_SIGNATURE. This module therefore
+ * - decrypts and checks the private key itself (node:crypto) before use,
+ *   so a wrong password is named as such and not a handshake failure;
+ * - verifies the peer after the handshake itself, before any DICOM byte is
+ *   read or written (the socket is not read until then), so each failure
+ *   gets its own cause (tls_errors.ts);
+ * - checks the negotiated cipher suite against a +cs list after the
+ *   handshake, and ends the connection if it is not allowed, rather than
+ *   silently ignore the list.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
+import * as tls from "node:tls";
+import { ConnectError, type IpFamily } from "./tcp.ts";
+import { classifyTlsError, type TlsError, tlsFailure, type TlsSide } from "./tls_errors.ts";
+import type { Endpoint, Transport, TransportListener } from "./transport.ts";
+
+export {
+  classifyTlsError,
+  looksLikeTlsClientHello,
+  TlsError,
+  tlsFailure,
+  type TlsFailureKind,
+} from "./tls_errors.ts";
+
+/**
+ * How the peer's certificate is treated (DCMTK -rc / -vc / -ic).
+ * - "require": the peer must present a certificate chaining to our trust list;
+ * - "verify-if-present": no certificate is fine, a bad one is not (server side);
+ * - "ignore": whatever the peer presents is accepted unverified.
+ */
+export type PeerVerification = "require" | "verify-if-present" | "ignore";
+
+/**
+ * DCMTK's security profiles (+pg, +pm, +py, +px, +pz, +pb, +pa, +pn). Each
+ * maps to a protocol version range here (see {@link profileVersions}); the
+ * cipher suites are the TLS stack's own, as it cannot be told otherwise.
+ */
+export type TlsProfile =
+  /** +pg, DCMTK 3.6.8+'s default: BCP 195 as updated by RFC 8996 (TLS 1.2+). */
+  | "bcp195-rfc8996"
+  /** +pm: the same with a restricted cipher list (TLS 1.2+). */
+  | "bcp195-rfc8996-mod"
+  /** +py, DCMTK 3.6.7's default: non-downgrading BCP 195 (TLS 1.2+). */
+  | "bcp195-nd"
+  /** +px: BCP 195 (RFC 7525), which still allows TLS 1.0/1.1 fallback. */
+  | "bcp195"
+  /** +pz: extended BCP 195 (TLS 1.2+, forward-secret AEAD suites). */
+  | "bcp195-ex"
+  /** +pb, retired: Basic TLS Secure Transport Connection Profile (PS3.15 B.1). */
+  | "basic"
+  /** +pa, retired: AES TLS Secure Transport Connection Profile (PS3.15 B.3). */
+  | "aes"
+  /** +pn, retired: authenticated but unencrypted (NULL cipher) communication. */
+  | "null";
+
+/** A TLS protocol version as node:tls names it. */
+export type TlsVersion = "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
+
+/** The TLS option group of DCMTK's echoscu/storescu/storescp, as data. */
+export interface TlsSettings {
+  /** Our private key file (+tls key cert); absent with `cert` = no certificate (+tla). */
+  keyFile?: string;
+  /** Our certificate file (+tls key cert); may hold the chain after the leaf (PEM). */
+  certFile?: string;
+  /** Encoding of key, certificate and trusted certificate files (-pem / -der); default "pem". */
+  fileFormat?: "pem" | "der";
+  /** Password of an encrypted private key (+pw; "" = -pw). */
+  keyPassword?: string;
+  /** Trusted certificate files (+cf); a PEM file may hold several. */
+  trustedFiles?: string[];
+  /** Directories whose certificate files are all trusted (+cd). */
+  trustedDirs?: string[];
+  /** Peer certificate policy (-rc default, -vc, -ic). */
+  verifyPeer?: PeerVerification;
+  /** Security profile; default "bcp195-nd" (TLS 1.2 or newer only, RFC 8996). */
+  profile?: TlsProfile;
+  /** Overrides the profile's lowest protocol version. */
+  minVersion?: TlsVersion;
+  /** Overrides the profile's highest protocol version. */
+  maxVersion?: TlsVersion;
+  /**
+   * Allowed cipher suites (+cs), IANA names (TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)
+   * or OpenSSL names (ECDHE-RSA-AES128-GCM-SHA256). Enforced after the
+   * handshake: the stack ignores cipher lists, so a suite outside the list
+   * ends the connection with "cipher-not-allowed".
+   */
+  ciphers?: string[];
+  /**
+   * Client side: the SNI name to send (--request-sni). Undefined = the host
+   * name connected to (none for an IP address); false = no SNI (--no-sni).
+   */
+  serverName?: string | false;
+  /**
+   * Client side: check that the server's certificate names the host (the SNI
+   * name if given); default true. Only applies when the peer is verified.
+   */
+  verifyHostname?: boolean;
+}
+
+/** What the handshake settled, for logs and --json. */
+export interface TlsInfo {
+  /** Negotiated protocol version, e.g. "TLSv1.3". */
+  protocol: string;
+  /** Negotiated cipher suite as the stack names it, e.g. "TLS_AES_256_GCM_SHA384". */
+  cipher: string;
+  /** The peer certificate's subject ("CN=localhost"), absent when it sent none. */
+  peerSubject?: string;
+  /** The peer certificate's issuer, absent when it sent none. */
+  peerIssuer?: string;
+  /** Whether the peer's certificate was verified against our trust list. */
+  peerVerified: boolean;
+}
+
+/** A profile's protocol version range. */
+export interface VersionRange {
+  /** Lowest version offered or accepted. */
+  minVersion: TlsVersion;
+  /** Highest version offered or accepted. */
+  maxVersion: TlsVersion;
+}
+
+/**
+ * Protocol versions per profile. BCP 195 as updated by RFC 8996 forbids
+ * TLS 1.0 and 1.1, hence TLS 1.2+ for the current profiles; the BCP 195
+ * (RFC 7525) and retired PS3.15 B.1/B.3 profiles date from when TLS 1.0
+ * was allowed and say so here, though rustls offers nothing below 1.2 so
+ * they negotiate TLS 1.2+ in practice. The NULL profile is refused: no
+ * NULL cipher exists in the stack, and encryption would otherwise be
+ * silently added to a link the user asked to leave readable.
+ */
+export function profileVersions(profile: TlsProfile): VersionRange {
+  switch (profile) {
+    case "bcp195-rfc8996":
+    case "bcp195-rfc8996-mod":
+    case "bcp195-nd":
+    case "bcp195-ex":
+      return { minVersion: "TLSv1.2", maxVersion: "TLSv1.3" };
+    case "bcp195":
+      return { minVersion: "TLSv1", maxVersion: "TLSv1.3" };
+    case "basic":
+    case "aes":
+      return { minVersion: "TLSv1", maxVersion: "TLSv1.2" };
+    case "null":
+      throw tlsFailure(
+        "unsupported",
+        "client",
+        ": the NULL-cipher profile (+pn) needs unencrypted suites, which the TLS stack lacks",
+      );
+  }
+}
+
+/** Key, certificate and trust list, loaded and checked once per settings. */
+export interface TlsCredentials {
+  /** Our private key, PEM (decrypted in memory), when we have a certificate. */
+  key?: string;
+  /** Our certificate (and chain), PEM. */
+  cert?: string;
+  /** Trusted certificates, PEM, one per entry. */
+  ca: string[];
+  /** Parsed trusted certificates, for naming chain failures. */
+  trusted: X509Certificate[];
+}
+
+function readFile(path: string, what: string): Uint8Array {
+  try {
+    return Deno.readFileSync(path);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw tlsFailure("bad-credentials", "client", `: ${what} ${path}: ${why}`);
+  }
+}
+
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/** The certificates in a file: every PEM block, or the file as one DER certificate. */
+function certificatesIn(bytes: Uint8Array, format: "pem" | "der"): X509Certificate[] {
+  const text = new TextDecoder().decode(bytes);
+  const blocks = text.match(PEM_CERT);
+  // A DER file is read as DER whatever -pem/-der says, and a PEM one as PEM:
+  // the content decides, as only one reading can succeed.
+  if (blocks) return blocks.map((b) => new X509Certificate(b));
+  if (format === "der" || bytes[0] === 0x30) return [new X509Certificate(Buffer.from(bytes))];
+  return [];
+}
+
+function loadKey(bytes: Uint8Array, path: string, password: string | undefined): KeyObject {
+  const text = new TextDecoder().decode(bytes);
+  if (text.includes("-----BEGIN")) {
+    if (/ENCRYPTED/.test(text) && password === undefined) {
+      throw tlsFailure("key-password", "client", `: ${path} is encrypted and no password given`);
+    }
+    try {
+      return createPrivateKey({ key: text, format: "pem", passphrase: password });
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      if (/ENCRYPTED/.test(text)) {
+        throw tlsFailure("key-password", "client", `: wrong password for ${path}`, msg);
+      }
+      throw tlsFailure("bad-credentials", "client", `: ${path} is not a private key`, msg);
+    }
+  }
+  // DER: PKCS#8 (openssl pkey), PKCS#1 (openssl rsa), SEC1 (openssl ec).
+  for (const type of ["pkcs8", "pkcs1", "sec1"] as const) {
+    try {
+      return createPrivateKey({
+        key: Buffer.from(bytes),
+        format: "der",
+        type,
+        passphrase: password,
+      });
+    } catch {
+      // Try the next encoding.
+    }
+  }
+  throw tlsFailure("bad-credentials", "client", `: ${path} is not a private key (DER)`);
+}
+
+/**
+ * Reads and checks key, certificate and trust list: files exist and parse,
+ * an encrypted key opens with the password, the key matches the
+ * certificate. Every problem is a {@link TlsError} naming the file.
+ */
+export function loadTlsCredentials(s: TlsSettings): TlsCredentials {
+  const format = s.fileFormat ?? "pem";
+  const out: TlsCredentials = { ca: [], trusted: [] };
+  if ((s.keyFile === undefined) !== (s.certFile === undefined)) {
+    throw tlsFailure("bad-credentials", "client", ": a key needs its certificate and vice versa");
+  }
+  if (s.keyFile !== undefined && s.certFile !== undefined) {
+    const key = loadKey(readFile(s.keyFile, "key"), s.keyFile, s.keyPassword);
+    let certs: X509Certificate[];
+    try {
+      certs = certificatesIn(readFile(s.certFile, "certificate"), format);
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      throw tlsFailure("bad-credentials", "client", `: ${s.certFile} is not a certificate`, msg);
+    }
+    if (!certs.length) {
+      throw tlsFailure("bad-credentials", "client", `: no certificate in ${s.certFile}`);
+    }
+    if (!certs[0].checkPrivateKey(key)) {
+      throw tlsFailure("key-mismatch", "client", `: ${s.keyFile} and ${s.certFile}`);
+    }
+    out.key = key.export({ format: "pem", type: "pkcs8" }) as string;
+    out.cert = certs.map((c) => c.toString()).join("\n");
+  }
+  const add = (bytes: Uint8Array, path: string, strict: boolean) => {
+    let certs: X509Certificate[] = [];
+    try {
+      certs = certificatesIn(bytes, format);
+    } catch (err) {
+      if (strict) {
+        const msg = err instanceof Error ? err.message : String(err);
+        throw tlsFailure("bad-credentials", "client", `: ${path} is not a certificate`, msg);
+      }
+    }
+    if (strict && !certs.length) {
+      throw tlsFailure("bad-credentials", "client", `: no certificate in ${path}`);
+    }
+    for (const c of certs) {
+      out.trusted.push(c);
+      out.ca.push(c.toString());
+    }
+  };
+  for (const f of s.trustedFiles ?? []) add(readFile(f, "trusted certificate"), f, true);
+  // +cd: DCMTK hands the directory to OpenSSL, which looks certificates up by
+  // subject hash (c_rehash names). Here every file that parses as a
+  // certificate is trusted, whatever its name; other files are skipped.
+  for (const d of s.trustedDirs ?? []) {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(d)];
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw tlsFailure("bad-credentials", "client", `: certificate directory ${d}: ${why}`);
+    }
+    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      if (e.isFile || e.isSymlink) add(readFile(`${d}/${e.name}`, "certificate"), e.name, false);
+    }
+  }
+  return out;
+}
+
+/** The version range the settings ask for (profile, then overrides). */
+function versionsOf(s: TlsSettings): VersionRange {
+  const r = profileVersions(s.profile ?? "bcp195-nd");
+  return { minVersion: s.minVersion ?? r.minVersion, maxVersion: s.maxVersion ?? r.maxVersion };
+}
+
+/** OpenSSL's names for the TLS 1.2 suites BCP 195 lists, for comparing +cs lists. */
+const IANA_TO_OPENSSL: Record<string, string> = {
+  TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: "ECDHE-RSA-AES128-GCM-SHA256",
+  TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: "ECDHE-RSA-AES256-GCM-SHA384",
+  TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: "ECDHE-ECDSA-AES128-GCM-SHA256",
+  TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384: "ECDHE-ECDSA-AES256-GCM-SHA384",
+  TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256: "ECDHE-RSA-CHACHA20-POLY1305",
+  TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: "ECDHE-ECDSA-CHACHA20-POLY1305",
+  TLS_DHE_RSA_WITH_AES_128_GCM_SHA256: "DHE-RSA-AES128-GCM-SHA256",
+  TLS_DHE_RSA_WITH_AES_256_GCM_SHA384: "DHE-RSA-AES256-GCM-SHA384",
+  TLS_RSA_WITH_AES_128_CBC_SHA: "AES128-SHA",
+  TLS_RSA_WITH_3DES_EDE_CBC_SHA: "DES-CBC3-SHA",
+};
+
+function cipherAllowed(negotiated: { name?: string; standardName?: string }, list: string[]) {
+  const names = new Set(list.flatMap((c) => [c, IANA_TO_OPENSSL[c] ?? c]));
+  return names.has(negotiated.name ?? "") || names.has(negotiated.standardName ?? "");
+}
+
+/** The peer certificate node:tls reports, or undefined when the peer sent none. */
+function peerCertOf(sock: tls.TLSSocket): tls.DetailedPeerCertificate | undefined {
+  const c = sock.getPeerCertificate(true) as tls.DetailedPeerCertificate | undefined;
+  if (!c || Object.keys(c).length === 0 || !c.subject) return undefined;
+  return c;
+}
+
+function dn(name: Record<string, unknown> | undefined): string | undefined {
+  if (!name) return undefined;
+  return Object.entries(name).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("+") : v}`)
+    .join(", ");
+}
+
+/** The presented chain as X509Certificates, leaf first, as far as the stack reports it. */
+function chainOf(cert: tls.DetailedPeerCertificate): X509Certificate[] {
+  const out: X509Certificate[] = [];
+  const seen = new Set<string>();
+  for (let c: tls.DetailedPeerCertificate | undefined = cert; c?.raw; c = c.issuerCertificate) {
+    if (seen.has(c.fingerprint256)) break;
+    seen.add(c.fingerprint256);
+    try {
+      out.push(new X509Certificate(c.raw));
+    } catch {
+      break;
+    }
+  }
+  return out;
+}
+
+/**
+ * Names why a chain the stack refused fails: not anchored in the trust list
+ * (self-signed or unknown CA) first, as OpenSSL does, then validity dates.
+ */
+function chainFailure(
+  cert: tls.DetailedPeerCertificate,
+  creds: TlsCredentials,
+  side: TlsSide,
+  stackSaid: string,
+): TlsError {
+  const chain = chainOf(cert);
+  const subject = ` (${dn(cert.subject as unknown as Record<string, unknown>) ?? "?"})`;
+  if (!chain.length) return tlsFailure("unknown-ca", side, subject, stackSaid);
+  const isTrusted = (c: X509Certificate) =>
+    creds.trusted.some((t) => t.fingerprint256 === c.fingerprint256);
+  const issuedByTrusted = (c: X509Certificate) =>
+    creds.trusted.some((t) => c.checkIssued(t) && c.verify(t.publicKey));
+  const anchored = chain.some((c) => isTrusted(c) || issuedByTrusted(c));
+  if (!anchored) {
+    const leaf = chain[0];
+    const selfSigned = leaf.checkIssued(leaf) && leaf.verify(leaf.publicKey);
+    return tlsFailure(selfSigned ? "self-signed" : "unknown-ca", side, subject, stackSaid);
+  }
+  const now = Date.now();
+  for (const c of chain) {
+    if (Date.parse(c.validTo) < now) {
+      return tlsFailure("expired", side, ` (${c.subject}, not after ${c.validTo})`, stackSaid);
+    }
+    if (Date.parse(c.validFrom) > now) {
+      return tlsFailure("not-yet-valid", side, ` (${c.subject}, not before ${c.validFrom})`);
+    }
+  }
+  return tlsFailure("unknown-ca", side, subject, stackSaid);
+}
+
+/**
+ * Decides, right after the handshake and before any application byte,
+ * whether the peer is acceptable under the settings; returns what the
+ * handshake settled, or throws the named failure.
+ */
+function vetPeer(
+  sock: tls.TLSSocket,
+  s: TlsSettings,
+  creds: TlsCredentials,
+  side: TlsSide,
+  hostForCheck: string | undefined,
+): TlsInfo {
+  const mode = s.verifyPeer ?? "require";
+  const cert = peerCertOf(sock);
+  const cipher = sock.getCipher() as { name?: string; standardName?: string } | undefined;
+  const info: TlsInfo = {
+    protocol: sock.getProtocol() ?? "unknown",
+    cipher: cipher?.name ?? "unknown",
+    peerSubject: dn(cert?.subject as unknown as Record<string, unknown>),
+    peerIssuer: dn(cert?.issuer as unknown as Record<string, unknown>),
+    peerVerified: false,
+  };
+  if (s.ciphers?.length && !cipherAllowed(cipher ?? {}, s.ciphers)) {
+    throw tlsFailure("cipher-not-allowed", side, `: ${info.cipher} (${info.protocol})`);
+  }
+  if (mode === "ignore") return info;
+  if (!cert) {
+    if (mode === "require") throw tlsFailure("no-peer-certificate", side);
+    return info;
+  }
+  const err = sock.authorizationError as unknown as string | Error | null;
+  const errCode = typeof err === "string" ? err : (err as { code?: string } | null)?.code ?? "";
+  // The stack's verdict covers the chain; a host name complaint alone (its
+  // own check against the SNI name) is redone below against our rules.
+  const chainOk = creds.trusted.length > 0 &&
+    (sock.authorized || errCode === "ERR_TLS_CERT_ALTNAME_INVALID");
+  if (!chainOk) throw chainFailure(cert, creds, side, String(errCode || err));
+  if (side === "client" && hostForCheck && (s.verifyHostname ?? true)) {
+    const e = tls.checkServerIdentity(hostForCheck, cert);
+    if (e) throw classifyTlsError(e, side, true);
+  }
+  info.peerVerified = true;
+  return info;
+}
+
+/** Bytes queued unread before the socket is paused (read-side backpressure). */
+const READ_HIGH_WATER = 1024 * 1024;
+
+/** A Transport over a connected, vetted node TLSSocket. */
+export class TlsTransport implements Transport {
+  readonly #sock: tls.TLSSocket;
+  readonly #side: TlsSide;
+  #queue: Uint8Array[] = [];
+  #queued = 0;
+  #ended = false;
+  #error: TlsError | undefined;
+  #closed = false;
+  #waiter: (() => void) | undefined;
+  /** The peer's end. */
+  readonly remote: Endpoint;
+  /** Our end. */
+  readonly local: Endpoint;
+  /** What the handshake settled (protocol, cipher, peer subject). */
+  readonly tls: TlsInfo;
+
+  /**
+   * Wraps a socket whose handshake is complete and whose peer was vetted.
+   *
+   * @param sock the socket (paused, nothing read yet)
+   * @param info what the handshake settled
+   * @param side which end we are, for naming later failures
+   */
+  constructor(sock: tls.TLSSocket, info: TlsInfo, side: TlsSide) {
+    this.#sock = sock;
+    this.#side = side;
+    this.tls = info;
+    this.remote = { host: sock.remoteAddress ?? "", port: sock.remotePort ?? 0 };
+    this.local = { host: sock.localAddress ?? "", port: sock.localPort ?? 0 };
+    sock.setNoDelay(true);
+    sock.on("data", (b: Uint8Array) => {
+      // A plain view of node's Buffer: Buffer.slice would not copy where
+      // Uint8Array.slice does, and upper layers expect the latter.
+      this.#queue.push(new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+      this.#queued += b.byteLength;
+      if (this.#queued >= READ_HIGH_WATER) sock.pause();
+      this.#wake();
+    });
+    sock.on("end", () => {
+      this.#ended = true;
+      this.#wake();
+    });
+    sock.on("error", (err: unknown) => {
+      // A reset ends the stream like an orderly close; a TLS alert (the
+      // server refusing our certificate after a TLS 1.3 handshake) is named.
+      const code = (err as { code?: string }).code ?? "";
+      if (!/^(ECONNRESET|EPIPE|ERR_STREAM_DESTROYED)$/.test(code)) {
+        this.#error = classifyTlsError(err, this.#side, true);
+      }
+      this.#ended = true;
+      this.#wake();
+    });
+    sock.on("close", () => {
+      this.#ended = true;
+      this.#wake();
+    });
+  }
+
+  /** The TLS failure that ended the connection, if one did (an alert from the peer). */
+  get failure(): TlsError | undefined {
+    return this.#error;
+  }
+
+  #wake(): void {
+    const w = this.#waiter;
+    this.#waiter = undefined;
+    w?.();
+  }
+
+  /** Resolves with the next chunk, null at the end; rejects with a TlsError on a TLS alert. */
+  async read(): Promise<Uint8Array | null> {
+    for (;;) {
+      const chunk = this.#queue.shift();
+      if (chunk) {
+        this.#queued -= chunk.byteLength;
+        if (this.#queued < READ_HIGH_WATER / 2 && this.#sock.isPaused()) this.#sock.resume();
+        return chunk;
+      }
+      if (this.#closed) return null;
+      if (this.#ended) {
+        if (this.#error) throw this.#error;
+        return null;
+      }
+      if (this.#sock.isPaused()) this.#sock.resume();
+      await new Promise<void>((r) => this.#waiter = r);
+    }
+  }
+
+  /**
+   * Writes all of `data`, resolving once node has handed it to the socket:
+   * awaiting each write keeps at most one caller's buffer queued in node,
+   * which is the backpressure (node's own 'drain' logic sits behind it).
+   */
+  write(data: Uint8Array): Promise<void> {
+    if (this.#closed || this.#sock.destroyed) {
+      return Promise.reject(new ConnectError("the TLS connection is closed", "other"));
+    }
+    return new Promise((resolve, reject) => {
+      const onClose = () => reject(new ConnectError("the TLS connection closed", "other"));
+      this.#sock.once("close", onClose);
+      this.#sock.write(data, (err?: Error | null) => {
+        this.#sock.off("close", onClose);
+        if (err) reject(classifyTlsError(err, this.#side, true));
+        else resolve();
+      });
+    });
+  }
+
+  /** Sends close_notify and closes; safe to call more than once. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#sock.end();
+    // A peer that never answers close_notify must not keep the socket open.
+    const t = setTimeout(() => this.#sock.destroy(), 2000);
+    this.#sock.once("close", () => clearTimeout(t));
+    this.#wake();
+  }
+}
+
+/** Options of {@link connectTls} beyond the TLS settings. */
+export interface TlsConnectOptions {
+  /** Connection timeout covering TCP connect and handshake (-to); 0/undefined = none. */
+  timeoutMs?: number;
+  /** Address family for resolving `host` (-i4 / -i6 / -i0); default auto. */
+  family?: IpFamily;
+  /** Credentials already loaded (to read the files once for many connections). */
+  credentials?: TlsCredentials;
+}
+
+/**
+ * Connects to `host:port` and completes the TLS handshake as a client
+ * (PS3.15 B.1: the association starts only once TLS is up). TCP failures
+ * are ConnectErrors as for plain TCP; TLS failures are {@link TlsError}s
+ * (a ConnectError subclass) with the cause named.
+ */
+export async function connectTls(
+  host: string,
+  port: number,
+  settings: TlsSettings,
+  opts: TlsConnectOptions = {},
+): Promise<TlsTransport> {
+  const creds = opts.credentials ?? loadTlsCredentials(settings);
+  const address = await resolveHost(host, opts.family ?? "auto");
+  const versions = versionsOf(settings);
+  const sni = settings.serverName === false
+    ? undefined
+    : settings.serverName ?? (isIP(host) ? undefined : host);
+  const where = `${host}:${port}`;
+  return await new Promise((resolve, reject) => {
+    let settled = false;
+    let connected = false;
+    const sock = tls.connect({
+      host: address,
+      port,
+      servername: sni,
+      key: creds.key,
+      cert: creds.cert,
+      // Only the user's trust list (+cf/+cd), never the public roots: an
+      // empty list is passed as a certificate-less decision made in vetPeer.
+      ca: creds.ca.length ? creds.ca : undefined,
+      // The verdict is ours (vetPeer), so each failure gets its own name;
+      // the socket is not read before it, so nothing passes unverified.
+      rejectUnauthorized: false,
+      minVersion: versions.minVersion,
+      maxVersion: versions.maxVersion,
+    });
+    sock.on("connect", () => connected = true);
+    const fail = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      sock.destroy();
+      reject(err);
+    };
+    const timer = opts.timeoutMs
+      ? setTimeout(
+        () =>
+          fail(
+            new ConnectError(
+              connected
+                ? `TLS handshake with ${where} timed out after ${opts.timeoutMs! / 1000} s`
+                : `connection to ${where} timed out after ${opts.timeoutMs! / 1000} s`,
+              "timeout",
+            ),
+          ),
+        opts.timeoutMs,
+      )
+      : undefined;
+    sock.once("error", (err: unknown) => {
+      if (!connected) return fail(tcpError(err, host, where));
+      fail(classifyTlsError(err, "client", false));
+    });
+    sock.once("secureConnect", () => {
+      if (settled) return;
+      try {
+        const info = vetPeer(sock, settings, creds, "client", sni ?? host);
+        settled = true;
+        clearTimeout(timer);
+        sock.removeAllListeners("error");
+        resolve(new TlsTransport(sock, info, "client"));
+      } catch (err) {
+        fail(err as Error);
+      }
+    });
+  });
+}
+
+/** Resolves with getaddrinfo (as tcp.ts does), so -i4/-i6 apply; IP literals pass through. */
+async function resolveHost(host: string, family: IpFamily): Promise<string> {
+  if (isIP(host)) return host;
+  const fam = family === "ipv4" ? 4 : family === "ipv6" ? 6 : 0;
+  try {
+    return (await lookup(host, { family: fam })).address;
+  } catch {
+    const which = family === "auto" ? "" : ` as ${family === "ipv4" ? "IPv4" : "IPv6"}`;
+    throw new ConnectError(`cannot resolve host name '${host}'${which}`, "lookup");
+  }
+}
+
+/** A TCP-level failure of the connect step, worded as tcp.ts words them. */
+function tcpError(err: unknown, host: string, where: string): ConnectError {
+  const code = (err as { code?: string }).code ?? "";
+  const msg = err instanceof Error ? err.message : String(err);
+  if (code === "ECONNREFUSED") return new ConnectError(`connection to ${where} refused`, "refused");
+  if (code === "ETIMEDOUT") return new ConnectError(`connection to ${where} timed out`, "timeout");
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") {
+    return new ConnectError(`cannot resolve host name '${host}'`, "lookup");
+  }
+  if (/UNREACH/.test(code)) {
+    return new ConnectError(`cannot connect to ${where}: ${msg}`, "unreachable");
+  }
+  // The TCP connection was made but TLS broke before node says "connect"
+  // (it can, on a fast local peer): let the TLS classifier name it.
+  if (/ERR_SSL|ERR_TLS|ECONNRESET|wrong version/i.test(`${code} ${msg}`)) {
+    return classifyTlsError(err, "client", false);
+  }
+  return new ConnectError(`cannot connect to ${where}: ${msg}`, "other");
+}
+
+/** Options of {@link listenTls} beyond the TLS settings. */
+export interface TlsListenOptions {
+  /**
+   * Called for each connection that failed the handshake or the peer check,
+   * with the named cause (for the server's "connection-error" event); such
+   * connections are closed and never returned by accept().
+   */
+  onHandshakeError?: (err: TlsError, peer: Endpoint) => void;
+  /** Handshake timeout per connection; default 30 s, so a silent peer does not linger. */
+  handshakeTimeoutMs?: number;
+  /** Credentials already loaded. */
+  credentials?: TlsCredentials;
+}
+
+/**
+ * Listens on `hostname:port` (0 = ephemeral) for TLS connections as a
+ * server; requires a key and certificate. Client certificates are
+ * requested unless verifyPeer is "ignore", and with "require" a client
+ * without one is refused (PS3.15 B.1: both ends authenticate). Resolves
+ * once bound, as node binds asynchronously: a server hands the resolved
+ * listener to DicomServer via `listen: () => listener`.
+ */
+export async function listenTls(
+  hostname: string,
+  port: number,
+  settings: TlsSettings,
+  opts: TlsListenOptions = {},
+): Promise<TransportListener> {
+  const creds = opts.credentials ?? loadTlsCredentials(settings);
+  if (!creds.key || !creds.cert) {
+    throw tlsFailure("bad-credentials", "server", ": a TLS server needs a key and certificate");
+  }
+  const versions = versionsOf(settings);
+  const mode = settings.verifyPeer ?? "require";
+  const ready: TlsTransport[] = [];
+  let waiter: (() => void) | undefined;
+  let closed = false;
+  const wake = () => {
+    const w = waiter;
+    waiter = undefined;
+    w?.();
+  };
+  const report = (err: unknown, sock: { remoteAddress?: string; remotePort?: number }) =>
+    opts.onHandshakeError?.(classifyTlsError(err, "server", false), {
+      host: sock.remoteAddress ?? "",
+      port: sock.remotePort ?? 0,
+    });
+
+  const server = tls.createServer({
+    key: creds.key,
+    cert: creds.cert,
+    ca: creds.ca.length ? creds.ca : undefined,
+    requestCert: mode !== "ignore",
+    // Decided in vetPeer, so the server names each cause (no certificate,
+    // unknown CA, expired). The price, measured on Deno 2.9.5: a refused
+    // client gets no alert, only the connection closed (TLS 1.2: during the
+    // handshake; TLS 1.3: right after it). rejectUnauthorized: true would
+    // send it a CertificateRequired alert when it has no certificate, but
+    // then a bad certificate is only "socket hang up" here, with
+    // UNABLE_TO_VERIFY_LEAF_SIGNATURE for every chain problem.
+    rejectUnauthorized: false,
+    minVersion: versions.minVersion,
+    maxVersion: versions.maxVersion,
+    handshakeTimeout: opts.handshakeTimeoutMs ?? 30_000,
+  });
+  server.on("secureConnection", (sock: tls.TLSSocket) => {
+    sock.pause();
+    if (closed) return void sock.destroy();
+    try {
+      const info = vetPeer(sock, settings, creds, "server", undefined);
+      ready.push(new TlsTransport(sock, info, "server"));
+      wake();
+    } catch (err) {
+      report(err, sock);
+      sock.destroy();
+    }
+  });
+  server.on("tlsClientError", (err: unknown, sock: tls.TLSSocket) => report(err, sock));
+
+  return await new Promise((resolve, reject) => {
+    const onError = (err: unknown) => reject(err);
+    server.once("error", onError);
+    server.listen(port, hostname, () => {
+      server.off("error", onError);
+      const addr = server.address();
+      const local = typeof addr === "object" && addr
+        ? { host: addr.address, port: addr.port }
+        : { host: hostname, port };
+      resolve({
+        local,
+        async accept(): Promise<Transport | null> {
+          for (;;) {
+            const t = ready.shift();
+            if (t) return t;
+            if (closed) return null;
+            await new Promise<void>((r) => waiter = r);
+          }
+        },
+        close(): void {
+          if (closed) return;
+          closed = true;
+          server.close();
+          for (const t of ready.splice(0)) t.close();
+          wake();
+        },
+      });
+    });
+  });
+}
