@@ -174,10 +174,11 @@ function* treeTokens(
       yield { kind: "sequence-end" };
     } else if (isSequence(el)) {
       const items = itemsLayout(layout, vr);
-      const length = lengths ? itemsLength(el.value, items) : undefined;
+      const defined = lengths && hasDefinedLength(el);
+      const length = defined ? itemsLength(el.value, items) : undefined;
       yield { kind: "sequence", tag, vr, length, depth, items };
       for (const item of el.value) {
-        yield { kind: "item-start", length: lengths ? datasetLength(item, items) : undefined };
+        yield { kind: "item-start", length: defined ? datasetLength(item, items) : undefined };
         yield* treeTokens(item, items, depth + 1, lengths);
         yield { kind: "item-end" };
       }
@@ -188,6 +189,15 @@ function* treeTokens(
       if (value.length > 0) yield { kind: "value", bytes: value, last: true };
     }
   }
+}
+
+/**
+ * Whether a sequence may be written with a defined length: not a UN one, which
+ * PS3.5 6.2.2 reads as items only when its length is undefined (a defined one
+ * reads back as a value, in implicit VR under the dictionary's VR).
+ */
+function hasDefinedLength(el: Element): boolean {
+  return el.vr !== "UN";
 }
 
 /** Encoded size of items with defined lengths: 8-byte item headers, no delimiters (PS3.5 7.5.1). */
@@ -203,7 +213,11 @@ function datasetLength(ds: Dataset, layout: Layout): number {
       // Undefined length: fragment items, then the sequence delimiter (PS3.5 A.4).
       n += headerSize(el.vr, layout) + el.value.reduce((m, f) => m + 8 + f.length, 0) + 8;
     } else if (isSequence(el)) {
-      n += headerSize(el.vr, layout) + itemsLength(el.value, itemsLayout(layout, el.vr));
+      const items = itemsLayout(layout, el.vr);
+      n += headerSize(el.vr, layout) + (hasDefinedLength(el)
+        ? itemsLength(el.value, items)
+        // Item and sequence delimiters (PS3.5 7.5.2).
+        : el.value.reduce((m, item) => m + 16 + datasetLength(item, items), 0) + 8);
     } else {
       const length = (el.value as Uint8Array).length;
       n += headerSize(outputVr(el.vr, length, layout), layout) + length;

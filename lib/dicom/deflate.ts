@@ -123,17 +123,27 @@ export async function* padDeflatedChunks(
 /**
  * Inflates a whole raw-deflated data set at once. With `partial`, `bytes`
  * may be the first part of a stream: what it holds is inflated (sync flush)
- * and the missing rest is no error.
+ * and the missing rest is no error. `maxLength` bounds the output: deflate
+ * expands up to about 1000 times, so a peer's few kilobytes could otherwise
+ * make gigabytes (SECURITY_CLASSES #3).
  *
- * @throws {DicomParseError} `deflate` when the data are corrupt or, unless `partial`, end early
+ * @throws {DicomParseError} `deflate` when the data are corrupt or, unless `partial`, end early;
+ *   `too-long` when they inflate to more than `maxLength` bytes
  */
-export function inflateRaw(bytes: Uint8Array, partial = false): Uint8Array {
+export function inflateRaw(bytes: Uint8Array, partial = false, maxLength?: number): Uint8Array {
   const z = zlib();
   try {
     return z.inflateRawSync(bytes, {
       finishFlush: partial ? z.constants.Z_SYNC_FLUSH : z.constants.Z_FINISH,
+      maxOutputLength: maxLength,
     });
   } catch (e) {
+    if (maxLength !== undefined && (e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
+      throw new DicomParseError(
+        "too-long",
+        `deflated data set inflates to more than ${maxLength} bytes`,
+      );
+    }
     throw new DicomParseError("deflate", `deflated data set: ${(e as Error).message}`);
   }
 }

@@ -371,8 +371,9 @@ export class DatasetParser {
 
   #openUndefined(tag: number, vr: string, frame: Frame, out: DatasetToken[]): void {
     const depth = this.#depth;
-    if (tag === PIXEL_DATA || (frame.layout.explicitVr && (vr === "OB" || vr === "OW"))) {
-      // PS3.5 A.4: encapsulated pixel data, a sequence of fragments.
+    // PS3.5 A.4: encapsulated pixel data, a sequence of fragments, is OB (or OW); an
+    // explicit Pixel Data of any other VR follows PS3.5 7.1.2 like any element.
+    if ((vr === "OB" || vr === "OW") && (tag === PIXEL_DATA || frame.layout.explicitVr)) {
       out.push({ kind: "encapsulated", tag, vr, depth });
       this.#open(FRAGMENTS, tag, Infinity, frame, frame.layout);
       return;

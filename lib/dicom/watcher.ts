@@ -12,6 +12,11 @@ import { DatasetParser, type DatasetToken, type ParserLimits } from "./parser.ts
 import { type TsEncoding, tsEncoding } from "./transfer_syntax.ts";
 import { decodeText } from "./vr.ts";
 
+/** Most bytes a deflated data set's prefix may inflate to while it is watched. */
+const MAX_INFLATED = 8 * 1024 * 1024;
+/** Inflated bytes parsed at a time. */
+const INFLATED_SLICE = 64 * 1024;
+
 /** Options of a {@linkcode TopLevelWatcher}. */
 export interface WatcherOptions extends ParserLimits {
   /** Values longer than this are not collected (default 1024 bytes: UIDs and names are far shorter). */
@@ -21,6 +26,15 @@ export interface WatcherOptions extends ParserLimits {
    * 1 MiB); the watcher gives up, `done` without the values, past that.
    */
   maxDeflated?: number;
+  /**
+   * Keep reading the data set's structure once the values are found, to its
+   * {@link TopLevelWatcher.end}, so that malformed input anywhere (nesting
+   * past `maxDepth`, a length past its item, a data set cut short) sets
+   * `error` (SECURITY_CLASSES #7: storescp must not store what it could not
+   * read back). `done` then stays false until the end. Not for deflated
+   * data sets, which are only looked at up to `maxDeflated`.
+   */
+  wholeDataset?: boolean;
 }
 
 /**
@@ -36,6 +50,9 @@ export class TopLevelWatcher {
   readonly #last: number;
   readonly #options: WatcherOptions;
   readonly #maxCollected: number;
+  readonly #whole: boolean;
+  /** Still collecting values (the wanted tags have not all gone by). */
+  #looking = true;
   #parser: DatasetParser;
   #values = new Map<number, Uint8Array>();
   #collecting: Uint8Array[] | undefined;
@@ -63,10 +80,14 @@ export class TopLevelWatcher {
     this.#options = options;
     this.#maxCollected = options.maxCollected ?? 1024;
     this.#parser = new DatasetParser(encoding, options);
-    this.#done = tags.length === 0;
+    this.#whole = (options.wholeDataset ?? false) && !encoding.deflated;
+    if (tags.length === 0) this.#stopLooking();
   }
 
-  /** All wanted tags have gone by (or the input was malformed): later input is ignored. */
+  /**
+   * All wanted tags have gone by (with `wholeDataset`: the end was declared),
+   * or the input was malformed: later input is ignored.
+   */
   get done(): boolean {
     return this.#done;
   }
@@ -121,15 +142,20 @@ export class TopLevelWatcher {
       prefix.set(c, o);
       o += c.length;
     }
-    const inflated = inflateRaw(prefix, true);
+    // Deflate expands up to ~1000 times: the output is bounded (an error past it), and
+    // parsed in slices so that the tokens in hand stay few (SECURITY_CLASSES #3).
+    const inflated = inflateRaw(prefix, true, MAX_INFLATED);
     this.#parser = new DatasetParser(this.#encoding, this.#options);
     this.#values = new Map();
     this.#collecting = undefined;
-    this.#tokens(this.#parser.push(inflated));
+    for (let at = 0; at < inflated.length && !this.#done; at += INFLATED_SLICE) {
+      this.#tokens(this.#parser.push(inflated.subarray(at, at + INFLATED_SLICE)));
+    }
   }
 
   #tokens(tokens: DatasetToken[]): void {
     for (const t of tokens) {
+      if (!this.#looking) return;
       if (t.kind === "value") {
         if (!this.#collecting) continue;
         this.#collecting.push(t.bytes.slice());
@@ -142,7 +168,7 @@ export class TopLevelWatcher {
         continue;
       }
       if (t.tag > this.#last) {
-        this.#done = true;
+        this.#stopLooking();
         return;
       }
       if (t.kind === "element" && this.#wanted.has(t.tag) && t.length <= this.#maxCollected) {
@@ -162,6 +188,24 @@ export class TopLevelWatcher {
     }
     this.#values.set(this.#collectTag, bytes);
     this.#collecting = undefined;
-    if (this.#values.size === this.#wanted.size) this.#done = true;
+    if (this.#values.size === this.#wanted.size) this.#stopLooking();
+  }
+
+  #stopLooking(): void {
+    this.#looking = false;
+    if (!this.#whole) this.#done = true;
+  }
+
+  /** Declares the end of the data set: with `wholeDataset`, one cut short sets `error`. */
+  end(): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (!this.#whole) return;
+    try {
+      this.#parser.end();
+    } catch (e) {
+      if (!(e instanceof DicomParseError)) throw e;
+      this.#error = e;
+    }
   }
 }

@@ -77,12 +77,12 @@ export class DimseChannel {
     const command = encodeCommandSet(messageToCommandSet(message));
     let written: Promise<void> = Promise.resolve();
     for (const pdu of fragmentMessage(contextId, true, command, this.#pdvLength)) {
-      written = this.association.sendPData(pdu);
+      written = this.#sendPData(pdu);
     }
     if (dataset === undefined) return await written;
     if (dataset instanceof Uint8Array) {
       for (const pdu of fragmentMessage(contextId, false, dataset, this.#pdvLength)) {
-        written = this.association.sendPData(pdu);
+        written = this.#sendPData(pdu);
       }
       return await written;
     }
@@ -104,7 +104,7 @@ export class DimseChannel {
     let window: Promise<void> = written;
     const emit = (data: Uint8Array) => {
       if (held) {
-        written = this.association.sendPData(pdv(contextId, held, false));
+        written = this.#sendPData(pdv(contextId, held, false));
         unconfirmed += held.length;
       }
       held = data;
@@ -140,8 +140,20 @@ export class DimseChannel {
       throw new RangeError("odd data set length: DIMSE data sets are always even (PS3.5 7.1)");
     }
     if (carried > 0) emit(carry.subarray(0, carried));
-    written = this.association.sendPData(pdv(contextId, held ?? new Uint8Array(0), true));
+    written = this.#sendPData(pdv(contextId, held ?? new Uint8Array(0), true));
     await written;
+  }
+
+  /**
+   * Queues one P-DATA-TF. Only the last PDU's promise (or the window's) is
+   * awaited: once the association is gone (a peer's A-ABORT, a lost or stuck
+   * connection) every queued PDU's promise rejects, and those superseded
+   * unawaited must not count as unhandled rejections, which end a Deno process.
+   */
+  #sendPData(pdu: PDataTfPdu): Promise<void> {
+    const written = this.association.sendPData(pdu);
+    written.catch(() => {});
+    return written;
   }
 
   /**

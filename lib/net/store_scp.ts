@@ -487,11 +487,12 @@ export function storeHandler(o: StoreScpOptions): CommandHandler {
         failure = cannotWrite(log, path ?? name, err);
       }
     }
+    // The whole data set is read (not kept): what cannot be read back is not stored.
     const watcher = part && new TopLevelWatcher(ctx.context.transferSyntax, [
       TAG_SOP_CLASS_UID,
       TAG_SOP_INSTANCE_UID,
       ...(o.sortStudyPrefix === undefined ? [] : [TAG_STUDY_INSTANCE_UID]),
-    ]);
+    ], { wholeDataset: true });
 
     const received = await receiveDataset(ctx, part, watcher, o);
     if (received.kind !== "complete" || o.abort === "after") {
@@ -721,7 +722,10 @@ async function receiveDataset(
         o.progress(`${".".repeat(dots)}${ev.last ? "\n" : ""}`);
         dots = 0;
       }
-      if (ev.last) return { kind: "complete", bytes };
+      if (ev.last) {
+        watcher?.end();
+        return { kind: "complete", bytes };
+      }
       continue;
     }
     // The channel checks the fragment sequence (PS3.7 8.1, PS3.8 E.2): data comes on the

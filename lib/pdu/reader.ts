@@ -63,8 +63,13 @@ export class PduReader {
   #queued = 0;
   readonly #header = new Uint8Array(PDU_HEADER_LENGTH);
   #headerFilled = 0;
-  /** The PDU being assembled, allocated once its header has been validated. */
+  /**
+   * The PDU being assembled, allocated once its header has been validated.
+   * It grows with the bytes that arrive, up to #pduLength, so a peer that
+   * claims a large PDU and sends little costs what it sent (SECURITY_CLASSES #3).
+   */
   #pdu: Uint8Array | null = null;
+  #pduLength = 0;
   #pduFilled = 0;
   #error: PduDecodeError | null = null;
 
@@ -123,13 +128,23 @@ export class PduReader {
       if (this.#headerFilled < PDU_HEADER_LENGTH) return null;
       const length = new DataView(this.#header.buffer).getUint32(2);
       this.#checkLength(this.#header[0], length);
-      this.#pdu = new Uint8Array(PDU_HEADER_LENGTH + length);
+      this.#pduLength = PDU_HEADER_LENGTH + length;
+      this.#pdu = new Uint8Array(Math.min(this.#pduLength, PDU_HEADER_LENGTH + this.#queued));
       this.#pdu.set(this.#header);
       this.#pduFilled = PDU_HEADER_LENGTH;
       this.#headerFilled = 0;
     }
+    const wanted = Math.min(this.#pduLength, this.#pduFilled + this.#queued);
+    if (wanted > this.#pdu.length) {
+      // Doubling keeps the copies linear in the PDU's size.
+      const grown = new Uint8Array(
+        Math.min(this.#pduLength, Math.max(wanted, 2 * this.#pdu.length)),
+      );
+      grown.set(this.#pdu.subarray(0, this.#pduFilled));
+      this.#pdu = grown;
+    }
     this.#pduFilled += this.#take(this.#pdu.subarray(this.#pduFilled));
-    if (this.#pduFilled < this.#pdu.length) return null;
+    if (this.#pduFilled < this.#pduLength) return null;
     const raw = this.#pdu;
     this.#pdu = null;
     this.#pduFilled = 0;

@@ -16,9 +16,11 @@
  *
  * Besides the ARTIM timer of the standard (Sta2 and Sta13, PS3.8 9.1.5), the
  * runtime bounds the waits the table leaves open: no A-ASSOCIATE-AC/RJ in
- * Sta5 and no A-RELEASE-RP in Sta7/Sta10/Sta11 within `artimTimeoutMs`, or no
- * data at all within `idleTimeoutMs` once associated, issue an A-ABORT request
- * on the user's behalf (Evt15, AA-1).
+ * Sta5 and no A-RELEASE-RP in Sta7/Sta10/Sta11 within `artimTimeoutMs`, or
+ * neither data read nor a write completed within `idleTimeoutMs` once
+ * associated (a peer gone silent, or one that stopped reading), issue an
+ * A-ABORT request on the user's behalf (Evt15, AA-1); ARTIM then closes the
+ * connection if even the A-ABORT cannot be written.
  *
  * @module
  */
@@ -61,7 +63,10 @@ export interface UlOptions {
   logger: UlLogger;
   /** ARTIM timeout (PS3.8 9.1.5), DCMTK's -ta (default 30 s). */
   artimTimeoutMs: number;
-  /** Inactivity timeout for reads once associated (-ts/-td style); 0 or absent = none. */
+  /**
+   * Inactivity timeout once associated (-ts): no data read and no write completed within
+   * it aborts; 0 or absent = none.
+   */
   idleTimeoutMs?: number;
   /** Limits handed to the PDU reader; the P-DATA limit is replaced by our negotiated maximum. */
   limits?: Partial<PduLimits>;
@@ -250,6 +255,8 @@ class Machine implements Association {
   #writes: Promise<void> = Promise.resolve();
   #batch: WriteBatch | undefined;
   #spareBuffer: Uint8Array | undefined;
+  /** A batch is with the transport: the peer has not yet taken all of it. */
+  #writing = false;
   readonly #artim = new Timer();
   readonly #peerWait = new Timer();
   readonly #idle = new Timer();
@@ -650,7 +657,15 @@ class Machine implements Association {
     this.#batch = batch;
     batch.written = this.#writes.then(async () => {
       if (this.#batch === batch) this.#batch = undefined;
-      await this.#transport.write(batch.buffer?.subarray(0, batch.length) ?? raw);
+      this.#writing = true;
+      try {
+        await this.#transport.write(batch.buffer?.subarray(0, batch.length) ?? raw);
+      } finally {
+        this.#writing = false;
+      }
+      // A write taken is progress as much as a read: a long data set goes out while the
+      // peer stays silent until its response (-ts must not cut that off).
+      this.#restartIdle();
       // Written: the buffer serves the next batch, so a long stream reuses
       // two buffers instead of leaving one per MiB for the garbage collector.
       if (batch.buffer) this.#spareBuffer = batch.buffer;
@@ -677,7 +692,10 @@ class Machine implements Association {
     this.#idle.start(ms, () =>
       this.#guard(() => {
         if (this.#resume) return this.#restartIdle(); // reading paused by the user, not the peer
-        const reason = `idle timeout: no data from peer within ${ms / 1000} s`;
+        // A write still pending means the peer stopped reading (SECURITY_CLASSES #8).
+        const reason = this.#writing
+          ? `write timeout: the peer has not taken our data within ${ms / 1000} s`
+          : `idle timeout: no data from peer within ${ms / 1000} s`;
         this.#log.warn(`${reason}; aborting`);
         this.#dispatch("Evt15", { abortBy: { source: "provider", reason } });
       }));
