@@ -111,6 +111,29 @@ export {
   listenTcp,
   type TcpConnectOptions,
 } from "./lib/transport/tcp.ts";
+export {
+  connectTls,
+  type CrlCheck,
+  listenTls,
+  loadTlsCredentials,
+  type PeerVerification,
+  type RevocationList,
+  type TlsConnectOptions,
+  type TlsCredentials,
+  TlsError,
+  type TlsFailureKind,
+  type TlsInfo,
+  type TlsListenOptions,
+  type TlsProfile,
+  type TlsSettings,
+  TlsTransport,
+  type TlsVersion,
+} from "./lib/transport/tls.ts";
+export {
+  type CertificateVerdict,
+  checkRootCertificate,
+  verifyCertificateFile,
+} from "./lib/transport/tls_verify.ts";
 
 export { type ChannelEvent, type ChannelOptions, DimseChannel } from "./lib/net/dimse_channel.ts";
 export {
@@ -166,6 +189,8 @@ export {
   type StoreOutcome,
   type StoreRecord,
   type StoreResult,
+  type StoreScuDefaults,
+  storeScuDefaults,
   type StoreScuOptions,
   type StoreSummary,
 } from "./lib/net/store_scu.ts";
@@ -189,6 +214,7 @@ export {
   type ServerEvent,
   type ServerLogStyle,
   type ServerOptions,
+  type TlsConnectionInfo,
 } from "./lib/net/server.ts";
 
 export { type DictEntry, formatTag, lookupTag, tagKeyword, tagVr } from "./lib/dicom/dictionary.ts";

@@ -14,6 +14,7 @@ import { echoHandler, verificationPolicy } from "../lib/net/echo_scp.ts";
 import type { TransferSyntaxPreference } from "../lib/net/negotiation.ts";
 import type { ServerEvent } from "../lib/net/server.ts";
 import { serveUntilStopped } from "../lib/cli/serve.ts";
+import { setUpTls, tlsListen, tlsOptionGroup } from "../lib/cli/tls_options.ts";
 
 /** echoscp's command line: pynetdicom's options plus --bind, AE filter, limits and --json. */
 export const ECHOSCP_SPEC: CommandLineSpec = {
@@ -109,6 +110,7 @@ export const ECHOSCP_SPEC: CommandLineSpec = {
         },
       ],
     },
+    tlsOptionGroup("server"),
     {
       title: "output options:",
       options: [{ long: "--json", help: "print one JSON object per event on stdout" }],
@@ -126,6 +128,8 @@ const PREFERENCE: Record<string, TransferSyntaxPreference> = {
 /** Runs echoscp with `argv` until SIGINT/SIGTERM (or `stop` resolves); resolves with the exit code. */
 export function main(argv: readonly string[], stop?: Promise<void>): Promise<number> {
   return runTool(ECHOSCP_SPEC, argv, async ({ options, logger }) => {
+    const tls = await setUpTls(options, "server", ECHOSCP_SPEC, logger);
+    if (typeof tls === "number") return tls;
     const port = options.paramUint(0, { min: 0, max: 65535 })!;
     const json = options.has("--json");
     const encoder = new TextEncoder();
@@ -150,6 +154,7 @@ export function main(argv: readonly string[], stop?: Promise<void>): Promise<num
         dimseTimeoutMs: secondsOption(options, "--dimse-timeout", 1, undefined),
         maxAssociations: options.uint("--max-associations", { min: 1 }) ?? 0,
         onEvent,
+        openListener: tls && tlsListen(tls, logger, onEvent),
       },
       logger,
       stop,

@@ -15,6 +15,7 @@ import {
   timingsJson,
 } from "../lib/cli/network_options.ts";
 import { type CommandLineSpec, generalOptionDefs } from "../lib/cli/options.ts";
+import { setUpTls, tlsConnect, tlsJson, tlsOptionGroup } from "../lib/cli/tls_options.ts";
 import { EXIT_OK, runTool, writeAll } from "../lib/cli/tool.ts";
 import { type EchoOutcome, type EchoResult, runEchoScu } from "../lib/net/echo_scu.ts";
 import { ECHO_TRANSFER_SYNTAXES, uidName } from "../lib/uids.ts";
@@ -34,7 +35,7 @@ export const ECHO_EXIT_CODES: Record<EchoOutcome, number> = {
 const MAX_TS = ECHO_TRANSFER_SYNTAXES.length;
 const CALLING_AE_TITLE = "ECHOSCU";
 
-/** echoscu's command line (DCMTK 3.7's, TLS options aside, plus --json). */
+/** echoscu's command line (DCMTK 3.7's, plus --json). */
 export const ECHOSCU_SPEC: CommandLineSpec = {
   tool: "echoscu",
   description: "DICOM verification (C-ECHO) SCU",
@@ -77,6 +78,7 @@ export const ECHOSCU_SPEC: CommandLineSpec = {
         },
       ],
     },
+    tlsOptionGroup("client"),
     {
       title: "output options:",
       options: [
@@ -84,7 +86,7 @@ export const ECHOSCU_SPEC: CommandLineSpec = {
           long: "--json",
           help: [
             "print one JSON object per echo on stdout",
-            "(peer, AE titles, transfer syntax, timings, outcome)",
+            "(peer, AE titles, transfer syntax, TLS, timings, outcome)",
           ],
         },
       ],
@@ -100,6 +102,7 @@ export function echoJsonRecords(r: EchoResult, exitCode: number): object[] {
     calledAeTitle: r.calledAeTitle,
     transferSyntax: r.transferSyntax ?? null,
     transferSyntaxName: r.transferSyntax ? uidName(r.transferSyntax) ?? null : null,
+    tls: tlsJson(r.tls),
   };
   const timings = timingsJson(r.timings);
   const echoes = r.echoes.length ? r.echoes : [undefined];
@@ -122,6 +125,8 @@ export function echoJsonRecords(r: EchoResult, exitCode: number): object[] {
 /** Runs echoscu with `argv`; resolves with the exit code. */
 export function main(argv: readonly string[]): Promise<number> {
   return runTool(ECHOSCU_SPEC, argv, async ({ options, logger }) => {
+    const tls = await setUpTls(options, "client", ECHOSCU_SPEC, logger);
+    if (typeof tls === "number") return tls;
     const peer = scuPeer(options);
     const result = await runEchoScu({
       ...peer,
@@ -130,6 +135,7 @@ export function main(argv: readonly string[]): Promise<number> {
       ...scuSettings(options, CALLING_AE_TITLE),
       repeat: options.uint("--repeat", { min: 1 }) ?? 1,
       logger,
+      connect: tls && tlsConnect(tls),
     });
     const code = ECHO_EXIT_CODES[result.outcome];
     if (result.diagnosis) logger.error(result.diagnosis);

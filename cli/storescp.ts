@@ -19,6 +19,7 @@ import { runTool, secondsOption } from "../lib/cli/tool.ts";
 import { echoHandler } from "../lib/net/echo_scp.ts";
 import type { ServerEvent } from "../lib/net/server.ts";
 import { serveUntilStopped } from "../lib/cli/serve.ts";
+import { setUpTls, tlsListen, tlsOptionGroup } from "../lib/cli/tls_options.ts";
 import {
   isSafeNamePart,
   storagePolicy,
@@ -101,7 +102,7 @@ const SYNTAX_OPTIONS: readonly [string, string, string, StoreScpSyntaxChoice][] 
   ["--accept-all", "+xa", "accept all supported transfer syntaxes", "all"],
 ];
 
-/** storescp's command line: DCMTK's options (TLS and the exec/rename events aside) plus ours. */
+/** storescp's command line: DCMTK's options (the exec/rename events aside) plus ours. */
 export const STORESCP_SPEC: CommandLineSpec = {
   tool: "storescp",
   description: "DICOM storage (C-STORE) SCP",
@@ -203,6 +204,7 @@ export const STORESCP_SPEC: CommandLineSpec = {
         },
       ],
     },
+    tlsOptionGroup("server"),
     {
       title: "output options:",
       subgroups: [
@@ -263,6 +265,8 @@ export const STORESCP_SPEC: CommandLineSpec = {
  */
 export function main(argv: readonly string[], stop?: Promise<void>): Promise<number> {
   return runTool(STORESCP_SPEC, argv, async ({ options, logger }) => {
+    const tls = await setUpTls(options, "server", STORESCP_SPEC, logger);
+    if (typeof tls === "number") return tls;
     const port = options.paramUint(0, { min: 0, max: 65535 })!;
     const json = options.has("--json");
     const encoder = new TextEncoder();
@@ -340,6 +344,7 @@ export function main(argv: readonly string[], stop?: Promise<void>): Promise<num
         dimseTimeoutMs: secondsOption(options, "--dimse-timeout", 1, undefined),
         maxAssociations: options.uint("--max-associations") ?? 0,
         onEvent: json ? print : undefined,
+        openListener: tls && tlsListen(tls, logger, json ? print : undefined),
       },
       logger,
       stop,

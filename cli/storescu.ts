@@ -28,6 +28,7 @@ import {
   ProgressBar,
   withProgressLine,
 } from "../lib/cli/progress.ts";
+import { setUpTls, tlsConnect, tlsJson, tlsOptionGroup } from "../lib/cli/tls_options.ts";
 import { EXIT_OK, runTool, writeAll } from "../lib/cli/tool.ts";
 import type { InputFormat } from "../lib/dicom/part10.ts";
 import { statusHex } from "../lib/dimse/status.ts";
@@ -45,7 +46,7 @@ import { ECHO_EXIT_CODES } from "./echoscu.ts";
 
 const CALLING_AE_TITLE = "STORESCU";
 
-/** storescu's command line: DCMTK 3.6.7's (TLS options aside), plus -i4/-i6/-i0 and --json. */
+/** storescu's command line: DCMTK 3.6.7's, plus -i4/-i6/-i0 and --json. */
 export const STORESCU_SPEC: CommandLineSpec = {
   tool: "storescu",
   description: "DICOM storage (C-STORE) SCU",
@@ -297,6 +298,7 @@ export const STORESCU_SPEC: CommandLineSpec = {
         },
       ],
     },
+    tlsOptionGroup("client"),
     {
       title: "output options:",
       options: [
@@ -389,6 +391,7 @@ export function summaryJsonRecord(r: StoreResult, exitCode: number): object {
     seconds: s.ms / 1000,
     megabytesPerSecond: Number(megabytesPerSecond(s.bytes, s.ms)),
     timings: timingsJson(r.timings),
+    tls: tlsJson(r.tls),
     diagnosis: r.diagnosis ?? null,
   };
 }
@@ -499,6 +502,8 @@ async function userIdentity(
 /** Runs storescu with `argv`; resolves with the exit code. */
 export function main(argv: readonly string[]): Promise<number> {
   return runTool(STORESCU_SPEC, argv, async ({ options, params, logger }) => {
+    const tls = await setUpTls(options, "client", STORESCU_SPEC, logger);
+    if (typeof tls === "number") return tls;
     const peer = scuPeer(options);
     if (options.has("--verbose-pc") && !logger.isEnabled("info")) {
       throw new OptionError("--verbose-pc only allowed with verbose mode");
@@ -555,6 +560,8 @@ export function main(argv: readonly string[]): Promise<number> {
       rename: options.winner("rename") === "--rename",
       verbosePc: options.has("--verbose-pc"),
       userIdentity: await userIdentity(options, logger),
+      // One TLS setup (key, certificate, trust list read once) for every association.
+      connect: tls && tlsConnect(tls),
     };
 
     const files = await collectInputFiles(params.slice(2), {

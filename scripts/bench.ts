@@ -2,7 +2,8 @@
  * Benchmarks, side by side with DCMTK in the same run, reported as ratios
  * (never as timed assertions in tests).
  *
- * Usage: deno task bench [--only echo|store] [--json]
+ * Usage: deno task bench [--only echo|store] [--tls] [--json]
+ *   --tls: every pair over DICOM TLS, mutually authenticated (scripts/bench_tls.ts)
  *   echo:  [--runs 9] [--repeat 2000]            (scripts/bench_echo.ts)
  *   store: [--files 1000] [--big-mb 1024] [--data DIR]  (scripts/bench_store.ts)
  *
@@ -10,6 +11,7 @@
  */
 import { benchEcho } from "./bench_echo.ts";
 import { benchStore } from "./bench_store.ts";
+import { PLAIN, tlsArgs } from "./bench_tls.ts";
 
 function have(cmd: string): boolean {
   try {
@@ -31,9 +33,14 @@ async function main(args: string[]): Promise<void> {
     console.error(`bench: --only takes echo or store, not ${only}`);
     Deno.exit(1);
   }
-  const report: Record<string, unknown> = {};
-  if (only !== "store") report.echo = await benchEcho(args);
-  if (only !== "echo") report.store = await benchStore(args);
+  const tls = args.includes("--tls") ? await tlsArgs() : undefined;
+  const report: Record<string, unknown> = { tls: tls !== undefined };
+  try {
+    if (only !== "store") report.echo = await benchEcho(args, tls ?? PLAIN);
+    if (only !== "echo") report.store = await benchStore(args, tls ?? PLAIN);
+  } finally {
+    await tls?.cleanup();
+  }
   if (args.includes("--json")) console.log(JSON.stringify(report));
 }
 

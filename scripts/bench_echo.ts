@@ -15,6 +15,7 @@
  */
 
 import { freePort, toolArgv, waitForPort } from "../tests/helpers/procs.ts";
+import type { TlsArgs } from "./bench_tls.ts";
 
 const DENO = Deno.execPath();
 
@@ -63,15 +64,15 @@ async function measure(cmd: Cmd, port: number, runs: number) {
 
 interface Peer {
   name: string;
-  start(port: number): Deno.ChildProcess;
+  start(port: number, tls: string[]): Deno.ChildProcess;
 }
 
 const PEERS: Peer[] = [
   {
     name: "DCMTK storescp (TCP_NODELAY=1)",
-    start: (port) =>
+    start: (port, tls) =>
       new Deno.Command("storescp", {
-        args: ["--ignore", String(port)],
+        args: ["--ignore", ...tls, String(port)],
         env: { TCP_NODELAY: "1" },
         stdout: "null",
         stderr: "null",
@@ -79,28 +80,31 @@ const PEERS: Peer[] = [
   },
   {
     name: "our echoscp",
-    start: (port) =>
+    start: (port, tls) =>
       new Deno.Command(DENO, {
-        args: [...toolArgv("echoscp"), "--bind", "127.0.0.1", String(port)],
+        args: [...toolArgv("echoscp"), "--bind", "127.0.0.1", ...tls, String(port)],
         stdout: "null",
         stderr: "null",
       }).spawn(),
   },
 ];
 
-const clients = (repeat: number): Cmd[] => [
-  { name: "our echoscu", argv: [DENO, ...toolArgv("echoscu")], repeat },
-  { name: "DCMTK echoscu (default)", argv: ["echoscu"], repeat: Math.min(repeat, 20) },
+const clients = (repeat: number, tls: string[]): Cmd[] => [
+  { name: "our echoscu", argv: [DENO, ...toolArgv("echoscu"), ...tls], repeat },
+  { name: "DCMTK echoscu (default)", argv: ["echoscu", ...tls], repeat: Math.min(repeat, 20) },
   {
     name: "DCMTK echoscu (TCP_NODELAY=1)",
-    argv: ["echoscu"],
+    argv: ["echoscu", ...tls],
     env: { TCP_NODELAY: "1" },
     repeat,
   },
 ];
 
 /** Runs the echo benchmark against each peer; prints a table and ratios, returns the rows. */
-export async function benchEcho(args: string[]): Promise<Record<string, unknown>[]> {
+export async function benchEcho(
+  args: string[],
+  tls: TlsArgs,
+): Promise<Record<string, unknown>[]> {
   const flag = (name: string, fallback: number) => {
     const i = args.indexOf(name);
     return i >= 0 ? Number(args[i + 1]) : fallback;
@@ -108,14 +112,17 @@ export async function benchEcho(args: string[]): Promise<Record<string, unknown>
   const runs = flag("--runs", 9);
   const repeat = flag("--repeat", 2000);
   const report: Record<string, unknown>[] = [];
-  console.log(`echo benchmark: ${runs} runs each, round trip from --repeat ${repeat + 1} vs 1`);
+  console.log(
+    `echo benchmark${tls.client.length ? " over TLS" : ""}: ${runs} runs each, ` +
+      `round trip from --repeat ${repeat + 1} vs 1`,
+  );
   for (const peer of PEERS) {
     const port = freePort();
-    const proc = peer.start(port);
+    const proc = peer.start(port, tls.server);
     try {
       await waitForPort(port);
       const rows = [];
-      for (const c of clients(repeat)) rows.push(await measure(c, port, runs));
+      for (const c of clients(repeat, tls.client)) rows.push(await measure(c, port, runs));
       const ours = rows[0];
       const best = rows.slice(1).reduce((a, b) => (a.rttUs < b.rttUs ? a : b));
       console.log(`\npeer: ${peer.name}`);

@@ -17,6 +17,7 @@
  */
 import { MR_IMAGE_STORAGE, writeImageFile } from "../tests/helpers/dicom_files.ts";
 import { freePort, toolArgv, waitForPort } from "../tests/helpers/procs.ts";
+import type { TlsArgs } from "./bench_tls.ts";
 
 const DENO = Deno.execPath();
 const FRAME_BYTES = 512 * 512 * 2;
@@ -37,37 +38,46 @@ export interface StoreRun {
 }
 
 interface Side {
-  scp(port: number, outDir: string): Deno.ChildProcess;
+  scp(port: number, outDir: string, tls: string[]): Deno.ChildProcess;
   scu(
     port: number,
     inputs: string[],
+    tls: string[],
   ): { cmd: string; args: string[]; env?: Record<string, string> };
 }
 
 const SIDES: Record<string, Side> = {
   "ours -> ours": {
-    scp: (port, outDir) =>
+    scp: (port, outDir, tls) =>
       new Deno.Command(DENO, {
-        args: [...toolArgv("storescp"), "--bind", "127.0.0.1", "-od", outDir, String(port)],
+        args: [
+          ...toolArgv("storescp"),
+          "--bind",
+          "127.0.0.1",
+          "-od",
+          outDir,
+          ...tls,
+          String(port),
+        ],
         stdout: "null",
         stderr: "inherit",
       }).spawn(),
-    scu: (port, inputs) => ({
+    scu: (port, inputs, tls) => ({
       cmd: DENO,
-      args: [...toolArgv("storescu"), "-q", "127.0.0.1", String(port), ...inputs],
+      args: [...toolArgv("storescu"), "-q", ...tls, "127.0.0.1", String(port), ...inputs],
     }),
   },
   "DCMTK -> DCMTK": {
-    scp: (port, outDir) =>
+    scp: (port, outDir, tls) =>
       new Deno.Command("storescp", {
-        args: ["-od", outDir, String(port)],
+        args: ["-od", outDir, ...tls, String(port)],
         env: { TCP_NODELAY: "1" },
         stdout: "null",
         stderr: "inherit",
       }).spawn(),
-    scu: (port, inputs) => ({
+    scu: (port, inputs, tls) => ({
       cmd: "storescu",
-      args: ["-q", "127.0.0.1", String(port), ...inputs],
+      args: ["-q", ...tls, "127.0.0.1", String(port), ...inputs],
       env: { TCP_NODELAY: "1" },
     }),
   },
@@ -140,14 +150,19 @@ export async function prepareData(dir: string, files: number, bigMb: number) {
   return { small, big };
 }
 
-async function runOne(pair: string, load: string, inputs: string[]): Promise<StoreRun> {
+async function runOne(
+  pair: string,
+  load: string,
+  inputs: string[],
+  tls: TlsArgs,
+): Promise<StoreRun> {
   const side = SIDES[pair];
   const out = await Deno.makeTempDir({ prefix: "dimse-bench-out-" });
   const port = freePort();
-  const scp = side.scp(port, out);
+  const scp = side.scp(port, out, tls.server);
   try {
     await waitForPort(port);
-    const scu = side.scu(port, inputs);
+    const scu = side.scu(port, inputs, tls.client);
     // GNU time reports the SCU's peak RSS (%M, KB) once it has exited.
     const t0 = performance.now();
     const res = await new Deno.Command("/usr/bin/time", {
@@ -183,7 +198,7 @@ async function runOne(pair: string, load: string, inputs: string[]): Promise<Sto
 const ratio = (dcmtk: number, ours: number) => (dcmtk / ours).toFixed(2);
 
 /** Runs the store benchmark and prints a table and the ratios; returns the runs. */
-export async function benchStore(args: string[]): Promise<StoreRun[]> {
+export async function benchStore(args: string[], tls: TlsArgs): Promise<StoreRun[]> {
   const opt = (name: string, fallback: string) => {
     const i = args.indexOf(name);
     return i >= 0 ? args[i + 1] : fallback;
@@ -194,9 +209,12 @@ export async function benchStore(args: string[]): Promise<StoreRun[]> {
   const { small, big } = await prepareData(dir, files, bigMb);
   const runs: StoreRun[] = [];
   for (const [load, inputs] of [["small", ["+sd", small]], ["big", [big]]] as const) {
-    for (const pair of Object.keys(SIDES)) runs.push(await runOne(pair, load, [...inputs]));
+    for (const pair of Object.keys(SIDES)) runs.push(await runOne(pair, load, [...inputs], tls));
   }
-  console.log(`\nstore benchmark: ${files} files of 512x512x16, and one ${bigMb} MB file`);
+  console.log(
+    `\nstore benchmark${tls.client.length ? " over TLS" : ""}: ${files} files of 512x512x16, ` +
+      `and one ${bigMb} MB file`,
+  );
   console.log(
     "pair              load    files   MB        s   files/s     MB/s   SCU peak MB   SCP peak MB",
   );

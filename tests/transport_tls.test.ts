@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import { connectTcp, listenTcp } from "../lib/transport/tcp.ts";
 import {
-  connectTls,
   listenTls,
   looksLikeTlsClientHello,
   TlsError,
@@ -14,73 +13,27 @@ import {
   type TlsSettings,
   TlsTransport,
 } from "../lib/transport/tls.ts";
-import type { Endpoint, Transport, TransportListener } from "../lib/transport/transport.ts";
-import { makeTestPki, type TestPki } from "./helpers/certs.ts";
+import type { Transport } from "../lib/transport/transport.ts";
+import { until } from "./helpers/bad_peer.ts";
+import { sharedTestPki as pki, type TestPki, tlsArgs } from "./helpers/certs.ts";
 import { dcmtkAvailable, runCommand, show, startStorescp } from "./helpers/procs.ts";
-import { type EchoScuOptions, runEchoScu } from "../lib/net/echo_scu.ts";
-import { echoHandler, verificationPolicy } from "../lib/net/echo_scp.ts";
-import { DicomServer } from "../lib/net/server.ts";
-import { NULL_LOGGER } from "../lib/log/logger.ts";
-
-let pkiPromise: Promise<TestPki> | undefined;
-let pkiDir: string | undefined;
-/** One set of certificates for the whole file, made on first use, removed at exit. */
-function pki(): Promise<TestPki> {
-  pkiPromise ??= makeTestPki().then((p) => (pkiDir = p.dir, p));
-  return pkiPromise;
-}
-globalThis.addEventListener("unload", () => {
-  if (pkiDir) Deno.removeSync(pkiDir, { recursive: true });
-});
+import {
+  connectLoopback,
+  echoOverTls,
+  expectTlsError,
+  listenLoopback,
+  serving,
+  startTlsEchoScp,
+} from "./helpers/tls_loopback.ts";
 
 /** Server settings: our server certificate, trusting our CA. */
 function serverSettings(p: TestPki, extra: Partial<TlsSettings> = {}): TlsSettings {
-  return {
-    keyFile: p.server.key,
-    certFile: p.server.cert,
-    trustedFiles: [p.ca],
-    verifyPeer: "ignore",
-    ...extra,
-  };
+  return serving(p.server, { trustedFiles: [p.ca], ...extra });
 }
 
 /** Client settings: trusting our CA, no certificate of its own. */
 function clientSettings(p: TestPki, extra: Partial<TlsSettings> = {}): TlsSettings {
   return { trustedFiles: [p.ca], ...extra };
-}
-
-interface Pair {
-  listener: TransportListener;
-  serverErrors: { err: TlsError; peer: Endpoint }[];
-  close(): void;
-}
-
-async function startServer(s: TlsSettings): Promise<Pair> {
-  const serverErrors: Pair["serverErrors"] = [];
-  const listener = await listenTls("127.0.0.1", 0, s, {
-    onHandshakeError: (err, peer) => serverErrors.push({ err, peer }),
-  });
-  return { listener, serverErrors, close: () => listener.close() };
-}
-
-/** Waits (bounded) until `pred` holds. */
-async function until(pred: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-async function expectTlsError(p: Promise<unknown>, kind: TlsFailureKind): Promise<TlsError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof TlsError, `a TlsError, got ${err}`);
-    assert.equal(err.kind, kind, `${err.kind}: ${err.message} (${err.detail})`);
-    return err;
-  }
-  assert.fail(`expected a TlsError "${kind}"`);
 }
 
 async function readAll(t: Transport, n: number): Promise<Uint8Array> {
@@ -96,16 +49,12 @@ async function readAll(t: Transport, n: number): Promise<Uint8Array> {
   return out;
 }
 
-function connect(port: number, s: TlsSettings, host = "127.0.0.1") {
-  return connectTls(host, port, s, { timeoutMs: 10_000, family: "ipv4" });
-}
-
 Deno.test("TLS: bytes both ways, and what the handshake settled", async () => {
   const p = await pki();
-  const srv = await startServer(serverSettings(p));
+  const srv = await listenLoopback(serverSettings(p));
   try {
     const accepted = srv.listener.accept();
-    const client = await connect(srv.listener.local.port, clientSettings(p));
+    const client = await connectLoopback(srv.listener.local.port, clientSettings(p));
     const server = (await accepted)! as TlsTransport;
     await client.write(new TextEncoder().encode("A-ASSOCIATE-RQ"));
     assert.equal(new TextDecoder().decode(await readAll(server, 14)), "A-ASSOCIATE-RQ");
@@ -129,10 +78,10 @@ Deno.test("TLS: bytes both ways, and what the handshake settled", async () => {
 
 Deno.test("TLS: mutual authentication, client certificate required and verified", async () => {
   const p = await pki();
-  const srv = await startServer(serverSettings(p, { verifyPeer: "require" }));
+  const srv = await listenLoopback(serverSettings(p, { verifyPeer: "require" }));
   try {
     const accepted = srv.listener.accept();
-    const client = await connect(
+    const client = await connectLoopback(
       srv.listener.local.port,
       clientSettings(p, { keyFile: p.client.key, certFile: p.client.cert }),
     );
@@ -151,11 +100,14 @@ Deno.test("TLS: mutual authentication, client certificate required and verified"
 for (const version of ["TLSv1.3", "TLSv1.2"] as const) {
   Deno.test(`TLS: a client without certificate is refused with its cause (${version})`, async () => {
     const p = await pki();
-    const srv = await startServer(serverSettings(p, { verifyPeer: "require" }));
+    const srv = await listenLoopback(serverSettings(p, { verifyPeer: "require" }));
     try {
       // The server decides after the handshake, so the client sees only the
       // close: TLS 1.2 during its handshake, TLS 1.3 on its first read.
-      const c = await connect(srv.listener.local.port, clientSettings(p, { maxVersion: version }))
+      const c = await connectLoopback(
+        srv.listener.local.port,
+        clientSettings(p, { maxVersion: version }),
+      )
         .catch((err) => err as TlsError);
       if (version === "TLSv1.2") {
         assert.ok(c instanceof TlsError);
@@ -165,10 +117,10 @@ for (const version of ["TLSv1.3", "TLSv1.2"] as const) {
         assert.equal(await c.read().catch(() => null), null);
         c.close();
       }
-      await until(() => srv.serverErrors.length > 0, "the server's report");
-      assert.equal(srv.serverErrors[0].err.kind, "no-peer-certificate");
+      await until(() => srv.refused.length > 0, "the server's report");
+      assert.equal(srv.refused[0].err.kind, "no-peer-certificate");
       assert.equal(
-        srv.serverErrors[0].err.message,
+        srv.refused[0].err.message,
         "the client presented no certificate, but one is required (-rc)",
       );
     } finally {
@@ -179,18 +131,18 @@ for (const version of ["TLSv1.3", "TLSv1.2"] as const) {
 
 Deno.test("TLS: a client certificate from another CA is refused as unknown CA", async () => {
   const p = await pki();
-  const srv = await startServer(serverSettings(p, { verifyPeer: "require" }));
+  const srv = await listenLoopback(serverSettings(p, { verifyPeer: "require" }));
   try {
-    const c = await connect(
+    const c = await connectLoopback(
       srv.listener.local.port,
       clientSettings(p, { keyFile: p.otherCaClient.key, certFile: p.otherCaClient.cert }),
     ).catch(() => undefined);
     // The client sees the connection end (TLS 1.3: after its handshake).
     if (c) assert.equal(await c.read().catch(() => null), null);
     c?.close();
-    await until(() => srv.serverErrors.length > 0, "the server's report");
-    assert.equal(srv.serverErrors[0].err.kind, "unknown-ca");
-    assert.match(srv.serverErrors[0].err.message, /CN=other-client/);
+    await until(() => srv.refused.length > 0, "the server's report");
+    assert.equal(srv.refused[0].err.kind, "unknown-ca");
+    assert.match(srv.refused[0].err.message, /CN=other-client/);
   } finally {
     srv.close();
   }
@@ -198,21 +150,21 @@ Deno.test("TLS: a client certificate from another CA is refused as unknown CA", 
 
 Deno.test("TLS: -vc accepts a client without certificate, refuses a bad one", async () => {
   const p = await pki();
-  const srv = await startServer(serverSettings(p, { verifyPeer: "verify-if-present" }));
+  const srv = await listenLoopback(serverSettings(p, { verifyPeer: "verify-if-present" }));
   try {
     const accepted = srv.listener.accept();
-    const c = await connect(srv.listener.local.port, clientSettings(p));
+    const c = await connectLoopback(srv.listener.local.port, clientSettings(p));
     const s = (await accepted)! as TlsTransport;
     assert.equal(s.tls.peerSubject, undefined);
     c.close();
     s.close();
-    const bad = await connect(
+    const bad = await connectLoopback(
       srv.listener.local.port,
       clientSettings(p, { keyFile: p.otherCaClient.key, certFile: p.otherCaClient.cert }),
     ).catch(() => undefined);
     bad?.close();
-    await until(() => srv.serverErrors.length > 0, "the server's report");
-    assert.equal(srv.serverErrors[0].err.kind, "unknown-ca");
+    await until(() => srv.refused.length > 0, "the server's report");
+    assert.equal(srv.refused[0].err.kind, "unknown-ca");
   } finally {
     srv.close();
   }
@@ -226,10 +178,10 @@ async function clientFailure(
   host = "127.0.0.1",
 ): Promise<TlsError> {
   const p = await pki();
-  const srv = await startServer(serverSettings(p, { keyFile: cert.key, certFile: cert.cert }));
+  const srv = await listenLoopback(serverSettings(p, { keyFile: cert.key, certFile: cert.cert }));
   try {
     return await expectTlsError(
-      connect(srv.listener.local.port, clientSettings(p, client), host),
+      connectLoopback(srv.listener.local.port, clientSettings(p, client), host),
       kind,
     );
   } finally {
@@ -242,11 +194,11 @@ Deno.test("TLS: a server certificate from an unknown CA is named", async () => {
   const err = await clientFailure(p.otherCaServer, "unknown-ca");
   assert.match(err.message, /not issued by a trusted CA/);
   // Trusting that CA instead (+cf) makes it work: only the user's list counts.
-  const srv = await startServer(
+  const srv = await listenLoopback(
     serverSettings(p, { keyFile: p.otherCaServer.key, certFile: p.otherCaServer.cert }),
   );
   try {
-    const c = await connect(srv.listener.local.port, { trustedFiles: [p.otherCa] });
+    const c = await connectLoopback(srv.listener.local.port, { trustedFiles: [p.otherCa] });
     assert.equal(c.tls.peerVerified, true);
     c.close();
   } finally {
@@ -268,21 +220,27 @@ Deno.test("TLS: a certificate for another host is named; -ic accepts anything", 
   assert.match(err.message, /127\.0\.0\.1/);
   await clientFailure(p.wrongHost, "hostname-mismatch", {}, "localhost");
   // Certificate chain still checked without the host name check.
-  const srv = await startServer(
+  const srv = await listenLoopback(
     serverSettings(p, { keyFile: p.wrongHost.key, certFile: p.wrongHost.cert }),
   );
   try {
-    const c = await connect(srv.listener.local.port, clientSettings(p, { verifyHostname: false }));
+    const c = await connectLoopback(
+      srv.listener.local.port,
+      clientSettings(p, { verifyHostname: false }),
+    );
     assert.equal(c.tls.peerVerified, true);
     c.close();
   } finally {
     srv.close();
   }
-  const srv2 = await startServer(
+  const srv2 = await listenLoopback(
     serverSettings(p, { keyFile: p.otherCaServer.key, certFile: p.otherCaServer.cert }),
   );
   try {
-    const c = await connect(srv2.listener.local.port, clientSettings(p, { verifyPeer: "ignore" }));
+    const c = await connectLoopback(
+      srv2.listener.local.port,
+      clientSettings(p, { verifyPeer: "ignore" }),
+    );
     assert.equal(c.tls.peerVerified, false);
     assert.equal(c.tls.peerSubject, "CN=localhost");
     c.close();
@@ -295,11 +253,11 @@ Deno.test("TLS: a certificate without subjectAltName is accepted by its CN", asy
   // Deno.connectTls refuses such certificates (webpki); node:tls falls back
   // to the CN for host names, as OpenSSL-based DICOM peers do.
   const p = await pki();
-  const srv = await startServer(
+  const srv = await listenLoopback(
     serverSettings(p, { keyFile: p.noSan.key, certFile: p.noSan.cert }),
   );
   try {
-    const c = await connect(srv.listener.local.port, clientSettings(p), "localhost");
+    const c = await connectLoopback(srv.listener.local.port, clientSettings(p), "localhost");
     assert.equal(c.tls.peerVerified, true);
     c.close();
   } finally {
@@ -324,11 +282,14 @@ Deno.test("TLS: a plain TCP peer is named, whether it answers or just closes", a
   })();
   try {
     const e1 = await expectTlsError(
-      connect(answering.local.port, clientSettings(p)),
+      connectLoopback(answering.local.port, clientSettings(p)),
       "plain-tcp-peer",
     );
     assert.match(e1.message, /does not speak TLS/);
-    await expectTlsError(connect(closing.local.port, clientSettings(p)), "closed-during-handshake");
+    await expectTlsError(
+      connectLoopback(closing.local.port, clientSettings(p)),
+      "closed-during-handshake",
+    );
     await serve;
   } finally {
     answering.close();
@@ -338,7 +299,7 @@ Deno.test("TLS: a plain TCP peer is named, whether it answers or just closes", a
 
 Deno.test("TLS: a plain TCP client at a TLS server is named", async () => {
   const p = await pki();
-  const srv = await startServer(serverSettings(p));
+  const srv = await listenLoopback(serverSettings(p));
   try {
     const plain = await connectTcp({
       host: "127.0.0.1",
@@ -349,9 +310,9 @@ Deno.test("TLS: a plain TCP client at a TLS server is named", async () => {
     await plain.write(new Uint8Array([0x01, 0, 0, 0, 0, 0xcd, 0, 1, 0, 0]));
     while ((await plain.read()) !== null) { /* the server's alert, then the end */ }
     plain.close();
-    await until(() => srv.serverErrors.length > 0, "the server's report");
-    assert.equal(srv.serverErrors[0].err.kind, "plain-tcp-peer");
-    assert.match(srv.serverErrors[0].err.message, /the client does not speak TLS/);
+    await until(() => srv.refused.length > 0, "the server's report");
+    assert.equal(srv.refused[0].err.kind, "plain-tcp-peer");
+    assert.match(srv.refused[0].err.message, /the client does not speak TLS/);
   } finally {
     srv.close();
   }
@@ -359,10 +320,10 @@ Deno.test("TLS: a plain TCP client at a TLS server is named", async () => {
 
 Deno.test("TLS: 4 MiB each way at once arrive intact (backpressure)", async () => {
   const p = await pki();
-  const srv = await startServer(serverSettings(p));
+  const srv = await listenLoopback(serverSettings(p));
   try {
     const accepted = srv.listener.accept();
-    const client = await connect(srv.listener.local.port, clientSettings(p));
+    const client = await connectLoopback(srv.listener.local.port, clientSettings(p));
     const server = (await accepted)!;
     const size = 4 << 20;
     const a = new Uint8Array(size).map((_, i) => (i * 131 + (i >> 16)) & 0xff);
@@ -389,27 +350,27 @@ Deno.test("TLS: 4 MiB each way at once arrive intact (backpressure)", async () =
 
 Deno.test("TLS: minimum and maximum protocol versions are honoured", async () => {
   const p = await pki();
-  const srv12 = await startServer(serverSettings(p, { maxVersion: "TLSv1.2" }));
+  const srv12 = await listenLoopback(serverSettings(p, { maxVersion: "TLSv1.2" }));
   try {
-    const c = await connect(srv12.listener.local.port, clientSettings(p));
+    const c = await connectLoopback(srv12.listener.local.port, clientSettings(p));
     assert.equal(c.tls.protocol, "TLSv1.2", "the default profile accepts TLS 1.2");
     c.close();
     const err = await expectTlsError(
-      connect(srv12.listener.local.port, clientSettings(p, { minVersion: "TLSv1.3" })),
+      connectLoopback(srv12.listener.local.port, clientSettings(p, { minVersion: "TLSv1.3" })),
       "protocol-version",
     );
     assert.match(err.message, /no TLS protocol version in common/);
   } finally {
     srv12.close();
   }
-  const srv13 = await startServer(serverSettings(p, { minVersion: "TLSv1.3" }));
+  const srv13 = await listenLoopback(serverSettings(p, { minVersion: "TLSv1.3" }));
   try {
     await expectTlsError(
-      connect(srv13.listener.local.port, clientSettings(p, { maxVersion: "TLSv1.2" })),
+      connectLoopback(srv13.listener.local.port, clientSettings(p, { maxVersion: "TLSv1.2" })),
       "protocol-version",
     );
-    await until(() => srv13.serverErrors.length > 0, "the server's report");
-    assert.equal(srv13.serverErrors[0].err.kind, "protocol-version");
+    await until(() => srv13.refused.length > 0, "the server's report");
+    assert.equal(srv13.refused[0].err.kind, "protocol-version");
   } finally {
     srv13.close();
   }
@@ -439,10 +400,10 @@ Deno.test("TLS: keys: encrypted with password, wrong password, mismatch, DER", a
       }),
     ]
   ) {
-    const srv = await startServer(s);
+    const srv = await listenLoopback(s);
     try {
       // Trust from a directory (+cd) this time.
-      const c = await connect(srv.listener.local.port, { trustedDirs: [p.caDir] });
+      const c = await connectLoopback(srv.listener.local.port, { trustedDirs: [p.caDir] });
       assert.equal(c.tls.peerVerified, true);
       c.close();
     } finally {
@@ -457,16 +418,19 @@ Deno.test("TLS: options the stack cannot honour are refused or enforced, never i
     listenTls("127.0.0.1", 0, serverSettings(p, { profile: "null" })),
     "unsupported",
   );
-  const srv = await startServer(serverSettings(p));
+  const srv = await listenLoopback(serverSettings(p));
   try {
     // The stack ignores cipher lists; a suite outside +cs ends the connection.
     const err = await expectTlsError(
-      connect(srv.listener.local.port, clientSettings(p, { ciphers: ["TLS_AES_128_CCM_SHA256"] })),
+      connectLoopback(
+        srv.listener.local.port,
+        clientSettings(p, { ciphers: ["TLS_AES_128_CCM_SHA256"] }),
+      ),
       "cipher-not-allowed",
     );
     assert.match(err.message, /TLS_AES_/);
-    const c = await connect(srv.listener.local.port, clientSettings(p));
-    const ok = await connect(
+    const c = await connectLoopback(srv.listener.local.port, clientSettings(p));
+    const ok = await connectLoopback(
       srv.listener.local.port,
       clientSettings(p, { ciphers: [c.tls.cipher] }),
     );
@@ -479,9 +443,9 @@ Deno.test("TLS: options the stack cannot honour are refused or enforced, never i
 
 Deno.test("TLS: no trusted certificate means nothing is trusted (-rc without +cf)", async () => {
   const p = await pki();
-  const srv = await startServer(serverSettings(p));
+  const srv = await listenLoopback(serverSettings(p));
   try {
-    await expectTlsError(connect(srv.listener.local.port, {}), "unknown-ca");
+    await expectTlsError(connectLoopback(srv.listener.local.port, {}), "unknown-ca");
   } finally {
     srv.close();
   }
@@ -490,29 +454,15 @@ Deno.test("TLS: no trusted certificate means nothing is trusted (-rc without +cf
 Deno.test("TLS interop: our echo SCU against DCMTK storescp +tls, mutual", async () => {
   if (!dcmtkAvailable()) return;
   const p = await pki();
-  const { proc, port } = await startStorescp([
-    "+tls",
-    p.server.key,
-    p.server.cert,
-    "+cf",
-    p.ca,
-    "-od",
-    p.dir,
-  ]);
+  const { proc, port } = await startStorescp(tlsArgs(p, p.server, ["-od", p.dir]));
   try {
-    const tls = clientSettings(p, { keyFile: p.client.key, certFile: p.client.cert });
-    let info: TlsTransport["tls"] | undefined;
-    const r = await runEchoScu({
-      ...echoOptions(port),
-      connect: async (o) => {
-        const t = await connectTls(o.host, o.port, tls, { timeoutMs: 10_000, family: "ipv4" });
-        info = t.tls;
-        return t;
-      },
-    });
+    const { result: r, tls } = await echoOverTls(
+      port,
+      clientSettings(p, { keyFile: p.client.key, certFile: p.client.cert }),
+    );
     assert.equal(r.outcome, "success", `${r.diagnosis ?? ""}\n${proc.stderr}`);
-    assert.equal(info?.peerSubject, "CN=localhost");
-    assert.equal(info?.peerVerified, true);
+    assert.equal(tls?.peerSubject, "CN=localhost");
+    assert.equal(tls?.peerVerified, true);
   } finally {
     await proc.stop();
   }
@@ -521,50 +471,17 @@ Deno.test("TLS interop: our echo SCU against DCMTK storescp +tls, mutual", async
 Deno.test("TLS interop: DCMTK echoscu +tls against our TLS listener, mutual", async () => {
   if (!dcmtkAvailable()) return;
   const p = await pki();
-  const refusals: TlsError[] = [];
-  const listener = await listenTls("127.0.0.1", 0, serverSettings(p, { verifyPeer: "require" }), {
-    onHandshakeError: (err) => refusals.push(err),
-  });
-  const server = DicomServer.start({
-    hostname: "127.0.0.1",
-    port: 0,
-    logger: NULL_LOGGER,
-    policy: verificationPolicy({ aeTitle: "ANY-SCP", maxPdu: 16384, preference: "uncompressed" }),
-    handlers: { "C-ECHO-RQ": echoHandler },
-    acseTimeoutMs: 10_000,
-    listen: () => listener,
-  });
+  const scp = await startTlsEchoScp(serverSettings(p, { verifyPeer: "require" }));
   try {
-    const port = String(listener.local.port);
-    const tlsArgs = ["+tls", p.client.key, p.client.cert, "+cf", p.ca];
-    const ok = await runCommand("echoscu", [...tlsArgs, "127.0.0.1", port]);
+    const port = String(scp.port);
+    const ok = await runCommand("echoscu", tlsArgs(p, p.client, ["127.0.0.1", port]));
     assert.equal(ok.code, 0, show(ok));
     // Without a client certificate (+tla), -rc on our side refuses it.
     const refused = await runCommand("echoscu", ["+tla", "+cf", p.ca, "127.0.0.1", port]);
     assert.notEqual(refused.code, 0, show(refused));
-    await until(() => refusals.length > 0, "the refusal");
-    assert.equal(refusals[0].kind, "no-peer-certificate");
+    await until(() => scp.refused.length > 0, "the refusal");
+    assert.equal(scp.refused[0].err.kind, "no-peer-certificate");
   } finally {
-    await server.stop();
+    await scp.stop();
   }
 });
-
-function echoOptions(port: number): EchoScuOptions {
-  return {
-    host: "127.0.0.1",
-    port,
-    family: "ipv4",
-    callingAeTitle: "ECHOSCU",
-    calledAeTitle: "ANY-SCP",
-    proposeTs: 1,
-    proposePc: 1,
-    maxPdu: 16384,
-    connectTimeoutMs: 10_000,
-    acseTimeoutMs: 10_000,
-    dimseTimeoutMs: 10_000,
-    socketTimeoutMs: 0,
-    repeat: 1,
-    abort: false,
-    logger: NULL_LOGGER,
-  };
-}

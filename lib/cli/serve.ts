@@ -7,10 +7,27 @@
  */
 import type { Logger } from "../log/logger.ts";
 import { DicomServer, type ServerOptions } from "../net/server.ts";
+import type { TransportListener } from "../transport/transport.ts";
 import { EXIT_OK } from "./tool.ts";
 
 /** Exit code when the port cannot be bound (DCMTK's network range: cannot initialize network). */
 export const EXIT_CANNOT_LISTEN = 60;
+
+/** What a tool serves with: the server's options, and a listener that binds asynchronously. */
+export interface ServeOptions extends ServerOptions {
+  /** Opens the listener (TLS binds asynchronously); replaces `listen` when given. */
+  openListener?: (hostname: string, port: number) => Promise<TransportListener>;
+}
+
+/** A failure to bind: Deno's errors (TCP) or node's codes (node:tls). */
+function isBindError(err: unknown): err is Error {
+  if (err instanceof Deno.errors.AddrInUse || err instanceof Deno.errors.PermissionDenied) {
+    return true;
+  }
+  const code = (err as { code?: unknown } | null)?.code;
+  return err instanceof Error && (code === "EADDRINUSE" || code === "EACCES" ||
+    code === "EADDRNOTAVAIL");
+}
 
 /**
  * Starts a server with `options` and serves until a signal or `stop`;
@@ -18,17 +35,17 @@ export const EXIT_CANNOT_LISTEN = 60;
  * fatal log line) when the address is taken or not ours to bind.
  */
 export async function serveUntilStopped(
-  options: ServerOptions,
+  options: ServeOptions,
   logger: Logger,
   stop?: Promise<void>,
 ): Promise<number> {
   let server: DicomServer;
   try {
-    server = DicomServer.start(options);
+    const { openListener, ...rest } = options;
+    const listener = await openListener?.(options.hostname, options.port);
+    server = DicomServer.start(listener ? { ...rest, listen: () => listener } : rest);
   } catch (err) {
-    if (!(err instanceof Deno.errors.AddrInUse || err instanceof Deno.errors.PermissionDenied)) {
-      throw err;
-    }
+    if (!isBindError(err)) throw err;
     logger.fatal(`cannot listen on port ${options.port}: ${err.message}`);
     return EXIT_CANNOT_LISTEN;
   }

@@ -81,6 +81,7 @@ export async function runEchoScu(o: EchoScuOptions): Promise<EchoResult> {
   });
   const opened = await openAssociation(o, rq, {
     timings: result.timings,
+    result,
     noContextDiagnosis: "the peer accepted the association but none of its presentation " +
       "contexts: it does not offer the Verification SOP Class with the proposed transfer " +
       "syntaxes (try -pts 3)",

@@ -11,6 +11,8 @@ import type { DimseMessage } from "../dimse/messages.ts";
 import { formatAssociateDump } from "../pdu/dump.ts";
 import type { AssociateAcPdu, AssociateRqPdu } from "../pdu/types.ts";
 import { ConnectError, connectTcp, type IpFamily } from "../transport/tcp.ts";
+import type { TlsInfo } from "../transport/tls.ts";
+import { TlsError } from "../transport/tls_errors.ts";
 import type { Transport } from "../transport/transport.ts";
 import { type Association, requestAssociation, type UlOptions } from "../ul/association.ts";
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../version.ts";
@@ -89,6 +91,8 @@ export interface ScuResult<O extends string> {
   reject?: RejectInfo;
   /** One plain sentence: what failed and what to check. Undefined on success. */
   diagnosis?: string;
+  /** What the TLS handshake settled (last connection); absent over plain TCP. */
+  tls?: TlsInfo;
 }
 
 /** A run's result before anything happened: a success so far, with the peer and AE titles. */
@@ -139,6 +143,8 @@ export interface OpenAssociation {
 export interface OpenParams<F extends string> {
   /** Filled in as the steps complete. */
   timings: ScuTimings;
+  /** Given the TLS details once a TLS connection is up. */
+  result?: { tls?: TlsInfo };
   /** The diagnosis when the peer accepted none of the contexts. */
   noContextDiagnosis: string;
   /** Level of the RQ/AC parameter dumps: debug, or info for storescu's `+v`. */
@@ -184,10 +190,14 @@ export async function openAssociation<F extends string = never>(
     transport = await (o.connect ?? connectWithTcp)(o);
   } catch (err) {
     if (!(err instanceof ConnectError)) throw err;
-    log.fatal(`Association Request Failed: TCP Initialization Error: ${err.message}`);
+    // DCMTK's words: "TLS error: ..." for a handshake failure.
+    const layer = err instanceof TlsError ? "TLS error" : "TCP Initialization Error";
+    log.fatal(`Association Request Failed: ${layer}: ${err.message}`);
     return fail("connect-failed", connectAdvice(err, o));
   }
   p.timings.connectMs = since(tConnect);
+  const tls = (transport as { tls?: TlsInfo }).tls;
+  if (tls && p.result) p.result.tls = tls;
 
   const ul: UlOptions = {
     logger: log,
@@ -216,7 +226,7 @@ export async function openAssociation<F extends string = never>(
     log.fatal(`Association Request Failed: ${outcome.reason}`);
     return fail(
       "association-failed",
-      associationAdvice(outcome.reason, outcome.abort !== undefined),
+      associationAdvice(outcome.reason, outcome.abort !== undefined, tls !== undefined),
     );
   }
 
@@ -237,9 +247,18 @@ export async function openAssociation<F extends string = never>(
     await association.abort();
     return refused;
   }
-  const channel = new DimseChannel(
-    o.maxSendPdu ? limitSendPdu(association, o.maxSendPdu) : association,
-  );
+  let channel: DimseChannel;
+  try {
+    channel = new DimseChannel(
+      o.maxSendPdu ? limitSendPdu(association, o.maxSendPdu) : association,
+    );
+  } catch (err) {
+    // A peer maximum of 1..7 (PS3.8 D.1) leaves no room for a PDV (SECURITY_CLASSES #10).
+    if (!(err instanceof RangeError)) throw err;
+    log.fatal(`Association Request Failed: ${err.message}`);
+    await association.abort();
+    return fail("association-failed", `the peer cannot receive any data: ${err.message}`);
+  }
   log.info(`Association Accepted (Max Send PDV: ${channel.maxSendPdv})`);
   return { ok: true, association, ac, contexts, channel };
 }
@@ -426,6 +445,7 @@ function connectWithTcp(o: ScuOptions): Promise<Transport> {
 
 function connectAdvice(err: ConnectError, o: ScuOptions): string {
   const where = `${o.host}:${o.port}`;
+  if (err instanceof TlsError) return `${err.message}; ${tlsAdvice(err)}`;
   switch (err.code) {
     case "refused":
       return `${err.message}: nothing listens on that port; check the host, the port and that ` +
@@ -442,7 +462,61 @@ function connectAdvice(err: ConnectError, o: ScuOptions): string {
   }
 }
 
-function associationAdvice(reason: string, peerAborted: boolean): string {
+/** What to do about a TLS failure, by its kind: the options that change the outcome. */
+export function tlsAdvice(err: TlsError): string {
+  switch (err.kind) {
+    case "plain-tcp-peer":
+      return "the port speaks plain DICOM: drop +tls/+tla, or use the peer's TLS port";
+    case "closed-during-handshake":
+      return "check the peer's log: it may not speak TLS on this port, may require a client " +
+        "certificate (+tls key cert) or refuse ours, or allow other protocol versions";
+    case "protocol-version":
+      return "the peer allows other TLS versions: try another profile (+px, +pa) or check its " +
+        "settings";
+    case "handshake-failure":
+      return "check the profile and cipher suites both sides allow (+cc lists ours)";
+    case "unknown-ca":
+      return "give +cf the certificate of the CA that issued it (or +cd a directory of them)";
+    case "self-signed":
+      return "if you trust it, give +cf that certificate itself";
+    case "expired":
+    case "not-yet-valid":
+      return "the certificate's owner must renew it; also check both clocks";
+    case "revoked":
+      return "the certificate was withdrawn by its CA: its owner needs a new one";
+    case "crl-missing":
+    case "crl-expired":
+      return "load a current CRL of that CA with +crl, or drop +crv/+cra";
+    case "hostname-mismatch":
+      return "connect by a name the certificate holds, or name one with --request-sni";
+    case "no-peer-certificate":
+      return "the peer must present a certificate, or use -vc/-ic to accept none";
+    case "rejected-by-peer":
+      return "the peer must trust the CA of our certificate (+tls key cert), or accept clients " +
+        "without one";
+    case "cipher-not-allowed":
+      return "add the suite with +cs, or drop +cs";
+    case "key-password":
+      return "give the key's password with +pw, type it with +ps, or -pw for an empty one";
+    case "key-mismatch":
+      return "+tls takes the private key first, then the certificate that belongs to it";
+    case "bad-credentials":
+      return "check the file names and their format (-pem/-der)";
+    case "unsupported":
+      return "choose another option; the README's TLS section lists what is supported";
+  }
+}
+
+function associationAdvice(reason: string, peerAborted: boolean, overTls: boolean): string {
+  if (/TLS alert/.test(reason)) {
+    return "the peer answered with a TLS alert, not a DICOM PDU: it expects TLS on this port; " +
+      "use +tls key cert or +tla, with +cf the CA of its certificate";
+  }
+  if (overTls && /closed/.test(reason)) {
+    // TLS 1.3: the client's certificate is judged after the client's handshake is done.
+    return "the peer closed the TLS connection without answering the A-ASSOCIATE-RQ: it may " +
+      "refuse our certificate or require one (+tls key cert); check its log";
+  }
   if (peerAborted) {
     return `the peer aborted the association request (${reason}): check its log; AE titles or ` +
       "the proposed contexts may be unacceptable to it";

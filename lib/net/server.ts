@@ -6,16 +6,23 @@
  *
  * @module
  */
+import { maxPdvDataLength } from "../dimse/fragment.ts";
 import type { DimseMessage } from "../dimse/messages.ts";
 import type { Logger } from "../log/logger.ts";
 import { formatAssociateDump } from "../pdu/dump.ts";
 import type { AssociateAcPdu, AssociateRjPdu, AssociateRqPdu } from "../pdu/types.ts";
 import { listenTcp } from "../transport/tcp.ts";
+import type { TlsFailureKind } from "../transport/tls_errors.ts";
 import type { Endpoint, Transport, TransportListener } from "../transport/transport.ts";
-import { acceptAssociation, type Association, type UlLogger } from "../ul/association.ts";
+import {
+  acceptAssociation,
+  type Association,
+  type UlLogger,
+  UlUsageError,
+} from "../ul/association.ts";
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../version.ts";
 import { describeReject } from "./diagnose.ts";
-import { type ChannelEvent, DimseChannel } from "./dimse_channel.ts";
+import { type ChannelEvent, DEFAULT_CHUNK, DimseChannel } from "./dimse_channel.ts";
 import {
   type AcceptedContext,
   acceptedContexts,
@@ -34,8 +41,23 @@ export type ServerEvent =
   | { event: "request"; peer: string; command: string; messageId: number; status: number }
   | { event: "association-released"; peer: string }
   | { event: "association-aborted"; peer: string; reason: string }
-  | { event: "connection-error"; peer: string; reason: string }
+  | { event: "connection-error"; peer: string; reason: string; tlsFailure?: TlsFailureKind }
+  | { event: "tls-established"; peer: string; tls: TlsConnectionInfo }
   | { event: "stopped" };
+
+/** A TLS connection's details as --json records carry them (null: the peer sent no certificate). */
+export interface TlsConnectionInfo {
+  /** Negotiated protocol version, e.g. "TLSv1.3". */
+  protocol: string;
+  /** Negotiated cipher suite. */
+  cipher: string;
+  /** The peer certificate's subject. */
+  peerSubject: string | null;
+  /** The peer certificate's issuer. */
+  peerIssuer: string | null;
+  /** Whether the peer's certificate was verified against the trust list. */
+  peerVerified: boolean;
+}
 
 /** What a command handler gets to answer one request. */
 export interface RequestContext {
@@ -261,7 +283,7 @@ export class DicomServer {
     if (log.isEnabled(dumpLevel)) {
       log[dumpLevel](`${dcmtk ? "" : "Request "}Parameters:\n${this.#dump("A-ASSOCIATE-RQ", rq)}`);
     }
-    screen.refused = o.refuse?.(rq);
+    screen.refused = unusableMaxLength(rq) ?? o.refuse?.(rq);
     if (screen.refused !== undefined) return { type: "A-ASSOCIATE-RJ", ...REJECT.noReason };
     const max = o.maxAssociations ?? 0;
     // The association being negotiated is already counted in #active.
@@ -341,7 +363,7 @@ export class DicomServer {
             rq,
             log,
             dimseTimeoutMs: o.dimseTimeoutMs,
-          });
+          }).catch((err) => endedUnderHandler(err, assoc, channel));
           if (status === "abort") {
             log.info("Aborting Association");
             await assoc.abort();
@@ -392,6 +414,29 @@ export class DicomServer {
 }
 
 /**
+ * A handler's error when the peer ended the association while it worked (an
+ * A-ABORT, or a closed connection, read before its response went out: the
+ * UL then refuses the send): the event that ended it, as if the handler had
+ * received it, so that it is logged as the abort it is (SECURITY_CLASSES #8).
+ * Any other error is the handler's own and goes on.
+ */
+async function endedUnderHandler(
+  err: unknown,
+  assoc: Association,
+  channel: DimseChannel,
+): Promise<RequestInterrupted> {
+  // Sta1: the peer aborted or closed; Sta13: the UL aborted on a bad PDU (AA-8).
+  if (!(err instanceof UlUsageError) || (assoc.state !== "Sta1" && assoc.state !== "Sta13")) {
+    throw err;
+  }
+  // Indications still queued come first; an ended association then repeats its last one.
+  for (;;) {
+    const ev = await channel.receive();
+    if (ev.kind === "aborted") return { interrupted: ev };
+  }
+}
+
+/**
  * The logger handed to the upper layer of each server connection. The UL
  * logs protocol errors, peer aborts and timeouts itself (warn/error), and
  * the server reports the same outcome again, with the peer's address, when
@@ -407,4 +452,19 @@ function quietUpperLayer(log: Logger, peer: string): UlLogger {
     error: (m) => log.debug(`${peer}: ${m}`),
     isEnabled: (level) => log.isEnabled(level === "warn" || level === "error" ? "debug" : level),
   };
+}
+
+/**
+ * Why an association cannot be served when the requestor's Maximum Length
+ * Received (PS3.8 D.1) is too small for any PDV (1..7: a PDV item takes 6
+ * bytes of header and an even, non-empty value, PS3.8 9.3.5.1): the line
+ * the rejection is logged with (SECURITY_CLASSES #10). Undefined when usable.
+ */
+function unusableMaxLength(rq: AssociateRqPdu): string | undefined {
+  try {
+    maxPdvDataLength(rq.userInformation.maxLength ?? 0, DEFAULT_CHUNK);
+    return undefined;
+  } catch (err) {
+    return `Association Rejected: ${err instanceof Error ? err.message : err}`;
+  }
 }

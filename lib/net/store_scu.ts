@@ -48,6 +48,7 @@ import {
 } from "./scu.ts";
 import {
   chooseContext,
+  DEFAULT_PROPOSAL,
   type ProposalOption,
   storageContexts,
   TooManyContextsError,
@@ -443,6 +444,41 @@ async function discard(head: Promise<ReadAhead> | undefined): Promise<void> {
   await (await head?.catch(() => undefined))?.close();
 }
 
+/** The storescu settings {@link storeScuDefaults} fills in. */
+export type StoreScuDefaults = Pick<
+  StoreScuOptions,
+  | "inputFormat"
+  | "proposal"
+  | "required"
+  | "combine"
+  | "repeat"
+  | "halt"
+  | "disableNewVr"
+  | "rename"
+  | "verbosePc"
+>;
+
+/**
+ * storescu's settings as DCMTK 3.6.7 has them without options (+f file or
+ * data set, -x= proposal, no -R, no +C, one send each, halt on a failure,
+ * new VRs kept, no +rn, no +v), for programs that send files without a
+ * command line: spread it into {@link runStoreScu}'s options, then the
+ * connection settings and files.
+ */
+export function storeScuDefaults(): StoreScuDefaults {
+  return {
+    inputFormat: "file-or-dataset",
+    proposal: DEFAULT_PROPOSAL,
+    required: false,
+    combine: false,
+    repeat: 1,
+    halt: true,
+    disableNewVr: false,
+    rename: false,
+    verbosePc: false,
+  };
+}
+
 /**
  * Runs one storescu invocation: never throws for network, protocol or file
  * failures; they end up in the records and the outcome.
@@ -564,6 +600,7 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
     summary.associations++;
     const opened = await openAssociation(o, rq, {
       timings: result.timings,
+      result,
       dumpLevel: o.verbosePc ? "info" : "debug",
       noContextDiagnosis: "the peer accepted the association but none of the proposed " +
         "presentation contexts: it supports none of the SOP classes in the transfer syntaxes " +
@@ -724,6 +761,21 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
       await a.channel.send(context.id, request, counted(data.chunks(), rec));
     } catch (err) {
       await data.close();
+      if (a.association.state !== "Sta6") {
+        // The association ended under the data set (the peer's A-ABORT, a lost connection,
+        // -ts with the peer not reading): no fault of the file; the channel says what it was.
+        const lost = await receiveResponse(a.channel, "C-STORE-RSP", messageId, {
+          operation: "C-STORE",
+          activity: "store",
+          failedPrefix: `Store Failed, file: ${job.path}:\n`,
+          timeoutMs: o.dimseTimeoutMs,
+        }, log);
+        await fail(
+          lost.ok ? "aborted" : lost.outcome,
+          lost.ok ? "the association ended while the data set was being sent" : lost.diagnosis,
+        );
+        return "lost";
+      }
       // Part of the data set is out: PS3.7 has no way to take it back but the abort.
       const why = badFile(job.path, err);
       log.error(`Store Failed, file: ${job.path}:\n${why}`);

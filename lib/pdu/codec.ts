@@ -57,6 +57,8 @@ const FOREIGN_PROTOCOLS: readonly { prefix: readonly number[]; hint: string }[] 
     hint: "looks like HTTP",
   })),
   { prefix: [0x16, 0x03], hint: "looks like a TLS ClientHello: is the peer using TLS?" },
+  // A TLS server's answer to plain bytes: an alert record (RFC 8446 5.1, ContentType 21).
+  { prefix: [0x15, 0x03], hint: "looks like a TLS alert: does the peer expect TLS?" },
 ];
 
 /**

@@ -28,6 +28,12 @@ export type TlsFailureKind =
   | "expired"
   /** The peer's certificate (or one in its chain) is not valid yet. */
   | "not-yet-valid"
+  /** The peer's certificate (or, with +cra, one in its chain) is listed in its CA's CRL. */
+  | "revoked"
+  /** Revocation is checked (+crl/+crv/+cra) but no valid CRL of the certificate's CA was loaded. */
+  | "crl-missing"
+  /** The CRL of the certificate's CA is not current (its nextUpdate has passed). */
+  | "crl-expired"
   /** The server's certificate is not issued for the host name or address we connected to. */
   | "hostname-mismatch"
   /** The peer presented no certificate although we require one (-rc). */
@@ -87,6 +93,14 @@ function messageFor(kind: TlsFailureKind, peer: string, extra: string): string {
       return `${peer}'s certificate has expired${extra}`;
     case "not-yet-valid":
       return `${peer}'s certificate is not valid yet${extra}`;
+    case "revoked":
+      return `${peer}'s certificate has been revoked${extra}`;
+    case "crl-missing":
+      return `cannot check ${peer}'s certificate for revocation: no valid CRL of its CA ` +
+        `was loaded (add it with +crl)${extra}`;
+    case "crl-expired":
+      return `cannot check ${peer}'s certificate for revocation: the CRL of its CA is not ` +
+        `current (load a newer one with +crl)${extra}`;
     case "hostname-mismatch":
       return `${peer}'s certificate is not issued for the host we connected to${extra}`;
     case "no-peer-certificate":
@@ -144,7 +158,8 @@ function codeOf(err: unknown): string {
  *   the peer refused our certificate;
  * - ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE (server side): no client certificate;
  * - ERR_TLS_CERT_ALTNAME_INVALID: host name mismatch;
- * - CERT_HAS_EXPIRED, DEPTH_ZERO_SELF_SIGNED_CERT, SELF_SIGNED_CERT_IN_CHAIN,
+ * - CERT_HAS_EXPIRED, CERT_REVOKED, UNABLE_TO_GET_CRL, CRL_HAS_EXPIRED,
+ *   DEPTH_ZERO_SELF_SIGNED_CERT, SELF_SIGNED_CERT_IN_CHAIN,
  *   UNABLE_TO_VERIFY_LEAF_SIGNATURE, UNABLE_TO_GET_ISSUER_CERT(_LOCALLY):
  *   OpenSSL-style verification codes (Node proper; Deno gives the last two).
  */
@@ -165,12 +180,17 @@ export function classifyTlsError(err: unknown, side: TlsSide, handshakeDone = fa
   if (/PROTOCOL_VERSION|ProtocolVersion|UNSUPPORTED_PROTOCOL|NotOffered/i.test(`${code} ${msg}`)) {
     return f("protocol-version");
   }
-  if (/_ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_EXPIRED|CERTIFICATE_UNKNOWN)/.test(code)) {
+  if (
+    /_ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_(EXPIRED|UNKNOWN|REVOKED))/.test(code)
+  ) {
     return f("rejected-by-peer", `: it does not accept our certificate (${alertName(code)})`);
   }
   if (code === "ERR_TLS_CERT_ALTNAME_INVALID") return f("hostname-mismatch", `: ${reasonOf(err)}`);
   if (code === "CERT_HAS_EXPIRED") return f("expired");
   if (code === "CERT_NOT_YET_VALID") return f("not-yet-valid");
+  if (code === "CERT_REVOKED") return f("revoked");
+  if (code === "UNABLE_TO_GET_CRL") return f("crl-missing");
+  if (code === "CRL_HAS_EXPIRED") return f("crl-expired");
   if (code === "DEPTH_ZERO_SELF_SIGNED_CERT" || code === "SELF_SIGNED_CERT_IN_CHAIN") {
     return f("self-signed");
   }

@@ -4,7 +4,9 @@
  * temporary directory holds a CA, certificates it issued (server for
  * localhost/127.0.0.1, client, expired, wrong host, no subjectAltName), a
  * second CA with a server certificate of its own, an encrypted private key
- * and DER copies; {@link TestPki.cleanup} removes it.
+ * and DER copies, plus what revocation needs (a revoked certificate, an
+ * intermediate CA, CRLs: revoking, empty, expired, forged);
+ * {@link TestPki.cleanup} removes it.
  *
  * @module
  */
@@ -39,6 +41,31 @@ export interface TestPki {
   otherCaServer: { cert: string; key: string };
   /** Client certificate issued by `otherCa`. */
   otherCaClient: { cert: string; key: string };
+  /** Certificate for localhost/127.0.0.1 (CN=revoked-peer, server and client use), revoked by `ca`. */
+  revoked: { cert: string; key: string };
+  /** An intermediate CA ("DIMSE Intermediate CA") issued by `ca`, revoked by `ca`. */
+  inter: string;
+  /** Server certificate for localhost/127.0.0.1 issued by `inter`; `cert` holds leaf then `inter`. */
+  interLeaf: { cert: string; key: string };
+  /** A self-signed certificate with basicConstraints CA:FALSE (CN=self-signed-peer). */
+  selfSignedLeaf: string;
+  /** Names itself (CN=Other Test CA) as issuer, but `otherCa`'s key signed it, not its own. */
+  forgedRoot: string;
+  /** CRLs (PEM unless named DER). */
+  crl: {
+    /** `ca`'s CRL revoking `revoked` and `inter`. */
+    revoking: string;
+    /** `revoking` in DER. */
+    revokingDer: string;
+    /** `ca`'s CRL revoking nothing. */
+    empty: string;
+    /** `ca`'s CRL whose nextUpdate passed in 2001. */
+    expired: string;
+    /** A CRL naming `ca` as issuer but signed by another key (revoking nothing). */
+    forged: string;
+    /** `inter`'s CRL revoking nothing. */
+    inter: string;
+  };
   /** Removes the directory. */
   cleanup(): Promise<void>;
 }
@@ -96,16 +123,24 @@ commonName = supplied
 `;
 }
 
-/** Writes the x509v3 extension section a leaf gets: server auth or client auth, with SANs. */
-function extFile(kind: "server" | "client", san: string[]): string {
-  const lines = [
-    "[leaf]",
-    "basicConstraints = critical, CA:FALSE",
-    "keyUsage = critical, digitalSignature, keyEncipherment",
-    `extendedKeyUsage = ${kind === "server" ? "serverAuth, clientAuth" : "clientAuth"}`,
-    "subjectKeyIdentifier = hash",
-    "authorityKeyIdentifier = keyid",
-  ];
+/**
+ * Writes the x509v3 extension section a certificate gets: server auth or
+ * client auth with SANs for a leaf, certificate and CRL signing for a CA.
+ */
+function extFile(kind: "server" | "client" | "ca", san: string[]): string {
+  const lines = kind === "ca"
+    ? [
+      "[leaf]",
+      "basicConstraints = critical, CA:TRUE",
+      "keyUsage = critical, keyCertSign, cRLSign",
+    ]
+    : [
+      "[leaf]",
+      "basicConstraints = critical, CA:FALSE",
+      "keyUsage = critical, digitalSignature, keyEncipherment",
+      `extendedKeyUsage = ${kind === "server" ? "serverAuth, clientAuth" : "clientAuth"}`,
+    ];
+  lines.push("subjectKeyIdentifier = hash", "authorityKeyIdentifier = keyid");
   if (san.length) lines.push(`subjectAltName = ${san.join(", ")}`);
   return lines.join("\n") + "\n";
 }
@@ -125,32 +160,72 @@ export async function makeTestPki(): Promise<TestPki> {
   }
 }
 
+let shared: Promise<TestPki> | undefined;
+
+/**
+ * One {@link TestPki} for the whole test file: made on first use (so a file
+ * whose TLS tests are all skipped runs no openssl), removed when the file's
+ * isolate unloads, after its last test.
+ */
+export function sharedTestPki(): Promise<TestPki> {
+  if (!shared) {
+    shared = makeTestPki();
+    shared.then(
+      (p) =>
+        globalThis.addEventListener("unload", () => Deno.removeSync(p.dir, { recursive: true })),
+      () => {},
+    );
+  }
+  return shared;
+}
+
+/**
+ * DCMTK's TLS options for a peer presenting `pair` and trusting our test
+ * CA (`+tls key cert +cf ca`), then `more`.
+ */
+export function tlsArgs(
+  p: TestPki,
+  pair: { cert: string; key: string },
+  more: string[] = [],
+): string[] {
+  return ["+tls", pair.key, pair.cert, "+cf", p.ca, ...more];
+}
+
 async function build(dir: string): Promise<TestPki> {
   const p = (name: string) => `${dir}/${name}`;
 
-  async function makeCa(name: string, cn: string): Promise<void> {
+  /** A CA with its `openssl ca` database: self-signed, or issued by `parent`. */
+  async function makeCa(name: string, cn: string, parent?: string): Promise<void> {
     await Deno.mkdir(p(`${name}/new`), { recursive: true });
     await Deno.writeTextFile(p(`${name}/index.txt`), "");
     await Deno.writeTextFile(p(`${name}/serial`), "1000\n");
     await Deno.writeTextFile(p(`${name}.cnf`), caConfig(name));
+    if (parent) return void await issue(parent, name, cn, "ca", []);
+    await newKey(name, cn, [
+      "basicConstraints=critical,CA:TRUE",
+      "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+  }
+
+  /**
+   * A new RSA key `<name>.key` for CN=`cn` with a certificate request
+   * `<name>.csr`, or, given `selfSigned` extensions, a self-signed
+   * certificate `<name>.pem` carrying them.
+   */
+  async function newKey(name: string, cn: string, selfSigned?: string[]): Promise<void> {
+    const out = selfSigned
+      ? ["-x509", "-out", `${name}.pem`, "-days", "2", ...selfSigned.flatMap((e) => ["-addext", e])]
+      : ["-out", `${name}.csr`];
     await openssl(dir, [
       "req",
-      "-x509",
       "-newkey",
       "rsa:2048",
       "-nodes",
       "-keyout",
       `${name}.key`,
-      "-out",
-      `${name}.pem`,
       "-subj",
       `/CN=${cn}`,
-      "-days",
-      "2",
-      "-addext",
-      "basicConstraints=critical,CA:TRUE",
-      "-addext",
-      "keyUsage=critical,keyCertSign,cRLSign",
+      ...out,
     ]);
   }
 
@@ -158,22 +233,11 @@ async function build(dir: string): Promise<TestPki> {
     ca: string,
     name: string,
     cn: string,
-    kind: "server" | "client",
+    kind: "server" | "client" | "ca",
     san: string[],
     dates: { start: string; end: string } = { start: "", end: "" },
   ): Promise<{ cert: string; key: string }> {
-    await openssl(dir, [
-      "req",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      `${name}.key`,
-      "-out",
-      `${name}.csr`,
-      "-subj",
-      `/CN=${cn}`,
-    ]);
+    await newKey(name, cn);
     await Deno.writeTextFile(p(`${name}.ext`), extFile(kind, san));
     const validity = dates.start
       ? ["-startdate", dates.start, "-enddate", dates.end]
@@ -214,6 +278,67 @@ async function build(dir: string): Promise<TestPki> {
   const otherCaServer = await issue("otherca", "otherserver", "localhost", "server", local);
   const otherCaClient = await issue("otherca", "otherclient", "other-client", "client", []);
 
+  const revoked = await issue("ca", "revoked", "revoked-peer", "server", local);
+  await makeCa("inter", "DIMSE Intermediate CA", "ca");
+  const interLeaf = await issue("inter", "interleaf", "localhost", "server", local);
+  await Deno.writeTextFile(
+    p("interleaf-chain.pem"),
+    (await Deno.readTextFile(interLeaf.cert)) + (await Deno.readTextFile(p("inter.pem"))),
+  );
+  const gencrl = (ca: string, out: string, dates = ["-crldays", "2"]) =>
+    openssl(dir, ["ca", "-gencrl", "-config", `${ca}.cnf`, "-out", out, ...dates]);
+  await gencrl("ca", "ca-empty.crl");
+  // OpenSSL 3.0+ sets CRL dates explicitly, as `-startdate` does for certificates.
+  await gencrl("ca", "ca-expired.crl", [
+    "-crl_lastupdate",
+    "20000101000000Z",
+    "-crl_nextupdate",
+    "20010101000000Z",
+  ]);
+  await gencrl("inter", "inter.crl");
+  for (const c of ["revoked.pem", "inter.pem"]) {
+    await openssl(dir, ["ca", "-config", "ca.cnf", "-revoke", c]);
+  }
+  await gencrl("ca", "ca-revoking.crl");
+  await openssl(dir, [
+    "crl",
+    "-in",
+    "ca-revoking.crl",
+    "-outform",
+    "DER",
+    "-out",
+    "ca-revoking-crl.der",
+  ]);
+  // Same issuer name as `ca`, another key: a CRL whose signature fails.
+  await makeCa("fakeca", "DIMSE Test CA");
+  await gencrl("fakeca", "forged.crl");
+
+  await newKey("selfleaf", "self-signed-peer", ["basicConstraints=critical,CA:FALSE"]);
+  await openssl(dir, [
+    "req",
+    "-new",
+    "-key",
+    "ca.key",
+    "-subj",
+    "/CN=Other Test CA",
+    "-out",
+    "fr.csr",
+  ]);
+  await openssl(dir, [
+    "x509",
+    "-req",
+    "-in",
+    "fr.csr",
+    "-CA",
+    "otherca.pem",
+    "-CAkey",
+    "otherca.key",
+    "-days",
+    "2",
+    "-out",
+    "forgedroot.pem",
+  ]);
+
   const keyPassword = "dicom-secret";
   await openssl(dir, [
     "pkey",
@@ -245,6 +370,19 @@ async function build(dir: string): Promise<TestPki> {
     otherCa: p("otherca.pem"),
     otherCaServer,
     otherCaClient,
+    revoked,
+    inter: p("inter.pem"),
+    interLeaf: { cert: p("interleaf-chain.pem"), key: interLeaf.key },
+    selfSignedLeaf: p("selfleaf.pem"),
+    forgedRoot: p("forgedroot.pem"),
+    crl: {
+      revoking: p("ca-revoking.crl"),
+      revokingDer: p("ca-revoking-crl.der"),
+      empty: p("ca-empty.crl"),
+      expired: p("ca-expired.crl"),
+      forged: p("forged.crl"),
+      inter: p("inter.crl"),
+    },
     cleanup: () => Deno.remove(dir, { recursive: true }),
   };
 }

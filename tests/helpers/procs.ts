@@ -29,25 +29,40 @@ export function toolArgv(tool: string): string[] {
   return ["run", ...perms, repoPath(`cli/${tool}.ts`)];
 }
 
-/** Runs one of our CLI tools (cli/<tool>.ts) to completion. */
-export async function runTool(tool: string, args: string[], timeoutMs = 30_000): Promise<Finished> {
-  return await runCommand(Deno.execPath(), [...toolArgv(tool), ...args], timeoutMs);
+/** Runs one of our CLI tools (cli/<tool>.ts) to completion; `input` is piped to its stdin. */
+export async function runTool(
+  tool: string,
+  args: string[],
+  timeoutMs = 30_000,
+  input?: string,
+): Promise<Finished> {
+  return await runCommand(Deno.execPath(), [...toolArgv(tool), ...args], timeoutMs, input);
 }
 
-/** Runs any command to completion, killing it after `timeoutMs`. */
+/** Runs any command to completion, killing it after `timeoutMs`; `input` is piped to its stdin. */
 export async function runCommand(
   cmd: string,
   args: string[],
   timeoutMs = 30_000,
+  input?: string,
 ): Promise<Finished> {
   const child = new Deno.Command(cmd, {
     args,
     stdout: "piped",
     stderr: "piped",
-    stdin: "null",
+    stdin: input === undefined ? "null" : "piped",
     env: { NO_COLOR: "1" },
   }).spawn();
   const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  if (input !== undefined) {
+    const w = child.stdin.getWriter();
+    try {
+      await w.write(new TextEncoder().encode(input));
+      await w.close();
+    } catch {
+      // The process exited without reading its input.
+    }
+  }
   try {
     const out = await child.output();
     return {
@@ -220,6 +235,27 @@ export async function startTool(
     throw new Error(`${tool} did not start: ${err instanceof Error ? err.message : err}`);
   }
   return { proc, port };
+}
+
+/**
+ * Runs `fn` against one of our server tools started (startTool) with
+ * `--bind 127.0.0.1` and `args`, always stopping it (SIGTERM); once `fn`
+ * succeeded, returns how the server ended.
+ */
+export async function withTool(
+  tool: string,
+  args: string[],
+  fn: (port: number, proc: Background) => Promise<void>,
+): Promise<Finished> {
+  const { proc, port } = await startTool(tool, ["--bind", "127.0.0.1", ...args]);
+  try {
+    await fn(port, proc);
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  const { code } = await proc.stop();
+  return { code, stdout: proc.stdout, stderr: proc.stderr };
 }
 
 /**
