@@ -19,9 +19,8 @@ import { createLogger } from "../lib/log/logger.ts";
 import { echoHandler } from "../lib/net/echo_scp.ts";
 import { runEchoScu } from "../lib/net/echo_scu.ts";
 import { DicomServer } from "../lib/net/server.ts";
-import { DEFAULT_PROPOSAL } from "../lib/net/store_contexts.ts";
 import { storagePolicy, storeHandler, storeScpTransferSyntaxes } from "../lib/net/store_scp.ts";
-import { runStoreScu } from "../lib/net/store_scu.ts";
+import { runStoreScu, storeScuDefaults } from "../lib/net/store_scu.ts";
 import { EXPLICIT_VR_LITTLE_ENDIAN, uidName } from "../lib/uids.ts";
 
 const MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4";
@@ -140,17 +139,9 @@ export async function main(): Promise<number> {
     );
     const store = await runStoreScu({
       ...common,
+      ...storeScuDefaults(),
       callingAeTitle: "STORESCU",
       files,
-      inputFormat: "file-or-dataset",
-      proposal: DEFAULT_PROPOSAL,
-      required: false,
-      combine: false,
-      repeat: 1,
-      halt: true,
-      disableNewVr: false,
-      rename: false,
-      verbosePc: false,
       logger: createLogger({ level: "info", name: "storescu" }),
     });
     const s = store.summary;

@@ -6,16 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { ChunkSink } from "../lib/dicom/writer.ts";
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
+import { concatBytes } from "../lib/pdu/bytes.ts";
 
 /** A deterministic pseudo-random sequence (LCG), so that a failure can be replayed. */
 function lcg(seed: number): (n: number) => number {
@@ -45,8 +36,8 @@ Deno.test("ChunkSink: the bytes of every write, in order, in chunks of at most 2
     }
     sink.flush();
     chunks.push(...sink.take());
-    const got = concat(chunks);
-    const want = concat(written);
+    const got = concatBytes(chunks);
+    const want = concatBytes(written);
     assert.equal(got.length, want.length, `seed ${seed}: length`);
     const at = got.findIndex((b, i) => b !== want[i]);
     assert.equal(at, -1, `seed ${seed}: first difference at byte ${at}`);

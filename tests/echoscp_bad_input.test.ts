@@ -11,9 +11,16 @@ import { PduReader } from "../lib/pdu/reader.ts";
 import type { Pdu } from "../lib/pdu/types.ts";
 import { runEchoScu } from "../lib/net/echo_scu.ts";
 import { buildAssociateRq, repeatedContexts } from "../lib/net/negotiation.ts";
-import { NULL_LOGGER } from "../lib/log/logger.ts";
 import { IMPLICIT_VR_LITTLE_ENDIAN, VERIFICATION_SOP_CLASS } from "../lib/uids.ts";
-import { type Background, dcmtkAvailable, runCommand, startTool } from "./helpers/procs.ts";
+import { tlsClientHelloStart } from "./helpers/bad_peer.ts";
+import { echoScuOptions } from "./helpers/echo_peers.ts";
+import {
+  type Background,
+  dcmtkAvailable,
+  runCommand,
+  startTool,
+  withTool,
+} from "./helpers/procs.ts";
 
 const HAVE_DCMTK = dcmtkAvailable();
 const HOST = "127.0.0.1";
@@ -101,23 +108,9 @@ async function goodClientServed(port: number): Promise<void> {
 }
 
 function ourEcho(port: number, aet: string, repeat = 1) {
-  return runEchoScu({
-    host: HOST,
-    port,
-    family: "ipv4",
-    callingAeTitle: aet,
-    calledAeTitle: "ECHOSCP",
-    proposeTs: 1,
-    proposePc: 1,
-    maxPdu: 16384,
-    connectTimeoutMs: 5_000,
-    acseTimeoutMs: 10_000,
-    dimseTimeoutMs: 10_000,
-    socketTimeoutMs: 0,
-    repeat,
-    abort: false,
-    logger: NULL_LOGGER,
-  });
+  return runEchoScu(
+    echoScuOptions(port, { callingAeTitle: aet, calledAeTitle: "ECHOSCP", repeat }),
+  );
 }
 
 /** Runs `fn` against our echoscp (`-v --bind 127.0.0.1 --json`), always stopping it. */
@@ -125,13 +118,8 @@ async function withEchoscp(
   args: string[],
   fn: (port: number, scp: Background) => Promise<void>,
 ): Promise<void> {
-  const { proc, port } = await startTool("echoscp", ["-v", "--bind", HOST, ...args]);
-  try {
-    await fn(port, proc);
-  } finally {
-    const status = await proc.stop();
-    assert.equal(status.code, 0, `echoscp exit code; stderr:\n${proc.stderr}`);
-  }
+  const scp = await withTool("echoscp", ["-v", ...args], fn);
+  assert.equal(scp.code, 0, `echoscp exit code; stderr:\n${scp.stderr}`);
 }
 
 /** Events that end one connection without an association being served. */
@@ -173,22 +161,7 @@ const BAD_INPUTS: BadCase[] = [
   {
     name: "a TLS ClientHello",
     send: async (c) => {
-      // Record header (handshake, TLS 1.0 record version) and the start of a ClientHello.
-      const hello = new Uint8Array([
-        0x16,
-        0x03,
-        0x01,
-        0x00,
-        0xc8,
-        0x01,
-        0x00,
-        0x00,
-        0xc4,
-        0x03,
-        0x03,
-        ...crypto.getRandomValues(new Uint8Array(32)),
-      ]);
-      await c.write(hello);
+      await c.write(tlsClientHelloStart());
     },
     line: /malformed PDU: unrecognized PDU type 0x16: looks like a TLS ClientHello/,
   },

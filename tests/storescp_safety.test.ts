@@ -8,165 +8,49 @@
 import assert from "node:assert/strict";
 import { decodeFileMeta } from "../lib/dicom/part10.ts";
 import { type CStoreRsp, PRIORITY } from "../lib/dimse/messages.ts";
-import { createMemoryLogger, NULL_LOGGER } from "../lib/log/logger.ts";
+import { NULL_LOGGER } from "../lib/log/logger.ts";
 import { DimseChannel } from "../lib/net/dimse_channel.ts";
 import { buildAssociateRq } from "../lib/net/negotiation.ts";
-import { DicomServer, type ServerEvent } from "../lib/net/server.ts";
 import {
   DENO_FILE_SINK,
   type FileSink,
-  storagePolicy,
   type StoreEvent,
-  storeHandler,
   type StoreScpOptions,
-  storeScpTransferSyntaxes,
 } from "../lib/net/store_scp.ts";
 import { connectTcp } from "../lib/transport/tcp.ts";
 import type { Transport } from "../lib/transport/transport.ts";
 import { EXPLICIT_VR_LITTLE_ENDIAN } from "../lib/uids.ts";
 import { type Association, requestAssociation } from "../lib/ul/association.ts";
+import {
+  commandSet,
+  HOST,
+  MR,
+  mrDataset,
+  type ScpSetup,
+  startScp,
+  text,
+  until,
+  us,
+} from "./helpers/bad_peer.ts";
+import { listDir } from "./helpers/temp_files.ts";
 
-const HOST = "127.0.0.1";
-const MR = "1.2.840.10008.5.1.4.1.1.4";
 const CT = "1.2.840.10008.5.1.4.1.1.2";
 const STUDY = "1.2.826.0.1.3680043.2.1125.1";
 
-// ---------------------------------------------------------------------------
-// a small explicit VR little endian data set, built by hand so that every
-// byte is under the test's control
-
-function element(tag: number, vr: string, value: Uint8Array): Uint8Array {
-  const long = ["OB", "OW", "SQ", "UN", "UT"].includes(vr);
-  const out = new Uint8Array((long ? 12 : 8) + value.length);
-  const view = new DataView(out.buffer);
-  view.setUint16(0, tag >>> 16, true);
-  view.setUint16(2, tag & 0xffff, true);
-  out[4] = vr.charCodeAt(0);
-  out[5] = vr.charCodeAt(1);
-  if (long) view.setUint32(8, value.length, true);
-  else view.setUint16(6, value.length, true);
-  out.set(value, long ? 12 : 8);
-  return out;
-}
-
-function text(s: string, pad = 0): Uint8Array {
-  const bytes = new Uint8Array(s.length + (s.length % 2));
-  bytes.fill(pad);
-  for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
-  return bytes;
-}
-
-/** SOP class, SOP instance, study UID and `pixels` bytes of pixel data. */
+/** SOP class, SOP instance, study UID and `pixels` bytes (default 1024) of pixel data. */
 function dataset(o: { sopClass: string; sopInstance: string; study?: string; pixels?: number }) {
-  const pixels = new Uint8Array(o.pixels ?? 1024);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 7 + 3) & 0xff;
-  const parts = [
-    element(0x00080016, "UI", text(o.sopClass)),
-    element(0x00080018, "UI", text(o.sopInstance)),
-    element(0x00080060, "CS", text("MR", 0x20)),
-    ...(o.study === undefined ? [] : [element(0x0020000d, "UI", text(o.study))]),
-    element(0x7fe00010, "OW", pixels),
-  ];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
-function uint16(n: number): Uint8Array {
-  return new Uint8Array([n & 0xff, n >> 8]);
-}
-
-/** A command set, implicit VR little endian (PS3.7 6.3.1), with its group length first. */
-function commandSet(elements: [tag: number, value: Uint8Array][]): Uint8Array {
-  const body = elements.map(([tag, value]) => {
-    const out = new Uint8Array(8 + value.length);
-    const view = new DataView(out.buffer);
-    view.setUint16(0, tag >>> 16, true);
-    view.setUint16(2, tag & 0xffff, true);
-    view.setUint32(4, value.length, true);
-    out.set(value, 8);
-    return out;
-  });
-  const length = body.reduce((n, e) => n + e.length, 0);
-  const out = new Uint8Array(12 + length);
-  new DataView(out.buffer).setUint32(4, 4, true);
-  new DataView(out.buffer).setUint32(8, length, true);
-  let off = 12;
-  for (const e of body) {
-    out.set(e, off);
-    off += e.length;
-  }
-  return out;
+  return mrDataset({ pixels: 1024, ...o });
 }
 
 // ---------------------------------------------------------------------------
 // the server in process, and our SCU
 
-interface Running {
-  server: DicomServer;
-  port: number;
-  od: string;
-  root: string;
-  events: (ServerEvent | StoreEvent)[];
-  log: ReturnType<typeof createMemoryLogger>;
-}
-
 /**
- * Starts a server storing below `<root>/od` (or `od`); `root` also holds
- * whatever escapes -od.
+ * Starts the server (storescp's C-STORE handler with `store` options) below
+ * a temporary root that also holds whatever escapes -od.
  */
-async function startServer(
-  o: Partial<StoreScpOptions> = {},
-  od?: string,
-  promiscuous = false,
-): Promise<Running> {
-  const root = await Deno.makeTempDir({ prefix: "storescp_safety_" });
-  const dir = od ?? `${root}/od`;
-  if (!od) await Deno.mkdir(dir);
-  const events: (ServerEvent | StoreEvent)[] = [];
-  const log = createMemoryLogger({ level: "info" });
-  const server = DicomServer.start({
-    hostname: HOST,
-    port: 0,
-    logger: log,
-    logStyle: "dcmtk",
-    policy: storagePolicy({
-      aeTitle: "STORESCP",
-      maxPdu: 16384,
-      transferSyntaxes: storeScpTransferSyntaxes("all"),
-      promiscuous,
-    }),
-    handlers: {
-      "C-STORE-RQ": storeHandler({
-        outputDirectory: dir,
-        onStore: (e) => events.push(e),
-        ...o,
-      }),
-    },
-    acseTimeoutMs: 5000,
-    dimseTimeoutMs: 10_000,
-    onEvent: (e) => events.push(e),
-  });
-  return { server, port: server.local.port, od: dir, root, events, log };
-}
-
-async function stopServer(r: Running): Promise<void> {
-  await r.server.stop();
-  await Deno.remove(r.root, { recursive: true });
-}
-
-/** Every file below `dir`, relative to it, sorted. */
-async function tree(dir: string, prefix = ""): Promise<string[]> {
-  const out: string[] = [];
-  for await (const e of Deno.readDir(dir)) {
-    if (e.isDirectory) out.push(...await tree(`${dir}/${e.name}`, `${prefix}${e.name}/`));
-    else out.push(`${prefix}${e.name}`);
-  }
-  return out.sort();
+function startServer(store: Partial<StoreScpOptions> = {}, setup: ScpSetup = {}) {
+  return startScp({ store, acseTimeoutMs: 5000, dimseTimeoutMs: 10_000, ...setup });
 }
 
 interface Scu {
@@ -246,14 +130,6 @@ async function release(scu: Scu): Promise<void> {
   assert.equal(await scu.association.release(), "released");
 }
 
-async function waitFor(pred: () => boolean | Promise<boolean>, what: string, ms = 10_000) {
-  const end = Date.now() + ms;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 // ---------------------------------------------------------------------------
 
 Deno.test("a data set streams into <modality>.<uid>: meta from the request and context, data set byte-exact", async () => {
@@ -265,7 +141,7 @@ Deno.test("a data set streams into <modality>.<uid>: meta from the request and c
     assert.equal(rsp.status, 0);
     assert.equal(rsp.affectedSopInstanceUid, "1.2.3.4");
     await release(scu);
-    assert.deepEqual(await tree(r.od), ["MR.1.2.3.4"]);
+    assert.deepEqual(await listDir(r.od, true), ["MR.1.2.3.4"]);
     const file = await Deno.readFile(`${r.od}/MR.1.2.3.4`);
     const { meta, length } = decodeFileMeta(file);
     assert.equal(meta.mediaStorageSopClassUid, MR);
@@ -284,7 +160,7 @@ Deno.test("a data set streams into <modality>.<uid>: meta from the request and c
       new RegExp(`I: storing DICOM file: ${r.od}/MR\\.1\\.2\\.3\\.4\\n`),
     );
   } finally {
-    await stopServer(r);
+    await r.stop();
   }
 });
 
@@ -308,9 +184,9 @@ Deno.test("UIDs that are no UIDs are refused with 0xC000 before anything is writ
     });
     assert.equal(ok.status, 0);
     await release(scu);
-    assert.deepEqual(await tree(r.root), ["od/MR.1.2.3"]);
+    assert.deepEqual(await r.files(), ["od/MR.1.2.3"]);
   } finally {
-    await stopServer(r);
+    await r.stop();
   }
 });
 
@@ -321,10 +197,10 @@ Deno.test("a UID longer than 64 characters never reaches the handler: the comman
     // Our encoder refuses such a value, so this C-STORE-RQ command set is built by hand.
     const command = commandSet([
       [0x00000002, text(MR)],
-      [0x00000100, uint16(0x0001)],
-      [0x00000110, uint16(1)],
-      [0x00000700, uint16(PRIORITY.medium)],
-      [0x00000800, uint16(0x0001)],
+      [0x00000100, us(0x0001)],
+      [0x00000110, us(1)],
+      [0x00000700, us(PRIORITY.medium)],
+      [0x00000800, us(0x0001)],
       [0x00001000, text(`1.${"2".repeat(63)}`)],
     ]);
     const contextId = scu.contextIds.get(`${MR}|${EXPLICIT_VR_LITTLE_ENDIAN}`)!;
@@ -334,9 +210,9 @@ Deno.test("a UID longer than 64 characters never reaches the handler: the comman
     });
     const ev = await scu.channel.receive(10_000);
     assert.equal(ev.kind, "aborted");
-    assert.deepEqual(await tree(r.root), []);
+    assert.deepEqual(await r.files(), []);
   } finally {
-    await stopServer(r);
+    await r.stop();
   }
 });
 
@@ -364,10 +240,10 @@ Deno.test("-su: a Study Instance UID that is no UID is refused with 0xC000, no d
     });
     assert.equal(good.status, 0);
     await release(scu);
-    assert.deepEqual(await tree(r.root), [`od/st_${STUDY}/MR.1.2.3`]);
+    assert.deepEqual(await r.files(), [`od/st_${STUDY}/MR.1.2.3`]);
     assert.match(r.log.sink.text, new RegExp(`I: created new subdirectory for study: ${r.od}/st_`));
   } finally {
-    await stopServer(r);
+    await r.stop();
   }
 });
 
@@ -403,9 +279,9 @@ Deno.test("a request contradicting its context or its data set is refused and no
     assert.equal(otherClass.status, 0xa900);
     assert.deepEqual(otherClass.offendingElement, [0x00080016]);
     await release(scu);
-    assert.deepEqual(await tree(r.root), []);
+    assert.deepEqual(await r.files(), []);
   } finally {
-    await stopServer(r);
+    await r.stop();
   }
 });
 
@@ -420,7 +296,10 @@ for (const ending of ["an A-ABORT from the peer", "a lost connection", "the serv
       // Half the data set, then wait until the server has started writing it, then stop.
       const halfThenStop = async function* () {
         yield whole.subarray(0, whole.length / 2);
-        await waitFor(async () => (await tree(od)).some((f) => f.endsWith(".part")), ".part");
+        await until(
+          async () => (await listDir(od, true)).some((f) => f.endsWith(".part")),
+          ".part",
+        );
         throw new Error("stop here");
       };
       await assert.rejects(
@@ -436,12 +315,12 @@ for (const ending of ["an A-ABORT from the peer", "a lost connection", "the serv
       if (ending === "an A-ABORT from the peer") await scu.association.abort();
       else if (ending === "a lost connection") scu.transport.close();
       else await r.server.stop();
-      await waitFor(() => r.events.some((e) => e.event === "association-aborted"), "abort seen");
-      await waitFor(async () => (await tree(r.root)).length === 0, "the .part removed");
+      await until(() => r.events.some((e) => e.event === "association-aborted"), "abort seen");
+      await until(async () => (await r.files()).length === 0, "the .part removed");
       assert.ok(!r.events.some((e) => e.event === "store"), "no store event for a broken transfer");
       await scu.association.closed;
     } finally {
-      await stopServer(r);
+      await r.stop();
     }
   });
 }
@@ -486,7 +365,7 @@ Deno.test("a full disk answers 0xA700 and leaves no partial file; the next store
     });
     assert.equal(big.status, 0xa700);
     assert.match(big.errorComment ?? "", /No space left/);
-    assert.deepEqual(await tree(r.root), []);
+    assert.deepEqual(await r.files(), []);
     assert.match(r.log.sink.text, /E: cannot write DICOM file: .*\.part: No space left on device/);
     limit = Infinity;
     const small = await store(scu, {
@@ -496,9 +375,9 @@ Deno.test("a full disk answers 0xA700 and leaves no partial file; the next store
     });
     assert.equal(small.status, 0);
     await release(scu);
-    assert.deepEqual(await tree(r.root), ["od/MR.1.2.4"]);
+    assert.deepEqual(await r.files(), ["od/MR.1.2.4"]);
   } finally {
-    await stopServer(r);
+    await r.stop();
   }
 });
 
@@ -515,7 +394,7 @@ Deno.test("writes are batched: every write but the last carries 256 KiB", async 
     for (const w of writes.slice(0, -1)) assert.equal(w, 256 * 1024);
     assert.equal((await Deno.stat(`${r.od}/MR.1.2.3`)).size, writes.reduce((a, b) => a + b, 0));
   } finally {
-    await stopServer(r);
+    await r.stop();
   }
 });
 
@@ -530,15 +409,15 @@ Deno.test("the file sink moves a .part into place only where nothing is", async 
     const read = (path: string) => Deno.readTextFileSync(path);
     write(`${dir}/a.part`, "first");
     assert.equal(DENO_FILE_SINK.moveNew(`${dir}/a.part`, `${dir}/a`), true);
-    assert.deepEqual(await tree(dir), ["a"]);
+    assert.deepEqual(await listDir(dir, true), ["a"]);
     assert.equal(read(`${dir}/a`), "first");
     // Something there: nothing moves, nothing is replaced; rename then overwrites.
     write(`${dir}/a.part`, "second");
     assert.equal(DENO_FILE_SINK.moveNew(`${dir}/a.part`, `${dir}/a`), false);
-    assert.deepEqual(await tree(dir), ["a", "a.part"]);
+    assert.deepEqual(await listDir(dir, true), ["a", "a.part"]);
     assert.equal(read(`${dir}/a`), "first");
     DENO_FILE_SINK.rename(`${dir}/a.part`, `${dir}/a`);
-    assert.deepEqual(await tree(dir), ["a"]);
+    assert.deepEqual(await listDir(dir, true), ["a"]);
     assert.equal(read(`${dir}/a`), "second");
     assert.throws(() => DENO_FILE_SINK.create(`${dir}/a`), Deno.errors.AlreadyExists);
   } finally {
@@ -559,7 +438,7 @@ Deno.test("a real full file system (tmpfs of 1 MiB, as root) answers 0xA700 and 
     console.warn("cannot mount a tmpfs here: real full-disk test skipped");
     return;
   }
-  const r = await startServer({}, mount);
+  const r = await startServer({}, { od: mount });
   try {
     const scu = await openScu(r.port, [[MR, EXPLICIT_VR_LITTLE_ENDIAN]]);
     const rsp = await store(scu, {
@@ -569,12 +448,11 @@ Deno.test("a real full file system (tmpfs of 1 MiB, as root) answers 0xA700 and 
     });
     assert.equal(rsp.status, 0xa700);
     await release(scu);
-    assert.deepEqual(await tree(mount), []);
+    assert.deepEqual(await listDir(mount, true), []);
   } finally {
-    await r.server.stop();
+    await r.stop();
     await new Deno.Command("umount", { args: [mount] }).output();
     await Deno.remove(mount, { recursive: true });
-    await Deno.remove(r.root, { recursive: true });
   }
 });
 
@@ -600,21 +478,21 @@ Deno.test("a data set fragment on another presentation context ends the associat
       pdvs: [{ contextId: ct, isCommand: false, isLast: true, data }],
     });
     assert.equal((await scu.channel.receive(10_000)).kind, "aborted");
-    await waitFor(() => r.events.some((e) => e.event === "association-aborted"), "abort seen");
+    await until(() => r.events.some((e) => e.event === "association-aborted"), "abort seen");
     assert.match(
       r.log.sink.text,
       /Protocol error: data PDV on context 3, its command was on context 1/,
     );
-    assert.deepEqual(await tree(r.root), []);
+    assert.deepEqual(await r.files(), []);
   } finally {
-    await stopServer(r);
+    await r.stop();
   }
 });
 
 Deno.test("-pm accepts SOP classes nobody knows and stores them as UNKNOWN.<uid>", async () => {
   const unknown = "1.2.826.0.1.3680043.2.1125.99.1";
   for (const promiscuous of [false, true]) {
-    const r = await startServer({}, undefined, promiscuous);
+    const r = await startServer({}, { promiscuous });
     try {
       const scu = await openScu(r.port, [
         [unknown, EXPLICIT_VR_LITTLE_ENDIAN],
@@ -632,9 +510,9 @@ Deno.test("-pm accepts SOP classes nobody knows and stores them as UNKNOWN.<uid>
         assert.match(r.log.sink.text, /I: Received Store Request \(MsgID \d+, OT\)/);
       }
       await release(scu);
-      assert.deepEqual(await tree(r.od), promiscuous ? ["UNKNOWN.1.2.3"] : []);
+      assert.deepEqual(await listDir(r.od, true), promiscuous ? ["UNKNOWN.1.2.3"] : []);
     } finally {
-      await stopServer(r);
+      await r.stop();
     }
   }
 });

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { concatBytes } from "../../lib/pdu/bytes.ts";
 import type { Endpoint, Transport } from "../../lib/transport/transport.ts";
 
 class Pipe {
@@ -74,14 +75,7 @@ export class MemoryTransport implements Transport {
 
   /** Takes every byte written by the other end and not read yet, as one array. */
   drain(): Uint8Array {
-    const chunks = this.#in.chunks.splice(0);
-    const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-    let at = 0;
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
-    return out;
+    return concatBytes(this.#in.chunks.splice(0));
   }
 
   /** True once either end closed the connection. */
