@@ -58,7 +58,7 @@ Deno.test("TLS: bytes both ways, and what the handshake settled", async () => {
     const server = (await accepted)! as TlsTransport;
     await client.write(new TextEncoder().encode("A-ASSOCIATE-RQ"));
     assert.equal(new TextDecoder().decode(await readAll(server, 14)), "A-ASSOCIATE-RQ");
-    // node:tls never calls back for an empty write: it must still resolve.
+    // An empty write must resolve: node:tls alone does not complete one.
     await client.write(new Uint8Array(0));
     await server.write(new TextEncoder().encode("AC"));
     assert.equal(new TextDecoder().decode(await readAll(client, 2)), "AC");

@@ -526,7 +526,7 @@ export class TlsTransport implements Transport {
     if (this.#closed || this.#sock.destroyed) {
       return Promise.reject(new ConnectError("the TLS connection is closed", "other"));
     }
-    // node:tls never calls back for an empty write, so it would never resolve.
+    // Deno 2.9.5's node:tls does not complete an empty write (no callback, or EPERM).
     if (data.byteLength === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const onClose = () => reject(new ConnectError("the TLS connection closed", "other"));
