@@ -39,15 +39,19 @@ export class ConnectError extends Error {
 }
 
 /**
- * Reads fill a large buffer piece by piece and hand out views of what each
- * read filled, so received bytes are never copied here; a fresh buffer is
- * taken when less than {@link MIN_READ_ROOM} is left. A large buffer lets one
- * read take all that a fast peer has queued (fewer reads, fewer PDUs split
- * between chunks); the memory of a buffer is freed once no view of it is held.
+ * Reads fill a buffer piece by piece and hand out views of what each read
+ * filled, so received bytes are never copied here; a fresh buffer is taken
+ * when less than a quarter of it is left. A connection starts with a small
+ * buffer, so a thousand quiet associations hold 16 KiB each rather than
+ * 256 KiB; each read that fills all the room it was given shows the peer has
+ * more queued, and the next buffer is four times larger, up to
+ * {@link READ_BUFFER}, where one read takes all that a fast peer has queued
+ * (fewer reads, fewer PDUs split between chunks). The memory of a buffer is
+ * freed once no view of it is held.
  */
+const FIRST_READ_BUFFER = 16 * 1024;
+/** The largest buffer: a quarter of it (64 KiB) holds a typical P-DATA-TF of 16 to 64 KiB. */
 const READ_BUFFER = 256 * 1024;
-/** The least room a read is given: a P-DATA-TF of a typical 16 KiB to 64 KiB fits. */
-const MIN_READ_ROOM = 64 * 1024;
 
 function endpointOf(addr: Deno.Addr): Endpoint {
   const a = addr as Deno.NetAddr;
@@ -58,9 +62,11 @@ function endpointOf(addr: Deno.Addr): Endpoint {
 export class ConnTransport implements Transport {
   #conn: Deno.Conn;
   #closed = false;
-  #buf = new Uint8Array(READ_BUFFER);
+  #buf = new Uint8Array(FIRST_READ_BUFFER);
   /** Bytes of #buf already handed out. */
   #used = 0;
+  /** A read filled all the room it had: the next buffer grows. */
+  #full = false;
   readonly remote: Endpoint;
   readonly local: Endpoint;
 
@@ -72,9 +78,11 @@ export class ConnTransport implements Transport {
 
   async read(): Promise<Uint8Array | null> {
     if (this.#closed) return null;
-    if (this.#buf.length - this.#used < MIN_READ_ROOM) {
-      this.#buf = new Uint8Array(READ_BUFFER);
+    const size = this.#buf.length;
+    if (size - this.#used < size / 4) {
+      this.#buf = new Uint8Array(this.#full ? Math.min(4 * size, READ_BUFFER) : size);
       this.#used = 0;
+      this.#full = false;
     }
     const room = this.#buf.subarray(this.#used);
     let n: number | null;
@@ -87,6 +95,7 @@ export class ConnTransport implements Transport {
     }
     if (n === null) return null;
     this.#used += n;
+    if (n === room.length) this.#full = true;
     return room.subarray(0, n);
   }
 
