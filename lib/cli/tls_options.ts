@@ -23,6 +23,7 @@ import type { ServerEvent, TlsConnectionInfo } from "../net/server.ts";
 import type { TlsCredentials, TlsInfo, TlsSettings } from "../transport/tls.ts";
 import { TlsError, type TlsSide } from "../transport/tls_errors.ts";
 import {
+  OFFERED_SUITES,
   profileVersions,
   type TlsProfile,
   type TlsVersion,
@@ -44,32 +45,6 @@ import { header, writeAll } from "./tool.ts";
 export const EXIT_INVALID_CERTIFICATE = 22;
 /** Exit code when key, certificate or trust list cannot be loaded (DCMTK exits 1). */
 export const EXIT_TLS_CREDENTIALS = 1;
-
-/** A cipher suite the TLS stack offers, by IANA and OpenSSL name. */
-interface Suite {
-  iana: string;
-  openssl: string;
-  version: TlsVersion;
-}
-
-/**
- * The suites Deno's node:tls (rustls) offers, in the order of its
- * ClientHello, found by probing: every TLS 1.2 and 1.3 suite openssl knows
- * was tried against a node:tls server (RSA and ECDSA certificates), and the
- * client's ClientHello read by `openssl s_server -msg`. Nothing else can be
- * negotiated, whatever a cipher list says.
- */
-const OFFERED_SUITES: readonly Suite[] = [
-  ["TLS_AES_256_GCM_SHA384", "TLS_AES_256_GCM_SHA384", "TLSv1.3"],
-  ["TLS_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256", "TLSv1.3"],
-  ["TLS_CHACHA20_POLY1305_SHA256", "TLS_CHACHA20_POLY1305_SHA256", "TLSv1.3"],
-  ["TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES256-GCM-SHA384", "TLSv1.2"],
-  ["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256", "TLSv1.2"],
-  ["TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305", "TLSv1.2"],
-  ["TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA-AES256-GCM-SHA384", "TLSv1.2"],
-  ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "TLSv1.2"],
-  ["TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-RSA-CHACHA20-POLY1305", "TLSv1.2"],
-].map(([iana, openssl, version]) => ({ iana, openssl, version: version as TlsVersion }));
 
 /** A security profile option: long and short name, help, the profile. */
 const PROFILES: readonly { long: string; short: string; help: string; profile: TlsProfile }[] = [

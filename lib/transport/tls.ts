@@ -39,6 +39,7 @@ import {
 import { ConnectError, type IpFamily } from "./tcp.ts";
 import { classifyTlsError, type TlsError, tlsFailure, type TlsSide } from "./tls_errors.ts";
 import {
+  OFFERED_SUITES,
   profileVersions,
   type TlsProfile,
   type TlsVersion,
@@ -290,22 +291,12 @@ function versionsOf(s: TlsSettings): VersionRange {
   return { minVersion: s.minVersion ?? r.minVersion, maxVersion: s.maxVersion ?? r.maxVersion };
 }
 
-/** OpenSSL's names for the TLS 1.2 suites BCP 195 lists, for comparing +cs lists. */
-const IANA_TO_OPENSSL: Record<string, string> = {
-  TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: "ECDHE-RSA-AES128-GCM-SHA256",
-  TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: "ECDHE-RSA-AES256-GCM-SHA384",
-  TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: "ECDHE-ECDSA-AES128-GCM-SHA256",
-  TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384: "ECDHE-ECDSA-AES256-GCM-SHA384",
-  TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256: "ECDHE-RSA-CHACHA20-POLY1305",
-  TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: "ECDHE-ECDSA-CHACHA20-POLY1305",
-  TLS_DHE_RSA_WITH_AES_128_GCM_SHA256: "DHE-RSA-AES128-GCM-SHA256",
-  TLS_DHE_RSA_WITH_AES_256_GCM_SHA384: "DHE-RSA-AES256-GCM-SHA384",
-  TLS_RSA_WITH_AES_128_CBC_SHA: "AES128-SHA",
-  TLS_RSA_WITH_3DES_EDE_CBC_SHA: "DES-CBC3-SHA",
-};
-
+/** Whether the negotiated suite is on a +cs list (IANA or OpenSSL names). */
 function cipherAllowed(negotiated: { name?: string; standardName?: string }, list: string[]) {
-  const names = new Set(list.flatMap((c) => [c, IANA_TO_OPENSSL[c] ?? c]));
+  const names = new Set(list.flatMap((c) => {
+    const s = OFFERED_SUITES.find((x) => x.iana === c || x.openssl === c);
+    return s ? [s.iana, s.openssl] : [c];
+  }));
   return names.has(negotiated.name ?? "") || names.has(negotiated.standardName ?? "");
 }
 

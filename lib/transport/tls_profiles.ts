@@ -1,5 +1,6 @@
 /**
- * DCMTK's TLS security profiles as protocol version ranges (PS3.15 B.1,
+ * DCMTK's TLS security profiles as protocol version ranges, and the cipher
+ * suites the stack offers (PS3.15 B.1,
  * B.3, B.9-B.11; BCP 195 / RFC 8996). Kept apart from tls.ts, which loads
  * node:tls, so option parsing and `+ph` cost nothing on a plain TCP run.
  *
@@ -70,3 +71,32 @@ export function profileVersions(profile: TlsProfile): VersionRange {
       );
   }
 }
+
+/** A cipher suite the TLS stack offers, by IANA and OpenSSL name. */
+export interface Suite {
+  /** IANA name, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256. */
+  iana: string;
+  /** OpenSSL name, e.g. ECDHE-RSA-AES128-GCM-SHA256 (TLS 1.3 suites keep the IANA name). */
+  openssl: string;
+  /** The protocol version the suite belongs to. */
+  version: TlsVersion;
+}
+
+/**
+ * The suites Deno's node:tls (rustls) offers, in the order of its
+ * ClientHello, found by probing: every TLS 1.2 and 1.3 suite openssl knows
+ * was tried against a node:tls server (RSA and ECDSA certificates), and the
+ * client's ClientHello read by `openssl s_server -msg`. Nothing else can be
+ * negotiated, whatever a cipher list says.
+ */
+export const OFFERED_SUITES: readonly Suite[] = [
+  ["TLS_AES_256_GCM_SHA384", "TLS_AES_256_GCM_SHA384", "TLSv1.3"],
+  ["TLS_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256", "TLSv1.3"],
+  ["TLS_CHACHA20_POLY1305_SHA256", "TLS_CHACHA20_POLY1305_SHA256", "TLSv1.3"],
+  ["TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES256-GCM-SHA384", "TLSv1.2"],
+  ["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256", "TLSv1.2"],
+  ["TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305", "TLSv1.2"],
+  ["TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA-AES256-GCM-SHA384", "TLSv1.2"],
+  ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "TLSv1.2"],
+  ["TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-RSA-CHACHA20-POLY1305", "TLSv1.2"],
+].map(([iana, openssl, version]) => ({ iana, openssl, version: version as TlsVersion }));
