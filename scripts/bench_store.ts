@@ -1,241 +1,356 @@
 /**
- * C-STORE benchmark, ours -> ours and DCMTK -> DCMTK in the same run:
- *   - `--files N` (default 1,000) MR images of 512x512x16 bits, one association;
- *   - one `--big-mb M` (default 1,024) multi-frame file, one association.
- * Both SCPs write what they receive to disk. DCMTK runs with TCP_NODELAY=1
- * on both sides, its fastest setting. Reported per run: wall time of the
- * SCU process, files/s, MB/s (data set bytes on disk / time) and the peak
- * resident memory (VmHWM) of each side, then ratios DCMTK/ours (>1: ours is
- * faster, or for memory: ours uses less).
+ * C-STORE benchmarks, ours -> ours and DCMTK -> DCMTK (TCP_NODELAY=1 on
+ * both sides, its fastest setting) in the same run, interleaved (each
+ * round alternates which goes first), medians reported:
  *
- * Test data is generated once into `--data DIR` (default: a directory under
- * the system temp dir) and reused by later runs.
+ * - files: `--files` CT images of 0.5 MB on one association, to disk; the
+ *   same with both receivers discarding (`--ignore`); the same to disk with
+ *   `-pdu 131072` on both sides;
+ * - big: one `--big-mb` file against DCMTK `storescp +B` (bit-preserving,
+ *   as ours always is), at 16 KiB and at 128 KiB PDUs, and the floor: raw
+ *   TCP in Deno (scripts/bench_raw_tcp.ts), file -> socket -> file and
+ *   memory -> socket -> nowhere;
+ * - memory: storescu's peak RSS at 1/10, 1/2 and all of `--files` (into a
+ *   discarding receiver) and its growth per file (least squares).
  *
- * Usage: deno task bench --only store [--files 1000] [--big-mb 1024] [--data DIR] [--json]
+ * Every run measures the SCU's wall time (process start to exit), user and
+ * system CPU and peak RSS, and the SCP's CPU and peak RSS (/proc); stored
+ * files are counted. With `--rtt MS` the files and big runs go through a
+ * latency proxy (tests/helpers/latency_proxy.ts) adding MS per round trip.
  *
  * @module
  */
-import { MR_IMAGE_STORAGE, writeImageFile } from "../tests/helpers/dicom_files.ts";
-import { freePort, toolArgv, waitForPort } from "../tests/helpers/procs.ts";
+import { LatencyProxy } from "../tests/helpers/latency_proxy.ts";
+import { bigFile, ctFiles, type Inputs } from "./bench_data.ts";
+import type { BenchOptions } from "./bench_options.ts";
+import { dcmtk, median, ours, type ProcSpec, runMeasured, script, Server } from "./bench_proc.ts";
 import type { TlsArgs } from "./bench_tls.ts";
 
-const DENO = Deno.execPath();
-const FRAME_BYTES = 512 * 512 * 2;
+const HOST = "127.0.0.1";
 
-/** One side-by-side measurement. */
-export interface StoreRun {
-  /** "ours -> ours" or "DCMTK -> DCMTK". */
-  pair: string;
-  /** "small" (many files) or "big" (one file). */
-  load: string;
-  files: number;
-  bytes: number;
-  seconds: number;
-  filesPerSecond: number;
-  mbPerSecond: number;
+/** One side of a comparison: how to start its receiver and its sender. */
+export interface Side {
+  name: string;
+  scp(port: number, outDir: string): ProcSpec;
+  scu(port: number): ProcSpec;
+  /** Files the receiver must have written once the sender is done (checked), if any. */
+  stores?: number;
+}
+
+/** What one run of a side cost. */
+export interface TransferRun {
+  wallMs: number;
+  scuUserMs: number;
+  scuSysMs: number;
   scuPeakMb: number;
+  scpUserMs: number;
+  scpSysMs: number;
   scpPeakMb: number;
 }
 
-interface Side {
-  scp(port: number, outDir: string, tls: string[]): Deno.ChildProcess;
-  scu(
-    port: number,
-    inputs: string[],
-    tls: string[],
-  ): { cmd: string; args: string[]; env?: Record<string, string> };
+/** Medians over the runs of one side of a row. */
+export interface SideStats extends TransferRun {
+  side: string;
+  runs: number;
+  wallMinMs: number;
+  wallMaxMs: number;
+  filesPerSecond: number;
+  mbPerSecond: number;
 }
 
-const SIDES: Record<string, Side> = {
-  "ours -> ours": {
-    scp: (port, outDir, tls) =>
-      new Deno.Command(DENO, {
-        args: [
-          ...toolArgv("storescp"),
-          "--bind",
-          "127.0.0.1",
-          "-od",
-          outDir,
-          ...tls,
-          String(port),
-        ],
-        stdout: "null",
-        stderr: "inherit",
-      }).spawn(),
-    scu: (port, inputs, tls) => ({
-      cmd: DENO,
-      args: [...toolArgv("storescu"), "-q", ...tls, "127.0.0.1", String(port), ...inputs],
-    }),
-  },
-  "DCMTK -> DCMTK": {
-    scp: (port, outDir, tls) =>
-      new Deno.Command("storescp", {
-        args: ["-od", outDir, ...tls, String(port)],
-        env: { TCP_NODELAY: "1" },
-        stdout: "null",
-        stderr: "inherit",
-      }).spawn(),
-    scu: (port, inputs, tls) => ({
-      cmd: "storescu",
-      args: ["-q", ...tls, "127.0.0.1", String(port), ...inputs],
-      env: { TCP_NODELAY: "1" },
-    }),
-  },
-};
+/** One row of a table: every side's medians, or why it failed. */
+export interface RowResult {
+  key: string;
+  label: string;
+  files: number;
+  bytes: number;
+  sides: SideStats[];
+  error?: string;
+}
+
+async function countFiles(dir: string): Promise<number> {
+  let n = 0;
+  for await (const e of Deno.readDir(dir)) {
+    if (e.isDirectory) n += await countFiles(`${dir}/${e.name}`);
+    else if (e.isFile && !e.name.endsWith(".part")) n++;
+  }
+  return n;
+}
 
 /**
- * Peak resident set of a live process in MB (VmHWM, Linux). Read through
- * `cat`: Deno lets only --allow-all read another process's /proc entry.
+ * One run of one side: a fresh receiver, a latency proxy in front of it
+ * when `rttMs` > 0, the sender to completion; the output is removed after.
  */
-async function peakMb(pid: number): Promise<number> {
-  const out = await new Deno.Command("cat", { args: [`/proc/${pid}/status`] }).output();
-  const status = new TextDecoder().decode(out.stdout);
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-  return kb / 1024;
-}
-
-/** Total size of the regular files under `dir`. */
-async function treeBytes(dir: string): Promise<{ files: number; bytes: number }> {
-  let files = 0;
-  let bytes = 0;
-  for await (const e of Deno.readDir(dir)) {
-    const p = `${dir}/${e.name}`;
-    if (e.isDirectory) {
-      const sub = await treeBytes(p);
-      files += sub.files;
-      bytes += sub.bytes;
-    } else if (e.isFile) {
-      files++;
-      bytes += (await Deno.stat(p)).size;
-    }
-  }
-  return { files, bytes };
-}
-
-/** Generates the inputs once; a marker file records what was made. */
-export async function prepareData(dir: string, files: number, bigMb: number) {
-  const small = `${dir}/small-${files}`;
-  const big = `${dir}/big-${bigMb}.dcm`;
-  const marker = `${dir}/.complete-${files}-${bigMb}`;
-  try {
-    await Deno.stat(marker);
-    return { small, big };
-  } catch { /* generate */ }
-  await Deno.mkdir(small, { recursive: true });
-  console.error(`bench: writing ${files} files of 512x512x16 and one of ${bigMb} MB to ${dir}`);
-  const study = "1.2.826.0.1.3680043.10.1001.1";
-  for (let i = 0; i < files; i++) {
-    await writeImageFile(`${small}/img${String(i).padStart(5, "0")}.dcm`, {
-      rows: 512,
-      cols: 512,
-      bitsAllocated: 16,
-      frames: 1,
-      sopClassUid: MR_IMAGE_STORAGE,
-      sopInstanceUid: `${study}.1.${i + 1}`,
-      studyUid: study,
-      seriesUid: `${study}.1`,
-    });
-  }
-  await writeImageFile(big, {
-    rows: 512,
-    cols: 512,
-    bitsAllocated: 16,
-    frames: Math.max(1, Math.round((bigMb * 1024 * 1024) / FRAME_BYTES)),
-    sopClassUid: MR_IMAGE_STORAGE,
-    sopInstanceUid: `${study}.2.1`,
-    studyUid: study,
-    seriesUid: `${study}.2`,
-  });
-  await Deno.writeTextFile(marker, new Date().toISOString());
-  return { small, big };
-}
-
-async function runOne(
-  pair: string,
-  load: string,
-  inputs: string[],
-  tls: TlsArgs,
-): Promise<StoreRun> {
-  const side = SIDES[pair];
+export async function transfer(side: Side, rttMs: number): Promise<TransferRun> {
   const out = await Deno.makeTempDir({ prefix: "dimse-bench-out-" });
-  const port = freePort();
-  const scp = side.scp(port, out, tls.server);
+  let scp: Server | undefined;
+  let proxy: LatencyProxy | undefined;
   try {
-    await waitForPort(port);
-    const scu = side.scu(port, inputs, tls.client);
-    // GNU time reports the SCU's peak RSS (%M, KB) once it has exited.
-    const t0 = performance.now();
-    const res = await new Deno.Command("/usr/bin/time", {
-      args: ["-f", "%M", scu.cmd, ...scu.args],
-      env: scu.env,
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    const seconds = (performance.now() - t0) / 1000;
-    const stderr = new TextDecoder().decode(res.stderr).trim();
-    if (res.code !== 0) throw new Error(`${pair} SCU exited ${res.code}: ${stderr}`);
-    const scuPeakMb = Number(stderr.split("\n").at(-1)) / 1024;
-    const scpPeakMb = await peakMb(scp.pid);
-    const { files, bytes } = await treeBytes(out);
+    scp = await Server.start((port) => side.scp(port, out));
+    proxy = rttMs > 0
+      ? LatencyProxy.start({ target: { hostname: HOST, port: scp.port }, delayMs: rttMs / 2 })
+      : undefined;
+    const cpu0 = scp.cpu();
+    let m;
+    try {
+      m = await runMeasured(side.scu(proxy?.port ?? scp.port));
+    } catch (err) {
+      throw new Error(`${err instanceof Error ? err.message : err}\n  receiver: ${scp.stderr}`);
+    }
+    const cpu1 = scp.cpu();
+    const scpPeakMb = scp.peakMb();
+    if (side.stores !== undefined) {
+      const stored = await countFiles(out);
+      if (stored !== side.stores) {
+        throw new Error(`${side.name}: ${stored} of ${side.stores} files stored: ${scp.stderr}`);
+      }
+    }
     return {
-      pair,
-      load,
-      files,
-      bytes,
-      seconds,
-      filesPerSecond: files / seconds,
-      mbPerSecond: bytes / 1e6 / seconds,
-      scuPeakMb,
+      wallMs: m.wallMs,
+      scuUserMs: m.userMs,
+      scuSysMs: m.sysMs,
+      scuPeakMb: m.peakMb,
+      scpUserMs: cpu1.userMs - cpu0.userMs,
+      scpSysMs: cpu1.sysMs - cpu0.sysMs,
       scpPeakMb,
     };
   } finally {
-    scp.kill("SIGTERM");
-    await scp.status;
+    await proxy?.close();
+    await scp?.stop();
     await Deno.remove(out, { recursive: true });
   }
 }
 
-const ratio = (dcmtk: number, ours: number) => (dcmtk / ours).toFixed(2);
-
-/** Runs the store benchmark and prints a table and the ratios; returns the runs. */
-export async function benchStore(args: string[], tls: TlsArgs): Promise<StoreRun[]> {
-  const opt = (name: string, fallback: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : fallback;
+/** Medians of each measure over `runs`, with the throughput for `files` and `bytes`. */
+export function summarize(
+  side: string,
+  runs: TransferRun[],
+  files: number,
+  bytes: number,
+): SideStats {
+  const med = (k: keyof TransferRun) => median(runs.map((r) => r[k]));
+  const wallMs = med("wallMs");
+  return {
+    side,
+    runs: runs.length,
+    wallMs,
+    wallMinMs: Math.min(...runs.map((r) => r.wallMs)),
+    wallMaxMs: Math.max(...runs.map((r) => r.wallMs)),
+    scuUserMs: med("scuUserMs"),
+    scuSysMs: med("scuSysMs"),
+    scuPeakMb: med("scuPeakMb"),
+    scpUserMs: med("scpUserMs"),
+    scpSysMs: med("scpSysMs"),
+    scpPeakMb: med("scpPeakMb"),
+    filesPerSecond: files / (wallMs / 1000),
+    mbPerSecond: bytes / 1e6 / (wallMs / 1000),
   };
-  const files = Number(opt("--files", "1000"));
-  const bigMb = Number(opt("--big-mb", "1024"));
-  const dir = opt("--data", `${Deno.env.get("TMPDIR") ?? "/tmp"}/dimse-bench-data`);
-  const { small, big } = await prepareData(dir, files, bigMb);
-  const runs: StoreRun[] = [];
-  for (const [load, inputs] of [["small", ["+sd", small]], ["big", [big]]] as const) {
-    for (const pair of Object.keys(SIDES)) runs.push(await runOne(pair, load, [...inputs], tls));
+}
+
+/**
+ * Runs a row: `rounds` rounds, each running every side once, the order
+ * alternating between rounds so drift in the machine's load hits all
+ * sides alike. A failed run ends the row with its error.
+ */
+export async function runRow(
+  key: string,
+  label: string,
+  sides: Side[],
+  o: { rounds: number; rttMs: number; files: number; bytes: number },
+): Promise<RowResult> {
+  const runs = sides.map(() => [] as TransferRun[]);
+  const row: RowResult = { key, label, files: o.files, bytes: o.bytes, sides: [] };
+  console.error(`bench: ${label}`);
+  try {
+    for (let r = 0; r < o.rounds; r++) {
+      const order = sides.map((_, i) => i);
+      if (r % 2) order.reverse();
+      for (const i of order) runs[i].push(await transfer(sides[i], o.rttMs));
+    }
+  } catch (err) {
+    row.error = err instanceof Error ? err.message : String(err);
+    console.error(`bench: ${label}: ${row.error}`);
   }
-  console.log(
-    `\nstore benchmark${tls.client.length ? " over TLS" : ""}: ${files} files of 512x512x16, ` +
-      `and one ${bigMb} MB file`,
+  row.sides = sides.flatMap((s, i) =>
+    runs[i].length ? [summarize(s.name, runs[i], o.files, o.bytes)] : []
   );
-  console.log(
-    "pair              load    files   MB        s   files/s     MB/s   SCU peak MB   SCP peak MB",
-  );
-  for (const r of runs) {
-    console.log(
-      `${r.pair.padEnd(18)}${r.load.padEnd(6)}${String(r.files).padStart(7)}${
-        (r.bytes / 1e6).toFixed(0).padStart(6)
-      }${r.seconds.toFixed(2).padStart(9)}${r.filesPerSecond.toFixed(1).padStart(10)}${
-        r.mbPerSecond.toFixed(1).padStart(9)
-      }${r.scuPeakMb.toFixed(1).padStart(14)}${r.scpPeakMb.toFixed(1).padStart(14)}`,
-    );
+  return row;
+}
+
+/** The two storage pairs with extra options per side. */
+function pairs(
+  inputs: Inputs,
+  tls: TlsArgs,
+  x: { scu?: string[]; scp?: string[]; dcmtkScp?: string[]; stores: boolean },
+): Side[] {
+  const files = x.stores ? inputs.paths.length : undefined;
+  const scu = x.scu ?? [];
+  const scp = x.scp ?? [];
+  return [
+    {
+      name: "ours",
+      scp: (port, out) =>
+        ours("storescp", ["--bind", HOST, "-od", out, ...scp, ...tls.server, String(port)]),
+      scu: (port) =>
+        ours("storescu", ["-q", ...scu, ...tls.client, HOST, String(port), ...inputs.paths]),
+      stores: files,
+    },
+    {
+      name: "DCMTK",
+      scp: (port, out) =>
+        dcmtk("storescp", [
+          "-od",
+          out,
+          ...scp,
+          ...(x.dcmtkScp ?? []),
+          ...tls.server,
+          String(port),
+        ]),
+      scu: (port) =>
+        dcmtk("storescu", ["-q", ...scu, ...tls.client, HOST, String(port), ...inputs.paths]),
+      stores: files,
+    },
+  ];
+}
+
+const PDU_128K = ["-pdu", "131072"];
+
+/** The files section: to disk, discarding, and at 128 KiB PDUs. */
+export async function benchFiles(o: BenchOptions, tls: TlsArgs): Promise<RowResult[]> {
+  const inputs = await ctFiles(o.data, o.files);
+  const n = o.files.toLocaleString("en-US");
+  const common = {
+    rounds: o.runs.files,
+    rttMs: o.rttMs,
+    files: inputs.paths.length,
+    bytes: inputs.bytes,
+  };
+  return [
+    await runRow(
+      "files-disk",
+      `${n} CT files of 0.5 MB, storescu -> storescp, to disk`,
+      pairs(inputs, tls, { stores: true }),
+      common,
+    ),
+    await runRow(
+      "files-ignore",
+      "same, receivers discarding (--ignore)",
+      pairs(inputs, tls, { scp: ["--ignore"], stores: false }),
+      common,
+    ),
+    await runRow(
+      "files-pdu128k",
+      "same to disk with -pdu 131072 on both sides",
+      pairs(inputs, tls, { scu: PDU_128K, scp: PDU_128K, stores: true }),
+      common,
+    ),
+  ];
+}
+
+/** The raw TCP floor: a sink and a source of scripts/bench_raw_tcp.ts. */
+function rawSide(name: string, input: Inputs, tls: TlsArgs, toDisk: boolean): Side {
+  const f = tls.files;
+  return {
+    name,
+    scp: (port, out) =>
+      script("bench_raw_tcp.ts", [
+        "sink",
+        String(port),
+        ...(toDisk ? ["--out", `${out}/raw.bin`] : []),
+        ...(f ? ["--cert", f.serverCert, "--key", f.serverKey] : []),
+      ]),
+    scu: (port) =>
+      script("bench_raw_tcp.ts", [
+        "source",
+        HOST,
+        String(port),
+        ...(toDisk ? ["--file", input.paths[0]] : ["--bytes", String(input.bytes)]),
+        ...(f ? ["--ca", f.ca] : []),
+      ]),
+    stores: toDisk ? 1 : undefined,
+  };
+}
+
+/** The big section: one big file at 16 and 128 KiB PDUs, and the raw floor. */
+export async function benchBig(o: BenchOptions, tls: TlsArgs): Promise<RowResult[]> {
+  const input = await bigFile(o.data, o.bigMb);
+  const common = { rounds: o.runs.big, rttMs: o.rttMs, files: 1, bytes: input.bytes };
+  const size = o.bigMb % 1024 ? `${o.bigMb} MiB` : `${o.bigMb / 1024} GiB`;
+  const proto = tls.files ? "TLS" : "TCP";
+  return [
+    await runRow(
+      "big",
+      `one ${size} file, vs DCMTK storescp +B`,
+      pairs(input, tls, { dcmtkScp: ["+B"], stores: true }),
+      common,
+    ),
+    await runRow(
+      "big-pdu128k",
+      "same with -pdu 131072 on both sides",
+      pairs(input, tls, { scu: PDU_128K, scp: PDU_128K, dcmtkScp: ["+B"], stores: true }),
+      common,
+    ),
+    await runRow(
+      "raw-file",
+      `floor: raw ${proto} in Deno, file -> socket -> file`,
+      [rawSide(`Deno ${proto}`, input, tls, true)],
+      common,
+    ),
+    await runRow(
+      "raw-memory",
+      `floor: raw ${proto} in Deno, memory -> socket -> nowhere`,
+      [rawSide(`Deno ${proto}`, input, tls, false)],
+      common,
+    ),
+  ];
+}
+
+/** storescu's peak RSS at each number of files, and its growth per file. */
+export interface MemoryResult {
+  side: string;
+  points: { files: number; scuPeakMb: number }[];
+  /** Least-squares slope, KB of peak RSS per file sent. */
+  kbPerFile: number;
+  error?: string;
+}
+
+function slopeKbPerFile(points: { files: number; scuPeakMb: number }[]): number {
+  if (points.length < 2) return NaN;
+  const mx = points.reduce((s, p) => s + p.files, 0) / points.length;
+  const my = points.reduce((s, p) => s + p.scuPeakMb, 0) / points.length;
+  let num = 0;
+  let den = 0;
+  for (const p of points) {
+    num += (p.files - mx) * (p.scuPeakMb - my);
+    den += (p.files - mx) ** 2;
   }
-  for (const load of ["small", "big"]) {
-    const ours = runs.find((r) => r.load === load && r.pair === "ours -> ours")!;
-    const dcmtk = runs.find((r) => r.load === load && r.pair === "DCMTK -> DCMTK")!;
-    console.log(
-      `ratio DCMTK/ours, ${load}: time ${ratio(dcmtk.seconds, ours.seconds)} (>1: ours faster), ` +
-        `SCU memory ${ratio(dcmtk.scuPeakMb, ours.scuPeakMb)}, SCP memory ${
-          ratio(dcmtk.scpPeakMb, ours.scpPeakMb)
-        } (>1: ours smaller)`,
-    );
+  return den ? (num / den) * 1024 : NaN;
+}
+
+/** The memory section: storescu into a discarding receiver at 1/10, 1/2 and all of --files. */
+export async function benchMemory(o: BenchOptions, tls: TlsArgs): Promise<MemoryResult[]> {
+  const all = await ctFiles(o.data, o.files);
+  const counts = [...new Set([Math.ceil(o.files / 10), Math.ceil(o.files / 2), o.files])];
+  const results: MemoryResult[] = [
+    { side: "ours", points: [], kbPerFile: NaN },
+    { side: "DCMTK", points: [], kbPerFile: NaN },
+  ];
+  console.error(`bench: storescu memory at ${counts.join(", ")} files`);
+  for (const n of counts) {
+    const inputs = { paths: all.paths.slice(0, n), bytes: 0 };
+    const sides = pairs(inputs, tls, { scp: ["--ignore"], stores: false });
+    for (const [i, side] of sides.entries()) {
+      if (results[i].error) continue;
+      try {
+        const peaks = [];
+        for (let r = 0; r < o.runs.memory; r++) peaks.push((await transfer(side, 0)).scuPeakMb);
+        results[i].points.push({ files: n, scuPeakMb: median(peaks) });
+      } catch (err) {
+        results[i].error = err instanceof Error ? err.message : String(err);
+        console.error(`bench: memory, ${side.name}: ${results[i].error}`);
+      }
+    }
   }
-  return runs;
+  for (const r of results) r.kbPerFile = slopeKbPerFile(r.points);
+  return results;
 }

@@ -13,6 +13,8 @@ export interface TlsArgs {
   server: string[];
   /** For an SCU: its key and certificate, and the CA the server must chain to. */
   client: string[];
+  /** The files themselves, for the raw TLS floor (scripts/bench_raw_tcp.ts); absent over TCP. */
+  files?: { serverCert: string; serverKey: string; ca: string };
 }
 
 /** Plain TCP: no extra options. */
@@ -24,6 +26,7 @@ export async function tlsArgs(): Promise<TlsArgs & { cleanup(): Promise<void> }>
   return {
     server: ["+tls", pki.server.key, pki.server.cert, "+cf", pki.ca],
     client: ["+tls", pki.client.key, pki.client.cert, "+cf", pki.ca],
+    files: { serverCert: pki.server.cert, serverKey: pki.server.key, ca: pki.ca },
     cleanup: () => pki.cleanup(),
   };
 }

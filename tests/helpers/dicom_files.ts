@@ -40,6 +40,8 @@ export interface ImageFileOptions {
   seriesUid?: string;
   patientName?: string;
   patientId?: string;
+  /** (0008,0060) Modality (default MR). */
+  modality?: string;
   /** A two-item (0008,1140) sequence whose first item nests (0040,A170) (default true). */
   withSequence?: boolean;
   /** Private creator (0029,0010) and private LO, US, OB, UN and SQ elements (default true). */
@@ -71,6 +73,7 @@ function resolve(o: ImageFileOptions): Resolved {
     seriesUid: newUid(),
     patientName: "TEST^PATIENT",
     patientId: "PID-0001",
+    modality: "MR",
     withSequence: true,
     privateTags: true,
     oddLengths: false,
@@ -116,7 +119,7 @@ export function imageHeader(options: ImageFileOptions): Dataset {
     text(0x00080018, "UI", o.sopInstanceUid),
     text(0x00080020, "DA", "20240101"),
     text(0x00080030, "TM", "120000"),
-    text(0x00080060, "CS", "MR"),
+    text(0x00080060, "CS", o.modality),
   ];
   if (o.withSequence) {
     const code: Dataset = [
