@@ -62,6 +62,10 @@ export async function benchEcho(o: BenchOptions, tls: TlsArgs): Promise<EchoRow[
       }))
     );
     const target = (s: Server) => [HOST, String(s.port)];
+    const cpu = (s: Server) => {
+      const x = s.cpu();
+      return x.userMs + x.sysMs;
+    };
     console.error(
       `bench: echo, ${o.runs.echo} rounds, round trip from --repeat ${o.repeat + 1} vs 1`,
     );
@@ -70,10 +74,6 @@ export async function benchEcho(o: BenchOptions, tls: TlsArgs): Promise<EchoRow[
     for (let r = 0; r < o.runs.echo; r++) {
       const order = r % 2 ? [...combos].reverse() : combos;
       for (const c of order) {
-        const cpu = (s: Server) => {
-          const x = s.cpu();
-          return x.userMs + x.sysMs;
-        };
         const s0 = cpu(c.server);
         const one = await runMeasured(c.client.spec(target(c.server)));
         const s1 = cpu(c.server);
