@@ -100,6 +100,13 @@ async function main(args: string[]): Promise<number> {
     "Medians of interleaved runs; DCMTK with TCP_NODELAY=1 on both sides; " +
       "ratio = DCMTK / ours (above 1: ours is faster or smaller).\n",
   );
+  const busiest = Math.max(before.loadavg[0], after.loadavg[0]);
+  if (busiest > before.cores / 2) {
+    console.log(
+      `The machine was busy (load average up to ${busiest} on ${before.cores} cores): wall ` +
+        "times are inflated by other work, CPU times much less.\n",
+    );
+  }
   const summary = summaryTable(report, o);
   if (summary.split("\n").length > 2) console.log(summary);
   if (report.echo) {
