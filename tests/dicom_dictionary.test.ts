@@ -37,11 +37,15 @@ Deno.test("retired entries keep DCMTK's RETIRED_ name and the PS3.6 keyword", ()
   assert.equal(e?.keyword, "DataSetType");
 });
 
-Deno.test("pixel, overlay, waveform and LUT data are OW in implicit VR (PS3.5 A.1)", () => {
+Deno.test("pixel, overlay and LUT data are OW in implicit VR (PS3.5 A.1); other OB or OW are OB", () => {
   assert.equal(lookupTag(0x7fe00010)?.vr, "px");
   assert.equal(tagVr(0x7fe00010), "OW");
-  assert.equal(tagVr(0x54001010), "OW");
+  assert.equal(tagVr(0x60003000), "OW");
   assert.equal(tagVr(0x00283006), "OW");
+  // Without Waveform Bits Allocated (multi_vr.ts reads it), DCMTK's choice: OB.
+  assert.equal(tagVr(0x54001010), "OB");
+  assert.equal(tagVr(0x50003000), "OB");
+  assert.equal(tagVr(0x7f000010), "OB");
 });
 
 Deno.test("ambiguous US/SS resolves to US, DICOMDIR offsets to UL, items to UN", () => {

@@ -13,6 +13,7 @@
 import { deflateRaw, inflateRaw } from "./deflate.ts";
 import { formatTag } from "./dictionary.ts";
 import { DicomParseError } from "./errors.ts";
+import { VrResolver } from "./multi_vr.ts";
 import {
   DatasetParser,
   type DatasetToken,
@@ -68,8 +69,9 @@ export function decodeDataset(bytes: Uint8Array, ts: string, limits: ParserLimit
   const enc = encodingOf(ts);
   const input = enc.deflated ? inflateRaw(bytes) : bytes;
   const parser = new DatasetParser(enc, limits);
+  const resolver = new VrResolver(enc);
   const builder = new TreeBuilder();
-  for (const t of parser.push(input)) builder.add(t);
+  for (const t of parser.push(input)) builder.add(resolver.resolve(t));
   parser.end();
   return builder.root;
 }

@@ -159,18 +159,17 @@ export function lookupTag(tag: number): DictEntry | undefined {
 
 /**
  * The VR to decode `tag` with when the transfer syntax does not carry one
- * (Implicit VR Little Endian, PS3.5 A.1): always a two-letter PS3.5 6.2 VR.
- *
- * Ambiguous dictionary VRs are resolved as follows:
- * - `xs` (US or SS, depending on Pixel Representation) -> `US`, as DCMTK does:
- *   the bytes are the same and the tag alone cannot tell.
- * - `ox`, `px` (OB or OW: Pixel Data, Overlay Data, Waveform Data...) -> `OW`:
- *   PS3.5 A.1 says Pixel Data, Overlay Data and Waveform Data have VR OW in
- *   Implicit VR Little Endian (PS3.5 8.1.2, 8.2), so byte swapping in a
- *   transcode to big endian is right.
- * - `lt` (LUT Data: US, SS or OW) -> `OW`, as DCMTK does (PS3.5 A.1 allows OW
- *   for LUT Data in implicit VR).
- * - `up` (DICOMDIR offsets) -> `UL`, its encoding (PS3.3 F.3.1).
+ * (Implicit VR Little Endian, PS3.5 A.1) and nothing else in the data set
+ * tells: always a two-letter PS3.5 6.2 VR. The ambiguous dictionary VRs get
+ * the VR DCMTK 3.6.7 gives them without further input (checked against
+ * dcmconv); multi_vr.ts resolves them from the data set where a rule says how:
+ * - `xs` (US or SS) -> `US`;
+ * - `ox` (OB or OW) -> `OW` for Overlay Data (PS3.5 8.1.2, A.1), else `OB`
+ *   (waveform data without Waveform Bits Allocated, curve and audio data,
+ *   variable pixel data, DICONDE counts);
+ * - `px` (Pixel Data) -> `OW` (PS3.5 A.1);
+ * - `lt` (LUT Data: US, SS or OW) -> `OW` (PS3.5 A.1);
+ * - `up` (DICOMDIR offsets) -> `UL`, its encoding (PS3.3 F.3.1);
  * - `na` (Item, Item Delimitation, Sequence Delimitation; PS3.5 7.5) -> `UN`:
  *   they have no VR and a decoder must recognise them by tag before asking.
  *
@@ -185,6 +184,7 @@ export function tagVr(tag: number): string {
       case "xs":
         return "US";
       case "ox":
+        return isOverlayData(tag) ? "OW" : "OB";
       case "px":
       case "lt":
         return "OW";
@@ -199,6 +199,27 @@ export function tagVr(tag: number): string {
   const element = tag & 0xffff;
   if (element === 0) return "UL";
   return isPrivateCreator(tag >>> 16, element) ? "LO" : "UN";
+}
+
+/** Overlay Data (60xx,3000), xx even (PS3.3 C.9.2). */
+function isOverlayData(tag: number): boolean {
+  return (tag >>> 24) === 0x60 && ((tag >>> 16) & 1) === 0 && (tag & 0xffff) === 0x3000;
+}
+
+/**
+ * One entry per dictionary line whose VR is one of DCMTK's ambiguous
+ * pseudo-VRs (`xs`, `ox`, `px`, `lt`, `up`), for a repeating group the
+ * first group of its range.
+ */
+export function ambiguousVrEntries(): DictEntry[] {
+  const out: DictEntry[] = [];
+  for (const line of DICTIONARY_DATA.split("\n")) {
+    const [tagText, vr] = line.split("\t");
+    if (!["xs", "ox", "px", "lt", "up"].includes(vr)) continue;
+    const p = parseTagPattern(tagText)!;
+    out.push(entries().get(((p.groupLo << 16) | p.elementLo) >>> 0)!);
+  }
+  return out;
 }
 
 /** `(gggg,eeee)` in uppercase hex, as DCMTK prints tags in its log lines. */

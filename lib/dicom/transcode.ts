@@ -9,6 +9,7 @@
 import { formatTag, tagVr } from "./dictionary.ts";
 import { deflateRawChunks, inflateRawChunks, padDeflatedChunks } from "./deflate.ts";
 import { DicomParseError } from "./errors.ts";
+import { VrResolver } from "./multi_vr.ts";
 import { DatasetParser, type DatasetToken } from "./parser.ts";
 import { type TsEncoding, tsEncoding } from "./transfer_syntax.ts";
 import { encodeText } from "./vr.ts";
@@ -94,12 +95,15 @@ async function* encodeStream(
   options: TranscodeOptions,
 ): AsyncGenerator<Uint8Array> {
   const parser = new DatasetParser(from, options);
+  // Implicit VR values (the data set's, or a UN sequence's items) get their open VRs
+  // resolved before they are written with a VR or byte-swapped by one (multi_vr.ts).
+  const resolver = new VrResolver(from);
   const sink = new ChunkSink();
   const encoder = new DatasetEncoder(from, to, sink, {
     disableNewVr: options.disableNewVr,
     dropGroupLengths: true,
   });
-  const encode = (t: DatasetToken) => encoder.encode(t);
+  const encode = (t: DatasetToken) => encoder.encode(resolver.resolve(t));
   const replacer = options.replace?.size ? new Replacer(options.replace, encode) : undefined;
   const feed = replacer ? (t: DatasetToken) => replacer.feed(t) : encode;
   for await (const chunk of src) {
