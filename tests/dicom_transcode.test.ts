@@ -260,7 +260,8 @@ Deno.test("-u (disableNewVr): UN UT OF... written as OB in explicit VR; UN seque
     out,
     hex(
       "00104081 4F42 0000 00000002 4142" +
-        "00181638 4F42 0000 00000004 3F800000" + // swapped as OF, labelled OB, as DCMTK does
+        // Labelled OB, its bytes stay little endian: no reader swaps an OB back (dcmconv -u +tb).
+        "00181638 4F42 0000 00000004 0000803F" +
         "00291013 4F42 0000 00000002 0102" +
         "00291020 5351 0000 FFFFFFFF FFFEE000 FFFFFFFF 00080100 5348 0000 FFFEE00D 00000000 FFFEE0DD 00000000",
     ),
@@ -433,4 +434,53 @@ Deno.test("encodeDataset and transcode agree: a tree written in one syntax trans
   const le = encodeDataset(tree, EVRLE);
   const viaTranscode = await transcode(le, EVRLE, DEFLATED);
   assert.deepEqual(await transcode(viaTranscode, DEFLATED, EVRLE), le);
+});
+
+Deno.test({
+  name: "-u into big endian: new VRs relabelled OB byte for byte as dcmconv -u +tb writes them",
+  ignore: !HAVE_DCMTK,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "dimse_transcode_u_" });
+    try {
+      const src = hex(
+        "08001600 5549 1A00 312E322E3834302E31303030382E352E312E342E312E312E3700" +
+          "08001800 5549 0400 312E3200" +
+          "18003816 4F46 0000 08000000 0000803F 000000C0" + // OF 1.0, -2.0
+          "29001000 4C4F 0400 5445 5354" +
+          "29001310 554E 0000 04000000 01020304" + // UN: little endian in any syntax
+          "72008200 5356 0000 08000000 0102030405060708" + // SV
+          "E07F0800 4F46 0000 04000000 0000C03F", // Float Pixel Data OF 1.5
+      );
+      const path = `${dir}/le.dcm`;
+      await Deno.writeFile(
+        path,
+        concatBytes([
+          encodeFileMeta({
+            mediaStorageSopClassUid: "1.2.840.10008.5.1.4.1.1.7",
+            mediaStorageSopInstanceUid: "1.2",
+            transferSyntaxUid: EVRLE,
+          }),
+          src,
+        ]),
+      );
+      // The same data set in big endian (new VRs kept), as a second source.
+      const bePath = `${dir}/be.dcm`;
+      assert.equal((await runCommand("dcmconv", ["+tb", path, bePath])).code, 0);
+      const beBytes = await Deno.readFile(bePath);
+      const beSrc = beBytes.subarray(decodeFileMeta(beBytes).length);
+      for (const [from, input, file] of [[EVRLE, src, path], [EVRBE, beSrc, bePath]] as const) {
+        const out = `${dir}/out.dcm`;
+        const r = await runCommand("dcmconv", ["-u", "+tb", file, out]);
+        assert.equal(r.code, 0, r.stderr);
+        const theirs = await Deno.readFile(out);
+        assert.deepEqual(
+          await transcode(input, from, EVRBE, { disableNewVr: true }),
+          theirs.subarray(decodeFileMeta(theirs).length),
+          `${from} -> big endian with -u`,
+        );
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

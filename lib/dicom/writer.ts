@@ -111,11 +111,14 @@ export function headerSize(vr: string, layout: Layout): number {
  * as VR `outVr` in `to`. A UN value is always little endian: PS3.5 6.2.2
  * says it "shall not be byte-swapped" and that it "is encoded in Little
  * Endian byte ordering with implicit VR encoding, irrespective of the
- * current Transfer Syntax".
+ * current Transfer Syntax". A value of another VR relabelled OB (DCMTK's
+ * `-u`) is a byte string from then on, which no reader swaps back, so it
+ * keeps its little endian bytes too: DCMTK's `dcmconv -u +tb` writes an OF
+ * 1.0 as OB 00 00 80 3F.
  */
 function swapUnit(vr: string, outVr: string, from: Layout, to: Layout): 1 | 2 | 4 | 8 {
   const fromLe = vr === "UN" || from.littleEndian;
-  const toLe = outVr === "UN" || to.littleEndian;
+  const toLe = outVr === "UN" || (outVr === "OB" && vr !== "OB") || to.littleEndian;
   return fromLe === toLe ? 1 : vrInfo(vr).swap;
 }
 
