@@ -243,7 +243,7 @@ Deno.test("inspectDicomFile: clear errors for files that are not DICOM or are br
     ]);
     assert.match(
       await inspectError(await write("nosop", noSop), "file-only"),
-      /no SOP Class UID \(0008,0016\) or SOP Instance UID \(0008,0018\) in the file/,
+      /: the data set has no SOP Class UID \(0008,0016\) and SOP Instance UID \(0008,0018\)$/,
     );
     // SOP UIDs missing from the meta information but present in the data set are taken from it.
     const fallback = concatBytes([
@@ -258,6 +258,47 @@ Deno.test("inspectDicomFile: clear errors for files that are not DICOM or are br
     assert.equal(info.sopClassUid, MR_IMAGE_STORAGE);
     assert.equal(info.sopInstanceUid, "1.2.3.4");
     assert.match(await inspectError(`${dir}/missing`, "file-or-dataset"), /cannot open/);
+    // The SOP UIDs are the data set's when the meta information says otherwise (an edited
+    // data set); the meta information's stay in `meta`.
+    const edited = concatBytes([
+      encodeFileMeta({
+        mediaStorageSopClassUid: "1.2.840.10008.5.1.4.1.1.2",
+        mediaStorageSopInstanceUid: "1.2.3.5",
+        transferSyntaxUid: EVRLE,
+      }),
+      file.subarray(metaLength),
+    ]);
+    const e = await inspectDicomFile(await write("edited", edited), "file-only");
+    assert.equal(e.sopClassUid, MR_IMAGE_STORAGE);
+    assert.equal(e.sopInstanceUid, "1.2.3.4");
+    assert.equal(e.meta?.mediaStorageSopClassUid, "1.2.840.10008.5.1.4.1.1.2");
+    assert.equal(e.meta?.mediaStorageSopInstanceUid, "1.2.3.5");
+    // UIDs only in the meta information: the file fails, naming what is missing.
+    const metaOnly = concatBytes([
+      encodeFileMeta({
+        mediaStorageSopClassUid: MR_IMAGE_STORAGE,
+        mediaStorageSopInstanceUid: "1.2.3.4",
+        transferSyntaxUid: EVRLE,
+      }),
+      hex("08001600 5549 1A00" + ascii("1.2.840.10008.5.1.4.1.1.4") + "00"),
+      hex("10001000 504E 0200 4142"),
+    ]);
+    assert.match(
+      await inspectError(await write("metaonly", metaOnly), "file-only"),
+      /: the data set has no SOP Instance UID \(0008,0018\) \(only the file meta information has one, in \(0002,0003\); a receiver checks the data set's\)$/,
+    );
+    const unknownTs = concatBytes([
+      encodeFileMeta({
+        mediaStorageSopClassUid: MR_IMAGE_STORAGE,
+        mediaStorageSopInstanceUid: "1.2.3.4",
+        transferSyntaxUid: "1.2.3.999",
+      }),
+      file.subarray(metaLength),
+    ]);
+    assert.match(
+      await inspectError(await write("unknownts", unknownTs), "file-only"),
+      /its data set cannot be read: unknown transfer syntax 1\.2\.3\.999$/,
+    );
   });
 });
 

@@ -6,8 +6,15 @@
  * for byte (storescp +B writes what it received).
  */
 import assert from "node:assert/strict";
-import { type Dataset, datasetDifferences, stringValue } from "../lib/dicom/dataset.ts";
-import { decodeFileMeta } from "../lib/dicom/part10.ts";
+import {
+  type Dataset,
+  datasetDifferences,
+  decodeDataset,
+  encodeDataset,
+  stringValue,
+} from "../lib/dicom/dataset.ts";
+import { decodeFileMeta, encodeFileMeta } from "../lib/dicom/part10.ts";
+import { concatBytes } from "../lib/pdu/bytes.ts";
 import { newUid } from "../lib/dicom/uid_gen.ts";
 import {
   DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN as DEFL,
@@ -662,6 +669,97 @@ Deno.test({
           assert.equal(got.ts, ELE);
           assert.deepEqual(got.raw, original.subarray(decodeFileMeta(original).length));
         }
+      });
+    }),
+});
+
+/**
+ * `file` with the file meta information's SOP Class and Instance UIDs
+ * replaced by other values (as de-identification and editing tools leave
+ * them); the data set is unchanged.
+ */
+function withMetaUids(file: Uint8Array, sopClassUid: string, sopInstanceUid: string): Uint8Array {
+  const { meta, length } = decodeFileMeta(file);
+  return concatBytes([
+    encodeFileMeta({
+      ...meta,
+      mediaStorageSopClassUid: sopClassUid,
+      mediaStorageSopInstanceUid: sopInstanceUid,
+    }),
+    file.subarray(length),
+  ]);
+}
+
+Deno.test({
+  name:
+    "storescu: the request carries the data set's SOP UIDs when the meta information disagrees, with one W: line",
+  ignore: !HAVE_DCMTK,
+  fn: () =>
+    withDir(async (dir) => {
+      const uid = newUid();
+      const metaUid = `${uid.slice(0, -1)}${uid.endsWith("9") ? "8" : "9"}`; // one digit changed
+      const original = makeImageFile({ rows: 8, cols: 8, ts: ELE, sopInstanceUid: uid });
+      const path = `${dir}/edited.dcm`;
+      // The meta information says CT: with -R only the data set's class (MR) is proposed.
+      await Deno.writeFile(path, withMetaUids(original, CT_IMAGE_STORAGE, metaUid));
+      await withStorescp(dir, ["+B"], async (port) => {
+        const theirs = await runCommand("storescu", ["-R", HOST, String(port), path]);
+        assert.equal(theirs.code, 0, show(theirs));
+        await Deno.remove(received(dir, uid));
+        for (const options of [["-R"], ["+C"], []]) {
+          const r = await storescu(["-v", "--json", ...options, HOST, String(port), path]);
+          assert.equal(r.code, 0, show(r));
+          const warnings = r.stderr.split("\n").filter((l) => l.startsWith("W: "));
+          assert.deepEqual(warnings, [
+            `W: ${path}: the file meta information disagrees with the data set: SOP Class UID ` +
+            `${CT_IMAGE_STORAGE} in the meta information (0002,0002), 1.2.840.10008.5.1.4.1.1.4 ` +
+            `in the data set (0008,0016); SOP Instance UID ${metaUid} in the meta information ` +
+            `(0002,0003), ${uid} in the data set (0008,0018); sending the data set's`,
+          ], show(r));
+          assert.match(r.stderr, /Sending Store Request \(MsgID 1, MR\)/);
+          const { files } = jsonRecords(r);
+          assert.equal(files[0].sopClassUid, "1.2.840.10008.5.1.4.1.1.4");
+          assert.equal(files[0].sopInstanceUid, uid);
+          // Stored under the data set's UID, the data set byte for byte.
+          const got = await readPart10(received(dir, uid));
+          assert.deepEqual(got.raw, original.subarray(decodeFileMeta(original).length));
+          await Deno.remove(received(dir, uid));
+        }
+      });
+    }),
+});
+
+Deno.test({
+  name:
+    "storescu: a data set without SOP Instance UID fails before its request, saying what is missing",
+  ignore: !HAVE_DCMTK,
+  fn: () =>
+    withDir(async (dir) => {
+      const uid = newUid();
+      const good = await image(dir, "good.dcm", ELE);
+      const file = makeImageFile({ rows: 8, cols: 8, ts: ELE, sopInstanceUid: uid });
+      const { meta, length } = decodeFileMeta(file);
+      const dataset = decodeDataset(file.subarray(length), ELE).filter((e) => e.tag !== 0x00080018);
+      const path = `${dir}/nouid.dcm`;
+      await Deno.writeFile(path, concatBytes([encodeFileMeta(meta), encodeDataset(dataset, ELE)]));
+      await withStorescp(dir, [], async (port) => {
+        const r = await storescu(["-v", "-nh", "--json", HOST, String(port), path, good.path]);
+        assert.equal(r.code, 1, show(r));
+        const lines = r.stderr.split("\n");
+        const at = lines.indexOf(`I: Sending file: ${path}`);
+        assert.ok(at >= 0, show(r));
+        assert.equal(
+          lines[at + 1],
+          `E: Bad DICOM file: ${path}: the data set has no SOP Instance UID (0008,0018) (only ` +
+            "the file meta information has one, in (0002,0003); a receiver checks the data set's)",
+        );
+        assert.equal(lines[at + 2], `I: Sending file: ${good.path}`);
+        const { files, summary } = jsonRecords(r);
+        assert.equal(files[0].fate, "failed");
+        assert.equal(files[0].messageId, null);
+        assert.equal(files[1].fate, "success");
+        assert.equal(summary.sent, 1);
+        assert.deepEqual(await listDir(`${dir}/in`), [`MR.${good.uid}`]);
       });
     }),
 });

@@ -18,6 +18,7 @@ import {
 } from "../uids.ts";
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../version.ts";
 import { decodeText, encodeText, isKnownVr, vrInfo } from "./vr.ts";
+import { tsEncoding } from "./transfer_syntax.ts";
 import { TopLevelWatcher } from "./watcher.ts";
 
 export { DicomFileError };
@@ -57,9 +58,14 @@ export interface DicomFileInfo {
   datasetOffset: number;
   /** Transfer syntax of the data set: from the meta information, else guessed. */
   transferSyntaxUid: string;
-  /** SOP Class UID: (0002,0002), else (0008,0016) of the data set. */
+  /**
+   * SOP Class UID (0008,0016) of the data set (padding removed). The data
+   * set's, not the meta information's (0002,0002): the data set is what a
+   * receiver stores and checks, and tools that edit data sets often leave
+   * the meta information as it was.
+   */
   sopClassUid: string;
-  /** SOP Instance UID: (0002,0003), else (0008,0018) of the data set. */
+  /** SOP Instance UID (0008,0018) of the data set (padding removed), for the same reason. */
   sopInstanceUid: string;
 }
 
@@ -286,11 +292,12 @@ export function guessTransferSyntax(head: Uint8Array): string | undefined {
 
 /**
  * Reads the head of a file and tells what it is: file meta information and
- * transfer syntax, where the data set starts, and its SOP Class and
- * Instance UIDs (from the meta information, or from the start of the data
- * set when there is none or it lacks them). The rest is not read.
+ * transfer syntax, where the data set starts, and the SOP Class and
+ * Instance UIDs of its data set (read from the start of the data set, at
+ * most `maxHeadLength` bytes of it; the meta information's are kept in
+ * `meta`). The rest is not read.
  *
- * @throws {DicomFileError} not DICOM (in the form `format` asks for), truncated or lying meta information, transfer syntax or SOP UIDs missing, I/O errors
+ * @throws {DicomFileError} not DICOM (in the form `format` asks for), truncated or lying meta information, no transfer syntax, a data set without SOP Class or Instance UID or in a syntax that cannot be read, I/O errors
  */
 export async function inspectDicomFile(
   path: string,
@@ -345,14 +352,12 @@ export async function inspectDicomFile(
       meta,
       datasetOffset: length,
       transferSyntaxUid: meta.transferSyntaxUid,
-      sopClassUid: meta.mediaStorageSopClassUid,
-      sopInstanceUid: meta.mediaStorageSopInstanceUid,
+      sopClassUid: "",
+      sopInstanceUid: "",
     };
-    if (!info.sopClassUid || !info.sopInstanceUid) {
-      const found = await sopFromDataset(file, info, maxHead);
-      info.sopClassUid ||= found.get(SOP_CLASS) ?? "";
-      info.sopInstanceUid ||= found.get(SOP_INSTANCE) ?? "";
-    }
+    const found = await sopFromDataset(file, info, maxHead, head.subarray(length));
+    info.sopClassUid = found.get(SOP_CLASS) ?? "";
+    info.sopInstanceUid = found.get(SOP_INSTANCE) ?? "";
     requireSop(info);
     return info;
   } catch (e) {
@@ -392,7 +397,7 @@ async function inspectBareDataset(
   };
   let found: Map<number, string>;
   try {
-    found = await sopFromDataset(file, info, maxHead);
+    found = await sopFromDataset(file, info, maxHead, head);
   } catch (e) {
     if (!(e instanceof DicomParseError)) throw e;
     throw new DicomFileError(path, `not a DICOM file or data set: ${e.message}`, { cause: e });
@@ -407,25 +412,53 @@ function requireSop(info: DicomFileInfo): void {
   const missing = [
     info.sopClassUid ? "" : "SOP Class UID (0008,0016)",
     info.sopInstanceUid ? "" : "SOP Instance UID (0008,0018)",
-  ].filter((s) => s).join(" or ");
+  ].filter((s) => s).join(" and ");
   if (!missing) return;
   throw new DicomFileError(
     info.path,
     info.meta
-      ? `no ${missing} in the file`
+      ? `the data set has no ${missing}` + metaHas(info.meta, missing)
       : `not a DICOM file (no DICM prefix) nor a data set with ${missing}`,
   );
 }
 
-/** Reads the start of the data set until (0008,0016) and (0008,0018) have gone by, at most `max` bytes. */
+/** What the meta information holds instead, for the message of a data set without SOP UIDs. */
+function metaHas(meta: FileMeta, missing: string): string {
+  const has = [
+    missing.includes("Class") && meta.mediaStorageSopClassUid ? "(0002,0002)" : "",
+    missing.includes("Instance") && meta.mediaStorageSopInstanceUid ? "(0002,0003)" : "",
+  ].filter((s) => s);
+  return has.length === 0
+    ? ""
+    : ` (only the file meta information has one, in ${has.join(" and ")}; ` +
+      "a receiver checks the data set's)";
+}
+
+/**
+ * Reads the start of the data set until (0008,0016) and (0008,0018) have
+ * gone by, at most `max` bytes: first `start` (its first bytes, already
+ * read), then from the file.
+ *
+ * @throws {DicomParseError} the data set is malformed before them, or in a syntax that cannot be read
+ */
 async function sopFromDataset(
   file: Deno.FsFile,
   info: DicomFileInfo,
   max: number,
+  start: Uint8Array,
 ): Promise<Map<number, string>> {
+  const known = tsEncoding(info.transferSyntaxUid);
+  if (!known) {
+    throw new DicomParseError(
+      "unsupported",
+      `its data set cannot be read: unknown transfer syntax ${info.transferSyntaxUid}`,
+    );
+  }
   const watcher = new TopLevelWatcher(info.transferSyntaxUid, [SOP_CLASS, SOP_INSTANCE]);
-  let at = info.datasetOffset;
   const end = Math.min(info.size, info.datasetOffset + max);
+  const first = start.subarray(0, end - info.datasetOffset);
+  watcher.push(first);
+  let at = info.datasetOffset + first.length;
   while (!watcher.done && at < end) {
     const chunk = await readAt(file, at, Math.min(64 * 1024, end - at));
     if (chunk.length === 0) break;

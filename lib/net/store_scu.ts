@@ -191,16 +191,74 @@ export function cstoreStatusString(status: number): string {
   return `Unknown Status: 0x${status.toString(16)}`;
 }
 
-/** What to check after a failure status (PS3.4 Table B.2-1). */
-function statusAdvice(status: number): string {
-  if ((status & 0xff00) === 0xa700) return "the peer is out of resources: check its disk space";
-  if ((status & 0xff00) === 0xa900) {
-    return "the peer says the data set does not match its SOP class";
+/** What a store sent, for the words of a refusal. */
+interface SentFacts {
+  sopClassUid: string;
+  sopInstanceUid: string;
+  /** The file's transfer syntax. */
+  fileTs: string;
+  /** The syntax it went out in. */
+  wireTs: string;
+  /** Values were replaced (+II.., space-padded UIDs). */
+  edited: boolean;
+}
+
+/**
+ * What we know of a refused store: what the peer said beyond the status
+ * (Error Comment, Offending Element, PS3.7 C.4.2.1.4) and what we sent,
+ * so that the user checks facts rather than our guess at the peer's reason.
+ */
+export function refusalFacts(
+  rsp: { errorComment?: string; offendingElement?: number[] },
+  sent: SentFacts,
+): string {
+  const said: string[] = [];
+  if (rsp.errorComment) said.push(`its comment: "${rsp.errorComment}"`);
+  if (rsp.offendingElement?.length) {
+    said.push(`offending element ${rsp.offendingElement.map(formatTag).join(", ")}`);
   }
-  if ((status & 0xf000) === 0xc000) return "the peer cannot understand the data set: check its log";
-  if (status === 0x0122) return "the peer does not support this SOP class";
-  if (status === 0x0124) return "the peer does not allow us to store (not authorized)";
-  return "check the peer's log";
+  if (said.length === 0) said.push("it gave no comment or offending element");
+  const sop = uidName(sent.sopClassUid);
+  const how = sent.fileTs === sent.wireTs
+    ? `as the file holds it, in ${transferSyntaxName(sent.wireTs)}`
+    : `converted from ${transferSyntaxName(sent.fileTs)} to ${transferSyntaxName(sent.wireTs)}`;
+  return `${said.join("; ")}; the request and the data set carried SOP Class UID ` +
+    `${sent.sopClassUid}${sop ? ` (${sop})` : ""} and SOP Instance UID ${sent.sopInstanceUid}, ` +
+    `sent ${how}${sent.edited ? " with values replaced" : ""}: the peer's log says why`;
+}
+
+/**
+ * One line when the file meta information names other SOP UIDs than the
+ * data set (an edited data set): the request carries the data set's, as
+ * DCMTK's storescu does, since the receiver checks the data set.
+ */
+export function metaMismatch(info: DicomFileInfo): string | undefined {
+  const meta = info.meta;
+  if (!meta) return undefined;
+  const differ: string[] = [];
+  const pair = (what: string, metaTag: string, dsTag: string, m: string, d: string) => {
+    if (m && m.replaceAll(" ", "") !== d) {
+      differ.push(`${what} ${m} in the meta information ${metaTag}, ${d} in the data set ${dsTag}`);
+    }
+  };
+  pair(
+    "SOP Class UID",
+    "(0002,0002)",
+    "(0008,0016)",
+    meta.mediaStorageSopClassUid,
+    info.sopClassUid,
+  );
+  pair(
+    "SOP Instance UID",
+    "(0002,0003)",
+    "(0008,0018)",
+    meta.mediaStorageSopInstanceUid,
+    info.sopInstanceUid,
+  );
+  return differ.length === 0
+    ? undefined
+    : `the file meta information disagrees with the data set: ${differ.join("; ")}; ` +
+      "sending the data set's";
 }
 
 /** The modality DCMTK names a SOP class by in `Sending Store Request`, with its fallback. */
@@ -689,6 +747,8 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
       await fail("file-failed", `Bad DICOM file: ${job.error}`);
       return "file-failed";
     }
+    const mismatch = metaMismatch(info);
+    if (mismatch) log.warn(`${job.path}: ${mismatch}`);
     const replace = new Map<number, string>();
     let sopInstanceUid = info.sopInstanceUid;
     if (inventor) {
@@ -814,7 +874,13 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
       return "ok";
     }
     const text = `${job.path}: the peer refused it with ${formatStatus(status, "C-STORE")}: ${
-      statusAdvice(status)
+      refusalFacts(rsp.message, {
+        sopClassUid,
+        sopInstanceUid,
+        fileTs: info.transferSyntaxUid,
+        wireTs: context.transferSyntax,
+        edited: replace.size > 0,
+      })
     }`;
     log.error(text);
     await fail("store-failed", text);
@@ -955,7 +1021,13 @@ async function checkFiles(o: StoreScuOptions): Promise<Job[]> {
     while (next < jobs.length) {
       const job = jobs[next++];
       try {
-        job.info = await inspectDicomFile(job.path, o.inputFormat);
+        const info = await inspectDicomFile(job.path, o.inputFormat);
+        // The data set's UIDs, as the request carries them and the data set goes out: with
+        // the spaces DCMTK removes (see spacePaddedUids). Every use of a file's UIDs (contexts,
+        // -R, +C, the request, --json) reads these.
+        info.sopClassUid = info.sopClassUid.replaceAll(" ", "");
+        info.sopInstanceUid = info.sopInstanceUid.replaceAll(" ", "");
+        job.info = info;
       } catch (err) {
         const cause = err instanceof DicomFileError ? err.cause : err;
         if (
