@@ -161,6 +161,12 @@ export const STORESCU_SPEC: CommandLineSpec = {
                 "(default: separate pres. context for each TS)",
             },
             {
+              long: "--dcmtk-proposal",
+              help: "propose exactly what DCMTK's storescu proposes\n" +
+                "(default: also the SOP classes of the files and\n" +
+                "their own compressed transfer syntaxes)",
+            },
+            {
               long: "--config-file",
               short: "-xf",
               valueCount: 2,
@@ -546,6 +552,7 @@ export function main(argv: readonly string[]): Promise<number> {
       proposal,
       required: options.has("--required"),
       combine: options.has("--combine"),
+      dcmtkProposal: options.has("--dcmtk-proposal"),
       repeat,
       halt: !options.has("--no-halt"),
       invent: inventing

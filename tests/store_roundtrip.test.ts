@@ -127,9 +127,23 @@ async function writeSources(dir: string): Promise<Source[]> {
   return out;
 }
 
-/** Our storescu, its `--json` file records giving the syntax each file went in. */
+/**
+ * Our storescu, its `--json` file records giving the syntax each file went
+ * in. With DCMTK's proposal, so that the conversions are DCMTK's: by default
+ * a deflated file gets a context of its own and goes as it is
+ * (storescu_mixed.test.ts).
+ */
 const ourStorescu: Sender = async (port, proposal, files) => {
-  const args = ["--json", "-aet", CALLING_AE, proposal, HOST, String(port), ...files];
+  const args = [
+    "--json",
+    "--dcmtk-proposal",
+    "-aet",
+    CALLING_AE,
+    proposal,
+    HOST,
+    String(port),
+    ...files,
+  ];
   const r = await runTool("storescu", args, 60_000);
   assert.equal(r.code, 0, `storescu ${args.join(" ")}\n${show(r)}`);
   const records = jsonLines(r.stdout).filter((x) => x.record === "file");

@@ -145,8 +145,8 @@ export interface OpenParams<F extends string> {
   timings: ScuTimings;
   /** Given the TLS details once a TLS connection is up. */
   result?: { tls?: TlsInfo };
-  /** The diagnosis when the peer accepted none of the contexts. */
-  noContextDiagnosis: string;
+  /** The diagnosis when the peer accepted none of the contexts (or one computed from its answer). */
+  noContextDiagnosis: string | ((ac: AssociateAcPdu) => string);
   /** Level of the RQ/AC parameter dumps: debug, or info for storescu's `+v`. */
   dumpLevel?: "debug" | "info";
   /**
@@ -240,7 +240,10 @@ export async function openAssociation<F extends string = never>(
   if (contexts.length === 0) {
     log.fatal("No Acceptable Presentation Contexts");
     await association.abort();
-    return fail("no-presentation-context", p.noContextDiagnosis);
+    const diagnosis = typeof p.noContextDiagnosis === "string"
+      ? p.noContextDiagnosis
+      : p.noContextDiagnosis(ac);
+    return fail("no-presentation-context", diagnosis);
   }
   const refused = p.check?.(ac);
   if (refused) {

@@ -49,6 +49,7 @@ import {
 import {
   chooseContext,
   DEFAULT_PROPOSAL,
+  noAcceptedContextAdvice,
   type ProposalOption,
   storageContexts,
   TooManyContextsError,
@@ -76,6 +77,11 @@ export interface StoreScuOptions extends ScuOptions {
   required: boolean;
   /** +C: one context per SOP class with every proposed syntax. */
   combine: boolean;
+  /**
+   * --dcmtk-proposal: propose exactly what DCMTK's storescu does (no classes
+   * added for the files, none of their own compressed syntaxes).
+   */
+  dcmtkProposal: boolean;
   /** --repeat: each file is sent this many times. */
   repeat: number;
   /** False with --no-halt: go on after a failed store. */
@@ -509,6 +515,7 @@ export type StoreScuDefaults = Pick<
   | "proposal"
   | "required"
   | "combine"
+  | "dcmtkProposal"
   | "repeat"
   | "halt"
   | "disableNewVr"
@@ -529,6 +536,7 @@ export function storeScuDefaults(): StoreScuDefaults {
     proposal: DEFAULT_PROPOSAL,
     required: false,
     combine: false,
+    dcmtkProposal: false,
     repeat: 1,
     halt: true,
     disableNewVr: false,
@@ -630,21 +638,40 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
       o.repeat,
   });
 
-  let presentationContexts;
+  const proposalFiles = queue.flatMap(({ info }) =>
+    info && isStorageUid(info.sopClassUid) ? [info] : []
+  );
+  let proposal;
   try {
-    presentationContexts = storageContexts({
+    proposal = storageContexts({
       proposal: o.proposal,
-      fileSopClasses: queue.flatMap(({ info }) =>
-        info && isStorageUid(info.sopClassUid) ? [info.sopClassUid] : []
-      ),
+      files: proposalFiles,
       required: o.required,
       combine: o.combine,
+      dcmtk: o.dcmtkProposal,
     });
   } catch (err) {
     if (!(err instanceof TooManyContextsError)) throw err;
     log.fatal(err.message);
     return finish({ ok: false, outcome: "too-many-contexts", diagnosis: err.message });
   }
+  // Files there was no room for fail now, each group said once; the rest go on.
+  for (const left of proposal.leftOut) {
+    const fits = (info?: DicomFileInfo) =>
+      info?.sopClassUid === left.sopClassUid &&
+      (left.transferSyntaxUid === undefined || info.transferSyntaxUid === left.transferSyntaxUid);
+    const jobs = queue.filter((j) => fits(j.info));
+    const what = `${uidName(left.sopClassUid) ?? left.sopClassUid}` +
+      (left.transferSyntaxUid ? ` in ${transferSyntaxName(left.transferSyntaxUid)}` : "");
+    const why = `cannot propose ${what}: ${left.reason}; not sent (send them in another run)`;
+    log.warn(`${why}: ${jobs.map((j) => j.path).join(", ")}`);
+    for (const job of jobs) {
+      skip(job, "failed", `${job.path}: ${why}`);
+      queue.splice(queue.indexOf(job), 1);
+    }
+  }
+  if (queue.length === 0) return finish();
+  const presentationContexts = proposal.contexts;
   const rq = buildAssociateRq({
     aeTitle: o.callingAeTitle,
     calledAeTitle: o.calledAeTitle,
@@ -660,9 +687,8 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
       timings: result.timings,
       result,
       dumpLevel: o.verbosePc ? "info" : "debug",
-      noContextDiagnosis: "the peer accepted the association but none of the proposed " +
-        "presentation contexts: it supports none of the SOP classes in the transfer syntaxes " +
-        "proposed (try -xi, or check which SOP classes the peer accepts)",
+      noContextDiagnosis: (ac) =>
+        noAcceptedContextAdvice(proposalFiles, { rq, ac, dcmtk: o.dcmtkProposal }),
       check: (ac) => identityCheck(o, ac),
     });
     if (!opened.ok) {
@@ -765,7 +791,7 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
       a.contexts,
       { sopClassUid, transferSyntaxUid: info.transferSyntaxUid },
       o.proposal,
-      { rq, ac: a.ac },
+      { rq, ac: a.ac, dcmtk: o.dcmtkProposal },
     );
     if (choice.kind === "none") {
       const name = modality(sopClassUid, uidName(sopClassUid) ?? "unknown SOP class");
