@@ -180,20 +180,24 @@ Deno.test("default: each syntax the files of a class are in that its contexts ca
   const p = storageContexts({ proposal: option("-x="), files, required: false, combine: false });
   assert.deepEqual(p.leftOut, []);
   const of = (c: string) => p.contexts.filter((pc) => pc.abstractSyntax === c);
+  // Big endian and implicit VR alone too: in [EBE, ILE] the peer would take one of them.
   assert.deepEqual(of(MR).map((pc) => pc.transferSyntaxes), [
     [ELE],
     [EBE, ILE],
     [JPEG_LOSSLESS],
+    [EBE],
     [JPEG_BASELINE],
     [DEFL],
+    [ILE],
   ]);
   assert.deepEqual(of(CT).map((pc) => pc.transferSyntaxes), [[ELE], [EBE, ILE], [RLE]]);
-  // 4 extra contexts: the last two default classes no file needs made room.
+  // 6 extra contexts: the last three default classes no file needs made room.
   assert.equal(p.contexts.length, 128);
-  assert.equal(new Set(p.contexts.map((pc) => pc.abstractSyntax)).size, 62);
+  assert.equal(new Set(p.contexts.map((pc) => pc.abstractSyntax)).size, 61);
   assert.deepEqual(p.contexts.map((pc) => pc.id), Array.from({ length: 128 }, (_, i) => 2 * i + 1));
   // -R: only the files' classes; +C: the extras stay separate (a combined context gets one syntax).
   const r = storageContexts({ proposal: option("-x="), files, required: true, combine: true });
+  // Uncompressed files go on the combined context, converted if the peer picks another syntax.
   assert.deepEqual(r.contexts.map((pc) => [pc.abstractSyntax, pc.transferSyntaxes]), [
     [MR, [ELE, EBE, ILE]],
     [MR, [JPEG_LOSSLESS]],
@@ -209,8 +213,9 @@ Deno.test("default with -x options: their meaning kept, a syntax they already ca
   const syntaxes = (short: string) =>
     storageContexts({ proposal: option(short), files, required: true, combine: false }).contexts
       .map((pc) => pc.transferSyntaxes);
-  assert.deepEqual(syntaxes("-xs"), [[JPEG_LOSSLESS], [ELE, EBE, ILE], [DEFL]]);
-  assert.deepEqual(syntaxes("-xd"), [[DEFL], [ELE, EBE, ILE], [JPEG_LOSSLESS]]);
+  assert.deepEqual(syntaxes("-xs"), [[JPEG_LOSSLESS], [ELE, EBE, ILE], [ELE], [DEFL]]);
+  assert.deepEqual(syntaxes("-xd"), [[DEFL], [ELE, EBE, ILE], [ELE], [JPEG_LOSSLESS]]);
+  assert.deepEqual(syntaxes("-xe"), [[ELE], [EBE, ILE], [JPEG_LOSSLESS], [DEFL]]);
   // -xi: the uncompressed file is converted to implicit VR, as DCMTK does.
   assert.deepEqual(syntaxes("-xi"), [[ILE], [JPEG_LOSSLESS], [DEFL]]);
   // A video syntax carries no uncompressed data: the files' own syntaxes go alongside.

@@ -89,9 +89,21 @@ function rqDump(stderr: string): string[] {
 
 const storescu = (args: string[]) => runTool("storescu", args, 60_000);
 
-for (
-  const options of [[], ["-R"], ["+C"], ["-xi"], ["-xs"], ["-xb", "-R", "+C"], ["-xd", "-R"]]
-) {
+/**
+ * Option sets, and whether our default proposal equals DCMTK's for files in
+ * explicit VR little endian (it adds a context offering that syntax alone
+ * where the -x option offers it only among others: -xs, -xd).
+ */
+const RQ_CASES: [string[], boolean][] = [
+  [[], true],
+  [["-R"], true],
+  [["+C"], true],
+  [["-xi"], true],
+  [["-xs"], false],
+  [["-xb", "-R", "+C"], true],
+  [["-xd", "-R"], false],
+];
+for (const [options, defaultIsDcmtk] of RQ_CASES) {
   Deno.test({
     name: `storescu ${options.join(" ") || "(default)"}: the A-ASSOCIATE-RQ DCMTK's storescu sends`,
     ignore: !HAVE_DCMTK,
@@ -103,9 +115,13 @@ for (
           const args = ["-d", ...options, HOST, String(port), ct.path, mr.path];
           const theirs = await runCommand("storescu", args);
           assert.equal(theirs.code, 0, show(theirs));
-          const ours = await storescu(args);
+          const ours = await storescu(["--dcmtk-proposal", ...args]);
           assert.equal(ours.code, 0, show(ours));
           assert.deepEqual(rqDump(ours.stderr), rqDump(theirs.stderr));
+          const byDefault = await storescu(args);
+          assert.equal(byDefault.code, 0, show(byDefault));
+          if (defaultIsDcmtk) assert.deepEqual(rqDump(byDefault.stderr), rqDump(theirs.stderr));
+          else assert.notDeepEqual(rqDump(byDefault.stderr), rqDump(theirs.stderr));
         });
       }),
   });
@@ -113,7 +129,9 @@ for (
 
 /**
  * What DCMTK's storescp (default preferences; +xd for -xd) accepts for each
- * proposal, and so the syntax a file in each native syntax travels in.
+ * proposal, and so the syntax a file in each native syntax travels in, with
+ * DCMTK's proposal (by default storescu offers each file's own syntax alone
+ * too, and such a file goes as it is: storescu_mixed.test.ts).
  */
 const MATRIX: { proposal: string; scp: string[]; wire: Record<string, string> }[] = [
   { proposal: "-xi", scp: [], wire: { [ILE]: ILE, [ELE]: ILE, [EBE]: ILE, [DEFL]: ILE } },
@@ -135,6 +153,7 @@ for (const { proposal, scp, wire } of MATRIX) {
         await withStorescp(dir, scp, async (port) => {
           const r = await storescu([
             "-v",
+            "--dcmtk-proposal",
             proposal,
             HOST,
             String(port),
@@ -194,7 +213,7 @@ Deno.test({
     withDir(async (dir) => {
       const f = await image(dir, "mf.dcm", ILE, { rows: 256, cols: 256, frames: 20 });
       await withStorescp(dir, [], async (port) => {
-        const r = await storescu(["-v", "-xb", HOST, String(port), f.path]);
+        const r = await storescu(["-v", "--dcmtk-proposal", "-xb", HOST, String(port), f.path]);
         assert.equal(r.code, 0, show(r));
         const sent = await readPart10(f.path);
         const got = await readPart10(received(dir, f.uid));
@@ -214,7 +233,8 @@ Deno.test({
       await withStorescp(dir, [], async (port) => {
         const args = ["-v", HOST, String(port), a.path, b.path];
         const theirs = await runCommand("storescu", args);
-        const ours = await storescu(args);
+        // DCMTK's proposal: by default the implicit VR file would go as it is.
+        const ours = await storescu(["--dcmtk-proposal", ...args]);
         assert.equal(ours.code, theirs.code, show(ours));
         // DCMTK also prints "Converting" for a file that is not converted (X -> X) and
         // "XMIT:" progress on stdout, and we add the summary after the release; the rest
@@ -760,6 +780,38 @@ Deno.test({
         assert.equal(files[1].fate, "success");
         assert.equal(summary.sent, 1);
         assert.deepEqual(await listDir(`${dir}/in`), [`MR.${good.uid}`]);
+      });
+    }),
+});
+
+Deno.test({
+  name: "storescu exit 67: the advice is computed from the peer's A-ASSOCIATE-AC",
+  ignore: !HAVE_DCMTK,
+  fn: () =>
+    withDir(async (dir) => {
+      const privateClass = "1.3.6.1.4.1.5962.99.1";
+      const file = await image(dir, "private.dcm", ELE, { sopClassUid: privateClass });
+      // DCMTK's storescp without -pm knows no private class: every context is refused with
+      // "abstract syntax not supported", and no transfer syntax option would help.
+      await withStorescp(dir, [], async (port) => {
+        const r = await storescu(["-R", "--json", HOST, String(port), file.path]);
+        assert.equal(r.code, 67, show(r));
+        const diagnosis = `the peer accepted the association but none of the 2 presentation ` +
+          `contexts proposed (${privateClass}: not supported): the peer must be configured to ` +
+          `accept ${privateClass}`;
+        assert.match(r.stderr, new RegExp(`^E: ${diagnosis.replace(/[.()]/g, "\\$&")}$`, "m"));
+        assert.equal(jsonRecords(r).summary.diagnosis, diagnosis);
+      });
+      // An SCP taking implicit VR only (+xi), and an MR file proposed in MPEG2 (-xm) and its
+      // own explicit VR: refused as "transfer syntaxes not supported"; what is left to try.
+      const mr = await image(dir, "mr.dcm", ELE);
+      await withStorescp(dir, ["+xi"], async (port) => {
+        const r = await storescu(["-R", "-xm", HOST, String(port), mr.path]);
+        assert.equal(r.code, 67, show(r));
+        assert.match(
+          r.stderr,
+          /^E: the peer accepted the association but none of the 2 presentation contexts proposed \(MRImageStorage: none of MPEG2 .*, Little Endian Explicit\): for the uncompressed files try -x= or -xd$/m,
+        );
       });
     }),
 });

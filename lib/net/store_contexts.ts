@@ -288,16 +288,22 @@ export function canTravelIn(ts: string, syntaxes: readonly string[]): boolean {
 }
 
 /**
- * Whether files in `ts` need a context of their own beside `proposed`:
- * not when `ts` is proposed, nor for an uncompressed file while some native
- * syntax is (it is converted, as DCMTK does); always for a deflated or
- * compressed file whose syntax is not proposed, which then goes as it is,
- * never decoded (deflated files too: their data sets arrive byte for byte).
+ * Whether files in `ts` need a context of their own beside the contexts
+ * `base` of their class, so that they go as they are whatever the peer
+ * picks in a context of several syntaxes: not when a context offers `ts`
+ * alone. An uncompressed file whose syntax the `-x` option does not propose
+ * at all is converted instead, as DCMTK does (`-xi`), unless no native
+ * syntax is proposed (the video options), and with +C, which asks for one
+ * context per class; a compressed or deflated one always gets its own, sent
+ * as it is, never decoded.
  */
-function needsOwnContext(ts: string, proposed: readonly string[]): boolean {
-  if (proposed.includes(ts)) return false;
+function needsOwnContext(ts: string, base: readonly string[][], combine: boolean): boolean {
+  if (base.some((list) => list.length === 1 && list[0] === ts)) return false;
+  const proposed = base.flat();
   if (!UNCOMPRESSED.includes(ts)) return true;
-  return !proposed.some(isNativeUncompressed);
+  // +C asks for one context per class: an uncompressed file goes on it, converted if need be.
+  if (combine && proposed.includes(ts)) return false;
+  return proposed.includes(ts) || !proposed.some(isNativeUncompressed);
 }
 
 /** The transfer syntax lists of a class's contexts under `p` (one or two lists). */
@@ -318,9 +324,10 @@ function baseContexts(p: ProposalParams): string[][] {
  *
  * Beyond DCMTK (unless `dcmtk`): any class a file needs that the default
  * list lacks, and, per class, one context for each syntax a file of the
- * class is in that those contexts do not carry as it is, unless the file is
- * uncompressed and can be converted (see needsOwnContext): a compressed or
- * deflated syntax, sent as it is, never decoded;
+ * class is in that no context offers alone (see needsOwnContext), so that
+ * every file goes as it is: compressed and deflated ones are never decoded,
+ * and uncompressed ones arrive byte for byte whichever syntax the peer picks
+ * in a context of several;
  * after the class's own contexts (with +C too: combined, the peer would
  * accept one syntax for all). Default classes no file needs make room, from
  * the end of the list, so a batch that needs nothing more proposes exactly
@@ -332,7 +339,6 @@ function baseContexts(p: ProposalParams): string[][] {
  */
 export function storageContexts(p: ProposalParams): StorageProposal {
   const base = baseContexts(p);
-  const proposed = base.flat();
   const fileClasses = [...new Set(p.files.map((f) => f.sopClassUid))];
   const defaults = p.required ? [] : [...(p.defaults ?? STORESCU_DEFAULT_SOP_CLASSES)];
   if (p.dcmtk) {
@@ -369,7 +375,7 @@ export function storageContexts(p: ProposalParams): StorageProposal {
   for (const f of p.files) {
     const ts = f.transferSyntaxUid;
     const own = extra.get(f.sopClassUid) ?? [];
-    if (!fitting.has(f.sopClassUid) || !needsOwnContext(ts, proposed) || own.includes(ts)) {
+    if (!fitting.has(f.sopClassUid) || !needsOwnContext(ts, base, p.combine) || own.includes(ts)) {
       continue;
     }
     if (leftOut.some((l) => l.sopClassUid === f.sopClassUid && l.transferSyntaxUid === ts)) {
