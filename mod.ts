@@ -171,13 +171,19 @@ export {
   type ScuTimings,
 } from "./lib/net/scu.ts";
 export {
+  canTravelIn,
   chooseContext,
   type ContextChoice,
   DEFAULT_PROPOSAL,
+  type LeftOut,
+  type Negotiated,
+  noAcceptedContextAdvice,
   PROPOSAL_OPTIONS,
+  type ProposalFile,
   type ProposalOption,
   type ProposalParams,
   storageContexts,
+  type StorageProposal,
   TooManyContextsError,
 } from "./lib/net/store_contexts.ts";
 export {
@@ -217,7 +223,15 @@ export {
   type TlsConnectionInfo,
 } from "./lib/net/server.ts";
 
-export { type DictEntry, formatTag, lookupTag, tagKeyword, tagVr } from "./lib/dicom/dictionary.ts";
+export {
+  ambiguousVrEntries,
+  type DictEntry,
+  formatTag,
+  lookupTag,
+  tagKeyword,
+  tagVr,
+} from "./lib/dicom/dictionary.ts";
+export { resolveVr, type VrContext, VrResolver } from "./lib/dicom/multi_vr.ts";
 export {
   isStorageSopClass,
   type SopClassInfo,

@@ -163,8 +163,8 @@ export const STORESCU_SPEC: CommandLineSpec = {
             {
               long: "--dcmtk-proposal",
               help: "propose exactly what DCMTK's storescu proposes\n" +
-                "(default: also the SOP classes of the files and\n" +
-                "their own compressed transfer syntaxes)",
+                "(default: also the files' SOP classes, and a\n" +
+                "context for each transfer syntax they are in)",
             },
             {
               long: "--config-file",

@@ -144,7 +144,11 @@ export class VrResolver {
   #bytes = new Uint8Array(2);
   #got = 0;
 
-  /** @param layout the layout the tokens were read in */
+  /**
+   * Creates a resolver for one data set.
+   *
+   * @param layout the layout the tokens were read in
+   */
   constructor(layout: Layout) {
     this.#stack = [{ kind: "item", tag: 0, layout, ctx: {} }];
   }
