@@ -268,6 +268,11 @@ for (
         const r = await storescu(["-v", "-aec", "FAKE", HOST, String(scp.port), ...files]);
         assert.equal(r.code, code, show(r));
         assert.match(r.stderr, new RegExp(`^I: Received Store Response \\(${words}\\)$`, "m"));
+        // What we know, not a guess at the peer's reason.
+        assert.match(
+          r.stderr,
+          /^E: .*: the peer refused it with 0x[0-9A-F]{4} .*: it gave no comment or offending element; the request and the data set carried SOP Class UID 1\.2\.840\.10008\.5\.1\.4\.1\.1\.4 \(MRImageStorage\) and SOP Instance UID [0-9.]+, sent as the file holds it, in Little Endian Explicit: the peer's log says why$/m,
+        );
         assert.equal(scp.stores.length, 1);
         assert.match(r.stderr, /^I: Releasing Association$/m);
       });
