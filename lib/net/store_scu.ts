@@ -632,11 +632,6 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
     }
   }
   if (queue.length === 0) return finish();
-  o.onPlanned?.({
-    files: summary.files,
-    bytes: queue.reduce((n, j) => n + (j.info ? j.info.size - j.info.datasetOffset : 0), 0) *
-      o.repeat,
-  });
 
   const proposalFiles = queue.flatMap(({ info }) =>
     info && isStorageUid(info.sopClassUid) ? [info] : []
@@ -671,6 +666,11 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
     }
   }
   if (queue.length === 0) return finish();
+  o.onPlanned?.({
+    files: summary.files,
+    bytes: queue.reduce((n, j) => n + (j.info ? j.info.size - j.info.datasetOffset : 0), 0) *
+      o.repeat,
+  });
   const presentationContexts = proposal.contexts;
   const rq = buildAssociateRq({
     aeTitle: o.callingAeTitle,
