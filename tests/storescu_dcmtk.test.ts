@@ -815,3 +815,54 @@ Deno.test({
       });
     }),
 });
+
+Deno.test({
+  name:
+    "storescu, implicit VR converted for the peer: US or SS values stay signed (the issue's dcmodify/dcmconv case)",
+  ignore: !HAVE_DCMTK,
+  fn: () =>
+    withDir(async (dir) => {
+      const ct = await image(dir, "ct.dcm", ELE, { sopClassUid: CT_IMAGE_STORAGE });
+      const run = async (cmd: string, args: string[]) => {
+        const r = await runCommand(cmd, args);
+        assert.equal(r.code, 0, show(r));
+        return r;
+      };
+      await run("dcmodify", [
+        "-nb",
+        "-i",
+        "(0028,0103)=1",
+        "-i",
+        "(0028,0106)=-1000",
+        "-i",
+        "(0028,0120)=-2000",
+        ct.path,
+      ]);
+      const si = `${dir}/si.dcm`;
+      await run("dcmconv", ["+ti", ct.path, si]);
+      await withStorescp(dir, [], async (port) => {
+        // DCMTK's proposal, so that the implicit VR file is converted (by default it would go
+        // as it is on a context of its own).
+        for (
+          const [option, ts] of [["-xe", "Little Endian Explicit"], ["-xb", "Big Endian Explicit"]]
+        ) {
+          const r = await storescu(["-v", "--dcmtk-proposal", option, HOST, String(port), si]);
+          assert.equal(r.code, 0, show(r));
+          assert.match(
+            r.stderr,
+            new RegExp(`Converting transfer syntax: Little Endian Implicit -> ${ts}`),
+          );
+          const dump = await run("dcmdump", [
+            "+P",
+            "0028,0106",
+            "+P",
+            "0028,0120",
+            `${dir}/in/CT.${ct.uid}`,
+          ]);
+          assert.match(dump.stdout, /^\(0028,0106\) SS -1000 /m, option);
+          assert.match(dump.stdout, /^\(0028,0120\) SS -2000 /m, option);
+          await Deno.remove(`${dir}/in/CT.${ct.uid}`);
+        }
+      });
+    }),
+});
