@@ -15,6 +15,7 @@ import {
   receiveResponse,
   type ScuOptions,
   type ScuResult,
+  sendRequest,
   since,
   startScuResult,
 } from "./scu.ts";
@@ -100,12 +101,12 @@ export async function runEchoScu(o: EchoScuOptions): Promise<EchoResult> {
       // A failure status ends the run, not the association: end it as DCMTK's echoscu
       // does (release, or abort with --abort) instead of dropping the connection.
       const diagnosis = failure.diagnosis!;
-      await closeAssociation(opened.association, o, result.timings);
+      await closeAssociation(opened.channel, o, result.timings);
       return fail("echo-failed", diagnosis);
     }
     if (failure) return failure;
   }
-  const releaseFailure = await closeAssociation(opened.association, o, result.timings);
+  const releaseFailure = await closeAssociation(opened.channel, o, result.timings);
   return releaseFailure ? fail("aborted", releaseFailure) : result;
 
   async function echoOnce(
@@ -115,17 +116,19 @@ export async function runEchoScu(o: EchoScuOptions): Promise<EchoResult> {
   ): Promise<EchoResult | undefined> {
     log.info(`Sending Echo Request (MsgID ${messageId})`);
     const t = performance.now();
-    await channel.send(contextId, {
-      type: "C-ECHO-RQ",
-      messageId,
-      affectedSopClassUid: VERIFICATION_SOP_CLASS,
-    });
-    const rsp = await receiveResponse(channel, "C-ECHO-RSP", messageId, {
+    const wait = {
       operation: "C-ECHO",
       activity: "echo",
       failedPrefix: "Echo Failed: ",
       timeoutMs: o.dimseTimeoutMs,
-    }, log);
+    };
+    const request = {
+      type: "C-ECHO-RQ" as const,
+      messageId,
+      affectedSopClassUid: VERIFICATION_SOP_CLASS,
+    };
+    const rsp = await sendRequest(channel, contextId, request, "C-ECHO-RSP", wait, log) ??
+      await receiveResponse(channel, "C-ECHO-RSP", messageId, wait, log);
     const roundTripMs = since(t);
     if (!rsp.ok) {
       result.echoes.push({ messageId, statusText: rsp.statusText, roundTripMs });

@@ -289,21 +289,27 @@ function limitSendPdu(a: Association, max: number): Association {
 
 /**
  * Releases the association (or with --abort aborts it), DCMTK's lines;
- * returns a diagnosis when the release went wrong.
+ * returns a diagnosis when the release went wrong. The peer may have ended
+ * the association first (an A-ABORT just after its last response) or asked
+ * to release it itself: the first is reported like a release that failed,
+ * the second answered (PS3.8 AR-4), as the release we wanted.
  */
 export async function closeAssociation(
-  association: Association,
+  channel: DimseChannel,
   o: Pick<ScuOptions, "abort" | "logger">,
   timings: ScuTimings,
 ): Promise<string | undefined> {
   const log = o.logger;
+  const association = channel.association;
   const t = now();
   if (o.abort) {
     log.info("Aborting Association");
     await association.abort();
   } else {
     log.info("Releasing Association");
-    const released = await association.release();
+    const released = association.state === "Sta6"
+      ? await association.release()
+      : await endedByPeer(channel);
     if (released !== "released") {
       log.fatal(`Association Release Failed: ${released.aborted}`);
       return `the association ended badly during release: ${released.aborted}`;
@@ -311,6 +317,81 @@ export async function closeAssociation(
   }
   timings.releaseMs = since(t);
   return undefined;
+}
+
+/**
+ * How an association the peer left Sta6 on its own ends: its A-RELEASE-RQ
+ * is answered; an abort or a lost connection is reported as such. Unread
+ * data before it is dropped (every response was already received).
+ */
+async function endedByPeer(channel: DimseChannel): Promise<"released" | { aborted: string }> {
+  for (;;) {
+    const ev = await channel.receive();
+    switch (ev.kind) {
+      case "release-requested":
+        await channel.association.respondRelease();
+        return "released";
+      case "released":
+        return "released";
+      case "aborted":
+        return { aborted: ev.reason };
+      case "protocol-error":
+        await channel.association.abort();
+        return { aborted: ev.reason };
+      case "timeout":
+      case "command":
+      case "data":
+        continue;
+    }
+  }
+}
+
+/**
+ * Sends a request that has no data set. When the association is already
+ * over (the peer's A-ABORT right after its A-ASSOCIATE-AC, a connection lost
+ * before the request went out) the UL refuses the P-DATA (PS3.8 Table 9-10
+ * allows it in Sta6 only): the failure then says how the association ended,
+ * as a response that never came would.
+ */
+export async function sendRequest(
+  ch: DimseChannel,
+  contextId: number,
+  request: DimseMessage & { messageId: number },
+  rspType: DimseMessage["type"],
+  w: ResponseWait,
+  log: Logger,
+): Promise<ResponseFailure | undefined> {
+  try {
+    await ch.send(contextId, request);
+    return undefined;
+  } catch (err) {
+    if (ch.association.state === "Sta6") throw err;
+    return await associationEnded(ch, rspType, request.messageId, w, log);
+  }
+}
+
+/**
+ * The failure of a request the association ended under (its P-DATA refused
+ * or cut off): what the channel says ended it, logged as DCMTK logs it.
+ */
+export async function associationEnded(
+  ch: DimseChannel,
+  rspType: DimseMessage["type"],
+  messageId: number,
+  w: ResponseWait,
+  log: Logger,
+): Promise<ResponseFailure> {
+  const rsp = await receiveResponse(ch, rspType, messageId, w, log);
+  if (!rsp.ok) return rsp;
+  // A response to a request that never fully went out: nothing to believe.
+  log.info("Aborting Association");
+  await ch.association.abort();
+  return {
+    ok: false,
+    outcome: "aborted",
+    statusText: "aborted",
+    diagnosis: `the association ended while the ${w.operation}-RQ was being sent`,
+  };
 }
 
 /** Why no response came: the outcome and the plain sentence. */

@@ -35,6 +35,7 @@ import type { AssociateAcPdu, UserIdentityRq } from "../pdu/types.ts";
 import { transferSyntaxName, uidName } from "../uids.ts";
 import { buildAssociateRq } from "./negotiation.ts";
 import {
+  associationEnded,
   type AssociationFailureOutcome,
   closeAssociation,
   type OpenAssociation,
@@ -701,7 +702,7 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
       log.info("Association lost: requesting a new one for the remaining files (--no-halt)");
       continue;
     }
-    const releaseFailure = await closeAssociation(opened.association, o, result.timings);
+    const releaseFailure = await closeAssociation(opened.channel, o, result.timings);
     if (releaseFailure) log.error(releaseFailure);
     return finish(
       releaseFailure
@@ -840,6 +841,12 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
       priority: PRIORITY.medium,
     };
     rec.messageId = messageId;
+    const wait = {
+      operation: "C-STORE",
+      activity: "store",
+      failedPrefix: `Store Failed, file: ${job.path}:\n`,
+      timeoutMs: o.dimseTimeoutMs,
+    };
     log.info(`Sending Store Request (MsgID ${messageId}, ${modality(sopClassUid, "OT")})`);
     if (log.isEnabled("debug")) log.debug(dumpMessage(request, "OUTGOING", { uidName }));
     summary.sent++;
@@ -850,16 +857,8 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
       if (a.association.state !== "Sta6") {
         // The association ended under the data set (the peer's A-ABORT, a lost connection,
         // -ts with the peer not reading): no fault of the file; the channel says what it was.
-        const lost = await receiveResponse(a.channel, "C-STORE-RSP", messageId, {
-          operation: "C-STORE",
-          activity: "store",
-          failedPrefix: `Store Failed, file: ${job.path}:\n`,
-          timeoutMs: o.dimseTimeoutMs,
-        }, log);
-        await fail(
-          lost.ok ? "aborted" : lost.outcome,
-          lost.ok ? "the association ended while the data set was being sent" : lost.diagnosis,
-        );
+        const lost = await associationEnded(a.channel, "C-STORE-RSP", messageId, wait, log);
+        await fail(lost.outcome, lost.diagnosis);
         return "lost";
       }
       // Part of the data set is out: PS3.7 has no way to take it back but the abort.
@@ -872,12 +871,7 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
     }
     // The next file is read from disk while the peer works on this one.
     if (next?.info) prefetched = { job: next, head: readFileAhead(next.info) };
-    const rsp = await receiveResponse(a.channel, "C-STORE-RSP", messageId, {
-      operation: "C-STORE",
-      activity: "store",
-      failedPrefix: `Store Failed, file: ${job.path}:\n`,
-      timeoutMs: o.dimseTimeoutMs,
-    }, log);
+    const rsp = await receiveResponse(a.channel, "C-STORE-RSP", messageId, wait, log);
     if (!rsp.ok) {
       await fail(rsp.outcome, rsp.diagnosis);
       return "lost";
