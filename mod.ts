@@ -112,6 +112,14 @@ export {
   type TcpConnectOptions,
 } from "./lib/transport/tcp.ts";
 export {
+  checkPermission,
+  describePermission,
+  type MissingPermission,
+  missingPermission,
+  PermissionError,
+  type PermissionNeed,
+} from "./lib/permission.ts";
+export {
   connectTls,
   type CrlCheck,
   listenTls,

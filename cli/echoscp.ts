@@ -9,11 +9,11 @@ import {
   MAX_PDU_OPTION,
 } from "../lib/cli/network_options.ts";
 import { type CommandLineSpec, logOptionDefs } from "../lib/cli/options.ts";
-import { runTool, secondsOption } from "../lib/cli/tool.ts";
+import { COMMON_EXIT_CODES, runTool, secondsOption } from "../lib/cli/tool.ts";
 import { echoHandler, verificationPolicy } from "../lib/net/echo_scp.ts";
 import type { TransferSyntaxPreference } from "../lib/net/negotiation.ts";
-import type { ServerEvent } from "../lib/net/server.ts";
-import { serveUntilStopped } from "../lib/cli/serve.ts";
+import { serverJsonLines } from "../lib/cli/json.ts";
+import { EXIT_CANNOT_LISTEN, serveUntilStopped } from "../lib/cli/serve.ts";
 import { setUpTls, tlsListen, tlsOptionGroup } from "../lib/cli/tls_options.ts";
 
 /** echoscp's command line: pynetdicom's options plus --bind, AE filter, limits and --json. */
@@ -21,6 +21,16 @@ export const ECHOSCP_SPEC: CommandLineSpec = {
   tool: "echoscp",
   description: "DICOM verification (C-ECHO) SCP",
   params: [{ name: "port", help: "tcp/ip port number to listen on (0: any free port)" }],
+  exitCodes: [
+    COMMON_EXIT_CODES.ok("stopped by SIGINT or SIGTERM"),
+    COMMON_EXIT_CODES.commandLine(""),
+    COMMON_EXIT_CODES.notPermitted,
+    {
+      code: String(EXIT_CANNOT_LISTEN),
+      meaning: "cannot listen on the port (in use, not allowed)",
+    },
+    COMMON_EXIT_CODES.internal,
+  ],
   groups: [
     {
       title: "general options:",
@@ -131,10 +141,9 @@ export function main(argv: readonly string[], stop?: Promise<void>): Promise<num
     const tls = await setUpTls(options, "server", ECHOSCP_SPEC, logger);
     if (typeof tls === "number") return tls;
     const port = options.paramUint(0, { min: 0, max: 65535 })!;
-    const json = options.has("--json");
-    const encoder = new TextEncoder();
-    const onEvent = json
-      ? (e: ServerEvent) => Deno.stdout.writeSync(encoder.encode(`${JSON.stringify(e)}\n`))
+    const aeTitle = options.value("--aetitle") ?? "ECHOSCP";
+    const onEvent = options.has("--json")
+      ? serverJsonLines("echoscp", { aeTitle, tls: tls !== undefined, outputDirectory: null })
       : undefined;
     const allowed = options.occurrences("--accept-calling").map((v) => v[0]);
     return await serveUntilStopped(
@@ -143,7 +152,7 @@ export function main(argv: readonly string[], stop?: Promise<void>): Promise<num
         port,
         logger,
         policy: verificationPolicy({
-          aeTitle: options.value("--aetitle") ?? "ECHOSCP",
+          aeTitle,
           maxPdu: options.uint("--max-pdu", { min: 4096, max: 131072 }) ?? 16384,
           preference: PREFERENCE[options.winner("ts") ?? "--prefer-uncompr"],
           allowedCallingAeTitles: allowed.length ? allowed : undefined,

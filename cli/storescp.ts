@@ -15,15 +15,15 @@
  */
 import { ACSE_TIMEOUT_OPTION, DIMSE_TIMEOUT_OPTION } from "../lib/cli/network_options.ts";
 import { type CommandLineSpec, logOptionDefs, OptionError } from "../lib/cli/options.ts";
-import { runTool, secondsOption } from "../lib/cli/tool.ts";
+import { COMMON_EXIT_CODES, runTool, secondsOption } from "../lib/cli/tool.ts";
 import { echoHandler } from "../lib/net/echo_scp.ts";
-import type { ServerEvent } from "../lib/net/server.ts";
-import { serveUntilStopped } from "../lib/cli/serve.ts";
+import { serverJsonLines } from "../lib/cli/json.ts";
+import { checkPermission, PermissionError } from "../lib/permission.ts";
+import { EXIT_CANNOT_LISTEN, serveUntilStopped } from "../lib/cli/serve.ts";
 import { setUpTls, tlsListen, tlsOptionGroup } from "../lib/cli/tls_options.ts";
 import {
   isSafeNamePart,
   storagePolicy,
-  type StoreEvent,
   storeHandler,
   type StoreScpSyntaxChoice,
   storeScpTransferSyntaxes,
@@ -109,6 +109,16 @@ export const STORESCP_SPEC: CommandLineSpec = {
   // DCMTK's storescp: LONGCOL 21, SHORTCOL 4.
   columns: { long: 21, short: 4 },
   params: [{ name: "port", help: "tcp/ip port number to listen on (0: any free port)" }],
+  exitCodes: [
+    COMMON_EXIT_CODES.ok("stopped by SIGINT or SIGTERM"),
+    COMMON_EXIT_CODES.commandLine("; -od missing or not writable"),
+    COMMON_EXIT_CODES.notPermitted,
+    {
+      code: String(EXIT_CANNOT_LISTEN),
+      meaning: "cannot listen on the port (in use, not allowed)",
+    },
+    COMMON_EXIT_CODES.internal,
+  ],
   groups: [
     {
       title: "general options:",
@@ -270,8 +280,6 @@ export function main(argv: readonly string[], stop?: Promise<void>): Promise<num
     const port = options.paramUint(0, { min: 0, max: 65535 })!;
     const json = options.has("--json");
     const encoder = new TextEncoder();
-    const print = (e: ServerEvent | StoreEvent) =>
-      Deno.stdout.writeSync(encoder.encode(`${JSON.stringify(e)}\n`));
     const outputDirectory = options.value("--output-directory") ?? ".";
     const extension = options.value("--filename-extension") ?? "";
     const prefix = options.value("--sort-on-study-uid");
@@ -285,6 +293,11 @@ export function main(argv: readonly string[], stop?: Promise<void>): Promise<num
         throw new OptionError(`${option}: no path separators or NUL allowed: ${value}`);
       }
     }
+    // Deno's permissions first: without them the directory only looks missing or read-only.
+    for (const name of ["read", "write"] as const) {
+      const denied = await checkPermission({ name, path: outputDirectory });
+      if (denied) throw new PermissionError(denied, "cannot store into the output directory");
+    }
     const problem = await outputDirectoryProblem(outputDirectory);
     if (problem) {
       logger.fatal(`specified output directory ${problem}`);
@@ -293,6 +306,8 @@ export function main(argv: readonly string[], stop?: Promise<void>): Promise<num
     if (options.has("--abort-after") && options.has("--abort-during")) {
       throw new OptionError("--abort-after and --abort-during are mutually exclusive");
     }
+    const aeTitle = options.value("--aetitle") ?? "STORESCP";
+    const print = serverJsonLines("storescp", { aeTitle, tls: tls !== undefined, outputDirectory });
     const ts = options.winner("ts") ?? "--prefer-uncompr";
     const allowed = options.occurrences("--accept-calling").map((v) => v[0]);
     // DCMTK prints its RECV dots when the log level is exactly "info" (-v); stdout holds JSON otherwise.
@@ -307,7 +322,7 @@ export function main(argv: readonly string[], stop?: Promise<void>): Promise<num
         logStyle: "dcmtk",
         showPresentationContexts: options.has("--verbose-pc"),
         policy: storagePolicy({
-          aeTitle: options.value("--aetitle") ?? "STORESCP",
+          aeTitle,
           maxPdu: options.uint("--max-pdu", { min: 4096, max: 131072 }) ?? 16384,
           transferSyntaxes: storeScpTransferSyntaxes(
             SYNTAX_OPTIONS.find(([long]) => long === ts)![3],

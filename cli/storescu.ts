@@ -29,9 +29,10 @@ import {
   withProgressLine,
 } from "../lib/cli/progress.ts";
 import { setUpTls, tlsConnect, tlsJson, tlsOptionGroup } from "../lib/cli/tls_options.ts";
-import { EXIT_OK, runTool, writeAll } from "../lib/cli/tool.ts";
+import { JsonLines, jsonPeer, jsonTransferSyntax, ms3 } from "../lib/cli/json.ts";
+import { checkPermission, PermissionError } from "../lib/permission.ts";
+import { COMMON_EXIT_CODES, EXIT_OK, runTool } from "../lib/cli/tool.ts";
 import type { InputFormat } from "../lib/dicom/part10.ts";
-import { statusHex } from "../lib/dimse/status.ts";
 import type { Logger } from "../lib/log/logger.ts";
 import type { UserIdentityRq } from "../lib/pdu/types.ts";
 import { DEFAULT_PROPOSAL, PROPOSAL_OPTIONS } from "../lib/net/store_contexts.ts";
@@ -41,15 +42,36 @@ import {
   type StoreRecord,
   type StoreResult,
 } from "../lib/net/store_scu.ts";
-import { transferSyntaxName } from "../lib/uids.ts";
-import { ECHO_EXIT_CODES } from "./echoscu.ts";
+import { ECHO_EXIT_CODES, SCU_ASSOCIATION_EXIT_CODES } from "./echoscu.ts";
 
 const CALLING_AE_TITLE = "STORESCU";
+
+/** Exit code after SIGINT (Ctrl+C): 128 + 2, what a shell reports for a process it killed. */
+export const EXIT_INTERRUPTED = 130;
+/** Exit code after SIGTERM: 128 + 15. */
+export const EXIT_TERMINATED = 143;
+
+/** The signals that stop a run (Windows delivers only SIGINT to console programs). */
+const SIGNALS: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
 
 /** storescu's command line: DCMTK 3.6.7's, plus -i4/-i6/-i0 and --json. */
 export const STORESCU_SPEC: CommandLineSpec = {
   tool: "storescu",
   description: "DICOM storage (C-STORE) SCU",
+  exitCodes: [
+    COMMON_EXIT_CODES.ok("every store answered with Success or a warning"),
+    COMMON_EXIT_CODES.commandLine(
+      "; a file missing, unreadable, not DICOM or without a presentation context; too many " +
+        "contexts; user identity not confirmed; release failed",
+    ),
+    COMMON_EXIT_CODES.notPermitted,
+    { code: "10", meaning: "the association was lost during a store" },
+    ...SCU_ASSOCIATION_EXIT_CODES,
+    { code: "69", meaning: "no C-STORE-RSP within -td" },
+    { code: "status >> 8", meaning: "a store refused with a failure status (0xA700: 167)" },
+    { code: "130, 143", meaning: "interrupted by SIGINT, SIGTERM (the summary still printed)" },
+    COMMON_EXIT_CODES.internal,
+  ],
   params: [
     ...SCU_PEER_PARAMS,
     {
@@ -337,6 +359,7 @@ export function storeExitCode(r: StoreResult): number {
   switch (r.outcome) {
     case "success":
       return EXIT_OK;
+    case "not-permitted":
     case "connect-failed":
     case "rejected":
     case "association-failed":
@@ -348,6 +371,9 @@ export function storeExitCode(r: StoreResult): number {
     case "store-failed":
       // A failure status whose high byte is 0 (0x01xx is 1) still must not read as success.
       return Math.max(1, (r.failureStatus ?? 0) >> 8);
+    case "interrupted":
+      // 128 + SIGINT, as a shell reports a process ended by Ctrl+C (SIGTERM: 143, see main).
+      return EXIT_INTERRUPTED;
     case "file-failed":
     case "too-many-contexts":
     case "identity-not-confirmed":
@@ -356,50 +382,89 @@ export function storeExitCode(r: StoreResult): number {
   }
 }
 
-/** The stable --json record of one store (documented in the README). */
-export function storeJsonRecord(r: StoreRecord): object {
+/** Who a run talks to, as every --json line of storescu names it. */
+interface JsonWho {
+  peer: { host: string; port: number };
+  callingAeTitle: string;
+  calledAeTitle: string;
+}
+
+/** The --json `store` line of one planned store (schemas/v1/store.schema.json). */
+export function storeJsonFields(who: JsonWho, r: StoreRecord): Record<string, unknown> {
   return {
-    record: "file",
+    ...who,
     path: r.path,
     sopClassUid: r.sopClassUid ?? null,
     sopInstanceUid: r.sopInstanceUid ?? null,
-    transferSyntax: r.transferSyntax ?? null,
-    transferSyntaxName: r.transferSyntax ? transferSyntaxName(r.transferSyntax) : null,
+    ...jsonTransferSyntax(r.transferSyntax),
     messageId: r.messageId ?? null,
     status: r.status ?? null,
-    statusHex: r.status === undefined ? null : statusHex(r.status),
-    statusMeaning: r.statusMeaning ?? null,
-    fate: r.fate,
+    statusText: r.statusMeaning ?? null,
+    outcome: r.fate,
     bytes: r.bytes,
-    ms: r.ms,
-    error: r.error ?? null,
+    ms: ms3(r.ms),
+    diagnosis: r.error ?? null,
   };
 }
 
-/** The final --json record: the run's outcome and the summary counts. */
-export function summaryJsonRecord(r: StoreResult, exitCode: number): object {
+/** The final --json line: the run's outcome and the summary counts. */
+export function summaryJsonFields(r: StoreResult, exitCode: number): Record<string, unknown> {
   const s = r.summary;
   return {
-    record: "summary",
-    outcome: r.outcome,
-    exitCode,
-    peer: r.peer,
+    peer: jsonPeer(r.peer),
     callingAeTitle: r.callingAeTitle,
     calledAeTitle: r.calledAeTitle,
+    tls: tlsJson(r.tls),
+    outcome: r.outcome,
+    exitCode,
+    diagnosis: r.diagnosis ?? null,
+    timings: timingsJson(r.timings),
+    ms: ms3(s.ms),
     associations: s.associations,
-    files: s.files,
+    planned: s.files,
     sent: s.sent,
     success: s.success,
     warning: s.warning,
     failed: s.failed,
     notSent: s.notSent,
     bytes: s.bytes,
-    seconds: s.ms / 1000,
     megabytesPerSecond: Number(megabytesPerSecond(s.bytes, s.ms)),
-    timings: timingsJson(r.timings),
-    tls: tlsJson(r.tls),
-    diagnosis: r.diagnosis ?? null,
   };
+}
+
+/** What an outcome means, in the summary line. */
+const OUTCOME_WORDS: Record<StoreResult["outcome"], string> = {
+  "success": "success",
+  "not-permitted": "a Deno permission is missing",
+  "connect-failed": "cannot connect",
+  "rejected": "association rejected",
+  "association-failed": "association request failed",
+  "no-presentation-context": "no acceptable presentation context",
+  "identity-not-confirmed": "user identity not confirmed",
+  "too-many-contexts": "too many presentation contexts",
+  "file-failed": "a file could not be sent",
+  "store-failed": "the peer refused a store",
+  "dimse-timeout": "no response within -td",
+  "aborted": "association aborted",
+  "release-failed": "the release failed",
+  "interrupted": "interrupted",
+};
+
+/**
+ * The one human line storescu ends with at the default level: files sent,
+ * failed and not sent, megabytes, speed and time, and on failure what
+ * failed and the exit code.
+ */
+export function storeSummaryLine(r: StoreResult, exitCode: number): string {
+  const s = r.summary;
+  const to = `${r.calledAeTitle}@${r.peer.host}:${r.peer.port}`;
+  const what = s.files === 1 ? "1 file" : `${s.files} files`;
+  let line = `storescu: ${what} to ${to}: ${s.success + s.warning} stored` +
+    (s.warning ? ` (${s.warning} with a warning)` : "") +
+    `, ${s.failed} failed, ${s.notSent} not sent; ${formatBytes(s.bytes)} in ` +
+    `${(s.ms / 1000).toFixed(3)} s (${megabytesPerSecond(s.bytes, s.ms)} MB/s)`;
+  if (r.outcome !== "success") line += `; ${OUTCOME_WORDS[r.outcome]} (exit ${exitCode})`;
+  return line;
 }
 
 /** The end summary, after dcmsend's "Status Summary". */
@@ -507,7 +572,7 @@ async function userIdentity(
 
 /** Runs storescu with `argv`; resolves with the exit code. */
 export function main(argv: readonly string[]): Promise<number> {
-  return runTool(STORESCU_SPEC, argv, async ({ options, params, logger }) => {
+  return runTool(STORESCU_SPEC, argv, async ({ options, params, logger, summary }) => {
     const tls = await setUpTls(options, "client", STORESCU_SPEC, logger);
     if (typeof tls === "number") return tls;
     const peer = scuPeer(options);
@@ -571,6 +636,18 @@ export function main(argv: readonly string[]): Promise<number> {
       connect: tls && tlsConnect(tls),
     };
 
+    // Deno's permissions first: without them a file only looks missing (or +rn fails).
+    for (const path of params.slice(2)) {
+      for (const name of settings.rename ? ["read", "write"] as const : ["read"] as const) {
+        const denied = await checkPermission({ name, path });
+        if (denied) {
+          throw new PermissionError(
+            denied,
+            name === "read" ? "cannot read input" : "cannot rename",
+          );
+        }
+      }
+    }
     const files = await collectInputFiles(params.slice(2), {
       scanDirectories,
       recurse: options.winner("recurse") === "--recurse",
@@ -581,7 +658,7 @@ export function main(argv: readonly string[]): Promise<number> {
       return 1;
     }
 
-    const json = options.has("--json");
+    const json = options.has("--json") ? new JsonLines("storescu") : undefined;
     // The bar only on a terminal and only when the user did not ask for quiet.
     const bar = Deno.stderr.isTerminal() && logger.isEnabled("error")
       ? new ProgressBar(Deno.stderr, { columns: () => Deno.consoleSize().columns || 80 })
@@ -589,19 +666,39 @@ export function main(argv: readonly string[]): Promise<number> {
     const log = bar ? withProgressLine(logger, bar) : logger;
     const planned = { files: files.length * repeat, bytes: 0 };
     const t0 = performance.now();
-    // Records are written in order, each after the one before.
-    let out = Promise.resolve();
+    const who = {
+      peer: jsonPeer(peer),
+      callingAeTitle: settings.callingAeTitle,
+      calledAeTitle: settings.calledAeTitle,
+    };
+    // SIGINT/SIGTERM: the store under way is finished, the association released, the rest
+    // recorded as not sent; a second signal aborts the association at once.
+    const stop = new AbortController();
+    const abortNow = new AbortController();
+    let signalled: Deno.Signal | undefined;
+    const onSignal = (sig: Deno.Signal) => () => {
+      if (signalled) {
+        log.warn(`${sig} again: aborting the association`);
+        abortNow.abort();
+        return;
+      }
+      signalled = sig;
+      log.warn(
+        `${sig} received: finishing the current file, then releasing the association ` +
+          `(${sig} again aborts at once)`,
+      );
+      stop.abort();
+    };
+    const handlers = SIGNALS.map((sig) => [sig, onSignal(sig)] as const);
+    for (const [sig, handler] of handlers) Deno.addSignalListener(sig, handler);
     const result = await runStoreScu({
       ...settings,
       logger: log,
       files,
+      stop: stop.signal,
+      abortNow: abortNow.signal,
       onPlanned: (p) => Object.assign(planned, p),
-      onRecord: json
-        ? (r) => {
-          const line = `${JSON.stringify(storeJsonRecord(r))}\n`;
-          out = out.then(() => writeAll(Deno.stdout, line));
-        }
-        : undefined,
+      onRecord: json && ((r) => json.write("store", storeJsonFields(who, r))),
       onProgress: bar
         ? (p) =>
           bar.update({
@@ -613,18 +710,18 @@ export function main(argv: readonly string[]): Promise<number> {
           })
         : undefined,
     });
+    for (const [sig, handler] of handlers) Deno.removeSignalListener(sig, handler);
     bar?.finish();
-    const code = storeExitCode(result);
-    // The summary once an association was tried (before that, the lines above said why):
-    // with -v as dcmsend logs it, else after the progress bar.
-    const summary = summaryLines(result).join("\n");
-    const tried = result.summary.associations > 0;
-    if (tried && logger.isEnabled("info")) logger.info(`\n${summary}`);
-    else if (tried && bar) await writeAll(Deno.stderr, `${summary}\n`);
-    await out;
-    if (json) {
-      await writeAll(Deno.stdout, `${JSON.stringify(summaryJsonRecord(result, code))}\n`);
+    const code = result.outcome === "interrupted" && signalled === "SIGTERM"
+      ? EXIT_TERMINATED
+      : storeExitCode(result);
+    // dcmsend's status summary with -v, once an association was tried (before that, the
+    // lines above said why); at the default level one line.
+    if (result.summary.associations > 0 && logger.isEnabled("info")) {
+      logger.info(`\n${summaryLines(result).join("\n")}`);
     }
+    summary(storeSummaryLine(result, code));
+    json?.write("summary", summaryJsonFields(result, code));
     return code;
   });
 }

@@ -58,6 +58,7 @@ import type { Transport } from "../lib/transport/transport.ts";
 import { EXPLICIT_VR_LITTLE_ENDIAN, VERIFICATION_SOP_CLASS } from "../lib/uids.ts";
 import { requestAssociation } from "../lib/ul/association.ts";
 import { MR_IMAGE_STORAGE, writeImageFile } from "../tests/helpers/dicom_files.ts";
+import { lineProblems } from "../tests/helpers/json_lines.ts";
 import { toolArgv } from "../tests/helpers/procs.ts";
 
 const HOST = "127.0.0.1";
@@ -152,6 +153,8 @@ class Scp {
   stores = 0;
   accepted = 0;
   stderrTail = "";
+  /** --json lines that do not match their schema (schemas/v1). */
+  readonly invalidJson: string[] = [];
 
   constructor(tool: string, args: string[], nofile: number) {
     // exec: the shell becomes the SCP, so the child's pid is the one measured.
@@ -200,24 +203,28 @@ class Scp {
   }
 
   #event(line: string, listening: (port: number) => void): void {
-    let e: { event?: string; peer?: string; port?: number };
+    let e: { type?: string; peer?: { host: string; port: number }; port?: number };
     try {
       e = JSON.parse(line);
     } catch {
       return;
     }
-    switch (e.event) {
+    // Each line is checked against its schema (schemas/v1), as in the test suite.
+    const problems = lineProblems(line);
+    if (problems.length) this.invalidJson.push(`${line}\n  ${problems.join("\n  ")}`);
+    const peer = e.peer && `${e.peer.host}:${e.peer.port}`;
+    switch (e.type) {
       case "listening":
         listening(e.port!);
         break;
       case "association-accepted":
         this.accepted++;
-        this.#held.add(e.peer!);
+        this.#held.add(peer!);
         this.peakHeld = Math.max(this.peakHeld, this.#held.size);
         break;
       case "association-released":
       case "association-aborted":
-        this.#held.delete(e.peer!);
+        this.#held.delete(peer!);
         break;
       case "store":
         this.stores++;
@@ -728,6 +735,12 @@ export async function runLoad(o: LoadOptions): Promise<PhaseReport[]> {
     // Nothing half-written: -od holds exactly the store phase's files, whole.
     churn.problems.push(...(await checkStored(od, digests, copies)).problems);
     churn.kinds = count;
+    // Every --json line the servers printed matched its schema.
+    for (const scp of [storescp, echoscp]) {
+      for (const line of scp.invalidJson.slice(0, 3)) {
+        churn.problems.push(`invalid --json line: ${line}`);
+      }
+    }
     reports.push(churn);
     return reports;
   } finally {

@@ -225,7 +225,7 @@ for (const bad of BAD_INPUTS) {
   Deno.test(`echoscp, bad input: ${bad.name} -> A-ABORT or close, one log line, next served`, async () => {
     await withEchoscp(["-ta", "5"], async (port, scp) => {
       const linesBefore = scp.stderrLines().length;
-      const endsBefore = scp.events().filter((e) => CONNECTION_ENDS.has(String(e.event))).length;
+      const endsBefore = scp.events().filter((e) => CONNECTION_ENDS.has(String(e.type))).length;
       const conn = await Deno.connect({ hostname: HOST, port });
       conn.setNoDelay(true);
       // The server may reset before taking every byte: what it answers is what counts.
@@ -234,7 +234,7 @@ for (const bad of BAD_INPUTS) {
       assertAbortOrClose(reply, bad.name);
       // The connection's end is reported once (event) and logged once (stderr).
       await scp.waitFor(
-        (b) => b.events().filter((e) => CONNECTION_ENDS.has(String(e.event))).length > endsBefore,
+        (b) => b.events().filter((e) => CONNECTION_ENDS.has(String(e.type))).length > endsBefore,
         10_000,
       );
       await scp.waitFor((b) => b.stderrLines().length > linesBefore, 5_000);
@@ -248,7 +248,7 @@ for (const bad of BAD_INPUTS) {
       assert.equal(about.length, 1, `exactly one line about the bad input:\n${about.join("\n")}`);
       assert.match(about[0], bad.line);
       assert.equal(
-        scp.events().filter((e) => CONNECTION_ENDS.has(String(e.event))).length,
+        scp.events().filter((e) => CONNECTION_ENDS.has(String(e.type))).length,
         endsBefore + 1,
         "one connection-ending event",
       );
@@ -271,7 +271,7 @@ Deno.test("echoscp, bad input: every first byte that is no PDU type gets the sam
       );
     }
     await scp.waitFor(
-      (b) => b.events().filter((e) => e.event === "connection-error").length === firsts.length,
+      (b) => b.events().filter((e) => e.type === "connection-error").length === firsts.length,
       15_000,
     );
     await goodClientServed(port);
@@ -303,7 +303,7 @@ Deno.test("echoscp: a valid A-ASSOCIATE-RQ dripped one byte every 20 ms is still
     } finally {
       conn.close();
     }
-    const ev = await scp.waitForEvent((e) => e.event === "association-released");
+    const ev = await scp.waitForEvent((e) => e.type === "association-released");
     assert.ok(ev.peer);
     assert.equal(scp.stderrLines().filter((l) => /^[WEF]: /.test(l)).length, 0, scp.stderr);
     await goodClientServed(port);
@@ -330,8 +330,8 @@ Deno.test("echoscp: a drip slower than -ta is cut off by ARTIM (one line), next 
     const reply = await readReply(conn, 5_000);
     assertAbortOrClose(reply, "slow drip");
     assert.ok(closed || reply.length === 0 || reply[0] === 0x07);
-    const ev = await scp.waitForEvent((e) => e.event === "connection-error", 5_000);
-    assert.match(String(ev.reason), /ARTIM timeout: no A-ASSOCIATE-RQ within 1 s/);
+    const ev = await scp.waitForEvent((e) => e.type === "connection-error", 5_000);
+    assert.match(String(ev.diagnosis), /ARTIM timeout: no A-ASSOCIATE-RQ within 1 s/);
     await goodClientServed(port);
     const errors = scp.stderrLines().filter((l) => /^[WEF]: /.test(l));
     assert.equal(errors.length, 1, scp.stderr);
@@ -346,11 +346,11 @@ Deno.test("echoscp: 20 concurrent associations all succeed", async () => {
     for (const r of results) assert.equal(r.outcome, "success", JSON.stringify(r));
     assert.equal(results.flatMap((r) => r.echoes).length, 60);
     await scp.waitFor(
-      (b) => b.events().filter((e) => e.event === "association-released").length === 20,
+      (b) => b.events().filter((e) => e.type === "association-released").length === 20,
       10_000,
     );
     const calling = scp.events()
-      .filter((e) => e.event === "association-received")
+      .filter((e) => e.type === "association-received")
       .map((e) => String(e.callingAeTitle))
       .sort();
     assert.deepEqual(calling, Array.from({ length: 20 }, (_, i) => `SCU${i}`).sort());
@@ -364,7 +364,7 @@ Deno.test("echoscp: SIGTERM with an association open aborts it and exits 0 with 
   try {
     await conn.write(associateRq("HOLDER"));
     assert.equal((await readPdu(conn, 5_000))?.type, "A-ASSOCIATE-AC");
-    await proc.waitForEvent((e) => e.event === "association-accepted");
+    await proc.waitForEvent((e) => e.type === "association-accepted");
     // Like any DICOM peer, we close once we get the A-ABORT.
     const reply = readReply(conn, 10_000);
     const t0 = performance.now();
@@ -372,7 +372,7 @@ Deno.test("echoscp: SIGTERM with an association open aborts it and exits 0 with 
     assert.ok(performance.now() - t0 < 10_000, "shutdown is prompt");
     assert.equal(status.code, 0, proc.stderr);
     assert.deepEqual([...await reply], [0x07, 0, 0, 0, 0, 4, 0, 0, 0, 0], "a service-user A-ABORT");
-    const events = proc.events().map((e) => e.event);
+    const events = proc.events().map((e) => e.type);
     assert.equal(events.at(-1), "stopped");
     assert.ok(events.includes("association-aborted"), events.join(", "));
     assert.match(proc.stderr, /^I: Shutting down$/m);
@@ -398,7 +398,7 @@ Deno.test("echoscp: SIGTERM with two peers that never close: both aborted at onc
       assert.equal((await readPdu(conn, 5_000))?.type, "A-ASSOCIATE-AC");
     }
     await proc.waitFor((b) =>
-      b.events().filter((e) => e.event === "association-accepted").length === 2
+      b.events().filter((e) => e.type === "association-accepted").length === 2
     );
     const t0 = performance.now();
     const stopped = proc.stop("SIGTERM");
@@ -412,7 +412,7 @@ Deno.test("echoscp: SIGTERM with two peers that never close: both aborted at onc
     const ms = performance.now() - t0;
     assert.equal(status.code, 0, proc.stderr);
     assert.ok(ms < 8_000, `stopped after ${ms} ms`);
-    assert.equal(proc.events().at(-1)?.event, "stopped");
+    assert.equal(proc.events().at(-1)?.type, "stopped");
   } finally {
     for (const c of conns) c.close();
     await proc.stop("SIGKILL");

@@ -22,6 +22,16 @@ function lines(text: string): string[] {
   return text.split("\n").filter((l) => l !== "");
 }
 
+/**
+ * The diagnosis: the line before the summary line a failed run ends with
+ * (checked here: the tool, and the exit code it names).
+ */
+function diagnosisLine(r: Finished): string {
+  const err = lines(r.stderr);
+  assert.match(err.at(-1)!, new RegExp(`^echoscu: C-ECHO to .*; failed: .* \\(exit ${r.code}\\)$`));
+  return err.at(-2)!;
+}
+
 function echoscu(args: string[], timeoutMs = 30_000): Promise<Finished> {
   return runTool("echoscu", args, timeoutMs);
 }
@@ -95,7 +105,7 @@ Deno.test("echoscu @file: options from a file, a quoted AE title with a space ke
     const r = await echoscu([`@${file}`, "127.0.0.1", String(port)]);
     assert.equal(r.code, 0, show(r));
     assert.match(r.stderr, /^I: Received Echo Response \(Success\)$/m);
-    const ev = await proc.waitForEvent((e) => e.event === "association-received");
+    const ev = await proc.waitForEvent((e) => e.type === "association-received");
     assert.equal(ev.callingAeTitle, "MY AE");
     assert.equal(ev.calledAeTitle, "THE SCP");
   } finally {
@@ -113,9 +123,13 @@ Deno.test("echoscu, connection refused: exit 60, DCMTK's line and a diagnosis", 
   const r = await echoscu(["127.0.0.1", String(port)]);
   assert.equal(r.code, 60, show(r));
   const err = lines(r.stderr);
-  assert.equal(err.length, 2, show(r));
+  assert.equal(err.length, 3, show(r));
   assert.match(err[0], /^F: Association Request Failed: TCP Initialization Error: .*refused/);
   assert.match(err[1], /^E: .*nothing listens on that port/);
+  assert.equal(
+    err[2],
+    `echoscu: C-ECHO to ANY-SCP@127.0.0.1:${port}: no answer; failed: cannot connect (exit 60)`,
+  );
 });
 
 /** A TCP listener in this process that accepts and then does what `onConn` says. */
@@ -168,7 +182,7 @@ Deno.test("echoscu -ta 1, a port that accepts TCP and never answers: exit 66, TL
     assert.equal(r.code, 66, show(r));
     assert.ok(ms < 8_000, `took ${ms} ms`);
     assert.match(r.stderr, /^F: Association Request Failed: .*ARTIM timeout/m, show(r));
-    const diagnosis = lines(r.stderr).at(-1)!;
+    const diagnosis = diagnosisLine(r);
     assert.match(diagnosis, /^E: /);
     assert.match(diagnosis, /DICOM port/);
     assert.match(diagnosis, /TLS/);
@@ -180,7 +194,7 @@ Deno.test("echoscu, a peer that closes right after accept: exit 66, diagnosis", 
     const r = await echoscu(["127.0.0.1", String(port)], 15_000);
     assert.equal(r.code, 66, show(r));
     assert.match(r.stderr, /^F: Association Request Failed: peer closed the connection/m);
-    assert.match(lines(r.stderr).at(-1)!, /^E: the peer closed the connection .*TLS/);
+    assert.match(diagnosisLine(r), /^E: the peer closed the connection .*TLS/);
   });
 });
 
@@ -312,7 +326,7 @@ Deno.test("echoscu, peer accepts the association but rejects every context: exit
   });
   assert.equal(r.code, 67, show(r));
   assert.match(r.stderr, /^F: No Acceptable Presentation Contexts$/m);
-  assert.match(lines(r.stderr).at(-1)!, /^E: .*none of its presentation contexts/);
+  assert.match(diagnosisLine(r), /^E: .*none of its presentation contexts/);
   assert.deepEqual(trail, ["A-ABORT"], "echoscu aborts the useless association");
 });
 
@@ -333,11 +347,15 @@ Deno.test("echoscu, peer answers the C-ECHO with status 0x0110: exit 68", async 
   assert.equal(r.code, 68, show(r));
   // DCMTK's wording for a C-ECHO failure status, and the code in the diagnosis.
   assert.match(r.stderr, /^I: Received Echo Response \(Failure\)$/m, show(r));
-  assert.match(lines(r.stderr).at(-1)!, /^E: the peer answered the C-ECHO with status 0x0110 /);
-  const rec = JSON.parse(lines(r.stdout).at(-1)!);
-  assert.equal(rec.status, 0x0110);
-  assert.equal(rec.outcome, "echo-failed");
-  assert.equal(rec.exitCode, 68);
+  assert.match(diagnosisLine(r), /^E: the peer answered the C-ECHO with status 0x0110 /);
+  const [echo, summary] = lines(r.stdout).map((l) => JSON.parse(l));
+  assert.equal(echo.type, "echo");
+  assert.equal(echo.status, 0x0110);
+  assert.equal(echo.outcome, "failed");
+  assert.match(echo.diagnosis, /status 0x0110/);
+  assert.equal(summary.type, "summary");
+  assert.equal(summary.outcome, "echo-failed");
+  assert.equal(summary.exitCode, 68);
   assert.deepEqual(trail, ["A-RELEASE-RQ"], "a failure status still ends in a release");
 });
 
@@ -353,7 +371,7 @@ Deno.test("echoscu -td 1, peer never answers the C-ECHO: exit 69, A-ABORT sent",
   assert.ok(performance.now() - t0 < 10_000);
   assert.equal(r.code, 69, show(r));
   assert.match(r.stderr, /^E: Echo Failed: DIMSE timeout after 1 s$/m, show(r));
-  assert.match(lines(r.stderr).at(-1)!, /^E: no C-ECHO-RSP within 1 s \(-td\)/);
+  assert.match(diagnosisLine(r), /^E: no C-ECHO-RSP within 1 s \(-td\)/);
   assert.deepEqual(trail, ["A-ABORT"], "echoscu aborts after the DIMSE timeout");
 });
 
@@ -383,7 +401,7 @@ Deno.test("echoscu, peer sends A-ABORT after the C-ECHO-RQ: exit 70", async () =
   });
   assert.equal(r.code, 70, show(r));
   assert.match(r.stderr, /^I: Peer Aborted Association$/m, show(r));
-  assert.match(lines(r.stderr).at(-1)!, /^E: the association was aborted during the echo/);
+  assert.match(diagnosisLine(r), /^E: the association was aborted during the echo/);
 });
 
 // ---------------------------------------------------------------------------
@@ -406,13 +424,13 @@ Deno.test({
   async fn() {
     const { proc, port } = await startTool("echoscp", ["--bind", "::1"]);
     try {
-      const listening = proc.events().find((e) => e.event === "listening");
+      const listening = proc.events().find((e) => e.type === "listening");
       assert.equal(listening?.host, "::1");
       const r = await echoscu(["-v", "-i6", "--json", "::1", String(port)]);
       assert.equal(r.code, 0, show(r));
       assert.match(r.stderr, /^I: Received Echo Response \(Success\)$/m);
-      const ev = await proc.waitForEvent((e) => e.event === "association-received");
-      assert.match(String(ev.peer), /^::1:\d+$/);
+      const ev = await proc.waitForEvent((e) => e.type === "association-received");
+      assert.equal((ev.peer as { host: string }).host, "::1");
       // The same server is not reachable over IPv4.
       const v4 = await echoscu(["127.0.0.1", String(port)]);
       assert.equal(v4.code, 60, show(v4));

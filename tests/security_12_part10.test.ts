@@ -161,13 +161,13 @@ Deno.test("class 12: malformed Part 10 files fail alone, clearly", async (t) => 
             assert.equal(r.code, 1, show(r));
             const all = r.stdout.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
             const summary = all.pop();
-            assert.equal(summary.record, "summary");
+            assert.equal(summary.type, "summary");
             assert.deepEqual(all.map((f) => f.path), paths);
-            assert.deepEqual(all.map((f) => f.fate), expectFate, show(r));
+            assert.deepEqual(all.map((f) => f.outcome), expectFate, show(r));
             for (const [i, bad] of BAD.entries()) {
               // With +f a file without DICM is tried as a bare data set: it fails for another reason.
-              if (format === "+fo") assert.match(String(all[2 * i].error), bad.error, bad.name);
-              else assert.ok(String(all[2 * i].error).length > 0, bad.name);
+              if (format === "+fo") assert.match(String(all[2 * i].diagnosis), bad.error, bad.name);
+              else assert.ok(String(all[2 * i].diagnosis).length > 0, bad.name);
               // One line per bad file, naming it.
               const lines = r.stderr.split("\n").filter((l) =>
                 l.startsWith("E: ") && l.includes(`${bad.name}.dcm`)

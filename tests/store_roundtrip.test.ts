@@ -146,9 +146,9 @@ const ourStorescu: Sender = async (port, proposal, files) => {
   ];
   const r = await runTool("storescu", args, 60_000);
   assert.equal(r.code, 0, `storescu ${args.join(" ")}\n${show(r)}`);
-  const records = jsonLines(r.stdout).filter((x) => x.record === "file");
+  const records = jsonLines(r.stdout).filter((x) => x.type === "store");
   assert.deepEqual(
-    records.map((x) => [x.path, x.fate, x.status]),
+    records.map((x) => [x.path, x.outcome, x.status]),
     files.map((f) => [f, "success", 0]),
     show(r),
   );
@@ -188,7 +188,7 @@ const dcmtkStorescu: Sender = async (port, proposal, files) => {
 /** Our storescp (accepting every syntax) on a port of its choosing, writing to `od`. */
 async function withOurStorescp(od: string, fn: (r: Receiver) => Promise<void>): Promise<void> {
   const { proc, port } = await startTool("storescp", ["+xa", "--bind", HOST, "-od", od]);
-  const storeEvents = () => proc.events().filter((e) => e.event === "store");
+  const storeEvents = () => proc.events().filter((e) => e.type === "store");
   let seen = 0;
   const stored = async (count: number) => {
     // The SCU has exited; the SCP's last event lines may still be in the pipe.
@@ -454,9 +454,9 @@ Deno.test("large multi-frame file ours -> ours: 512 MiB sent as is and transcode
       for (const [proposal, wire] of [["-xb", EBE], ["-xi", ILE]]) {
         const r = await storescuWithPeak(["--json", proposal, HOST, String(port), source]);
         assert.equal(r.code, 0, show(r));
-        const [record] = jsonLines(r.stdout).filter((x) => x.record === "file");
+        const [record] = jsonLines(r.stdout).filter((x) => x.type === "store");
         assert.equal(record?.transferSyntax, wire, show(r));
-        const ev = await proc.waitForEvent((e) => e.event === "store" && e.transferSyntax === wire);
+        const ev = await proc.waitForEvent((e) => e.type === "store" && e.transferSyntax === wire);
         const received = `${od}/MR.${uid}`;
         assert.equal(ev.path, received);
         const { meta } = decodeFileMeta(await readRange(received, 0, 4096), received);

@@ -120,11 +120,11 @@ Deno.test({
         const refused = await runCommand("storescu", ["127.0.0.1", String(port), w.file]);
         assert.notEqual(refused.code, 0);
         assert.match(refused.stderr, /Association Rejected/);
-        const rejected = await proc.waitForEvent((e) => e.event === "association-rejected");
-        assert.match(String(rejected.reason), /Transient/i);
+        const rejected = await proc.waitForEvent((e) => e.type === "association-rejected");
+        assert.match(String(rejected.diagnosis), /Transient/i);
         assert.deepEqual(await listDir(w.od), []);
         assert.equal(await held.release(), "released");
-        await proc.waitForEvent((e) => e.event === "association-released");
+        await proc.waitForEvent((e) => e.type === "association-released");
         const out = await runCommand("storescu", ["127.0.0.1", String(port), w.file]);
         assert.equal(out.code, 0, out.stderr);
       } finally {
@@ -202,7 +202,7 @@ Deno.test({
       assert.equal(out.code, 0, out.stderr);
       const echo = await runCommand("echoscu", ["127.0.0.1", String(port)]);
       assert.equal(echo.code, 0, echo.stderr);
-      const ev = await proc.waitForEvent((e) => e.event === "store");
+      const ev = await proc.waitForEvent((e) => e.type === "store");
       assert.equal(ev.status, 0);
       assert.equal(ev.path, null);
       assert.ok(Number(ev.bytes) > 32 * 32 * 2);
@@ -225,7 +225,7 @@ Deno.test({
         try {
           const out = await runCommand("storescu", ["127.0.0.1", String(port), w.file]);
           assert.notEqual(out.code, 0, option);
-          await proc.waitForEvent((e) => e.event === "association-aborted");
+          await proc.waitForEvent((e) => e.type === "association-aborted");
           assert.match(proc.stderr, /^I: ABORT initiated \(due to command line options\)$/m);
           assert.deepEqual(await listDir(w.od), [], option);
         } finally {
@@ -248,8 +248,8 @@ Deno.test("--reject: a requestor without implementation class UID is rejected, o
       proc.stderr,
       /^I: Association Rejected: No Implementation Class UID provided$/m,
     );
-    const ev = await proc.waitForEvent((e) => e.event === "association-rejected");
-    assert.match(String(ev.reason), /Permanent/i);
+    const ev = await proc.waitForEvent((e) => e.type === "association-rejected");
+    assert.match(String(ev.diagnosis), /Permanent/i);
     const held = await holdAssociation(port);
     assert.equal(await held.release(), "released");
   } finally {

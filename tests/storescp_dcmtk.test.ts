@@ -86,7 +86,7 @@ Deno.test({
           new RegExp(`\\(0008,0018\\) UI \\[${uid.replaceAll(".", "\\.")}\\]`),
         );
       }
-      const events = proc.events().filter((e) => e.event === "store");
+      const events = proc.events().filter((e) => e.type === "store");
       assert.equal(events.length, cases.length);
       assert.ok(events.every((e) => e.status === 0 && typeof e.bytes === "number" && e.bytes > 0));
       assert.deepEqual(events.map((e) => e.transferSyntax), cases.map((c) => c.stored));

@@ -128,7 +128,11 @@ Deno.test("storescu, connection refused: exit 60 as echoscu, DCMTK's line, a dia
     assert.match(r.stderr, /^F: Association Request Failed: TCP Initialization Error: .*refused/m);
     assert.match(r.stderr, /^E: .*nothing listens on that port/m);
     const records = lines(r.stdout).map((l) => JSON.parse(l));
-    assert.deepEqual(records.map((x) => x.fate ?? x.record), ["not-sent", "not-sent", "summary"]);
+    assert.deepEqual(records.map((x) => x.type === "summary" ? "summary" : x.outcome), [
+      "not-sent",
+      "not-sent",
+      "summary",
+    ]);
     assert.equal(records[2].outcome, "connect-failed");
     assert.equal(records[2].exitCode, 60);
   });
@@ -139,7 +143,13 @@ Deno.test("storescu, a file that does not exist: DCMTK's fatal line before assoc
     const port = freePort();
     const r = await storescu([HOST, String(port), `${files[0]}.missing`, files[0]]);
     assert.equal(r.code, 1, show(r));
-    assert.deepEqual(lines(r.stderr), [`F: cannot access file: ${files[0]}.missing`]);
+    assert.deepEqual(lines(r.stderr), [
+      `F: cannot access file: ${files[0]}.missing`,
+      // The file that cannot be read failed, the one after it was not sent.
+      `storescu: 2 files to ANY-SCP@${HOST}:${port}: 0 stored, 1 failed, 1 not sent; 0 B in ` +
+      `${lines(r.stderr)[1]?.match(/in (\d+\.\d{3}) s/)?.[1]} s (0.0 MB/s); a file could ` +
+      "not be sent (exit 1)",
+    ]);
     const nh = await storescu(["-nh", HOST, String(port), `${files[0]}.missing`]);
     assert.equal(nh.code, 1, show(nh));
     assert.match(nh.stderr, /^W: cannot access file: .*\.missing, ignoring file$/m);
@@ -153,9 +163,10 @@ Deno.test("storescu -R: a file of no storage SOP class is refused as DCMTK does"
     await writeImageFile(path, { rows: 4, cols: 4, sopClassUid: "1.2.840.10008.1.3.10" });
     const r = await storescu(["-R", HOST, String(freePort()), path]);
     assert.equal(r.code, 1, show(r));
-    assert.deepEqual(lines(r.stderr), [
-      `F: unknown storage SOP class in file: ${path}: 1.2.840.10008.1.3.10`,
-    ]);
+    const err = lines(r.stderr);
+    assert.equal(err.length, 2, show(r));
+    assert.equal(err[0], `F: unknown storage SOP class in file: ${path}: 1.2.840.10008.1.3.10`);
+    assert.match(err[1], /^storescu: 1 file to .*: 0 stored, 1 failed, 0 not sent; .*\(exit 1\)$/);
   });
 });
 
@@ -287,7 +298,11 @@ Deno.test("storescu, a warning status: stored, exit 0, the record says warning",
       assert.equal(r.code, 0, show(r));
       assert.match(r.stderr, /^I: Received Store Response \(Warning: CoercionOfDataElements\)$/m);
       const records = lines(r.stdout).map((l) => JSON.parse(l));
-      assert.deepEqual(records.map((x) => x.fate ?? x.record), ["warning", "warning", "summary"]);
+      assert.deepEqual(records.map((x) => x.type === "summary" ? "summary" : x.outcome), [
+        "warning",
+        "warning",
+        "summary",
+      ]);
       assert.equal(records[2].warning, 2);
       assert.equal(records[0].bytes, scp.stores[0].bytes);
     });
@@ -317,7 +332,11 @@ Deno.test("storescu, the peer aborts during a store: exit 10 as DCMTK; -nh goes 
       const r = await storescu(["-v", "-nh", "--json", HOST, String(scp.port), ...files]);
       assert.equal(r.code, 10, show(r));
       const records = lines(r.stdout).map((l) => JSON.parse(l));
-      assert.deepEqual(records.map((x) => x.fate ?? x.record), ["failed", "success", "summary"]);
+      assert.deepEqual(records.map((x) => x.type === "summary" ? "summary" : x.outcome), [
+        "failed",
+        "success",
+        "summary",
+      ]);
       assert.equal(records[2].associations, 2);
       assert.equal(scp.stores.length, 2);
     });

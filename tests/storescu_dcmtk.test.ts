@@ -261,8 +261,8 @@ function jsonRecords(
 ): { files: Record<string, unknown>[]; summary: Record<string, unknown> } {
   const all = r.stdout.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
   const summary = all.pop();
-  assert.equal(summary?.record, "summary", show(r));
-  assert.ok(all.every((x) => x.record === "file"), show(r));
+  assert.equal(summary?.type, "summary", show(r));
+  assert.ok(all.every((x) => x.type === "store"), show(r));
   return { files: all, summary };
 }
 
@@ -308,7 +308,7 @@ Deno.test({
         assert.equal(r.code, 1, show(r));
         const { files, summary } = jsonRecords(r);
         assert.deepEqual(files.map((f) => f.path), batch);
-        assert.deepEqual(files.map((f) => f.fate), [
+        assert.deepEqual(files.map((f) => f.outcome), [
           "success",
           "failed",
           "failed",
@@ -317,16 +317,16 @@ Deno.test({
           "failed",
           "success",
         ]);
-        assert.match(String(files[1].error), /truncated/);
-        assert.match(String(files[2].error), /not a DICOM file/);
-        assert.match(String(files[3].error), /longer|exceeds|too long|16777200/i);
+        assert.match(String(files[1].diagnosis), /truncated/);
+        assert.match(String(files[2].diagnosis), /not a DICOM file/);
+        assert.match(String(files[3].diagnosis), /longer|exceeds|too long|16777200/i);
         assert.match(
-          String(files[4].error),
+          String(files[4].diagnosis),
           /truncated inside an element header.*association aborted/,
         );
-        assert.match(String(files[5].error), /DICM/);
+        assert.match(String(files[5].diagnosis), /DICM/);
         assert.equal(files[0].status, 0);
-        assert.equal(files[0].statusMeaning, "Success");
+        assert.equal(files[0].statusText, "Success");
         assert.equal(files[0].transferSyntax, ELE);
         assert.equal(files[1].status, null);
         assert.equal(summary.outcome, "file-failed");
@@ -370,7 +370,7 @@ Deno.test({
         assert.match(r.stderr, /^I: Aborting Association$/m);
         assert.deepEqual(await listDir(`${dir}/in`), [`MR.${good1.uid}`]);
         const { files, summary } = jsonRecords(r);
-        assert.deepEqual(files.map((f) => f.fate), ["success", "failed", "not-sent"]);
+        assert.deepEqual(files.map((f) => f.outcome), ["success", "failed", "not-sent"]);
         assert.equal(summary.notSent, 1);
       });
     }),
@@ -401,9 +401,9 @@ Deno.test({
         );
         const { files } = jsonRecords(ours);
         assert.equal(files[0].status, 0xa700);
-        assert.equal(files[0].statusHex, "0xA700");
-        assert.equal(files[0].statusMeaning, "Refused: Out of resources");
-        assert.equal(files[1].fate, "not-sent");
+        assert.equal(files[0].status, 0xA700);
+        assert.equal(files[0].statusText, "Refused: Out of resources");
+        assert.equal(files[1].outcome, "not-sent");
 
         const theirsNoHalt = await runCommand("storescu", ["-nh", ...args]);
         const oursNoHalt = await storescu(["-nh", "--json", ...args]);

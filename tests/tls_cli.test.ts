@@ -355,8 +355,8 @@ Deno.test("echoscu +tla at a plain port: named, exit 60; the plain server names 
       /^F: Association Request Failed: TLS error: the server does not speak TLS/,
       /drop \+tls\/\+tla, or use the peer's TLS port/,
     );
-    const ev = await scp.waitForEvent((e) => e.event === "connection-error");
-    assert.match(String(ev.reason), /unrecognized PDU type 0x16: looks like a TLS ClientHello/);
+    const ev = await scp.waitForEvent((e) => e.type === "connection-error");
+    assert.match(String(ev.diagnosis), /unrecognized PDU type 0x16: looks like a TLS ClientHello/);
   });
 });
 
@@ -370,7 +370,7 @@ Deno.test("plain echoscu at a TLS port: the TLS alert named, exit 66", async () 
       /looks like a TLS alert: does the peer expect TLS\?/,
       /it expects TLS on this port; use \+tls key cert or \+tla/,
     );
-    const ev = await scp.waitForEvent((e) => e.event === "connection-error");
+    const ev = await scp.waitForEvent((e) => e.type === "connection-error");
     assert.equal(ev.tlsFailure, "plain-tcp-peer");
     assert.match(
       scp.stderr,
@@ -448,7 +448,7 @@ Deno.test("no client certificate: the server names it and keeps serving; the cli
       /Association Request Failed: peer closed the connection without answering/,
       /closed the TLS connection without answering the A-ASSOCIATE-RQ: it may refuse our certificate or require one/,
     );
-    const ev = await scp.waitForEvent((e) => e.event === "connection-error");
+    const ev = await scp.waitForEvent((e) => e.type === "connection-error");
     assert.equal(ev.tlsFailure, "no-peer-certificate");
     assert.match(
       scp.stderr,
@@ -465,10 +465,10 @@ Deno.test("a client certificate from another CA: refused at the server as unknow
     const c = p.otherCaClient;
     const r = await echoscu(tlsArgs(p, c, [HOST, String(port)]));
     assert.equal(r.code, 66, show(r));
-    const ev = await scp.waitForEvent((e) => e.event === "connection-error");
+    const ev = await scp.waitForEvent((e) => e.type === "connection-error");
     assert.equal(ev.tlsFailure, "unknown-ca");
     assert.match(
-      String(ev.reason),
+      String(ev.diagnosis),
       /the client's certificate is not issued by a trusted CA .*CN=other-client/,
     );
   });
@@ -530,7 +530,10 @@ Deno.test("+cs: a negotiated suite outside the list ends the connection, named, 
       String(port),
     ]);
     assert.equal(ok.code, 0, show(ok));
-    assert.equal(JSON.parse(ok.stdout).tls.cipher, "TLS_AES_256_GCM_SHA384");
+    assert.equal(
+      JSON.parse(ok.stdout.trimEnd().split("\n").pop()!).tls.cipher,
+      "TLS_AES_256_GCM_SHA384",
+    );
   });
 });
 
@@ -613,7 +616,7 @@ Deno.test("--json: echoscu's and storescu's tls fields, the server's tls-establi
       const client = tlsArgs(p, p.client, ["--json"]);
       const e = await echoscu([...client, "-v", HOST, String(port)]);
       assert.equal(e.code, 0, show(e));
-      const rec = JSON.parse(e.stdout);
+      const rec = JSON.parse(e.stdout.trimEnd().split("\n").pop()!);
       assert.equal(rec.tls.protocol, "TLSv1.3");
       assert.deepEqual(
         { ...rec.tls, protocol: undefined, cipher: undefined },
@@ -633,9 +636,9 @@ Deno.test("--json: echoscu's and storescu's tls fields, the server's tls-establi
       const s = await runTool("storescu", [...client, HOST, String(port), `${dir}/a.dcm`]);
       assert.equal(s.code, 0, show(s));
       const summary = JSON.parse(s.stdout.trimEnd().split("\n").pop()!);
-      assert.equal(summary.record, "summary");
+      assert.equal(summary.type, "summary");
       assert.equal(summary.tls.peerSubject, "CN=localhost");
-      const established = scp.events().filter((ev) => ev.event === "tls-established");
+      const established = scp.events().filter((ev) => ev.type === "tls-established");
       assert.equal(established.length, 2);
       assert.deepEqual(
         (established[0].tls as Record<string, unknown>).peerSubject,
@@ -643,8 +646,8 @@ Deno.test("--json: echoscu's and storescu's tls fields, the server's tls-establi
       );
       assert.equal((established[0].tls as Record<string, unknown>).peerVerified, true);
       // Each association-received follows the tls-established of its connection.
-      const order = scp.events().map((ev) => `${ev.event}@${ev.peer ?? ""}`);
-      const peer = established[0].peer;
+      const order = scp.events().map((ev) => `${ev.type}@${JSON.stringify(ev.peer ?? "")}`);
+      const peer = JSON.stringify(established[0].peer);
       assert.ok(
         order.indexOf(`tls-established@${peer}`) < order.indexOf(`association-received@${peer}`),
         order.join("\n"),
@@ -653,7 +656,7 @@ Deno.test("--json: echoscu's and storescu's tls fields, the server's tls-establi
     await withTool("echoscp", [], async (port) => {
       const plain = await echoscu(["--json", "127.0.0.1", String(port)]);
       assert.equal(plain.code, 0, show(plain));
-      assert.equal(JSON.parse(plain.stdout).tls, null);
+      assert.equal(JSON.parse(plain.stdout.trimEnd().split("\n").pop()!).tls, null);
     });
   });
 });

@@ -120,7 +120,7 @@ tlsTest(
         String(port),
       ]);
       assert.equal(r.code, 0, show(r));
-      const tls = JSON.parse(r.stdout).tls;
+      const tls = JSON.parse(r.stdout.trimEnd().split("\n").pop()!).tls;
       assert.equal(tls.peerSubject, "CN=localhost");
       assert.equal(tls.peerVerified, true);
       // DCMTK verified our certificate (-rc is its default) and says whose it was.
@@ -193,13 +193,13 @@ tlsTest(
     await withOurScp("echoscp", tlsArgs(p, p.server), async (port, scp) => {
       const r = await runCommand("echoscu", ["-v", ...tlsArgs(p, p.client), HOST, String(port)]);
       assert.equal(r.code, 0, show(r));
-      const ev = await scp.waitForEvent((e) => e.event === "tls-established");
+      const ev = await scp.waitForEvent((e) => e.type === "tls-established");
       assert.deepEqual(ev.tls, {
         ...(ev.tls as object),
         peerSubject: "CN=dimse-client",
         peerVerified: true,
       });
-      await scp.waitForEvent((e) => e.event === "association-released");
+      await scp.waitForEvent((e) => e.type === "association-released");
     });
   },
 );
@@ -218,7 +218,7 @@ tlsTest(
         ...files.map((f) => f.path),
       ]);
       assert.equal(r.code, 0, show(r));
-      await scp.waitForEvent((e) => e.event === "association-released");
+      await scp.waitForEvent((e) => e.type === "association-released");
       await assertArrived(files, `${dir}/in`);
     });
   },
@@ -236,10 +236,10 @@ for (const check of ["-vc", "-ic"]) {
         async (port, scp) => {
           await anonymousEchoAndStore(runCommand, p, port, files);
           await scp.waitFor((b) =>
-            b.events().filter((x) => x.event === "association-released").length === 2
+            b.events().filter((x) => x.type === "association-released").length === 2
           );
           await assertArrived(files, `${dir}/in`);
-          const ev = scp.events().find((x) => x.event === "tls-established")!;
+          const ev = scp.events().find((x) => x.type === "tls-established")!;
           assert.deepEqual(ev.tls, {
             ...(ev.tls as object),
             peerSubject: null,
@@ -257,7 +257,7 @@ tlsTest(
     await withOurScp("echoscp", tlsArgs(p, p.server), async (port, scp) => {
       const anon = await runCommand("echoscu", ["+tla", "+cf", p.ca, HOST, String(port)]);
       assert.notEqual(anon.code, 0, show(anon));
-      const ev = await scp.waitForEvent((e) => e.event === "connection-error");
+      const ev = await scp.waitForEvent((e) => e.type === "connection-error");
       assert.equal(ev.tlsFailure, "no-peer-certificate");
       assert.match(
         scp.stderr,
@@ -270,7 +270,7 @@ tlsTest(
         String(port),
       ]);
       assert.equal(good.code, 0, show(good));
-      await scp.waitForEvent((e) => e.event === "association-released");
+      await scp.waitForEvent((e) => e.type === "association-released");
     });
   },
 );

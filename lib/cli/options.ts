@@ -11,6 +11,7 @@
 import { type Appender, type Logger, LogHierarchy, parseLogThreshold } from "../log/logger.ts";
 import type { LogThreshold } from "../log/logger.ts";
 import { loadLogConfigFile, LogConfigError } from "../log/config.ts";
+import { missingPermission, PermissionError } from "../permission.ts";
 
 // ---------------------------------------------------------------------------
 // spec types
@@ -95,6 +96,16 @@ export interface CommandLineSpec {
   readonly columns?: ColumnWidths;
   /** Minimum width of the parameter name column (default `long + short + 4`). */
   readonly paramColumn?: number;
+  /** The exit codes, listed at the end of the usage text. */
+  readonly exitCodes?: readonly ExitCodeDoc[];
+}
+
+/** One exit code as --help lists it. */
+export interface ExitCodeDoc {
+  /** The code, or a rule such as `status >> 8`. */
+  readonly code: string;
+  /** What it means. */
+  readonly meaning: string;
 }
 
 /** Default column widths of DCMTK's network tools (LONGCOL 19, SHORTCOL 4). */
@@ -312,7 +323,9 @@ function expandCommandFiles(argv: readonly string[]): string[] | OptionError {
       try {
         // an ifstream on a directory opens fine and reads nothing
         text = Deno.statSync(path).isDirectory ? "" : Deno.readTextFileSync(path);
-      } catch {
+      } catch (err) {
+        const denied = missingPermission(err);
+        if (denied) throw new PermissionError(denied, `cannot open command file '${path}'`);
         return new OptionError(`Cannot open command file '${path}'`);
       }
       out.push(...splitCommandFile(text));
@@ -660,7 +673,14 @@ export function formatUsage(spec: CommandLineSpec, header: string): string {
   if (params) s += `\n${params}`;
   const options = optionString(spec);
   if (options) s += `\n${options}`;
+  if (spec.exitCodes?.length) s += `\n${exitCodeString(spec.exitCodes)}`;
   return `${s}\n`;
+}
+
+/** The `exit codes:` section of the usage text, laid out like an option group. */
+function exitCodeString(codes: readonly ExitCodeDoc[]): string {
+  const width = Math.max(...codes.map((c) => c.code.length));
+  return `exit codes:\n${codes.map((c) => `  ${c.code.padEnd(width)}  ${c.meaning}\n`).join("")}`;
 }
 
 /**
@@ -737,6 +757,8 @@ export interface ConfigureLoggingOptions {
   readonly appenders?: readonly Appender[];
   /** Environment lookup for `${VAR}` in `-lc` files (default `Deno.env.get`). */
   readonly env?: (name: string) => string | undefined;
+  /** stdout carries something else (--json): console appenders of `-lc` write to stderr. */
+  readonly stdoutReserved?: boolean;
 }
 
 /** Successful result of {@link configureLogging}. */
@@ -800,6 +822,7 @@ export function configureLogging(
       hierarchy = loadLogConfigFile(options.value("--log-config") ?? "", {
         appName,
         env: opts.env,
+        stdoutReserved: opts.stdoutReserved,
       });
     } catch (e) {
       if (e instanceof LogConfigError) return fail(e.message);

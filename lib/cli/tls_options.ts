@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { describePermission, missingPermission, PermissionError } from "../permission.ts";
 import type { Logger } from "../log/logger.ts";
 import type { ScuOptions } from "../net/scu.ts";
 import type { ServerEvent, TlsConnectionInfo } from "../net/server.ts";
@@ -572,6 +573,8 @@ function seedFiles(options: ParsedOptions, logger: Logger): void {
   try {
     Deno.readFileSync(seed);
   } catch (err) {
+    const denied = missingPermission(err);
+    if (denied) throw new PermissionError(denied, `cannot read random seed file '${seed}'`);
     throw new OptionError(`cannot read random seed file '${seed}': ${(err as Error).message}`);
   }
   logger.debug(`random seed file '${seed}' read; not needed: the TLS stack seeds from the OS`);
@@ -580,8 +583,12 @@ function seedFiles(options: ParsedOptions, logger: Logger): void {
   const target = write === "--write-seed" ? seed : options.value("--write-seed-file")!;
   try {
     Deno.writeFileSync(target, crypto.getRandomValues(new Uint8Array(1024)));
-  } catch {
-    logger.error(`Error while writing random seed file '${target}', ignoring.`);
+  } catch (err) {
+    const denied = missingPermission(err);
+    logger.error(
+      `Error while writing random seed file '${target}', ignoring.` +
+        (denied ? ` (${describePermission(denied)})` : ""),
+    );
   }
 }
 

@@ -16,6 +16,7 @@
  * @module
  */
 
+import { missingPermission, PermissionError } from "../permission.ts";
 import {
   type Appender,
   ConsoleAppender,
@@ -354,6 +355,8 @@ export interface LogConfigOptions {
   readonly env?: (name: string) => string | undefined;
   /** Context for pattern layouts (pid, hostname). */
   readonly pattern?: PatternContext;
+  /** stdout carries something else (JSON): console appenders write to stderr whatever they say. */
+  readonly stdoutReserved?: boolean;
 }
 
 function stripClassPrefix(cls: string): string | undefined {
@@ -444,7 +447,9 @@ export function configureFromProperties(text: string, opts: LogConfigOptions = {
         app = new ConsoleAppender({
           layout,
           threshold,
-          stream: parseBool(get(`${prefix}.logToStdErr`), false) ? "stderr" : "stdout",
+          stream: opts.stdoutReserved || parseBool(get(`${prefix}.logToStdErr`), false)
+            ? "stderr"
+            : "stdout",
         });
         break;
       case "FileAppender":
@@ -463,6 +468,8 @@ export function configureFromProperties(text: string, opts: LogConfigOptions = {
             append: parseBool(get(`${prefix}.Append`), false),
           });
         } catch (e) {
+          const denied = missingPermission(e);
+          if (denied) throw new PermissionError(denied, `cannot open log file ${file}`);
           throw new LogConfigError(
             `Cannot open log file ${file}: ${e instanceof Error ? e.message : String(e)}`,
           );
@@ -538,17 +545,23 @@ export function configureFromProperties(text: string, opts: LogConfigOptions = {
  * "Specified --log-config file cannot be read", plus those of {@link configureFromProperties}.
  */
 export function loadLogConfigFile(path: string, opts: LogConfigOptions = {}): LogHierarchy {
+  const denied = (e: unknown) => {
+    const p = missingPermission(e);
+    if (p) throw new PermissionError(p, `cannot read --log-config file ${path}`);
+  };
   let info: Deno.FileInfo;
   try {
     info = Deno.statSync(path);
-  } catch {
+  } catch (e) {
+    denied(e);
     throw new LogConfigError("Specified --log-config file does not exist");
   }
   if (!info.isFile) throw new LogConfigError("Specified --log-config file does not exist");
   let text: string;
   try {
     text = Deno.readTextFileSync(path);
-  } catch {
+  } catch (e) {
+    denied(e);
     throw new LogConfigError("Specified --log-config file cannot be read");
   }
   return configureFromProperties(text, opts);

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { AssociateRjPdu } from "../pdu/types.ts";
+import type { AbortPdu, AssociateRjPdu } from "../pdu/types.ts";
 
 const RESULT: Record<number, string> = { 1: "Rejected Permanent", 2: "Rejected Transient" };
 
@@ -55,4 +55,50 @@ export function explainReject(rj: AssociateRjPdu, ae: { calling: string; called:
   };
   return (why[key] ?? `the peer rejected the association (${describeReject(rj).join("; ")})`) +
     transient;
+}
+
+/**
+ * What a peer's A-ABORT usually means and what to check (PS3.8 9.3.8,
+ * Table 9-26), `during` the association request or an operation. A
+ * service-user abort carries no reason: the peer's application ended it.
+ */
+export function explainPeerAbort(
+  abort: AbortPdu,
+  during: "association" | "operation",
+  callingAeTitle = "",
+): string {
+  if (abort.source === 0) {
+    return during === "association"
+      ? "the peer's application refused the association by aborting it instead of rejecting " +
+        `it: it usually does not know our AE title '${callingAeTitle}' or this host's address, or ` +
+        "has reached a limit of connections or licences; check the peer's log and its list of " +
+        "known AE titles and hosts"
+      : "the peer's application ended the association (it gives no reason): it usually could " +
+        "not process the request (disk full, object refused, restart, an operator); check the " +
+        "peer's log at this time";
+  }
+  if (abort.source !== 2) {
+    return "the abort carries a reserved source: the peer does not follow PS3.8; check its log";
+  }
+  switch (abort.reason) {
+    case 0:
+      return "the peer's DICOM stack gave no reason; check the peer's log";
+    case 1:
+      return "the peer did not recognise a PDU we sent: the port may not speak DICOM's upper " +
+        "layer, or something between us (a proxy, a TLS terminator) alters the stream";
+    case 2:
+      return "the peer got a PDU it did not expect in its state: often its own timeout expired " +
+        "first, or it does not support what we asked; check its log and timeouts";
+    case 4:
+    case 5:
+      return "the peer does not accept an item of our request (an extended negotiation item " +
+        "such as user identity?); check what it supports";
+    case 6:
+      return "the peer found a value of our request invalid: often the maximum PDU length, an " +
+        "AE title, or more presentation contexts or transfer syntaxes than it takes; check " +
+        "its log";
+    default:
+      return `the abort carries reserved reason ${abort.reason}: the peer does not follow ` +
+        "PS3.8; check its log";
+  }
 }

@@ -10,7 +10,7 @@ import { encodeCommandSet } from "../dimse/command.ts";
 import { type DimseMessage, messageToCommandSet } from "../dimse/messages.ts";
 import { fragmentMessage, maxPdvDataLength, MessageAssembler } from "../dimse/fragment.ts";
 import { DimseDecodeError } from "../dimse/errors.ts";
-import type { PDataTfPdu } from "../pdu/types.ts";
+import type { AbortPdu, PDataTfPdu } from "../pdu/types.ts";
 import type { AbortSource, Association } from "../ul/association.ts";
 
 /** What the channel hands its user, in arrival order. */
@@ -19,7 +19,7 @@ export type ChannelEvent =
   | { kind: "data"; contextId: number; chunk: Uint8Array; last: boolean }
   | { kind: "release-requested" }
   | { kind: "released" }
-  | { kind: "aborted"; source: AbortSource; reason: string }
+  | { kind: "aborted"; source: AbortSource; reason: string; abort?: AbortPdu }
   | { kind: "timeout" }
   | { kind: "protocol-error"; reason: string };
 
@@ -190,7 +190,12 @@ export class DimseChannel {
         case "released":
           return { kind: indication.kind };
         case "aborted":
-          return { kind: "aborted", source: indication.source, reason: indication.reason };
+          return {
+            kind: "aborted",
+            source: indication.source,
+            reason: indication.reason,
+            ...(indication.abort && { abort: indication.abort }),
+          };
       }
     }
     return this.#pending.shift()!;

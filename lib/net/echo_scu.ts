@@ -6,6 +6,7 @@
  * @module
  */
 import { statusHex, statusMeaning } from "../dimse/status.ts";
+import type { AssociateAcPdu } from "../pdu/types.ts";
 import { ECHO_TRANSFER_SYNTAXES, VERIFICATION_SOP_CLASS } from "../uids.ts";
 import { buildAssociateRq, repeatedContexts } from "./negotiation.ts";
 import {
@@ -33,6 +34,7 @@ export interface EchoScuOptions extends ScuOptions {
 /** How an echo run ended; the CLI maps each to its exit code. */
 export type EchoOutcome =
   | "success"
+  | "not-permitted"
   | "connect-failed"
   | "rejected"
   | "association-failed"
@@ -59,6 +61,8 @@ export interface EchoResult extends ScuResult<EchoOutcome> {
   transferSyntax?: string;
   /** Data bytes per PDV we send (the peer's maximum PDU minus the PDV header, even). */
   maxSendPdv?: number;
+  /** C-ECHOs planned (--repeat). */
+  repeat: number;
   /** Every C-ECHO sent, with its response. */
   echoes: EchoResponse[];
 }
@@ -66,7 +70,7 @@ export interface EchoResult extends ScuResult<EchoOutcome> {
 /** Runs one echoscu invocation: never throws for network or protocol failures. */
 export async function runEchoScu(o: EchoScuOptions): Promise<EchoResult> {
   const log = o.logger;
-  const result: EchoResult = { ...startScuResult(o), echoes: [] };
+  const result: EchoResult = { ...startScuResult(o), repeat: o.repeat, echoes: [] };
   const fail = (outcome: EchoOutcome, diagnosis: string): EchoResult => {
     result.outcome = outcome;
     result.diagnosis = diagnosis;
@@ -83,9 +87,7 @@ export async function runEchoScu(o: EchoScuOptions): Promise<EchoResult> {
   const opened = await openAssociation(o, rq, {
     timings: result.timings,
     result,
-    noContextDiagnosis: "the peer accepted the association but none of its presentation " +
-      "contexts: it does not offer the Verification SOP Class with the proposed transfer " +
-      "syntaxes (try -pts 3)",
+    noContextDiagnosis: (ac) => noContextAdvice(ac, syntaxes.length, o.callingAeTitle),
   });
   if (!opened.ok) {
     result.reject = opened.reject;
@@ -150,4 +152,35 @@ export async function runEchoScu(o: EchoScuOptions): Promise<EchoResult> {
 /** DCMTK's DU_cechoStatusString wording. */
 export function echoStatusString(status: number): string {
   return status === 0 ? "Success" : statusMeaning(status, "C-ECHO");
+}
+
+/**
+ * Why the peer accepted none of the Verification contexts, from the results
+ * of its A-ASSOCIATE-AC (PS3.8 Table 9-18), and what would help.
+ */
+export function noContextAdvice(
+  ac: AssociateAcPdu,
+  proposed: number,
+  callingAeTitle: string,
+): string {
+  const results = new Set(ac.presentationContexts.map((pc) => pc.result));
+  const head = "the peer accepted the association but none of its presentation contexts";
+  if (results.has(4)) {
+    const more = proposed < ECHO_TRANSFER_SYNTAXES.length
+      ? `propose more (-pts ${Math.max(3, proposed + 1)}; -pts 3 adds explicit VR little and ` +
+        "big endian)"
+      : "check which transfer syntaxes it supports";
+    return `${head}: it supports Verification but none of the ${proposed} transfer ` +
+      `syntax${proposed === 1 ? "" : "es"} proposed (transfer syntaxes not supported); ${more}`;
+  }
+  if (results.has(3)) {
+    return `${head}: it refused the Verification SOP Class itself (abstract syntax not ` +
+      "supported): it does not answer C-ECHO, or not to us; more transfer syntaxes will not " +
+      `help: check that it is a DICOM SCP offering Verification to AE title '${callingAeTitle}'`;
+  }
+  if (results.has(1)) {
+    return `${head}: its application refused them (user rejection): it may not allow AE ` +
+      `title '${callingAeTitle}' to use Verification; check its configuration`;
+  }
+  return `${head}: its DICOM stack refused them without a reason; check the peer's log`;
 }

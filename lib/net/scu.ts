@@ -7,16 +7,17 @@
  * @module
  */
 import type { Logger } from "../log/logger.ts";
+import { describePermission, missingPermission } from "../permission.ts";
 import type { DimseMessage } from "../dimse/messages.ts";
 import { formatAssociateDump } from "../pdu/dump.ts";
-import type { AssociateAcPdu, AssociateRqPdu } from "../pdu/types.ts";
+import type { AbortPdu, AssociateAcPdu, AssociateRqPdu } from "../pdu/types.ts";
 import { ConnectError, connectTcp, type IpFamily } from "../transport/tcp.ts";
 import type { TlsInfo } from "../transport/tls.ts";
 import { TlsError } from "../transport/tls_errors.ts";
 import type { Transport } from "../transport/transport.ts";
 import { type Association, requestAssociation, type UlOptions } from "../ul/association.ts";
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../version.ts";
-import { describeReject, explainReject } from "./diagnose.ts";
+import { describeReject, explainPeerAbort, explainReject } from "./diagnose.ts";
 import { DimseChannel } from "./dimse_channel.ts";
 import { type AcceptedContext, acceptedContexts } from "./negotiation.ts";
 import { pduLogger } from "./pdu_log.ts";
@@ -108,6 +109,7 @@ export function startScuResult(o: ScuOptions): ScuResult<"success"> {
 
 /** Ways setting up an association fails, shared by every SCU's exit codes. */
 export type AssociationFailureOutcome =
+  | "not-permitted"
   | "connect-failed"
   | "rejected"
   | "association-failed"
@@ -189,6 +191,16 @@ export async function openAssociation<F extends string = never>(
   try {
     transport = await (o.connect ?? connectWithTcp)(o);
   } catch (err) {
+    const denied = err instanceof ConnectError ? err.permission : missingPermission(err);
+    if (denied) {
+      // Deno refused: neither the host nor the port is at fault.
+      log.fatal(`Association Request Failed: ${describePermission(denied)}`);
+      return fail(
+        "not-permitted",
+        `${describePermission(denied)}: run deno with ${denied.flag} ` +
+          '(README: "Install and run" lists each tool\'s flags)',
+      );
+    }
     if (!(err instanceof ConnectError)) throw err;
     // DCMTK's words: "TLS error: ..." for a handshake failure.
     const layer = err instanceof TlsError ? "TLS error" : "TCP Initialization Error";
@@ -199,14 +211,18 @@ export async function openAssociation<F extends string = never>(
   const tls = (transport as { tls?: TlsInfo }).tls;
   if (tls && p.result) p.result.tls = tls;
 
+  let requesting = true;
   const ul: UlOptions = {
-    logger: log,
+    // Until the association is established, every failure is reported by the lines below
+    // (DCMTK's F: line and the diagnosis): the UL's own lines then go to debug, not thrice.
+    logger: quietWhile(log, () => requesting),
     artimTimeoutMs: o.acseTimeoutMs,
     idleTimeoutMs: o.socketTimeoutMs,
     onPdu: pduLogger(log),
   };
   const tAssoc = now();
   const outcome = await requestAssociation(transport, rq, ul);
+  requesting = false;
   p.timings.associateMs = since(tAssoc);
 
   if (outcome.kind === "rejected") {
@@ -224,10 +240,7 @@ export async function openAssociation<F extends string = never>(
   if (outcome.kind === "aborted") {
     // With an A-ABORT PDU the reason already reads "peer sent A-ABORT (source, reason)".
     log.fatal(`Association Request Failed: ${outcome.reason}`);
-    return fail(
-      "association-failed",
-      associationAdvice(outcome.reason, outcome.abort !== undefined, tls !== undefined),
-    );
+    return fail("association-failed", associationAdvice(outcome, tls !== undefined, rq, o));
   }
 
   const { association, ac } = outcome;
@@ -264,6 +277,20 @@ export async function openAssociation<F extends string = never>(
   }
   log.info(`Association Accepted (Max Send PDV: ${channel.maxSendPdv})`);
   return { ok: true, association, ac, contexts, channel };
+}
+
+/** `log` with its warnings and errors at debug level while `quiet()` holds. */
+function quietWhile(log: Logger, quiet: () => boolean): UlOptions["logger"] {
+  const lowered = (level: "warn" | "error") => (message: string) =>
+    quiet() ? log.debug(message) : log[level](message);
+  return {
+    trace: (m) => log.trace(m),
+    debug: (m) => log.debug(m),
+    info: (m) => log.info(m),
+    warn: lowered("warn"),
+    error: lowered("error"),
+    isEnabled: (level) => log.isEnabled(level),
+  };
 }
 
 /**
@@ -475,7 +502,8 @@ export async function receiveResponse<T extends DimseMessage["type"]>(
         ok: false,
         outcome: "aborted",
         statusText: "aborted",
-        diagnosis: `the association was aborted during the ${w.activity}: ${ev.reason}`,
+        diagnosis: `the association was aborted during the ${w.activity}: ${ev.reason}` +
+          (ev.abort ? `: ${explainPeerAbort(ev.abort, "operation")}` : ""),
       };
     case "release-requested":
       log.fatal("Protocol Error: Peer requested release (Aborting)");
@@ -541,6 +569,7 @@ function connectAdvice(err: ConnectError, o: ScuOptions): string {
       return `${err.message}: check the spelling or use an IP address (-i4/-i6 choose the family)`;
     case "unreachable":
       return `${err.message}: no route to ${where}; check the network and firewalls`;
+    case "not-permitted":
     case "other":
       return `${err.message}: check the host and port`;
   }
@@ -591,19 +620,40 @@ export function tlsAdvice(err: TlsError): string {
   }
 }
 
-function associationAdvice(reason: string, peerAborted: boolean, overTls: boolean): string {
+/** DCMTK 3.6.7 takes at most this many transfer syntaxes in one context (DICOM_MAXTRANSFERSYNTAXES). */
+const DCMTK_MAX_TRANSFER_SYNTAXES = 50;
+
+function associationAdvice(
+  outcome: { reason: string; abort?: AbortPdu },
+  overTls: boolean,
+  rq: AssociateRqPdu,
+  o: ScuOptions,
+): string {
+  const reason = outcome.reason;
   if (/TLS alert/.test(reason)) {
     return "the peer answered with a TLS alert, not a DICOM PDU: it expects TLS on this port; " +
       "use +tls key cert or +tla, with +cf the CA of its certificate";
+  }
+  if (/looks like HTTP/.test(reason)) {
+    return `port ${o.port} answers in HTTP, not DICOM: it is a web port (a PACS's web UI, ` +
+      "REST or DICOMweb), not its DICOM port; use the DICOM port (often 104 or 11112)";
   }
   if (overTls && /closed/.test(reason)) {
     // TLS 1.3: the client's certificate is judged after the client's handshake is done.
     return "the peer closed the TLS connection without answering the A-ASSOCIATE-RQ: it may " +
       "refuse our certificate or require one (+tls key cert); check its log";
   }
-  if (peerAborted) {
-    return `the peer aborted the association request (${reason}): check its log; AE titles or ` +
-      "the proposed contexts may be unacceptable to it";
+  if (outcome.abort) {
+    return `${reason}: ${explainPeerAbort(outcome.abort, "association", o.callingAeTitle)}`;
+  }
+  const silent = /closed/.test(reason) || /ARTIM|timeout/i.test(reason);
+  const most = Math.max(...rq.presentationContexts.map((pc) => pc.transferSyntaxes.length));
+  if (silent && most > DCMTK_MAX_TRANSFER_SYNTAXES) {
+    // DCMTK 3.6.7 fails such a request and neither answers nor closes (issue 16).
+    return `${reason}: the peer stayed silent after a request with ${most} transfer syntaxes in ` +
+      `one presentation context; some peers (DCMTK 3.6.7: at most ` +
+      `${DCMTK_MAX_TRANSFER_SYNTAXES}) drop such a request without answering: propose ` +
+      `${DCMTK_MAX_TRANSFER_SYNTAXES} or fewer (-pts ${DCMTK_MAX_TRANSFER_SYNTAXES})`;
   }
   if (/closed/.test(reason)) {
     return "the peer closed the connection without answering the A-ASSOCIATE-RQ: it may not be " +

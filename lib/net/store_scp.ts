@@ -381,6 +381,8 @@ export interface StoreEvent {
   peer: string;
   /** Where the data set was stored; null when it was not (refused, failed, --ignore). */
   path: string | null;
+  /** Message ID of the request. */
+  messageId: number;
   /** Affected SOP Class UID of the request. */
   sopClassUid: string;
   /** Affected SOP Instance UID of the request. */
@@ -529,6 +531,7 @@ export function storeHandler(o: StoreScpOptions): CommandHandler {
       event: "store",
       peer: ctx.peer,
       path,
+      messageId: message.messageId,
       sopClassUid: message.affectedSopClassUid,
       sopInstanceUid: message.affectedSopInstanceUid,
       transferSyntax: ctx.context.transferSyntax,

@@ -105,6 +105,13 @@ export interface StoreScuOptions extends ScuOptions {
   onRecord?: (r: StoreRecord) => void;
   /** Called as bytes go out and files finish (for the progress bar). */
   onProgress?: (p: { filesDone: number; bytesDone: number }) => void;
+  /**
+   * Stop after the store under way (its response is awaited), release the
+   * association and record the rest as not sent (the first SIGINT/SIGTERM).
+   */
+  stop?: AbortSignal;
+  /** Abort the association at once (a second SIGINT/SIGTERM); implies `stop`. */
+  abortNow?: AbortSignal;
 }
 
 /** How a run ended; the CLI maps each to its exit code. */
@@ -117,7 +124,8 @@ export type StoreOutcome =
   | "store-failed"
   | "dimse-timeout"
   | "aborted"
-  | "release-failed";
+  | "release-failed"
+  | "interrupted";
 
 /** The fate of one store. */
 export type StoreFate = "success" | "warning" | "failed" | "not-sent";
@@ -596,10 +604,23 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
       });
     }
   };
+  const stopped = () => o.stop?.aborted === true || o.abortNow?.aborted === true;
   /** Ends the run: whatever was not sent is recorded so. */
   const finish = async (failure?: ScuFailure<StoreOutcome>) => {
     await discard(prefetched?.head);
-    for (const job of queue) skip(job, "not-sent", "not sent");
+    const interrupted = stopped() &&
+      (queue.some((job) => job.remaining > 0) || o.abortNow?.aborted === true);
+    for (const job of queue) {
+      skip(job, "not-sent", interrupted ? "not sent: interrupted" : "not sent");
+    }
+    if (interrupted) {
+      const done = summary.files - summary.notSent;
+      failure = {
+        ok: false,
+        outcome: "interrupted",
+        diagnosis: `interrupted: ${done} of ${summary.files} stores done, the rest not sent`,
+      };
+    }
     if (failure) {
       result.outcome = failure.outcome;
       result.diagnosis = failure.diagnosis;
@@ -612,7 +633,8 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
   // DCMTK checks the input files before it associates; we read each file's head now, once.
   log.info("checking input files ...");
   const queue: Job[] = [];
-  for (const job of await checkFiles(o)) {
+  const jobs = await checkFiles(o);
+  for (const [i, job] of jobs.entries()) {
     const unusable = job.missing
       ? `cannot access file: ${job.path}`
       : !o.required
@@ -626,6 +648,9 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
       queue.push(job);
     } else if (o.halt) {
       log.fatal(unusable);
+      skip(job, "failed", unusable);
+      // The files after it are recorded as not sent.
+      queue.push(...jobs.slice(i + 1));
       return finish({ ok: false, outcome: "file-failed", diagnosis: unusable });
     } else {
       log.warn(`${unusable}, ignoring file`);
@@ -682,7 +707,15 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
   });
 
   let nextMessageId = 1;
+  /** The association under way, for an abort at once (a second signal). */
+  let current: OpenAssociation | undefined;
+  o.abortNow?.addEventListener("abort", () => {
+    if (!current) return;
+    log.info("Aborting Association");
+    current.association.abort();
+  }, { once: true });
   for (;;) {
+    if (stopped()) return finish();
     summary.associations++;
     const opened = await openAssociation(o, rq, {
       timings: result.timings,
@@ -696,8 +729,12 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
       log.error(opened.diagnosis);
       return finish(opened);
     }
-    if (await sendQueue(opened) === "lost") {
-      if (o.halt || queue.length === 0) return finish();
+    current = opened;
+    if (o.abortNow?.aborted) await opened.association.abort();
+    const sent = await sendQueue(opened);
+    current = undefined;
+    if (sent === "lost") {
+      if (o.halt || queue.length === 0 || stopped()) return finish();
       // Beyond DCMTK: with --no-halt the rest of the batch goes on a new association.
       log.info("Association lost: requesting a new one for the remaining files (--no-halt)");
       continue;
@@ -718,6 +755,8 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
    */
   async function sendQueue(a: OpenAssociation): Promise<"ended" | "lost"> {
     while (queue.length > 0) {
+      // Stopped: the store before was answered; the association is released.
+      if (stopped()) return a.association.state === "Sta6" ? "ended" : "lost";
       const job = queue[0];
       job.remaining--;
       const next = job.remaining > 0 ? job : queue[1];
@@ -1100,34 +1139,50 @@ export async function collectInputFiles(
   const out: string[] = [];
   const match = scan.pattern === undefined ? undefined : wildcardRegExp(scan.pattern);
   if (scan.scanDirectories) log.info("determining input files ...");
+  /**
+   * A FIFO, device or socket is never opened: reading one blocks or never
+   * ends. Each is reported once and skipped; the other files are sent.
+   */
+  const special = (path: string, kind: FileKind) => {
+    if (kind !== "special") return false;
+    log.warn(`ignoring ${path}: not a regular file (a FIFO, device or socket)`);
+    return true;
+  };
   const walk = async (dir: string) => {
     const entries: Deno.DirEntry[] = [];
     for await (const e of Deno.readDir(dir)) entries.push(e);
     entries.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
     for (const e of entries) {
       const path = `${dir}/${e.name}`;
-      if (e.isDirectory || (e.isSymlink && await isDirectory(path))) {
+      if (match && !match.test(e.name) && !e.isDirectory && !e.isSymlink) continue;
+      const kind = e.isDirectory ? "directory" : e.isFile ? "file" : await fileKind(path);
+      if (kind === "directory") {
         if (scan.recurse) await walk(path);
       } else if (!match || match.test(e.name)) {
-        out.push(path);
+        if (!special(path, kind)) out.push(path);
       }
     }
   };
   for (const p of params) {
-    if (await isDirectory(p)) {
+    const kind = await fileKind(p);
+    if (kind === "directory") {
       if (scan.scanDirectories) await walk(p.replace(/\/+$/, "") || "/");
       else log.warn(`ignoring directory because option --scan-directories is not set: ${p}`);
-    } else {
+    } else if (!special(p, kind)) {
       out.push(p);
     }
   }
   return out;
 }
 
-async function isDirectory(path: string): Promise<boolean> {
+/** What a path is, following symbolic links; "missing" when it cannot be looked at. */
+type FileKind = "file" | "directory" | "special" | "missing";
+
+async function fileKind(path: string): Promise<FileKind> {
   try {
-    return (await Deno.stat(path)).isDirectory;
+    const info = await Deno.stat(path);
+    return info.isDirectory ? "directory" : info.isFile ? "file" : "special";
   } catch {
-    return false;
+    return "missing";
   }
 }

@@ -15,7 +15,7 @@
  * @module
  */
 import type { X509Certificate } from "node:crypto";
-import type * as Pkijs from "pkijs";
+import type * as Pkijs from "npm:pkijs@3.4.3";
 import { type CertProblem, nameOf } from "./cert_chain.ts";
 import { tlsFailure } from "./tls_errors.ts";
 
@@ -54,7 +54,7 @@ const parsed = new WeakMap<RevocationList, Parsed>();
 let pkijsModule: Promise<typeof Pkijs> | undefined;
 /** pkijs, imported on first use. */
 function pkijs(): Promise<typeof Pkijs> {
-  pkijsModule ??= import("pkijs");
+  pkijsModule ??= import("npm:pkijs@3.4.3");
   return pkijsModule;
 }
 

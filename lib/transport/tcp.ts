@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { type MissingPermission, missingPermission } from "../permission.ts";
 import type { Endpoint, Transport, TransportListener } from "./transport.ts";
 
 /** IP protocol selection, DCMTK's -i4 / -i6 / -i0. */
@@ -28,10 +29,12 @@ export class ConnectError extends Error {
    *
    * @param message plain-words description for the user
    * @param code the kind of failure
+   * @param permission for `not-permitted`: the Deno permission the process lacks
    */
   constructor(
     message: string,
-    readonly code: "refused" | "timeout" | "unreachable" | "lookup" | "other",
+    readonly code: "refused" | "timeout" | "unreachable" | "lookup" | "not-permitted" | "other",
+    readonly permission?: MissingPermission,
   ) {
     super(message);
     this.name = "ConnectError";
@@ -132,10 +135,23 @@ async function resolve(host: string, family: IpFamily): Promise<string> {
     const { lookup } = await import("node:dns/promises");
     const res = await lookup(host, { family: fam });
     return res.address;
-  } catch {
+  } catch (err) {
+    // Deno refuses name lookups without --allow-net: that, not the name, is the cause.
+    const denied = missingPermission(err) ?? await lookupDenied(host);
+    if (denied) throw notPermitted(`resolve host name '${host}'`, denied);
     const which = family === "auto" ? "" : ` as ${family === "ipv4" ? "IPv4" : "IPv6"}`;
     throw new ConnectError(`cannot resolve host name '${host}'${which}`, "lookup");
   }
+}
+
+/** Whether the lookup failed for want of net permission (node:dns says only EPERM). */
+async function lookupDenied(host: string): Promise<MissingPermission | undefined> {
+  const { state } = await Deno.permissions.query({ name: "net", host });
+  return state === "granted" ? undefined : { name: "net", flag: "--allow-net", target: host };
+}
+
+function notPermitted(what: string, p: MissingPermission): ConnectError {
+  return new ConnectError(`no permission to ${what} (${p.flag} missing)`, "not-permitted", p);
 }
 
 /** Connects with TCP_NODELAY on: without it every DIMSE message waits on delayed ACKs. */
@@ -147,6 +163,8 @@ export async function connectTcp(opts: TcpConnectOptions): Promise<Transport> {
     conn = await Deno.connect({ hostname: address, port: opts.port, signal });
   } catch (err) {
     const where = `${opts.host}:${opts.port}`;
+    const denied = missingPermission(err);
+    if (denied) throw notPermitted(`connect to ${where}`, denied);
     if (signal?.aborted) {
       throw new ConnectError(
         `connection to ${where} timed out after ${opts.timeoutMs! / 1000} s`,

@@ -24,6 +24,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { missingPermission, PermissionError } from "../permission.ts";
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
@@ -154,10 +155,17 @@ export interface TlsCredentials {
   crls?: Promise<RevocationList[]>;
 }
 
+/** A read Deno refused for want of --allow-read is that, not a bad file. */
+function notPermitted(err: unknown, context: string): void {
+  const denied = missingPermission(err);
+  if (denied) throw new PermissionError(denied, context);
+}
+
 function readFile(path: string, what: string): Uint8Array {
   try {
     return Deno.readFileSync(path);
   } catch (err) {
+    notPermitted(err, `cannot read ${what} ${path}`);
     const why = err instanceof Error ? err.message : String(err);
     throw tlsFailure("bad-credentials", "client", `: ${what} ${path}: ${why}`);
   }
@@ -264,6 +272,7 @@ export function loadTlsCredentials(s: TlsSettings): TlsCredentials {
     try {
       entries = [...Deno.readDirSync(d)];
     } catch (err) {
+      notPermitted(err, `cannot read certificate directory ${d}`);
       const why = err instanceof Error ? err.message : String(err);
       throw tlsFailure("bad-credentials", "client", `: certificate directory ${d}: ${why}`);
     }

@@ -3,6 +3,8 @@
  * tools when installed, each started process stopped by its own handle.
  */
 
+import { auditToolStdout, ourTool } from "./json_lines.ts";
+
 const ROOT = new URL("../../", import.meta.url);
 const decoder = new TextDecoder();
 
@@ -63,9 +65,10 @@ export async function runCommand(
       // The process exited without reading its input.
     }
   }
+  let finished: Finished;
   try {
     const out = await child.output();
-    return {
+    finished = {
       code: out.code,
       stdout: decoder.decode(out.stdout),
       stderr: decoder.decode(out.stderr),
@@ -73,6 +76,9 @@ export async function runCommand(
   } finally {
     clearTimeout(timer);
   }
+  // Every JSON line our tools print is checked against its schema (schemas/v1).
+  if (ourTool(args)) auditToolStdout(args, finished.stdout);
+  return finished;
 }
 
 /** A long-running process whose output is collected while it runs. */
@@ -81,9 +87,11 @@ export class Background {
   #stdout = "";
   #stderr = "";
   readonly #pumps: Promise<void>[];
+  readonly #args: string[];
   #status: Deno.CommandStatus | undefined;
 
   constructor(cmd: string, args: string[]) {
+    this.#args = args;
     this.#child = new Deno.Command(cmd, {
       args,
       stdout: "piped",
@@ -168,6 +176,11 @@ export class Background {
     return hit!;
   }
 
+  /** Sends a signal without waiting (a process may still be running). */
+  kill(signal: Deno.Signal): void {
+    this.#child.kill(signal);
+  }
+
   /**
    * Sends a signal and waits for exit; returns the exit status. A process
    * still running after `killAfterMs` gets SIGKILL, so a test never hangs here.
@@ -185,20 +198,28 @@ export class Background {
         // Exited meanwhile.
       }
     }, killAfterMs);
+    let status: Deno.CommandStatus;
     try {
-      const status = await this.#child.status;
+      status = await this.#child.status;
       await Promise.all(this.#pumps);
-      return status;
     } finally {
       clearTimeout(timer);
     }
+    this.#audit();
+    return status;
   }
 
   /** Waits for the process to exit on its own. */
   async exited(): Promise<Deno.CommandStatus> {
     const status = await this.#child.status;
     await Promise.all(this.#pumps);
+    this.#audit();
     return status;
+  }
+
+  /** Every JSON line one of our tools printed is checked against its schema (schemas/v1). */
+  #audit(): void {
+    if (ourTool(this.#args)) auditToolStdout(this.#args, this.#stdout);
   }
 }
 
@@ -228,7 +249,7 @@ export async function startTool(
   ]);
   let port = 0;
   try {
-    const ev = await proc.waitForEvent((e) => e.event === "listening", timeoutMs);
+    const ev = await proc.waitForEvent((e) => e.type === "listening", timeoutMs);
     port = Number(ev.port);
   } catch (err) {
     await proc.stop("SIGKILL");

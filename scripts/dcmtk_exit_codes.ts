@@ -1,0 +1,30 @@
+/**
+ * Measures the exit codes of DCMTK's echoscu and storescu (whatever version
+ * is on PATH) and of ours in every situation of
+ * tests/helpers/exit_scenarios.ts, and prints them as a table: the source
+ * of the README's DCMTK columns.
+ *
+ *   deno run -A scripts/dcmtk_exit_codes.ts
+ *
+ * @module
+ */
+import { EXIT_SCENARIOS, playScenario } from "../tests/helpers/exit_scenarios.ts";
+import { runCommand, runTool } from "../tests/helpers/procs.ts";
+import { writeImageFile } from "../tests/helpers/dicom_files.ts";
+
+const version = (await runCommand("echoscu", ["--version"])).stdout.split("\n")[0];
+console.log(`DCMTK: ${version}`);
+const dir = await Deno.makeTempDir({ prefix: "dimse_exit_codes_" });
+try {
+  const file = `${dir}/a.dcm`;
+  await writeImageFile(file, { rows: 4, cols: 4 });
+  console.log("| tool | situation | ours | DCMTK (measured) | DCMTK (table) |");
+  console.log("| --- | --- | --- | --- | --- |");
+  for (const s of EXIT_SCENARIOS) {
+    const theirs = await playScenario(s, file, async (a) => (await runCommand(s.tool, a)).code);
+    const ours = await playScenario(s, file, async (a) => (await runTool(s.tool, a)).code);
+    console.log(`| ${s.tool} | ${s.name} | ${ours} | ${theirs} | ${s.dcmtk} |`);
+  }
+} finally {
+  await Deno.remove(dir, { recursive: true });
+}

@@ -1,0 +1,219 @@
+/**
+ * A scripted SCP for client tests (ours and DCMTK's): it accepts TCP on an
+ * ephemeral loopback port and plays one behaviour per connection (accept
+ * and answer with a status, reject, abort, stay silent, hang up, speak
+ * HTTP), built with our PDU codecs. Stop it with `close()`.
+ *
+ * @module
+ */
+import { decodeCommandSet, encodeCommandSet } from "../../lib/dimse/command.ts";
+import { commandSetToMessage, messageToCommandSet } from "../../lib/dimse/messages.ts";
+import { verificationPolicy } from "../../lib/net/echo_scp.ts";
+import { answerAssociateRq } from "../../lib/net/negotiation.ts";
+import { storagePolicy } from "../../lib/net/store_scp.ts";
+import { encodePdu } from "../../lib/pdu/codec.ts";
+import { PduReader } from "../../lib/pdu/reader.ts";
+import type { AssociateAcPdu, AssociateRqPdu, Pdu } from "../../lib/pdu/types.ts";
+import {
+  EXPLICIT_VR_BIG_ENDIAN,
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  IMPLICIT_VR_LITTLE_ENDIAN,
+} from "../../lib/uids.ts";
+
+/** What the fake SCP does with each connection. */
+export type FakeBehaviour =
+  /** Accepts; answers every request with `status` (after `delayMs`). */
+  | { kind: "answer"; status: number; delayMs?: number }
+  /** Accepts with every context refused (PS3.8 Table 9-18 result). */
+  | { kind: "refuse-contexts"; result: number }
+  /** Rejects (result, source, reason). */
+  | { kind: "reject"; result: number; source: number; reason: number }
+  /** Accepts, then aborts when the first request's command arrives. */
+  | { kind: "abort-on-request"; source: number; reason: number }
+  /** Accepts, reads requests, never answers. */
+  | { kind: "silent-after-accept" }
+  /** Reads the A-ASSOCIATE-RQ and closes the connection. */
+  | { kind: "close-after-rq" }
+  /** Answers the A-ASSOCIATE-RQ with an HTTP 400 response and closes. */
+  | { kind: "http" };
+
+/** A running fake SCP. */
+export interface FakeScp {
+  port: number;
+  /** Connections served so far. */
+  connections(): number;
+  close(): Promise<void>;
+}
+
+/** Reads whole PDUs from one connection. */
+class Pdus {
+  readonly #reader = new PduReader();
+  readonly #buf = new Uint8Array(65536);
+  constructor(readonly conn: Deno.Conn) {}
+
+  /** The next PDU, or null once the client closed. */
+  async next(): Promise<Pdu | null> {
+    for (;;) {
+      const item = this.#reader.next();
+      if (item) return item.pdu;
+      const n = await this.conn.read(this.#buf).catch(() => null);
+      if (n === null) return null;
+      this.#reader.push(this.#buf.slice(0, n));
+    }
+  }
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+}
+
+/** Our acceptance of Verification and every storage class, as storescp would answer. */
+function accept(rq: AssociateRqPdu): AssociateAcPdu {
+  const syntaxes = [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_BIG_ENDIAN];
+  const echo = verificationPolicy({ aeTitle: "FAKE", maxPdu: 16384, preference: "uncompressed" });
+  const store = storagePolicy({ aeTitle: "FAKE", maxPdu: 16384, transferSyntaxes: syntaxes });
+  const ac = answerAssociateRq(rq, store) as AssociateAcPdu;
+  if (ac.presentationContexts.some((pc) => pc.result === 0)) return ac;
+  return answerAssociateRq(rq, echo) as AssociateAcPdu;
+}
+
+/** Starts the fake SCP; every connection gets `behaviour`. */
+export function startFakeScp(behaviour: FakeBehaviour): FakeScp {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let count = 0;
+  const closing = new AbortController();
+  const open = new Set<Deno.Conn>();
+  const serving: Promise<void>[] = [];
+  const loop = (async () => {
+    for (;;) {
+      const conn = await listener.accept().catch(() => null);
+      if (!conn) return;
+      count++;
+      open.add(conn);
+      serving.push(
+        serve(conn, behaviour, closing.signal).catch(() => {}).finally(() => {
+          open.delete(conn);
+          try {
+            conn.close();
+          } catch {
+            // Already closed.
+          }
+        }),
+      );
+    }
+  })();
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    connections: () => count,
+    async close() {
+      closing.abort();
+      listener.close();
+      await loop;
+      for (const c of open) {
+        try {
+          c.close();
+        } catch {
+          // Already closed.
+        }
+      }
+      await Promise.all(serving);
+    },
+  };
+}
+
+async function serve(conn: Deno.Conn, b: FakeBehaviour, closing: AbortSignal): Promise<void> {
+  const pdus = new Pdus(conn);
+  const rq = await pdus.next();
+  if (rq?.type !== "A-ASSOCIATE-RQ") return;
+  switch (b.kind) {
+    case "close-after-rq":
+      return;
+    case "http":
+      await writeAll(
+        conn,
+        new TextEncoder().encode("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"),
+      );
+      return;
+    case "reject":
+      await writeAll(conn, encodePdu({ type: "A-ASSOCIATE-RJ", ...b }));
+      return await untilClosed(pdus);
+    case "refuse-contexts": {
+      const ac = accept(rq);
+      ac.presentationContexts = rq.presentationContexts.map((pc) => ({
+        id: pc.id,
+        result: b.result,
+        transferSyntax: pc.transferSyntaxes[0],
+      }));
+      await writeAll(conn, encodePdu(ac));
+      return await untilClosed(pdus);
+    }
+  }
+  await writeAll(conn, encodePdu(accept(rq)));
+  for (let p = await pdus.next(); p; p = await pdus.next()) {
+    if (p.type === "A-ABORT") return;
+    if (p.type === "A-RELEASE-RQ") {
+      await writeAll(conn, encodePdu({ type: "A-RELEASE-RP" }));
+      return;
+    }
+    if (p.type !== "P-DATA-TF") continue;
+    const pdv = p.pdvs.find((v) => v.isCommand && v.isLast);
+    if (!pdv) continue; // data set fragments: answered after the command (no data check)
+    if (b.kind === "abort-on-request") {
+      await writeAll(conn, encodePdu({ type: "A-ABORT", source: b.source, reason: b.reason }));
+      return;
+    }
+    if (b.kind === "silent-after-accept") continue;
+    const rqm = commandSetToMessage(decodeCommandSet(pdv.data)) as {
+      type: string;
+      messageId: number;
+      affectedSopClassUid: string;
+      affectedSopInstanceUid?: string;
+    };
+    if (rqm.type === "C-STORE-RQ") await untilLastDataFragment(pdus, p);
+    const rsp = rqm.type === "C-ECHO-RQ"
+      ? {
+        type: "C-ECHO-RSP" as const,
+        messageIdBeingRespondedTo: rqm.messageId,
+        affectedSopClassUid: rqm.affectedSopClassUid,
+        status: b.status,
+      }
+      : {
+        type: "C-STORE-RSP" as const,
+        messageIdBeingRespondedTo: rqm.messageId,
+        affectedSopClassUid: rqm.affectedSopClassUid,
+        affectedSopInstanceUid: rqm.affectedSopInstanceUid!,
+        status: b.status,
+      };
+    if (b.delayMs) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, b.delayMs);
+        closing.addEventListener("abort", () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      if (closing.aborted) return;
+    }
+    const data = encodeCommandSet(messageToCommandSet(rsp));
+    await writeAll(
+      conn,
+      encodePdu({
+        type: "P-DATA-TF",
+        pdvs: [{ contextId: pdv.contextId, isCommand: true, isLast: true, data }],
+      }),
+    );
+  }
+}
+
+/** Reads to the last fragment of the data set that follows a command (it may share its PDU). */
+async function untilLastDataFragment(pdus: Pdus, first: Pdu): Promise<void> {
+  let p: Pdu | null = first;
+  while (p?.type === "P-DATA-TF" && !p.pdvs.some((v) => !v.isCommand && v.isLast)) {
+    p = await pdus.next();
+  }
+}
+
+/** Waits until the client closes (or aborts). */
+async function untilClosed(pdus: Pdus): Promise<void> {
+  for (let p = await pdus.next(); p && p.type !== "A-ABORT"; p = await pdus.next());
+}
