@@ -110,11 +110,13 @@ Deno.test("the audit rejects lines of the old shapes, a missing time, long decim
 
 Deno.test("all four tools: every line valid, the same names for the same things", () =>
   withTempDir("dimse_json_", async (dir) => {
+    await Deno.mkdir(`${dir}/in`);
     await writeImageFile(`${dir}/in/a.dcm`, { rows: 4, cols: 4, sopInstanceUid: "1.2.3.16.12" });
     await Deno.mkdir(`${dir}/od`);
     const before = audited.lines;
     let echoOut = "";
     let storeOut = "";
+    let repeatOut = "";
     const scp = await withTool("storescp", ["-od", `${dir}/od`], async (port) => {
       const e = await runTool("echoscu", ["--json", HOST, String(port)]);
       assert.equal(e.code, 0, show(e));
@@ -126,10 +128,11 @@ Deno.test("all four tools: every line valid, the same names for the same things"
     const echoscp = await withTool("echoscp", [], async (port) => {
       const e = await runTool("echoscu", ["--json", "--repeat", "2", HOST, String(port)]);
       assert.equal(e.code, 0, show(e));
+      repeatOut = e.stdout;
     });
     const parse = (text: string) =>
       text.trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
-    const all = [scp.stdout, echoscp.stdout, echoOut, storeOut].flatMap(parse);
+    const all = [scp.stdout, echoscp.stdout, echoOut, storeOut, repeatOut].flatMap(parse);
     assert.ok(audited.lines - before >= all.length, "the helpers audited every line");
     for (const line of all) {
       assert.deepEqual(lineProblems(JSON.stringify(line)), []);

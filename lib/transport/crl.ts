@@ -147,7 +147,8 @@ function verdictFor(list: RevocationList, ca: X509Certificate, pk: typeof Pkijs)
   const p = parsed.get(list)!;
   let v = p.verdicts.get(ca.fingerprint256);
   if (!v) {
-    const cert = pk.Certificate.fromBER(ca.raw);
+    // A copy on its own ArrayBuffer: what BufferSource takes, whatever @types/node says.
+    const cert = pk.Certificate.fromBER(new Uint8Array(ca.raw));
     v = p.crl.issuer.isEqual(cert.subject)
       ? p.crl.verify({ issuerCertificate: cert }).then(
         (ok) => ok ? "valid" : "bad-signature",

@@ -90,14 +90,20 @@ export class Background {
   readonly #args: string[];
   #status: Deno.CommandStatus | undefined;
 
-  constructor(cmd: string, args: string[]) {
+  /** `opts.env` adds to NO_COLOR=1; `opts.cwd` is the working directory. */
+  constructor(
+    cmd: string,
+    args: string[],
+    opts: { cwd?: string; env?: Record<string, string> } = {},
+  ) {
     this.#args = args;
     this.#child = new Deno.Command(cmd, {
       args,
+      cwd: opts.cwd,
       stdout: "piped",
       stderr: "piped",
       stdin: "null",
-      env: { NO_COLOR: "1" },
+      env: { NO_COLOR: "1", ...opts.env },
     }).spawn();
     this.#child.status.then((s) => this.#status = s);
     this.#pumps = [
