@@ -4,7 +4,7 @@
  * directly with the same flags, the node shim node_modules/.bin/deno, and
  * DCMTK's echoscu, each running `echoscu --version` (median of `--runs`).
  *
- * Run through `deno task bench --only startup` (scripts/bench.ts).
+ * Run: `deno run -A scripts/bench_startup.ts [--runs 15]`.
  *
  * @module
  */
@@ -88,3 +88,5 @@ export async function benchStartup(args: string[]): Promise<Record<string, numbe
   }
   return report;
 }
+
+if (import.meta.main) await benchStartup(Deno.args);
