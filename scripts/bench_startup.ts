@@ -2,7 +2,8 @@
  * Start-up cost of the ways to run a tool after `npm ci` (README: "Install
  * and run"): the launcher bin/echoscu against the Deno binary started
  * directly with the same flags, the node shim node_modules/.bin/deno, and
- * DCMTK's echoscu, each running `echoscu --version` (median of `--runs`).
+ * DCMTK's echoscu, each running `echoscu --version` (median of `--runs`,
+ * interleaved).
  *
  * Run: `deno run -A scripts/bench_startup.ts [--runs 15]`.
  *
@@ -69,17 +70,22 @@ export async function benchStartup(args: string[]): Promise<Record<string, numbe
     ]],
     ["DCMTK echoscu", ["echoscu", "--version"]],
   ];
-  const report: Record<string, number> = {};
+  // Interleaved (each run times every way once), so a change in the machine's load hits all alike.
+  const usable = [];
   for (const [name, argv] of ways) {
     try {
-      await timeRun(argv); // warm the caches
-      const times = [];
-      for (let r = 0; r < runs; r++) times.push(await timeRun(argv));
-      report[name] = Math.round(median(times) * 10) / 10;
+      await timeRun(argv); // warms the caches
+      usable.push([name, argv] as const);
     } catch (err) {
       console.log(`startup: ${name}: ${err instanceof Error ? err.message : err}`);
     }
   }
+  const times = new Map<string, number[]>(usable.map(([name]) => [name, []]));
+  for (let r = 0; r < runs; r++) {
+    for (const [name, argv] of usable) times.get(name)!.push(await timeRun(argv));
+  }
+  const report: Record<string, number> = {};
+  for (const [name, xs] of times) report[name] = Math.round(median(xs) * 10) / 10;
   const base = report["deno binary, direct"];
   console.log(`startup: echoscu --version, median of ${runs} runs (${deno})`);
   for (const [name, ms] of Object.entries(report)) {
