@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { sharedTestPki } from "./helpers/certs.ts";
+import { auditToolStdout, ourTool } from "./helpers/json_lines.ts";
 import { type Finished, repoPath, show, withTool } from "./helpers/procs.ts";
 import { withTempDir } from "./helpers/temp_files.ts";
 
@@ -22,7 +23,14 @@ async function denoIn(cwd: string, args: string[]): Promise<Finished> {
     stderr: "piped",
     env: { NO_COLOR: "1" },
   }).output();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+  const r = {
+    code: out.code,
+    stdout: decoder.decode(out.stdout),
+    stderr: decoder.decode(out.stderr),
+  };
+  // As every run of our tools in the suite: its JSON lines are checked (schemas/v1).
+  if (ourTool(args)) auditToolStdout(args, r.stdout);
+  return r;
 }
 
 Deno.test("a program outside the repository imports mod.ts: type-checks and runs, CRLs included", async () => {

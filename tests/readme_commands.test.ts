@@ -9,6 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { writeImageFile } from "./helpers/dicom_files.ts";
+import { auditToolStdout } from "./helpers/json_lines.ts";
 import {
   Background,
   type Finished,
@@ -62,7 +63,10 @@ async function sh(line: string, vars: Record<string, string>): Promise<Finished>
     env: { NO_COLOR: "1", ...env(vars) },
   }).output();
   const d = new TextDecoder();
-  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+  const r = { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+  // As every run of our tools in the suite: its JSON lines are checked (schemas/v1).
+  auditToolStdout(line.split(/\s+/), r.stdout);
+  return r;
 }
 
 const tool = (line: string) => /(?:cli|bin)\/(\w+)/.exec(line)![1];
@@ -140,7 +144,9 @@ Deno.test("a missing Deno permission is named with its flag and what for, exit 2
         env: { NO_COLOR: "1" },
       }).output();
       const d = new TextDecoder();
-      return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+      const r = { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+      auditToolStdout(args, r.stdout);
+      return r;
     };
     const port = String(freePort());
     const cases: [string[], string, string[], RegExp][] = [
