@@ -109,8 +109,8 @@ export const ECHOSCU_SPEC: CommandLineSpec = {
         {
           long: "--json",
           help: [
-            "print one JSON object per echo on stdout",
-            "(peer, AE titles, transfer syntax, TLS, timings, outcome)",
+            "print one JSON line per echo on stdout, then a",
+            "summary (outcome, exit code, timings; schemas/v1)",
           ],
         },
       ],

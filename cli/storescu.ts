@@ -333,8 +333,8 @@ export const STORESCU_SPEC: CommandLineSpec = {
         {
           long: "--json",
           help: [
-            "print one JSON object per file on stdout and a",
-            "summary object at the end",
+            "print one JSON line per file on stdout, then a",
+            "summary (outcome, exit code, counts; schemas/v1)",
           ],
         },
       ],

@@ -677,10 +677,28 @@ export function formatUsage(spec: CommandLineSpec, header: string): string {
   return `${s}\n`;
 }
 
-/** The `exit codes:` section of the usage text, laid out like an option group. */
+/** The `exit codes:` section of the usage text, laid out like an option group (79 columns). */
 function exitCodeString(codes: readonly ExitCodeDoc[]): string {
   const width = Math.max(...codes.map((c) => c.code.length));
-  return `exit codes:\n${codes.map((c) => `  ${c.code.padEnd(width)}  ${c.meaning}\n`).join("")}`;
+  const indent = 2 + width + 2;
+  const wrap = (text: string): string[] => {
+    const lines: string[] = [];
+    let line = "";
+    for (const word of text.split(" ")) {
+      if (line && indent + line.length + 1 + word.length > 79) {
+        lines.push(line);
+        line = word;
+      } else {
+        line = line ? `${line} ${word}` : word;
+      }
+    }
+    return [...lines, line];
+  };
+  return `exit codes:\n${
+    codes.map((c) =>
+      `  ${c.code.padEnd(width)}  ${wrap(c.meaning).join(`\n${" ".repeat(indent)}`)}\n`
+    ).join("")
+  }`;
 }
 
 /**
