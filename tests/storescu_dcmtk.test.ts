@@ -775,9 +775,9 @@ Deno.test({
         );
         assert.equal(lines[at + 2], `I: Sending file: ${good.path}`);
         const { files, summary } = jsonRecords(r);
-        assert.equal(files[0].fate, "failed");
+        assert.equal(files[0].outcome, "failed");
         assert.equal(files[0].messageId, null);
-        assert.equal(files[1].fate, "success");
+        assert.equal(files[1].outcome, "success");
         assert.equal(summary.sent, 1);
         assert.deepEqual(await listDir(`${dir}/in`), [`MR.${good.uid}`]);
       });

@@ -125,7 +125,7 @@ async function emptyDir(path: string): Promise<void> {
 
 function jsonFiles(r: Finished): Record<string, unknown>[] {
   return r.stdout.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l)).filter((x) =>
-    x.record === "file"
+    x.type === "store"
   );
 }
 
@@ -150,7 +150,7 @@ Deno.test({
         const ours = await runTool("storescu", ["+sd", "--json", HOST, String(port), `${dir}/in`]);
         assert.equal(ours.code, 0, show(ours));
         const records = jsonFiles(ours);
-        assert.deepEqual(records.map((r) => r.fate), files.map(() => "success"), show(ours));
+        assert.deepEqual(records.map((r) => r.outcome), files.map(() => "success"), show(ours));
         assert.doesNotMatch(ours.stderr, /Converting transfer syntax/);
         const got = await receivedByUid(out);
         for (const path of files) {
@@ -176,9 +176,9 @@ Deno.test({
         ]);
         assert.equal(rest.code, 1, show(rest));
         for (const r of jsonFiles(rest)) {
-          assert.equal(r.fate, "failed", show(rest));
+          assert.equal(r.outcome, "failed", show(rest));
           assert.match(
-            String(r.error),
+            String(r.diagnosis),
             /^no presentation context for MRImageStorage in JPEG .*: the peer accepted only uncompressed syntaxes \(Little Endian Explicit, Big Endian Explicit\) for it; this file is JPEG .* and cannot be decompressed here: decompress it first \(e\.g\. with DCMTK's dcmdjpeg\), or have the peer accept JPEG /,
           );
         }
