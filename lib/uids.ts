@@ -30,6 +30,30 @@ export const DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1.99";
 /** Verification SOP Class (PS3.4 Annex A). */
 export const VERIFICATION_SOP_CLASS = "1.2.840.10008.1.1";
 
+/**
+ * The Query/Retrieve information models (PS3.4 C.6, K.6): the SOP class of
+ * each C-FIND, C-MOVE and C-GET of a model. Patient/Study Only is retired
+ * but still served by DCMTK's dcmqrscp; Modality Worklist has C-FIND only.
+ */
+export const QUERY_RETRIEVE_SOP_CLASSES = {
+  patientRoot: {
+    find: "1.2.840.10008.5.1.4.1.2.1.1",
+    move: "1.2.840.10008.5.1.4.1.2.1.2",
+    get: "1.2.840.10008.5.1.4.1.2.1.3",
+  },
+  studyRoot: {
+    find: "1.2.840.10008.5.1.4.1.2.2.1",
+    move: "1.2.840.10008.5.1.4.1.2.2.2",
+    get: "1.2.840.10008.5.1.4.1.2.2.3",
+  },
+  patientStudyOnly: {
+    find: "1.2.840.10008.5.1.4.1.2.3.1",
+    move: "1.2.840.10008.5.1.4.1.2.3.2",
+    get: "1.2.840.10008.5.1.4.1.2.3.3",
+  },
+  modalityWorklist: { find: "1.2.840.10008.5.1.4.31" },
+} as const;
+
 // Every transfer syntax of PS3.6 Table A-1, plus the private GE one DCMTK
 // knows: UID, DCMTK 3.6.7's short name (dcuid.cc uidNameMap; for syntaxes
 // added later, the PS3.6 keyword as DCMTK 3.7 spells it) and the
@@ -328,8 +352,49 @@ export const ECHO_TRANSFER_SYNTAXES: readonly TransferSyntaxInfo[] = ECHO_ORDER.
   name: TS_NAMES.get(uid)!,
 }));
 
+// DCMTK 3.6.7's names (dcuid.cc uidNameMap) of the other SOP classes we use.
 const OTHER_NAMES: readonly TransferSyntaxInfo[] = [
   { uid: VERIFICATION_SOP_CLASS, name: "VerificationSOPClass" },
+  {
+    uid: QUERY_RETRIEVE_SOP_CLASSES.patientRoot.find,
+    name: "FINDPatientRootQueryRetrieveInformationModel",
+  },
+  {
+    uid: QUERY_RETRIEVE_SOP_CLASSES.patientRoot.move,
+    name: "MOVEPatientRootQueryRetrieveInformationModel",
+  },
+  {
+    uid: QUERY_RETRIEVE_SOP_CLASSES.patientRoot.get,
+    name: "GETPatientRootQueryRetrieveInformationModel",
+  },
+  {
+    uid: QUERY_RETRIEVE_SOP_CLASSES.studyRoot.find,
+    name: "FINDStudyRootQueryRetrieveInformationModel",
+  },
+  {
+    uid: QUERY_RETRIEVE_SOP_CLASSES.studyRoot.move,
+    name: "MOVEStudyRootQueryRetrieveInformationModel",
+  },
+  {
+    uid: QUERY_RETRIEVE_SOP_CLASSES.studyRoot.get,
+    name: "GETStudyRootQueryRetrieveInformationModel",
+  },
+  {
+    uid: QUERY_RETRIEVE_SOP_CLASSES.patientStudyOnly.find,
+    name: "RETIRED_FINDPatientStudyOnlyQueryRetrieveInformationModel",
+  },
+  {
+    uid: QUERY_RETRIEVE_SOP_CLASSES.patientStudyOnly.move,
+    name: "RETIRED_MOVEPatientStudyOnlyQueryRetrieveInformationModel",
+  },
+  {
+    uid: QUERY_RETRIEVE_SOP_CLASSES.patientStudyOnly.get,
+    name: "RETIRED_GETPatientStudyOnlyQueryRetrieveInformationModel",
+  },
+  {
+    uid: QUERY_RETRIEVE_SOP_CLASSES.modalityWorklist.find,
+    name: "FINDModalityWorklistInformationModel",
+  },
 ];
 
 const NAMES = new Map<string, string>(

@@ -267,16 +267,17 @@ Deno.test("reassembly: messages back to back, on different contexts", () => {
 
 Deno.test("reassembly: an unknown command is reported with its error, its data still tracked", () => {
   const assembler = new MessageAssembler();
-  const cmd = encodeCommandSet({ CommandField: 0x0020, MessageID: 9, CommandDataSetType: 0x0001 });
+  // N-ACTION-RQ (PS3.7 E.1): a valid command field that we do not support.
+  const cmd = encodeCommandSet({ CommandField: 0x0130, MessageID: 9, CommandDataSetType: 0x0001 });
   const [event] = assembler.push({ contextId: 1, isCommand: true, isLast: true, data: cmd });
   assert.equal(event.kind, "command");
   if (event.kind !== "command") return;
   assert.equal(event.message, undefined);
   assert.equal(event.error?.code, "unknown-command");
   assert.equal(event.error?.messageId, 9);
-  assert.equal(event.error?.commandField, 0x0020);
+  assert.equal(event.error?.commandField, 0x0130);
   assert.equal(event.datasetFollows, true);
-  assert.equal(event.commandSet.CommandField, 0x0020);
+  assert.equal(event.commandSet.CommandField, 0x0130);
   assert.ok(!assembler.idle);
   const [data] = assembler.push({
     contextId: 1,

@@ -131,7 +131,7 @@ const CASES: Case[] = [
     send: [echo(echoElements(), 0xffffffff)],
     line: /^E: Protocol error: CommandGroupLength says \d+ bytes, 56 follow$/,
   },
-  ...[0x0fff, 0x7777].map((field) => ({
+  ...[0x0130, 0x7777].map((field) => ({
     name: `unknown command field 0x${field.toString(16)}`,
     send: [echo(replaced(echoElements(), 0x00000100, us(field)))],
     line: new RegExp(

@@ -1,7 +1,8 @@
 /**
- * DCMTK-style DIMSE message dumps, as `storescp -d` / `storescu -d` print
- * them (DCMTK 3.6.7, dcmnet `DIMSE_dumpMessage`): users' scripts read these
- * blocks, so labels, padding and rulers are reproduced exactly.
+ * DCMTK-style DIMSE message dumps, as `storescp -d`, `storescu -d`,
+ * `findscu -d`, `movescu -d` and `getscu -d` print them (DCMTK 3.6.7,
+ * dcmnet `DIMSE_dumpMessage`): users' scripts read these blocks, so labels,
+ * padding and rulers are reproduced exactly.
  *
  * @module
  */
@@ -25,6 +26,12 @@ export interface DumpOptions {
    * undefined or no lookup is given.
    */
   uidName?: (uid: string) => string | undefined;
+  /**
+   * The message's data set, as lines (a formatted identifier): printed after
+   * a dashed ruler before the end ruler, as DCMTK does when it dumps a
+   * message together with its data set (getscu's C-GET RQ).
+   */
+  dataset?: readonly string[];
 }
 
 const RULERS: Record<DumpDirection, string> = {
@@ -32,6 +39,7 @@ const RULERS: Record<DumpDirection, string> = {
   OUTGOING: "===================== OUTGOING DIMSE MESSAGE ====================",
 };
 const END_RULER = "======================= END DIMSE MESSAGE =======================";
+const DATASET_RULER = "-".repeat(65);
 
 /** DCMTK's label column: 30 characters, then `: `. */
 function line(label: string, value: string | number): string {
@@ -41,6 +49,11 @@ function line(label: string, value: string | number): string {
 /** DCMTK's `DIMSE Status` value: lower-case hex (C++ `std::hex`), colon, meaning. */
 function statusText(code: number, service: StatusService): string {
   return `0x${code.toString(16).padStart(4, "0")}: ${statusMeaning(code, service)}`;
+}
+
+/** A sub-operation count, or `none` when the response left it out. */
+function count(value: number | undefined): string | number {
+  return value ?? "none";
 }
 
 /** DCMTK's priority names; other values print empty, as DCMTK's switch does. */
@@ -75,11 +88,15 @@ export function dumpMessage(
       lines.push(line("Message ID", msg.messageId), dataSet);
       break;
     case "C-ECHO-RSP":
+    case "C-FIND-RSP":
       lines.push(
         line("Message ID Being Responded To", msg.messageIdBeingRespondedTo),
         line("Affected SOP Class UID", uid(msg.affectedSopClassUid)),
         dataSet,
-        line("DIMSE Status", statusText(msg.status, "C-ECHO")),
+        line(
+          "DIMSE Status",
+          statusText(msg.status, msg.type === "C-ECHO-RSP" ? "C-ECHO" : "C-FIND"),
+        ),
       );
       break;
     case "C-STORE-RQ":
@@ -106,7 +123,36 @@ export function dumpMessage(
         line("DIMSE Status", statusText(msg.status, "C-STORE")),
       );
       break;
+    case "C-FIND-RQ":
+    case "C-GET-RQ":
+    case "C-MOVE-RQ":
+      lines.push(
+        line("Message ID", msg.messageId),
+        line("Affected SOP Class UID", uid(msg.affectedSopClassUid)),
+        dataSet,
+        line("Priority", priorityText(msg.priority)),
+      );
+      if (msg.type === "C-MOVE-RQ") lines.push(line("Move Destination", msg.moveDestination));
+      break;
+    case "C-GET-RSP":
+    case "C-MOVE-RSP":
+      lines.push(
+        line("Message ID Being Responded To", msg.messageIdBeingRespondedTo),
+        line("Affected SOP Class UID", uid(msg.affectedSopClassUid)),
+        line("Remaining Suboperations", count(msg.remainingSuboperations)),
+        line("Completed Suboperations", count(msg.completedSuboperations)),
+        line("Failed Suboperations", count(msg.failedSuboperations)),
+        line("Warning Suboperations", count(msg.warningSuboperations)),
+        dataSet,
+        line("DIMSE Status", statusText(msg.status, msg.type === "C-GET-RSP" ? "C-GET" : "C-MOVE")),
+      );
+      break;
+    case "C-CANCEL-RQ":
+      // DCMTK's tools never print this one; its layout is that of the responses.
+      lines.push(line("Message ID Being Responded To", msg.messageIdBeingRespondedTo), dataSet);
+      break;
   }
+  if (options.dataset !== undefined) lines.push(DATASET_RULER, ...options.dataset);
   lines.push(END_RULER);
   return lines.join("\n");
 }

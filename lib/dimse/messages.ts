@@ -1,6 +1,13 @@
 /**
- * Typed DIMSE-C messages: C-ECHO (PS3.7 9.1.5, 9.3.5) and C-STORE
- * (PS3.7 9.1.1, 9.3.1), and their mapping to and from command sets.
+ * Typed DIMSE-C messages (PS3.7 9.1, 9.3): C-STORE, C-FIND, C-GET, C-MOVE,
+ * C-ECHO and C-CANCEL, and their mapping to and from command sets.
+ *
+ * Whether a data set follows a message's command set is part of the
+ * message: always for the requests that carry one (C-STORE-RQ, and the
+ * Identifier of C-FIND-RQ, C-GET-RQ, C-MOVE-RQ), never for C-ECHO,
+ * C-STORE-RSP and C-CANCEL-RQ, and said by `datasetPresent` for the
+ * responses whose Identifier is conditional (C-FIND-RSP, C-GET-RSP,
+ * C-MOVE-RSP): see {@linkcode DATASET_RULE}.
  *
  * @module
  */
@@ -12,8 +19,15 @@ import { DimseDecodeError, formatTag } from "./errors.ts";
 export const COMMAND_FIELD = {
   "C-STORE-RQ": 0x0001,
   "C-STORE-RSP": 0x8001,
+  "C-GET-RQ": 0x0010,
+  "C-GET-RSP": 0x8010,
+  "C-FIND-RQ": 0x0020,
+  "C-FIND-RSP": 0x8020,
+  "C-MOVE-RQ": 0x0021,
+  "C-MOVE-RSP": 0x8021,
   "C-ECHO-RQ": 0x0030,
   "C-ECHO-RSP": 0x8030,
+  "C-CANCEL-RQ": 0x0fff,
 } as const;
 
 /** CommandDataSetType we send when a data set follows: any value but 0x0101 (PS3.7 E.1). */
@@ -35,6 +49,22 @@ export interface ResponseStatusFields {
   errorId?: number;
   /** (0000,0901) OffendingElement: the tags at fault, as `(group << 16) | element`. */
   offendingElement?: number[];
+}
+
+/**
+ * The sub-operation counts of C-GET-RSP and C-MOVE-RSP (PS3.7 9.3.3.2,
+ * 9.3.4.2, elements (0000,1020)-(0000,1023)); each is optional on the wire
+ * (PS3.4 C.4.2.3.1, C.4.3.3.1: a final response may leave them out).
+ */
+export interface SuboperationCounts {
+  /** (0000,1020) NumberOfRemainingSuboperations. */
+  remainingSuboperations?: number;
+  /** (0000,1021) NumberOfCompletedSuboperations. */
+  completedSuboperations?: number;
+  /** (0000,1022) NumberOfFailedSuboperations. */
+  failedSuboperations?: number;
+  /** (0000,1023) NumberOfWarningSuboperations. */
+  warningSuboperations?: number;
 }
 
 /** C-ECHO-RQ (PS3.7 9.3.5.1): no data set. */
@@ -87,18 +117,151 @@ export interface CStoreRsp extends ResponseStatusFields {
   affectedSopInstanceUid?: string;
 }
 
+/** C-FIND-RQ (PS3.7 9.3.2.1): always followed by the Identifier (the query keys). */
+export interface CFindRq {
+  /** Message discriminant. */
+  type: "C-FIND-RQ";
+  /** (0000,0110) MessageID. */
+  messageId: number;
+  /** (0000,0002) AffectedSOPClassUID: the information model (PS3.4 C.6). */
+  affectedSopClassUid: string;
+  /** (0000,0700) Priority. */
+  priority: Priority;
+}
+
+/**
+ * C-FIND-RSP (PS3.7 9.3.2.2): a pending response carries one match as its
+ * Identifier; the final one normally none (PS3.4 C.4.1.3.1).
+ */
+export interface CFindRsp extends ResponseStatusFields {
+  /** Message discriminant. */
+  type: "C-FIND-RSP";
+  /** (0000,0120) MessageIDBeingRespondedTo. */
+  messageIdBeingRespondedTo: number;
+  /** (0000,0002) AffectedSOPClassUID, U(=). */
+  affectedSopClassUid?: string;
+  /** An Identifier follows (CommandDataSetType other than 0x0101); absent means none. */
+  datasetPresent?: boolean;
+}
+
+/** C-GET-RQ (PS3.7 9.3.3.1): always followed by the Identifier of what to retrieve. */
+export interface CGetRq {
+  /** Message discriminant. */
+  type: "C-GET-RQ";
+  /** (0000,0110) MessageID. */
+  messageId: number;
+  /** (0000,0002) AffectedSOPClassUID: the information model (PS3.4 C.6). */
+  affectedSopClassUid: string;
+  /** (0000,0700) Priority. */
+  priority: Priority;
+}
+
+/**
+ * C-GET-RSP (PS3.7 9.3.3.2): sub-operation counts; an Identifier (the
+ * Failed SOP Instance UID List, PS3.4 C.4.3.1.3.1) may follow a final
+ * response that reports failures.
+ */
+export interface CGetRsp extends ResponseStatusFields, SuboperationCounts {
+  /** Message discriminant. */
+  type: "C-GET-RSP";
+  /** (0000,0120) MessageIDBeingRespondedTo. */
+  messageIdBeingRespondedTo: number;
+  /** (0000,0002) AffectedSOPClassUID, U(=). */
+  affectedSopClassUid?: string;
+  /** An Identifier follows (CommandDataSetType other than 0x0101); absent means none. */
+  datasetPresent?: boolean;
+}
+
+/** C-MOVE-RQ (PS3.7 9.3.4.1): always followed by the Identifier of what to move. */
+export interface CMoveRq {
+  /** Message discriminant. */
+  type: "C-MOVE-RQ";
+  /** (0000,0110) MessageID. */
+  messageId: number;
+  /** (0000,0002) AffectedSOPClassUID: the information model (PS3.4 C.6). */
+  affectedSopClassUid: string;
+  /** (0000,0700) Priority. */
+  priority: Priority;
+  /** (0000,0600) MoveDestination: the AE title the SCP sends the instances to. */
+  moveDestination: string;
+}
+
+/**
+ * C-MOVE-RSP (PS3.7 9.3.4.2): sub-operation counts; an Identifier (the
+ * Failed SOP Instance UID List, PS3.4 C.4.2.1.3.1) may follow a final
+ * response that reports failures.
+ */
+export interface CMoveRsp extends ResponseStatusFields, SuboperationCounts {
+  /** Message discriminant. */
+  type: "C-MOVE-RSP";
+  /** (0000,0120) MessageIDBeingRespondedTo. */
+  messageIdBeingRespondedTo: number;
+  /** (0000,0002) AffectedSOPClassUID, U(=). */
+  affectedSopClassUid?: string;
+  /** An Identifier follows (CommandDataSetType other than 0x0101); absent means none. */
+  datasetPresent?: boolean;
+}
+
+/**
+ * C-CANCEL-RQ (PS3.7 9.3.2.3, 9.3.3.3, 9.3.4.3): cancels the C-FIND,
+ * C-GET or C-MOVE whose MessageID it names; no data set, no response of
+ * its own.
+ */
+export interface CCancelRq {
+  /** Message discriminant. */
+  type: "C-CANCEL-RQ";
+  /** (0000,0120) MessageIDBeingRespondedTo: the request to cancel. */
+  messageIdBeingRespondedTo: number;
+}
+
 /** Every supported DIMSE message, as a closed union on `type`. */
-export type DimseMessage = CEchoRq | CEchoRsp | CStoreRq | CStoreRsp;
+export type DimseMessage =
+  | CEchoRq
+  | CEchoRsp
+  | CStoreRq
+  | CStoreRsp
+  | CFindRq
+  | CFindRsp
+  | CGetRq
+  | CGetRsp
+  | CMoveRq
+  | CMoveRsp
+  | CCancelRq;
 
 /** The message type names. */
 export type DimseMessageType = DimseMessage["type"];
 
-/** Whether a data set follows this message's command set (PS3.7 9.3.1.1, E.1). */
+/**
+ * Whether a data set follows the command set of a message type (PS3.7 9.3,
+ * the Data Set / Identifier rows of each table): `always` (M), `never`
+ * (no data set defined), or `optional` (C or U: the message says, in
+ * `datasetPresent`).
+ */
+export type DatasetRule = "always" | "never" | "optional";
+
+/** The {@linkcode DatasetRule} of every message type (PS3.7 Tables 9.3-1 to 9.3-13). */
+export const DATASET_RULE: Readonly<Record<DimseMessageType, DatasetRule>> = {
+  "C-STORE-RQ": "always",
+  "C-STORE-RSP": "never",
+  "C-GET-RQ": "always",
+  "C-GET-RSP": "optional",
+  "C-FIND-RQ": "always",
+  "C-FIND-RSP": "optional",
+  "C-MOVE-RQ": "always",
+  "C-MOVE-RSP": "optional",
+  "C-ECHO-RQ": "never",
+  "C-ECHO-RSP": "never",
+  "C-CANCEL-RQ": "never",
+};
+
+/** Whether a data set follows this message's command set (PS3.7 9.3, E.1). */
 export function hasDataset(msg: DimseMessage): boolean {
-  return msg.type === "C-STORE-RQ";
+  const rule = DATASET_RULE[msg.type];
+  return rule === "always" || (rule === "optional" && "datasetPresent" in msg &&
+    msg.datasetPresent === true);
 }
 
-/** The response fields shared by C-ECHO-RSP and C-STORE-RSP, in command set form. */
+/** The response fields shared by every response, in command set form. */
 function statusElements(msg: ResponseStatusFields): CommandSet {
   return {
     Status: msg.status,
@@ -108,9 +271,19 @@ function statusElements(msg: ResponseStatusFields): CommandSet {
   };
 }
 
+/** The sub-operation counts, in command set form. */
+function countElements(msg: SuboperationCounts): CommandSet {
+  return {
+    NumberOfRemainingSuboperations: msg.remainingSuboperations,
+    NumberOfCompletedSuboperations: msg.completedSuboperations,
+    NumberOfFailedSuboperations: msg.failedSuboperations,
+    NumberOfWarningSuboperations: msg.warningSuboperations,
+  };
+}
+
 /**
  * The command set of a message (PS3.7 9.3): CommandField and
- * CommandDataSetType are derived from the message type, optional fields are
+ * CommandDataSetType are derived from the message, optional fields are
  * present only when set.
  */
 export function messageToCommandSet(msg: DimseMessage): CommandSet {
@@ -130,10 +303,36 @@ function allElements(msg: DimseMessage): CommandSet {
   switch (msg.type) {
     case "C-ECHO-RQ":
       return { ...common, AffectedSOPClassUID: msg.affectedSopClassUid, MessageID: msg.messageId };
+    case "C-FIND-RQ":
+    case "C-GET-RQ":
+      return {
+        ...common,
+        AffectedSOPClassUID: msg.affectedSopClassUid,
+        MessageID: msg.messageId,
+        Priority: msg.priority,
+      };
+    case "C-MOVE-RQ":
+      return {
+        ...common,
+        AffectedSOPClassUID: msg.affectedSopClassUid,
+        MessageID: msg.messageId,
+        Priority: msg.priority,
+        MoveDestination: msg.moveDestination,
+      };
     case "C-ECHO-RSP":
+    case "C-FIND-RSP":
       return {
         ...common,
         ...statusElements(msg),
+        AffectedSOPClassUID: msg.affectedSopClassUid,
+        MessageIDBeingRespondedTo: msg.messageIdBeingRespondedTo,
+      };
+    case "C-GET-RSP":
+    case "C-MOVE-RSP":
+      return {
+        ...common,
+        ...statusElements(msg),
+        ...countElements(msg),
         AffectedSOPClassUID: msg.affectedSopClassUid,
         MessageIDBeingRespondedTo: msg.messageIdBeingRespondedTo,
       };
@@ -155,6 +354,8 @@ function allElements(msg: DimseMessage): CommandSet {
         MessageIDBeingRespondedTo: msg.messageIdBeingRespondedTo,
         AffectedSOPInstanceUID: msg.affectedSopInstanceUid,
       };
+    case "C-CANCEL-RQ":
+      return { ...common, MessageIDBeingRespondedTo: msg.messageIdBeingRespondedTo };
   }
 }
 
@@ -177,18 +378,43 @@ class MandatoryReader {
     }
     return value as NonNullable<CommandSet[K]>;
   }
+
+  /** The mandatory Priority, checked against PS3.7 9.1.1.1.4. */
+  priority(): Priority {
+    const priority = this.get("Priority");
+    if (!(Object.values(PRIORITY) as number[]).includes(priority)) {
+      throw new DimseDecodeError(
+        "bad-value",
+        `${this.type} with Priority ${priority}: expected 0 (medium), 1 (high) or 2 (low)`,
+        { tag: TAG.Priority, commandField: this.cmd.CommandField, messageId: this.cmd.MessageID },
+      );
+    }
+    return priority as Priority;
+  }
+}
+
+/** The optional fields of `cmd` that are present, renamed to message fields. */
+function present<const M extends Record<string, CommandKeyword>>(
+  cmd: CommandSet,
+  fields: M,
+): { [F in keyof M]?: NonNullable<CommandSet[M[F]]> } {
+  const out: Record<string, unknown> = {};
+  for (const [field, keyword] of Object.entries(fields)) {
+    if (cmd[keyword] !== undefined) out[field] = cmd[keyword];
+  }
+  return out as { [F in keyof M]?: NonNullable<CommandSet[M[F]]> };
 }
 
 /**
  * The typed message of a decoded command set, with the mandatory elements of
- * its type checked (PS3.7 9.3.1, 9.3.5):
+ * its type checked (PS3.7 9.3):
  *
  * - unknown CommandField: `unknown-command`, carrying the raw command field
  *   and message id so that the caller can answer (PS3.7 C.5.4, 0x0211);
  * - a mandatory element absent or empty: `missing-element`, naming it;
  * - CommandDataSetType contradicting the message type (a data set with a
- *   C-ECHO, none with a C-STORE-RQ) or a Priority not in PS3.7 9.1.1.1.4:
- *   `bad-value`.
+ *   C-ECHO or a C-CANCEL-RQ, none with a C-STORE-RQ or the Identifier of a
+ *   C-FIND-RQ) or a Priority not in PS3.7 9.1.1.1.4: `bad-value`.
  *
  * @throws DimseDecodeError
  */
@@ -213,22 +439,34 @@ export function commandSetToMessage(cmd: CommandSet): DimseMessage {
   }
   const read = new MandatoryReader(cmd, type);
   const dataSetType = read.get("CommandDataSetType");
-  const withDataset = type === "C-STORE-RQ";
-  if ((dataSetType !== NO_DATASET) !== withDataset) {
+  const withDataset = dataSetType !== NO_DATASET;
+  const rule = DATASET_RULE[type];
+  if (rule !== "optional" && withDataset !== (rule === "always")) {
     throw new DimseDecodeError(
       "bad-value",
       `${type} with CommandDataSetType 0x${
         dataSetType.toString(16).toUpperCase().padStart(4, "0")
-      }: ${withDataset ? "a data set must follow" : "no data set may follow"}`,
+      }: ${rule === "always" ? "a data set must follow" : "no data set may follow"}`,
       { tag: TAG.CommandDataSetType, commandField: field, messageId: cmd.MessageID },
     );
   }
+  const datasetFlag = withDataset ? { datasetPresent: true } : {};
   const status = (): ResponseStatusFields => ({
     status: read.get("Status"),
-    ...(cmd.ErrorComment !== undefined && { errorComment: cmd.ErrorComment }),
-    ...(cmd.ErrorID !== undefined && { errorId: cmd.ErrorID }),
-    ...(cmd.OffendingElement !== undefined && { offendingElement: cmd.OffendingElement }),
+    ...present(cmd, {
+      errorComment: "ErrorComment",
+      errorId: "ErrorID",
+      offendingElement: "OffendingElement",
+    }),
   });
+  const counts = (): SuboperationCounts =>
+    present(cmd, {
+      remainingSuboperations: "NumberOfRemainingSuboperations",
+      completedSuboperations: "NumberOfCompletedSuboperations",
+      failedSuboperations: "NumberOfFailedSuboperations",
+      warningSuboperations: "NumberOfWarningSuboperations",
+    });
+  const affectedClass = () => present(cmd, { affectedSopClassUid: "AffectedSOPClassUID" });
   switch (type) {
     case "C-ECHO-RQ":
       return {
@@ -240,40 +478,64 @@ export function commandSetToMessage(cmd: CommandSet): DimseMessage {
       return {
         type,
         messageIdBeingRespondedTo: read.get("MessageIDBeingRespondedTo"),
-        ...(cmd.AffectedSOPClassUID !== undefined &&
-          { affectedSopClassUid: cmd.AffectedSOPClassUID }),
+        ...affectedClass(),
         ...status(),
       };
-    case "C-STORE-RQ": {
-      const priority = read.get("Priority");
-      if (!(Object.values(PRIORITY) as number[]).includes(priority)) {
-        throw new DimseDecodeError(
-          "bad-value",
-          `C-STORE-RQ with Priority ${priority}: expected 0 (medium), 1 (high) or 2 (low)`,
-          { tag: TAG.Priority, commandField: field, messageId: cmd.MessageID },
-        );
-      }
+    case "C-STORE-RQ":
       return {
         type,
         messageId: read.get("MessageID"),
         affectedSopClassUid: read.get("AffectedSOPClassUID"),
         affectedSopInstanceUid: read.get("AffectedSOPInstanceUID"),
-        priority: priority as Priority,
-        ...(cmd.MoveOriginatorApplicationEntityTitle !== undefined &&
-          { moveOriginatorAeTitle: cmd.MoveOriginatorApplicationEntityTitle }),
-        ...(cmd.MoveOriginatorMessageID !== undefined &&
-          { moveOriginatorMessageId: cmd.MoveOriginatorMessageID }),
+        priority: read.priority(),
+        ...present(cmd, {
+          moveOriginatorAeTitle: "MoveOriginatorApplicationEntityTitle",
+          moveOriginatorMessageId: "MoveOriginatorMessageID",
+        }),
       };
-    }
     case "C-STORE-RSP":
       return {
         type,
         messageIdBeingRespondedTo: read.get("MessageIDBeingRespondedTo"),
-        ...(cmd.AffectedSOPClassUID !== undefined &&
-          { affectedSopClassUid: cmd.AffectedSOPClassUID }),
-        ...(cmd.AffectedSOPInstanceUID !== undefined &&
-          { affectedSopInstanceUid: cmd.AffectedSOPInstanceUID }),
+        ...affectedClass(),
+        ...present(cmd, { affectedSopInstanceUid: "AffectedSOPInstanceUID" }),
         ...status(),
       };
+    case "C-FIND-RQ":
+    case "C-GET-RQ":
+      return {
+        type,
+        messageId: read.get("MessageID"),
+        affectedSopClassUid: read.get("AffectedSOPClassUID"),
+        priority: read.priority(),
+      };
+    case "C-MOVE-RQ":
+      return {
+        type,
+        messageId: read.get("MessageID"),
+        affectedSopClassUid: read.get("AffectedSOPClassUID"),
+        priority: read.priority(),
+        moveDestination: read.get("MoveDestination"),
+      };
+    case "C-FIND-RSP":
+      return {
+        type,
+        messageIdBeingRespondedTo: read.get("MessageIDBeingRespondedTo"),
+        ...affectedClass(),
+        ...status(),
+        ...datasetFlag,
+      };
+    case "C-GET-RSP":
+    case "C-MOVE-RSP":
+      return {
+        type,
+        messageIdBeingRespondedTo: read.get("MessageIDBeingRespondedTo"),
+        ...affectedClass(),
+        ...status(),
+        ...counts(),
+        ...datasetFlag,
+      };
+    case "C-CANCEL-RQ":
+      return { type, messageIdBeingRespondedTo: read.get("MessageIDBeingRespondedTo") };
   }
 }

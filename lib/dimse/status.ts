@@ -1,8 +1,13 @@
 /**
- * DIMSE status codes (PS3.7 Annex C; C-STORE codes of PS3.4 Table B.2-1).
+ * DIMSE status codes (PS3.7 Annex C; C-STORE codes of PS3.4 Table B.2-1;
+ * Query/Retrieve codes of PS3.4 C.4.1.1.4, C.4.2.1.5, C.4.3.1.4).
  *
- * Wording follows DCMTK 3.6.7's DIMSE dump (dcmnet `dimdump.cc`) so that our
- * `-d` output reads like DCMTK's, which users' scripts parse.
+ * Wording follows DCMTK 3.6.7: {@linkcode statusMeaning} that of its DIMSE
+ * dump (dcmnet `dimdump.cc`), {@linkcode statusLogText} that of the log
+ * lines of its Q/R tools (dcmnet `diutil.cc`), so that our output reads like
+ * DCMTK's, which users' scripts parse. Both tables were read off DCMTK
+ * 3.6.7's findscu, movescu and getscu answering every code of
+ * tests/fixtures/dcmtk367_qr_statuses.json.
  *
  * @module
  */
@@ -11,7 +16,10 @@
 export type StatusCategory = "success" | "warning" | "failure" | "cancel" | "pending";
 
 /** The DIMSE service a status answers; its codes mean different things per service. */
-export type StatusService = "C-ECHO" | "C-STORE";
+export type StatusService = "C-ECHO" | "C-STORE" | "C-FIND" | "C-GET" | "C-MOVE";
+
+/** The Query/Retrieve services (PS3.4 Annex C). */
+export type QueryRetrieveService = "C-FIND" | "C-GET" | "C-MOVE";
 
 /**
  * The class of a status code (PS3.7 Annex C):
@@ -113,12 +121,66 @@ function storeRangeMeaning(code: number): string | undefined {
   return undefined;
 }
 
+/** C-FIND codes (PS3.4 Table C.4-1) in DCMTK's dump wording. */
+const FIND_MEANINGS: ReadonlyMap<number, string> = new Map([
+  [0x0000, "Success: Matching is complete"],
+  [0x0122, "Refused: SOP Class not supported"],
+  [0xa700, "Refused: Out of resources"],
+  [0xfe00, "Cancel: Matching terminated due to Cancel Request"],
+  [0xff00, "Pending: Matches are continuing"],
+  [0xff01, "Pending: Matches are continuing - Warning: Unsupported optional keys"],
+]);
+
+/** C-FIND code ranges in DCMTK's dump wording: A9xx, Cxxx. */
+function findRangeMeaning(code: number): string | undefined {
+  if ((code & 0xff00) === 0xa900) return "Error: Data Set does not match SOP Class";
+  if ((code & 0xf000) === 0xc000) return "Failed: Unable to process";
+  return undefined;
+}
+
+/**
+ * C-GET and C-MOVE codes (PS3.4 Tables C.4-2, C.4-3) in DCMTK's dump
+ * wording; DCMTK's C-GET table lacks 0x0124 and 0xA801, which C-GET does
+ * not define (no move destination).
+ */
+const RETRIEVE_MEANINGS: ReadonlyMap<number, string> = new Map([
+  [0x0000, "Success: Sub-operations complete - No failures or warnings"],
+  [0x0122, "Refused: SOP Class not supported"],
+  [0x0124, "Refused: Not authorized"],
+  [0x0210, "Duplicate invocation"],
+  [0x0211, "Unrecognized operation"],
+  [0x0212, "Mistyped argument"],
+  [0xa701, "Refused: Out of resources - Unable to calculate number of matches"],
+  [0xa702, "Refused: Out of resources - Unable to perform sub-operations"],
+  [0xa801, "Refused: Move Destination unknown"],
+  [0xa900, "Error: Data Set does not match SOP Class"],
+  [0xaa00, "Failed: None of the frames requested were found in SOP Instance"],
+  [0xaa01, "Failed: Unable to create new object for this SOP Class"],
+  [0xaa02, "Failed: Unable to extract frames"],
+  [0xaa03, "Failed: Time-based request for non-time-based SOP Instance"],
+  [0xaa04, "Failed: Invalid request"],
+  [0xb000, "Warning: Sub-operations complete - One or more failures or warnings"],
+  [0xfe00, "Cancel: Sub-operations terminated due to Cancel Indication"],
+  [0xff00, "Pending: Sub-operations are continuing"],
+]);
+
+/** Codes DCMTK's C-GET dump does not name although C-MOVE's does. */
+const NOT_GET_CODES = new Set([0x0124, 0xa801]);
+
+/** A C-GET or C-MOVE code in DCMTK's dump wording, undefined when it has none. */
+function retrieveMeaning(code: number, service: "C-GET" | "C-MOVE"): string | undefined {
+  if (service === "C-GET" && NOT_GET_CODES.has(code)) return undefined;
+  if ((code & 0xf000) === 0xc000) return "Failed: Unable to process";
+  return RETRIEVE_MEANINGS.get(code);
+}
+
 /**
  * What a status code means, in DCMTK 3.6.7's words.
  *
  * With `service`, the service-specific table of DCMTK's dump is used (for
  * C-STORE, e.g. 0xA700 "Refused: Out of resources", 0xB000 "Warning:
- * Coercion of Data Elements"); without it, the general PS3.7 Annex C
+ * Coercion of Data Elements"; for C-MOVE, 0xA801 "Refused: Move
+ * Destination unknown"); without it, the general PS3.7 Annex C
  * codes (0x0110 "Processing failure", 0x0211 "Unrecognized operation"...).
  * Other codes give their class name, or "Unknown Status Code
  * (non-standard)" outside every class.
@@ -129,6 +191,11 @@ export function statusMeaning(code: number, service?: StatusService): string {
       return ECHO_MEANINGS.get(code) ?? classWording(code);
     case "C-STORE":
       return STORE_MEANINGS.get(code) ?? storeRangeMeaning(code) ?? classWording(code);
+    case "C-FIND":
+      return FIND_MEANINGS.get(code) ?? findRangeMeaning(code) ?? classWording(code);
+    case "C-GET":
+    case "C-MOVE":
+      return retrieveMeaning(code, service) ?? classWording(code);
     case undefined:
       return GENERAL_MEANINGS.get(code) ?? classWording(code);
   }
@@ -145,4 +212,47 @@ export function statusHex(code: number): string {
  */
 export function formatStatus(code: number, service?: StatusService): string {
   return `${statusHex(code)} ${statusMeaning(code, service)}`;
+}
+
+/** C-FIND codes in DCMTK's log wording (`DU_cfindStatusString`). */
+const FIND_LOG_TEXTS: ReadonlyMap<number, string> = new Map([
+  [0x0000, "Success"],
+  [0x0122, "Refused: SOPClassNotSupported"],
+  [0xa700, "Refused: OutOfResources"],
+  [0xa900, "Error: DataSetDoesNotMatchSOPClass"],
+  [0xfe00, "Cancel: MatchingTerminatedDueToCancelRequest"],
+  [0xff00, "Pending"],
+  [0xff01, "Pending: WarningUnsupportedOptionalKeys"],
+]);
+
+/** C-GET and C-MOVE codes in DCMTK's log wording (`DU_cgetStatusString`, `DU_cmoveStatusString`). */
+const RETRIEVE_LOG_TEXTS: ReadonlyMap<number, string> = new Map([
+  [0x0000, "Success"],
+  [0x0122, "Refused: SOPClassNotSupported"],
+  [0xa701, "Refused: OutOfResourcesNumberOfMatches"],
+  [0xa702, "Refused: OutOfResourcesSubOperations"],
+  [0xa801, "Refused: MoveDestinationUnknown"],
+  [0xa900, "Error: DataSetDoesNotMatchSOPClass"],
+  [0xb000, "Warning: SubOperationsCompleteOneOrMoreFailures"],
+  [0xfe00, "Cancel: SubOperationsTerminatedDueToCancelIndication"],
+  [0xff00, "Pending"],
+]);
+
+/**
+ * A Query/Retrieve status as DCMTK 3.6.7's findscu, movescu and getscu put
+ * it in their log lines (`I: Received Final Find Response (Success)`,
+ * `W: Move response with error status (Refused: MoveDestinationUnknown)`):
+ * CamelCase names for the codes of PS3.4 C.4 that DCMTK knows (any Cxxx is
+ * `Failed: UnableToProcess`), else `Unknown Status: 0x` and the code in
+ * lower-case hex without leading zeros, as DCMTK prints it.
+ */
+export function statusLogText(code: number, service: QueryRetrieveService): string {
+  const known = (code & 0xf000) === 0xc000
+    ? "Failed: UnableToProcess"
+    : service === "C-FIND"
+    ? FIND_LOG_TEXTS.get(code)
+    : service === "C-GET" && code === 0xa801
+    ? undefined
+    : RETRIEVE_LOG_TEXTS.get(code);
+  return known ?? `Unknown Status: 0x${code.toString(16)}`;
 }

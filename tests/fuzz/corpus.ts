@@ -27,6 +27,7 @@ import {
   EXPLICIT_VR_BIG_ENDIAN,
   EXPLICIT_VR_LITTLE_ENDIAN,
   IMPLICIT_VR_LITTLE_ENDIAN,
+  QUERY_RETRIEVE_SOP_CLASSES,
   VERIFICATION_SOP_CLASS,
 } from "../../lib/uids.ts";
 import { deflateRaw } from "../../lib/dicom/deflate.ts";
@@ -71,6 +72,8 @@ export function smallImage(ts: string, definedLengths = false): Uint8Array {
 // ---------------------------------------------------------------------------
 // DIMSE
 
+const STUDY_ROOT = QUERY_RETRIEVE_SOP_CLASSES.studyRoot;
+
 /** One message of every type we know, with every optional field in some of them. */
 export const MESSAGES: readonly DimseMessage[] = [
   { type: "C-ECHO-RQ", messageId: 1, affectedSopClassUid: VERIFICATION_SOP_CLASS },
@@ -114,6 +117,42 @@ export const MESSAGES: readonly DimseMessage[] = [
     errorComment: "data set does not match",
     offendingElement: [0x00080016, 0x00080018],
   },
+  { type: "C-FIND-RQ", messageId: 4, affectedSopClassUid: STUDY_ROOT.find, priority: 0 },
+  {
+    type: "C-FIND-RSP",
+    messageIdBeingRespondedTo: 4,
+    affectedSopClassUid: STUDY_ROOT.find,
+    status: 0xff00,
+    datasetPresent: true,
+  },
+  { type: "C-GET-RQ", messageId: 5, affectedSopClassUid: STUDY_ROOT.get, priority: 2 },
+  {
+    type: "C-GET-RSP",
+    messageIdBeingRespondedTo: 5,
+    status: 0xb000,
+    remainingSuboperations: 0,
+    completedSuboperations: 3,
+    failedSuboperations: 1,
+    warningSuboperations: 0,
+    datasetPresent: true,
+  },
+  {
+    type: "C-MOVE-RQ",
+    messageId: 6,
+    affectedSopClassUid: STUDY_ROOT.move,
+    priority: 1,
+    moveDestination: "STORESCP",
+  },
+  {
+    type: "C-MOVE-RSP",
+    messageIdBeingRespondedTo: 6,
+    affectedSopClassUid: STUDY_ROOT.move,
+    status: 0xa801,
+    completedSuboperations: 0,
+    failedSuboperations: 0,
+    warningSuboperations: 0,
+  },
+  { type: "C-CANCEL-RQ", messageIdBeingRespondedTo: 4 },
 ];
 
 /** A command set with every element of PS3.7 Annex E, retired ones included. */

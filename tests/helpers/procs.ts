@@ -350,17 +350,22 @@ function onPath(cmd: string): boolean {
 }
 
 /**
- * Whether DCMTK's tools are available. In CI (DIMSE_REQUIRE_DCMTK=1 or
- * CI=true) a missing DCMTK is a failure, not a skip.
+ * Whether DCMTK's tools are available (by default echoscu and storescp;
+ * `tools` names others, e.g. findscu, dcmqrscp). In CI (DIMSE_REQUIRE_DCMTK=1
+ * or CI=true) a missing tool is a failure, not a skip.
  */
-export function dcmtkAvailable(): boolean {
-  const have = ["echoscu", "storescp"].every(onPath);
+export function dcmtkAvailable(tools: readonly string[] = ["echoscu", "storescp"]): boolean {
+  const missing = tools.filter((t) => !onPath(t));
   const required = Deno.env.get("DIMSE_REQUIRE_DCMTK") === "1" || Deno.env.get("CI") === "true";
-  if (!have && required) {
-    throw new Error("DCMTK (echoscu, storescp) is required for interop tests but is not installed");
+  if (missing.length > 0 && required) {
+    throw new Error(
+      `DCMTK (${missing.join(", ")}) is required for interop tests but is not installed`,
+    );
   }
-  if (!have) {
-    console.warn("DCMTK not installed: interop tests skipped (apt-get install -y dcmtk)");
+  if (missing.length > 0) {
+    console.warn(
+      `DCMTK ${missing.join(", ")} not installed: interop tests skipped (apt-get install -y dcmtk)`,
+    );
   }
-  return have;
+  return missing.length === 0;
 }
