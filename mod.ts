@@ -302,6 +302,13 @@ export {
   readDatasetChunks,
 } from "./lib/dicom/part10.ts";
 export { DicomFileError, DicomParseError, type DicomParseErrorCode } from "./lib/dicom/errors.ts";
+export {
+  CHARSET_VRS,
+  CharsetError,
+  type CharsetErrorCode,
+  type CharsetProblemHandler,
+  SpecificCharacterSet,
+} from "./lib/dicom/charset.ts";
 export { TopLevelWatcher } from "./lib/dicom/watcher.ts";
 export { newUid } from "./lib/dicom/uid_gen.ts";
 
