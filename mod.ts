@@ -303,6 +303,31 @@ export {
 } from "./lib/dicom/part10.ts";
 export { DicomFileError, DicomParseError, type DicomParseErrorCode } from "./lib/dicom/errors.ts";
 export {
+  type Attribute,
+  attribute,
+  type AttributeLimits,
+  type Attributes,
+  type AttributeValue,
+  decodeAttributes,
+  decodeAttributesFile,
+  type DecodeAttributesOptions,
+  DEFAULT_ATTRIBUTE_LIMITS,
+  encodeAttributes,
+  findAttribute,
+  setAttribute,
+  stringValues,
+} from "./lib/dicom/attributes.ts";
+export { type DatasetFormatOptions, formatAttributes, formatDataset } from "./lib/dicom/dump.ts";
+export {
+  applyQueryKeys,
+  type KeyStep,
+  parseQueryKey,
+  queryFromKeys,
+  type QueryKey,
+  QueryKeyError,
+} from "./lib/dicom/query_keys.ts";
+export { keywordTag } from "./lib/dicom/keywords.ts";
+export {
   CHARSET_VRS,
   CharsetError,
   type CharsetErrorCode,

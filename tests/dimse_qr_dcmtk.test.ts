@@ -14,31 +14,23 @@ import { dumpMessage } from "../lib/dimse/dump.ts";
 import { type DimseMessage, messageToCommandSet } from "../lib/dimse/messages.ts";
 import { type QueryRetrieveService, statusLogText, statusMeaning } from "../lib/dimse/status.ts";
 import { QUERY_RETRIEVE_SOP_CLASSES as QR, uidName } from "../lib/uids.ts";
-import { dcmtkAvailable, type Finished, runCommand, show } from "./helpers/procs.ts";
-import { type ReceivedRequest, type ScriptedResponse, startQrPeer } from "./helpers/qr_peer.ts";
+import { dcmtkAvailable, show } from "./helpers/procs.ts";
+import {
+  preferring,
+  type ReceivedRequest,
+  runAgainstPeer,
+  type ScriptedResponse,
+} from "./helpers/qr_peer.ts";
 
 const HAVE_DCMTK = dcmtkAvailable(["findscu", "movescu", "getscu"]);
 const IMPLICIT_LE = "1.2.840.10008.1.2";
 
-/** The responses to a request: whatever `answer` builds from it and its message id. */
+/** The responses to a request. */
 type Answer = (request: ReceivedRequest) => ScriptedResponse[];
 
-/** Runs a DCMTK tool against a peer answering with `answer`; returns its output and the requests. */
-async function runAgainstPeer(
-  tool: string,
-  args: string[],
-  answer: Answer,
-): Promise<{ run: Finished; requests: ReceivedRequest[]; output: string }> {
-  const peer = startQrPeer({
-    chooseTransferSyntax: (proposed) => proposed.includes(IMPLICIT_LE) ? IMPLICIT_LE : proposed[0],
-    respond: answer,
-  });
-  try {
-    const run = await runCommand(tool, [...args, "127.0.0.1", String(peer.port)], 20_000);
-    return { run, requests: peer.requests, output: run.stdout + run.stderr };
-  } finally {
-    await peer.close();
-  }
+/** Runs a DCMTK tool against a peer that accepts implicit VR little endian and answers `answer`. */
+function againstPeer(tool: string, args: string[], answer: Answer) {
+  return runAgainstPeer(tool, args, preferring(IMPLICIT_LE, answer));
 }
 
 /** The id of a request message, for its responses. */
@@ -95,13 +87,13 @@ Deno.test({
     "DCMTK findscu, movescu, getscu, findscu --cancel: their command sets are ours, byte for byte",
   ignore: !HAVE_DCMTK,
   fn: async () => {
-    const find = await runAgainstPeer("findscu", ["-S", ...STUDY_KEY], (r) => [
+    const find = await againstPeer("findscu", ["-S", ...STUDY_KEY], (r) => [
       { message: finalResponse(r, 0) },
     ]);
-    const move = await runAgainstPeer("movescu", ["-S", "-aem", "DEST", ...STUDY_KEY], (r) => [
+    const move = await againstPeer("movescu", ["-S", "-aem", "DEST", ...STUDY_KEY], (r) => [
       { message: finalResponse(r, 0) },
     ]);
-    const get = await runAgainstPeer("getscu", ["-P", ...STUDY_KEY], (r) => [
+    const get = await againstPeer("getscu", ["-P", ...STUDY_KEY], (r) => [
       { message: finalResponse(r, 0) },
     ]);
     // Three pending responses; findscu cancels after the first.
@@ -116,7 +108,7 @@ Deno.test({
       0,
       ...Array.from("STUDY ", (c) => c.charCodeAt(0)),
     ]);
-    const cancel = await runAgainstPeer(
+    const cancel = await againstPeer(
       "findscu",
       ["--cancel", "1", "-S", ...STUDY_KEY],
       (r): ScriptedResponse[] => {
@@ -182,7 +174,7 @@ Deno.test({
       ] as const
     ) {
       sent.length = 0;
-      const { run, output } = await runAgainstPeer(tool, [...args], respond([...statuses]));
+      const { run, output } = await againstPeer(tool, [...args], respond([...statuses]));
       const dumps = incomingDumps(output);
       assert.equal(dumps.length, statuses.length, show(run));
       sent.forEach((message, i) =>
@@ -207,7 +199,7 @@ Deno.test({
     ];
     for (const [service, tool, args, codes] of samples) {
       for (const code of codes) {
-        const { run, output } = await runAgainstPeer(tool, ["-v", ...args], (r) => [
+        const { run, output } = await againstPeer(tool, ["-v", ...args], (r) => [
           { message: finalResponse(r, code) },
         ]);
         const words = statusLogText(code, service);
@@ -215,7 +207,7 @@ Deno.test({
           output.includes(`Response (${words})`),
           `${service} 0x${code.toString(16)}: expected (${words})\n${show(run)}`,
         );
-        const debug = await runAgainstPeer(tool, ["-d", ...args], (r) => [
+        const debug = await againstPeer(tool, ["-d", ...args], (r) => [
           { message: finalResponse(r, code) },
         ]);
         const status = `: 0x${code.toString(16).padStart(4, "0")}: ${statusMeaning(code, service)}`;

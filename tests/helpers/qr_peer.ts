@@ -14,6 +14,7 @@ import { type DimseMessage, hasDataset, messageToCommandSet } from "../../lib/di
 import { concatBytes } from "../../lib/pdu/bytes.ts";
 import { encodePdu } from "../../lib/pdu/codec.ts";
 import { PduReader } from "../../lib/pdu/reader.ts";
+import { type Finished, runCommand } from "./procs.ts";
 import type { AssociateAcPdu, AssociateRqPdu, Pdu } from "../../lib/pdu/types.ts";
 
 /** One request as received. */
@@ -226,5 +227,54 @@ function acceptAll(rq: AssociateRqPdu, script: QrPeerScript): AssociateAcPdu {
       extendedNegotiations: [],
       commonExtendedNegotiations: [],
     },
+  };
+}
+
+/** What a DCMTK tool did against a peer: its run, the requests the peer received. */
+export interface PeerRun {
+  /** The tool's exit code and output. */
+  run: Finished;
+  /** Its stdout and stderr together (DCMTK logs go to either). */
+  output: string;
+  /** The requests, in order. */
+  requests: ReceivedRequest[];
+}
+
+/**
+ * Runs a DCMTK tool (`findscu`, `movescu`, `getscu`...) against a peer
+ * following `script`: `args`, host and port, then `files` (query files);
+ * the peer is closed afterwards.
+ */
+export async function runAgainstPeer(
+  tool: string,
+  args: string[],
+  script: QrPeerScript,
+  files: string[] = [],
+): Promise<PeerRun> {
+  const peer = startQrPeer(script);
+  try {
+    const run = await runCommand(
+      tool,
+      [...args, "127.0.0.1", String(peer.port), ...files],
+      20_000,
+    );
+    return { run, output: run.stdout + run.stderr, requests: peer.requests };
+  } finally {
+    await peer.close();
+  }
+}
+
+/**
+ * A script that accepts `transferSyntax` when proposed (else the first
+ * proposed) and answers each request with `respond`.
+ */
+export function preferring(
+  transferSyntax: string,
+  respond: QrPeerScript["respond"],
+): QrPeerScript {
+  return {
+    chooseTransferSyntax: (proposed) =>
+      proposed.includes(transferSyntax) ? transferSyntax : proposed[0],
+    respond,
   };
 }
