@@ -105,12 +105,16 @@ Deno.test("attributes: values read without their padding, split at '\\' unless s
   const bytes = hex(`08005200 08000000 2020535455445920   // leading and trailing spaces of a CS
                      10001000 06000000 4120425e4320      // PN keeps its inner spaces
                      1000 0040 06000000 206120 5c6220    // LT: one value, leading space kept
-                     20000d00 06000000 312e322e3300`);
+                     20000d00 06000000 312e322e3300
+                     20001000 04000000 20202020          // padding only: no value
+                     20001100 02000000 5c20`); // two empty values
   const attrs = decodeAttributes(bytes, IMPLICIT_VR_LITTLE_ENDIAN);
   assert.deepEqual(stringValues(attrs, 0x00080052), ["STUDY"]);
   assert.deepEqual(stringValues(attrs, 0x00100010), ["A B^C"]);
   assert.deepEqual(stringValues(attrs, 0x00104000), [" a \\b"]);
   assert.deepEqual(stringValues(attrs, 0x0020000d), ["1.2.3"]);
+  assert.deepEqual(stringValues(attrs, 0x00200010), []);
+  assert.deepEqual(stringValues(attrs, 0x00200011), ["", ""]);
 });
 
 Deno.test("attributes: text decodes in the data set's Specific Character Set, an item's own inside it", () => {

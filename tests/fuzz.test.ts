@@ -40,6 +40,7 @@ const COUNTS: Record<string, number> = {
   "dataset-deflate": 4_000,
   "part10": 6_000,
   "part10-file": 1_500,
+  "identifier": 5_000,
   "echoscp": 128,
   "storescp": 128,
 };

@@ -348,7 +348,16 @@ export function rawCharset(
 ): SpecificCharacterSet {
   const el = elements.find((e) => e.tag === SPECIFIC_CHARACTER_SET);
   if (!el?.bytes) return inherited;
-  const terms = SpecificCharacterSet.of().decode(el.bytes, "CS", onProblem).split("\\");
+  return charsetOf(el.bytes, onProblem);
+}
+
+/**
+ * The character set a (0008,0005) value names, its bytes read as CS text
+ * whatever VR they came with; an unknown term is a CharsetError, or with
+ * `onProblem` a report and the default repertoire.
+ */
+function charsetOf(bytes: Uint8Array, onProblem?: CharsetProblemHandler): SpecificCharacterSet {
+  const terms = SpecificCharacterSet.of().decode(bytes, "CS", onProblem).split("\\");
   try {
     return SpecificCharacterSet.of(terms);
   } catch (error) {
@@ -377,6 +386,17 @@ function typed(
   });
 }
 
+/**
+ * The value of a raw element that is not text: its numbers (checked to be
+ * whole), or its bytes in little endian order.
+ *
+ * @throws {DicomParseError} `bad-vr` for a length its VR cannot have
+ */
+export function rawValue(raw: RawElement): number[] | bigint[] | Uint8Array {
+  if (raw.vr === "AT" || NUMBERS[raw.vr]) return readNumbers(raw);
+  return littleEndianBytes(raw);
+}
+
 function typedValue(
   raw: RawElement,
   charset: SpecificCharacterSet,
@@ -388,10 +408,11 @@ function typedValue(
       const value = unpad(text, raw.vr);
       return value === "" ? [] : [value];
     }
-    return text === "" ? [] : text.split("\\").map((v) => unpad(v, raw.vr));
+    const values = text.split("\\").map((v) => unpad(v, raw.vr));
+    // A value of padding only is an empty value (PS3.5 6.2), as zero bytes are.
+    return values.length === 1 && values[0] === "" ? [] : values;
   }
-  if (raw.vr === "AT" || NUMBERS[raw.vr]) return readNumbers(raw);
-  return littleEndianBytes(raw);
+  return rawValue(raw);
 }
 
 /**
@@ -544,7 +565,16 @@ export function declaredCharset(
   inherited: SpecificCharacterSet,
 ): SpecificCharacterSet {
   const declared = attrs.find((a) => a.tag === SPECIFIC_CHARACTER_SET);
-  return declared ? SpecificCharacterSet.of(declared.value as string[]) : inherited;
+  if (!declared) return inherited;
+  if (declared.value instanceof Uint8Array) return charsetOf(declared.value);
+  if (!declared.value.every((v) => typeof v === "string")) {
+    throw new CharsetError(
+      "unknown-charset",
+      "",
+      `(0008,0005) holds ${declared.vr} values, not Specific Character Set terms`,
+    );
+  }
+  return SpecificCharacterSet.of(declared.value as string[]);
 }
 
 /** Attributes sorted by tag, a repeated tag refused (PS3.5 7.1: each at most once). */

@@ -26,6 +26,7 @@ import {
   isTextVr,
   rawCharset,
   type RawElement,
+  rawValue,
   readTree,
   sortedAttributes,
 } from "./attributes.ts";
@@ -228,81 +229,40 @@ function joined(parts: string[], shorten: boolean): string {
   return `${out}...`;
 }
 
-/** The printed numbers of a binary value (little endian bytes) and their count. */
-function binaryText(vr: string, bytes: Uint8Array, shorten: boolean): [string, number] {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const hex = (n: number | bigint, digits: number) => n.toString(16).padStart(digits, "0");
-  const count = (size: number) => Math.floor(bytes.length / size);
-  const values = (size: number, read: (at: number) => string) =>
-    Array.from({ length: count(size) }, (_, i) => read(i * size));
-  let parts: string[];
-  let vm: number;
-  switch (vr) {
-    case "US":
-    case "SS":
-    case "UL":
-    case "SL":
-    case "SV":
-    case "UV":
-    case "FL":
-    case "FD":
-    case "AT": {
-      parts = numberParts(vr, view, bytes.length);
-      vm = parts.length;
-      break;
-    }
-    case "OW":
-      parts = values(2, (at) => hex(view.getUint16(at, true), 4));
-      vm = 1;
-      break;
-    case "OL":
-      parts = values(4, (at) => String(view.getUint32(at, true)));
-      vm = 1;
-      break;
-    case "OV":
-      parts = values(8, (at) => String(view.getBigUint64(at, true)));
-      vm = 1;
-      break;
-    case "OF":
-      parts = values(4, (at) => formatFloat(view.getFloat32(at, true), false));
-      vm = 1;
-      break;
-    case "OD":
-      parts = values(8, (at) => formatFloat(view.getFloat64(at, true), true));
-      vm = 1;
-      break;
-    default: // OB, UN and unknown VRs: bytes
-      parts = Array.from(bytes, (b) => hex(b, 2));
-      vm = 1;
+/** The printed values of a binary value and their multiplicity (PS3.5 6.2, 6.4). */
+function binaryDisplay(
+  vr: string,
+  value: number[] | bigint[] | Uint8Array,
+  shorten: boolean,
+): [string, number] {
+  if (value.length === 0) return ["(no value available)", 0];
+  if (!(value instanceof Uint8Array)) {
+    const parts = (value as (number | bigint)[]).map((v) =>
+      vr === "AT"
+        ? tagText(Number(v))
+        : vr === "FL" || vr === "FD"
+        ? formatFloat(Number(v), vr === "FD")
+        : String(v)
+    );
+    return [joined(parts, shorten), parts.length];
   }
-  return [joined(parts, shorten), vm];
-}
-
-function numberParts(vr: string, view: DataView, length: number): string[] {
-  const size = vr === "US" || vr === "SS" ? 2 : vr === "FD" || vr === "SV" || vr === "UV" ? 8 : 4;
-  return Array.from({ length: Math.floor(length / size) }, (_, i) => {
-    const at = i * size;
-    switch (vr) {
-      case "US":
-        return String(view.getUint16(at, true));
-      case "SS":
-        return String(view.getInt16(at, true));
-      case "UL":
-        return String(view.getUint32(at, true));
-      case "SL":
-        return String(view.getInt32(at, true));
-      case "SV":
-        return String(view.getBigInt64(at, true));
-      case "UV":
-        return String(view.getBigUint64(at, true));
-      case "FL":
-        return formatFloat(view.getFloat32(at, true), false);
-      case "FD":
-        return formatFloat(view.getFloat64(at, true), true);
-      default: // AT
-        return tagText((view.getUint16(at, true) << 16) | view.getUint16(at + 2, true));
-    }
-  });
+  // Other-byte, other-word... values: one value of many numbers (PS3.5 6.2), little endian.
+  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  const hex = (n: number, digits: number) => n.toString(16).padStart(digits, "0");
+  const each = (size: number, read: (at: number) => string) =>
+    Array.from({ length: Math.floor(value.length / size) }, (_, i) => read(i * size));
+  const parts = vr === "OW"
+    ? each(2, (at) => hex(view.getUint16(at, true), 4))
+    : vr === "OL"
+    ? each(4, (at) => String(view.getUint32(at, true)))
+    : vr === "OV"
+    ? each(8, (at) => String(view.getBigUint64(at, true)))
+    : vr === "OF"
+    ? each(4, (at) => formatFloat(view.getFloat32(at, true), false))
+    : vr === "OD"
+    ? each(8, (at) => formatFloat(view.getFloat64(at, true), true))
+    : Array.from(value, (byte) => hex(byte, 2)); // OB, UN and unknown VRs
+  return [joined(parts, shorten), 1];
 }
 
 /** A text value as shown: `=Name` for a known UID, else in brackets, shortened when asked. */
@@ -318,12 +278,6 @@ function textDisplay(vr: string, text: string, shorten: boolean): [string, numbe
     return [`[${text.slice(0, LINE_LENGTH - 4)}...`, vm];
   }
   return [`[${text}]`, vm];
-}
-
-/** A value as shown, with its multiplicity. */
-function display(vr: string, bytesLe: Uint8Array, shorten: boolean): [string, number] {
-  if (bytesLe.length === 0) return ["(no value available)", 0];
-  return binaryText(vr, bytesLe, shorten);
 }
 
 /** Lines of a sequence: its own, its items framed by delimitations, its end. */
@@ -405,7 +359,7 @@ function rawLines(
       const text = charset.decode(bytes, el.vr, o.onCharsetProblem);
       [value, vm] = textDisplay(el.vr, text, shorten);
     } else {
-      [value, vm] = display(el.vr, el.littleEndian ? bytes : littleEndianCopy(el), shorten);
+      [value, vm] = binaryDisplay(el.vr, rawValue(el) as number[] | Uint8Array, shorten);
     }
     return [render({
       level,
@@ -417,15 +371,6 @@ function rawLines(
       name: nameOf(el.tag),
     })];
   });
-}
-
-/** A big endian value's bytes in little endian order, as numbers are printed from. */
-function littleEndianCopy(el: RawElement): Uint8Array {
-  const size = { US: 2, SS: 2, OW: 2, AT: 2, UL: 4, SL: 4, FL: 4, OL: 4, OF: 4 }[el.vr] ??
-    ({ FD: 8, OD: 8, SV: 8, UV: 8, OV: 8 }[el.vr] ?? 1);
-  const out = el.bytes!.slice();
-  for (let i = 0; i + size <= out.length; i += size) out.subarray(i, i + size).reverse();
-  return out;
 }
 
 function header(ts: string): string[] {
@@ -470,7 +415,8 @@ function attributeLines(
     const bytes = encodedValue(a, charset, true);
     const [value, vm] = isTextVr(a.vr)
       ? textDisplay(a.vr, (a.value as string[]).join("\\"), shorten)
-      : display(a.vr, bytes, shorten);
+      // DCMTK shows bytes as it holds them, padded to even length.
+      : binaryDisplay(a.vr, a.value instanceof Uint8Array ? bytes : a.value as number[], shorten);
     return [render({
       level,
       tag: a.tag,

@@ -9,7 +9,9 @@
  * @module
  */
 
+import { attribute, type Attributes, encodeAttributes } from "../../lib/dicom/attributes.ts";
 import { type Dataset, encodeDataset } from "../../lib/dicom/dataset.ts";
+import { queryFromKeys } from "../../lib/dicom/query_keys.ts";
 import { encodeCommandSet } from "../../lib/dimse/command.ts";
 import { fragmentMessage } from "../../lib/dimse/fragment.ts";
 import { type DimseMessage, messageToCommandSet, PRIORITY } from "../../lib/dimse/messages.ts";
@@ -513,6 +515,47 @@ export function datasetCorpus(ts: string): Uint8Array[] {
     );
   }
   return out;
+}
+
+/**
+ * Q/R identifiers in explicit VR little endian: query keys with sequences,
+ * matches in Latin-1, UTF-8 and ISO 2022 Japanese and Korean text, numbers
+ * and bytes of each kind.
+ */
+export function identifierCorpus(): Uint8Array[] {
+  const identifiers: Attributes[] = [
+    queryFromKeys([
+      "QueryRetrieveLevel=STUDY",
+      "PatientName=Smith*",
+      "StudyInstanceUID",
+      "ModalitiesInStudy=MR\\CT",
+      "ScheduledProcedureStepSequence[1].ScheduledProtocolCodeSequence[0].CodeValue=X1",
+      "ReferencedStudySequence",
+    ]),
+    [
+      attribute(0x00080005, "ISO_IR 100"),
+      attribute(0x00100010, "Buc^Jérôme"),
+      attribute(0x00081030, "Kopf über\\Hals", "LO"),
+    ],
+    [attribute(0x00080005, "ISO_IR 192"), attribute(0x00100010, "Wang^XiaoDong=王^小東=")],
+    [
+      attribute(0x00080005, "\\ISO 2022 IR 87"),
+      attribute(0x00100010, "Yamada^Tarou=山田^太郎=やまだ^たろう"),
+      attribute(0x00400100, [[
+        attribute(0x00080005, "\\ISO 2022 IR 149"),
+        attribute(0x00400007, "洪^吉洞", "LO"),
+      ]], "SQ"),
+    ],
+    [
+      attribute(0x00091001, new Uint8Array([1, 2, 3, 4]), "UN"),
+      attribute(0x00189089, [0.5, -1.25], "FD"),
+      attribute(0x00280009, [0x00181063]),
+      attribute(0x00280010, [512]),
+      attribute(0x00720076, [0.5], "FL"),
+      attribute(0x00720083, [7n], "UV"),
+    ],
+  ];
+  return identifiers.map((a) => encodeAttributes(a, EXPLICIT_VR_LITTLE_ENDIAN));
 }
 
 /** Item and delimitation tags (PS3.5 7.5) to insert, in either byte order, lengths filled by the mutator. */

@@ -163,4 +163,50 @@ export const REGRESSIONS: readonly Regression[] = [
       "00005052495641544520feff0de000000000feffdde000000000e07f10002000000000000100020003000100" +
       "02000300040002000300040005000300040005000600",
   },
+  {
+    target: "identifier",
+    seed: 0xd1c05eed,
+    index: 509,
+    fix: "lib/dicom/attributes.ts declaredCharset",
+    what:
+      "a (0008,0005) read with an unknown VR (so as UN bytes) made encodeAttributes call trim() on numbers: the bytes are now read as CS text, as the decoder reads them",
+    input:
+      "0800050080530a0049534f5f49522031393210001000504e1a0057616e675e5869616f446f6e673de78e8b5e" +
+      "e5b08fe69db13d20",
+  },
+  {
+    target: "identifier",
+    seed: 0xd1c05eed,
+    index: 1665,
+    fix: "lib/dicom/dump.ts binaryDisplay",
+    what:
+      "an FD of 70 bytes (not a multiple of 8) was refused by decodeAttributes but printed by formatDataset: both now read numbers with the same length check",
+    input:
+      "09000110554e000004000000010203041800899046444600000000000000e03f000000000000f4bf28000900" +
+      "41540400180063102800100055530200000272007600464c04000000003f7200830055560000080000000700" +
+      "000000000000",
+  },
+  {
+    target: "identifier",
+    seed: 0xd1c05eed,
+    index: 3552,
+    fix: "lib/dicom/attributes.ts declaredCharset",
+    what:
+      "a (0008,0005) read as SS numbers made encodeAttributes throw a TypeError: it is a CharsetError now",
+    input:
+      "0800050053530a0049534f5f495220313030080030124c4f0e004b6f706620fc6265725c48616c7310001000" +
+      "504e0a004275635e4ae972f46d65",
+  },
+  {
+    target: "identifier",
+    seed: 0xabcdef,
+    index: 3666,
+    fix: "lib/dicom/attributes.ts typedValue",
+    what:
+      "a CS of six NULs decoded as one empty value, which encodes as zero bytes and decodes as no value: padding alone is now no value",
+    input:
+      "080052004353060000000000000010001000504e0600536d6974682a20000d005549000040000001535100002e" +
+      "000000feff00e000000000feff00e01e000000400008005351000012000000feff00e00a0000000800000153" +
+      "4802005831",
+  },
 ];

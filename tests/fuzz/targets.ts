@@ -10,6 +10,10 @@
  */
 
 import { isDeepStrictEqual } from "node:util";
+import { type Attributes, decodeAttributes, encodeAttributes } from "../../lib/dicom/attributes.ts";
+import { CharsetError } from "../../lib/dicom/charset.ts";
+import { formatDataset } from "../../lib/dicom/dump.ts";
+import { EXPLICIT_VR_LITTLE_ENDIAN } from "../../lib/uids.ts";
 import {
   type Dataset,
   datasetDifferences,
@@ -51,6 +55,7 @@ import {
   commandLengthFields,
   datasetCorpus,
   datasetInserts,
+  identifierCorpus,
   part10Corpus,
   PDU_INSERTS,
   pduCorpus,
@@ -540,6 +545,64 @@ function sequenceConflict(ds: Dataset): boolean {
   );
 }
 
+// ---------------------------------------------------------------------------
+// Q/R identifiers
+
+/**
+ * Attributes as encoding leaves them: every level in tag order, and bytes
+ * of odd length (invalid, PS3.5 7.1.1) with the NUL the encoder pads them with.
+ */
+function sortedDeep(attrs: Attributes): Attributes {
+  const padded = (v: Uint8Array) => v.length % 2 === 0 ? v : Uint8Array.from([...v, 0]);
+  return [...attrs].sort((x, y) => x.tag - y.tag).map((a) => ({
+    ...a,
+    value: a.value instanceof Uint8Array
+      ? padded(a.value)
+      : Array.isArray(a.value) && a.value.every(Array.isArray)
+      ? (a.value as Attributes[]).map(sortedDeep)
+      : a.value,
+  }));
+}
+
+const identifier = corpusTarget(
+  "identifier",
+  "decodeAttributes (strict and lenient charsets) and formatDataset on mutated identifiers; round trip",
+  identifierCorpus,
+  { littleEndian: true, inserts: datasetInserts(true) },
+  (input) => {
+    const ts = EXPLICIT_VR_LITTLE_ENDIAN;
+    const noop = () => {};
+    const strict = typed(() => decodeAttributes(input, ts), DicomParseError, CharsetError);
+    const lenient = typed(
+      () => decodeAttributes(input, ts, { onCharsetProblem: noop }),
+      DicomParseError,
+    );
+    const lines = typed(
+      () => formatDataset(input, ts, { onCharsetProblem: noop }),
+      DicomParseError,
+    );
+    check(
+      (lenient !== undefined) === (lines !== undefined),
+      () => "decodeAttributes and formatDataset disagree on whether the input parses",
+    );
+    check(
+      strict === undefined || isDeepStrictEqual(strict, lenient),
+      () => "a strict and a lenient decode of decodable text differ",
+    );
+    if (!strict) return "rejected";
+    // A repeated tag, or text in a set declared only by escapes, is refused by the encoder.
+    const encoded = typed(() => encodeAttributes(strict, ts), RangeError, CharsetError);
+    if (encoded) {
+      const again = decodeAttributes(encoded, ts);
+      check(
+        isDeepStrictEqual(sortedDeep(again), sortedDeep(strict)),
+        () => "decode(encode(attributes)) differs",
+      );
+    }
+    return "decoded";
+  },
+);
+
 /** Every decoder target, by name. */
 export const DECODER_TARGETS: readonly Target[] = [
   pdu,
@@ -552,4 +615,5 @@ export const DECODER_TARGETS: readonly Target[] = [
   datasetTarget("deflate"),
   part10,
   part10File,
+  identifier,
 ];
