@@ -270,7 +270,12 @@ Deno.test({
         answer = reader.next();
       }
       assert.equal(answer.pdu.type, "A-ASSOCIATE-AC");
-      const children = await scp.children();
+      // dcmqrscp may fork just after it answered: wait (bounded) for its child to show.
+      let children = await scp.children();
+      for (let i = 0; i < 100 && children.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        children = await scp.children();
+      }
       assert.equal(children.length, 1, "one process forked for the association");
       // A forked process left running keeps dcmqrscp's output pipes open until its own
       // 60 s timeout: stop() would hang that long.
