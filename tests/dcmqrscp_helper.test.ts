@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { decodeAttributesFile, stringValues } from "../lib/dicom/attributes.ts";
 import { encodePdu } from "../lib/pdu/codec.ts";
 import { PduReader } from "../lib/pdu/reader.ts";
-import { Dcmqrscp, dcmqrscpConfig, withDcmqrscp } from "./helpers/dcmqrscp.ts";
+import { Dcmqrscp, dcmqrscpConfig, procFile, withDcmqrscp } from "./helpers/dcmqrscp.ts";
 import { writeImageFile } from "./helpers/dicom_files.ts";
 import {
   dcmtkAvailable,
@@ -220,12 +220,8 @@ Deno.test({
 /** Whether a process has ended (no /proc entry, or a zombie), waiting up to 5 s for it. */
 async function gone(pid: number): Promise<boolean> {
   for (let i = 0; i < 100; i++) {
-    try {
-      const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-      if (stat.split(") ")[1]?.startsWith("Z")) return true;
-    } catch {
-      return true;
-    }
+    const stat = await procFile(`/proc/${pid}/stat`);
+    if (stat === undefined || stat.split(") ")[1]?.startsWith("Z")) return true;
     await new Promise((r) => setTimeout(r, 50));
   }
   return false;

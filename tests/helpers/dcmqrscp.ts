@@ -174,12 +174,8 @@ export class Dcmqrscp {
 
   /** The processes it forked to serve associations, still running. */
   async children(): Promise<number[]> {
-    try {
-      const text = await Deno.readTextFile(`/proc/${this.pid}/task/${this.pid}/children`);
-      return text.split(/\s+/).filter((s) => s !== "").map(Number);
-    } catch {
-      return [];
-    }
+    const text = await procFile(`/proc/${this.pid}/task/${this.pid}/children`);
+    return (text ?? "").split(/\s+/).filter((s) => s !== "").map(Number);
   }
 
   /**
@@ -205,6 +201,16 @@ export class Dcmqrscp {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
+}
+
+/**
+ * A /proc file of another process, or undefined when it is gone. Read with
+ * cat: Deno lets a process read other processes' /proc entries only with
+ * --allow-all, which the test task does not grant.
+ */
+export async function procFile(path: string): Promise<string | undefined> {
+  const run = await runCommand("cat", [path], 10_000);
+  return run.code === 0 ? run.stdout : undefined;
 }
 
 /** Runs `fn` against a dcmqrscp started with `options`, always stopping it. */
