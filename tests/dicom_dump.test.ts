@@ -5,7 +5,12 @@
  */
 
 import assert from "node:assert/strict";
-import { attribute, type Attributes, encodeAttributes } from "../lib/dicom/attributes.ts";
+import {
+  attribute,
+  type Attributes,
+  decodeAttributes,
+  encodeAttributes,
+} from "../lib/dicom/attributes.ts";
 import { formatAttributes, formatDataset } from "../lib/dicom/dump.ts";
 import { encodeFileMeta } from "../lib/dicom/part10.ts";
 import { queryFromKeys } from "../lib/dicom/query_keys.ts";
@@ -93,6 +98,32 @@ Deno.test("dump: implicit VR shows the dictionary's VR: xs for US or SS, ?? for 
     "(0009,1001) ?? 01\\02\\ff\\00                              #   4, 1 Unknown Tag & Data",
     "(0040,9216) xs 5                                        #   2, 1 RealWorldValueFirstValueMapped",
   ]);
+});
+
+Deno.test("dump: an open VR in implicit VR follows the Pixel Representation in force (multi_vr.ts)", () => {
+  const image = (pixelRepresentation: number) =>
+    encodeAttributes([
+      attribute(0x00280103, [pixelRepresentation]),
+      attribute(0x00280106, [65533], "US"),
+      attribute(0x00400100, [[attribute(0x00409216, [65530], "US")]], "SQ"),
+    ], IMPLICIT_VR_LITTLE_ENDIAN);
+  // As DCMTK 3.6.7's findscu prints them, where the item holds its Pixel Representation.
+  assert.deepEqual(formatDataset(image(0), IMPLICIT_VR_LITTLE_ENDIAN).slice(3, 4), [
+    "(0028,0106) US 65533                                    #   2, 1 SmallestImagePixelValue",
+  ]);
+  assert.deepEqual(formatDataset(image(1), IMPLICIT_VR_LITTLE_ENDIAN).slice(3, 4), [
+    "(0028,0106) SS -3                                       #   2, 1 SmallestImagePixelValue",
+  ]);
+  // In a nested item, the image's Pixel Representation is in force (PS3.3 C.7.6.16.2.11), as
+  // decodeDataset reads it; DCMTK looks in the item only and shows "xs 65530".
+  assert.equal(
+    formatDataset(image(1), IMPLICIT_VR_LITTLE_ENDIAN)[6],
+    "    (0040,9216) SS -6                                       #   2, 1 RealWorldValueFirstValueMapped",
+  );
+  assert.deepEqual(
+    decodeAttributes(image(1), IMPLICIT_VR_LITTLE_ENDIAN)[1],
+    attribute(0x00280106, [-3], "SS"),
+  );
 });
 
 Deno.test("dump: text shows decoded from its character set; undecodable bytes are reported", () => {

@@ -21,6 +21,7 @@ import { type Dataset, type Element, encodeDataset } from "./dataset.ts";
 import { inflateRaw } from "./deflate.ts";
 import { formatTag, lookupTag, tagVr } from "./dictionary.ts";
 import { DicomParseError } from "./errors.ts";
+import { PIXEL_REPRESENTATION, VrResolver, WAVEFORM_BITS_ALLOCATED } from "./multi_vr.ts";
 import { DatasetParser, UNDEFINED_LENGTH } from "./parser.ts";
 import { decodeFileMeta, type FileMeta, guessTransferSyntax } from "./part10.ts";
 import { IMPLICIT_LE, type Layout, tsEncoding } from "./transfer_syntax.ts";
@@ -154,10 +155,20 @@ function inputOf(bytes: Uint8Array, ts: string, maxLength: number): [Uint8Array,
   return [new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.byteLength), enc];
 }
 
-/** The VR DCMTK shows for an element read in implicit VR (see {@linkcode RawElement.shownVr}). */
-function implicitShownVr(tag: number): string {
+/** The elements whose value decides an open VR (multi_vr.ts). */
+const VR_DECIDING = new Set([PIXEL_REPRESENTATION, WAVEFORM_BITS_ALLOCATED]);
+
+/**
+ * The VR DCMTK shows for an element read in implicit VR (see
+ * {@linkcode RawElement.shownVr}): the dictionary's, or `??` for a tag it
+ * does not know; an open one (`xs`, `ox`) as resolved when the item itself
+ * holds what decides it (DCMTK looks no further), or when the enclosing
+ * items decided it otherwise than by default.
+ */
+function implicitShownVr(tag: number, resolved: string, decidedHere: boolean): string {
   const vr = lookupTag(tag)?.vr;
   if (vr === undefined) return "??";
+  if (decidedHere || resolved !== tagVr(tag)) return resolved;
   return vr === "px" ? "OW" : vr;
 }
 
@@ -174,9 +185,14 @@ export function readTree(
   const { maxLength, maxDepth, maxElements } = { ...DEFAULT_ATTRIBUTE_LIMITS, ...limits };
   const [input, layout] = inputOf(bytes, ts, maxLength);
   const parser = new DatasetParser(layout, { maxDepth, maxValueLength: maxLength });
+  // Implicit VR elements of an open VR (US or SS...) take the one their context gives.
+  const resolver = new VrResolver(layout);
   const root: RawElement[] = [];
-  // The element lists being filled, with the layout of their scope.
-  const scopes: { elements: RawElement[]; layout: Layout }[] = [{ elements: root, layout }];
+  // The element lists being filled, with the layout of their scope and whether an
+  // element deciding open VRs has gone by in it.
+  const scopes: { elements: RawElement[]; layout: Layout; decided: boolean }[] = [
+    { elements: root, layout, decided: false },
+  ];
   const sequences: { items: RawItem[]; layout: Layout }[] = [];
   let pieces: Uint8Array[] = [];
   let count = 0;
@@ -185,7 +201,8 @@ export function readTree(
       throw new DicomParseError("too-long", `data set holds more than ${maxElements} elements`);
     }
   };
-  for (const t of [...parser.push(input), ...parser.end()]) {
+  for (const token of [...parser.push(input), ...parser.end()]) {
+    const t = resolver.resolve(token);
     const scope = scopes[scopes.length - 1];
     switch (t.kind) {
       case "element": {
@@ -193,11 +210,12 @@ export function readTree(
         scope.elements.push({
           tag: t.tag,
           vr: t.vr,
-          shownVr: scope.layout.explicitVr ? t.vr : implicitShownVr(t.tag),
+          shownVr: scope.layout.explicitVr ? t.vr : implicitShownVr(t.tag, t.vr, scope.decided),
           length: t.length,
           bytes: new Uint8Array(0),
           littleEndian: scope.layout.littleEndian || t.vr === "UN",
         });
+        if (VR_DECIDING.has(t.tag) && t.length >= 2) scope.decided = true;
         pieces = [];
         break;
       }
@@ -215,7 +233,9 @@ export function readTree(
         scope.elements.push({
           tag: t.tag,
           vr: t.vr,
-          shownVr: scope.layout.explicitVr || t.vr === "UN" ? t.vr : implicitShownVr(t.tag),
+          shownVr: scope.layout.explicitVr || t.vr === "UN"
+            ? t.vr
+            : implicitShownVr(t.tag, t.vr, scope.decided),
           length: t.length ?? UNDEFINED_LENGTH,
           littleEndian: scope.layout.littleEndian,
           items,
@@ -228,7 +248,7 @@ export function readTree(
         const sequence = sequences[sequences.length - 1];
         const item: RawItem = { length: t.length ?? UNDEFINED_LENGTH, elements: [] };
         sequence.items.push(item);
-        scopes.push({ elements: item.elements, layout: sequence.layout });
+        scopes.push({ elements: item.elements, layout: sequence.layout, decided: false });
         break;
       }
       case "item-end":
