@@ -127,6 +127,10 @@ function isConnectionError(err: unknown): boolean {
 }
 
 async function resolve(host: string, family: IpFamily): Promise<string> {
+  // A literal needs no lookup, whatever the family asked for (getaddrinfo, too,
+  // returns it as it is); skipping it keeps Deno's Node compatibility layer,
+  // some tens of milliseconds of start-up, out of the common `echoscu 10.0.0.5 104`.
+  if (isIpLiteral(host)) return host;
   const fam = family === "ipv4" ? 4 : family === "ipv6" ? 6 : 0;
   try {
     // getaddrinfo, so /etc/hosts and the system resolver apply as for DCMTK. Loaded
@@ -152,6 +156,39 @@ async function lookupDenied(host: string): Promise<MissingPermission | undefined
 
 function notPermitted(what: string, p: MissingPermission): ConnectError {
   return new ConnectError(`no permission to ${what} (${p.flag} missing)`, "not-permitted", p);
+}
+
+/** One decimal byte of a dotted quad, without leading zeros (as node's `isIPv4`: `010` is no literal). */
+const QUAD = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]\\d|\\d)";
+const IPV4 = new RegExp(`^${QUAD}(?:\\.${QUAD}){3}$`);
+const HEXTET = /^[0-9A-Fa-f]{1,4}$/;
+
+/**
+ * True for an IPv4 dotted quad or an IPv6 address in RFC 4291 2.2 text form
+ * (`::` once at most, an embedded dotted quad last); anything else, short
+ * forms like `127.1` and zone IDs included, is left to getaddrinfo.
+ */
+export function isIpLiteral(host: string): boolean {
+  if (IPV4.test(host)) return true;
+  const halves = host.split("::");
+  if (halves.length > 2) return false;
+  if (halves.length === 1) return hextets(host, true) === 8;
+  const head = hextets(halves[0], false);
+  const tail = hextets(halves[1], true);
+  return head !== undefined && tail !== undefined && head + tail <= 7;
+}
+
+/** How many 16-bit groups `text` (colon-separated) holds, undefined if malformed. */
+function hextets(text: string, last: boolean): number | undefined {
+  if (text === "") return 0;
+  const parts = text.split(":");
+  let n = 0;
+  for (let i = 0; i < parts.length; i++) {
+    if (last && i === parts.length - 1 && IPV4.test(parts[i])) n += 2;
+    else if (HEXTET.test(parts[i])) n++;
+    else return undefined;
+  }
+  return n;
 }
 
 /** Connects with TCP_NODELAY on: without it every DIMSE message waits on delayed ACKs. */
