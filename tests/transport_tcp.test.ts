@@ -5,7 +5,7 @@
  * byte stream sent, in order.
  */
 import assert from "node:assert/strict";
-import { connectTcp, listenTcp } from "../lib/transport/tcp.ts";
+import { connectTcp, isIpLiteral, listenTcp } from "../lib/transport/tcp.ts";
 import type { Transport } from "../lib/transport/transport.ts";
 
 /** A connected client/server pair on loopback; `f` runs with both, then all is closed. */
@@ -67,4 +67,66 @@ Deno.test("a second read while one is pending is refused", async () => {
     await client.write(Uint8Array.of(1, 2, 3));
     assert.deepEqual(await first, Uint8Array.of(1, 2, 3));
   });
+});
+
+Deno.test("IP literals are connected to without a lookup, as getaddrinfo would return them", async () => {
+  // node:net's isIP is the reference for what getaddrinfo passes through unchanged; zone IDs
+  // (fe80::1%eth0) are left to the resolver.
+  const { isIP } = await import("node:net");
+  const cases = [
+    "127.0.0.1",
+    "0.0.0.0",
+    "255.255.255.255",
+    "256.1.1.1",
+    "01.2.3.4",
+    "1.2.3",
+    "127.1",
+    "1.2.3.4.",
+    " 1.2.3.4",
+    "::",
+    "::1",
+    "1::",
+    "1:2:3:4:5:6:7:8",
+    "1:2:3:4:5:6:7::",
+    "1:2:3:4:5:6:7:8::",
+    "1::2::3",
+    "::ffff:127.0.0.1",
+    "::ffff:1.2.3.04",
+    "1:2:3:4:5:6:1.2.3.4",
+    "1:2:3:4:5:6:7:1.2.3.4",
+    ":1",
+    "1:",
+    "12345::",
+    "g::1",
+    "[::1]",
+    "FFFF::abcd",
+    "localhost",
+    "",
+  ];
+  for (const host of cases) assert.equal(isIpLiteral(host), isIP(host) !== 0, host);
+  assert.equal(isIpLiteral("fe80::1%lo"), false);
+  // A literal of the other family is connected to as it is, whatever -i4/-i6 asked for.
+  const listener = listenTcp({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const accepted = listener.accept();
+    const client = await connectTcp({
+      host: "127.0.0.1",
+      port: listener.local.port,
+      family: "ipv6",
+    });
+    (await accepted)!.close();
+    client.close();
+    // A host name still goes through getaddrinfo (/etc/hosts here).
+    const byName = listener.accept();
+    const named = await connectTcp({
+      host: "localhost",
+      port: listener.local.port,
+      family: "ipv4",
+    });
+    assert.equal(named.remote.host, "127.0.0.1");
+    (await byName)!.close();
+    named.close();
+  } finally {
+    listener.close();
+  }
 });
