@@ -1,14 +1,9 @@
 /**
  * Incremental PDU reader: bytes arrive in chunks of any size, PDUs come out
  * whole. The header is validated before anything is allocated for the body
- * (SECURITY_CLASSES #3), and a PDU split over many chunks, or many PDUs in
- * one chunk, read the same (#9).
- *
- * Chunks are lent (the Transport contract: a chunk is valid until the next
- * read), PDUs are given: a PDU whole in a chunk is found there, checked and
- * copied out once, at its exact size; only a PDU still incomplete when the
- * chunk ends is gathered into a buffer of its own, which grows with the
- * bytes that arrive, never with the length claimed.
+ * (SECURITY_CLASSES #3), each PDU's buffer is allocated once at its exact
+ * size and filled as chunks arrive (no re-joining), and a PDU split over
+ * many chunks, or many PDUs in one chunk, read the same (#9).
  *
  * @module
  */
@@ -40,7 +35,7 @@ export const DEFAULT_PDU_LIMITS: PduLimits = Object.freeze({
   maxPDataLength: 0,
 });
 
-/** A decoded PDU and its bytes: the caller's to keep, whatever happens to the chunks read. */
+/** A decoded PDU and its bytes. */
 export interface ReadPdu {
   /** The decoded PDU. */
   pdu: Pdu;
@@ -55,11 +50,10 @@ function checkLimit(n: number, what: string): number {
 
 /**
  * Reads PDUs from a byte stream. Call {@link PduReader.push} with each chunk
- * received, then {@link PduReader.next} until it returns null: from then on
- * the reader holds nothing of the chunk, whose memory the caller may reuse
- * (the transport's next read does). The PDUs returned are copies, valid for
- * as long as the caller keeps them. Once next() has thrown, the stream is
- * unusable and every later call throws the same error.
+ * received, then {@link PduReader.next} until it returns null. The reader
+ * keeps a reference to each pushed chunk until its bytes are consumed: do
+ * not reuse a chunk's memory after pushing it. Once next() has thrown, the
+ * stream is unusable and every later call throws the same error.
  */
 export class PduReader {
   #limits: PduLimits;
@@ -70,10 +64,9 @@ export class PduReader {
   readonly #header = new Uint8Array(PDU_HEADER_LENGTH);
   #headerFilled = 0;
   /**
-   * The PDU being gathered across chunks, allocated once its header has
-   * been validated. It grows with the bytes that arrive (at most twice what
-   * has arrived), up to #pduLength, so a peer that claims a large PDU and
-   * sends little costs what it sent (SECURITY_CLASSES #3).
+   * The PDU being assembled, allocated once its header has been validated.
+   * It grows with the bytes that arrive, up to #pduLength, so a peer that
+   * claims a large PDU and sends little costs what it sent (SECURITY_CLASSES #3).
    */
   #pdu: Uint8Array | null = null;
   #pduLength = 0;
@@ -94,10 +87,7 @@ export class PduReader {
     this.#limits = { ...this.#limits, maxPDataLength: checkLimit(n, "maxPDataLength") };
   }
 
-  /**
-   * Queues one received chunk, not copied: it must keep its bytes until
-   * next() has returned null or thrown. Empty chunks are ignored.
-   */
+  /** Queues one received chunk (not copied); empty chunks are ignored. */
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
     this.#chunks.push(chunk);
@@ -139,13 +129,17 @@ export class PduReader {
       const length = new DataView(this.#header.buffer).getUint32(2);
       this.#checkLength(this.#header[0], length);
       this.#pduLength = PDU_HEADER_LENGTH + length;
-      this.#pdu = new Uint8Array(this.#room(PDU_HEADER_LENGTH));
+      this.#pdu = new Uint8Array(Math.min(this.#pduLength, PDU_HEADER_LENGTH + this.#queued));
       this.#pdu.set(this.#header);
       this.#pduFilled = PDU_HEADER_LENGTH;
       this.#headerFilled = 0;
     }
-    if (this.#pduFilled + this.#queued > this.#pdu.length) {
-      const grown = new Uint8Array(this.#room(this.#pduFilled));
+    const wanted = Math.min(this.#pduLength, this.#pduFilled + this.#queued);
+    if (wanted > this.#pdu.length) {
+      // Doubling keeps the copies linear in the PDU's size.
+      const grown = new Uint8Array(
+        Math.min(this.#pduLength, Math.max(wanted, 2 * this.#pdu.length)),
+      );
       grown.set(this.#pdu.subarray(0, this.#pduFilled));
       this.#pdu = grown;
     }
@@ -158,20 +152,9 @@ export class PduReader {
   }
 
   /**
-   * The size of the buffer for the PDU in progress, `filled` bytes of it
-   * gathered: room for all that is queued, doubled, so that copies stay
-   * linear in the PDU's size and a PDU of which half has arrived is
-   * allocated once; never more than the PDU's length.
-   */
-  #room(filled: number): number {
-    return Math.min(this.#pduLength, 2 * (filled + this.#queued));
-  }
-
-  /**
-   * The next PDU, when the head chunk holds all of it: found and checked in
-   * place, then copied out at its exact size (the common case for bulk
-   * P-DATA: one allocation, one copy). Anything less (or a type or length
-   * to reject) takes the general path.
+   * The next PDU as a view of the head chunk when the chunk holds all of it:
+   * the common case for bulk P-DATA, which then costs no allocation and no
+   * copy. Anything less (or a type or length to reject) takes the general path.
    */
   #wholeInHead(): Uint8Array | null {
     const chunk = this.#chunks[0];
@@ -189,7 +172,7 @@ export class PduReader {
       this.#chunks.shift();
       this.#head = 0;
     }
-    return chunk.slice(start, end);
+    return chunk.subarray(start, end);
   }
 
   /** Validates a PDU-length against the limit for its type, before any allocation. */

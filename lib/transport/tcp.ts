@@ -42,17 +42,18 @@ export class ConnectError extends Error {
 }
 
 /**
- * Every read fills one buffer, reused from read to read (the Transport
- * contract: a chunk is valid until the next read), so a busy connection
- * allocates nothing per read and touches the same warm pages. A connection
- * starts with a small buffer, so a thousand quiet associations hold 16 KiB
- * each; each read that fills all the room it was given shows the peer has
- * more queued, and the buffer is replaced by one four times larger, up to
+ * Reads fill a buffer piece by piece and hand out views of what each read
+ * filled, so received bytes are never copied here; a fresh buffer is taken
+ * when less than a quarter of it is left. A connection starts with a small
+ * buffer, so a thousand quiet associations hold 16 KiB each rather than
+ * 256 KiB; each read that fills all the room it was given shows the peer has
+ * more queued, and the next buffer is four times larger, up to
  * {@link READ_BUFFER}, where one read takes all that a fast peer has queued
- * (fewer reads, fewer PDUs split between chunks).
+ * (fewer reads, fewer PDUs split between chunks). The memory of a buffer is
+ * freed once no view of it is held.
  */
 const FIRST_READ_BUFFER = 16 * 1024;
-/** The largest buffer: a read takes up to 16 PDUs of 16 KiB, or 2 of DCMTK's 128 KiB. */
+/** The largest buffer: a quarter of it (64 KiB) holds a typical P-DATA-TF of 16 to 64 KiB. */
 const READ_BUFFER = 256 * 1024;
 
 function endpointOf(addr: Deno.Addr): Endpoint {
@@ -60,13 +61,15 @@ function endpointOf(addr: Deno.Addr): Endpoint {
   return { host: a.hostname, port: a.port };
 }
 
-/** Wraps one connected Deno.Conn. */
+/** Wraps one connected Deno.Conn; TLS connections reuse it unchanged. */
 export class ConnTransport implements Transport {
   #conn: Deno.Conn;
   #closed = false;
   #buf = new Uint8Array(FIRST_READ_BUFFER);
-  /** A read is pending: the buffer belongs to it. */
-  #reading = false;
+  /** Bytes of #buf already handed out. */
+  #used = 0;
+  /** A read filled all the room it had: the next buffer grows. */
+  #full = false;
   readonly remote: Endpoint;
   readonly local: Endpoint;
 
@@ -78,25 +81,25 @@ export class ConnTransport implements Transport {
 
   async read(): Promise<Uint8Array | null> {
     if (this.#closed) return null;
-    if (this.#reading) throw new Error("read() called while another read is pending");
-    const buf = this.#buf;
+    const size = this.#buf.length;
+    if (size - this.#used < size / 4) {
+      this.#buf = new Uint8Array(this.#full ? Math.min(4 * size, READ_BUFFER) : size);
+      this.#used = 0;
+      this.#full = false;
+    }
+    const room = this.#buf.subarray(this.#used);
     let n: number | null;
-    this.#reading = true;
     try {
-      n = await this.#conn.read(buf);
+      n = await this.#conn.read(room);
     } catch (err) {
       // A reset or a read on a socket we closed ourselves ends the stream.
       if (this.#closed || isConnectionError(err)) return null;
       throw err;
-    } finally {
-      this.#reading = false;
     }
     if (n === null) return null;
-    if (n === buf.length && buf.length < READ_BUFFER) {
-      // The next read gets the larger buffer; this one stays valid for the caller until then.
-      this.#buf = new Uint8Array(Math.min(4 * buf.length, READ_BUFFER));
-    }
-    return buf.subarray(0, n);
+    this.#used += n;
+    if (n === room.length) this.#full = true;
+    return room.subarray(0, n);
   }
 
   async write(data: Uint8Array): Promise<void> {

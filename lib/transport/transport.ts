@@ -1,7 +1,7 @@
 /**
  * The one transport interface the upper layer runs over (PS3.8 9.1: the UL
- * maps onto a reliable byte stream). TCP and TLS implement it, and nothing
- * above this file knows the difference.
+ * maps onto a reliable byte stream). TCP implements it today; TLS joins it
+ * later without anything above this file knowing the difference.
  *
  * @module
  */
@@ -14,22 +14,9 @@ export interface Endpoint {
   port: number;
 }
 
-/**
- * A connected, reliable, ordered byte stream.
- *
- * Received bytes are lent, not given: the chunk a read resolves with is
- * valid until the next call to read(), which may refill the same memory
- * (TCP reads into one reused buffer, so a busy connection allocates nothing
- * per read). A caller copies whatever it keeps longer; the PDU reader copies
- * each PDU it returns, and only the part of a PDU still incomplete when a
- * chunk ends.
- */
+/** A connected, reliable, ordered byte stream. */
 export interface Transport {
-  /**
-   * Resolves with the next chunk of bytes, valid until the next read() (see
-   * above), or null once the peer closed. One read at a time: a second
-   * read() before the first settled is a usage error.
-   */
+  /** Resolves with the next chunk of bytes, or null once the peer closed. */
   read(): Promise<Uint8Array | null>;
   /** Writes all of `data`; rejects if the connection is gone. */
   write(data: Uint8Array): Promise<void>;

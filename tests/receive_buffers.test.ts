@@ -1,9 +1,11 @@
 /**
- * Received bytes are lent by the transport until its next read (one reused
- * buffer per TCP connection); everything handed further up must be a copy.
- * Each test keeps what it was given across many later reads over real
- * loopback TCP and checks it only at the end: a PDU, or a PDV, that was a
- * view of the transport's buffer would by then hold later bytes.
+ * What the receiving side hands up is the caller's to keep: the upper layer
+ * queues P-DATA indications, the DIMSE channel keeps command fragments, and
+ * storescp's .part file holds data PDVs until they are written, all while
+ * reading goes on. Each test keeps what it was given across many later reads
+ * over real loopback TCP and checks it only at the end, so a receive path
+ * that reuses its read memory (issue 15 measured one) fails here unless it
+ * copies what it hands up.
  */
 import assert from "node:assert/strict";
 import { PduReader, type ReadPdu } from "../lib/pdu/reader.ts";
