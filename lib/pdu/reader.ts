@@ -65,8 +65,9 @@ export class PduReader {
   #headerFilled = 0;
   /**
    * The PDU being assembled, allocated once its header has been validated.
-   * It grows with the bytes that arrive, up to #pduLength, so a peer that
-   * claims a large PDU and sends little costs what it sent (SECURITY_CLASSES #3).
+   * It grows with the bytes that arrive (at most twice what arrived), up to
+   * #pduLength, so a peer that claims a large PDU and sends little costs what
+   * it sent (SECURITY_CLASSES #3).
    */
   #pdu: Uint8Array | null = null;
   #pduLength = 0;
@@ -129,7 +130,8 @@ export class PduReader {
       const length = new DataView(this.#header.buffer).getUint32(2);
       this.#checkLength(this.#header[0], length);
       this.#pduLength = PDU_HEADER_LENGTH + length;
-      this.#pdu = new Uint8Array(Math.min(this.#pduLength, PDU_HEADER_LENGTH + this.#queued));
+      // Twice what has arrived: a PDU of which half is here is allocated once.
+      this.#pdu = new Uint8Array(Math.min(this.#pduLength, 2 * (PDU_HEADER_LENGTH + this.#queued)));
       this.#pdu.set(this.#header);
       this.#pduFilled = PDU_HEADER_LENGTH;
       this.#headerFilled = 0;
