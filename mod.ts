@@ -292,6 +292,7 @@ export {
 } from "./lib/dicom/dataset.ts";
 export { transcodeDataset, type TranscodeOptions } from "./lib/dicom/transcode.ts";
 export {
+  type ChunkOptions,
   decodeFileMeta,
   type DicomFileInfo,
   encodeFileMeta,
@@ -299,6 +300,8 @@ export {
   type InputFormat,
   inspectDicomFile,
   type InspectLimits,
+  OpenDicomFile,
+  openDicomFile,
   readDatasetChunks,
 } from "./lib/dicom/part10.ts";
 export { DicomFileError, DicomParseError, type DicomParseErrorCode } from "./lib/dicom/errors.ts";

@@ -377,8 +377,8 @@ Deno.test("readDatasetChunks reads up to the size inspected: no read at the end,
     };
     // Each read's buffer size, to show that no read (or buffer) goes past the end.
     const reads: number[] = [];
-    const read = Deno.FsFile.prototype.read;
-    Deno.FsFile.prototype.read = function (p: Uint8Array) {
+    const read = Deno.FsFile.prototype.readSync;
+    Deno.FsFile.prototype.readSync = function (p: Uint8Array) {
       reads.push(p.length);
       return read.call(this, p);
     };
@@ -393,7 +393,7 @@ Deno.test("readDatasetChunks reads up to the size inspected: no read at the end,
       assert.deepEqual(sizes.slice(0, -1), new Array(sizes.length - 1).fill(1000));
       assert.equal(sizes.at(-1), dataset.length % 1000 || 1000);
     } finally {
-      Deno.FsFile.prototype.read = read;
+      Deno.FsFile.prototype.readSync = read;
     }
     // A file cut short since it was inspected fails clearly rather than sending less.
     await Deno.truncate(path, info.size - 10);
