@@ -20,6 +20,7 @@
 export type * from "./lib/pdu/types.ts";
 export { ABORT_REASON, DICOM_APPLICATION_CONTEXT, ITEM_TYPE, PDU_TYPE } from "./lib/pdu/types.ts";
 export { decodePdu, encodePdu } from "./lib/pdu/codec.ts";
+export { PDATA_OVERHEAD, PDataFrame } from "./lib/pdu/pdata.ts";
 export { PduDecodeError } from "./lib/pdu/errors.ts";
 export { DEFAULT_PDU_LIMITS, type PduLimits, PduReader, type ReadPdu } from "./lib/pdu/reader.ts";
 export {
@@ -293,6 +294,7 @@ export {
 export { transcodeDataset, type TranscodeOptions } from "./lib/dicom/transcode.ts";
 export {
   type ChunkOptions,
+  DatasetReader,
   decodeFileMeta,
   type DicomFileInfo,
   encodeFileMeta,
@@ -300,6 +302,7 @@ export {
   type InputFormat,
   inspectDicomFile,
   type InspectLimits,
+  openDataset,
   OpenDicomFile,
   openDicomFile,
   readDatasetChunks,

@@ -366,6 +366,20 @@ export class OpenDicomFile implements Disposable {
   }
 
   /**
+   * The data set, read in order into buffers the caller gives: first the
+   * bytes inspection read, then from the open handle, which the reader now
+   * owns (close it, or read to the end). Once only.
+   */
+  dataset(): DatasetReader {
+    const cursor = this.#cursor;
+    if (!cursor) throw new Error(`${this.info.path}: closed, or its data set was read already`);
+    this.#cursor = undefined;
+    const reader = new DatasetReader(this.info, cursor, this.#head);
+    this.#head = EMPTY;
+    return reader;
+  }
+
+  /**
    * Streams the data set as {@linkcode readDatasetChunks} does, from the
    * bytes inspection read and then from the open handle, which is closed at
    * the end (also when the consumer stops early). Once only.
@@ -373,13 +387,10 @@ export class OpenDicomFile implements Disposable {
    * @throws {DicomFileError} when the file has become shorter than inspected
    */
   chunks(chunkSize = DEFAULT_CHUNK, options: ChunkOptions = {}): AsyncGenerator<Uint8Array> {
-    const cursor = this.#cursor;
-    if (!cursor) throw new Error(`${this.info.path}: closed, or its data set was read already`);
-    this.#cursor = undefined;
-    return datasetChunks(cursor, this.info, this.#head, chunkSize, options);
+    return datasetChunks(this.dataset(), chunkSize, options);
   }
 
-  /** Closes the file unless chunks() has taken it; safe to call more than once. */
+  /** Closes the file unless dataset() or chunks() has taken it; safe to call more than once. */
   close(): void {
     this.#cursor?.file.close();
     this.#cursor = undefined;
@@ -623,17 +634,89 @@ export async function* readDatasetChunks(
   chunkSize = DEFAULT_CHUNK,
   options: ChunkOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  yield* datasetChunks(new FileCursor(Deno.openSync(info.path)), info, EMPTY, chunkSize, options);
+  yield* datasetChunks(openDataset(info), chunkSize, options);
 }
 
 /**
- * The data set's chunks: the part of `head` (the file's first bytes) past
- * the meta information first, then from the file. Closes it at the end.
+ * Opens the data set of an inspected file for {@linkcode DatasetReader.readInto}:
+ * the file is opened again, and read up to the size it had when inspected.
+ * Throws Deno's error when it cannot be opened.
  */
+export function openDataset(info: DicomFileInfo): DatasetReader {
+  return new DatasetReader(info, new FileCursor(Deno.openSync(info.path)), EMPTY);
+}
+
+/**
+ * The data set of an inspected file, read in order into buffers the caller
+ * gives, such as the data room of a P-DATA frame (lib/pdu/pdata.ts), so that
+ * file bytes go to the network without another copy.
+ */
+export class DatasetReader implements Disposable {
+  /** The file, as inspected. */
+  readonly info: DicomFileInfo;
+  #cursor: FileCursor;
+  #head: Uint8Array;
+  #at: number;
+  #closed = false;
+
+  /** Made by {@linkcode openDataset} and {@linkcode OpenDicomFile.dataset}. */
+  constructor(info: DicomFileInfo, cursor: FileCursor, head: Uint8Array) {
+    this.info = info;
+    this.#cursor = cursor;
+    this.#head = head;
+    this.#at = info.datasetOffset;
+  }
+
+  /** Data set bytes not read yet. */
+  get remaining(): number {
+    return this.info.size - this.#at;
+  }
+
+  /**
+   * Fills `into` with the next bytes of the data set, as many as fit and
+   * remain; returns how many (0 once all are read).
+   *
+   * @throws {DicomFileError} when the file has become shorter than inspected
+   */
+  readInto(into: Uint8Array): number {
+    if (this.#closed) throw new Error(`${this.info.path}: data set reader closed`);
+    const n = Math.min(into.length, this.remaining);
+    let got = 0;
+    if (this.#at < this.#head.length) {
+      const known = this.#head.subarray(this.#at, this.#at + n);
+      into.set(known);
+      got = known.length;
+    }
+    if (got < n) got += this.#cursor.readInto(this.#at + got, into.subarray(got, n));
+    if (got < n) {
+      throw new DicomFileError(
+        this.info.path,
+        `truncated: the file ends ${
+          this.remaining - got
+        } bytes short of the ${this.info.size} it had when inspected`,
+      );
+    }
+    this.#at += n;
+    return n;
+  }
+
+  /** Closes the file; safe to call more than once. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#head = EMPTY;
+    this.#cursor.file.close();
+  }
+
+  /** Closes the file (`using`). */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** The data set's chunks, read by `reader`, which is closed at the end. */
 async function* datasetChunks(
-  cursor: FileCursor,
-  info: DicomFileInfo,
-  head: Uint8Array,
+  reader: DatasetReader,
   chunkSize: number,
   options: ChunkOptions,
 ): AsyncGenerator<Uint8Array> {
@@ -641,32 +724,16 @@ async function* datasetChunks(
     if (!Number.isInteger(chunkSize) || chunkSize < 1) {
       throw new RangeError(`chunk size ${chunkSize} is not a positive integer`);
     }
-    let shared: Uint8Array | undefined;
-    for (let at = info.datasetOffset; at < info.size;) {
-      const n = Math.min(chunkSize, info.size - at);
-      const chunk = options.reuse
-        ? (shared ??= new Uint8Array(Math.min(chunkSize, info.size - info.datasetOffset)))
-          .subarray(0, n)
-        : new Uint8Array(n);
-      let got = 0;
-      if (at < head.length) {
-        const known = head.subarray(at, at + n);
-        chunk.set(known);
-        got = known.length;
-      }
-      if (got < n) got += cursor.readInto(at + got, chunk.subarray(got));
-      if (got < n) {
-        throw new DicomFileError(
-          info.path,
-          `truncated: the file ends ${
-            info.size - at - got
-          } bytes short of the ${info.size} it had when inspected`,
-        );
-      }
-      at += n;
+    const shared = options.reuse
+      ? new Uint8Array(Math.min(chunkSize, reader.remaining))
+      : undefined;
+    while (reader.remaining > 0) {
+      const n = Math.min(chunkSize, reader.remaining);
+      const chunk = shared ? shared.subarray(0, n) : new Uint8Array(n);
+      reader.readInto(chunk);
       yield chunk;
     }
   } finally {
-    cursor.file.close();
+    reader.close();
   }
 }

@@ -62,6 +62,8 @@ export class ByteWriter {
   bytes(b: Uint8Array): void {
     // #reserve may replace #buf, so it must run before #buf is read.
     const at = this.#reserve(b.length);
+    // Bytes already where they go (a P-DATA frame's data) are not copied onto themselves.
+    if (b.buffer === this.#buf.buffer && b.byteOffset === this.#buf.byteOffset + at) return;
     this.#buf.set(b, at);
   }
 

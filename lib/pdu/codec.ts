@@ -10,7 +10,7 @@ import { abortBody } from "./abort.ts";
 import { associateAcBody, associateRjBody, associateRqBody } from "./associate.ts";
 import { ByteReader, ByteWriter, type Field } from "./bytes.ts";
 import { PduDecodeError } from "./errors.ts";
-import { pDataTfBody, pDataTfPduLength } from "./pdata.ts";
+import { frameOf, pDataTfBody, pDataTfPduLength } from "./pdata.ts";
 import { releaseRpBody, releaseRqBody } from "./release.ts";
 import { ABORT_REASON, type Pdu, PDU_TYPE, type PduTypeName } from "./types.ts";
 
@@ -81,11 +81,16 @@ export function unrecognizedPduError(start: Uint8Array): PduDecodeError {
  * Encodes a PDU, header included. Throws RangeError for values that cannot
  * be encoded. With `into`, the PDU is written at its start when it fits (the
  * result is then a view of it), which lets the upper layer gather P-DATA
- * PDUs into one write buffer without a second copy.
+ * PDUs into one write buffer without a second copy. Without it, a P-DATA-TF
+ * built by a `PDataFrame` (pdata.ts) is encoded in the frame: its headers are
+ * written in front of its data, which is not copied.
  */
 export function encodePdu(pdu: Pdu, into?: Uint8Array): Uint8Array {
   // P-DATA's size is known up front: no growing (and re-copying) of the buffer.
-  const w = new ByteWriter(into ?? (pdu.type === "P-DATA-TF" ? pDataTfPduLength(pdu) : 256));
+  const w = new ByteWriter(
+    into ??
+      (pdu.type === "P-DATA-TF" ? frameOf(pdu) ?? pDataTfPduLength(pdu) : 256),
+  );
   w.u8(PDU_TYPE[pdu.type]);
   w.u8(0);
   // The table is indexed by the PDU's own type, so its body codec fits it;

@@ -65,3 +65,77 @@ export function pDataTfPduLength(pdu: PDataTfPdu): number {
   for (const pdv of pdu.pdvs) length += 6 + pdv.data.length;
   return length;
 }
+
+/**
+ * Bytes before the data of a P-DATA-TF carrying one PDV: the PDU header
+ * (PDU-type, reserved, PDU-length; PS3.8 9.3.1) and the PDV item's
+ * (item-length, presentation context ID, message control header; 9.3.5.1).
+ */
+export const PDATA_OVERHEAD = 12;
+
+/** The memory of every frame, by its ArrayBuffer (a frame owns its buffer). */
+const FRAMES = new WeakSet<ArrayBufferLike>();
+
+/**
+ * One P-DATA-TF PDU of one PDV laid out in one buffer: room for the headers,
+ * then room for `capacity` data bytes. Data placed in {@link PDataFrame.data}
+ * (a file read straight into it, say) goes out without being copied:
+ * {@linkcode encodePdu} writes the headers in front of it and returns the
+ * frame's own bytes. The frame may be filled again once the PDU sent from it
+ * has been written.
+ */
+export class PDataFrame {
+  /** The whole frame: {@link PDATA_OVERHEAD} header bytes, then the data room. */
+  readonly bytes: Uint8Array;
+  /** Where the data goes: the `capacity` bytes behind the headers. */
+  readonly data: Uint8Array;
+
+  /**
+   * A frame for up to `capacity` data bytes (a PDV's worth, e.g. what
+   * maxPdvDataLength gives for the peer's maximum).
+   *
+   * @throws RangeError if `capacity` is not an integer that fits a PDU-length
+   */
+  constructor(capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 0 || capacity > 0xffffffff - 6) {
+      throw new RangeError(`P-DATA frame capacity ${capacity} is not a length a PDV can have`);
+    }
+    this.bytes = new Uint8Array(PDATA_OVERHEAD + capacity);
+    this.data = this.bytes.subarray(PDATA_OVERHEAD);
+    FRAMES.add(this.bytes.buffer);
+  }
+
+  /**
+   * The PDU that carries the first `length` bytes of {@link PDataFrame.data}
+   * (all of it by default) as one PDV; its data is a view of the frame.
+   *
+   * @throws RangeError if `length` is more than the frame holds
+   */
+  pdu(
+    contextId: number,
+    isCommand: boolean,
+    isLast: boolean,
+    length = this.data.length,
+  ): PDataTfPdu {
+    if (!Number.isInteger(length) || length < 0 || length > this.data.length) {
+      throw new RangeError(`${length} data bytes in a frame of ${this.data.length}`);
+    }
+    return {
+      type: "P-DATA-TF",
+      pdvs: [{ contextId, isCommand, isLast, data: this.data.subarray(0, length) }],
+    };
+  }
+}
+
+/**
+ * Where `pdu` can be encoded in place: the frame's bytes up to the end of
+ * its data, when it is one PDV whose data starts right behind a frame's
+ * headers; undefined for any other PDU, whose data is then copied as usual
+ * (bytes in front of a PDV that is not in a frame are never written).
+ */
+export function frameOf(pdu: PDataTfPdu): Uint8Array | undefined {
+  if (pdu.pdvs.length !== 1) return undefined;
+  const { data } = pdu.pdvs[0];
+  if (data.byteOffset !== PDATA_OVERHEAD || !FRAMES.has(data.buffer)) return undefined;
+  return new Uint8Array(data.buffer, 0, PDATA_OVERHEAD + data.length);
+}
