@@ -164,3 +164,34 @@ Deno.test("openDicomFile: a file cut short after inspection fails clearly", asyn
     );
   });
 });
+
+Deno.test("a FIFO is refused unopened: it would wait for a writer and hold the process", async () => {
+  await withTempDir(async (dir) => {
+    const fifo = `${dir}/pipe.dcm`;
+    const made = await new Deno.Command("mkfifo", { args: [fifo] }).output().catch(() => undefined);
+    if (!made?.success) {
+      console.warn("mkfifo unavailable: the FIFO test is skipped");
+      return;
+    }
+    // In a child, killed after 10 s: a process stuck in open(2) must fail this test, not hang it.
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `import { inspectDicomFile } from ${
+          JSON.stringify(new URL("../lib/dicom/part10.ts", import.meta.url).href)
+        };
+         await inspectDicomFile(${JSON.stringify(fifo)}, "file-or-dataset").then(
+           () => console.log("inspected"), (e) => console.log(e.message));`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    const out = await child.output();
+    clearTimeout(timer);
+    assert.equal(
+      new TextDecoder().decode(out.stdout).trim(),
+      `${fifo}: not a regular file (a FIFO, device or socket)`,
+    );
+  });
+});

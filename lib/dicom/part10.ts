@@ -334,6 +334,9 @@ export function openDicomFile(
 }
 
 function open(path: string, format: InputFormat, limits: InspectLimits): OpenDicomFile {
+  if (isSpecialFile(path)) {
+    throw new DicomFileError(path, "not a regular file (a FIFO, device or socket)");
+  }
   let file: Deno.FsFile;
   try {
     file = Deno.openSync(path);
@@ -348,6 +351,20 @@ function open(path: string, format: InputFormat, limits: InspectLimits): OpenDic
     file.close();
     if (e instanceof DicomFileError) throw e;
     throw new DicomFileError(path, (e as Error).message, { cause: e });
+  }
+}
+
+/**
+ * A FIFO, device or socket: such a path is not opened, since opening a FIFO
+ * waits for a writer, and a synchronous open would hold the whole process.
+ * False when the path cannot be looked at: opening it then says why.
+ */
+function isSpecialFile(path: string): boolean {
+  try {
+    const st = Deno.statSync(path);
+    return !st.isFile && !st.isDirectory;
+  } catch {
+    return false;
   }
 }
 
