@@ -46,6 +46,7 @@ export {
   transition,
 } from "./lib/ul/state_machine.ts";
 export {
+  type AbortOptions,
   type AbortSource,
   acceptAssociation,
   type AcceptResult,
@@ -119,7 +120,13 @@ export {
   type DimseDecodeErrorDetails,
 } from "./lib/dimse/errors.ts";
 
-export type { Endpoint, Transport, TransportListener } from "./lib/transport/transport.ts";
+export type {
+  ConnectionGate,
+  ConnectionPlace,
+  Endpoint,
+  Transport,
+  TransportListener,
+} from "./lib/transport/transport.ts";
 export {
   ConnectError,
   connectTcp,
@@ -159,7 +166,26 @@ export {
   verifyCertificateFile,
 } from "./lib/transport/tls_verify.ts";
 
-export { type ChannelEvent, type ChannelOptions, DimseChannel } from "./lib/net/dimse_channel.ts";
+export {
+  type ChannelEvent,
+  type ChannelOptions,
+  DimseChannel,
+  type SlowTransfer,
+  type TransferFloor,
+} from "./lib/net/dimse_channel.ts";
+export {
+  type AssociationHooks,
+  ConnectionBudget,
+  type ConnectionLimits,
+  type DescriptorLimit,
+  descriptorsNeeded,
+  type OverloadEnd,
+  type OverloadStart,
+  readDescriptorLimit,
+  type RefusedBy,
+  type ResolvedLimits,
+  resolveLimits,
+} from "./lib/net/budget.ts";
 export {
   type AcceptedContext,
   type AcceptorPolicy,
@@ -228,6 +254,8 @@ export {
   DENO_FILE_SINK,
   type FileSink,
   type SinkFile,
+  staleParts,
+  type StalePartsEvent,
   storagePolicy,
   STORE_STATUS,
   type StoreEvent,
@@ -235,8 +263,11 @@ export {
   type StoreScpOptions,
   type StoreScpSyntaxChoice,
   storeScpTransferSyntaxes,
+  WriteBufferPool,
 } from "./lib/net/store_scp.ts";
 export {
+  type AssociationSummary,
+  type AssociationTally,
   type CommandHandler,
   DicomServer,
   type RequestContext,
@@ -244,6 +275,7 @@ export {
   type ServerEvent,
   type ServerLogStyle,
   type ServerOptions,
+  type ServerTotals,
   type TlsConnectionInfo,
 } from "./lib/net/server.ts";
 

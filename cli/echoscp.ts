@@ -4,9 +4,11 @@
  * @module
  */
 import {
-  ACSE_TIMEOUT_OPTION,
-  DIMSE_TIMEOUT_OPTION,
   MAX_PDU_OPTION,
+  SCP_ACSE_TIMEOUT_OPTION,
+  SCP_LIMIT_OPTIONS,
+  scpDimseTimeoutOption,
+  scpLimits,
 } from "../lib/cli/network_options.ts";
 import { type CommandLineSpec, logOptionDefs } from "../lib/cli/options.ts";
 import { COMMON_EXIT_CODES, runTool, secondsOption } from "../lib/cli/tool.ts";
@@ -15,6 +17,9 @@ import type { TransferSyntaxPreference } from "../lib/net/negotiation.ts";
 import { serverJsonLines } from "../lib/cli/json.ts";
 import { EXIT_CANNOT_LISTEN, serveUntilStopped } from "../lib/cli/serve.ts";
 import { setUpTls, tlsListen, tlsOptionGroup } from "../lib/cli/tls_options.ts";
+
+/** echoscp's -td default: pynetdicom's echoscp's. */
+const ECHOSCP_DIMSE_TIMEOUT_S = 30;
 
 /** echoscp's command line: pynetdicom's options plus --bind, AE filter, limits and --json. */
 export const ECHOSCP_SPEC: CommandLineSpec = {
@@ -105,17 +110,13 @@ export const ECHOSCP_SPEC: CommandLineSpec = {
             {
               long: "--timeout",
               short: "-to",
-              valueHelp: "[s]econds: integer (default: unlimited)",
+              valueHelp: "[s]econds: integer (default: 60, 0: none)",
               help: "timeout for network reads (connection inactivity)",
             },
-            ACSE_TIMEOUT_OPTION,
-            DIMSE_TIMEOUT_OPTION,
+            SCP_ACSE_TIMEOUT_OPTION,
+            scpDimseTimeoutOption(ECHOSCP_DIMSE_TIMEOUT_S),
             MAX_PDU_OPTION,
-            {
-              long: "--max-associations",
-              valueHelp: "[n]umber: integer (default: unlimited)",
-              help: "serve at most n associations at once",
-            },
+            ...SCP_LIMIT_OPTIONS,
           ],
         },
       ],
@@ -146,11 +147,15 @@ export function main(argv: readonly string[], stop?: Promise<void>): Promise<num
       ? serverJsonLines("echoscp", { aeTitle, tls: tls !== undefined, outputDirectory: null })
       : undefined;
     const allowed = options.occurrences("--accept-calling").map((v) => v[0]);
+    const acseTimeoutMs = secondsOption(options, "--acse-timeout", 1, 30_000)!;
     return await serveUntilStopped(
       {
         hostname: options.value("--bind") ?? "0.0.0.0",
         port,
         logger,
+        readyLine: (at) =>
+          `echoscp listening on ${at.host}:${at.port} (${tls ? "TLS" : "TCP"}), ` +
+          `AE title ${aeTitle}`,
         policy: verificationPolicy({
           aeTitle,
           maxPdu: options.uint("--max-pdu", { min: 4096, max: 131072 }) ?? 16384,
@@ -158,12 +163,17 @@ export function main(argv: readonly string[], stop?: Promise<void>): Promise<num
           allowedCallingAeTitles: allowed.length ? allowed : undefined,
         }),
         handlers: { "C-ECHO-RQ": echoHandler },
-        socketTimeoutMs: secondsOption(options, "--timeout", 1, 0),
-        acseTimeoutMs: secondsOption(options, "--acse-timeout", 1, 30_000)!,
-        dimseTimeoutMs: secondsOption(options, "--dimse-timeout", 1, undefined),
-        maxAssociations: options.uint("--max-associations", { min: 1 }) ?? 0,
+        socketTimeoutMs: secondsOption(options, "--timeout", 0, 60_000),
+        acseTimeoutMs,
+        dimseTimeoutMs: secondsOption(
+          options,
+          "--dimse-timeout",
+          1,
+          ECHOSCP_DIMSE_TIMEOUT_S * 1000,
+        ),
+        ...scpLimits(options),
         onEvent,
-        openListener: tls && tlsListen(tls, logger, onEvent),
+        listen: tls ? tlsListen(tls, logger, onEvent, acseTimeoutMs) : undefined,
       },
       logger,
       stop,

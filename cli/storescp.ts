@@ -13,7 +13,12 @@
  *
  * @module
  */
-import { ACSE_TIMEOUT_OPTION, DIMSE_TIMEOUT_OPTION } from "../lib/cli/network_options.ts";
+import {
+  SCP_ACSE_TIMEOUT_OPTION,
+  SCP_LIMIT_OPTIONS,
+  scpDimseTimeoutOption,
+  scpLimits,
+} from "../lib/cli/network_options.ts";
 import { type CommandLineSpec, logOptionDefs, OptionError } from "../lib/cli/options.ts";
 import { COMMON_EXIT_CODES, runTool, secondsOption } from "../lib/cli/tool.ts";
 import { echoHandler } from "../lib/net/echo_scp.ts";
@@ -23,6 +28,7 @@ import { EXIT_CANNOT_LISTEN, serveUntilStopped } from "../lib/cli/serve.ts";
 import { setUpTls, tlsListen, tlsOptionGroup } from "../lib/cli/tls_options.ts";
 import {
   isSafeNamePart,
+  staleParts,
   storagePolicy,
   storeHandler,
   type StoreScpSyntaxChoice,
@@ -101,6 +107,9 @@ const SYNTAX_OPTIONS: readonly [string, string, string, StoreScpSyntaxChoice][] 
   ["--implicit", "+xi", "accept implicit VR little endian TS only", "implicit"],
   ["--accept-all", "+xa", "accept all supported transfer syntaxes", "all"],
 ];
+
+/** storescp's -td default (DCMTK: unlimited): a silent association is closed within a minute. */
+const STORESCP_DIMSE_TIMEOUT_S = 60;
 
 /** storescp's command line: DCMTK's options (the exec/rename events aside) plus ours. */
 export const STORESCP_SPEC: CommandLineSpec = {
@@ -181,19 +190,15 @@ export const STORESCP_SPEC: CommandLineSpec = {
               valueHelp: "[s]econds: integer (default: 60)",
               help: "timeout for network socket (0 for none)",
             },
-            ACSE_TIMEOUT_OPTION,
-            DIMSE_TIMEOUT_OPTION,
+            SCP_ACSE_TIMEOUT_OPTION,
+            scpDimseTimeoutOption(STORESCP_DIMSE_TIMEOUT_S),
             {
               long: "--max-pdu",
               short: "-pdu",
               valueHelp: "[n]umber of bytes: integer (4096..131072)",
               help: "set max receive pdu to n bytes (default: 16384)",
             },
-            {
-              long: "--max-associations",
-              valueHelp: "[n]umber: integer (default: 0 = unlimited)",
-              help: "serve at most n associations at once",
-            },
+            ...SCP_LIMIT_OPTIONS,
             { long: "--refuse", help: "refuse association" },
             { long: "--reject", help: "reject association if no implement. class UID" },
             { long: "--ignore", help: "ignore store data, receive but do not store" },
@@ -226,6 +231,13 @@ export const STORESCP_SPEC: CommandLineSpec = {
               short: "-od",
               valueHelp: '[d]irectory: string (default: ".")',
               help: "write received objects to existing directory d",
+            },
+            {
+              long: "--remove-stale-parts",
+              help: [
+                "remove partial files (*.part) an earlier run left",
+                "in d (not written to for a minute)",
+              ],
             },
             { long: "--json", help: "print one JSON object per event on stdout" },
           ],
@@ -308,17 +320,28 @@ export function main(argv: readonly string[], stop?: Promise<void>): Promise<num
     }
     const aeTitle = options.value("--aetitle") ?? "STORESCP";
     const print = serverJsonLines("storescp", { aeTitle, tls: tls !== undefined, outputDirectory });
+    const stale = staleParts(outputDirectory, options.has("--remove-stale-parts"));
+    if (stale) {
+      logger.warn(stale.line);
+      if (json) print(stale.event);
+    }
     const ts = options.winner("ts") ?? "--prefer-uncompr";
     const allowed = options.occurrences("--accept-calling").map((v) => v[0]);
     // DCMTK prints its RECV dots when the log level is exactly "info" (-v); stdout holds JSON otherwise.
     const progress = !json && logger.isEnabled("info") && !logger.isEnabled("debug")
       ? (text: string) => Deno.stdout.writeSync(encoder.encode(text))
       : undefined;
+    const acseTimeoutMs = secondsOption(options, "--acse-timeout", 1, 30_000)!;
     return await serveUntilStopped(
       {
         hostname: options.value("--bind") ?? "0.0.0.0",
         port,
         logger,
+        readyLine: (at) =>
+          `storescp listening on ${at.host}:${at.port} (${tls ? "TLS" : "TCP"}), ` +
+          `AE title ${aeTitle}, storing into ${
+            options.has("--ignore") ? "nothing (--ignore)" : outputDirectory
+          }`,
         logStyle: "dcmtk",
         showPresentationContexts: options.has("--verbose-pc"),
         policy: storagePolicy({
@@ -355,11 +378,18 @@ export function main(argv: readonly string[], stop?: Promise<void>): Promise<num
           }),
         },
         socketTimeoutMs: secondsOption(options, "--socket-timeout", 0, 60_000),
-        acseTimeoutMs: secondsOption(options, "--acse-timeout", 1, 30_000)!,
-        dimseTimeoutMs: secondsOption(options, "--dimse-timeout", 1, undefined),
-        maxAssociations: options.uint("--max-associations") ?? 0,
+        acseTimeoutMs,
+        dimseTimeoutMs: secondsOption(
+          options,
+          "--dimse-timeout",
+          1,
+          STORESCP_DIMSE_TIMEOUT_S * 1000,
+        ),
+        ...scpLimits(options),
+        // Its socket, and the .part file of the store in progress.
+        descriptorsPerAssociation: 2,
         onEvent: json ? print : undefined,
-        openListener: tls && tlsListen(tls, logger, json ? print : undefined),
+        listen: tls ? tlsListen(tls, logger, json ? print : undefined, acseTimeoutMs) : undefined,
       },
       logger,
       stop,

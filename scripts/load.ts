@@ -640,15 +640,18 @@ export async function runLoad(o: LoadOptions): Promise<PhaseReport[]> {
   const work = await Deno.makeTempDir({ prefix: "dimse-load-" });
   const od = `${work}/od`;
   await Deno.mkdir(od);
-  const nofile = 2 * Math.max(o.associations, o.echo, o.parallel) + 256;
+  // Every client is on 127.0.0.1: twice the caps the phases need, and a per-peer cap that
+  // lets all of them in at once (each storescp association holds a socket and a file).
+  const nofile = 8 * Math.max(o.associations, o.echo, o.parallel) + 256;
+  const caps = (n: number) =>
+    ["--max-associations", 2 * n, "--max-pending", 2 * n, "--max-per-peer", 4 * n].map(String);
   const storescp = new Scp("storescp", [
     "+uf",
     "-od",
     od,
-    "--max-associations",
-    String(Math.max(o.associations, o.parallel) * 2),
+    ...caps(Math.max(o.associations, o.parallel)),
   ], nofile);
-  const echoscp = new Scp("echoscp", ["--max-associations", String(o.echo * 2)], nofile);
+  const echoscp = new Scp("echoscp", caps(o.echo), nofile);
   const reports: PhaseReport[] = [];
   try {
     const [storePort, echoPort] = await Promise.all([storescp.port, echoscp.port]);

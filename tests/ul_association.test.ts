@@ -84,6 +84,7 @@ Deno.test("ARTIM in Sta2: no A-ASSOCIATE-RQ after the connection", async () => {
     kind: "aborted",
     source: "provider",
     reason: "ARTIM timeout: no A-ASSOCIATE-RQ within 0.03 s",
+    received: 0,
   });
   assert.deepEqual(steps(h.trace), ["Sta1+Evt5->AE-5->Sta2", "Sta2+Evt18->AA-2->Sta1"]);
   assert.equal(h.peer.drain().length, 0);

@@ -11,7 +11,7 @@
  * @module
  */
 import type { ServerEvent } from "../net/server.ts";
-import type { StoreEvent } from "../net/store_scp.ts";
+import type { StalePartsEvent, StoreEvent } from "../net/store_scp.ts";
 import { statusCategory, statusMeaning } from "../dimse/status.ts";
 import { transferSyntaxName } from "../uids.ts";
 
@@ -80,7 +80,7 @@ export class JsonLines {
  * function does not know are passed on with the same renaming.
  */
 export function serverEventFields(
-  e: ServerEvent | StoreEvent,
+  e: ServerEvent | StoreEvent | StalePartsEvent,
 ): { type: string; fields: Record<string, unknown> } {
   const { event, ...rest } = e as { event: string } & Record<string, unknown>;
   const fields: Record<string, unknown> = {};
@@ -117,7 +117,7 @@ export function operationOutcome(status: number): "success" | "warning" | "faile
 export function serverJsonLines(
   tool: string,
   listening: { aeTitle: string; tls: boolean; outputDirectory: string | null },
-): (e: ServerEvent | StoreEvent) => void {
+): (e: ServerEvent | StoreEvent | StalePartsEvent) => void {
   const lines = new JsonLines(tool);
   return (e) => {
     const { type, fields } = serverEventFields(e);

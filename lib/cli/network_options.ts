@@ -6,6 +6,7 @@
  * @module
  */
 import type { ScuOptions, ScuTimings } from "../net/scu.ts";
+import type { ServerOptions } from "../net/server.ts";
 import type { IpFamily } from "../transport/tcp.ts";
 import type { OptionDef, OptionSubgroup, ParamDef, ParsedOptions } from "./options.ts";
 import { secondsOption } from "./tool.ts";
@@ -94,6 +95,74 @@ export const DIMSE_TIMEOUT_OPTION: OptionDef = {
   valueHelp: "[s]econds: integer (default: unlimited)",
   help: "timeout for DIMSE messages",
 };
+
+/** -ta for a server: also the TLS handshake's deadline. */
+export const SCP_ACSE_TIMEOUT_OPTION: OptionDef = {
+  long: "--acse-timeout",
+  short: "-ta",
+  valueHelp: "[s]econds: integer (default: 30)",
+  help: ["timeout for ACSE messages (and for the TLS", "handshake)"],
+};
+
+/** -td for a server: the wait for each request, and for each fragment of a data set. */
+export function scpDimseTimeoutOption(defaultSeconds: number): OptionDef {
+  return {
+    long: "--dimse-timeout",
+    short: "-td",
+    valueHelp: `[s]econds: integer (default: ${defaultSeconds})`,
+    help: "timeout for DIMSE messages",
+  };
+}
+
+/** The floor of --min-transfer-rate, bytes per second: a drip, not a slow network. */
+export const DEFAULT_MIN_TRANSFER_RATE = 1024;
+/** The waiting time each judgement of --min-transfer-rate covers. */
+export const TRANSFER_WINDOW_MS = 30_000;
+
+/**
+ * A server's connection limits and transfer floor (README "Connection
+ * limits"): each cap defaults to what the open-file limit allows.
+ */
+export const SCP_LIMIT_OPTIONS: readonly OptionDef[] = [
+  {
+    long: "--max-associations",
+    valueHelp: "[n]umber: integer (default: from the open file limit)",
+    help: "serve at most n associations at once",
+  },
+  {
+    long: "--max-pending",
+    valueHelp: "[n]umber: integer (default: from the open file limit)",
+    help: "hold at most n connections not yet associated",
+  },
+  {
+    long: "--max-per-peer",
+    valueHelp: "[n]umber: integer (default: max(8, associations/4))",
+    help: "accept at most n connections from one address",
+  },
+  {
+    long: "--min-transfer-rate",
+    valueHelp: `[b]ytes per second: integer (default: ${DEFAULT_MIN_TRANSFER_RATE})`,
+    help: [
+      "abort a message arriving slower than b bytes/s",
+      `over ${TRANSFER_WINDOW_MS / 1000} s of waiting (0: no limit)`,
+    ],
+  },
+];
+
+/** The server settings of {@link SCP_LIMIT_OPTIONS}. */
+export function scpLimits(
+  options: ParsedOptions,
+): Pick<ServerOptions, "limits" | "transferFloor"> {
+  const rate = options.uint("--min-transfer-rate") ?? DEFAULT_MIN_TRANSFER_RATE;
+  return {
+    limits: {
+      maxAssociations: options.uint("--max-associations", { min: 1 }),
+      maxPending: options.uint("--max-pending", { min: 1 }),
+      maxPerPeer: options.uint("--max-per-peer", { min: 1 }),
+    },
+    transferFloor: rate > 0 ? { bytesPerSecond: rate, windowMs: TRANSFER_WINDOW_MS } : undefined,
+  };
+}
 
 /** The PDU sizes -pdu (and storescu's --max-send-pdu) accept: DCMTK's range. */
 export const MAX_PDU_RANGE = { min: 4096, max: 131072 };

@@ -30,7 +30,7 @@ import {
   type TlsVersion,
   type VersionRange,
 } from "../transport/tls_profiles.ts";
-import type { Transport, TransportListener } from "../transport/transport.ts";
+import type { ConnectionGate, Transport, TransportListener } from "../transport/transport.ts";
 import { tlsAdvice } from "../net/scu.ts";
 import {
   type CommandLineSpec,
@@ -692,22 +692,32 @@ export function tlsConnect(tls: TlsSetup): (o: ScuOptions) => Promise<Transport>
 }
 
 /**
- * A server's TLS listener (for serveUntilStopped's `openListener`): each
- * handshake that fails is logged as one error line with its named cause
- * and reported as a "connection-error" event, and the server keeps
- * serving; each that succeeds is logged and reported as "tls-established".
+ * A server's TLS listener (the server's `listen`): each handshake that
+ * fails is logged as one error line with its named cause and reported as a
+ * "connection-error" event, and the server keeps serving (a connection
+ * opened and closed without a byte, a health check, only at debug level);
+ * each that succeeds is logged and reported as "tls-established". Every
+ * connection is admitted by the server's gate before its handshake, which
+ * must end within `handshakeTimeoutMs`.
  */
 export function tlsListen(
   tls: TlsSetup,
   logger: Logger,
-  onEvent?: (e: ServerEvent) => void,
-): (hostname: string, port: number) => Promise<TransportListener> {
-  return async (hostname, port) => {
+  onEvent: ((e: ServerEvent) => void) | undefined,
+  handshakeTimeoutMs: number,
+): (hostname: string, port: number, gate: ConnectionGate) => Promise<TransportListener> {
+  return async (hostname, port, gate) => {
     const { listenTls } = await import("../transport/tls.ts");
     const inner = await listenTls(hostname, port, tls.settings, {
       credentials: tls.credentials,
-      onHandshakeError: (err, from) => {
+      gate,
+      handshakeTimeoutMs,
+      onHandshakeError: (err, from, received) => {
         const peer = `${from.host}:${from.port}`;
+        if (received === 0 && err.kind === "closed-during-handshake") {
+          logger.debug(`Connection from ${peer} closed without a TLS handshake`);
+          return;
+        }
         logger.error(`TLS connection from ${peer} refused: ${err.message}`);
         if (err.detail) logger.debug(`${peer}: ${err.detail}`);
         onEvent?.({ event: "connection-error", peer, reason: err.message, tlsFailure: err.kind });

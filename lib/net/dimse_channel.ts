@@ -11,7 +11,7 @@ import { type DimseMessage, messageToCommandSet } from "../dimse/messages.ts";
 import { fragmentMessage, maxPdvDataLength, MessageAssembler } from "../dimse/fragment.ts";
 import { DimseDecodeError } from "../dimse/errors.ts";
 import type { AbortPdu, PDataTfPdu } from "../pdu/types.ts";
-import type { AbortSource, Association } from "../ul/association.ts";
+import type { AbortSource, Association, UlIndication } from "../ul/association.ts";
 
 /** What the channel hands its user, in arrival order. */
 export type ChannelEvent =
@@ -20,8 +20,32 @@ export type ChannelEvent =
   | { kind: "release-requested" }
   | { kind: "released" }
   | { kind: "aborted"; source: AbortSource; reason: string; abort?: AbortPdu }
-  | { kind: "timeout" }
+  /** Nothing within the time asked for; `slow`: a message arrived below the transfer floor. */
+  | { kind: "timeout"; slow?: SlowTransfer }
   | { kind: "protocol-error"; reason: string };
+
+/**
+ * A transfer floor (a slow drip must not hold an association for ever):
+ * while a message is arriving (a PDU or a command or data set begun but not
+ * complete), every `windowMs` spent waiting for the peer must bring at
+ * least `bytesPerSecond` times that wait, counted in raw bytes read.
+ */
+export interface TransferFloor {
+  /** The lowest average rate accepted, bytes per second. */
+  bytesPerSecond: number;
+  /** The waiting time each judgement covers, milliseconds. */
+  windowMs: number;
+}
+
+/** What a message that fell below the {@link TransferFloor} brought. */
+export interface SlowTransfer {
+  /** Bytes read during the window judged. */
+  bytes: number;
+  /** Seconds spent waiting for them. */
+  seconds: number;
+  /** The floor, bytes per second. */
+  minBytesPerSecond: number;
+}
 
 /** Channel settings. */
 export interface ChannelOptions {
@@ -29,6 +53,8 @@ export interface ChannelOptions {
   chunkSize?: number;
   /** Largest command set accepted from the peer. */
   maxCommandSetLength?: number;
+  /** The slowest transfer accepted while a message arrives; none when absent. */
+  floor?: TransferFloor;
 }
 
 /** Default PDV size when the peer accepts any length: large enough to amortise syscalls. */
@@ -40,8 +66,13 @@ export class DimseChannel {
   readonly association: Association;
   readonly #pdvLength: number;
   readonly #assembler: MessageAssembler;
+  readonly #floor: TransferFloor | undefined;
   #pending: ChannelEvent[] = [];
   #inflight: ReturnType<Association["receive"]> | undefined;
+  /** The association's bytesReceived when the last indication was taken. */
+  #bytesAtIndication = 0;
+  /** While a message arrives: the floor's current window. */
+  #window: { waitedMs: number; bytes: number } | undefined;
 
   /** Sizes PDVs for the peer's maximum PDU length (PS3.8 D.1). */
   constructor(association: Association, opts: ChannelOptions = {}) {
@@ -50,6 +81,13 @@ export class DimseChannel {
     this.#assembler = new MessageAssembler({
       maxCommandSetLength: opts.maxCommandSetLength ?? 64 * 1024,
     });
+    this.#floor = opts.floor;
+    this.#bytesAtIndication = association.bytesReceived;
+  }
+
+  /** A message is arriving: a command or data set begun, or bytes of a PDU not yet whole. */
+  get arriving(): boolean {
+    return !this.#assembler.idle || this.association.bytesReceived > this.#bytesAtIndication;
   }
 
   /** Data bytes per PDV we send: the peer's maximum minus the PDV item header, made even. */
@@ -157,16 +195,17 @@ export class DimseChannel {
   }
 
   /**
-   * The next event, or `{kind: "timeout"}` after `timeoutMs` (0 or undefined:
-   * wait for ever). A timeout loses nothing: the read stays pending and its
-   * result is returned by the next call.
+   * The next event, or `{kind: "timeout"}` once `timeoutMs` have passed
+   * without one (0 or undefined: wait for ever), however many bytes or PDUs
+   * short of an event arrived meanwhile; `{kind: "timeout", slow}` when a
+   * message arrives below the transfer floor. A timeout loses nothing: the
+   * read stays pending and its result is returned by the next call.
    */
   async receive(timeoutMs?: number): Promise<ChannelEvent> {
+    const deadline = timeoutMs ? performance.now() + timeoutMs : undefined;
     while (this.#pending.length === 0) {
-      this.#inflight ??= this.association.receive();
-      const indication = await withTimeout(this.#inflight, timeoutMs);
-      if (indication === undefined) return { kind: "timeout" };
-      this.#inflight = undefined;
+      const indication = await this.#next(deadline);
+      if (indication.kind === "timeout") return indication;
       switch (indication.kind) {
         case "p-data":
           try {
@@ -199,6 +238,47 @@ export class DimseChannel {
       }
     }
     return this.#pending.shift()!;
+  }
+
+  /** The next indication, or a timeout at `deadline` or below the floor. */
+  async #next(
+    deadline: number | undefined,
+  ): Promise<UlIndication | ChannelEvent & { kind: "timeout" }> {
+    const assoc = this.association;
+    for (;;) {
+      this.#inflight ??= assoc.receive();
+      const floor = this.#floor;
+      if (!floor || !this.arriving) this.#window = undefined;
+      else this.#window ??= { waitedMs: 0, bytes: this.#bytesAtIndication };
+      const window = this.#window;
+      const t = performance.now();
+      const left = deadline === undefined ? undefined : deadline - t;
+      if (left !== undefined && left <= 0) return { kind: "timeout" };
+      const windowLeft = window && floor!.windowMs - window.waitedMs;
+      const wait = windowLeft === undefined ? left : Math.min(left ?? windowLeft, windowLeft);
+      const indication = await withTimeout(
+        this.#inflight,
+        wait === undefined ? undefined : Math.max(1, wait),
+      );
+      // Only time spent waiting for the peer counts: not the time our user took.
+      if (window) window.waitedMs += performance.now() - t;
+      if (indication !== undefined) {
+        this.#inflight = undefined;
+        this.#bytesAtIndication = assoc.bytesReceived;
+        return indication;
+      }
+      if (window && window.waitedMs >= floor!.windowMs) {
+        const bytes = assoc.bytesReceived - window.bytes;
+        if (bytes < (floor!.bytesPerSecond * window.waitedMs) / 1000) {
+          const seconds = Math.round(window.waitedMs / 100) / 10;
+          return {
+            kind: "timeout",
+            slow: { bytes, seconds, minBytesPerSecond: floor!.bytesPerSecond },
+          };
+        }
+        this.#window = { waitedMs: 0, bytes: assoc.bytesReceived };
+      }
+    }
   }
 }
 

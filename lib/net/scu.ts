@@ -303,13 +303,19 @@ function limitSendPdu(a: Association, max: number): Association {
     get state() {
       return a.state;
     },
+    get bytesReceived() {
+      return a.bytesReceived;
+    },
+    get lastActivity() {
+      return a.lastActivity;
+    },
     peerMaxPdu: a.peerMaxPdu === 0 ? max : Math.min(a.peerMaxPdu, max),
     ourMaxPdu: a.ourMaxPdu,
     receive: () => a.receive(),
     sendPData: (pdu) => a.sendPData(pdu),
     release: () => a.release(),
     respondRelease: () => a.respondRelease(),
-    abort: () => a.abort(),
+    abort: (opts) => a.abort(opts),
     closed: a.closed,
   };
 }
@@ -467,7 +473,8 @@ export async function receiveResponse<T extends DimseMessage["type"]>(
     diagnosis: string,
   ): Promise<ResponseFailure> => {
     log.info("Aborting Association");
-    await ch.association.abort();
+    // A peer that let -td pass will not close after our A-ABORT either: do not wait for it.
+    await ch.association.abort({ closeNow: outcome === "dimse-timeout" });
     return { ok: false, outcome, statusText, diagnosis };
   };
   const ev = await ch.receive(w.timeoutMs);
@@ -580,6 +587,8 @@ export function tlsAdvice(err: TlsError): string {
   switch (err.kind) {
     case "plain-tcp-peer":
       return "the port speaks plain DICOM: drop +tls/+tla, or use the peer's TLS port";
+    case "handshake-timeout":
+      return "the peer is slow or does not speak TLS on this port; raise its handshake timeout";
     case "closed-during-handshake":
       return "check the peer's log: it may not speak TLS on this port, may require a client " +
         "certificate (+tls key cert) or refuse ours, or allow other protocol versions";

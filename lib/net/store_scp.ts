@@ -27,7 +27,12 @@ import {
   VERIFICATION_SOP_CLASS,
 } from "../uids.ts";
 import type { AcceptorPolicy } from "./negotiation.ts";
-import type { CommandHandler, RequestContext, RequestInterrupted } from "./server.ts";
+import {
+  type CommandHandler,
+  type RequestContext,
+  type RequestInterrupted,
+  slowText,
+} from "./server.ts";
 
 /** The C-STORE statuses storescp answers with (PS3.4 Table B.2-1, PS3.7 Annex C). */
 export const STORE_STATUS = {
@@ -108,12 +113,15 @@ const STORAGE_BRANCH = "1.2.840.10008.5.1.4.1.1.";
 /**
  * Whether an abstract syntax we do not know may be a storage SOP class:
  * a private one (outside the standard's root) or a standard one in the
- * storage branch, newer than our tables. DCMTK's -pm accepts every UID its
- * dictionary does not name; ours names fewer UIDs (no query/retrieve,
- * worklist... classes), so it keeps to where storage classes live.
+ * storage branch, newer than our tables; and a valid UID, as it becomes
+ * the stored file's Media Storage SOP Class UID. DCMTK's -pm accepts every
+ * UID its dictionary does not name; ours names fewer UIDs (no
+ * query/retrieve, worklist... classes), so it keeps to where storage
+ * classes live.
  */
 function mayBeStorageClass(uid: string): boolean {
-  return uidName(uid) === undefined &&
+  // Only a UID (PS3.5 9.1): it becomes the file's Media Storage SOP Class UID.
+  return isValidUid(uid) && uidName(uid) === undefined &&
     (!uid.startsWith(STANDARD_ROOT) || uid.startsWith(STORAGE_BRANCH));
 }
 
@@ -258,53 +266,115 @@ function pathExists(path: string): boolean {
 export const DEFAULT_WRITE_BATCH = 256 * 1024;
 
 /**
- * Batch buffers not in use, by size, shared by every file being received:
- * a fresh 256 KiB buffer per file costs more (zeroing, page faults,
- * garbage collection) than copying the fragments into it.
+ * Memory all stores together may hold in write batches, by default: data
+ * received and not yet on disk. Past it, a store writes each fragment as it
+ * arrives (more system calls, no memory): a crowd of stores begun and left
+ * hanging cannot grow the server, and no store is refused for it.
  */
-const spareBuffers = new Map<number, Uint8Array[]>();
+export const DEFAULT_BUFFER_TOTAL = 32 * 1024 * 1024;
 
-function takeBuffer(size: number): Uint8Array {
-  return spareBuffers.get(size)?.pop() ?? new Uint8Array(size);
-}
+/**
+ * Write batches shared by every file being received, within a total: a
+ * fresh 256 KiB buffer per file costs more (zeroing, page faults, garbage
+ * collection) than copying the fragments into a used one.
+ */
+export class WriteBufferPool {
+  readonly #total: number;
+  readonly #spare = new Map<number, Uint8Array[]>();
+  /** Bytes of buffers taken and not given back, plus spares kept. */
+  #held = 0;
+  #short = false;
 
-/** Keeps a few buffers: one per concurrent transfer is all a transfer uses. */
-function returnBuffer(buffer: Uint8Array): void {
-  const list = spareBuffers.get(buffer.length) ?? [];
-  if (list.length < 8) list.push(buffer);
-  spareBuffers.set(buffer.length, list);
+  /** A pool whose buffers add up to at most `total` bytes. */
+  constructor(total = DEFAULT_BUFFER_TOTAL) {
+    this.#total = total;
+  }
+
+  /** Bytes held by stores and spares. */
+  get held(): number {
+    return this.#held;
+  }
+
+  /**
+   * A buffer of `size` bytes, or undefined when the total is reached;
+   * `onShortage` is called when a shortage begins (again only once the
+   * buffers in use have fallen below half the total).
+   */
+  take(size: number, onShortage?: () => void): Uint8Array | undefined {
+    const spare = this.#spare.get(size)?.pop();
+    if (spare) return spare;
+    if (this.#held + size > this.#total) {
+      if (!this.#short) onShortage?.();
+      this.#short = true;
+      return undefined;
+    }
+    this.#held += size;
+    return new Uint8Array(size);
+  }
+
+  /** Gives a buffer back: kept for the next store (a few), or let go. */
+  give(buffer: Uint8Array): void {
+    const list = this.#spare.get(buffer.length) ?? [];
+    if (list.length < 8) list.push(buffer);
+    else this.#held -= buffer.length;
+    this.#spare.set(buffer.length, list);
+    if (this.#held - this.#spareBytes() < this.#total / 2) this.#short = false;
+  }
+
+  #spareBytes(): number {
+    let n = 0;
+    for (const [size, list] of this.#spare) n += size * list.length;
+    return n;
+  }
 }
 
 /**
  * A `.part` file filling up as data set fragments arrive. Fragments are
  * copied into a batch buffer that is written whenever it is full, so a
  * transfer holds one batch whatever the size of its data set, and a small
- * data set (its file meta information included) takes a single write.
- * After a write error nothing more is written: the caller drains the data
- * set, discards the file and answers 0xA700.
+ * data set (its file meta information included) takes a single write;
+ * without a batch (the pool's total reached) each fragment is written as
+ * it comes. After a write error nothing more is written: the caller drains
+ * the data set, discards the file and answers 0xA700.
  */
 class PartFile {
   readonly path: string;
   readonly #sink: FileSink;
   readonly #file: SinkFile;
-  #batch: Uint8Array;
+  readonly #pool: WriteBufferPool;
+  #batch: Uint8Array | undefined;
   #filled = 0;
   #closed = false;
   /** The first write error. */
   error: unknown;
 
   /** Creates the file and queues its first bytes (the file meta information). */
-  constructor(sink: FileSink, path: string, head: Uint8Array, batchSize: number) {
+  constructor(
+    sink: FileSink,
+    path: string,
+    head: Uint8Array,
+    batch: { size: number; pool: WriteBufferPool; onShortage?: () => void },
+  ) {
     this.#sink = sink;
     this.path = path;
     this.#file = sink.create(path);
-    this.#batch = takeBuffer(batchSize);
+    this.#pool = batch.pool;
+    this.#batch = batch.pool.take(batch.size, batch.onShortage);
     this.add(head);
   }
 
   /** Queues bytes, writing each batch as it fills. */
   add(bytes: Uint8Array): void {
     const batch = this.#batch;
+    if (!batch) {
+      if (this.error !== undefined) return;
+      try {
+        this.#file.write(bytes);
+      } catch (err) {
+        this.error = err;
+      }
+      return;
+    }
     for (let off = 0; off < bytes.length && this.error === undefined;) {
       const n = Math.min(batch.length - this.#filled, bytes.length - off);
       batch.set(n === bytes.length ? bytes : bytes.subarray(off, off + n), this.#filled);
@@ -316,7 +386,7 @@ class PartFile {
 
   #write(): void {
     try {
-      this.#file.write(this.#batch.subarray(0, this.#filled));
+      this.#file.write(this.#batch!.subarray(0, this.#filled));
     } catch (err) {
       this.error = err;
     }
@@ -343,7 +413,8 @@ class PartFile {
   #close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    returnBuffer(this.#batch);
+    if (this.#batch) this.#pool.give(this.#batch);
+    this.#batch = undefined;
     this.#file.close();
   }
 }
@@ -417,6 +488,8 @@ export interface StoreScpOptions {
   sink?: FileSink;
   /** Bytes gathered per write (default {@link DEFAULT_WRITE_BATCH}). */
   writeBatch?: number;
+  /** Where write batches come from (default: a pool of {@link DEFAULT_BUFFER_TOTAL} for this handler). */
+  buffers?: WriteBufferPool;
   /** Receives one event per C-STORE request. */
   onStore?: (e: StoreEvent) => void;
   /** DCMTK's `RECV: ....` progress (one dot per fragment), e.g. to stdout at -v. */
@@ -452,6 +525,7 @@ export function storeHandler(o: StoreScpOptions): CommandHandler {
   const sink = o.sink ?? DENO_FILE_SINK;
   const outputDirectory = normalizeDir(o.outputDirectory);
   const batch = o.writeBatch ?? DEFAULT_WRITE_BATCH;
+  const pool = o.buffers ?? new WriteBufferPool();
   // DCMTK logs a study's subdirectory when the study changes (one storescp, many associations).
   const studies = { last: undefined as string | undefined };
 
@@ -484,7 +558,17 @@ export function storeHandler(o: StoreScpOptions): CommandHandler {
       const path = childPath(outputDirectory, `${name}.${crypto.randomUUID().slice(0, 8)}.part`);
       try {
         if (path === undefined) throw new Error("the name would leave the output directory");
-        part = new PartFile(sink, path, fileMeta(message, ctx), batch);
+        part = new PartFile(sink, path, fileMeta(message, ctx), {
+          size: batch,
+          pool,
+          onShortage: () =>
+            log.warn(
+              `Write buffers of stores in progress reached their total ` +
+                `(${
+                  pool.held / (1024 * 1024)
+                } MiB): stores write each fragment unbuffered meanwhile`,
+            ),
+        });
       } catch (err) {
         failure = cannotWrite(log, path ?? name, err);
       }
@@ -502,8 +586,9 @@ export function storeHandler(o: StoreScpOptions): CommandHandler {
       if (received.kind === "interrupted") return { interrupted: received.interrupted };
       if (received.kind === "complete" || received.why === "option") {
         log.info("ABORT initiated (due to command line options)");
+        return "abort";
       }
-      return "abort";
+      return "timeout";
     }
 
     let path: string | null = null;
@@ -512,6 +597,8 @@ export function storeHandler(o: StoreScpOptions): CommandHandler {
       if (typeof stored === "string") path = stored;
       else failure = stored;
     }
+    ctx.tally.bytes += received.bytes;
+    if (path !== null) ctx.tally.stored++;
     const status = failure?.status ?? STORE_STATUS.success;
     await ctx.channel.send(ctx.contextId, {
       type: "C-STORE-RSP",
@@ -735,7 +822,11 @@ async function receiveDataset(
     // command's context and nothing else before its last fragment, else a protocol error.
     o.progress?.("\n");
     if (ev.kind === "timeout") {
-      ctx.log.error(`DIMSE timeout: data set incomplete after ${ctx.dimseTimeoutMs! / 1000} s`);
+      ctx.log.error(
+        ev.slow
+          ? `${ctx.peer}: data set arriving too slowly: ${slowText(ev.slow)}`
+          : `DIMSE timeout: data set incomplete after ${ctx.dimseTimeoutMs! / 1000} s`,
+      );
       return { kind: "abort", why: "timeout" };
     }
     return { kind: "interrupted", interrupted: ev };
@@ -758,4 +849,95 @@ function cannotWrite(log: RequestContext["log"], path: string, err: unknown): Fa
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+// ---------------------------------------------------------------------------
+// partial files of an earlier run
+
+/** What storescp found (and removed) at start: the `stale-parts` event of `--json`. */
+export interface StalePartsEvent {
+  /** Event discriminant. */
+  event: "stale-parts";
+  /** The output directory. */
+  directory: string;
+  /** Partial files found. */
+  count: number;
+  /** Age of the oldest, seconds since it was last written to. */
+  oldestSeconds: number;
+  /** How many were removed. */
+  removed: number;
+}
+
+/**
+ * A partial file is removed only when nothing wrote to it for this long:
+ * a younger one may belong to another storescp writing into the same
+ * directory now.
+ */
+export const STALE_PART_AGE_MS = 60_000;
+
+/** The names storescp gives its partial files: `<name>.<8 hex digits>.part`. */
+const PART_NAME = /\.[0-9a-f]{8}\.part$/;
+
+/**
+ * The partial files an earlier run left in `dir` (a crash, a kill -9: a
+ * stop or a failed store removes its own), with one line to log; with
+ * `remove`, those not written to for {@link STALE_PART_AGE_MS} are
+ * removed. Undefined when there are none.
+ */
+export function staleParts(
+  dir: string,
+  remove: boolean,
+  now: number = Date.now(),
+): { line: string; event: StalePartsEvent } | undefined {
+  const found: { path: string; ageMs: number }[] = [];
+  for (const entry of Deno.readDirSync(dir)) {
+    if (!entry.isFile || !PART_NAME.test(entry.name)) continue;
+    const path = `${normalizeDir(dir)}/${entry.name}`;
+    try {
+      found.push({ path, ageMs: now - (Deno.lstatSync(path).mtime?.getTime() ?? now) });
+    } catch {
+      // Gone meanwhile (moved into place by another storescp).
+    }
+  }
+  if (found.length === 0) return undefined;
+  const oldestMs = Math.max(...found.map((f) => f.ageMs));
+  let removed = 0;
+  if (remove) {
+    for (const f of found) {
+      if (f.ageMs < STALE_PART_AGE_MS) continue;
+      try {
+        Deno.removeSync(f.path);
+        removed++;
+      } catch {
+        // Gone meanwhile, or not ours to remove: it stays counted as kept.
+      }
+    }
+  }
+  const files = (n: number) => `${n} partial file${n === 1 ? "" : "s"} (*.part)`;
+  const oldest = `the oldest last written ${age(oldestMs)} ago`;
+  const kept = found.length - removed;
+  const line = !remove
+    ? `${files(found.length)} from an earlier run in ${dir}, ${oldest}: ` +
+      "--remove-stale-parts removes them"
+    : `removed ${files(removed)} an earlier run left in ${dir}, ${oldest}` +
+      (kept ? `; kept ${kept} written to within the last minute (another storescp?)` : "");
+  return {
+    line,
+    event: {
+      event: "stale-parts",
+      directory: dir,
+      count: found.length,
+      oldestSeconds: Math.round(oldestMs / 1000),
+      removed,
+    },
+  };
+}
+
+/** "45 s", "12 min", "5 h", "3 days". */
+function age(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  if (s < 172_800) return `${Math.round(s / 3600)} h`;
+  return `${Math.round(s / 86_400)} days`;
 }

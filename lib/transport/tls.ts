@@ -46,7 +46,13 @@ import {
   type TlsVersion,
   type VersionRange,
 } from "./tls_profiles.ts";
-import type { Endpoint, Transport, TransportListener } from "./transport.ts";
+import type {
+  ConnectionGate,
+  ConnectionPlace,
+  Endpoint,
+  Transport,
+  TransportListener,
+} from "./transport.ts";
 
 export type { CrlCheck, RevocationList } from "./crl.ts";
 export {
@@ -425,8 +431,11 @@ function vetRevocation(
   })();
 }
 
-/** Bytes queued unread before the socket is paused (read-side backpressure). */
-const READ_HIGH_WATER = 1024 * 1024;
+/**
+ * Bytes queued unread before the socket is paused (read-side backpressure):
+ * what one connection may hold here, whatever its peer sends.
+ */
+const READ_HIGH_WATER = 256 * 1024;
 
 /** A Transport over a connected, vetted node TLSSocket. */
 export class TlsTransport implements Transport {
@@ -444,6 +453,8 @@ export class TlsTransport implements Transport {
   readonly local: Endpoint;
   /** What the handshake settled (protocol, cipher, peer subject). */
   readonly tls: TlsInfo;
+  /** The place a gated listener reserved (released by the listener when the socket closes). */
+  readonly place?: ConnectionPlace;
 
   /**
    * Wraps a socket whose handshake is complete and whose peer was vetted.
@@ -451,11 +462,13 @@ export class TlsTransport implements Transport {
    * @param sock the socket (paused, nothing read yet)
    * @param info what the handshake settled
    * @param side which end we are, for naming later failures
+   * @param place the connection's place in a listener's gate
    */
-  constructor(sock: tls.TLSSocket, info: TlsInfo, side: TlsSide) {
+  constructor(sock: tls.TLSSocket, info: TlsInfo, side: TlsSide, place?: ConnectionPlace) {
     this.#sock = sock;
     this.#side = side;
     this.tls = info;
+    this.place = place;
     this.remote = { host: sock.remoteAddress ?? "", port: sock.remotePort ?? 0 };
     this.local = { host: sock.localAddress ?? "", port: sock.localPort ?? 0 };
     sock.setNoDelay(true);
@@ -684,12 +697,22 @@ function tcpError(err: unknown, host: string, where: string): ConnectError {
 export interface TlsListenOptions {
   /**
    * Called for each connection that failed the handshake or the peer check,
-   * with the named cause (for the server's "connection-error" event); such
+   * with the named cause (for the server's "connection-error" event) and the
+   * bytes it had sent (0: opened and closed, a health check); such
    * connections are closed and never returned by accept().
    */
-  onHandshakeError?: (err: TlsError, peer: Endpoint) => void;
-  /** Handshake timeout per connection; default 30 s, so a silent peer does not linger. */
+  onHandshakeError?: (err: TlsError, peer: Endpoint, received: number) => void;
+  /**
+   * Time a connection has from its TCP accept to a vetted TLS connection
+   * (handshake and peer checks); then it is closed. Default 30 s.
+   */
   handshakeTimeoutMs?: number;
+  /**
+   * Asked for each TCP connection before its handshake starts: a refused
+   * one is closed at once (and not reported); an admitted one's place is
+   * released when its socket closes, and travels with its transport.
+   */
+  gate?: ConnectionGate;
   /** Credentials already loaded. */
   credentials?: TlsCredentials;
 }
@@ -723,14 +746,44 @@ export async function listenTls(
     waiter = undefined;
     w?.();
   };
-  type Peer = { remoteAddress?: string; remotePort?: number };
+  type Peer = { remoteAddress?: string; remotePort?: number; bytesRead?: number };
+  type Raw = Peer & { destroy(): void; once(ev: "close", f: () => void): void };
+  /** What the listener knows of a TCP connection. */
+  interface Pending {
+    place?: ConnectionPlace;
+    timer?: ReturnType<typeof setTimeout>;
+    /** Handed over, refused or reported already: nothing more to say about it. */
+    done: boolean;
+  }
+  // Kept by socket, not removed on close: node may report a failed handshake after the
+  // socket's close event (measured on Deno 2.9.5).
+  const state = new WeakMap<object, Pending>();
+  /** TCP connections open and not handed over: closed with the listener. */
+  const live = new Set<Raw>();
+  const timeoutMs = opts.handshakeTimeoutMs ?? 30_000;
   // Measured on Deno 2.9.5: a socket whose handshake failed (tlsClientError)
   // no longer reports its address; the TCP socket under it (_parent) does.
-  const report = (err: unknown, sock: Peer & { _parent?: Peer }) =>
-    opts.onHandshakeError?.(classifyTlsError(err, "server", false), {
-      host: sock.remoteAddress ?? sock._parent?.remoteAddress ?? "",
-      port: sock.remotePort ?? sock._parent?.remotePort ?? 0,
-    });
+  const rawOf = (sock: object) => (sock as { _parent?: Raw })._parent ?? sock as Raw;
+  /** The connection is handed over or reported: its deadline ends; undefined if it was already. */
+  const settle = (raw: Raw): Pending | undefined => {
+    const p = state.get(raw);
+    if (!p || p.done) return undefined;
+    p.done = true;
+    clearTimeout(p.timer);
+    live.delete(raw);
+    return p;
+  };
+  const report = (err: TlsError, raw: Raw, sock: Peer) => {
+    if (!settle(raw)) return;
+    opts.onHandshakeError?.(
+      err,
+      {
+        host: sock.remoteAddress ?? raw.remoteAddress ?? "",
+        port: sock.remotePort ?? raw.remotePort ?? 0,
+      },
+      raw.bytesRead ?? 0,
+    );
+  };
 
   const server = tls.createServer({
     key: creds.key,
@@ -747,18 +800,44 @@ export async function listenTls(
     rejectUnauthorized: false,
     minVersion: versions.minVersion,
     maxVersion: versions.maxVersion,
-    handshakeTimeout: opts.handshakeTimeoutMs ?? 30_000,
+  });
+  // Every TCP connection, before its handshake: the gate first, then the deadline. node
+  // reports a handshake timeout (tlsClientError) but leaves the socket open (measured on
+  // Deno 2.9.5), so the deadline here closes it.
+  server.on("connection", (raw: Raw) => {
+    if (closed) return raw.destroy();
+    const place = opts.gate?.admit(
+      { host: raw.remoteAddress ?? "", port: raw.remotePort ?? 0 },
+      () => raw.destroy(),
+    );
+    // Refused: closed at once, and its handshake's failure not reported.
+    if (opts.gate && !place) return void state.set(raw, { done: true }), raw.destroy();
+    const p: Pending = { done: false, place };
+    state.set(raw, p);
+    live.add(raw);
+    raw.once("close", () => {
+      clearTimeout(p.timer);
+      live.delete(raw);
+      place?.release();
+    });
+    p.timer = setTimeout(() => {
+      const seconds = timeoutMs / 1000;
+      report(tlsFailure("handshake-timeout", "server", ` within ${seconds} s`), raw, raw);
+      raw.destroy();
+    }, timeoutMs);
   });
   server.on("secureConnection", (sock: tls.TLSSocket) => {
     sock.pause();
+    const raw = rawOf(sock);
     if (closed) return void sock.destroy();
     const refuse = (err: unknown) => {
-      report(err, sock);
+      report(classifyTlsError(err, "server", false), raw, sock);
       sock.destroy();
     };
     const accept = (info: TlsInfo) => {
-      if (closed || sock.destroyed) return void sock.destroy();
-      ready.push(new TlsTransport(sock, info, "server"));
+      const p = settle(raw);
+      if (closed || sock.destroyed || !p) return void sock.destroy();
+      ready.push(new TlsTransport(sock, info, "server", p.place));
       wake();
     };
     try {
@@ -774,7 +853,10 @@ export async function listenTls(
       refuse(err);
     }
   });
-  server.on("tlsClientError", (err: unknown, sock: tls.TLSSocket) => report(err, sock));
+  server.on("tlsClientError", (err: unknown, sock: tls.TLSSocket) => {
+    report(classifyTlsError(err, "server", false), rawOf(sock), sock);
+    sock.destroy();
+  });
 
   return await new Promise((resolve, reject) => {
     const onError = (err: unknown) => reject(err);
@@ -800,6 +882,10 @@ export async function listenTls(
           closed = true;
           server.close();
           for (const t of ready.splice(0)) t.close();
+          for (const raw of [...live]) {
+            settle(raw);
+            raw.destroy();
+          }
           wake();
         },
       });

@@ -16,6 +16,8 @@ export type TlsFailureKind =
   | "plain-tcp-peer"
   /** The peer closed the connection before the handshake finished. */
   | "closed-during-handshake"
+  /** The peer did not complete the handshake in time (a server's handshake deadline). */
+  | "handshake-timeout"
   /** The peers found no protocol version in common (profile / min / max version). */
   | "protocol-version"
   /** Any other handshake failure (no common cipher suite, malformed messages...). */
@@ -81,6 +83,8 @@ function messageFor(kind: TlsFailureKind, peer: string, extra: string): string {
     case "closed-during-handshake":
       return `${peer} closed the connection during the TLS handshake (it may not speak TLS, ` +
         "or refused our certificate or protocol version)";
+    case "handshake-timeout":
+      return `${peer} did not complete the TLS handshake${extra}`;
     case "protocol-version":
       return `no TLS protocol version in common with ${peer} (check the TLS profile)`;
     case "handshake-failure":

@@ -26,6 +26,32 @@ export interface Transport {
   readonly remote: Endpoint;
   /** Our end of the connection. */
   readonly local: Endpoint;
+  /**
+   * The place a gated listener reserved for this connection before its
+   * handshake (see {@link ConnectionGate}); released when the socket is closed.
+   */
+  readonly place?: ConnectionPlace;
+}
+
+/**
+ * Decides, before anything is read from it, whether a new connection is
+ * served: a server's connection budget. A listener that does work of its
+ * own before handing a connection over (a TLS handshake) asks it for each
+ * connection it accepts, so that such work is bounded too.
+ */
+export interface ConnectionGate {
+  /**
+   * A connection from `peer` was accepted: its place, held until the socket
+   * is closed, or undefined when it must be closed at once. `close` ends
+   * the connection, for a gate that makes room by closing older ones.
+   */
+  admit(peer: Endpoint, close: () => void): ConnectionPlace | undefined;
+}
+
+/** A connection's place in a {@link ConnectionGate}. */
+export interface ConnectionPlace {
+  /** The socket is closed and its descriptor free; later calls do nothing. */
+  release(): void;
 }
 
 /** A listening socket that yields one Transport per accepted connection. */

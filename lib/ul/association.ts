@@ -19,8 +19,10 @@
  * Sta5 and no A-RELEASE-RP in Sta7/Sta10/Sta11 within `artimTimeoutMs`, or
  * neither data read nor a write completed within `idleTimeoutMs` once
  * associated (a peer gone silent, or one that stopped reading), issue an
- * A-ABORT request on the user's behalf (Evt15, AA-1); ARTIM then closes the
- * connection if even the A-ABORT cannot be written.
+ * A-ABORT request on the user's behalf (Evt15, AA-1). Such a peer will not
+ * close the connection after our A-ABORT either, so Sta13 then lasts only
+ * until the A-ABORT is out ({@link CLOSE_NOW_MS}), not another ARTIM period:
+ * a timeout of n seconds ends the connection after n seconds, not 2n.
  *
  * @module
  */
@@ -96,10 +98,27 @@ export type UlIndication =
   /** The release completed and the connection is closed. */
   | { kind: "released" };
 
+/** How {@link Association.abort} ends the connection. */
+export interface AbortOptions {
+  /**
+   * Close the connection as soon as the A-ABORT is written (at most
+   * {@link CLOSE_NOW_MS} later) instead of waiting up to ARTIM for the peer
+   * to close it (Sta13): for a peer that stopped answering (a timeout),
+   * which will not close it either.
+   */
+  closeNow?: boolean;
+  /** Why, in plain words, for the "aborted" indication (default "aborted by the local user"). */
+  reason?: string;
+}
+
 /** An established association (Sta6 and the release states that follow it). */
 export interface Association {
   /** The current state of the protocol machine. */
   readonly state: State;
+  /** Bytes read from the peer so far (for rate limits: raw bytes, complete PDUs or not). */
+  readonly bytesReceived: number;
+  /** When bytes were last read from the peer (`performance.now()` time; the start before any). */
+  readonly lastActivity: number;
   /** The peer's Maximum Length Received (PS3.8 D.1); 0 = unlimited. */
   readonly peerMaxPdu: number;
   /** Our Maximum Length Received as negotiated; 0 = unlimited (the reader's own limit applies). */
@@ -127,10 +146,11 @@ export interface Association {
   respondRelease(): Promise<void>;
   /**
    * A-ABORT request (Evt15, AA-1: A-ABORT source 0, then Sta13 until the
-   * peer closes or ARTIM expires); resolves once closed. Does nothing more
-   * once the association is over (Sta13, Sta1).
+   * peer closes or ARTIM expires, or with `closeNow` only until the A-ABORT
+   * is written); resolves once closed. Does nothing more once the
+   * association is over (Sta13, Sta1).
    */
-  abort(): Promise<void>;
+  abort(opts?: AbortOptions): Promise<void>;
   /** Resolves when the transport is closed (Sta1). */
   readonly closed: Promise<void>;
 }
@@ -151,6 +171,8 @@ export type AcceptResult =
     abort?: AbortPdu;
     reason: string;
     rq?: AssociateRqPdu;
+    /** Bytes the peer sent before the end: 0 for a connection opened and closed (a health check). */
+    received: number;
   };
 
 /** The acceptor's answer to an A-ASSOCIATE indication. */
@@ -207,8 +229,8 @@ interface Input {
   pdu?: Pdu;
   /** For Evt19: the decode error. */
   decodeError?: PduDecodeError;
-  /** For Evt15: who asked for the abort and why, in plain words. */
-  abortBy?: { source: AbortSource; reason: string };
+  /** For Evt15: who asked for the abort and why, in plain words; `closeNow`: see AbortOptions. */
+  abortBy?: { source: AbortSource; reason: string; closeNow?: boolean };
 }
 
 type End =
@@ -227,8 +249,23 @@ const ASSOCIATED: ReadonlySet<State> = new Set([
   "Sta11",
   "Sta12",
 ]);
-/** Undelivered indications after which reading pauses until the user calls receive(). */
+/**
+ * Undelivered indications, or bytes of P-DATA in them, after which reading
+ * pauses until the user calls receive(): what a peer can make us hold while
+ * we are busy (answering it, or writing to a peer that does not read) is
+ * bounded by this, not by our maximum PDU length.
+ */
 const HIGH_WATER = 16;
+const HIGH_WATER_BYTES = 256 * 1024;
+/**
+ * Sta13 after an A-ABORT sent to a peer that stopped answering: long enough
+ * for the A-ABORT to be written (the read loop drains what the peer sent
+ * meanwhile, so the close is orderly), short enough that a timeout of n
+ * seconds is over within n + 0.5 s.
+ */
+export const CLOSE_NOW_MS = 100;
+/** The reason of an acceptor's connection closed by the peer before any A-ASSOCIATE-RQ (AA-5). */
+export const CLOSED_BEFORE_RQ = "peer closed the connection before sending A-ASSOCIATE-RQ";
 
 // PS3.8 Table 9-21: protocol-version-not-supported is an ACSE-related
 // provider reason (source 2), not a presentation-related one (source 3).
@@ -244,6 +281,8 @@ class Machine implements Association {
   state: State = "Sta1";
   peerMaxPdu = 0;
   ourMaxPdu = 0;
+  bytesReceived = 0;
+  lastActivity = performance.now();
   readonly closed: Promise<void>;
 
   readonly #transport: Transport;
@@ -261,6 +300,8 @@ class Machine implements Association {
   readonly #peerWait = new Timer();
   readonly #idle = new Timer();
   #queue: UlIndication[] = [];
+  /** P-DATA bytes in #queue. */
+  #queuedBytes = 0;
   #waiters: ((ind: UlIndication) => void)[] = [];
   #resume: (() => void) | undefined;
   #end: End | undefined;
@@ -308,7 +349,14 @@ class Machine implements Association {
       this.#onFailed = () => {
         const rq = this.#rq;
         if (this.#rj && rq) resolve({ kind: "rejected", rq, rj: this.#rj });
-        else resolve({ kind: "aborted", ...this.#establishmentFailure(), ...(rq ? { rq } : {}) });
+        else {
+          resolve({
+            kind: "aborted",
+            ...this.#establishmentFailure(),
+            ...(rq ? { rq } : {}),
+            received: this.bytesReceived,
+          });
+        }
       };
     });
     this.#decide = decide;
@@ -373,10 +421,14 @@ class Machine implements Association {
     return this.closed;
   }
 
-  abort(): Promise<void> {
+  abort(opts: AbortOptions = {}): Promise<void> {
     if (this.state !== "Sta1" && this.state !== "Sta13") {
       this.#dispatch("Evt15", {
-        abortBy: { source: "local", reason: "aborted by the local user" },
+        abortBy: {
+          source: "local",
+          reason: opts.reason ?? "aborted by the local user",
+          closeNow: opts.closeNow,
+        },
       });
     }
     return this.closed;
@@ -517,7 +569,8 @@ class Machine implements Association {
         const by = input.abortBy ?? this.#protocolError(from, input);
         this.#setEnd({ kind: "aborted", source: by.source, reason: by.reason });
         this.#send({ type: "A-ABORT", source: 0, reason: 0 });
-        this.#startArtim();
+        const artim = this.#opts.artimTimeoutMs;
+        this.#startArtim(input.abortBy?.closeNow ? Math.min(artim, CLOSE_NOW_MS) : artim);
         return;
       }
       case "AA-2":
@@ -546,11 +599,7 @@ class Machine implements Association {
         this.#finish();
         return;
       case "AA-5":
-        this.#setEnd({
-          kind: "aborted",
-          source: "provider",
-          reason: "peer closed the connection before sending A-ASSOCIATE-RQ",
-        });
+        this.#setEnd({ kind: "aborted", source: "provider", reason: CLOSED_BEFORE_RQ });
         this.#finish();
         return;
       case "AA-6":
@@ -678,8 +727,8 @@ class Machine implements Association {
     return batch.written;
   }
 
-  #startArtim(): void {
-    this.#artim.start(this.#opts.artimTimeoutMs, () =>
+  #startArtim(ms = this.#opts.artimTimeoutMs): void {
+    this.#artim.start(ms, () =>
       this.#guard(() => {
         this.#log.debug(`ARTIM expired in ${this.state}`);
         this.#dispatch("Evt18");
@@ -697,7 +746,7 @@ class Machine implements Association {
           ? `write timeout: the peer has not taken our data within ${ms / 1000} s`
           : `idle timeout: no data from peer within ${ms / 1000} s`;
         this.#log.warn(`${reason}; aborting`);
-        this.#dispatch("Evt15", { abortBy: { source: "provider", reason } });
+        this.#dispatch("Evt15", { abortBy: { source: "provider", reason, closeNow: true } });
       }));
   }
 
@@ -706,7 +755,7 @@ class Machine implements Association {
     this.#guard(() => {
       const reason = `ARTIM timeout: ${what} within ${this.#seconds()}`;
       this.#log.warn(`${reason}; aborting`);
-      this.#dispatch("Evt15", { abortBy: { source: "provider", reason } });
+      this.#dispatch("Evt15", { abortBy: { source: "provider", reason, closeNow: true } });
     });
   }
 
@@ -739,6 +788,7 @@ class Machine implements Association {
 
   #indicate(ind: UlIndication): void {
     this.#queue.push(ind);
+    if (ind.kind === "p-data") this.#queuedBytes += pdataBytes(ind.pdu);
     this.#deliver();
   }
 
@@ -747,9 +797,15 @@ class Machine implements Association {
       const ind = this.#queue[0];
       const terminal = ind.kind === "aborted" || ind.kind === "released";
       if (!terminal) this.#queue.shift();
+      if (ind.kind === "p-data") this.#queuedBytes -= pdataBytes(ind.pdu);
       this.#waiters.shift()!(ind);
     }
-    if (this.#queue.length < HIGH_WATER) this.#resume?.();
+    if (!this.#full()) this.#resume?.();
+  }
+
+  /** Enough is waiting for the user: reading pauses. */
+  #full(): boolean {
+    return this.#queue.length >= HIGH_WATER || this.#queuedBytes >= HIGH_WATER_BYTES;
   }
 
   // ---- reading ----
@@ -760,7 +816,7 @@ class Machine implements Association {
 
   async #readLoop(): Promise<void> {
     while (this.state !== "Sta1") {
-      if (this.#queue.length >= HIGH_WATER && ASSOCIATED.has(this.state)) {
+      if (this.#full() && ASSOCIATED.has(this.state)) {
         await new Promise<void>((resolve) => this.#resume = resolve);
         this.#resume = undefined;
         continue;
@@ -777,6 +833,8 @@ class Machine implements Association {
         this.#dispatch("Evt17");
         return;
       }
+      this.bytesReceived += chunk.length;
+      this.lastActivity = performance.now();
       this.#restartIdle();
       if (!this.#discardInput) this.#parse(chunk);
     }
@@ -846,6 +904,13 @@ const PDU_EVENTS: Readonly<Record<Pdu["type"], Event>> = {
   "A-RELEASE-RP": "Evt13",
   "A-ABORT": "Evt16",
 };
+
+/** The data bytes a P-DATA-TF carries. */
+function pdataBytes(pdu: PDataTfPdu): number {
+  let n = 0;
+  for (const pdv of pdu.pdvs) n += pdv.data.length;
+  return n;
+}
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
