@@ -489,8 +489,10 @@ Deno.test("a data set fragment on another presentation context ends the associat
   }
 });
 
-Deno.test("-pm accepts SOP classes nobody knows and stores them as UNKNOWN.<uid>", async () => {
+Deno.test("-pm accepts SOP classes nobody knows and stores them as UNKNOWN.<uid>; never a non-UID", async () => {
   const unknown = "1.2.826.0.1.3680043.2.1125.99.1";
+  // Each would become the Media Storage SOP Class UID of a stored file (issue 11): refused.
+  const notUids = ["../../pmevil", "1.2.3.", "1.02.3", "1..2", "1.2.3a", "1.2 3"];
   for (const promiscuous of [false, true]) {
     const r = await startServer({}, { promiscuous });
     try {
@@ -498,6 +500,7 @@ Deno.test("-pm accepts SOP classes nobody knows and stores them as UNKNOWN.<uid>
         [unknown, EXPLICIT_VR_LITTLE_ENDIAN],
         // Known, but no storage class: never accepted, -pm or not.
         ["1.2.840.10008.5.1.4.1.2.2.1", EXPLICIT_VR_LITTLE_ENDIAN],
+        ...notUids.map((uid): [string, string] => [uid, EXPLICIT_VR_LITTLE_ENDIAN]),
       ]);
       assert.equal(scu.contextIds.size, promiscuous ? 1 : 0);
       if (promiscuous) {
