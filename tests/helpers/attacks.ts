@@ -17,10 +17,15 @@
  */
 import { Buffer } from "node:buffer";
 import * as net from "node:net";
-import { encodePdu } from "../../lib/pdu/codec.ts";
-import { EXPLICIT_VR_LITTLE_ENDIAN, VERIFICATION_SOP_CLASS } from "../../lib/uids.ts";
+import { runEchoScu } from "../../lib/net/echo_scu.ts";
 import { buildAssociateRq } from "../../lib/net/negotiation.ts";
+import type { ScuOptions } from "../../lib/net/scu.ts";
+import { runStoreScu, storeScuDefaults } from "../../lib/net/store_scu.ts";
+import { encodePdu } from "../../lib/pdu/codec.ts";
+import { connectTls, type TlsSettings } from "../../lib/transport/tls.ts";
+import { EXPLICIT_VR_LITTLE_ENDIAN, VERIFICATION_SOP_CLASS } from "../../lib/uids.ts";
 import { cStoreRq, MR, pdata, tlsClientHelloStart } from "./bad_peer.ts";
+import { echoScuOptions } from "./echo_peers.ts";
 
 /** What each connection of a crowd does. */
 export type AttackKind =
@@ -215,4 +220,70 @@ function connect(port: number, localAddress: string): Promise<Member | undefined
       resolve(new Member(socket));
     });
   });
+}
+
+// ---------------------------------------------------------------------------
+// the good client, and the server's descriptors
+
+/** How a good client reaches the server under attack. */
+export interface GoodClient {
+  /** The server's port (on 127.0.0.1). */
+  port: number;
+  /** Called AE title. */
+  calledAeTitle: string;
+  /** A small DICOM file to store; no store when absent (echoscp). */
+  file?: string;
+  /** TLS settings when the port speaks TLS. */
+  tls?: TlsSettings;
+}
+
+/**
+ * One visit of a good client: a C-ECHO, then a C-STORE of `file`, each on
+ * its own association from 127.0.0.1, each step (connect and TLS handshake,
+ * association, response) allowed one second, and the whole visit too. The
+ * problems found; none when it was served.
+ */
+export async function goodVisit(c: GoodClient): Promise<string[]> {
+  const connect = c.tls
+    ? (o: ScuOptions) => connectTls(o.host, o.port, c.tls!, { timeoutMs: 1000, family: "ipv4" })
+    : undefined;
+  const o = echoScuOptions(c.port, {
+    calledAeTitle: c.calledAeTitle,
+    callingAeTitle: "GOODPEER",
+    connectTimeoutMs: 1000,
+    acseTimeoutMs: 1000,
+    dimseTimeoutMs: 1000,
+    connect,
+  });
+  const problems: string[] = [];
+  const t0 = performance.now();
+  const echo = await runEchoScu(o);
+  if (echo.outcome !== "success") problems.push(`echo: ${echo.outcome}: ${echo.diagnosis}`);
+  if (c.file) {
+    const store = await runStoreScu({ ...o, ...storeScuDefaults(), files: [c.file] });
+    if (store.outcome !== "success") problems.push(`store: ${store.outcome}: ${store.diagnosis}`);
+  }
+  const ms = performance.now() - t0;
+  if (ms >= 1000) problems.push(`served in ${ms.toFixed(0)} ms`);
+  return problems;
+}
+
+/** Open descriptors of process `pid` (Linux; through `sh`, as Deno reads /proc/<pid> only with -A). */
+export async function openDescriptors(pid: number): Promise<number> {
+  const out = await new Deno.Command("sh", {
+    args: ["-c", 'ls "/proc/$0/fd" | wc -l', String(pid)],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return Number(new TextDecoder().decode(out.stdout).trim());
+}
+
+/** Waits (at most `ms`) until `pid` has `count` descriptors open; the count then. */
+export async function descriptorsBackTo(pid: number, count: number, ms = 10_000): Promise<number> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const n = await openDescriptors(pid);
+    if (n <= count || Date.now() > end) return n;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
