@@ -249,12 +249,14 @@ export class DimseChannel {
       this.#inflight ??= assoc.receive();
       const floor = this.#floor;
       if (!floor || !this.arriving) this.#window = undefined;
+      // Bytes that came during the wait before count, not its time: that wait may have been idle.
       else this.#window ??= { waitedMs: 0, bytes: this.#bytesAtIndication };
       const window = this.#window;
       const t = performance.now();
       const left = deadline === undefined ? undefined : deadline - t;
       if (left !== undefined && left <= 0) return { kind: "timeout" };
-      const windowLeft = window && floor!.windowMs - window.waitedMs;
+      // With a floor, a wait ends at least once per window, to see whether a message began.
+      const windowLeft = floor && (window ? floor.windowMs - window.waitedMs : floor.windowMs);
       const wait = windowLeft === undefined ? left : Math.min(left ?? windowLeft, windowLeft);
       const indication = await withTimeout(
         this.#inflight,
