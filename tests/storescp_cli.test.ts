@@ -61,9 +61,58 @@ Deno.test("--help lists DCMTK's options and ours", async () => {
       /^ {4}\+uf +--unique-filenames +generate unique filenames$/m,
       /^ {4}-od +--output-directory +\[d\]irectory: string \(default: "\."\)$/m,
       /--max-associations/,
+      /^ +--max-pending +\[n\]umber: integer \(default: from the open file limit\)$/m,
+      /^ +--max-per-peer +\[n\]umber: integer \(default: max\(8, associations\/4\)\)$/m,
+      /^ +--min-transfer-rate +\[b\]ytes per second: integer \(default: 1024\)$/m,
+      /^ {4}-td +--dimse-timeout +\[s\]econds: integer \(default: 60\)$/m,
+      /^ +--remove-stale-parts +remove partial files/m,
       /--accept-calling/,
     ]
   ) assert.match(out.stdout, line);
+});
+
+Deno.test("partial files an earlier run left in -od: reported at start; --remove-stale-parts removes those a minute old", async () => {
+  const w = await workspace();
+  try {
+    const hour = Date.now() / 1000 - 7200;
+    const stale = `${w.od}/MR.1.2.3.4.0badcafe.part`;
+    const fresh = `${w.od}/CT.1.2.3.5.deadbeef.part`;
+    const foreign = `${w.od}/notes.part`;
+    for (const f of [stale, fresh, foreign]) await Deno.writeTextFile(f, "x");
+    await Deno.utime(stale, hour, hour);
+    const report = await startTool("storescp", ["-od", w.od]);
+    const { code } = await report.proc.stop();
+    assert.equal(code, 0);
+    assert.match(
+      report.proc.stderr,
+      new RegExp(
+        `^W: 2 partial files \\(\\*\\.part\\) from an earlier run in ${w.od}, the oldest last ` +
+          "written 2 h ago: --remove-stale-parts removes them$",
+        "m",
+      ),
+    );
+    assert.deepEqual(report.proc.events().find((e) => e.event === "stale-parts"), {
+      event: "stale-parts",
+      directory: w.od,
+      count: 2,
+      oldestSeconds: report.proc.events().find((e) => e.event === "stale-parts")?.oldestSeconds,
+      removed: 0,
+    });
+    assert.deepEqual(
+      (await listDir(w.od)).sort(),
+      [fresh, foreign, stale].map((f) => f.slice(w.od.length + 1)).sort(),
+    );
+    const removing = await startTool("storescp", ["-od", w.od, "--remove-stale-parts"]);
+    await removing.proc.stop();
+    assert.match(
+      removing.proc.stderr,
+      /^W: removed 1 partial file \(\*\.part\) an earlier run left in .*, the oldest last written 2 h ago; kept 1 written to within the last minute \(another storescp\?\)$/m,
+    );
+    // Only ours, and only a stale one: the name pattern <name>.<8 hex>.part, a minute old.
+    assert.deepEqual((await listDir(w.od)).sort(), ["CT.1.2.3.5.deadbeef.part", "notes.part"]);
+  } finally {
+    await Deno.remove(w.dir, { recursive: true });
+  }
 });
 
 Deno.test("exit code 60 when the port cannot be opened", async () => {

@@ -112,13 +112,18 @@ export function readDescriptorLimit(need = 0): DescriptorLimit {
   return { free: files.length, atLeast: files.length === probe, source: "probe" };
 }
 
-/** Descriptors that `requested` caps need, reserve included (what a probe must look for). */
+/**
+ * Descriptors that `requested` caps need, with the default share of
+ * connections not yet associated when that cap is not given, and the
+ * reserve: how far a probe must look.
+ */
 export function descriptorsNeeded(
   requested: Partial<ConnectionLimits>,
   perAssociation: number,
 ): number {
-  const caps = (requested.maxPending ?? 0) + (requested.maxAssociations ?? 0) * perAssociation;
-  return Math.ceil((caps + RESERVED_DESCRIPTORS) * 32 / 31);
+  const pending = requested.maxPending ?? DEFAULT_CAP_CEILING;
+  const caps = pending + (requested.maxAssociations ?? 0) * perAssociation;
+  return Math.ceil(((caps + RESERVED_DESCRIPTORS) * 32) / 31) + 1;
 }
 
 /** The caps that fit the free descriptors, and what had to be lowered. */
