@@ -3,7 +3,7 @@
  * #5, per-connection leaks). Our storescp and echoscp run as child
  * processes, measured from outside; the SCU side runs in this process with
  * the library, so that hundreds of associations do not mean hundreds of
- * processes. Three phases:
+ * processes. Five phases:
  *
  *  - store: `--associations N` (200) concurrent storescu associations, each
  *    sending the same `--files M` (10) files of `--size` bytes (512 KiB) into
@@ -16,6 +16,16 @@
  *    SECURITY_CLASSES #3, #4, #8 and #11, connect-then-close, aborts and
  *    closes in the middle of a data set); every good one must be served and
  *    nothing half-written may stay in -od.
+ * *  - attack (issue 11): a storescp of its own with its default caps, under
+ *    a limit of `--attack-nofile L` (256) open files, against crowds of
+ *    `--attack A` (512) connections that hold a place and do nothing: idle,
+ *    half-started associations, half-started C-STOREs, silent associations,
+ *    from many loopback addresses and the good client's own; while each
+ *    crowd holds its connections and after it left, a good client (an echo
+ *    and a store, from 127.0.0.1) must be served within a second, and no
+ *    `.part` file may stay;
+ *  - tls-attack: the same with stalled TLS handshakes (and idle
+ *    connections) against an echoscp with +tls.
  *
  * Each phase runs `--rounds R` (3) times and reports the SCP's resident
  * memory (VmRSS, and VmHWM for the peak) and open file descriptors
@@ -40,8 +50,9 @@
  * must already have enough (`ulimit -n` before `deno task load`).
  *
  * Usage: deno task load [--associations 200] [--files 10] [--size 524288]
- *   [--echo 1000] [--churn 10000] [--parallel 100] [--rounds 3] [--idle 3]
- *   [--mem-tolerance 64] [--json]
+ *   [--echo 1000] [--churn 10000] [--parallel 100] [--attack 512]
+ *   [--attack-nofile 256] [--rounds 3] [--idle 3] [--mem-tolerance 64] [--json]
+ *   (--attack 0 leaves the attack phases out)
  *
  * @module
  */
@@ -57,6 +68,14 @@ import { connectTcp } from "../lib/transport/tcp.ts";
 import type { Transport } from "../lib/transport/transport.ts";
 import { EXPLICIT_VR_LITTLE_ENDIAN, VERIFICATION_SOP_CLASS } from "../lib/uids.ts";
 import { requestAssociation } from "../lib/ul/association.ts";
+import {
+  type AttackKind,
+  Crowd,
+  type GoodClient,
+  goodVisit,
+  loopbackSources,
+} from "../tests/helpers/attacks.ts";
+import { makeTestPki, tlsArgs } from "../tests/helpers/certs.ts";
 import { MR_IMAGE_STORAGE, writeImageFile } from "../tests/helpers/dicom_files.ts";
 import { lineProblems } from "../tests/helpers/json_lines.ts";
 import { toolArgv } from "../tests/helpers/procs.ts";
@@ -77,6 +96,10 @@ export interface LoadOptions {
   churn: number;
   /** Churn associations in flight at once. */
   parallel: number;
+  /** Connections in each crowd of the attack phases; 0 = no attack phases. */
+  attack: number;
+  /** The open-file limit of the SCPs under attack. */
+  attackNofile: number;
   /** Quiet milliseconds before the "after" measurement. */
   idleMs: number;
   /** Rounds of each phase: the first brings the heap to its working size. */
@@ -95,6 +118,8 @@ export const DEFAULT_LOAD: LoadOptions = {
   echo: 1000,
   churn: 10_000,
   parallel: 100,
+  attack: 512,
+  attackNofile: 256,
   idleMs: 3000,
   rounds: 3,
   memToleranceMb: 64,
@@ -112,7 +137,7 @@ export interface Sample {
 
 /** What one phase measured. */
 export interface PhaseReport {
-  phase: "store" | "echo" | "churn";
+  phase: "store" | "echo" | "churn" | "attack" | "tls-attack";
   /** Associations attempted, and those that ended as they should. */
   associations: number;
   succeeded: number;
@@ -137,6 +162,8 @@ export interface PhaseReport {
   problems: string[];
   /** Churn phase: malformed connections by kind. */
   kinds?: Record<string, number>;
+  /** Attack phases: by kind, the most connections of a crowd the SCP held at once. */
+  held?: Record<string, number>;
 }
 
 // ---------------------------------------------------------------------------
@@ -147,6 +174,7 @@ class Scp {
   readonly #child: Deno.ChildProcess;
   readonly port: Promise<number>;
   readonly #done: Promise<void>;
+  #exited = false;
   /** Peers holding an accepted association now. */
   readonly #held = new Set<string>();
   peakHeld = 0;
@@ -175,6 +203,7 @@ class Scp {
       stderr: "piped",
       env: { NO_COLOR: "1" },
     }).spawn();
+    this.#child.status.then(() => this.#exited = true);
     let listening!: (port: number) => void;
     this.port = new Promise((resolve) => listening = resolve);
     this.#done = Promise.all([
@@ -187,6 +216,11 @@ class Scp {
 
   get pid(): number {
     return this.#child.pid;
+  }
+
+  /** The process has not exited. */
+  get alive(): boolean {
+    return !this.#exited;
   }
 
   get held(): number {
@@ -745,6 +779,7 @@ export async function runLoad(o: LoadOptions): Promise<PhaseReport[]> {
       }
     }
     reports.push(churn);
+    if (o.attack > 0) reports.push(...(await attackPhases(o, work, paths[0])));
     return reports;
   } finally {
     const codes = await Promise.all([storescp.stop(), echoscp.stop()]);
@@ -752,6 +787,94 @@ export async function runLoad(o: LoadOptions): Promise<PhaseReport[]> {
       say(`an SCP exited with ${codes.join(", ")}; stderr:\n${storescp.stderrTail}`);
     }
     await Deno.remove(work, { recursive: true });
+  }
+}
+
+// ---------------------------------------------------------------------------
+// attacks (issue 11)
+
+/** The good client's address twice as often as each of 14 others: per-address and global caps met. */
+const ATTACK_SOURCES = [HOST, HOST, ...loopbackSources(14)];
+
+/**
+ * One round against `scp`: each crowd of `kinds` in turn; a good visit
+ * while it holds its connections (once they are old enough to be told from
+ * a newcomer's: 1.2 s) and after it left; `held` gets the most connections
+ * each crowd kept open.
+ */
+async function attackRound(
+  o: LoadOptions,
+  scp: Scp,
+  kinds: AttackKind[],
+  client: GoodClient,
+  held: Record<string, number>,
+): Promise<RoundResult> {
+  const problems: string[] = [];
+  let succeeded = 0;
+  for (const kind of kinds) {
+    const crowd = await Crowd.open(kind, {
+      port: client.port,
+      count: o.attack,
+      from: ATTACK_SOURCES,
+      calledAeTitle: client.calledAeTitle,
+    });
+    try {
+      await sleep(1200);
+      held[kind] = Math.max(held[kind] ?? 0, crowd.open);
+      if (!scp.alive) problems.push(`${kind}: the SCP died`);
+      const during = await goodVisit(client);
+      problems.push(...during.map((p) => `${kind}, during: ${p}`));
+      if (during.length === 0) succeeded++;
+    } finally {
+      crowd.close();
+    }
+    const after = await goodVisit(client);
+    problems.push(...after.map((p) => `${kind}, after: ${p}`));
+    if (after.length === 0) succeeded++;
+  }
+  return { succeeded, problems };
+}
+
+/** The attack phases, each against SCPs of their own under `--attack-nofile`. */
+async function attackPhases(o: LoadOptions, work: string, file: string): Promise<PhaseReport[]> {
+  const od = `${work}/attack-od`;
+  await Deno.mkdir(od);
+  const pki = await makeTestPki();
+  const storescp = new Scp("storescp", ["+uf", "-od", od], o.attackNofile);
+  const echoscp = new Scp("echoscp", tlsArgs(pki, pki.server), o.attackNofile);
+  try {
+    const kinds: AttackKind[] = ["idle", "half-associate", "half-store", "silent-associated"];
+    const held: Record<string, number> = {};
+    const client = { port: await storescp.port, calledAeTitle: "STORESCP", file };
+    const attack = await phase(
+      o,
+      storescp,
+      "attack",
+      2 * kinds.length,
+      () => attackRound(o, storescp, kinds, client, held),
+    );
+    attack.held = held;
+    for await (const e of Deno.readDir(od)) {
+      if (e.name.endsWith(".part")) attack.problems.push(`${e.name}: a partial file was left`);
+    }
+    const tlsHeld: Record<string, number> = {};
+    const tlsClient = {
+      port: await echoscp.port,
+      calledAeTitle: "ECHOSCP",
+      tls: { keyFile: pki.client.key, certFile: pki.client.cert, trustedFiles: [pki.ca] },
+    };
+    const tls = await phase(
+      o,
+      echoscp,
+      "tls-attack",
+      4,
+      () => attackRound(o, echoscp, ["tls-stall", "idle"], tlsClient, tlsHeld),
+    );
+    tls.held = tlsHeld;
+    return [attack, tls];
+  } finally {
+    await Promise.all([storescp.stop(), echoscp.stop()]);
+    await Deno.remove(pki.dir, { recursive: true });
   }
 }
 
@@ -779,6 +902,12 @@ export function formatReport(reports: PhaseReport[]): string {
     if (r.kinds) {
       lines.push(`  malformed: ${Object.entries(r.kinds).map(([k, n]) => `${k} ${n}`).join(", ")}`);
     }
+    if (r.held) {
+      lines.push(
+        `  most connections of each crowd the SCP kept open: ` +
+          Object.entries(r.held).map(([k, n]) => `${k} ${n}`).join(", "),
+      );
+    }
     lines.push(r.problems.length === 0 ? "  OK" : `  PROBLEMS:\n    ${r.problems.join("\n    ")}`);
   }
   return lines.join("\n");
@@ -794,6 +923,8 @@ function parseArgs(args: string[]): { o: LoadOptions; json: boolean } {
     "--echo": "echo",
     "--churn": "churn",
     "--parallel": "parallel",
+    "--attack": "attack",
+    "--attack-nofile": "attackNofile",
     "--rounds": "rounds",
     "--mem-tolerance": "memToleranceMb",
   };

@@ -12,6 +12,11 @@
  *   A-ABORTs: tests/echoscp_bad_input.test.ts (#11), tests/pdu_abuse.test.ts
  *   (#3, #4), tests/storescp_safety.test.ts (aborts mid-data set), and
  *   tests/faults.test.ts (#8);
+ * - issue 11's crowds that hold a place and do nothing (idle, half-started
+ *   associations and C-STOREs, silent associations, stalled TLS
+ *   handshakes), 512 each against SCPs limited to 256 open files, a good
+ *   client served within a second throughout: the attack phases here, and
+ *   each kind on its own in tests/server_resources.test.ts;
  * - timers left behind: the UL clears every timer in Sta1
  *   (tests/ul_association_matrix.test.ts ends every case in Sta1, and Deno's
  *   test sanitizers fail a test that leaks a timer or a resource).
@@ -29,7 +34,7 @@ import { runEchoScu } from "../lib/net/echo_scu.ts";
 import { formatReport, MALFORMED, runLoad, sampleProcess } from "../scripts/load.ts";
 import { echoScuOptions, startEchoScp } from "./helpers/echo_peers.ts";
 
-Deno.test("load, CI size, twice: 20 x 5 stores whole, 200 concurrent echoes, 1,000 churn half malformed; descriptors back exactly, no memory growth over 128 MiB", async () => {
+Deno.test("load, CI size, twice: 20 x 5 stores whole, 200 concurrent echoes, 1,000 churn half malformed, crowds of 512 against a limit of 256 files; descriptors back exactly, no memory growth over 128 MiB", async () => {
   // The SCU side is measured too: warm it up first (DNS module, first sockets).
   await warmUpOurSide();
   const self = await sampleProcess(Deno.pid);
@@ -40,17 +45,22 @@ Deno.test("load, CI size, twice: 20 x 5 stores whole, 200 concurrent echoes, 1,0
     echo: 200,
     churn: 1000,
     parallel: 50,
+    attack: 512,
+    attackNofile: 256,
     idleMs: 1000,
     rounds: 2,
     memToleranceMb: 128,
   });
   const text = formatReport(reports);
   for (const r of reports) assert.deepEqual(r.problems, [], text);
-  const [store, echo, churn] = reports;
+  const [store, echo, churn, attack, tlsAttack] = reports;
   assert.equal(store.files, 200, text);
   assert.equal(store.succeeded, 40, text);
   assert.equal(echo.succeeded, 400, text);
   assert.equal(churn.succeeded, 2000, text);
+  // Two good visits (during, after) per crowd kind per round, each served.
+  assert.equal(attack.succeeded, 16, text);
+  assert.equal(tlsAttack.succeeded, 8, text);
   for (const kind of Object.keys(MALFORMED)) {
     assert.ok((churn.kinds?.[kind] ?? 0) >= 90, `${kind} sent ${churn.kinds?.[kind]} times`);
   }

@@ -800,18 +800,25 @@ export async function listenTls(
     rejectUnauthorized: false,
     minVersion: versions.minVersion,
     maxVersion: versions.maxVersion,
+    // node's own deadline, which also ends the life of a socket's TLS state: just after
+    // ours (which names the failure and closes the socket).
+    handshakeTimeout: timeoutMs + 1000,
   });
-  // Every TCP connection, before its handshake: the gate first, then the deadline. node
-  // reports a handshake timeout (tlsClientError) but leaves the socket open (measured on
-  // Deno 2.9.5), so the deadline here closes it.
+  // Every TCP connection, before its handshake: the gate first, then the deadline.
+  // Measured on Deno 2.9.5: node:tls wraps each accepted socket in a TLSSocket (its own
+  // "connection" listener), which stays in memory until handshakeTimeout (120 s by
+  // default) even when destroyed at once; so the gate runs before that listener, and a
+  // refused connection is never wrapped. node reports a handshake timeout
+  // (tlsClientError) but leaves the socket open: the deadline here closes it.
+  const wrappers = server.listeners("connection") as ((raw: unknown) => void)[];
+  server.removeAllListeners("connection");
   server.on("connection", (raw: Raw) => {
     if (closed) return raw.destroy();
     const place = opts.gate?.admit(
       { host: raw.remoteAddress ?? "", port: raw.remotePort ?? 0 },
       () => raw.destroy(),
     );
-    // Refused: closed at once, and its handshake's failure not reported.
-    if (opts.gate && !place) return void state.set(raw, { done: true }), raw.destroy();
+    if (opts.gate && !place) return raw.destroy();
     const p: Pending = { done: false, place };
     state.set(raw, p);
     live.add(raw);
@@ -825,6 +832,7 @@ export async function listenTls(
       report(tlsFailure("handshake-timeout", "server", ` within ${seconds} s`), raw, raw);
       raw.destroy();
     }, timeoutMs);
+    for (const wrap of wrappers) wrap.call(server, raw);
   });
   server.on("secureConnection", (sock: tls.TLSSocket) => {
     sock.pause();
