@@ -201,8 +201,10 @@ export interface OverloadEnd {
   seconds: number;
 }
 
-/** What a {@link ConnectionBudget} reports. */
+/** What a {@link ConnectionBudget} reports, and its clock. */
 export interface BudgetReports {
+  /** The clock, milliseconds (default `performance.now`; tests set their own). */
+  now?: () => number;
   /** A burst of refusals began (called once per burst). */
   onOverload?: (e: OverloadStart) => void;
   /** The burst ended: no refusal for {@link BURST_QUIET_MS}, or the budget was closed. */
@@ -225,12 +227,12 @@ class Place implements ConnectionPlace {
   hooks: AssociationHooks | undefined;
   released = false;
   evicted = false;
-  readonly since = performance.now();
 
   constructor(
     readonly budget: ConnectionBudget,
     readonly host: string,
     readonly close: () => void,
+    readonly since: number,
   ) {}
 
   release(): void {
@@ -249,6 +251,7 @@ export class ConnectionBudget implements ConnectionGate {
   /** The caps enforced. */
   readonly limits: ConnectionLimits;
   readonly #reports: BudgetReports;
+  readonly #now: () => number;
   /** Connections not yet associated, oldest first. */
   readonly #pending = new Set<Place>();
   /** Associations. */
@@ -264,6 +267,7 @@ export class ConnectionBudget implements ConnectionGate {
   constructor(limits: ConnectionLimits, reports: BudgetReports = {}) {
     this.limits = limits;
     this.#reports = reports;
+    this.#now = reports.now ?? (() => performance.now());
   }
 
   /** Connections not yet associated. */
@@ -299,7 +303,7 @@ export class ConnectionBudget implements ConnectionGate {
       this.#incident("pending", l.maxPending, peer, evicted ? "evicted" : "refused");
       if (!evicted) return undefined;
     }
-    const place = new Place(this, host, close);
+    const place = new Place(this, host, close, this.#now());
     this.#pending.add(place);
     this.#perPeer.set(host, (this.#perPeer.get(host) ?? 0) + 1);
     return place;
@@ -354,7 +358,7 @@ export class ConnectionBudget implements ConnectionGate {
    */
   #evictPending(host?: string): boolean {
     if (this.#evicting >= EVICT_SLACK) return false;
-    const now = performance.now();
+    const now = this.#now();
     for (const p of this.#pending) {
       if (now - p.since < EVICT_AFTER_MS) return false; // the rest are younger still
       if (p.evicted || (host !== undefined && p.host !== host)) continue;
@@ -371,7 +375,7 @@ export class ConnectionBudget implements ConnectionGate {
   #evictQuiet(host?: string): boolean {
     if (this.#evicting >= EVICT_SLACK) return false;
     let quietest: Place | undefined;
-    let since = performance.now() - EVICT_QUIET_MS;
+    let since = this.#now() - EVICT_QUIET_MS;
     for (const p of this.#associated) {
       if (p.evicted || (host !== undefined && p.host !== host)) continue;
       const last = p.hooks!.lastActivity();
@@ -393,7 +397,7 @@ export class ConnectionBudget implements ConnectionGate {
 
   /** Counts a refusal or eviction in the current burst, reporting the burst's first. */
   #incident(cap: RefusedBy, limit: number, peer: Endpoint, action: OverloadStart["action"]): void {
-    const now = performance.now();
+    const now = this.#now();
     if (!this.#burst) {
       this.#burst = {
         refused: { pending: 0, associations: 0, "per-peer": 0 },
@@ -415,7 +419,7 @@ export class ConnectionBudget implements ConnectionGate {
     this.#timer = undefined;
     const b = this.#burst;
     if (!b) return;
-    const quiet = performance.now() - b.last;
+    const quiet = this.#now() - b.last;
     if (quiet >= BURST_QUIET_MS) this.#endBurst();
     else this.#timer = setTimeout(() => this.#checkBurst(), BURST_QUIET_MS - quiet);
   }
