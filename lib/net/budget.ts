@@ -291,7 +291,8 @@ export class ConnectionBudget implements ConnectionGate {
    * closed to make room.
    */
   admit(peer: Endpoint, close: () => void): ConnectionPlace | undefined {
-    const host = peer.host;
+    // One address, whether a dual-stack listener sees it as IPv4 or IPv4-mapped IPv6.
+    const host = peer.host.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, "");
     const l = this.limits;
     if ((this.#perPeer.get(host) ?? 0) >= l.maxPerPeer) {
       const evicted = this.#evictPending(host) || this.#evictQuiet(host);
