@@ -16,6 +16,7 @@ import {
   type FileSink,
   type StoreEvent,
   type StoreScpOptions,
+  WriteBufferPool,
 } from "../lib/net/store_scp.ts";
 import { connectTcp } from "../lib/transport/tcp.ts";
 import type { Transport } from "../lib/transport/transport.ts";
@@ -159,6 +160,39 @@ Deno.test("a data set streams into <modality>.<uid>: meta from the request and c
       r.log.sink.text,
       new RegExp(`I: storing DICOM file: ${r.od}/MR\\.1\\.2\\.3\\.4\\n`),
     );
+  } finally {
+    await r.stop();
+  }
+});
+
+Deno.test("write batches have a total: past it a store writes each fragment as it comes, stored whole all the same, said once", async () => {
+  // Room for one 256 KiB batch: the first store holds it, the second writes unbuffered.
+  const buffers = new WriteBufferPool(300 * 1024);
+  const r = await startServer({ buffers });
+  try {
+    const first = await openScu(r.port, [[MR, EXPLICIT_VR_LITTLE_ENDIAN]]);
+    const second = await openScu(r.port, [[MR, EXPLICIT_VR_LITTLE_ENDIAN]]);
+    const held = (async function* () {
+      yield dataset({ sopClass: MR, sopInstance: "1.2.3.1", pixels: 1 << 20 }).subarray(0, 4096);
+      // Held open until the second store is done: its batch stays taken.
+      await until(() => r.events.some((e) => e.event === "store"), "second store");
+    })();
+    const whole = dataset({ sopClass: MR, sopInstance: "1.2.3.2", pixels: 1 << 20 });
+    const firstDone = store(first, { sopClass: MR, sopInstance: "1.2.3.1", data: held })
+      .catch(() => undefined);
+    await until(() => buffers.held > 0, "first store's batch");
+    const rsp = await store(second, { sopClass: MR, sopInstance: "1.2.3.2", data: whole });
+    assert.equal(rsp.status, 0);
+    const file = await Deno.readFile(`${r.od}/MR.1.2.3.2`);
+    assert.deepEqual(file.subarray(decodeFileMeta(file).length), whole);
+    assert.equal(
+      r.log.sink.lines.filter((l) => /^W: Write buffers of stores in progress reached/.test(l))
+        .length,
+      1,
+    );
+    first.association.abort();
+    await firstDone;
+    await release(second);
   } finally {
     await r.stop();
   }

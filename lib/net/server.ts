@@ -2,7 +2,11 @@
  * A DICOM application entity as acceptor: listens, negotiates each
  * association (PS3.8 7.1), and serves DIMSE requests through per-command
  * handlers (PS3.7 9.1). Associations are served concurrently; one peer's
- * bad bytes end that peer's association only.
+ * bad bytes end that peer's association only. Every connection holds a
+ * place in the server's connection budget (budget.ts: caps within the
+ * descriptors the process may open) and has a deadline in every state:
+ * the listener's TLS handshake and ARTIM before the association, then the
+ * wait for each request, socket inactivity and the transfer floor.
  *
  * @module
  */
