@@ -16,7 +16,6 @@
  */
 import assert from "node:assert/strict";
 import { connectTls } from "../lib/transport/tls.ts";
-import { encodePdu } from "../lib/pdu/codec.ts";
 import { VERIFICATION_SOP_CLASS } from "../lib/uids.ts";
 import {
   associateRqBytes,

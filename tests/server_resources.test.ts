@@ -53,7 +53,7 @@ async function underLimit(
     ...args,
     "0",
   ]);
-  const ev = await proc.waitForEvent((e) => e.event === "listening", 30_000);
+  const ev = await proc.waitForEvent((e) => e.type === "listening", 30_000);
   return { proc, port: Number(ev.port) };
 }
 
@@ -170,7 +170,7 @@ Deno.test("memory: 2,000 half-started stores keep storescp within its documented
       "0",
     ]);
     try {
-      const port = Number((await proc.waitForEvent((e) => e.event === "listening", 30_000)).port);
+      const port = Number((await proc.waitForEvent((e) => e.type === "listening", 30_000)).port);
       assert.deepEqual(await goodVisit({ port, calledAeTitle: "STORESCP" }), []);
       const before = await sampleProcess(proc.pid);
       const crowd = await Crowd.open("half-store", {
@@ -183,7 +183,7 @@ Deno.test("memory: 2,000 half-started stores keep storescp within its documented
       try {
         assert.equal(crowd.associated, 2000, `${crowd.failed} not associated`);
         await proc.waitFor(() =>
-          proc.events().filter((e) => e.event === "association-accepted").length >= 2001
+          proc.events().filter((e) => e.type === "association-accepted").length >= 2001
         );
         const during = await sampleProcess(proc.pid);
         const grownMiB = (during.rssKb - before.rssKb) / 1024;

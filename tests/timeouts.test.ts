@@ -199,7 +199,7 @@ Deno.test("storescp and echoscp: -ta, -td, -ts (echoscp -to) each close the conn
           ...(tool === "storescp" ? ["-od", od, "-aet", "ANY-SCP"] : ["-aet", "ANY-SCP"]),
           ...args,
         ]);
-        const port = Number(proc.events().find((e) => e.event === "listening")!.port);
+        const port = Number(proc.events().find((e) => e.type === "listening")!.port);
         try {
           const ms = await msUntilClosed(await connectTo(port, associate));
           assert.ok(ms < BOUND_MS, `closed after ${ms.toFixed(0)} ms`);

@@ -77,8 +77,8 @@ export type ServerEvent =
 
 /** What one association brought, when it ended. */
 export interface AssociationSummary extends AssociationTally {
-  /** How it ended: released, aborted (by either side, or a timeout) or rejected. */
-  outcome: "released" | "aborted" | "rejected";
+  /** How it ended: released, or aborted (by either side, or a deadline). */
+  outcome: "released" | "aborted";
   /** From the A-ASSOCIATE-RQ to the end, milliseconds. */
   ms: number;
 }
