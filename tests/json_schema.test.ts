@@ -33,6 +33,10 @@ const TYPES = [
   "connection-error",
   "request",
   "stopped",
+  "association-ended",
+  "overload",
+  "overload-ended",
+  "stale-parts",
 ];
 
 Deno.test("schemas/v1: one schema per line type, each compiled strictly, each in the README", async () => {
@@ -144,7 +148,7 @@ Deno.test("all four tools: every line valid, the same names for the same things"
     assert.equal(types("storescu"), "store,summary");
     assert.match(
       types("storescp"),
-      /^listening,association-received,association-accepted,request,association-released,association-received,association-accepted,store,request,association-released,stopped$/,
+      /^listening,association-received,association-accepted,request,association-released,association-ended,association-received,association-accepted,store,request,association-released,association-ended,stopped$/,
     );
     const stored = all.find((l) => l.type === "store" && l.tool === "storescp")!;
     const sent = all.find((l) => l.type === "store" && l.tool === "storescu")!;
