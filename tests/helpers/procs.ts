@@ -254,9 +254,15 @@ export async function startTool(
     "0",
   ]);
   let port = 0;
+  // The ready line (stderr) is written with the listening line (stdout), but read on its own:
+  // wait for it too, so that a test counting stderr lines from here on does not count it.
+  const silenced = args.some((a) =>
+    ["-q", "--quiet", "-ll", "--log-level", "-lc", "--log-config"].includes(a)
+  );
   try {
     const ev = await proc.waitForEvent((e) => e.type === "listening", timeoutMs);
     port = Number(ev.port);
+    if (!silenced) await proc.waitFor((p) => / listening on /.test(p.stderr), timeoutMs);
   } catch (err) {
     await proc.stop("SIGKILL");
     throw new Error(`${tool} did not start: ${err instanceof Error ? err.message : err}`);
