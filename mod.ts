@@ -141,7 +141,7 @@ export {
   missingPermission,
   PermissionError,
   type PermissionNeed,
-} from "./lib/permission.ts";
+} from "./lib/util/permission.ts";
 export {
   connectTls,
   type CrlCheck,
@@ -373,7 +373,7 @@ export {
   SpecificCharacterSet,
 } from "./lib/dicom/charset.ts";
 export { TopLevelWatcher } from "./lib/dicom/watcher.ts";
-export { newUid } from "./lib/dicom/uid_gen.ts";
+export { newUid } from "./lib/util/uid.ts";
 
 export {
   type Appender,
@@ -387,12 +387,16 @@ export {
 } from "./lib/log/logger.ts";
 export {
   ECHO_TRANSFER_SYNTAXES,
-  isValidUid,
   QUERY_RETRIEVE_SOP_CLASSES,
   TRANSFER_SYNTAXES,
   type TransferSyntaxInfo,
   transferSyntaxName,
   uidName,
   VERIFICATION_SOP_CLASS,
-} from "./lib/uids.ts";
-export { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, VERSION } from "./lib/version.ts";
+} from "./lib/dicom/uids.ts";
+export { isValidUid } from "./lib/util/uid.ts";
+export {
+  IMPLEMENTATION_CLASS_UID,
+  IMPLEMENTATION_VERSION_NAME,
+  VERSION,
+} from "./lib/util/version.ts";

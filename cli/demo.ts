@@ -13,7 +13,7 @@ import {
   encodeDataset,
 } from "../lib/dicom/dataset.ts";
 import { encodeFileMeta, inspectDicomFile } from "../lib/dicom/part10.ts";
-import { newUid } from "../lib/dicom/uid_gen.ts";
+import { newUid } from "../lib/util/uid.ts";
 import { encodeText } from "../lib/dicom/vr.ts";
 import { createLogger } from "../lib/log/logger.ts";
 import { echoHandler } from "../lib/net/echo_scp.ts";
@@ -21,7 +21,7 @@ import { runEchoScu } from "../lib/net/echo_scu.ts";
 import { DicomServer } from "../lib/net/server.ts";
 import { storagePolicy, storeHandler, storeScpTransferSyntaxes } from "../lib/net/store_scp.ts";
 import { runStoreScu, storeScuDefaults } from "../lib/net/store_scu.ts";
-import { EXPLICIT_VR_LITTLE_ENDIAN, uidName } from "../lib/uids.ts";
+import { EXPLICIT_VR_LITTLE_ENDIAN, uidName } from "../lib/dicom/uids.ts";
 
 const MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4";
 const SIDE = 512;

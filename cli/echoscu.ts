@@ -19,7 +19,7 @@ import { setUpTls, tlsConnect, tlsJson, tlsOptionGroup } from "../lib/cli/tls_op
 import { JsonLines, jsonPeer, jsonTransferSyntax, ms3, operationOutcome } from "../lib/cli/json.ts";
 import { COMMON_EXIT_CODES, EXIT_NOT_PERMITTED, EXIT_OK, runTool } from "../lib/cli/tool.ts";
 import { type EchoOutcome, type EchoResult, runEchoScu } from "../lib/net/echo_scu.ts";
-import { ECHO_TRANSFER_SYNTAXES } from "../lib/uids.ts";
+import { ECHO_TRANSFER_SYNTAXES } from "../lib/dicom/uids.ts";
 
 /** Exit codes: DCMTK's where it has one, our own where DCMTK lumps failures together. */
 export const ECHO_EXIT_CODES: Record<EchoOutcome, number> = {

@@ -23,7 +23,7 @@ import { type CommandLineSpec, logOptionDefs, OptionError } from "../lib/cli/opt
 import { COMMON_EXIT_CODES, runTool, secondsOption } from "../lib/cli/tool.ts";
 import { echoHandler } from "../lib/net/echo_scp.ts";
 import { serverJsonLines } from "../lib/cli/json.ts";
-import { checkPermission, PermissionError } from "../lib/permission.ts";
+import { checkPermission, PermissionError } from "../lib/util/permission.ts";
 import { EXIT_CANNOT_LISTEN, serveUntilStopped } from "../lib/cli/serve.ts";
 import { setUpTls, tlsListen, tlsOptionGroup } from "../lib/cli/tls_options.ts";
 import {
@@ -38,7 +38,7 @@ import {
   DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
   EXPLICIT_VR_BIG_ENDIAN,
   EXPLICIT_VR_LITTLE_ENDIAN,
-} from "../lib/uids.ts";
+} from "../lib/dicom/uids.ts";
 
 /** Exit code when -od is no writable directory (DCMTK 3.6.7's storescp exits with 1). */
 export const EXIT_BAD_OUTPUT_DIRECTORY = 1;

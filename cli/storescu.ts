@@ -30,7 +30,7 @@ import {
 } from "../lib/cli/progress.ts";
 import { setUpTls, tlsConnect, tlsJson, tlsOptionGroup } from "../lib/cli/tls_options.ts";
 import { JsonLines, jsonPeer, jsonTransferSyntax, ms3 } from "../lib/cli/json.ts";
-import { checkPermission, PermissionError } from "../lib/permission.ts";
+import { checkPermission, PermissionError } from "../lib/util/permission.ts";
 import { COMMON_EXIT_CODES, EXIT_OK, runTool } from "../lib/cli/tool.ts";
 import type { InputFormat } from "../lib/dicom/part10.ts";
 import type { Logger } from "../lib/log/logger.ts";

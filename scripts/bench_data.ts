@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { MR_IMAGE_STORAGE, writeImageFile } from "../tests/helpers/dicom_files.ts";
+import { MR_IMAGE_STORAGE, writeImageFile } from "../testing/dicom_files.ts";
 
 /** CT Image Storage. */
 export const CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2";

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { freePort, toolArgv, waitForPort } from "../tests/helpers/procs.ts";
+import { freePort, toolArgv, waitForPort } from "../testing/procs.ts";
 
 /** The Deno binary running this script, for our tools. */
 export const DENO = Deno.execPath();

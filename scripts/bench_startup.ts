@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { repoPath } from "../tests/helpers/procs.ts";
+import { repoPath } from "../testing/procs.ts";
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

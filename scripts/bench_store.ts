@@ -16,11 +16,11 @@
  * Every run measures the SCU's wall time (process start to exit), user and
  * system CPU and peak RSS, and the SCP's CPU and peak RSS (/proc); stored
  * files are counted. With `--rtt MS` the files and big runs go through a
- * latency proxy (tests/helpers/latency_proxy.ts) adding MS per round trip.
+ * latency proxy (testing/latency_proxy.ts) adding MS per round trip.
  *
  * @module
  */
-import { LatencyProxy } from "../tests/helpers/latency_proxy.ts";
+import { LatencyProxy } from "../testing/latency_proxy.ts";
 import { bigFile, ctFiles, type Inputs } from "./bench_data.ts";
 import type { BenchOptions } from "./bench_options.ts";
 import { dcmtk, median, ours, type ProcSpec, runMeasured, script, Server } from "./bench_proc.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { makeTestPki } from "../tests/helpers/certs.ts";
+import { makeTestPki } from "../testing/certs.ts";
 
 /** The TLS options each side of a pair adds to its command line; empty over plain TCP. */
 export interface TlsArgs {

@@ -1,16 +1,16 @@
 /**
  * Measures the exit codes of DCMTK's echoscu and storescu (whatever version
  * is on PATH) and of ours in every situation of
- * tests/helpers/exit_scenarios.ts, and prints them as a table: the source
+ * testing/exit_scenarios.ts, and prints them as a table: the source
  * of the README's DCMTK columns.
  *
  *   deno run -A scripts/dcmtk_exit_codes.ts
  *
  * @module
  */
-import { EXIT_SCENARIOS, playScenario } from "../tests/helpers/exit_scenarios.ts";
-import { runCommand, runTool } from "../tests/helpers/procs.ts";
-import { writeImageFile } from "../tests/helpers/dicom_files.ts";
+import { EXIT_SCENARIOS, playScenario } from "../testing/exit_scenarios.ts";
+import { runCommand, runTool } from "../testing/procs.ts";
+import { writeImageFile } from "../testing/dicom_files.ts";
 
 const version = (await runCommand("echoscu", ["--version"])).stdout.split("\n")[0];
 console.log(`DCMTK: ${version}`);

@@ -1,6 +1,6 @@
 /**
  * Seeded fuzzing of the decoders and of live echoscp/storescp servers
- * (tests/fuzz/). Each target runs in a worker watched for hangs and memory.
+ * (testing/fuzz/). Each target runs in a worker watched for hangs and memory.
  *
  * Usage: deno task fuzz [--count N | --seconds S] [--seed X] [--target name,...|all|decoders|live]
  *        deno task fuzz --replay <seed> --target <name> --index N
@@ -11,10 +11,15 @@
  *
  * @module
  */
-import { LIVE_TARGETS, makeTarget, runWatched, TARGET_NAMES } from "../tests/fuzz/all_targets.ts";
-import { formatSeed, parseSeed } from "../tests/fuzz/prng.ts";
-import { findingLine, type FindingReport, runOne, type TargetStats } from "../tests/fuzz/runner.ts";
-import { removeScratchFile } from "../tests/fuzz/targets.ts";
+import { LIVE_TARGETS, makeTarget, runWatched, TARGET_NAMES } from "../testing/fuzz/all_targets.ts";
+import { formatSeed, parseSeed } from "../testing/fuzz/prng.ts";
+import {
+  findingLine,
+  type FindingReport,
+  runOne,
+  type TargetStats,
+} from "../testing/fuzz/runner.ts";
+import { removeScratchFile } from "../testing/fuzz/targets.ts";
 
 const USAGE =
   "usage: deno task fuzz [--count N | --seconds S] [--seed X] [--target name,...|all|decoders|live]\n" +

@@ -1,7 +1,7 @@
 /**
  * A loopback TCP proxy that adds a delay to each direction (a wide-area
  * link on one machine; this kernel has no `tc netem`). The delay line is
- * tests/helpers/latency_proxy.ts; this is its command line.
+ * testing/latency_proxy.ts; this is its command line.
  *
  * Usage:
  *   deno run --allow-net scripts/latency_proxy.ts --listen [HOST:]PORT --to HOST:PORT --delay MS
@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { LatencyProxy } from "../tests/helpers/latency_proxy.ts";
+import { LatencyProxy } from "../testing/latency_proxy.ts";
 
 const USAGE = "usage: latency_proxy.ts --listen [HOST:]PORT --to HOST:PORT --delay MS " +
   "[--buffer BYTES]";

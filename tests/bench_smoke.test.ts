@@ -5,8 +5,8 @@
  * the benchmark's to report, not a test's to assert.
  */
 import assert from "node:assert/strict";
-import { dcmtkAvailable, repoPath, runCommand, show } from "./helpers/procs.ts";
-import { withTempDir } from "./helpers/temp_files.ts";
+import { dcmtkAvailable, repoPath, runCommand, show } from "../testing/procs.ts";
+import { withTempDir } from "../testing/temp_files.ts";
 
 type Json = Record<string, unknown>;
 

@@ -4,7 +4,7 @@
  * the runtime base binary cannot be had).
  */
 import assert from "node:assert/strict";
-import { repoPath, runCommand } from "./helpers/procs.ts";
+import { repoPath, runCommand } from "../testing/procs.ts";
 
 const DENO = Deno.execPath();
 

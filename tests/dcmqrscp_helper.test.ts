@@ -1,5 +1,5 @@
 /**
- * The dcmqrscp test peer (tests/helpers/dcmqrscp.ts), proved with DCMTK's
+ * The dcmqrscp test peer (testing/dcmqrscp.ts), proved with DCMTK's
  * own SCUs: files loaded with dcmqridx and with C-STORE are found by
  * findscu, moved by movescu to a third AE and to movescu itself, retrieved
  * by getscu; an unknown destination is refused; stop() leaves no process,
@@ -11,8 +11,8 @@ import assert from "node:assert/strict";
 import { decodeAttributesFile, stringValues } from "../lib/dicom/attributes.ts";
 import { encodePdu } from "../lib/pdu/codec.ts";
 import { PduReader } from "../lib/pdu/reader.ts";
-import { Dcmqrscp, dcmqrscpConfig, procFile, withDcmqrscp } from "./helpers/dcmqrscp.ts";
-import { writeImageFile } from "./helpers/dicom_files.ts";
+import { Dcmqrscp, dcmqrscpConfig, procFile, withDcmqrscp } from "../testing/dcmqrscp.ts";
+import { writeImageFile } from "../testing/dicom_files.ts";
 import {
   dcmtkAvailable,
   freePort,
@@ -20,8 +20,8 @@ import {
   show,
   startStorescp,
   waitForPort,
-} from "./helpers/procs.ts";
-import { listDir, withTempDir } from "./helpers/temp_files.ts";
+} from "../testing/procs.ts";
+import { listDir, withTempDir } from "../testing/temp_files.ts";
 
 const HAVE_DCMTK = dcmtkAvailable([
   "dcmqrscp",

@@ -17,7 +17,7 @@
  */
 import assert from "node:assert/strict";
 import { connectTls } from "../lib/transport/tls.ts";
-import { VERIFICATION_SOP_CLASS } from "../lib/uids.ts";
+import { VERIFICATION_SOP_CLASS } from "../lib/dicom/uids.ts";
 import {
   associateRqBytes,
   commandSet,
@@ -26,11 +26,11 @@ import {
   pdata,
   RawPeer,
   us,
-} from "./helpers/bad_peer.ts";
-import { sharedTestPki, type TestPki, tlsArgs } from "./helpers/certs.ts";
-import { EXPLICIT_VR_LITTLE_ENDIAN } from "../lib/uids.ts";
-import { startTool } from "./helpers/procs.ts";
-import { listDir, withTempDir } from "./helpers/temp_files.ts";
+} from "../testing/bad_peer.ts";
+import { sharedTestPki, type TestPki, tlsArgs } from "../testing/certs.ts";
+import { EXPLICIT_VR_LITTLE_ENDIAN } from "../lib/dicom/uids.ts";
+import { startTool } from "../testing/procs.ts";
+import { listDir, withTempDir } from "../testing/temp_files.ts";
 
 const HOST = "127.0.0.1";
 /** "Within about a minute": the longest default (60 s) and some slack. */

@@ -6,13 +6,13 @@
 import assert from "node:assert/strict";
 import { verificationPolicy } from "../lib/net/echo_scp.ts";
 import { answerAssociateRq } from "../lib/net/negotiation.ts";
-import { concatBytes } from "../lib/pdu/bytes.ts";
+import { concatBytes } from "../lib/util/bytes.ts";
 import { encodePdu } from "../lib/pdu/codec.ts";
 import { PduReader } from "../lib/pdu/reader.ts";
 import type { AssociateAcPdu, AssociateRqPdu, Pdu } from "../lib/pdu/types.ts";
-import { type Finished, runTool, show } from "./helpers/procs.ts";
-import { writeImageFile } from "./helpers/dicom_files.ts";
-import { withTempDir } from "./helpers/temp_files.ts";
+import { type Finished, runTool, show } from "../testing/procs.ts";
+import { writeImageFile } from "../testing/dicom_files.ts";
+import { withTempDir } from "../testing/temp_files.ts";
 
 const HOST = "127.0.0.1";
 

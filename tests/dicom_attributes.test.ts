@@ -2,7 +2,7 @@
  * The attribute model (lib/dicom/attributes.ts): typed values by VR,
  * encoding and decoding in the four uncompressed transfer syntaxes, text in
  * its Specific Character Set, and a bounded decode of peer input
- * (SECURITY_CLASSES #3, #7, #12).
+ * (docs/SECURITY_CLASSES.md #3, #7, #12).
  */
 
 import assert from "node:assert/strict";
@@ -27,8 +27,8 @@ import {
   EXPLICIT_VR_BIG_ENDIAN,
   EXPLICIT_VR_LITTLE_ENDIAN,
   IMPLICIT_VR_LITTLE_ENDIAN,
-} from "../lib/uids.ts";
-import { hex } from "./helpers/hex.ts";
+} from "../lib/dicom/uids.ts";
+import { hex } from "../testing/hex.ts";
 
 const SYNTAXES = [
   IMPLICIT_VR_LITTLE_ENDIAN,

@@ -11,10 +11,10 @@ import { CharsetError, SpecificCharacterSet } from "../lib/dicom/charset.ts";
 import { decodeDataset, encodeDataset } from "../lib/dicom/dataset.ts";
 import { encodeFileMeta } from "../lib/dicom/part10.ts";
 import { encodeText } from "../lib/dicom/vr.ts";
-import { EXPLICIT_VR_LITTLE_ENDIAN } from "../lib/uids.ts";
-import { hex } from "./helpers/hex.ts";
-import { dcmtkAvailable, runCommand, show } from "./helpers/procs.ts";
-import { withTempDir } from "./helpers/temp_files.ts";
+import { EXPLICIT_VR_LITTLE_ENDIAN } from "../lib/dicom/uids.ts";
+import { hex } from "../testing/hex.ts";
+import { dcmtkAvailable, runCommand, show } from "../testing/procs.ts";
+import { withTempDir } from "../testing/temp_files.ts";
 
 const ascii = (s: string) => Array.from(s, (c) => c.charCodeAt(0).toString(16)).join("");
 const ESC_B = "1b2442"; // ESC $ B: JIS X 0208 in G0

@@ -13,8 +13,8 @@ import { EXPLICIT_LE, IMPLICIT_LE, type Layout } from "../lib/dicom/transfer_syn
 import { decodeText, encodeText, swapInPlace } from "../lib/dicom/vr.ts";
 import { outputVr } from "../lib/dicom/writer.ts";
 import { decodeFileMeta } from "../lib/dicom/part10.ts";
-import { makeImageFile } from "./helpers/dicom_files.ts";
-import { hex } from "./helpers/hex.ts";
+import { makeImageFile } from "../testing/dicom_files.ts";
+import { hex } from "../testing/hex.ts";
 
 const IVRLE = "1.2.840.10008.1.2";
 const EVRLE = "1.2.840.10008.1.2.1";

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { formatTag, lookupTag, tagKeyword, tagVr } from "../lib/dicom/dictionary.ts";
 import { DICTIONARY_DATA } from "../lib/dicom/dictionary_data.ts";
-import { convertDictionary, dictionaryEdition, renderModule } from "../scripts/gen_dictionary.ts";
+import { convertDictionary, dictionaryEdition, renderModule } from "../testing/dictionary_gen.ts";
 
 const DCMTK_DIC = "/usr/share/libdcmtk17/dicom.dic";
 

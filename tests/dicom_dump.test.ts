@@ -18,11 +18,11 @@ import {
   EXPLICIT_VR_BIG_ENDIAN,
   EXPLICIT_VR_LITTLE_ENDIAN,
   IMPLICIT_VR_LITTLE_ENDIAN,
-} from "../lib/uids.ts";
-import { hex } from "./helpers/hex.ts";
-import { dcmtkAvailable, runCommand, show } from "./helpers/procs.ts";
-import { preferring, runAgainstPeer } from "./helpers/qr_peer.ts";
-import { withTempDir } from "./helpers/temp_files.ts";
+} from "../lib/dicom/uids.ts";
+import { hex } from "../testing/hex.ts";
+import { dcmtkAvailable, runCommand, show } from "../testing/procs.ts";
+import { preferring, runAgainstPeer } from "../testing/qr_peer.ts";
+import { withTempDir } from "../testing/temp_files.ts";
 
 Deno.test("dump: a dcmqrscp match as findscu -v printed it", () => {
   // The identifier dcmqrscp sent (its UIDs padded with a space), as read off the wire.

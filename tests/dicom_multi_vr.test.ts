@@ -13,16 +13,16 @@ import { DatasetParser, type DatasetToken } from "../lib/dicom/parser.ts";
 import { encodeFileMeta } from "../lib/dicom/part10.ts";
 import { transcodeDataset } from "../lib/dicom/transcode.ts";
 import { EXPLICIT_LE, IMPLICIT_LE } from "../lib/dicom/transfer_syntax.ts";
-import { concatBytes } from "../lib/pdu/bytes.ts";
+import { concatBytes } from "../lib/util/bytes.ts";
 import {
   DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN as DEFLATED,
   EXPLICIT_VR_BIG_ENDIAN as EVRBE,
   EXPLICIT_VR_LITTLE_ENDIAN as EVRLE,
   IMPLICIT_VR_LITTLE_ENDIAN as IVRLE,
-} from "../lib/uids.ts";
-import { readPart10 } from "./helpers/dicom_files.ts";
-import { dcmtkAvailable, runCommand } from "./helpers/procs.ts";
-import { withTempDir } from "./helpers/temp_files.ts";
+} from "../lib/dicom/uids.ts";
+import { readPart10 } from "../testing/dicom_files.ts";
+import { dcmtkAvailable, runCommand } from "../testing/procs.ts";
+import { withTempDir } from "../testing/temp_files.ts";
 
 const HAVE_DCMTK = dcmtkAvailable();
 

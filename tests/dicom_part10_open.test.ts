@@ -11,8 +11,8 @@ import {
   openDicomFile,
   readDatasetChunks,
 } from "../lib/dicom/part10.ts";
-import { concatBytes } from "../lib/pdu/bytes.ts";
-import { writeImageFile } from "./helpers/dicom_files.ts";
+import { concatBytes } from "../lib/util/bytes.ts";
+import { writeImageFile } from "../testing/dicom_files.ts";
 
 const UIDS = { sopInstanceUid: "1.2.3.4", studyUid: "1.2.3.5", seriesUid: "1.2.3.6" };
 

@@ -25,10 +25,10 @@ import {
   EXPLICIT_VR_BIG_ENDIAN,
   EXPLICIT_VR_LITTLE_ENDIAN,
   IMPLICIT_VR_LITTLE_ENDIAN,
-} from "../lib/uids.ts";
-import { dcmtkAvailable, runCommand, show } from "./helpers/procs.ts";
-import { preferring, runAgainstPeer } from "./helpers/qr_peer.ts";
-import { withTempDir } from "./helpers/temp_files.ts";
+} from "../lib/dicom/uids.ts";
+import { dcmtkAvailable, runCommand, show } from "../testing/procs.ts";
+import { preferring, runAgainstPeer } from "../testing/qr_peer.ts";
+import { withTempDir } from "../testing/temp_files.ts";
 
 const SPS = 0x00400100; // ScheduledProcedureStepSequence
 

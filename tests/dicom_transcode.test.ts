@@ -17,20 +17,20 @@ import {
 import { DicomParseError } from "../lib/dicom/errors.ts";
 import { decodeFileMeta, encodeFileMeta } from "../lib/dicom/part10.ts";
 import { transcodeDataset, type TranscodeOptions } from "../lib/dicom/transcode.ts";
-import { concatBytes } from "../lib/pdu/bytes.ts";
+import { concatBytes } from "../lib/util/bytes.ts";
 import {
   DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN as DEFLATED,
   EXPLICIT_VR_BIG_ENDIAN as EVRBE,
   EXPLICIT_VR_LITTLE_ENDIAN as EVRLE,
   IMPLICIT_VR_LITTLE_ENDIAN as IVRLE,
-} from "../lib/uids.ts";
+} from "../lib/dicom/uids.ts";
 import {
   JPEG_LOSSLESS_SV1 as JPEG_LOSSLESS,
   makeImageFile,
   MR_IMAGE_STORAGE,
-} from "./helpers/dicom_files.ts";
-import { dcmtkAvailable, runCommand } from "./helpers/procs.ts";
-import { hex } from "./helpers/hex.ts";
+} from "../testing/dicom_files.ts";
+import { dcmtkAvailable, runCommand } from "../testing/procs.ts";
+import { hex } from "../testing/hex.ts";
 
 const HAVE_DCMTK = dcmtkAvailable();
 const NATIVE = [IVRLE, EVRLE, EVRBE, DEFLATED];

@@ -1,17 +1,17 @@
 /**
- * UID tables (lib/uids.ts, lib/dicom/sop_classes.ts) and UID generation
- * (lib/dicom/uid_gen.ts). The storescu default proposal and storescp's file
+ * UID tables (lib/dicom/uids.ts, lib/dicom/sop_classes.ts) and UID generation
+ * (lib/util/uid.ts). The storescu default proposal and storescp's file
  * name prefix are checked against DCMTK 3.6.7 itself when it is installed.
  */
 import assert from "node:assert/strict";
 import {
   ECHO_TRANSFER_SYNTAXES,
-  isValidUid,
   TRANSFER_SYNTAXES,
   transferSyntaxName,
   uidLabel,
   uidName,
-} from "../lib/uids.ts";
+} from "../lib/dicom/uids.ts";
+import { isValidUid } from "../lib/util/uid.ts";
 import {
   isStorageSopClass,
   NON_PATIENT_STORAGE_SOP_CLASSES,
@@ -19,8 +19,8 @@ import {
   STORAGE_SOP_CLASSES,
   STORESCU_DEFAULT_SOP_CLASSES,
 } from "../lib/dicom/sop_classes.ts";
-import { newUid } from "../lib/dicom/uid_gen.ts";
-import { dcmtkAvailable, runCommand, startStorescp } from "./helpers/procs.ts";
+import { newUid } from "../lib/util/uid.ts";
+import { dcmtkAvailable, runCommand, startStorescp } from "../testing/procs.ts";
 
 const HAVE_DCMTK = dcmtkAvailable();
 

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { ChunkSink } from "../lib/dicom/writer.ts";
-import { concatBytes } from "../lib/pdu/bytes.ts";
+import { concatBytes } from "../lib/util/bytes.ts";
 
 /** A deterministic pseudo-random sequence (LCG), so that a failure can be replayed. */
 function lcg(seed: number): (n: number) => number {

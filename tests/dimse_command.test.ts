@@ -1,6 +1,6 @@
 /**
  * Command set codec: byte-exact vectors (PS3.7 6.3.1, E.1) and class 6 of
- * SECURITY_CLASSES.md (malformed command sets).
+ * docs/SECURITY_CLASSES.md (malformed command sets).
  */
 
 import assert from "node:assert/strict";
@@ -12,8 +12,8 @@ import {
   encodeCommandSet,
 } from "../lib/dimse/command.ts";
 import { DimseDecodeError } from "../lib/dimse/errors.ts";
-import { concatBytes } from "../lib/pdu/bytes.ts";
-import { hex } from "./helpers/hex.ts";
+import { concatBytes } from "../lib/util/bytes.ts";
+import { hex } from "../testing/hex.ts";
 
 /** One implicit VR LE element: group 0000, element, 4-byte length, value. */
 function element(elementNumber: number, value: Uint8Array, group = 0x0000): Uint8Array {

@@ -9,7 +9,7 @@ const NAMES: Record<string, string> = {
 };
 const uidName = (uid: string) => NAMES[uid];
 
-Deno.test("dump: incoming C-ECHO RQ equals storescp -d (tests/fixtures/dcmtk367_storescp_debug.log)", () => {
+Deno.test("dump: incoming C-ECHO RQ equals storescp -d (testing/fixtures/dcmtk367_storescp_debug.log)", () => {
   const expected = [
     "===================== INCOMING DIMSE MESSAGE ====================",
     "Message Type                  : C-ECHO RQ",

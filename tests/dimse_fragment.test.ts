@@ -1,5 +1,5 @@
 /**
- * P-DATA fragmentation (PS3.8 9.3.5, Annex E.2; class 10 of SECURITY_CLASSES.md)
+ * P-DATA fragmentation (PS3.8 9.3.5, Annex E.2; class 10 of docs/SECURITY_CLASSES.md)
  * and PDV reassembly (PS3.7 8.1; class 6).
  */
 
@@ -14,7 +14,7 @@ import {
   MessageAssembler,
 } from "../lib/dimse/fragment.ts";
 import { type DimseMessage, messageToCommandSet } from "../lib/dimse/messages.ts";
-import { concatBytes } from "../lib/pdu/bytes.ts";
+import { concatBytes } from "../lib/util/bytes.ts";
 
 /** Length of a P-DATA-TF variable field: per PDV, 4-byte length + context ID + header + data. */
 function variableFieldLength(pdu: PDataTfPdu): number {

@@ -4,7 +4,7 @@
  * prints it, and the `-d` dumps of its findscu, movescu and getscu.
  *
  * The vectors were captured from the wire: requests from DCMTK's findscu,
- * movescu and getscu (and findscu --cancel) talking to tests/helpers/qr_peer.ts,
+ * movescu and getscu (and findscu --cancel) talking to testing/qr_peer.ts,
  * responses from DCMTK's dcmqrscp answering a raw SCU.
  * tests/dimse_qr_dcmtk.test.ts repeats the request captures live whenever
  * DCMTK is installed.
@@ -25,8 +25,8 @@ import {
   statusLogText,
   statusMeaning,
 } from "../lib/dimse/status.ts";
-import { QUERY_RETRIEVE_SOP_CLASSES as QR, uidName } from "../lib/uids.ts";
-import { hex } from "./helpers/hex.ts";
+import { QUERY_RETRIEVE_SOP_CLASSES as QR, uidName } from "../lib/dicom/uids.ts";
+import { hex } from "../testing/hex.ts";
 
 /** One captured command set and the message it is. */
 interface Vector {

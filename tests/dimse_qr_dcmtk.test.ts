@@ -13,14 +13,14 @@ import { encodeCommandSet } from "../lib/dimse/command.ts";
 import { dumpMessage } from "../lib/dimse/dump.ts";
 import { type DimseMessage, messageToCommandSet } from "../lib/dimse/messages.ts";
 import { type QueryRetrieveService, statusLogText, statusMeaning } from "../lib/dimse/status.ts";
-import { QUERY_RETRIEVE_SOP_CLASSES as QR, uidName } from "../lib/uids.ts";
-import { dcmtkAvailable, show } from "./helpers/procs.ts";
+import { QUERY_RETRIEVE_SOP_CLASSES as QR, uidName } from "../lib/dicom/uids.ts";
+import { dcmtkAvailable, show } from "../testing/procs.ts";
 import {
   preferring,
   type ReceivedRequest,
   runAgainstPeer,
   type ScriptedResponse,
-} from "./helpers/qr_peer.ts";
+} from "../testing/qr_peer.ts";
 
 const HAVE_DCMTK = dcmtkAvailable(["findscu", "movescu", "getscu"]);
 const IMPLICIT_LE = "1.2.840.10008.1.2";

@@ -1,5 +1,5 @@
 /**
- * Bad input to our echoscp over real TCP (SECURITY_CLASSES #3, #9, #11):
+ * Bad input to our echoscp over real TCP (docs/SECURITY_CLASSES.md #3, #9, #11):
  * non-DICOM traffic, lengths that would make us allocate, PDUs out of
  * order, truncated and slow-dripped requests. For each: the server answers
  * with an A-ABORT or closes, writes exactly one log line about it, and
@@ -11,16 +11,16 @@ import { PduReader } from "../lib/pdu/reader.ts";
 import type { Pdu } from "../lib/pdu/types.ts";
 import { runEchoScu } from "../lib/net/echo_scu.ts";
 import { buildAssociateRq, repeatedContexts } from "../lib/net/negotiation.ts";
-import { IMPLICIT_VR_LITTLE_ENDIAN, VERIFICATION_SOP_CLASS } from "../lib/uids.ts";
-import { tlsClientHelloStart } from "./helpers/bad_peer.ts";
-import { echoScuOptions } from "./helpers/echo_peers.ts";
+import { IMPLICIT_VR_LITTLE_ENDIAN, VERIFICATION_SOP_CLASS } from "../lib/dicom/uids.ts";
+import { tlsClientHelloStart } from "../testing/bad_peer.ts";
+import { echoScuOptions } from "../testing/echo_peers.ts";
 import {
   type Background,
   dcmtkAvailable,
   runCommand,
   startTool,
   withTool,
-} from "./helpers/procs.ts";
+} from "../testing/procs.ts";
 
 const HAVE_DCMTK = dcmtkAvailable();
 const HOST = "127.0.0.1";

@@ -16,7 +16,7 @@ import { PduReader } from "../lib/pdu/reader.ts";
 import type { AssociateAcPdu, AssociateRqPdu, Pdu } from "../lib/pdu/types.ts";
 import { answerAssociateRq } from "../lib/net/negotiation.ts";
 import { verificationPolicy } from "../lib/net/echo_scp.ts";
-import { type Finished, freePort, runTool, show, startTool } from "./helpers/procs.ts";
+import { type Finished, freePort, runTool, show, startTool } from "../testing/procs.ts";
 
 function lines(text: string): string[] {
   return text.split("\n").filter((l) => l !== "");

@@ -1,6 +1,6 @@
 /**
  * Exit codes (issue 16 item 8): each tool's --help ends with its codes;
- * each situation of tests/helpers/exit_scenarios.ts gives our documented
+ * each situation of testing/exit_scenarios.ts gives our documented
  * code, and DCMTK 3.6.7's tool, in the same situation, the code the
  * README's DCMTK column says (measured here again, so the column cannot
  * drift from what DCMTK does).
@@ -10,10 +10,10 @@ import { ECHOSCP_SPEC } from "../cli/echoscp.ts";
 import { ECHOSCU_SPEC } from "../cli/echoscu.ts";
 import { STORESCP_SPEC } from "../cli/storescp.ts";
 import { STORESCU_SPEC } from "../cli/storescu.ts";
-import { EXIT_SCENARIOS, playScenario } from "./helpers/exit_scenarios.ts";
-import { dcmtkAvailable, repoPath, runCommand, runTool, show } from "./helpers/procs.ts";
-import { writeImageFile } from "./helpers/dicom_files.ts";
-import { withTempDir } from "./helpers/temp_files.ts";
+import { EXIT_SCENARIOS, playScenario } from "../testing/exit_scenarios.ts";
+import { dcmtkAvailable, repoPath, runCommand, runTool, show } from "../testing/procs.ts";
+import { writeImageFile } from "../testing/dicom_files.ts";
+import { withTempDir } from "../testing/temp_files.ts";
 
 const HAVE_DCMTK = dcmtkAvailable();
 const SPECS = [ECHOSCU_SPEC, STORESCU_SPEC, ECHOSCP_SPEC, STORESCP_SPEC];

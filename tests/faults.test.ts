@@ -1,5 +1,5 @@
 /**
- * SECURITY_CLASSES #8, state machine and timer hangs, over real sockets,
+ * docs/SECURITY_CLASSES.md #8, state machine and timer hangs, over real sockets,
  * plus the faults of issue 5 (a peer that stops reading, never releases,
  * aborts in the middle of a data set; a disk that fills during a store).
  * Every case must end within its timeouts, with the (state, event, action)
@@ -34,7 +34,7 @@ import { encodePdu } from "../lib/pdu/codec.ts";
 import { PduReader } from "../lib/pdu/reader.ts";
 import type { AssociateRqPdu, Pdu } from "../lib/pdu/types.ts";
 import { connectTcp, ConnTransport } from "../lib/transport/tcp.ts";
-import { EXPLICIT_VR_LITTLE_ENDIAN } from "../lib/uids.ts";
+import { EXPLICIT_VR_LITTLE_ENDIAN } from "../lib/dicom/uids.ts";
 import { requestAssociation, type UlOptions } from "../lib/ul/association.ts";
 import {
   assertNextServed,
@@ -52,9 +52,9 @@ import {
   type ScpUnderTest,
   until,
   withScp,
-} from "./helpers/bad_peer.ts";
-import { readPart10, writeImageFile } from "./helpers/dicom_files.ts";
-import { withTempDir } from "./helpers/temp_files.ts";
+} from "../testing/bad_peer.ts";
+import { readPart10, writeImageFile } from "../testing/dicom_files.ts";
+import { withTempDir } from "../testing/temp_files.ts";
 import {
   abortBytes,
   associateAc,
@@ -63,7 +63,7 @@ import {
   RELEASE_RP,
   RELEASE_RQ,
   Trace,
-} from "./helpers/ul_peer.ts";
+} from "../testing/ul_peer.ts";
 
 // ---------------------------------------------------------------------------
 // our server with its UL trace (trace-level log lines), timeouts of our choosing

@@ -19,12 +19,12 @@ import {
   DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
   EXPLICIT_VR_LITTLE_ENDIAN,
   IMPLICIT_VR_LITTLE_ENDIAN,
-} from "../lib/uids.ts";
-import { hex } from "./helpers/hex.ts";
-import { makeTarget, runWatched, TARGET_NAMES } from "./fuzz/all_targets.ts";
-import { formatSeed, inputRng } from "./fuzz/prng.ts";
-import { findingLine } from "./fuzz/runner.ts";
-import { REGRESSIONS } from "./fuzz/regressions.ts";
+} from "../lib/dicom/uids.ts";
+import { hex } from "../testing/hex.ts";
+import { makeTarget, runWatched, TARGET_NAMES } from "../testing/fuzz/all_targets.ts";
+import { formatSeed, inputRng } from "../testing/fuzz/prng.ts";
+import { findingLine } from "../testing/fuzz/runner.ts";
+import { REGRESSIONS } from "../testing/fuzz/regressions.ts";
 
 const SEED = 0xd1c0_5eed;
 
@@ -133,7 +133,7 @@ Deno.test("fuzz fix: a UN sequence keeps its undefined length when lengths are d
   }
 });
 
-Deno.test("fuzz fix: a deflate bomb stops storescp's watcher at its inflate limit (SECURITY_CLASSES #3)", () => {
+Deno.test("fuzz fix: a deflate bomb stops storescp's watcher at its inflate limit (docs/SECURITY_CLASSES.md #3)", () => {
   // The live corpus's bomb: 32 MiB of zeros, 32 KiB deflated, which parse as endless
   // empty (0000,0000) elements. It used to be inflated whole at each doubling of the
   // prefix, and every element kept as a token: hundreds of MiB per connection.

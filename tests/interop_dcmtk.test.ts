@@ -18,7 +18,7 @@ import {
   show,
   startStorescp,
   startTool,
-} from "./helpers/procs.ts";
+} from "../testing/procs.ts";
 
 const HAVE_DCMTK = dcmtkAvailable();
 

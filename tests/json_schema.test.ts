@@ -1,7 +1,7 @@
 /**
  * One JSON schema for every tool (issue 16 item 12). The line schemas in
  * schemas/v1/ compile under a strict validator, the README names each, and
- * the audit that tests/helpers/procs.ts runs on every tool's stdout in the
+ * the audit that testing/procs.ts runs on every tool's stdout in the
  * whole suite accepts the lines of all four tools and rejects what does not
  * match. With --json nothing but JSON reaches stdout, also when -lc (DCMTK's
  * stock logger.cfg, whose console appender writes to stdout) says otherwise.
@@ -13,10 +13,10 @@ import {
   lineProblems,
   lineValidators,
   ourTool,
-} from "./helpers/json_lines.ts";
-import { repoPath, runTool, show, withTool } from "./helpers/procs.ts";
-import { writeImageFile } from "./helpers/dicom_files.ts";
-import { withTempDir } from "./helpers/temp_files.ts";
+} from "../testing/json_lines.ts";
+import { repoPath, runTool, show, withTool } from "../testing/procs.ts";
+import { writeImageFile } from "../testing/dicom_files.ts";
+import { withTempDir } from "../testing/temp_files.ts";
 
 const HOST = "127.0.0.1";
 const TYPES = [

@@ -1,5 +1,5 @@
 /**
- * The latency proxy (tests/helpers/latency_proxy.ts, standalone as
+ * The latency proxy (testing/latency_proxy.ts, standalone as
  * scripts/latency_proxy.ts) that `deno task bench --rtt` and WAN tests use:
  * each direction is delayed by the set time, and it is a delay line, not a
  * sleep per read, so a large transfer keeps its bandwidth; a receiver that
@@ -8,8 +8,8 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { LatencyProxy } from "./helpers/latency_proxy.ts";
-import { Background, repoPath } from "./helpers/procs.ts";
+import { LatencyProxy } from "../testing/latency_proxy.ts";
+import { Background, repoPath } from "../testing/procs.ts";
 
 const LOOPBACK = "127.0.0.1";
 

@@ -1,6 +1,6 @@
 /**
- * SECURITY_CLASSES #5, per-connection leaks (denial of service by
- * repetition), as a CI-sized run of `deno task load` (scripts/load.ts):
+ * docs/SECURITY_CLASSES.md #5, per-connection leaks (denial of service by
+ * repetition), as a CI-sized run of `deno task load` (scripts/load.ts, testing/load.ts):
  * our storescp and echoscp as child processes, measured from outside.
  *
  * The class's inputs and where each is tested:
@@ -31,8 +31,8 @@
  */
 import assert from "node:assert/strict";
 import { runEchoScu } from "../lib/net/echo_scu.ts";
-import { formatReport, MALFORMED, runLoad, sampleProcess } from "../scripts/load.ts";
-import { echoScuOptions, startEchoScp } from "./helpers/echo_peers.ts";
+import { formatReport, MALFORMED, runLoad, sampleProcess } from "../testing/load.ts";
+import { echoScuOptions, startEchoScp } from "../testing/echo_peers.ts";
 
 Deno.test("load, CI size, twice: 20 x 5 stores whole, 200 concurrent echoes, 1,000 churn half malformed, crowds of 512 against a limit of 256 files; descriptors back exactly, no memory growth over 128 MiB", async () => {
   // The SCU side is measured too: warm it up first (DNS module, first sockets).

@@ -13,7 +13,7 @@ import {
   parseLogThreshold,
 } from "../lib/log/logger.ts";
 
-const DEBUG_FIXTURE = new URL("./fixtures/dcmtk367_echoscu_debug.log", import.meta.url);
+const DEBUG_FIXTURE = new URL("../testing/fixtures/dcmtk367_echoscu_debug.log", import.meta.url);
 
 function logAll(l: { [K in LogLevel]: (m: string) => void }) {
   for (const lvl of LOG_LEVELS) l[lvl](lvl);

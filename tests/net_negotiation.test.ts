@@ -9,8 +9,8 @@ import {
 import { verificationPolicy } from "../lib/net/echo_scp.ts";
 import { describeReject, explainReject } from "../lib/net/diagnose.ts";
 import type { AssociateAcPdu, AssociateRqPdu } from "../lib/pdu/types.ts";
-import { ECHO_TRANSFER_SYNTAXES, VERIFICATION_SOP_CLASS } from "../lib/uids.ts";
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../lib/version.ts";
+import { ECHO_TRANSFER_SYNTAXES, VERIFICATION_SOP_CLASS } from "../lib/dicom/uids.ts";
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../lib/util/version.ts";
 import { decodePdu, encodePdu } from "../lib/pdu/codec.ts";
 
 const ILE = "1.2.840.10008.1.2";

@@ -10,12 +10,12 @@ import { decodePdu, encodePdu } from "../lib/pdu/codec.ts";
 import { PDATA_OVERHEAD, PDataFrame } from "../lib/pdu/pdata.ts";
 import type { PDataTfPdu } from "../lib/pdu/types.ts";
 import { openDicomFile } from "../lib/dicom/part10.ts";
-import { concatBytes } from "../lib/pdu/bytes.ts";
+import { concatBytes } from "../lib/util/bytes.ts";
 import { acceptAssociation, type Association, requestAssociation } from "../lib/ul/association.ts";
-import { memoryTransportPair } from "./helpers/memory_transport.ts";
-import { associateAc, associateRq, recordingLogger } from "./helpers/ul_peer.ts";
-import { writeImageFile } from "./helpers/dicom_files.ts";
-import { hex } from "./helpers/hex.ts";
+import { memoryTransportPair } from "../testing/memory_transport.ts";
+import { associateAc, associateRq, recordingLogger } from "../testing/ul_peer.ts";
+import { writeImageFile } from "../testing/dicom_files.ts";
+import { hex } from "../testing/hex.ts";
 
 /** The same PDU with its data in a buffer of its own. */
 function copied(pdu: PDataTfPdu): PDataTfPdu {

@@ -1,5 +1,5 @@
 /**
- * Length abuse (SECURITY_CLASSES #3, #4): every item and sub-item with a
+ * Length abuse (docs/SECURITY_CLASSES.md #3, #4): every item and sub-item with a
  * length of 0, 1, remaining+1 and 0xFFFF; PDVs and PDU headers that lie.
  * Each must end in PduDecodeError with the right abort reason, never another
  * exception, and never in an allocation of the claimed size.
@@ -18,7 +18,7 @@ import {
   itemPositions,
   PDU_VECTORS,
   withU16,
-} from "./pdu_helpers.test.ts";
+} from "../testing/pdu_vectors.ts";
 
 const INVALID = ABORT_REASON.invalidPduParameterValue;
 

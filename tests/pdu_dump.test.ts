@@ -4,6 +4,7 @@
  */
 
 import assert from "node:assert/strict";
+import { uidName } from "../lib/dicom/uids.ts";
 import { formatAssociateDump, formatPduHeaderAndHex } from "../lib/pdu/dump.ts";
 import type { AssociateAcPdu, AssociateRqPdu } from "../lib/pdu/types.ts";
 import {
@@ -14,12 +15,13 @@ import {
   fixtureDump,
   FULL_USER_INFORMATION,
   h,
-} from "./pdu_helpers.test.ts";
+} from "../testing/pdu_vectors.ts";
 
 const OURS = {
   ourImplementationClassUid: "1.2.276.0.7230010.3.0.3.6.7",
   ourImplementationVersionName: "OFFIS_DCMTK_367",
   ourMaxPdu: 16384,
+  uidName,
 };
 
 Deno.test("dump: PDU header line and hex, as DCMTK prints them", () => {

@@ -9,7 +9,13 @@ import { decodePdu, encodePdu } from "../lib/pdu/codec.ts";
 import { PduDecodeError } from "../lib/pdu/errors.ts";
 import { PduReader } from "../lib/pdu/reader.ts";
 import type { Pdu } from "../lib/pdu/types.ts";
-import { DCMTK_AC, DCMTK_RQ, fullAssociatePdus, PDU_VECTORS, prng } from "./pdu_helpers.test.ts";
+import {
+  DCMTK_AC,
+  DCMTK_RQ,
+  fullAssociatePdus,
+  PDU_VECTORS,
+  prng,
+} from "../testing/pdu_vectors.ts";
 
 const SEEDS = [1, 2, 3, 0xdc4];
 const MUTATIONS_PER_SEED = 2500;

@@ -1,5 +1,5 @@
 /**
- * The incremental reader (SECURITY_CLASSES #9, #11): PDUs split at every
+ * The incremental reader (docs/SECURITY_CLASSES.md #9, #11): PDUs split at every
  * byte boundary, several in one push, byte-at-a-time drip, and non-DICOM
  * traffic refused on its first bytes.
  */
@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { ABORT_REASON } from "../lib/pdu/types.ts";
 import { PduReader, type ReadPdu } from "../lib/pdu/reader.ts";
-import { assertDecodeError, DCMTK_AC, DCMTK_RQ, h, PDU_VECTORS } from "./pdu_helpers.test.ts";
+import { assertDecodeError, DCMTK_AC, DCMTK_RQ, h, PDU_VECTORS } from "../testing/pdu_vectors.ts";
 
 const ALL = [
   ...PDU_VECTORS.map((v) => v.bytes),

@@ -39,7 +39,7 @@ import {
   h,
   itemPositions,
   PDU_VECTORS,
-} from "./pdu_helpers.test.ts";
+} from "../testing/pdu_vectors.ts";
 
 function encodeItem<V>(codec: ItemCodec<V>, v: V): Uint8Array {
   const w = new ByteWriter();

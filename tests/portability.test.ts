@@ -6,10 +6,10 @@
  * application/typescript) checks revocation with +crl.
  */
 import assert from "node:assert/strict";
-import { sharedTestPki } from "./helpers/certs.ts";
-import { auditToolStdout, ourTool } from "./helpers/json_lines.ts";
-import { type Finished, repoPath, show, withTool } from "./helpers/procs.ts";
-import { withTempDir } from "./helpers/temp_files.ts";
+import { sharedTestPki } from "../testing/certs.ts";
+import { auditToolStdout, ourTool } from "../testing/json_lines.ts";
+import { type Finished, repoPath, show, withTool } from "../testing/procs.ts";
+import { withTempDir } from "../testing/temp_files.ts";
 
 const decoder = new TextDecoder();
 

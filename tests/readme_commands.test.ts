@@ -8,8 +8,8 @@
  * permission as such (exit 2), never as a network or file failure.
  */
 import assert from "node:assert/strict";
-import { writeImageFile } from "./helpers/dicom_files.ts";
-import { auditToolStdout } from "./helpers/json_lines.ts";
+import { writeImageFile } from "../testing/dicom_files.ts";
+import { auditToolStdout } from "../testing/json_lines.ts";
 import {
   Background,
   type Finished,
@@ -18,8 +18,8 @@ import {
   show,
   waitForPort,
   withTool,
-} from "./helpers/procs.ts";
-import { withTempDir } from "./helpers/temp_files.ts";
+} from "../testing/procs.ts";
+import { withTempDir } from "../testing/temp_files.ts";
 
 const README = await Deno.readTextFile(repoPath("README.md"));
 const MARK = "<!-- commands: tests/readme_commands.test.ts runs every line of this block -->";

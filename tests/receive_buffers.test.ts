@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { PduReader, type ReadPdu } from "../lib/pdu/reader.ts";
-import { concatBytes } from "../lib/pdu/bytes.ts";
+import { concatBytes } from "../lib/util/bytes.ts";
 import { encodePdu } from "../lib/pdu/codec.ts";
 import type { PDataTfPdu } from "../lib/pdu/types.ts";
 import { connectTcp, listenTcp } from "../lib/transport/tcp.ts";
@@ -20,7 +20,7 @@ import {
   requestAssociation,
   type UlIndication,
 } from "../lib/ul/association.ts";
-import { associateAc, associateRq, recordingLogger } from "./helpers/ul_peer.ts";
+import { associateAc, associateRq, recordingLogger } from "../testing/ul_peer.ts";
 
 /** The data of PDV `i`: even, of varied length (some PDUs far larger than a read), distinct. */
 function pdvData(i: number): Uint8Array {

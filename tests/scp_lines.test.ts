@@ -9,12 +9,12 @@
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import { encodePdu } from "../lib/pdu/codec.ts";
-import { EXPLICIT_VR_LITTLE_ENDIAN, VERIFICATION_SOP_CLASS } from "../lib/uids.ts";
-import { associateRqBytes, cStoreRq, MR, pdata } from "./helpers/bad_peer.ts";
-import { sharedTestPki, tlsArgs } from "./helpers/certs.ts";
-import { writeImageFile } from "./helpers/dicom_files.ts";
-import { type Background, runTool, show, startTool } from "./helpers/procs.ts";
-import { withTempDir } from "./helpers/temp_files.ts";
+import { EXPLICIT_VR_LITTLE_ENDIAN, VERIFICATION_SOP_CLASS } from "../lib/dicom/uids.ts";
+import { associateRqBytes, cStoreRq, MR, pdata } from "../testing/bad_peer.ts";
+import { sharedTestPki, tlsArgs } from "../testing/certs.ts";
+import { writeImageFile } from "../testing/dicom_files.ts";
+import { type Background, runTool, show, startTool } from "../testing/procs.ts";
+import { withTempDir } from "../testing/temp_files.ts";
 
 const HOST = "127.0.0.1";
 

@@ -1,5 +1,5 @@
 /**
- * SECURITY_CLASSES #1: path traversal through peer-supplied identifiers
+ * docs/SECURITY_CLASSES.md #1: path traversal through peer-supplied identifiers
  * used in file names. The whole class against storescp's handler over real
  * loopback TCP, sent by a raw peer so that any bytes reach it: every UID
  * shape of the table as SOP Instance UID in the command, in the data set,
@@ -17,7 +17,7 @@
  * after each input.
  */
 import assert from "node:assert/strict";
-import { EXPLICIT_VR_LITTLE_ENDIAN as ELE } from "../lib/uids.ts";
+import { EXPLICIT_VR_LITTLE_ENDIAN as ELE } from "../lib/dicom/uids.ts";
 import {
   assertAbort,
   assertNextServed,
@@ -36,10 +36,10 @@ import {
   text,
   utf8,
   withScp,
-} from "./helpers/bad_peer.ts";
+} from "../testing/bad_peer.ts";
 import type { CommandSet } from "../lib/dimse/command.ts";
-import { show, withTool } from "./helpers/procs.ts";
-import { listDir } from "./helpers/temp_files.ts";
+import { show, withTool } from "../testing/procs.ts";
+import { listDir } from "../testing/temp_files.ts";
 
 /** The UID shapes of the class, as the bytes of a UI value. */
 const BAD_UIDS: [name: string, value: Uint8Array][] = [

@@ -1,5 +1,5 @@
 /**
- * SECURITY_CLASSES #2: injection through peer strings handed to a shell.
+ * docs/SECURITY_CLASSES.md #2: injection through peer strings handed to a shell.
  * We have no exec hooks, and this file keeps it so: no source file of the
  * library or the tools starts a process; storescp refuses DCMTK's
  * exec/rename-on-reception options with exit 1; and AE titles, UIDs and a
@@ -12,7 +12,7 @@
  */
 import assert from "node:assert/strict";
 import { decodeFileMeta } from "../lib/dicom/part10.ts";
-import { EXPLICIT_VR_LITTLE_ENDIAN as ELE } from "../lib/uids.ts";
+import { EXPLICIT_VR_LITTLE_ENDIAN as ELE } from "../lib/dicom/uids.ts";
 import {
   assertNextServed,
   associated,
@@ -27,9 +27,9 @@ import {
   pdata,
   text,
   withScp,
-} from "./helpers/bad_peer.ts";
-import { repoPath, runTool, show } from "./helpers/procs.ts";
-import { listDir } from "./helpers/temp_files.ts";
+} from "../testing/bad_peer.ts";
+import { repoPath, runTool, show } from "../testing/procs.ts";
+import { listDir } from "../testing/temp_files.ts";
 
 /** Shell metacharacters in the shapes the class lists; each would create a file if run. */
 const PAYLOADS = [";touch x1", "`touch x2`", "$(touch x3)", "|touch x4", "&&touch x5"];

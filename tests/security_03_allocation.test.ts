@@ -1,5 +1,5 @@
 /**
- * SECURITY_CLASSES #3: allocation sized by the peer before checking. Over
+ * docs/SECURITY_CLASSES.md #3: allocation sized by the peer before checking. Over
  * real loopback TCP against the server in process: every PDU type's header
  * claiming 0xFFFFFFFF bytes, before and after association; a P-DATA-TF at
  * our maximum (taken) and one byte over it; an A-ASSOCIATE-RQ over the
@@ -18,7 +18,7 @@
  */
 import assert from "node:assert/strict";
 import { PDU_TYPE } from "../lib/pdu/types.ts";
-import { EXPLICIT_VR_LITTLE_ENDIAN as ELE } from "../lib/uids.ts";
+import { EXPLICIT_VR_LITTLE_ENDIAN as ELE } from "../lib/dicom/uids.ts";
 import {
   assertAbort,
   assertNextServed,
@@ -34,7 +34,7 @@ import {
   type ScpUnderTest,
   until,
   withScp,
-} from "./helpers/bad_peer.ts";
+} from "../testing/bad_peer.ts";
 
 /** A PDU header: type, reserved, PDU-length (PS3.8 9.3.1). */
 function header(type: number, length: number): Uint8Array {

@@ -1,5 +1,5 @@
 /**
- * SECURITY_CLASSES #4: length overflow or underflow in items, sub-items and
+ * docs/SECURITY_CLASSES.md #4: length overflow or underflow in items, sub-items and
  * PDVs, over real loopback TCP. Both directions: every item and sub-item of
  * an A-ASSOCIATE-RQ with every user information sub-item, sent to our
  * server with the lengths 0, 1, remaining+1 and 0xFFFF, and the same for an
@@ -27,7 +27,7 @@ import {
   EXPLICIT_VR_LITTLE_ENDIAN as ELE,
   IMPLICIT_VR_LITTLE_ENDIAN as IVR,
   VERIFICATION_SOP_CLASS,
-} from "../lib/uids.ts";
+} from "../lib/dicom/uids.ts";
 import {
   assertAbort,
   assertNextServed,
@@ -38,9 +38,9 @@ import {
   type ScpUnderTest,
   until,
   withScp,
-} from "./helpers/bad_peer.ts";
-import { echoScuOptions } from "./helpers/echo_peers.ts";
-import { FULL_USER_INFORMATION, itemPositions, withU16 } from "./pdu_helpers.test.ts";
+} from "../testing/bad_peer.ts";
+import { echoScuOptions } from "../testing/echo_peers.ts";
+import { FULL_USER_INFORMATION, itemPositions, withU16 } from "../testing/pdu_vectors.ts";
 
 /** Every item and sub-item, with each length of the class other than its own. */
 function lengthCases(raw: Uint8Array): { name: string; bytes: Uint8Array }[] {

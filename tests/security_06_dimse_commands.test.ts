@@ -1,5 +1,5 @@
 /**
- * SECURITY_CLASSES #6: malformed DIMSE command sets, sent over a real
+ * docs/SECURITY_CLASSES.md #6: malformed DIMSE command sets, sent over a real
  * association to the server (C-ECHO and C-STORE handlers): mandatory
  * elements missing, a US of 3 bytes and a UL of 2, the group length wrong
  * either way, unknown command fields, a data set announced and never sent
@@ -19,7 +19,7 @@
  * checks that each reaches the server as one abort, one line, and no harm.
  */
 import assert from "node:assert/strict";
-import { EXPLICIT_VR_LITTLE_ENDIAN as ELE, VERIFICATION_SOP_CLASS } from "../lib/uids.ts";
+import { EXPLICIT_VR_LITTLE_ENDIAN as ELE, VERIFICATION_SOP_CLASS } from "../lib/dicom/uids.ts";
 import {
   assertAbort,
   assertNextServed,
@@ -37,7 +37,7 @@ import {
   until,
   us,
   withScp,
-} from "./helpers/bad_peer.ts";
+} from "../testing/bad_peer.ts";
 
 const UNKNOWN_CLASS = "1.2.826.0.1.3680043.2.1125.6.9";
 /** Contexts of every association here: 1 Verification, 3 MR (both accepted), 5 rejected. */

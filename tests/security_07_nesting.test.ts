@@ -1,5 +1,5 @@
 /**
- * SECURITY_CLASSES #7: unbounded nesting in data sets. C-STORE data sets
+ * docs/SECURITY_CLASSES.md #7: unbounded nesting in data sets. C-STORE data sets
  * holding sequences nested 10,000 deep, of undefined and of defined length,
  * before the SOP UIDs, between them and the Study Instance UID (-su) and
  * after everything storescp looks at, sent over a real association: each
@@ -13,10 +13,10 @@
  * recursion), dicom_transcode.test.ts (malformed input fails a transcode).
  */
 import assert from "node:assert/strict";
-import { concatBytes } from "../lib/pdu/bytes.ts";
+import { concatBytes } from "../lib/util/bytes.ts";
 import { DatasetParser } from "../lib/dicom/parser.ts";
 import { DicomParseError } from "../lib/dicom/errors.ts";
-import { EXPLICIT_VR_LITTLE_ENDIAN as ELE } from "../lib/uids.ts";
+import { EXPLICIT_VR_LITTLE_ENDIAN as ELE } from "../lib/dicom/uids.ts";
 import {
   assertNextServed,
   associated,
@@ -29,7 +29,7 @@ import {
   pdata,
   text,
   withScp,
-} from "./helpers/bad_peer.ts";
+} from "../testing/bad_peer.ts";
 
 const DEPTH = 10_000;
 

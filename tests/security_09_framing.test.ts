@@ -1,5 +1,5 @@
 /**
- * SECURITY_CLASSES #9: framing across reads, against the server over real
+ * docs/SECURITY_CLASSES.md #9: framing across reads, against the server over real
  * loopback TCP and over TLS. A peer's whole exchange (A-ASSOCIATE-RQ, a
  * C-ECHO-RQ, a C-STORE-RQ with its data set, A-RELEASE-RQ) with every PDU
  * split at every byte boundary (one association per cut of the RQ, each
@@ -16,13 +16,13 @@
  * transport_tls.test.ts (4 MiB each way over TLS).
  */
 import assert from "node:assert/strict";
-import { concatBytes } from "../lib/pdu/bytes.ts";
+import { concatBytes } from "../lib/util/bytes.ts";
 import { encodePdu } from "../lib/pdu/codec.ts";
 import { listenTls } from "../lib/transport/tls.ts";
 import type { Transport } from "../lib/transport/transport.ts";
-import { EXPLICIT_VR_LITTLE_ENDIAN as ELE, VERIFICATION_SOP_CLASS } from "../lib/uids.ts";
-import { opensslAvailable, sharedTestPki } from "./helpers/certs.ts";
-import { connectLoopback, serving } from "./helpers/tls_loopback.ts";
+import { EXPLICIT_VR_LITTLE_ENDIAN as ELE, VERIFICATION_SOP_CLASS } from "../lib/dicom/uids.ts";
+import { opensslAvailable, sharedTestPki } from "../testing/certs.ts";
+import { connectLoopback, serving } from "../testing/tls_loopback.ts";
 import {
   assertNextServed,
   associateRqBytes,
@@ -36,7 +36,7 @@ import {
   RawPeer,
   type ScpUnderTest,
   withScp,
-} from "./helpers/bad_peer.ts";
+} from "../testing/bad_peer.ts";
 import { encodeCommandSet } from "../lib/dimse/command.ts";
 import { messageToCommandSet } from "../lib/dimse/messages.ts";
 

@@ -1,5 +1,5 @@
 /**
- * SECURITY_CLASSES #10: our maximum PDU length versus the peer's (PS3.8
+ * docs/SECURITY_CLASSES.md #10: our maximum PDU length versus the peer's (PS3.8
  * D.1: the maximum length of the variable field of every P-DATA-TF the
  * receiver accepts; 0 means no limit). Both directions over real loopback
  * TCP, for peer maxima 0, 4096, 16384, odd ones (9, 13, 4097, 16383) and
@@ -18,7 +18,7 @@
  * (sendPData over the peer's maximum is a usage error).
  */
 import assert from "node:assert/strict";
-import { concatBytes } from "../lib/pdu/bytes.ts";
+import { concatBytes } from "../lib/util/bytes.ts";
 import { MessageAssembler } from "../lib/dimse/fragment.ts";
 import { encodeCommandSet } from "../lib/dimse/command.ts";
 import { messageToCommandSet } from "../lib/dimse/messages.ts";
@@ -26,8 +26,8 @@ import { decodeFileMeta } from "../lib/dicom/part10.ts";
 import { encodePdu } from "../lib/pdu/codec.ts";
 import type { PDataTfPdu, Pdu } from "../lib/pdu/types.ts";
 import { ConnTransport } from "../lib/transport/tcp.ts";
-import { EXPLICIT_VR_LITTLE_ENDIAN as ELE } from "../lib/uids.ts";
-import { writeImageFile } from "./helpers/dicom_files.ts";
+import { EXPLICIT_VR_LITTLE_ENDIAN as ELE } from "../lib/dicom/uids.ts";
+import { writeImageFile } from "../testing/dicom_files.ts";
 import {
   assertNextServed,
   associated,
@@ -42,9 +42,9 @@ import {
   RawPeer,
   until,
   withScp,
-} from "./helpers/bad_peer.ts";
-import { runTool, show } from "./helpers/procs.ts";
-import { withTempDir } from "./helpers/temp_files.ts";
+} from "../testing/bad_peer.ts";
+import { runTool, show } from "../testing/procs.ts";
+import { withTempDir } from "../testing/temp_files.ts";
 
 const MAXIMA = [0, 9, 13, 4096, 4097, 16383, 16384, 0xffffffff];
 

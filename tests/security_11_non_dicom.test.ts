@@ -1,5 +1,5 @@
 /**
- * SECURITY_CLASSES #11: non-DICOM traffic on the port, against the storescp
+ * docs/SECURITY_CLASSES.md #11: non-DICOM traffic on the port, against the storescp
  * CLI (its log is what an operator reads): on the plain port an HTTP GET, a
  * TLS ClientHello, random bytes and connect-then-close; on its TLS port
  * (+tls) a plain A-ASSOCIATE-RQ, an HTTP GET, random bytes and
@@ -14,10 +14,10 @@
  */
 import assert from "node:assert/strict";
 import { connectTcp } from "../lib/transport/tcp.ts";
-import { opensslAvailable, sharedTestPki, tlsArgs } from "./helpers/certs.ts";
-import { associateRqBytes, HOST, RawPeer, tlsClientHelloStart } from "./helpers/bad_peer.ts";
-import { type Background, runTool, show, withTool } from "./helpers/procs.ts";
-import { listDir, withTempDir } from "./helpers/temp_files.ts";
+import { opensslAvailable, sharedTestPki, tlsArgs } from "../testing/certs.ts";
+import { associateRqBytes, HOST, RawPeer, tlsClientHelloStart } from "../testing/bad_peer.ts";
+import { type Background, runTool, show, withTool } from "../testing/procs.ts";
+import { listDir, withTempDir } from "../testing/temp_files.ts";
 
 const encoder = new TextEncoder();
 

@@ -1,5 +1,5 @@
 /**
- * SECURITY_CLASSES #12: malformed Part 10 files and meta headers. Each
+ * docs/SECURITY_CLASSES.md #12: malformed Part 10 files and meta headers. Each
  * shape of the class (a truncated preamble, a truncated or wrong `DICM`,
  * the meta group length wrong either way, a meta element longer than the
  * file, a data set element longer than the file, no (0002,0010)) through
@@ -17,18 +17,18 @@
  * file with -nh).
  */
 import assert from "node:assert/strict";
-import { concatBytes } from "../lib/pdu/bytes.ts";
+import { concatBytes } from "../lib/util/bytes.ts";
 import {
   decodeFileMeta,
   DicomFileError,
   encodeFileMeta,
   inspectDicomFile,
 } from "../lib/dicom/part10.ts";
-import { EXPLICIT_VR_LITTLE_ENDIAN as ELE } from "../lib/uids.ts";
-import { makeImageFile, MR_IMAGE_STORAGE } from "./helpers/dicom_files.ts";
-import { HOST, withScp } from "./helpers/bad_peer.ts";
-import { runTool, show } from "./helpers/procs.ts";
-import { withTempDir } from "./helpers/temp_files.ts";
+import { EXPLICIT_VR_LITTLE_ENDIAN as ELE } from "../lib/dicom/uids.ts";
+import { makeImageFile, MR_IMAGE_STORAGE } from "../testing/dicom_files.ts";
+import { HOST, withScp } from "../testing/bad_peer.ts";
+import { runTool, show } from "../testing/procs.ts";
+import { withTempDir } from "../testing/temp_files.ts";
 
 const file = (uid: string) => makeImageFile({ rows: 8, cols: 8, sopInstanceUid: uid });
 const GOOD = file("1.2.3.12.1");

@@ -20,7 +20,7 @@ import {
 import { DimseChannel } from "../lib/net/dimse_channel.ts";
 import type { PDataTfPdu } from "../lib/pdu/types.ts";
 import type { Association, UlIndication } from "../lib/ul/association.ts";
-import { cStoreRq } from "./helpers/bad_peer.ts";
+import { cStoreRq } from "../testing/bad_peer.ts";
 
 Deno.test("caps from the free descriptors: a reserve, a quarter waiting to associate, the rest associations; a request that does not fit is lowered and said so", () => {
   // 256 open files, 22 held by the runtime: storescp (a socket and a .part per association).

@@ -22,12 +22,12 @@ import {
   goodVisit,
   loopbackSources,
   openDescriptors,
-} from "./helpers/attacks.ts";
-import { sharedTestPki, tlsArgs } from "./helpers/certs.ts";
-import { writeImageFile } from "./helpers/dicom_files.ts";
-import { Background, toolArgv } from "./helpers/procs.ts";
-import { sampleProcess } from "../scripts/load.ts";
-import { listDir, withTempDir } from "./helpers/temp_files.ts";
+} from "../testing/attacks.ts";
+import { sharedTestPki, tlsArgs } from "../testing/certs.ts";
+import { writeImageFile } from "../testing/dicom_files.ts";
+import { Background, toolArgv } from "../testing/procs.ts";
+import { sampleProcess } from "../testing/load.ts";
+import { listDir, withTempDir } from "../testing/temp_files.ts";
 
 const HOST = "127.0.0.1";
 const LIMIT = 256;

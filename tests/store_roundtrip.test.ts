@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { type Dataset, datasetDifferences, decodeDataset } from "../lib/dicom/dataset.ts";
 import { decodeFileMeta, inspectDicomFile } from "../lib/dicom/part10.ts";
-import { newUid } from "../lib/dicom/uid_gen.ts";
+import { newUid } from "../lib/util/uid.ts";
 import { tsEncoding } from "../lib/dicom/transfer_syntax.ts";
 import { swapInPlace } from "../lib/dicom/vr.ts";
 import {
@@ -22,13 +22,13 @@ import {
   EXPLICIT_VR_LITTLE_ENDIAN as ELE,
   IMPLICIT_VR_LITTLE_ENDIAN as ILE,
   transferSyntaxName,
-} from "../lib/uids.ts";
+} from "../lib/dicom/uids.ts";
 import {
   type ImageFileOptions,
   MR_IMAGE_STORAGE,
   readPart10,
   writeImageFile,
-} from "./helpers/dicom_files.ts";
+} from "../testing/dicom_files.ts";
 import {
   Background,
   dcmtkAvailable,
@@ -39,8 +39,8 @@ import {
   startStorescp,
   startTool,
   toolArgv,
-} from "./helpers/procs.ts";
-import { withTempDir } from "./helpers/temp_files.ts";
+} from "../testing/procs.ts";
+import { withTempDir } from "../testing/temp_files.ts";
 
 const HAVE_DCMTK = dcmtkAvailable();
 const HOST = "127.0.0.1";

@@ -5,15 +5,15 @@
  * clean stop on SIGTERM. DCMTK's storescu and echoscu are the peers.
  */
 import assert from "node:assert/strict";
-import { newUid } from "../lib/dicom/uid_gen.ts";
+import { newUid } from "../lib/util/uid.ts";
 import { NULL_LOGGER } from "../lib/log/logger.ts";
 import { buildAssociateRq } from "../lib/net/negotiation.ts";
 import { connectTcp } from "../lib/transport/tcp.ts";
-import { VERIFICATION_SOP_CLASS } from "../lib/uids.ts";
+import { VERIFICATION_SOP_CLASS } from "../lib/dicom/uids.ts";
 import { requestAssociation } from "../lib/ul/association.ts";
-import { writeImageFile } from "./helpers/dicom_files.ts";
-import { dcmtkAvailable, runCommand, runTool, startTool } from "./helpers/procs.ts";
-import { listDir } from "./helpers/temp_files.ts";
+import { writeImageFile } from "../testing/dicom_files.ts";
+import { dcmtkAvailable, runCommand, runTool, startTool } from "../testing/procs.ts";
+import { listDir } from "../testing/temp_files.ts";
 
 const HAVE_DCMTK = dcmtkAvailable();
 

@@ -7,14 +7,14 @@
  */
 import assert from "node:assert/strict";
 import { datasetDifferences } from "../lib/dicom/dataset.ts";
-import { newUid } from "../lib/dicom/uid_gen.ts";
+import { newUid } from "../lib/util/uid.ts";
 import {
   DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
   EXPLICIT_VR_BIG_ENDIAN,
   EXPLICIT_VR_LITTLE_ENDIAN,
   IMPLICIT_VR_LITTLE_ENDIAN,
-} from "../lib/uids.ts";
-import { readPart10, writeImageFile } from "./helpers/dicom_files.ts";
+} from "../lib/dicom/uids.ts";
+import { readPart10, writeImageFile } from "../testing/dicom_files.ts";
 import {
   Background,
   dcmtkAvailable,
@@ -23,8 +23,8 @@ import {
   startTool,
   toolArgv,
   waitForPort,
-} from "./helpers/procs.ts";
-import { listDir } from "./helpers/temp_files.ts";
+} from "../testing/procs.ts";
+import { listDir } from "../testing/temp_files.ts";
 
 const HAVE_DCMTK = dcmtkAvailable();
 

@@ -20,7 +20,7 @@ import {
 } from "../lib/net/store_scp.ts";
 import { connectTcp } from "../lib/transport/tcp.ts";
 import type { Transport } from "../lib/transport/transport.ts";
-import { EXPLICIT_VR_LITTLE_ENDIAN } from "../lib/uids.ts";
+import { EXPLICIT_VR_LITTLE_ENDIAN } from "../lib/dicom/uids.ts";
 import { type Association, requestAssociation } from "../lib/ul/association.ts";
 import {
   commandSet,
@@ -32,8 +32,8 @@ import {
   text,
   until,
   us,
-} from "./helpers/bad_peer.ts";
-import { listDir } from "./helpers/temp_files.ts";
+} from "../testing/bad_peer.ts";
+import { listDir } from "../testing/temp_files.ts";
 
 const CT = "1.2.840.10008.5.1.4.1.1.2";
 const STUDY = "1.2.826.0.1.3680043.2.1125.1";

@@ -16,7 +16,7 @@ import {
   type ProgressState,
   withProgressLine,
 } from "../lib/cli/progress.ts";
-import { newUid } from "../lib/dicom/uid_gen.ts";
+import { newUid } from "../lib/util/uid.ts";
 import type { DimseMessage } from "../lib/dimse/messages.ts";
 import { createMemoryLogger, NULL_LOGGER } from "../lib/log/logger.ts";
 import type { AcceptorPolicy } from "../lib/net/negotiation.ts";
@@ -28,9 +28,9 @@ import {
   wildcardRegExp,
 } from "../lib/net/store_scu.ts";
 import type { UserIdentityRq } from "../lib/pdu/types.ts";
-import { EXPLICIT_VR_LITTLE_ENDIAN } from "../lib/uids.ts";
-import { MR_IMAGE_STORAGE, writeImageFile } from "./helpers/dicom_files.ts";
-import { freePort, runTool, show } from "./helpers/procs.ts";
+import { EXPLICIT_VR_LITTLE_ENDIAN } from "../lib/dicom/uids.ts";
+import { MR_IMAGE_STORAGE, writeImageFile } from "../testing/dicom_files.ts";
+import { freePort, runTool, show } from "../testing/procs.ts";
 
 const HOST = "127.0.0.1";
 

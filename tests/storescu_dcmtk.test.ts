@@ -14,21 +14,21 @@ import {
   stringValue,
 } from "../lib/dicom/dataset.ts";
 import { decodeFileMeta, encodeFileMeta } from "../lib/dicom/part10.ts";
-import { concatBytes } from "../lib/pdu/bytes.ts";
-import { newUid } from "../lib/dicom/uid_gen.ts";
+import { concatBytes } from "../lib/util/bytes.ts";
+import { newUid } from "../lib/util/uid.ts";
 import {
   DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN as DEFL,
   EXPLICIT_VR_BIG_ENDIAN as EBE,
   EXPLICIT_VR_LITTLE_ENDIAN as ELE,
   IMPLICIT_VR_LITTLE_ENDIAN as ILE,
   transferSyntaxName,
-} from "../lib/uids.ts";
+} from "../lib/dicom/uids.ts";
 import {
   type ImageFileOptions,
   makeImageFile,
   readPart10,
   writeImageFile,
-} from "./helpers/dicom_files.ts";
+} from "../testing/dicom_files.ts";
 import {
   type Background,
   dcmtkAvailable,
@@ -37,8 +37,8 @@ import {
   runTool,
   show,
   startStorescp,
-} from "./helpers/procs.ts";
-import { listDir, withTempDir } from "./helpers/temp_files.ts";
+} from "../testing/procs.ts";
+import { listDir, withTempDir } from "../testing/temp_files.ts";
 
 const HAVE_DCMTK = dcmtkAvailable();
 const HOST = "127.0.0.1";

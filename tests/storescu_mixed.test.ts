@@ -9,10 +9,10 @@
  */
 import assert from "node:assert/strict";
 import { decodeFileMeta, inspectDicomFile } from "../lib/dicom/part10.ts";
-import { newUid } from "../lib/dicom/uid_gen.ts";
+import { newUid } from "../lib/util/uid.ts";
 import { PROPOSAL_OPTIONS } from "../lib/net/store_contexts.ts";
-import { transferSyntaxName } from "../lib/uids.ts";
-import { writeImageFile } from "./helpers/dicom_files.ts";
+import { transferSyntaxName } from "../lib/dicom/uids.ts";
+import { writeImageFile } from "../testing/dicom_files.ts";
 import {
   dcmtkAvailable,
   type Finished,
@@ -20,8 +20,8 @@ import {
   runTool,
   show,
   startStorescp,
-} from "./helpers/procs.ts";
-import { listDir, withTempDir } from "./helpers/temp_files.ts";
+} from "../testing/procs.ts";
+import { listDir, withTempDir } from "../testing/temp_files.ts";
 
 const HAVE_DCMTK = dcmtkAvailable();
 const HOST = "127.0.0.1";

@@ -8,10 +8,10 @@
  * are delivered.
  */
 import assert from "node:assert/strict";
-import { startFakeScp } from "./helpers/fake_scp.ts";
-import { writeImageFile } from "./helpers/dicom_files.ts";
-import { Background, runCommand, runTool, show, toolArgv, withTool } from "./helpers/procs.ts";
-import { withTempDir } from "./helpers/temp_files.ts";
+import { startFakeScp } from "../testing/fake_scp.ts";
+import { writeImageFile } from "../testing/dicom_files.ts";
+import { Background, runCommand, runTool, show, toolArgv, withTool } from "../testing/procs.ts";
+import { withTempDir } from "../testing/temp_files.ts";
 
 const HOST = "127.0.0.1";
 const FILES = 20;

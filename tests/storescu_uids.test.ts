@@ -6,7 +6,10 @@
 import assert from "node:assert/strict";
 import type { DicomFileInfo } from "../lib/dicom/part10.ts";
 import { metaMismatch, refusalFacts } from "../lib/net/store_scu.ts";
-import { EXPLICIT_VR_LITTLE_ENDIAN as ELE, IMPLICIT_VR_LITTLE_ENDIAN as ILE } from "../lib/uids.ts";
+import {
+  EXPLICIT_VR_LITTLE_ENDIAN as ELE,
+  IMPLICIT_VR_LITTLE_ENDIAN as ILE,
+} from "../lib/dicom/uids.ts";
 
 const MR = "1.2.840.10008.5.1.4.1.1.4";
 

@@ -6,9 +6,9 @@
  * sent, with bytes, time and speed.
  */
 import assert from "node:assert/strict";
-import { writeImageFile } from "./helpers/dicom_files.ts";
-import { freePort, runTool, show, withTool } from "./helpers/procs.ts";
-import { withTempDir } from "./helpers/temp_files.ts";
+import { writeImageFile } from "../testing/dicom_files.ts";
+import { freePort, runTool, show, withTool } from "../testing/procs.ts";
+import { withTempDir } from "../testing/temp_files.ts";
 
 const HOST = "127.0.0.1";
 

@@ -21,10 +21,10 @@ import { answerAssociateRq } from "../lib/net/negotiation.ts";
 import { encodePdu } from "../lib/pdu/codec.ts";
 import { PduReader } from "../lib/pdu/reader.ts";
 import type { AssociateRqPdu, Pdu } from "../lib/pdu/types.ts";
-import { associateRqBytes } from "./helpers/bad_peer.ts";
-import { sharedTestPki, tlsArgs } from "./helpers/certs.ts";
-import { runTool, show, startTool } from "./helpers/procs.ts";
-import { withTempDir } from "./helpers/temp_files.ts";
+import { associateRqBytes } from "../testing/bad_peer.ts";
+import { sharedTestPki, tlsArgs } from "../testing/certs.ts";
+import { runTool, show, startTool } from "../testing/procs.ts";
+import { withTempDir } from "../testing/temp_files.ts";
 
 const HOST = "127.0.0.1";
 /** What a 1 s timeout may take in all: its value and the 0.5 s the issue allows. */

@@ -14,10 +14,10 @@ import { type CommandLineSpec, formatUsage, parseCommandLine } from "../lib/cli/
 import { tlsSettings } from "../lib/cli/tls_options.ts";
 import type { TlsSettings } from "../lib/transport/tls.ts";
 import type { TlsSide } from "../lib/transport/tls_errors.ts";
-import { sharedTestPki as pki, tlsArgs } from "./helpers/certs.ts";
-import { writeImageFile } from "./helpers/dicom_files.ts";
-import { type Finished, runTool, show, withTool } from "./helpers/procs.ts";
-import { withTempDir } from "./helpers/temp_files.ts";
+import { sharedTestPki as pki, tlsArgs } from "../testing/certs.ts";
+import { writeImageFile } from "../testing/dicom_files.ts";
+import { type Finished, runTool, show, withTool } from "../testing/procs.ts";
+import { withTempDir } from "../testing/temp_files.ts";
 
 const HOST = "localhost";
 

@@ -8,10 +8,10 @@
  */
 import assert from "node:assert/strict";
 import { datasetDifferences } from "../lib/dicom/dataset.ts";
-import { newUid } from "../lib/dicom/uid_gen.ts";
-import { EXPLICIT_VR_LITTLE_ENDIAN } from "../lib/uids.ts";
-import { sharedTestPki as pki, type TestPki, tlsArgs } from "./helpers/certs.ts";
-import { readPart10, writeImageFile } from "./helpers/dicom_files.ts";
+import { newUid } from "../lib/util/uid.ts";
+import { EXPLICIT_VR_LITTLE_ENDIAN } from "../lib/dicom/uids.ts";
+import { sharedTestPki as pki, type TestPki, tlsArgs } from "../testing/certs.ts";
+import { readPart10, writeImageFile } from "../testing/dicom_files.ts";
 import {
   type Background,
   dcmtkAvailable,
@@ -21,8 +21,8 @@ import {
   show,
   startStorescp,
   withTool,
-} from "./helpers/procs.ts";
-import { listDir, withTempDir } from "./helpers/temp_files.ts";
+} from "../testing/procs.ts";
+import { listDir, withTempDir } from "../testing/temp_files.ts";
 
 const HAVE_DCMTK = dcmtkAvailable();
 const HOST = "localhost";

@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import { checkRootCertificate, verifyCertificateFile } from "../lib/transport/tls_verify.ts";
 import { TlsError, type TlsSettings } from "../lib/transport/tls.ts";
-import { sharedTestPki as pki, type TestPki } from "./helpers/certs.ts";
-import { dcmtkAvailable, runCommand, show } from "./helpers/procs.ts";
+import { sharedTestPki as pki, type TestPki } from "../testing/certs.ts";
+import { dcmtkAvailable, runCommand, show } from "../testing/procs.ts";
 
 /** +vc cases: file, extra settings (beyond +cf ca), expected cause (undefined = passes). */
 function vcCases(p: TestPki): [string, Partial<TlsSettings>, string | undefined][] {

@@ -2,7 +2,7 @@
  * Certificate revocation on DICOM TLS connections (DCMTK +crl / +crv /
  * +cra), checked by our code after the handshake and before any DICOM
  * byte, on both sides, and against DCMTK in both directions. Certificates
- * and CRLs come from helpers/certs.ts.
+ * and CRLs come from testing/certs.ts.
  */
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
@@ -15,9 +15,9 @@ import {
   type TlsSettings,
   type TlsTransport,
 } from "../lib/transport/tls.ts";
-import { sharedTestPki as pki, type TestPki, tlsArgs } from "./helpers/certs.ts";
-import { until } from "./helpers/bad_peer.ts";
-import { dcmtkAvailable, runCommand, show, startStorescp } from "./helpers/procs.ts";
+import { sharedTestPki as pki, type TestPki, tlsArgs } from "../testing/certs.ts";
+import { until } from "../testing/bad_peer.ts";
+import { dcmtkAvailable, runCommand, show, startStorescp } from "../testing/procs.ts";
 import {
   connectLoopback,
   echoOverTls,
@@ -25,7 +25,7 @@ import {
   listenLoopback,
   serving,
   startTlsEchoScp,
-} from "./helpers/tls_loopback.ts";
+} from "../testing/tls_loopback.ts";
 
 const serialOf = (path: string) => new X509Certificate(Deno.readFileSync(path)).serialNumber;
 

@@ -1,7 +1,7 @@
 /**
  * DICOM TLS transport (PS3.15 Annex B, BCP 195) over node:tls inside Deno:
  * bytes both ways, mutual authentication, and each failure named for what
- * it is. Certificates are made here with the openssl CLI (helpers/certs.ts).
+ * it is. Certificates are made here with the openssl CLI (testing/certs.ts).
  */
 import assert from "node:assert/strict";
 import { connectTcp, listenTcp } from "../lib/transport/tcp.ts";
@@ -14,9 +14,9 @@ import {
   TlsTransport,
 } from "../lib/transport/tls.ts";
 import type { Transport } from "../lib/transport/transport.ts";
-import { until } from "./helpers/bad_peer.ts";
-import { sharedTestPki as pki, type TestPki, tlsArgs } from "./helpers/certs.ts";
-import { dcmtkAvailable, runCommand, show, startStorescp } from "./helpers/procs.ts";
+import { until } from "../testing/bad_peer.ts";
+import { sharedTestPki as pki, type TestPki, tlsArgs } from "../testing/certs.ts";
+import { dcmtkAvailable, runCommand, show, startStorescp } from "../testing/procs.ts";
 import {
   connectLoopback,
   echoOverTls,
@@ -24,7 +24,7 @@ import {
   listenLoopback,
   serving,
   startTlsEchoScp,
-} from "./helpers/tls_loopback.ts";
+} from "../testing/tls_loopback.ts";
 
 /** Server settings: our server certificate, trusting our CA. */
 function serverSettings(p: TestPki, extra: Partial<TlsSettings> = {}): TlsSettings {

@@ -17,7 +17,7 @@ import {
   requestorInSta5,
   requestorInSta6,
   settle,
-} from "./helpers/ul_peer.ts";
+} from "../testing/ul_peer.ts";
 
 const steps = (t: { steps: { state: string; event: string; action: string; next: string }[] }) =>
   t.steps.map((s) => `${s.state}+${s.event}->${s.action}->${s.next}`);

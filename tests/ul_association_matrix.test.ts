@@ -16,7 +16,7 @@ import {
   RELEASE_RQ,
   settle,
   SETUPS,
-} from "./helpers/ul_peer.ts";
+} from "../testing/ul_peer.ts";
 
 const PDUS = {
   "A-ASSOCIATE-RQ": { event: "Evt6", bytes: () => encodePdu(associateRq()) },

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { encodePdu } from "../lib/pdu/codec.ts";
 import type { PDataTfPdu } from "../lib/pdu/types.ts";
-import { requestorInSta6 } from "./helpers/ul_peer.ts";
+import { requestorInSta6 } from "../testing/ul_peer.ts";
 
 function pdata(n: number, size = 1000): PDataTfPdu {
   const data = new Uint8Array(size).fill(n);

@@ -13,7 +13,7 @@
 import type { ServerEvent } from "../net/server.ts";
 import type { StalePartsEvent, StoreEvent } from "../net/store_scp.ts";
 import { statusCategory, statusMeaning } from "../dimse/status.ts";
-import { transferSyntaxName } from "../uids.ts";
+import { transferSyntaxName } from "../dicom/uids.ts";
 
 /** The version of the line schemas (`schemas/v1/`): raised when a line changes incompatibly. */
 export const JSON_SCHEMA_VERSION = 1;

@@ -11,7 +11,7 @@
 import { type Appender, type Logger, LogHierarchy, parseLogThreshold } from "../log/logger.ts";
 import type { LogThreshold } from "../log/logger.ts";
 import { loadLogConfigFile, LogConfigError } from "../log/config.ts";
-import { missingPermission, PermissionError } from "../permission.ts";
+import { missingPermission, PermissionError } from "../util/permission.ts";
 
 // ---------------------------------------------------------------------------
 // spec types

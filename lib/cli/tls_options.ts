@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { describePermission, missingPermission, PermissionError } from "../permission.ts";
+import { describePermission, missingPermission, PermissionError } from "../util/permission.ts";
 import type { Logger } from "../log/logger.ts";
 import type { ScuOptions } from "../net/scu.ts";
 import type { ServerEvent, TlsConnectionInfo } from "../net/server.ts";

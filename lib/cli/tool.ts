@@ -6,8 +6,8 @@
  * @module
  */
 import type { Logger } from "../log/logger.ts";
-import { missingPermission, PermissionError } from "../permission.ts";
-import { VERSION } from "../version.ts";
+import { missingPermission, PermissionError } from "../util/permission.ts";
+import { VERSION } from "../util/version.ts";
 import {
   type CommandLineSpec,
   configureLogging,

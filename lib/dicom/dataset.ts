@@ -21,8 +21,8 @@ import {
   type ParserLimits,
   UNDEFINED_LENGTH,
 } from "./parser.ts";
-import { concatBytes } from "../pdu/bytes.ts";
-import { IMPLICIT_VR_LITTLE_ENDIAN } from "../uids.ts";
+import { concatBytes } from "../util/bytes.ts";
+import { IMPLICIT_VR_LITTLE_ENDIAN } from "./uids.ts";
 import { type Layout, tsEncoding } from "./transfer_syntax.ts";
 import { decodeText, swapInPlace, vrInfo } from "./vr.ts";
 import { ChunkSink, DatasetEncoder, headerSize, outputVr } from "./writer.ts";

@@ -125,7 +125,7 @@ export async function* padDeflatedChunks(
  * may be the first part of a stream: what it holds is inflated (sync flush)
  * and the missing rest is no error. `maxLength` bounds the output: deflate
  * expands up to about 1000 times, so a peer's few kilobytes could otherwise
- * make gigabytes (SECURITY_CLASSES #3).
+ * make gigabytes (docs/SECURITY_CLASSES.md #3).
  *
  * @throws {DicomParseError} `deflate` when the data are corrupt or, unless `partial`, end early;
  *   `too-long` when they inflate to more than `maxLength` bytes

@@ -15,8 +15,8 @@ import {
   EXPLICIT_VR_BIG_ENDIAN,
   EXPLICIT_VR_LITTLE_ENDIAN,
   IMPLICIT_VR_LITTLE_ENDIAN,
-} from "../uids.ts";
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../version.ts";
+} from "./uids.ts";
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../util/version.ts";
 import { decodeText, encodeText, isKnownVr, vrInfo } from "./vr.ts";
 import { tsEncoding } from "./transfer_syntax.ts";
 import { TopLevelWatcher } from "./watcher.ts";
@@ -96,7 +96,7 @@ const SOP_INSTANCE = 0x00080018;
 /**
  * Encodes a preamble of zeros, `DICM` and the file meta information: group
  * length, version 00 01, the three UIDs, implementation class UID and
- * version name (ours from lib/version.ts unless given), and the source AE
+ * version name (ours from lib/util/version.ts unless given), and the source AE
  * title if given (PS3.10 7.1). UIDs are padded with NUL, text with spaces
  * (PS3.5 6.2).
  */

@@ -11,7 +11,7 @@ import {
   EXPLICIT_VR_LITTLE_ENDIAN,
   IMPLICIT_VR_LITTLE_ENDIAN,
   TRANSFER_SYNTAXES,
-} from "../uids.ts";
+} from "./uids.ts";
 
 /** The byte layout of data elements: VR in the header or not, byte order (PS3.5 7.1, 7.3). */
 export interface Layout {

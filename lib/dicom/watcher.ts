@@ -30,7 +30,7 @@ export interface WatcherOptions extends ParserLimits {
    * Keep reading the data set's structure once the values are found, to its
    * {@link TopLevelWatcher.end}, so that malformed input anywhere (nesting
    * past `maxDepth`, a length past its item, a data set cut short) sets
-   * `error` (SECURITY_CLASSES #7: storescp must not store what it could not
+   * `error` (docs/SECURITY_CLASSES.md #7: storescp must not store what it could not
    * read back). `done` then stays false until the end. Not for deflated
    * data sets, which are only looked at up to `maxDeflated`.
    */
@@ -143,7 +143,7 @@ export class TopLevelWatcher {
       o += c.length;
     }
     // Deflate expands up to ~1000 times: the output is bounded (an error past it), and
-    // parsed in slices so that the tokens in hand stay few (SECURITY_CLASSES #3).
+    // parsed in slices so that the tokens in hand stay few (docs/SECURITY_CLASSES.md #3).
     const inflated = inflateRaw(prefix, true, MAX_INFLATED);
     this.#parser = new DatasetParser(this.#encoding, this.#options);
     this.#values = new Map();

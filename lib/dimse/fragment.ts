@@ -11,7 +11,7 @@
  * @module
  */
 
-import { concatBytes } from "../pdu/bytes.ts";
+import { concatBytes } from "../util/bytes.ts";
 import type { PDataTfPdu, Pdv } from "../pdu/types.ts";
 import {
   type CommandSet,

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { missingPermission, PermissionError } from "../permission.ts";
+import { missingPermission, PermissionError } from "../util/permission.ts";
 import {
   type Appender,
   ConsoleAppender,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { VERIFICATION_SOP_CLASS } from "../uids.ts";
+import { VERIFICATION_SOP_CLASS } from "../dicom/uids.ts";
 import {
   type AcceptorPolicy,
   preferredTransferSyntaxes,

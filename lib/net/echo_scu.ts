@@ -7,7 +7,7 @@
  */
 import { statusHex, statusMeaning } from "../dimse/status.ts";
 import type { AssociateAcPdu } from "../pdu/types.ts";
-import { ECHO_TRANSFER_SYNTAXES, VERIFICATION_SOP_CLASS } from "../uids.ts";
+import { ECHO_TRANSFER_SYNTAXES, VERIFICATION_SOP_CLASS } from "../dicom/uids.ts";
 import { buildAssociateRq, repeatedContexts } from "./negotiation.ts";
 import {
   closeAssociation,

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Logger } from "../log/logger.ts";
-import { describePermission, missingPermission } from "../permission.ts";
+import { describePermission, missingPermission } from "../util/permission.ts";
 import type { DimseMessage } from "../dimse/messages.ts";
 import { formatAssociateDump } from "../pdu/dump.ts";
 import type { AbortPdu, AssociateAcPdu, AssociateRqPdu } from "../pdu/types.ts";
@@ -16,11 +16,12 @@ import type { TlsInfo } from "../transport/tls.ts";
 import { TlsError } from "../transport/tls_errors.ts";
 import type { Transport } from "../transport/transport.ts";
 import { type Association, requestAssociation, type UlOptions } from "../ul/association.ts";
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../version.ts";
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../util/version.ts";
 import { describeReject, explainPeerAbort, explainReject } from "./diagnose.ts";
 import { DimseChannel } from "./dimse_channel.ts";
 import { type AcceptedContext, acceptedContexts } from "./negotiation.ts";
 import { pduLogger } from "./pdu_log.ts";
+import { uidName } from "../dicom/uids.ts";
 
 /** The settings every SCU shares, named after DCMTK's options. */
 export interface ScuOptions {
@@ -269,7 +270,7 @@ export async function openAssociation<F extends string = never>(
       o.maxSendPdu ? limitSendPdu(association, o.maxSendPdu) : association,
     );
   } catch (err) {
-    // A peer maximum of 1..7 (PS3.8 D.1) leaves no room for a PDV (SECURITY_CLASSES #10).
+    // A peer maximum of 1..7 (PS3.8 D.1) leaves no room for a PDV (docs/SECURITY_CLASSES.md #10).
     if (!(err instanceof RangeError)) throw err;
     log.fatal(`Association Request Failed: ${err.message}`);
     await association.abort();
@@ -550,6 +551,7 @@ function dumpParameters(
     ourImplementationClassUid: IMPLEMENTATION_CLASS_UID,
     ourImplementationVersionName: IMPLEMENTATION_VERSION_NAME,
     ourMaxPdu: o.maxPdu,
+    uidName,
   });
 }
 

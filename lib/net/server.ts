@@ -31,7 +31,7 @@ import {
   type UlLogger,
   UlUsageError,
 } from "../ul/association.ts";
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../version.ts";
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../util/version.ts";
 import {
   type AssociationHooks,
   ConnectionBudget,
@@ -58,6 +58,7 @@ import {
   REJECT,
 } from "./negotiation.ts";
 import { pduLogger } from "./pdu_log.ts";
+import { uidName } from "../dicom/uids.ts";
 
 /** Structured server events: what `--json` prints, one object per line. */
 export type ServerEvent =
@@ -581,6 +582,7 @@ export class DicomServer {
       ourImplementationClassUid: IMPLEMENTATION_CLASS_UID,
       ourImplementationVersionName: IMPLEMENTATION_VERSION_NAME,
       ourMaxPdu: this.#o.policy.maxPdu,
+      uidName,
     });
   }
 
@@ -764,7 +766,7 @@ function listenPlainTcp(hostname: string, port: number): TransportListener {
  * A handler's error when the peer ended the association while it worked (an
  * A-ABORT, or a closed connection, read before its response went out: the
  * UL then refuses the send): the event that ended it, as if the handler had
- * received it, so that it is logged as the abort it is (SECURITY_CLASSES #8).
+ * received it, so that it is logged as the abort it is (docs/SECURITY_CLASSES.md #8).
  * Any other error is the handler's own and goes on.
  */
 async function endedUnderHandler(
@@ -787,7 +789,7 @@ async function endedUnderHandler(
  * The logger handed to the upper layer of each server connection. The UL
  * logs protocol errors, peer aborts and timeouts itself (warn/error), and
  * the server reports the same outcome again, with the peer's address, when
- * the association ends: one incident, one line (SECURITY_CLASSES #11). The
+ * the association ends: one incident, one line (docs/SECURITY_CLASSES.md #11). The
  * UL's own lines stay visible at debug level (-d), prefixed with the peer.
  */
 function quietUpperLayer(log: Logger, peer: string): UlLogger {
@@ -805,7 +807,7 @@ function quietUpperLayer(log: Logger, peer: string): UlLogger {
  * Why an association cannot be served when the requestor's Maximum Length
  * Received (PS3.8 D.1) is too small for any PDV (1..7: a PDV item takes 6
  * bytes of header and an even, non-empty value, PS3.8 9.3.5.1): the line
- * the rejection is logged with (SECURITY_CLASSES #10). Undefined when usable.
+ * the rejection is logged with (docs/SECURITY_CLASSES.md #10). Undefined when usable.
  */
 function unusableMaxLength(rq: AssociateRqPdu): string | undefined {
   try {

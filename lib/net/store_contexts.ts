@@ -20,7 +20,7 @@ import {
   IMPLICIT_VR_LITTLE_ENDIAN,
   transferSyntaxName,
   uidName,
-} from "../uids.ts";
+} from "../dicom/uids.ts";
 import { type AcceptedContext, PC_RESULT } from "./negotiation.ts";
 
 /** One of storescu's "proposed transmission transfer syntaxes" options. */

@@ -12,7 +12,7 @@
  */
 import { encodeFileMeta } from "../dicom/part10.ts";
 import { sopClassModality, STORAGE_SOP_CLASSES } from "../dicom/sop_classes.ts";
-import { newUid } from "../dicom/uid_gen.ts";
+import { newUid } from "../util/uid.ts";
 import { TopLevelWatcher } from "../dicom/watcher.ts";
 import { dumpMessage } from "../dimse/dump.ts";
 import type { CStoreRq } from "../dimse/messages.ts";
@@ -22,10 +22,10 @@ import {
   EXPLICIT_VR_BIG_ENDIAN,
   EXPLICIT_VR_LITTLE_ENDIAN,
   IMPLICIT_VR_LITTLE_ENDIAN,
-  isValidUid,
   uidName,
   VERIFICATION_SOP_CLASS,
-} from "../uids.ts";
+} from "../dicom/uids.ts";
+import { isValidUid } from "../util/uid.ts";
 import type { AcceptorPolicy } from "./negotiation.ts";
 import {
   type CommandHandler,

@@ -24,7 +24,7 @@ import {
 } from "../dicom/sop_classes.ts";
 import { transcodeDataset } from "../dicom/transcode.ts";
 import { tsEncoding } from "../dicom/transfer_syntax.ts";
-import { newUid } from "../dicom/uid_gen.ts";
+import { newUid } from "../util/uid.ts";
 import { decodeText } from "../dicom/vr.ts";
 import { TopLevelWatcher } from "../dicom/watcher.ts";
 import { dumpMessage } from "../dimse/dump.ts";
@@ -32,7 +32,7 @@ import { type CStoreRq, PRIORITY } from "../dimse/messages.ts";
 import { formatStatus, statusCategory, statusMeaning } from "../dimse/status.ts";
 import type { Logger } from "../log/logger.ts";
 import type { AssociateAcPdu, UserIdentityRq } from "../pdu/types.ts";
-import { transferSyntaxName, uidName } from "../uids.ts";
+import { transferSyntaxName, uidName } from "../dicom/uids.ts";
 import { buildAssociateRq } from "./negotiation.ts";
 import {
   associationEnded,

@@ -7,7 +7,8 @@
  * @module
  */
 
-import { constant, type Field, latin1, latin1Bytes, record, reserved, u16, u8 } from "./bytes.ts";
+import { constant, type Field, record, reserved, u16, u8 } from "./bytes.ts";
+import { latin1, latin1Bytes } from "../util/bytes.ts";
 import { PduDecodeError } from "./errors.ts";
 import {
   applicationContextItem,

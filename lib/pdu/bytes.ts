@@ -217,24 +217,6 @@ export const bytesRest: Field<Uint8Array> = {
   write: (w, v) => w.bytes(v),
 };
 
-/** Bytes as a string, one character per byte (lossless for any byte value). */
-export function latin1(b: Uint8Array): string {
-  let s = "";
-  for (const byte of b) s += String.fromCharCode(byte);
-  return s;
-}
-
-/** A string of characters U+0000..U+00FF as one byte each; RangeError otherwise. */
-export function latin1Bytes(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 0xff) throw new RangeError(`character U+${c.toString(16)} cannot be sent in a PDU`);
-    out[i] = c;
-  }
-  return out;
-}
-
 /**
  * A value that takes no bytes: the PDU type in a record, which the 6-byte
  * header already carries.
@@ -279,17 +261,4 @@ export function record<T>(...entries: Entry<T>[]): Field<T> {
       }
     },
   };
-}
-
-/** Joins byte arrays into one new array (one allocation, one copy of each part). */
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

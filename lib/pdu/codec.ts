@@ -49,7 +49,7 @@ export function fixedPduLength(name: PduTypeName): number | undefined {
 
 /**
  * Byte signatures of other protocols, so that a peer speaking the wrong one
- * gets told so (SECURITY_CLASSES #11).
+ * gets told so (docs/SECURITY_CLASSES.md #11).
  */
 const FOREIGN_PROTOCOLS: readonly { prefix: readonly number[]; hint: string }[] = [
   ..."GET |POST|PUT |HEAD|HTTP".split("|").map((s) => ({

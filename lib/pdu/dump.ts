@@ -6,8 +6,7 @@
  * @module
  */
 
-import { uidName } from "../uids.ts";
-import { latin1 } from "./bytes.ts";
+import { latin1 } from "../util/bytes.ts";
 import { PDU_HEADER_LENGTH } from "./codec.ts";
 import type {
   AssociateAcPdu,
@@ -68,6 +67,12 @@ export interface AssociateDumpParams {
   ourImplementationVersionName: string;
   /** Printed as "Our Max PDU Receive Size": our Maximum Length Received (PS3.8 D.1). */
   ourMaxPdu: number;
+  /**
+   * DCMTK's short name of a UID (printed `=Name`), e.g. lib/dicom's
+   * `uidName`; UIDs are printed as they are without it. Given by the caller
+   * so that the PDU layer does not depend on the tables of SOP classes.
+   */
+  uidName?: (uid: string) => string | undefined;
 }
 
 /**
@@ -79,8 +84,8 @@ function printable(s: string): string {
 }
 
 /** `=Name` for a UID DCMTK knows by name, else the UID. */
-function uid(u: string): string {
-  const name = uidName(u);
+function uidText(u: string, uidName: AssociateDumpParams["uidName"]): string {
+  const name = uidName?.(u);
   return name === undefined ? printable(u) : `=${name}`;
 }
 
@@ -105,8 +110,10 @@ function roleName(roles: readonly RoleSelection[], sopClassUid: string): string 
 function contextLines(
   pc: PresentationContextRq,
   rq: AssociateRqPdu,
-  ac?: AssociateAcPdu,
+  ac: AssociateAcPdu | undefined,
+  names: AssociateDumpParams["uidName"],
 ): string[] {
+  const uid = (u: string) => uidText(u, names);
   const answer = ac?.presentationContexts.find((a) => a.id === pc.id);
   const status = answer === undefined
     ? "Proposed"
@@ -143,7 +150,9 @@ function extendedNegotiationLines(
   noneGap: string,
   ext: readonly SopClassExtendedNegotiation[],
   common: readonly SopClassCommonExtendedNegotiation[],
+  names: AssociateDumpParams["uidName"],
 ): string[] {
+  const uid = (u: string) => uidText(u, names);
   if (ext.length === 0 && common.length === 0) return [`${heading}${noneGap}none`];
   const lines = [heading];
   for (const e of ext) {
@@ -236,18 +245,20 @@ export function formatAssociateDump(
     `Our Max PDU Receive Size:    ${params.ourMaxPdu}`,
     `Their Max PDU Receive Size:  ${theirs?.maxLength ?? 0}`,
     "Presentation Contexts:",
-    ...rq.presentationContexts.flatMap((pc) => contextLines(pc, rq, ac)),
+    ...rq.presentationContexts.flatMap((pc) => contextLines(pc, rq, ac, params.uidName)),
     ...extendedNegotiationLines(
       "Requested Extended Negotiation:",
       " ",
       rq.userInformation.extendedNegotiations,
       rq.userInformation.commonExtendedNegotiations,
+      params.uidName,
     ),
     ...extendedNegotiationLines(
       "Accepted Extended Negotiation:",
       "  ",
       ac?.userInformation.extendedNegotiations ?? [],
       ac?.userInformation.commonExtendedNegotiations ?? [],
+      params.uidName,
     ),
     ...userIdentityLines(rq.userInformation.userIdentityRq, ac?.userInformation.userIdentityAc),
     `======================= END A-ASSOCIATE-${suffix} ======================`,

@@ -19,14 +19,13 @@ import {
   type ByteWriter,
   type Field,
   flag,
-  latin1,
-  latin1Bytes,
   mapped,
   record,
   u16,
   u32,
   u8,
 } from "./bytes.ts";
+import { latin1, latin1Bytes } from "../util/bytes.ts";
 import { PduDecodeError } from "./errors.ts";
 import {
   ABORT_REASON,

@@ -1,7 +1,7 @@
 /**
  * Incremental PDU reader: bytes arrive in chunks of any size, PDUs come out
  * whole. The header is validated before anything is allocated for the body
- * (SECURITY_CLASSES #3), each PDU's buffer is allocated once at its exact
+ * (docs/SECURITY_CLASSES.md #3), each PDU's buffer is allocated once at its exact
  * size and filled as chunks arrive (no re-joining), and a PDU split over
  * many chunks, or many PDUs in one chunk, read the same (#9).
  *
@@ -67,7 +67,7 @@ export class PduReader {
    * The PDU being assembled, allocated once its header has been validated.
    * It grows with the bytes that arrive (at most twice what arrived), up to
    * #pduLength, so a peer that claims a large PDU and sends little costs what
-   * it sent (SECURITY_CLASSES #3).
+   * it sent (docs/SECURITY_CLASSES.md #3).
    */
   #pdu: Uint8Array | null = null;
   #pduLength = 0;

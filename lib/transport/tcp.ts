@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type MissingPermission, missingPermission } from "../permission.ts";
+import { type MissingPermission, missingPermission } from "../util/permission.ts";
 import type { Endpoint, Transport, TransportListener } from "./transport.ts";
 
 /** IP protocol selection, DCMTK's -i4 / -i6 / -i0. */

@@ -24,7 +24,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { missingPermission, PermissionError } from "../permission.ts";
+import { missingPermission, PermissionError } from "../util/permission.ts";
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";

@@ -741,7 +741,7 @@ class Machine implements Association {
     this.#idle.start(ms, () =>
       this.#guard(() => {
         if (this.#resume) return this.#restartIdle(); // reading paused by the user, not the peer
-        // A write still pending means the peer stopped reading (SECURITY_CLASSES #8).
+        // A write still pending means the peer stopped reading (docs/SECURITY_CLASSES.md #8).
         const reason = this.#writing
           ? `write timeout: the peer has not taken our data within ${ms / 1000} s`
           : `idle timeout: no data from peer within ${ms / 1000} s`;

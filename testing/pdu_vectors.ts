@@ -11,7 +11,7 @@ import type { AssociateAcPdu, AssociateRqPdu, Pdu, UserInformation } from "../li
 import { decodePdu } from "../lib/pdu/codec.ts";
 import echoscuLog from "./fixtures/dcmtk367_echoscu_debug.log" with { type: "text" };
 import storescpLog from "./fixtures/dcmtk367_storescp_debug.log" with { type: "text" };
-import { hex } from "./helpers/hex.ts";
+import { hex } from "./hex.ts";
 
 /** Bytes from hex text with `${}` splices, read as {@link hex} reads it. */
 export function h(strings: TemplateStringsArray, ...values: string[]): Uint8Array {

@@ -15,7 +15,7 @@ import { queryFromKeys } from "../../lib/dicom/query_keys.ts";
 import { encodeCommandSet } from "../../lib/dimse/command.ts";
 import { fragmentMessage } from "../../lib/dimse/fragment.ts";
 import { type DimseMessage, messageToCommandSet, PRIORITY } from "../../lib/dimse/messages.ts";
-import { concatBytes } from "../../lib/pdu/bytes.ts";
+import { concatBytes } from "../../lib/util/bytes.ts";
 import { encodePdu } from "../../lib/pdu/codec.ts";
 import {
   type AssociateRqPdu,
@@ -31,17 +31,17 @@ import {
   IMPLICIT_VR_LITTLE_ENDIAN,
   QUERY_RETRIEVE_SOP_CLASSES,
   VERIFICATION_SOP_CLASS,
-} from "../../lib/uids.ts";
+} from "../../lib/dicom/uids.ts";
 import { deflateRaw } from "../../lib/dicom/deflate.ts";
 import { encodeText } from "../../lib/dicom/vr.ts";
-import { JPEG_LOSSLESS_SV1, makeImageFile, MR_IMAGE_STORAGE } from "../helpers/dicom_files.ts";
+import { JPEG_LOSSLESS_SV1, makeImageFile, MR_IMAGE_STORAGE } from "../dicom_files.ts";
 import {
   DCMTK_AC,
   DCMTK_RQ,
   FULL_USER_INFORMATION,
   fullAssociatePdus,
   PDU_VECTORS,
-} from "../pdu_helpers.test.ts";
+} from "../pdu_vectors.ts";
 import type { LengthField } from "./mutate.ts";
 
 /** The uncompressed syntaxes, by the short names the targets use. */
@@ -376,7 +376,7 @@ export function storeSession(
 
 /**
  * 32 MiB of zeros deflated: 32 KiB that inflate a thousandfold, and parse
- * as endless empty (0000,0000) elements (SECURITY_CLASSES #3).
+ * as endless empty (0000,0000) elements (docs/SECURITY_CLASSES.md #3).
  */
 function deflateBomb(): Uint8Array {
   return deflateRaw(new Uint8Array(32 * 1024 * 1024), 9);

@@ -1,6 +1,6 @@
 /**
  * Mutators: each takes valid bytes and returns damaged bytes of the kinds
- * that have broken DICOM decoders (SECURITY_CLASSES #3, #4, #6, #7, #9,
+ * that have broken DICOM decoders (docs/SECURITY_CLASSES.md #3, #4, #6, #7, #9,
  * #11, #12): bit flips, boundary byte values, length fields set to
  * boundary values, truncation, duplication, splicing of two inputs, and
  * inserted PDU headers, item headers and DICOM item/delimitation tags.
@@ -8,7 +8,7 @@
  * @module
  */
 
-import { concatBytes } from "../../lib/pdu/bytes.ts";
+import { concatBytes } from "../../lib/util/bytes.ts";
 import type { Rng } from "./prng.ts";
 
 /** A length field of an input, found by a structure walker. */

@@ -5,7 +5,7 @@
 
 import { auditToolStdout, ourTool } from "./json_lines.ts";
 
-const ROOT = new URL("../../", import.meta.url);
+const ROOT = new URL("../", import.meta.url);
 const decoder = new TextDecoder();
 
 /** Absolute path of a file in the repository. */

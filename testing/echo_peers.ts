@@ -5,11 +5,11 @@
  *
  * @module
  */
-import { NULL_LOGGER } from "../../lib/log/logger.ts";
-import { echoHandler, verificationPolicy } from "../../lib/net/echo_scp.ts";
-import type { EchoScuOptions } from "../../lib/net/echo_scu.ts";
-import { DicomServer } from "../../lib/net/server.ts";
-import type { TransportListener } from "../../lib/transport/transport.ts";
+import { NULL_LOGGER } from "../lib/log/logger.ts";
+import { echoHandler, verificationPolicy } from "../lib/net/echo_scp.ts";
+import type { EchoScuOptions } from "../lib/net/echo_scu.ts";
+import { DicomServer } from "../lib/net/server.ts";
+import type { TransportListener } from "../lib/transport/transport.ts";
 
 /**
  * Our echo SCU's settings for one C-ECHO to 127.0.0.1:`port`: IPv4, calling

@@ -7,19 +7,14 @@
  * file read back.
  */
 
-import {
-  type Dataset,
-  decodeDataset,
-  type Element,
-  encodeDataset,
-} from "../../lib/dicom/dataset.ts";
-import { deflateRaw, deflateRawChunks } from "../../lib/dicom/deflate.ts";
-import { decodeFileMeta, encodeFileMeta, type FileMeta } from "../../lib/dicom/part10.ts";
-import { tsEncoding } from "../../lib/dicom/transfer_syntax.ts";
-import { encodeText, swapInPlace } from "../../lib/dicom/vr.ts";
-import { ChunkSink, DatasetEncoder } from "../../lib/dicom/writer.ts";
-import { newUid } from "../../lib/dicom/uid_gen.ts";
-import { concatBytes } from "../../lib/pdu/bytes.ts";
+import { type Dataset, decodeDataset, type Element, encodeDataset } from "../lib/dicom/dataset.ts";
+import { deflateRaw, deflateRawChunks } from "../lib/dicom/deflate.ts";
+import { decodeFileMeta, encodeFileMeta, type FileMeta } from "../lib/dicom/part10.ts";
+import { tsEncoding } from "../lib/dicom/transfer_syntax.ts";
+import { encodeText, swapInPlace } from "../lib/dicom/vr.ts";
+import { ChunkSink, DatasetEncoder } from "../lib/dicom/writer.ts";
+import { newUid } from "../lib/util/uid.ts";
+import { concatBytes } from "../lib/util/bytes.ts";
 
 /** MR Image Storage. */
 export const MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4";

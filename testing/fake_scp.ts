@@ -6,19 +6,19 @@
  *
  * @module
  */
-import { decodeCommandSet, encodeCommandSet } from "../../lib/dimse/command.ts";
-import { commandSetToMessage, messageToCommandSet } from "../../lib/dimse/messages.ts";
-import { verificationPolicy } from "../../lib/net/echo_scp.ts";
-import { answerAssociateRq } from "../../lib/net/negotiation.ts";
-import { storagePolicy } from "../../lib/net/store_scp.ts";
-import { encodePdu } from "../../lib/pdu/codec.ts";
-import { PduReader } from "../../lib/pdu/reader.ts";
-import type { AssociateAcPdu, AssociateRqPdu, Pdu } from "../../lib/pdu/types.ts";
+import { decodeCommandSet, encodeCommandSet } from "../lib/dimse/command.ts";
+import { commandSetToMessage, messageToCommandSet } from "../lib/dimse/messages.ts";
+import { verificationPolicy } from "../lib/net/echo_scp.ts";
+import { answerAssociateRq } from "../lib/net/negotiation.ts";
+import { storagePolicy } from "../lib/net/store_scp.ts";
+import { encodePdu } from "../lib/pdu/codec.ts";
+import { PduReader } from "../lib/pdu/reader.ts";
+import type { AssociateAcPdu, AssociateRqPdu, Pdu } from "../lib/pdu/types.ts";
 import {
   EXPLICIT_VR_BIG_ENDIAN,
   EXPLICIT_VR_LITTLE_ENDIAN,
   IMPLICIT_VR_LITTLE_ENDIAN,
-} from "../../lib/uids.ts";
+} from "../lib/dicom/uids.ts";
 
 /** What the fake SCP does with each connection. */
 export type FakeBehaviour =

@@ -6,8 +6,8 @@
  * @module
  */
 
-import { concatBytes } from "../../lib/pdu/bytes.ts";
-import type { Endpoint, Transport } from "../../lib/transport/transport.ts";
+import { concatBytes } from "../lib/util/bytes.ts";
+import type { Endpoint, Transport } from "../lib/transport/transport.ts";
 
 class Pipe {
   chunks: Uint8Array[] = [];

@@ -17,13 +17,13 @@
  */
 import { Buffer } from "node:buffer";
 import * as net from "node:net";
-import { runEchoScu } from "../../lib/net/echo_scu.ts";
-import { buildAssociateRq } from "../../lib/net/negotiation.ts";
-import type { ScuOptions } from "../../lib/net/scu.ts";
-import { runStoreScu, storeScuDefaults } from "../../lib/net/store_scu.ts";
-import { encodePdu } from "../../lib/pdu/codec.ts";
-import { connectTls, type TlsSettings } from "../../lib/transport/tls.ts";
-import { EXPLICIT_VR_LITTLE_ENDIAN, VERIFICATION_SOP_CLASS } from "../../lib/uids.ts";
+import { runEchoScu } from "../lib/net/echo_scu.ts";
+import { buildAssociateRq } from "../lib/net/negotiation.ts";
+import type { ScuOptions } from "../lib/net/scu.ts";
+import { runStoreScu, storeScuDefaults } from "../lib/net/store_scu.ts";
+import { encodePdu } from "../lib/pdu/codec.ts";
+import { connectTls, type TlsSettings } from "../lib/transport/tls.ts";
+import { EXPLICIT_VR_LITTLE_ENDIAN, VERIFICATION_SOP_CLASS } from "../lib/dicom/uids.ts";
 import { cStoreRq, MR, pdata, tlsClientHelloStart } from "./bad_peer.ts";
 import { echoScuOptions } from "./echo_peers.ts";
 

@@ -4,12 +4,13 @@
  *
  * Names are DCMTK's short names (what `-d` dumps print after `=`), so our
  * dumps read like DCMTK's; newer syntaxes DCMTK 3.6.7 does not know use the
- * PS3.6 keyword. Storage SOP class names come from ./dicom/sop_classes.ts.
+ * PS3.6 keyword. Storage SOP class names come from ./sop_classes.ts. UID syntax and
+ * generation are below every layer, in lib/util/uid.ts.
  *
  * @module
  */
 
-import { NON_PATIENT_STORAGE_SOP_CLASSES, STORAGE_SOP_CLASSES } from "./dicom/sop_classes.ts";
+import { NON_PATIENT_STORAGE_SOP_CLASSES, STORAGE_SOP_CLASSES } from "./sop_classes.ts";
 
 /** One transfer syntax: its UID and DCMTK-style short name. */
 export interface TransferSyntaxInfo {
@@ -425,9 +426,4 @@ export function uidName(uid: string): string | undefined {
 export function uidLabel(uid: string): string {
   const name = NAMES.get(uid);
   return name === undefined ? uid : `=${name}`;
-}
-
-/** True when `uid` is a syntactically valid UID (PS3.5 9.1): digits and dots, ≤ 64 chars, no empty or zero-led components. */
-export function isValidUid(uid: string): boolean {
-  return uid.length > 0 && uid.length <= 64 && /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/.test(uid);
 }

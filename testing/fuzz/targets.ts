@@ -4,7 +4,7 @@
  * DicomParseError, DicomFileError); anything else thrown is a finding. What
  * decodes is encoded and decoded again and must come back the same, and
  * the streaming readers must agree with the whole-buffer ones whatever the
- * chunking (SECURITY_CLASSES #9).
+ * chunking (docs/SECURITY_CLASSES.md #9).
  *
  * @module
  */
@@ -13,7 +13,7 @@ import { isDeepStrictEqual } from "node:util";
 import { type Attributes, decodeAttributes, encodeAttributes } from "../../lib/dicom/attributes.ts";
 import { CharsetError } from "../../lib/dicom/charset.ts";
 import { formatDataset } from "../../lib/dicom/dump.ts";
-import { EXPLICIT_VR_LITTLE_ENDIAN } from "../../lib/uids.ts";
+import { EXPLICIT_VR_LITTLE_ENDIAN } from "../../lib/dicom/uids.ts";
 import {
   type Dataset,
   datasetDifferences,
@@ -44,12 +44,12 @@ import {
   type DimseMessage,
   messageToCommandSet,
 } from "../../lib/dimse/messages.ts";
-import { concatBytes } from "../../lib/pdu/bytes.ts";
+import { concatBytes } from "../../lib/util/bytes.ts";
 import { decodePdu, encodePdu } from "../../lib/pdu/codec.ts";
 import { PduDecodeError } from "../../lib/pdu/errors.ts";
 import { type PduLimits, PduReader } from "../../lib/pdu/reader.ts";
 import type { Pdu } from "../../lib/pdu/types.ts";
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../../lib/version.ts";
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../../lib/util/version.ts";
 import {
   commandCorpus,
   commandLengthFields,

@@ -8,14 +8,14 @@
  * exactly what that tool makes of the bytes we send.
  */
 
-import { encodeCommandSet } from "../../lib/dimse/command.ts";
-import { fragmentMessage, MessageAssembler } from "../../lib/dimse/fragment.ts";
-import { type DimseMessage, hasDataset, messageToCommandSet } from "../../lib/dimse/messages.ts";
-import { concatBytes } from "../../lib/pdu/bytes.ts";
-import { encodePdu } from "../../lib/pdu/codec.ts";
-import { PduReader } from "../../lib/pdu/reader.ts";
+import { encodeCommandSet } from "../lib/dimse/command.ts";
+import { fragmentMessage, MessageAssembler } from "../lib/dimse/fragment.ts";
+import { type DimseMessage, hasDataset, messageToCommandSet } from "../lib/dimse/messages.ts";
+import { concatBytes } from "../lib/util/bytes.ts";
+import { encodePdu } from "../lib/pdu/codec.ts";
+import { PduReader } from "../lib/pdu/reader.ts";
 import { type Finished, runCommand } from "./procs.ts";
-import type { AssociateAcPdu, AssociateRqPdu, Pdu } from "../../lib/pdu/types.ts";
+import type { AssociateAcPdu, AssociateRqPdu, Pdu } from "../lib/pdu/types.ts";
 
 /** One request as received. */
 export interface ReceivedRequest {

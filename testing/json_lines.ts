@@ -1,6 +1,6 @@
 /**
  * Every --json line any of our tools prints in the test suite goes through
- * here (tests/helpers/procs.ts routes the stdout of each run of a tool, and
+ * here (testing/procs.ts routes the stdout of each run of a tool, and
  * scripts/load.ts the stdout of its servers): each line is validated
  * against its JSON Schema in schemas/v1/ (by its `type`), durations must
  * have at most three decimals, and with --json nothing but such lines may
@@ -11,7 +11,7 @@
 import { Ajv2020 } from "npm:ajv@8.20.0/dist/2020.js";
 import addFormatsModule from "npm:ajv-formats@3.0.1";
 
-const SCHEMAS = new URL("../../schemas/v1/", import.meta.url);
+const SCHEMAS = new URL("../schemas/v1/", import.meta.url);
 /** The tools whose output is audited. */
 export const OUR_TOOLS = ["echoscu", "storescu", "echoscp", "storescp"] as const;
 

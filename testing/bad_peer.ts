@@ -9,28 +9,28 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type CStoreRq, PRIORITY } from "../../lib/dimse/messages.ts";
-import { type CommandSet, decodeCommandSet, encodeCommandSet } from "../../lib/dimse/command.ts";
-import { messageToCommandSet } from "../../lib/dimse/messages.ts";
-import { createMemoryLogger, type MemoryLogger } from "../../lib/log/logger.ts";
-import { echoHandler } from "../../lib/net/echo_scp.ts";
-import { runEchoScu } from "../../lib/net/echo_scu.ts";
-import { buildAssociateRq } from "../../lib/net/negotiation.ts";
-import { DicomServer, type ServerEvent } from "../../lib/net/server.ts";
+import { type CStoreRq, PRIORITY } from "../lib/dimse/messages.ts";
+import { type CommandSet, decodeCommandSet, encodeCommandSet } from "../lib/dimse/command.ts";
+import { messageToCommandSet } from "../lib/dimse/messages.ts";
+import { createMemoryLogger, type MemoryLogger } from "../lib/log/logger.ts";
+import { echoHandler } from "../lib/net/echo_scp.ts";
+import { runEchoScu } from "../lib/net/echo_scu.ts";
+import { buildAssociateRq } from "../lib/net/negotiation.ts";
+import { DicomServer, type ServerEvent } from "../lib/net/server.ts";
 import {
   storagePolicy,
   type StoreEvent,
   storeHandler,
   type StoreScpOptions,
   storeScpTransferSyntaxes,
-} from "../../lib/net/store_scp.ts";
-import { concatBytes } from "../../lib/pdu/bytes.ts";
-import { encodePdu } from "../../lib/pdu/codec.ts";
-import { PduReader } from "../../lib/pdu/reader.ts";
-import type { AssociateAcPdu, Pdu } from "../../lib/pdu/types.ts";
-import { connectTcp } from "../../lib/transport/tcp.ts";
-import type { Transport, TransportListener } from "../../lib/transport/transport.ts";
-import { EXPLICIT_VR_LITTLE_ENDIAN, VERIFICATION_SOP_CLASS } from "../../lib/uids.ts";
+} from "../lib/net/store_scp.ts";
+import { concatBytes } from "../lib/util/bytes.ts";
+import { encodePdu } from "../lib/pdu/codec.ts";
+import { PduReader } from "../lib/pdu/reader.ts";
+import type { AssociateAcPdu, Pdu } from "../lib/pdu/types.ts";
+import { connectTcp } from "../lib/transport/tcp.ts";
+import type { Transport, TransportListener } from "../lib/transport/transport.ts";
+import { EXPLICIT_VR_LITTLE_ENDIAN, VERIFICATION_SOP_CLASS } from "../lib/dicom/uids.ts";
 import { echoScuOptions } from "./echo_peers.ts";
 import { listDir } from "./temp_files.ts";
 

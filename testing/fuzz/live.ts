@@ -6,13 +6,13 @@
  * exception escape a handler (its "Association with ... failed" line) nor
  * leaves an unhandled rejection; after each batch no association is left,
  * memory stays bounded, the output directory holds only complete files,
- * and a good association still succeeds (SECURITY_CLASSES #5, #8, #11).
+ * and a good association still succeeds (docs/SECURITY_CLASSES.md #5, #8, #11).
  *
  * @module
  */
 
 import { decodeFileMeta } from "../../lib/dicom/part10.ts";
-import { concatBytes } from "../../lib/pdu/bytes.ts";
+import { concatBytes } from "../../lib/util/bytes.ts";
 import { type Appender, createLogger } from "../../lib/log/logger.ts";
 import { echoHandler, verificationPolicy } from "../../lib/net/echo_scp.ts";
 import { runEchoScu } from "../../lib/net/echo_scu.ts";
@@ -25,7 +25,7 @@ import {
   SOP_INSTANCE,
   storeSession,
 } from "./corpus.ts";
-import { echoScuOptions } from "../helpers/echo_peers.ts";
+import { echoScuOptions } from "../echo_peers.ts";
 import { mutate, type Structure } from "./mutate.ts";
 import { type Rng, sfc32 } from "./prng.ts";
 import { Finding, type Target } from "./targets.ts";

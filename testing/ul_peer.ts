@@ -6,8 +6,8 @@
  * @module
  */
 
-import { encodePdu } from "../../lib/pdu/codec.ts";
-import type { AssociateAcPdu, AssociateRqPdu } from "../../lib/pdu/types.ts";
+import { encodePdu } from "../lib/pdu/codec.ts";
+import type { AssociateAcPdu, AssociateRqPdu } from "../lib/pdu/types.ts";
 import {
   acceptAssociation,
   type AcceptResult,
@@ -15,8 +15,8 @@ import {
   requestAssociation,
   type RequestResult,
   type UlOptions,
-} from "../../lib/ul/association.ts";
-import type { ActionName, Event, State } from "../../lib/ul/state_machine.ts";
+} from "../lib/ul/association.ts";
+import type { ActionName, Event, State } from "../lib/ul/state_machine.ts";
 import { type MemoryTransport, memoryTransportPair } from "./memory_transport.ts";
 
 /** One recorded transition. */

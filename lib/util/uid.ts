@@ -1,6 +1,6 @@
 /**
- * New UIDs for instances we create (e.g. `+IS`/`+IP` in storescu, `+uf`
- * file names in storescp).
+ * UID syntax (PS3.5 9.1) and new UIDs for instances we create (PS3.5 B.2).
+ * Below every layer: names and tables of known UIDs are in lib/dicom/uids.ts.
  *
  * @module
  */
@@ -20,4 +20,9 @@ export function newUid(): string {
   for (const b of bytes) value = (value << 8n) | BigInt(b);
   // BigInt's decimal form has no leading zeros, as PS3.5 9.1 requires.
   return `2.25.${value}`;
+}
+
+/** True when `uid` is a syntactically valid UID (PS3.5 9.1): digits and dots, ≤ 64 chars, no empty or zero-led components. */
+export function isValidUid(uid: string): boolean {
+  return uid.length > 0 && uid.length <= 64 && /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/.test(uid);
 }

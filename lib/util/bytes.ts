@@ -1,0 +1,37 @@
+/**
+ * Byte helpers every layer shares: joining buffers, and text as one byte
+ * per character (AE titles and UIDs in PDUs, ISO 646 text in data sets).
+ *
+ * @module
+ */
+
+/** Bytes as a string, one character per byte (lossless for any byte value). */
+export function latin1(b: Uint8Array): string {
+  let s = "";
+  for (const byte of b) s += String.fromCharCode(byte);
+  return s;
+}
+
+/** A string of characters U+0000..U+00FF as one byte each; RangeError otherwise. */
+export function latin1Bytes(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0xff) throw new RangeError(`character U+${c.toString(16)} cannot be sent in a PDU`);
+    out[i] = c;
+  }
+  return out;
+}
+
+/** Joins byte arrays into one new array (one allocation, one copy of each part). */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
