@@ -1,402 +1,174 @@
 /**
- * dimse-deno: DICOM networking for Deno. The upper layer protocol (PS3.8),
- * DIMSE (PS3.7) and the Verification service as SCU and SCP.
+ * dimse-deno: DICOM networking for Deno. Echo a peer, send it files,
+ * receive and store what peers send, on the upper layer protocol (PS3.8),
+ * DIMSE (PS3.7) and DICOM TLS (PS3.15) written from the standard.
  *
- * ```ts
- * import { createLogger, runEchoScu } from "./mod.ts";
- * const r = await runEchoScu({
- *   host: "127.0.0.1", port: 104, family: "ipv4",
- *   callingAeTitle: "ECHOSCU", calledAeTitle: "ANY-SCP",
- *   proposeTs: 1, proposePc: 1, maxPdu: 16384,
- *   acseTimeoutMs: 30_000, socketTimeoutMs: 60_000, repeat: 1, abort: false,
- *   logger: createLogger({ level: "info" }),
- * });
- * console.log(r.outcome, r.echoes[0]?.roundTripMs);
+ * Echo a PACS:
+ *
+ * ```ts ignore
+ * import { associate } from "@dimse-deno/dimse";
+ * await using assoc = await associate("ANY-SCP@127.0.0.1:104");
+ * console.log((await assoc.echo()).status === 0 ? "alive" : "refused");
  * ```
+ *
+ * A receiver that stores what it gets:
+ *
+ * ```ts ignore
+ * import { fileStore, serve, storage, verification } from "@dimse-deno/dimse";
+ * await serve({
+ *   aeTitle: "STORE-SCP",
+ *   port: 11112,
+ *   services: [verification(), storage({ store: fileStore({ dir: "incoming" }) })],
+ * });
+ * ```
+ *
+ * The layers underneath have their own entry points: `./ae` (everything of
+ * the service layer), `./dicom`, `./dimse`, `./ul`, `./pdu`, `./transport`.
  *
  * @module
  */
-
-export type * from "./lib/pdu/types.ts";
-export { ABORT_REASON, DICOM_APPLICATION_CONTEXT, ITEM_TYPE, PDU_TYPE } from "./lib/pdu/types.ts";
-export { decodePdu, encodePdu } from "./lib/pdu/codec.ts";
-export { PDATA_OVERHEAD, PDataFrame } from "./lib/pdu/pdata.ts";
-export { PduDecodeError } from "./lib/pdu/errors.ts";
-export { DEFAULT_PDU_LIMITS, type PduLimits, PduReader, type ReadPdu } from "./lib/pdu/reader.ts";
 export {
-  type AssociateDumpParams,
-  formatAssociateDump,
-  formatPduHeaderAndHex,
-} from "./lib/pdu/dump.ts";
-
-export {
-  type ActionDef,
-  type ActionName,
-  type Decision,
-  type Event,
-  type EventDef,
-  type EventOrigin,
-  EVENTS,
-  type NextState,
-  type Row as Table910Row,
-  type State,
-  STATES,
-  TABLE_9_10,
-  type Transition,
-  transition,
-} from "./lib/ul/state_machine.ts";
-export {
-  type AbortOptions,
-  type AbortSource,
-  acceptAssociation,
-  type AcceptResult,
-  type AssociateDecision,
-  type Association,
-  requestAssociation,
-  type RequestResult,
-  type UlIndication,
-  type UlLogger,
-  type UlOptions,
-  UlUsageError,
-} from "./lib/ul/association.ts";
-
-export {
-  COMMAND_DICTIONARY,
-  type CommandDictionaryEntry,
-  type CommandElementDef,
-  type CommandKeyword,
-  type CommandSet,
-  type CommandSetLimits,
-  type CommandValueOf,
-  type CommandVr,
-  decodeCommandSet,
-  encodeCommandSet,
-} from "./lib/dimse/command.ts";
-export {
-  type CCancelRq,
-  type CEchoRq,
-  type CEchoRsp,
-  type CFindRq,
-  type CFindRsp,
-  type CGetRq,
-  type CGetRsp,
-  type CMoveRq,
-  type CMoveRsp,
-  COMMAND_FIELD,
-  commandSetToMessage,
-  type CStoreRq,
-  type CStoreRsp,
-  DATASET_RULE,
-  type DatasetRule,
-  type DimseMessage,
-  type DimseMessageType,
-  hasDataset,
-  messageToCommandSet,
-  PRIORITY,
-  type Priority,
-  type ResponseStatusFields,
-  type SuboperationCounts,
-} from "./lib/dimse/messages.ts";
-export {
-  formatStatus,
-  type QueryRetrieveService,
-  type StatusCategory,
-  statusCategory,
-  statusLogText,
-  statusMeaning,
-  type StatusService,
-} from "./lib/dimse/status.ts";
-export {
-  type AssemblyEvent,
-  type CommandEvent,
-  type DataEvent,
-  fragmentMessage,
-  maxPdvDataLength,
-  MessageAssembler,
-} from "./lib/dimse/fragment.ts";
-export {
-  DimseDecodeError,
-  type DimseDecodeErrorCode,
-  type DimseDecodeErrorDetails,
-} from "./lib/dimse/errors.ts";
-
-export type {
-  ConnectionGate,
-  ConnectionPlace,
-  Endpoint,
-  Transport,
-  TransportListener,
-} from "./lib/transport/transport.ts";
-export {
-  ConnectError,
-  connectTcp,
-  type IpFamily,
-  listenTcp,
-  type TcpConnectOptions,
-} from "./lib/transport/tcp.ts";
-export {
-  checkPermission,
-  describePermission,
-  type MissingPermission,
-  missingPermission,
-  PermissionError,
-  type PermissionNeed,
-} from "./lib/util/permission.ts";
-export {
-  connectTls,
-  type CrlCheck,
-  listenTls,
-  loadTlsCredentials,
-  type PeerVerification,
-  type RevocationList,
-  type TlsConnectOptions,
-  type TlsCredentials,
-  TlsError,
-  type TlsFailureKind,
-  type TlsInfo,
-  type TlsListenOptions,
-  type TlsProfile,
-  type TlsSettings,
-  TlsTransport,
-  type TlsVersion,
-} from "./lib/transport/tls.ts";
-export {
-  type CertificateVerdict,
-  checkRootCertificate,
-  verifyCertificateFile,
-} from "./lib/transport/tls_verify.ts";
-
-export {
-  type ChannelEvent,
-  type ChannelOptions,
-  DimseChannel,
-  type SlowTransfer,
-  type TransferFloor,
-} from "./lib/net/dimse_channel.ts";
-export {
-  type AssociationHooks,
-  ConnectionBudget,
-  type ConnectionLimits,
-  type DescriptorLimit,
-  descriptorsNeeded,
-  type OverloadEnd,
-  type OverloadStart,
-  readDescriptorLimit,
-  type RefusedBy,
-  type ResolvedLimits,
-  resolveLimits,
-} from "./lib/net/budget.ts";
-export {
-  type AcceptedContext,
-  type AcceptorPolicy,
-  answerAssociateRq,
-  buildAssociateRq,
-  type LocalAe,
-  preferredTransferSyntaxes,
-  type RequestParams,
-  type TransferSyntaxPreference,
-} from "./lib/net/negotiation.ts";
-export { describeReject, explainReject } from "./lib/net/diagnose.ts";
-export {
-  type EchoOutcome,
-  type EchoResponse,
-  type EchoResult,
-  type EchoScuOptions,
-  runEchoScu,
-} from "./lib/net/echo_scu.ts";
-export { echoHandler, verificationPolicy } from "./lib/net/echo_scp.ts";
-export {
-  type AssociationFailureOutcome,
-  closeAssociation,
-  type OpenAssociation,
-  openAssociation,
-  type OpenParams,
-  receiveResponse,
-  type RejectInfo,
-  type ResponseFailure,
-  type ResponseWait,
-  type ScuFailure,
-  type ScuOptions,
-  type ScuResult,
-  type ScuTimings,
-} from "./lib/net/scu.ts";
-export {
-  canTravelIn,
-  chooseContext,
-  type ContextChoice,
-  DEFAULT_PROPOSAL,
-  type LeftOut,
-  type Negotiated,
-  noAcceptedContextAdvice,
-  PROPOSAL_OPTIONS,
-  type ProposalFile,
-  type ProposalOption,
-  type ProposalParams,
-  storageContexts,
-  type StorageProposal,
-  TooManyContextsError,
-} from "./lib/net/store_contexts.ts";
-export {
-  collectInputFiles,
-  type InputScan,
-  type InventOptions,
-  runStoreScu,
-  type StoreFate,
-  type StoreOutcome,
-  type StoreRecord,
-  type StoreResult,
-  type StoreScuDefaults,
-  storeScuDefaults,
-  type StoreScuOptions,
-  type StoreSummary,
-} from "./lib/net/store_scu.ts";
-export {
-  DENO_FILE_SINK,
-  type FileSink,
-  type SinkFile,
-  staleParts,
-  type StalePartsEvent,
-  storagePolicy,
-  STORE_STATUS,
-  type StoreEvent,
-  storeHandler,
-  type StoreScpOptions,
-  type StoreScpSyntaxChoice,
-  storeScpTransferSyntaxes,
-  WriteBufferPool,
-} from "./lib/net/store_scp.ts";
-export {
-  type AssociationSummary,
-  type AssociationTally,
-  type CommandHandler,
+  associate,
+  type AssociateEvent,
+  type AssociateOptions,
+  Association,
+  AssociationAborted,
+  type AssociationEvent,
+  type AssociationInfo,
+  AssociationRejected,
+  ConnectFailed,
+  type ContextProposal,
+  DatasetInterrupted,
+  DatasetSourceFailed,
+  DicomNetworkError,
   DicomServer,
+  DimseError,
+  DimseTimeout,
+  fileStore,
+  type FileStoreOptions,
+  type HandlerResult,
+  multiResponse,
+  NoPresentationContext,
+  type OperationOptions,
+  parseAddress,
+  type PeerAddress,
+  ProtocolError,
+  type ProtocolErrorKind,
+  type Reply,
   type RequestContext,
-  type RequestInterrupted,
+  type Response,
+  serve,
+  type ServeOptions,
   type ServerEvent,
-  type ServerLogStyle,
-  type ServerOptions,
-  type ServerTotals,
-  type TlsConnectionInfo,
-} from "./lib/net/server.ts";
-
+  type Service,
+  singleResponse,
+  type StatusResult,
+  storage,
+  storageContextsFor,
+  type StorageItem,
+  type StorageOptions,
+  STORE_STATUS,
+  type StoreContext,
+  type StoreHandler,
+  type StoreOptions,
+  type StoreSource,
+  type Timeouts,
+  verification,
+  type VerificationOptions,
+} from "./lib/ae/mod.ts";
 export {
-  ambiguousVrEntries,
-  type DictEntry,
-  formatTag,
-  lookupTag,
-  tagKeyword,
-  tagVr,
-} from "./lib/dicom/dictionary.ts";
-export { resolveVr, type VrContext, VrResolver } from "./lib/dicom/multi_vr.ts";
-export {
-  isStorageSopClass,
-  type SopClassInfo,
-  sopClassModality,
-  STORAGE_SOP_CLASSES,
-  STORESCU_DEFAULT_SOP_CLASSES,
-} from "./lib/dicom/sop_classes.ts";
-export {
-  isNativeUncompressed,
-  type Layout as DatasetLayout,
-  type TsEncoding,
-  tsEncoding,
-} from "./lib/dicom/transfer_syntax.ts";
-export {
-  DatasetParser,
-  type DatasetToken,
-  type ElementToken,
-  type EncapsulatedToken,
-  type FragmentToken,
-  type ItemEndToken,
-  type ItemStartToken,
-  type ParserLimits,
-  type SequenceEndToken,
-  type SequenceToken,
-  type ValueToken,
-} from "./lib/dicom/parser.ts";
-export {
-  type Dataset,
-  datasetDifferences,
-  decodeDataset,
-  type Element,
-  encodeDataset,
-  type EncodeOptions,
-  stringValue,
-} from "./lib/dicom/dataset.ts";
-export { transcodeDataset, type TranscodeOptions } from "./lib/dicom/transcode.ts";
-export {
-  type ChunkOptions,
-  DatasetReader,
-  decodeFileMeta,
-  type DicomFileInfo,
-  encodeFileMeta,
-  type FileMeta,
-  type InputFormat,
-  inspectDicomFile,
-  type InspectLimits,
-  openDataset,
-  OpenDicomFile,
-  openDicomFile,
-  readDatasetChunks,
-} from "./lib/dicom/part10.ts";
-export { DicomFileError, DicomParseError, type DicomParseErrorCode } from "./lib/dicom/errors.ts";
-export {
-  type Attribute,
-  attribute,
-  type AttributeLimits,
-  type Attributes,
-  type AttributeValue,
-  decodeAttributes,
-  decodeAttributesFile,
-  type DecodeAttributesOptions,
-  DEFAULT_ATTRIBUTE_LIMITS,
-  encodeAttributes,
-  findAttribute,
-  setAttribute,
-  stringValues,
-} from "./lib/dicom/attributes.ts";
-export { type DatasetFormatOptions, formatAttributes, formatDataset } from "./lib/dicom/dump.ts";
-export {
-  applyQueryKeys,
-  type KeyStep,
-  parseQueryKey,
-  queryFromKeys,
-  type QueryKey,
-  QueryKeyError,
-} from "./lib/dicom/query_keys.ts";
-export { keywordTag } from "./lib/dicom/keywords.ts";
-export {
-  CHARSET_VRS,
-  CharsetError,
-  type CharsetErrorCode,
-  type CharsetProblemHandler,
-  SpecificCharacterSet,
-} from "./lib/dicom/charset.ts";
-export { TopLevelWatcher } from "./lib/dicom/watcher.ts";
-export { newUid } from "./lib/util/uid.ts";
-
-export {
-  type Appender,
   createLogger,
   type CreateLoggerOptions,
-  type Layout,
   type Logger,
   type LogLevel,
-  type LogRecord,
-  type LogThreshold,
 } from "./lib/log/logger.ts";
 export {
-  ECHO_TRANSFER_SYNTAXES,
-  QUERY_RETRIEVE_SOP_CLASSES,
-  TRANSFER_SYNTAXES,
-  type TransferSyntaxInfo,
-  transferSyntaxName,
-  uidName,
+  loadTlsCredentials,
+  type TlsCredentials,
+  type TlsInfo,
+  type TlsSettings,
+} from "./lib/transport/tls.ts";
+export {
+  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+  EXPLICIT_VR_BIG_ENDIAN,
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  IMPLICIT_VR_LITTLE_ENDIAN,
   VERIFICATION_SOP_CLASS,
 } from "./lib/dicom/uids.ts";
-export { isValidUid } from "./lib/util/uid.ts";
-export {
-  IMPLEMENTATION_CLASS_UID,
-  IMPLEMENTATION_VERSION_NAME,
-  VERSION,
-} from "./lib/util/version.ts";
+export { VERSION } from "./lib/util/version.ts";
+export type { AbortPdu } from "./lib/pdu/types.ts";
+export type { AbortSource } from "./lib/ul/association.ts";
+export type { AcceptedContext } from "./lib/ae/negotiation.ts";
+export type { Appender } from "./lib/log/logger.ts";
+export type { AssociateAcPdu } from "./lib/pdu/types.ts";
+export type { AssociateRjPdu } from "./lib/pdu/types.ts";
+export type { AssociateRqPdu } from "./lib/pdu/types.ts";
+export type { AssociationSummary } from "./lib/ae/server.ts";
+export type { CEchoRsp } from "./lib/dimse/messages.ts";
+export type { CStoreRq } from "./lib/dimse/messages.ts";
+export type { CStoreRsp } from "./lib/dimse/messages.ts";
+export type { ConnectionLimits } from "./lib/ae/budget.ts";
+export type { CrlCheck } from "./lib/transport/crl.ts";
+export type { DimseChannel } from "./lib/ae/channel.ts";
+export type { DimseMessage } from "./lib/dimse/messages.ts";
+export type { DimseMessageType } from "./lib/dimse/messages.ts";
+export type { Endpoint } from "./lib/transport/transport.ts";
+export type { FileSink } from "./lib/ae/file_store.ts";
+export type { IpFamily } from "./lib/transport/tcp.ts";
+export type { LogThreshold } from "./lib/log/logger.ts";
+export type { MissingPermission } from "./lib/util/permission.ts";
+export type { OverloadEnd } from "./lib/ae/budget.ts";
+export type { OverloadStart } from "./lib/ae/budget.ts";
+export type { Pdu } from "./lib/pdu/types.ts";
+export type { PeerVerification } from "./lib/transport/tls.ts";
+export type { Priority } from "./lib/dimse/messages.ts";
+export type { RevocationList } from "./lib/transport/crl.ts";
+export type { RoleSelection } from "./lib/pdu/types.ts";
+export type { ServerTotals } from "./lib/ae/server.ts";
+export type { ServiceRequest } from "./lib/ae/service.ts";
+export type { TlsConnectionInfo } from "./lib/ae/server.ts";
+export type { TlsFailureKind } from "./lib/transport/tls_errors.ts";
+export type { TlsProfile } from "./lib/transport/tls_profiles.ts";
+export type { TlsVersion } from "./lib/transport/tls_profiles.ts";
+export type { TransferFloor } from "./lib/ae/channel.ts";
+export type { Transport } from "./lib/transport/transport.ts";
+export type { UlLogger } from "./lib/ul/association.ts";
+export type { UserIdentityRq } from "./lib/pdu/types.ts";
+export type { WriteBufferPool } from "./lib/ae/file_store.ts";
+export type { AssociateCommon } from "./lib/pdu/types.ts";
+export type { AssociationTally } from "./lib/ae/server.ts";
+export type { CCancelRq } from "./lib/dimse/messages.ts";
+export type { CEchoRq } from "./lib/dimse/messages.ts";
+export type { CFindRq } from "./lib/dimse/messages.ts";
+export type { CFindRsp } from "./lib/dimse/messages.ts";
+export type { CGetRq } from "./lib/dimse/messages.ts";
+export type { CGetRsp } from "./lib/dimse/messages.ts";
+export type { CMoveRq } from "./lib/dimse/messages.ts";
+export type { CMoveRsp } from "./lib/dimse/messages.ts";
+export type { ChannelEvent } from "./lib/ae/channel.ts";
+export type { ChunkQueue } from "./lib/ae/chunks.ts";
+export type { ConnectionPlace } from "./lib/transport/transport.ts";
+export type { LogRecord } from "./lib/log/logger.ts";
+export type { PDataTfPdu } from "./lib/pdu/types.ts";
+export type { PRIORITY } from "./lib/dimse/messages.ts";
+export type { PresentationContextAc } from "./lib/pdu/types.ts";
+export type { PresentationContextRq } from "./lib/pdu/types.ts";
+export type { RefusedBy } from "./lib/ae/budget.ts";
+export type { ReleaseRpPdu } from "./lib/pdu/types.ts";
+export type { ReleaseRqPdu } from "./lib/pdu/types.ts";
+export type { ResponseStatusFields } from "./lib/dimse/messages.ts";
+export type { SinkFile } from "./lib/ae/file_store.ts";
+export type { Pdv } from "./lib/pdu/types.ts";
+export type { PresentationContextResult } from "./lib/pdu/types.ts";
+export type { SlowTransfer } from "./lib/ae/channel.ts";
+export type { SuboperationCounts } from "./lib/dimse/messages.ts";
+export type { UserInformation } from "./lib/pdu/types.ts";
+export type { AsynchronousOperationsWindow } from "./lib/pdu/types.ts";
+export type { SopClassCommonExtendedNegotiation } from "./lib/pdu/types.ts";
+export type { SopClassExtendedNegotiation } from "./lib/pdu/types.ts";
+export type { UserIdentityAc } from "./lib/pdu/types.ts";
+export type { UlAssociation } from "./lib/ul/association.ts";
+export type { AbortOptions } from "./lib/ul/association.ts";
+export type { State } from "./lib/ul/state_machine.ts";
+export type { UlIndication } from "./lib/ul/association.ts";
+export type { STATES } from "./lib/ul/state_machine.ts";

@@ -16,11 +16,15 @@ import { encodeFileMeta, inspectDicomFile } from "../lib/dicom/part10.ts";
 import { newUid } from "../lib/util/uid.ts";
 import { encodeText } from "../lib/dicom/vr.ts";
 import { createLogger } from "../lib/log/logger.ts";
-import { echoHandler } from "../lib/net/echo_scp.ts";
-import { runEchoScu } from "../lib/net/echo_scu.ts";
-import { DicomServer } from "../lib/net/server.ts";
-import { storagePolicy, storeHandler, storeScpTransferSyntaxes } from "../lib/net/store_scp.ts";
-import { runStoreScu, storeScuDefaults } from "../lib/net/store_scu.ts";
+import { echoHandler } from "../lib/cli/echoscp/echo_handler.ts";
+import { runEchoScu } from "../lib/cli/echoscu/engine.ts";
+import { DicomServer } from "../lib/ae/server.ts";
+import {
+  storagePolicy,
+  storeHandler,
+  storeScpTransferSyntaxes,
+} from "../lib/cli/storescp/store_handler.ts";
+import { runStoreScu, storeScuDefaults } from "../lib/cli/storescu/engine.ts";
 import { EXPLICIT_VR_LITTLE_ENDIAN, uidName } from "../lib/dicom/uids.ts";
 
 const MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4";

@@ -17,10 +17,10 @@
  */
 import { Buffer } from "node:buffer";
 import * as net from "node:net";
-import { runEchoScu } from "../lib/net/echo_scu.ts";
-import { buildAssociateRq } from "../lib/net/negotiation.ts";
-import type { ScuOptions } from "../lib/net/scu.ts";
-import { runStoreScu, storeScuDefaults } from "../lib/net/store_scu.ts";
+import { runEchoScu } from "../lib/cli/echoscu/engine.ts";
+import { buildAssociateRq } from "../lib/ae/negotiation.ts";
+import type { ScuOptions } from "../lib/cli/common/scu.ts";
+import { runStoreScu, storeScuDefaults } from "../lib/cli/storescu/engine.ts";
 import { encodePdu } from "../lib/pdu/codec.ts";
 import { connectTls, type TlsSettings } from "../lib/transport/tls.ts";
 import { EXPLICIT_VR_LITTLE_ENDIAN, VERIFICATION_SOP_CLASS } from "../lib/dicom/uids.ts";

@@ -13,17 +13,17 @@ import { type CStoreRq, PRIORITY } from "../lib/dimse/messages.ts";
 import { type CommandSet, decodeCommandSet, encodeCommandSet } from "../lib/dimse/command.ts";
 import { messageToCommandSet } from "../lib/dimse/messages.ts";
 import { createMemoryLogger, type MemoryLogger } from "../lib/log/logger.ts";
-import { echoHandler } from "../lib/net/echo_scp.ts";
-import { runEchoScu } from "../lib/net/echo_scu.ts";
-import { buildAssociateRq } from "../lib/net/negotiation.ts";
-import { DicomServer, type ServerEvent } from "../lib/net/server.ts";
+import { echoHandler } from "../lib/cli/echoscp/echo_handler.ts";
+import { runEchoScu } from "../lib/cli/echoscu/engine.ts";
+import { buildAssociateRq } from "../lib/ae/negotiation.ts";
+import { DicomServer, type ServerEvent } from "../lib/ae/server.ts";
 import {
   storagePolicy,
   type StoreEvent,
   storeHandler,
   type StoreScpOptions,
   storeScpTransferSyntaxes,
-} from "../lib/net/store_scp.ts";
+} from "../lib/cli/storescp/store_handler.ts";
 import { concatBytes } from "../lib/util/bytes.ts";
 import { encodePdu } from "../lib/pdu/codec.ts";
 import { PduReader } from "../lib/pdu/reader.ts";

@@ -6,9 +6,9 @@
  * @module
  */
 import { NULL_LOGGER } from "../lib/log/logger.ts";
-import { echoHandler, verificationPolicy } from "../lib/net/echo_scp.ts";
-import type { EchoScuOptions } from "../lib/net/echo_scu.ts";
-import { DicomServer } from "../lib/net/server.ts";
+import { echoHandler, verificationPolicy } from "../lib/cli/echoscp/echo_handler.ts";
+import type { EchoScuOptions } from "../lib/cli/echoscu/engine.ts";
+import { DicomServer } from "../lib/ae/server.ts";
 import type { TransportListener } from "../lib/transport/transport.ts";
 
 /**

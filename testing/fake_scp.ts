@@ -8,9 +8,9 @@
  */
 import { decodeCommandSet, encodeCommandSet } from "../lib/dimse/command.ts";
 import { commandSetToMessage, messageToCommandSet } from "../lib/dimse/messages.ts";
-import { verificationPolicy } from "../lib/net/echo_scp.ts";
-import { answerAssociateRq } from "../lib/net/negotiation.ts";
-import { storagePolicy } from "../lib/net/store_scp.ts";
+import { verificationPolicy } from "../lib/cli/echoscp/echo_handler.ts";
+import { answerAssociateRq } from "../lib/ae/negotiation.ts";
+import { storagePolicy } from "../lib/cli/storescp/store_handler.ts";
 import { encodePdu } from "../lib/pdu/codec.ts";
 import { PduReader } from "../lib/pdu/reader.ts";
 import type { AssociateAcPdu, AssociateRqPdu, Pdu } from "../lib/pdu/types.ts";

@@ -59,10 +59,10 @@
 import { decodeFileMeta } from "../lib/dicom/part10.ts";
 import { PRIORITY } from "../lib/dimse/messages.ts";
 import { NULL_LOGGER } from "../lib/log/logger.ts";
-import { DimseChannel } from "../lib/net/dimse_channel.ts";
-import { runEchoScu } from "../lib/net/echo_scu.ts";
-import { buildAssociateRq } from "../lib/net/negotiation.ts";
-import { runStoreScu, storeScuDefaults } from "../lib/net/store_scu.ts";
+import { DimseChannel } from "../lib/ae/channel.ts";
+import { runEchoScu } from "../lib/cli/echoscu/engine.ts";
+import { buildAssociateRq } from "../lib/ae/negotiation.ts";
+import { runStoreScu, storeScuDefaults } from "../lib/cli/storescu/engine.ts";
 import { encodePdu } from "../lib/pdu/codec.ts";
 import { connectTcp } from "../lib/transport/tcp.ts";
 import type { Transport } from "../lib/transport/transport.ts";

@@ -16,7 +16,7 @@ import {
   type TlsTransport,
 } from "../lib/transport/tls.ts";
 import type { Endpoint, TransportListener } from "../lib/transport/transport.ts";
-import { type EchoResult, runEchoScu } from "../lib/net/echo_scu.ts";
+import { type EchoResult, runEchoScu } from "../lib/cli/echoscu/engine.ts";
 import { echoScuOptions, startEchoScp } from "./echo_peers.ts";
 
 /** Server settings presenting `pair`, not checking clients unless `extra` says so. */

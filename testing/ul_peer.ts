@@ -11,9 +11,9 @@ import type { AssociateAcPdu, AssociateRqPdu } from "../lib/pdu/types.ts";
 import {
   acceptAssociation,
   type AcceptResult,
-  type Association,
   requestAssociation,
   type RequestResult,
+  type UlAssociation,
   type UlOptions,
 } from "../lib/ul/association.ts";
 import type { ActionName, Event, State } from "../lib/ul/state_machine.ts";
@@ -246,7 +246,7 @@ export async function acceptorInSta6(extra: Partial<UlOptions> = {}) {
 /** Rests the runtime in `state`, with whatever promises the setup left pending. */
 export interface Resting extends Harness {
   /** The association, once there is one. */
-  assoc?: Association;
+  assoc?: UlAssociation;
   /** Promises the setup started that settle when the runtime reaches Sta1. */
   pending: Promise<unknown>[];
 }

@@ -4,8 +4,8 @@
  * that cannot help. Fake peers built with encodePdu play the PACS.
  */
 import assert from "node:assert/strict";
-import { verificationPolicy } from "../lib/net/echo_scp.ts";
-import { answerAssociateRq } from "../lib/net/negotiation.ts";
+import { verificationPolicy } from "../lib/cli/echoscp/echo_handler.ts";
+import { answerAssociateRq } from "../lib/ae/negotiation.ts";
 import { concatBytes } from "../lib/util/bytes.ts";
 import { encodePdu } from "../lib/pdu/codec.ts";
 import { PduReader } from "../lib/pdu/reader.ts";

@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import type { Pdv } from "../lib/pdu/types.ts";
-import { DimseChannel, SEND_WINDOW } from "../lib/net/dimse_channel.ts";
-import type { Association } from "../lib/ul/association.ts";
+import { DimseChannel, SEND_WINDOW } from "../lib/ae/channel.ts";
+import type { UlAssociation } from "../lib/ul/association.ts";
 import type { CStoreRq } from "../lib/dimse/messages.ts";
 
 const RQ: CStoreRq = {
@@ -29,7 +29,7 @@ function recorder(peerMaxPdu: number, autoComplete = true) {
       if (autoComplete) return Promise.resolve();
       return new Promise<void>((resolve) => pending.push(resolve));
     },
-  } as unknown as Association;
+  } as unknown as UlAssociation;
   return { assoc, pdvs, pending };
 }
 

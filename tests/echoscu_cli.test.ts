@@ -14,8 +14,8 @@ import {
 import { encodePdu } from "../lib/pdu/codec.ts";
 import { PduReader } from "../lib/pdu/reader.ts";
 import type { AssociateAcPdu, AssociateRqPdu, Pdu } from "../lib/pdu/types.ts";
-import { answerAssociateRq } from "../lib/net/negotiation.ts";
-import { verificationPolicy } from "../lib/net/echo_scp.ts";
+import { answerAssociateRq } from "../lib/ae/negotiation.ts";
+import { verificationPolicy } from "../lib/cli/echoscp/echo_handler.ts";
 import { type Finished, freePort, runTool, show, startTool } from "../testing/procs.ts";
 
 function lines(text: string): string[] {

@@ -6,10 +6,10 @@
  * drift from what DCMTK does).
  */
 import assert from "node:assert/strict";
-import { ECHOSCP_SPEC } from "../cli/echoscp.ts";
-import { ECHOSCU_SPEC } from "../cli/echoscu.ts";
-import { STORESCP_SPEC } from "../cli/storescp.ts";
-import { STORESCU_SPEC } from "../cli/storescu.ts";
+import { ECHOSCP_SPEC } from "../lib/cli/echoscp/main.ts";
+import { ECHOSCU_SPEC } from "../lib/cli/echoscu/main.ts";
+import { STORESCP_SPEC } from "../lib/cli/storescp/main.ts";
+import { STORESCU_SPEC } from "../lib/cli/storescu/main.ts";
 import { EXIT_SCENARIOS, playScenario } from "../testing/exit_scenarios.ts";
 import { dcmtkAvailable, repoPath, runCommand, runTool, show } from "../testing/procs.ts";
 import { writeImageFile } from "../testing/dicom_files.ts";

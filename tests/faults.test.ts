@@ -27,9 +27,10 @@
  */
 import assert from "node:assert/strict";
 import { NULL_LOGGER } from "../lib/log/logger.ts";
-import { answerAssociateRq } from "../lib/net/negotiation.ts";
-import { DENO_FILE_SINK, type FileSink, storagePolicy } from "../lib/net/store_scp.ts";
-import { runStoreScu, storeScuDefaults, type StoreScuOptions } from "../lib/net/store_scu.ts";
+import { answerAssociateRq } from "../lib/ae/negotiation.ts";
+import { storagePolicy } from "../lib/cli/storescp/store_handler.ts";
+import { DENO_FILE_SINK, type FileSink } from "../lib/ae/file_store.ts";
+import { runStoreScu, storeScuDefaults, type StoreScuOptions } from "../lib/cli/storescu/engine.ts";
 import { encodePdu } from "../lib/pdu/codec.ts";
 import { PduReader } from "../lib/pdu/reader.ts";
 import type { AssociateRqPdu, Pdu } from "../lib/pdu/types.ts";

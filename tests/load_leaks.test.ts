@@ -30,7 +30,7 @@
  * 1 MiB write batches each connection uses), not a smaller one.
  */
 import assert from "node:assert/strict";
-import { runEchoScu } from "../lib/net/echo_scu.ts";
+import { runEchoScu } from "../lib/cli/echoscu/engine.ts";
 import { formatReport, MALFORMED, runLoad, sampleProcess } from "../testing/load.ts";
 import { echoScuOptions, startEchoScp } from "../testing/echo_peers.ts";
 

@@ -7,7 +7,7 @@ import {
   loadLogConfigFile,
   LogConfigError,
   parseProperties,
-} from "../lib/log/config.ts";
+} from "../lib/cli/common/log_config.ts";
 import type { LogRecord } from "../lib/log/logger.ts";
 
 const T = new Date(Date.UTC(2022, 3, 22, 7, 5, 9, 42));
@@ -250,7 +250,7 @@ Deno.test("logconfig: loadLogConfigFile file checks and NullAppender", () => {
 });
 
 Deno.test("logconfig: console appender goes to stdout unless logToStdErr = true", async () => {
-  const url = new URL("../lib/log/config.ts", import.meta.url).href;
+  const url = new URL("../lib/cli/common/log_config.ts", import.meta.url).href;
   const run = async (extra: string) => {
     const cfg = "log4cplus.rootLogger = INFO, c\\n" +
       "log4cplus.appender.c = log4cplus::ConsoleAppender\\n" +

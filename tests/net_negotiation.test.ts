@@ -5,9 +5,9 @@ import {
   buildAssociateRq,
   preferredTransferSyntaxes,
   repeatedContexts,
-} from "../lib/net/negotiation.ts";
-import { verificationPolicy } from "../lib/net/echo_scp.ts";
-import { describeReject, explainReject } from "../lib/net/diagnose.ts";
+} from "../lib/ae/negotiation.ts";
+import { verificationPolicy } from "../lib/cli/echoscp/echo_handler.ts";
+import { describeReject, explainReject } from "../lib/cli/common/diagnose.ts";
 import type { AssociateAcPdu, AssociateRqPdu } from "../lib/pdu/types.ts";
 import { ECHO_TRANSFER_SYNTAXES, VERIFICATION_SOP_CLASS } from "../lib/dicom/uids.ts";
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../lib/util/version.ts";

@@ -13,7 +13,7 @@ import {
   scanSigned,
   scanUnsigned,
   splitCommandFile,
-} from "../lib/cli/options.ts";
+} from "../lib/cli/common/options.ts";
 import { MemoryAppender } from "../lib/log/logger.ts";
 
 const FIXTURE = new URL("./fixtures/dcmtk367_echoscu_help.txt", import.meta.url);

@@ -11,7 +11,11 @@ import { PDATA_OVERHEAD, PDataFrame } from "../lib/pdu/pdata.ts";
 import type { PDataTfPdu } from "../lib/pdu/types.ts";
 import { openDicomFile } from "../lib/dicom/part10.ts";
 import { concatBytes } from "../lib/util/bytes.ts";
-import { acceptAssociation, type Association, requestAssociation } from "../lib/ul/association.ts";
+import {
+  acceptAssociation,
+  requestAssociation,
+  type UlAssociation,
+} from "../lib/ul/association.ts";
 import { memoryTransportPair } from "../testing/memory_transport.ts";
 import { associateAc, associateRq, recordingLogger } from "../testing/ul_peer.ts";
 import { writeImageFile } from "../testing/dicom_files.ts";
@@ -116,8 +120,8 @@ Deno.test("frame: a file's data set read straight into frames goes out as they a
     const accepted = await accepting;
     assert.equal(requested.kind, "accepted");
     assert.equal(accepted.kind, "accepted");
-    const sender = (requested as { association: Association }).association;
-    const receiver = (accepted as { association: Association }).association;
+    const sender = (requested as { association: UlAssociation }).association;
+    const receiver = (accepted as { association: UlAssociation }).association;
 
     const file = await openDicomFile(path, "file-only");
     using reader = file.dataset();

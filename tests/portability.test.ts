@@ -39,20 +39,15 @@ Deno.test("a program outside the repository imports mod.ts: type-checks and runs
     const mod = new URL("../mod.ts", import.meta.url).href;
     await Deno.writeTextFile(
       `${dir}/main.ts`,
-      `import {
-  createLogger, DicomServer, echoHandler, loadTlsCredentials, runEchoScu, verificationPolicy,
-} from "${mod}";
-const logger = createLogger({ level: "off", appenders: [] });
-const server = DicomServer.start({
-  hostname: "127.0.0.1", port: 0, logger, acseTimeoutMs: 5000,
-  policy: verificationPolicy({ aeTitle: "ANY-SCP", maxPdu: 16384, preference: "uncompressed" }),
-  handlers: { "C-ECHO-RQ": echoHandler },
+      `import { associate, loadTlsCredentials, serve, verification } from "${mod}";
+const server = await serve({
+  aeTitle: "ANY-SCP", hostname: "127.0.0.1", port: 0, services: [verification()],
 });
-const r = await runEchoScu({
-  host: "127.0.0.1", port: server.local.port, family: "ipv4",
-  callingAeTitle: "OUTSIDE", calledAeTitle: "ANY-SCP", proposeTs: 1, proposePc: 1,
-  maxPdu: 16384, acseTimeoutMs: 5000, socketTimeoutMs: 5000, repeat: 1, abort: false, logger,
+const assoc = await associate(\`ANY-SCP@127.0.0.1:\${server.local.port}\`, {
+  callingAeTitle: "OUTSIDE",
 });
+const r = { outcome: (await assoc.echo()).status === 0 ? "success" : "failed" };
+await assoc.release();
 await server.stop();
 const creds = loadTlsCredentials({ trustedFiles: [${JSON.stringify(p.ca)}], crlFiles: [${
         JSON.stringify(p.crl.revoking)

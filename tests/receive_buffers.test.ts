@@ -16,8 +16,8 @@ import { connectTcp, listenTcp } from "../lib/transport/tcp.ts";
 import type { Transport } from "../lib/transport/transport.ts";
 import {
   acceptAssociation,
-  type Association,
   requestAssociation,
+  type UlAssociation,
   type UlIndication,
 } from "../lib/ul/association.ts";
 import { associateAc, associateRq, recordingLogger } from "../testing/ul_peer.ts";
@@ -101,8 +101,8 @@ Deno.test("P-DATA indications queued by the upper layer keep their PDVs while it
     const accepted = await accepting;
     assert.equal(requested.kind, "accepted");
     assert.equal(accepted.kind, "accepted");
-    const sender = (requested as { association: Association }).association;
-    const receiver = (accepted as { association: Association }).association;
+    const sender = (requested as { association: UlAssociation }).association;
+    const receiver = (accepted as { association: UlAssociation }).association;
     // Sent at once, taken slowly: the receiver reads on until its queue is full,
     // pauses, and reads on again as indications are taken.
     const sending = Promise.all(

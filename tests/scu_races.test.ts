@@ -11,11 +11,11 @@
  */
 import assert from "node:assert/strict";
 import { NULL_LOGGER } from "../lib/log/logger.ts";
-import { verificationPolicy } from "../lib/net/echo_scp.ts";
-import { runEchoScu } from "../lib/net/echo_scu.ts";
-import { answerAssociateRq } from "../lib/net/negotiation.ts";
-import { storagePolicy } from "../lib/net/store_scp.ts";
-import { runStoreScu, storeScuDefaults } from "../lib/net/store_scu.ts";
+import { verificationPolicy } from "../lib/cli/echoscp/echo_handler.ts";
+import { runEchoScu } from "../lib/cli/echoscu/engine.ts";
+import { answerAssociateRq } from "../lib/ae/negotiation.ts";
+import { storagePolicy } from "../lib/cli/storescp/store_handler.ts";
+import { runStoreScu, storeScuDefaults } from "../lib/cli/storescu/engine.ts";
 import { decodeCommandSet, encodeCommandSet } from "../lib/dimse/command.ts";
 import { commandSetToMessage, messageToCommandSet } from "../lib/dimse/messages.ts";
 import { concatBytes } from "../lib/util/bytes.ts";

@@ -19,7 +19,7 @@
  */
 import assert from "node:assert/strict";
 import { createMemoryLogger } from "../lib/log/logger.ts";
-import { runEchoScu } from "../lib/net/echo_scu.ts";
+import { runEchoScu } from "../lib/cli/echoscu/engine.ts";
 import { encodePdu } from "../lib/pdu/codec.ts";
 import { ConnTransport } from "../lib/transport/tcp.ts";
 import type { AssociateAcPdu, AssociateRqPdu } from "../lib/pdu/types.ts";

@@ -16,10 +16,10 @@ import {
   type OverloadStart,
   readDescriptorLimit,
   resolveLimits,
-} from "../lib/net/budget.ts";
-import { DimseChannel } from "../lib/net/dimse_channel.ts";
+} from "../lib/ae/budget.ts";
+import { DimseChannel } from "../lib/ae/channel.ts";
 import type { PDataTfPdu } from "../lib/pdu/types.ts";
-import type { Association, UlIndication } from "../lib/ul/association.ts";
+import type { UlAssociation, UlIndication } from "../lib/ul/association.ts";
 import { cStoreRq } from "../testing/bad_peer.ts";
 
 Deno.test("caps from the free descriptors: a reserve, a quarter waiting to associate, the rest associations; a request that does not fit is lowered and said so", () => {
@@ -160,7 +160,7 @@ Deno.test("budget: over the association cap a request is refused, unless an asso
 // the channel's deadlines
 
 /** An association that delivers `script` indications at their times (ms), counting their bytes. */
-function scripted(script: [ms: number, ind: UlIndication][]): Association {
+function scripted(script: [ms: number, ind: UlIndication][]): UlAssociation {
   const queue: UlIndication[] = [];
   const waiters: ((i: UlIndication) => void)[] = [];
   const assoc = {
@@ -172,7 +172,7 @@ function scripted(script: [ms: number, ind: UlIndication][]): Association {
         if (next) resolve(next);
         else waiters.push(resolve);
       }),
-  } as unknown as Association & { bytesReceived: number };
+  } as unknown as UlAssociation & { bytesReceived: number };
   for (const [ms, ind] of script) {
     setTimeout(() => {
       if (ind.kind === "p-data") {

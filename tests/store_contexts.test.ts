@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { STORESCU_DEFAULT_SOP_CLASSES } from "../lib/dicom/sop_classes.ts";
-import { buildAssociateRq, PC_RESULT } from "../lib/net/negotiation.ts";
+import { buildAssociateRq, PC_RESULT } from "../lib/ae/negotiation.ts";
 import {
   chooseContext,
   type ContextChoice,
@@ -18,7 +18,7 @@ import {
   type ProposalOption,
   storageContexts,
   TooManyContextsError,
-} from "../lib/net/store_contexts.ts";
+} from "../lib/cli/storescu/contexts.ts";
 import type { AssociateAcPdu, PresentationContextRq } from "../lib/pdu/types.ts";
 
 const ILE = "1.2.840.10008.1.2";

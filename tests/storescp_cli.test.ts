@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { newUid } from "../lib/util/uid.ts";
 import { NULL_LOGGER } from "../lib/log/logger.ts";
-import { buildAssociateRq } from "../lib/net/negotiation.ts";
+import { buildAssociateRq } from "../lib/ae/negotiation.ts";
 import { connectTcp } from "../lib/transport/tcp.ts";
 import { VERIFICATION_SOP_CLASS } from "../lib/dicom/uids.ts";
 import { requestAssociation } from "../lib/ul/association.ts";
@@ -294,7 +294,7 @@ Deno.test("--reject: a requestor without implementation class UID is rejected, o
     await proc.waitFor((p) => p.stderr.includes("Rejected"));
     assert.match(
       proc.stderr,
-      /^I: Association Rejected: No Implementation Class UID provided$/m,
+      /^I: UlAssociation Rejected: No Implementation Class UID provided$/m,
     );
     const ev = await proc.waitForEvent((e) => e.type === "association-rejected");
     assert.match(String(ev.diagnosis), /Permanent/i);

@@ -9,19 +9,14 @@ import assert from "node:assert/strict";
 import { decodeFileMeta } from "../lib/dicom/part10.ts";
 import { type CStoreRsp, PRIORITY } from "../lib/dimse/messages.ts";
 import { NULL_LOGGER } from "../lib/log/logger.ts";
-import { DimseChannel } from "../lib/net/dimse_channel.ts";
-import { buildAssociateRq } from "../lib/net/negotiation.ts";
-import {
-  DENO_FILE_SINK,
-  type FileSink,
-  type StoreEvent,
-  type StoreScpOptions,
-  WriteBufferPool,
-} from "../lib/net/store_scp.ts";
+import { DimseChannel } from "../lib/ae/channel.ts";
+import { buildAssociateRq } from "../lib/ae/negotiation.ts";
+import type { StoreEvent, StoreScpOptions } from "../lib/cli/storescp/store_handler.ts";
+import { DENO_FILE_SINK, type FileSink, WriteBufferPool } from "../lib/ae/file_store.ts";
 import { connectTcp } from "../lib/transport/tcp.ts";
 import type { Transport } from "../lib/transport/transport.ts";
 import { EXPLICIT_VR_LITTLE_ENDIAN } from "../lib/dicom/uids.ts";
-import { type Association, requestAssociation } from "../lib/ul/association.ts";
+import { requestAssociation, type UlAssociation } from "../lib/ul/association.ts";
 import {
   commandSet,
   HOST,
@@ -56,7 +51,7 @@ function startServer(store: Partial<StoreScpOptions> = {}, setup: ScpSetup = {})
 
 interface Scu {
   transport: Transport;
-  association: Association;
+  association: UlAssociation;
   channel: DimseChannel;
   /** Accepted context ID per "sopClass|ts". */
   contextIds: Map<string, number>;

@@ -6,7 +6,7 @@
  * identities, status words, exit codes, wildcards).
  */
 import assert from "node:assert/strict";
-import { storeExitCode, summaryLines } from "../cli/storescu.ts";
+import { storeExitCode, summaryLines } from "../lib/cli/storescu/main.ts";
 import {
   estimateRemainingMs,
   formatBytes,
@@ -15,18 +15,18 @@ import {
   progressLine,
   type ProgressState,
   withProgressLine,
-} from "../lib/cli/progress.ts";
+} from "../lib/cli/common/progress.ts";
 import { newUid } from "../lib/util/uid.ts";
 import type { DimseMessage } from "../lib/dimse/messages.ts";
 import { createMemoryLogger, NULL_LOGGER } from "../lib/log/logger.ts";
-import type { AcceptorPolicy } from "../lib/net/negotiation.ts";
-import { type CommandHandler, DicomServer } from "../lib/net/server.ts";
+import type { AcceptorPolicy } from "../lib/ae/negotiation.ts";
+import { type CommandHandler, DicomServer } from "../lib/ae/server.ts";
 import {
   cstoreStatusString,
   IdentityInventor,
   type StoreResult,
   wildcardRegExp,
-} from "../lib/net/store_scu.ts";
+} from "../lib/cli/storescu/engine.ts";
 import type { UserIdentityRq } from "../lib/pdu/types.ts";
 import { EXPLICIT_VR_LITTLE_ENDIAN } from "../lib/dicom/uids.ts";
 import { MR_IMAGE_STORAGE, writeImageFile } from "../testing/dicom_files.ts";

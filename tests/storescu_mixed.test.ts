@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { decodeFileMeta, inspectDicomFile } from "../lib/dicom/part10.ts";
 import { newUid } from "../lib/util/uid.ts";
-import { PROPOSAL_OPTIONS } from "../lib/net/store_contexts.ts";
+import { PROPOSAL_OPTIONS } from "../lib/cli/storescu/contexts.ts";
 import { transferSyntaxName } from "../lib/dicom/uids.ts";
 import { writeImageFile } from "../testing/dicom_files.ts";
 import {

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { DicomFileInfo } from "../lib/dicom/part10.ts";
-import { metaMismatch, refusalFacts } from "../lib/net/store_scu.ts";
+import { metaMismatch, refusalFacts } from "../lib/cli/storescu/engine.ts";
 import {
   EXPLICIT_VR_LITTLE_ENDIAN as ELE,
   IMPLICIT_VR_LITTLE_ENDIAN as ILE,

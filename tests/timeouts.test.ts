@@ -16,8 +16,8 @@
  * Each value is 1 s; the peers never close themselves.
  */
 import assert from "node:assert/strict";
-import { verificationPolicy } from "../lib/net/echo_scp.ts";
-import { answerAssociateRq } from "../lib/net/negotiation.ts";
+import { verificationPolicy } from "../lib/cli/echoscp/echo_handler.ts";
+import { answerAssociateRq } from "../lib/ae/negotiation.ts";
 import { encodePdu } from "../lib/pdu/codec.ts";
 import { PduReader } from "../lib/pdu/reader.ts";
 import type { AssociateRqPdu, Pdu } from "../lib/pdu/types.ts";

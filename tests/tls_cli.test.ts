@@ -6,12 +6,12 @@
  * `tls` fields. Our tools only; DCMTK interop is in tls_dcmtk.test.ts.
  */
 import assert from "node:assert/strict";
-import { ECHOSCP_SPEC } from "../cli/echoscp.ts";
-import { ECHOSCU_SPEC } from "../cli/echoscu.ts";
-import { STORESCP_SPEC } from "../cli/storescp.ts";
-import { STORESCU_SPEC } from "../cli/storescu.ts";
-import { type CommandLineSpec, formatUsage, parseCommandLine } from "../lib/cli/options.ts";
-import { tlsSettings } from "../lib/cli/tls_options.ts";
+import { ECHOSCP_SPEC } from "../lib/cli/echoscp/main.ts";
+import { ECHOSCU_SPEC } from "../lib/cli/echoscu/main.ts";
+import { STORESCP_SPEC } from "../lib/cli/storescp/main.ts";
+import { STORESCU_SPEC } from "../lib/cli/storescu/main.ts";
+import { type CommandLineSpec, formatUsage, parseCommandLine } from "../lib/cli/common/options.ts";
+import { tlsSettings } from "../lib/cli/common/tls_options.ts";
 import type { TlsSettings } from "../lib/transport/tls.ts";
 import type { TlsSide } from "../lib/transport/tls_errors.ts";
 import { sharedTestPki as pki, tlsArgs } from "../testing/certs.ts";

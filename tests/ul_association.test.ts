@@ -43,7 +43,7 @@ Deno.test("ARTIM in Sta5: peer never answers the A-ASSOCIATE-RQ", async () => {
     "Sta5+Evt15->AA-1->Sta13",
     "Sta13+Evt18->AA-2->Sta1",
   ]);
-  assert.ok(h.logs.includes("W: ARTIM timeout: no A-ASSOCIATE-AC/RJ within 0.03 s; aborting"));
+  assert.ok(h.logs.includes("D: ARTIM timeout: no A-ASSOCIATE-AC/RJ within 0.03 s; aborting"));
   assert.ok(h.peer.isClosed);
 });
 
@@ -209,7 +209,7 @@ Deno.test("AE-6: the provider rejects an unsupported protocol version", async ()
   const r = await h.result;
   assert.equal(r.kind, "rejected");
   assert.equal(asked, false);
-  assert.ok(h.logs.includes("E: A-ASSOCIATE-RQ with unsupported protocol version 2: rejecting"));
+  assert.ok(h.logs.includes("D: A-ASSOCIATE-RQ with unsupported protocol version 2: rejecting"));
 });
 
 Deno.test("a throwing decide() rejects the association and is logged", async () => {
@@ -234,7 +234,7 @@ Deno.test("P-DATA-TF over our maximum length: A-ABORT (invalid parameter), logge
   await settle();
   assert.equal(hex(h.peer.drain()), hex(abortBytes(2, 6)));
   assert.ok(h.logs.includes(
-    "E: malformed PDU from peer: P-DATA-TF PDU-length 16385 exceeds our maximum length received of 16384",
+    "D: malformed PDU from peer: P-DATA-TF PDU-length 16385 exceeds our maximum length received of 16384",
   ));
   const ind = await h.assoc.receive();
   assert.deepEqual(ind, {
@@ -309,7 +309,7 @@ for (
       reason: words,
     });
     await h.assoc.closed;
-    assert.ok(h.logs.includes(`W: ${words}`));
+    assert.ok(h.logs.includes(`D: ${words}`));
     assert.equal(h.peer.drain().length, 0);
   });
 }
@@ -345,7 +345,7 @@ Deno.test("idle timeout once associated: A-ABORT on the user's behalf", async ()
   });
   await h.assoc.closed;
   assert.equal(hex(h.peer.drain()), hex(abortBytes(0, 0)));
-  assert.ok(h.logs.includes("W: idle timeout: no data from peer within 0.03 s; aborting"));
+  assert.ok(h.logs.includes("D: idle timeout: no data from peer within 0.03 s; aborting"));
 });
 
 Deno.test("abort(): A-ABORT source 0, Sta13, closed when the peer closes", async () => {

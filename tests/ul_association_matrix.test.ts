@@ -127,13 +127,13 @@ for (const [state, row] of Object.entries(EXPECTED)) {
       assert.equal(hex(h.peer.drain()), hex(expectedBytes(action, kind)));
       if (["AA-1", "AA-7", "AA-8"].includes(action) && kind !== "unrecognized PDU (HTTP GET)") {
         assert.ok(
-          h.logs.includes(`E: unexpected ${kind} PDU in ${state} (${STATES[state as State]})`),
+          h.logs.includes(`D: unexpected ${kind} PDU in ${state} (${STATES[state as State]})`),
         );
       }
       if (kind === "unrecognized PDU (HTTP GET)") {
         assert.ok(
           h.logs.includes(
-            "E: malformed PDU from peer: unrecognized PDU type 0x47: looks like HTTP",
+            "D: malformed PDU from peer: unrecognized PDU type 0x47: looks like HTTP",
           ),
         );
       }

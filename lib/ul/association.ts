@@ -61,7 +61,13 @@ export type UlLogger = Pick<Logger, "trace" | "debug" | "info" | "warn" | "error
 
 /** Options of one upper-layer connection. */
 export interface UlOptions {
-  /** Where transitions (trace), protocol errors (error) and timeouts (warn) are logged. */
+  /**
+   * Where transitions (trace), protocol errors, peer aborts and timeouts
+   * (debug) are logged: the upper layer reports what happened in its
+   * indications (typed causes), and the layer that owns the user's context
+   * logs the incident once. Only a bug (a callback that threw, an internal
+   * error) is logged here at error level, never demoted.
+   */
   logger: UlLogger;
   /** ARTIM timeout (PS3.8 9.1.5), DCMTK's -ta (default 30 s). */
   artimTimeoutMs: number;
@@ -112,7 +118,7 @@ export interface AbortOptions {
 }
 
 /** An established association (Sta6 and the release states that follow it). */
-export interface Association {
+export interface UlAssociation {
   /** The current state of the protocol machine. */
   readonly state: State;
   /** Bytes read from the peer so far (for rate limits: raw bytes, complete PDUs or not). */
@@ -157,13 +163,13 @@ export interface Association {
 
 /** Outcome of {@link requestAssociation}. */
 export type RequestResult =
-  | { kind: "accepted"; association: Association; ac: AssociateAcPdu }
+  | { kind: "accepted"; association: UlAssociation; ac: AssociateAcPdu }
   | { kind: "rejected"; rj: AssociateRjPdu }
   | { kind: "aborted"; source: "peer" | "provider"; abort?: AbortPdu; reason: string };
 
 /** Outcome of {@link acceptAssociation}. */
 export type AcceptResult =
-  | { kind: "accepted"; association: Association; rq: AssociateRqPdu; ac: AssociateAcPdu }
+  | { kind: "accepted"; association: UlAssociation; rq: AssociateRqPdu; ac: AssociateAcPdu }
   | { kind: "rejected"; rq: AssociateRqPdu; rj: AssociateRjPdu }
   | {
     kind: "aborted";
@@ -277,7 +283,7 @@ const PROTOCOL_VERSION_NOT_SUPPORTED: AssociateRjPdu = {
 };
 const DECIDE_FAILED: AssociateRjPdu = { type: "A-ASSOCIATE-RJ", result: 1, source: 1, reason: 1 };
 
-class Machine implements Association {
+class Machine implements UlAssociation {
   state: State = "Sta1";
   peerMaxPdu = 0;
   ourMaxPdu = 0;
@@ -503,7 +509,7 @@ class Machine implements Association {
         if (this.state === "Sta3") {
           this.#askUser(this.#rq);
         } else {
-          this.#log.error(
+          this.#log.debug(
             `A-ASSOCIATE-RQ with unsupported protocol version ${this.#rq.protocolVersion}: rejecting`,
           );
           this.#rj = PROTOCOL_VERSION_NOT_SUPPORTED;
@@ -635,13 +641,13 @@ class Machine implements Association {
       };
     }
     const reason = `unexpected ${input.pdu!.type} PDU in ${from} (${STATES[from]})`;
-    this.#log.error(reason);
+    this.#log.debug(reason);
     return { source: "provider", abortReason: ABORT_REASON.unexpectedPdu, reason };
   }
 
   #peerAborted(abort: AbortPdu): void {
     const reason = describePeerAbort(abort);
-    this.#log.warn(reason);
+    this.#log.debug(reason);
     this.#setEnd({ kind: "aborted", source: "peer", abort, reason });
   }
 
@@ -745,7 +751,7 @@ class Machine implements Association {
         const reason = this.#writing
           ? `write timeout: the peer has not taken our data within ${ms / 1000} s`
           : `idle timeout: no data from peer within ${ms / 1000} s`;
-        this.#log.warn(`${reason}; aborting`);
+        this.#log.debug(`${reason}; aborting`);
         this.#dispatch("Evt15", { abortBy: { source: "provider", reason, closeNow: true } });
       }));
   }
@@ -754,7 +760,7 @@ class Machine implements Association {
   #timeout(what: string): void {
     this.#guard(() => {
       const reason = `ARTIM timeout: ${what} within ${this.#seconds()}`;
-      this.#log.warn(`${reason}; aborting`);
+      this.#log.debug(`${reason}; aborting`);
       this.#dispatch("Evt15", { abortBy: { source: "provider", reason, closeNow: true } });
     });
   }
@@ -848,7 +854,7 @@ class Machine implements Association {
         item = this.#reader.next();
       } catch (err) {
         if (!(err instanceof PduDecodeError)) throw err;
-        this.#log.error(`malformed PDU from peer: ${err.message}`);
+        this.#log.debug(`malformed PDU from peer: ${err.message}`);
         this.#discardInput = true;
         this.#dispatch("Evt19", { decodeError: err });
         return;

@@ -14,10 +14,14 @@
 import { decodeFileMeta } from "../../lib/dicom/part10.ts";
 import { concatBytes } from "../../lib/util/bytes.ts";
 import { type Appender, createLogger } from "../../lib/log/logger.ts";
-import { echoHandler, verificationPolicy } from "../../lib/net/echo_scp.ts";
-import { runEchoScu } from "../../lib/net/echo_scu.ts";
-import { DicomServer } from "../../lib/net/server.ts";
-import { storagePolicy, storeHandler, storeScpTransferSyntaxes } from "../../lib/net/store_scp.ts";
+import { echoHandler, verificationPolicy } from "../../lib/cli/echoscp/echo_handler.ts";
+import { runEchoScu } from "../../lib/cli/echoscu/engine.ts";
+import { DicomServer } from "../../lib/ae/server.ts";
+import {
+  storagePolicy,
+  storeHandler,
+  storeScpTransferSyntaxes,
+} from "../../lib/cli/storescp/store_handler.ts";
 import {
   PDU_INSERTS,
   pduLengthFields,

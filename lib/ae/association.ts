@@ -1,0 +1,661 @@
+/**
+ * An established association as a program uses it (the requestor's side,
+ * returned by `associate()`): DIMSE operations as methods, responses
+ * matched to their requests by message ID (PS3.7 9.1), so that several
+ * operations may be outstanding at once (the asynchronous operations
+ * window, PS3.7 D.3.3.3), and requests the peer sends on the same
+ * association (the C-STORE sub-operations of a C-GET, PS3.4 C.4.3)
+ * answered by the services given. One reader takes everything the peer
+ * sends and hands it to whoever waits for it.
+ *
+ * @module
+ */
+import type {
+  CEchoRsp,
+  CStoreRq,
+  CStoreRsp,
+  DimseMessage,
+  ResponseStatusFields,
+} from "../dimse/messages.ts";
+import { hasDataset, PRIORITY, type Priority } from "../dimse/messages.ts";
+import { concatBytes } from "../util/bytes.ts";
+import type { Logger } from "../log/logger.ts";
+import type { AssociateAcPdu, AssociateRqPdu } from "../pdu/types.ts";
+import type { TlsInfo } from "../transport/tls.ts";
+import type { UlAssociation } from "../ul/association.ts";
+import type { ChannelEvent, DimseChannel } from "./channel.ts";
+import {
+  AssociationAborted,
+  DatasetSourceFailed,
+  DimseTimeout,
+  NoPresentationContext,
+  ProtocolError,
+} from "./errors.ts";
+import type { AcceptedContext } from "./negotiation.ts";
+import { type AssociationInfo, dispatchRequest, type Service } from "./service.ts";
+import { VERIFICATION_SOP_CLASS } from "../dicom/uids.ts";
+import { ChunkQueue } from "./chunks.ts";
+import { inspectDicomFile, readDatasetChunks } from "../dicom/part10.ts";
+
+/** A DIMSE response, with the data set that came with it (C-FIND identifiers...). */
+export interface Response<M extends DimseMessage = DimseMessage> {
+  /** The response message. */
+  message: M;
+  /** The data set that followed it, whole; absent when none did. */
+  dataset?: Uint8Array;
+}
+
+/** Options of one operation. */
+export interface OperationOptions {
+  /** Cancels the operation: a multi-response one sends a C-CANCEL-RQ (PS3.7 9.3.2.3). */
+  signal?: AbortSignal;
+  /** The DIMSE timeout for this operation's responses; the association's when absent. */
+  timeoutMs?: number;
+  /** Message ID to use; the association numbers its requests when absent. */
+  messageId?: number;
+}
+
+/** A data set to store and what it is. */
+export interface StoreSource {
+  /** The data set, in `transferSyntax`, as bytes or as chunks in order (any sizes, even total). */
+  dataset: Uint8Array | AsyncIterable<Uint8Array>;
+  /** Its transfer syntax UID: a context accepted for its class and syntax carries it. */
+  transferSyntax: string;
+  /** SOP Class UID (0008,0016). */
+  sopClassUid: string;
+  /** SOP Instance UID (0008,0018). */
+  sopInstanceUid: string;
+}
+
+/** Options of a C-STORE. */
+export interface StoreOptions extends OperationOptions {
+  /** The presentation context to send on; found from the class and syntax when absent. */
+  contextId?: number;
+  /** Priority (0000,0700); medium by default. */
+  priority?: Priority;
+  /** Called once the whole request is on its way, before the response is awaited. */
+  onSent?: () => void;
+}
+
+/** Events of an association, for a logger or a tool's own lines. */
+export type AssociationEvent =
+  | { type: "aborting"; reason: string }
+  | { type: "released" };
+
+/** How the association was set up: what {@link Association} needs from `associate()`. */
+export interface AssociationSetup {
+  /** The upper layer's association. */
+  ul: UlAssociation;
+  /** Its DIMSE channel. */
+  channel: DimseChannel;
+  /** What we asked for. */
+  rq: AssociateRqPdu;
+  /** What the peer answered. */
+  ac: AssociateAcPdu;
+  /** The peer as asked for. */
+  peer: { host: string; port: number };
+  /** TLS details, over TLS. */
+  tls?: TlsInfo;
+  /** The association's name in log lines, `CALLING->CALLED(n)`. */
+  name: string;
+  /** The DIMSE timeout of operations; none when absent. */
+  dimseTimeoutMs?: number;
+  /** Services answering requests the peer sends on this association. */
+  services: readonly Service[];
+  /** Where neutral lines go (with the association's name), if anywhere. */
+  logger?: Logger;
+  /** Receives the association's events. */
+  onEvent?: (e: AssociationEvent) => void;
+}
+
+/** A waiting operation: its responses as they come, or the error that ended it. */
+interface Waiter {
+  messageId: number;
+  push(r: Response): void;
+  fail(err: Error): void;
+}
+
+/** An association established by `associate()`. */
+export class Association implements AsyncDisposable {
+  /** `CALLING->CALLED(n)`, as dcm4che names associations in its lines. */
+  readonly name: string;
+  /** The peer as asked for. */
+  readonly peer: { host: string; port: number };
+  /** Our A-ASSOCIATE-RQ. */
+  readonly rq: AssociateRqPdu;
+  /** The peer's A-ASSOCIATE-AC. */
+  readonly ac: AssociateAcPdu;
+  /** The accepted presentation contexts, in order. */
+  readonly contexts: readonly AcceptedContext[];
+  /** TLS details (protocol, cipher, peer certificate); absent over plain TCP. */
+  readonly tls?: TlsInfo;
+  /**
+   * The DIMSE channel underneath, for tools that send messages of their
+   * own making; an operation in progress must not be mixed with it.
+   */
+  readonly channel: DimseChannel;
+  readonly #ul: UlAssociation;
+  readonly #setup: AssociationSetup;
+  readonly #waiters = new Map<number, Waiter>();
+  #nextMessageId = 1;
+  /** What ended the association, once it has ended. */
+  #ended: Error | undefined;
+  #released = false;
+  #pump: Promise<void> | undefined;
+  /** Data fragments of a message being received go here. */
+  #data: ((chunk: Uint8Array, last: boolean) => Promise<void>) | undefined;
+
+  /** Use `associate()`. */
+  constructor(setup: AssociationSetup) {
+    this.#setup = setup;
+    this.#ul = setup.ul;
+    this.channel = setup.channel;
+    this.rq = setup.rq;
+    this.ac = setup.ac;
+    this.peer = setup.peer;
+    this.tls = setup.tls;
+    this.name = setup.name;
+    const proposed = new Map(setup.rq.presentationContexts.map((pc) => [pc.id, pc]));
+    this.contexts = setup.ac.presentationContexts.flatMap((pc) => {
+      const p = proposed.get(pc.id);
+      return pc.result === 0 && p && p.transferSyntaxes.includes(pc.transferSyntax)
+        ? [{ id: pc.id, abstractSyntax: p.abstractSyntax, transferSyntax: pc.transferSyntax }]
+        : [];
+    });
+  }
+
+  /** Calling AE title (ours). */
+  get callingAeTitle(): string {
+    return this.rq.callingAeTitle;
+  }
+
+  /** Called AE title (the peer's). */
+  get calledAeTitle(): string {
+    return this.rq.calledAeTitle;
+  }
+
+  /** Data bytes per PDV we send (the peer's maximum PDU length less the PDV header, even). */
+  get maxSendPdv(): number {
+    return this.channel.maxSendPdv;
+  }
+
+  /** Whether the association still stands (not released, aborted or lost). */
+  get open(): boolean {
+    return this.#ended === undefined && this.#ul.state === "Sta6";
+  }
+
+  /**
+   * The accepted context for `abstractSyntax` (and `transferSyntax` when
+   * given), or undefined.
+   */
+  contextFor(abstractSyntax: string, transferSyntax?: string): AcceptedContext | undefined {
+    return this.contexts.find((c) =>
+      c.abstractSyntax === abstractSyntax &&
+      (transferSyntax === undefined || c.transferSyntax === transferSyntax)
+    );
+  }
+
+  /** A message ID for a request of ours (1, 2, 3... wrapping within 16 bits). */
+  nextMessageId(): number {
+    const id = this.#nextMessageId;
+    this.#nextMessageId = id === 0xffff ? 1 : id + 1;
+    return id;
+  }
+
+  /**
+   * C-ECHO (PS3.7 9.1.5): resolves with the response (its `status`: 0 is
+   * success); throws {@link NoPresentationContext} when Verification was not
+   * accepted, and the association's errors (aborted, timed out...).
+   *
+   * @example Echo a peer
+   * ```ts ignore
+   * await using assoc = await associate("ANY-SCP@127.0.0.1:104");
+   * const rsp = await assoc.echo();
+   * console.log(rsp.status === 0 ? "alive" : `status ${rsp.status}`);
+   * ```
+   */
+  async echo(o: OperationOptions & { contextId?: number } = {}): Promise<CEchoRsp> {
+    const context = o.contextId === undefined
+      ? this.#context(VERIFICATION_SOP_CLASS)
+      : { id: o.contextId };
+    const messageId = o.messageId ?? this.nextMessageId();
+    const rsp = await this.#single(
+      context.id,
+      {
+        type: "C-ECHO-RQ",
+        messageId,
+        affectedSopClassUid: VERIFICATION_SOP_CLASS,
+      },
+      undefined,
+      "C-ECHO",
+      o,
+    );
+    return rsp.message as CEchoRsp;
+  }
+
+  /**
+   * C-STORE (PS3.7 9.1.1) of one data set, streamed (PDVs filled to the
+   * peer's maximum; a slow peer slows the source down). Resolves with the
+   * response whatever its status; throws {@link NoPresentationContext} when
+   * no context fits the data set's class and syntax,
+   * {@link DatasetSourceFailed} (the association aborted) when the source
+   * throws after part of the data set went out, and the association's errors.
+   * A path names a DICOM file (Part 10, or a bare data set in implicit VR
+   * little endian): its data set is streamed as it is, in its own syntax.
+   */
+  async store(source: StoreSource | string, o: StoreOptions = {}): Promise<CStoreRsp> {
+    if (typeof source === "string") source = await fileSource(source);
+    const context = o.contextId === undefined
+      ? this.#context(source.sopClassUid, source.transferSyntax)
+      : this.contexts.find((c) => c.id === o.contextId) ?? this.#context(source.sopClassUid);
+    const request: CStoreRq = {
+      type: "C-STORE-RQ",
+      messageId: o.messageId ?? this.nextMessageId(),
+      affectedSopClassUid: source.sopClassUid,
+      affectedSopInstanceUid: source.sopInstanceUid,
+      priority: o.priority ?? PRIORITY.medium,
+    };
+    const rsp = await this.#single(context.id, request, source.dataset, "C-STORE", o);
+    return rsp.message as CStoreRsp;
+  }
+
+  /**
+   * Sends `request` (with its data set, if any) on `contextId` and yields
+   * every response to it, pending ones first, until the final one (PS3.7
+   * 9.1.2-9.1.4: C-FIND, C-GET and C-MOVE answer with pending responses
+   * before the last). Aborting `o.signal` sends a C-CANCEL-RQ (PS3.7
+   * 9.3.2.3) and the responses go on until the peer's final one. Leaving
+   * the loop early cancels the same way, without waiting.
+   */
+  async *request(
+    contextId: number,
+    request: DimseMessage & { messageId: number },
+    dataset?: Uint8Array | AsyncIterable<Uint8Array>,
+    o: OperationOptions = {},
+  ): AsyncGenerator<Response> {
+    const queue: (Response | Error)[] = [];
+    let wake: (() => void) | undefined;
+    const waiter: Waiter = {
+      messageId: request.messageId,
+      push: (r) => {
+        queue.push(r);
+        wake?.();
+      },
+      fail: (err) => {
+        queue.push(err);
+        wake?.();
+      },
+    };
+    this.#expect(waiter);
+    let final = false;
+    let cancelled = false;
+    const cancel = () => {
+      if (cancelled || final || !this.open) return;
+      cancelled = true;
+      this.channel.send(contextId, {
+        type: "C-CANCEL-RQ",
+        messageIdBeingRespondedTo: request.messageId,
+      }).catch(() => {});
+    };
+    o.signal?.addEventListener("abort", cancel, { once: true });
+    try {
+      await this.#send(contextId, request, dataset);
+      if (o.signal?.aborted) cancel();
+      const operation = request.type.replace(/-RQ$/, "");
+      for (;;) {
+        while (queue.length === 0) {
+          await this.#wait(() => queue.length > 0, (w) => wake = w, operation, o);
+        }
+        const next = queue.shift()!;
+        if (next instanceof Error) throw next;
+        final = !isPending(next.message);
+        yield next;
+        if (final) return;
+      }
+    } finally {
+      o.signal?.removeEventListener("abort", cancel);
+      this.#waiters.delete(request.messageId);
+      if (!final) cancel();
+    }
+  }
+
+  /**
+   * Releases the association (PS3.8 7.2); when the peer asked first, or
+   * ended it, the release is answered or the way it ended thrown
+   * ({@link AssociationAborted}).
+   */
+  async release(): Promise<void> {
+    if (this.#released) return;
+    if (this.#ended) throw this.#ended;
+    if (this.#ul.state === "Sta6") {
+      const released = await this.#ul.release();
+      if (released !== "released") {
+        throw this.#end(new AssociationAborted({ source: "provider", reason: released.aborted }));
+      }
+      this.#markReleased();
+      await this.#pump;
+      return;
+    }
+    // The peer left Sta6 first: its A-RELEASE-RQ is answered; an abort is reported.
+    const ended = await this.#terminal();
+    if (!this.#released) throw ended;
+  }
+
+  /** Released, by us or the peer: operations after it fail with "released". */
+  #markReleased(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#end(new AssociationAborted({ source: "local", reason: "released" }));
+    this.#setup.onEvent?.({ type: "released" });
+    this.#log("info", "released");
+  }
+
+  /** Aborts the association (PS3.8 7.3); safe in any state. */
+  async abort(opts: { closeNow?: boolean } = {}): Promise<void> {
+    this.#end(new AssociationAborted({ source: "local", reason: "aborted by the local user" }));
+    await this.#ul.abort(opts);
+  }
+
+  /** Releases the association if it still stands (`await using`), else makes sure it is closed. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.open) {
+      try {
+        await this.release();
+        return;
+      } catch {
+        // Aborted or lost meanwhile: closed below.
+      }
+    }
+    await this.#ul.abort({ closeNow: true }).catch(() => {});
+  }
+
+  // ---- internals ----
+
+  #context(abstractSyntax: string, transferSyntax?: string): AcceptedContext {
+    const c = this.contextFor(abstractSyntax, transferSyntax);
+    if (c) return c;
+    throw new NoPresentationContext(
+      this.ac,
+      abstractSyntax,
+      transferSyntax === undefined
+        ? `no accepted presentation context for ${abstractSyntax}`
+        : `no accepted presentation context for ${abstractSyntax} in ${transferSyntax}`,
+    );
+  }
+
+  /** One request, one response. */
+  async #single(
+    contextId: number,
+    request: DimseMessage & { messageId: number },
+    dataset: Uint8Array | AsyncIterable<Uint8Array> | undefined,
+    operation: string,
+    o: StoreOptions,
+  ): Promise<Response> {
+    let got: Response | Error | undefined;
+    let wake: (() => void) | undefined;
+    const waiter: Waiter = {
+      messageId: request.messageId,
+      push: (r) => {
+        got ??= r;
+        wake?.();
+      },
+      fail: (err) => {
+        got ??= err;
+        wake?.();
+      },
+    };
+    this.#expect(waiter);
+    try {
+      await this.#send(contextId, request, dataset);
+      o.onSent?.();
+      while (got === undefined) {
+        await this.#wait(() => got !== undefined, (w) => wake = w, operation, o);
+      }
+      if (got instanceof Error) throw got;
+      const expected = request.type.replace(/-RQ$/, "-RSP");
+      if (got.message.type !== expected) {
+        const err = new ProtocolError("unexpected-message", got.message.type);
+        await this.#protocolError(err);
+        throw err;
+      }
+      return got;
+    } finally {
+      this.#waiters.delete(request.messageId);
+    }
+  }
+
+  #expect(w: Waiter): void {
+    if (this.#ended) throw this.#ended;
+    if (this.#waiters.has(w.messageId)) {
+      throw new RangeError(`message ID ${w.messageId} is already waiting for its response`);
+    }
+    this.#waiters.set(w.messageId, w);
+    this.#pump ??= this.#read();
+  }
+
+  /**
+   * Sends a request. When the association ended before or under it (the
+   * peer's A-ABORT, a lost connection), the error says how it ended; when
+   * the data set's source failed, the association is aborted
+   * ({@link DatasetSourceFailed}).
+   */
+  async #send(
+    contextId: number,
+    request: DimseMessage,
+    dataset: Uint8Array | AsyncIterable<Uint8Array> | undefined,
+  ): Promise<void> {
+    try {
+      await this.channel.send(contextId, request, dataset);
+    } catch (err) {
+      if (this.#ul.state === "Sta6") {
+        // Part of the data set is out: PS3.7 has no way to take it back but the abort.
+        const failed = new DatasetSourceFailed(err);
+        this.#setup.onEvent?.({ type: "aborting", reason: failed.message });
+        this.#end(new AssociationAborted({ source: "local", reason: failed.message }));
+        await this.#ul.abort();
+        throw failed;
+      }
+      throw await this.#terminal();
+    }
+  }
+
+  /**
+   * Waits until `done()` holds, a response wakes it, or the DIMSE timeout
+   * passes (the association is then aborted at once: a peer that lets it
+   * pass will not close it either).
+   */
+  async #wait(
+    done: () => boolean,
+    setWake: (w: (() => void) | undefined) => void,
+    operation: string,
+    o: OperationOptions,
+  ): Promise<void> {
+    const ms = o.timeoutMs ?? this.#setup.dimseTimeoutMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timedOut = false;
+    await new Promise<void>((resolve) => {
+      setWake(resolve);
+      if (done()) return resolve();
+      if (ms) {
+        timer = setTimeout(() => {
+          timedOut = true;
+          resolve();
+        }, ms);
+      }
+    });
+    setWake(undefined);
+    clearTimeout(timer);
+    if (timedOut && !done()) {
+      const err = new DimseTimeout(operation, ms!);
+      this.#setup.onEvent?.({ type: "aborting", reason: err.message });
+      this.#log("error", `${err.message}: aborting`);
+      this.#end(err);
+      await this.#ul.abort({ closeNow: true });
+      throw err;
+    }
+  }
+
+  /** Records how the association ended and fails every waiting operation with it. */
+  #end(err: Error): Error {
+    if (this.#ended) return this.#ended;
+    this.#ended = err;
+    for (const w of this.#waiters.values()) w.fail(err);
+    return err;
+  }
+
+  /** How the association ended, once the reader has seen it end. */
+  async #terminal(): Promise<Error> {
+    if (this.#ended) return this.#ended;
+    this.#pump ??= this.#read();
+    await this.#pump;
+    return this.#ended ?? new AssociationAborted({ source: "provider", reason: "closed" });
+  }
+
+  /** The one reader: every event of the channel goes to whoever it belongs to. */
+  async #read(): Promise<void> {
+    for (;;) {
+      const ev: ChannelEvent = await this.channel.receive();
+      switch (ev.kind) {
+        case "command": {
+          const m = ev.message;
+          if ("messageIdBeingRespondedTo" in m && m.type.endsWith("-RSP")) {
+            const w = this.#waiters.get(m.messageIdBeingRespondedTo);
+            if (!w) {
+              await this.#protocolError(new ProtocolError("unexpected-message", m.type));
+              return;
+            }
+            if (hasDataset(m)) {
+              const parts: Uint8Array[] = [];
+              this.#data = (chunk, last) => {
+                parts.push(chunk.slice());
+                if (last) {
+                  this.#data = undefined;
+                  w.push({ message: m, dataset: concatBytes(parts) });
+                }
+                return Promise.resolve();
+              };
+            } else {
+              w.push({ message: m });
+            }
+            continue;
+          }
+          if (!(await this.#incoming(ev.contextId, m))) return;
+          continue;
+        }
+        case "data":
+          if (!this.#data) {
+            await this.#protocolError(new ProtocolError("unexpected-event", "data"));
+            return;
+          }
+          await this.#data(ev.chunk, ev.last);
+          continue;
+        case "release-requested":
+          if (this.#waiters.size > 0) {
+            await this.#protocolError(new ProtocolError("release-requested", "A-RELEASE-RQ"));
+            return;
+          }
+          // PS3.8 AR-4: the peer may release when nothing is outstanding.
+          await this.#ul.respondRelease().catch(() => {});
+          this.#markReleased();
+          return;
+        case "released":
+          this.#markReleased();
+          return;
+        case "aborted":
+          this.#log(
+            ev.source === "local" ? "info" : "error",
+            `aborted (${ev.source}): ${ev.reason}`,
+          );
+          this.#end(
+            new AssociationAborted({ source: ev.source, reason: ev.reason, abort: ev.abort }),
+          );
+          return;
+        case "protocol-error":
+          await this.#protocolError(new ProtocolError("malformed", ev.reason));
+          return;
+        case "timeout":
+          continue;
+      }
+    }
+  }
+
+  async #protocolError(err: ProtocolError): Promise<void> {
+    this.#log("error", `${err.message}: aborting`);
+    this.#setup.onEvent?.({ type: "aborting", reason: err.message });
+    this.#end(err);
+    await this.#ul.abort();
+  }
+
+  /**
+   * A request from the peer on our association (the C-STORE sub-operations
+   * of a C-GET): answered by the services given to `associate()`, with the
+   * C-STORE SCP role negotiated (PS3.7 D.3.3.4). False when it ended the
+   * association.
+   */
+  async #incoming(contextId: number, m: DimseMessage): Promise<boolean> {
+    const context = this.contexts.find((c) => c.id === contextId);
+    if (!context) {
+      await this.#protocolError(
+        new ProtocolError("unexpected-message", `${m.type} on context ${contextId}`),
+      );
+      return false;
+    }
+    const data = m.type === "C-STORE-RQ" ? new ChunkQueue() : undefined;
+    if (data) this.#data = (chunk, last) => data.push(chunk, last);
+    const info: AssociationInfo = {
+      name: this.name,
+      peer: this.peer,
+      callingAeTitle: this.rq.callingAeTitle,
+      calledAeTitle: this.rq.calledAeTitle,
+      rq: this.rq,
+      ac: this.ac,
+    };
+    const controller = new AbortController();
+    const answered = dispatchRequest(this.#setup.services, {
+      message: m,
+      context,
+      association: info,
+      dataset: data,
+      signal: controller.signal,
+      send: (rsp) => this.channel.send(contextId, rsp),
+      logger: this.#setup.logger,
+    });
+    // The reader goes on feeding the data set while the service consumes it.
+    if (!data) {
+      const ok = await answered;
+      if (!ok) await this.#protocolError(new ProtocolError("unexpected-message", m.type));
+      return ok;
+    }
+    answered.then((ok) => {
+      if (!ok) return this.#protocolError(new ProtocolError("unexpected-message", m.type));
+    }).catch((err) => {
+      this.#log("error", `service failed: ${err instanceof Error ? err.message : err}`);
+    }).finally(() => {
+      if (this.#data && data.done) this.#data = undefined;
+    });
+    return true;
+  }
+
+  #log(level: "info" | "error", line: string): void {
+    const log = this.#setup.logger;
+    if (log?.isEnabled(level)) log[level](`${this.name}: ${line}`);
+  }
+}
+
+/** Whether a response says more follow (PS3.7 C: 0xFF00, 0xFF01 pending). */
+function isPending(m: DimseMessage): boolean {
+  return "status" in m && (m as ResponseStatusFields).status !== undefined &&
+    ((m as ResponseStatusFields).status & 0xff00) === 0xff00;
+}
+
+/** A file's data set as a {@link StoreSource}: read in chunks as it goes out, never whole. */
+async function fileSource(path: string): Promise<StoreSource> {
+  const info = await inspectDicomFile(path, "file-or-dataset");
+  return {
+    // One buffer reused for every chunk: the channel copies each into its PDUs first.
+    dataset: readDatasetChunks(info, 64 * 1024, { reuse: true }),
+    transferSyntax: info.transferSyntaxUid,
+    sopClassUid: info.sopClassUid,
+    sopInstanceUid: info.sopInstanceUid,
+  };
+}

@@ -1,0 +1,336 @@
+/**
+ * DIMSE messages over an established association: commands and datasets
+ * fragmented into P-DATA-TF PDUs that fill the peer's maximum length
+ * (PS3.8 9.3.5, Annex D.1), and incoming PDVs reassembled into messages
+ * (PS3.7 8.1). SCUs and SCPs of every service share it.
+ *
+ * @module
+ */
+import { encodeCommandSet } from "../dimse/command.ts";
+import { type DimseMessage, messageToCommandSet } from "../dimse/messages.ts";
+import { fragmentMessage, maxPdvDataLength, MessageAssembler } from "../dimse/fragment.ts";
+import { DimseDecodeError } from "../dimse/errors.ts";
+import type { AbortPdu, PDataTfPdu } from "../pdu/types.ts";
+import type { AbortSource, UlAssociation, UlIndication } from "../ul/association.ts";
+
+/** What the channel hands its user, in arrival order. */
+export type ChannelEvent =
+  | { kind: "command"; contextId: number; message: DimseMessage }
+  | { kind: "data"; contextId: number; chunk: Uint8Array; last: boolean }
+  | { kind: "release-requested" }
+  | { kind: "released" }
+  | { kind: "aborted"; source: AbortSource; reason: string; abort?: AbortPdu }
+  /** Nothing within the time asked for; `slow`: a message arrived below the transfer floor. */
+  | { kind: "timeout"; slow?: SlowTransfer }
+  | { kind: "protocol-error"; reason: string };
+
+/**
+ * A transfer floor (a slow drip must not hold an association for ever):
+ * while a message is arriving (a PDU or a command or data set begun but not
+ * complete), every `windowMs` spent waiting for the peer must bring at
+ * least `bytesPerSecond` times that wait, counted in raw bytes read.
+ */
+export interface TransferFloor {
+  /** The lowest average rate accepted, bytes per second. */
+  bytesPerSecond: number;
+  /** The waiting time each judgement covers, milliseconds. */
+  windowMs: number;
+}
+
+/** What a message that fell below the {@link TransferFloor} brought. */
+export interface SlowTransfer {
+  /** Bytes read during the window judged. */
+  bytes: number;
+  /** Seconds spent waiting for them. */
+  seconds: number;
+  /** The floor, bytes per second. */
+  minBytesPerSecond: number;
+}
+
+/** Channel settings. */
+export interface ChannelOptions {
+  /** PDV data size when the peer sets no limit (its max length 0). */
+  chunkSize?: number;
+  /** Largest command set accepted from the peer. */
+  maxCommandSetLength?: number;
+  /** The slowest transfer accepted while a message arrives; none when absent. */
+  floor?: TransferFloor;
+}
+
+/** Default PDV size when the peer accepts any length: large enough to amortise syscalls. */
+export const DEFAULT_CHUNK = 64 * 1024;
+
+/** One association's DIMSE message stream. */
+export class DimseChannel {
+  /** The association the messages travel on. */
+  readonly association: UlAssociation;
+  readonly #pdvLength: number;
+  readonly #assembler: MessageAssembler;
+  readonly #floor: TransferFloor | undefined;
+  #pending: ChannelEvent[] = [];
+  #inflight: ReturnType<UlAssociation["receive"]> | undefined;
+  /** The association's bytesReceived when the last indication was taken. */
+  #bytesAtIndication = 0;
+  /** While a message arrives: the floor's current window. */
+  #window: { waitedMs: number; bytes: number } | undefined;
+
+  /** Sizes PDVs for the peer's maximum PDU length (PS3.8 D.1). */
+  constructor(association: UlAssociation, opts: ChannelOptions = {}) {
+    this.association = association;
+    this.#pdvLength = maxPdvDataLength(association.peerMaxPdu, opts.chunkSize ?? DEFAULT_CHUNK);
+    this.#assembler = new MessageAssembler({
+      maxCommandSetLength: opts.maxCommandSetLength ?? 64 * 1024,
+    });
+    this.#floor = opts.floor;
+    this.#bytesAtIndication = association.bytesReceived;
+  }
+
+  /** A message is arriving: a command or data set begun, or bytes of a PDU not yet whole. */
+  get arriving(): boolean {
+    return !this.#assembler.idle || this.association.bytesReceived > this.#bytesAtIndication;
+  }
+
+  /** Data bytes per PDV we send: the peer's maximum minus the PDV item header, made even. */
+  get maxSendPdv(): number {
+    return this.#pdvLength;
+  }
+
+  /**
+   * Sends one command set and, when given, its data set (PS3.7 6.3.1, 8.1).
+   *
+   * A data set may be streamed: any chunk sizes are accepted (only the total
+   * must be even, PS3.5 7.1), PDVs are filled to the peer's maximum, and the
+   * last one is flagged last (PS3.8 E.2). Chunks may be reused by the
+   * producer once yielded: their bytes are copied into the PDU when it is
+   * queued. At most {@link SEND_WINDOW} bytes wait for the socket, so a slow
+   * peer slows the producer instead of filling memory. If the source throws,
+   * the message is incomplete on the wire: the caller must abort the
+   * association.
+   */
+  async send(
+    contextId: number,
+    message: DimseMessage,
+    dataset?: Uint8Array | AsyncIterable<Uint8Array>,
+  ): Promise<void> {
+    const command = encodeCommandSet(messageToCommandSet(message));
+    let written: Promise<void> = Promise.resolve();
+    for (const pdu of fragmentMessage(contextId, true, command, this.#pdvLength)) {
+      written = this.#sendPData(pdu);
+    }
+    if (dataset === undefined) return await written;
+    if (dataset instanceof Uint8Array) {
+      for (const pdu of fragmentMessage(contextId, false, dataset, this.#pdvLength)) {
+        written = this.#sendPData(pdu);
+      }
+      return await written;
+    }
+    await this.#sendStream(contextId, dataset, written);
+  }
+
+  async #sendStream(
+    contextId: number,
+    source: AsyncIterable<Uint8Array>,
+    written: Promise<void>,
+  ): Promise<void> {
+    const pdvLength = this.#pdvLength;
+    // One PDV is held back until we know whether more follows, so that the
+    // final one can carry the last-fragment bit.
+    let held: Uint8Array | undefined;
+    const carry = new Uint8Array(pdvLength);
+    let carried = 0;
+    let unconfirmed = 0;
+    let window: Promise<void> = written;
+    const emit = (data: Uint8Array) => {
+      if (held) {
+        written = this.#sendPData(pdv(contextId, held, false));
+        unconfirmed += held.length;
+      }
+      held = data;
+    };
+    for await (const chunk of source) {
+      let offset = 0;
+      if (carried > 0) {
+        const take = Math.min(pdvLength - carried, chunk.length);
+        carry.set(chunk.subarray(0, take), carried);
+        carried += take;
+        offset = take;
+        if (carried === pdvLength) {
+          emit(carry.slice());
+          carried = 0;
+        }
+      }
+      for (; chunk.length - offset >= pdvLength; offset += pdvLength) {
+        emit(chunk.subarray(offset, offset + pdvLength));
+      }
+      if (offset < chunk.length) {
+        carry.set(chunk.subarray(offset), carried);
+        carried += chunk.length - offset;
+      }
+      // The producer may reuse the chunk once we ask for the next one.
+      if (held && held.buffer === chunk.buffer) held = held.slice();
+      if (unconfirmed >= SEND_WINDOW) {
+        await window;
+        window = written;
+        unconfirmed = 0;
+      }
+    }
+    if (carried % 2 !== 0) {
+      throw new RangeError("odd data set length: DIMSE data sets are always even (PS3.5 7.1)");
+    }
+    if (carried > 0) emit(carry.subarray(0, carried));
+    written = this.#sendPData(pdv(contextId, held ?? new Uint8Array(0), true));
+    await written;
+  }
+
+  /**
+   * Queues one P-DATA-TF. Only the last PDU's promise (or the window's) is
+   * awaited: once the association is gone (a peer's A-ABORT, a lost or stuck
+   * connection) every queued PDU's promise rejects, and those superseded
+   * unawaited must not count as unhandled rejections, which end a Deno process.
+   */
+  #sendPData(pdu: PDataTfPdu): Promise<void> {
+    const written = this.association.sendPData(pdu);
+    written.catch(() => {});
+    return written;
+  }
+
+  /**
+   * The next event, or `{kind: "timeout"}` once `timeoutMs` have passed
+   * without one (0 or undefined: wait for ever), however many bytes or PDUs
+   * short of an event arrived meanwhile; `{kind: "timeout", slow}` when a
+   * message arrives below the transfer floor. A timeout loses nothing: the
+   * read stays pending and its result is returned by the next call. When
+   * `stop` aborts, the wait ends the same way (`{kind: "timeout"}`).
+   */
+  async receive(timeoutMs?: number, stop?: AbortSignal): Promise<ChannelEvent> {
+    const deadline = timeoutMs ? performance.now() + timeoutMs : undefined;
+    while (this.#pending.length === 0) {
+      const indication = await this.#next(deadline, stop);
+      if (indication.kind === "timeout") return indication;
+      switch (indication.kind) {
+        case "p-data":
+          try {
+            for (const pdv of indication.pdu.pdvs) {
+              for (const ev of this.#assembler.push(pdv)) {
+                // A command set that decodes but is no message we know ends the association.
+                if (ev.kind === "command" && ev.error) throw ev.error;
+                this.#pending.push(
+                  ev.kind === "command"
+                    ? { kind: "command", contextId: ev.contextId, message: ev.message! }
+                    : ev,
+                );
+              }
+            }
+          } catch (err) {
+            if (!(err instanceof DimseDecodeError)) throw err;
+            return { kind: "protocol-error", reason: err.message };
+          }
+          break;
+        case "release-requested":
+        case "released":
+          return { kind: indication.kind };
+        case "aborted":
+          return {
+            kind: "aborted",
+            source: indication.source,
+            reason: indication.reason,
+            ...(indication.abort && { abort: indication.abort }),
+          };
+      }
+    }
+    return this.#pending.shift()!;
+  }
+
+  /** The next indication, or a timeout at `deadline` or below the floor. */
+  async #next(
+    deadline: number | undefined,
+    stop: AbortSignal | undefined,
+  ): Promise<UlIndication | ChannelEvent & { kind: "timeout" }> {
+    const assoc = this.association;
+    for (;;) {
+      this.#inflight ??= assoc.receive();
+      const floor = this.#floor;
+      if (!floor || !this.arriving) this.#window = undefined;
+      // Bytes that came during the wait before count, not its time: that wait may have been idle.
+      else this.#window ??= { waitedMs: 0, bytes: this.#bytesAtIndication };
+      const window = this.#window;
+      const t = performance.now();
+      const left = deadline === undefined ? undefined : deadline - t;
+      if (left !== undefined && left <= 0) return { kind: "timeout" };
+      // With a floor, a wait ends at least once per window, to see whether a message began.
+      const windowLeft = floor && (window ? floor.windowMs - window.waitedMs : floor.windowMs);
+      const wait = windowLeft === undefined ? left : Math.min(left ?? windowLeft, windowLeft);
+      if (stop?.aborted) return { kind: "timeout" };
+      const indication = await withTimeout(
+        this.#inflight,
+        wait === undefined ? undefined : Math.max(1, wait),
+        stop,
+      );
+      // Only time spent waiting for the peer counts: not the time our user took.
+      if (window) window.waitedMs += performance.now() - t;
+      if (indication !== undefined) {
+        this.#inflight = undefined;
+        this.#bytesAtIndication = assoc.bytesReceived;
+        return indication;
+      }
+      if (window && window.waitedMs >= floor!.windowMs) {
+        const bytes = assoc.bytesReceived - window.bytes;
+        if (bytes < (floor!.bytesPerSecond * window.waitedMs) / 1000) {
+          const seconds = Math.round(window.waitedMs / 100) / 10;
+          return {
+            kind: "timeout",
+            slow: { bytes, seconds, minBytesPerSecond: floor!.bytesPerSecond },
+          };
+        }
+        this.#window = { waitedMs: 0, bytes: assoc.bytesReceived };
+      }
+    }
+  }
+}
+
+/** Bytes of a streamed data set queued before waiting for the socket. */
+export const SEND_WINDOW = 1 << 20;
+
+/** A P-DATA-TF of one data PDV. */
+function pdv(contextId: number, data: Uint8Array, isLast: boolean): PDataTfPdu {
+  return { type: "P-DATA-TF", pdvs: [{ contextId, isCommand: false, isLast, data }] };
+}
+
+/**
+ * `p`'s value, or undefined if it has not settled within `ms` (0 or
+ * undefined: no limit). While a data set streams in, the indication asked
+ * for is nearly always queued already, its promise settled: one turn of the
+ * microtask queue tells (a reaction to a settled promise runs before the
+ * `await` queued after it), and then no timer is needed. Arming and
+ * clearing a timer for every PDV cost more than the rest of receiving it.
+ */
+async function withTimeout<T>(
+  p: Promise<T>,
+  ms: number | undefined,
+  stop?: AbortSignal,
+): Promise<T | undefined> {
+  if (stop) {
+    // Waiting stops early when `stop` aborts; the read stays in flight for the next call.
+    const stopped = new Promise<undefined>((resolve) => {
+      stop.addEventListener("abort", () => resolve(undefined), { once: true });
+    });
+    return await Promise.race([withTimeout(p, ms), stopped]);
+  }
+  if (!ms) return await p;
+  let settled = false;
+  const value = p.then((v) => {
+    settled = true;
+    return v;
+  });
+  await undefined;
+  if (settled) return await value;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([value, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

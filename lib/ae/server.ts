@@ -1,0 +1,808 @@
+/**
+ * A DICOM application entity as acceptor: listens, negotiates each
+ * association (PS3.8 7.1), and serves DIMSE requests through per-command
+ * handlers (PS3.7 9.1). Associations are served concurrently; one peer's
+ * bad bytes end that peer's association only. Every connection holds a
+ * place in the server's connection budget (budget.ts: caps within the
+ * descriptors the process may open) and has a deadline in every state:
+ * the listener's TLS handshake and ARTIM before the association, then the
+ * wait for each request, socket inactivity and the transfer floor.
+ *
+ * @module
+ */
+import { maxPdvDataLength } from "../dimse/fragment.ts";
+import type { DimseMessage } from "../dimse/messages.ts";
+import type { Logger } from "../log/logger.ts";
+import { formatAssociateDump } from "../pdu/dump.ts";
+import type { AssociateAcPdu, AssociateRjPdu, AssociateRqPdu } from "../pdu/types.ts";
+import { listenTcp } from "../transport/tcp.ts";
+import type { TlsFailureKind } from "../transport/tls_errors.ts";
+import type {
+  ConnectionGate,
+  ConnectionPlace,
+  Endpoint,
+  Transport,
+  TransportListener,
+} from "../transport/transport.ts";
+import {
+  acceptAssociation,
+  CLOSED_BEFORE_RQ,
+  type UlAssociation,
+  UlUsageError,
+} from "../ul/association.ts";
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../util/version.ts";
+import {
+  type AssociationHooks,
+  ConnectionBudget,
+  type ConnectionLimits,
+  descriptorsNeeded,
+  type OverloadEnd,
+  type OverloadStart,
+  readDescriptorLimit,
+  resolveLimits,
+} from "./budget.ts";
+import { describeReject } from "../cli/common/diagnose.ts";
+import {
+  type ChannelEvent,
+  DEFAULT_CHUNK,
+  DimseChannel,
+  type SlowTransfer,
+  type TransferFloor,
+} from "./channel.ts";
+import {
+  type AcceptedContext,
+  acceptedContexts,
+  type AcceptorPolicy,
+  answerAssociateRq,
+  REJECT,
+} from "./negotiation.ts";
+import { pduLogger } from "../cli/common/pdu_log.ts";
+import { uidName } from "../dicom/uids.ts";
+
+/** Structured server events: what `--json` prints, one object per line. */
+export type ServerEvent =
+  | { event: "listening"; host: string; port: number }
+  | { event: "association-received"; peer: string; callingAeTitle: string; calledAeTitle: string }
+  | { event: "association-accepted"; peer: string; contexts: AcceptedContext[] }
+  | { event: "association-rejected"; peer: string; reason: string }
+  | { event: "request"; peer: string; command: string; messageId: number; status: number }
+  | { event: "association-released"; peer: string }
+  | { event: "association-aborted"; peer: string; reason: string }
+  | { event: "connection-error"; peer: string; reason: string; tlsFailure?: TlsFailureKind }
+  | { event: "tls-established"; peer: string; tls: TlsConnectionInfo }
+  | ({ event: "association-ended"; peer: string; callingAeTitle: string } & AssociationSummary)
+  | ({ event: "overload" } & OverloadStart)
+  | ({ event: "overload-ended" } & OverloadEnd)
+  | ({ event: "stopped" } & ServerTotals);
+
+/** What one association brought, when it ended. */
+export interface AssociationSummary extends AssociationTally {
+  /** How it ended: released, or aborted (by either side, or a deadline). */
+  outcome: "released" | "aborted";
+  /** From the A-ASSOCIATE-RQ to the end, milliseconds. */
+  ms: number;
+}
+
+/** What the requests of one association brought; handlers add what they stored. */
+export interface AssociationTally {
+  /** DIMSE requests answered. */
+  requests: number;
+  /** Requests answered with a failure status (neither success nor warning). */
+  failed: number;
+  /** Data sets stored. */
+  stored: number;
+  /** Data set bytes received. */
+  bytes: number;
+}
+
+/** What a server did since it started (the `stopped` event, the line at shutdown). */
+export interface ServerTotals {
+  /** Associations accepted. */
+  associations: number;
+  /** Association requests rejected. */
+  rejected: number;
+  /** Associations that ended with an abort (either side, or a timeout). */
+  aborted: number;
+  /** DIMSE requests answered. */
+  requests: number;
+  /** Requests answered with a failure status. */
+  failed: number;
+  /** Data sets stored. */
+  stored: number;
+  /** Data set bytes received. */
+  bytes: number;
+  /** Connections closed at once, or while waiting to associate, over the connection caps. */
+  refused: number;
+  /** Seconds since the server started. */
+  seconds: number;
+}
+
+/** A TLS connection's details as --json records carry them (null: the peer sent no certificate). */
+export interface TlsConnectionInfo {
+  /** Negotiated protocol version, e.g. "TLSv1.3". */
+  protocol: string;
+  /** Negotiated cipher suite. */
+  cipher: string;
+  /** The peer certificate's subject. */
+  peerSubject: string | null;
+  /** The peer certificate's issuer. */
+  peerIssuer: string | null;
+  /** Whether the peer's certificate was verified against the trust list. */
+  peerVerified: boolean;
+}
+
+/** What a command handler gets to answer one request. */
+export interface RequestContext {
+  /** Where the response goes. */
+  channel: DimseChannel;
+  /** Presentation context ID of the request: the response uses the same. */
+  contextId: number;
+  /** The accepted context the request arrived on. */
+  context: AcceptedContext;
+  /** The peer's address, host:port. */
+  peer: string;
+  /** The peer's A-ASSOCIATE-RQ (AE titles, user information). */
+  rq: AssociateRqPdu;
+  /** Our A-ASSOCIATE-AC. */
+  ac: AssociateAcPdu;
+  /** The server's logger. */
+  log: Logger;
+  /** -td: how long to wait for each message or data fragment; undefined = for ever. */
+  dimseTimeoutMs?: number;
+  /** The association's tally: a handler that stores a data set adds it (`stored`, `bytes`). */
+  tally: AssociationTally;
+}
+
+/**
+ * What ended a request before it could be answered (a peer's A-ABORT, a lost
+ * connection, a timeout, a protocol error while a data set was arriving):
+ * the server ends the association as if it had received the event itself.
+ */
+export interface RequestInterrupted {
+  /** The association-level event the handler received instead of its data. */
+  interrupted: ChannelEvent;
+}
+
+/**
+ * Answers one request; returns the response status for events, "abort" to
+ * end the association with an A-ABORT, "timeout" to do so because the peer
+ * let a deadline pass (logged by the handler; the connection is then closed
+ * without waiting for the peer), or the event that interrupted it.
+ */
+export type CommandHandler = (
+  message: DimseMessage,
+  ctx: RequestContext,
+) => Promise<number | "abort" | "timeout" | RequestInterrupted>;
+
+/**
+ * Whose log lines the server writes: pynetdicom's (echoscp) or DCMTK's
+ * storescp (`Association Acknowledged (Max Send PDV: n)`, `Association
+ * Release`), which users of that tool's logs expect.
+ */
+export type ServerLogStyle = "pynetdicom" | "dcmtk";
+
+/** How the server is set up. */
+export interface ServerOptions {
+  /** Address to listen on (0.0.0.0, 127.0.0.1, ::1...). */
+  hostname: string;
+  /** Port to listen on; 0 = any free port (see `local`). */
+  port: number;
+  /** Where DCMTK/pynetdicom-style log lines go. */
+  logger: Logger;
+  /** How associations are answered. */
+  policy: AcceptorPolicy;
+  /** Handlers by command type (e.g. "C-ECHO-RQ"); any other command aborts the association. */
+  handlers: Partial<Record<DimseMessage["type"], CommandHandler>>;
+  /** -ta: ARTIM timeout for association setup and release (and a TLS listener's handshakes). */
+  acseTimeoutMs: number;
+  /**
+   * -td: how long to wait for the next request, and for each fragment of a
+   * data set, however many bytes short of it arrive; 0/undefined = for ever.
+   */
+  dimseTimeoutMs?: number;
+  /** -ts: socket inactivity timeout; 0 = none. */
+  socketTimeoutMs?: number;
+  /**
+   * The slowest a message may arrive (see {@link TransferFloor}), so that a
+   * slow drip cannot hold an association; none when absent.
+   */
+  transferFloor?: TransferFloor;
+  /**
+   * Caps on connections not yet associated, associations and connections
+   * per peer address; each one not given is derived from the descriptor
+   * limit (see `resolveLimits` in budget.ts), and one given that does not
+   * fit it is lowered (with a warning).
+   */
+  limits?: Partial<ConnectionLimits>;
+  /** Descriptors one association holds: 1 (its socket), 2 for a storage SCP writing a file. */
+  descriptorsPerAssociation?: number;
+  /** Descriptors the process may still open; found out when absent (`readDescriptorLimit`). */
+  freeDescriptors?: number;
+  /** Receives every structured event (what --json prints). */
+  onEvent?: (e: ServerEvent) => void;
+  /**
+   * Opens the listener; plain TCP unless given (TLS plugs in here). `gate`
+   * is the server's connection budget, for a listener that works on a
+   * connection before handing it over (a TLS handshake).
+   */
+  listen?: (
+    hostname: string,
+    port: number,
+    gate: ConnectionGate,
+  ) => TransportListener | Promise<TransportListener>;
+  /** How association events are worded in the log (default "pynetdicom"). */
+  logStyle?: ServerLogStyle;
+  /** DCMTK's +v: the A-ASSOCIATE-RQ/AC dumps at info rather than debug level. */
+  showPresentationContexts?: boolean;
+  /**
+   * Screens each A-ASSOCIATE-RQ before negotiation (DCMTK's --refuse and
+   * --reject): a returned line is logged and the association rejected,
+   * permanent, by the service user, no reason given (PS3.8 Table 9-21).
+   */
+  refuse?: (rq: AssociateRqPdu) => string | undefined;
+}
+
+/** The association lines that differ between the two log styles. */
+const WORDING: Record<ServerLogStyle, { released: string; peerAborted: string }> = {
+  pynetdicom: { released: "Association Released", peerAborted: "Association Aborted (by peer)" },
+  dcmtk: { released: "Association Release", peerAborted: "Association Aborted" },
+};
+
+/** A running server. */
+export class DicomServer implements AsyncDisposable {
+  readonly #o: ServerOptions;
+  readonly #listener: TransportListener;
+  readonly #budget: ConnectionBudget;
+  readonly #active = new Map<Transport, UlAssociation | undefined>();
+  readonly #tasks = new Set<Promise<void>>();
+  readonly #started = performance.now();
+  readonly #totals = {
+    associations: 0,
+    rejected: 0,
+    aborted: 0,
+    requests: 0,
+    failed: 0,
+    stored: 0,
+    bytes: 0,
+  };
+  #stopping = false;
+  /** Resolves once the accept loop has ended and every association is finished. */
+  readonly done: Promise<void>;
+
+  private constructor(o: ServerOptions, listener: TransportListener, budget: ConnectionBudget) {
+    this.#o = o;
+    this.#listener = listener;
+    this.#budget = budget;
+    this.done = this.#acceptLoop();
+    o.onEvent?.({ event: "listening", host: listener.local.host, port: listener.local.port });
+  }
+
+  /**
+   * Starts listening; throws if the port cannot be bound. `o.listen`, when
+   * given, must return its listener at once (see {@link DicomServer.open}).
+   */
+  static start(o: ServerOptions): DicomServer {
+    const budget = DicomServer.#budgetFor(o);
+    const listener = (o.listen ?? listenPlainTcp)(o.hostname, o.port, budget);
+    if (listener instanceof Promise) {
+      budget.close();
+      throw new TypeError(
+        "DicomServer.start: use DicomServer.open for a listener that binds later",
+      );
+    }
+    return new DicomServer(o, listener, budget);
+  }
+
+  /** Starts listening with a listener that may bind asynchronously (TLS); rejects if it cannot. */
+  static async open(o: ServerOptions): Promise<DicomServer> {
+    const budget = DicomServer.#budgetFor(o);
+    try {
+      return new DicomServer(
+        o,
+        await (o.listen ?? listenPlainTcp)(o.hostname, o.port, budget),
+        budget,
+      );
+    } catch (err) {
+      budget.close();
+      throw err;
+    }
+  }
+
+  /** The connection budget of `o`, its caps resolved against the descriptor limit. */
+  static #budgetFor(o: ServerOptions): ConnectionBudget {
+    const log = o.logger;
+    const perAssociation = o.descriptorsPerAssociation ?? 1;
+    const found = o.freeDescriptors === undefined
+      ? readDescriptorLimit(descriptorsNeeded(o.limits ?? {}, perAssociation))
+      : undefined;
+    const free = o.freeDescriptors ?? found!.free;
+    const { limits, lowered } = resolveLimits(free, perAssociation, o.limits);
+    for (const line of lowered) {
+      log.warn(`${line} (raise the open file limit: ulimit -n, or LimitNOFILE= for systemd)`);
+    }
+    log.debug(
+      `Connection limits: ${limits.maxPending} waiting to associate, ${limits.maxAssociations} ` +
+        `associations, ${limits.maxPerPeer} per peer address (${
+          found?.atLeast ? "at least " : ""
+        }` +
+        `${free} files free${found ? `, from ${found.source}` : ""})`,
+    );
+    const budget: ConnectionBudget = new ConnectionBudget(limits, {
+      onOverload: (e) => {
+        log.warn(overloadLine(e, budget));
+        o.onEvent?.({ event: "overload", ...e });
+      },
+      onOverloadEnd: (e) => {
+        log.warn(overloadEndLine(e));
+        o.onEvent?.({ event: "overload-ended", ...e });
+      },
+    });
+    return budget;
+  }
+
+  /** Where the server listens (the real port when 0 was asked for). */
+  get local(): Endpoint {
+    return this.#listener.local;
+  }
+
+  /** The caps the server enforces. */
+  get limits(): ConnectionLimits {
+    return this.#budget.limits;
+  }
+
+  /** Associations being served now. */
+  get activeAssociations(): number {
+    return this.#budget.associations;
+  }
+
+  /** Connections accepted and not yet associated (TLS handshakes included). */
+  get pendingConnections(): number {
+    return this.#budget.pending;
+  }
+
+  /** What the server did since it started. */
+  get totals(): ServerTotals {
+    return {
+      ...this.#totals,
+      refused: this.#budget.refused,
+      seconds: Math.round((performance.now() - this.#started) / 100) / 10,
+    };
+  }
+
+  /** Stops the server (`await using`). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  /** Stops accepting, aborts associations still open, and waits for them to end. */
+  async stop(): Promise<void> {
+    if (!this.#stopping) {
+      this.#stopping = true;
+      this.#listener.close();
+      // All at once, and without waiting for peers to close after our A-ABORT.
+      await Promise.all(
+        [...this.#active].map(([transport, assoc]) =>
+          assoc ? assoc.abort({ closeNow: true }).catch(() => transport.close()) : transport.close()
+        ),
+      );
+    }
+    await this.done;
+  }
+
+  async #acceptLoop(): Promise<void> {
+    for (;;) {
+      const transport = await this.#listener.accept();
+      if (transport === null) break;
+      // A gated listener (TLS) admitted it before its handshake and releases its place
+      // when its socket closes; a plain TCP connection is admitted here.
+      const own = transport.place === undefined;
+      const place = transport.place ??
+        this.#budget.admit(transport.remote, () => transport.close());
+      if (!place) {
+        transport.close();
+        continue;
+      }
+      const task = this.#serve(transport, place).finally(() => {
+        this.#active.delete(transport);
+        this.#tasks.delete(task);
+        if (own) {
+          transport.close();
+          place.release();
+        }
+      });
+      this.#tasks.add(task);
+    }
+    await Promise.all(this.#tasks);
+    this.#budget.close();
+    this.#o.onEvent?.({ event: "stopped", ...this.totals });
+  }
+
+  async #serve(transport: Transport, place: ConnectionPlace): Promise<void> {
+    const o = this.#o;
+    const log = o.logger;
+    const peer = `${transport.remote.host}:${transport.remote.port}`;
+    this.#active.set(transport, undefined);
+    const screen: { refused?: string } = {};
+    const tally: AssociationTally = { requests: 0, failed: 0, stored: 0, bytes: 0 };
+    // What the budget needs to end this association to make room for another: when the
+    // peer last sent anything (never "quiet" while it waits for our answer), and how.
+    const live: LiveAssociation = { handling: false };
+    const hooks: AssociationHooks = {
+      lastActivity: () => {
+        const { association, channel, handling } = live;
+        if (!association || (handling && !channel?.arriving)) return performance.now();
+        return association.lastActivity;
+      },
+      evict: () => {
+        if (!live.association) return transport.close();
+        live.association.abort({ closeNow: true, reason: EVICTED }).catch(() => transport.close());
+      },
+    };
+    let began = 0;
+    let ended: AssociationSummary["outcome"] = "aborted";
+    try {
+      const outcome = await acceptAssociation(
+        transport,
+        {
+          logger: log,
+          artimTimeoutMs: o.acseTimeoutMs,
+          idleTimeoutMs: o.socketTimeoutMs,
+          limits: { maxPDataLength: o.policy.maxPdu },
+          onPdu: pduLogger(log),
+        },
+        (rq) => {
+          began = performance.now();
+          return this.#decide(rq, peer, place, transport.remote, hooks, screen);
+        },
+      );
+      if (outcome.kind === "rejected") {
+        const reason = describeReject(outcome.rj).join(", ");
+        log.info(screen.refused ?? `Association Rejected: ${reason}`);
+        o.onEvent?.({ event: "association-rejected", peer, reason });
+        this.#totals.rejected++;
+        return;
+      }
+      if (outcome.kind === "aborted") {
+        if (outcome.rq) {
+          // The peer's own A-ABORT is its choice; anything else (a PDU out of turn, such as
+          // P-DATA sent with the A-ASSOCIATE-RQ before our answer) is a protocol error.
+          if (outcome.source === "peer") log.info(`Association Aborted: ${outcome.reason}`);
+          else log.error(`Association Aborted (${peer}): ${outcome.reason}`);
+          o.onEvent?.({ event: "association-aborted", peer, reason: outcome.reason });
+          this.#totals.aborted++;
+        } else if (outcome.received === 0 && outcome.reason === CLOSED_BEFORE_RQ) {
+          // Connected and closed without a byte: a health check or port scan, not an error.
+          log.debug(`Connection from ${peer} closed without a PDU`);
+        } else {
+          log.error(`Association Request Failed (${peer}): ${outcome.reason}`);
+          o.onEvent?.({ event: "connection-error", peer, reason: outcome.reason });
+        }
+        return;
+      }
+      live.association = outcome.association;
+      this.#active.set(transport, outcome.association);
+      this.#totals.associations++;
+      if (this.#stopping) {
+        await outcome.association.abort({ closeNow: true });
+        return;
+      }
+      ended = await this.#serveAssociation(
+        outcome.association,
+        outcome.rq,
+        outcome.ac,
+        peer,
+        tally,
+        live,
+      );
+      // An abort leaves the UL in Sta13 until the peer closes or ARTIM expires: the
+      // association is finished (and our A-ABORT written) only then, so `done` waits.
+      await outcome.association.closed;
+      this.#summarize(peer, outcome.rq.callingAeTitle, tally, ended, began);
+    } catch (err) {
+      // A handler bug must not take the server down: end this association only.
+      log.error(`Association with ${peer} failed: ${err instanceof Error ? err.message : err}`);
+      o.onEvent?.({ event: "association-aborted", peer, reason: String(err) });
+      const assoc = this.#active.get(transport);
+      if (assoc) await assoc.abort({ closeNow: true }).catch(() => transport.close());
+      else transport.close();
+    }
+  }
+
+  /** The association's line and event when it ends; adds it to the totals. */
+  #summarize(
+    peer: string,
+    callingAeTitle: string,
+    tally: AssociationTally,
+    outcome: AssociationSummary["outcome"],
+    began: number,
+  ): void {
+    const t = this.#totals;
+    t.requests += tally.requests;
+    t.failed += tally.failed;
+    t.stored += tally.stored;
+    t.bytes += tally.bytes;
+    if (outcome === "aborted") t.aborted++;
+    const ms = Math.round(performance.now() - began);
+    const log = this.#o.logger;
+    if (log.isEnabled("info")) {
+      log.info(
+        `Association from ${callingAeTitle} at ${peer} ${outcome} after ` +
+          `${(ms / 1000).toFixed(1)} s: ${tallyText(tally)}`,
+      );
+    }
+    this.#o.onEvent?.({
+      event: "association-ended",
+      peer,
+      callingAeTitle,
+      ...tally,
+      outcome,
+      ms,
+    });
+  }
+
+  #decide(
+    rq: AssociateRqPdu,
+    peer: string,
+    place: ConnectionPlace,
+    remote: Endpoint,
+    hooks: AssociationHooks,
+    screen: { refused?: string },
+  ): AssociateAcPdu | AssociateRjPdu {
+    const o = this.#o;
+    const log = o.logger;
+    log.info("Association Received");
+    o.onEvent?.({
+      event: "association-received",
+      peer,
+      callingAeTitle: rq.callingAeTitle,
+      calledAeTitle: rq.calledAeTitle,
+    });
+    const dcmtk = o.logStyle === "dcmtk";
+    const dumpLevel = dcmtk && o.showPresentationContexts ? "info" : "debug";
+    if (log.isEnabled(dumpLevel)) {
+      log[dumpLevel](`${dcmtk ? "" : "Request "}Parameters:\n${this.#dump("A-ASSOCIATE-RQ", rq)}`);
+    }
+    screen.refused = unusableMaxLength(rq) ?? o.refuse?.(rq);
+    if (screen.refused !== undefined) return { type: "A-ASSOCIATE-RJ", ...REJECT.noReason };
+    const answer = answerAssociateRq(rq, o.policy);
+    if (answer.type === "A-ASSOCIATE-RJ") {
+      return this.#stopping ? { type: "A-ASSOCIATE-RJ", ...REJECT.noReason } : answer;
+    }
+    if (!this.#budget.associate(place, remote, hooks)) {
+      // PS3.8 Table 9-21: rejected-transient, service-provider (presentation), local-limit-exceeded.
+      return { type: "A-ASSOCIATE-RJ", result: 2, source: 3, reason: 2 };
+    }
+    // DCMTK dumps the AC after its "Association Acknowledged" line (#serveAssociation).
+    if (!dcmtk && log.isEnabled("debug")) {
+      log.debug(`Accept Parameters:\n${this.#dump("A-ASSOCIATE-AC", rq, answer)}`);
+    }
+    return answer;
+  }
+
+  /** The DCMTK-style parameter block of the association being negotiated. */
+  #dump(kind: "A-ASSOCIATE-RQ" | "A-ASSOCIATE-AC", rq: AssociateRqPdu, ac?: AssociateAcPdu) {
+    return formatAssociateDump(kind, {
+      rq,
+      ac,
+      we: "acceptor",
+      ourImplementationClassUid: IMPLEMENTATION_CLASS_UID,
+      ourImplementationVersionName: IMPLEMENTATION_VERSION_NAME,
+      ourMaxPdu: this.#o.policy.maxPdu,
+      uidName,
+    });
+  }
+
+  /** Serves the requests of one association; how it ended. */
+  async #serveAssociation(
+    assoc: UlAssociation,
+    rq: AssociateRqPdu,
+    ac: AssociateAcPdu,
+    peer: string,
+    tally: AssociationTally,
+    live: LiveAssociation,
+  ): Promise<"released" | "aborted"> {
+    const o = this.#o;
+    const log = o.logger;
+    const contexts = new Map(acceptedContexts(rq, ac).map((c) => [c.id, c]));
+    const channel = new DimseChannel(assoc, { floor: o.transferFloor });
+    live.channel = channel;
+    const style = o.logStyle ?? "pynetdicom";
+    if (style === "dcmtk") {
+      log.info(`Association Acknowledged (Max Send PDV: ${channel.maxSendPdv})`);
+      if (contexts.size === 0) log.info("    (but no valid presentation contexts)");
+      const level = o.showPresentationContexts ? "info" : "debug";
+      if (log.isEnabled(level)) log[level](this.#dump("A-ASSOCIATE-AC", rq, ac));
+    } else {
+      log.info("Association Accepted");
+    }
+    o.onEvent?.({ event: "association-accepted", peer, contexts: [...contexts.values()] });
+    /** Ends the association with an A-ABORT; `unresponsive`: the peer let a deadline pass. */
+    const end = async (reason: string, level: "info" | "error", unresponsive = false) => {
+      log[level](reason);
+      log.info("Aborting Association");
+      await assoc.abort({ closeNow: unresponsive });
+      o.onEvent?.({ event: "association-aborted", peer, reason });
+      return "aborted" as const;
+    };
+    // An event a handler received in place of its data, handled here as if read here.
+    let interrupted: ChannelEvent | undefined;
+    for (;;) {
+      const ev: ChannelEvent = interrupted ?? await channel.receive(o.dimseTimeoutMs);
+      interrupted = undefined;
+      switch (ev.kind) {
+        case "command": {
+          const context = contexts.get(ev.contextId);
+          const handler = o.handlers[ev.message.type];
+          if (!context) {
+            return await end(
+              `Received ${ev.message.type} on presentation context ${ev.contextId}, ` +
+                "which was not accepted",
+              "error",
+            );
+          }
+          if (!handler) return await end(`Cannot handle ${ev.message.type}`, "info");
+          live.handling = true;
+          const status = await handler(ev.message, {
+            channel,
+            contextId: ev.contextId,
+            context,
+            peer,
+            rq,
+            ac,
+            log,
+            dimseTimeoutMs: o.dimseTimeoutMs,
+            tally,
+          }).catch((err) => endedUnderHandler(err, assoc, channel))
+            .finally(() => live.handling = false);
+          if (status === "abort" || status === "timeout") {
+            log.info("Aborting Association");
+            await assoc.abort({ closeNow: status === "timeout" });
+            o.onEvent?.({ event: "association-aborted", peer, reason: "handler aborted" });
+            return "aborted";
+          }
+          if (typeof status === "object") {
+            interrupted = status.interrupted;
+            break;
+          }
+          tally.requests++;
+          if (isFailure(status)) tally.failed++;
+          o.onEvent?.({
+            event: "request",
+            peer,
+            command: ev.message.type,
+            messageId: "messageId" in ev.message
+              ? ev.message.messageId
+              : ev.message.messageIdBeingRespondedTo,
+            status,
+          });
+          break;
+        }
+        case "release-requested":
+          await assoc.respondRelease();
+          log.info(WORDING[style].released);
+          o.onEvent?.({ event: "association-released", peer });
+          return "released";
+        case "aborted":
+          // A protocol error, a timeout or a lost connection is an error; the peer's
+          // A-ABORT and our own (server stopping) are not.
+          if (ev.source === "peer") log.info(WORDING[style].peerAborted);
+          else if (ev.reason === EVICTED) log.info(`Association Aborted (${peer}): ${ev.reason}`);
+          else if (ev.source === "local") log.info(`Association Aborted (${ev.reason})`);
+          else log.error(`Association Aborted (${peer}): ${ev.reason}`);
+          o.onEvent?.({ event: "association-aborted", peer, reason: ev.reason });
+          return "aborted";
+        case "timeout":
+          return await end(
+            ev.slow
+              ? `${peer}: request arriving too slowly: ${slowText(ev.slow)}`
+              : `DIMSE timeout: no request within ${o.dimseTimeoutMs! / 1000} s`,
+            "error",
+            true,
+          );
+        case "protocol-error":
+          return await end(`Protocol error: ${ev.reason}`, "error");
+        case "data":
+        case "released":
+          return await end(`Unexpected ${ev.kind} from the peer`, "error");
+      }
+    }
+  }
+}
+
+/** "512 bytes in 30 s, below the floor of 1024 bytes/s". */
+export function slowText(s: SlowTransfer): string {
+  return `${s.bytes} bytes in ${s.seconds} s, below the floor of ${s.minBytesPerSecond} bytes/s`;
+}
+
+/** Whether a response status is a failure (PS3.7 C: neither success, pending, cancel nor warning). */
+function isFailure(status: number): boolean {
+  return status !== 0 && status !== 0x0001 && status !== 0x0107 && status !== 0x0116 &&
+    (status & 0xf000) !== 0xb000 && status !== 0xfe00 && (status & 0xff00) !== 0xff00;
+}
+
+/** "3 requests, 3 stored (1.5 MB), 0 failed". */
+function tallyText(t: AssociationTally): string {
+  const stored = t.stored || t.bytes
+    ? `, ${t.stored} stored (${(t.bytes / 1e6).toFixed(1)} MB)`
+    : "";
+  return `${t.requests} request${t.requests === 1 ? "" : "s"}${stored}, ${t.failed} failed`;
+}
+
+/** An association being served, as the connection budget looks at it. */
+interface LiveAssociation {
+  association?: UlAssociation;
+  channel?: DimseChannel;
+  /** A handler is at work on a request (once it has arrived, the peer waits for us). */
+  handling: boolean;
+}
+
+/** The reason of an association ended to make room (the budget's eviction). */
+const EVICTED = "closed to make room: its peer was quiet while the server was full";
+
+/** The line of a burst's first refusal. */
+function overloadLine(e: OverloadStart, budget: ConnectionBudget): string {
+  const what = {
+    pending: `${budget.pending} connections are waiting to associate (limit ${e.limit})`,
+    associations: `${budget.associations} associations are held (limit ${e.limit})`,
+    "per-peer": `${e.peer.replace(/:\d+$/, "")} holds ${e.limit} connections (limit per address)`,
+  }[e.cap];
+  const action = e.action === "refused"
+    ? `refusing ${e.cap === "associations" ? "association requests" : "connections"}`
+    : "closing connections that sit idle to make room";
+  return `Over capacity: ${what}: ${action}; further ones are counted, not logged`;
+}
+
+/** The line at the end of a burst. */
+function overloadEndLine(e: OverloadEnd): string {
+  const r = e.refused;
+  const parts = [
+    r.pending && `${r.pending} connections refused (waiting to associate)`,
+    r["per-peer"] && `${r["per-peer"]} refused (per address)`,
+    r.associations && `${r.associations} association requests rejected`,
+    e.evicted && `${e.evicted} idle connections closed to make room`,
+  ].filter(Boolean);
+  return `Over capacity for ${e.seconds} s: ${parts.join(", ")}`;
+}
+
+/** The default listener: plain TCP; the server admits each connection itself. */
+function listenPlainTcp(hostname: string, port: number): TransportListener {
+  return listenTcp({ hostname, port });
+}
+
+/**
+ * A handler's error when the peer ended the association while it worked (an
+ * A-ABORT, or a closed connection, read before its response went out: the
+ * UL then refuses the send): the event that ended it, as if the handler had
+ * received it, so that it is logged as the abort it is (docs/SECURITY_CLASSES.md #8).
+ * Any other error is the handler's own and goes on.
+ */
+async function endedUnderHandler(
+  err: unknown,
+  assoc: UlAssociation,
+  channel: DimseChannel,
+): Promise<RequestInterrupted> {
+  // Sta1: the peer aborted or closed; Sta13: the UL aborted on a bad PDU (AA-8).
+  if (!(err instanceof UlUsageError) || (assoc.state !== "Sta1" && assoc.state !== "Sta13")) {
+    throw err;
+  }
+  // Indications still queued come first; an ended association then repeats its last one.
+  for (;;) {
+    const ev = await channel.receive();
+    if (ev.kind === "aborted") return { interrupted: ev };
+  }
+}
+
+/**
+ * Why an association cannot be served when the requestor's Maximum Length
+ * Received (PS3.8 D.1) is too small for any PDV (1..7: a PDV item takes 6
+ * bytes of header and an even, non-empty value, PS3.8 9.3.5.1): the line
+ * the rejection is logged with (docs/SECURITY_CLASSES.md #10). Undefined when usable.
+ */
+function unusableMaxLength(rq: AssociateRqPdu): string | undefined {
+  try {
+    maxPdvDataLength(rq.userInformation.maxLength ?? 0, DEFAULT_CHUNK);
+    return undefined;
+  } catch (err) {
+    return `Association Rejected: ${err instanceof Error ? err.message : err}`;
+  }
+}

@@ -1,0 +1,1188 @@
+/**
+ * The Storage Service Class as SCU (PS3.4 Annex B, PS3.7 9.1.1 C-STORE):
+ * read the files' heads, propose presentation contexts, send each file on
+ * the context that fits it, streaming its data set (its own bytes when the
+ * peer accepted its transfer syntax, else converted), with DCMTK 3.6.7
+ * storescu's log lines, halting rules and a record per store for exit codes,
+ * --json and the end summary.
+ *
+ * @module
+ */
+import { DicomFileError, DicomParseError } from "../../dicom/errors.ts";
+import {
+  type DicomFileInfo,
+  type InputFormat,
+  inspectDicomFile,
+  readDatasetChunks,
+} from "../../dicom/part10.ts";
+import { formatTag, tagKeyword } from "../../dicom/dictionary.ts";
+import { DatasetParser } from "../../dicom/parser.ts";
+import {
+  isStorageSopClass,
+  NON_PATIENT_STORAGE_SOP_CLASSES,
+  sopClassModality,
+} from "../../dicom/sop_classes.ts";
+import { transcodeDataset } from "../../dicom/transcode.ts";
+import { tsEncoding } from "../../dicom/transfer_syntax.ts";
+import { newUid } from "../../util/uid.ts";
+import { decodeText } from "../../dicom/vr.ts";
+import { TopLevelWatcher } from "../../dicom/watcher.ts";
+import { dumpMessage } from "../../dimse/dump.ts";
+import { type CStoreRq, PRIORITY } from "../../dimse/messages.ts";
+import { formatStatus, statusCategory, statusMeaning } from "../../dimse/status.ts";
+import type { Logger } from "../../log/logger.ts";
+import type { AssociateAcPdu, UserIdentityRq } from "../../pdu/types.ts";
+import { transferSyntaxName, uidName } from "../../dicom/uids.ts";
+import { buildAssociateRq } from "../../ae/negotiation.ts";
+import {
+  associationEnded,
+  type AssociationFailureOutcome,
+  closeAssociation,
+  type OpenAssociation,
+  openAssociation,
+  receiveResponse,
+  type ScuFailure,
+  type ScuOptions,
+  type ScuResult,
+  since,
+  startScuResult,
+} from "../common/scu.ts";
+import {
+  chooseContext,
+  DEFAULT_PROPOSAL,
+  noAcceptedContextAdvice,
+  type ProposalOption,
+  storageContexts,
+  TooManyContextsError,
+} from "./contexts.ts";
+
+/** +II / +IR / +IS / +IP: after how many images, series, studies new ones are invented. */
+export interface InventOptions {
+  /** +IR n: a new series after n images (DCMTK default 100). */
+  seriesEvery: number;
+  /** +IS n: a new study after n series (DCMTK default 50). */
+  studyEvery: number;
+  /** +IP n: a new patient after n studies (DCMTK default 25). */
+  patientEvery: number;
+}
+
+/** storescu's settings, named after its options. */
+export interface StoreScuOptions extends ScuOptions {
+  /** The files to send, in order (directories already expanded). */
+  files: readonly string[];
+  /** +f / +fo / -f. */
+  inputFormat: InputFormat;
+  /** -x=, -xe, -xi, -xs...: the proposed transfer syntaxes. */
+  proposal: ProposalOption;
+  /** -R: propose only the files' SOP classes. */
+  required: boolean;
+  /** +C: one context per SOP class with every proposed syntax. */
+  combine: boolean;
+  /**
+   * --dcmtk-proposal: propose exactly what DCMTK's storescu does (no classes
+   * added for the files, none of their own compressed syntaxes).
+   */
+  dcmtkProposal: boolean;
+  /** --repeat: each file is sent this many times. */
+  repeat: number;
+  /** False with --no-halt: go on after a failed store. */
+  halt: boolean;
+  /** +II..+IP; undefined when off. */
+  invent?: InventOptions;
+  /** -u: post-1993 VRs written as OB when a data set is re-encoded. */
+  disableNewVr: boolean;
+  /** +cl: zlib level when deflating. */
+  compressionLevel?: number;
+  /** +rn: append .done / .bad to files once processed. */
+  rename: boolean;
+  /** +v: association parameters at info level. */
+  verbosePc: boolean;
+  /** -usr/-pwd/-kt/--saml/--jwt (with -rsp in positiveResponseRequested). */
+  userIdentity?: UserIdentityRq;
+  /** Called once the files are checked: the stores and data set bytes to come (for the progress bar). */
+  onPlanned?: (p: { files: number; bytes: number }) => void;
+  /** Called once per planned store, as soon as its fate is known (for --json). */
+  onRecord?: (r: StoreRecord) => void;
+  /** Called as bytes go out and files finish (for the progress bar). */
+  onProgress?: (p: { filesDone: number; bytesDone: number }) => void;
+  /**
+   * Stop after the store under way (its response is awaited), release the
+   * association and record the rest as not sent (the first SIGINT/SIGTERM).
+   */
+  stop?: AbortSignal;
+  /** Abort the association at once (a second SIGINT/SIGTERM); implies `stop`. */
+  abortNow?: AbortSignal;
+}
+
+/** How a run ended; the CLI maps each to its exit code. */
+export type StoreOutcome =
+  | "success"
+  | AssociationFailureOutcome
+  | "identity-not-confirmed"
+  | "too-many-contexts"
+  | "file-failed"
+  | "store-failed"
+  | "dimse-timeout"
+  | "aborted"
+  | "release-failed"
+  | "interrupted";
+
+/** The fate of one store. */
+export type StoreFate = "success" | "warning" | "failed" | "not-sent";
+
+/** One planned store of one file (each --repeat is one). */
+export interface StoreRecord {
+  /** The file. */
+  path: string;
+  /** SOP Class UID, when the file could be read. */
+  sopClassUid?: string;
+  /** SOP Instance UID as sent (new with +II), when the file could be read. */
+  sopInstanceUid?: string;
+  /** The transfer syntax the data set went out in. */
+  transferSyntax?: string;
+  /** Message ID of the C-STORE-RQ, when one was sent. */
+  messageId?: number;
+  /** C-STORE-RSP status (0000,0900), when a response came. */
+  status?: number;
+  /** What the status means (PS3.4 Table B.2-1, DCMTK's wording). */
+  statusMeaning?: string;
+  /** How it went. */
+  fate: StoreFate;
+  /** How the failure outcome of this store reads for the exit code. */
+  failure?: StoreOutcome;
+  /** Data set bytes sent. */
+  bytes: number;
+  /** From reading the file to the response. */
+  ms: number;
+  /** Why it failed or was not sent. */
+  error?: string;
+}
+
+/** Counts for the end summary (after dcmsend's). */
+export interface StoreSummary {
+  /** Associations opened (more than one when --no-halt reconnects after a lost one). */
+  associations: number;
+  /** Planned stores: files times --repeat. */
+  files: number;
+  /** C-STORE-RQs sent. */
+  sent: number;
+  /** Stores answered with Success. */
+  success: number;
+  /** Stores answered with a warning status (stored). */
+  warning: number;
+  /** Stores that failed: a failure status, a bad file, no context, no response. */
+  failed: number;
+  /** Stores never attempted (halted, association lost, not reached). */
+  notSent: number;
+  /** Data set bytes sent. */
+  bytes: number;
+  /** Milliseconds from the first file read to the end. */
+  ms: number;
+}
+
+/** Everything one run learned, for logs, exit code, --json and the summary. */
+export interface StoreResult extends ScuResult<StoreOutcome> {
+  /** The status that halted (or, with --no-halt, last failed) a store, if a status did. */
+  failureStatus?: number;
+  /** One per planned store, in order. */
+  records: StoreRecord[];
+  /** The counts. */
+  summary: StoreSummary;
+}
+
+/** DCMTK's DU_cstoreStatusString wording, as `Received Store Response (...)` prints it. */
+export function cstoreStatusString(status: number): string {
+  const exact: Record<number, string> = {
+    0x0000: "Success",
+    0x0122: "Refused: SOPClassNotSupported",
+    0xb000: "Warning: CoercionOfDataElements",
+    0xb007: "Warning: DataSetDoesNotMatchSOPClass",
+    0xb006: "Warning: ElementsDiscarded",
+  };
+  if (exact[status]) return exact[status];
+  if ((status & 0xff00) === 0xa700) return "Refused: OutOfResources";
+  if ((status & 0xff00) === 0xa900) return "Error: DataSetDoesNotMatchSOPClass";
+  if ((status & 0xf000) === 0xc000) return "Error: CannotUnderstand";
+  return `Unknown Status: 0x${status.toString(16)}`;
+}
+
+/** What a store sent, for the words of a refusal. */
+interface SentFacts {
+  sopClassUid: string;
+  sopInstanceUid: string;
+  /** The file's transfer syntax. */
+  fileTs: string;
+  /** The syntax it went out in. */
+  wireTs: string;
+  /** Values were replaced (+II.., space-padded UIDs). */
+  edited: boolean;
+}
+
+/**
+ * What we know of a refused store: what the peer said beyond the status
+ * (Error Comment, Offending Element, PS3.7 C.4.2.1.4) and what we sent,
+ * so that the user checks facts rather than our guess at the peer's reason.
+ */
+export function refusalFacts(
+  rsp: { errorComment?: string; offendingElement?: number[] },
+  sent: SentFacts,
+): string {
+  const said: string[] = [];
+  if (rsp.errorComment) said.push(`its comment: "${rsp.errorComment}"`);
+  if (rsp.offendingElement?.length) {
+    said.push(`offending element ${rsp.offendingElement.map(formatTag).join(", ")}`);
+  }
+  if (said.length === 0) said.push("it gave no comment or offending element");
+  const sop = uidName(sent.sopClassUid);
+  const how = sent.fileTs === sent.wireTs
+    ? `as the file holds it, in ${transferSyntaxName(sent.wireTs)}`
+    : `converted from ${transferSyntaxName(sent.fileTs)} to ${transferSyntaxName(sent.wireTs)}`;
+  return `${said.join("; ")}; the request and the data set carried SOP Class UID ` +
+    `${sent.sopClassUid}${sop ? ` (${sop})` : ""} and SOP Instance UID ${sent.sopInstanceUid}, ` +
+    `sent ${how}${sent.edited ? " with values replaced" : ""}: the peer's log says why`;
+}
+
+/**
+ * One line when the file meta information names other SOP UIDs than the
+ * data set (an edited data set): the request carries the data set's, as
+ * DCMTK's storescu does, since the receiver checks the data set.
+ */
+export function metaMismatch(info: DicomFileInfo): string | undefined {
+  const meta = info.meta;
+  if (!meta) return undefined;
+  const differ: string[] = [];
+  const pair = (what: string, metaTag: string, dsTag: string, m: string, d: string) => {
+    if (m && m.replaceAll(" ", "") !== d) {
+      differ.push(`${what} ${m} in the meta information ${metaTag}, ${d} in the data set ${dsTag}`);
+    }
+  };
+  pair(
+    "SOP Class UID",
+    "(0002,0002)",
+    "(0008,0016)",
+    meta.mediaStorageSopClassUid,
+    info.sopClassUid,
+  );
+  pair(
+    "SOP Instance UID",
+    "(0002,0003)",
+    "(0008,0018)",
+    meta.mediaStorageSopInstanceUid,
+    info.sopInstanceUid,
+  );
+  return differ.length === 0
+    ? undefined
+    : `the file meta information disagrees with the data set: ${differ.join("; ")}; ` +
+      "sending the data set's";
+}
+
+/** The modality DCMTK names a SOP class by in `Sending Store Request`, with its fallback. */
+function modality(uid: string, fallback: string): string {
+  const m = sopClassModality(uid);
+  return m === "UNKNOWN" ? fallback : m;
+}
+
+/**
+ * Whether a file's SOP class is worth proposing: a storage SOP class DCMTK
+ * knows, a newer one under the storage root (PS3.4 B.5: 1.2.840.10008.5.1.4.1.1),
+ * or a private one (outside the DICOM root). DCMTK's -R refuses the last two;
+ * we send them.
+ */
+export function isStorageUid(uid: string): boolean {
+  return isStorageSopClass(uid) ||
+    NON_PATIENT_STORAGE_SOP_CLASSES.some((c) => c.uid === uid) ||
+    uid.startsWith("1.2.840.10008.5.1.4.1.1.") || !uid.startsWith("1.2.840.10008.");
+}
+
+const TAG = {
+  sopClassUid: 0x00080016,
+  sopInstanceUid: 0x00080018,
+  patientName: 0x00100010,
+  patientId: 0x00100020,
+  studyInstanceUid: 0x0020000d,
+  seriesInstanceUid: 0x0020000e,
+  studyId: 0x00200010,
+  seriesNumber: 0x00200011,
+  instanceNumber: 0x00200013,
+} as const;
+
+/**
+ * DCMTK storescu's +II..+IP: new identifying values for every image, a new
+ * series after `seriesEvery` images, a new study after `studyEvery` series,
+ * a new patient after `patientEvery` studies; names and IDs are DCMTK's
+ * (prefix, seconds since 1970, counter), UIDs are ours (PS3.5 B.2).
+ */
+export class IdentityInventor {
+  readonly #o: InventOptions;
+  readonly #now: () => number;
+  #patient = 0;
+  #study = 0;
+  #series = 0;
+  #image = 0;
+  #values: Record<string, string> | undefined;
+
+  /** `now` gives seconds since 1970 (for tests). */
+  constructor(o: InventOptions, now = () => Math.floor(Date.now() / 1000)) {
+    this.#o = o;
+    this.#now = now;
+  }
+
+  #newSeries(v: Record<string, string>) {
+    v.seriesUid = newUid();
+    v.seriesNumber = String(this.#series);
+  }
+  #newStudy(v: Record<string, string>) {
+    v.studyUid = newUid();
+    v.studyId = `SID_${this.#now()}${this.#study}`;
+  }
+  #newPatient(v: Record<string, string>) {
+    v.patientId = `PID_${this.#now()}${this.#patient}`;
+    v.patientName = `OFFIS^TEST_PN_${this.#now()}${this.#patient}`;
+  }
+
+  /** The values for the next image, as top-level replacements, and DCMTK's log lines. */
+  next(): { replace: Map<number, string>; lines: string[] } {
+    let v = this.#values;
+    if (!v) {
+      v = {};
+      this.#newSeries(v);
+      this.#newStudy(v);
+      this.#newPatient(v);
+      this.#values = v;
+    }
+    if (this.#image >= this.#o.seriesEvery) {
+      this.#image = 0;
+      this.#series++;
+      this.#newSeries(v);
+    }
+    if (this.#series >= this.#o.studyEvery) {
+      this.#series = 0;
+      this.#study++;
+      this.#newStudy(v);
+    }
+    if (this.#study >= this.#o.patientEvery) {
+      this.#study = 0;
+      this.#patient++;
+      this.#newPatient(v);
+    }
+    const sopInstanceUid = newUid();
+    const imageNumber = String(this.#image);
+    const lines = [
+      `Inventing Identifying Information (pa${this.#patient}, st${this.#study}, ` +
+      `se${this.#series}, im${this.#image}):`,
+      `  PatientName=${v.patientName}`,
+      `  PatientID=${v.patientId}`,
+      `  StudyInstanceUID=${v.studyUid}`,
+      `  StudyID=${v.studyId}`,
+      `  SeriesInstanceUID=${v.seriesUid}`,
+      `  SeriesNumber=${v.seriesNumber}`,
+      `  SOPInstanceUID=${sopInstanceUid}`,
+      `  ImageNumber=${imageNumber}`,
+    ];
+    this.#image++;
+    const replace = new Map<number, string>([
+      [TAG.patientName, v.patientName],
+      [TAG.patientId, v.patientId],
+      [TAG.studyInstanceUid, v.studyUid],
+      [TAG.studyId, v.studyId],
+      [TAG.seriesInstanceUid, v.seriesUid],
+      [TAG.seriesNumber, v.seriesNumber],
+      [TAG.sopInstanceUid, sopInstanceUid],
+      [TAG.instanceNumber, imageNumber],
+    ]);
+    return { replace, lines };
+  }
+}
+
+/** A file of the batch as the check of the input files left it. */
+interface Job {
+  /** The file. */
+  path: string;
+  /** Its head, when it could be read. */
+  info?: DicomFileInfo;
+  /** The file does not exist or cannot be opened. */
+  missing?: boolean;
+  /** Why it cannot be read as DICOM, `<path>: <why>` (reported when its turn comes, as DCMTK does). */
+  error?: string;
+  /** Stores of it still to do (--repeat). */
+  remaining: number;
+}
+
+/** Files are checked this many at a time: their heads are small, the latency is the disk's. */
+const CHECK_CONCURRENCY = 16;
+
+/**
+ * Data set bytes read and checked before the C-STORE-RQ goes out: a file
+ * up to this size that turns out truncated or malformed fails alone, with
+ * nothing sent. Beyond it the rest streams (memory stays bounded), and a
+ * fault found later can only be answered by aborting the association.
+ */
+export const CHECK_AHEAD = 1024 * 1024;
+
+/**
+ * A data set stream read ahead: its first {@link CHECK_AHEAD} bytes are in
+ * memory before anything is sent. Used twice per file: on the file's bytes
+ * (read early: the next file is read while the peer answers the store
+ * before it) and on what goes out, then with a tokenizer, so that a small
+ * bad file throws from {@link ReadAhead.open} before the request is sent;
+ * past the head, the last chunk is held back until the tokenizer has seen
+ * the end.
+ */
+class ReadAhead {
+  readonly #head: Uint8Array[];
+  readonly #rest: AsyncIterator<Uint8Array> | undefined;
+  readonly #parser: DatasetParser | undefined;
+
+  private constructor(
+    head: Uint8Array[],
+    rest: AsyncIterator<Uint8Array> | undefined,
+    parser: DatasetParser | undefined,
+  ) {
+    this.#head = head;
+    this.#rest = rest;
+    this.#parser = parser;
+  }
+
+  /** Reads ahead; throws (the source closed) what the source or the parser throws. */
+  static async open(src: AsyncIterable<Uint8Array>, parser?: DatasetParser): Promise<ReadAhead> {
+    const it = src[Symbol.asyncIterator]();
+    const head: Uint8Array[] = [];
+    try {
+      for (let bytes = 0; bytes < CHECK_AHEAD;) {
+        const r = await it.next();
+        if (r.done) {
+          parser?.end();
+          return new ReadAhead(head, undefined, parser);
+        }
+        parser?.push(r.value);
+        head.push(r.value);
+        bytes += r.value.length;
+      }
+    } catch (err) {
+      await it.return?.();
+      throw err;
+    }
+    return new ReadAhead(head, it, parser);
+  }
+
+  /** The chunks read ahead, not to be changed. */
+  get head(): readonly Uint8Array[] {
+    return this.#head;
+  }
+
+  /** The chunks, in order; the source is closed at the end, also when abandoned. */
+  async *chunks(): AsyncGenerator<Uint8Array> {
+    const parser = this.#parser;
+    try {
+      // A tokenizer that has not seen the end yet holds the last chunk back for its verdict.
+      let held = this.#rest && parser ? this.#head.pop() : undefined;
+      yield* this.#head;
+      if (!this.#rest) return;
+      for (let r = await this.#rest.next(); !r.done; r = await this.#rest.next()) {
+        if (!parser) {
+          yield r.value;
+          continue;
+        }
+        parser.push(r.value);
+        yield held!;
+        held = r.value;
+      }
+      parser?.end();
+      if (held) yield held;
+    } finally {
+      await this.close();
+    }
+  }
+
+  /** Closes the source (when the chunks are not taken after all). */
+  async close(): Promise<void> {
+    await this.#rest?.return?.();
+  }
+}
+
+/**
+ * Starts reading a file's data set ahead. A data set up to CHECK_AHEAD bytes
+ * comes in one read. The promise is marked handled: a read error surfaces
+ * when it is awaited, also if that is never.
+ */
+function readFileAhead(info: DicomFileInfo): Promise<ReadAhead> {
+  const chunk = Math.max(2, Math.min(CHECK_AHEAD, info.size - info.datasetOffset));
+  const head = ReadAhead.open(readDatasetChunks(info, chunk));
+  head.catch(() => {});
+  return head;
+}
+
+/** Closes a read-ahead that will not be sent after all. */
+async function discard(head: Promise<ReadAhead> | undefined): Promise<void> {
+  await (await head?.catch(() => undefined))?.close();
+}
+
+/** The storescu settings {@link storeScuDefaults} fills in. */
+export type StoreScuDefaults = Pick<
+  StoreScuOptions,
+  | "inputFormat"
+  | "proposal"
+  | "required"
+  | "combine"
+  | "dcmtkProposal"
+  | "repeat"
+  | "halt"
+  | "disableNewVr"
+  | "rename"
+  | "verbosePc"
+>;
+
+/**
+ * storescu's settings as DCMTK 3.6.7 has them without options (+f file or
+ * data set, -x= proposal, no -R, no +C, one send each, halt on a failure,
+ * new VRs kept, no +rn, no +v), for programs that send files without a
+ * command line: spread it into {@link runStoreScu}'s options, then the
+ * connection settings and files.
+ */
+export function storeScuDefaults(): StoreScuDefaults {
+  return {
+    inputFormat: "file-or-dataset",
+    proposal: DEFAULT_PROPOSAL,
+    required: false,
+    combine: false,
+    dcmtkProposal: false,
+    repeat: 1,
+    halt: true,
+    disableNewVr: false,
+    rename: false,
+    verbosePc: false,
+  };
+}
+
+/**
+ * Runs one storescu invocation: never throws for network, protocol or file
+ * failures; they end up in the records and the outcome.
+ */
+export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
+  const log = o.logger;
+  const t0 = performance.now();
+  const summary: StoreSummary = {
+    associations: 0,
+    files: o.files.length * o.repeat,
+    sent: 0,
+    success: 0,
+    warning: 0,
+    failed: 0,
+    notSent: 0,
+    bytes: 0,
+    ms: 0,
+  };
+  const result: StoreResult = { ...startScuResult(o), records: [], summary };
+  const inventor = o.invent ? new IdentityInventor(o.invent) : undefined;
+  let filesDone = 0;
+  /** The next file's head, read while the store before it is answered. */
+  let prefetched: { job: Job; head: Promise<ReadAhead> } | undefined;
+
+  const record = (r: StoreRecord) => {
+    result.records.push(r);
+    summary[r.fate === "not-sent" ? "notSent" : r.fate]++;
+    if (r.failure) {
+      // The last failure decides the exit code: the one that halted, or with --no-halt
+      // (unlike DCMTK, which exits 0 then) the last of several.
+      result.outcome = r.failure;
+      result.failureStatus = r.status;
+      result.diagnosis = r.error;
+    }
+    filesDone++;
+    o.onRecord?.(r);
+    o.onProgress?.({ filesDone, bytesDone: summary.bytes });
+  };
+  const skip = (job: Job, fate: "failed" | "not-sent", error: string) => {
+    for (; job.remaining > 0; job.remaining--) {
+      record({
+        path: job.path,
+        fate,
+        failure: fate === "failed" ? "file-failed" : undefined,
+        bytes: 0,
+        ms: 0,
+        error,
+      });
+    }
+  };
+  const stopped = () => o.stop?.aborted === true || o.abortNow?.aborted === true;
+  /** Ends the run: whatever was not sent is recorded so. */
+  const finish = async (failure?: ScuFailure<StoreOutcome>) => {
+    await discard(prefetched?.head);
+    const interrupted = stopped() &&
+      (queue.some((job) => job.remaining > 0) || o.abortNow?.aborted === true);
+    for (const job of queue) {
+      skip(job, "not-sent", interrupted ? "not sent: interrupted" : "not sent");
+    }
+    if (interrupted) {
+      const done = summary.files - summary.notSent;
+      failure = {
+        ok: false,
+        outcome: "interrupted",
+        diagnosis: `interrupted: ${done} of ${summary.files} stores done, the rest not sent`,
+      };
+    }
+    if (failure) {
+      result.outcome = failure.outcome;
+      result.diagnosis = failure.diagnosis;
+      result.reject = failure.reject;
+    }
+    summary.ms = since(t0);
+    return result;
+  };
+
+  // DCMTK checks the input files before it associates; we read each file's head now, once.
+  log.info("checking input files ...");
+  const queue: Job[] = [];
+  const jobs = await checkFiles(o);
+  for (const [i, job] of jobs.entries()) {
+    const unusable = job.missing
+      ? `cannot access file: ${job.path}`
+      : !o.required
+      ? undefined
+      : !job.info
+      ? `missing SOP class (or instance) in file: ${job.path}`
+      : !isStorageUid(job.info.sopClassUid)
+      ? `unknown storage SOP class in file: ${job.path}: ${job.info.sopClassUid}`
+      : undefined;
+    if (unusable === undefined) {
+      queue.push(job);
+    } else if (o.halt) {
+      log.fatal(unusable);
+      skip(job, "failed", unusable);
+      // The files after it are recorded as not sent.
+      queue.push(...jobs.slice(i + 1));
+      return finish({ ok: false, outcome: "file-failed", diagnosis: unusable });
+    } else {
+      log.warn(`${unusable}, ignoring file`);
+      skip(job, "failed", unusable);
+    }
+  }
+  if (queue.length === 0) return finish();
+
+  const proposalFiles = queue.flatMap(({ info }) =>
+    info && isStorageUid(info.sopClassUid) ? [info] : []
+  );
+  let proposal;
+  try {
+    proposal = storageContexts({
+      proposal: o.proposal,
+      files: proposalFiles,
+      required: o.required,
+      combine: o.combine,
+      dcmtk: o.dcmtkProposal,
+    });
+  } catch (err) {
+    if (!(err instanceof TooManyContextsError)) throw err;
+    log.fatal(err.message);
+    return finish({ ok: false, outcome: "too-many-contexts", diagnosis: err.message });
+  }
+  // Files there was no room for fail now, each group said once; the rest go on.
+  for (const left of proposal.leftOut) {
+    const fits = (info?: DicomFileInfo) =>
+      info?.sopClassUid === left.sopClassUid &&
+      (left.transferSyntaxUid === undefined || info.transferSyntaxUid === left.transferSyntaxUid);
+    const jobs = queue.filter((j) => fits(j.info));
+    const what = `${uidName(left.sopClassUid) ?? left.sopClassUid}` +
+      (left.transferSyntaxUid ? ` in ${transferSyntaxName(left.transferSyntaxUid)}` : "");
+    const why = `cannot propose ${what}: ${left.reason}; not sent (send them in another run)`;
+    log.warn(`${why}: ${jobs.map((j) => j.path).join(", ")}`);
+    for (const job of jobs) {
+      skip(job, "failed", `${job.path}: ${why}`);
+      queue.splice(queue.indexOf(job), 1);
+    }
+  }
+  if (queue.length === 0) return finish();
+  o.onPlanned?.({
+    files: summary.files,
+    bytes: queue.reduce((n, j) => n + (j.info ? j.info.size - j.info.datasetOffset : 0), 0) *
+      o.repeat,
+  });
+  const presentationContexts = proposal.contexts;
+  const rq = buildAssociateRq({
+    aeTitle: o.callingAeTitle,
+    calledAeTitle: o.calledAeTitle,
+    maxPdu: o.maxPdu,
+    presentationContexts,
+    userIdentity: o.userIdentity,
+  });
+
+  let nextMessageId = 1;
+  /** The association under way, for an abort at once (a second signal). */
+  let current: OpenAssociation | undefined;
+  o.abortNow?.addEventListener("abort", () => {
+    if (!current) return;
+    log.info("Aborting Association");
+    current.association.abort();
+  }, { once: true });
+  for (;;) {
+    if (stopped()) return finish();
+    summary.associations++;
+    const opened = await openAssociation(o, rq, {
+      timings: result.timings,
+      result,
+      dumpLevel: o.verbosePc ? "info" : "debug",
+      noContextDiagnosis: (ac) =>
+        noAcceptedContextAdvice(proposalFiles, { rq, ac, dcmtk: o.dcmtkProposal }),
+      check: (ac) => identityCheck(o, ac),
+    });
+    if (!opened.ok) {
+      log.error(opened.diagnosis);
+      return finish(opened);
+    }
+    current = opened;
+    if (o.abortNow?.aborted) await opened.association.abort();
+    const sent = await sendQueue(opened);
+    current = undefined;
+    if (sent === "lost") {
+      if (o.halt || queue.length === 0 || stopped()) return finish();
+      // Beyond DCMTK: with --no-halt the rest of the batch goes on a new association.
+      log.info("Association lost: requesting a new one for the remaining files (--no-halt)");
+      continue;
+    }
+    const releaseFailure = await closeAssociation(opened.assoc, o, result.timings);
+    if (releaseFailure) log.error(releaseFailure);
+    return finish(
+      releaseFailure
+        ? { ok: false, outcome: "release-failed", diagnosis: releaseFailure }
+        : undefined,
+    );
+  }
+
+  /**
+   * Sends the queued stores on one association until the queue is empty or
+   * a failure halts the run ("ended": the association still stands), or the
+   * association is lost ("lost": aborted by us or the peer).
+   */
+  async function sendQueue(a: OpenAssociation): Promise<"ended" | "lost"> {
+    while (queue.length > 0) {
+      // Stopped: the store before was answered; the association is released.
+      if (stopped()) return a.association.state === "Sta6" ? "ended" : "lost";
+      const job = queue[0];
+      job.remaining--;
+      const next = job.remaining > 0 ? job : queue[1];
+      const outcome = await storeOne(a, job, nextMessageId++, next);
+      // A file that cannot be sent is not tried again (DCMTK stops its repeats too).
+      if (outcome === "file-failed" || outcome === "lost-file") {
+        skip(job, "not-sent", "not sent: an earlier attempt failed");
+      }
+      if (job.remaining === 0) queue.shift();
+      if (outcome === "lost" || outcome === "lost-file") return "lost";
+      if (outcome === "ok" || !o.halt) continue;
+      if (outcome === "file-failed") {
+        // DCMTK: a file that cannot be sent ends the association with an abort.
+        log.error(`Store SCU Failed: ${result.diagnosis}`);
+        log.info("Aborting Association");
+        await a.association.abort();
+        return "lost";
+      }
+      return "ended";
+    }
+    return "ended";
+  }
+
+  /**
+   * One store. "ok" whatever the status when the run may go on, "failed"
+   * for a failure status, "file-failed" when the file could not be sent,
+   * "lost" when the association is gone ("lost-file": through the file's fault).
+   */
+  async function storeOne(
+    a: OpenAssociation,
+    job: Job,
+    messageId: number,
+    next: Job | undefined,
+  ): Promise<"ok" | "failed" | "file-failed" | "lost" | "lost-file"> {
+    const t = performance.now();
+    const rec: StoreRecord = { path: job.path, fate: "failed", bytes: 0, ms: 0 };
+    // The head read early for this store, if any; a head read for another is closed.
+    let head: Promise<ReadAhead> | undefined;
+    if (prefetched?.job === job) head = prefetched.head;
+    else await discard(prefetched?.head);
+    prefetched = undefined;
+    const fail = async (failure: StoreOutcome, error: string) => {
+      await discard(head);
+      rec.failure = failure;
+      rec.error = error;
+      rec.ms = since(t);
+      record(rec);
+      await renameProcessed(job.path, false);
+    };
+    log.info(`Sending file: ${job.path}`);
+    const info = job.info;
+    if (!info) {
+      log.error(`Bad DICOM file: ${job.error}`);
+      await fail("file-failed", `Bad DICOM file: ${job.error}`);
+      return "file-failed";
+    }
+    const mismatch = metaMismatch(info);
+    if (mismatch) log.warn(`${job.path}: ${mismatch}`);
+    const replace = new Map<number, string>();
+    let sopInstanceUid = info.sopInstanceUid;
+    if (inventor) {
+      const invented = inventor.next();
+      for (const line of invented.lines) log.info(line);
+      for (const [tag, value] of invented.replace) replace.set(tag, value);
+      sopInstanceUid = invented.replace.get(TAG.sopInstanceUid)!;
+    }
+    // The UIDs come trimmed of padding (PS3.5 6.2); the data set's are corrected below.
+    const sopClassUid = info.sopClassUid;
+    rec.sopClassUid = sopClassUid;
+    rec.sopInstanceUid = sopInstanceUid;
+    const choice = chooseContext(
+      a.contexts,
+      { sopClassUid, transferSyntaxUid: info.transferSyntaxUid },
+      o.proposal,
+      { rq, ac: a.ac, dcmtk: o.dcmtkProposal },
+    );
+    if (choice.kind === "none") {
+      const name = modality(sopClassUid, uidName(sopClassUid) ?? "unknown SOP class");
+      log.error(`No presentation context for: (${name}) ${sopClassUid}`);
+      log.error(choice.reason);
+      await fail("file-failed", choice.reason);
+      return "file-failed";
+    }
+    const context = choice.context;
+    rec.transferSyntax = context.transferSyntax;
+
+    // Read ahead before the request goes out, so that a small bad file fails alone.
+    let data: ReadAhead;
+    try {
+      head ??= readFileAhead(info);
+      const source = await head;
+      for (const [tag, uid] of spacePaddedUids(source, info.transferSyntaxUid)) {
+        if (replace.has(tag)) continue; // +II: a new one
+        log.warn(
+          `DcmUniqueIdentifier: Element ${tagKeyword(tag)} ${
+            formatTag(tag)
+          } contains one or more space characters, which were removed`,
+        );
+        replace.set(tag, uid);
+      }
+      if (choice.kind === "convert") {
+        log.info(
+          `Converting transfer syntax: ${transferSyntaxName(info.transferSyntaxUid)} -> ${
+            transferSyntaxName(context.transferSyntax)
+          }`,
+        );
+      }
+      data = await outgoingDataset(source, info, context.transferSyntax, replace, o);
+    } catch (err) {
+      const why = badFile(job.path, err);
+      log.error(why);
+      await fail("file-failed", why);
+      return "file-failed";
+    }
+
+    const request: CStoreRq = {
+      type: "C-STORE-RQ",
+      messageId,
+      affectedSopClassUid: sopClassUid,
+      affectedSopInstanceUid: sopInstanceUid,
+      priority: PRIORITY.medium,
+    };
+    rec.messageId = messageId;
+    const wait = {
+      operation: "C-STORE",
+      activity: "store",
+      failedPrefix: `Store Failed, file: ${job.path}:\n`,
+      timeoutMs: o.dimseTimeoutMs,
+    };
+    log.info(`Sending Store Request (MsgID ${messageId}, ${modality(sopClassUid, "OT")})`);
+    if (log.isEnabled("debug")) log.debug(dumpMessage(request, "OUTGOING", { uidName }));
+    summary.sent++;
+    try {
+      await a.channel.send(context.id, request, counted(data.chunks(), rec));
+    } catch (err) {
+      await data.close();
+      if (a.association.state !== "Sta6") {
+        // The association ended under the data set (the peer's A-ABORT, a lost connection,
+        // -ts with the peer not reading): no fault of the file; the channel says what it was.
+        const lost = await associationEnded(a.channel, "C-STORE-RSP", messageId, wait, log);
+        await fail(lost.outcome, lost.diagnosis);
+        return "lost";
+      }
+      // Part of the data set is out: PS3.7 has no way to take it back but the abort.
+      const why = badFile(job.path, err);
+      log.error(`Store Failed, file: ${job.path}:\n${why}`);
+      log.info("Aborting Association");
+      await a.association.abort();
+      await fail("file-failed", `${why} (association aborted: part of the data set was sent)`);
+      return "lost-file";
+    }
+    // The next file is read from disk while the peer works on this one.
+    if (next?.info) prefetched = { job: next, head: readFileAhead(next.info) };
+    const rsp = await receiveResponse(a.channel, "C-STORE-RSP", messageId, wait, log);
+    if (!rsp.ok) {
+      await fail(rsp.outcome, rsp.diagnosis);
+      return "lost";
+    }
+    const status = rsp.message.status;
+    rec.status = status;
+    rec.statusMeaning = statusMeaning(status, "C-STORE");
+    if (log.isEnabled("debug")) {
+      log.info("Received Store Response");
+      log.debug(dumpMessage(rsp.message, "INCOMING", { contextId: context.id, uidName }));
+    } else {
+      log.info(`Received Store Response (${cstoreStatusString(status)})`);
+    }
+    const category = statusCategory(status);
+    if (category === "success" || category === "warning") {
+      rec.fate = category;
+      rec.ms = since(t);
+      record(rec);
+      await renameProcessed(job.path, true);
+      return "ok";
+    }
+    const text = `${job.path}: the peer refused it with ${formatStatus(status, "C-STORE")}: ${
+      refusalFacts(rsp.message, {
+        sopClassUid,
+        sopInstanceUid,
+        fileTs: info.transferSyntaxUid,
+        wireTs: context.transferSyntax,
+        edited: replace.size > 0,
+      })
+    }`;
+    log.error(text);
+    await fail("store-failed", text);
+    return "failed";
+  }
+
+  /** +rn: `.done` or `.bad` appended to the name of a processed file, as DCMTK does. */
+  async function renameProcessed(path: string, ok: boolean) {
+    if (!o.rename) return;
+    const target = `${path}${ok ? ".done" : ".bad"}`;
+    try {
+      await Deno.rename(path, target);
+      log.debug(`renamed file '${path}' to '${target}'`);
+    } catch {
+      log.warn(`cannot rename file '${path}' to '${target}'`);
+    }
+  }
+
+  /** Counts bytes as they go out, for the record, the summary and the progress bar. */
+  async function* counted(src: AsyncIterable<Uint8Array>, rec: StoreRecord) {
+    for await (const chunk of src) {
+      yield chunk;
+      rec.bytes += chunk.length;
+      summary.bytes += chunk.length;
+      o.onProgress?.({ filesDone, bytesDone: summary.bytes });
+    }
+  }
+}
+
+/** An ASCII space. */
+const SPACE = 0x20;
+/** Bytes of the head given to the watcher at a time. */
+const WATCH_SLICE = 16 * 1024;
+
+/**
+ * SOP Class and Instance UIDs at the start of the data set whose values hold
+ * spaces, each with the spaces removed. UIDs are padded with NUL, never
+ * spaces (PS3.5 9.1), yet files with space-padded ones exist; DCMTK 3.6.7's
+ * storescu removes the spaces from the values it sends, with a warning per
+ * element, with or without `-up` (its dcmdata library corrects UI values as
+ * it reads them, before `-up`'s own trimming of one trailing space would),
+ * and so do we. Only the chunks already read ahead are looked at.
+ */
+function spacePaddedUids(head: ReadAhead, ts: string): Map<number, string> {
+  const found = new Map<number, string>();
+  if (!tsEncoding(ts)) return found;
+  const watcher = new TopLevelWatcher(ts, [TAG.sopClassUid, TAG.sopInstanceUid]);
+  // In slices: a deflated head is inflated a growing prefix at a time, and the UIDs come early.
+  for (const chunk of head.head) {
+    for (let o = 0; o < chunk.length && !watcher.done; o += WATCH_SLICE) {
+      watcher.push(chunk.subarray(o, o + WATCH_SLICE));
+    }
+  }
+  for (const [tag, bytes] of watcher.rawValues()) {
+    if (bytes.includes(SPACE)) found.set(tag, decodeText(bytes).replaceAll(" ", ""));
+  }
+  return found;
+}
+
+/**
+ * The data set as it goes out, read ahead (see {@link ReadAhead}): the
+ * file's own bytes when `wireTs` is its syntax and nothing is replaced,
+ * else re-encoded (PS3.5 A.1-A.3, A.5). A data set sent as it is gets a
+ * tokenizer to check it on the way (a re-encoded one is parsed by the
+ * transcoder anyway; a deflated one would have to be inflated just to look,
+ * and its receiver inflates and checks it).
+ */
+async function outgoingDataset(
+  head: ReadAhead,
+  info: DicomFileInfo,
+  wireTs: string,
+  replace: Map<number, string>,
+  o: StoreScuOptions,
+): Promise<ReadAhead> {
+  const enc = tsEncoding(wireTs);
+  // Mirrors transcodeDataset: -u only changes explicit VR encodings.
+  const rewrite = replace.size > 0 || (o.disableNewVr && enc?.explicitVr === true);
+  const asIs = wireTs === info.transferSyntaxUid && !rewrite;
+  const length = info.size - info.datasetOffset;
+  let parser: DatasetParser | undefined;
+  if (asIs && enc && !enc.deflated) {
+    // PS3.5 7.1: every value, so every data set, has an even length.
+    if (length % 2 !== 0) {
+      await head.close();
+      throw new DicomFileError(info.path, `odd data set length ${length}: not valid DICOM`);
+    }
+    parser = new DatasetParser(enc, { maxValueLength: length });
+  }
+  // A deflated data set comes out of the transcoder padded to even length (PS3.5 A.5).
+  const source = transcodeDataset(head.chunks(), info.transferSyntaxUid, wireTs, {
+    replace,
+    disableNewVr: o.disableNewVr,
+    compressionLevel: o.compressionLevel,
+  });
+  return await ReadAhead.open(source, parser);
+}
+
+/** `Bad DICOM file: <path>: <why>` for a read or parse failure. */
+function badFile(path: string, err: unknown): string {
+  return `Bad DICOM file: ${
+    err instanceof DicomFileError ? err.message : `${path}: ${fileFault(err)}`
+  }`;
+}
+
+/** A read or parse failure in words; anything else is a bug and rethrown. */
+function fileFault(err: unknown): string {
+  if (err instanceof DicomParseError) return err.message;
+  if (err instanceof DicomFileError) return err.message;
+  if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.PermissionDenied) {
+    return err.message;
+  }
+  throw err;
+}
+
+/** -rsp: a positive response was asked for; none came (PS3.7 D.3.3.7.2). */
+function identityCheck(
+  o: StoreScuOptions,
+  ac: AssociateAcPdu,
+): ScuFailure<"identity-not-confirmed"> | undefined {
+  if (!o.userIdentity?.positiveResponseRequested || ac.userInformation.userIdentityAc) {
+    return undefined;
+  }
+  const line = "User Identity Negotiation failed: Positive response requested but none received";
+  o.logger.error(line);
+  return {
+    ok: false,
+    outcome: "identity-not-confirmed",
+    diagnosis: "the peer accepted the association without confirming our user identity (-rsp): " +
+      "it may not support user identity negotiation, or ignored it",
+  };
+}
+
+/** Reads every file's head, a few at a time; read errors are kept for the file's turn. */
+async function checkFiles(o: StoreScuOptions): Promise<Job[]> {
+  const jobs: Job[] = o.files.map((path) => ({ path, remaining: o.repeat }));
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const job = jobs[next++];
+      try {
+        const info = await inspectDicomFile(job.path, o.inputFormat);
+        // The data set's UIDs, as the request carries them and the data set goes out: with
+        // the spaces DCMTK removes (see spacePaddedUids). Every use of a file's UIDs (contexts,
+        // -R, +C, the request, --json) reads these.
+        info.sopClassUid = info.sopClassUid.replaceAll(" ", "");
+        info.sopInstanceUid = info.sopInstanceUid.replaceAll(" ", "");
+        job.info = info;
+      } catch (err) {
+        const cause = err instanceof DicomFileError ? err.cause : err;
+        if (
+          cause instanceof Deno.errors.NotFound || cause instanceof Deno.errors.PermissionDenied ||
+          cause instanceof Deno.errors.IsADirectory
+        ) {
+          job.missing = true;
+        } else {
+          job.error = err instanceof DicomFileError
+            ? err.message
+            : `${job.path}: ${fileFault(err)}`;
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CHECK_CONCURRENCY, jobs.length) }, worker));
+  return jobs;
+}
+
+/** Input options for {@link collectInputFiles}. */
+export interface InputScan {
+  /** +sd: look into directories. */
+  scanDirectories: boolean;
+  /** +r: and into their subdirectories. */
+  recurse: boolean;
+  /** +sp: only names matching this pattern (`*` and `?` wildcards). */
+  pattern?: string;
+}
+
+/** `*` and `?` wildcards (fnmatch without brackets) as a regular expression. */
+export function wildcardRegExp(pattern: string): RegExp {
+  const body = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(
+    /\?/g,
+    ".",
+  );
+  return new RegExp(`^${body}$`);
+}
+
+/**
+ * The files to send, as DCMTK lists them: parameters that are files as
+ * given; directories scanned with +sd (+r recursing, +sp filtering names),
+ * else skipped with DCMTK's warning. Directory contents are sorted by name
+ * (DCMTK takes them in the order the file system lists them).
+ */
+export async function collectInputFiles(
+  params: readonly string[],
+  scan: InputScan,
+  log: Logger,
+): Promise<string[]> {
+  const out: string[] = [];
+  const match = scan.pattern === undefined ? undefined : wildcardRegExp(scan.pattern);
+  if (scan.scanDirectories) log.info("determining input files ...");
+  /**
+   * A FIFO, device or socket is never opened: reading one blocks or never
+   * ends. Each is reported once and skipped; the other files are sent.
+   */
+  const special = (path: string, kind: FileKind) => {
+    if (kind !== "special") return false;
+    log.warn(`ignoring ${path}: not a regular file (a FIFO, device or socket)`);
+    return true;
+  };
+  const walk = async (dir: string) => {
+    const entries: Deno.DirEntry[] = [];
+    for await (const e of Deno.readDir(dir)) entries.push(e);
+    entries.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+    for (const e of entries) {
+      const path = `${dir}/${e.name}`;
+      if (match && !match.test(e.name) && !e.isDirectory && !e.isSymlink) continue;
+      const kind = e.isDirectory ? "directory" : e.isFile ? "file" : await fileKind(path);
+      if (kind === "directory") {
+        if (scan.recurse) await walk(path);
+      } else if (!match || match.test(e.name)) {
+        if (!special(path, kind)) out.push(path);
+      }
+    }
+  };
+  for (const p of params) {
+    const kind = await fileKind(p);
+    if (kind === "directory") {
+      if (scan.scanDirectories) await walk(p.replace(/\/+$/, "") || "/");
+      else log.warn(`ignoring directory because option --scan-directories is not set: ${p}`);
+    } else if (!special(p, kind)) {
+      out.push(p);
+    }
+  }
+  return out;
+}
+
+/** What a path is, following symbolic links; "missing" when it cannot be looked at. */
+type FileKind = "file" | "directory" | "special" | "missing";
+
+async function fileKind(path: string): Promise<FileKind> {
+  try {
+    const info = await Deno.stat(path);
+    return info.isDirectory ? "directory" : info.isFile ? "file" : "special";
+  } catch {
+    return "missing";
+  }
+}
