@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { toolServerOptions } from "../lib/cli/common/server_lines.ts";
 import {
   datasetDifferences,
   decodeDataset,
@@ -94,10 +95,12 @@ export async function main(): Promise<number> {
     files.push(`${input}/img${i + 1}.dcm`);
     await Deno.writeFile(files[i], mrImage(study, series, i));
   }
+  const scpLogger = createLogger({ level: "warn", name: "storescp" });
   const server = DicomServer.start({
     hostname: "127.0.0.1",
     port: 0,
-    logger: createLogger({ level: "warn", name: "storescp" }),
+    logger: scpLogger,
+    ...toolServerOptions("pynetdicom", scpLogger),
     policy: storagePolicy({
       aeTitle: "STORESCP",
       maxPdu: 16384,

@@ -7,7 +7,8 @@ import {
   repeatedContexts,
 } from "../lib/ae/negotiation.ts";
 import { verificationPolicy } from "../lib/cli/echoscp/echo_handler.ts";
-import { describeReject, explainReject } from "../lib/cli/common/diagnose.ts";
+import { explainReject } from "../lib/cli/common/diagnose.ts";
+import { describeReject } from "../lib/ul/reasons.ts";
 import type { AssociateAcPdu, AssociateRqPdu } from "../lib/pdu/types.ts";
 import { ECHO_TRANSFER_SYNTAXES, VERIFICATION_SOP_CLASS } from "../lib/dicom/uids.ts";
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../lib/util/version.ts";

@@ -294,7 +294,7 @@ Deno.test("--reject: a requestor without implementation class UID is rejected, o
     await proc.waitFor((p) => p.stderr.includes("Rejected"));
     assert.match(
       proc.stderr,
-      /^I: UlAssociation Rejected: No Implementation Class UID provided$/m,
+      /^I: Association Rejected: No Implementation Class UID provided$/m,
     );
     const ev = await proc.waitForEvent((e) => e.type === "association-rejected");
     assert.match(String(ev.diagnosis), /Permanent/i);

@@ -55,9 +55,13 @@ export {
   type AssociationTally,
   type CommandHandler,
   DicomServer,
+  type EndingCause,
+  endingText,
+  neutralReporter,
   type RequestContext as ServerRequestContext,
   type RequestInterrupted,
   type ServerEvent,
+  type ServerIncident,
   type ServerOptions,
   type ServerTotals,
   slowText,
@@ -154,7 +158,6 @@ export type { Priority } from "../dimse/messages.ts";
 export type { RefusedBy } from "./budget.ts";
 export type { ResolvedLimits } from "./budget.ts";
 export type { RoleSelection } from "../pdu/types.ts";
-export type { ServerLogStyle } from "./server.ts";
 export type { TlsCredentials } from "../transport/tls.ts";
 export type { TlsFailureKind } from "../transport/tls_errors.ts";
 export type { TlsInfo } from "../transport/tls.ts";

@@ -13,9 +13,9 @@
 import { maxPdvDataLength } from "../dimse/fragment.ts";
 import type { DimseMessage } from "../dimse/messages.ts";
 import type { Logger } from "../log/logger.ts";
-import { formatAssociateDump } from "../pdu/dump.ts";
-import type { AssociateAcPdu, AssociateRjPdu, AssociateRqPdu } from "../pdu/types.ts";
+import type { AssociateAcPdu, AssociateRjPdu, AssociateRqPdu, Pdu } from "../pdu/types.ts";
 import { listenTcp } from "../transport/tcp.ts";
+import { describeReject } from "../ul/reasons.ts";
 import type { TlsFailureKind } from "../transport/tls_errors.ts";
 import type {
   ConnectionGate,
@@ -25,12 +25,12 @@ import type {
   TransportListener,
 } from "../transport/transport.ts";
 import {
+  type AbortSource,
   acceptAssociation,
   CLOSED_BEFORE_RQ,
   type UlAssociation,
   UlUsageError,
 } from "../ul/association.ts";
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../util/version.ts";
 import {
   type AssociationHooks,
   ConnectionBudget,
@@ -41,7 +41,6 @@ import {
   readDescriptorLimit,
   resolveLimits,
 } from "./budget.ts";
-import { describeReject } from "../cli/common/diagnose.ts";
 import {
   type ChannelEvent,
   DEFAULT_CHUNK,
@@ -56,8 +55,6 @@ import {
   answerAssociateRq,
   REJECT,
 } from "./negotiation.ts";
-import { pduLogger } from "../cli/common/pdu_log.ts";
-import { uidName } from "../dicom/uids.ts";
 
 /** Structured server events: what `--json` prints, one object per line. */
 export type ServerEvent =
@@ -74,6 +71,113 @@ export type ServerEvent =
   | ({ event: "overload" } & OverloadStart)
   | ({ event: "overload-ended" } & OverloadEnd)
   | ({ event: "stopped" } & ServerTotals);
+
+/**
+ * What happens to a connection, as the server reports it to whoever words
+ * it (`ServerOptions.report`): a tool's engine says it in its tool's
+ * words, a program's logger gets neutral lines ({@link neutralReporter}).
+ * Every incident is reported once.
+ */
+export type ServerIncident =
+  /** An A-ASSOCIATE-RQ arrived. */
+  | { kind: "received"; peer: string; rq: AssociateRqPdu; ourMaxPdu: number }
+  /** The A-ASSOCIATE-AC about to go out. */
+  | { kind: "answering"; peer: string; rq: AssociateRqPdu; ac: AssociateAcPdu; ourMaxPdu: number }
+  /**
+   * The association was rejected: `refused` is the screen's own line
+   * (`ServerOptions.refuse`), `unusable` why the requestor's maximum PDU
+   * length leaves no room for data.
+   */
+  | { kind: "rejected"; peer: string; rj: AssociateRjPdu; refused?: string; unusable?: string }
+  /** The negotiation ended with an abort (the peer's, or a protocol error). */
+  | { kind: "aborted-while-negotiating"; peer: string; source: AbortSource; reason: string }
+  /** Connected and closed without a byte: a health check or a port scan. */
+  | { kind: "closed-silently"; peer: string }
+  /** The connection failed before any association (bad bytes, timeout). */
+  | { kind: "request-failed"; peer: string; reason: string }
+  /** Accepted; `maxSendPdv`: our PDV size for the peer. */
+  | {
+    kind: "accepted";
+    peer: string;
+    rq: AssociateRqPdu;
+    ac: AssociateAcPdu;
+    ourMaxPdu: number;
+    maxSendPdv: number;
+    contexts: AcceptedContext[];
+  }
+  /** The server ends the association with an A-ABORT, for `cause`; `error`: the peer's fault. */
+  | { kind: "ending"; peer: string; cause: EndingCause; reason: string; error: boolean }
+  /** A handler asked for the association to be aborted. */
+  | { kind: "aborting"; peer: string }
+  /** Released at the peer's request. */
+  | { kind: "released"; peer: string }
+  /** Aborted: by the peer, by us (stopping, making room), or the provider (a fault). */
+  | { kind: "aborted"; peer: string; source: AbortSource; reason: string };
+
+/** Why the server ends an association. */
+export type EndingCause =
+  | { kind: "context-not-accepted"; command: string; contextId: number }
+  | { kind: "cannot-handle"; command: string }
+  | { kind: "slow"; text: string }
+  | { kind: "timeout"; seconds: number }
+  | { kind: "protocol-error"; reason: string }
+  | { kind: "unexpected"; event: string };
+
+/**
+ * Neutral lines for a program's logger: each with the peer, no tool's
+ * wording; protocol faults at error level, the rest at info or debug.
+ */
+export function neutralReporter(log: Logger): (i: ServerIncident) => void {
+  return (i) => {
+    const at = i.peer;
+    switch (i.kind) {
+      case "received":
+        log.debug(
+          `${at}: association requested by ${i.rq.callingAeTitle} for ${i.rq.calledAeTitle}`,
+        );
+        return;
+      case "answering":
+        return;
+      case "rejected":
+        log.info(
+          `${at}: association rejected (result ${i.rj.result}, source ${i.rj.source}, reason ` +
+            `${i.rj.reason})${i.refused ? `: ${i.refused}` : i.unusable ? `: ${i.unusable}` : ""}`,
+        );
+        return;
+      case "aborted-while-negotiating":
+        log[i.source === "peer" ? "info" : "error"](
+          `${at}: aborted while negotiating: ${i.reason}`,
+        );
+        return;
+      case "closed-silently":
+        log.debug(`${at}: closed without a PDU`);
+        return;
+      case "request-failed":
+        log.error(`${at}: connection failed: ${i.reason}`);
+        return;
+      case "accepted":
+        log.info(
+          `${i.rq.callingAeTitle}->${i.rq.calledAeTitle}(${at}): accepted, ${i.contexts.length} ` +
+            "presentation contexts",
+        );
+        return;
+      case "ending":
+        log[i.error ? "error" : "info"](`${at}: aborting: ${i.reason}`);
+        return;
+      case "aborting":
+        log.info(`${at}: aborting at the handler's request`);
+        return;
+      case "released":
+        log.info(`${at}: released`);
+        return;
+      case "aborted":
+        log[i.source === "provider" ? "error" : "info"](
+          `${at}: aborted (${i.source}): ${i.reason}`,
+        );
+        return;
+    }
+  };
+}
 
 /** What one association brought, when it ended. */
 export interface AssociationSummary extends AssociationTally {
@@ -174,13 +278,6 @@ export type CommandHandler = (
   ctx: RequestContext,
 ) => Promise<number | "abort" | "timeout" | RequestInterrupted>;
 
-/**
- * Whose log lines the server writes: pynetdicom's (echoscp) or DCMTK's
- * storescp (`Association Acknowledged (Max Send PDV: n)`, `Association
- * Release`), which users of that tool's logs expect.
- */
-export type ServerLogStyle = "pynetdicom" | "dcmtk";
-
 /** How the server is set up. */
 export interface ServerOptions {
   /** Address to listen on (0.0.0.0, 127.0.0.1, ::1...). */
@@ -230,27 +327,26 @@ export interface ServerOptions {
     port: number,
     gate: ConnectionGate,
   ) => TransportListener | Promise<TransportListener>;
-  /** How association events are worded in the log (default "pynetdicom"). */
-  logStyle?: ServerLogStyle;
-  /** DCMTK's +v: the A-ASSOCIATE-RQ/AC dumps at info rather than debug level. */
-  showPresentationContexts?: boolean;
   /**
-   * Screens each A-ASSOCIATE-RQ before negotiation (DCMTK's --refuse and
-   * --reject): a returned line is logged and the association rejected,
-   * permanent, by the service user, no reason given (PS3.8 Table 9-21).
+   * Says each incident of a connection (see {@link ServerIncident}): a
+   * tool's engine in its tool's words; {@link neutralReporter} of `logger`
+   * when absent.
+   */
+  report?: (incident: ServerIncident) => void;
+  /** Every PDU sent and received, with its bytes (a tool's -d dumps). */
+  onPdu?: (dir: "sent" | "received", pdu: Pdu, raw: Uint8Array) => void;
+  /**
+   * Screens each A-ASSOCIATE-RQ before negotiation: a returned text is
+   * reported (`rejected.refused`) and the association rejected, permanent,
+   * by the service user, no reason given (PS3.8 Table 9-21).
    */
   refuse?: (rq: AssociateRqPdu) => string | undefined;
 }
 
-/** The association lines that differ between the two log styles. */
-const WORDING: Record<ServerLogStyle, { released: string; peerAborted: string }> = {
-  pynetdicom: { released: "Association Released", peerAborted: "Association Aborted (by peer)" },
-  dcmtk: { released: "Association Release", peerAborted: "Association Aborted" },
-};
-
 /** A running server. */
 export class DicomServer implements AsyncDisposable {
   readonly #o: ServerOptions;
+  readonly #report: (incident: ServerIncident) => void;
   readonly #listener: TransportListener;
   readonly #budget: ConnectionBudget;
   readonly #active = new Map<Transport, UlAssociation | undefined>();
@@ -271,6 +367,7 @@ export class DicomServer implements AsyncDisposable {
 
   private constructor(o: ServerOptions, listener: TransportListener, budget: ConnectionBudget) {
     this.#o = o;
+    this.#report = o.report ?? neutralReporter(o.logger);
     this.#listener = listener;
     this.#budget = budget;
     this.done = this.#acceptLoop();
@@ -448,7 +545,7 @@ export class DicomServer implements AsyncDisposable {
           artimTimeoutMs: o.acseTimeoutMs,
           idleTimeoutMs: o.socketTimeoutMs,
           limits: { maxPDataLength: o.policy.maxPdu },
-          onPdu: pduLogger(log),
+          onPdu: o.onPdu,
         },
         (rq) => {
           began = performance.now();
@@ -456,8 +553,8 @@ export class DicomServer implements AsyncDisposable {
         },
       );
       if (outcome.kind === "rejected") {
-        const reason = describeReject(outcome.rj).join(", ");
-        log.info(screen.refused ?? `Association Rejected: ${reason}`);
+        this.#report({ kind: "rejected", peer, rj: outcome.rj, ...screen });
+        const reason = rejectText(outcome.rj);
         o.onEvent?.({ event: "association-rejected", peer, reason });
         this.#totals.rejected++;
         return;
@@ -466,15 +563,19 @@ export class DicomServer implements AsyncDisposable {
         if (outcome.rq) {
           // The peer's own A-ABORT is its choice; anything else (a PDU out of turn, such as
           // P-DATA sent with the A-ASSOCIATE-RQ before our answer) is a protocol error.
-          if (outcome.source === "peer") log.info(`Association Aborted: ${outcome.reason}`);
-          else log.error(`Association Aborted (${peer}): ${outcome.reason}`);
+          this.#report({
+            kind: "aborted-while-negotiating",
+            peer,
+            source: outcome.source,
+            reason: outcome.reason,
+          });
           o.onEvent?.({ event: "association-aborted", peer, reason: outcome.reason });
           this.#totals.aborted++;
         } else if (outcome.received === 0 && outcome.reason === CLOSED_BEFORE_RQ) {
           // Connected and closed without a byte: a health check or port scan, not an error.
-          log.debug(`Connection from ${peer} closed without a PDU`);
+          this.#report({ kind: "closed-silently", peer });
         } else {
-          log.error(`Association Request Failed (${peer}): ${outcome.reason}`);
+          this.#report({ kind: "request-failed", peer, reason: outcome.reason });
           o.onEvent?.({ event: "connection-error", peer, reason: outcome.reason });
         }
         return;
@@ -546,24 +647,22 @@ export class DicomServer implements AsyncDisposable {
     place: ConnectionPlace,
     remote: Endpoint,
     hooks: AssociationHooks,
-    screen: { refused?: string },
+    screen: { refused?: string; unusable?: string },
   ): AssociateAcPdu | AssociateRjPdu {
     const o = this.#o;
-    const log = o.logger;
-    log.info("Association Received");
+    const ourMaxPdu = o.policy.maxPdu;
+    this.#report({ kind: "received", peer, rq, ourMaxPdu });
     o.onEvent?.({
       event: "association-received",
       peer,
       callingAeTitle: rq.callingAeTitle,
       calledAeTitle: rq.calledAeTitle,
     });
-    const dcmtk = o.logStyle === "dcmtk";
-    const dumpLevel = dcmtk && o.showPresentationContexts ? "info" : "debug";
-    if (log.isEnabled(dumpLevel)) {
-      log[dumpLevel](`${dcmtk ? "" : "Request "}Parameters:\n${this.#dump("A-ASSOCIATE-RQ", rq)}`);
+    screen.unusable = unusableMaxLength(rq);
+    if (screen.unusable === undefined) screen.refused = o.refuse?.(rq);
+    if (screen.unusable !== undefined || screen.refused !== undefined) {
+      return { type: "A-ASSOCIATE-RJ", ...REJECT.noReason };
     }
-    screen.refused = unusableMaxLength(rq) ?? o.refuse?.(rq);
-    if (screen.refused !== undefined) return { type: "A-ASSOCIATE-RJ", ...REJECT.noReason };
     const answer = answerAssociateRq(rq, o.policy);
     if (answer.type === "A-ASSOCIATE-RJ") {
       return this.#stopping ? { type: "A-ASSOCIATE-RJ", ...REJECT.noReason } : answer;
@@ -572,24 +671,8 @@ export class DicomServer implements AsyncDisposable {
       // PS3.8 Table 9-21: rejected-transient, service-provider (presentation), local-limit-exceeded.
       return { type: "A-ASSOCIATE-RJ", result: 2, source: 3, reason: 2 };
     }
-    // DCMTK dumps the AC after its "Association Acknowledged" line (#serveAssociation).
-    if (!dcmtk && log.isEnabled("debug")) {
-      log.debug(`Accept Parameters:\n${this.#dump("A-ASSOCIATE-AC", rq, answer)}`);
-    }
+    this.#report({ kind: "answering", peer, rq, ac: answer, ourMaxPdu });
     return answer;
-  }
-
-  /** The DCMTK-style parameter block of the association being negotiated. */
-  #dump(kind: "A-ASSOCIATE-RQ" | "A-ASSOCIATE-AC", rq: AssociateRqPdu, ac?: AssociateAcPdu) {
-    return formatAssociateDump(kind, {
-      rq,
-      ac,
-      we: "acceptor",
-      ourImplementationClassUid: IMPLEMENTATION_CLASS_UID,
-      ourImplementationVersionName: IMPLEMENTATION_VERSION_NAME,
-      ourMaxPdu: this.#o.policy.maxPdu,
-      uidName,
-    });
   }
 
   /** Serves the requests of one association; how it ended. */
@@ -606,20 +689,20 @@ export class DicomServer implements AsyncDisposable {
     const contexts = new Map(acceptedContexts(rq, ac).map((c) => [c.id, c]));
     const channel = new DimseChannel(assoc, { floor: o.transferFloor });
     live.channel = channel;
-    const style = o.logStyle ?? "pynetdicom";
-    if (style === "dcmtk") {
-      log.info(`Association Acknowledged (Max Send PDV: ${channel.maxSendPdv})`);
-      if (contexts.size === 0) log.info("    (but no valid presentation contexts)");
-      const level = o.showPresentationContexts ? "info" : "debug";
-      if (log.isEnabled(level)) log[level](this.#dump("A-ASSOCIATE-AC", rq, ac));
-    } else {
-      log.info("Association Accepted");
-    }
+    this.#report({
+      kind: "accepted",
+      peer,
+      rq,
+      ac,
+      ourMaxPdu: o.policy.maxPdu,
+      maxSendPdv: channel.maxSendPdv,
+      contexts: [...contexts.values()],
+    });
     o.onEvent?.({ event: "association-accepted", peer, contexts: [...contexts.values()] });
     /** Ends the association with an A-ABORT; `unresponsive`: the peer let a deadline pass. */
-    const end = async (reason: string, level: "info" | "error", unresponsive = false) => {
-      log[level](reason);
-      log.info("Aborting Association");
+    const end = async (cause: EndingCause, error: boolean, unresponsive = false) => {
+      const reason = endingText(cause, peer);
+      this.#report({ kind: "ending", peer, cause, reason, error });
       await assoc.abort({ closeNow: unresponsive });
       o.onEvent?.({ event: "association-aborted", peer, reason });
       return "aborted" as const;
@@ -635,12 +718,13 @@ export class DicomServer implements AsyncDisposable {
           const handler = o.handlers[ev.message.type];
           if (!context) {
             return await end(
-              `Received ${ev.message.type} on presentation context ${ev.contextId}, ` +
-                "which was not accepted",
-              "error",
+              { kind: "context-not-accepted", command: ev.message.type, contextId: ev.contextId },
+              true,
             );
           }
-          if (!handler) return await end(`Cannot handle ${ev.message.type}`, "info");
+          if (!handler) {
+            return await end({ kind: "cannot-handle", command: ev.message.type }, false);
+          }
           live.handling = true;
           const status = await handler(ev.message, {
             channel,
@@ -655,7 +739,7 @@ export class DicomServer implements AsyncDisposable {
           }).catch((err) => endedUnderHandler(err, assoc, channel))
             .finally(() => live.handling = false);
           if (status === "abort" || status === "timeout") {
-            log.info("Aborting Association");
+            this.#report({ kind: "aborting", peer });
             await assoc.abort({ closeNow: status === "timeout" });
             o.onEvent?.({ event: "association-aborted", peer, reason: "handler aborted" });
             return "aborted";
@@ -679,34 +763,53 @@ export class DicomServer implements AsyncDisposable {
         }
         case "release-requested":
           await assoc.respondRelease();
-          log.info(WORDING[style].released);
+          this.#report({ kind: "released", peer });
           o.onEvent?.({ event: "association-released", peer });
           return "released";
         case "aborted":
-          // A protocol error, a timeout or a lost connection is an error; the peer's
-          // A-ABORT and our own (server stopping) are not.
-          if (ev.source === "peer") log.info(WORDING[style].peerAborted);
-          else if (ev.reason === EVICTED) log.info(`Association Aborted (${peer}): ${ev.reason}`);
-          else if (ev.source === "local") log.info(`Association Aborted (${ev.reason})`);
-          else log.error(`Association Aborted (${peer}): ${ev.reason}`);
+          this.#report({ kind: "aborted", peer, source: ev.source, reason: ev.reason });
           o.onEvent?.({ event: "association-aborted", peer, reason: ev.reason });
           return "aborted";
         case "timeout":
           return await end(
             ev.slow
-              ? `${peer}: request arriving too slowly: ${slowText(ev.slow)}`
-              : `DIMSE timeout: no request within ${o.dimseTimeoutMs! / 1000} s`,
-            "error",
+              ? { kind: "slow", text: slowText(ev.slow) }
+              : { kind: "timeout", seconds: o.dimseTimeoutMs! / 1000 },
+            true,
             true,
           );
         case "protocol-error":
-          return await end(`Protocol error: ${ev.reason}`, "error");
+          return await end({ kind: "protocol-error", reason: ev.reason }, true);
         case "data":
         case "released":
-          return await end(`Unexpected ${ev.kind} from the peer`, "error");
+          return await end({ kind: "unexpected", event: ev.kind }, true);
       }
     }
   }
+}
+
+/** Why the server ended an association, in words (the `association-aborted` event's reason). */
+export function endingText(cause: EndingCause, peer: string): string {
+  switch (cause.kind) {
+    case "context-not-accepted":
+      return `Received ${cause.command} on presentation context ${cause.contextId}, ` +
+        "which was not accepted";
+    case "cannot-handle":
+      return `Cannot handle ${cause.command}`;
+    case "slow":
+      return `${peer}: request arriving too slowly: ${cause.text}`;
+    case "timeout":
+      return `DIMSE timeout: no request within ${cause.seconds} s`;
+    case "protocol-error":
+      return `Protocol error: ${cause.reason}`;
+    case "unexpected":
+      return `Unexpected ${cause.event} from the peer`;
+  }
+}
+
+/** PS3.8 Table 9-21 in words: "Result: Rejected Permanent, Source: Service User, Reason: ...". */
+function rejectText(rj: AssociateRjPdu): string {
+  return describeReject(rj).join(", ");
 }
 
 /** "512 bytes in 30 s, below the floor of 1024 bytes/s". */
@@ -803,6 +906,6 @@ function unusableMaxLength(rq: AssociateRqPdu): string | undefined {
     maxPdvDataLength(rq.userInformation.maxLength ?? 0, DEFAULT_CHUNK);
     return undefined;
   } catch (err) {
-    return `Association Rejected: ${err instanceof Error ? err.message : err}`;
+    return err instanceof Error ? err.message : String(err);
   }
 }

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { toolServerOptions } from "../../lib/cli/common/server_lines.ts";
 import { decodeFileMeta } from "../../lib/dicom/part10.ts";
 import { concatBytes } from "../../lib/util/bytes.ts";
 import { type Appender, createLogger } from "../../lib/log/logger.ts";
@@ -276,12 +277,13 @@ export function liveTarget(kind: "echoscp" | "storescp"): Target & { memory: Liv
       server = kind === "echoscp"
         ? DicomServer.start({
           ...common,
+          ...toolServerOptions("pynetdicom", logger),
           policy: verificationPolicy({ aeTitle, maxPdu: 16384, preference: "uncompressed" }),
           handlers: { "C-ECHO-RQ": echoHandler },
         })
         : DicomServer.start({
           ...common,
-          logStyle: "dcmtk",
+          ...toolServerOptions("dcmtk", logger),
           policy: storagePolicy({
             aeTitle,
             maxPdu: 16384,

@@ -5,34 +5,7 @@
  * @module
  */
 import type { AbortPdu, AssociateRjPdu } from "../../pdu/types.ts";
-
-const RESULT: Record<number, string> = { 1: "Rejected Permanent", 2: "Rejected Transient" };
-
-const SOURCE: Record<number, string> = {
-  1: "Service User",
-  2: "Service Provider (ACSE Related Function)",
-  3: "Service Provider (Presentation Related Function)",
-};
-
-// PS3.8 Table 9-21: the reason's meaning depends on the source.
-const REASON: Record<number, Record<number, string>> = {
-  1: {
-    1: "No Reason",
-    2: "App Context Name Not Supported",
-    3: "Calling AE Title Not Recognized",
-    7: "Called AE Title Not Recognized",
-  },
-  2: { 1: "No Reason", 2: "Protocol Version Not Supported" },
-  3: { 1: "Temporary Congestion", 2: "Local Limit Exceeded" },
-};
-
-/** DCMTK's two lines for an A-ASSOCIATE-RJ (`Result: ..., Source: ...` / `Reason: ...`). */
-export function describeReject(rj: AssociateRjPdu): string[] {
-  const result = RESULT[rj.result] ?? `Unknown Result ${rj.result}`;
-  const source = SOURCE[rj.source] ?? `Unknown Source ${rj.source}`;
-  const reason = REASON[rj.source]?.[rj.reason] ?? `Reserved (${rj.reason})`;
-  return [`Result: ${result}, Source: ${source}`, `Reason: ${reason}`];
-}
+import { describeReject } from "../../ul/reasons.ts";
 
 /** One plain sentence: why the peer rejected us and what to check. */
 export function explainReject(rj: AssociateRjPdu, ae: { calling: string; called: string }): string {

@@ -27,7 +27,8 @@ import {
   ProtocolError,
 } from "../../ae/errors.ts";
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../../util/version.ts";
-import { describeReject, explainPeerAbort, explainReject } from "./diagnose.ts";
+import { explainPeerAbort, explainReject } from "./diagnose.ts";
+import { describeReject } from "../../ul/reasons.ts";
 import type { DimseChannel } from "../../ae/channel.ts";
 import type { AcceptedContext } from "../../ae/negotiation.ts";
 import { pduLogger } from "./pdu_log.ts";

@@ -9,12 +9,17 @@ import type { Logger } from "../../log/logger.ts";
 import { DicomServer, type ServerOptions, type ServerTotals } from "../../ae/server.ts";
 import type { Endpoint } from "../../transport/transport.ts";
 import { EXIT_OK } from "./tool.ts";
+import { type ServerLogStyle, toolServerOptions } from "./server_lines.ts";
 
 /** Exit code when the port cannot be bound (DCMTK's network range: cannot initialize network). */
 export const EXIT_CANNOT_LISTEN = 60;
 
-/** What a tool serves with: the server's options, and the words of its "ready" line. */
-export interface ServeOptions extends ServerOptions {
+/** What a tool serves with: the server's options, its words, and its "ready" line. */
+export interface ServeOptions extends Omit<ServerOptions, "report" | "onPdu"> {
+  /** Whose words the association lines are in: pynetdicom's (echoscp) or DCMTK's (storescp). */
+  style: ServerLogStyle;
+  /** DCMTK's +v: the A-ASSOCIATE-RQ/AC dumps at info rather than debug level. */
+  showPresentationContexts?: boolean;
   /**
    * The line printed once listening (at the default level; not with -q):
    * given where, it says what is served, e.g. "storescp listening on
@@ -54,7 +59,10 @@ export async function serveUntilStopped(
 ): Promise<number> {
   let server: DicomServer;
   try {
-    server = await DicomServer.open(options);
+    server = await DicomServer.open({
+      ...options,
+      ...toolServerOptions(options.style, logger, options),
+    });
   } catch (err) {
     if (!isBindError(err)) throw err;
     logger.fatal(`cannot listen on port ${options.port}: ${err.message}`);

@@ -150,6 +150,7 @@ export function main(argv: readonly string[], stop?: Promise<void>): Promise<num
     const acseTimeoutMs = secondsOption(options, "--acse-timeout", 1, 30_000)!;
     return await serveUntilStopped(
       {
+        style: "pynetdicom",
         hostname: options.value("--bind") ?? "0.0.0.0",
         port,
         logger,

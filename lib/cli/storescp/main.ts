@@ -342,7 +342,7 @@ export function main(argv: readonly string[], stop?: Promise<void>): Promise<num
           `AE title ${aeTitle}, storing into ${
             options.has("--ignore") ? "nothing (--ignore)" : outputDirectory
           }`,
-        logStyle: "dcmtk",
+        style: "dcmtk",
         showPresentationContexts: options.has("--verbose-pc"),
         policy: storagePolicy({
           aeTitle,
