@@ -550,7 +550,7 @@ export const MALFORMED: Record<string, (port: number) => Promise<void>> = {
   "http-get": rawPeer(() => new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n")),
   "tls-client-hello": rawPeer(() => CLIENT_HELLO),
   // Random, but for a first byte that is no PDU type: a valid type with a random length
-  // would be a slow drip that ARTIM ends (covered by tests/echoscp_bad_input.test.ts).
+  // would be a slow drip that ARTIM ends (covered by tests/security/echoscp_bad_input.test.ts).
   "random-bytes": rawPeer(() => {
     const bytes = crypto.getRandomValues(new Uint8Array(64));
     bytes[0] |= 0x80;

@@ -3,7 +3,7 @@
  * OW", "US or SS or OW"; PS3.6 Table 6-1, PS3.5 6.2): in an implicit VR data
  * set the tag alone cannot tell the VR, so it is resolved from other
  * elements of the data set, as PS3.5 and DCMTK 3.6.7 (DcmItem::checkAndUpdateVR,
- * checked against dcmconv in tests/dicom_multi_vr.test.ts) do:
+ * checked against dcmconv in tests/dicom/dicom_multi_vr.test.ts) do:
  *
  * - "US or SS" by the Pixel Representation (0028,0103) in force, for the
  *   elements DCMTK resolves so (PS3.3 C.7.5.1, C.7.6.16.2.11, C.11.1.1.1,

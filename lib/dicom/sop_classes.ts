@@ -9,7 +9,7 @@
  * the `modalities` table behind `dcmSOPClassUIDToModality()` and the
  * `uidNameMap` names. They were read out of the installed libdcmdata.so.17 of
  * DCMTK 3.6.7 and the storescu default list was checked against the
- * A-ASSOCIATE-RQ that `storescu -d` sends (tests/dicom_uids.test.ts repeats
+ * A-ASSOCIATE-RQ that `storescu -d` sends (tests/dicom/dicom_uids.test.ts repeats
  * that check whenever DCMTK is installed).
  *
  * @module

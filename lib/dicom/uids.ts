@@ -349,7 +349,7 @@ const ECHO_ORDER = [
  */
 export const ECHO_TRANSFER_SYNTAXES: readonly TransferSyntaxInfo[] = ECHO_ORDER.map((uid) => ({
   uid,
-  // Every UID of ECHO_ORDER is in TRANSFER_SYNTAX_TABLE (tests/dicom_uids.test.ts).
+  // Every UID of ECHO_ORDER is in TRANSFER_SYNTAX_TABLE (tests/dicom/dicom_uids.test.ts).
   name: TS_NAMES.get(uid)!,
 }));
 

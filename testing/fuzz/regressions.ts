@@ -1,7 +1,7 @@
 /**
  * The exact inputs of every finding of the fuzzer, with the seed, target
  * and index that produced them and the fix that guards against each
- * (tests/fuzz.test.ts replays them).
+ * (tests/security/fuzz.test.ts replays them).
  *
  * @module
  */

@@ -8,7 +8,6 @@
  */
 import type { Logger } from "../../log/logger.ts";
 import { describePermission } from "../../util/permission.ts";
-import type { DimseMessage } from "../../dimse/messages.ts";
 import { formatAssociateDump } from "../../pdu/dump.ts";
 import type { AbortPdu, AssociateAcPdu, AssociateRqPdu } from "../../pdu/types.ts";
 import type { ConnectError, IpFamily } from "../../transport/tcp.ts";
@@ -366,54 +365,6 @@ export async function closeAssociation(
   return undefined;
 }
 
-/**
- * Sends a request that has no data set. When the association is already
- * over (the peer's A-ABORT right after its A-ASSOCIATE-AC, a connection lost
- * before the request went out) the UL refuses the P-DATA (PS3.8 Table 9-10
- * allows it in Sta6 only): the failure then says how the association ended,
- * as a response that never came would.
- */
-export async function sendRequest(
-  ch: DimseChannel,
-  contextId: number,
-  request: DimseMessage & { messageId: number },
-  rspType: DimseMessage["type"],
-  w: ResponseWait,
-  log: Logger,
-): Promise<ResponseFailure | undefined> {
-  try {
-    await ch.send(contextId, request);
-    return undefined;
-  } catch (err) {
-    if (ch.association.state === "Sta6") throw err;
-    return await associationEnded(ch, rspType, request.messageId, w, log);
-  }
-}
-
-/**
- * The failure of a request the association ended under (its P-DATA refused
- * or cut off): what the channel says ended it, logged as DCMTK logs it.
- */
-export async function associationEnded(
-  ch: DimseChannel,
-  rspType: DimseMessage["type"],
-  messageId: number,
-  w: ResponseWait,
-  log: Logger,
-): Promise<ResponseFailure> {
-  const rsp = await receiveResponse(ch, rspType, messageId, w, log);
-  if (!rsp.ok) return rsp;
-  // A response to a request that never fully went out: nothing to believe.
-  log.info("Aborting Association");
-  await ch.association.abort();
-  return {
-    ok: false,
-    outcome: "aborted",
-    statusText: "aborted",
-    diagnosis: `the association ended while the ${w.operation}-RQ was being sent`,
-  };
-}
-
 /** Why no response came: the outcome and the plain sentence. */
 export interface ResponseFailure {
   /** Discriminant. */
@@ -426,7 +377,7 @@ export interface ResponseFailure {
   diagnosis: string;
 }
 
-/** How {@link receiveResponse} names the operation in its lines. */
+/** How {@link operationFailure} names the operation in its lines. */
 export interface ResponseWait {
   /** The request, for diagnoses: `C-ECHO`, `C-STORE`. */
   operation: string;
@@ -505,92 +456,6 @@ export function operationFailure(err: unknown, w: ResponseWait, log: Logger): Re
     }
   }
   throw err;
-}
-
-/**
- * Waits for the response to `messageId`. Anything else (a timeout, an abort,
- * a release request, a malformed or unexpected message) is logged as DCMTK
- * does, the association aborted where it still stands, and returned as a
- * {@link ResponseFailure}.
- */
-export async function receiveResponse<T extends DimseMessage["type"]>(
-  ch: DimseChannel,
-  type: T,
-  messageId: number,
-  w: ResponseWait,
-  log: Logger,
-): Promise<{ ok: true; message: Extract<DimseMessage, { type: T }> } | ResponseFailure> {
-  const op = w.operation;
-  const failed = (line: string) => log.error(`${w.failedPrefix}${line}`);
-  /** Aborts the association as DCMTK logs it and says why no response came. */
-  const abort = async (
-    outcome: ResponseFailure["outcome"],
-    statusText: string,
-    diagnosis: string,
-  ): Promise<ResponseFailure> => {
-    log.info("Aborting Association");
-    // A peer that let -td pass will not close after our A-ABORT either: do not wait for it.
-    await ch.association.abort({ closeNow: outcome === "dimse-timeout" });
-    return { ok: false, outcome, statusText, diagnosis };
-  };
-  const ev = await ch.receive(w.timeoutMs);
-  switch (ev.kind) {
-    case "command": {
-      const m = ev.message;
-      if (m.type === type && "messageIdBeingRespondedTo" in m) {
-        if (m.messageIdBeingRespondedTo === messageId) {
-          return { ok: true, message: m as Extract<DimseMessage, { type: T }> };
-        }
-      }
-      failed(`unexpected ${m.type} on the association`);
-      return await abort(
-        "aborted",
-        "unexpected message",
-        `the peer answered the ${op}-RQ with ${m.type}`,
-      );
-    }
-    case "timeout": {
-      const s = w.timeoutMs! / 1000;
-      failed(`DIMSE timeout after ${s} s`);
-      return await abort(
-        "dimse-timeout",
-        "no response",
-        `no ${op}-RSP within ${s} s (-td): the peer is overloaded or hung`,
-      );
-    }
-    case "aborted":
-      failed(ev.reason);
-      log.info("Peer Aborted Association");
-      return {
-        ok: false,
-        outcome: "aborted",
-        statusText: "aborted",
-        diagnosis: `the association was aborted during the ${w.activity}: ${ev.reason}` +
-          (ev.abort ? `: ${explainPeerAbort(ev.abort, "operation")}` : ""),
-      };
-    case "release-requested":
-      log.fatal("Protocol Error: Peer requested release (Aborting)");
-      return await abort(
-        "aborted",
-        "release requested",
-        "the peer asked to release the association before answering",
-      );
-    case "protocol-error":
-      failed(ev.reason);
-      return await abort(
-        "aborted",
-        "malformed message",
-        `the peer sent a malformed DIMSE message: ${ev.reason}`,
-      );
-    case "data":
-    case "released":
-      failed(`unexpected ${ev.kind} from the peer`);
-      return await abort(
-        "aborted",
-        `unexpected ${ev.kind}`,
-        `the peer sent unexpected ${ev.kind} instead of a ${op}-RSP`,
-      );
-  }
 }
 
 function dumpParameters(

@@ -28,19 +28,19 @@ import { newUid } from "../../util/uid.ts";
 import { decodeText } from "../../dicom/vr.ts";
 import { TopLevelWatcher } from "../../dicom/watcher.ts";
 import { dumpMessage } from "../../dimse/dump.ts";
-import { type CStoreRq, PRIORITY } from "../../dimse/messages.ts";
+import { type CStoreRq, type CStoreRsp, PRIORITY } from "../../dimse/messages.ts";
+import { DatasetSourceFailed } from "../../ae/errors.ts";
 import { formatStatus, statusCategory, statusMeaning } from "../../dimse/status.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { AssociateAcPdu, UserIdentityRq } from "../../pdu/types.ts";
 import { transferSyntaxName, uidName } from "../../dicom/uids.ts";
 import { buildAssociateRq } from "../../ae/negotiation.ts";
 import {
-  associationEnded,
   type AssociationFailureOutcome,
   closeAssociation,
   type OpenAssociation,
   openAssociation,
-  receiveResponse,
+  operationFailure,
   type ScuFailure,
   type ScuOptions,
   type ScuResult,
@@ -772,7 +772,7 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
         // DCMTK: a file that cannot be sent ends the association with an abort.
         log.error(`Store SCU Failed: ${result.diagnosis}`);
         log.info("Aborting Association");
-        await a.association.abort();
+        await a.assoc.abort();
         return "lost";
       }
       return "ended";
@@ -889,33 +889,40 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
     log.info(`Sending Store Request (MsgID ${messageId}, ${modality(sopClassUid, "OT")})`);
     if (log.isEnabled("debug")) log.debug(dumpMessage(request, "OUTGOING", { uidName }));
     summary.sent++;
+    let response: CStoreRsp;
     try {
-      await a.channel.send(context.id, request, counted(data.chunks(), rec));
+      response = await a.assoc.store({
+        dataset: counted(data.chunks(), rec),
+        transferSyntax: context.transferSyntax,
+        sopClassUid,
+        sopInstanceUid,
+      }, {
+        contextId: context.id,
+        messageId,
+        priority: request.priority,
+        // The next file is read from disk while the peer works on this one.
+        onSent: () => {
+          if (next?.info) prefetched = { job: next, head: readFileAhead(next.info) };
+        },
+      });
     } catch (err) {
       await data.close();
-      if (a.association.state !== "Sta6") {
-        // The association ended under the data set (the peer's A-ABORT, a lost connection,
-        // -ts with the peer not reading): no fault of the file; the channel says what it was.
-        const lost = await associationEnded(a.channel, "C-STORE-RSP", messageId, wait, log);
-        await fail(lost.outcome, lost.diagnosis);
-        return "lost";
+      if (err instanceof DatasetSourceFailed) {
+        // Part of the data set is out: the service layer aborted (PS3.7 has no other way).
+        const why = badFile(job.path, err.cause);
+        log.error(`Store Failed, file: ${job.path}:\n${why}`);
+        log.info("Aborting Association");
+        await fail("file-failed", `${why} (association aborted: part of the data set was sent)`);
+        return "lost-file";
       }
-      // Part of the data set is out: PS3.7 has no way to take it back but the abort.
-      const why = badFile(job.path, err);
-      log.error(`Store Failed, file: ${job.path}:\n${why}`);
-      log.info("Aborting Association");
-      await a.association.abort();
-      await fail("file-failed", `${why} (association aborted: part of the data set was sent)`);
-      return "lost-file";
-    }
-    // The next file is read from disk while the peer works on this one.
-    if (next?.info) prefetched = { job: next, head: readFileAhead(next.info) };
-    const rsp = await receiveResponse(a.channel, "C-STORE-RSP", messageId, wait, log);
-    if (!rsp.ok) {
-      await fail(rsp.outcome, rsp.diagnosis);
+      // No response: a timeout, an abort or a lost connection (also under the data set, -ts
+      // with the peer not reading), a protocol error: no fault of the file.
+      const lost = operationFailure(err, wait, log);
+      await fail(lost.outcome, lost.diagnosis);
       return "lost";
     }
-    const status = rsp.message.status;
+    const rsp = { message: response };
+    const status = response.status;
     rec.status = status;
     rec.statusMeaning = statusMeaning(status, "C-STORE");
     if (log.isEnabled("debug")) {

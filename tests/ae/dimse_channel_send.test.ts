@@ -1,0 +1,128 @@
+/**
+ * DimseChannel.send with a streamed data set: PDVs filled to the peer's
+ * maximum whatever the chunking, the last-fragment bit on the final PDV only,
+ * producer buffers reusable, odd totals refused, and a bounded send window.
+ */
+import assert from "node:assert/strict";
+import type { Pdv } from "../../lib/pdu/types.ts";
+import { DimseChannel, SEND_WINDOW } from "../../lib/ae/channel.ts";
+import type { UlAssociation } from "../../lib/ul/association.ts";
+import type { CStoreRq } from "../../lib/dimse/messages.ts";
+
+const RQ: CStoreRq = {
+  type: "C-STORE-RQ",
+  messageId: 7,
+  affectedSopClassUid: "1.2.840.10008.5.1.4.1.1.4",
+  affectedSopInstanceUid: "1.2.3.4",
+  priority: 0,
+};
+
+/** An association that records the PDVs it is asked to send; writes complete when `release` is called. */
+function recorder(peerMaxPdu: number, autoComplete = true) {
+  const pdvs: Pdv[] = [];
+  const pending: (() => void)[] = [];
+  const assoc = {
+    peerMaxPdu,
+    sendPData(pdu: { pdvs: Pdv[] }) {
+      // The channel promises the bytes may be reused after queueing: copy as the UL's encoder does.
+      for (const p of pdu.pdvs) pdvs.push({ ...p, data: p.data.slice() });
+      if (autoComplete) return Promise.resolve();
+      return new Promise<void>((resolve) => pending.push(resolve));
+    },
+  } as unknown as UlAssociation;
+  return { assoc, pdvs, pending };
+}
+
+function pattern(n: number): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + 7) & 0xff;
+  return b;
+}
+
+/** Yields `data` in chunks of the given sizes (cycled), reusing one buffer and scribbling on it after each yield. */
+async function* reusingChunks(data: Uint8Array, sizes: number[]): AsyncGenerator<Uint8Array> {
+  const buf = new Uint8Array(Math.max(...sizes));
+  let offset = 0;
+  for (let i = 0; offset < data.length; i++) {
+    const n = Math.min(sizes[i % sizes.length], data.length - offset);
+    buf.set(data.subarray(offset, offset + n));
+    yield buf.subarray(0, n);
+    buf.fill(0xee);
+    offset += n;
+  }
+}
+
+function dataOf(pdvs: Pdv[]): { bytes: Uint8Array; lengths: number[]; lastFlags: boolean[] } {
+  const data = pdvs.filter((p) => !p.isCommand);
+  const bytes = new Uint8Array(data.reduce((n, p) => n + p.data.length, 0));
+  let o = 0;
+  for (const p of data) {
+    bytes.set(p.data, o);
+    o += p.data.length;
+  }
+  return { bytes, lengths: data.map((p) => p.data.length), lastFlags: data.map((p) => p.isLast) };
+}
+
+for (
+  const [total, sizes] of [
+    [0, [1]],
+    [2, [1]],
+    [16378, [16378]],
+    [16378 * 3, [16378]],
+    [16378 * 3 + 2, [1, 3, 5]],
+    [100_000, [7, 16_381, 40_000, 2]],
+    [100_000, [65_536]],
+    [50_000, [16_377, 16_379]],
+  ] as const
+) {
+  Deno.test(`send streams ${total} bytes in chunks of ${sizes.join("/")}: full PDVs, last bit once`, async () => {
+    const { assoc, pdvs } = recorder(16384);
+    const channel = new DimseChannel(assoc);
+    const data = pattern(total);
+    await channel.send(1, RQ, reusingChunks(data, [...sizes]));
+    const commands = pdvs.filter((p) => p.isCommand);
+    assert.equal(commands.at(-1)?.isLast, true);
+    const { bytes, lengths, lastFlags } = dataOf(pdvs);
+    assert.deepEqual(bytes, data);
+    const pdv = channel.maxSendPdv;
+    assert.equal(pdv, 16378);
+    // Every PDV but the last is full; the last is non-empty unless the data set is.
+    lengths.slice(0, -1).forEach((n) => assert.equal(n, pdv));
+    assert.equal(lengths.at(-1), total === 0 ? 0 : total - pdv * (lengths.length - 1));
+    assert.deepEqual(lastFlags, lastFlags.map((_, i) => i === lastFlags.length - 1));
+  });
+}
+
+Deno.test("send refuses an odd streamed total after the data it could send", async () => {
+  const { assoc, pdvs } = recorder(16384);
+  const channel = new DimseChannel(assoc);
+  await assert.rejects(
+    channel.send(1, RQ, reusingChunks(pattern(20_001), [4096])),
+    /odd data set length/,
+  );
+  // Nothing was flagged last: the message is visibly incomplete on the wire.
+  assert.equal(pdvs.some((p) => !p.isCommand && p.isLast), false);
+});
+
+Deno.test("send stops pulling from the source while the send window is unconfirmed", async () => {
+  const { assoc, pending } = recorder(16384, false);
+  const channel = new DimseChannel(assoc);
+  let pulled = 0;
+  const chunk = pattern(65_536);
+  async function* source() {
+    for (let i = 0; i < 200; i++) {
+      pulled += chunk.length;
+      yield chunk;
+    }
+  }
+  const sending = channel.send(1, RQ, source());
+  for (let i = 0; i < 50; i++) await new Promise((r) => setTimeout(r, 0));
+  // At most two windows (the one awaited and the one being filled) plus a chunk.
+  assert.ok(pulled <= 2 * SEND_WINDOW + chunk.length, `pulled ${pulled} bytes`);
+  assert.ok(pulled >= SEND_WINDOW, `pulled only ${pulled} bytes`);
+  // Completing writes lets the rest through.
+  const drain = setInterval(() => pending.splice(0).forEach((r) => r()), 0);
+  await sending;
+  clearInterval(drain);
+  assert.equal(pulled, 200 * chunk.length);
+});

@@ -1,0 +1,345 @@
+/** Typed DIMSE messages (PS3.7 9.3) and their validation (class 6). */
+
+import assert from "node:assert/strict";
+import { type CommandSet, decodeCommandSet, encodeCommandSet } from "../../lib/dimse/command.ts";
+import { DimseDecodeError } from "../../lib/dimse/errors.ts";
+import {
+  COMMAND_FIELD,
+  commandSetToMessage,
+  DATASET_RULE,
+  type DimseMessage,
+  hasDataset,
+  messageToCommandSet,
+  PRIORITY,
+} from "../../lib/dimse/messages.ts";
+
+const VERIFICATION = "1.2.840.10008.1.1";
+const SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7";
+const STUDY_FIND = "1.2.840.10008.5.1.4.1.2.2.1";
+const STUDY_MOVE = "1.2.840.10008.5.1.4.1.2.2.2";
+const STUDY_GET = "1.2.840.10008.5.1.4.1.2.2.3";
+
+const SAMPLES: DimseMessage[] = [
+  { type: "C-ECHO-RQ", messageId: 1, affectedSopClassUid: VERIFICATION },
+  {
+    type: "C-ECHO-RSP",
+    messageIdBeingRespondedTo: 1,
+    affectedSopClassUid: VERIFICATION,
+    status: 0,
+  },
+  { type: "C-ECHO-RSP", messageIdBeingRespondedTo: 65535, status: 0x0211 },
+  {
+    type: "C-STORE-RQ",
+    messageId: 7,
+    affectedSopClassUid: SECONDARY_CAPTURE,
+    affectedSopInstanceUid: "1.2.3.4.5",
+    priority: PRIORITY.medium,
+  },
+  {
+    type: "C-STORE-RQ",
+    messageId: 8,
+    affectedSopClassUid: SECONDARY_CAPTURE,
+    affectedSopInstanceUid: "1.2.3.4.6",
+    priority: PRIORITY.low,
+    moveOriginatorAeTitle: "MOVESCU",
+    moveOriginatorMessageId: 3,
+  },
+  {
+    type: "C-STORE-RSP",
+    messageIdBeingRespondedTo: 7,
+    affectedSopClassUid: SECONDARY_CAPTURE,
+    affectedSopInstanceUid: "1.2.3.4.5",
+    status: 0x0000,
+  },
+  {
+    type: "C-STORE-RSP",
+    messageIdBeingRespondedTo: 9,
+    status: 0xa900,
+    errorComment: "SOP class mismatch",
+    errorId: 4,
+    offendingElement: [0x00080016],
+  },
+  { type: "C-FIND-RQ", messageId: 3, affectedSopClassUid: STUDY_FIND, priority: PRIORITY.high },
+  {
+    type: "C-FIND-RSP",
+    messageIdBeingRespondedTo: 3,
+    affectedSopClassUid: STUDY_FIND,
+    status: 0xff00,
+    datasetPresent: true,
+  },
+  { type: "C-FIND-RSP", messageIdBeingRespondedTo: 3, status: 0x0000 },
+  { type: "C-GET-RQ", messageId: 4, affectedSopClassUid: STUDY_GET, priority: PRIORITY.medium },
+  {
+    type: "C-GET-RSP",
+    messageIdBeingRespondedTo: 4,
+    affectedSopClassUid: STUDY_GET,
+    status: 0xff00,
+    remainingSuboperations: 9,
+    completedSuboperations: 1,
+    failedSuboperations: 0,
+    warningSuboperations: 0,
+  },
+  {
+    type: "C-GET-RSP",
+    messageIdBeingRespondedTo: 4,
+    status: 0xb000,
+    completedSuboperations: 8,
+    failedSuboperations: 2,
+    warningSuboperations: 0,
+    datasetPresent: true,
+  },
+  {
+    type: "C-MOVE-RQ",
+    messageId: 5,
+    affectedSopClassUid: STUDY_MOVE,
+    priority: PRIORITY.low,
+    moveDestination: "STORESCP",
+  },
+  {
+    type: "C-MOVE-RSP",
+    messageIdBeingRespondedTo: 5,
+    affectedSopClassUid: STUDY_MOVE,
+    status: 0xa801,
+    errorComment: "Unknown move destination",
+  },
+  { type: "C-CANCEL-RQ", messageIdBeingRespondedTo: 3 },
+];
+
+function assertMessageError(cmd: CommandSet, code: string, pattern: RegExp): DimseDecodeError {
+  let caught: unknown;
+  try {
+    commandSetToMessage(cmd);
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(caught instanceof DimseDecodeError, `expected DimseDecodeError, got ${caught}`);
+  assert.equal(caught.code, code, caught.message);
+  assert.match(caught.message, pattern);
+  return caught;
+}
+
+Deno.test("messages: round trip through command set bytes", () => {
+  for (const msg of SAMPLES) {
+    const bytes = encodeCommandSet(messageToCommandSet(msg));
+    assert.deepEqual(commandSetToMessage(decodeCommandSet(bytes)), msg);
+  }
+});
+
+Deno.test("messages: command field and data set type follow the message type", () => {
+  // PS3.7 Table E.1-1 command fields; data set: PS3.7 9.3 (M, C/U as the message says, none).
+  const expected = {
+    "C-ECHO-RQ": [0x0030, false],
+    "C-ECHO-RSP": [0x8030, false],
+    "C-STORE-RQ": [0x0001, true],
+    "C-STORE-RSP": [0x8001, false],
+    "C-FIND-RQ": [0x0020, true],
+    "C-FIND-RSP": [0x8020, "optional"],
+    "C-GET-RQ": [0x0010, true],
+    "C-GET-RSP": [0x8010, "optional"],
+    "C-MOVE-RQ": [0x0021, true],
+    "C-MOVE-RSP": [0x8021, "optional"],
+    "C-CANCEL-RQ": [0x0fff, false],
+  } as const;
+  assert.deepEqual(Object.keys(COMMAND_FIELD).sort(), Object.keys(expected).sort());
+  for (const msg of SAMPLES) {
+    const cmd = messageToCommandSet(msg);
+    const [field, dataset] = expected[msg.type];
+    const present = dataset === "optional"
+      ? "datasetPresent" in msg && msg.datasetPresent === true
+      : dataset;
+    assert.equal(cmd.CommandField, field);
+    assert.equal(COMMAND_FIELD[msg.type], field);
+    assert.equal(
+      DATASET_RULE[msg.type],
+      dataset === "optional" ? "optional" : dataset ? "always" : "never",
+    );
+    assert.equal(hasDataset(msg), present, msg.type);
+    assert.equal(cmd.CommandDataSetType, present ? 0x0001 : 0x0101, msg.type);
+  }
+});
+
+Deno.test("messages: C-STORE-RQ command set matches DCMTK storescu's elements", () => {
+  const cmd = messageToCommandSet(SAMPLES[3]);
+  // storescu -ll trace: (0000,0002) (0000,0100)=1 (0000,0110)=1 (0000,0700)=0
+  // (0000,0800)=1 (0000,1000); no move originator elements when unset.
+  assert.deepEqual(decodeCommandSet(encodeCommandSet(cmd)), {
+    AffectedSOPClassUID: SECONDARY_CAPTURE,
+    CommandField: 0x0001,
+    MessageID: 7,
+    Priority: 0,
+    CommandDataSetType: 0x0001,
+    AffectedSOPInstanceUID: "1.2.3.4.5",
+  });
+});
+
+Deno.test("class 6: C-ECHO-RQ without AffectedSOPClassUID or MessageID", () => {
+  const full = messageToCommandSet(SAMPLES[0]);
+  const { AffectedSOPClassUID: _c, ...noClass } = full;
+  const e1 = assertMessageError(noClass, "missing-element", /\(0000,0002\) AffectedSOPClassUID/);
+  assert.equal(e1.tag, 0x00000002);
+  assert.equal(e1.messageId, 1);
+  const { MessageID: _m, ...noId } = full;
+  const e2 = assertMessageError(
+    noId,
+    "missing-element",
+    /C-ECHO-RQ without \(0000,0110\) MessageID/,
+  );
+  assert.equal(e2.tag, 0x00000110);
+  assertMessageError(
+    { ...full, AffectedSOPClassUID: "" },
+    "missing-element",
+    /AffectedSOPClassUID/,
+  );
+});
+
+Deno.test("class 6: every mandatory element of every message type, removed one at a time", () => {
+  const mandatory: Record<DimseMessage["type"], (keyof CommandSet)[]> = {
+    "C-ECHO-RQ": ["CommandField", "MessageID", "AffectedSOPClassUID", "CommandDataSetType"],
+    "C-ECHO-RSP": ["CommandField", "MessageIDBeingRespondedTo", "Status", "CommandDataSetType"],
+    "C-STORE-RQ": [
+      "CommandField",
+      "MessageID",
+      "AffectedSOPClassUID",
+      "AffectedSOPInstanceUID",
+      "Priority",
+      "CommandDataSetType",
+    ],
+    "C-STORE-RSP": ["CommandField", "MessageIDBeingRespondedTo", "Status", "CommandDataSetType"],
+    "C-FIND-RQ": [
+      "CommandField",
+      "MessageID",
+      "AffectedSOPClassUID",
+      "Priority",
+      "CommandDataSetType",
+    ],
+    "C-FIND-RSP": ["CommandField", "MessageIDBeingRespondedTo", "Status", "CommandDataSetType"],
+    "C-GET-RQ": [
+      "CommandField",
+      "MessageID",
+      "AffectedSOPClassUID",
+      "Priority",
+      "CommandDataSetType",
+    ],
+    "C-GET-RSP": ["CommandField", "MessageIDBeingRespondedTo", "Status", "CommandDataSetType"],
+    "C-MOVE-RQ": [
+      "CommandField",
+      "MessageID",
+      "AffectedSOPClassUID",
+      "Priority",
+      "MoveDestination",
+      "CommandDataSetType",
+    ],
+    "C-MOVE-RSP": ["CommandField", "MessageIDBeingRespondedTo", "Status", "CommandDataSetType"],
+    "C-CANCEL-RQ": ["CommandField", "MessageIDBeingRespondedTo", "CommandDataSetType"],
+  };
+  for (const msg of SAMPLES) {
+    for (const keyword of mandatory[msg.type]) {
+      const cmd: CommandSet = { ...messageToCommandSet(msg) };
+      delete cmd[keyword];
+      assertMessageError(cmd, "missing-element", new RegExp(keyword));
+    }
+  }
+});
+
+Deno.test("class 6: unknown command field carries the raw field and message id", () => {
+  // N-EVENT-REPORT (0x0100), N-GET (0x0110), N-ACTION (0x0130) and responses are not supported.
+  for (const field of [0x0000, 0x0002, 0x0100, 0x0110, 0x0130, 0x8130, 0x8fff, 0xffff]) {
+    const error = assertMessageError(
+      { CommandField: field, MessageID: 42, CommandDataSetType: 0x0101 },
+      "unknown-command",
+      /unsupported CommandField 0x/,
+    );
+    assert.equal(error.commandField, field);
+    assert.equal(error.messageId, 42);
+  }
+});
+
+Deno.test("class 6: data set announced on the wrong message, and the reverse", () => {
+  const echo = messageToCommandSet(SAMPLES[0]);
+  assertMessageError(
+    { ...echo, CommandDataSetType: 0x0001 },
+    "bad-value",
+    /no data set may follow/,
+  );
+  assertMessageError({ ...echo, CommandDataSetType: 0x0000 }, "bad-value", /0x0000/);
+  const store = messageToCommandSet(SAMPLES[3]);
+  assertMessageError(
+    { ...store, CommandDataSetType: 0x0101 },
+    "bad-value",
+    /a data set must follow/,
+  );
+  const rsp = messageToCommandSet(SAMPLES[5]);
+  assertMessageError({ ...rsp, CommandDataSetType: 0xfefe }, "bad-value", /C-STORE-RSP/);
+  // Any value but 0x0101 announces a data set (PS3.7 E.1).
+  assert.equal(commandSetToMessage({ ...store, CommandDataSetType: 0xfefe }).type, "C-STORE-RQ");
+});
+
+Deno.test("class 6: Q/R requests without their identifier, C-CANCEL-RQ with a data set", () => {
+  for (const msg of SAMPLES.filter((m) => /^C-(FIND|GET|MOVE)-RQ$/.test(m.type))) {
+    assertMessageError(
+      { ...messageToCommandSet(msg), CommandDataSetType: 0x0101 },
+      "bad-value",
+      new RegExp(`${msg.type} with CommandDataSetType 0x0101: a data set must follow`),
+    );
+  }
+  const cancel = messageToCommandSet({ type: "C-CANCEL-RQ", messageIdBeingRespondedTo: 1 });
+  assertMessageError(
+    { ...cancel, CommandDataSetType: 0x0001 },
+    "bad-value",
+    /C-CANCEL-RQ with CommandDataSetType 0x0001: no data set may follow/,
+  );
+});
+
+Deno.test("messages: a Q/R response says whether an identifier follows, whatever its status", () => {
+  // PS3.7 E.1: any value but 0x0101 announces a data set; PS3.4 C.4 lets a failed C-GET/C-MOVE
+  // carry its Failed SOP Instance UID List, and some SCPs send a final C-FIND-RSP with one.
+  for (const type of ["C-FIND-RSP", "C-GET-RSP", "C-MOVE-RSP"] as const) {
+    const base = { CommandField: COMMAND_FIELD[type], MessageIDBeingRespondedTo: 2, Status: 0 };
+    assert.equal(
+      (commandSetToMessage({ ...base, CommandDataSetType: 0x0101 }) as { datasetPresent?: boolean })
+        .datasetPresent,
+      undefined,
+    );
+    for (const dataSetType of [0x0000, 0x0001, 0x0102, 0xfefe]) {
+      const msg = commandSetToMessage({ ...base, CommandDataSetType: dataSetType });
+      assert.equal(hasDataset(msg), true, `${type} 0x${dataSetType.toString(16)}`);
+    }
+  }
+});
+
+Deno.test("class 6: C-STORE-RQ, C-FIND-RQ, C-GET-RQ, C-MOVE-RQ with a priority outside 0..2", () => {
+  for (const msg of [SAMPLES[3], ...SAMPLES.filter((m) => /^C-(FIND|GET|MOVE)-RQ$/.test(m.type))]) {
+    const cmd = messageToCommandSet(msg);
+    const error = assertMessageError(
+      { ...cmd, Priority: 3 },
+      "bad-value",
+      new RegExp(`${msg.type} with Priority 3`),
+    );
+    assert.equal(error.tag, 0x00000700);
+  }
+});
+
+Deno.test("messages: optional response fields stay absent when not sent", () => {
+  const msg = commandSetToMessage({
+    CommandField: 0x8001,
+    MessageIDBeingRespondedTo: 2,
+    CommandDataSetType: 0x0101,
+    Status: 0xb000,
+  });
+  assert.deepEqual(msg, { type: "C-STORE-RSP", messageIdBeingRespondedTo: 2, status: 0xb000 });
+});
+
+Deno.test("messages: messageToCommandSet leaves unset optional elements out", () => {
+  assert.deepEqual(messageToCommandSet(SAMPLES[0]), {
+    CommandField: 0x0030,
+    CommandDataSetType: 0x0101,
+    AffectedSOPClassUID: VERIFICATION,
+    MessageID: 1,
+  });
+  assert.deepEqual(Object.keys(messageToCommandSet(SAMPLES[2])).sort(), [
+    "CommandDataSetType",
+    "CommandField",
+    "MessageIDBeingRespondedTo",
+    "Status",
+  ]);
+});

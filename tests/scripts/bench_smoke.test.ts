@@ -1,0 +1,99 @@
+/**
+ * `deno task bench --quick` still runs end to end (scripts/bench.ts): every
+ * section, ours and DCMTK side by side, stored files counted by the bench
+ * itself. It asserts that each row was measured, never how fast: speed is
+ * the benchmark's to report, not a test's to assert.
+ */
+import assert from "node:assert/strict";
+import { dcmtkAvailable, repoPath, runCommand, show } from "../../testing/procs.ts";
+import { withTempDir } from "../../testing/temp_files.ts";
+
+type Json = Record<string, unknown>;
+
+/** GNU time, for peak memory: required where DCMTK is (CI), else the test is skipped with a message. */
+function gnuTimeAvailable(): boolean {
+  try {
+    if (Deno.statSync("/usr/bin/time").isFile) return true;
+  } catch {
+    // Not installed.
+  }
+  if (Deno.env.get("DIMSE_REQUIRE_DCMTK") === "1" || Deno.env.get("CI") === "true") {
+    throw new Error("GNU time (/usr/bin/time) is required for the bench smoke test");
+  }
+  console.warn("GNU time not installed: bench smoke test skipped (apt-get install -y time)");
+  return false;
+}
+
+const positive = (x: unknown) => typeof x === "number" && Number.isFinite(x) && x > 0;
+
+Deno.test({
+  name: "deno task bench --quick: every section, ours and DCMTK measured, tables and JSON",
+  ignore: !dcmtkAvailable() || !gnuTimeAvailable(),
+  fn: () =>
+    withTempDir("dimse-bench-smoke-", async (data) => {
+      const r = await runCommand(
+        Deno.execPath(),
+        ["run", "--allow-all", repoPath("scripts/bench.ts"), "--quick", "--json", "--data", data],
+        180_000,
+      );
+      assert.equal(r.code, 0, show(r));
+      const lines = r.stdout.trim().split("\n");
+      const report = JSON.parse(lines.at(-1)!) as Json;
+      assert.match(r.stdout, /^\| echoscu whole process, one echo +\| +[\d.]+ ms, [\d.]+ MB /m);
+      assert.match(r.stdout, /^\| storescu peak RSS, growth per file /m);
+      assert.match(r.stdout, /^### WAN: 5 CT files of 0\.5 MB at 50 ms RTT/m);
+
+      const echo = report.echo as Json[];
+      assert.deepEqual(
+        echo.map((e) => `${e.client}->${e.peer}`).sort(),
+        ["DCMTK->DCMTK", "DCMTK->ours", "ours->DCMTK", "ours->ours"],
+      );
+      for (const e of echo) assert.ok(positive(e.processMs) && positive(e.processPeakMb), show(r));
+
+      const rows = [...report.files as Json[], ...report.big as Json[]];
+      assert.deepEqual(rows.map((x) => x.key), [
+        "files-disk",
+        "files-ignore",
+        "files-pdu128k",
+        "big",
+        "big-pdu128k",
+        "raw-file",
+        "raw-memory",
+      ]);
+      for (const row of rows) {
+        assert.equal(row.error, undefined, `${row.label}: ${row.error}`);
+        const sides = (row.sides as Json[]).map((x) => x.side);
+        assert.deepEqual(
+          sides,
+          String(row.key).startsWith("raw") ? ["Deno TCP"] : ["ours", "DCMTK"],
+        );
+        for (const x of row.sides as Json[]) {
+          for (const k of ["wallMs", "scuUserMs", "scuPeakMb", "scpPeakMb", "mbPerSecond"]) {
+            assert.ok(positive(x[k]), `${row.label}, ${x.side}: ${k} = ${x[k]}`);
+          }
+        }
+      }
+
+      const memory = report.memory as Json[];
+      assert.deepEqual(memory.map((m) => m.side), ["ours", "DCMTK"]);
+      for (const m of memory) {
+        assert.deepEqual((m.points as Json[]).map((p) => p.files), [1, 5, 10]);
+        assert.ok(Number.isFinite(m.kbPerFile), JSON.stringify(m));
+      }
+
+      const wan = report.wan as Json[];
+      assert.deepEqual(wan.map((w) => (w.config as Json).name), [
+        "DCMTK -> DCMTK storescp --fork",
+        "DCMTK -> ours",
+        "ours -> ours",
+      ]);
+      for (const w of wan) {
+        const through = (w.wan as Json).sides as Json[];
+        const direct = (w.loopback as Json).sides as Json[];
+        assert.equal(through.length, 1, JSON.stringify(w));
+        assert.equal(direct.length, 1, JSON.stringify(w));
+        // 5 files, one C-STORE round trip each at 50 ms: the proxy was in the path.
+        assert.ok(Number(through[0].wallMs) >= 5 * 50, JSON.stringify(w));
+      }
+    }),
+});

@@ -1,0 +1,127 @@
+/**
+ * What the receiving side hands up is the caller's to keep: the upper layer
+ * queues P-DATA indications, the DIMSE channel keeps command fragments, and
+ * storescp's .part file holds data PDVs until they are written, all while
+ * reading goes on. Each test keeps what it was given across many later reads
+ * over real loopback TCP and checks it only at the end, so a receive path
+ * that reuses its read memory (issue 15 measured one) fails here unless it
+ * copies what it hands up.
+ */
+import assert from "node:assert/strict";
+import { PduReader, type ReadPdu } from "../../lib/pdu/reader.ts";
+import { concatBytes } from "../../lib/util/bytes.ts";
+import { encodePdu } from "../../lib/pdu/codec.ts";
+import type { PDataTfPdu } from "../../lib/pdu/types.ts";
+import { connectTcp, listenTcp } from "../../lib/transport/tcp.ts";
+import type { Transport } from "../../lib/transport/transport.ts";
+import {
+  acceptAssociation,
+  requestAssociation,
+  type UlAssociation,
+  type UlIndication,
+} from "../../lib/ul/association.ts";
+import { associateAc, associateRq, recordingLogger } from "../../testing/ul_peer.ts";
+
+/** The data of PDV `i`: even, of varied length (some PDUs far larger than a read), distinct. */
+function pdvData(i: number): Uint8Array {
+  const data = new Uint8Array(2 * ((i * 7919) % 40_000) + 2);
+  for (let k = 0; k < data.length; k++) data[k] = (i * 31 + k * 7 + (k >> 8)) & 0xff;
+  return data;
+}
+
+/** Byte equality, without a diff of large arrays in the failure message. */
+function same(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function pdata(i: number): PDataTfPdu {
+  return {
+    type: "P-DATA-TF",
+    pdvs: [{ contextId: 1, isCommand: false, isLast: i % 5 === 4, data: pdvData(i) }],
+  };
+}
+
+async function tcpPair(): Promise<{ client: Transport; server: Transport; close(): void }> {
+  const listener = listenTcp({ hostname: "127.0.0.1", port: 0 });
+  const accepted = listener.accept();
+  const client = await connectTcp({ host: "127.0.0.1", port: listener.local.port, family: "ipv4" });
+  const server = (await accepted)!;
+  return {
+    client,
+    server,
+    close() {
+      client.close();
+      server.close();
+      listener.close();
+    },
+  };
+}
+
+const COUNT = 300;
+
+Deno.test("PDUs read from TCP keep their bytes, and their PDVs theirs, through later reads", async () => {
+  const { client, server, close } = await tcpPair();
+  try {
+    const stream = concatBytes(Array.from({ length: COUNT }, (_, i) => encodePdu(pdata(i))));
+    // Odd write sizes, so that reads end anywhere in a PDU.
+    const writing = (async () => {
+      for (let off = 0, n = 1; off < stream.length; off += n, n = (n * 7 + 4093) % 150_001) {
+        await client.write(stream.subarray(off, off + n));
+      }
+      client.close();
+    })();
+    const reader = new PduReader();
+    const kept: ReadPdu[] = [];
+    let reads = 0;
+    for (let chunk = await server.read(); chunk !== null; chunk = await server.read()) {
+      reads++;
+      reader.push(chunk);
+      for (let r = reader.next(); r !== null; r = reader.next()) kept.push(r);
+    }
+    await writing;
+    assert.ok(reads > 20, `${reads} reads`);
+    assert.equal(kept.length, COUNT);
+    for (let i = 0; i < COUNT; i++) {
+      const pdv = (kept[i].pdu as PDataTfPdu).pdvs[0];
+      assert.ok(same(pdv.data, pdvData(i)), `PDV ${i} after all the reads`);
+      assert.ok(same(kept[i].raw, encodePdu(pdata(i))), `PDU ${i} after all the reads`);
+    }
+  } finally {
+    close();
+  }
+});
+
+Deno.test("P-DATA indications queued by the upper layer keep their PDVs while it reads on", async () => {
+  const { client, server, close } = await tcpPair();
+  const logger = recordingLogger();
+  const opts = { logger, artimTimeoutMs: 5000 };
+  try {
+    const accepting = acceptAssociation(server, opts, () => associateAc(0));
+    const requested = await requestAssociation(client, associateRq(0), opts);
+    const accepted = await accepting;
+    assert.equal(requested.kind, "accepted");
+    assert.equal(accepted.kind, "accepted");
+    const sender = (requested as { association: UlAssociation }).association;
+    const receiver = (accepted as { association: UlAssociation }).association;
+    // Sent at once, taken slowly: the receiver reads on until its queue is full,
+    // pauses, and reads on again as indications are taken.
+    const sending = Promise.all(
+      Array.from({ length: COUNT }, (_, i) => sender.sendPData(pdata(i))),
+    );
+    const taken: UlIndication[] = [];
+    for (let i = 0; i < COUNT; i++) {
+      if (i % 16 === 0) await new Promise((r) => setTimeout(r, 1));
+      taken.push(await receiver.receive());
+    }
+    await sending;
+    for (let i = 0; i < COUNT; i++) {
+      const ind = taken[i];
+      assert.equal(ind.kind, "p-data");
+      const pdv = (ind as { pdu: PDataTfPdu }).pdu.pdvs[0];
+      assert.ok(same(pdv.data, pdvData(i)), `PDV ${i} once all were received`);
+    }
+    await sender.abort();
+  } finally {
+    close();
+  }
+});

@@ -1,0 +1,78 @@
+/**
+ * The upper layer coalesces PDUs queued while a write is in flight into one
+ * transport write, in order and byte for byte; a lone PDU is written at once.
+ */
+import assert from "node:assert/strict";
+import { encodePdu } from "../../lib/pdu/codec.ts";
+import type { PDataTfPdu } from "../../lib/pdu/types.ts";
+import { requestorInSta6 } from "../../testing/ul_peer.ts";
+
+function pdata(n: number, size = 1000): PDataTfPdu {
+  const data = new Uint8Array(size).fill(n);
+  return { type: "P-DATA-TF", pdvs: [{ contextId: 1, isCommand: false, isLast: false, data }] };
+}
+
+/** The lengths of the writes to `h`'s transport from now on. */
+function recordWrites(h: Awaited<ReturnType<typeof requestorInSta6>>): number[] {
+  const writes: number[] = [];
+  const write = h.ours.write.bind(h.ours);
+  h.ours.write = (data: Uint8Array) => {
+    writes.push(data.length);
+    return write(data);
+  };
+  return writes;
+}
+
+Deno.test("P-DATA-TFs queued in one turn go out in one write, in order", async () => {
+  const h = await requestorInSta6();
+  const writes = recordWrites(h);
+  const pdus = Array.from({ length: 10 }, (_, i) => pdata(i));
+  const sent = pdus.map((p) => h.assoc.sendPData(p));
+  await Promise.all(sent);
+  assert.deepEqual(writes, [10 * 1012]);
+  const expected = new Uint8Array(pdus.flatMap((p) => [...encodePdu(p)]));
+  assert.deepEqual(h.peer.drain(), expected);
+
+  // A single PDU after the batch is written on its own, without waiting for more.
+  await h.assoc.sendPData(pdata(42));
+  assert.deepEqual(writes, [10 * 1012, 1012]);
+  await h.assoc.abort();
+});
+
+Deno.test("a batch is capped at 1 MiB: a large burst is split into several writes", async () => {
+  const h = await requestorInSta6({}, 0);
+  const writes = recordWrites(h);
+  await Promise.all(Array.from({ length: 8 }, (_, i) => h.assoc.sendPData(pdata(i, 300_000))));
+  assert.deepEqual(writes, [3 * 300_012, 3 * 300_012, 2 * 300_012]);
+  assert.equal(h.peer.drain().length, 8 * 300_012);
+  await h.assoc.abort();
+});
+
+Deno.test("an A-RELEASE-RQ queued behind P-DATA joins the batch, byte for byte and in order", async () => {
+  const h = await requestorInSta6();
+  const writes = recordWrites(h);
+  const pdus = [pdata(1), pdata(2), pdata(3)];
+  for (const p of pdus) void h.assoc.sendPData(p);
+  const released = h.assoc.release();
+  await new Promise((r) => setTimeout(r, 10));
+  const releaseRq = encodePdu({ type: "A-RELEASE-RQ" });
+  assert.deepEqual(writes, [3 * 1012 + releaseRq.length]);
+  const expected = new Uint8Array([...pdus.flatMap((p) => [...encodePdu(p)]), ...releaseRq]);
+  assert.deepEqual(h.peer.drain(), expected);
+  await h.peer.write(encodePdu({ type: "A-RELEASE-RP" }));
+  assert.equal(await released, "released");
+});
+
+Deno.test("encodePdu into a buffer: a view of it when the PDU fits, a new buffer when not", () => {
+  const pdu = pdata(9);
+  const alone = encodePdu(pdu);
+  const room = new Uint8Array(2000);
+  const fits = encodePdu(pdu, room.subarray(500));
+  assert.equal(fits.buffer, room.buffer);
+  assert.equal(fits.byteOffset, 500);
+  assert.deepEqual(fits, alone);
+  const small = new Uint8Array(100);
+  const grown = encodePdu(pdu, small);
+  assert.notEqual(grown.buffer, small.buffer);
+  assert.deepEqual(grown, alone);
+});
