@@ -54,6 +54,16 @@ export class DicomParseError extends Error {
 }
 
 /**
+ * Failures of a file that another reading format would avoid (see
+ * `InputFormat`), named so a caller can say which format to ask for:
+ * - `no-dicm-prefix`: a file was required (PS3.10 7.1) but has no `DICM`
+ *   prefix after its preamble;
+ * - `meta-in-dataset`: a bare data set was required but the file has file
+ *   meta information.
+ */
+export type DicomFileFormatMismatch = "no-dicm-prefix" | "meta-in-dataset";
+
+/**
  * A file that cannot be read as DICOM: no `DICM` prefix when one is
  * required, truncated or lying file meta information (PS3.10 7.1), a
  * transfer syntax or SOP UIDs missing, or an I/O failure.
@@ -61,17 +71,24 @@ export class DicomParseError extends Error {
 export class DicomFileError extends Error {
   /** The file concerned. */
   readonly path: string;
+  /** Set when the file is not in the format it was to be read as. */
+  readonly formatMismatch?: DicomFileFormatMismatch;
 
   /**
    * Creates the error; the message is prefixed with the path.
    *
    * @param path the file concerned
    * @param message what is wrong with it
-   * @param options the underlying cause, if any
+   * @param options the underlying cause, if any, and the format mismatch
    */
-  constructor(path: string, message: string, options?: ErrorOptions) {
+  constructor(
+    path: string,
+    message: string,
+    options?: ErrorOptions & { formatMismatch?: DicomFileFormatMismatch },
+  ) {
     super(`${path}: ${message}`, options);
     this.name = "DicomFileError";
     this.path = path;
+    if (options?.formatMismatch) this.formatMismatch = options.formatMismatch;
   }
 }

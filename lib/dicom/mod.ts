@@ -63,7 +63,12 @@ export {
   openDicomFile,
   readDatasetChunks,
 } from "./part10.ts";
-export { DicomFileError, DicomParseError, type DicomParseErrorCode } from "./errors.ts";
+export {
+  DicomFileError,
+  type DicomFileFormatMismatch,
+  DicomParseError,
+  type DicomParseErrorCode,
+} from "./errors.ts";
 export {
   type Attribute,
   attribute,

@@ -441,13 +441,15 @@ function inspect(
     if (format === "file-only") {
       throw new DicomFileError(
         path,
-        "not a DICOM file: no DICM prefix after the 128-byte preamble (+f or -f read bare data sets)",
+        "not a DICOM file: no DICM prefix after the 128-byte preamble",
+        { formatMismatch: "no-dicm-prefix" },
       );
     }
     if (metaStart >= 0) {
       throw new DicomFileError(
         path,
-        "has file meta information, but was to be read as a bare data set (-f)",
+        "has file meta information, but was to be read as a bare data set",
+        { formatMismatch: "meta-in-dataset" },
       );
     }
     return { info: inspectBareDataset(path, cursor, size, head, maxHead), head };

@@ -35,6 +35,7 @@ export {
   TlsTransport,
   type TlsVersion,
 } from "./tls.ts";
+export { tlsSentence, type TlsSide } from "./tls_errors.ts";
 export {
   type CertificateVerdict,
   checkRootCertificate,

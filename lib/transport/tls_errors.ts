@@ -1,7 +1,9 @@
 /**
  * TLS failures named for what they are (issue 4, "Diagnosis"): the error
  * codes Deno's node:tls raises are mapped to a short list of causes, each
- * with one sentence a user can act on. Deno's node:tls runs on rustls, not
+ * with one sentence naming it. What to do about a cause (which option to
+ * give) is the caller's to say: a tool words it from {@link TlsError.kind}
+ * with its own flags. Deno's node:tls runs on rustls, not
  * OpenSSL, and reports every chain problem on the client side as
  * UNABLE_TO_VERIFY_LEAF_SIGNATURE; tls.ts therefore looks at the peer's
  * chain itself before calling {@link tlsFailure} with a precise cause.
@@ -30,19 +32,21 @@ export type TlsFailureKind =
   | "expired"
   /** The peer's certificate (or one in its chain) is not valid yet. */
   | "not-yet-valid"
-  /** The peer's certificate (or, with +cra, one in its chain) is listed in its CA's CRL. */
+  /** The peer's certificate (or, when the whole chain is checked, one in it) is listed in its CA's CRL. */
   | "revoked"
-  /** Revocation is checked (+crl/+crv/+cra) but no valid CRL of the certificate's CA was loaded. */
+  /** Revocation is checked but no valid CRL of the certificate's CA was loaded. */
   | "crl-missing"
   /** The CRL of the certificate's CA is not current (its nextUpdate has passed). */
   | "crl-expired"
   /** The server's certificate is not issued for the host name or address we connected to. */
   | "hostname-mismatch"
-  /** The peer presented no certificate although we require one (-rc). */
+  /** The peer presented no certificate although we require one. */
   | "no-peer-certificate"
-  /** The peer refused our certificate, or required one we did not send. */
+  /** The peer refused our certificate (its alert is named in the message). */
   | "rejected-by-peer"
-  /** The negotiated cipher suite is not in the list the user allowed (+cs). */
+  /** The peer requires a client certificate and we sent none. */
+  | "certificate-required"
+  /** The negotiated cipher suite is not in the list the user allowed. */
   | "cipher-not-allowed"
   /** Our private key is encrypted and the password is wrong or missing. */
   | "key-password"
@@ -53,30 +57,45 @@ export type TlsFailureKind =
   /** An option asks for something this runtime's TLS stack cannot do. */
   | "unsupported";
 
+/** Where the failure was seen from: our side decides whom "the peer" means. */
+export type TlsSide = "client" | "server";
+
 /**
  * A TLS failure. Extends {@link ConnectError} (code "other") so code that
  * reports connection failures, such as the SCU's connect step, reports TLS
- * failures too without knowing about TLS.
+ * failures too without knowing about TLS. Its message is
+ * {@link tlsSentence} followed by {@link TlsError.specifics}; a caller that
+ * advises the user (a tool naming its options) puts its advice between the
+ * two.
  */
 export class TlsError extends ConnectError {
   /**
    * Creates the error.
    *
-   * @param message one sentence naming the cause, for the user
    * @param kind the cause
+   * @param side which end we are
+   * @param specifics what concerns this failure (a file, the certificate's
+   *   subject, the suite), appended to the cause's sentence; it starts with
+   *   ": " or " (" when not empty
    * @param detail what the TLS stack said, for debug logs
    */
-  constructor(message: string, readonly kind: TlsFailureKind, readonly detail?: string) {
-    super(message, "other");
+  constructor(
+    readonly kind: TlsFailureKind,
+    readonly side: TlsSide,
+    readonly specifics = "",
+    readonly detail?: string,
+  ) {
+    super(`${tlsSentence(kind, side)}${specifics}`, "other");
     this.name = "TlsError";
   }
 }
 
-/** Where the failure was seen from: our side decides whom "the peer" means. */
-export type TlsSide = "client" | "server";
-
-/** One sentence per cause; `peer` names the other side ("the server", "the client"). */
-function messageFor(kind: TlsFailureKind, peer: string, extra: string): string {
+/**
+ * The sentence naming a cause, seen from `side` ("the server" is the peer
+ * of a client), without the specifics of one failure.
+ */
+export function tlsSentence(kind: TlsFailureKind, side: TlsSide): string {
+  const peer = side === "client" ? "the server" : "the client";
   switch (kind) {
     case "plain-tcp-peer":
       return `${peer} does not speak TLS: its bytes are not TLS records (plain DICOM without TLS?)`;
@@ -84,43 +103,45 @@ function messageFor(kind: TlsFailureKind, peer: string, extra: string): string {
       return `${peer} closed the connection during the TLS handshake (it may not speak TLS, ` +
         "or refused our certificate or protocol version)";
     case "handshake-timeout":
-      return `${peer} did not complete the TLS handshake${extra}`;
+      return `${peer} did not complete the TLS handshake`;
     case "protocol-version":
       return `no TLS protocol version in common with ${peer} (check the TLS profile)`;
     case "handshake-failure":
-      return `TLS handshake with ${peer} failed${extra}`;
+      return `TLS handshake with ${peer} failed`;
     case "unknown-ca":
-      return `${peer}'s certificate is not issued by a trusted CA (add its CA with +cf/+cd)${extra}`;
+      return `${peer}'s certificate is not issued by a trusted CA`;
     case "self-signed":
-      return `${peer}'s certificate is self-signed and not trusted (add it with +cf)${extra}`;
+      return `${peer}'s certificate is self-signed and not trusted`;
     case "expired":
-      return `${peer}'s certificate has expired${extra}`;
+      return `${peer}'s certificate has expired`;
     case "not-yet-valid":
-      return `${peer}'s certificate is not valid yet${extra}`;
+      return `${peer}'s certificate is not valid yet`;
     case "revoked":
-      return `${peer}'s certificate has been revoked${extra}`;
+      return `${peer}'s certificate has been revoked`;
     case "crl-missing":
       return `cannot check ${peer}'s certificate for revocation: no valid CRL of its CA ` +
-        `was loaded (add it with +crl)${extra}`;
+        "was loaded";
     case "crl-expired":
       return `cannot check ${peer}'s certificate for revocation: the CRL of its CA is not ` +
-        `current (load a newer one with +crl)${extra}`;
+        "current";
     case "hostname-mismatch":
-      return `${peer}'s certificate is not issued for the host we connected to${extra}`;
+      return `${peer}'s certificate is not issued for the host we connected to`;
     case "no-peer-certificate":
-      return `${peer} presented no certificate, but one is required (-rc)`;
+      return `${peer} presented no certificate, but one is required`;
     case "rejected-by-peer":
-      return `${peer} refused the TLS connection${extra}`;
+      return `${peer} refused the TLS connection`;
+    case "certificate-required":
+      return `${peer} refused the TLS connection: it requires a client certificate`;
     case "cipher-not-allowed":
-      return `the negotiated cipher suite is not in the allowed list (+cs)${extra}`;
+      return "the negotiated cipher suite is not in the allowed list";
     case "key-password":
-      return `cannot decrypt the private key${extra}`;
+      return "cannot decrypt the private key";
     case "key-mismatch":
-      return `the private key does not belong to the certificate${extra}`;
+      return "the private key does not belong to the certificate";
     case "bad-credentials":
-      return `cannot load TLS key or certificate${extra}`;
+      return "cannot load TLS key or certificate";
     case "unsupported":
-      return `not supported by this TLS stack${extra}`;
+      return "not supported by this TLS stack";
   }
 }
 
@@ -129,17 +150,16 @@ function messageFor(kind: TlsFailureKind, peer: string, extra: string): string {
  *
  * @param kind the cause
  * @param side which end we are
- * @param extra text appended to the standard sentence (start it with ": " or " (")
+ * @param specifics text appended to the cause's sentence (start it with ": " or " (")
  * @param detail the stack's own words, for debug logs
  */
 export function tlsFailure(
   kind: TlsFailureKind,
   side: TlsSide,
-  extra = "",
+  specifics = "",
   detail?: string,
 ): TlsError {
-  const peer = side === "client" ? "the server" : "the client";
-  return new TlsError(messageFor(kind, peer, extra), kind, detail);
+  return new TlsError(kind, side, specifics, detail);
 }
 
 /** An error's `code` property (node errors), or "". */
@@ -178,7 +198,7 @@ export function classifyTlsError(err: unknown, side: TlsSide, handshakeDone = fa
   }
   if (code === "ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE") return f("no-peer-certificate");
   if (/CERTIFICATE_REQUIRED|CertificateRequired/i.test(`${code} ${msg}`)) {
-    return f("rejected-by-peer", ": it requires a client certificate (+tls key cert)");
+    return f("certificate-required");
   }
   // rustls says "peer is incompatible: Tls12NotOfferedOrEnabled" on the server side.
   if (/PROTOCOL_VERSION|ProtocolVersion|UNSUPPORTED_PROTOCOL|NotOffered/i.test(`${code} ${msg}`)) {

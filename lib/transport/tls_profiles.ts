@@ -67,7 +67,7 @@ export function profileVersions(profile: TlsProfile): VersionRange {
       throw tlsFailure(
         "unsupported",
         "client",
-        ": the NULL-cipher profile (+pn) needs unencrypted suites, which the TLS stack lacks",
+        ": the NULL-cipher profile needs unencrypted suites, which the TLS stack lacks",
       );
   }
 }

@@ -1,10 +1,8 @@
 /**
- * Offline certificate checks, DCMTK's +vc (--verify-cert) and +rc
- * (--is-root-cert): the same chain, date and CRL rules the handshake
- * applies (cert_chain.ts, crl.ts), on a certificate file instead of a peer,
- * worded as DCMTK words them ("Verification of certificate 'f' passed.",
- * "Certificate 'f' is a valid, self-signed root CA.") with OpenSSL's reason
- * and the named cause.
+ * Offline certificate checks (DCMTK's +vc and +rc are built on them): the
+ * same chain, date and CRL rules the handshake applies (cert_chain.ts,
+ * crl.ts), on a certificate file instead of a peer. A verdict gives
+ * OpenSSL's reason and the named cause; a tool words the verdict.
  *
  * @module
  */
@@ -20,21 +18,29 @@ export interface CertificateVerdict {
   ok: boolean;
   /** The certificate's subject ("CN=localhost"); "" when the file holds none. */
   subject: string;
-  /** One line for the user, DCMTK's wording plus the reason. */
-  message: string;
-  /** The cause when verification failed, as the handshake names it. */
+  /**
+   * Why it failed (absent when it passed): OpenSSL's verify string for a
+   * chain, date or CRL problem, else what is wrong with the file.
+   */
+  reason?: string;
+  /** The cause when the chain, date or CRL check failed, as the handshake names it. */
   cause?: TlsFailureKind;
+  /**
+   * What concerns a failed check (the certificate or CRL, starting with
+   * " (" or ": "), to follow the reason; "" when there is nothing to add.
+   */
+  specifics?: string;
 }
 
-/** OpenSSL's verify strings (X509_verify_cert_error_string), which DCMTK prints, per cause. */
+/** OpenSSL's verify strings (X509_verify_cert_error_string) per cause. */
 const REASON: Partial<Record<TlsFailureKind, string>> = {
-  "unknown-ca": "unable to get local issuer certificate (add its CA with +cf/+cd)",
-  "self-signed": "self-signed certificate (not in the trust list; add it with +cf)",
+  "unknown-ca": "unable to get local issuer certificate",
+  "self-signed": "self-signed certificate",
   "expired": "certificate has expired",
   "not-yet-valid": "certificate is not yet valid",
   "revoked": "certificate revoked",
-  "crl-missing": "unable to get certificate CRL (add its CA's CRL with +crl)",
-  "crl-expired": "CRL is not current (load a newer one with +crl)",
+  "crl-missing": "unable to get certificate CRL",
+  "crl-expired": "CRL is not current",
 };
 
 /** The certificates in a file, or the reason there are none. */
@@ -54,10 +60,9 @@ function readCertificates(path: string, format: "pem" | "der"): X509Certificate[
 }
 
 /**
- * DCMTK's +vc: verifies the certificate in `path` (a PEM file may follow it
- * with intermediates) against the trust list of `settings` (+cf/+cd),
- * checks every date on the path, and, if the settings ask (+crl/+crv/+cra),
- * revocation. A file that cannot be read fails the verdict; a trust list
+ * Verifies the certificate in `path` (a PEM file may follow it with
+ * intermediates) against the trust list of `settings`, checks every date on
+ * the path, and, if the settings ask, revocation. A file that cannot be read fails the verdict; a trust list
  * or CRL file that cannot be read rejects with a TlsError, as a connection
  * with those settings would.
  */
@@ -73,11 +78,10 @@ export async function verifyCertificateFile(
     crlCheck: settings.crlCheck,
   });
   const crls = await creds.crls;
-  const failed = (subject: string, reason: string, cause?: TlsFailureKind) => ({
+  const failed = (subject: string, reason: string): CertificateVerdict => ({
     ok: false,
     subject,
-    message: `Verification of certificate '${path}' failed: ${reason}`,
-    cause,
+    reason,
   });
   const certs = readCertificates(path, settings.fileFormat ?? "pem");
   if (typeof certs === "string") return failed("", certs);
@@ -87,8 +91,16 @@ export async function verifyCertificateFile(
   if (!problem && check) {
     problem = await revocationProblem(pathToAnchor(certs, creds.trusted)!, crls!, check);
   }
-  if (problem) return failed(subject, `${REASON[problem.kind]}${problem.extra}`, problem.kind);
-  return { ok: true, subject, message: `Verification of certificate '${path}' passed.` };
+  if (problem) {
+    return {
+      ok: false,
+      subject,
+      reason: REASON[problem.kind],
+      cause: problem.kind,
+      specifics: problem.extra,
+    };
+  }
+  return { ok: true, subject };
 }
 
 /** DER of the basicConstraints extension's OID, 2.5.29.19 (RFC 5280 4.2.1.9). */
@@ -105,20 +117,13 @@ function hasBasicConstraints(der: Uint8Array): boolean {
 }
 
 /**
- * DCMTK's +rc: whether the certificate in `path` is a valid, self-signed
- * root CA: its subject is its issuer, its own key verifies its signature,
+ * Whether the certificate in `path` is a valid, self-signed root CA: its subject is its issuer, its own key verifies its signature,
  * basicConstraints (when present) says CA:TRUE (RFC 5280 4.2.1.9), and it
  * is within its dates. DCMTK 3.6.7 checks the names and dates only.
  */
 export function checkRootCertificate(path: string, format: "pem" | "der"): CertificateVerdict {
   const verdict = (subject: string, reason?: string): CertificateVerdict =>
-    reason === undefined
-      ? { ok: true, subject, message: `Certificate '${path}' is a valid, self-signed root CA.` }
-      : {
-        ok: false,
-        subject,
-        message: `Certificate '${path}' is not a valid, self-signed root CA: ${reason}`,
-      };
+    reason === undefined ? { ok: true, subject } : { ok: false, subject, reason };
   const certs = readCertificates(path, format);
   if (typeof certs === "string") return verdict("", certs);
   const c = certs[0];

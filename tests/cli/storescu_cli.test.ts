@@ -590,3 +590,24 @@ Deno.test("ProgressBar: redrawn at most every 100 ms, cleared around log lines",
   bar.finish();
   assert.equal(out.at(-1), "\r\x1b[K");
 });
+
+Deno.test("storescu +fo / -f: a file in the other format names the option that reads it", async () => {
+  await withImages(1, async ([image], dir) => {
+    await Deno.writeTextFile(`${dir}/bare.txt`, "hello, not DICOM\n");
+    await withFakeScp(() => 0, async (scp) => {
+      const fileOnly = await storescu(["+fo", HOST, String(scp.port), `${dir}/bare.txt`]);
+      assert.equal(fileOnly.code, 1, show(fileOnly));
+      assert.match(
+        fileOnly.stderr,
+        /^E: Bad DICOM file: .*bare\.txt: not a DICOM file: no DICM prefix after the 128-byte preamble \(\+f or -f read bare data sets\)$/m,
+      );
+      const bare = await storescu(["-f", HOST, String(scp.port), image]);
+      assert.equal(bare.code, 1, show(bare));
+      assert.match(
+        bare.stderr,
+        /^E: Bad DICOM file: .*f0\.dcm: has file meta information, but was to be read as a bare data set \(-f\)$/m,
+      );
+      assert.equal(scp.stores.length, 0);
+    });
+  });
+});

@@ -126,7 +126,7 @@ for (const version of ["TLSv1.3", "TLSv1.2"] as const) {
       assert.equal(srv.refused[0].err.kind, "no-peer-certificate");
       assert.equal(
         srv.refused[0].err.message,
-        "the client presented no certificate, but one is required (-rc)",
+        "the client presented no certificate, but one is required",
       );
     } finally {
       srv.close();

@@ -13,6 +13,7 @@ import type { AbortPdu, AssociateAcPdu, AssociateRqPdu } from "../../pdu/types.t
 import type { ConnectError, IpFamily } from "../../transport/tcp.ts";
 import type { TlsInfo } from "../../transport/tls.ts";
 import { TlsError } from "../../transport/tls_errors.ts";
+import { tlsAdvice, tlsMessage } from "./tls_advice.ts";
 import type { Transport } from "../../transport/transport.ts";
 import type { UlAssociation } from "../../ul/association.ts";
 import type { Association } from "../../ae/association.ts";
@@ -288,7 +289,11 @@ function establishmentFailure<F extends string>(
     const cause = err.cause as ConnectError;
     // DCMTK's words: "TLS error: ..." for a handshake failure.
     const layer = cause instanceof TlsError ? "TLS error" : "TCP Initialization Error";
-    log.fatal(`Association Request Failed: ${layer}: ${cause.message}`);
+    log.fatal(
+      `Association Request Failed: ${layer}: ${
+        cause instanceof TlsError ? tlsMessage(cause) : cause.message
+      }`,
+    );
     return fail("connect-failed", connectAdvice(cause, o));
   }
   if (err instanceof AssociationRejected) {
@@ -477,7 +482,7 @@ function dumpParameters(
 
 function connectAdvice(err: ConnectError, o: ScuOptions): string {
   const where = `${o.host}:${o.port}`;
-  if (err instanceof TlsError) return `${err.message}; ${tlsAdvice(err)}`;
+  if (err instanceof TlsError) return `${tlsMessage(err)}; ${tlsAdvice(err)}`;
   switch (err.code) {
     case "refused":
       return `${err.message}: nothing listens on that port; check the host, the port and that ` +
@@ -492,53 +497,6 @@ function connectAdvice(err: ConnectError, o: ScuOptions): string {
     case "not-permitted":
     case "other":
       return `${err.message}: check the host and port`;
-  }
-}
-
-/** What to do about a TLS failure, by its kind: the options that change the outcome. */
-export function tlsAdvice(err: TlsError): string {
-  switch (err.kind) {
-    case "plain-tcp-peer":
-      return "the port speaks plain DICOM: drop +tls/+tla, or use the peer's TLS port";
-    case "handshake-timeout":
-      return "the peer is slow or does not speak TLS on this port; raise its handshake timeout";
-    case "closed-during-handshake":
-      return "check the peer's log: it may not speak TLS on this port, may require a client " +
-        "certificate (+tls key cert) or refuse ours, or allow other protocol versions";
-    case "protocol-version":
-      return "the peer allows other TLS versions: try another profile (+px, +pa) or check its " +
-        "settings";
-    case "handshake-failure":
-      return "check the profile and cipher suites both sides allow (+cc lists ours)";
-    case "unknown-ca":
-      return "give +cf the certificate of the CA that issued it (or +cd a directory of them)";
-    case "self-signed":
-      return "if you trust it, give +cf that certificate itself";
-    case "expired":
-    case "not-yet-valid":
-      return "the certificate's owner must renew it; also check both clocks";
-    case "revoked":
-      return "the certificate was withdrawn by its CA: its owner needs a new one";
-    case "crl-missing":
-    case "crl-expired":
-      return "load a current CRL of that CA with +crl, or drop +crv/+cra";
-    case "hostname-mismatch":
-      return "connect by a name the certificate holds, or name one with --request-sni";
-    case "no-peer-certificate":
-      return "the peer must present a certificate, or use -vc/-ic to accept none";
-    case "rejected-by-peer":
-      return "the peer must trust the CA of our certificate (+tls key cert), or accept clients " +
-        "without one";
-    case "cipher-not-allowed":
-      return "add the suite with +cs, or drop +cs";
-    case "key-password":
-      return "give the key's password with +pw, type it with +ps, or -pw for an empty one";
-    case "key-mismatch":
-      return "+tls takes the private key first, then the certificate that belongs to it";
-    case "bad-credentials":
-      return "check the file names and their format (-pem/-der)";
-    case "unsupported":
-      return "choose another option; the README's TLS section lists what is supported";
   }
 }
 

@@ -31,7 +31,7 @@ import {
   type VersionRange,
 } from "../../transport/tls_profiles.ts";
 import type { ConnectionGate, Transport, TransportListener } from "../../transport/transport.ts";
-import { tlsAdvice } from "./scu.ts";
+import { rootVerdictLine, tlsAdvice, tlsMessage, verifyVerdictLine } from "./tls_advice.ts";
 import {
   type CommandLineSpec,
   formatHeader,
@@ -375,7 +375,7 @@ export async function setUpTls(
     return { settings, credentials: await loadCredentials(options, settings) };
   } catch (err) {
     if (!(err instanceof TlsError)) throw err;
-    logger.fatal(`${err.message}; ${tlsAdvice(err)}`);
+    logger.fatal(`${tlsMessage(err)}; ${tlsAdvice(err)}`);
     if (err.detail) logger.debug(err.detail);
     return EXIT_TLS_CREDENTIALS;
   }
@@ -553,10 +553,12 @@ async function offlineCheck(
   const { checkRootCertificate, verifyCertificateFile } = await import(
     "../../transport/tls_verify.ts"
   );
-  const r = given("--verify-cert")
-    ? await verifyCertificateFile(options.value("--verify-cert")!, settings)
-    : checkRootCertificate(options.value("--is-root-cert")!, settings.fileFormat ?? "pem");
-  await writeAll(Deno.stdout, `${r.message}\n`);
+  const verify = given("--verify-cert");
+  const path = options.value(verify ? "--verify-cert" : "--is-root-cert")!;
+  const r = verify
+    ? await verifyCertificateFile(path, settings)
+    : checkRootCertificate(path, settings.fileFormat ?? "pem");
+  await writeAll(Deno.stdout, `${(verify ? verifyVerdictLine : rootVerdictLine)(path, r)}\n`);
   return r.ok ? 0 : EXIT_INVALID_CERTIFICATE;
 }
 
@@ -718,9 +720,10 @@ export function tlsListen(
           logger.debug(`Connection from ${peer} closed without a TLS handshake`);
           return;
         }
-        logger.error(`TLS connection from ${peer} refused: ${err.message}`);
+        const reason = tlsMessage(err);
+        logger.error(`TLS connection from ${peer} refused: ${reason}`);
         if (err.detail) logger.debug(`${peer}: ${err.detail}`);
-        onEvent?.({ event: "connection-error", peer, reason: err.message, tlsFailure: err.kind });
+        onEvent?.({ event: "connection-error", peer, reason, tlsFailure: err.kind });
       },
     });
     return {

@@ -8,7 +8,11 @@
  *
  * @module
  */
-import { DicomFileError, DicomParseError } from "../../dicom/errors.ts";
+import {
+  DicomFileError,
+  type DicomFileFormatMismatch,
+  DicomParseError,
+} from "../../dicom/errors.ts";
 import {
   type DicomFileInfo,
   type InputFormat,
@@ -1047,14 +1051,25 @@ async function outgoingDataset(
 /** `Bad DICOM file: <path>: <why>` for a read or parse failure. */
 function badFile(path: string, err: unknown): string {
   return `Bad DICOM file: ${
-    err instanceof DicomFileError ? err.message : `${path}: ${fileFault(err)}`
+    err instanceof DicomFileError ? fileErrorText(err) : `${path}: ${fileFault(err)}`
   }`;
+}
+
+/** The options that read a file in another format, after the file's error (+f, -f). */
+const FORMAT_HINT: Record<DicomFileFormatMismatch, string> = {
+  "no-dicm-prefix": "+f or -f read bare data sets",
+  "meta-in-dataset": "-f",
+};
+
+/** A file's error, with the reading option that changes it where one does. */
+function fileErrorText(err: DicomFileError): string {
+  return err.formatMismatch ? `${err.message} (${FORMAT_HINT[err.formatMismatch]})` : err.message;
 }
 
 /** A read or parse failure in words; anything else is a bug and rethrown. */
 function fileFault(err: unknown): string {
   if (err instanceof DicomParseError) return err.message;
-  if (err instanceof DicomFileError) return err.message;
+  if (err instanceof DicomFileError) return fileErrorText(err);
   if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.PermissionDenied) {
     return err.message;
   }
@@ -1103,7 +1118,7 @@ async function checkFiles(o: StoreScuOptions): Promise<Job[]> {
           job.missing = true;
         } else {
           job.error = err instanceof DicomFileError
-            ? err.message
+            ? fileErrorText(err)
             : `${job.path}: ${fileFault(err)}`;
         }
       }
