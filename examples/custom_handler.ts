@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { DimseError, serve, storage, STORE_STATUS, verification } from "../mod.ts";
+import { DimseError, serve, storage, STORE_STATUS, verification } from "@dimse-deno/dimse";
 
 const CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2";
 const server = await serve({

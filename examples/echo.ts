@@ -5,8 +5,6 @@
  *
  * @module
  */
-import { associate } from "../mod.ts";
-
+import { associate } from "@dimse-deno/dimse";
 await using assoc = await associate(Deno.args[0] ?? "ANY-SCP@127.0.0.1:104");
-const rsp = await assoc.echo();
-console.log(rsp.status === 0 ? "echo: success" : `echo: status 0x${rsp.status.toString(16)}`);
+console.log((await assoc.echo()).status === 0 ? "echo: success" : "echo: refused");

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { associate, storageContextsFor } from "../mod.ts";
+import { associate, storageContextsFor } from "@dimse-deno/dimse";
 
 const [address, dir] = Deno.args;
 const files = [...Deno.readDirSync(dir)].filter((e) => e.isFile).map((e) => `${dir}/${e.name}`)

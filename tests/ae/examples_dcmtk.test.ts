@@ -21,9 +21,15 @@ import { listDir, withTempDir } from "../../testing/temp_files.ts";
 const HAVE_DCMTK = dcmtkAvailable(["echoscu", "storescu", "storescp"]);
 const CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2";
 
-/** Runs an example with `flags` and `args`. */
+/** Runs an example with `flags` and `args`, type-checked first (`--check`) as `deno check` would. */
 function runExample(name: string, flags: string[], args: string[]) {
-  return runCommand(Deno.execPath(), ["run", ...flags, repoPath(`examples/${name}`), ...args]);
+  return runCommand(Deno.execPath(), [
+    "run",
+    "--check",
+    ...flags,
+    repoPath(`examples/${name}`),
+    ...args,
+  ]);
 }
 
 /** Starts an example that listens on a port given as its first argument. */
@@ -31,6 +37,7 @@ async function startExample(name: string, flags: string[], args: string[]) {
   const port = freePort();
   const proc = new Background(Deno.execPath(), [
     "run",
+    "--check",
     ...flags,
     repoPath(`examples/${name}`),
     String(port),
@@ -150,4 +157,19 @@ Deno.test({
         await proc.stop("SIGINT");
       }
     }),
+});
+
+Deno.test("the README's echo (3 lines) and receiver (under 15) are examples/echo.ts and store_receiver.ts", async () => {
+  const readme = await Deno.readTextFile(repoPath("README.md"));
+  for (const [name, most] of [["echo.ts", 3], ["store_receiver.ts", 14]] as const) {
+    const source = await Deno.readTextFile(repoPath(`examples/${name}`));
+    // The program without its opening doc comment, as the README shows it.
+    const code = source.slice(source.indexOf(" */\n") + 4);
+    const block = new RegExp(
+      "\\(`examples/" + name.replace(".", "\\.") + "`\\):\\n\\n```ts\\n([\\s\\S]*?)^```$",
+      "m",
+    );
+    assert.equal(readme.match(block)?.[1], code, name);
+    assert.ok(code.trimEnd().split("\n").length <= most, `${name}: ${code}`);
+  }
 });
