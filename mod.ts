@@ -96,6 +96,9 @@ export {
   VERIFICATION_SOP_CLASS,
 } from "./lib/dicom/uids.ts";
 export { VERSION } from "./lib/util/version.ts";
+export { ConnectError } from "./lib/transport/tcp.ts";
+export { TlsError, type TlsFailureKind, type TlsSide } from "./lib/transport/tls_errors.ts";
+export { DicomFileError, type DicomFileFormatMismatch } from "./lib/dicom/errors.ts";
 export type { AbortPdu } from "./lib/pdu/types.ts";
 export type { AbortSource } from "./lib/ul/association.ts";
 export type { AcceptedContext } from "./lib/ae/negotiation.ts";
@@ -127,7 +130,6 @@ export type { RoleSelection } from "./lib/pdu/types.ts";
 export type { ServerTotals } from "./lib/ae/server.ts";
 export type { ServiceRequest } from "./lib/ae/service.ts";
 export type { TlsConnectionInfo } from "./lib/ae/server.ts";
-export type { TlsFailureKind } from "./lib/transport/tls_errors.ts";
 export type { TlsProfile } from "./lib/transport/tls_profiles.ts";
 export type { TlsVersion } from "./lib/transport/tls_profiles.ts";
 export type { TransferFloor } from "./lib/ae/channel.ts";
