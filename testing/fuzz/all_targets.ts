@@ -43,6 +43,12 @@ export interface WatchedRun {
   seconds?: number;
   /** No new input for this long is a hang. */
   hangMs: number;
+  /**
+   * How long the worker may take to start its first input: loading (and,
+   * under `deno test`, type-checking) its modules is no input's doing, and
+   * takes far longer than `hangMs` on a loaded machine. Default 120 s.
+   */
+  startMs?: number;
   /** Resident set size past which the run is stopped as a memory finding. */
   maxRss: number;
 }
@@ -84,7 +90,9 @@ export function runWatched(name: string, seed: number, run: WatchedRun): Promise
       if (count !== lastCount) {
         lastCount = count;
         lastChange = performance.now();
-      } else if (performance.now() - lastChange > run.hangMs) {
+      } else if (count === 0 && performance.now() - started > (run.startMs ?? 120_000)) {
+        stopWith("hang", new Error(`the worker did not start within ${run.startMs ?? 120_000} ms`));
+      } else if (count > 0 && performance.now() - lastChange > run.hangMs) {
         stopWith("hang", new Error(`no progress for ${run.hangMs} ms on this input`));
       }
       if (rss > run.maxRss) {
