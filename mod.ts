@@ -22,6 +22,17 @@
  * });
  * ```
  *
+ * Find studies on a PACS (C-FIND; `move()` and `get()` retrieve them):
+ *
+ * ```ts ignore
+ * import { associate, qrContexts, queryFromKeys } from "@dimse-deno/dimse";
+ * await using assoc = await associate("PACS@10.0.0.5:104", qrContexts({ model: "study" }));
+ * const query = queryFromKeys(["QueryRetrieveLevel=STUDY", "PatientID=12345", "StudyInstanceUID"]);
+ * for await (const r of assoc.find(query, { model: "study" })) {
+ *   if (r.match) console.log(r.attributes());
+ * }
+ * ```
+ *
  * The layers underneath have their own entry points: `./ae` (everything of
  * the service layer), `./dicom`, `./dimse`, `./ul`, `./pdu`, `./transport`.
  *
@@ -44,9 +55,15 @@ export {
   DicomServer,
   DimseError,
   DimseTimeout,
+  type EncodedIdentifier,
   fileStore,
   type FileStoreOptions,
+  find,
+  type FindResponse,
+  get,
   type HandlerResult,
+  move,
+  type MoveOptions,
   multiResponse,
   NoPresentationContext,
   type OperationOptions,
@@ -54,14 +71,24 @@ export {
   type PeerAddress,
   ProtocolError,
   type ProtocolErrorKind,
+  type QrContextOptions,
+  qrContexts,
+  type QrOperation,
+  type QrOptions,
+  type QrResponseBase,
+  QUERY_MODELS,
+  type QueryModel,
+  type QueryModelInfo,
   type Reply,
   type RequestContext,
   type Response,
+  type RetrieveResponse,
   serve,
   type ServeOptions,
   type ServerEvent,
   type Service,
   singleResponse,
+  sopClassOf,
   type StatusResult,
   storage,
   storageContextsFor,
@@ -72,6 +99,8 @@ export {
   type StoreHandler,
   type StoreOptions,
   type StoreSource,
+  type Suboperations,
+  suboperations,
   type Timeouts,
   verification,
   type VerificationOptions,
@@ -99,6 +128,18 @@ export { VERSION } from "./lib/util/version.ts";
 export { ConnectError } from "./lib/transport/tcp.ts";
 export { TlsError, type TlsFailureKind, type TlsSide } from "./lib/transport/tls_errors.ts";
 export { DicomFileError, type DicomFileFormatMismatch } from "./lib/dicom/errors.ts";
+export {
+  type Attribute,
+  attribute,
+  type AttributeLimits,
+  type Attributes,
+  type AttributeValue,
+  decodeAttributes,
+  type DecodeAttributesOptions,
+  encodeAttributes,
+} from "./lib/dicom/attributes.ts";
+export type { CharsetError, CharsetErrorCode, CharsetProblemHandler } from "./lib/dicom/charset.ts";
+export { queryFromKeys, QueryKeyError } from "./lib/dicom/query_keys.ts";
 export type { AbortPdu } from "./lib/pdu/types.ts";
 export type { AbortSource } from "./lib/ul/association.ts";
 export type { AcceptedContext } from "./lib/ae/negotiation.ts";

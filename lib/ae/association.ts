@@ -12,6 +12,8 @@
  */
 import type {
   CEchoRsp,
+  CGetRsp,
+  CMoveRsp,
   CStoreRq,
   CStoreRsp,
   DimseMessage,
@@ -36,6 +38,8 @@ import { type AssociationInfo, dispatchRequest, type Service } from "./service.t
 import { VERIFICATION_SOP_CLASS } from "../dicom/uids.ts";
 import { ChunkQueue } from "./chunks.ts";
 import { inspectDicomFile, readDatasetChunks } from "../dicom/part10.ts";
+import type { Attributes } from "../dicom/attributes.ts";
+import * as qr from "./qr.ts";
 
 /** A DIMSE response, with the data set that came with it (C-FIND identifiers...). */
 export interface Response<M extends DimseMessage = DimseMessage> {
@@ -317,6 +321,49 @@ export class Association implements AsyncDisposable {
       this.#waiters.delete(request.messageId);
       if (!final) cancel();
     }
+  }
+
+  /**
+   * C-FIND (PS3.7 9.1.2): each match as the peer sends it, then the final
+   * response. See {@link qr.find}.
+   *
+   * @example Find studies
+   * ```ts ignore
+   * await using assoc = await associate("PACS@10.0.0.5:104", qrContexts({ model: "study" }));
+   * const query = [attribute(0x00080052, "STUDY"), attribute(0x0020000d)];
+   * for await (const r of assoc.find(query, { model: "study" })) {
+   *   if (r.match) console.log(r.attributes());
+   * }
+   * ```
+   */
+  find(
+    identifier: Attributes | qr.EncodedIdentifier,
+    o: qr.QrOptions,
+  ): AsyncGenerator<qr.FindResponse> {
+    return qr.find(this, identifier, o);
+  }
+
+  /**
+   * C-MOVE (PS3.7 9.1.4) to `o.destination`: responses with sub-operation
+   * counts, then the final one. See {@link qr.move}.
+   */
+  move(
+    identifier: Attributes | qr.EncodedIdentifier,
+    o: qr.MoveOptions,
+  ): AsyncGenerator<qr.RetrieveResponse<CMoveRsp>> {
+    return qr.move(this, identifier, o);
+  }
+
+  /**
+   * C-GET (PS3.7 9.1.3): the C-STOREs come on this association, answered
+   * by the `services` given to `associate()`; responses with sub-operation
+   * counts, then the final one. See {@link qr.get}.
+   */
+  get(
+    identifier: Attributes | qr.EncodedIdentifier,
+    o: qr.QrOptions,
+  ): AsyncGenerator<qr.RetrieveResponse<CGetRsp>> {
+    return qr.get(this, identifier, o);
   }
 
   /**

@@ -2,6 +2,8 @@
  * The service layer: DICOM application entities as a program uses them.
  * `associate()` opens an association and returns one with `echo()`,
  * `store()`, a multi-response `request()`, `release()` and `abort()`;
+ * `find()`, `move()` and `get()` (also methods of the association) query
+ * and retrieve, with `qrContexts()` for what to propose;
  * `serve()` accepts associations for composable services
  * (`verification()`, `storage()`, `multiResponse()`); typed errors say
  * what went wrong. Nothing here knows a command line: the tools are built
@@ -36,6 +38,26 @@ export {
   type StoreSource,
 } from "./association.ts";
 export { storageContextsFor, type StorageItem } from "./contexts.ts";
+export {
+  type EncodedIdentifier,
+  find,
+  type FindResponse,
+  get,
+  move,
+  type MoveOptions,
+  type QrContextOptions,
+  qrContexts,
+  type QrOperation,
+  type QrOptions,
+  type QrResponseBase,
+  QUERY_MODELS,
+  type QueryModel,
+  type QueryModelInfo,
+  type RetrieveResponse,
+  sopClassOf,
+  type Suboperations,
+  suboperations,
+} from "./qr.ts";
 export { ChunkQueue, DatasetInterrupted } from "./chunks.ts";
 export {
   AssociationAborted,

@@ -212,7 +212,10 @@ export function scuSettings(
     calledAeTitle: options.value("--call") ?? "ANY-SCP",
     maxPdu: options.uint("--max-pdu", MAX_PDU_RANGE) ?? 16384,
     connectTimeoutMs: secondsOption(options, "--timeout", 1, undefined),
-    socketTimeoutMs: secondsOption(options, "--socket-timeout", 0, 60_000)!,
+    // movescu and getscu have no -ts: DCMTK's default applies.
+    socketTimeoutMs: options.defines("--socket-timeout")
+      ? secondsOption(options, "--socket-timeout", 0, 60_000)!
+      : 60_000,
     acseTimeoutMs: secondsOption(options, "--acse-timeout", 1, 30_000)!,
     dimseTimeoutMs: secondsOption(options, "--dimse-timeout", 1, undefined),
     abort: options.has("--abort"),
