@@ -13,7 +13,7 @@ import addFormatsModule from "npm:ajv-formats@3.0.1";
 
 const SCHEMAS = new URL("../schemas/v1/", import.meta.url);
 /** The tools whose output is audited. */
-export const OUR_TOOLS = ["echoscu", "storescu", "echoscp", "storescp"] as const;
+export const OUR_TOOLS = ["echoscu", "storescu", "echoscp", "storescp", "findscu"] as const;
 
 type Validate = ((data: unknown) => boolean) & { errors?: unknown[] | null };
 
@@ -108,8 +108,9 @@ export function auditToolStdout(args: readonly string[], stdout: string): void {
 /** The tool a command line runs (cli/<tool>.ts or bin/<tool>), if it is one of ours. */
 export function ourTool(args: readonly string[]): string | undefined {
   for (const a of args) {
-    const m = /(?:^|[\\/])(?:cli|bin)[\\/](echoscu|storescu|echoscp|storescp)(?:\.ts|\.cmd)?$/
-      .exec(a);
+    const m =
+      /(?:^|[\\/])(?:cli|bin)[\\/](echoscu|storescu|echoscp|storescp|findscu)(?:\.ts|\.cmd)?$/
+        .exec(a);
     if (m) return m[1];
   }
   return undefined;

@@ -37,6 +37,7 @@ const TYPES = [
   "overload",
   "overload-ended",
   "stale-parts",
+  "find-response",
 ];
 
 Deno.test("schemas/v1: one schema per line type, each compiled strictly, each in the README", async () => {

@@ -57,6 +57,7 @@ export const FINDSCU_SPEC: CommandLineSpec = {
   tool: "findscu",
   description: "DICOM query (C-FIND) SCU",
   params: [...SCU_PEER_PARAMS, QUERY_FILES_PARAM],
+  columns: { long: 20, short: 4 },
   exitCodes: [
     COMMON_EXIT_CODES.ok(
       "every C-FIND ended with Success (or Cancel after --cancel asked for it)",
@@ -80,7 +81,7 @@ export const FINDSCU_SPEC: CommandLineSpec = {
   groups: [
     {
       title: "general options:",
-      columns: { long: 19, short: 6 },
+      columns: { long: 20, short: 6 },
       options: generalOptionDefs(),
     },
     {
