@@ -9,6 +9,7 @@
  *   big     scripts/bench_store.ts  one big file vs storescp +B, and the raw TCP floor
  *   memory  scripts/bench_store.ts  storescu's peak RSS against the number of files
  *   wan     scripts/bench_wan.ts    issue 13's scenario through a latency proxy
+ *   qr      scripts/bench_qr.ts     findscu returning 10,000 matches from dcmqrscp (--qr)
  *
  * Output: issue 15's summary table, then each section's detail, in
  * Markdown; with `--json`, the whole report as one JSON object at the end.
@@ -33,6 +34,7 @@ import {
 import { benchBig, benchFiles, benchMemory } from "./bench_store.ts";
 import { PLAIN, tlsArgs } from "./bench_tls.ts";
 import { benchWan } from "./bench_wan.ts";
+import { benchQr, type QrRow, qrTable } from "./bench_qr.ts";
 
 function have(cmd: string, args = ["--version"]): boolean {
   try {
@@ -77,6 +79,7 @@ async function main(args: string[]): Promise<number> {
       `load average ${before.loadavg.join(" ")}`,
   );
   const report: BenchReport = {};
+  let qr: QrRow[] | undefined;
   try {
     for (const section of o.sections) {
       if (section === "echo") report.echo = await benchEcho(o, t);
@@ -84,6 +87,7 @@ async function main(args: string[]): Promise<number> {
       if (section === "big") report.big = await benchBig(o, t);
       if (section === "memory") report.memory = await benchMemory(o, t);
       if (section === "wan") report.wan = await benchWan(o, t);
+      if (section === "qr") qr = await benchQr(o);
     }
   } finally {
     await tls?.cleanup();
@@ -133,7 +137,14 @@ async function main(args: string[]): Promise<number> {
     );
     console.log(wanTable(report.wan));
   }
-  const failed =
+  if (qr) {
+    console.log(
+      `\n### findscu: one C-FIND matching ${o.qrMatches} images of DCMTK's dcmqrscp ` +
+        `(${o.runs.qr} round(s); -sr: no response printed)\n`,
+    );
+    console.log(qrTable(qr));
+  }
+  const failed = (qr ?? []).some((r) => r.error) ||
     [...rows, ...(report.wan ?? []).flatMap((w) => [w.wan, w.loopback])].some((r) => r.error) ||
     (report.memory ?? []).some((m) => m.error);
   if (o.json) {
@@ -143,6 +154,7 @@ async function main(args: string[]): Promise<number> {
       deno: Deno.version.deno,
       dcmtk: dcmtkVersion(),
       ...report,
+      ...(qr ? { qr } : {}),
     }));
   }
   return failed ? 1 : 0;

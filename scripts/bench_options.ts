@@ -7,7 +7,9 @@
 import { defaultDataDir } from "./bench_data.ts";
 
 /** The parts of the benchmark, in the order they run. */
-export const SECTIONS = ["echo", "files", "big", "memory", "wan"] as const;
+export const SECTIONS = ["echo", "files", "big", "memory", "wan", "qr"] as const;
+/** Sections a plain run leaves out (slow the first time): `--qr` or `--only` adds them. */
+const OPTIONAL: readonly Section[] = ["qr"];
 /** One part of the benchmark. */
 export type Section = typeof SECTIONS[number];
 
@@ -46,12 +48,14 @@ export interface BenchOptions {
   wanFiles: number;
   /** WAN rows added on the command line (`--wan-config JSON`). */
   wanConfigs: WanConfig[];
+  /** Images in the qr section's dcmqrscp archive, all matched by its C-FIND. */
+  qrMatches: number;
 }
 
 /** The usage text (the README's Development section says the same). */
 export const USAGE = `usage: deno task bench [options]
-  --only LIST        sections, comma-separated: echo, files, big, memory, wan
-                     (store = files,big,memory); default all
+  --only LIST        sections, comma-separated: echo, files, big, memory, wan, qr
+                     (store = files,big,memory); default all but qr
   --quick            a small fast run, to smoke-test the bench itself
   --runs N           interleaved rounds for every section
                      (default echo 9, files 5, big 3, memory 1, wan 1)
@@ -64,11 +68,22 @@ export const USAGE = `usage: deno task bench [options]
   --wan-files N      files of the wan section (default 300)
   --wan-config JSON  one more wan row, e.g. '{"name":"ours x8","scu":"ours","scp":"ours",
                      "scuArgs":[...],"scpArgs":[...]}' (repeatable)
+  --qr               add the qr section: findscu vs DCMTK's returning --qr-matches
+                     matches from one dcmqrscp (its archive is built once under --data:
+                     about 15 min for 10,000 images)
+  --qr-matches N     images in that archive, all matched (default 10000)
   --tls              every pair over DICOM TLS (mutual authentication)
   --json             the whole report as one JSON object on stdout, after the tables`;
 
-const QUICK = { repeat: 100, files: 10, bigMb: 8, wanFiles: 5 };
-const DEFAULT_RUNS: Record<Section, number> = { echo: 9, files: 5, big: 3, memory: 1, wan: 1 };
+const QUICK = { repeat: 100, files: 10, bigMb: 8, wanFiles: 5, qrMatches: 200 };
+const DEFAULT_RUNS: Record<Section, number> = {
+  echo: 9,
+  files: 5,
+  big: 3,
+  memory: 1,
+  wan: 1,
+  qr: 5,
+};
 
 function count(name: string, value: string | undefined, min: number): number {
   const n = Number(value);
@@ -117,10 +132,11 @@ export function parseBenchOptions(args: string[]): BenchOptions {
     "--wan-rtt",
     "--wan-files",
     "--wan-config",
+    "--qr-matches",
   ];
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
-    if (["--tls", "--json", "--quick"].includes(a)) switches.add(a);
+    if (["--tls", "--json", "--quick", "--qr"].includes(a)) switches.add(a);
     else if (valued.includes(a)) {
       const v = args[++i];
       if (v === undefined) throw new Error(`${a} needs a value`);
@@ -132,7 +148,9 @@ export function parseBenchOptions(args: string[]): BenchOptions {
   const num = (name: string, fallback: number, min: number) =>
     values.has(name) ? count(name, values.get(name), min) : fallback;
 
-  let sections: Section[] = [...SECTIONS];
+  let sections: Section[] = SECTIONS.filter((s) =>
+    !OPTIONAL.includes(s) || (s === "qr" && switches.has("--qr"))
+  );
   if (values.has("--only")) {
     const asked = new Set<Section>();
     for (const s of values.get("--only")!.split(",")) {
@@ -163,5 +181,6 @@ export function parseBenchOptions(args: string[]): BenchOptions {
     wanRttMs: num("--wan-rtt", rttMs || 50, 0),
     wanFiles: num("--wan-files", quick ? QUICK.wanFiles : 300, 1),
     wanConfigs,
+    qrMatches: num("--qr-matches", quick ? QUICK.qrMatches : 10_000, 1),
   };
 }

@@ -112,12 +112,20 @@ export interface AssociationSetup {
   onEvent?: (e: AssociationEvent) => void;
 }
 
-/** A waiting operation: its responses as they come, or the error that ended it. */
+/**
+ * A waiting operation: its responses as they come, or the error that ended
+ * it. `push` may return a promise: the reader then waits for it before
+ * reading on (a multi-response operation whose caller lags behind), so
+ * that TCP slows the peer down instead of responses piling up here.
+ */
 interface Waiter {
   messageId: number;
-  push(r: Response): void;
+  push(r: Response): void | Promise<void>;
   fail(err: Error): void;
 }
+
+/** Responses a multi-response operation holds before the reader waits for its caller. */
+const RESPONSE_BACKLOG = 64;
 
 /** An association established by `associate()`. */
 export class Association implements AsyncDisposable {
@@ -279,11 +287,14 @@ export class Association implements AsyncDisposable {
   ): AsyncGenerator<Response> {
     const queue: (Response | Error)[] = [];
     let wake: (() => void) | undefined;
+    let drained: (() => void) | undefined;
     const waiter: Waiter = {
       messageId: request.messageId,
       push: (r) => {
         queue.push(r);
         wake?.();
+        if (queue.length < RESPONSE_BACKLOG) return;
+        return new Promise<void>((resolve) => drained = resolve);
       },
       fail: (err) => {
         queue.push(err);
@@ -311,6 +322,10 @@ export class Association implements AsyncDisposable {
           await this.#wait(() => queue.length > 0, (w) => wake = w, operation, o);
         }
         const next = queue.shift()!;
+        if (drained && queue.length < RESPONSE_BACKLOG / 2) {
+          drained();
+          drained = undefined;
+        }
         if (next instanceof Error) throw next;
         final = !isPending(next.message);
         yield next;
@@ -319,6 +334,8 @@ export class Association implements AsyncDisposable {
     } finally {
       o.signal?.removeEventListener("abort", cancel);
       this.#waiters.delete(request.messageId);
+      // The reader may wait for us: it goes on (to whoever comes next).
+      drained?.();
       if (!final) cancel();
     }
   }
@@ -577,12 +594,12 @@ export class Association implements AsyncDisposable {
                 parts.push(chunk.slice());
                 if (last) {
                   this.#data = undefined;
-                  w.push({ message: m, dataset: concatBytes(parts) });
+                  return w.push({ message: m, dataset: concatBytes(parts) }) ?? Promise.resolve();
                 }
                 return Promise.resolve();
               };
             } else {
-              w.push({ message: m });
+              await w.push({ message: m });
             }
             continue;
           }

@@ -11,8 +11,10 @@ import assert from "node:assert/strict";
 import { attribute, decodeAttributesFile, encodeAttributes } from "../../lib/dicom/attributes.ts";
 import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from "../../lib/dicom/uids.ts";
 import { findRsp, runOursAgainstPeer, studyMatch } from "../../testing/find_responses.ts";
-import type { QrPeerScript } from "../../testing/qr_peer.ts";
-import { type Finished, freePort, runTool, show } from "../../testing/procs.ts";
+import { type QrPeerScript, startQrPeer } from "../../testing/qr_peer.ts";
+import { procFile } from "../../testing/dcmqrscp.ts";
+import { auditToolStdout } from "../../testing/json_lines.ts";
+import { type Finished, freePort, runTool, show, toolArgv } from "../../testing/procs.ts";
 import { withTempDir } from "../../testing/temp_files.ts";
 
 const TS = EXPLICIT_VR_LITTLE_ENDIAN;
@@ -271,4 +273,52 @@ Deno.test("findscu -X -od: rsp0001.dcm... hold the identifiers as received, in P
       ["C^D"],
     );
   });
+});
+
+Deno.test("findscu: 10,000 matches streamed in order, within a bounded memory", async () => {
+  const n = 10_000;
+  const peer = startQrPeer({
+    chooseTransferSyntax: () => TS,
+    respond: (rq) =>
+      rq.message.type !== "C-FIND-RQ" ? [] : [
+        ...Array.from({ length: n }, (_, i) =>
+          findRsp(rq, 0xff00, studyMatch(TS, `1.2.3.${i + 1}`, `N^${i + 1}`))),
+        findRsp(rq, 0),
+      ],
+  });
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [...toolArgv("findscu"), "--json", "-sr", ...KEYS, "127.0.0.1", String(peer.port)],
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    // Peak resident memory, read while it runs (VmHWM only exists while the process does).
+    let peakKb = 0;
+    const watching = (async () => {
+      for (;;) {
+        const status = await procFile(`/proc/${child.pid}/status`);
+        const kb = Number(/VmHWM:\s+(\d+)/.exec(status ?? "")?.[1] ?? 0);
+        peakKb = Math.max(peakKb, kb);
+        if (!status) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    const out = await child.output();
+    await watching;
+    const stdout = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    auditToolStdout(toolArgv("findscu"), stdout);
+    const json = lines(stdout).map((l) => JSON.parse(l));
+    assert.equal(json.length, n + 2);
+    json.slice(0, n).forEach((l, i) => {
+      assert.equal(l.index, i + 1);
+      assert.equal(l.identifier["0020000D"].Value[0], `1.2.3.${i + 1}`);
+    });
+    assert.equal(json.at(-1).matches, n);
+    // Documented in the README: nothing of a response is kept once it is out.
+    assert.ok(peakKb > 0 && peakKb < 256 * 1024, `peak RSS ${peakKb} kB`);
+  } finally {
+    await peer.close();
+  }
 });
