@@ -36,7 +36,7 @@ export function findRsp(
 
 /** A study-level match: the patient's name and a study UID (ISO_IR 100 when the name needs it). */
 export function studyMatch(ts: string, studyUid: string, patientName: string): Uint8Array {
-  const latin1 = /[^\x00-\x7f]/.test(patientName);
+  const latin1 = [...patientName].some((c) => c.charCodeAt(0) > 0x7f);
   return encodeAttributes([
     ...(latin1 ? [attribute(0x00080005, "ISO_IR 100")] : []),
     attribute(0x00080052, "STUDY"),
