@@ -1,5 +1,5 @@
 /**
- * Measures the exit codes of DCMTK's echoscu and storescu (whatever version
+ * Measures the exit codes of DCMTK's echoscu, storescu and findscu (whatever version
  * is on PATH) and of ours in every situation of
  * testing/exit_scenarios.ts, and prints them as a table: the source
  * of the README's DCMTK columns.

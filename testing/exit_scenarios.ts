@@ -9,14 +9,30 @@
  */
 import { type FakeBehaviour, startFakeScp } from "./fake_scp.ts";
 import { freePort } from "./procs.ts";
+import { findRsp, studyMatch } from "./find_responses.ts";
+import { startQrPeer } from "./qr_peer.ts";
+
+/** What a scripted Q/R peer answers a C-FIND with (findscu's scenarios). */
+export type FindBehaviour =
+  /** These statuses, a match with each pending one. */
+  | { kind: "statuses"; statuses: number[] }
+  /** A match whose identifier is malformed, then Success. */
+  | { kind: "malformed" }
+  /** A response to a message ID never sent. */
+  | { kind: "wrong-id" }
+  /** Nothing. */
+  | { kind: "silent" };
+
+/** The keys findscu's scenarios query with. */
+const FIND_KEYS = ["-S", "-k", "QueryRetrieveLevel=STUDY", "-k", "PatientName"];
 
 /** One situation, for one tool. */
 export interface ExitScenario {
-  tool: "echoscu" | "storescu";
+  tool: "echoscu" | "storescu" | "findscu";
   /** What happens, in the README's words. */
   name: string;
-  /** The peer: a fake SCP's behaviour, or "none" (nothing listens). */
-  peer: FakeBehaviour | "none";
+  /** The peer: a fake SCP's behaviour, a Q/R peer's (findscu), or "none" (nothing listens). */
+  peer: FakeBehaviour | FindBehaviour | "none";
   /** Options before the peer (storescu's file is appended after the port). */
   args: string[];
   /** storescu: send a file that does not exist. */
@@ -27,7 +43,7 @@ export interface ExitScenario {
   dcmtk: number;
 }
 
-/** Every scenario, echoscu's then storescu's. */
+/** Every scenario, echoscu's, storescu's, then findscu's. */
 export const EXIT_SCENARIOS: readonly ExitScenario[] = [
   {
     tool: "echoscu",
@@ -176,7 +192,56 @@ export const EXIT_SCENARIOS: readonly ExitScenario[] = [
     ours: 10,
     dcmtk: 10,
   },
+  ...([
+    ["success", { kind: "statuses", statuses: [0xff00, 0] }, [], 0, 0],
+    ["command line error", "none", ["--bogus"], 1, 1],
+    ["a -k key that names no attribute", "none", ["-k", "NoSuchKeyword=1"], 1, 2],
+    ["connection refused", "none", [], 60, 2],
+    ["association rejected", { kind: "reject", result: 1, source: 1, reason: 7 }, [], 61, 2],
+    ["peer closes without answering the A-ASSOCIATE-RQ", { kind: "close-after-rq" }, [], 66, 2],
+    ["no acceptable presentation context", { kind: "refuse-contexts", result: 3 }, [], 67, 2],
+    ["C-FIND ended with 0xA700", { kind: "statuses", statuses: [0xa700] }, [], 68, 0],
+    ["C-FIND ended with 0xA900", { kind: "statuses", statuses: [0xa900] }, [], 68, 0],
+    ["C-FIND ended with 0xC000", { kind: "statuses", statuses: [0xff00, 0xc000] }, [], 68, 0],
+    ["no C-FIND-RSP within -td 1", { kind: "silent" }, ["-td", "1"], 69, 0],
+    ["a response to a message ID never sent", { kind: "wrong-id" }, [], 70, 0],
+    ["a malformed identifier", { kind: "malformed" }, [], 71, 0],
+  ] as const).map(([name, peer, args, ours, dcmtk]): ExitScenario => ({
+    tool: "findscu",
+    name,
+    peer: peer as ExitScenario["peer"],
+    args: [...args],
+    ours,
+    dcmtk,
+  })),
 ];
+
+const FIND_KINDS = new Set(["statuses", "malformed", "wrong-id", "silent"]);
+const TS = "1.2.840.10008.1.2.1";
+
+/** A scripted Q/R peer answering C-FINDs as `b` says. */
+function startFindPeer(b: FindBehaviour): { port: number; close(): Promise<void> } {
+  return startQrPeer({
+    chooseTransferSyntax: (p) => p.includes(TS) ? TS : p[0],
+    respond: (rq) => {
+      if (rq.message.type !== "C-FIND-RQ") return [];
+      const match = studyMatch(rq.transferSyntax, "1.2.3.4", "Doe^Jane");
+      switch (b.kind) {
+        case "statuses":
+          return b.statuses.map((s) => findRsp(rq, s, (s & 0xff00) === 0xff00 ? match : undefined));
+        case "malformed":
+          return [
+            findRsp(rq, 0xff00, new Uint8Array([0x10, 0, 0x10, 0, 0x50, 0x4e, 0xff, 0x7f])),
+            findRsp(rq, 0),
+          ];
+        case "wrong-id":
+          return [findRsp(rq, 0, undefined, 77)];
+        case "silent":
+          return [];
+      }
+    },
+  });
+}
 
 /**
  * Runs one scenario with `run` (our tool or DCMTK's, given the argument
@@ -187,11 +252,16 @@ export async function playScenario(
   file: string,
   run: (args: string[]) => Promise<number>,
 ): Promise<number> {
-  const fake = s.peer === "none" ? undefined : startFakeScp(s.peer);
+  const fake = s.peer === "none"
+    ? undefined
+    : FIND_KINDS.has(s.peer.kind)
+    ? startFindPeer(s.peer as FindBehaviour)
+    : startFakeScp(s.peer as FakeBehaviour);
   try {
     const port = fake?.port ?? freePort();
     const files = s.tool === "storescu" ? [s.missingFile ? `${file}.missing` : file] : [];
-    return await run([...s.args, "127.0.0.1", String(port), ...files]);
+    const keys = s.tool === "findscu" ? FIND_KEYS : [];
+    return await run([...keys, ...s.args, "127.0.0.1", String(port), ...files]);
   } finally {
     await fake?.close();
   }

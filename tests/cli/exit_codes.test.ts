@@ -10,13 +10,14 @@ import { ECHOSCP_SPEC } from "../../lib/cli/echoscp/main.ts";
 import { ECHOSCU_SPEC } from "../../lib/cli/echoscu/main.ts";
 import { STORESCP_SPEC } from "../../lib/cli/storescp/main.ts";
 import { STORESCU_SPEC } from "../../lib/cli/storescu/main.ts";
+import { FINDSCU_SPEC } from "../../lib/cli/findscu/main.ts";
 import { EXIT_SCENARIOS, playScenario } from "../../testing/exit_scenarios.ts";
 import { dcmtkAvailable, repoPath, runCommand, runTool, show } from "../../testing/procs.ts";
 import { writeImageFile } from "../../testing/dicom_files.ts";
 import { withTempDir } from "../../testing/temp_files.ts";
 
 const HAVE_DCMTK = dcmtkAvailable();
-const SPECS = [ECHOSCU_SPEC, STORESCU_SPEC, ECHOSCP_SPEC, STORESCP_SPEC];
+const SPECS = [ECHOSCU_SPEC, STORESCU_SPEC, ECHOSCP_SPEC, STORESCP_SPEC, FINDSCU_SPEC];
 
 Deno.test("--help of every tool ends with its exit codes", async () => {
   for (const spec of SPECS) {
@@ -59,13 +60,13 @@ async function readmeTable(tool: string): Promise<Map<string, string>> {
   return rows;
 }
 
-for (const tool of ["echoscu", "storescu"] as const) {
+for (const tool of ["echoscu", "storescu", "findscu"] as const) {
   Deno.test(`${tool}: each situation's exit code, ours as documented, DCMTK 3.6.7's as the README says`, () =>
     withTempDir("dimse_exit_", async (dir) => {
       const file = `${dir}/a.dcm`;
       await writeImageFile(file, { rows: 4, cols: 4 });
       const table = await readmeTable(tool);
-      const spec = tool === "echoscu" ? ECHOSCU_SPEC : STORESCU_SPEC;
+      const spec = { echoscu: ECHOSCU_SPEC, storescu: STORESCU_SPEC, findscu: FINDSCU_SPEC }[tool];
       for (const s of EXIT_SCENARIOS.filter((x) => x.tool === tool)) {
         const ours = await playScenario(s, file, async (a) => (await runTool(tool, a)).code);
         assert.equal(ours, s.ours, `${tool}, ${s.name}`);
@@ -80,7 +81,7 @@ for (const tool of ["echoscu", "storescu"] as const) {
           new RegExp(`(^|[^0-9])${s.dcmtk}([^0-9]|$)`),
           `README's DCMTK cell for ${row} holds ${s.dcmtk} (${s.name})`,
         );
-        if (!HAVE_DCMTK) continue;
+        if (!HAVE_DCMTK || (tool === "findscu" && !dcmtkAvailable(["findscu"]))) continue;
         const theirs = await playScenario(s, file, async (a) => (await runCommand(tool, a)).code);
         assert.equal(theirs, s.dcmtk, `DCMTK ${tool}, ${s.name}`);
       }
