@@ -5,6 +5,7 @@
  */
 
 import { type LiveMemory, liveTarget } from "./live.ts";
+import { findscuTarget } from "./live_scu.ts";
 import { addFinding, findingOf, type TargetStats } from "./runner.ts";
 import { inputRng } from "./prng.ts";
 import { DECODER_TARGETS, type Target } from "./targets.ts";
@@ -15,14 +16,16 @@ export const TARGET_NAMES: readonly string[] = [
   ...DECODER_TARGETS.map((t) => t.name),
   "echoscp",
   "storescp",
+  "findscu",
 ];
 
 /** Names of the live targets. */
-export const LIVE_TARGETS: readonly string[] = ["echoscp", "storescp"];
+export const LIVE_TARGETS: readonly string[] = ["echoscp", "storescp", "findscu"];
 
 /** A target by name (live targets are made fresh: they hold a server). */
 export function makeTarget(name: string): Target {
   if (name === "echoscp" || name === "storescp") return liveTarget(name);
+  if (name === "findscu") return findscuTarget();
   const t = DECODER_TARGETS.find((d) => d.name === name);
   if (!t) throw new Error(`unknown fuzz target ${name}; targets: ${TARGET_NAMES.join(", ")}`);
   return t;

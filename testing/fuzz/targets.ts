@@ -9,6 +9,7 @@
  * @module
  */
 
+import { toDicomJson } from "../../lib/dicom/json_model.ts";
 import { isDeepStrictEqual } from "node:util";
 import { type Attributes, decodeAttributes, encodeAttributes } from "../../lib/dicom/attributes.ts";
 import { CharsetError } from "../../lib/dicom/charset.ts";
@@ -566,7 +567,7 @@ function sortedDeep(attrs: Attributes): Attributes {
 
 const identifier = corpusTarget(
   "identifier",
-  "decodeAttributes (strict and lenient charsets) and formatDataset on mutated identifiers; round trip",
+  "decodeAttributes (strict and lenient charsets), formatDataset and toDicomJson on mutated identifiers; round trip",
   identifierCorpus,
   { littleEndian: true, inserts: datasetInserts(true) },
   (input) => {
@@ -589,6 +590,8 @@ const identifier = corpusTarget(
       strict === undefined || isDeepStrictEqual(strict, lenient),
       () => "a strict and a lenient decode of decodable text differ",
     );
+    // findscu --json: every decodable identifier has its DICOM JSON model.
+    if (lenient) JSON.stringify(toDicomJson(lenient));
     if (!strict) return "rejected";
     // A repeated tag, or text in a set declared only by escapes, is refused by the encoder.
     const encoded = typed(() => encodeAttributes(strict, ts), RangeError, CharsetError);

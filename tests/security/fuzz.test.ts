@@ -43,6 +43,7 @@ const COUNTS: Record<string, number> = {
   "identifier": 5_000,
   "echoscp": 128,
   "storescp": 128,
+  "findscu": 96,
 };
 
 Deno.test("fuzz: every target has a CI count", () => {
@@ -51,7 +52,7 @@ Deno.test("fuzz: every target has a CI count", () => {
 
 for (const name of TARGET_NAMES) {
   Deno.test(`fuzz: ${name}, seed ${formatSeed(SEED)}, ${COUNTS[name]} inputs`, async () => {
-    const live = name === "echoscp" || name === "storescp";
+    const live = name === "echoscp" || name === "storescp" || name === "findscu";
     const { stats } = await runWatched(name, SEED, {
       count: COUNTS[name],
       hangMs: live ? 60_000 : 10_000,
