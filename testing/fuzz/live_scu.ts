@@ -123,7 +123,7 @@ async function answer(listener: Deno.Listener, input: Uint8Array, rng: Rng): Pro
     await writePieces(conn, input, rng);
     // Drain what the SCU sends (a C-CANCEL, an A-ABORT) until it closes; answer its release.
     const release = encodePdu({ type: "A-RELEASE-RQ" });
-    let seen = new Uint8Array(0);
+    let seen: Uint8Array = new Uint8Array(0);
     for (;;) {
       const n = await conn.read(buf).catch(() => null);
       if (n === null) break;
