@@ -322,3 +322,45 @@ Deno.test("findscu: 10,000 matches streamed in order, within a bounded memory", 
     await peer.close();
   }
 });
+
+Deno.test("findscu: query files with -k over them, --repeat: one C-FIND per file and repetition", async () => {
+  await withTempDir("findscu_q", async (dir) => {
+    const q1 = `${dir}/q1.dcm`;
+    const q2 = `${dir}/q2.dcm`;
+    // Bare data sets (no file meta information): DCMTK's tools read them as query files too.
+    await Deno.writeFile(
+      q1,
+      encodeAttributes([attribute(0x00080052, "STUDY"), attribute(0x00100020, "A")], TS),
+    );
+    await Deno.writeFile(
+      q2,
+      encodeAttributes([attribute(0x00080052, "STUDY"), attribute(0x00100020, "B")], TS),
+    );
+    const r = await runOursAgainstPeer(
+      "findscu",
+      ["-S", "--repeat", "2", "-k", "PatientName=X*", "--json"],
+      answering([0xff00, 0]),
+      [q1, q2],
+    );
+    assert.equal(r.run.code, 0, show(r.run));
+    const sent = r.requests.map((q) => decodeAttributesFile(q.dataset!).attributes);
+    assert.deepEqual(
+      sent.map((a) => a.find((x) => x.tag === 0x00100020)?.value),
+      [["A"], ["A"], ["B"], ["B"]],
+    );
+    assert.ok(
+      sent.every((a) => (a.find((x) => x.tag === 0x00100010)?.value as string[])[0] === "X*"),
+    );
+    assert.deepEqual(
+      r.requests.map((q) => (q.message as { messageId: number }).messageId),
+      [1, 2, 3, 4],
+    );
+    const summary = jsonLines(r.run).at(-1)!;
+    assert.equal(summary.planned, 4);
+    assert.equal(summary.matches, 4);
+    assert.deepEqual(
+      jsonLines(r.run).filter((l) => l.outcome === "pending").map((l) => l.queryFile),
+      [q1, q1, q2, q2],
+    );
+  });
+});
