@@ -2,7 +2,8 @@
  * findscu against DCMTK's dcmqrscp, loaded by our storescu: every model
  * dcmqrscp serves (patient root, study root, patient/study only) at each
  * of its levels gives the same result set as DCMTK's findscu on the same
- * database; and the modality worklist model against DCMTK's wlmscpfs.
+ * database; the modality worklist model against DCMTK's wlmscpfs; and a
+ * C-CANCEL mid-find that dcmqrscp honours.
  */
 import assert from "node:assert/strict";
 import { decodeAttributesFile } from "../../lib/dicom/attributes.ts";
@@ -19,6 +20,7 @@ import {
   waitForPort,
 } from "../../testing/procs.ts";
 import { listDir, withTempDir } from "../../testing/temp_files.ts";
+import { indexInPlace, writeSmallImages } from "../../testing/qr_load.ts";
 
 const HAVE_DCMTK = dcmtkAvailable(["dcmqrscp", "findscu", "wlmscpfs", "dump2dcm"]);
 
@@ -238,6 +240,51 @@ Deno.test({
       } finally {
         await proc.stop();
       }
+    });
+  },
+});
+
+Deno.test({
+  name: "findscu --cancel 1 against dcmqrscp: C-CANCEL mid-find, the peer's Cancel status, exit 0",
+  ignore: !HAVE_DCMTK,
+  fn: async () => {
+    await withTempDir("findscu_cancel", async (dir) => {
+      // More matches than loopback buffers hold, so dcmqrscp is still sending when the
+      // C-CANCEL-RQ arrives (it looks for one before each response).
+      const n = 1000;
+      const { files } = await writeSmallImages(dir, n);
+      await withDcmqrscp({}, async (scp) => {
+        await indexInPlace(scp, "COMMON", files);
+        const r = await runTool("findscu", [
+          "-v",
+          "-sr",
+          "--json",
+          "--cancel",
+          "1",
+          "-S",
+          "-aec",
+          "COMMON",
+          "-k",
+          "QueryRetrieveLevel=IMAGE",
+          "-k",
+          "StudyInstanceUID=1.2.826.0.1.3680043.9.7433.5.1",
+          "-k",
+          "SeriesInstanceUID=1.2.826.0.1.3680043.9.7433.5.1.1",
+          "-k",
+          "SOPInstanceUID",
+          "127.0.0.1",
+          String(scp.port),
+        ]);
+        assert.equal(r.code, 0, show(r));
+        assert.match(r.stderr, /^I: Sending Cancel Request \(MsgID 1, PresID 1\)$/m);
+        assert.match(
+          r.stderr,
+          /^I: Received Final Find Response \(Cancel: MatchingTerminatedDueToCancelRequest\)$/m,
+        );
+        const summary = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+        assert.equal(summary.cancelled, 1);
+        assert.ok(summary.matches >= 1 && summary.matches < n, `${summary.matches} matches`);
+      });
     });
   },
 });
