@@ -207,6 +207,17 @@ Deno.test("findscu: a pending response without identifier, and a malformed one: 
     { Alphabetic: "Good^One" } as unknown,
   );
   assert.equal(json.at(-1)!.malformed, 2);
+  // Not printed (-sr): the identifiers are still read, and the same two found wanting.
+  const quiet = await runOursAgainstPeer("findscu", ["-sr", ...KEYS], {
+    chooseTransferSyntax: () => TS,
+    respond: (rq) =>
+      rq.message.type !== "C-FIND-RQ"
+        ? []
+        : [findRsp(rq, 0xff00), findRsp(rq, 0xff00, malformed), findRsp(rq, 0)],
+  });
+  assert.equal(quiet.run.code, 71, show(quiet.run));
+  assert.match(quiet.run.stderr, /^E: Find Response 2: malformed identifier \(10 bytes\): /m);
+  assert.doesNotMatch(quiet.run.stderr, /Find Response: /);
 });
 
 Deno.test("findscu: a response to a message ID we never sent aborts with a clear line, exit 70", async () => {

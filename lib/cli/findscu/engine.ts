@@ -291,12 +291,17 @@ export async function runFindScu(o: FindScuOptions): Promise<FindResult> {
     const charsetProblems: string[] = [];
     const onCharsetProblem = (e: CharsetError) => charsetProblems.push(e.message);
     let lines: string[] | undefined;
+    let identifier: Attributes | undefined;
+    // The identifier is read once for what is asked: printed (its lines), or decoded
+    // (for --json, or only to know that it can be read).
+    const print = log.isEnabled("debug") || o.showResponses;
     if (r.dataset === undefined) {
       problem = "pending response without identifier (PS3.4 C.4.1.1.4 requires one)";
       log.warn(`Find Response ${index}: ${problem}`);
     } else {
       try {
-        lines = formatDataset(r.dataset, r.transferSyntax, { onCharsetProblem });
+        if (print) lines = formatDataset(r.dataset, r.transferSyntax, { onCharsetProblem });
+        else identifier = decodeAttributes(r.dataset, r.transferSyntax, { onCharsetProblem });
       } catch (err) {
         problem = `malformed identifier (${r.dataset.length} bytes): ${
           err instanceof Error ? err.message : err
@@ -338,22 +343,24 @@ export async function runFindScu(o: FindScuOptions): Promise<FindResult> {
       }
     }
     let written: string | null = null;
+    const readable = lines !== undefined || identifier !== undefined;
     if (
-      o.extract && r.dataset !== undefined && lines &&
+      o.extract && r.dataset !== undefined && readable &&
       (o.extractLimit === undefined || index <= o.extractLimit)
     ) {
       written = await extract(index, r);
       if (written) counts.extracted++;
     }
     if (o.onResponse) {
-      let identifier: Attributes | null = null;
       if (lines && r.dataset) {
+        // Printed and decodable: decoded once more for the JSON.
         try {
           identifier = decodeAttributes(r.dataset, r.transferSyntax, {
             onCharsetProblem: () => {},
           });
         } catch {
-          identifier = null;
+          // The fuzz target holds formatDataset and decodeAttributes to the same verdict.
+          identifier = undefined;
         }
       }
       o.onResponse({
@@ -364,7 +371,7 @@ export async function runFindScu(o: FindScuOptions): Promise<FindResult> {
         status: r.status,
         statusText,
         outcome: "pending",
-        identifier,
+        identifier: identifier ?? null,
         problem,
         writtenTo: written,
         ms,
