@@ -70,7 +70,7 @@ export const USAGE = `usage: deno task bench [options]
                      "scuArgs":[...],"scpArgs":[...]}' (repeatable)
   --qr               add the qr section: findscu vs DCMTK's returning --qr-matches
                      matches from one dcmqrscp (its archive is built once under --data:
-                     about 15 min for 10,000 images)
+                     10,000 images took an hour on a loaded 2-core machine)
   --qr-matches N     images in that archive, all matched (default 10000)
   --tls              every pair over DICOM TLS (mutual authentication)
   --json             the whole report as one JSON object on stdout, after the tables`;
