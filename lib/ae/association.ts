@@ -40,6 +40,7 @@ import { ChunkQueue } from "./chunks.ts";
 import { inspectDicomFile, readDatasetChunks } from "../dicom/part10.ts";
 import type { Attributes } from "../dicom/attributes.ts";
 import * as qr from "./qr.ts";
+import { after, type CancelTimer } from "../util/timer.ts";
 
 /** A DIMSE response, with the data set that came with it (C-FIND identifiers...). */
 export interface Response<M extends DimseMessage = DimseMessage> {
@@ -535,20 +536,20 @@ export class Association implements AsyncDisposable {
     o: OperationOptions,
   ): Promise<void> {
     const ms = o.timeoutMs ?? this.#setup.dimseTimeoutMs;
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancel: CancelTimer | undefined;
     let timedOut = false;
     await new Promise<void>((resolve) => {
       setWake(resolve);
       if (done()) return resolve();
       if (ms) {
-        timer = setTimeout(() => {
+        cancel = after(ms, () => {
           timedOut = true;
           resolve();
-        }, ms);
+        });
       }
     });
     setWake(undefined);
-    clearTimeout(timer);
+    cancel?.();
     if (timedOut && !done()) {
       const err = new DimseTimeout(operation, ms!);
       this.#setup.onEvent?.({ type: "aborting", reason: err.message });

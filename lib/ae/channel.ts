@@ -12,6 +12,7 @@ import { fragmentMessage, maxPdvDataLength, MessageAssembler } from "../dimse/fr
 import { DimseDecodeError } from "../dimse/errors.ts";
 import type { AbortPdu, PDataTfPdu } from "../pdu/types.ts";
 import type { AbortSource, UlAssociation, UlIndication } from "../ul/association.ts";
+import { after, type CancelTimer } from "../util/timer.ts";
 
 /** What the channel hands its user, in arrival order. */
 export type ChannelEvent =
@@ -324,13 +325,13 @@ async function withTimeout<T>(
   });
   await undefined;
   if (settled) return await value;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let cancel: CancelTimer | undefined;
   const expired = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
+    cancel = after(ms, () => resolve(undefined));
   });
   try {
     return await Promise.race([value, expired]);
   } finally {
-    clearTimeout(timer);
+    cancel!();
   }
 }
