@@ -12,7 +12,7 @@ import { fragmentMessage, maxPdvDataLength, MessageAssembler } from "../dimse/fr
 import { DimseDecodeError } from "../dimse/errors.ts";
 import type { AbortPdu, PDataTfPdu } from "../pdu/types.ts";
 import type { AbortSource, UlAssociation, UlIndication } from "../ul/association.ts";
-import { after, type CancelTimer } from "../util/timer.ts";
+import { Deadline } from "../util/timer.ts";
 
 /** What the channel hands its user, in arrival order. */
 export type ChannelEvent =
@@ -69,6 +69,12 @@ export class DimseChannel {
   readonly #assembler: MessageAssembler;
   readonly #floor: TransferFloor | undefined;
   #pending: ChannelEvent[] = [];
+  /** PDV-sized buffers for streamed data sets (see #sendStream), reused from message to message. */
+  readonly #buffers: Uint8Array[] = [];
+  /** A data set is streaming with #buffers. */
+  #streaming = false;
+  /** Times the waits of receive(). */
+  readonly #deadline = new Deadline();
   #inflight: ReturnType<UlAssociation["receive"]> | undefined;
   /** The association's bytesReceived when the last indication was taken. */
   #bytesAtIndication = 0;
@@ -102,8 +108,9 @@ export class DimseChannel {
    * A data set may be streamed: any chunk sizes are accepted (only the total
    * must be even, PS3.5 7.1), PDVs are filled to the peer's maximum, and the
    * last one is flagged last (PS3.8 E.2). Chunks may be reused by the
-   * producer once yielded: their bytes are copied into the PDU when it is
-   * queued. At most {@link SEND_WINDOW} bytes wait for the socket, so a slow
+   * producer once the next one is asked for: their bytes are copied into
+   * the PDU when it is queued. One data set is sent at a time on a channel:
+   * a second `send` must wait until the first has resolved. At most {@link SEND_WINDOW} bytes wait for the socket, so a slow
    * peer slows the producer instead of filling memory. If the source throws,
    * the message is incomplete on the wire: the caller must abort the
    * association.
@@ -135,9 +142,19 @@ export class DimseChannel {
   ): Promise<void> {
     const pdvLength = this.#pdvLength;
     // One PDV is held back until we know whether more follows, so that the
-    // final one can carry the last-fragment bit.
+    // final one can carry the last-fragment bit. The upper layer copies a
+    // PDU's data before sendPData returns, so the two buffers below are
+    // reused from PDV to PDV: a PDV is assembled in `carry` when it spans
+    // chunks, and one held back across a chunk boundary is kept in `hold`
+    // (the producer may reuse the chunk once we ask for the next).
     let held: Uint8Array | undefined;
-    const carry = new Uint8Array(pdvLength);
+    // Another stream under way (which the caller should not allow) gets buffers of its own.
+    const buffers = this.#streaming ? [] : this.#buffers;
+    this.#streaming = true;
+    const buffer = (i: number) => buffers[i] ??= new Uint8Array(pdvLength);
+    let carry = buffer(0);
+    let spare = buffer(1);
+    const hold = buffer(2);
     let carried = 0;
     let unconfirmed = 0;
     let window: Promise<void> = written;
@@ -148,38 +165,46 @@ export class DimseChannel {
       }
       held = data;
     };
-    for await (const chunk of source) {
-      let offset = 0;
-      if (carried > 0) {
-        const take = Math.min(pdvLength - carried, chunk.length);
-        carry.set(chunk.subarray(0, take), carried);
-        carried += take;
-        offset = take;
-        if (carried === pdvLength) {
-          emit(carry.slice());
-          carried = 0;
+    try {
+      for await (const chunk of source) {
+        let offset = 0;
+        if (carried > 0) {
+          const take = Math.min(pdvLength - carried, chunk.length);
+          carry.set(chunk.subarray(0, take), carried);
+          carried += take;
+          offset = take;
+          if (carried === pdvLength) {
+            emit(carry);
+            // `carry` is held: the next PDV is assembled in the other buffer.
+            [carry, spare] = [spare, carry];
+            carried = 0;
+          }
+        }
+        for (; chunk.length - offset >= pdvLength; offset += pdvLength) {
+          emit(chunk.subarray(offset, offset + pdvLength));
+        }
+        if (offset < chunk.length) {
+          carry.set(chunk.subarray(offset), carried);
+          carried += chunk.length - offset;
+        }
+        if (held && held.buffer === chunk.buffer) {
+          hold.set(held);
+          held = hold.subarray(0, held.length);
+        }
+        if (unconfirmed >= SEND_WINDOW) {
+          await window;
+          window = written;
+          unconfirmed = 0;
         }
       }
-      for (; chunk.length - offset >= pdvLength; offset += pdvLength) {
-        emit(chunk.subarray(offset, offset + pdvLength));
+      if (carried % 2 !== 0) {
+        throw new RangeError("odd data set length: DIMSE data sets are always even (PS3.5 7.1)");
       }
-      if (offset < chunk.length) {
-        carry.set(chunk.subarray(offset), carried);
-        carried += chunk.length - offset;
-      }
-      // The producer may reuse the chunk once we ask for the next one.
-      if (held && held.buffer === chunk.buffer) held = held.slice();
-      if (unconfirmed >= SEND_WINDOW) {
-        await window;
-        window = written;
-        unconfirmed = 0;
-      }
+      if (carried > 0) emit(carry.subarray(0, carried));
+      written = this.#sendPData(pdv(contextId, held ?? new Uint8Array(0), true));
+    } finally {
+      if (buffers === this.#buffers) this.#streaming = false;
     }
-    if (carried % 2 !== 0) {
-      throw new RangeError("odd data set length: DIMSE data sets are always even (PS3.5 7.1)");
-    }
-    if (carried > 0) emit(carry.subarray(0, carried));
-    written = this.#sendPData(pdv(contextId, held ?? new Uint8Array(0), true));
     await written;
   }
 
@@ -265,6 +290,7 @@ export class DimseChannel {
       const indication = await withTimeout(
         this.#inflight,
         wait === undefined ? undefined : Math.max(1, wait),
+        this.#deadline,
         stop,
       );
       // Only time spent waiting for the peer counts: not the time our user took.
@@ -299,15 +325,18 @@ function pdv(contextId: number, data: Uint8Array, isLast: boolean): PDataTfPdu {
 
 /**
  * `p`'s value, or undefined if it has not settled within `ms` (0 or
- * undefined: no limit). While a data set streams in, the indication asked
- * for is nearly always queued already, its promise settled: one turn of the
- * microtask queue tells (a reaction to a settled promise runs before the
- * `await` queued after it), and then no timer is needed. Arming and
- * clearing a timer for every PDV cost more than the rest of receiving it.
+ * undefined: no limit), timed by `deadline`. While a data set streams in,
+ * the indication asked for is nearly always queued already, its promise
+ * settled: one turn of the microtask queue tells (a reaction to a settled
+ * promise runs before the `await` queued after it), and then no timer is
+ * needed. Arming and clearing a timer for every PDV cost more than the rest
+ * of receiving it; the `Deadline` is moved rather than re-armed from wait
+ * to wait.
  */
 async function withTimeout<T>(
   p: Promise<T>,
   ms: number | undefined,
+  deadline: Deadline,
   stop?: AbortSignal,
 ): Promise<T | undefined> {
   if (stop) {
@@ -315,7 +344,7 @@ async function withTimeout<T>(
     const stopped = new Promise<undefined>((resolve) => {
       stop.addEventListener("abort", () => resolve(undefined), { once: true });
     });
-    return await Promise.race([withTimeout(p, ms), stopped]);
+    return await Promise.race([withTimeout(p, ms, deadline), stopped]);
   }
   if (!ms) return await p;
   let settled = false;
@@ -325,13 +354,12 @@ async function withTimeout<T>(
   });
   await undefined;
   if (settled) return await value;
-  let cancel: CancelTimer | undefined;
   const expired = new Promise<undefined>((resolve) => {
-    cancel = after(ms, () => resolve(undefined));
+    deadline.start(ms, () => resolve(undefined));
   });
   try {
     return await Promise.race([value, expired]);
   } finally {
-    cancel!();
+    deadline.stop();
   }
 }

@@ -29,3 +29,70 @@ export function after(ms: number, fire: () => void): CancelTimer {
 
 /** The longest delay {@link after} takes (about 24.8 days, the limit of `setTimeout` too). */
 export const MAX_TIMER_MS = 0x7fffffff;
+
+/**
+ * A restartable deadline for waits that come one after another (a read per
+ * message, each with the same timeout): moving the deadline later keeps
+ * the pending runtime timer, which re-arms itself for the rest when it
+ * fires early, and `stop` only detaches from it (it then no longer keeps
+ * the process alive). Arming a runtime timer costs some 20 us; attaching to
+ * one a few.
+ */
+export class Deadline {
+  /** The runtime timer pending, if any, and when it fires (`performance.now()` time). */
+  #signal: AbortSignal | undefined;
+  #firesAt = 0;
+  #attached = false;
+  #deadline = 0;
+  #fire: (() => void) | undefined;
+  readonly #listener = () => this.#expired();
+
+  /** Calls `fire` once, `ms` from now (see {@link after}), unless stopped or started again first. */
+  start(ms: number, fire: () => void): void {
+    this.#fire = fire;
+    this.#deadline = performance.now() + ms;
+    const signal = this.#signal;
+    if (signal === undefined || signal.aborted || this.#firesAt > this.#deadline) {
+      this.#detach();
+      this.#arm(ms);
+    } else {
+      this.#attach();
+    }
+  }
+
+  /** Cancels the call; safe to call more than once. */
+  stop(): void {
+    this.#fire = undefined;
+    this.#detach();
+  }
+
+  #arm(ms: number): void {
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, Math.ceil(ms || 0)));
+    this.#signal = AbortSignal.timeout(delay);
+    this.#firesAt = performance.now() + delay;
+    this.#attach();
+  }
+
+  #attach(): void {
+    if (this.#attached) return;
+    this.#signal!.addEventListener("abort", this.#listener, { once: true });
+    this.#attached = true;
+  }
+
+  #detach(): void {
+    if (!this.#attached) return;
+    this.#signal!.removeEventListener("abort", this.#listener);
+    this.#attached = false;
+  }
+
+  #expired(): void {
+    this.#attached = false;
+    this.#signal = undefined;
+    const fire = this.#fire;
+    if (fire === undefined) return;
+    const left = this.#deadline - performance.now();
+    if (left > 0) return this.#arm(left);
+    this.#fire = undefined;
+    fire();
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The runtime's own timers (lib/util/timer.ts): they fire, a cancelled or
+ * stopped one lets the process exit at once, a deadline moved later is not
+ * re-armed, and an association with echoes and every timeout set never
+ * calls the global `setTimeout` (whose first call loads Deno's Node
+ * compatibility timers, tens of milliseconds of a short tool's run).
+ */
+import assert from "node:assert/strict";
+import { after, Deadline } from "../../lib/util/timer.ts";
+import { serve, verification } from "../../mod.ts";
+import { repoPath } from "../../testing/procs.ts";
+
+/** Runs `code` as a module in a fresh process; its stdout, and how long the process took. */
+async function runScript(code: string): Promise<{ out: string; ms: number }> {
+  const t0 = performance.now();
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-read", "--allow-env", "-"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = r.stdin.getWriter();
+  await w.write(new TextEncoder().encode(code));
+  await w.close();
+  const done = await r.output();
+  const ms = performance.now() - t0;
+  const err = new TextDecoder().decode(done.stderr);
+  assert.equal(done.code, 0, err);
+  return { out: new TextDecoder().decode(done.stdout), ms };
+}
+
+const TIMER = JSON.stringify(repoPath("lib/util/timer.ts"));
+
+Deno.test("after() fires once after its delay; a cancelled one never fires", async () => {
+  const fired: string[] = [];
+  const t0 = performance.now();
+  const cancel = after(20, () => fired.push("cancelled"));
+  const done = new Promise<number>((resolve) =>
+    after(40, () => {
+      fired.push("kept");
+      resolve(performance.now() - t0);
+    })
+  );
+  cancel();
+  cancel();
+  assert.ok(await done >= 39, "fired early");
+  await new Promise<void>((resolve) => after(30, resolve));
+  assert.deepEqual(fired, ["kept"]);
+});
+
+Deno.test("a pending timer keeps the process alive; a cancelled or stopped one does not", async () => {
+  const kept = await runScript(
+    `import { after } from ${TIMER}; after(1500, () => console.log("fired"));`,
+  );
+  assert.equal(kept.out.trim(), "fired");
+  assert.ok(kept.ms >= 1500, `exited after ${kept.ms} ms`);
+  const cancelled = await runScript(
+    `import { after, Deadline } from ${TIMER};
+     after(60000, () => console.log("fired"))();
+     const d = new Deadline(); d.start(60000, () => console.log("fired")); d.stop();
+     d.start(120000, () => console.log("fired")); d.stop();
+     console.log("done");`,
+  );
+  assert.equal(cancelled.out.trim(), "done");
+  // Far less than the 60 s a pending timer would have held it.
+  assert.ok(cancelled.ms < 30_000, `exited after ${cancelled.ms} ms`);
+});
+
+Deno.test("a Deadline moved later keeps its timer and fires at the last deadline", async () => {
+  const d = new Deadline();
+  const armed: number[] = [];
+  const timeout = AbortSignal.timeout;
+  AbortSignal.timeout = (ms: number) => {
+    armed.push(ms);
+    return timeout.call(AbortSignal, ms);
+  };
+  try {
+    const t0 = performance.now();
+    let fired = 0;
+    const fire = () => fired++;
+    for (let i = 0; i < 50; i++) {
+      d.start(60, fire);
+      d.stop();
+    }
+    const last = new Promise<number>((resolve) =>
+      d.start(80, () => {
+        fired++;
+        resolve(performance.now() - t0);
+      })
+    );
+    assert.ok(await last >= 79);
+    assert.equal(fired, 1);
+    // One timer armed for all the waits, plus at most one re-arm for the rest of the last.
+    assert.ok(armed.length <= 2, `armed ${armed.length} timers`);
+    // Started earlier than the pending timer would fire: a new one is armed.
+    d.start(10_000, () => {});
+    d.stop();
+    const before = armed.length;
+    d.start(5, () => {});
+    assert.equal(armed.length, before + 1);
+    d.stop();
+  } finally {
+    AbortSignal.timeout = timeout;
+    d.stop();
+  }
+});
+
+Deno.test("an association with echoes and every timeout set never calls setTimeout", async () => {
+  await using server = await serve({
+    aeTitle: "ANY-SCP",
+    hostname: "127.0.0.1",
+    port: 0,
+    services: [verification()],
+  });
+  const mod = JSON.stringify(repoPath("mod.ts"));
+  const { out } = await runScript(
+    `let calls = 0;
+     const real = globalThis.setTimeout;
+     globalThis.setTimeout = ((...a) => { calls++; return real(...a); });
+     const { associate } = await import(${mod});
+     const assoc = await associate("ANY-SCP@127.0.0.1:${server.local.port}", {
+       timeouts: { connectMs: 5000, acseMs: 5000, dimseMs: 5000, idleMs: 5000 },
+     });
+     for (let i = 0; i < 5; i++) await assoc.echo();
+     await assoc.release();
+     console.log(calls);`,
+  );
+  assert.equal(out.trim(), "0");
+});
