@@ -29,7 +29,7 @@
 
 import type { Logger } from "../log/logger.ts";
 import { encodePdu } from "../pdu/codec.ts";
-import { pDataTfPduLength } from "../pdu/pdata.ts";
+import { frameOf, pDataTfPduLength } from "../pdu/pdata.ts";
 import { PduDecodeError } from "../pdu/errors.ts";
 import { type PduLimits, PduReader } from "../pdu/reader.ts";
 import {
@@ -137,7 +137,10 @@ export interface UlAssociation {
   /**
    * P-DATA request (Evt9: DT-1 in Sta6, AR-7 in Sta8); resolves once the PDU
    * is written. Rejects with {@link UlUsageError} in any other state, or when
-   * the PDU is longer than `peerMaxPdu`.
+   * the PDU is longer than `peerMaxPdu`. The PDVs' bytes are copied before
+   * this returns, so the caller may reuse their memory at once; except for a
+   * PDU laid out in a `PDataFrame`, which may be written from the frame
+   * itself: such a frame may be refilled only once the promise has settled.
    */
   sendPData(pdu: PDataTfPdu): Promise<void>;
   /**
@@ -299,7 +302,8 @@ class Machine implements UlAssociation {
   #resolveClosed!: () => void;
   #writes: Promise<void> = Promise.resolve();
   #batch: WriteBatch | undefined;
-  #spareBuffer: Uint8Array | undefined;
+  /** Batch buffers written and free again (at most SPARE_BUFFERS). */
+  #spareBuffers: Uint8Array[] = [];
   /** A batch is with the transport: the peer has not yet taken all of it. */
   #writing = false;
   readonly #artim = new Timer();
@@ -682,15 +686,19 @@ class Machine implements UlAssociation {
    * write is still in flight join one batch written with a single call (up
    * to {@link MAX_BATCH} bytes): a streamed data set then costs one write per
    * batch rather than one per PDU, and a lone PDU waits for nothing. Joining
-   * PDUs are encoded straight into the batch's buffer (one copy of the data).
+   * PDUs are encoded straight into the batch's buffer (one copy of the data),
+   * and so is a P-DATA-TF of {@link POOLED_MIN} bytes or more that starts a
+   * batch: batch buffers are reused once written, so a long stream allocates
+   * nothing per PDU. Only a P-DATA-TF laid out in a `PDataFrame` goes out
+   * from its own memory when it is alone; every other PDU's bytes are copied
+   * before this returns.
    */
   #send(pdu: Pdu): Promise<void> {
     const open = this.#batch;
     const size = pdu.type === "P-DATA-TF" ? pDataTfPduLength(pdu) : undefined;
     if (open && open.length + (size ?? 0) <= MAX_BATCH) {
       if (open.buffer === undefined) {
-        open.buffer = this.#spareBuffer ?? new Uint8Array(MAX_BATCH);
-        this.#spareBuffer = undefined;
+        open.buffer = this.#takeBuffer();
         open.buffer.set(open.first);
       }
       const slot = open.buffer.subarray(open.length);
@@ -703,12 +711,30 @@ class Machine implements UlAssociation {
       open.length += raw.length;
       return open.written;
     }
+    if (
+      size !== undefined && size >= POOLED_MIN && size <= MAX_BATCH &&
+      frameOf(pdu as PDataTfPdu) === undefined
+    ) {
+      const buffer = this.#takeBuffer();
+      return this.#startBatch(pdu, encodePdu(pdu, buffer), buffer);
+    }
     return this.#startBatch(pdu, encodePdu(pdu));
   }
 
-  #startBatch(pdu: Pdu, raw: Uint8Array): Promise<void> {
+  /** A batch buffer: one written before, or a new one. */
+  #takeBuffer(): Uint8Array {
+    return this.#spareBuffers.pop() ?? new Uint8Array(MAX_BATCH);
+  }
+
+  /** `buffer`: the batch's own (raw at its start), when the first PDU was encoded into one. */
+  #startBatch(pdu: Pdu, raw: Uint8Array, buffer?: Uint8Array): Promise<void> {
     this.#callback("onPdu", () => this.#opts.onPdu?.("sent", pdu, raw));
-    const batch: WriteBatch = { first: raw, length: raw.length, written: Promise.resolve() };
+    const batch: WriteBatch = {
+      first: raw,
+      buffer,
+      length: raw.length,
+      written: Promise.resolve(),
+    };
     this.#batch = batch;
     batch.written = this.#writes.then(async () => {
       if (this.#batch === batch) this.#batch = undefined;
@@ -721,9 +747,12 @@ class Machine implements UlAssociation {
       // A write taken is progress as much as a read: a long data set goes out while the
       // peer stays silent until its response (-ts must not cut that off).
       this.#restartIdle();
-      // Written: the buffer serves the next batch, so a long stream reuses
-      // two buffers instead of leaving one per MiB for the garbage collector.
-      if (batch.buffer) this.#spareBuffer = batch.buffer;
+      // Written: the buffer serves a later batch, so a long stream reuses two
+      // buffers (one being written, one filling) instead of leaving one per
+      // MiB for the garbage collector.
+      if (batch.buffer && this.#spareBuffers.length < SPARE_BUFFERS && this.state !== "Sta1") {
+        this.#spareBuffers.push(batch.buffer);
+      }
     });
     this.#writes = batch.written.catch((err: unknown) => {
       if (this.state === "Sta1") return;
@@ -780,6 +809,7 @@ class Machine implements UlAssociation {
     this.#artim.stop();
     this.#peerWait.stop();
     this.#idle.stop();
+    this.#spareBuffers = [];
     this.#transport.close();
     if (!this.#end) {
       this.#end = { kind: "aborted", source: "provider", reason: "connection closed" };
@@ -924,9 +954,9 @@ function errorText(err: unknown): string {
 
 /** Encoded PDUs waiting to be written together (see `Machine.#send`). */
 interface WriteBatch {
-  /** The first PDU, encoded on its own (a batch of one is written as is). */
+  /** The first PDU, encoded (a batch of one is written as is). */
   first: Uint8Array;
-  /** From the second PDU on: all of them, `first` included, back to back. */
+  /** All the PDUs, `first` included, back to back, in a reused buffer; absent for a lone PDU encoded on its own. */
   buffer?: Uint8Array;
   /** Bytes queued in the batch. */
   length: number;
@@ -936,3 +966,12 @@ interface WriteBatch {
 
 /** Largest batch of queued PDUs written in one transport call. */
 const MAX_BATCH = 1 << 20;
+/**
+ * The smallest P-DATA-TF that starts its batch in a reused buffer: data
+ * PDVs of a streamed data set. Smaller PDUs (commands, responses) are
+ * encoded alone, so that an association that only answers holds no batch
+ * buffer.
+ */
+const POOLED_MIN = 4096;
+/** Batch buffers kept for reuse: one being written while the next fills. */
+const SPARE_BUFFERS = 2;
