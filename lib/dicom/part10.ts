@@ -634,6 +634,14 @@ export interface ChunkOptions {
    * zeroing) the whole data set again, which costs more than reading it.
    */
   reuse?: boolean;
+  /**
+   * Read every chunk into this buffer (at least as long as the largest
+   * chunk: `chunkSize`, or the whole data set when smaller), as with
+   * `reuse`, but with memory the caller owns: a caller that reads one file
+   * after another then allocates nothing per file. The caller must not touch
+   * the buffer while the chunks are in use.
+   */
+  into?: Uint8Array;
 }
 
 const DEFAULT_CHUNK = 256 * 1024;
@@ -743,9 +751,11 @@ async function* datasetChunks(
     if (!Number.isInteger(chunkSize) || chunkSize < 1) {
       throw new RangeError(`chunk size ${chunkSize} is not a positive integer`);
     }
-    const shared = options.reuse
-      ? new Uint8Array(Math.min(chunkSize, reader.remaining))
-      : undefined;
+    const largest = Math.min(chunkSize, reader.remaining);
+    if (options.into && options.into.length < largest) {
+      throw new RangeError(`a buffer of ${options.into.length} bytes for chunks of ${largest}`);
+    }
+    const shared = options.into ?? (options.reuse ? new Uint8Array(largest) : undefined);
     while (reader.remaining > 0) {
       const n = Math.min(chunkSize, reader.remaining);
       const chunk = shared ? shared.subarray(0, n) : new Uint8Array(n);

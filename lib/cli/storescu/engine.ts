@@ -436,19 +436,31 @@ class ReadAhead {
   readonly #head: Uint8Array[];
   readonly #rest: AsyncIterator<Uint8Array> | undefined;
   readonly #parser: DatasetParser | undefined;
+  #release: (() => void) | undefined;
 
   private constructor(
     head: Uint8Array[],
     rest: AsyncIterator<Uint8Array> | undefined,
     parser: DatasetParser | undefined,
+    release: (() => void) | undefined,
   ) {
     this.#head = head;
     this.#rest = rest;
     this.#parser = parser;
+    this.#release = release;
   }
 
-  /** Reads ahead; throws (the source closed) what the source or the parser throws. */
-  static async open(src: AsyncIterable<Uint8Array>, parser?: DatasetParser): Promise<ReadAhead> {
+  /**
+   * Reads ahead; throws (the source closed, `release` called) what the
+   * source or the parser throws. `release` gives back the memory the
+   * source reads into: called by {@link ReadAhead.release}, once nothing
+   * uses the chunks any more.
+   */
+  static async open(
+    src: AsyncIterable<Uint8Array>,
+    parser?: DatasetParser,
+    release?: () => void,
+  ): Promise<ReadAhead> {
     const it = src[Symbol.asyncIterator]();
     const head: Uint8Array[] = [];
     try {
@@ -456,7 +468,7 @@ class ReadAhead {
         const r = await it.next();
         if (r.done) {
           parser?.end();
-          return new ReadAhead(head, undefined, parser);
+          return new ReadAhead(head, undefined, parser, release);
         }
         parser?.push(r.value);
         head.push(r.value);
@@ -464,9 +476,17 @@ class ReadAhead {
       }
     } catch (err) {
       await it.return?.();
+      release?.();
       throw err;
     }
-    return new ReadAhead(head, it, parser);
+    return new ReadAhead(head, it, parser, release);
+  }
+
+  /** The chunks' memory may be reused: the store that sent them is over. Closes the source. */
+  async release(): Promise<void> {
+    await this.close();
+    this.#release?.();
+    this.#release = undefined;
   }
 
   /** The chunks read ahead, not to be changed. */
@@ -511,14 +531,27 @@ class ReadAhead {
  */
 function readFileAhead(info: DicomFileInfo): Promise<ReadAhead> {
   const chunk = Math.max(2, Math.min(CHECK_AHEAD, info.size - info.datasetOffset));
-  const head = ReadAhead.open(readDatasetChunks(info, chunk));
+  // A data set that fits the read-ahead is read into a buffer used again for later
+  // files: a fresh one per file is garbage the collector frees late, and storescu's
+  // memory would grow with the run (issue 15).
+  const buffer = chunk < CHECK_AHEAD
+    ? HEAD_BUFFERS.pop() ?? new Uint8Array(CHECK_AHEAD)
+    : undefined;
+  const release = buffer &&
+    (() => void (HEAD_BUFFERS.length < SPARE_HEAD_BUFFERS && HEAD_BUFFERS.push(buffer)));
+  const head = ReadAhead.open(readDatasetChunks(info, chunk, { into: buffer }), undefined, release);
   head.catch(() => {});
   return head;
 }
 
-/** Closes a read-ahead that will not be sent after all. */
+/** Read-ahead buffers free for the next file. */
+const HEAD_BUFFERS: Uint8Array[] = [];
+/** Read-ahead buffers kept for reuse: the file being stored and the next, with room to spare. */
+const SPARE_HEAD_BUFFERS = 4;
+
+/** Closes a read-ahead that will not be sent after all, or whose store is over. */
 async function discard(head: Promise<ReadAhead> | undefined): Promise<void> {
-  await (await head?.catch(() => undefined))?.close();
+  await (await head?.catch(() => undefined))?.release();
 }
 
 /** The storescu settings {@link storeScuDefaults} fills in. */
@@ -925,6 +958,8 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
       await fail(lost.outcome, lost.diagnosis);
       return "lost";
     }
+    // Answered: the request is out whole, its read-ahead memory free for another file.
+    await discard(head);
     const rsp = { message: response };
     const status = response.status;
     rec.status = status;
