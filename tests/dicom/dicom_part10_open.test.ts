@@ -150,6 +150,31 @@ Deno.test("readDatasetChunks: fresh chunks stay as they were; reused ones share 
   });
 });
 
+Deno.test("readDatasetChunks into a caller's buffer: every chunk a view of it, one file after another", async () => {
+  await withTempDir(async (dir) => {
+    const buffer = new Uint8Array(40_000);
+    for (const [i, frames] of [3, 1, 2].entries()) {
+      const path = `${dir}/f${i}.dcm`;
+      await writeImageFile(path, { rows: 64, cols: 64, frames, ...UIDS });
+      const info = await inspectDicomFile(path, "file-only");
+      const dataset = (await Deno.readFile(path)).subarray(info.datasetOffset);
+      const copies: Uint8Array[] = [];
+      for await (const c of readDatasetChunks(info, 10_000, { into: buffer })) {
+        assert.equal(c.buffer, buffer.buffer, "a view of the caller's buffer");
+        assert.equal(c.byteOffset, 0);
+        copies.push(c.slice());
+      }
+      // The buffer held a longer data set before: only this one's bytes come out.
+      assert.deepEqual(concatBytes(copies), dataset);
+    }
+    const info = await inspectDicomFile(`${dir}/f0.dcm`, "file-only");
+    await assert.rejects(
+      collect(readDatasetChunks(info, 50_000, { into: new Uint8Array(100) })),
+      /a buffer of 100 bytes for chunks of/,
+    );
+  });
+});
+
 Deno.test("openDicomFile: a file cut short after inspection fails clearly", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/f.dcm`;

@@ -76,3 +76,38 @@ Deno.test("encodePdu into a buffer: a view of it when the PDU fits, a new buffer
   assert.notEqual(grown.buffer, small.buffer);
   assert.deepEqual(grown, alone);
 });
+
+/** Replaces the transport's write with one that reads the bytes only when it completes, `ms` later. */
+function lateWrites(h: Awaited<ReturnType<typeof requestorInSta6>>, ms: number) {
+  const buffers = new Set<ArrayBufferLike>();
+  const write = h.ours.write.bind(h.ours);
+  h.ours.write = async (data: Uint8Array) => {
+    buffers.add(data.buffer);
+    await new Promise((r) => setTimeout(r, ms));
+    // Read now: a buffer reused before the write completed shows here.
+    return await write(data.slice());
+  };
+  return buffers;
+}
+
+Deno.test("batch buffers are reused once written, never while a write holds them", async () => {
+  const h = await requestorInSta6({}, 0);
+  const buffers = lateWrites(h, 2);
+  const pdus = Array.from({ length: 60 }, (_, i) => pdata(i, 16_000 + 2 * i));
+  for (const [i, p] of pdus.entries()) {
+    const sent = h.assoc.sendPData(p);
+    // The data may be reused as soon as sendPData returns: scribble on it.
+    p.pdvs[0].data.fill(0xee);
+    // Batches of one (each PDU waited for), then of three.
+    if (i < 30 || i % 3 === 2) await sent;
+  }
+  await h.assoc.sendPData(pdata(99, 5000));
+  const expected = new Uint8Array(
+    [...pdus.entries()].flatMap(([i, _]) => [...encodePdu(pdata(i, 16_000 + 2 * i))]),
+  );
+  const got = h.peer.drain();
+  assert.deepEqual(got.subarray(0, expected.length), expected);
+  // Two buffers take turns (one written while the next fills), not one per batch.
+  assert.ok(buffers.size <= 3, `${buffers.size} buffers for ${pdus.length + 1} PDUs`);
+  await h.assoc.abort();
+});
