@@ -749,7 +749,7 @@ class Machine implements UlAssociation {
       this.#restartIdle();
       // Written: the buffer serves a later batch, so a long stream reuses two
       // buffers (one being written, one filling) instead of leaving one per
-      // MiB for the garbage collector.
+      // batch for the garbage collector.
       if (batch.buffer && this.#spareBuffers.length < SPARE_BUFFERS && this.state !== "Sta1") {
         this.#spareBuffers.push(batch.buffer);
       }
@@ -973,5 +973,9 @@ const MAX_BATCH = 1 << 20;
  * buffer.
  */
 const POOLED_MIN = 4096;
-/** Batch buffers kept for reuse: one being written while the next fills. */
-const SPARE_BUFFERS = 2;
+/**
+ * Batch buffers kept for reuse. Writes go out one at a time, so a stream
+ * needs two buffers, one being written while the next fills: the one
+ * written last waits here for the batch after.
+ */
+const SPARE_BUFFERS = 1;
