@@ -465,10 +465,13 @@ class Machine implements UlAssociation {
     }
     if (!AWAITING_PEER.has(next)) this.#peerWait.stop();
     if (!ASSOCIATED.has(next)) this.#idle.stop();
-    this.#callback(
-      "onTransition",
-      () => this.#opts.onTransition?.({ state: from, event, action: t.action, next }),
-    );
+    const onTransition = this.#opts.onTransition;
+    if (onTransition) {
+      this.#callback(
+        "onTransition",
+        () => onTransition({ state: from, event, action: t.action, next }),
+      );
+    }
     return this.#act(t.action, from, event, input);
   }
 
@@ -707,7 +710,7 @@ class Machine implements UlAssociation {
         // It did not fit (only possible for a PDU of unknown size): it starts the next batch.
         return this.#startBatch(pdu, raw);
       }
-      this.#callback("onPdu", () => this.#opts.onPdu?.("sent", pdu, raw));
+      this.#onPdu("sent", pdu, raw);
       open.length += raw.length;
       return open.written;
     }
@@ -728,7 +731,7 @@ class Machine implements UlAssociation {
 
   /** `buffer`: the batch's own (raw at its start), when the first PDU was encoded into one. */
   #startBatch(pdu: Pdu, raw: Uint8Array, buffer?: Uint8Array): Promise<void> {
-    this.#callback("onPdu", () => this.#opts.onPdu?.("sent", pdu, raw));
+    this.#onPdu("sent", pdu, raw);
     const batch: WriteBatch = {
       first: raw,
       buffer,
@@ -891,7 +894,7 @@ class Machine implements UlAssociation {
       }
       if (item === null) return;
       const { pdu, raw } = item;
-      this.#callback("onPdu", () => this.#opts.onPdu?.("received", pdu, raw));
+      this.#onPdu("received", pdu, raw);
       this.#dispatch(PDU_EVENTS[pdu.type], { pdu });
       if (this.state === "Sta1") return;
     }
@@ -910,6 +913,12 @@ class Machine implements UlAssociation {
     } catch (err) {
       this.#internalError(err);
     }
+  }
+
+  /** Reports a PDU to `onPdu`, if set (no closure is made per PDU otherwise). */
+  #onPdu(dir: "sent" | "received", pdu: Pdu, raw: Uint8Array): void {
+    const onPdu = this.#opts.onPdu;
+    if (onPdu) this.#callback("onPdu", () => onPdu(dir, pdu, raw));
   }
 
   #callback(name: string, f: () => void): void {
