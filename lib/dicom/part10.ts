@@ -635,13 +635,15 @@ export interface ChunkOptions {
    */
   reuse?: boolean;
   /**
-   * Read every chunk into this buffer (at least as long as the largest
-   * chunk: `chunkSize`, or the whole data set when smaller), as with
-   * `reuse`, but with memory the caller owns: a caller that reads one file
-   * after another then allocates nothing per file. The caller must not touch
-   * the buffer while the chunks are in use.
+   * Read the chunks into these buffers, in turn (each at least as long as
+   * the largest chunk: `chunkSize`, or the whole data set when smaller), as
+   * with `reuse`, but with memory the caller owns: a caller that reads one
+   * file after another then allocates nothing per file. With n buffers, a
+   * chunk stays valid until n more chunks have been asked for (two let a
+   * consumer hold one chunk back while it reads the next). The caller must
+   * not touch the buffers while the chunks are in use.
    */
-  into?: Uint8Array;
+  into?: Uint8Array | readonly Uint8Array[];
 }
 
 const DEFAULT_CHUNK = 256 * 1024;
@@ -752,13 +754,16 @@ async function* datasetChunks(
       throw new RangeError(`chunk size ${chunkSize} is not a positive integer`);
     }
     const largest = Math.min(chunkSize, reader.remaining);
-    if (options.into && options.into.length < largest) {
-      throw new RangeError(`a buffer of ${options.into.length} bytes for chunks of ${largest}`);
+    const into = options.into instanceof Uint8Array ? [options.into] : options.into;
+    for (const b of into ?? []) {
+      if (b.length < largest) {
+        throw new RangeError(`a buffer of ${b.length} bytes for chunks of ${largest}`);
+      }
     }
-    const shared = options.into ?? (options.reuse ? new Uint8Array(largest) : undefined);
-    while (reader.remaining > 0) {
+    const ring = into?.length ? into : options.reuse ? [new Uint8Array(largest)] : undefined;
+    for (let i = 0; reader.remaining > 0; i++) {
       const n = Math.min(chunkSize, reader.remaining);
-      const chunk = shared ? shared.subarray(0, n) : new Uint8Array(n);
+      const chunk = ring ? ring[i % ring.length].subarray(0, n) : new Uint8Array(n);
       reader.readInto(chunk);
       yield chunk;
     }

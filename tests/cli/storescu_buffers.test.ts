@@ -21,8 +21,8 @@ async function* single(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
   yield bytes.slice();
 }
 
-/** Frames per file: data sets from a few KiB to most of the 1 MiB read-ahead, and beyond it. */
-const FRAMES = [12, 1, 7, 2, 30, 1, 9, 3, 40, 1, 5, 17];
+/** Frames per file: data sets from a few KiB to most of the 1 MiB read-ahead, and beyond it (read in two buffers in turn). */
+const FRAMES = [12, 1, 7, 2, 30, 1, 9, 3, 40, 1, 5, 17, 70, 2];
 
 for (const transfer of ["as is", "-xi (transcoded)"]) {
   Deno.test(`storescu, ${FRAMES.length} files of different sizes ${transfer}: each data set arrives whole`, async () => {

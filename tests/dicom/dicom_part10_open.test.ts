@@ -167,6 +167,20 @@ Deno.test("readDatasetChunks into a caller's buffer: every chunk a view of it, o
       // The buffer held a longer data set before: only this one's bytes come out.
       assert.deepEqual(concatBytes(copies), dataset);
     }
+    // Two buffers in turn: a chunk stays valid while the next one is read.
+    const info0 = await inspectDicomFile(`${dir}/f0.dcm`, "file-only");
+    const ring = [new Uint8Array(5_000), new Uint8Array(5_000)];
+    const held: Uint8Array[] = [];
+    let previous: Uint8Array | undefined;
+    for await (const c of readDatasetChunks(info0, 5_000, { into: ring })) {
+      assert.equal(c.buffer, ring[held.length % 2].buffer);
+      // The chunk before is intact: it was not read over.
+      if (previous) assert.deepEqual(previous, held.at(-1));
+      held.push(c.slice());
+      previous = c;
+    }
+    const f0 = await Deno.readFile(`${dir}/f0.dcm`);
+    assert.deepEqual(concatBytes(held), f0.subarray(info0.datasetOffset));
     const info = await inspectDicomFile(`${dir}/f0.dcm`, "file-only");
     await assert.rejects(
       collect(readDatasetChunks(info, 50_000, { into: new Uint8Array(100) })),

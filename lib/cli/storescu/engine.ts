@@ -531,15 +531,23 @@ class ReadAhead {
  */
 function readFileAhead(info: DicomFileInfo): Promise<ReadAhead> {
   const chunk = Math.max(2, Math.min(CHECK_AHEAD, info.size - info.datasetOffset));
-  // A data set that fits the read-ahead is read into a buffer used again for later
-  // files: a fresh one per file is garbage the collector frees late, and storescu's
-  // memory would grow with the run (issue 15).
-  const buffer = chunk < CHECK_AHEAD
-    ? HEAD_BUFFERS.pop() ?? new Uint8Array(CHECK_AHEAD)
-    : undefined;
-  const release = buffer &&
-    (() => void (HEAD_BUFFERS.length < SPARE_HEAD_BUFFERS && HEAD_BUFFERS.push(buffer)));
-  const head = ReadAhead.open(readDatasetChunks(info, chunk, { into: buffer }), undefined, release);
+  // The data set is read into buffers used again for later files: a fresh one per
+  // chunk is garbage the collector frees late, and storescu's memory would grow with
+  // the run (issue 15). One buffer for a data set that fits the read-ahead; two, in
+  // turn, for a longer one, whose checked stream holds its last chunk back while the
+  // next is read (see ReadAhead.chunks).
+  const buffers = Array.from(
+    { length: chunk < CHECK_AHEAD ? 1 : 2 },
+    () => HEAD_BUFFERS.pop() ?? new Uint8Array(CHECK_AHEAD),
+  );
+  const release = () => {
+    for (const b of buffers) if (HEAD_BUFFERS.length < SPARE_HEAD_BUFFERS) HEAD_BUFFERS.push(b);
+  };
+  const head = ReadAhead.open(
+    readDatasetChunks(info, chunk, { into: buffers }),
+    undefined,
+    release,
+  );
   head.catch(() => {});
   return head;
 }
