@@ -22,6 +22,7 @@ import {
   DicomServer,
   type RequestInterrupted,
   type ServerEvent,
+  type ServerIncident,
 } from "./server.ts";
 import { CANCELLED, dispatchRequest, type Service } from "./service.ts";
 
@@ -53,6 +54,8 @@ export interface ServeOptions {
   logger?: Logger;
   /** Every server event (listening, association accepted or ended, overload...). */
   onEvent?: (e: ServerEvent) => void;
+  /** Every incident, for a program that words them itself (default: neutral lines to `logger`). */
+  report?: (incident: ServerIncident) => void;
 }
 
 /** The default transfer floor: 1 KiB/s over 30 s windows. */
@@ -114,6 +117,7 @@ export async function serve(o: ServeOptions): Promise<DicomServer> {
     transferFloor: o.transferFloor === null ? undefined : o.transferFloor ?? DEFAULT_FLOOR,
     limits: o.budget,
     onEvent: o.onEvent,
+    report: o.report,
     listen,
   });
 }

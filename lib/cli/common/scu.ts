@@ -31,6 +31,7 @@ import { explainPeerAbort, explainReject } from "./diagnose.ts";
 import { describeReject } from "../../ul/reasons.ts";
 import type { DimseChannel } from "../../ae/channel.ts";
 import type { AcceptedContext } from "../../ae/negotiation.ts";
+import type { Service } from "../../ae/service.ts";
 import { pduLogger } from "./pdu_log.ts";
 import { uidName } from "../../dicom/uids.ts";
 
@@ -170,6 +171,8 @@ export interface OpenParams<F extends string> {
    * `-rsp`): a failure logs nothing itself; the association is aborted.
    */
   check?: (ac: AssociateAcPdu) => ScuFailure<F> | undefined;
+  /** Services answering the requests the peer sends on the association (a C-GET's C-STOREs). */
+  services?: readonly Service[];
 }
 
 const now = () => performance.now();
@@ -211,6 +214,7 @@ export async function openAssociation<F extends string = never>(
         idleMs: o.socketTimeoutMs,
       },
       connect: o.connect && (() => o.connect!(o)),
+      services: p.services,
       upperLayerLogger: log,
       onPdu: pduLogger(log),
       onEvent: (e) => {
