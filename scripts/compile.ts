@@ -19,7 +19,15 @@ export const TARGETS = [
 ] as const;
 
 /** The tools shipped as executables (one file each in cli/). */
-export const TOOLS = ["echoscu", "echoscp", "storescu", "storescp", "findscu"] as const;
+export const TOOLS = [
+  "echoscu",
+  "echoscp",
+  "storescu",
+  "storescp",
+  "findscu",
+  "movescu",
+  "getscu",
+] as const;
 
 /** Permissions the tools need at run time, baked into the executable. */
 const PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys"];

@@ -13,7 +13,15 @@ import addFormatsModule from "npm:ajv-formats@3.0.1";
 
 const SCHEMAS = new URL("../schemas/v1/", import.meta.url);
 /** The tools whose output is audited. */
-export const OUR_TOOLS = ["echoscu", "storescu", "echoscp", "storescp", "findscu"] as const;
+export const OUR_TOOLS = [
+  "echoscu",
+  "storescu",
+  "echoscp",
+  "storescp",
+  "findscu",
+  "movescu",
+  "getscu",
+] as const;
 
 type Validate = ((data: unknown) => boolean) & { errors?: unknown[] | null };
 

@@ -28,7 +28,7 @@ Deno.test("demo: our storescu sends synthetic images to our storescp; they arriv
   assert.equal((r.stderr.match(/I: Received Store Response \(Success\)/g) ?? []).length, 3);
 });
 
-for (const tool of ["echoscu", "echoscp", "storescu", "storescp", "findscu"]) {
+for (const tool of ["echoscu", "echoscp", "storescu", "storescp", "findscu", "movescu", "getscu"]) {
   Deno.test(`deno bundle ${tool}: the bundle runs and prints its help`, async () => {
     const dir = await Deno.makeTempDir();
     try {

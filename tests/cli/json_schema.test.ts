@@ -38,6 +38,8 @@ const TYPES = [
   "overload-ended",
   "stale-parts",
   "find-response",
+  "retrieve-response",
+  "check",
 ];
 
 Deno.test("schemas/v1: one schema per line type, each compiled strictly, each in the README", async () => {
