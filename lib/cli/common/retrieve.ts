@@ -132,6 +132,8 @@ export interface ReceiveOptions {
   dir: string;
   /** --ignore: receive, but write nothing. */
   ignore: boolean;
+  /** The file name of an instance (default {@link receivedFileName}). */
+  name?: (m: CStoreRq) => string;
   /** Called with each instance as we answer it. */
   onReceived: (r: ReceivedInstance) => void;
   /** DCMTK's line for each request received (getscu's and movescu's differ). */
@@ -159,7 +161,7 @@ export function receivingStore(o: ReceiveOptions): StoreHandler {
   const paths = new WeakMap<object, string>();
   const files = fileStore({
     dir: o.dir,
-    name: receivedFileName,
+    name: o.name ?? receivedFileName,
     onStored: (path, ctx) => paths.set(ctx, path),
   });
   return async (ctx) => {
@@ -599,6 +601,16 @@ export function explainRetrieve(
     }
   }
   const refusedHere = r.received.filter((f) => f.status !== 0);
+  if (
+    r.operation === "move" && callback && callback.associations > 0 && refusedHere.length === 0 &&
+    failed > 0
+  ) {
+    return `the archive connected back to port ${callback.port} but did not deliver ` +
+      `${plural(failed, "instance")} (${status})${uidText}: it found no presentation context ` +
+      "for them among those it proposed and we accepted (a class or transfer syntax it could " +
+      "not offer, e.g. compressed data it cannot convert); its log names which; +xa accepts " +
+      "every transfer syntax we know";
+  }
   if (refusedHere.length > 0) {
     const first = refusedHere[0];
     return `${plural(refusedHere.length, "instance")} sent to us could not be stored ` +

@@ -78,15 +78,18 @@ export const OUTPUT_OPTIONS: readonly OptionDef[] = [
     long: "--normal",
     short: "-B",
     help: [
-      "store the data set exactly as received (default;",
-      "streamed to a .part file renamed when complete)",
+      "allow implicit format conversions (default; ours",
+      "never converts: the data set is stored as received)",
     ],
     block: "bit-preserving",
   },
   {
     long: "--bit-preserving",
     short: "+B",
-    help: ["write data exactly as read (the same as -B:", "every file is written so)"],
+    help: [
+      "write data exactly as read (getscu: files named",
+      "by SOP Instance UID alone, as DCMTK's)",
+    ],
     block: "bit-preserving",
   },
   {

@@ -142,6 +142,10 @@ export function main(argv: readonly string[]): Promise<number> {
     const store = receivingStore({
       dir,
       ignore: options.has("--ignore"),
+      // DCMTK's getscu names a file by its SOP Instance UID alone in +B mode.
+      name: options.winner("bit-preserving") === "--bit-preserving"
+        ? (m) => m.affectedSopInstanceUid
+        : undefined,
       logger: log,
       requestLine: (m) => `Received C-STORE Request (MsgID ${m.messageId})`,
       responseLine: (status) => `Sending C-STORE Response (${storeResponseText(status)})`,

@@ -156,6 +156,10 @@ export function main(argv: readonly string[]): Promise<number> {
     if (!check && qr.keys.length === 0 && qr.files.length === 0) {
       throw new OptionError("either query file or override keys (or both) must be specified");
     }
+    if (options.has("--output-directory") && port === undefined) {
+      // DCMTK's movescu refuses it the same way: only our own SCP writes files.
+      throw new OptionError("--output-directory only allowed with --port");
+    }
     const dir = outputDirectory(options);
     let queries;
     try {
