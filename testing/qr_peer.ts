@@ -33,11 +33,14 @@ export interface ReceivedRequest {
   dataset?: Uint8Array;
 }
 
-/** One response to send: its message and, when the message announces one, its data set. */
-export interface ScriptedResponse {
-  message: DimseMessage;
-  dataset?: Uint8Array;
-}
+/**
+ * One response to send: its message and, when the message announces one,
+ * its data set; or `abort`: an A-ABORT (service-user) instead, and the
+ * connection closed.
+ */
+export type ScriptedResponse =
+  | { message: DimseMessage; dataset?: Uint8Array; abort?: undefined }
+  | { abort: true };
 
 /** What the test decides. */
 export interface QrPeerScript {
@@ -151,6 +154,10 @@ async function serve(conn: Deno.Conn, script: QrPeerScript, peer: QrPeer): Promi
     mine.push(request);
     peer.requests.push(request);
     for (const r of responses) {
+      if (r.abort) {
+        await send({ type: "A-ABORT", source: 0, reason: 0 });
+        throw new Error("aborted by the script");
+      }
       const cmd = encodeCommandSet(messageToCommandSet(r.message));
       for (const pdu of fragmentMessage(request.contextId, true, cmd, pdvLength)) await send(pdu);
       if (hasDataset(r.message)) {

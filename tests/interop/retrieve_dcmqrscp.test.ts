@@ -18,7 +18,6 @@ import {
   runCommand,
   runTool,
   show,
-  startStorescp,
   withTool,
 } from "../../testing/procs.ts";
 import { listDir, withTempDir } from "../../testing/temp_files.ts";

@@ -568,7 +568,9 @@ export function explainRetrieve(
     return `the archive refused: too many matches for its resources (${status}): ` +
       "narrow the query (a StudyInstanceUID, a date range) and retry";
   }
-  if (r.operation === "move" && selfWithoutPort && (failed > 0 || s === 0xa702)) {
+  if (
+    r.operation === "move" && selfWithoutPort && completed === 0 && (failed > 0 || s === 0xa702)
+  ) {
     return `the destination '${r.destination}' is this movescu, which was not listening ` +
       `(${status}; ${plural(failed, "failed sub-operation")}): give --port (+P n) with the port ` +
       `the archive has registered for '${r.destination}'`;
