@@ -12,6 +12,7 @@ import {
   EXPLICIT_VR_LITTLE_ENDIAN,
 } from "../../dicom/uids.ts";
 import { storeScpTransferSyntaxes } from "../storescp/store_handler.ts";
+import { checkPermission, PermissionError } from "../../util/permission.ts";
 import { type OptionDef, OptionError, type OptionSubgroup, type ParsedOptions } from "./options.ts";
 
 /** The +x options: which syntax is preferred for the instances received. */
@@ -98,13 +99,24 @@ export const OUTPUT_OPTIONS: readonly OptionDef[] = [
   },
 ];
 
-/** -od, checked to be an existing directory (DCMTK's words otherwise). */
-export function outputDirectory(options: ParsedOptions): string {
+/**
+ * -od, checked to be an existing directory we may read and (unless
+ * --ignore) write: a missing Deno permission is said as such (exit 2)
+ * before anything is received, never as a missing directory or as failed
+ * stores.
+ */
+export async function outputDirectory(options: ParsedOptions): Promise<string> {
   const dir = options.value("--output-directory") ?? ".";
+  const needs = options.has("--ignore") ? (["read"] as const) : (["read", "write"] as const);
+  for (const name of needs) {
+    const denied = await checkPermission({ name, path: dir });
+    if (denied) throw new PermissionError(denied, "cannot store into the output directory");
+  }
   let info: Deno.FileInfo;
   try {
     info = Deno.statSync(dir);
-  } catch {
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
     throw new OptionError(`specified output directory does not exist: ${dir}`);
   }
   if (!info.isDirectory) throw new OptionError(`specified output path is not a directory: ${dir}`);

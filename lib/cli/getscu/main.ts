@@ -117,7 +117,7 @@ export function main(argv: readonly string[]): Promise<number> {
         "either query file or override keys (or both) must be specified",
       );
     }
-    const dir = outputDirectory(options);
+    const dir = await outputDirectory(options);
     let queries;
     try {
       queries = await qrQueries(qr.files, qr.keys);

@@ -160,7 +160,8 @@ export function main(argv: readonly string[]): Promise<number> {
       // DCMTK's movescu refuses it the same way: only our own SCP writes files.
       throw new OptionError("--output-directory only allowed with --port");
     }
-    const dir = outputDirectory(options);
+    // Only our own storage SCP writes files: without --port nothing is read or written.
+    const dir = port === undefined ? "." : await outputDirectory(options);
     let queries;
     try {
       queries = await qrQueries(qr.files, qr.keys);
