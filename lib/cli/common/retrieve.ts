@@ -191,7 +191,11 @@ export function receivingStore(o: ReceiveOptions): StoreHandler {
       }
     } catch (err) {
       status = err instanceof DimseError ? err.status : 0xa700;
-      diagnosis = err instanceof Error ? err.message : String(err);
+      diagnosis = err instanceof DimseError && err.comment
+        ? err.comment
+        : err instanceof Error
+        ? err.message
+        : String(err);
       throw err;
     } finally {
       if (o.responseLine) o.logger.info(o.responseLine(status));
