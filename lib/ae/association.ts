@@ -157,6 +157,8 @@ export class Association implements AsyncDisposable {
   #pump: Promise<void> | undefined;
   /** Data fragments of a message being received go here. */
   #data: ((chunk: Uint8Array, last: boolean) => Promise<void>) | undefined;
+  /** The data set of a request from the peer being received (a C-GET's C-STORE). */
+  #incomingData: ChunkQueue | undefined;
 
   /** Use `associate()`. */
   constructor(setup: AssociationSetup) {
@@ -564,6 +566,8 @@ export class Association implements AsyncDisposable {
   #end(err: Error): Error {
     if (this.#ended) return this.#ended;
     this.#ended = err;
+    // A data set the peer was sending us will not be completed: its handler must not wait.
+    this.#incomingData?.fail(err.message);
     for (const w of this.#waiters.values()) w.fail(err);
     return err;
   }
@@ -586,7 +590,13 @@ export class Association implements AsyncDisposable {
           if ("messageIdBeingRespondedTo" in m && m.type.endsWith("-RSP")) {
             const w = this.#waiters.get(m.messageIdBeingRespondedTo);
             if (!w) {
-              await this.#protocolError(new ProtocolError("unexpected-message", m.type));
+              // PS3.7 9.1: a response names the request it answers; this one answers none of ours.
+              await this.#protocolError(
+                new ProtocolError(
+                  "unexpected-message",
+                  `${m.type} for message ID ${m.messageIdBeingRespondedTo}, which is none of ours`,
+                ),
+              );
               return;
             }
             if (hasDataset(m)) {
@@ -666,7 +676,10 @@ export class Association implements AsyncDisposable {
       return false;
     }
     const data = m.type === "C-STORE-RQ" ? new ChunkQueue() : undefined;
-    if (data) this.#data = (chunk, last) => data.push(chunk, last);
+    if (data) {
+      this.#data = (chunk, last) => data.push(chunk, last);
+      this.#incomingData = data;
+    }
     const info: AssociationInfo = {
       name: this.name,
       peer: this.peer,
@@ -697,6 +710,7 @@ export class Association implements AsyncDisposable {
       this.#log("error", `service failed: ${err instanceof Error ? err.message : err}`);
     }).finally(() => {
       if (this.#data && data.done) this.#data = undefined;
+      if (this.#incomingData === data) this.#incomingData = undefined;
     });
     return true;
   }

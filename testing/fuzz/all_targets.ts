@@ -6,6 +6,7 @@
 
 import { type LiveMemory, liveTarget } from "./live.ts";
 import { findscuTarget } from "./live_scu.ts";
+import { retrieveTarget } from "./live_retrieve.ts";
 import { addFinding, findingOf, type TargetStats } from "./runner.ts";
 import { inputRng } from "./prng.ts";
 import { DECODER_TARGETS, type Target } from "./targets.ts";
@@ -17,15 +18,26 @@ export const TARGET_NAMES: readonly string[] = [
   "echoscp",
   "storescp",
   "findscu",
+  "getscu",
+  "movescu",
 ];
 
 /** Names of the live targets. */
-export const LIVE_TARGETS: readonly string[] = ["echoscp", "storescp", "findscu"];
+export const LIVE_TARGETS: readonly string[] = [
+  "echoscp",
+  "storescp",
+  "findscu",
+  "getscu",
+  "movescu",
+];
 
 /** A target by name (live targets are made fresh: they hold a server). */
 export function makeTarget(name: string): Target {
   if (name === "echoscp" || name === "storescp") return liveTarget(name);
   if (name === "findscu") return findscuTarget();
+  if (name === "getscu" || name === "movescu") {
+    return retrieveTarget(name === "getscu" ? "get" : "move");
+  }
   const t = DECODER_TARGETS.find((d) => d.name === name);
   if (!t) throw new Error(`unknown fuzz target ${name}; targets: ${TARGET_NAMES.join(", ")}`);
   return t;

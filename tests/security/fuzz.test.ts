@@ -21,7 +21,12 @@ import {
   IMPLICIT_VR_LITTLE_ENDIAN,
 } from "../../lib/dicom/uids.ts";
 import { hex } from "../../testing/hex.ts";
-import { makeTarget, runWatched, TARGET_NAMES } from "../../testing/fuzz/all_targets.ts";
+import {
+  LIVE_TARGETS,
+  makeTarget,
+  runWatched,
+  TARGET_NAMES,
+} from "../../testing/fuzz/all_targets.ts";
 import { formatSeed, inputRng } from "../../testing/fuzz/prng.ts";
 import { findingLine } from "../../testing/fuzz/runner.ts";
 import { REGRESSIONS } from "../../testing/fuzz/regressions.ts";
@@ -44,6 +49,8 @@ const COUNTS: Record<string, number> = {
   "echoscp": 128,
   "storescp": 128,
   "findscu": 96,
+  "getscu": 64,
+  "movescu": 64,
 };
 
 Deno.test("fuzz: every target has a CI count", () => {
@@ -52,7 +59,7 @@ Deno.test("fuzz: every target has a CI count", () => {
 
 for (const name of TARGET_NAMES) {
   Deno.test(`fuzz: ${name}, seed ${formatSeed(SEED)}, ${COUNTS[name]} inputs`, async () => {
-    const live = name === "echoscp" || name === "storescp" || name === "findscu";
+    const live = LIVE_TARGETS.includes(name);
     const { stats } = await runWatched(name, SEED, {
       count: COUNTS[name],
       hangMs: live ? 60_000 : 10_000,
