@@ -10,6 +10,7 @@
  *   memory  scripts/bench_store.ts  storescu's peak RSS against the number of files
  *   wan     scripts/bench_wan.ts    issue 13's scenario through a latency proxy
  *   qr      scripts/bench_qr.ts     findscu returning 10,000 matches from dcmqrscp (--qr)
+ *           scripts/bench_qr_retrieve.ts  getscu, movescu retrieving 1,000 files from it
  *
  * Output: issue 15's summary table, then each section's detail, in
  * Markdown; with `--json`, the whole report as one JSON object at the end.
@@ -35,6 +36,7 @@ import { benchBig, benchFiles, benchMemory } from "./bench_store.ts";
 import { PLAIN, tlsArgs } from "./bench_tls.ts";
 import { benchWan } from "./bench_wan.ts";
 import { benchQr, type QrRow, qrTable } from "./bench_qr.ts";
+import { benchQrRetrieve } from "./bench_qr_retrieve.ts";
 
 function have(cmd: string, args = ["--version"]): boolean {
   try {
@@ -80,6 +82,7 @@ async function main(args: string[]): Promise<number> {
   );
   const report: BenchReport = {};
   let qr: QrRow[] | undefined;
+  let retrieve: QrRow[] | undefined;
   try {
     for (const section of o.sections) {
       if (section === "echo") report.echo = await benchEcho(o, t);
@@ -88,6 +91,7 @@ async function main(args: string[]): Promise<number> {
       if (section === "memory") report.memory = await benchMemory(o, t);
       if (section === "wan") report.wan = await benchWan(o, t);
       if (section === "qr") qr = await benchQr(o);
+      if (section === "qr") retrieve = await benchQrRetrieve(o);
     }
   } finally {
     await tls?.cleanup();
@@ -144,7 +148,14 @@ async function main(args: string[]): Promise<number> {
     );
     console.log(qrTable(qr));
   }
-  const failed = (qr ?? []).some((r) => r.error) ||
+  if (retrieve) {
+    console.log(
+      `\n### getscu, movescu: one study of ${o.qrFiles} images retrieved from DCMTK's dcmqrscp ` +
+        `to disk (${o.runs.qr} round(s); movescu to itself, +P)\n`,
+    );
+    console.log(qrTable(retrieve, "files"));
+  }
+  const failed = [...(qr ?? []), ...(retrieve ?? [])].some((r) => r.error) ||
     [...rows, ...(report.wan ?? []).flatMap((w) => [w.wan, w.loopback])].some((r) => r.error) ||
     (report.memory ?? []).some((m) => m.error);
   if (o.json) {
@@ -155,6 +166,7 @@ async function main(args: string[]): Promise<number> {
       dcmtk: dcmtkVersion(),
       ...report,
       ...(qr ? { qr } : {}),
+      ...(retrieve ? { retrieve } : {}),
     }));
   }
   return failed ? 1 : 0;

@@ -50,6 +50,8 @@ export interface BenchOptions {
   wanConfigs: WanConfig[];
   /** Images in the qr section's dcmqrscp archive, all matched by its C-FIND. */
   qrMatches: number;
+  /** Images of the study getscu and movescu retrieve in the qr section. */
+  qrFiles: number;
 }
 
 /** The usage text (the README's Development section says the same). */
@@ -72,10 +74,12 @@ export const USAGE = `usage: deno task bench [options]
                      matches from one dcmqrscp (its archive is built once under --data:
                      10,000 images took an hour on a loaded 2-core machine)
   --qr-matches N     images in that archive, all matched (default 10000)
+  --qr-files N       images getscu and movescu retrieve, theirs and ours, in the
+                     qr section (a second archive, built once; default 1000)
   --tls              every pair over DICOM TLS (mutual authentication)
   --json             the whole report as one JSON object on stdout, after the tables`;
 
-const QUICK = { repeat: 100, files: 10, bigMb: 8, wanFiles: 5, qrMatches: 200 };
+const QUICK = { repeat: 100, files: 10, bigMb: 8, wanFiles: 5, qrMatches: 200, qrFiles: 50 };
 const DEFAULT_RUNS: Record<Section, number> = {
   echo: 9,
   files: 5,
@@ -133,6 +137,7 @@ export function parseBenchOptions(args: string[]): BenchOptions {
     "--wan-files",
     "--wan-config",
     "--qr-matches",
+    "--qr-files",
   ];
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -182,5 +187,6 @@ export function parseBenchOptions(args: string[]): BenchOptions {
     wanFiles: num("--wan-files", quick ? QUICK.wanFiles : 300, 1),
     wanConfigs,
     qrMatches: num("--qr-matches", quick ? QUICK.qrMatches : 10_000, 1),
+    qrFiles: num("--qr-files", quick ? QUICK.qrFiles : 1000, 1),
   };
 }

@@ -34,8 +34,11 @@ export interface QrRow {
   error?: string;
 }
 
-/** The archive of `n` images under `data`: built when missing (or incomplete), else reused. */
-async function archive(data: string, n: number): Promise<string> {
+/**
+ * The archive of `n` images of one study under `data`: built when missing
+ * (or incomplete), else reused (findscu's rows and bench_qr_retrieve.ts).
+ */
+export async function qrArchive(data: string, n: number): Promise<string> {
   const root = `${data}/qr-${n}`;
   const done = `${root}/complete`;
   try {
@@ -62,7 +65,7 @@ async function archive(data: string, n: number): Promise<string> {
 /** Runs the Q/R benchmark: one row per client. */
 export async function benchQr(o: BenchOptions): Promise<QrRow[]> {
   const n = o.qrMatches;
-  const root = await archive(o.data, n);
+  const root = await qrArchive(o.data, n);
   const port = freePort();
   const cfg = `${root}/dcmqrscp.cfg`;
   await Deno.writeTextFile(cfg, dcmqrscpConfig(root, port, {}));
@@ -132,15 +135,18 @@ export async function benchQr(o: BenchOptions): Promise<QrRow[]> {
   }
 }
 
-/** The rows as a Markdown table, with ratios DCMTK / ours. */
-export function qrTable(rows: QrRow[]): string {
-  const base = rows.find((r) => r.client.startsWith("DCMTK"));
+/** The rows as a Markdown table, with ratios DCMTK / ours; `count` names the count column. */
+export function qrTable(rows: QrRow[], count = "matches"): string {
+  // Each row is compared with DCMTK's row of the same tool ("DCMTK findscu" for "ours findscu").
+  const tool = (r: QrRow) => r.client.split(" ")[1];
+  const baseOf = (r: QrRow) =>
+    rows.find((x) => x.client.startsWith("DCMTK") && tool(x) === tool(r));
   const ratio = (a: number | undefined, b: number) =>
     a === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0
       ? ""
       : (a / b).toFixed(2);
   const lines = [
-    "| client | matches | runs | wall ms | DCMTK/ours | peak MB | DCMTK/ours | CPU ms | DCMTK/ours |",
+    `| client | ${count} | runs | wall ms | DCMTK/ours | peak MB | DCMTK/ours | CPU ms | DCMTK/ours |`,
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const r of rows) {
@@ -148,7 +154,8 @@ export function qrTable(rows: QrRow[]): string {
       lines.push(`| ${r.client} | ${r.matches} | failed: ${r.error.split("\n")[0]} | | | | | | |`);
       continue;
     }
-    const mine = r === base;
+    const base = baseOf(r);
+    const mine = r.client.startsWith("DCMTK");
     lines.push(
       `| ${r.client} | ${r.matches} | ${r.runs} | ${r.wallMs.toFixed(0)} | ${
         mine ? "" : ratio(base?.wallMs, r.wallMs)
