@@ -153,3 +153,46 @@ Deno.test("getscu: the counts as pending responses arrive, DCMTK's final report"
   );
   assert.match(run.stderr, /^I: {3}Number of Remaining Suboperations : 0$/m);
 });
+
+Deno.test("movescu --cancel 1: a C-CANCEL-RQ after the first response; the archive's Cancel is no failure", async () => {
+  let moveId = 0;
+  const peer = startQrPeer({
+    respond: (r) => {
+      if (r.message.type === "C-MOVE-RQ") {
+        moveId = r.message.messageId;
+        return [{ message: rsp(r, 0xff00, [3, 1, 0, 0]) }];
+      }
+      if (r.message.type === "C-CANCEL-RQ") {
+        assert.equal(r.message.messageIdBeingRespondedTo, moveId);
+        const cancelled: CMoveRsp = {
+          type: "C-MOVE-RSP",
+          messageIdBeingRespondedTo: moveId,
+          affectedSopClassUid: r.abstractSyntax,
+          status: 0xfe00,
+          remainingSuboperations: 2,
+          completedSuboperations: 1,
+          failedSuboperations: 0,
+          warningSuboperations: 0,
+        };
+        return [{ message: cancelled }];
+      }
+      return [];
+    },
+  });
+  try {
+    const run = await runTool("movescu", [
+      "-v",
+      "--cancel",
+      "1",
+      ...KEYS,
+      "127.0.0.1",
+      String(peer.port),
+    ]);
+    assert.equal(run.code, 0, show(run));
+    assert.match(run.stderr, /^I: Sending Cancel Request \(MsgID 1\)$/m);
+    assert.match(run.stderr, /^I: Received Final Move Response \(Cancel: /m);
+    assert.ok(peer.requests.some((q) => q.message.type === "C-CANCEL-RQ"));
+  } finally {
+    await peer.close();
+  }
+});
