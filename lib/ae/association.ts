@@ -594,7 +594,7 @@ export class Association implements AsyncDisposable {
               await this.#protocolError(
                 new ProtocolError(
                   "unexpected-message",
-                  `${m.type} for message ID ${m.messageIdBeingRespondedTo}, which is none of ours`,
+                  `${m.type} (message ID ${m.messageIdBeingRespondedTo}, none of ours)`,
                 ),
               );
               return;

@@ -226,8 +226,14 @@ Deno.test("findscu: a response to a message ID we never sent aborts with a clear
     respond: (rq) => rq.message.type !== "C-FIND-RQ" ? [] : [findRsp(rq, 0, undefined, 77)],
   });
   assert.equal(r.run.code, 70, show(r.run));
-  assert.match(r.run.stderr, /^E: Find Failed: unexpected C-FIND-RSP on the association$/m);
-  assert.match(diagnosisLine(r.run), /answered the C-FIND-RQ with C-FIND-RSP/);
+  assert.match(
+    r.run.stderr,
+    /^E: Find Failed: unexpected C-FIND-RSP \(message ID 77, none of ours\) on the association$/m,
+  );
+  assert.match(
+    diagnosisLine(r.run),
+    /answered the C-FIND-RQ with C-FIND-RSP \(message ID 77, none of ours\)/,
+  );
 });
 
 Deno.test("findscu: text in its character set, undecodable bytes said and shown as U+FFFD", async () => {

@@ -84,7 +84,10 @@ for (const tool of ["movescu", "getscu"] as const) {
     for (const l of run.stdout.trimEnd().split("\n")) assert.deepEqual(lineProblems(l), [], l);
     const summary = JSON.parse(run.stdout.trimEnd().split("\n").at(-1)!);
     assert.equal(summary.outcome, "aborted");
-    assert.match(String(summary.diagnosis), /for message ID 999, which is none of ours/);
+    assert.match(
+      String(summary.diagnosis),
+      /with C-MOVE-RSP \(message ID 999, none of ours\)|with C-GET-RSP \(message ID 999, none of ours\)/,
+    );
   });
 
   Deno.test(`${tool}: a response of the wrong type answering the retrieve: exit 70`, async () => {
