@@ -36,10 +36,19 @@ import type { InputFormat } from "../../dicom/part10.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { UserIdentityRq } from "../../pdu/types.ts";
 import { DEFAULT_PROPOSAL, PROPOSAL_OPTIONS } from "./contexts.ts";
-import { collectInputFiles, runStoreScu, type StoreRecord, type StoreResult } from "./engine.ts";
+import {
+  collectInputFiles,
+  MAX_RETRY_DELAY_MS,
+  runStoreScu,
+  type StoreRecord,
+  type StoreResult,
+} from "./engine.ts";
 import { ECHO_EXIT_CODES, SCU_ASSOCIATION_EXIT_CODES } from "../echoscu/main.ts";
 
 const CALLING_AE_TITLE = "STORESCU";
+
+/** The most associations --parallel opens at once. */
+const MAX_PARALLEL = 64;
 
 /** Exit code after SIGINT (Ctrl+C): 128 + 2, what a shell reports for a process it killed. */
 export const EXIT_INTERRUPTED = 130;
@@ -321,6 +330,41 @@ export const STORESCU_SPEC: CommandLineSpec = {
         },
       ],
     },
+    {
+      title: "fast and resumable sending:",
+      options: [
+        {
+          long: "--parallel",
+          valueHelp: "[n]umber: integer (1..64, default: 1)",
+          help: "send over n associations at once, from one\nqueue of files",
+        },
+        {
+          long: "--retries",
+          valueHelp: "[n]umber: integer (0..100, default: 0)",
+          help: [
+            "try a store again up to n times on a new",
+            "association when its association ended under",
+            "it or the peer was out of resources (0xA7xx,",
+            "0x0213); also a refused or failed association",
+            "request (transient rejection, connection)",
+          ],
+        },
+        {
+          long: "--retry-delay",
+          valueHelp: "[m]s: integer (default: 1000)",
+          help: "wait m ms before the first retry, doubling\nfor each next one (at most 30 s)",
+        },
+        {
+          long: "--journal",
+          valueHelp: "[f]ilename: string",
+          help: [
+            "append each acknowledged store to journal f,",
+            "flushed; a rerun with f skips the stores the",
+            "same peer acknowledged (resume after a crash)",
+          ],
+        },
+      ],
+    },
     tlsOptionGroup("client"),
     {
       title: "output options:",
@@ -399,6 +443,22 @@ export function storeJsonFields(who: JsonWho, r: StoreRecord): Record<string, un
     bytes: r.bytes,
     ms: ms3(r.ms),
     diagnosis: r.error ?? null,
+    ...(r.association === undefined ? {} : { association: r.association }),
+    ...(r.attempts === undefined ? {} : { attempts: r.attempts.map(attemptJsonFields) }),
+  };
+}
+
+/** One attempt of a store, in the `attempts` array of its --json `store` line (--retries). */
+function attemptJsonFields(a: StoreRecord): Record<string, unknown> {
+  return {
+    association: a.association ?? null,
+    messageId: a.messageId ?? null,
+    status: a.status ?? null,
+    statusText: a.statusMeaning ?? null,
+    outcome: a.fate,
+    bytes: a.bytes,
+    ms: ms3(a.ms),
+    diagnosis: a.error ?? null,
   };
 }
 
@@ -424,6 +484,8 @@ export function summaryJsonFields(r: StoreResult, exitCode: number): Record<stri
     notSent: s.notSent,
     bytes: s.bytes,
     megabytesPerSecond: Number(megabytesPerSecond(s.bytes, s.ms)),
+    retried: s.retried,
+    skipped: s.skipped,
   };
 }
 
@@ -456,7 +518,10 @@ export function storeSummaryLine(r: StoreResult, exitCode: number): string {
   const what = s.files === 1 ? "1 file" : `${s.files} files`;
   let line = `storescu: ${what} to ${to}: ${s.success + s.warning} stored` +
     (s.warning ? ` (${s.warning} with a warning)` : "") +
-    `, ${s.failed} failed, ${s.notSent} not sent; ${formatBytes(s.bytes)} in ` +
+    `, ${s.failed} failed, ${s.notSent} not sent` +
+    (s.skipped ? `, ${s.skipped} skipped (acknowledged before, in the journal)` : "") +
+    (s.retried ? `, ${s.retried} retried` : "") +
+    `; ${formatBytes(s.bytes)} in ` +
     `${(s.ms / 1000).toFixed(3)} s (${megabytesPerSecond(s.bytes, s.ms)} MB/s)`;
   if (r.outcome !== "success") line += `; ${OUTCOME_WORDS[r.outcome]} (exit ${exitCode})`;
   return line;
@@ -471,6 +536,8 @@ export function summaryLines(r: StoreResult): string[] {
     "--------------",
     `Number of associations   : ${s.associations}`,
     `Number of SOP instances  : ${s.files}`,
+    ...(s.skipped ? [`- skipped (journal)      : ${s.skipped}`] : []),
+    ...(s.retried ? [`- attempts retried       : ${s.retried}`] : []),
     `- sent to the peer       : ${s.sent}`,
     `  * with status SUCCESS  : ${s.success}`,
     `  * with status WARNING  : ${s.warning}`,
@@ -603,6 +670,9 @@ export function main(argv: readonly string[]): Promise<number> {
     const inventing = ["--invent-instance", "--invent-series", "--invent-study", "--invent-patient"]
       .some((o) => options.has(o));
     const repeat = options.uint("--repeat", { min: 1 }) ?? 1;
+    if (options.has("--retry-delay") && !options.has("--retries")) {
+      throw new OptionError("--retry-delay only allowed with --retries");
+    }
     // Every option value is checked before the files are looked for.
     const settings = {
       ...peer,
@@ -629,6 +699,10 @@ export function main(argv: readonly string[]): Promise<number> {
       userIdentity: await userIdentity(options, logger),
       // One TLS setup (key, certificate, trust list read once) for every association.
       connect: tls && tlsConnect(tls),
+      parallel: options.uint("--parallel", { min: 1, max: MAX_PARALLEL }) ?? 1,
+      retries: options.uint("--retries", { min: 0, max: 100 }) ?? 0,
+      retryDelayMs: options.uint("--retry-delay", { min: 0, max: MAX_RETRY_DELAY_MS }) ?? 1000,
+      journal: options.value("--journal"),
     };
 
     // Deno's permissions first: without them a file only looks missing (or +rn fails).
@@ -641,6 +715,12 @@ export function main(argv: readonly string[]): Promise<number> {
             name === "read" ? "cannot read input" : "cannot rename",
           );
         }
+      }
+    }
+    if (settings.journal !== undefined) {
+      for (const name of ["read", "write"] as const) {
+        const denied = await checkPermission({ name, path: settings.journal });
+        if (denied) throw new PermissionError(denied, `cannot ${name} the journal`);
       }
     }
     const files = await collectInputFiles(params.slice(2), {
