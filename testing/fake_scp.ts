@@ -77,8 +77,13 @@ function accept(rq: AssociateRqPdu): AssociateAcPdu {
   return answerAssociateRq(rq, echo) as AssociateAcPdu;
 }
 
-/** Starts the fake SCP; every connection gets `behaviour`. */
-export function startFakeScp(behaviour: FakeBehaviour): FakeScp {
+/**
+ * Starts the fake SCP; every connection gets `behaviour`, or what it returns
+ * for the connection's number (1, 2, ...).
+ */
+export function startFakeScp(
+  behaviour: FakeBehaviour | ((connection: number) => FakeBehaviour),
+): FakeScp {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   let count = 0;
   const closing = new AbortController();
@@ -91,14 +96,15 @@ export function startFakeScp(behaviour: FakeBehaviour): FakeScp {
       count++;
       open.add(conn);
       serving.push(
-        serve(conn, behaviour, closing.signal).catch(() => {}).finally(() => {
-          open.delete(conn);
-          try {
-            conn.close();
-          } catch {
-            // Already closed.
-          }
-        }),
+        serve(conn, typeof behaviour === "function" ? behaviour(count) : behaviour, closing.signal)
+          .catch(() => {}).finally(() => {
+            open.delete(conn);
+            try {
+              conn.close();
+            } catch {
+              // Already closed.
+            }
+          }),
       );
     }
   })();
