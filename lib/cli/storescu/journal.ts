@@ -85,13 +85,17 @@ export async function readJournal(file: string, peer: string): Promise<JournalRe
 }
 
 /**
- * Appends entries, each written whole and flushed (fdatasync) before the
- * next; appends are queued so that parallel associations never interleave.
+ * Appends entries, each line written whole and flushed to the disk
+ * (fdatasync) before its promise resolves. Appends that arrive while a flush
+ * is under way (parallel associations) go out together with the next one
+ * (a group commit): one fdatasync for all of them, lines never interleaved.
  */
 export class JournalWriter {
   readonly #file: Deno.FsFile;
-  #tail: Promise<void> = Promise.resolve();
-  #failed: Error | undefined;
+  /** Lines waiting for the next flush, with their waiters. */
+  #waiting: { bytes: Uint8Array; done: () => void; failed: (err: unknown) => void }[] = [];
+  #flushing: Promise<void> | undefined;
+  #failed: unknown;
 
   private constructor(file: Deno.FsFile) {
     this.#file = file;
@@ -116,23 +120,41 @@ export class JournalWriter {
     await this.#file.syncData();
   }
 
+  /** Writes what waits, in turns, until nothing does. */
+  async #flush(): Promise<void> {
+    while (this.#waiting.length > 0) {
+      const batch = this.#waiting.splice(0);
+      try {
+        if (this.#failed) throw this.#failed;
+        const bytes = new Uint8Array(batch.reduce((n, w) => n + w.bytes.length, 0));
+        let off = 0;
+        for (const w of batch) {
+          bytes.set(w.bytes, off);
+          off += w.bytes.length;
+        }
+        await this.#write(bytes);
+        for (const w of batch) w.done();
+      } catch (err) {
+        this.#failed = err;
+        for (const w of batch) w.failed(err);
+      }
+    }
+    this.#flushing = undefined;
+  }
+
   /** Appends one entry; resolves once it is on the disk (rejects if the write failed). */
   append(e: JournalEntry): Promise<void> {
     const bytes = new TextEncoder().encode(`${JSON.stringify(e)}\n`);
-    const done = this.#tail.then(() => {
-      if (this.#failed) throw this.#failed;
-      return this.#write(bytes).catch((err) => {
-        this.#failed = err;
-        throw err;
-      });
+    const written = new Promise<void>((done, failed) => {
+      this.#waiting.push({ bytes, done, failed });
     });
-    this.#tail = done.catch(() => {});
-    return done;
+    this.#flushing ??= this.#flush();
+    return written;
   }
 
   /** Waits for the appends under way and closes the file. */
   async close(): Promise<void> {
-    await this.#tail;
+    await this.#flushing;
     this.#file.close();
   }
 }
