@@ -24,6 +24,20 @@ export const WAN_CONFIGS: WanConfig[] = [
   { name: "DCMTK -> DCMTK storescp --fork", scu: "dcmtk", scp: "dcmtk-fork" },
   { name: "DCMTK -> ours", scu: "dcmtk", scp: "ours" },
   { name: "ours -> ours", scu: "ours", scp: "ours" },
+  // --parallel N (i13a); ours serves up to max(8, associations/4) per peer unless raised.
+  ...[4, 8, 16].map((n): WanConfig => ({
+    name: `ours --parallel ${n} -> ours`,
+    scu: "ours",
+    scp: "ours",
+    scuArgs: ["--parallel", String(n)],
+    scpArgs: ["--max-per-peer", "64"],
+  })),
+  {
+    name: "ours --parallel 8 -> DCMTK storescp --fork",
+    scu: "ours",
+    scp: "dcmtk-fork",
+    scuArgs: ["--parallel", "8"],
+  },
 ];
 
 /** One WAN row: the same configuration through the proxy and on plain loopback. */
