@@ -27,6 +27,7 @@ const HOST = "127.0.0.1";
 async function withImages(
   n: number,
   fn: (files: string[], uids: string[], dir: string) => Promise<void>,
+  size = 16,
 ) {
   const dir = await Deno.makeTempDir({ prefix: "dimse-storescu-parallel-" });
   try {
@@ -35,7 +36,7 @@ async function withImages(
     for (let i = 0; i < n; i++) {
       files.push(`${dir}/f${String(i).padStart(3, "0")}.dcm`);
       uids.push(newUid());
-      await writeImageFile(files[i], { rows: 16, cols: 16, sopInstanceUid: uids[i] });
+      await writeImageFile(files[i], { rows: size, cols: size, sopInstanceUid: uids[i] });
     }
     await Deno.mkdir(`${dir}/od`);
     await fn(files, uids, dir);
@@ -130,7 +131,7 @@ Deno.test("--parallel 4 into a storescp serving 2 associations: the refused ones
   });
 });
 
-Deno.test("--parallel 3, every association rejected: the failure of one association (exit 2... as without --parallel)", async () => {
+Deno.test("--parallel 3, every association rejected: the exit code and error lines of a single association", async () => {
   await withImages(2, async (files) => {
     const fake = startFakeScp({ kind: "reject", result: 1, source: 1, reason: 3 });
     try {
@@ -155,7 +156,39 @@ Deno.test("--parallel 3, every association rejected: the failure of one associat
   });
 });
 
+Deno.test("--parallel 2, a store refused without --no-halt: no file handed out after it, the store in flight on the other association finishes", async () => {
+  await withImages(10, async (files) => {
+    // The first connection refuses after 300 ms; the second answers Success after 900 ms.
+    const fake = startFakeScp((n) =>
+      n === 1
+        ? { kind: "answer", status: 0xc000, delayMs: 300 }
+        : { kind: "answer", status: 0, delayMs: 900 }
+    );
+    try {
+      const out = await runTool("storescu", [
+        "--parallel",
+        "2",
+        "--json",
+        HOST,
+        String(fake.port),
+        ...files,
+      ]);
+      assert.equal(out.code, 0xc0, show(out));
+      const stores = jsonLines(out.stdout, "store");
+      assert.equal(stores.length, 10);
+      const count = (outcome: string) => stores.filter((s) => s.outcome === outcome).length;
+      assert.deepEqual([count("failed"), count("success"), count("not-sent")], [1, 1, 8]);
+      const [summary] = jsonLines(out.stdout, "summary");
+      assert.equal(summary.outcome, "store-failed");
+      assert.equal(fake.connections(), 2);
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
 Deno.test("--retries: an association aborted under a store; the store goes again on a new association, both attempts in the JSON", async () => {
+  // 256 KB data sets, 16 KB PDUs: the abort arrives while the data set is going out.
   await withImages(3, async (files) => {
     // The first connection aborts on the first request; the others store.
     const abortingFirst = () =>
@@ -202,7 +235,7 @@ Deno.test("--retries: an association aborted under a store; the store goes again
     } finally {
       await fake.close();
     }
-  });
+  }, 256);
 });
 
 Deno.test("--retries: Out of Resources (0xA700) is transient; the last attempt decides", async () => {
@@ -269,13 +302,14 @@ Deno.test("--retries: Out of Resources (0xA700) is transient; the last attempt d
 });
 
 Deno.test("--journal: storescu killed (SIGKILL) mid-batch; the rerun sends exactly the stores not acknowledged", async () => {
-  await withImages(40, async (files, uids, dir) => {
+  await withImages(60, async (files, uids, dir) => {
     const { proc: scp, port } = await startTool("storescp", ["--bind", HOST, "-od", `${dir}/od`]);
     // 20 ms each way: a store takes a round trip, so the kill lands mid-batch.
     const proxy = LatencyProxy.start({ target: { hostname: HOST, port }, delayMs: 20 });
     const journal = `${dir}/sent.journal`;
     try {
-      const args = ["--journal", journal, HOST, String(proxy.port), ...files];
+      // Two associations: their acknowledgements share the journal.
+      const args = ["--parallel", "2", "--journal", journal, HOST, String(proxy.port), ...files];
       const first = new Background(Deno.execPath(), [...toolArgv("storescu"), ...args]);
       const journaled = async () =>
         (await Deno.readTextFile(journal).catch(() => "")).split("\n").filter((l) => l).length;
@@ -287,12 +321,15 @@ Deno.test("--journal: storescu killed (SIGKILL) mid-batch; the rerun sends exact
       // A kill mid-write leaves a torn line: the rerun tolerates it.
       await Deno.writeTextFile(journal, '{"path":"/torn', { append: true });
       // Everything the first run sent has reached storescp (its association ended).
-      await scp.waitFor(() => scp.events().some((e) => e.type === "association-ended"));
+      await scp.waitFor(() =>
+        scp.events().filter((e) => e.type === "association-ended").length === 2
+      );
+      const firstCount = storedUids(scp).length;
       const firstRun = new Set(storedUids(scp));
       const acked = (await Deno.readTextFile(journal)).split("\n").filter((l) =>
         l.startsWith("{") && l.endsWith("}")
       ).map((l) => JSON.parse(l).sopInstanceUid as string);
-      assert.ok(acked.length >= 10 && acked.length < 40, `journaled ${acked.length}`);
+      assert.ok(acked.length >= 10 && acked.length < 60, `journaled ${acked.length}`);
       for (const uid of acked) assert.ok(firstRun.has(uid), "journaled only what was stored");
 
       const rerun = await runTool("storescu", ["-v", "--json", ...args]);
@@ -307,18 +344,16 @@ Deno.test("--journal: storescu killed (SIGKILL) mid-batch; the rerun sends exact
       );
       const [summary] = jsonLines(rerun.stdout, "summary");
       assert.equal(summary.skipped, acked.length);
-      assert.equal(summary.planned, 40 - acked.length);
+      assert.equal(summary.planned, 60 - acked.length);
       assert.match(rerun.stderr, new RegExp(`, ${acked.length} skipped \\(acknowledged before`));
-      await scp.waitFor(() => storedUids(scp).length >= firstRun.size + 40 - acked.length);
-      const secondRun = storedUids(scp).slice(
-        scp.events().filter((e) => e.type === "store").length - (40 - acked.length),
-      );
+      await scp.waitFor(() => storedUids(scp).length >= firstCount + 60 - acked.length);
+      const secondRun = storedUids(scp).slice(firstCount);
       const ackedSet = new Set(acked);
       assert.deepEqual(sorted(secondRun), sorted(uids.filter((u) => !ackedSet.has(u))));
       // A third run finds everything acknowledged and sends nothing.
       const third = await runTool("storescu", ["--json", ...args]);
       assert.equal(third.code, 0, show(third));
-      assert.equal(jsonLines(third.stdout, "summary")[0].skipped, 40);
+      assert.equal(jsonLines(third.stdout, "summary")[0].skipped, 60);
       assert.equal(jsonLines(third.stdout, "store").length, 0);
     } finally {
       await proxy.close();
