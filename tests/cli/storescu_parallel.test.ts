@@ -301,6 +301,51 @@ Deno.test("--retries: Out of Resources (0xA700) is transient; the last attempt d
   });
 });
 
+Deno.test("--retries: an association rejected as transient is requested again; its lines become warnings", async () => {
+  await withImages(2, async (files) => {
+    const fake = startFakeScp((n) =>
+      n === 1 ? { kind: "reject", result: 2, source: 3, reason: 2 } : { kind: "answer", status: 0 }
+    );
+    try {
+      const out = await runTool("storescu", [
+        "--retries",
+        "1",
+        "--retry-delay",
+        "0",
+        HOST,
+        String(fake.port),
+        ...files,
+      ]);
+      assert.equal(out.code, 0, show(out));
+      assert.match(out.stderr, /^W: Association Rejected:$/m);
+      assert.match(
+        out.stderr,
+        /^W: .*: requesting the association again in 0 ms \(retry 1 of 1\)$/m,
+      );
+      assert.doesNotMatch(out.stderr, /^[EF]: /m);
+      assert.equal(fake.connections(), 2);
+    } finally {
+      await fake.close();
+    }
+    // A permanent rejection (result 1) is not requested again.
+    const permanent = startFakeScp({ kind: "reject", result: 1, source: 1, reason: 3 });
+    try {
+      const out = await runTool("storescu", [
+        "--retries",
+        "3",
+        HOST,
+        String(permanent.port),
+        ...files,
+      ]);
+      assert.equal(out.code, 61, show(out));
+      assert.match(out.stderr, /^F: Association Rejected:$/m);
+      assert.equal(permanent.connections(), 1);
+    } finally {
+      await permanent.close();
+    }
+  });
+});
+
 Deno.test("--journal: storescu killed (SIGKILL) mid-batch; the rerun sends exactly the stores not acknowledged", async () => {
   await withImages(60, async (files, uids, dir) => {
     const { proc: scp, port } = await startTool("storescp", ["--bind", HOST, "-od", `${dir}/od`]);

@@ -502,9 +502,11 @@ export function prefixedLogger(logger: Logger, prefix: string): Logger {
 }
 
 /**
- * A logger that keeps its fatal lines in `into` instead of writing them:
- * with --parallel, an association refused while others carry on is one
- * warning, and its lines are written only when every association was refused.
+ * A logger that keeps its fatal lines in `into` instead of writing them.
+ * The lines of a failed association request are written as they were when
+ * the run fails with them, as warnings when the request is tried again
+ * (--retries), and replaced by one warning when other associations carry the
+ * queue (--parallel).
  */
 function capturingFatal(logger: Logger, into: string[]): Logger {
   return routedLogger(logger, (level, m, forced) => {
@@ -963,8 +965,9 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
     while (await ready()) {
       summary.associations++;
       const fatal: string[] = [];
+      // Its fatal lines wait until it is known whether the run fails with them.
       const opened = await openAssociation(
-        { ...o, logger: parallel > 1 ? capturingFatal(w.log, fatal) : w.log },
+        { ...o, logger: capturingFatal(w.log, fatal) },
         rq,
         {
           timings: result.timings,
@@ -979,7 +982,7 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
         if (reopened < retries && transientOpenFailure(opened)) {
           reopened++;
           const ms = retryDelay(o.retryDelayMs ?? 1000, reopened);
-          for (const line of fatal) w.log.fatal(line);
+          for (const line of fatal) w.log.warn(line);
           w.log.warn(
             `${opened.diagnosis}: requesting the association again in ${ms} ms ` +
               `(retry ${reopened} of ${retries})`,
@@ -988,6 +991,7 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
           continue;
         }
         if (parallel === 1) {
+          for (const line of fatal) w.log.fatal(line);
           log.error(opened.diagnosis);
           runFailure = opened;
           return;
