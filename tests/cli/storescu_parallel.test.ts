@@ -187,6 +187,46 @@ Deno.test("--parallel 2, a store refused without --no-halt: no file handed out a
   });
 });
 
+Deno.test("--parallel 3, SIGINT mid-batch: every association finishes its store under way and is released; a record per file, exit 130", async () => {
+  await withImages(30, async (files) => {
+    // Each response takes 300 ms: the signal comes while stores wait for their answers.
+    const fake = startFakeScp({ kind: "answer", status: 0, delayMs: 300 });
+    try {
+      const proc = new Background(Deno.execPath(), [
+        ...toolArgv("storescu"),
+        "--parallel",
+        "3",
+        "-v",
+        "--json",
+        HOST,
+        String(fake.port),
+        ...files,
+      ]);
+      await proc.waitFor((b) => b.stdout.includes(`"outcome":"success"`), 20_000);
+      const status = await proc.stop("SIGINT");
+      assert.equal(status.code, 130, `${proc.stdout}\n${proc.stderr}`);
+      const stores = jsonLines(proc.stdout, "store");
+      assert.equal(stores.length, 30);
+      const done = stores.filter((s) => s.outcome === "success").length;
+      const notSent = stores.filter((s) => s.outcome === "not-sent").length;
+      assert.equal(done + notSent, 30, "none failed, none cut off");
+      assert.ok(done >= 1 && notSent >= 1, `${done} done`);
+      assert.equal(jsonLines(proc.stdout, "summary")[0].outcome, "interrupted");
+      assert.match(
+        proc.stderr,
+        /^W: SIGINT received: finishing the stores under way, then releasing the associations/m,
+      );
+      // Every association that was established is released, none aborted.
+      const accepted = proc.stderr.match(/^I: \[\d\] Association Accepted/gm)?.length ?? 0;
+      const released = proc.stderr.match(/^I: \[\d\] Releasing Association$/gm)?.length ?? 0;
+      assert.equal(released, accepted, proc.stderr);
+      assert.doesNotMatch(proc.stderr, /Aborting Association/);
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
 Deno.test("--retries: an association aborted under a store; the store goes again on a new association, both attempts in the JSON", async () => {
   // 256 KB data sets, 16 KB PDUs: the abort arrives while the data set is going out.
   await withImages(3, async (files) => {

@@ -752,15 +752,19 @@ export function main(argv: readonly string[]): Promise<number> {
     const abortNow = new AbortController();
     let signalled: Deno.Signal | undefined;
     const onSignal = (sig: Deno.Signal) => () => {
+      const several = settings.parallel > 1;
       if (signalled) {
-        log.warn(`${sig} again: aborting the association`);
+        log.warn(`${sig} again: aborting the association${several ? "s" : ""}`);
         abortNow.abort();
         return;
       }
       signalled = sig;
       log.warn(
-        `${sig} received: finishing the current file, then releasing the association ` +
-          `(${sig} again aborts at once)`,
+        several
+          ? `${sig} received: finishing the stores under way, then releasing the associations ` +
+            `(${sig} again aborts at once)`
+          : `${sig} received: finishing the current file, then releasing the association ` +
+            `(${sig} again aborts at once)`,
       );
       stop.abort();
     };
