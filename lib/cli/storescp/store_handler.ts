@@ -309,6 +309,8 @@ export function storeHandler(o: StoreScpOptions): CommandHandler {
       return "timeout";
     }
 
+    // Read whole: within an asynchronous operations window the next request may come now.
+    ctx.detach?.();
     let path: string | null = null;
     if (part) {
       const stored = store(part, name, watcher!, message, ctx);
