@@ -39,6 +39,7 @@ import type { Logger } from "../../log/logger.ts";
 import type { AssociateAcPdu, UserIdentityRq } from "../../pdu/types.ts";
 import { transferSyntaxName, uidName } from "../../dicom/uids.ts";
 import { buildAssociateRq } from "../../ae/negotiation.ts";
+import { windowLanes, windowLine } from "./window.ts";
 import {
   type AssociationFailureOutcome,
   closeAssociation,
@@ -91,6 +92,12 @@ export interface StoreScuOptions extends ScuOptions {
   repeat: number;
   /** False with --no-halt: go on after a failed store. */
   halt: boolean;
+  /**
+   * --async: C-STOREs to keep outstanding on each association, proposed as
+   * the asynchronous operations window (PS3.7 D.3.3.3); the peer's grant
+   * rules. Undefined: none proposed (DCMTK), one at a time.
+   */
+  asyncWindow?: number;
   /** +II..+IP; undefined when off. */
   invent?: InventOptions;
   /** -u: post-1993 VRs written as OB when a data set is re-encoded. */
@@ -708,6 +715,9 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
     maxPdu: o.maxPdu,
     presentationContexts,
     userIdentity: o.userIdentity,
+    asyncWindow: o.asyncWindow === undefined
+      ? undefined
+      : { maxOperationsInvoked: o.asyncWindow, maxOperationsPerformed: 1 },
   });
 
   let nextMessageId = 1;
@@ -734,6 +744,7 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
       return finish(opened);
     }
     current = opened;
+    if (o.asyncWindow !== undefined) log.info(windowLine(opened.assoc, o.asyncWindow));
     if (o.abortNow?.aborted) await opened.association.abort();
     const sent = await sendQueue(opened);
     current = undefined;
@@ -755,33 +766,48 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
   /**
    * Sends the queued stores on one association until the queue is empty or
    * a failure halts the run ("ended": the association still stands), or the
-   * association is lost ("lost": aborted by us or the peer).
+   * association is lost ("lost": aborted by us or the peer). Within an
+   * asynchronous operations window, one lane per place keeps that many
+   * stores outstanding (the association makes each wait for its place); a
+   * lane that halts the run lets the others finish the stores they began.
    */
   async function sendQueue(a: OpenAssociation): Promise<"ended" | "lost"> {
-    while (queue.length > 0) {
-      // Stopped: the store before was answered; the association is released.
-      if (stopped()) return a.association.state === "Sta6" ? "ended" : "lost";
-      const job = queue[0];
-      job.remaining--;
-      const next = job.remaining > 0 ? job : queue[1];
-      const outcome = await storeOne(a, job, nextMessageId++, next);
-      // A file that cannot be sent is not tried again (DCMTK stops its repeats too).
-      if (outcome === "file-failed" || outcome === "lost-file") {
-        skip(job, "not-sent", "not sent: an earlier attempt failed");
+    const lanes = windowLanes(a.assoc.asyncWindow.maxOperationsInvoked, o.asyncWindow);
+    let end: "ended" | "lost" | "file-failed" | undefined;
+    const lane = async () => {
+      while (end === undefined && queue.length > 0) {
+        // Stopped: the stores before were answered; the association is released.
+        if (stopped()) {
+          end = a.association.state === "Sta6" ? "ended" : "lost";
+          return;
+        }
+        const job = queue[0];
+        job.remaining--;
+        // Taken: another lane takes the next one.
+        if (job.remaining === 0) queue.shift();
+        // With lanes, each reads its own file while waiting for its place: nothing to read early.
+        const next = lanes > 1 ? undefined : job.remaining > 0 ? job : queue[0];
+        const outcome = await storeOne(a, job, nextMessageId++, next);
+        // A file that cannot be sent is not tried again (DCMTK stops its repeats too).
+        if (outcome === "file-failed" || outcome === "lost-file") {
+          skip(job, "not-sent", "not sent: an earlier attempt failed");
+          if (queue[0] === job) queue.shift();
+        }
+        if (outcome === "lost" || outcome === "lost-file") end ??= "lost";
+        else if (outcome !== "ok" && o.halt) end ??= outcome === "failed" ? "ended" : outcome;
+        else continue;
+        return;
       }
-      if (job.remaining === 0) queue.shift();
-      if (outcome === "lost" || outcome === "lost-file") return "lost";
-      if (outcome === "ok" || !o.halt) continue;
-      if (outcome === "file-failed") {
-        // DCMTK: a file that cannot be sent ends the association with an abort.
-        log.error(`Store SCU Failed: ${result.diagnosis}`);
-        log.info("Aborting Association");
-        await a.assoc.abort();
-        return "lost";
-      }
-      return "ended";
+    };
+    await Promise.all(Array.from({ length: lanes }, lane));
+    if (end === "file-failed") {
+      // DCMTK: a file that cannot be sent ends the association with an abort.
+      log.error(`Store SCU Failed: ${result.diagnosis}`);
+      log.info("Aborting Association");
+      await a.assoc.abort();
+      return "lost";
     }
-    return "ended";
+    return end === "lost" ? "lost" : "ended";
   }
 
   /**
