@@ -343,12 +343,13 @@ export class Association implements AsyncDisposable {
   }
 
   /**
-   * Releases the association (PS3.8 7.2); when the peer asked first, or
-   * ended it, the release is answered or the way it ended thrown
-   * ({@link AssociationAborted}).
+   * Releases the association (PS3.8 7.2) once the operations under way are
+   * answered; when the peer asked first, or ended it, the release is
+   * answered or the way it ended thrown ({@link AssociationAborted}).
    */
   async release(): Promise<void> {
     if (this.#released) return;
+    await this.#places.idle();
     if (this.#ended) throw this.#ended;
     if (this.#ul.state === "Sta6") {
       const released = await this.#ul.release();
@@ -712,6 +713,7 @@ class Places {
   readonly #size: number;
   #taken = 0;
   readonly #queue: (() => void)[] = [];
+  readonly #idle: (() => void)[] = [];
 
   constructor(size: number) {
     this.#size = size;
@@ -730,6 +732,12 @@ class Places {
   give(): void {
     const next = this.#queue.shift();
     if (next) next();
-    else this.#taken--;
+    else if (--this.#taken === 0) { for (const idle of this.#idle.splice(0)) idle(); }
+  }
+
+  /** Resolves once no place is taken (every operation answered or failed). */
+  idle(): Promise<void> {
+    if (this.#taken === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
   }
 }

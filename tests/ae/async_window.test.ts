@@ -252,3 +252,63 @@ Deno.test("asyncWindow values are checked: 16-bit, integers", async () => {
     RangeError,
   );
 });
+
+Deno.test("release() while stores are outstanding waits for their responses, then releases", async () => {
+  const store = async (ctx: StoreContext) => {
+    for await (const _ of ctx.dataset) { /* read whole */ }
+    await new Promise((r) => setTimeout(r, 50));
+  };
+  await using server = await serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    services: [storage({ store })],
+    asyncWindow: 4,
+  });
+  const assoc = await associate(`S@127.0.0.1:${server.local.port}`, {
+    abstractSyntaxes: [MR_IMAGE_STORAGE],
+    asyncWindow: { invoked: 4 },
+  });
+  const stores = ["1.2.8.1", "1.2.8.2"].map((u) => assoc.store(source(u)));
+  await assoc.release();
+  assert.deepEqual((await Promise.all(stores)).map((r) => r.status), [0, 0]);
+  assert.equal(assoc.open, false);
+});
+
+Deno.test("an A-RELEASE-RQ with two stores outstanding: serve() sends both responses first (PS3.8 AR-7 in Sta8), then the A-RELEASE-RP", async () => {
+  const store = async (ctx: StoreContext) => {
+    for await (const _ of ctx.dataset) { /* read whole */ }
+    await new Promise((r) => setTimeout(r, 50));
+  };
+  await using server = await serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    services: [storage({ store })],
+    asyncWindow: 4,
+  });
+  const assoc = await associate(`S@127.0.0.1:${server.local.port}`, {
+    abstractSyntaxes: [MR_IMAGE_STORAGE],
+    asyncWindow: { invoked: 4 },
+  });
+  // Below the association's own operations: two requests, then the release request at once.
+  const ch = assoc.channel;
+  const id = assoc.contexts[0].id;
+  for (const [i, uid] of ["1.2.9.1", "1.2.9.2"].entries()) {
+    const s = source(uid);
+    await ch.send(id, {
+      type: "C-STORE-RQ",
+      messageId: i + 1,
+      affectedSopClassUid: MR_IMAGE_STORAGE,
+      affectedSopInstanceUid: uid,
+      priority: 0,
+    }, s.dataset);
+  }
+  const released = ch.association.release();
+  const seen: string[] = [];
+  for (;;) {
+    const ev = await ch.receive(5000);
+    seen.push(ev.kind === "command" ? ev.message.type : ev.kind);
+    if (ev.kind !== "command") break;
+  }
+  assert.equal(await released, "released");
+  assert.deepEqual(seen, ["C-STORE-RSP", "C-STORE-RSP", "released"]);
+});
