@@ -24,6 +24,14 @@ export const WAN_CONFIGS: WanConfig[] = [
   { name: "DCMTK -> DCMTK storescp --fork", scu: "dcmtk", scp: "dcmtk-fork" },
   { name: "DCMTK -> ours", scu: "dcmtk", scp: "ours" },
   { name: "ours -> ours", scu: "ours", scp: "ours" },
+  // One association with an asynchronous operations window (PS3.7 D.3.3.3); 16: the memory.
+  ...[8, 16].map((n): WanConfig => ({
+    name: `ours --async ${n} -> ours --async ${n}`,
+    scu: "ours",
+    scp: "ours",
+    scuArgs: ["--async", String(n)],
+    scpArgs: ["--async", String(n)],
+  })),
 ];
 
 /** One WAN row: the same configuration through the proxy and on plain loopback. */
