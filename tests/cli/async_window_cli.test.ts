@@ -138,3 +138,18 @@ Deno.test("--async bounds: storescu 1..65535, storescp 1..65535; one line, exit 
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
   }
 });
+
+Deno.test("storescu --async 4, every store refused: the first refusal halts, the 4 outstanding are answered and counted, the rest not sent, the association released", async () => {
+  const fake = startFakeScp({ kind: "answer-reversed", window: 4, status: 0xa700 });
+  try {
+    await withTempDir("dimse-async-", async (dir) => {
+      const files = await images(dir, 10);
+      const r = await storescu(["--async", "4", HOST, String(fake.port), ...files]);
+      assert.equal(r.code, 0xa7, show(r));
+      assert.match(r.stderr, /10 files to .*: 0 stored, 4 failed, 6 not sent/);
+      assert.deepEqual(fake.pduTypes(), ["A-ASSOCIATE-RQ", "A-RELEASE-RQ"]);
+    });
+  } finally {
+    await fake.close();
+  }
+});
