@@ -765,10 +765,6 @@ export class DicomServer implements AsyncDisposable {
           if (next === "aborted") return next;
           interrupted ??= next;
         }
-        if (!interrupted && outstanding.size >= window) {
-          await Promise.race([...outstanding.values()].map((r) => r.done));
-          continue;
-        }
         let ev: ChannelEvent;
         if (interrupted) ev = interrupted;
         else if (outstanding.size === 0) ev = await channel.receive(o.dimseTimeoutMs);
@@ -797,6 +793,12 @@ export class DicomServer implements AsyncDisposable {
             }
             if (!handler) {
               return await end({ kind: "cannot-handle", command: m.type }, false);
+            }
+            // At the window's limit (a peer that does not keep to it): a place first. The
+            // association is read meanwhile only up to here, so a C-CANCEL-RQ or an abort
+            // sent while within the window is seen above.
+            while (outstanding.size >= window) {
+              await Promise.race([...outstanding.values()].map((r) => r.done));
             }
             const messageId = "messageId" in m ? m.messageId : -1;
             if (outstanding.has(messageId)) {

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import {
   associate,
   type AssociateAcPdu,
+  multiResponse,
   ProtocolError,
   serve,
   storage,
@@ -20,6 +21,8 @@ import {
   buildAssociateRq,
   negotiatedAsyncWindow,
 } from "../../lib/ae/negotiation.ts";
+import { QUERY_RETRIEVE_SOP_CLASSES } from "../../lib/dicom/uids.ts";
+import type { CFindRq } from "../../lib/dimse/messages.ts";
 import { makeImageFile, MR_IMAGE_STORAGE } from "../../testing/dicom_files.ts";
 import { startFakeScp } from "../../testing/fake_scp.ts";
 
@@ -311,4 +314,99 @@ Deno.test("an A-RELEASE-RQ with two stores outstanding: serve() sends both respo
   }
   assert.equal(await released, "released");
   assert.deepEqual(seen, ["C-STORE-RSP", "C-STORE-RSP", "released"]);
+});
+
+Deno.test("within a window a C-CANCEL-RQ reaches its own outstanding request: the other one completes, the cancelled one ends 0xFE00", async () => {
+  const FIND = QUERY_RETRIEVE_SOP_CLASSES.studyRoot.find;
+  const find = multiResponse<CFindRq>({
+    name: "find",
+    commands: ["C-FIND-RQ"],
+    abstractSyntaxes: [FIND],
+    transferSyntaxes: (uid) => uid === FIND ? [LE] : undefined,
+    failureStatus: 0xc000,
+    handler: async function* (ctx) {
+      for (let i = 0; i < 5; i++) {
+        if (ctx.signal.aborted) return { status: 0xfe00 };
+        yield {
+          status: 0xff00,
+          dataset: new Uint8Array([0x08, 0x00, 0x50, 0x00, 2, 0, 0, 0, 0x31, 0x20]),
+        };
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+  });
+  await using server = await serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    services: [find],
+    asyncWindow: 2,
+  });
+  await using assoc = await associate(`QR@127.0.0.1:${server.local.port}`, {
+    abstractSyntaxes: [FIND],
+    asyncWindow: { invoked: 2 },
+  });
+  const id = assoc.contextFor(FIND)!.id;
+  const identifier = new Uint8Array([
+    0x08,
+    0x00,
+    0x52,
+    0x00,
+    6,
+    0,
+    0,
+    0,
+    ...new TextEncoder().encode("STUDY "),
+  ]);
+  const run = async (signal?: AbortSignal) => {
+    const statuses: number[] = [];
+    const rq: CFindRq = {
+      type: "C-FIND-RQ",
+      messageId: assoc.nextMessageId(),
+      affectedSopClassUid: FIND,
+      priority: 0,
+    };
+    for await (const r of assoc.request(id, rq, identifier, { signal })) {
+      statuses.push((r.message as { status: number }).status);
+    }
+    return statuses;
+  };
+  const stop = new AbortController();
+  const [whole, cancelled] = await Promise.all([
+    run(),
+    run(stop.signal),
+    new Promise((r) => setTimeout(r, 30)).then(() => stop.abort()),
+  ]);
+  assert.deepEqual(whole, [0xff00, 0xff00, 0xff00, 0xff00, 0xff00, 0]);
+  assert.equal(cancelled.at(-1), 0xfe00, cancelled.map((s) => s.toString(16)).join());
+  assert.ok(cancelled.length < 6);
+});
+
+Deno.test("a request reusing the message ID of one still outstanding: the server aborts (protocol error)", async () => {
+  const store = async (ctx: StoreContext) => {
+    for await (const _ of ctx.dataset) { /* read whole */ }
+    await new Promise((r) => setTimeout(r, 100));
+  };
+  await using server = await serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    services: [storage({ store })],
+    asyncWindow: 4,
+  });
+  const assoc = await associate(`S@127.0.0.1:${server.local.port}`, {
+    abstractSyntaxes: [MR_IMAGE_STORAGE],
+    asyncWindow: { invoked: 4 },
+  });
+  const ch = assoc.channel;
+  for (const uid of ["1.2.10.1", "1.2.10.2"]) {
+    await ch.send(assoc.contexts[0].id, {
+      type: "C-STORE-RQ",
+      messageId: 7,
+      affectedSopClassUid: MR_IMAGE_STORAGE,
+      affectedSopInstanceUid: uid,
+      priority: 0,
+    }, source(uid).dataset);
+  }
+  const ev = await ch.receive(5000);
+  assert.equal(ev.kind, "aborted");
+  await assoc.abort();
 });
