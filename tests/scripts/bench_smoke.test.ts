@@ -90,6 +90,8 @@ Deno.test({
       ]);
       for (const n of [4, 8, 16]) assert.ok(names.includes(`ours --parallel ${n} -> ours`));
       assert.ok(names.includes("ours --parallel 8 -> DCMTK storescp --fork"));
+      for (const n of [8, 16]) assert.ok(names.includes(`ours --async ${n} -> ours --async ${n}`));
+      assert.ok(names.includes("ours --parallel 4 --async 4 -> ours --async 4"));
       for (const w of wan) {
         const through = (w.wan as Json).sides as Json[];
         const direct = (w.loopback as Json).sides as Json[];

@@ -451,6 +451,13 @@ export function operationFailure(err: unknown, w: ResponseWait, log: Logger): Re
           "unexpected message",
           `the peer answered the ${op}-RQ with ${err.detail}`,
         );
+      case "unknown-message-id":
+        failed(`Protocol Error: ${err.detail}`);
+        return aborted(
+          "aborted",
+          "response to an unknown message ID",
+          `the peer sent ${err.detail}: a broken or confused peer (PS3.7 9.1)`,
+        );
       case "unexpected-event":
         failed(`unexpected ${err.detail} from the peer`);
         return aborted(

@@ -41,6 +41,7 @@ import { transferSyntaxName, uidName } from "../../dicom/uids.ts";
 import { buildAssociateRq } from "../../ae/negotiation.ts";
 import { resolve } from "node:path";
 import { journalKey, journalPeer, JournalWriter, readJournal } from "./journal.ts";
+import { windowLanes, windowLine } from "./window.ts";
 import {
   type AssociationFailureOutcome,
   closeAssociation,
@@ -93,6 +94,12 @@ export interface StoreScuOptions extends ScuOptions {
   repeat: number;
   /** False with --no-halt: go on after a failed store. */
   halt: boolean;
+  /**
+   * --async: C-STOREs to keep outstanding on each association, proposed as
+   * the asynchronous operations window (PS3.7 D.3.3.3); the peer's grant
+   * rules. Undefined: none proposed (DCMTK), one at a time.
+   */
+  asyncWindow?: number;
   /** +II..+IP; undefined when off. */
   invent?: InventOptions;
   /** -u: post-1993 VRs written as OB when a data set is re-encoded. */
@@ -561,7 +568,7 @@ export const CHECK_AHEAD = 1024 * 1024;
  * the end.
  */
 class ReadAhead {
-  readonly #head: Uint8Array[];
+  #head: Uint8Array[];
   readonly #rest: AsyncIterator<Uint8Array> | undefined;
   readonly #parser: DatasetParser | undefined;
 
@@ -602,13 +609,24 @@ class ReadAhead {
     return this.#head;
   }
 
-  /** The chunks, in order; the source is closed at the end, also when abandoned. */
+  /**
+   * The chunks, in order, taken once; the source is closed at the end, also
+   * when abandoned. Each chunk read ahead is let go as it is handed on, so
+   * a store waiting for its response (in an asynchronous operations
+   * window) holds none of its data set.
+   */
   async *chunks(): AsyncGenerator<Uint8Array> {
     const parser = this.#parser;
+    const head = this.#head;
+    this.#head = [];
     try {
       // A tokenizer that has not seen the end yet holds the last chunk back for its verdict.
-      let held = this.#rest && parser ? this.#head.pop() : undefined;
-      yield* this.#head;
+      let held = this.#rest && parser ? head.pop() : undefined;
+      for (let i = 0; i < head.length; i++) {
+        const chunk = head[i];
+        head[i] = EMPTY;
+        yield chunk;
+      }
       if (!this.#rest) return;
       for (let r = await this.#rest.next(); !r.done; r = await this.#rest.next()) {
         if (!parser) {
@@ -882,6 +900,9 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
     maxPdu: o.maxPdu,
     presentationContexts,
     userIdentity: o.userIdentity,
+    asyncWindow: o.asyncWindow === undefined
+      ? undefined
+      : { maxOperationsInvoked: o.asyncWindow, maxOperationsPerformed: 1 },
   });
 
   let nextMessageId = 1;
@@ -1006,6 +1027,7 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
       established++;
       sayRefused();
       live.add(opened);
+      if (o.asyncWindow !== undefined) w.log.info(windowLine(opened.assoc, o.asyncWindow));
       if (o.abortNow?.aborted) await opened.association.abort();
       const sent = await sendQueue(w, opened);
       live.delete(opened);
@@ -1047,42 +1069,66 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
    * Sends stores from the queue on one association until none is left or a
    * failure halts the run ("ended": the association still stands), the
    * association is lost ("lost": aborted by us or the peer), or a store is
-   * to be retried on a fresh one ("retry").
+   * to be retried on a fresh one ("retry"). Within an asynchronous
+   * operations window, one lane per place keeps that many stores
+   * outstanding (the association makes each wait for its place); a lane
+   * that ends the association's turn lets the others finish the stores they
+   * began (when the association is lost under them, each of those is
+   * retried or recorded as it fails).
    */
   async function sendQueue(w: Sender, a: OpenAssociation): Promise<"ended" | "lost" | "retry"> {
-    /** The next file's head, read while the store before it is answered (one association). */
-    const ahead: { prefetched?: Prefetch } = {};
-    try {
-      for (;;) {
-        // Stopped: the store before was answered; the association is released.
-        if (stopped()) return a.association.state === "Sta6" ? "ended" : "lost";
-        const task = take();
-        if (!task) return "ended";
-        const job = task.job;
-        // One association reads the next file ahead; several already overlap the reads.
-        const next = parallel === 1 ? queue[0] : undefined;
-        const outcome = await storeOne(w, a, task, nextMessageId++, next, ahead);
-        if (outcome === "retry") return "retry";
-        if (outcome === "retry-lost") return "retry";
-        // A file that cannot be sent is not tried again (DCMTK stops its repeats too).
-        if (outcome === "file-failed" || outcome === "lost-file") {
-          skip(job, "not-sent", "not sent: an earlier attempt failed");
+    const lanes = windowLanes(a.assoc.asyncWindow.maxOperationsInvoked, o.asyncWindow);
+    /** Why the association's turn ends, once a lane knows; the others take nothing more. */
+    const ends = new Set<"ended" | "lost" | "retry" | "file-failed">();
+    const lane = async () => {
+      /** The next file's head, read while the store before it is answered (one lane only). */
+      const ahead: { prefetched?: Prefetch } = {};
+      try {
+        while (ends.size === 0) {
+          // Stopped: the stores before were answered; the association is released.
+          if (stopped()) {
+            ends.add(a.association.state === "Sta6" ? "ended" : "lost");
+            return;
+          }
+          const task = take();
+          if (!task) return;
+          const job = task.job;
+          // One association and one lane reads the next file ahead; otherwise the reads overlap.
+          const next = parallel === 1 && lanes === 1 ? queue[0] : undefined;
+          const outcome = await storeOne(w, a, task, nextMessageId++, next, ahead);
+          if (outcome === "retry" || outcome === "retry-lost") {
+            ends.add("retry");
+            return;
+          }
+          // A file that cannot be sent is not tried again (DCMTK stops its repeats too).
+          if (outcome === "file-failed" || outcome === "lost-file") {
+            skip(job, "not-sent", "not sent: an earlier attempt failed");
+          }
+          if (outcome === "lost" || outcome === "lost-file") {
+            ends.add("lost");
+            return;
+          }
+          if (outcome === "ok" || !o.halt) continue;
+          halted = true;
+          ends.add(outcome === "file-failed" ? "file-failed" : "ended");
+          return;
         }
-        if (outcome === "lost" || outcome === "lost-file") return "lost";
-        if (outcome === "ok" || !o.halt) continue;
-        halted = true;
-        if (outcome === "file-failed") {
-          // DCMTK: a file that cannot be sent ends the association with an abort.
-          w.log.error(`Store SCU Failed: ${result.diagnosis}`);
-          w.log.info("Aborting Association");
-          await a.assoc.abort();
-          return "lost";
-        }
-        return "ended";
+      } finally {
+        await discard(ahead.prefetched?.head);
       }
-    } finally {
-      await discard(ahead.prefetched?.head);
+    };
+    await Promise.all(Array.from({ length: lanes }, lane));
+    if (ends.has("file-failed") && a.association.state === "Sta6") {
+      // DCMTK: a file that cannot be sent ends the association with an abort.
+      w.log.error(`Store SCU Failed: ${result.diagnosis}`);
+      w.log.info("Aborting Association");
+      await a.assoc.abort();
+      return "lost";
     }
+    // A final loss counts before a retry: with halting on, it halts the run.
+    if (ends.has("lost") || ends.has("file-failed")) return "lost";
+    if (ends.has("retry")) return "retry";
+    return "ended";
   }
 
   /** Records the last attempt of a store (with every attempt when --retries). */
@@ -1326,6 +1372,8 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
   }
 }
 
+/** What a chunk read ahead is replaced with once handed on. */
+const EMPTY = new Uint8Array(0);
 /** An ASCII space. */
 const SPACE = 0x20;
 /** Bytes of the head given to the watcher at a time. */

@@ -287,6 +287,13 @@ export const STORESCU_SPEC: CommandLineSpec = {
             REPEAT_OPTION,
             ABORT_OPTION,
             {
+              long: "--async",
+              valueHelp: "[n]umber: integer (1..65535)",
+              help: "keep up to n C-STOREs outstanding on an\n" +
+                "association, proposing an asynchronous\n" +
+                "operations window of n (default: none\nproposed, one at a time)",
+            },
+            {
               long: "--no-halt",
               short: "-nh",
               help: [
@@ -685,6 +692,7 @@ export function main(argv: readonly string[]): Promise<number> {
       dcmtkProposal: options.has("--dcmtk-proposal"),
       repeat,
       halt: !options.has("--no-halt"),
+      asyncWindow: options.uint("--async", { min: 1, max: 0xffff }),
       invent: inventing
         ? {
           seriesEvery: everyOption("--invent-series", 100),
