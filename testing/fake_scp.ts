@@ -43,7 +43,12 @@ export type FakeBehaviour =
    */
   | { kind: "answer-reversed"; window: number; status: number }
   /** Grants a window of `window`; answers the first request with message ID + 1000. */
-  | { kind: "unknown-message-id"; window: number };
+  | { kind: "unknown-message-id"; window: number }
+  /**
+   * Grants a window of `window`, reads `requests` C-STORE-RQs with their
+   * data sets whole without answering any, then aborts.
+   */
+  | { kind: "abort-after-requests"; window: number; requests: number };
 
 /** A running fake SCP. */
 export interface FakeScp {
@@ -206,6 +211,7 @@ async function serve(
     return p;
   };
   let answered = 0;
+  let unanswered = 0;
   for (let p = await next(); p; p = await next()) {
     if (p.type === "A-ABORT") return;
     if (p.type === "A-RELEASE-RQ") {
@@ -227,6 +233,11 @@ async function serve(
       affectedSopInstanceUid?: string;
     };
     if (rqm.type === "C-STORE-RQ") await untilLastDataFragment(next, p);
+    if (b.kind === "abort-after-requests") {
+      if (++unanswered < b.requests) continue;
+      await writeAll(conn, encodePdu({ type: "A-ABORT", source: 2, reason: 0 }));
+      return;
+    }
     const status = "status" in b ? b.status : 0;
     const messageIdBeingRespondedTo = b.kind === "unknown-message-id" && answered === 0
       ? rqm.messageId + 1000

@@ -547,3 +547,109 @@ Deno.test("options: --retry-delay only with --retries; --parallel within 1..64",
     assert.match(help.stdout, new RegExp(`^ +${o} +\\[`, "m"));
   }
 });
+
+Deno.test("--parallel 3 --async 4 into our storescp --async 4: a window on each association, every file stored exactly once, one JSON line per file", async () => {
+  await withImages(36, async (files, uids, dir) => {
+    const { proc: scp, port } = await startTool("storescp", [
+      "--bind",
+      HOST,
+      "-v",
+      "--async",
+      "4",
+      "--json",
+      "-od",
+      `${dir}/od`,
+    ]);
+    try {
+      const out = await runTool("storescu", [
+        "--parallel",
+        "3",
+        "--async",
+        "4",
+        "-v",
+        "--json",
+        HOST,
+        String(port),
+        ...files,
+      ]);
+      assert.equal(out.code, 0, show(out));
+      for (const n of [1, 2, 3]) {
+        assert.match(
+          out.stderr,
+          new RegExp(
+            `^I: \\[${n}\\] Asynchronous Operations Window: proposed 4, granted 4 outstanding operations$`,
+            "m",
+          ),
+        );
+      }
+      const stores = jsonLines(out.stdout, "store");
+      assert.equal(stores.length, 36);
+      assert.deepEqual(sorted(stores.map((s) => s.sopInstanceUid as string)), sorted(uids));
+      assert.deepEqual(sorted(stores.map((s) => s.path as string)), sorted(files));
+      assert.ok(stores.every((s) => s.outcome === "success"));
+      // Message IDs are unique across the run, so on each association.
+      assert.equal(new Set(stores.map((s) => s.messageId)).size, 36);
+      const [summary] = jsonLines(out.stdout, "summary");
+      assert.equal(summary.associations, 3);
+      assert.equal(summary.success, 36);
+      assert.equal(summary.sent, 36);
+      await scp.waitFor(() => storedUids(scp).length >= 36);
+      // Each exactly once: no UID twice on the receiving side.
+      assert.deepEqual(sorted(storedUids(scp)), sorted(uids));
+      assert.equal(
+        scp.stderr.match(/Asynchronous Operations Window: requested 4, granted 4/g)?.length,
+        3,
+        scp.stderr,
+      );
+    } finally {
+      await scp.stop();
+    }
+  });
+});
+
+Deno.test("--async 4 --retries 1: the association aborted with 4 stores outstanding; all 4 go again on a new one, both attempts in the JSON", async () => {
+  // The first connection grants 4, reads 4 whole stores without answering, then aborts.
+  await withImages(8, async (files, uids) => {
+    const fake = startFakeScp((n) =>
+      n === 1
+        ? { kind: "abort-after-requests", window: 4, requests: 4 }
+        : { kind: "answer", status: 0 }
+    );
+    try {
+      const out = await runTool("storescu", [
+        "--async",
+        "4",
+        "--retries",
+        "1",
+        "--retry-delay",
+        "10",
+        "--json",
+        HOST,
+        String(fake.port),
+        ...files,
+      ]);
+      assert.equal(out.code, 0, show(out));
+      const stores = jsonLines(out.stdout, "store");
+      assert.equal(stores.length, 8);
+      assert.deepEqual(sorted(stores.map((s) => s.sopInstanceUid as string)), sorted(uids));
+      assert.ok(stores.every((s) => s.outcome === "success"), show(out));
+      const retried = stores.filter((s) => (s.attempts as unknown[]).length === 2);
+      assert.equal(retried.length, 4, show(out));
+      for (const s of retried) {
+        const [first, last] = s.attempts as Record<string, unknown>[];
+        assert.equal(first.outcome, "failed");
+        assert.match(String(first.diagnosis), /abort/i);
+        assert.equal(last.outcome, "success");
+      }
+      // The four outstanding were the first four of the queue; the rest went once.
+      assert.deepEqual(sorted(retried.map((s) => s.path as string)), files.slice(0, 4));
+      const [summary] = jsonLines(out.stdout, "summary");
+      assert.equal(summary.retried, 4);
+      assert.equal(summary.success, 8);
+      assert.equal(summary.sent, 8);
+      assert.equal(fake.connections(), 2);
+    } finally {
+      await fake.close();
+    }
+  });
+});
