@@ -5,7 +5,9 @@
  * to the others, transient failures tried again on a fresh association with
  * each attempt in the JSON, a SIGKILLed run resumed by sending exactly the
  * stores not acknowledged, a journal of another peer skipping nothing, and
- * invented UIDs unique across associations. Peers: our storescp (also behind
+ * invented UIDs unique across associations; with an asynchronous operations
+ * window (--async) on each association too, and windowed stores retried when
+ * their association is aborted under them. Peers: our storescp (also behind
  * the latency proxy, so that a kill lands mid-batch) and the fake SCP.
  */
 import assert from "node:assert/strict";
@@ -58,6 +60,11 @@ function storedUids(scp: Background): string[] {
 }
 
 const sorted = (xs: Iterable<string>) => [...xs].sort();
+
+/** The lines of a --journal file. */
+function journalLines(file: string): Record<string, unknown>[] {
+  return Deno.readTextFileSync(file).split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
+}
 
 Deno.test("--parallel 4 into our storescp: every file stored once, four associations, one JSON line per file", async () => {
   await withImages(24, async (files, uids, dir) => {
@@ -548,7 +555,7 @@ Deno.test("options: --retry-delay only with --retries; --parallel within 1..64",
   }
 });
 
-Deno.test("--parallel 3 --async 4 into our storescp --async 4: a window on each association, every file stored exactly once, one JSON line per file", async () => {
+Deno.test("--parallel 3 --async 4 --journal into our storescp --async 4: a window on each association, every file stored exactly once, one JSON line and one journal line per file", async () => {
   await withImages(36, async (files, uids, dir) => {
     const { proc: scp, port } = await startTool("storescp", [
       "--bind",
@@ -566,6 +573,8 @@ Deno.test("--parallel 3 --async 4 into our storescp --async 4: a window on each 
         "3",
         "--async",
         "4",
+        "--journal",
+        `${dir}/journal`,
         "-v",
         "--json",
         HOST,
@@ -601,15 +610,20 @@ Deno.test("--parallel 3 --async 4 into our storescp --async 4: a window on each 
         3,
         scp.stderr,
       );
+      // Every response journaled once, whatever the order it came in.
+      const journaled = journalLines(`${dir}/journal`);
+      assert.equal(journaled.length, 36);
+      assert.deepEqual(sorted(journaled.map((e) => e.sopInstanceUid as string)), sorted(uids));
+      assert.ok(journaled.every((e) => e.status === 0));
     } finally {
       await scp.stop();
     }
   });
 });
 
-Deno.test("--async 4 --retries 1: the association aborted with 4 stores outstanding; all 4 go again on a new one, both attempts in the JSON", async () => {
+Deno.test("--async 4 --retries 1 --journal: the association aborted with 4 stores outstanding; all 4 go again on a new one, both attempts in the JSON, each file journaled once", async () => {
   // The first connection grants 4, reads 4 whole stores without answering, then aborts.
-  await withImages(8, async (files, uids) => {
+  await withImages(8, async (files, uids, dir) => {
     const fake = startFakeScp((n) =>
       n === 1
         ? { kind: "abort-after-requests", window: 4, requests: 4 }
@@ -623,6 +637,8 @@ Deno.test("--async 4 --retries 1: the association aborted with 4 stores outstand
         "1",
         "--retry-delay",
         "10",
+        "--journal",
+        `${dir}/journal`,
         "--json",
         HOST,
         String(fake.port),
@@ -631,6 +647,10 @@ Deno.test("--async 4 --retries 1: the association aborted with 4 stores outstand
       assert.equal(out.code, 0, show(out));
       const stores = jsonLines(out.stdout, "store");
       assert.equal(stores.length, 8);
+      // The aborted attempts got no response: each file is journaled once, by its success.
+      const journaled = journalLines(`${dir}/journal`);
+      assert.deepEqual(sorted(journaled.map((e) => e.sopInstanceUid as string)), sorted(uids));
+      assert.ok(journaled.every((e) => e.status === 0));
       assert.deepEqual(sorted(stores.map((s) => s.sopInstanceUid as string)), sorted(uids));
       assert.ok(stores.every((s) => s.outcome === "success"), show(out));
       const retried = stores.filter((s) => (s.attempts as unknown[]).length === 2);
