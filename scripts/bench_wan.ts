@@ -24,6 +24,36 @@ export const WAN_CONFIGS: WanConfig[] = [
   { name: "DCMTK -> DCMTK storescp --fork", scu: "dcmtk", scp: "dcmtk-fork" },
   { name: "DCMTK -> ours", scu: "dcmtk", scp: "ours" },
   { name: "ours -> ours", scu: "ours", scp: "ours" },
+  // --parallel N (i13a); ours serves up to max(8, associations/4) per peer unless raised.
+  ...[4, 8, 16].map((n): WanConfig => ({
+    name: `ours --parallel ${n} -> ours`,
+    scu: "ours",
+    scp: "ours",
+    scuArgs: ["--parallel", String(n)],
+    scpArgs: ["--max-per-peer", "64"],
+  })),
+  {
+    name: "ours --parallel 8 -> DCMTK storescp --fork",
+    scu: "ours",
+    scp: "dcmtk-fork",
+    scuArgs: ["--parallel", "8"],
+  },
+  // One association with an asynchronous operations window (PS3.7 D.3.3.3); 16: the memory.
+  ...[8, 16].map((n): WanConfig => ({
+    name: `ours --async ${n} -> ours --async ${n}`,
+    scu: "ours",
+    scp: "ours",
+    scuArgs: ["--async", String(n)],
+    scpArgs: ["--async", String(n)],
+  })),
+  // Both: a window of 4 on each of 4 associations (16 outstanding in all).
+  {
+    name: "ours --parallel 4 --async 4 -> ours --async 4",
+    scu: "ours",
+    scp: "ours",
+    scuArgs: ["--parallel", "4", "--async", "4"],
+    scpArgs: ["--async", "4", "--max-per-peer", "64"],
+  },
 ];
 
 /** One WAN row: the same configuration through the proxy and on plain loopback. */

@@ -35,13 +35,28 @@ export type FakeBehaviour =
   /** Reads the A-ASSOCIATE-RQ and closes the connection. */
   | { kind: "close-after-rq" }
   /** Answers the A-ASSOCIATE-RQ with an HTTP 400 response and closes. */
-  | { kind: "http" };
+  | { kind: "http" }
+  /**
+   * Grants an asynchronous operations window of `window` (PS3.7 D.3.3.3) and
+   * answers each group of `window` requests in reverse order (a smaller
+   * group once the requestor has been quiet for 150 ms).
+   */
+  | { kind: "answer-reversed"; window: number; status: number }
+  /** Grants a window of `window`; answers the first request with message ID + 1000. */
+  | { kind: "unknown-message-id"; window: number }
+  /**
+   * Grants a window of `window`, reads `requests` C-STORE-RQs with their
+   * data sets whole without answering any, then aborts.
+   */
+  | { kind: "abort-after-requests"; window: number; requests: number };
 
 /** A running fake SCP. */
 export interface FakeScp {
   port: number;
   /** Connections served so far. */
   connections(): number;
+  /** The types of the PDUs the requestors sent, in order (P-DATA-TF left out). */
+  pduTypes(): string[];
   close(): Promise<void>;
 }
 
@@ -49,13 +64,16 @@ export interface FakeScp {
 class Pdus {
   readonly #reader = new PduReader();
   readonly #buf = new Uint8Array(65536);
-  constructor(readonly conn: Deno.Conn) {}
+  constructor(readonly conn: Deno.Conn, readonly types: string[] = []) {}
 
   /** The next PDU, or null once the client closed. */
   async next(): Promise<Pdu | null> {
     for (;;) {
       const item = this.#reader.next();
-      if (item) return item.pdu;
+      if (item) {
+        if (item.pdu.type !== "P-DATA-TF") this.types.push(item.pdu.type);
+        return item.pdu;
+      }
       const n = await this.conn.read(this.#buf).catch(() => null);
       if (n === null) return null;
       this.#reader.push(this.#buf.slice(0, n));
@@ -77,10 +95,16 @@ function accept(rq: AssociateRqPdu): AssociateAcPdu {
   return answerAssociateRq(rq, echo) as AssociateAcPdu;
 }
 
-/** Starts the fake SCP; every connection gets `behaviour`. */
-export function startFakeScp(behaviour: FakeBehaviour): FakeScp {
+/**
+ * Starts the fake SCP; every connection gets `behaviour`, or what it returns
+ * for the connection's number (1, 2, ...).
+ */
+export function startFakeScp(
+  behaviour: FakeBehaviour | ((connection: number) => FakeBehaviour),
+): FakeScp {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   let count = 0;
+  const types: string[] = [];
   const closing = new AbortController();
   const open = new Set<Deno.Conn>();
   const serving: Promise<void>[] = [];
@@ -91,7 +115,12 @@ export function startFakeScp(behaviour: FakeBehaviour): FakeScp {
       count++;
       open.add(conn);
       serving.push(
-        serve(conn, behaviour, closing.signal).catch(() => {}).finally(() => {
+        serve(
+          conn,
+          typeof behaviour === "function" ? behaviour(count) : behaviour,
+          closing.signal,
+          types,
+        ).catch(() => {}).finally(() => {
           open.delete(conn);
           try {
             conn.close();
@@ -105,6 +134,7 @@ export function startFakeScp(behaviour: FakeBehaviour): FakeScp {
   return {
     port: (listener.addr as Deno.NetAddr).port,
     connections: () => count,
+    pduTypes: () => [...types],
     async close() {
       closing.abort();
       listener.close();
@@ -121,8 +151,13 @@ export function startFakeScp(behaviour: FakeBehaviour): FakeScp {
   };
 }
 
-async function serve(conn: Deno.Conn, b: FakeBehaviour, closing: AbortSignal): Promise<void> {
-  const pdus = new Pdus(conn);
+async function serve(
+  conn: Deno.Conn,
+  b: FakeBehaviour,
+  closing: AbortSignal,
+  types: string[],
+): Promise<void> {
+  const pdus = new Pdus(conn, types);
   const rq = await pdus.next();
   if (rq?.type !== "A-ASSOCIATE-RQ") return;
   switch (b.kind) {
@@ -148,8 +183,36 @@ async function serve(conn: Deno.Conn, b: FakeBehaviour, closing: AbortSignal): P
       return await untilClosed(pdus);
     }
   }
-  await writeAll(conn, encodePdu(accept(rq)));
-  for (let p = await pdus.next(); p; p = await pdus.next()) {
+  const ac = accept(rq);
+  if ("window" in b) {
+    ac.userInformation.asynchronousOperationsWindow = {
+      maxOperationsInvoked: b.window,
+      maxOperationsPerformed: 1,
+    };
+  }
+  await writeAll(conn, encodePdu(ac));
+  /** Responses held back to go out in reverse order. */
+  const held: Uint8Array[] = [];
+  const flush = async () => {
+    for (const bytes of held.splice(0).reverse()) await writeAll(conn, bytes);
+  };
+  let reading: Promise<Pdu | null> | undefined;
+  const next = async () => {
+    reading ??= pdus.next();
+    if (held.length > 0) {
+      const quiet = await Promise.race([
+        reading.then(() => false),
+        new Promise<boolean>((r) => setTimeout(() => r(true), 150)),
+      ]);
+      if (quiet) await flush();
+    }
+    const p = await reading;
+    reading = undefined;
+    return p;
+  };
+  let answered = 0;
+  let unanswered = 0;
+  for (let p = await next(); p; p = await next()) {
     if (p.type === "A-ABORT") return;
     if (p.type === "A-RELEASE-RQ") {
       await writeAll(conn, encodePdu({ type: "A-RELEASE-RP" }));
@@ -169,22 +232,32 @@ async function serve(conn: Deno.Conn, b: FakeBehaviour, closing: AbortSignal): P
       affectedSopClassUid: string;
       affectedSopInstanceUid?: string;
     };
-    if (rqm.type === "C-STORE-RQ") await untilLastDataFragment(pdus, p);
+    if (rqm.type === "C-STORE-RQ") await untilLastDataFragment(next, p);
+    if (b.kind === "abort-after-requests") {
+      if (++unanswered < b.requests) continue;
+      await writeAll(conn, encodePdu({ type: "A-ABORT", source: 2, reason: 0 }));
+      return;
+    }
+    const status = "status" in b ? b.status : 0;
+    const messageIdBeingRespondedTo = b.kind === "unknown-message-id" && answered === 0
+      ? rqm.messageId + 1000
+      : rqm.messageId;
+    answered++;
     const rsp = rqm.type === "C-ECHO-RQ"
       ? {
         type: "C-ECHO-RSP" as const,
-        messageIdBeingRespondedTo: rqm.messageId,
+        messageIdBeingRespondedTo,
         affectedSopClassUid: rqm.affectedSopClassUid,
-        status: b.status,
+        status,
       }
       : {
         type: "C-STORE-RSP" as const,
-        messageIdBeingRespondedTo: rqm.messageId,
+        messageIdBeingRespondedTo,
         affectedSopClassUid: rqm.affectedSopClassUid,
         affectedSopInstanceUid: rqm.affectedSopInstanceUid!,
-        status: b.status,
+        status,
       };
-    if (b.delayMs) {
+    if (b.kind === "answer" && b.delayMs) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, b.delayMs);
         closing.addEventListener("abort", () => {
@@ -195,21 +268,24 @@ async function serve(conn: Deno.Conn, b: FakeBehaviour, closing: AbortSignal): P
       if (closing.aborted) return;
     }
     const data = encodeCommandSet(messageToCommandSet(rsp));
-    await writeAll(
-      conn,
-      encodePdu({
-        type: "P-DATA-TF",
-        pdvs: [{ contextId: pdv.contextId, isCommand: true, isLast: true, data }],
-      }),
-    );
+    const bytes = encodePdu({
+      type: "P-DATA-TF",
+      pdvs: [{ contextId: pdv.contextId, isCommand: true, isLast: true, data }],
+    });
+    if (b.kind !== "answer-reversed") {
+      await writeAll(conn, bytes);
+      continue;
+    }
+    held.push(bytes);
+    if (held.length === b.window) await flush();
   }
 }
 
 /** Reads to the last fragment of the data set that follows a command (it may share its PDU). */
-async function untilLastDataFragment(pdus: Pdus, first: Pdu): Promise<void> {
+async function untilLastDataFragment(next: () => Promise<Pdu | null>, first: Pdu): Promise<void> {
   let p: Pdu | null = first;
   while (p?.type === "P-DATA-TF" && !p.pdvs.some((v) => !v.isCommand && v.isLast)) {
-    p = await pdus.next();
+    p = await next();
   }
 }
 

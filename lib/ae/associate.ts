@@ -11,6 +11,7 @@ import type { Logger } from "../log/logger.ts";
 import type {
   AssociateAcPdu,
   AssociateRqPdu,
+  AsynchronousOperationsWindow,
   Pdu,
   PresentationContextRq,
   RoleSelection,
@@ -113,6 +114,14 @@ export interface AssociateOptions {
   roles?: readonly RoleSelection[];
   /** Services answering requests the peer sends on this association (C-GET's C-STOREs). */
   services?: readonly Service[];
+  /**
+   * Proposes an Asynchronous Operations Window (PS3.7 D.3.3.3): up to
+   * `invoked` operations of ours outstanding at once (0: unlimited) and
+   * `performed` of the peer's (default 1). The peer grants as many or
+   * fewer (`Association.asyncWindow`); operations beyond the grant wait
+   * for a place. Default: none proposed, one operation at a time.
+   */
+  asyncWindow?: { invoked: number; performed?: number };
   /** Where neutral lines go, each with the association's name (`ME->PEER(1)`); silent without. */
   logger?: Logger;
   /**
@@ -170,6 +179,7 @@ export async function associate(
     presentationContexts: proposal(o),
     userIdentity: o.userIdentity,
     roleSelections: o.roles ? [...o.roles] : [],
+    asyncWindow: o.asyncWindow && proposedWindow(o.asyncWindow),
   });
   return await requestWith(peer, rq, o);
 }
@@ -251,6 +261,19 @@ export async function requestWith(
     o.logger.info(`${assoc.name}: associated with ${where.host}:${where.port}`);
   }
   return assoc;
+}
+
+/** The window item of `asyncWindow`, its values checked (16-bit, PS3.7 D.3.3.3.1). */
+export function proposedWindow(
+  w: { invoked: number; performed?: number },
+): AsynchronousOperationsWindow {
+  const performed = w.performed ?? 1;
+  for (const v of [w.invoked, performed]) {
+    if (!Number.isInteger(v) || v < 0 || v > 0xffff) {
+      throw new RangeError(`an asynchronous operations window is 0 to 65535, not ${v}`);
+    }
+  }
+  return { maxOperationsInvoked: w.invoked, maxOperationsPerformed: performed };
 }
 
 /** The contexts to propose: given, from abstract syntaxes, or Verification. */

@@ -22,7 +22,7 @@ import type {
 import { hasDataset, PRIORITY, type Priority } from "../dimse/messages.ts";
 import { concatBytes } from "../util/bytes.ts";
 import type { Logger } from "../log/logger.ts";
-import type { AssociateAcPdu, AssociateRqPdu } from "../pdu/types.ts";
+import type { AssociateAcPdu, AssociateRqPdu, AsynchronousOperationsWindow } from "../pdu/types.ts";
 import type { TlsInfo } from "../transport/tls.ts";
 import type { UlAssociation } from "../ul/association.ts";
 import type { ChannelEvent, DimseChannel } from "./channel.ts";
@@ -33,7 +33,7 @@ import {
   NoPresentationContext,
   ProtocolError,
 } from "./errors.ts";
-import type { AcceptedContext } from "./negotiation.ts";
+import { type AcceptedContext, negotiatedAsyncWindow } from "./negotiation.ts";
 import { type AssociationInfo, dispatchRequest, type Service } from "./service.ts";
 import { VERIFICATION_SOP_CLASS } from "../dicom/uids.ts";
 import { ChunkQueue } from "./chunks.ts";
@@ -147,7 +147,19 @@ export class Association implements AsyncDisposable {
    * own making; an operation in progress must not be mixed with it.
    */
   readonly channel: DimseChannel;
+  /**
+   * The Asynchronous Operations Window in force (PS3.7 D.3.3.3):
+   * `maxOperationsInvoked` requests of ours may await their responses at
+   * once (0: unlimited), `maxOperationsPerformed` of the peer's may await
+   * ours. One each unless both sides agreed on more (`asyncWindow` of
+   * `associate()`); operations beyond the window wait for a place.
+   */
+  readonly asyncWindow: AsynchronousOperationsWindow;
   readonly #ul: UlAssociation;
+  /** Places in the window: each operation holds one from its request to its final response. */
+  readonly #places: Places;
+  /** The send under way: messages go out one after another, never interleaved (PS3.8 9.3.5). */
+  #sending: Promise<unknown> = Promise.resolve();
   readonly #setup: AssociationSetup;
   readonly #waiters = new Map<number, Waiter>();
   #nextMessageId = 1;
@@ -170,6 +182,8 @@ export class Association implements AsyncDisposable {
     this.peer = setup.peer;
     this.tls = setup.tls;
     this.name = setup.name;
+    this.asyncWindow = negotiatedAsyncWindow(setup.rq, setup.ac);
+    this.#places = new Places(this.asyncWindow.maxOperationsInvoked);
     const proposed = new Map(setup.rq.presentationContexts.map((pc) => [pc.id, pc]));
     this.contexts = setup.ac.presentationContexts.flatMap((pc) => {
       const p = proposed.get(pc.id);
@@ -304,17 +318,25 @@ export class Association implements AsyncDisposable {
         wake?.();
       },
     };
-    this.#expect(waiter);
     let final = false;
     let cancelled = false;
     const cancel = () => {
       if (cancelled || final || !this.open) return;
       cancelled = true;
-      this.channel.send(contextId, {
-        type: "C-CANCEL-RQ",
-        messageIdBeingRespondedTo: request.messageId,
-      }).catch(() => {});
+      this.#exclusive(() =>
+        this.channel.send(contextId, {
+          type: "C-CANCEL-RQ",
+          messageIdBeingRespondedTo: request.messageId,
+        })
+      ).catch(() => {});
     };
+    await this.#places.take();
+    try {
+      this.#expect(waiter);
+    } catch (err) {
+      this.#places.give();
+      throw err;
+    }
     o.signal?.addEventListener("abort", cancel, { once: true });
     try {
       await this.#send(contextId, request, dataset);
@@ -339,6 +361,7 @@ export class Association implements AsyncDisposable {
       this.#waiters.delete(request.messageId);
       // The reader may wait for us: it goes on (to whoever comes next).
       drained?.();
+      this.#places.give();
       if (!final) cancel();
     }
   }
@@ -387,12 +410,13 @@ export class Association implements AsyncDisposable {
   }
 
   /**
-   * Releases the association (PS3.8 7.2); when the peer asked first, or
-   * ended it, the release is answered or the way it ended thrown
-   * ({@link AssociationAborted}).
+   * Releases the association (PS3.8 7.2) once the operations under way are
+   * answered; when the peer asked first, or ended it, the release is
+   * answered or the way it ended thrown ({@link AssociationAborted}).
    */
   async release(): Promise<void> {
     if (this.#released) return;
+    await this.#places.idle();
     if (this.#ended) throw this.#ended;
     if (this.#ul.state === "Sta6") {
       const released = await this.#ul.release();
@@ -471,7 +495,13 @@ export class Association implements AsyncDisposable {
         wake?.();
       },
     };
-    this.#expect(waiter);
+    await this.#places.take();
+    try {
+      this.#expect(waiter);
+    } catch (err) {
+      this.#places.give();
+      throw err;
+    }
     try {
       await this.#send(contextId, request, dataset);
       o.onSent?.();
@@ -488,7 +518,15 @@ export class Association implements AsyncDisposable {
       return got;
     } finally {
       this.#waiters.delete(request.messageId);
+      this.#places.give();
     }
+  }
+
+  /** Runs `send` once the sends before it are done: one message on the wire at a time. */
+  #exclusive<T>(send: () => Promise<T>): Promise<T> {
+    const run = this.#sending.then(send);
+    this.#sending = run.catch(() => {});
+    return run;
   }
 
   #expect(w: Waiter): void {
@@ -512,7 +550,7 @@ export class Association implements AsyncDisposable {
     dataset: Uint8Array | AsyncIterable<Uint8Array> | undefined,
   ): Promise<void> {
     try {
-      await this.channel.send(contextId, request, dataset);
+      await this.#exclusive(() => this.channel.send(contextId, request, dataset));
     } catch (err) {
       if (this.#ul.state === "Sta6") {
         // Part of the data set is out: PS3.7 has no way to take it back but the abort.
@@ -593,7 +631,7 @@ export class Association implements AsyncDisposable {
               // PS3.7 9.1: a response names the request it answers; this one answers none of ours.
               await this.#protocolError(
                 new ProtocolError(
-                  "unexpected-message",
+                  "unknown-message-id",
                   `${m.type} (message ID ${m.messageIdBeingRespondedTo}, none of ours)`,
                 ),
               );
@@ -695,7 +733,7 @@ export class Association implements AsyncDisposable {
       association: info,
       dataset: data,
       signal: controller.signal,
-      send: (rsp) => this.channel.send(contextId, rsp),
+      send: (rsp) => this.#exclusive(() => this.channel.send(contextId, rsp)),
       logger: this.#setup.logger,
     });
     // The reader goes on feeding the data set while the service consumes it.
@@ -737,4 +775,41 @@ async function fileSource(path: string): Promise<StoreSource> {
     sopClassUid: info.sopClassUid,
     sopInstanceUid: info.sopInstanceUid,
   };
+}
+
+/**
+ * Places in the asynchronous operations window (PS3.7 D.3.3.3): a
+ * counting semaphore, first come first served; 0 places: unlimited.
+ */
+class Places {
+  readonly #size: number;
+  #taken = 0;
+  readonly #queue: (() => void)[] = [];
+  readonly #idle: (() => void)[] = [];
+
+  constructor(size: number) {
+    this.#size = size;
+  }
+
+  /** Resolves once a place is ours. */
+  take(): Promise<void> {
+    if (this.#size === 0 || this.#taken < this.#size) {
+      this.#taken++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#queue.push(resolve));
+  }
+
+  /** Gives a place back: the first waiting takes it over. */
+  give(): void {
+    const next = this.#queue.shift();
+    if (next) next();
+    else if (--this.#taken === 0) { for (const idle of this.#idle.splice(0)) idle(); }
+  }
+
+  /** Resolves once no place is taken (every operation answered or failed). */
+  idle(): Promise<void> {
+    if (this.#taken === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
 }

@@ -143,8 +143,10 @@ export class DimseTimeout extends DicomNetworkError {
 export type ProtocolErrorKind =
   /** A DIMSE command set we cannot decode, or a fragment out of sequence. */
   | "malformed"
-  /** A message other than the response expected (another type or message ID). */
+  /** A message other than the response expected (another type, or a request out of place). */
   | "unexpected-message"
+  /** A response to a message ID no request of ours awaits (PS3.7 9.1). */
+  | "unknown-message-id"
   /** Data, or the end of a release, where a response was due. */
   | "unexpected-event"
   /** An A-RELEASE-RQ while our request was unanswered. */

@@ -11,6 +11,7 @@ import {
   type AssociateAcPdu,
   type AssociateRjPdu,
   type AssociateRqPdu,
+  type AsynchronousOperationsWindow,
   DICOM_APPLICATION_CONTEXT,
   type PresentationContextAc,
   type PresentationContextRq,
@@ -51,6 +52,8 @@ export interface RequestParams extends LocalAe {
   userIdentity?: UserIdentityRq;
   /** SCP/SCU Role Selection sub-items to propose (PS3.7 D.3.3.4). */
   roleSelections?: RoleSelection[];
+  /** The Asynchronous Operations Window to propose (PS3.7 D.3.3.3); none: synchronous. */
+  asyncWindow?: AsynchronousOperationsWindow;
 }
 
 /** Builds the A-ASSOCIATE-RQ with our implementation identification (PS3.7 D.3.3.2). */
@@ -65,6 +68,7 @@ export function buildAssociateRq(p: RequestParams): AssociateRqPdu {
     userInformation: {
       ...ourUserInformation(p.maxPdu),
       roleSelections: p.roleSelections ?? [],
+      ...(p.asyncWindow ? { asynchronousOperationsWindow: { ...p.asyncWindow } } : {}),
       ...(p.userIdentity ? { userIdentityRq: p.userIdentity } : {}),
     },
   };
@@ -131,6 +135,13 @@ export interface AcceptorPolicy extends LocalAe {
    * role item is returned and the default roles apply (requestor SCU).
    */
   answerRoles?: { scpRoleFor?: ReadonlySet<string> } | true;
+  /**
+   * The most operations a requestor may have outstanding on one of our
+   * associations (PS3.7 D.3.3.3): a proposed window is answered with
+   * at most this many (at least 2 to answer at all); absent or 1, no window
+   * item is answered and the default of one applies, as DCMTK does.
+   */
+  maxOperationsPerformed?: number;
 }
 
 /** PS3.8 Table 9-21 reject reasons the acceptor uses, with their source. */
@@ -177,7 +188,59 @@ export function answerAssociateRq(
     userInformation: {
       ...ourUserInformation(policy.maxPdu),
       roleSelections: policy.answerRoles ? answerRoles(rq, policy.answerRoles) : [],
+      ...windowItem(answerAsyncWindow(rq, policy.maxOperationsPerformed)),
     },
+  };
+}
+
+function windowItem(w: AsynchronousOperationsWindow | undefined) {
+  return w ? { asynchronousOperationsWindow: w } : {};
+}
+
+/** The lower of two window values where 0 means unlimited (PS3.7 D.3.3.3). */
+function minWindow(a: number, b: number): number {
+  if (a === 0) return b;
+  if (b === 0) return a;
+  return Math.min(a, b);
+}
+
+/**
+ * The acceptor's Asynchronous Operations Window item (PS3.7 D.3.3.3):
+ * none when none was proposed (it "shall be omitted" then) or we grant no
+ * more than one; else the requestor may invoke the lower of what it
+ * proposed and `maxPerformed` (0 proposed: unlimited, so `maxPerformed`),
+ * and we invoke at most one at a time on it (sub-operations of a C-GET),
+ * never more than it said it performs.
+ */
+export function answerAsyncWindow(
+  rq: AssociateRqPdu,
+  maxPerformed: number | undefined,
+): AsynchronousOperationsWindow | undefined {
+  const proposed = rq.userInformation.asynchronousOperationsWindow;
+  if (!proposed || maxPerformed === undefined || maxPerformed <= 1) return undefined;
+  return {
+    maxOperationsInvoked: minWindow(proposed.maxOperationsInvoked, maxPerformed),
+    maxOperationsPerformed: minWindow(proposed.maxOperationsPerformed, 1),
+  };
+}
+
+/**
+ * The window in force on an association (PS3.7 D.3.3.3), seen from the
+ * requestor: `maxOperationsInvoked` is how many operations the requestor
+ * may have outstanding, `maxOperationsPerformed` how many the acceptor may
+ * (0: unlimited). One each when either side left the item out; an
+ * acceptor's value above what was proposed is held to the proposal.
+ */
+export function negotiatedAsyncWindow(
+  rq: AssociateRqPdu,
+  ac: AssociateAcPdu,
+): AsynchronousOperationsWindow {
+  const asked = rq.userInformation.asynchronousOperationsWindow;
+  const got = ac.userInformation.asynchronousOperationsWindow;
+  if (!asked || !got) return { maxOperationsInvoked: 1, maxOperationsPerformed: 1 };
+  return {
+    maxOperationsInvoked: minWindow(got.maxOperationsInvoked, asked.maxOperationsInvoked),
+    maxOperationsPerformed: minWindow(got.maxOperationsPerformed, asked.maxOperationsPerformed),
   };
 }
 

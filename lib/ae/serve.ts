@@ -18,6 +18,7 @@ import type { ChannelEvent, TransferFloor } from "./channel.ts";
 import { ChunkQueue } from "./chunks.ts";
 import type { AcceptorPolicy } from "./negotiation.ts";
 import {
+  CANCEL_REASON,
   type CommandHandler,
   DicomServer,
   type RequestInterrupted,
@@ -42,6 +43,14 @@ export interface ServeOptions {
   requireCalledAeTitle?: boolean;
   /** Our Maximum Length Received (default 16384). */
   maxPdu?: number;
+  /**
+   * Grants a requestor that proposes an Asynchronous Operations Window
+   * (PS3.7 D.3.3.3) up to this many outstanding requests per association
+   * (the lower of its proposal and this): that many handlers of one
+   * association run at once, each answered as it finishes. Default 1: no
+   * window item answered, one request at a time (as DCMTK).
+   */
+  asyncWindow?: number;
   /** Caps on connections (default: derived from the process's descriptor limit). */
   budget?: Partial<ConnectionLimits>;
   /** Deadlines, milliseconds: ARTIM (default 30 s), each request (default 60 s), inactivity (60 s). */
@@ -79,6 +88,10 @@ const DEFAULT_FLOOR: TransferFloor = { bytesPerSecond: 1024, windowMs: 30_000 };
  * ```
  */
 export async function serve(o: ServeOptions): Promise<DicomServer> {
+  const w = o.asyncWindow;
+  if (w !== undefined && (!Number.isInteger(w) || w < 1 || w > 0xffff)) {
+    throw new RangeError(`asyncWindow is 1 to 65535 outstanding requests, not ${w}`);
+  }
   const aeTitle = o.aeTitle ?? "DIMSE-DENO";
   const logger = o.logger ?? NULL_LOGGER;
   const acseTimeoutMs = o.timeouts?.acseMs ?? 30_000;
@@ -89,6 +102,7 @@ export async function serve(o: ServeOptions): Promise<DicomServer> {
     requireCalledAeTitle: o.requireCalledAeTitle,
     abstractSyntaxes: new ServiceSyntaxes(o.services),
     answerRoles: true,
+    maxOperationsPerformed: o.asyncWindow,
   };
   const handlers: Partial<Record<DimseMessageType, CommandHandler>> = {};
   for (const s of o.services) {
@@ -182,6 +196,16 @@ function serviceHandler(services: readonly Service[]): CommandHandler {
         data.fail(typeof stopped === "string" ? stopped : stopped.interrupted.kind);
         return stopped;
       }
+    }
+    if (ctx.detach) {
+      // Within a window the server reads on and tells of a C-CANCEL-RQ or the end.
+      const ended = ctx.detach();
+      const stop = () =>
+        controller.abort(ended.reason === CANCEL_REASON ? CANCELLED : ended.reason);
+      if (ended.aborted) stop();
+      else ended.addEventListener("abort", stop, { once: true });
+      const ok = await answered;
+      return ok ? status : "abort";
     }
     // While the service works, the association is watched: a C-CANCEL-RQ for this
     // request aborts its signal; an abort or a lost connection ends the request.

@@ -53,6 +53,7 @@ import {
   acceptedContexts,
   type AcceptorPolicy,
   answerAssociateRq,
+  negotiatedAsyncWindow,
   REJECT,
 } from "./negotiation.ts";
 
@@ -255,7 +256,20 @@ export interface RequestContext {
   dimseTimeoutMs?: number;
   /** The association's tally: a handler that stores a data set adds it (`stored`, `bytes`). */
   tally: AssociationTally;
+  /**
+   * Present when the association's Asynchronous Operations Window lets the
+   * peer have more than one request outstanding (PS3.7 D.3.3.3): a handler
+   * calls it once it has read all it needs from the channel (its data set,
+   * whole); the server then reads the next requests while this one is being
+   * answered, up to the window. From then on the handler only sends (its
+   * response); the signal returned aborts when the association ends
+   * ("ended") or the peer cancels the request ({@link CANCEL_REASON}).
+   */
+  detach?: () => AbortSignal;
 }
+
+/** The reason a detached request's signal aborts with when the peer sent a C-CANCEL-RQ for it. */
+export const CANCEL_REASON = "C-CANCEL-RQ";
 
 /**
  * What ended a request before it could be answered (a peer's A-ABORT, a lost
@@ -707,85 +721,205 @@ export class DicomServer implements AsyncDisposable {
       o.onEvent?.({ event: "association-aborted", peer, reason });
       return "aborted" as const;
     };
+    // The window the peer was granted (PS3.7 D.3.3.3): beyond one, handlers detach once
+    // their request is read and are answered while the next requests are read.
+    const granted = negotiatedAsyncWindow(rq, ac).maxOperationsInvoked;
+    const window = granted === 0 ? Infinity : granted;
+    const outstanding = new Map<number, { cancel: AbortController; done: Promise<void> }>();
+    /** Detached requests answered (or failed), in the order they finished. */
+    const finished: { message: DimseMessage; outcome: HandlerOutcome }[] = [];
+    /** Aborted when a detached request finishes, to wake the wait for the next event. */
+    let wake: AbortController | undefined;
+    /** What a handler's answer makes of the association: undefined, it goes on. */
+    const settle = async (message: DimseMessage, outcome: HandlerOutcome) => {
+      if ("error" in outcome) throw outcome.error;
+      const status = outcome.status;
+      if (status === "ended") return undefined; // the association ended under it: read below
+      if (status === "abort" || status === "timeout") {
+        this.#report({ kind: "aborting", peer });
+        await assoc.abort({ closeNow: status === "timeout" });
+        o.onEvent?.({ event: "association-aborted", peer, reason: "handler aborted" });
+        return "aborted" as const;
+      }
+      if (typeof status === "object") return status.interrupted;
+      tally.requests++;
+      if (isFailure(status)) tally.failed++;
+      o.onEvent?.({
+        event: "request",
+        peer,
+        command: message.type,
+        messageId: "messageId" in message ? message.messageId : message.messageIdBeingRespondedTo,
+        status,
+      });
+      return undefined;
+    };
     // An event a handler received in place of its data, handled here as if read here.
     let interrupted: ChannelEvent | undefined;
-    for (;;) {
-      const ev: ChannelEvent = interrupted ?? await channel.receive(o.dimseTimeoutMs);
-      interrupted = undefined;
-      switch (ev.kind) {
-        case "command": {
-          const context = contexts.get(ev.contextId);
-          const handler = o.handlers[ev.message.type];
-          if (!context) {
-            return await end(
-              { kind: "context-not-accepted", command: ev.message.type, contextId: ev.contextId },
-              true,
-            );
-          }
-          if (!handler) {
-            return await end({ kind: "cannot-handle", command: ev.message.type }, false);
-          }
-          live.handling = true;
-          const status = await handler(ev.message, {
-            channel,
-            contextId: ev.contextId,
-            context,
-            peer,
-            rq,
-            ac,
-            log,
-            dimseTimeoutMs: o.dimseTimeoutMs,
-            tally,
-          }).catch((err) => endedUnderHandler(err, assoc, channel))
-            .finally(() => live.handling = false);
-          if (status === "abort" || status === "timeout") {
-            this.#report({ kind: "aborting", peer });
-            await assoc.abort({ closeNow: status === "timeout" });
-            o.onEvent?.({ event: "association-aborted", peer, reason: "handler aborted" });
-            return "aborted";
-          }
-          if (typeof status === "object") {
-            interrupted = status.interrupted;
+    /** A handler is reading its request (not yet answered nor detached). */
+    let reading = false;
+    try {
+      for (;;) {
+        while (finished.length > 0) {
+          const f = finished.shift()!;
+          const next = await settle(f.message, f.outcome);
+          if (next === "aborted") return next;
+          interrupted ??= next;
+        }
+        let ev: ChannelEvent;
+        if (interrupted) ev = interrupted;
+        else if (outstanding.size === 0) ev = await channel.receive(o.dimseTimeoutMs);
+        else {
+          // The peer waits for our answers: no deadline on its next request meanwhile.
+          wake = new AbortController();
+          ev = await channel.receive(undefined, wake.signal);
+          wake = undefined;
+          if (ev.kind === "timeout" && !ev.slow) continue;
+        }
+        interrupted = undefined;
+        switch (ev.kind) {
+          case "command": {
+            const m = ev.message;
+            if (m.type === "C-CANCEL-RQ" && outstanding.has(m.messageIdBeingRespondedTo)) {
+              outstanding.get(m.messageIdBeingRespondedTo)!.cancel.abort(CANCEL_REASON);
+              break;
+            }
+            const context = contexts.get(ev.contextId);
+            const handler = o.handlers[m.type];
+            if (!context) {
+              return await end(
+                { kind: "context-not-accepted", command: m.type, contextId: ev.contextId },
+                true,
+              );
+            }
+            if (!handler) {
+              return await end({ kind: "cannot-handle", command: m.type }, false);
+            }
+            // At the window's limit (a peer that does not keep to it): a place first. The
+            // association is read meanwhile only up to here, so a C-CANCEL-RQ or an abort
+            // sent while within the window is seen above.
+            while (outstanding.size >= window) {
+              await Promise.race([...outstanding.values()].map((r) => r.done));
+            }
+            const messageId = "messageId" in m ? m.messageId : -1;
+            if (outstanding.has(messageId)) {
+              return await end(
+                {
+                  kind: "protocol-error",
+                  reason: `${m.type} with message ID ${messageId}, which is still outstanding`,
+                },
+                true,
+              );
+            }
+            live.handling = reading = true;
+            const cancel = new AbortController();
+            let detached: (() => void) | undefined;
+            const detaching = new Promise<"detached">((resolve) => {
+              detached = () => resolve("detached");
+            });
+            let isDetached = false;
+            const run: Promise<HandlerOutcome> = handler(m, {
+              channel,
+              contextId: ev.contextId,
+              context,
+              peer,
+              rq,
+              ac,
+              log,
+              dimseTimeoutMs: o.dimseTimeoutMs,
+              tally,
+              ...(window > 1 && {
+                detach: () => {
+                  isDetached = true;
+                  detached!();
+                  return cancel.signal;
+                },
+              }),
+            }).then(
+              (status) => ({ status }),
+              async (err) => ({
+                // Ended under a detached handler: the reader here sees how.
+                status: isDetached ? endedUnderDetached(err, assoc) : await endedUnderHandler(
+                  err,
+                  assoc,
+                  channel,
+                ),
+              }),
+            ).catch((error) => ({ error }));
+            const first = await Promise.race([run, detaching]);
+            reading = false;
+            if (first === "detached") {
+              outstanding.set(messageId, {
+                cancel,
+                done: run.then((outcome) => {
+                  finished.push({ message: m, outcome });
+                  outstanding.delete(messageId);
+                  // Not quiet while a request is being read, or answers are due.
+                  live.handling = reading || outstanding.size > 0;
+                  wake?.abort();
+                }),
+              });
+              break;
+            }
+            live.handling = outstanding.size > 0;
+            const next = await settle(m, first);
+            if (next === "aborted") return next;
+            interrupted = next;
             break;
           }
-          tally.requests++;
-          if (isFailure(status)) tally.failed++;
-          o.onEvent?.({
-            event: "request",
-            peer,
-            command: ev.message.type,
-            messageId: "messageId" in ev.message
-              ? ev.message.messageId
-              : ev.message.messageIdBeingRespondedTo,
-            status,
-          });
-          break;
+          case "release-requested":
+            // PS3.8 AR-7: answers still due go out before the A-RELEASE-RP.
+            while (outstanding.size > 0) {
+              await Promise.race([...outstanding.values()].map((r) => r.done));
+            }
+            for (const f of finished.splice(0)) {
+              if (await settle(f.message, f.outcome) === "aborted") return "aborted";
+            }
+            await assoc.respondRelease();
+            this.#report({ kind: "released", peer });
+            o.onEvent?.({ event: "association-released", peer });
+            return "released";
+          case "aborted":
+            this.#report({ kind: "aborted", peer, source: ev.source, reason: ev.reason });
+            o.onEvent?.({ event: "association-aborted", peer, reason: ev.reason });
+            return "aborted";
+          case "timeout":
+            return await end(
+              ev.slow
+                ? { kind: "slow", text: slowText(ev.slow) }
+                : { kind: "timeout", seconds: o.dimseTimeoutMs! / 1000 },
+              true,
+              true,
+            );
+          case "protocol-error":
+            return await end({ kind: "protocol-error", reason: ev.reason }, true);
+          case "data":
+          case "released":
+            return await end({ kind: "unexpected", event: ev.kind }, true);
         }
-        case "release-requested":
-          await assoc.respondRelease();
-          this.#report({ kind: "released", peer });
-          o.onEvent?.({ event: "association-released", peer });
-          return "released";
-        case "aborted":
-          this.#report({ kind: "aborted", peer, source: ev.source, reason: ev.reason });
-          o.onEvent?.({ event: "association-aborted", peer, reason: ev.reason });
-          return "aborted";
-        case "timeout":
-          return await end(
-            ev.slow
-              ? { kind: "slow", text: slowText(ev.slow) }
-              : { kind: "timeout", seconds: o.dimseTimeoutMs! / 1000 },
-            true,
-            true,
-          );
-        case "protocol-error":
-          return await end({ kind: "protocol-error", reason: ev.reason }, true);
-        case "data":
-        case "released":
-          return await end({ kind: "unexpected", event: ev.kind }, true);
       }
+    } finally {
+      // Requests still being answered learn that the association is over.
+      for (const r of outstanding.values()) r.cancel.abort("ended");
+      live.handling = false;
     }
   }
+}
+
+/** A handler's answer, or the bug it threw (the association is then ended). */
+type HandlerOutcome =
+  | { status: Awaited<ReturnType<CommandHandler>> | "ended" }
+  | { error: unknown };
+
+/**
+ * A detached handler's error when the association ended while it answered
+ * (its send refused): "ended", the server's reader sees the event itself.
+ * Any other error is the handler's own and goes on.
+ */
+function endedUnderDetached(err: unknown, assoc: UlAssociation): "ended" {
+  if (!(err instanceof UlUsageError) || (assoc.state !== "Sta1" && assoc.state !== "Sta13")) {
+    throw err;
+  }
+  return "ended";
 }
 
 /** Why the server ended an association, in words (the `association-aborted` event's reason). */

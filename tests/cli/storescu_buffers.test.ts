@@ -3,7 +3,9 @@
  * reused buffers (issue 15: memory that does not grow with the number of
  * files). Files of very different sizes in one run, sent as they are and
  * transcoded, must each arrive byte for byte: a buffer given back before
- * its store is over would send another file's bytes.
+ * its store is over would send another file's bytes. The same with several
+ * associations and stores outstanding at once (issue 13), where each store
+ * holds its own buffers until it is answered.
  */
 import assert from "node:assert/strict";
 import { serve, storage } from "../../mod.ts";
@@ -24,57 +26,66 @@ async function* single(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
 /** Frames per file: data sets from a few KiB to most of the 1 MiB read-ahead, and beyond it (read in two buffers in turn). */
 const FRAMES = [12, 1, 7, 2, 30, 1, 9, 3, 40, 1, 5, 17, 70, 2];
 
-for (const transfer of ["as is", "-xi (transcoded)"]) {
-  Deno.test(`storescu, ${FRAMES.length} files of different sizes ${transfer}: each data set arrives whole`, async () => {
-    await withTempDir("dimse_storescu_buffers_", async (dir) => {
-      const files: string[] = [];
-      const sent = new Map<string, Uint8Array>();
-      for (const [i, frames] of FRAMES.entries()) {
-        const path = `${dir}/f${i}.dcm`;
-        const sopInstanceUid = `1.2.826.0.1.3680043.2.1143.${i + 1}`;
-        await writeImageFile(path, { rows: 128, cols: 128, frames, sopInstanceUid });
-        files.push(path);
-        const info = await inspectDicomFile(path, "file-only");
-        sent.set(sopInstanceUid, (await Deno.readFile(path)).subarray(info.datasetOffset));
-      }
-      const got = new Map<string, { ts: string; bytes: Uint8Array }>();
-      await using server = await serve({
-        aeTitle: "STORE",
-        hostname: "127.0.0.1",
-        port: 0,
-        services: [
-          storage({
-            store: async (ctx) => {
-              const chunks: Uint8Array[] = [];
-              for await (const c of ctx.dataset) chunks.push(c.slice());
-              got.set(ctx.message.affectedSopInstanceUid, {
-                ts: ctx.context.transferSyntax,
-                bytes: concatBytes(chunks),
-              });
-            },
-          }),
-        ],
+const MODES: { name: string; args: string[]; window?: number }[] = [
+  { name: "one association", args: [] },
+  { name: "--parallel 3 --async 4", args: ["--parallel", "3", "--async", "4"], window: 4 },
+];
+
+for (const mode of MODES) {
+  for (const transfer of ["as is", "-xi (transcoded)"]) {
+    Deno.test(`storescu ${mode.name}, ${FRAMES.length} files of different sizes ${transfer}: each data set arrives whole`, async () => {
+      await withTempDir("dimse_storescu_buffers_", async (dir) => {
+        const files: string[] = [];
+        const sent = new Map<string, Uint8Array>();
+        for (const [i, frames] of FRAMES.entries()) {
+          const path = `${dir}/f${i}.dcm`;
+          const sopInstanceUid = `1.2.826.0.1.3680043.2.1143.${i + 1}`;
+          await writeImageFile(path, { rows: 128, cols: 128, frames, sopInstanceUid });
+          files.push(path);
+          const info = await inspectDicomFile(path, "file-only");
+          sent.set(sopInstanceUid, (await Deno.readFile(path)).subarray(info.datasetOffset));
+        }
+        const got = new Map<string, { ts: string; bytes: Uint8Array }>();
+        await using server = await serve({
+          aeTitle: "STORE",
+          hostname: "127.0.0.1",
+          port: 0,
+          asyncWindow: mode.window,
+          services: [
+            storage({
+              store: async (ctx) => {
+                const chunks: Uint8Array[] = [];
+                for await (const c of ctx.dataset) chunks.push(c.slice());
+                got.set(ctx.message.affectedSopInstanceUid, {
+                  ts: ctx.context.transferSyntax,
+                  bytes: concatBytes(chunks),
+                });
+              },
+            }),
+          ],
+        });
+        const args = transfer === "as is" ? [] : ["-xi"];
+        const r = await runTool("storescu", [
+          ...args,
+          ...mode.args,
+          "-aec",
+          "STORE",
+          "127.0.0.1",
+          String(server.local.port),
+          ...files,
+        ], 60_000);
+        assert.equal(r.code, 0, show(r));
+        assert.equal(got.size, FRAMES.length);
+        for (const [uid, bytes] of sent) {
+          const arrived = got.get(uid);
+          assert.ok(arrived, `${uid} not stored`);
+          const expected = arrived.ts === EXPLICIT_LE ? bytes : concatBytes(
+            await Array.fromAsync(transcodeDataset(single(bytes), EXPLICIT_LE, arrived.ts)),
+          );
+          assert.equal(arrived.ts, transfer === "as is" ? EXPLICIT_LE : IMPLICIT_LE);
+          assert.deepEqual(arrived.bytes, expected, `${uid}: not the file's data set`);
+        }
       });
-      const args = transfer === "as is" ? [] : ["-xi"];
-      const r = await runTool("storescu", [
-        ...args,
-        "-aec",
-        "STORE",
-        "127.0.0.1",
-        String(server.local.port),
-        ...files,
-      ], 60_000);
-      assert.equal(r.code, 0, show(r));
-      assert.equal(got.size, FRAMES.length);
-      for (const [uid, bytes] of sent) {
-        const arrived = got.get(uid);
-        assert.ok(arrived, `${uid} not stored`);
-        const expected = arrived.ts === EXPLICIT_LE ? bytes : concatBytes(
-          await Array.fromAsync(transcodeDataset(single(bytes), EXPLICIT_LE, arrived.ts)),
-        );
-        assert.equal(arrived.ts, transfer === "as is" ? EXPLICIT_LE : IMPLICIT_LE);
-        assert.deepEqual(arrived.bytes, expected, `${uid}: not the file's data set`);
-      }
     });
-  });
+  }
 }

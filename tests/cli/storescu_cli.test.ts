@@ -425,6 +425,8 @@ function result(outcome: StoreResult["outcome"], failureStatus?: number): StoreR
       notSent: 0,
       bytes: 1_500_000,
       ms: 500,
+      retried: 0,
+      skipped: 0,
     },
   };
 }

@@ -82,11 +82,16 @@ Deno.test({
       }
 
       const wan = report.wan as Json[];
-      assert.deepEqual(wan.map((w) => (w.config as Json).name), [
+      const names = wan.map((w) => (w.config as Json).name as string);
+      assert.deepEqual(names.slice(0, 3), [
         "DCMTK -> DCMTK storescp --fork",
         "DCMTK -> ours",
         "ours -> ours",
       ]);
+      for (const n of [4, 8, 16]) assert.ok(names.includes(`ours --parallel ${n} -> ours`));
+      assert.ok(names.includes("ours --parallel 8 -> DCMTK storescp --fork"));
+      for (const n of [8, 16]) assert.ok(names.includes(`ours --async ${n} -> ours --async ${n}`));
+      assert.ok(names.includes("ours --parallel 4 --async 4 -> ours --async 4"));
       for (const w of wan) {
         const through = (w.wan as Json).sides as Json[];
         const direct = (w.loopback as Json).sides as Json[];

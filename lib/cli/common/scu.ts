@@ -449,6 +449,7 @@ export function operationFailure(err: unknown, w: ResponseWait, log: Logger): Re
           `the peer sent a malformed DIMSE message: ${err.detail}`,
         );
       case "unexpected-message":
+      case "unknown-message-id":
         failed(`unexpected ${err.detail} on the association`);
         return aborted(
           "aborted",

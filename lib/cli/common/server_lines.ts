@@ -98,6 +98,15 @@ export function toolReporter(
           if (log.isEnabled(dumpLevel)) {
             log[dumpLevel](dump("A-ASSOCIATE-AC", i.rq, i.ourMaxPdu, i.ac));
           }
+          // DCMTK's dump has no line for it (it never grants one): ours, after the dump.
+          const granted = i.ac.userInformation.asynchronousOperationsWindow;
+          if (granted) {
+            log.info(
+              "Asynchronous Operations Window: requested " +
+                `${i.rq.userInformation.asynchronousOperationsWindow!.maxOperationsInvoked}, ` +
+                `granted ${granted.maxOperationsInvoked} outstanding operations`,
+            );
+          }
         } else {
           log.info("Association Accepted");
         }

@@ -199,6 +199,13 @@ export const STORESCP_SPEC: CommandLineSpec = {
               help: "set max receive pdu to n bytes (default: 16384)",
             },
             ...SCP_LIMIT_OPTIONS,
+            {
+              long: "--async",
+              valueHelp: "[n]umber: integer (1..65535)",
+              help: "grant an asynchronous operations window of up\n" +
+                "to n outstanding C-STOREs per association\n" +
+                "(default: 1, none granted: one at a time)",
+            },
             { long: "--refuse", help: "refuse association" },
             { long: "--reject", help: "reject association if no implement. class UID" },
             { long: "--ignore", help: "ignore store data, receive but do not store" },
@@ -352,6 +359,7 @@ export function main(argv: readonly string[], stop?: Promise<void>): Promise<num
           ),
           allowedCallingAeTitles: allowed.length ? allowed : undefined,
           promiscuous: options.has("--promiscuous"),
+          maxOperationsPerformed: options.uint("--async", { min: 1, max: 0xffff }),
         }),
         refuse: (rq) => {
           if (options.has("--refuse")) return "Refusing Association (forced via command line)";

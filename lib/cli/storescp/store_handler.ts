@@ -144,6 +144,8 @@ export function storagePolicy(o: {
   transferSyntaxes: string[];
   allowedCallingAeTitles?: string[];
   promiscuous?: boolean;
+  /** --async: the asynchronous operations window granted at most (PS3.7 D.3.3.3). */
+  maxOperationsPerformed?: number;
 }): AcceptorPolicy {
   const known: [string, string[]][] = [
     [VERIFICATION_SOP_CLASS, o.transferSyntaxes],
@@ -153,6 +155,7 @@ export function storagePolicy(o: {
     aeTitle: o.aeTitle,
     maxPdu: o.maxPdu,
     allowedCallingAeTitles: o.allowedCallingAeTitles,
+    maxOperationsPerformed: o.maxOperationsPerformed,
     abstractSyntaxes: o.promiscuous
       ? new PromiscuousSyntaxes(known, o.transferSyntaxes)
       : new Map(known),
@@ -309,6 +312,8 @@ export function storeHandler(o: StoreScpOptions): CommandHandler {
       return "timeout";
     }
 
+    // Read whole: within an asynchronous operations window the next request may come now.
+    ctx.detach?.();
     let path: string | null = null;
     if (part) {
       const stored = store(part, name, watcher!, message, ctx);

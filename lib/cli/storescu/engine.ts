@@ -35,10 +35,13 @@ import { dumpMessage } from "../../dimse/dump.ts";
 import { type CStoreRq, type CStoreRsp, PRIORITY } from "../../dimse/messages.ts";
 import { DatasetSourceFailed } from "../../ae/errors.ts";
 import { formatStatus, statusCategory, statusMeaning } from "../../dimse/status.ts";
-import type { Logger } from "../../log/logger.ts";
+import type { Logger, LogLevel } from "../../log/logger.ts";
 import type { AssociateAcPdu, UserIdentityRq } from "../../pdu/types.ts";
 import { transferSyntaxName, uidName } from "../../dicom/uids.ts";
 import { buildAssociateRq } from "../../ae/negotiation.ts";
+import { resolve } from "node:path";
+import { journalKey, journalPeer, JournalWriter, readJournal } from "./journal.ts";
+import { windowLanes, windowLine } from "./window.ts";
 import {
   type AssociationFailureOutcome,
   closeAssociation,
@@ -91,6 +94,12 @@ export interface StoreScuOptions extends ScuOptions {
   repeat: number;
   /** False with --no-halt: go on after a failed store. */
   halt: boolean;
+  /**
+   * --async: C-STOREs to keep outstanding on each association, proposed as
+   * the asynchronous operations window (PS3.7 D.3.3.3); the peer's grant
+   * rules. Undefined: none proposed (DCMTK), one at a time.
+   */
+  asyncWindow?: number;
   /** +II..+IP; undefined when off. */
   invent?: InventOptions;
   /** -u: post-1993 VRs written as OB when a data set is re-encoded. */
@@ -116,6 +125,31 @@ export interface StoreScuOptions extends ScuOptions {
   stop?: AbortSignal;
   /** Abort the association at once (a second SIGINT/SIGTERM); implies `stop`. */
   abortNow?: AbortSignal;
+  /** --parallel: associations sending from the one queue of files (default 1). */
+  parallel?: number;
+  /** --retries: further attempts of a store that ended transiently (default 0). */
+  retries?: number;
+  /** --retry-delay: the wait before the first retry, doubled for each next one (default 1000). */
+  retryDelayMs?: number;
+  /** --journal: the resume journal (see journal.ts). */
+  journal?: string;
+}
+
+/** The longest wait between two attempts, however many there were. */
+export const MAX_RETRY_DELAY_MS = 30_000;
+
+/** The wait before attempt `attempt + 1` (1 = the first retry): doubling from `first`, capped. */
+export function retryDelay(first: number, attempt: number): number {
+  return Math.min(first * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS);
+}
+
+/**
+ * Statuses worth another attempt: Refused: Out of Resources (0xA7xx, PS3.4
+ * B.2.3) and Resource Limitation (0x0213, PS3.7 C.4): the peer may have room
+ * later. Every other failure status says something about the data set.
+ */
+export function isTransientStatus(status: number): boolean {
+  return (status & 0xff00) === 0xa700 || status === 0x0213;
 }
 
 /** How a run ended; the CLI maps each to its exit code. */
@@ -160,6 +194,10 @@ export interface StoreRecord {
   ms: number;
   /** Why it failed or was not sent. */
   error?: string;
+  /** Which association (1..--parallel) carried the last attempt. */
+  association?: number;
+  /** With --retries: every attempt, in order, the last one included. */
+  attempts?: StoreRecord[];
 }
 
 /** Counts for the end summary (after dcmsend's). */
@@ -182,6 +220,10 @@ export interface StoreSummary {
   bytes: number;
   /** Milliseconds from the first file read to the end. */
   ms: number;
+  /** Attempts that were retried (--retries). */
+  retried: number;
+  /** Stores skipped as acknowledged in the journal (--journal). */
+  skipped: number;
 }
 
 /** Everything one run learned, for logs, exit code, --json and the summary. */
@@ -412,6 +454,99 @@ interface Job {
   remaining: number;
 }
 
+/** One planned store handed to an association: a file, its invented values, its attempts. */
+interface Task {
+  /** The file. */
+  job: Job;
+  /** +II..+IP: made when the store is first handed out, kept by its retries. */
+  invented?: { replace: Map<number, string>; lines: string[] };
+  /** The attempts that failed transiently so far (--retries). */
+  attempts: StoreRecord[];
+  /** Not to be tried again before this time (performance.now()). */
+  notBefore: number;
+}
+
+/** One of the --parallel associations: its number (1..N) and its log. */
+interface Sender {
+  n: number;
+  log: Logger;
+}
+
+/** A file's head read ahead for the store after the one under way. */
+interface Prefetch {
+  job: Job;
+  head: Promise<ReadAhead>;
+}
+
+/** A logger whose lines go through `write` (with the same threshold). */
+function routedLogger(
+  logger: Logger,
+  write: (level: LogLevel, m: string, forced: boolean) => void,
+): Logger {
+  const wrapped: Logger = {
+    name: logger.name,
+    fatal: (m) => wrapped.log("fatal", m),
+    error: (m) => wrapped.log("error", m),
+    warn: (m) => wrapped.log("warn", m),
+    info: (m) => wrapped.log("info", m),
+    debug: (m) => wrapped.log("debug", m),
+    trace: (m) => wrapped.log("trace", m),
+    log: (level, m) => write(level, m, false),
+    forcedLog: (level, m) => write(level, m, true),
+    isEnabled: (level) => logger.isEnabled(level),
+    child: (suffix) => routedLogger(logger.child(suffix), write),
+  };
+  return wrapped;
+}
+
+/** A logger whose lines start with `prefix` (the association's number with --parallel). */
+export function prefixedLogger(logger: Logger, prefix: string): Logger {
+  return routedLogger(
+    logger,
+    (level, m, forced) =>
+      forced ? logger.forcedLog(level, prefix + m) : logger.log(level, prefix + m),
+  );
+}
+
+/**
+ * A logger that keeps its fatal lines in `into` instead of writing them.
+ * The lines of a failed association request are written as they were when
+ * the run fails with them, as warnings when the request is tried again
+ * (--retries), and replaced by one warning when other associations carry the
+ * queue (--parallel).
+ */
+function capturingFatal(logger: Logger, into: string[]): Logger {
+  return routedLogger(logger, (level, m, forced) => {
+    if (level === "fatal") into.push(m);
+    else if (forced) logger.forcedLog(level, m);
+    else logger.log(level, m);
+  });
+}
+
+/**
+ * Whether requesting the association again may succeed: the connection
+ * failed, the peer rejected it as transient (PS3.8 9.3.4 result 2, e.g. a
+ * limit on associations), or the request was aborted or timed out.
+ */
+function transientOpenFailure(f: ScuFailure<string>): boolean {
+  return f.outcome === "connect-failed" || f.outcome === "association-failed" ||
+    (f.outcome === "rejected" && f.reject?.result === 2);
+}
+
+/** Waits `ms`, or less when `signal` aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((done) => {
+    if (signal?.aborted) return done();
+    const end = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", end);
+      done();
+    };
+    const timer = setTimeout(end, ms);
+    signal?.addEventListener("abort", end, { once: true });
+  });
+}
+
 /** Files are checked this many at a time: their heads are small, the latency is the disk's. */
 const CHECK_CONCURRENCY = 16;
 
@@ -433,7 +568,7 @@ export const CHECK_AHEAD = 1024 * 1024;
  * the end.
  */
 class ReadAhead {
-  readonly #head: Uint8Array[];
+  #head: Uint8Array[];
   readonly #rest: AsyncIterator<Uint8Array> | undefined;
   readonly #parser: DatasetParser | undefined;
   #release: (() => void) | undefined;
@@ -494,13 +629,24 @@ class ReadAhead {
     return this.#head;
   }
 
-  /** The chunks, in order; the source is closed at the end, also when abandoned. */
+  /**
+   * The chunks, in order, taken once; the source is closed at the end, also
+   * when abandoned. Each chunk read ahead is let go as it is handed on, so
+   * a store waiting for its response (in an asynchronous operations
+   * window) holds none of its data set.
+   */
   async *chunks(): AsyncGenerator<Uint8Array> {
     const parser = this.#parser;
+    const head = this.#head;
+    this.#head = [];
     try {
       // A tokenizer that has not seen the end yet holds the last chunk back for its verdict.
-      let held = this.#rest && parser ? this.#head.pop() : undefined;
-      yield* this.#head;
+      let held = this.#rest && parser ? head.pop() : undefined;
+      for (let i = 0; i < head.length; i++) {
+        const chunk = head[i];
+        head[i] = EMPTY;
+        yield chunk;
+      }
       if (!this.#rest) return;
       for (let r = await this.#rest.next(); !r.done; r = await this.#rest.next()) {
         if (!parser) {
@@ -606,6 +752,8 @@ export function storeScuDefaults(): StoreScuDefaults {
 export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
   const log = o.logger;
   const t0 = performance.now();
+  const parallel = o.parallel ?? 1;
+  const retries = o.retries ?? 0;
   const summary: StoreSummary = {
     associations: 0,
     files: o.files.length * o.repeat,
@@ -616,12 +764,14 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
     notSent: 0,
     bytes: 0,
     ms: 0,
+    retried: 0,
+    skipped: 0,
   };
   const result: StoreResult = { ...startScuResult(o), records: [], summary };
   const inventor = o.invent ? new IdentityInventor(o.invent) : undefined;
+  const peer = journalPeer(o);
+  let journal: JournalWriter | undefined;
   let filesDone = 0;
-  /** The next file's head, read while the store before it is answered. */
-  let prefetched: { job: Job; head: Promise<ReadAhead> } | undefined;
 
   const record = (r: StoreRecord) => {
     result.records.push(r);
@@ -637,6 +787,7 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
     o.onRecord?.(r);
     o.onProgress?.({ filesDone, bytesDone: summary.bytes });
   };
+  /** Records the stores of `job` still to do; the job leaves the queue. */
   const skip = (job: Job, fate: "failed" | "not-sent", error: string) => {
     for (; job.remaining > 0; job.remaining--) {
       record({
@@ -648,14 +799,18 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
         error,
       });
     }
+    const i = queue.indexOf(job);
+    if (i >= 0) queue.splice(i, 1);
   };
   const stopped = () => o.stop?.aborted === true || o.abortNow?.aborted === true;
   /** Ends the run: whatever was not sent is recorded so. */
   const finish = async (failure?: ScuFailure<StoreOutcome>) => {
-    await discard(prefetched?.head);
     const interrupted = stopped() &&
-      (queue.some((job) => job.remaining > 0) || o.abortNow?.aborted === true);
-    for (const job of queue) {
+      (queue.some((job) => job.remaining > 0) || again.length > 0 ||
+        o.abortNow?.aborted === true);
+    // A store waiting for its retry when the run ended failed with its last attempt.
+    for (const task of again.splice(0)) recordTask(task, task.attempts.pop()!);
+    for (const job of [...queue]) {
       skip(job, "not-sent", interrupted ? "not sent: interrupted" : "not sent");
     }
     if (interrupted) {
@@ -671,6 +826,7 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
       result.diagnosis = failure.diagnosis;
       result.reject = failure.reject;
     }
+    await journal?.close();
     summary.ms = since(t0);
     return result;
   };
@@ -678,6 +834,8 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
   // DCMTK checks the input files before it associates; we read each file's head now, once.
   log.info("checking input files ...");
   const queue: Job[] = [];
+  /** Stores to do again (--retries), each not before its time. */
+  const again: Task[] = [];
   const jobs = await checkFiles(o);
   for (const [i, job] of jobs.entries()) {
     const unusable = job.missing
@@ -701,6 +859,41 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
       log.warn(`${unusable}, ignoring file`);
       skip(job, "failed", unusable);
     }
+  }
+  if (o.journal !== undefined) {
+    // What this peer acknowledged in an earlier run is not sent again.
+    let read;
+    try {
+      read = await readJournal(o.journal, peer);
+      journal = await JournalWriter.open(o.journal);
+    } catch (err) {
+      const why = `cannot use the journal ${o.journal}: ${(err as Error).message}`;
+      log.fatal(why);
+      return finish({ ok: false, outcome: "file-failed", diagnosis: why });
+    }
+    if (read.unreadable > 0) {
+      log.warn(
+        `journal ${o.journal}: ${read.unreadable} unreadable line(s) ignored ` +
+          "(a run killed while writing leaves a torn last line)",
+      );
+    }
+    for (const job of queue) {
+      if (!job.info) continue;
+      const key = journalKey(job.path, job.info.sopInstanceUid);
+      const acked = Math.min(read.acknowledged.get(key) ?? 0, job.remaining);
+      if (acked === 0) continue;
+      read.acknowledged.set(key, read.acknowledged.get(key)! - acked);
+      job.remaining -= acked;
+      summary.skipped += acked;
+      summary.files -= acked;
+    }
+    queue.splice(0, queue.length, ...queue.filter((job) => job.remaining > 0));
+    log.info(
+      `journal ${o.journal}: ${summary.skipped} store(s) skipped, acknowledged before by ${peer}` +
+        (read.otherPeers > 0
+          ? ` (${read.otherPeers} acknowledged by other peers not skipped)`
+          : ""),
+    );
   }
   if (queue.length === 0) return finish();
 
@@ -731,16 +924,15 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
       (left.transferSyntaxUid ? ` in ${transferSyntaxName(left.transferSyntaxUid)}` : "");
     const why = `cannot propose ${what}: ${left.reason}; not sent (send them in another run)`;
     log.warn(`${why}: ${jobs.map((j) => j.path).join(", ")}`);
-    for (const job of jobs) {
-      skip(job, "failed", `${job.path}: ${why}`);
-      queue.splice(queue.indexOf(job), 1);
-    }
+    for (const job of jobs) skip(job, "failed", `${job.path}: ${why}`);
   }
   if (queue.length === 0) return finish();
   o.onPlanned?.({
     files: summary.files,
-    bytes: queue.reduce((n, j) => n + (j.info ? j.info.size - j.info.datasetOffset : 0), 0) *
-      o.repeat,
+    bytes: queue.reduce(
+      (n, j) => n + (j.info ? (j.info.size - j.info.datasetOffset) * j.remaining : 0),
+      0,
+    ),
   });
   const presentationContexts = proposal.contexts;
   const rq = buildAssociateRq({
@@ -749,107 +941,289 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
     maxPdu: o.maxPdu,
     presentationContexts,
     userIdentity: o.userIdentity,
+    asyncWindow: o.asyncWindow === undefined
+      ? undefined
+      : { maxOperationsInvoked: o.asyncWindow, maxOperationsPerformed: 1 },
   });
 
   let nextMessageId = 1;
-  /** The association under way, for an abort at once (a second signal). */
-  let current: OpenAssociation | undefined;
+  /** Set when a failure halts the run: no store is handed out any more. */
+  let halted = false;
+  /** The associations under way, for an abort at once (a second signal). */
+  const live = new Set<OpenAssociation>();
   o.abortNow?.addEventListener("abort", () => {
-    if (!current) return;
-    log.info("Aborting Association");
-    current.association.abort();
+    for (const a of live) {
+      log.info("Aborting Association");
+      a.association.abort();
+    }
   }, { once: true });
-  for (;;) {
-    if (stopped()) return finish();
-    summary.associations++;
-    const opened = await openAssociation(o, rq, {
-      timings: result.timings,
-      result,
-      dumpLevel: o.verbosePc ? "info" : "debug",
-      noContextDiagnosis: (ac) =>
-        noAcceptedContextAdvice(proposalFiles, { rq, ac, dcmtk: o.dcmtkProposal }),
-      check: (ac) => identityCheck(o, ac),
-    });
-    if (!opened.ok) {
-      log.error(opened.diagnosis);
-      return finish(opened);
+  /** Associations that were established, and those refused before any was. */
+  let established = 0;
+  const refused: { w: Sender; failure: ScuFailure<StoreOutcome>; fatal: string[] }[] = [];
+  /** With --parallel: a refused association is one W: line once another carries on. */
+  const sayRefused = () => {
+    for (const { w, failure } of refused.splice(0)) {
+      log.warn(
+        `association ${w.n} of ${parallel} could not be established (${failure.diagnosis}): ` +
+          "the queue carries on with the other associations",
+      );
     }
-    current = opened;
-    if (o.abortNow?.aborted) await opened.association.abort();
-    const sent = await sendQueue(opened);
-    current = undefined;
-    if (sent === "lost") {
-      if (o.halt || queue.length === 0 || stopped()) return finish();
-      // Beyond DCMTK: with --no-halt the rest of the batch goes on a new association.
-      log.info("Association lost: requesting a new one for the remaining files (--no-halt)");
-      continue;
+  };
+  let runFailure: ScuFailure<StoreOutcome> | undefined;
+
+  const senders = Array.from({ length: parallel }, (_, i) => ({
+    n: i + 1,
+    log: parallel > 1 ? prefixedLogger(log, `[${i + 1}] `) : log,
+  }));
+  const firstRefused: typeof refused = [];
+  await Promise.all(senders.map((w) => sender(w)));
+  if (established === 0 && firstRefused.length > 0) {
+    // Every association refused: the run fails as a single one does, with its words.
+    const { w, failure, fatal } = firstRefused[0];
+    for (const line of fatal) w.log.fatal(line);
+    log.error(failure.diagnosis);
+    runFailure = failure;
+  }
+  return finish(runFailure);
+
+  /** The next store to do, if any may be handed out: retries first, then the queue. */
+  function take(): Task | undefined {
+    if (halted || stopped()) return undefined;
+    const now = performance.now();
+    const ready = again.findIndex((t) => t.notBefore <= now);
+    if (ready >= 0) return again.splice(ready, 1)[0];
+    const job = queue[0];
+    if (!job) return undefined;
+    job.remaining--;
+    if (job.remaining === 0) queue.shift();
+    // +II..+IP: values invented in queue order, whichever association sends the store.
+    return {
+      job,
+      invented: job.info && inventor?.next(),
+      attempts: [],
+      notBefore: 0,
+    };
+  }
+
+  /** Whether stores remain for some association to do. */
+  function work(): boolean {
+    return !halted && !stopped() && (queue.length > 0 || again.length > 0);
+  }
+
+  /** Waits until a store can be handed out; false when none is left. */
+  async function ready(): Promise<boolean> {
+    while (work()) {
+      if (queue.length > 0) return true;
+      const wait = Math.min(...again.map((t) => t.notBefore)) - performance.now();
+      if (wait <= 0) return true;
+      await sleep(wait, o.stop);
     }
-    const releaseFailure = await closeAssociation(opened.assoc, o, result.timings);
-    if (releaseFailure) log.error(releaseFailure);
-    return finish(
-      releaseFailure
-        ? { ok: false, outcome: "release-failed", diagnosis: releaseFailure }
-        : undefined,
-    );
+    return false;
+  }
+
+  /** One association's life: open, send from the shared queue, release; again if lost. */
+  async function sender(w: Sender): Promise<void> {
+    let reopened = 0;
+    while (await ready()) {
+      summary.associations++;
+      const fatal: string[] = [];
+      // Its fatal lines wait until it is known whether the run fails with them.
+      const opened = await openAssociation(
+        { ...o, logger: capturingFatal(w.log, fatal) },
+        rq,
+        {
+          timings: result.timings,
+          result,
+          dumpLevel: o.verbosePc ? "info" : "debug",
+          noContextDiagnosis: (ac) =>
+            noAcceptedContextAdvice(proposalFiles, { rq, ac, dcmtk: o.dcmtkProposal }),
+          check: (ac) => identityCheck({ ...o, logger: w.log }, ac),
+        },
+      );
+      if (!opened.ok) {
+        if (reopened < retries && transientOpenFailure(opened)) {
+          reopened++;
+          const ms = retryDelay(o.retryDelayMs ?? 1000, reopened);
+          for (const line of fatal) w.log.warn(line);
+          w.log.warn(
+            `${opened.diagnosis}: requesting the association again in ${ms} ms ` +
+              `(retry ${reopened} of ${retries})`,
+          );
+          await sleep(ms, o.stop);
+          continue;
+        }
+        if (parallel === 1) {
+          for (const line of fatal) w.log.fatal(line);
+          log.error(opened.diagnosis);
+          runFailure = opened;
+          return;
+        }
+        const entry = { w, failure: opened, fatal };
+        if (established === 0) firstRefused.push(entry);
+        refused.push(entry);
+        if (established > 0) sayRefused();
+        return;
+      }
+      reopened = 0;
+      established++;
+      sayRefused();
+      live.add(opened);
+      if (o.asyncWindow !== undefined) w.log.info(windowLine(opened.assoc, o.asyncWindow));
+      if (o.abortNow?.aborted) await opened.association.abort();
+      const sent = await sendQueue(w, opened);
+      live.delete(opened);
+      if (sent === "retry") {
+        // The store goes again on a fresh association (this one may be what went wrong).
+        if (opened.association.state === "Sta6") {
+          const releaseFailure = await closeAssociation(opened.assoc, {
+            ...o,
+            logger: w.log,
+          }, result.timings);
+          if (releaseFailure) w.log.error(releaseFailure);
+        }
+        continue;
+      }
+      if (sent === "lost") {
+        if (o.halt) {
+          halted = true;
+          return;
+        }
+        if (!work()) return;
+        // Beyond DCMTK: with --no-halt the rest of the batch goes on a new association.
+        w.log.info("Association lost: requesting a new one for the remaining files (--no-halt)");
+        continue;
+      }
+      const releaseFailure = await closeAssociation(
+        opened.assoc,
+        { ...o, logger: w.log },
+        result.timings,
+      );
+      if (releaseFailure) {
+        w.log.error(releaseFailure);
+        runFailure = { ok: false, outcome: "release-failed", diagnosis: releaseFailure };
+      }
+      return;
+    }
   }
 
   /**
-   * Sends the queued stores on one association until the queue is empty or
-   * a failure halts the run ("ended": the association still stands), or the
-   * association is lost ("lost": aborted by us or the peer).
+   * Sends stores from the queue on one association until none is left or a
+   * failure halts the run ("ended": the association still stands), the
+   * association is lost ("lost": aborted by us or the peer), or a store is
+   * to be retried on a fresh one ("retry"). Within an asynchronous
+   * operations window, one lane per place keeps that many stores
+   * outstanding (the association makes each wait for its place); a lane
+   * that ends the association's turn lets the others finish the stores they
+   * began (when the association is lost under them, each of those is
+   * retried or recorded as it fails).
    */
-  async function sendQueue(a: OpenAssociation): Promise<"ended" | "lost"> {
-    while (queue.length > 0) {
-      // Stopped: the store before was answered; the association is released.
-      if (stopped()) return a.association.state === "Sta6" ? "ended" : "lost";
-      const job = queue[0];
-      job.remaining--;
-      const next = job.remaining > 0 ? job : queue[1];
-      const outcome = await storeOne(a, job, nextMessageId++, next);
-      // A file that cannot be sent is not tried again (DCMTK stops its repeats too).
-      if (outcome === "file-failed" || outcome === "lost-file") {
-        skip(job, "not-sent", "not sent: an earlier attempt failed");
+  async function sendQueue(w: Sender, a: OpenAssociation): Promise<"ended" | "lost" | "retry"> {
+    const lanes = windowLanes(a.assoc.asyncWindow.maxOperationsInvoked, o.asyncWindow);
+    /** Why the association's turn ends, once a lane knows; the others take nothing more. */
+    const ends = new Set<"ended" | "lost" | "retry" | "file-failed">();
+    const lane = async () => {
+      /** The next file's head, read while the store before it is answered (one lane only). */
+      const ahead: { prefetched?: Prefetch } = {};
+      try {
+        while (ends.size === 0) {
+          // Stopped: the stores before were answered; the association is released.
+          if (stopped()) {
+            ends.add(a.association.state === "Sta6" ? "ended" : "lost");
+            return;
+          }
+          const task = take();
+          if (!task) return;
+          const job = task.job;
+          // One association and one lane reads the next file ahead; otherwise the reads overlap.
+          const next = parallel === 1 && lanes === 1 ? queue[0] : undefined;
+          const outcome = await storeOne(w, a, task, nextMessageId++, next, ahead);
+          if (outcome === "retry" || outcome === "retry-lost") {
+            ends.add("retry");
+            return;
+          }
+          // A file that cannot be sent is not tried again (DCMTK stops its repeats too).
+          if (outcome === "file-failed" || outcome === "lost-file") {
+            skip(job, "not-sent", "not sent: an earlier attempt failed");
+          }
+          if (outcome === "lost" || outcome === "lost-file") {
+            ends.add("lost");
+            return;
+          }
+          if (outcome === "ok" || !o.halt) continue;
+          halted = true;
+          ends.add(outcome === "file-failed" ? "file-failed" : "ended");
+          return;
+        }
+      } finally {
+        await discard(ahead.prefetched?.head);
       }
-      if (job.remaining === 0) queue.shift();
-      if (outcome === "lost" || outcome === "lost-file") return "lost";
-      if (outcome === "ok" || !o.halt) continue;
-      if (outcome === "file-failed") {
-        // DCMTK: a file that cannot be sent ends the association with an abort.
-        log.error(`Store SCU Failed: ${result.diagnosis}`);
-        log.info("Aborting Association");
-        await a.assoc.abort();
-        return "lost";
-      }
-      return "ended";
+    };
+    await Promise.all(Array.from({ length: lanes }, lane));
+    if (ends.has("file-failed") && a.association.state === "Sta6") {
+      // DCMTK: a file that cannot be sent ends the association with an abort.
+      w.log.error(`Store SCU Failed: ${result.diagnosis}`);
+      w.log.info("Aborting Association");
+      await a.assoc.abort();
+      return "lost";
     }
+    // A final loss counts before a retry: with halting on, it halts the run.
+    if (ends.has("lost") || ends.has("file-failed")) return "lost";
+    if (ends.has("retry")) return "retry";
     return "ended";
+  }
+
+  /** Records the last attempt of a store (with every attempt when --retries). */
+  function recordTask(task: Task, rec: StoreRecord) {
+    if (retries > 0) rec.attempts = [...task.attempts, { ...rec }];
+    record(rec);
   }
 
   /**
    * One store. "ok" whatever the status when the run may go on, "failed"
    * for a failure status, "file-failed" when the file could not be sent,
-   * "lost" when the association is gone ("lost-file": through the file's fault).
+   * "lost" when the association is gone ("lost-file": through the file's
+   * fault), "retry" / "retry-lost" when it is to be tried again (--retries).
    */
   async function storeOne(
+    w: Sender,
     a: OpenAssociation,
-    job: Job,
+    task: Task,
     messageId: number,
     next: Job | undefined,
-  ): Promise<"ok" | "failed" | "file-failed" | "lost" | "lost-file"> {
+    ahead: { prefetched?: Prefetch },
+  ): Promise<"ok" | "failed" | "file-failed" | "lost" | "lost-file" | "retry" | "retry-lost"> {
+    const log = w.log;
+    const job = task.job;
     const t = performance.now();
     const rec: StoreRecord = { path: job.path, fate: "failed", bytes: 0, ms: 0 };
+    if (parallel > 1 || retries > 0) rec.association = w.n;
     // The head read early for this store, if any; a head read for another is closed.
     let head: Promise<ReadAhead> | undefined;
-    if (prefetched?.job === job) head = prefetched.head;
-    else await discard(prefetched?.head);
-    prefetched = undefined;
-    const fail = async (failure: StoreOutcome, error: string) => {
+    if (ahead.prefetched?.job === job) head = ahead.prefetched.head;
+    else await discard(ahead.prefetched?.head);
+    ahead.prefetched = undefined;
+    /** Records a failure, or schedules another attempt when it is transient and one is left. */
+    const fail = async (failure: StoreOutcome, error: string, transient = false) => {
       await discard(head);
       rec.failure = failure;
       rec.error = error;
       rec.ms = since(t);
-      record(rec);
+      if (transient && task.attempts.length < retries) {
+        task.attempts.push({ ...rec });
+        const ms = retryDelay(o.retryDelayMs ?? 1000, task.attempts.length);
+        task.notBefore = performance.now() + ms;
+        again.push(task);
+        if (rec.messageId !== undefined) summary.sent--;
+        summary.retried++;
+        log.warn(
+          `${job.path}: attempt ${task.attempts.length} failed; retrying on a new association ` +
+            `in ${ms} ms (retry ${task.attempts.length} of ${retries})`,
+        );
+        return true;
+      }
+      recordTask(task, rec);
       await renameProcessed(job.path, false);
+      return false;
     };
     log.info(`Sending file: ${job.path}`);
     const info = job.info;
@@ -862,11 +1236,10 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
     if (mismatch) log.warn(`${job.path}: ${mismatch}`);
     const replace = new Map<number, string>();
     let sopInstanceUid = info.sopInstanceUid;
-    if (inventor) {
-      const invented = inventor.next();
-      for (const line of invented.lines) log.info(line);
-      for (const [tag, value] of invented.replace) replace.set(tag, value);
-      sopInstanceUid = invented.replace.get(TAG.sopInstanceUid)!;
+    if (task.invented) {
+      for (const line of task.invented.lines) log.info(line);
+      for (const [tag, value] of task.invented.replace) replace.set(tag, value);
+      sopInstanceUid = task.invented.replace.get(TAG.sopInstanceUid)!;
     }
     // The UIDs come trimmed of padding (PS3.5 6.2); the data set's are corrected below.
     const sopClassUid = info.sopClassUid;
@@ -947,7 +1320,7 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
         priority: request.priority,
         // The next file is read from disk while the peer works on this one.
         onSent: () => {
-          if (next?.info) prefetched = { job: next, head: readFileAhead(next.info) };
+          if (next?.info) ahead.prefetched = { job: next, head: readFileAhead(next.info) };
         },
       });
     } catch (err) {
@@ -963,8 +1336,7 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
       // No response: a timeout, an abort or a lost connection (also under the data set, -ts
       // with the peer not reading), a protocol error: no fault of the file.
       const lost = operationFailure(err, wait, log);
-      await fail(lost.outcome, lost.diagnosis);
-      return "lost";
+      return await fail(lost.outcome, lost.diagnosis, true) ? "retry-lost" : "lost";
     }
     // Answered: the request is out whole, its read-ahead memory free for another file.
     await discard(head);
@@ -979,10 +1351,31 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
       log.info(`Received Store Response (${cstoreStatusString(status)})`);
     }
     const category = statusCategory(status);
+    const acknowledged = journal?.append({
+      path: resolve(job.path),
+      sopInstanceUid,
+      fileSopInstanceUid: info.sopInstanceUid,
+      status,
+      peer,
+      time: new Date().toISOString(),
+    });
+    if (acknowledged) {
+      try {
+        await acknowledged;
+      } catch (err) {
+        // Resuming relies on the journal: a run that cannot write it stops here.
+        const why = `cannot write the journal ${o.journal}: ${(err as Error).message}`;
+        log.error(why);
+        rec.fate = "failed";
+        halted = true;
+        await fail("file-failed", why);
+        return "failed";
+      }
+    }
     if (category === "success" || category === "warning") {
       rec.fate = category;
       rec.ms = since(t);
-      record(rec);
+      recordTask(task, rec);
       await renameProcessed(job.path, true);
       return "ok";
     }
@@ -996,8 +1389,7 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
       })
     }`;
     log.error(text);
-    await fail("store-failed", text);
-    return "failed";
+    return await fail("store-failed", text, isTransientStatus(status)) ? "retry" : "failed";
   }
 
   /** +rn: `.done` or `.bad` appended to the name of a processed file, as DCMTK does. */
@@ -1023,6 +1415,8 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
   }
 }
 
+/** What a chunk read ahead is replaced with once handed on. */
+const EMPTY = new Uint8Array(0);
 /** An ASCII space. */
 const SPACE = 0x20;
 /** Bytes of the head given to the watcher at a time. */

@@ -36,10 +36,19 @@ import type { InputFormat } from "../../dicom/part10.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { UserIdentityRq } from "../../pdu/types.ts";
 import { DEFAULT_PROPOSAL, PROPOSAL_OPTIONS } from "./contexts.ts";
-import { collectInputFiles, runStoreScu, type StoreRecord, type StoreResult } from "./engine.ts";
+import {
+  collectInputFiles,
+  MAX_RETRY_DELAY_MS,
+  runStoreScu,
+  type StoreRecord,
+  type StoreResult,
+} from "./engine.ts";
 import { ECHO_EXIT_CODES, SCU_ASSOCIATION_EXIT_CODES } from "../echoscu/main.ts";
 
 const CALLING_AE_TITLE = "STORESCU";
+
+/** The most associations --parallel opens at once. */
+const MAX_PARALLEL = 64;
 
 /** Exit code after SIGINT (Ctrl+C): 128 + 2, what a shell reports for a process it killed. */
 export const EXIT_INTERRUPTED = 130;
@@ -278,6 +287,13 @@ export const STORESCU_SPEC: CommandLineSpec = {
             REPEAT_OPTION,
             ABORT_OPTION,
             {
+              long: "--async",
+              valueHelp: "[n]umber: integer (1..65535)",
+              help: "keep up to n C-STOREs outstanding on an\n" +
+                "association, proposing an asynchronous\n" +
+                "operations window of n (default: none\nproposed, one at a time)",
+            },
+            {
               long: "--no-halt",
               short: "-nh",
               help: [
@@ -317,6 +333,41 @@ export const STORESCU_SPEC: CommandLineSpec = {
               help:
                 "invent a new patient ID and name after n studies\nhave been sent (default: 25)",
             },
+          ],
+        },
+      ],
+    },
+    {
+      title: "fast and resumable sending:",
+      options: [
+        {
+          long: "--parallel",
+          valueHelp: "[n]umber: integer (1..64, default: 1)",
+          help: "send over n associations at once, from one\nqueue of files",
+        },
+        {
+          long: "--retries",
+          valueHelp: "[n]umber: integer (0..100, default: 0)",
+          help: [
+            "try a store again up to n times on a new",
+            "association when its association ended under",
+            "it or the peer was out of resources (0xA7xx,",
+            "0x0213); also a refused or failed association",
+            "request (transient rejection, connection)",
+          ],
+        },
+        {
+          long: "--retry-delay",
+          valueHelp: "[m]s: integer (default: 1000)",
+          help: "wait m ms before the first retry, doubling\nfor each next one (at most 30 s)",
+        },
+        {
+          long: "--journal",
+          valueHelp: "[f]ilename: string",
+          help: [
+            "append each acknowledged store to journal f,",
+            "flushed; a rerun with f skips the stores the",
+            "same peer acknowledged (resume after a crash)",
           ],
         },
       ],
@@ -399,6 +450,22 @@ export function storeJsonFields(who: JsonWho, r: StoreRecord): Record<string, un
     bytes: r.bytes,
     ms: ms3(r.ms),
     diagnosis: r.error ?? null,
+    ...(r.association === undefined ? {} : { association: r.association }),
+    ...(r.attempts === undefined ? {} : { attempts: r.attempts.map(attemptJsonFields) }),
+  };
+}
+
+/** One attempt of a store, in the `attempts` array of its --json `store` line (--retries). */
+function attemptJsonFields(a: StoreRecord): Record<string, unknown> {
+  return {
+    association: a.association ?? null,
+    messageId: a.messageId ?? null,
+    status: a.status ?? null,
+    statusText: a.statusMeaning ?? null,
+    outcome: a.fate,
+    bytes: a.bytes,
+    ms: ms3(a.ms),
+    diagnosis: a.error ?? null,
   };
 }
 
@@ -424,6 +491,8 @@ export function summaryJsonFields(r: StoreResult, exitCode: number): Record<stri
     notSent: s.notSent,
     bytes: s.bytes,
     megabytesPerSecond: Number(megabytesPerSecond(s.bytes, s.ms)),
+    retried: s.retried,
+    skipped: s.skipped,
   };
 }
 
@@ -456,7 +525,10 @@ export function storeSummaryLine(r: StoreResult, exitCode: number): string {
   const what = s.files === 1 ? "1 file" : `${s.files} files`;
   let line = `storescu: ${what} to ${to}: ${s.success + s.warning} stored` +
     (s.warning ? ` (${s.warning} with a warning)` : "") +
-    `, ${s.failed} failed, ${s.notSent} not sent; ${formatBytes(s.bytes)} in ` +
+    `, ${s.failed} failed, ${s.notSent} not sent` +
+    (s.skipped ? `, ${s.skipped} skipped (acknowledged before, in the journal)` : "") +
+    (s.retried ? `, ${s.retried} retried` : "") +
+    `; ${formatBytes(s.bytes)} in ` +
     `${(s.ms / 1000).toFixed(3)} s (${megabytesPerSecond(s.bytes, s.ms)} MB/s)`;
   if (r.outcome !== "success") line += `; ${OUTCOME_WORDS[r.outcome]} (exit ${exitCode})`;
   return line;
@@ -471,6 +543,8 @@ export function summaryLines(r: StoreResult): string[] {
     "--------------",
     `Number of associations   : ${s.associations}`,
     `Number of SOP instances  : ${s.files}`,
+    ...(s.skipped ? [`- skipped (journal)      : ${s.skipped}`] : []),
+    ...(s.retried ? [`- attempts retried       : ${s.retried}`] : []),
     `- sent to the peer       : ${s.sent}`,
     `  * with status SUCCESS  : ${s.success}`,
     `  * with status WARNING  : ${s.warning}`,
@@ -603,6 +677,9 @@ export function main(argv: readonly string[]): Promise<number> {
     const inventing = ["--invent-instance", "--invent-series", "--invent-study", "--invent-patient"]
       .some((o) => options.has(o));
     const repeat = options.uint("--repeat", { min: 1 }) ?? 1;
+    if (options.has("--retry-delay") && !options.has("--retries")) {
+      throw new OptionError("--retry-delay only allowed with --retries");
+    }
     // Every option value is checked before the files are looked for.
     const settings = {
       ...peer,
@@ -615,6 +692,7 @@ export function main(argv: readonly string[]): Promise<number> {
       dcmtkProposal: options.has("--dcmtk-proposal"),
       repeat,
       halt: !options.has("--no-halt"),
+      asyncWindow: options.uint("--async", { min: 1, max: 0xffff }),
       invent: inventing
         ? {
           seriesEvery: everyOption("--invent-series", 100),
@@ -629,6 +707,10 @@ export function main(argv: readonly string[]): Promise<number> {
       userIdentity: await userIdentity(options, logger),
       // One TLS setup (key, certificate, trust list read once) for every association.
       connect: tls && tlsConnect(tls),
+      parallel: options.uint("--parallel", { min: 1, max: MAX_PARALLEL }) ?? 1,
+      retries: options.uint("--retries", { min: 0, max: 100 }) ?? 0,
+      retryDelayMs: options.uint("--retry-delay", { min: 0, max: MAX_RETRY_DELAY_MS }) ?? 1000,
+      journal: options.value("--journal"),
     };
 
     // Deno's permissions first: without them a file only looks missing (or +rn fails).
@@ -641,6 +723,12 @@ export function main(argv: readonly string[]): Promise<number> {
             name === "read" ? "cannot read input" : "cannot rename",
           );
         }
+      }
+    }
+    if (settings.journal !== undefined) {
+      for (const name of ["read", "write"] as const) {
+        const denied = await checkPermission({ name, path: settings.journal });
+        if (denied) throw new PermissionError(denied, `cannot ${name} the journal`);
       }
     }
     const files = await collectInputFiles(params.slice(2), {
@@ -672,15 +760,19 @@ export function main(argv: readonly string[]): Promise<number> {
     const abortNow = new AbortController();
     let signalled: Deno.Signal | undefined;
     const onSignal = (sig: Deno.Signal) => () => {
+      const several = settings.parallel > 1;
       if (signalled) {
-        log.warn(`${sig} again: aborting the association`);
+        log.warn(`${sig} again: aborting the association${several ? "s" : ""}`);
         abortNow.abort();
         return;
       }
       signalled = sig;
       log.warn(
-        `${sig} received: finishing the current file, then releasing the association ` +
-          `(${sig} again aborts at once)`,
+        several
+          ? `${sig} received: finishing the stores under way, then releasing the associations ` +
+            `(${sig} again aborts at once)`
+          : `${sig} received: finishing the current file, then releasing the association ` +
+            `(${sig} again aborts at once)`,
       );
       stop.abort();
     };
