@@ -185,6 +185,12 @@ Deno.test("memory: 2,000 half-started stores keep storescp within its documented
         await proc.waitFor(() =>
           proc.events().filter((e) => e.type === "association-accepted").length >= 2001
         );
+        // An association is accepted before its C-STORE's first fragment is read and its
+        // .part created: wait (bounded) until every store is under way, then measure.
+        const parts = async () => (await listDir(od)).filter((f) => f.endsWith(".part")).length;
+        for (let i = 0; i < 300 && await parts() < 2000; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+        }
         const during = await sampleProcess(proc.pid);
         const grownMiB = (during.rssKb - before.rssKb) / 1024;
         // README, "Memory": the shared pools (32 MiB of write batches, 32 MiB of large read
@@ -195,7 +201,7 @@ Deno.test("memory: 2,000 half-started stores keep storescp within its documented
           `2,000 half-started stores: RSS grew ${grownMiB.toFixed(0)} MiB (documented: ` +
             `under ${documentedMiB.toFixed(0)} MiB)`,
         );
-        assert.equal((await listDir(od)).filter((f) => f.endsWith(".part")).length, 2000);
+        assert.equal(await parts(), 2000);
       } finally {
         crowd.close();
       }
