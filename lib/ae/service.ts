@@ -215,13 +215,7 @@ export function singleResponse<M extends DimseMessage>(o: {
         result = statusOf(await o.handler(contextOf<M>(rq)));
       } catch (err) {
         if (rq.signal.aborted) return; // the association is over: nothing to answer
-        if (!(err instanceof DimseError)) {
-          rq.logger?.error(
-            `${rq.association.name}: ${o.name} handler failed: ${
-              err instanceof Error ? err.message : err
-            }`,
-          );
-        }
+        reportHandlerFailure(rq, o.name, err);
         result = statusOfError(err, o.failureStatus);
       }
       await rq.dataset?.drain();
@@ -284,13 +278,7 @@ export function multiResponse<M extends DimseMessage>(o: {
         }
       } catch (err) {
         if (rq.signal.aborted && rq.signal.reason !== CANCELLED) return;
-        if (!(err instanceof DimseError)) {
-          rq.logger?.error(
-            `${rq.association.name}: ${o.name} handler failed: ${
-              err instanceof Error ? err.message : err
-            }`,
-          );
-        }
+        reportHandlerFailure(rq, o.name, err);
         final = statusOfError(err, o.failureStatus);
       }
       await rq.send(responseTo(rq.message, final), final.dataset);
@@ -310,4 +298,15 @@ function contextOf<M extends DimseMessage>(rq: ServiceRequest): RequestContext<M
     signal: rq.signal,
     logger: rq.logger,
   };
+}
+
+/**
+ * Logs a handler's failure once, at error (a bug or a callback failure is
+ * never demoted); a {@link DimseError} is the handler's answer, not a failure.
+ */
+function reportHandlerFailure(rq: ServiceRequest, name: string, err: unknown): void {
+  if (err instanceof DimseError) return;
+  rq.logger?.error(
+    `${rq.association.name}: ${name} handler failed: ${err instanceof Error ? err.message : err}`,
+  );
 }

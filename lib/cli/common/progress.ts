@@ -157,12 +157,23 @@ export class ProgressBar {
  * again after it, so log lines and the bar share stderr cleanly.
  */
 export function withProgressLine(logger: Logger, bar: ProgressBar): Logger {
-  const around = (level: LogLevel, write: () => void) => {
-    if (!logger.isEnabled(level)) return;
+  return routedLogger(logger, (to, level, m, forced) => {
+    if (!forced && !to.isEnabled(level)) return;
     bar.clear();
-    write();
+    if (forced) to.forcedLog(level, m);
+    else to.log(level, m);
     bar.redraw();
-  };
+  });
+}
+
+/**
+ * A logger whose lines go through `write`, given the logger they were meant
+ * for (`logger`, or its child for a child's lines), with the same threshold.
+ */
+export function routedLogger(
+  logger: Logger,
+  write: (to: Logger, level: LogLevel, m: string, forced: boolean) => void,
+): Logger {
   const wrapped: Logger = {
     name: logger.name,
     fatal: (m) => wrapped.log("fatal", m),
@@ -171,14 +182,10 @@ export function withProgressLine(logger: Logger, bar: ProgressBar): Logger {
     info: (m) => wrapped.log("info", m),
     debug: (m) => wrapped.log("debug", m),
     trace: (m) => wrapped.log("trace", m),
-    log: (level, m) => around(level, () => logger.log(level, m)),
-    forcedLog: (level, m) => {
-      bar.clear();
-      logger.forcedLog(level, m);
-      bar.redraw();
-    },
+    log: (level, m) => write(logger, level, m, false),
+    forcedLog: (level, m) => write(logger, level, m, true),
     isEnabled: (level) => logger.isEnabled(level),
-    child: (suffix) => withProgressLine(logger.child(suffix), bar),
+    child: (suffix) => routedLogger(logger.child(suffix), write),
   };
   return wrapped;
 }

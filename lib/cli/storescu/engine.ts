@@ -35,13 +35,14 @@ import { dumpMessage } from "../../dimse/dump.ts";
 import { type CStoreRq, type CStoreRsp, PRIORITY } from "../../dimse/messages.ts";
 import { DatasetSourceFailed } from "../../ae/errors.ts";
 import { formatStatus, statusCategory, statusMeaning } from "../../dimse/status.ts";
-import type { Logger, LogLevel } from "../../log/logger.ts";
+import type { Logger } from "../../log/logger.ts";
 import type { AssociateAcPdu, UserIdentityRq } from "../../pdu/types.ts";
 import { transferSyntaxName, uidName } from "../../dicom/uids.ts";
 import { buildAssociateRq } from "../../ae/negotiation.ts";
 import { resolve } from "node:path";
 import { journalKey, journalPeer, JournalWriter, readJournal } from "./journal.ts";
 import { windowLanes, windowLine } from "./window.ts";
+import { routedLogger } from "../common/progress.ts";
 import {
   type AssociationFailureOutcome,
   closeAssociation,
@@ -478,33 +479,11 @@ interface Prefetch {
   head: Promise<ReadAhead>;
 }
 
-/** A logger whose lines go through `write` (with the same threshold). */
-function routedLogger(
-  logger: Logger,
-  write: (level: LogLevel, m: string, forced: boolean) => void,
-): Logger {
-  const wrapped: Logger = {
-    name: logger.name,
-    fatal: (m) => wrapped.log("fatal", m),
-    error: (m) => wrapped.log("error", m),
-    warn: (m) => wrapped.log("warn", m),
-    info: (m) => wrapped.log("info", m),
-    debug: (m) => wrapped.log("debug", m),
-    trace: (m) => wrapped.log("trace", m),
-    log: (level, m) => write(level, m, false),
-    forcedLog: (level, m) => write(level, m, true),
-    isEnabled: (level) => logger.isEnabled(level),
-    child: (suffix) => routedLogger(logger.child(suffix), write),
-  };
-  return wrapped;
-}
-
 /** A logger whose lines start with `prefix` (the association's number with --parallel). */
 export function prefixedLogger(logger: Logger, prefix: string): Logger {
   return routedLogger(
     logger,
-    (level, m, forced) =>
-      forced ? logger.forcedLog(level, prefix + m) : logger.log(level, prefix + m),
+    (to, level, m, forced) => forced ? to.forcedLog(level, prefix + m) : to.log(level, prefix + m),
   );
 }
 
@@ -516,10 +495,10 @@ export function prefixedLogger(logger: Logger, prefix: string): Logger {
  * queue (--parallel).
  */
 function capturingFatal(logger: Logger, into: string[]): Logger {
-  return routedLogger(logger, (level, m, forced) => {
+  return routedLogger(logger, (to, level, m, forced) => {
     if (level === "fatal") into.push(m);
-    else if (forced) logger.forcedLog(level, m);
-    else logger.log(level, m);
+    else if (forced) to.forcedLog(level, m);
+    else to.log(level, m);
   });
 }
 
