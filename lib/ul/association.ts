@@ -984,7 +984,9 @@ const MAX_BATCH = 1 << 20;
 const POOLED_MIN = 4096;
 /**
  * Batch buffers kept for reuse. Writes go out one at a time, so a stream
- * needs two buffers, one being written while the next fills: the one
- * written last waits here for the batch after.
+ * needs two buffers, one being written while the next fills; both are
+ * written by the time a store's response comes, and the next data set
+ * needs both again. With one spare, every data set allocated (and zeroed)
+ * a fresh 1 MiB buffer: half of storescu's CPU for 0.5 MB files.
  */
-const SPARE_BUFFERS = 1;
+const SPARE_BUFFERS = 2;

@@ -111,3 +111,20 @@ Deno.test("batch buffers are reused once written, never while a write holds them
   assert.ok(buffers.size <= 3, `${buffers.size} buffers for ${pdus.length + 1} PDUs`);
   await h.assoc.abort();
 });
+
+Deno.test("message after message, each a small command then a stream, reuses the same two buffers", async () => {
+  const h = await requestorInSta6({}, 0);
+  const buffers = lateWrites(h, 1);
+  for (let m = 0; m < 8; m++) {
+    // A command alone, then its data set's PDVs, all written before the next message.
+    const sent = [h.assoc.sendPData(pdata(m, 200)), h.assoc.sendPData(pdata(m, 16_000))];
+    // The first batch is being written while the rest fill a second one.
+    await new Promise((r) => setTimeout(r, 0));
+    for (let i = 0; i < 6; i++) sent.push(h.assoc.sendPData(pdata(m, 16_000)));
+    await Promise.all(sent);
+  }
+  // A small PDU starting a batch is written from its own bytes: count batch buffers only.
+  const large = [...buffers].filter((b) => b.byteLength >= 1 << 20);
+  assert.ok(large.length <= 2, `${large.length} batch buffers for 8 messages`);
+  await h.assoc.abort();
+});
