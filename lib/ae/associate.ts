@@ -32,9 +32,12 @@ import {
   NoPresentationContext,
   ProtocolError,
 } from "./errors.ts";
-import { acceptedContexts, buildAssociateRq } from "./negotiation.ts";
+import {
+  acceptedContexts,
+  buildAssociateRq,
+  UNCOMPRESSED_TRANSFER_SYNTAXES,
+} from "./negotiation.ts";
 import type { Service } from "./service.ts";
-import { UNCOMPRESSED_TRANSFER_SYNTAXES } from "./services.ts";
 
 /** Where a peer is: its AE title, host and port. */
 export interface PeerAddress {

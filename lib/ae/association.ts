@@ -37,9 +37,10 @@ import { type AcceptedContext, negotiatedAsyncWindow } from "./negotiation.ts";
 import { type AssociationInfo, dispatchRequest, type Service } from "./service.ts";
 import { VERIFICATION_SOP_CLASS } from "../dicom/uids.ts";
 import { ChunkQueue } from "./chunks.ts";
-import { inspectDicomFile, readDatasetChunks } from "../dicom/part10.ts";
 import type { Attributes } from "../dicom/attributes.ts";
-import * as qr from "./qr.ts";
+// Types only: the query/retrieve code (with the attribute codec) and the Part 10 reader (with the
+// data dictionary) are loaded on first use, so that a plain C-ECHO does not load them.
+import type * as qr from "./qr.ts";
 import { after, type CancelTimer } from "../util/timer.ts";
 
 /** A DIMSE response, with the data set that came with it (C-FIND identifiers...). */
@@ -379,22 +380,22 @@ export class Association implements AsyncDisposable {
    * }
    * ```
    */
-  find(
+  async *find(
     identifier: Attributes | qr.EncodedIdentifier,
     o: qr.QrOptions,
   ): AsyncGenerator<qr.FindResponse> {
-    return qr.find(this, identifier, o);
+    yield* (await import("./qr.ts")).find(this, identifier, o);
   }
 
   /**
    * C-MOVE (PS3.7 9.1.4) to `o.destination`: responses with sub-operation
    * counts, then the final one. See {@link qr.move}.
    */
-  move(
+  async *move(
     identifier: Attributes | qr.EncodedIdentifier,
     o: qr.MoveOptions,
   ): AsyncGenerator<qr.RetrieveResponse<CMoveRsp>> {
-    return qr.move(this, identifier, o);
+    yield* (await import("./qr.ts")).move(this, identifier, o);
   }
 
   /**
@@ -402,11 +403,11 @@ export class Association implements AsyncDisposable {
    * by the `services` given to `associate()`; responses with sub-operation
    * counts, then the final one. See {@link qr.get}.
    */
-  get(
+  async *get(
     identifier: Attributes | qr.EncodedIdentifier,
     o: qr.QrOptions,
   ): AsyncGenerator<qr.RetrieveResponse<CGetRsp>> {
-    return qr.get(this, identifier, o);
+    yield* (await import("./qr.ts")).get(this, identifier, o);
   }
 
   /**
@@ -767,6 +768,7 @@ function isPending(m: DimseMessage): boolean {
 
 /** A file's data set as a {@link StoreSource}: read in chunks as it goes out, never whole. */
 async function fileSource(path: string): Promise<StoreSource> {
+  const { inspectDicomFile, readDatasetChunks } = await import("../dicom/part10.ts");
   const info = await inspectDicomFile(path, "file-or-dataset");
   return {
     // One buffer reused for every chunk: the channel copies each into its PDUs first.

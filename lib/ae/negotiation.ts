@@ -25,6 +25,13 @@ import {
 } from "../dicom/uids.ts";
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../util/version.ts";
 
+/** The uncompressed transfer syntaxes, explicit little endian first: what services accept by default. */
+export const UNCOMPRESSED_TRANSFER_SYNTAXES: readonly string[] = [
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  EXPLICIT_VR_BIG_ENDIAN,
+  IMPLICIT_VR_LITTLE_ENDIAN,
+];
+
 /** PS3.8 9.3.3.2 presentation context results. */
 export const PC_RESULT = {
   acceptance: 0,

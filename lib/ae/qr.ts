@@ -54,8 +54,7 @@ import type { RoleSelection } from "../pdu/types.ts";
 import type { ContextProposal } from "./associate.ts";
 import type { Association, OperationOptions } from "./association.ts";
 import { NoPresentationContext, ProtocolError } from "./errors.ts";
-import type { AcceptedContext } from "./negotiation.ts";
-import { UNCOMPRESSED_TRANSFER_SYNTAXES } from "./services.ts";
+import { type AcceptedContext, UNCOMPRESSED_TRANSFER_SYNTAXES } from "./negotiation.ts";
 
 /**
  * A Query/Retrieve information model (PS3.4 C.6, K.6): `patient` root,

@@ -8,15 +8,11 @@
  */
 import { encodeFileMeta } from "../dicom/part10.ts";
 import { sopClassModality, STORAGE_SOP_CLASSES } from "../dicom/sop_classes.ts";
-import {
-  EXPLICIT_VR_BIG_ENDIAN,
-  EXPLICIT_VR_LITTLE_ENDIAN,
-  IMPLICIT_VR_LITTLE_ENDIAN,
-  VERIFICATION_SOP_CLASS,
-} from "../dicom/uids.ts";
+import { VERIFICATION_SOP_CLASS } from "../dicom/uids.ts";
 import type { CEchoRq, CStoreRq } from "../dimse/messages.ts";
 import { isValidUid } from "../util/uid.ts";
 import { DimseError } from "./errors.ts";
+import { UNCOMPRESSED_TRANSFER_SYNTAXES } from "./negotiation.ts";
 import {
   childPath,
   DENO_FILE_SINK,
@@ -31,12 +27,8 @@ import {
   singleResponse,
 } from "./service.ts";
 
-/** The uncompressed transfer syntaxes, explicit little endian first: what services accept by default. */
-export const UNCOMPRESSED_TRANSFER_SYNTAXES: readonly string[] = [
-  EXPLICIT_VR_LITTLE_ENDIAN,
-  EXPLICIT_VR_BIG_ENDIAN,
-  IMPLICIT_VR_LITTLE_ENDIAN,
-];
+// Defined with the negotiation code, which associate() loads without the services.
+export { UNCOMPRESSED_TRANSFER_SYNTAXES };
 
 /** The C-STORE statuses of the storage services (PS3.4 Table B.2-1, PS3.7 Annex C). */
 export const STORE_STATUS = {
