@@ -44,7 +44,7 @@ import {
 import type { ProgressBar, ProgressState } from "./progress.ts";
 import { jsonPeer, jsonTransferSyntax, ms3, operationOutcome } from "./json.ts";
 import { timingsJson } from "./network_options.ts";
-import { tlsJson } from "./tls_options.ts";
+import { tlsJson } from "./tls_group.ts";
 
 /** The retrieve operations. */
 export type RetrieveOperation = "move" | "get";

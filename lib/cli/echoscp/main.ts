@@ -16,7 +16,7 @@ import { echoHandler, verificationPolicy } from "./echo_handler.ts";
 import type { TransferSyntaxPreference } from "../../ae/negotiation.ts";
 import { serverJsonLines } from "../common/json.ts";
 import { EXIT_CANNOT_LISTEN, serveUntilStopped } from "../common/serve.ts";
-import { setUpTls, tlsListen, tlsOptionGroup } from "../common/tls_options.ts";
+import { setUpTls, tlsListen, tlsOptionGroup } from "../common/tls_group.ts";
 
 /** echoscp's -td default: pynetdicom's echoscp's. */
 const ECHOSCP_DIMSE_TIMEOUT_S = 30;

@@ -15,7 +15,7 @@ import {
   timingsJson,
 } from "../common/network_options.ts";
 import { type CommandLineSpec, generalOptionDefs } from "../common/options.ts";
-import { setUpTls, tlsConnect, tlsJson, tlsOptionGroup } from "../common/tls_options.ts";
+import { setUpTls, tlsConnect, tlsJson, tlsOptionGroup } from "../common/tls_group.ts";
 import { JsonLines, jsonPeer, jsonTransferSyntax, ms3, operationOutcome } from "../common/json.ts";
 import { COMMON_EXIT_CODES, EXIT_NOT_PERMITTED, EXIT_OK, runTool } from "../common/tool.ts";
 import { type EchoOutcome, type EchoResult, runEchoScu } from "./engine.ts";

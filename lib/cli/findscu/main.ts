@@ -22,7 +22,7 @@ import {
   QueryFileError,
   queryKeySubgroup,
 } from "../common/qr_options.ts";
-import { setUpTls, tlsConnect, tlsJson, tlsOptionGroup } from "../common/tls_options.ts";
+import { setUpTls, tlsConnect, tlsJson, tlsOptionGroup } from "../common/tls_group.ts";
 import { JsonLines, jsonPeer, jsonTransferSyntax, ms3 } from "../common/json.ts";
 import {
   COMMON_EXIT_CODES,

@@ -27,7 +27,7 @@ import {
   QueryFileError,
   queryKeySubgroup,
 } from "../common/qr_options.ts";
-import { setUpTls, tlsConnect, tlsOptionGroup } from "../common/tls_options.ts";
+import { setUpTls, tlsConnect, tlsOptionGroup } from "../common/tls_group.ts";
 import { COMMON_EXIT_CODES, runTool } from "../common/tool.ts";
 import { JsonLines } from "../common/json.ts";
 import { ProgressBar, withProgressLine } from "../common/progress.ts";

@@ -25,7 +25,7 @@ import { echoHandler } from "../echoscp/echo_handler.ts";
 import { serverJsonLines } from "../common/json.ts";
 import { checkPermission, PermissionError } from "../../util/permission.ts";
 import { EXIT_CANNOT_LISTEN, serveUntilStopped } from "../common/serve.ts";
-import { setUpTls, tlsListen, tlsOptionGroup } from "../common/tls_options.ts";
+import { setUpTls, tlsListen, tlsOptionGroup } from "../common/tls_group.ts";
 import {
   staleParts,
   storagePolicy,

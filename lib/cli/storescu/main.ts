@@ -28,7 +28,7 @@ import {
   ProgressBar,
   withProgressLine,
 } from "../common/progress.ts";
-import { setUpTls, tlsConnect, tlsJson, tlsOptionGroup } from "../common/tls_options.ts";
+import { setUpTls, tlsConnect, tlsJson, tlsOptionGroup } from "../common/tls_group.ts";
 import { JsonLines, jsonPeer, jsonTransferSyntax, ms3 } from "../common/json.ts";
 import { checkPermission, PermissionError } from "../../util/permission.ts";
 import { COMMON_EXIT_CODES, EXIT_OK, runTool } from "../common/tool.ts";
