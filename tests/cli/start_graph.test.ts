@@ -1,0 +1,92 @@
+/**
+ * What each tool loads when it starts (issue 15: a one-shot echoscu spends most of its time
+ * loading modules). `deno info --json` gives the module graph; the modules a `deno run`
+ * evaluates at start are the ones reached by static imports of code (a dynamic `import()` is
+ * evaluated only when a run takes it, a type-only import never). These tests keep the heavy
+ * parts out of that static graph: the TLS stack (node:tls, pkijs, CRLs), the data dictionary,
+ * the Part 10 reader and data set codec, the server side and storescp's handler, so that a new
+ * import cannot silently bring them back into every run.
+ */
+import assert from "node:assert/strict";
+import { repoPath } from "../../testing/procs.ts";
+
+const DENO = Deno.execPath();
+
+interface InfoDependency {
+  specifier: string;
+  code?: { specifier: string };
+  isDynamic?: boolean;
+}
+interface InfoModule {
+  specifier: string;
+  dependencies?: InfoDependency[];
+}
+
+/** The modules `tool` evaluates at start: its static imports of code, followed transitively. */
+async function staticGraph(tool: string): Promise<Set<string>> {
+  // Not runCommand: it checks every --json output against the tools' schemas.
+  const r = await new Deno.Command(DENO, {
+    args: ["info", "--json", repoPath(`cli/${tool}.ts`)],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  assert.equal(r.code, 0, text(r.stderr));
+  const info = JSON.parse(text(r.stdout)) as { roots: string[]; modules: InfoModule[] };
+  const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
+  const root = repoPath("");
+  const name = (s: string) => s.startsWith("file://") ? new URL(s).pathname.replace(root, "") : s;
+  const seen = new Set<string>();
+  const todo = [info.roots[0]];
+  while (todo.length > 0) {
+    const s = todo.pop()!;
+    if (seen.has(s)) continue;
+    seen.add(s);
+    for (const d of bySpecifier.get(s)?.dependencies ?? []) {
+      if (!d.isDynamic && d.code) todo.push(d.code.specifier);
+    }
+  }
+  return new Set([...seen].map(name));
+}
+
+/** The modules of `graph` that `forbidden` matches. */
+function found(graph: Set<string>, forbidden: readonly RegExp[]): string[] {
+  return [...graph].filter((m) => forbidden.some((f) => f.test(m))).sort();
+}
+
+/** What no tool needs before a TLS option is given. */
+const TLS_STACK = [
+  /^lib\/transport\/(tls|tls_verify|crl|cert_chain|tls_profiles)\.ts$/,
+  /^lib\/cli\/common\/tls_options\.ts$/,
+  /^npm:/,
+  /^node:(tls|crypto|net)$/,
+];
+
+Deno.test("echoscu's start loads no TLS stack, data dictionary, data set codec or server", async () => {
+  const graph = await staticGraph("echoscu");
+  // Sanity: the graph is the real one (the association and the TCP transport are in it).
+  for (const m of ["lib/ae/associate.ts", "lib/ul/association.ts", "lib/transport/tcp.ts"]) {
+    assert.ok(graph.has(m), `${m} missing from echoscu's graph: ${[...graph].join(", ")}`);
+  }
+  assert.deepEqual(
+    found(graph, [
+      ...TLS_STACK,
+      // The data dictionary, Part 10 and the data set codec: a C-ECHO has no data set.
+      /^lib\/dicom\/(dictionary|dictionary_data|part10|dataset|parser|writer|deflate)\.ts$/,
+      /^lib\/dicom\/(attributes|charset|transcode|multi_vr|watcher)\.ts$/,
+      // Query/retrieve, the storage services and the file store.
+      /^lib\/ae\/(qr|services|file_store)\.ts$/,
+      // The server side and storescp's handler.
+      /^lib\/ae\/(server|serve|budget)\.ts$/,
+      /^lib\/cli\/(storescp|storescu|findscu|movescu|getscu|echoscp)\//,
+      /^lib\/cli\/common\/(serve|server_lines|retrieve|retrieve_options|qr_options)\.ts$/,
+    ]),
+    [],
+  );
+});
+
+for (const tool of ["echoscp", "storescu", "storescp", "findscu", "movescu", "getscu"]) {
+  Deno.test(`${tool}'s start loads no TLS stack until a TLS option is given`, async () => {
+    assert.deepEqual(found(await staticGraph(tool), TLS_STACK), []);
+  });
+}
