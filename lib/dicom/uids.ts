@@ -398,14 +398,19 @@ const OTHER_NAMES: readonly TransferSyntaxInfo[] = [
   },
 ];
 
-const NAMES = new Map<string, string>(
-  [
-    ...TRANSFER_SYNTAXES,
-    ...OTHER_NAMES,
-    ...STORAGE_SOP_CLASSES,
-    ...NON_PATIENT_STORAGE_SOP_CLASSES,
-  ].map((t) => [t.uid, t.name]),
-);
+/** UID -> name, built on the first lookup (not at start: most runs print no UID's name). */
+let names: Map<string, string> | undefined;
+function nameOf(uid: string): string | undefined {
+  names ??= new Map<string, string>(
+    [
+      ...TRANSFER_SYNTAXES,
+      ...OTHER_NAMES,
+      ...STORAGE_SOP_CLASSES,
+      ...NON_PATIENT_STORAGE_SOP_CLASSES,
+    ].map((t) => [t.uid, t.name]),
+  );
+  return names.get(uid);
+}
 
 /**
  * DCMTK's human-readable name of a transfer syntax, as its log lines print it
@@ -419,11 +424,11 @@ export function transferSyntaxName(uid: string): string {
 
 /** DCMTK-style short name of a known UID, or undefined. */
 export function uidName(uid: string): string | undefined {
-  return NAMES.get(uid);
+  return nameOf(uid);
 }
 
 /** `=Name` for a known UID (as DCMTK dumps print it), else the UID itself. */
 export function uidLabel(uid: string): string {
-  const name = NAMES.get(uid);
+  const name = nameOf(uid);
   return name === undefined ? uid : `=${name}`;
 }
