@@ -39,8 +39,9 @@ import type { Logger } from "../../log/logger.ts";
 import type { AssociateAcPdu, UserIdentityRq } from "../../pdu/types.ts";
 import { transferSyntaxName, uidName } from "../../dicom/uids.ts";
 import { buildAssociateRq } from "../../ae/negotiation.ts";
-import { resolve } from "node:path";
-import { journalKey, journalPeer, JournalWriter, readJournal } from "./journal.ts";
+// The journal (with node:path, which starts Deno's Node compatibility layer: about 40 ms) is
+// loaded only when --journal is given.
+import type { JournalWriter } from "./journal.ts";
 import { windowLanes, windowLine } from "./window.ts";
 import { routedLogger } from "../common/progress.ts";
 import {
@@ -748,7 +749,8 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
   };
   const result: StoreResult = { ...startScuResult(o), records: [], summary };
   const inventor = o.invent ? new IdentityInventor(o.invent) : undefined;
-  const peer = journalPeer(o);
+  let journalLib: typeof import("./journal.ts") | undefined;
+  let peer = "";
   let journal: JournalWriter | undefined;
   let filesDone = 0;
 
@@ -842,9 +844,11 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
   if (o.journal !== undefined) {
     // What this peer acknowledged in an earlier run is not sent again.
     let read;
+    journalLib = await import("./journal.ts");
+    peer = journalLib.journalPeer(o);
     try {
-      read = await readJournal(o.journal, peer);
-      journal = await JournalWriter.open(o.journal);
+      read = await journalLib.readJournal(o.journal, peer);
+      journal = await journalLib.JournalWriter.open(o.journal);
     } catch (err) {
       const why = `cannot use the journal ${o.journal}: ${(err as Error).message}`;
       log.fatal(why);
@@ -858,7 +862,7 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
     }
     for (const job of queue) {
       if (!job.info) continue;
-      const key = journalKey(job.path, job.info.sopInstanceUid);
+      const key = journalLib.journalKey(job.path, job.info.sopInstanceUid);
       const acked = Math.min(read.acknowledged.get(key) ?? 0, job.remaining);
       if (acked === 0) continue;
       read.acknowledged.set(key, read.acknowledged.get(key)! - acked);
@@ -1331,7 +1335,7 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
     }
     const category = statusCategory(status);
     const acknowledged = journal?.append({
-      path: resolve(job.path),
+      path: journalLib!.absolutePath(job.path),
       sopInstanceUid,
       fileSopInstanceUid: info.sopInstanceUid,
       status,

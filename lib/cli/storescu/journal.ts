@@ -36,6 +36,11 @@ export interface JournalRead {
   otherPeers: number;
 }
 
+/** `path` made absolute (against the working directory), as journal entries name files. */
+export function absolutePath(path: string): string {
+  return resolve(path);
+}
+
 /** The key a store is matched by: the absolute path and the file's SOP Instance UID. */
 export function journalKey(path: string, fileSopInstanceUid: string): string {
   return `${resolve(path)}\n${fileSopInstanceUid}`;
