@@ -1,5 +1,5 @@
 /**
- * Generates lib/dicom/dictionary_data.ts from DCMTK's data dictionary
+ * Generates lib/dicom/dictionary_data.js from DCMTK's data dictionary
  * (the conversion is testing/dictionary_gen.ts).
  *
  * Usage: deno run --allow-read --allow-write scripts/gen_dictionary.ts [path/to/dicom.dic]
@@ -10,7 +10,7 @@
 import { convertDictionary, dictionaryEdition, renderModule } from "../testing/dictionary_gen.ts";
 
 const DEFAULT_SOURCE = "/usr/share/libdcmtk17/dicom.dic";
-const OUTPUT = new URL("../lib/dicom/dictionary_data.ts", import.meta.url);
+const OUTPUT = new URL("../lib/dicom/dictionary_data.js", import.meta.url);
 
 if (import.meta.main) {
   const source = Deno.args[0] ?? DEFAULT_SOURCE;

@@ -4,14 +4,14 @@
  * `-d` dumps.
  *
  * The entries come from DCMTK's dicom.dic, compiled into
- * dictionary_data.ts by scripts/gen_dictionary.ts. The data is one
+ * dictionary_data.js by scripts/gen_dictionary.ts. The data is one
  * string parsed into a Map on the first lookup, so importing this module costs
  * nothing until a tag is actually looked up.
  *
  * @module
  */
 
-import { DICTIONARY_DATA } from "./dictionary_data.ts";
+import { DICTIONARY_DATA } from "./dictionary_data.js";
 
 /** One data dictionary entry. */
 export interface DictEntry {
@@ -106,7 +106,7 @@ function entries(): Map<number, DictEntry> {
     if (line === "") continue;
     const [tagText, vr, name, vm] = line.split("\t");
     const p = parseTagPattern(tagText);
-    if (!p) throw new Error(`dictionary_data.ts: bad tag '${tagText}' (regenerate it)`);
+    if (!p) throw new Error(`dictionary_data.js: bad tag '${tagText}' (regenerate it)`);
     const retired = name.startsWith(RETIRED_PREFIX);
     const keyword = retired ? name.slice(RETIRED_PREFIX.length) : name;
     for (const g of rangeValues(p.groupLo, p.groupHi, p.groupParity)) {

@@ -3,14 +3,14 @@
  * (0010,0010), for query keys and data sets written by name.
  *
  * Built on the first lookup from the same table as the dictionary
- * (dictionary_data.ts, DCMTK's dicom.dic). Both the PS3.6 keyword and
+ * (dictionary_data.js, DCMTK's dicom.dic). Both the PS3.6 keyword and
  * DCMTK's name (which prefixes retired attributes with `RETIRED_`) are
  * accepted, as DCMTK's tools accept its names.
  *
  * @module
  */
 
-import { DICTIONARY_DATA } from "./dictionary_data.ts";
+import { DICTIONARY_DATA } from "./dictionary_data.js";
 
 let byKeyword: Map<string, number> | undefined;
 

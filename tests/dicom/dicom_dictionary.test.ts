@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { formatTag, lookupTag, tagKeyword, tagVr } from "../../lib/dicom/dictionary.ts";
-import { DICTIONARY_DATA } from "../../lib/dicom/dictionary_data.ts";
+import { DICTIONARY_DATA } from "../../lib/dicom/dictionary_data.js";
 import {
   convertDictionary,
   dictionaryEdition,
@@ -141,7 +141,7 @@ Deno.test("generator: malformed and duplicate lines fail, naming the line", () =
   }
 });
 
-const DATA_URL = new URL("../../lib/dicom/dictionary_data.ts", import.meta.url);
+const DATA_URL = new URL("../../lib/dicom/dictionary_data.js", import.meta.url);
 const COMMITTED = await Deno.readTextFile(DATA_URL);
 const INSTALLED = await Deno.readTextFile(DCMTK_DIC).catch(() => undefined);
 const INSTALLED_EDITION = INSTALLED === undefined ? undefined : dictionaryEdition(INSTALLED);
