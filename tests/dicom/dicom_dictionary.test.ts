@@ -5,8 +5,16 @@
  * generated data against DCMTK's installed dicom.dic.
  */
 import assert from "node:assert/strict";
-import { formatTag, lookupTag, tagKeyword, tagVr } from "../../lib/dicom/dictionary.ts";
+import {
+  ambiguousVrEntries,
+  type DictEntry,
+  formatTag,
+  lookupTag,
+  tagKeyword,
+  tagVr,
+} from "../../lib/dicom/dictionary.ts";
 import { DICTIONARY_DATA } from "../../lib/dicom/dictionary_data.js";
+import { keywordTag } from "../../lib/dicom/keywords.ts";
 import {
   convertDictionary,
   dictionaryEdition,
@@ -108,6 +116,72 @@ Deno.test("formatTag prints (GGGG,EEEE) in uppercase hex", () => {
   assert.equal(formatTag(0x7fe00010), "(7FE0,0010)");
   assert.equal(formatTag(0xfffee0dd), "(FFFE,E0DD)");
   assert.equal(formatTag(0), "(0000,0000)");
+});
+
+/**
+ * The dictionary as one map built from every line in data order, each range expanded into
+ * its tags (later lines win): what lookups used to be made from, kept here as the reference
+ * for the index that now looks each tag up when it is first asked for.
+ */
+function expandedDictionary(): { byTag: Map<number, DictEntry>; byKeyword: Map<string, number> } {
+  const byTag = new Map<number, DictEntry>();
+  const byKeyword = new Map<string, number>();
+  const bound = (text: string) => {
+    const m = /^([0-9A-F]{4})(?:-(?:([ou])-)?([0-9A-F]{4}))?$/.exec(text)!;
+    const lo = parseInt(m[1], 16);
+    const hi = m[3] === undefined ? lo : parseInt(m[3], 16);
+    const parity = m[2] === "o" ? 1 : m[2] === "u" ? -1 : 0;
+    const out: number[] = [];
+    for (let v = lo; v <= hi; v++) if (lo === hi || parity < 0 || v % 2 === parity) out.push(v);
+    return out;
+  };
+  for (const line of DICTIONARY_DATA.split("\n")) {
+    if (line === "") continue;
+    const [tagText, vr, name, vm] = line.split("\t");
+    const [g, e] = tagText.split(",");
+    const retired = name.startsWith("RETIRED_");
+    const keyword = retired ? name.slice("RETIRED_".length) : name;
+    for (const group of bound(g)) {
+      for (const element of bound(e)) {
+        const tag = ((group << 16) | element) >>> 0;
+        byTag.set(tag, { tag, vr, vm, keyword, name, retired });
+      }
+    }
+    const first = ((parseInt(g.slice(0, 4), 16) << 16) | parseInt(e.slice(0, 4), 16)) >>> 0;
+    byKeyword.set(name, first);
+    if (retired) byKeyword.set(keyword, first);
+  }
+  return { byTag, byKeyword };
+}
+
+Deno.test("every tag and keyword of the data is found as the whole expanded table finds it", () => {
+  const { byTag, byKeyword } = expandedDictionary();
+  assert.ok(byTag.size > 12_000, `${byTag.size} tags`);
+  for (const [tag, entry] of byTag) {
+    assert.deepEqual(lookupTag(tag), entry, formatTag(tag));
+    // Looked up again: the same entry.
+    assert.equal(lookupTag(tag), lookupTag(tag));
+  }
+  // Neighbours of every tag that the table does not hold: the generic rules or nothing.
+  for (const tag of byTag.keys()) {
+    for (const near of [tag + 1, tag - 1, tag + 0x10000, tag - 0x10000]) {
+      const t = near >>> 0;
+      if (byTag.has(t)) continue;
+      const e = lookupTag(t);
+      if (e) assert.ok(e.keyword === "GroupLength" || e.keyword === "PrivateCreator", formatTag(t));
+    }
+  }
+  assert.ok(byKeyword.size > 4_900, `${byKeyword.size} keywords`);
+  for (const [keyword, tag] of byKeyword) assert.equal(keywordTag(keyword), tag, keyword);
+  for (
+    const missing of ["", "Patient", "PatientNam", "UL", "1-n", "0010,0010", "PN\tPatientName"]
+  ) {
+    assert.equal(keywordTag(missing), undefined, missing);
+  }
+  // One entry per ambiguous-VR line, the first tag of its range.
+  const ambiguous = ambiguousVrEntries();
+  assert.ok(ambiguous.length > 10);
+  for (const e of ambiguous) assert.deepEqual(e, byTag.get(e.tag));
 });
 
 Deno.test("generator: ranges kept, rule entries dropped, sorted by tag", () => {
