@@ -108,6 +108,8 @@ interface DictIndex {
   found: Map<number, DictEntry | undefined>;
 }
 let index: DictIndex | undefined;
+// How many looked-up tags are kept when the dictionary does not hold them.
+const FOUND_LIMIT = 20_000;
 
 function dictIndex(): DictIndex {
   if (index) return index;
@@ -182,7 +184,9 @@ function entryOf(tag: number): DictEntry | undefined {
     const keyword = retired ? name.slice(RETIRED_PREFIX.length) : name;
     entry = { tag, vr, vm, keyword, name, retired };
   }
-  ix.found.set(tag, entry);
+  // Bounded: the dictionary's own tags (about 13,000) are kept; tags it does not hold (private
+  // elements a peer may send by the million) only up to FOUND_LIMIT in all.
+  if (entry || ix.found.size < FOUND_LIMIT) ix.found.set(tag, entry);
   return entry;
 }
 

@@ -54,6 +54,7 @@ export function keywordTag(keyword: string): number | undefined {
   const known = found.get(keyword);
   if (known !== undefined || found.has(keyword)) return known;
   const tag = lookUp(keyword);
-  found.set(keyword, tag);
+  // Bounded: keywords come from command lines and programs; at most 10,000 are kept.
+  if (found.size < 10_000) found.set(keyword, tag);
   return tag;
 }
