@@ -22,6 +22,7 @@
  * @module
  */
 import type { ConnectionGate, ConnectionPlace, Endpoint } from "../transport/transport.ts";
+import { after, type CancelTimer } from "../util/timer.ts";
 
 /** The caps of a {@link ConnectionBudget}. */
 export interface ConnectionLimits {
@@ -261,7 +262,9 @@ export class ConnectionBudget implements ConnectionGate {
   #evicting = 0;
   #burst: (OverloadEnd & { first: number; last: number }) | undefined;
   #refused = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  // The runtime's own timer (lib/util/timer.ts): the global setTimeout and clearTimeout, even
+  // named, start Deno's Node compatibility layer (some 30 ms of a server's first association).
+  #timer: CancelTimer | undefined;
 
   /** A budget with `limits`, reporting bursts of refusals to `reports`. */
   constructor(limits: ConnectionLimits, reports: BudgetReports = {}) {
@@ -348,7 +351,7 @@ export class ConnectionBudget implements ConnectionGate {
 
   /** Ends a burst in progress (reporting it) and its timer: call when the server stops. */
   close(): void {
-    clearTimeout(this.#timer);
+    this.#timer?.();
     this.#timer = undefined;
     this.#endBurst();
   }
@@ -413,7 +416,7 @@ export class ConnectionBudget implements ConnectionGate {
     if (action === "evicted") this.#burst.evicted++;
     else this.#burst.refused[cap]++;
     this.#burst.last = now;
-    this.#timer ??= setTimeout(() => this.#checkBurst(), BURST_QUIET_MS);
+    this.#timer ??= after(BURST_QUIET_MS, () => this.#checkBurst());
   }
 
   #checkBurst(): void {
@@ -422,7 +425,7 @@ export class ConnectionBudget implements ConnectionGate {
     if (!b) return;
     const quiet = this.#now() - b.last;
     if (quiet >= BURST_QUIET_MS) this.#endBurst();
-    else this.#timer = setTimeout(() => this.#checkBurst(), BURST_QUIET_MS - quiet);
+    else this.#timer = after(BURST_QUIET_MS - quiet, () => this.#checkBurst());
   }
 
   #endBurst(): void {

@@ -127,3 +127,29 @@ Deno.test("an association with echoes and every timeout set never calls setTimeo
   );
   assert.equal(out.trim(), "0");
 });
+
+Deno.test("a server that serves an association and stops never calls setTimeout or clearTimeout", async () => {
+  const mod = JSON.stringify(repoPath("mod.ts"));
+  const { out } = await runScript(
+    `let calls = 0;
+     for (const name of ["setTimeout", "clearTimeout"]) {
+       const real = globalThis[name];
+       globalThis[name] = (...a) => { calls++; return real(...a); };
+     }
+     const { associate, serve, verification } = await import(${mod});
+     const server = await serve({
+       aeTitle: "ANY-SCP",
+       hostname: "127.0.0.1",
+       port: 0,
+       services: [verification()],
+     });
+     const assoc = await associate("ANY-SCP@127.0.0.1:" + server.local.port);
+     await assoc.echo();
+     await assoc.release();
+     await server[Symbol.asyncDispose]();
+     console.log(calls);`,
+  );
+  // The connection budget's stop (lib/ae/budget.ts) called clearTimeout, which loads
+  // Deno's Node timers in a server's first association.
+  assert.equal(out.trim(), "0");
+});

@@ -42,6 +42,7 @@ import { buildAssociateRq } from "../../ae/negotiation.ts";
 // The journal (with node:path, which starts Deno's Node compatibility layer: about 40 ms) is
 // loaded only when --journal is given.
 import type { JournalWriter } from "./journal.ts";
+import { after, type CancelTimer } from "../../util/timer.ts";
 import { windowLanes, windowLine } from "./window.ts";
 import { routedLogger } from "../common/progress.ts";
 import {
@@ -517,12 +518,14 @@ function transientOpenFailure(f: ScuFailure<string>): boolean {
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((done) => {
     if (signal?.aborted) return done();
+    // The runtime's own timer: the global setTimeout starts Deno's Node compatibility layer.
+    let cancel: CancelTimer | undefined;
     const end = () => {
-      clearTimeout(timer);
+      cancel?.();
       signal?.removeEventListener("abort", end);
       done();
     };
-    const timer = setTimeout(end, ms);
+    cancel = after(ms, end);
     signal?.addEventListener("abort", end, { once: true });
   });
 }
