@@ -79,6 +79,8 @@ Deno.test("echoscu's start loads no TLS stack, data dictionary, data set codec o
       /^lib\/dicom\/(dictionary|part10|dataset|parser|writer|deflate)\.ts$/,
       /^lib\/dicom\/dictionary_data\.js$/,
       /^lib\/dicom\/(attributes|charset|transcode|multi_vr|watcher)\.ts$/,
+      // The -d dumps, loaded when the log shows them.
+      /^lib\/(pdu|dimse|dicom)\/dump\.ts$/,
       // Query/retrieve, the storage services and the file store.
       /^lib\/ae\/(qr|services|file_store)\.ts$/,
       // The server side and storescp's handler.

@@ -6,7 +6,6 @@
  * @module
  */
 import type { Logger } from "../../log/logger.ts";
-import { formatPduHeaderAndHex } from "../../pdu/dump.ts";
 import type { Pdu } from "../../pdu/types.ts";
 
 const CONSTRUCTING: Partial<Record<Pdu["type"], string>> = {
@@ -15,9 +14,13 @@ const CONSTRUCTING: Partial<Record<Pdu["type"], string>> = {
   "A-ASSOCIATE-RJ": "Constructing Associate RJ PDU",
 };
 
-/** An `onPdu` hook for the upper layer that logs like DCMTK's `-d`. */
+/**
+ * An `onPdu` hook for the upper layer that logs like DCMTK's `-d`, with lib/pdu/dump.ts's
+ * `formatPduHeaderAndHex` (passed in: an SCU loads the dump code only when it logs at debug).
+ */
 export function pduLogger(
   log: Logger,
+  formatPduHeaderAndHex: (raw: Uint8Array) => string,
 ): (dir: "sent" | "received", pdu: Pdu, raw: Uint8Array) => void {
   return (dir, pdu, raw) => {
     const isAssociate = pdu.type.startsWith("A-ASSOCIATE");

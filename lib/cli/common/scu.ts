@@ -8,7 +8,8 @@
  */
 import type { Logger } from "../../log/logger.ts";
 import { describePermission } from "../../util/permission.ts";
-import { formatAssociateDump } from "../../pdu/dump.ts";
+// The -d dumps (lib/pdu/dump.ts) are loaded when the log shows them.
+type PduDump = typeof import("../../pdu/dump.ts");
 import type { AbortPdu, AssociateAcPdu, AssociateRqPdu } from "../../pdu/types.ts";
 import type { ConnectError, IpFamily } from "../../transport/tcp.ts";
 import type { TlsInfo } from "../../transport/tls.ts";
@@ -195,6 +196,9 @@ export async function openAssociation<F extends string = never>(
 ): Promise<OpenAssociation | ScuFailure<AssociationFailureOutcome | F>> {
   const log = o.logger;
   const dumpLevel = p.dumpLevel ?? "debug";
+  const dump: PduDump | undefined = log.isEnabled(dumpLevel) || log.isEnabled("debug")
+    ? await import("../../pdu/dump.ts")
+    : undefined;
   const fail = <T extends string>(outcome: T, diagnosis: string): ScuFailure<T> => ({
     ok: false,
     outcome,
@@ -216,13 +220,13 @@ export async function openAssociation<F extends string = never>(
       connect: o.connect && (() => o.connect!(o)),
       services: p.services,
       upperLayerLogger: log,
-      onPdu: pduLogger(log),
+      onPdu: dump && pduLogger(log, dump.formatPduHeaderAndHex),
       onEvent: (e) => {
         switch (e.type) {
           case "requesting":
             if (log.isEnabled(dumpLevel)) {
               log[dumpLevel](
-                `Request Parameters:\n${dumpParameters("A-ASSOCIATE-RQ", rq, undefined, o)}`,
+                `Request Parameters:\n${dumpParameters(dump!, "A-ASSOCIATE-RQ", rq, undefined, o)}`,
               );
             }
             log.info("Requesting Association");
@@ -238,7 +242,7 @@ export async function openAssociation<F extends string = never>(
             if (log.isEnabled(dumpLevel)) {
               log[dumpLevel](
                 `Association Parameters Negotiated:\n${
-                  dumpParameters("A-ASSOCIATE-AC", rq, e.ac, o)
+                  dumpParameters(dump!, "A-ASSOCIATE-AC", rq, e.ac, o)
                 }`,
               );
             }
@@ -469,6 +473,7 @@ export function operationFailure(err: unknown, w: ResponseWait, log: Logger): Re
 }
 
 function dumpParameters(
+  { formatAssociateDump }: PduDump,
   kind: "A-ASSOCIATE-RQ" | "A-ASSOCIATE-AC",
   rq: AssociateRqPdu,
   ac: AssociateAcPdu | undefined,

@@ -10,7 +10,7 @@
 import type { ServerIncident } from "../../ae/server.ts";
 import { uidName } from "../../dicom/uids.ts";
 import type { Logger } from "../../log/logger.ts";
-import { formatAssociateDump } from "../../pdu/dump.ts";
+import { formatAssociateDump, formatPduHeaderAndHex } from "../../pdu/dump.ts";
 import type { AssociateAcPdu, AssociateRqPdu } from "../../pdu/types.ts";
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../../util/version.ts";
 import { describeReject } from "../../ul/reasons.ts";
@@ -139,5 +139,5 @@ export function toolServerOptions(
   log: Logger,
   o: { showPresentationContexts?: boolean } = {},
 ): { report: (i: ServerIncident) => void; onPdu: ReturnType<typeof pduLogger> } {
-  return { report: toolReporter(style, log, o), onPdu: pduLogger(log) };
+  return { report: toolReporter(style, log, o), onPdu: pduLogger(log, formatPduHeaderAndHex) };
 }
