@@ -57,8 +57,8 @@ function found(graph: Set<string>, forbidden: readonly RegExp[]): string[] {
 
 /** What no tool needs before a TLS option is given. */
 const TLS_STACK = [
-  /^lib\/transport\/(tls|tls_verify|crl|cert_chain|tls_profiles)\.ts$/,
-  /^lib\/cli\/common\/tls_options\.ts$/,
+  /^lib\/transport\/(tls|tls_verify|crl|cert_chain|tls_profiles|tls_errors)\.ts$/,
+  /^lib\/cli\/common\/(tls_options|tls_advice)\.ts$/,
   /^npm:/,
 ];
 

@@ -13,8 +13,9 @@ type PduDump = typeof import("../../pdu/dump.ts");
 import type { AbortPdu, AssociateAcPdu, AssociateRqPdu } from "../../pdu/types.ts";
 import type { ConnectError, IpFamily } from "../../transport/tcp.ts";
 import type { TlsInfo } from "../../transport/tls.ts";
-import { TlsError } from "../../transport/tls_errors.ts";
-import { tlsAdvice, tlsMessage } from "./tls_advice.ts";
+// The TLS failure words are loaded with TLS (when the connect step is TLS's, ScuOptions.connect):
+// over plain TCP no TlsError can arise.
+type TlsWords = typeof import("../../transport/tls_errors.ts") & typeof import("./tls_advice.ts");
 import type { Transport } from "../../transport/transport.ts";
 import type { UlAssociation } from "../../ul/association.ts";
 import type { Association } from "../../ae/association.ts";
@@ -196,6 +197,9 @@ export async function openAssociation<F extends string = never>(
 ): Promise<OpenAssociation | ScuFailure<AssociationFailureOutcome | F>> {
   const log = o.logger;
   const dumpLevel = p.dumpLevel ?? "debug";
+  const tlsWords: TlsWords | undefined = o.connect
+    ? { ...await import("../../transport/tls_errors.ts"), ...await import("./tls_advice.ts") }
+    : undefined;
   const dump: PduDump | undefined = log.isEnabled(dumpLevel) || log.isEnabled("debug")
     ? await import("../../pdu/dump.ts")
     : undefined;
@@ -254,7 +258,7 @@ export async function openAssociation<F extends string = never>(
     if (tAssoc !== undefined && p.timings.associateMs === undefined) {
       p.timings.associateMs = since(tAssoc);
     }
-    return establishmentFailure(err, o, rq, p, tls !== undefined, fail);
+    return establishmentFailure(err, o, rq, p, tls !== undefined, fail, tlsWords);
   }
   const ac = assoc.ac;
   const refused = p.check?.(ac);
@@ -281,6 +285,7 @@ function establishmentFailure<F extends string>(
   p: OpenParams<F>,
   overTls: boolean,
   fail: <T extends string>(outcome: T, diagnosis: string) => ScuFailure<T>,
+  tlsWords: TlsWords | undefined,
 ): ScuFailure<AssociationFailureOutcome | F> {
   const log = o.logger;
   if (err instanceof ConnectFailed) {
@@ -296,13 +301,14 @@ function establishmentFailure<F extends string>(
     }
     const cause = err.cause as ConnectError;
     // DCMTK's words: "TLS error: ..." for a handshake failure.
-    const layer = cause instanceof TlsError ? "TLS error" : "TCP Initialization Error";
+    const overTlsError = tlsWords && cause instanceof tlsWords.TlsError ? cause : undefined;
+    const layer = overTlsError ? "TLS error" : "TCP Initialization Error";
     log.fatal(
       `Association Request Failed: ${layer}: ${
-        cause instanceof TlsError ? tlsMessage(cause) : cause.message
+        overTlsError ? tlsWords!.tlsMessage(overTlsError) : cause.message
       }`,
     );
-    return fail("connect-failed", connectAdvice(cause, o));
+    return fail("connect-failed", connectAdvice(cause, o, tlsWords));
   }
   if (err instanceof AssociationRejected) {
     const text = describeReject(err.rj);
@@ -490,9 +496,11 @@ function dumpParameters(
   });
 }
 
-function connectAdvice(err: ConnectError, o: ScuOptions): string {
+function connectAdvice(err: ConnectError, o: ScuOptions, tlsWords: TlsWords | undefined): string {
   const where = `${o.host}:${o.port}`;
-  if (err instanceof TlsError) return `${tlsMessage(err)}; ${tlsAdvice(err)}`;
+  if (tlsWords && err instanceof tlsWords.TlsError) {
+    return `${tlsWords.tlsMessage(err)}; ${tlsWords.tlsAdvice(err)}`;
+  }
   switch (err.code) {
     case "refused":
       return `${err.message}: nothing listens on that port; check the host, the port and that ` +
