@@ -177,72 +177,127 @@ const ENCODE_ORDER: readonly CommandDictionaryEntry[] = COMMAND_DICTIONARY.filte
   d.tag !== 0
 ).sort((a, b) => a.tag - b.tag);
 
+/** Each encoded keyword's index in ENCODE_ORDER. */
+const INDEX_BY_KEYWORD: ReadonlyMap<string, number> = new Map(
+  ENCODE_ORDER.map((d, i) => [d.keyword, i]),
+);
+/**
+ * Scratch of encodeCommandSet (synchronous, so one of each serves every
+ * call): the ENCODE_ORDER indices of the elements present, in tag order,
+ * and their value lengths.
+ */
+const PRESENT = new Uint8Array(ENCODE_ORDER.length);
+const LENGTHS = new Uint32Array(ENCODE_ORDER.length);
+
 /** The tag of every command element, by keyword (PS3.7 Annex E). */
 export const COMMAND_TAG = Object.fromEntries(
   COMMAND_DICTIONARY.map((d) => [d.keyword, d.tag]),
 ) as Readonly<Record<CommandDictionaryEntry["keyword"], number>>;
 
 /** The numbers of a UL/US/AT value, checked for type (one number, or a list if `multi`). */
-function numbersOf(where: () => string, value: CommandValue, multi: boolean): number[] {
+function numbersOf(def: CommandDictionaryEntry, value: CommandValue, multi: boolean): number[] {
   const list: unknown[] = multi && Array.isArray(value) ? value : [value];
-  if (!list.every((v): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0)) {
-    throw new TypeError(
-      `${where()}: expected ${multi ? "non-negative integers" : "a non-negative integer"}`,
-    );
+  for (const v of list) {
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
+      throw new TypeError(
+        `${where(def)}: expected ${multi ? "non-negative integers" : "a non-negative integer"}`,
+      );
+    }
   }
-  return list;
+  return list as number[];
 }
 
-/** Bytes of one element's value; strings padded to even length (PS3.5 6.2). */
-function encodeValue(def: CommandDictionaryEntry, value: CommandValue): Uint8Array {
-  // Built only when a value is wrong: encoding is on every message's hot path.
-  const where = () => `${formatTag(def.tag)} ${def.keyword}`;
+/** An element in error messages: "(0000,0110) MessageID". Built only when a value is wrong. */
+function where(def: CommandDictionaryEntry): string {
+  return `${formatTag(def.tag)} ${def.keyword}`;
+}
+
+/**
+ * The length of one element's value once encoded, strings padded to even
+ * length (PS3.5 6.2); throws when the value does not fit its VR. A single
+ * number (the common case: message IDs, statuses) is checked without a list.
+ */
+function valueLength(def: CommandDictionaryEntry, value: CommandValue): number {
   switch (def.vr) {
     case "UL":
     case "US": {
       const size = def.vr === "UL" ? 4 : 2;
-      const list = numbersOf(where, value, def.multi);
-      const out = new Uint8Array(list.length * size);
-      const view = new DataView(out.buffer);
-      list.forEach((v, i) => {
-        if (v >= 2 ** (8 * size)) throw new RangeError(`${where()}: ${v} exceeds ${def.vr}`);
-        if (size === 4) view.setUint32(i * 4, v, true);
-        else view.setUint16(i * 2, v, true);
-      });
-      return out;
+      if (typeof value === "number" && Number.isInteger(value) && value >= 0) {
+        if (value >= 2 ** (8 * size)) {
+          throw new RangeError(`${where(def)}: ${value} exceeds ${def.vr}`);
+        }
+        return size;
+      }
+      const list = numbersOf(def, value, def.multi);
+      for (const v of list) {
+        if (v >= 2 ** (8 * size)) throw new RangeError(`${where(def)}: ${v} exceeds ${def.vr}`);
+      }
+      return list.length * size;
     }
     case "AT": {
-      const list = numbersOf(where, value, true);
-      const out = new Uint8Array(list.length * 4);
-      const view = new DataView(out.buffer);
-      list.forEach((v, i) => {
-        if (v > 0xffffffff) throw new RangeError(`${where()}: ${v} is not a tag`);
-        // PS3.5 6.2: an AT is the group number then the element number, each a uint16.
-        view.setUint16(i * 4, v >>> 16, true);
-        view.setUint16(i * 4 + 2, v & 0xffff, true);
-      });
-      return out;
+      const list = numbersOf(def, value, true);
+      for (const v of list) {
+        if (v > 0xffffffff) throw new RangeError(`${where(def)}: ${v} is not a tag`);
+      }
+      return list.length * 4;
     }
     default: {
-      if (typeof value !== "string") throw new TypeError(`${where()}: expected a string`);
+      if (typeof value !== "string") throw new TypeError(`${where(def)}: expected a string`);
       const padded = value.length % 2 === 0 ? value.length : value.length + 1;
       if (padded > MAX_STRING_LENGTH[def.vr]) {
         throw new RangeError(
-          `${where()}: ${value.length} characters exceed the ${def.vr} maximum of ${
+          `${where(def)}: ${value.length} characters exceed the ${def.vr} maximum of ${
             MAX_STRING_LENGTH[def.vr]
           }`,
         );
       }
-      // PS3.5 6.2: UI values are padded with NUL, the other strings with a space.
-      const out = new Uint8Array(padded).fill(def.vr === "UI" ? 0x00 : 0x20);
       for (let i = 0; i < value.length; i++) {
         const c = value.charCodeAt(i);
         if (c > 0xff) {
-          throw new RangeError(`${where()}: character U+${c.toString(16)} not encodable`);
+          throw new RangeError(`${where(def)}: character U+${c.toString(16)} not encodable`);
         }
-        out[i] = c;
       }
-      return out;
+      return padded;
+    }
+  }
+}
+
+/** Writes a value {@link valueLength} has checked, `length` bytes at `offset`. */
+function writeValue(
+  out: Uint8Array,
+  view: DataView,
+  offset: number,
+  def: CommandDictionaryEntry,
+  value: CommandValue,
+  length: number,
+): void {
+  switch (def.vr) {
+    case "UL":
+    case "US": {
+      const list = typeof value === "number" ? undefined : value as number[];
+      if (def.vr === "UL") {
+        if (list) list.forEach((v, i) => view.setUint32(offset + i * 4, v, true));
+        else view.setUint32(offset, value as number, true);
+      } else {
+        if (list) list.forEach((v, i) => view.setUint16(offset + i * 2, v, true));
+        else view.setUint16(offset, value as number, true);
+      }
+      return;
+    }
+    case "AT": {
+      const list = Array.isArray(value) ? value : [value as number];
+      list.forEach((v, i) => {
+        // PS3.5 6.2: an AT is the group number then the element number, each a uint16.
+        view.setUint16(offset + i * 4, v >>> 16, true);
+        view.setUint16(offset + i * 4 + 2, v & 0xffff, true);
+      });
+      return;
+    }
+    default: {
+      const text = value as string;
+      for (let i = 0; i < text.length; i++) out[offset + i] = text.charCodeAt(i);
+      // PS3.5 6.2: UI values are padded with NUL, the other strings with a space.
+      if (length > text.length) out[offset + text.length] = def.vr === "UI" ? 0x00 : 0x20;
     }
   }
 }
@@ -253,30 +308,44 @@ function encodeValue(def: CommandDictionaryEntry, value: CommandValue): Uint8Arr
  * computed here. UI values are padded to even length with NUL, the other
  * strings with a space.
  *
+ * Every message goes through here: values are checked and sized in a first
+ * pass and written straight into the one output buffer in a second, without
+ * a buffer per element.
+ *
  * @throws TypeError or RangeError if a value does not fit its VR.
  */
 export function encodeCommandSet(elements: CommandSet): Uint8Array {
   const record = elements as Record<string, CommandValue | undefined>;
-  const parts: [number, Uint8Array][] = [];
-  for (const def of ENCODE_ORDER) {
-    const value = record[def.keyword];
-    if (value !== undefined) parts.push([def.tag, encodeValue(def, value)]);
+  // The elements present, in tag order: a message has a handful of the 47 keywords.
+  let count = 0;
+  for (const keyword in record) {
+    const i = INDEX_BY_KEYWORD.get(keyword);
+    if (i === undefined || record[keyword] === undefined) continue;
+    let j = count++;
+    for (; j > 0 && PRESENT[j - 1] > i; j--) PRESENT[j] = PRESENT[j - 1];
+    PRESENT[j] = i;
   }
-  const groupLength = parts.reduce((n, [, bytes]) => n + 8 + bytes.length, 0);
+  let groupLength = 0;
+  for (let k = 0; k < count; k++) {
+    const i = PRESENT[k];
+    groupLength += 8 +
+      (LENGTHS[k] = valueLength(ENCODE_ORDER[i], record[ENCODE_ORDER[i].keyword]!));
+  }
   const out = new Uint8Array(12 + groupLength);
   const view = new DataView(out.buffer);
-  const writeHeader = (offset: number, tag: number, length: number) => {
-    view.setUint16(offset, tag >>> 16, true);
-    view.setUint16(offset + 2, tag & 0xffff, true);
-    view.setUint32(offset + 4, length, true);
-  };
-  writeHeader(0, 0x00000000, 4);
+  // (0000,0000) CommandGroupLength, UL of 4 bytes: the tag and length words, then the value.
+  view.setUint32(4, 4, true);
   view.setUint32(8, groupLength, true);
   let offset = 12;
-  for (const [tag, bytes] of parts) {
-    writeHeader(offset, tag, bytes.length);
-    out.set(bytes, offset + 8);
-    offset += 8 + bytes.length;
+  for (let k = 0; k < count; k++) {
+    const def = ENCODE_ORDER[PRESENT[k]];
+    const value = record[def.keyword]!;
+    const length = LENGTHS[k];
+    view.setUint16(offset, def.tag >>> 16, true);
+    view.setUint16(offset + 2, def.tag & 0xffff, true);
+    view.setUint32(offset + 4, length, true);
+    writeValue(out, view, offset + 8, def, value, length);
+    offset += 8 + length;
   }
   return out;
 }

@@ -128,6 +128,35 @@ Deno.test("encode: writes elements in tag order whatever the key order", () => {
   assert.deepEqual(encodeCommandSet(reordered), ECHO_RQ);
 });
 
+Deno.test("encode: nothing of one call carries into the next (larger, failed, then smaller sets)", () => {
+  const all: Record<string, number | number[] | string> = {};
+  for (const def of COMMAND_DICTIONARY) {
+    if (def.tag === 0) continue;
+    const numeric = def.vr === "UL" || def.vr === "US" || def.vr === "AT";
+    all[def.keyword] = !numeric ? "12" : def.multi ? [1] : 1;
+  }
+  // Fails on its last element, after the others were sized.
+  assert.throws(
+    () => encodeCommandSet({ ...all, Overlays: [0x10000] } as unknown as CommandSet),
+    /Overlays: 65536 exceeds US/,
+  );
+  encodeCommandSet({ ...all, Overlays: [1, 2] } as unknown as CommandSet);
+  assert.deepEqual(
+    encodeCommandSet({
+      CommandField: 0x0030,
+      MessageID: 1,
+      AffectedSOPClassUID: "1.2.840.10008.1.1",
+      CommandDataSetType: 0x0101,
+    }),
+    ECHO_RQ,
+  );
+  // Of two wrong values, the one of the lower tag is reported, as element order goes.
+  assert.throws(
+    () => encodeCommandSet({ Priority: 0x10000, MessageID: 1.5 } as unknown as CommandSet),
+    /\(0000,0110\) MessageID: expected a non-negative integer/,
+  );
+});
+
 Deno.test("encode: UI padded with NUL, strings with space, to even length", () => {
   const bytes = encodeCommandSet({
     AffectedSOPInstanceUID: "1.2.3",
