@@ -127,7 +127,15 @@ export class ConnTransport implements Transport {
     return room.subarray(0, n);
   }
 
-  async write(data: Uint8Array): Promise<void> {
+  write(data: Uint8Array): Promise<void> {
+    // Nearly every write is taken whole by the first call: no async function for that.
+    if (data.length === 0) return Promise.resolve();
+    return this.#conn.write(data).then((n) =>
+      n < data.length ? this.#writeRest(data.subarray(n)) : undefined
+    );
+  }
+
+  async #writeRest(data: Uint8Array): Promise<void> {
     let off = 0;
     while (off < data.length) off += await this.#conn.write(data.subarray(off));
   }
