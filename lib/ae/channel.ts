@@ -115,24 +115,38 @@ export class DimseChannel {
    * the message is incomplete on the wire: the caller must abort the
    * association.
    */
-  async send(
+  send(
     contextId: number,
     message: DimseMessage,
     dataset?: Uint8Array | AsyncIterable<Uint8Array>,
   ): Promise<void> {
-    const command = encodeCommandSet(messageToCommandSet(message));
-    let written: Promise<void> = Promise.resolve();
-    for (const pdu of fragmentMessage(contextId, true, command, this.#pdvLength)) {
-      written = this.#sendPData(pdu);
+    // No async function here: a command alone (every response, every C-ECHO) is queued
+    // and its write promise handed back as it is.
+    let written: Promise<void>;
+    try {
+      const command = encodeCommandSet(messageToCommandSet(message));
+      written = this.#sendFragments(contextId, true, command);
+      if (dataset === undefined) return written;
+      written.catch(ignore);
+      if (dataset instanceof Uint8Array) return this.#sendFragments(contextId, false, dataset);
+    } catch (err) {
+      return Promise.reject(err);
     }
-    if (dataset === undefined) return await written;
-    if (dataset instanceof Uint8Array) {
-      for (const pdu of fragmentMessage(contextId, false, dataset, this.#pdvLength)) {
-        written = this.#sendPData(pdu);
-      }
-      return await written;
+    return this.#sendStream(contextId, dataset, written);
+  }
+
+  /**
+   * Queues `bytes` as P-DATA-TF PDUs (see fragmentMessage); the last PDU's
+   * write promise, which the caller must handle (every earlier one is
+   * handled here, see #sendPData).
+   */
+  #sendFragments(contextId: number, isCommand: boolean, bytes: Uint8Array): Promise<void> {
+    let written: Promise<void> | undefined;
+    for (const pdu of fragmentMessage(contextId, isCommand, bytes, this.#pdvLength)) {
+      written?.catch(ignore);
+      written = this.association.sendPData(pdu);
     }
-    await this.#sendStream(contextId, dataset, written);
+    return written!;
   }
 
   async #sendStream(
@@ -216,7 +230,7 @@ export class DimseChannel {
    */
   #sendPData(pdu: PDataTfPdu): Promise<void> {
     const written = this.association.sendPData(pdu);
-    written.catch(() => {});
+    written.catch(ignore);
     return written;
   }
 
@@ -273,6 +287,13 @@ export class DimseChannel {
     stop: AbortSignal | undefined,
   ): Promise<UlIndication | ChannelEvent & { kind: "timeout" }> {
     const assoc = this.association;
+    if (deadline === undefined && stop === undefined && !this.#floor) {
+      // No time limit of any kind (a requestor's reader without a DIMSE timeout): no clock read.
+      const indication = await (this.#inflight ??= assoc.receive());
+      this.#inflight = undefined;
+      this.#bytesAtIndication = assoc.bytesReceived;
+      return indication;
+    }
     for (;;) {
       this.#inflight ??= assoc.receive();
       const floor = this.#floor;
@@ -318,6 +339,9 @@ export class DimseChannel {
 /** Bytes of a streamed data set queued before waiting for the socket. */
 export const SEND_WINDOW = 1 << 20;
 
+/** Handles a superseded write promise: its failure is seen through the last one. */
+function ignore(): void {}
+
 /** A P-DATA-TF of one data PDV. */
 function pdv(contextId: number, data: Uint8Array, isLast: boolean): PDataTfPdu {
   return { type: "P-DATA-TF", pdvs: [{ contextId, isCommand: false, isLast, data }] };
@@ -347,19 +371,29 @@ async function withTimeout<T>(
     return await Promise.race([withTimeout(p, ms, deadline), stopped]);
   }
   if (!ms) return await p;
-  let settled = false;
-  const value = p.then((v) => {
-    settled = true;
-    return v;
-  });
-  await undefined;
-  if (settled) return await value;
-  const expired = new Promise<undefined>((resolve) => {
-    deadline.start(ms, () => resolve(undefined));
-  });
-  try {
-    return await Promise.race([value, expired]);
-  } finally {
+  let outcome: { value: T } | { error: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  const settle = (o: { value: T } | { error: unknown }) => {
+    outcome = o;
+    if (wake === undefined) return;
     deadline.stop();
+    wake();
+  };
+  p.then((value) => settle({ value }), (error: unknown) => settle({ error }));
+  await undefined;
+  if (outcome === undefined) {
+    // One promise settled by whichever comes first, the value or the deadline (no race
+    // of two); the deadline is stopped by the value, or has fired.
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      deadline.start(ms, () => {
+        wake = undefined;
+        resolve();
+      });
+    });
+    wake = undefined;
   }
+  if (outcome === undefined) return undefined;
+  if ("error" in outcome) throw outcome.error;
+  return outcome.value;
 }
