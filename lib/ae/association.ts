@@ -161,6 +161,8 @@ export class Association implements AsyncDisposable {
   readonly #places: Places;
   /** The send under way: messages go out one after another, never interleaved (PS3.8 9.3.5). */
   #sending: Promise<unknown> = Promise.resolve();
+  /** Sends queued in or running from #sending. */
+  #sendsUnderWay = 0;
   readonly #setup: AssociationSetup;
   readonly #waiters = new Map<number, Waiter>();
   #nextMessageId = 1;
@@ -331,7 +333,8 @@ export class Association implements AsyncDisposable {
         })
       ).catch(() => {});
     };
-    await this.#places.take();
+    const place = this.#places.take();
+    if (place) await place;
     try {
       this.#expect(waiter);
     } catch (err) {
@@ -496,7 +499,8 @@ export class Association implements AsyncDisposable {
         wake?.();
       },
     };
-    await this.#places.take();
+    const place = this.#places.take();
+    if (place) await place;
     try {
       this.#expect(waiter);
     } catch (err) {
@@ -510,7 +514,7 @@ export class Association implements AsyncDisposable {
         await this.#wait(() => got !== undefined, (w) => wake = w, operation, o);
       }
       if (got instanceof Error) throw got;
-      const expected = request.type.replace(/-RQ$/, "-RSP");
+      const expected = `${request.type.slice(0, -3)}-RSP`;
       if (got.message.type !== expected) {
         const err = new ProtocolError("unexpected-message", got.message.type);
         await this.#protocolError(err);
@@ -525,10 +529,24 @@ export class Association implements AsyncDisposable {
 
   /** Runs `send` once the sends before it are done: one message on the wire at a time. */
   #exclusive<T>(send: () => Promise<T>): Promise<T> {
-    const run = this.#sending.then(send);
-    this.#sending = run.catch(() => {});
+    // Nothing under way (one request at a time, the common case): at once, not a turn later.
+    let run: Promise<T>;
+    if (this.#sendsUnderWay === 0) {
+      try {
+        run = send();
+      } catch (err) {
+        run = Promise.reject(err);
+      }
+    } else run = this.#sending.then(send);
+    this.#sendsUnderWay++;
+    this.#sending = run.then(this.#sendDone, this.#sendDone);
     return run;
   }
+
+  /** One send of #exclusive is over. */
+  readonly #sendDone = (): void => {
+    this.#sendsUnderWay--;
+  };
 
   #expect(w: Waiter): void {
     if (this.#ended) throw this.#ended;
@@ -649,7 +667,8 @@ export class Association implements AsyncDisposable {
                 return Promise.resolve();
               };
             } else {
-              await w.push({ message: m });
+              const full = w.push({ message: m });
+              if (full) await full;
             }
             continue;
           }
@@ -793,11 +812,11 @@ class Places {
     this.#size = size;
   }
 
-  /** Resolves once a place is ours. */
-  take(): Promise<void> {
+  /** A place is ours at once (undefined), or once the promise resolves. */
+  take(): Promise<void> | undefined {
     if (this.#size === 0 || this.#taken < this.#size) {
       this.#taken++;
-      return Promise.resolve();
+      return undefined;
     }
     return new Promise((resolve) => this.#queue.push(resolve));
   }

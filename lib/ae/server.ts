@@ -811,11 +811,13 @@ export class DicomServer implements AsyncDisposable {
               );
             }
             live.handling = reading = true;
-            const cancel = new AbortController();
+            // Only within a window can a handler detach; without one no promise waits for it.
+            const cancel = window > 1 ? new AbortController() : undefined;
             let detached: (() => void) | undefined;
-            const detaching = new Promise<"detached">((resolve) => {
-              detached = () => resolve("detached");
-            });
+            const detaching = cancel &&
+              new Promise<"detached">((resolve) => {
+                detached = () => resolve("detached");
+              });
             let isDetached = false;
             const run: Promise<HandlerOutcome> = handler(m, {
               channel,
@@ -827,7 +829,7 @@ export class DicomServer implements AsyncDisposable {
               log,
               dimseTimeoutMs: o.dimseTimeoutMs,
               tally,
-              ...(window > 1 && {
+              ...(cancel && {
                 detach: () => {
                   isDetached = true;
                   detached!();
@@ -845,11 +847,11 @@ export class DicomServer implements AsyncDisposable {
                 ),
               }),
             ).catch((error) => ({ error }));
-            const first = await Promise.race([run, detaching]);
+            const first = await (detaching ? Promise.race([run, detaching]) : run);
             reading = false;
             if (first === "detached") {
               outstanding.set(messageId, {
-                cancel,
+                cancel: cancel!,
                 done: run.then((outcome) => {
                   finished.push({ message: m, outcome });
                   outstanding.delete(messageId);
