@@ -350,48 +350,63 @@ export function encodeCommandSet(elements: CommandSet): Uint8Array {
   return out;
 }
 
-/** Decodes one element's value, checking its length against the VR. */
-function decodeValue(def: CommandDictionaryEntry, bytes: Uint8Array): CommandValue {
-  const bad = (expected: string) =>
-    new DimseDecodeError(
-      "bad-vr-length",
-      `${
-        formatTag(def.tag)
-      } ${def.keyword}: ${def.vr} value of ${bytes.length} bytes (${expected})`,
-      { tag: def.tag },
-    );
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** The error of a value whose length does not fit its VR. */
+function badLength(
+  def: CommandDictionaryEntry,
+  length: number,
+  expected: string,
+): DimseDecodeError {
+  return new DimseDecodeError(
+    "bad-vr-length",
+    `${formatTag(def.tag)} ${def.keyword}: ${def.vr} value of ${length} bytes (${expected})`,
+    { tag: def.tag },
+  );
+}
+
+/**
+ * Decodes one element's value, `length` bytes at `offset` of `bytes` (and of
+ * `view`, over the same bytes), checking the length against the VR. Read in
+ * place: no view or buffer per element.
+ */
+function decodeValue(
+  def: CommandDictionaryEntry,
+  bytes: Uint8Array,
+  view: DataView,
+  offset: number,
+  length: number,
+): CommandValue {
   switch (def.vr) {
     case "UL":
     case "US": {
       const size = def.vr === "UL" ? 4 : 2;
       if (!def.multi) {
-        if (bytes.length !== size) throw bad(`expected ${size}`);
-        return size === 4 ? view.getUint32(0, true) : view.getUint16(0, true);
+        if (length !== size) throw badLength(def, length, `expected ${size}`);
+        return size === 4 ? view.getUint32(offset, true) : view.getUint16(offset, true);
       }
-      if (bytes.length % size !== 0) throw bad(`expected a multiple of ${size}`);
-      return Array.from(
-        { length: bytes.length / size },
-        (_, i) => size === 4 ? view.getUint32(i * 4, true) : view.getUint16(i * 2, true),
-      );
+      if (length % size !== 0) throw badLength(def, length, `expected a multiple of ${size}`);
+      const list: number[] = [];
+      for (let at = offset; at < offset + length; at += size) {
+        list.push(size === 4 ? view.getUint32(at, true) : view.getUint16(at, true));
+      }
+      return list;
     }
     case "AT": {
-      if (bytes.length % 4 !== 0) throw bad("expected a multiple of 4");
-      return Array.from(
-        { length: bytes.length / 4 },
-        (_, i) => ((view.getUint16(i * 4, true) << 16) | view.getUint16(i * 4 + 2, true)) >>> 0,
-      );
+      if (length % 4 !== 0) throw badLength(def, length, "expected a multiple of 4");
+      const list: number[] = [];
+      for (let at = offset; at < offset + length; at += 4) {
+        list.push(((view.getUint16(at, true) << 16) | view.getUint16(at + 2, true)) >>> 0);
+      }
+      return list;
     }
     default: {
-      if (bytes.length > MAX_STRING_LENGTH[def.vr]) {
-        throw bad(`at most ${MAX_STRING_LENGTH[def.vr]}`);
+      if (length > MAX_STRING_LENGTH[def.vr]) {
+        throw badLength(def, length, `at most ${MAX_STRING_LENGTH[def.vr]}`);
       }
       // Strip the NUL (UI) or space padding; peers mix them up, so accept both.
-      let end = bytes.length;
-      while (end > 0 && (bytes[end - 1] === 0x00 || bytes[end - 1] === 0x20)) end--;
-      let text = "";
-      for (let i = 0; i < end; i++) text += String.fromCharCode(bytes[i]);
-      return text;
+      let end = offset + length;
+      while (end > offset && (bytes[end - 1] === 0x00 || bytes[end - 1] === 0x20)) end--;
+      // One string of the bytes as Latin-1 code points (a value is at most 10240 bytes).
+      return String.fromCharCode.apply(null, bytes.subarray(offset, end) as unknown as number[]);
     }
   }
 }
@@ -472,7 +487,7 @@ export function decodeCommandSet(
         { tag },
       );
     }
-    const value = decodeValue(def, bytes.subarray(offset + 8, offset + 8 + length));
+    const value = decodeValue(def, bytes, view, offset + 8, length);
     offset += 8 + length;
     if (tag === 0x00000000) {
       if (value !== bytes.length - offset) {

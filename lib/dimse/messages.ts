@@ -393,14 +393,20 @@ class MandatoryReader {
   }
 }
 
+/** The message type of each CommandField value (PS3.7 E.1). */
+const TYPE_BY_FIELD: ReadonlyMap<number, DimseMessageType> = new Map(
+  (Object.keys(COMMAND_FIELD) as DimseMessageType[]).map((t) => [COMMAND_FIELD[t], t]),
+);
+
 /** The optional fields of `cmd` that are present, renamed to message fields. */
 function present<const M extends Record<string, CommandKeyword>>(
   cmd: CommandSet,
   fields: M,
 ): { [F in keyof M]?: NonNullable<CommandSet[M[F]]> } {
   const out: Record<string, unknown> = {};
-  for (const [field, keyword] of Object.entries(fields)) {
-    if (cmd[keyword] !== undefined) out[field] = cmd[keyword];
+  for (const field in fields) {
+    const value = cmd[fields[field]];
+    if (value !== undefined) out[field] = value;
   }
   return out as { [F in keyof M]?: NonNullable<CommandSet[M[F]]> };
 }
@@ -427,9 +433,7 @@ export function commandSetToMessage(cmd: CommandSet): DimseMessage {
       { tag: TAG.CommandField, messageId: cmd.MessageID },
     );
   }
-  const type = (Object.keys(COMMAND_FIELD) as DimseMessageType[]).find((t) =>
-    COMMAND_FIELD[t] === field
-  );
+  const type = TYPE_BY_FIELD.get(field);
   if (type === undefined) {
     throw new DimseDecodeError(
       "unknown-command",
