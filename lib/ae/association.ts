@@ -510,8 +510,14 @@ export class Association implements AsyncDisposable {
     try {
       await this.#send(contextId, request, dataset);
       o.onSent?.();
+      const timed = Boolean(o.timeoutMs ?? this.#setup.dimseTimeoutMs);
       while (got === undefined) {
-        await this.#wait(() => got !== undefined, (w) => wake = w, operation, o);
+        if (timed) await this.#wait(() => got !== undefined, (w) => wake = w, operation, o);
+        else {
+          // No DIMSE timeout: only the response (or the end) wakes us.
+          await new Promise<void>((resolve) => wake = resolve);
+          wake = undefined;
+        }
       }
       if (got instanceof Error) throw got;
       const expected = `${request.type.slice(0, -3)}-RSP`;
@@ -563,24 +569,27 @@ export class Association implements AsyncDisposable {
    * the data set's source failed, the association is aborted
    * ({@link DatasetSourceFailed}).
    */
-  async #send(
+  #send(
     contextId: number,
     request: DimseMessage,
     dataset: Uint8Array | AsyncIterable<Uint8Array> | undefined,
   ): Promise<void> {
-    try {
-      await this.#exclusive(() => this.channel.send(contextId, request, dataset));
-    } catch (err) {
-      if (this.#ul.state === "Sta6") {
-        // Part of the data set is out: PS3.7 has no way to take it back but the abort.
-        const failed = new DatasetSourceFailed(err);
-        this.#setup.onEvent?.({ type: "aborting", reason: failed.message });
-        this.#end(new AssociationAborted({ source: "local", reason: failed.message }));
-        await this.#ul.abort();
-        throw failed;
-      }
-      throw await this.#terminal();
+    return this.#exclusive(() => this.channel.send(contextId, request, dataset)).catch((err) =>
+      this.#sendFailed(err)
+    );
+  }
+
+  /** Why a request could not be sent (see #send); always throws. */
+  async #sendFailed(err: unknown): Promise<never> {
+    if (this.#ul.state === "Sta6") {
+      // Part of the data set is out: PS3.7 has no way to take it back but the abort.
+      const failed = new DatasetSourceFailed(err);
+      this.#setup.onEvent?.({ type: "aborting", reason: failed.message });
+      this.#end(new AssociationAborted({ source: "local", reason: failed.message }));
+      await this.#ul.abort();
+      throw failed;
     }
+    throw await this.#terminal();
   }
 
   /**

@@ -244,8 +244,16 @@ export class DimseChannel {
    */
   async receive(timeoutMs?: number, stop?: AbortSignal): Promise<ChannelEvent> {
     const deadline = timeoutMs ? performance.now() + timeoutMs : undefined;
+    const untimed = deadline === undefined && stop === undefined && !this.#floor;
     while (this.#pending.length === 0) {
-      const indication = await this.#next(deadline, stop);
+      // No time limit of any kind (a requestor's reader without a DIMSE timeout): the
+      // indication awaited here, without #next's frame or a clock read.
+      let indication: UlIndication | ChannelEvent & { kind: "timeout" };
+      if (untimed) {
+        indication = await (this.#inflight ??= this.association.receive());
+        this.#inflight = undefined;
+        this.#bytesAtIndication = this.association.bytesReceived;
+      } else indication = await this.#next(deadline, stop);
       if (indication.kind === "timeout") return indication;
       switch (indication.kind) {
         case "p-data":
@@ -287,13 +295,6 @@ export class DimseChannel {
     stop: AbortSignal | undefined,
   ): Promise<UlIndication | ChannelEvent & { kind: "timeout" }> {
     const assoc = this.association;
-    if (deadline === undefined && stop === undefined && !this.#floor) {
-      // No time limit of any kind (a requestor's reader without a DIMSE timeout): no clock read.
-      const indication = await (this.#inflight ??= assoc.receive());
-      this.#inflight = undefined;
-      this.#bytesAtIndication = assoc.bytesReceived;
-      return indication;
-    }
     for (;;) {
       this.#inflight ??= assoc.receive();
       const floor = this.#floor;
