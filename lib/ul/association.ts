@@ -795,17 +795,21 @@ class Machine implements UlAssociation {
   #restartIdle(): void {
     const ms = this.#opts.idleTimeoutMs ?? 0;
     if (ms <= 0 || !ASSOCIATED.has(this.state)) return;
-    this.#idle.start(ms, () =>
-      this.#guard(() => {
-        if (this.#resume) return this.#restartIdle(); // reading paused by the user, not the peer
-        // A write still pending means the peer stopped reading (docs/SECURITY_CLASSES.md #8).
-        const reason = this.#writing
-          ? `write timeout: the peer has not taken our data within ${ms / 1000} s`
-          : `idle timeout: no data from peer within ${ms / 1000} s`;
-        this.#log.debug(`${reason}; aborting`);
-        this.#dispatch("Evt15", { abortBy: { source: "provider", reason, closeNow: true } });
-      }));
+    // Restarted on every read and write: one callback made once, not a closure each time.
+    this.#idle.start(ms, this.#idleExpired);
   }
+
+  readonly #idleExpired = (): void =>
+    this.#guard(() => {
+      if (this.#resume) return this.#restartIdle(); // reading paused by the user, not the peer
+      const ms = this.#opts.idleTimeoutMs ?? 0;
+      // A write still pending means the peer stopped reading (docs/SECURITY_CLASSES.md #8).
+      const reason = this.#writing
+        ? `write timeout: the peer has not taken our data within ${ms / 1000} s`
+        : `idle timeout: no data from peer within ${ms / 1000} s`;
+      this.#log.debug(`${reason}; aborting`);
+      this.#dispatch("Evt15", { abortBy: { source: "provider", reason, closeNow: true } });
+    });
 
   /** The answer the peer owes did not come: the runtime aborts for the user (Evt15). */
   #timeout(what: string): void {

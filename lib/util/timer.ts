@@ -75,7 +75,8 @@ export class Deadline {
 
   #attach(): void {
     if (this.#attached) return;
-    this.#signal!.addEventListener("abort", this.#listener, { once: true });
+    // No options: the signal aborts once, and their conversion is measurable per wait.
+    this.#signal!.addEventListener("abort", this.#listener);
     this.#attached = true;
   }
 
