@@ -10,7 +10,7 @@ import { abortBody } from "./abort.ts";
 import { associateAcBody, associateRjBody, associateRqBody } from "./associate.ts";
 import { ByteReader, ByteWriter, type Field } from "./bytes.ts";
 import { PduDecodeError } from "./errors.ts";
-import { frameOf, pDataTfBody, pDataTfPduLength } from "./pdata.ts";
+import { encodePDataTf, frameOf, pDataTfBody, pDataTfPduLength } from "./pdata.ts";
 import { releaseRpBody, releaseRqBody } from "./release.ts";
 import { ABORT_REASON, type Pdu, PDU_TYPE, type PduTypeName } from "./types.ts";
 
@@ -86,6 +86,10 @@ export function unrecognizedPduError(start: Uint8Array): PduDecodeError {
  * written in front of its data, which is not copied.
  */
 export function encodePdu(pdu: Pdu, into?: Uint8Array): Uint8Array {
+  if (pdu.type === "P-DATA-TF") {
+    const out = encodePDataTf(pdu, into);
+    if (out) return out;
+  }
   // P-DATA's size is known up front: no growing (and re-copying) of the buffer.
   const w = new ByteWriter(
     into ??

@@ -139,3 +139,50 @@ export function frameOf(pdu: PDataTfPdu): Uint8Array | undefined {
   if (data.byteOffset !== PDATA_OVERHEAD || !FRAMES.has(data.buffer)) return undefined;
   return new Uint8Array(data.buffer, 0, PDATA_OVERHEAD + data.length);
 }
+
+/**
+ * Encodes a P-DATA-TF straight into its buffer (PS3.8 9.3.1, 9.3.5): the
+ * same bytes as the field tables write, without a writer, closures or a
+ * length patched per item; every message and every data PDU goes through
+ * here. Into `into` from its start when given, else into the frame the PDU
+ * lies in (its data not copied), else into a new buffer. Undefined when
+ * `into` is too small: the caller's general encoder then decides.
+ *
+ * @throws RangeError as the field tables would: a presentation context ID
+ * that is no 8-bit value, a length that is no 32-bit one
+ */
+export function encodePDataTf(pdu: PDataTfPdu, into?: Uint8Array): Uint8Array | undefined {
+  const length = pDataTfPduLength(pdu);
+  for (const pdv of pdu.pdvs) checkUint8(pdv.contextId);
+  if (length - 6 > 0xffffffff) {
+    throw new RangeError(`32-bit length: ${length - 6} is not an integer in 0..${0xffffffff}`);
+  }
+  let out: Uint8Array;
+  if (into) {
+    if (into.length < length) return undefined;
+    out = into.subarray(0, length);
+  } else out = frameOf(pdu) ?? new Uint8Array(length);
+  const view = new DataView(out.buffer, out.byteOffset, length);
+  out[0] = 0x04; // PDU-type P-DATA-TF
+  out[1] = 0;
+  view.setUint32(2, length - 6);
+  let at = 6;
+  for (const pdv of pdu.pdvs) {
+    const data = pdv.data;
+    view.setUint32(at, 2 + data.length);
+    out[at + 4] = pdv.contextId;
+    out[at + 5] = (pdv.isCommand ? COMMAND_BIT : 0) | (pdv.isLast ? LAST_BIT : 0);
+    at += 6;
+    // Data already where it goes (a frame's) is not copied onto itself.
+    if (data.buffer !== out.buffer || data.byteOffset !== out.byteOffset + at) out.set(data, at);
+    at += data.length;
+  }
+  return out;
+}
+
+/** The check of an 8-bit field, worded as the field tables word it. */
+function checkUint8(v: number): void {
+  if (!Number.isInteger(v) || v < 0 || v > 0xff) {
+    throw new RangeError(`8-bit field: ${v} is not an integer in 0..255`);
+  }
+}
