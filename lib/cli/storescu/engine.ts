@@ -519,13 +519,13 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((done) => {
     if (signal?.aborted) return done();
     // The runtime's own timer: the global setTimeout starts Deno's Node compatibility layer.
-    let cancel: CancelTimer | undefined;
     const end = () => {
-      cancel?.();
+      cancel();
       signal?.removeEventListener("abort", end);
       done();
     };
-    cancel = after(ms, end);
+    // `end` runs only later (the timer or the signal), once `cancel` is set.
+    const cancel: CancelTimer = after(ms, end);
     signal?.addEventListener("abort", end, { once: true });
   });
 }
