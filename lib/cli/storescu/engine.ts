@@ -59,6 +59,7 @@ import {
 } from "../common/scu.ts";
 import {
   chooseContext,
+  type ContextChoice,
   DEFAULT_PROPOSAL,
   noAcceptedContextAdvice,
   type ProposalOption,
@@ -479,6 +480,28 @@ interface Sender {
 interface Prefetch {
   job: Job;
   head: Promise<ReadAhead>;
+  /** Its context and outgoing data set, made ready too when nothing is invented (+II). */
+  prepared?: Promise<Prepared>;
+}
+
+/**
+ * What a store does before its request may go out, done while the peer
+ * answers the store before it (one association, one store at a time), so
+ * that the request goes out as soon as that response comes. Nothing here is
+ * logged or recorded: the store does that in its turn, in the order it
+ * always has.
+ */
+interface Prepared {
+  /** The presentation context for the file. */
+  choice: ContextChoice;
+  /** Values replaced in the data set: the invented ones, then the space-padded UIDs corrected. */
+  replace: Map<number, string>;
+  /** The space-padded UIDs corrected, each warned of in the store's turn; unset when the file could not be read. */
+  padded?: Map<number, string>;
+  /** The data set as it goes out, read ahead and checked. */
+  data?: ReadAhead;
+  /** Why the file could not be read or checked (reported in the store's turn). */
+  error?: unknown;
 }
 
 /** A logger whose lines start with `prefix` (the association's number with --parallel). */
@@ -689,6 +712,12 @@ const SPARE_HEAD_BUFFERS = 4;
 /** Closes a read-ahead that will not be sent after all, or whose store is over. */
 async function discard(head: Promise<ReadAhead> | undefined): Promise<void> {
   await (await head?.catch(() => undefined))?.release();
+}
+
+/** Closes what was read and made ready for a store that will not use it. */
+async function discardPrefetch(p: Prefetch | undefined): Promise<void> {
+  await (await p?.prepared?.catch(() => undefined))?.data?.close();
+  await discard(p?.head);
 }
 
 /** The storescu settings {@link storeScuDefaults} fills in. */
@@ -1141,7 +1170,7 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
           return;
         }
       } finally {
-        await discard(ahead.prefetched?.head);
+        await discardPrefetch(ahead.prefetched);
       }
     };
     await Promise.all(Array.from({ length: lanes }, lane));
@@ -1185,8 +1214,9 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
     if (parallel > 1 || retries > 0) rec.association = w.n;
     // The head read early for this store, if any; a head read for another is closed.
     let head: Promise<ReadAhead> | undefined;
-    if (ahead.prefetched?.job === job) head = ahead.prefetched.head;
-    else await discard(ahead.prefetched?.head);
+    let prepared: Promise<Prepared> | undefined;
+    if (ahead.prefetched?.job === job) ({ head, prepared } = ahead.prefetched);
+    else await discardPrefetch(ahead.prefetched);
     ahead.prefetched = undefined;
     /** Records a failure, or schedules another attempt when it is transient and one is left. */
     const fail = async (failure: StoreOutcome, error: string, transient = false) => {
@@ -1220,23 +1250,18 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
     }
     const mismatch = metaMismatch(info);
     if (mismatch) log.warn(`${job.path}: ${mismatch}`);
-    const replace = new Map<number, string>();
     let sopInstanceUid = info.sopInstanceUid;
     if (task.invented) {
       for (const line of task.invented.lines) log.info(line);
-      for (const [tag, value] of task.invented.replace) replace.set(tag, value);
       sopInstanceUid = task.invented.replace.get(TAG.sopInstanceUid)!;
     }
     // The UIDs come trimmed of padding (PS3.5 6.2); the data set's are corrected below.
     const sopClassUid = info.sopClassUid;
     rec.sopClassUid = sopClassUid;
     rec.sopInstanceUid = sopInstanceUid;
-    const choice = chooseContext(
-      a.contexts,
-      { sopClassUid, transferSyntaxUid: info.transferSyntaxUid },
-      o.proposal,
-      { rq, ac: a.ac, dcmtk: o.dcmtkProposal },
-    );
+    const ready = await (prepared ??
+      prepare(a, info, () => head ??= readFileAhead(info), task.invented?.replace));
+    const { choice, replace } = ready;
     if (choice.kind === "none") {
       const name = modality(sopClassUid, uidName(sopClassUid) ?? "unknown SOP class");
       log.error(`No presentation context for: (${name}) ${sopClassUid}`);
@@ -1248,33 +1273,27 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
     rec.transferSyntax = context.transferSyntax;
 
     // Read ahead before the request goes out, so that a small bad file fails alone.
-    let data: ReadAhead;
-    try {
-      head ??= readFileAhead(info);
-      const source = await head;
-      for (const [tag, uid] of spacePaddedUids(source, info.transferSyntaxUid)) {
-        if (replace.has(tag)) continue; // +II: a new one
-        log.warn(
-          `DcmUniqueIdentifier: Element ${tagKeyword(tag)} ${
-            formatTag(tag)
-          } contains one or more space characters, which were removed`,
-        );
-        replace.set(tag, uid);
-      }
-      if (choice.kind === "convert") {
-        log.info(
-          `Converting transfer syntax: ${transferSyntaxName(info.transferSyntaxUid)} -> ${
-            transferSyntaxName(context.transferSyntax)
-          }`,
-        );
-      }
-      data = await outgoingDataset(source, info, context.transferSyntax, replace, o);
-    } catch (err) {
-      const why = badFile(job.path, err);
+    for (const tag of ready.padded?.keys() ?? []) {
+      log.warn(
+        `DcmUniqueIdentifier: Element ${tagKeyword(tag)} ${
+          formatTag(tag)
+        } contains one or more space characters, which were removed`,
+      );
+    }
+    if (ready.padded && choice.kind === "convert") {
+      log.info(
+        `Converting transfer syntax: ${transferSyntaxName(info.transferSyntaxUid)} -> ${
+          transferSyntaxName(context.transferSyntax)
+        }`,
+      );
+    }
+    if (!ready.data) {
+      const why = badFile(job.path, ready.error);
       log.error(why);
       await fail("file-failed", why);
       return "file-failed";
     }
+    const data = ready.data;
 
     const request: CStoreRq = {
       type: "C-STORE-RQ",
@@ -1304,9 +1323,14 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
         contextId: context.id,
         messageId,
         priority: request.priority,
-        // The next file is read from disk while the peer works on this one.
+        // The next file is read from disk while the peer works on this one; without +II
+        // (whose values are invented in the store's turn) its data set is made ready too.
         onSent: () => {
-          if (next?.info) ahead.prefetched = { job: next, head: readFileAhead(next.info) };
+          if (!next?.info) return;
+          const head = readFileAhead(next.info);
+          const prepared = inventor ? undefined : prepare(a, next.info, () => head, undefined);
+          prepared?.catch(() => {});
+          ahead.prefetched = { job: next, head, prepared };
         },
       });
     } catch (err) {
@@ -1376,6 +1400,43 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
     }`;
     log.error(text);
     return await fail("store-failed", text, isTransientStatus(status)) ? "retry" : "failed";
+  }
+
+  /**
+   * A store's work before its request: the context for the file, and its
+   * data set (read by `readHead` only when there is a context for it) read
+   * ahead and checked as it will go out, with `invented`
+   * (+II..+IP) and the space-padded UIDs corrected. File faults are kept
+   * for the store's turn; nothing is logged.
+   */
+  async function prepare(
+    a: OpenAssociation,
+    info: DicomFileInfo,
+    readHead: () => Promise<ReadAhead>,
+    invented: ReadonlyMap<number, string> | undefined,
+  ): Promise<Prepared> {
+    const choice = chooseContext(
+      a.contexts,
+      { sopClassUid: info.sopClassUid, transferSyntaxUid: info.transferSyntaxUid },
+      o.proposal,
+      { rq, ac: a.ac, dcmtk: o.dcmtkProposal },
+    );
+    const replace = new Map(invented);
+    if (choice.kind === "none") return { choice, replace };
+    let padded: Map<number, string> | undefined;
+    try {
+      const source = await readHead();
+      padded = new Map();
+      for (const [tag, uid] of spacePaddedUids(source, info.transferSyntaxUid)) {
+        if (replace.has(tag)) continue; // +II: a new one
+        padded.set(tag, uid);
+        replace.set(tag, uid);
+      }
+      const data = await outgoingDataset(source, info, choice.context.transferSyntax, replace, o);
+      return { choice, replace, padded, data };
+    } catch (error) {
+      return { choice, replace, padded, error };
+    }
   }
 
   /** +rn: `.done` or `.bad` appended to the name of a processed file, as DCMTK does. */
