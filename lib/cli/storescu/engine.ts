@@ -1426,8 +1426,9 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
     let padded: Map<number, string> | undefined;
     try {
       const source = await readHead();
+      const found = spacePaddedUids(source, info.transferSyntaxUid);
       padded = new Map();
-      for (const [tag, uid] of spacePaddedUids(source, info.transferSyntaxUid)) {
+      for (const [tag, uid] of found) {
         if (replace.has(tag)) continue; // +II: a new one
         padded.set(tag, uid);
         replace.set(tag, uid);
