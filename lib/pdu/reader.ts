@@ -16,7 +16,9 @@ import {
   unrecognizedPduError,
 } from "./codec.ts";
 import { PduDecodeError } from "./errors.ts";
-import { ABORT_REASON, type Pdu } from "./types.ts";
+import { ABORT_REASON, type Pdu, PDU_TYPE } from "./types.ts";
+
+const PDATA_TF = PDU_TYPE["P-DATA-TF"];
 
 /** Limits on what a peer may make us buffer. */
 export interface PduLimits {
@@ -28,6 +30,36 @@ export interface PduLimits {
 
 /** The P-DATA-TF cap when our Maximum Length Received is 0 ("unlimited", PS3.8 D.1). */
 const UNLIMITED_PDATA_CAP = 64 * 1024 * 1024;
+
+/**
+ * The staging buffer that reads land in between PDUs ({@link PduReader.room}):
+ * it starts small and grows four-fold each time a read fills it, up to
+ * {@link STAGE_MAX}, so a connection gone quiet after a handshake holds 4 KiB
+ * and a bulk transfer reads up to 256 KiB at a time. Stages above the first
+ * size are taken from {@link STAGE_GROWTH_TOTAL} shared by all readers: a
+ * crowd that sends one burst each and then waits cannot make every
+ * connection hold a large one.
+ */
+const STAGE_FIRST = 4 * 1024;
+const STAGE_MAX = 256 * 1024;
+/** Bytes of staging buffers larger than the first size, all readers together, at most. */
+export const STAGE_GROWTH_TOTAL = 32 * 1024 * 1024;
+/** Bytes of staging buffers larger than the first size held now. */
+let stageGrown = 0;
+/**
+ * A PDU under way with at least this much missing is read straight into its
+ * own buffer; less, and the next read goes to the staging buffer, where it
+ * may bring the following PDUs too.
+ */
+const DIRECT_MIN = 16 * 1024;
+/**
+ * A P-DATA-TF up to this length gets a buffer of its exact length as soon as
+ * its header is in (the length was checked against our maximum first): the
+ * rest of it is then read straight into it. Longer ones (only when our
+ * maximum is "unlimited") grow with the bytes that arrive, so a peer that
+ * claims much and sends little costs what it sent (docs/SECURITY_CLASSES.md #3).
+ */
+const EXACT_MAX = STAGE_MAX + PDU_HEADER_LENGTH;
 
 /** Default limits: 1 MiB per A-ASSOCIATE PDU, P-DATA-TF bounded only by the 64 MiB cap. */
 export const DEFAULT_PDU_LIMITS: PduLimits = Object.freeze({
@@ -73,6 +105,12 @@ export class PduReader {
   #pduLength = 0;
   #pduFilled = 0;
   #error: PduDecodeError | null = null;
+  /** The staging buffer (see room()); empty until first asked for. */
+  #stage: Uint8Array = new Uint8Array(0);
+  /** The chunk of #stage pushed by filled(), until its bytes are consumed. */
+  #staged: Uint8Array | null = null;
+  /** Whether room() last returned the rest of the PDU under way. */
+  #direct = false;
 
   /** Creates a reader; limits not given take their {@link DEFAULT_PDU_LIMITS} value. */
   constructor(limits: Partial<PduLimits> = {}) {
@@ -93,6 +131,59 @@ export class PduReader {
     if (chunk.length === 0) return;
     this.#chunks.push(chunk);
     this.#queued += chunk.length;
+  }
+
+  /**
+   * Where the next read should land: the rest of the PDU under way when much
+   * of it is missing (a read straight into its buffer, no copy), else the
+   * staging buffer, reused from read to read. Call {@link PduReader.filled}
+   * with what the read brought, then next() until it returns null, before
+   * asking for room again.
+   */
+  room(): Uint8Array {
+    if (this.#chunks.length === 0 && this.#pdu !== null && this.#headerFilled === 0) {
+      const missing = this.#pduLength - this.#pduFilled;
+      if (missing >= DIRECT_MIN) {
+        if (this.#pduFilled === this.#pdu.length) {
+          // A long PDU that grows with what arrives: twice what is here, at most its length.
+          this.#grow(Math.min(this.#pduLength, 2 * this.#pdu.length));
+        }
+        this.#direct = true;
+        return this.#pdu.subarray(this.#pduFilled);
+      }
+    }
+    this.#direct = false;
+    if (this.#stage.length === 0) this.#stage = new Uint8Array(STAGE_FIRST);
+    return this.#stage;
+  }
+
+  /** `n` bytes were read into the last {@link PduReader.room}. */
+  filled(n: number): void {
+    if (n <= 0) return;
+    if (this.#direct) {
+      this.#pduFilled += n;
+      return;
+    }
+    const stage = this.#stage;
+    const chunk = stage.subarray(0, n);
+    this.#staged = chunk;
+    this.push(chunk);
+    // A read that filled the stage shows the peer has more queued: a larger one next time.
+    if (n === stage.length && stage.length < STAGE_MAX) {
+      const want = Math.min(4 * stage.length, STAGE_MAX);
+      const held = stage.length > STAGE_FIRST ? stage.length : 0;
+      if (stageGrown - held + want <= STAGE_GROWTH_TOTAL) {
+        stageGrown += want - held;
+        // The old stage stays alive as long as #staged (or a chunk) views it.
+        this.#stage = new Uint8Array(want);
+      }
+    }
+  }
+
+  /** Lets go of the staging buffer (its share of the shared total); reading may start again. */
+  dispose(): void {
+    if (this.#stage.length > STAGE_FIRST) stageGrown -= this.#stage.length;
+    this.#stage = new Uint8Array(0);
   }
 
   /** Bytes received and not yet returned as part of a PDU. */
@@ -130,8 +221,13 @@ export class PduReader {
       const length = new DataView(this.#header.buffer).getUint32(2);
       this.#checkLength(this.#header[0], length);
       this.#pduLength = PDU_HEADER_LENGTH + length;
-      // Twice what has arrived: a PDU of which half is here is allocated once.
-      this.#pdu = new Uint8Array(Math.min(this.#pduLength, 2 * (PDU_HEADER_LENGTH + this.#queued)));
+      // A P-DATA-TF within our limit at its exact length; others twice what has arrived:
+      // a PDU of which half is here is allocated once.
+      this.#pdu = new Uint8Array(
+        this.#header[0] === PDATA_TF && this.#pduLength <= EXACT_MAX
+          ? this.#pduLength
+          : Math.min(this.#pduLength, 2 * (PDU_HEADER_LENGTH + this.#queued)),
+      );
       this.#pdu.set(this.#header);
       this.#pduFilled = PDU_HEADER_LENGTH;
       this.#headerFilled = 0;
@@ -139,11 +235,7 @@ export class PduReader {
     const wanted = Math.min(this.#pduLength, this.#pduFilled + this.#queued);
     if (wanted > this.#pdu.length) {
       // Doubling keeps the copies linear in the PDU's size.
-      const grown = new Uint8Array(
-        Math.min(this.#pduLength, Math.max(wanted, 2 * this.#pdu.length)),
-      );
-      grown.set(this.#pdu.subarray(0, this.#pduFilled));
-      this.#pdu = grown;
+      this.#grow(Math.min(this.#pduLength, Math.max(wanted, 2 * this.#pdu.length)));
     }
     this.#pduFilled += this.#take(this.#pdu.subarray(this.#pduFilled));
     if (this.#pduFilled < this.#pduLength) return null;
@@ -151,6 +243,13 @@ export class PduReader {
     this.#pdu = null;
     this.#pduFilled = 0;
     return { pdu: decodePdu(raw), raw };
+  }
+
+  /** Moves the PDU under way into a buffer of `size` bytes. */
+  #grow(size: number): void {
+    const grown = new Uint8Array(size);
+    grown.set(this.#pdu!.subarray(0, this.#pduFilled));
+    this.#pdu = grown;
   }
 
   /**
@@ -170,11 +269,14 @@ export class PduReader {
     this.#checkLength(chunk[start], length);
     this.#head = end;
     this.#queued -= end - start;
+    // The staging buffer is read into again: a PDU in it is copied out.
+    const staged = chunk === this.#staged;
     if (end === chunk.length) {
       this.#chunks.shift();
       this.#head = 0;
+      if (staged) this.#staged = null;
     }
-    return chunk.subarray(start, end);
+    return staged ? chunk.slice(start, end) : chunk.subarray(start, end);
   }
 
   /** Validates a PDU-length against the limit for its type, before any allocation. */
@@ -213,6 +315,7 @@ export class PduReader {
       if (this.#head === chunk.length) {
         this.#chunks.shift();
         this.#head = 0;
+        if (chunk === this.#staged) this.#staged = null;
       }
     }
     this.#queued -= done;

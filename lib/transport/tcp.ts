@@ -127,6 +127,19 @@ export class ConnTransport implements Transport {
     return room.subarray(0, n);
   }
 
+  async readInto(into: Uint8Array): Promise<number | null> {
+    if (this.#closed) return null;
+    let n: number | null;
+    try {
+      n = await this.#conn.read(into);
+    } catch (err) {
+      if (this.#closed || isConnectionError(err)) return null;
+      throw err;
+    }
+    // Deno.Conn.read gives 0 only for an empty buffer, which the contract excludes.
+    return n === null || n === 0 ? null : n;
+  }
+
   write(data: Uint8Array): Promise<void> {
     // Nearly every write is taken whole by the first call: no async function for that.
     if (data.length === 0) return Promise.resolve();

@@ -442,6 +442,8 @@ export class TlsTransport implements Transport {
   readonly #sock: tls.TLSSocket;
   readonly #side: TlsSide;
   #queue: Uint8Array[] = [];
+  /** Bytes of the first chunk of #queue already taken by readInto. */
+  #taken = 0;
   #queued = 0;
   #ended = false;
   #error: TlsError | undefined;
@@ -514,20 +516,56 @@ export class TlsTransport implements Transport {
   /** Resolves with the next chunk, null at the end; rejects with a TlsError on a TLS alert. */
   async read(): Promise<Uint8Array | null> {
     for (;;) {
-      const chunk = this.#queue.shift();
+      let chunk = this.#queue.shift();
       if (chunk) {
+        if (this.#taken > 0) chunk = chunk.subarray(this.#taken);
+        this.#taken = 0;
         this.#queued -= chunk.byteLength;
         if (this.#queued < READ_HIGH_WATER / 2 && this.#sock.isPaused()) this.#sock.resume();
         return chunk;
       }
-      if (this.#closed) return null;
-      if (this.#ended) {
-        if (this.#error) throw this.#error;
-        return null;
-      }
-      if (this.#sock.isPaused()) this.#sock.resume();
-      await new Promise<void>((r) => this.#waiter = r);
+      if (!await this.#await()) return null;
     }
+  }
+
+  /**
+   * Copies queued bytes into `into` (node has decrypted them into memory of
+   * its own already); resolves with how many, null at the end; rejects with a
+   * TlsError on a TLS alert.
+   */
+  async readInto(into: Uint8Array): Promise<number | null> {
+    for (;;) {
+      let n = 0;
+      while (n < into.length && this.#queue.length > 0) {
+        const chunk = this.#queue[0];
+        const take = Math.min(into.length - n, chunk.byteLength - this.#taken);
+        into.set(chunk.subarray(this.#taken, this.#taken + take), n);
+        n += take;
+        this.#taken += take;
+        if (this.#taken === chunk.byteLength) {
+          this.#queue.shift();
+          this.#taken = 0;
+        }
+      }
+      if (n > 0) {
+        this.#queued -= n;
+        if (this.#queued < READ_HIGH_WATER / 2 && this.#sock.isPaused()) this.#sock.resume();
+        return n;
+      }
+      if (!await this.#await()) return null;
+    }
+  }
+
+  /** Waits for data; false at the end (throws the TLS failure that ended it, if any). */
+  async #await(): Promise<boolean> {
+    if (this.#closed) return false;
+    if (this.#ended) {
+      if (this.#error) throw this.#error;
+      return false;
+    }
+    if (this.#sock.isPaused()) this.#sock.resume();
+    await new Promise<void>((r) => this.#waiter = r);
+    return true;
   }
 
   /**

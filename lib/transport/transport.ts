@@ -18,6 +18,15 @@ export interface Endpoint {
 export interface Transport {
   /** Resolves with the next chunk of bytes, or null once the peer closed. */
   read(): Promise<Uint8Array | null>;
+  /**
+   * Reads the next bytes into `into` (not empty), resolving with how many
+   * came (at least 1), or null once the peer closed: the reader chooses the
+   * memory, so bytes can land where they will stay (the upper layer reads a
+   * PDU's body straight into its buffer, and reuses one buffer for the rest).
+   * Not mixed with read() on one connection. A transport without it is read
+   * with read().
+   */
+  readInto?(into: Uint8Array): Promise<number | null>;
   /** Writes all of `data`; rejects if the connection is gone. */
   write(data: Uint8Array): Promise<void>;
   /** Closes both directions; safe to call more than once. */

@@ -836,6 +836,7 @@ class Machine implements UlAssociation {
     this.#peerWait.stop();
     this.#idle.stop();
     this.#spareBuffers = [];
+    this.#reader.dispose();
     this.#transport.close();
     if (!this.#end) {
       this.#end = { kind: "aborted", source: "provider", reason: "connection closed" };
@@ -883,27 +884,39 @@ class Machine implements UlAssociation {
         this.#resume = undefined;
         continue;
       }
-      let chunk: Uint8Array | null;
+      // Into the reader's memory when the transport can (a PDU's body straight into its
+      // buffer, the rest into one reused staging buffer); else the transport's chunks.
+      const transport = this.#transport;
+      let n: number | null;
+      let chunk: Uint8Array | null = null;
       try {
-        chunk = await this.#transport.read();
+        if (transport.readInto) {
+          n = await transport.readInto(this.#reader.room());
+        } else {
+          chunk = await transport.read();
+          n = chunk && chunk.length;
+        }
       } catch (err) {
         if (!this.#isIdle()) this.#log.debug(`transport read failed: ${errorText(err)}`);
-        chunk = null;
+        n = null;
       }
       if (this.#isIdle()) return;
-      if (chunk === null) {
+      if (n === null) {
         this.#dispatch("Evt17");
         return;
       }
-      this.bytesReceived += chunk.length;
+      this.bytesReceived += n;
       this.lastActivity = performance.now();
       this.#restartIdle();
-      if (!this.#discardInput) this.#parse(chunk);
+      if (this.#discardInput) continue;
+      if (chunk) this.#reader.push(chunk);
+      else this.#reader.filled(n);
+      this.#parse();
     }
   }
 
-  #parse(chunk: Uint8Array): void {
-    this.#reader.push(chunk);
+  /** Hands on every whole PDU the reader holds. */
+  #parse(): void {
     for (;;) {
       let item: { pdu: Pdu; raw: Uint8Array } | null;
       try {
