@@ -134,7 +134,8 @@ export interface AssociateOptions {
   upperLayerLogger?: UlLogger;
   /** Receives the steps of the association (for a tool's own lines). */
   onEvent?: (e: AssociateEvent) => void;
-  /** Every PDU sent and received, with its bytes (for dumps). */
+  /** Every PDU sent and received, with its bytes (for dumps); a received P-DATA-TF's memory
+   * may be reused once its data events are released: copy what you keep. */
   onPdu?: (dir: "sent" | "received", pdu: Pdu, raw: Uint8Array) => void;
 }
 

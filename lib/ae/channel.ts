@@ -17,7 +17,20 @@ import { Deadline } from "../util/timer.ts";
 /** What the channel hands its user, in arrival order. */
 export type ChannelEvent =
   | { kind: "command"; contextId: number; message: DimseMessage }
-  | { kind: "data"; contextId: number; chunk: Uint8Array; last: boolean }
+  | {
+    kind: "data";
+    contextId: number;
+    chunk: Uint8Array;
+    last: boolean;
+    /**
+     * Gives the chunk's memory back for a later PDU to be read into, when
+     * the upper layer lent it from a pool: call it once nothing holds the
+     * chunk, or a view of it, any more (a consumer that copies or writes it
+     * out synchronously, at once). Optional: not calling it costs only the
+     * reuse; a second call does nothing.
+     */
+    release?: () => void;
+  }
   | { kind: "release-requested" }
   | { kind: "released" }
   | { kind: "aborted"; source: AbortSource; reason: string; abort?: AbortPdu }
@@ -258,15 +271,30 @@ export class DimseChannel {
       switch (indication.kind) {
         case "p-data":
           try {
+            // The PDU's memory goes back when the data event of its last PDV is released.
+            const pduRelease = indication.release;
+            let holders = indication.pdu.pdvs.length;
             for (const pdv of indication.pdu.pdvs) {
               for (const ev of this.#assembler.push(pdv)) {
                 // A command set that decodes but is no message we know ends the association.
                 if (ev.kind === "command" && ev.error) throw ev.error;
-                this.#pending.push(
-                  ev.kind === "command"
-                    ? { kind: "command", contextId: ev.contextId, message: ev.message! }
-                    : ev,
-                );
+                if (ev.kind === "command") {
+                  this.#pending.push({
+                    kind: "command",
+                    contextId: ev.contextId,
+                    message: ev.message!,
+                  });
+                } else if (pduRelease) {
+                  let held = true;
+                  const release = () => {
+                    if (!held) return;
+                    held = false;
+                    if (--holders === 0) pduRelease();
+                  };
+                  this.#pending.push({ ...ev, release });
+                } else {
+                  this.#pending.push(ev);
+                }
               }
             }
           } catch (err) {

@@ -347,7 +347,8 @@ export interface ServerOptions {
    * when absent.
    */
   report?: (incident: ServerIncident) => void;
-  /** Every PDU sent and received, with its bytes (a tool's -d dumps). */
+  /** Every PDU sent and received, with its bytes (a tool's -d dumps); a received P-DATA-TF's memory
+   * may be reused once its data events are released: copy what you keep. */
   onPdu?: (dir: "sent" | "received", pdu: Pdu, raw: Uint8Array) => void;
   /**
    * Screens each A-ASSOCIATE-RQ before negotiation: a returned text is

@@ -60,6 +60,27 @@ const DIRECT_MIN = 16 * 1024;
  * claims much and sends little costs what it sent (docs/SECURITY_CLASSES.md #3).
  */
 const EXACT_MAX = STAGE_MAX + PDU_HEADER_LENGTH;
+/**
+ * Bytes of buffers given back ({@link ReadPdu.release}) kept for the next
+ * PDUs, per reader (at least {@link POOL_SPARES_MIN} buffers): a little more
+ * than the upper layer queues unread (256 KiB), so that a queue drained and
+ * filled again takes its buffers from the pool.
+ */
+const POOL_SPARE_BYTES = 512 * 1024;
+const POOL_SPARES_MIN = 4;
+
+/** The byte every buffer given back is filled with, when set (a debugging aid). */
+let poison: number | undefined;
+
+/**
+ * Fills every PDU buffer given back through {@link ReadPdu.release} with
+ * `byte` at once (undefined: no more): a consumer that still reads a PDV
+ * it released then sees it, at once and whether or not the buffer is reused
+ * soon. For tests and debugging; it costs a fill per PDU.
+ */
+export function poisonReleasedBuffers(byte: number | undefined): void {
+  poison = byte;
+}
 
 /** Default limits: 1 MiB per A-ASSOCIATE PDU, P-DATA-TF bounded only by the 64 MiB cap. */
 export const DEFAULT_PDU_LIMITS: PduLimits = Object.freeze({
@@ -73,6 +94,13 @@ export interface ReadPdu {
   pdu: Pdu;
   /** The whole PDU's bytes incl. header, for -d hex dumps. PDV data are views of it. */
   raw: Uint8Array;
+  /**
+   * Set for a P-DATA-TF of data PDVs only, in a buffer of the reader's pool:
+   * gives the buffer back for a later PDU. Call it only once nothing holds
+   * `raw` or any PDV's data (or a view of them) any more; it does nothing
+   * the second time. Not calling it is safe: the buffer is then collected.
+   */
+  release?: () => void;
 }
 
 function checkLimit(n: number, what: string): number {
@@ -111,6 +139,15 @@ export class PduReader {
   #staged: Uint8Array | null = null;
   /** Whether room() last returned the rest of the PDU under way. */
   #direct = false;
+  /**
+   * Size of the pool's buffers (a P-DATA-TF at our maximum length), 0 for
+   * no pool (our maximum not set, or "unlimited", or above EXACT_MAX).
+   */
+  #poolSize = 0;
+  /** Buffers given back, ready for the next PDUs. */
+  #spares: Uint8Array[] = [];
+  /** The pool buffer #pdu is a view of, if it is. */
+  #pduPooled: Uint8Array | null = null;
 
   /** Creates a reader; limits not given take their {@link DEFAULT_PDU_LIMITS} value. */
   constructor(limits: Partial<PduLimits> = {}) {
@@ -124,6 +161,39 @@ export class PduReader {
   /** Sets our Maximum Length Received once negotiated (0 = unlimited, capped at 64 MiB). */
   setMaxPDataLength(n: number): void {
     this.#limits = { ...this.#limits, maxPDataLength: checkLimit(n, "maxPDataLength") };
+    const size = n > 0 && PDU_HEADER_LENGTH + n <= EXACT_MAX ? PDU_HEADER_LENGTH + n : 0;
+    if (size !== this.#poolSize) this.#spares = [];
+    this.#poolSize = size;
+  }
+
+  /**
+   * A pool buffer for a P-DATA-TF of `length` bytes (header included), or
+   * null when it gets none: no pool, or a PDU under half the pool's size (a
+   * command, a last fragment), which gets memory of its exact size.
+   */
+  #pooled(type: number, length: number): Uint8Array | null {
+    const size = this.#poolSize;
+    if (size === 0 || type !== PDATA_TF || length > size || 2 * length < size) return null;
+    return this.#spares.pop() ?? new Uint8Array(size);
+  }
+
+  /** The PDU read: decoded, with `release` when it is in a pool buffer and holds data only. */
+  #read(raw: Uint8Array, pooled: Uint8Array | null): ReadPdu {
+    const pdu = decodePdu(raw);
+    if (pooled === null || pdu.type !== "P-DATA-TF") return { pdu, raw };
+    // A command fragment may be kept (the assembler gathers them): its memory is never reused.
+    for (const pdv of pdu.pdvs) if (pdv.isCommand) return { pdu, raw };
+    let live = true;
+    const release = () => {
+      if (!live) return;
+      live = false;
+      if (poison !== undefined) pooled.fill(poison);
+      const keep = Math.max(POOL_SPARES_MIN, Math.floor(POOL_SPARE_BYTES / pooled.length));
+      if (pooled.length === this.#poolSize && this.#spares.length < keep) {
+        this.#spares.push(pooled);
+      }
+    };
+    return { pdu, raw, release };
   }
 
   /** Queues one received chunk (not copied); empty chunks are ignored. */
@@ -208,7 +278,7 @@ export class PduReader {
   #next(): ReadPdu | null {
     if (this.#pdu === null && this.#headerFilled === 0) {
       const whole = this.#wholeInHead();
-      if (whole) return { pdu: decodePdu(whole), raw: whole };
+      if (whole) return whole;
     }
     if (this.#pdu === null) {
       this.#headerFilled += this.#take(this.#header.subarray(this.#headerFilled));
@@ -223,7 +293,8 @@ export class PduReader {
       this.#pduLength = PDU_HEADER_LENGTH + length;
       // A P-DATA-TF within our limit at its exact length; others twice what has arrived:
       // a PDU of which half is here is allocated once.
-      this.#pdu = new Uint8Array(
+      this.#pduPooled = this.#pooled(this.#header[0], this.#pduLength);
+      this.#pdu = this.#pduPooled ? this.#pduPooled.subarray(0, this.#pduLength) : new Uint8Array(
         this.#header[0] === PDATA_TF && this.#pduLength <= EXACT_MAX
           ? this.#pduLength
           : Math.min(this.#pduLength, 2 * (PDU_HEADER_LENGTH + this.#queued)),
@@ -240,9 +311,11 @@ export class PduReader {
     this.#pduFilled += this.#take(this.#pdu.subarray(this.#pduFilled));
     if (this.#pduFilled < this.#pduLength) return null;
     const raw = this.#pdu;
+    const pooled = this.#pduPooled;
     this.#pdu = null;
+    this.#pduPooled = null;
     this.#pduFilled = 0;
-    return { pdu: decodePdu(raw), raw };
+    return this.#read(raw, pooled);
   }
 
   /** Moves the PDU under way into a buffer of `size` bytes. */
@@ -250,6 +323,7 @@ export class PduReader {
     const grown = new Uint8Array(size);
     grown.set(this.#pdu!.subarray(0, this.#pduFilled));
     this.#pdu = grown;
+    this.#pduPooled = null;
   }
 
   /**
@@ -257,7 +331,7 @@ export class PduReader {
    * the common case for bulk P-DATA, which then costs no allocation and no
    * copy. Anything less (or a type or length to reject) takes the general path.
    */
-  #wholeInHead(): Uint8Array | null {
+  #wholeInHead(): ReadPdu | null {
     const chunk = this.#chunks[0];
     const start = this.#head;
     if (chunk === undefined || chunk.length - start < PDU_HEADER_LENGTH) return null;
@@ -276,7 +350,11 @@ export class PduReader {
       this.#head = 0;
       if (staged) this.#staged = null;
     }
-    return staged ? chunk.slice(start, end) : chunk.subarray(start, end);
+    if (!staged) return this.#read(chunk.subarray(start, end), null);
+    const pooled = this.#pooled(chunk[start], end - start);
+    if (pooled === null) return this.#read(chunk.slice(start, end), null);
+    pooled.set(chunk.subarray(start, end));
+    return this.#read(pooled.subarray(0, end - start), pooled);
   }
 
   /** Validates a PDU-length against the limit for its type, before any allocation. */

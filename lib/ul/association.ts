@@ -31,7 +31,7 @@ import type { Logger } from "../log/logger.ts";
 import { encodePdu } from "../pdu/codec.ts";
 import { frameOf, pDataTfPduLength } from "../pdu/pdata.ts";
 import { PduDecodeError } from "../pdu/errors.ts";
-import { type PduLimits, PduReader } from "../pdu/reader.ts";
+import { type PduLimits, PduReader, type ReadPdu } from "../pdu/reader.ts";
 import {
   ABORT_REASON,
   type AbortPdu,
@@ -83,7 +83,11 @@ export interface UlOptions {
    * "Sta6 + Evt10 (P-DATA-TF PDU received) -> DT-2 -> Sta6".
    */
   onTransition?: (t: { state: State; event: Event; action: ActionName; next: State }) => void;
-  /** Called with every PDU's raw bytes sent/received (for -d hex dumps). */
+  /**
+   * Called with every PDU's raw bytes sent/received (for -d hex dumps). A
+   * received P-DATA-TF's memory is reused once its data events are released
+   * (ChannelEvent `release`): a hook that keeps `raw` or a PDV copies it.
+   */
   onPdu?: (dir: "sent" | "received", pdu: Pdu, raw: Uint8Array) => void;
 }
 
@@ -96,7 +100,17 @@ export type AbortSource = "peer" | "provider" | "local";
 
 /** An indication to the local user, in the order the peer caused them. */
 export type UlIndication =
-  | { kind: "p-data"; pdu: PDataTfPdu }
+  | {
+    kind: "p-data";
+    pdu: PDataTfPdu;
+    /**
+     * Gives the PDU's memory back to the reader for a later PDU (see
+     * ReadPdu.release): set only for a PDU of data PDVs in a pool buffer.
+     * Call it once nothing holds any PDV's data any more; never calling it
+     * is safe.
+     */
+    release?: () => void;
+  }
   /** The peer sent A-RELEASE-RQ (Evt12, AR-2): answer with `respondRelease()`. */
   | { kind: "release-requested" }
   /** A-ABORT or A-P-ABORT indication; the connection is closed or closing. */
@@ -238,6 +252,8 @@ interface Input {
   pdu?: Pdu;
   /** For Evt19: the decode error. */
   decodeError?: PduDecodeError;
+  /** For Evt10: gives the P-DATA-TF's memory back (see ReadPdu.release). */
+  release?: () => void;
   /** For Evt15: who asked for the abort and why, in plain words; `closeNow`: see AbortOptions. */
   abortBy?: { source: AbortSource; reason: string; closeNow?: boolean };
 }
@@ -544,7 +560,7 @@ class Machine implements UlAssociation {
         return this.#send(input.pdu!);
       case "DT-2":
       case "AR-6":
-        this.#indicate({ kind: "p-data", pdu: input.pdu as PDataTfPdu });
+        this.#indicate({ kind: "p-data", pdu: input.pdu as PDataTfPdu, release: input.release });
         return;
       case "AR-1":
         this.#send({ type: "A-RELEASE-RQ" });
@@ -918,7 +934,7 @@ class Machine implements UlAssociation {
   /** Hands on every whole PDU the reader holds. */
   #parse(): void {
     for (;;) {
-      let item: { pdu: Pdu; raw: Uint8Array } | null;
+      let item: ReadPdu | null;
       try {
         item = this.#reader.next();
       } catch (err) {
@@ -929,9 +945,9 @@ class Machine implements UlAssociation {
         return;
       }
       if (item === null) return;
-      const { pdu, raw } = item;
+      const { pdu, raw, release } = item;
       this.#onPdu("received", pdu, raw);
-      this.#dispatch(PDU_EVENTS[pdu.type], { pdu });
+      this.#dispatch(PDU_EVENTS[pdu.type], { pdu, release });
       if (this.state === "Sta1") return;
     }
   }

@@ -531,6 +531,9 @@ async function receiveDataset(
       bytes += ev.chunk.length;
       part?.add(ev.chunk);
       if (watcher && !watcher.done) watcher.push(ev.chunk);
+      // Both copy what they keep (the .part file into its batch, written synchronously;
+      // the watcher the values it collects): the PDU's memory may be read into again.
+      ev.release?.();
       if (o.progress && (++dots === DOTS_PER_UPDATE || ev.last)) {
         o.progress(`${".".repeat(dots)}${ev.last ? "\n" : ""}`);
         dots = 0;
