@@ -86,6 +86,8 @@ export interface ScpSetup {
   listen?: (hostname: string, port: number) => TransportListener;
   /** Log threshold (default info, as storescp -v; trace adds the UL transitions). */
   logLevel?: "info" | "debug" | "trace";
+  /** --async: the asynchronous operations window granted (default none). */
+  asyncWindow?: number;
 }
 
 /** Starts storescp's handlers (and C-ECHO) in process on an ephemeral loopback port. */
@@ -105,6 +107,7 @@ export async function startScp(setup: ScpSetup = {}): Promise<ScpUnderTest> {
       maxPdu: setup.maxPdu ?? 16384,
       transferSyntaxes: storeScpTransferSyntaxes("all"),
       promiscuous: setup.promiscuous,
+      maxOperationsPerformed: setup.asyncWindow,
     }),
     handlers: {
       "C-ECHO-RQ": echoHandler,
