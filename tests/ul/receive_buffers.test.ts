@@ -8,7 +8,9 @@
  * copies what it hands up.
  */
 import assert from "node:assert/strict";
-import { PduReader, type ReadPdu } from "../../lib/pdu/reader.ts";
+import { PduReader, poisonReleasedBuffers, type ReadPdu } from "../../lib/pdu/reader.ts";
+import { DimseChannel } from "../../lib/ae/channel.ts";
+import { cStoreRq } from "../../testing/bad_peer.ts";
 import { concatBytes } from "../../lib/util/bytes.ts";
 import { encodePdu } from "../../lib/pdu/codec.ts";
 import type { PDataTfPdu } from "../../lib/pdu/types.ts";
@@ -122,6 +124,68 @@ Deno.test("P-DATA indications queued by the upper layer keep their PDVs while it
     }
     await sender.abort();
   } finally {
+    close();
+  }
+});
+
+Deno.test("a pool buffer holding two data PDVs goes back only when the data events of both are released", async () => {
+  const { client, server, close } = await tcpPair();
+  const opts = { logger: recordingLogger(), artimTimeoutMs: 5000 };
+  poisonReleasedBuffers(0xee);
+  try {
+    const accepting = acceptAssociation(server, opts, () => associateAc(16384));
+    const requested = await requestAssociation(client, associateRq(16384), opts);
+    const accepted = await accepting;
+    assert.equal(requested.kind, "accepted");
+    assert.equal(accepted.kind, "accepted");
+    const sender = (requested as { association: UlAssociation }).association;
+    const channel = new DimseChannel((accepted as { association: UlAssociation }).association);
+    const data = (i: number, n: number) => {
+      const d = new Uint8Array(n);
+      for (let k = 0; k < n; k++) d[k] = (i * 59 + k * 3) & 0xff;
+      return d;
+    };
+    const pdv = (data: Uint8Array, isLast = false) => ({
+      contextId: 1,
+      isCommand: false,
+      isLast,
+      data,
+    });
+    const sending = (async () => {
+      await sender.sendPData({
+        type: "P-DATA-TF",
+        pdvs: [{ contextId: 1, isCommand: true, isLast: true, data: cStoreRq("1.2.3.4") }],
+      });
+      // Two data PDVs in one PDU at our maximum: one buffer of the pool for both.
+      await sender.sendPData({ type: "P-DATA-TF", pdvs: [pdv(data(0, 8000)), pdv(data(1, 8360))] });
+      for (let i = 2; i < 40; i++) {
+        await sender.sendPData({ type: "P-DATA-TF", pdvs: [pdv(data(i, 16372), i === 39)] });
+      }
+    })();
+    assert.equal((await channel.receive(5000)).kind, "command");
+    const a = await channel.receive(5000);
+    const b = await channel.receive(5000);
+    assert.ok(a.kind === "data" && b.kind === "data");
+    assert.ok(a.release && b.release, "lent from the pool");
+    assert.equal(a.chunk.buffer, b.chunk.buffer);
+    a.release();
+    a.release();
+    // Every later PDU read into buffers given back: none may be b's.
+    for (let i = 2; i < 40; i++) {
+      const ev = await channel.receive(5000);
+      assert.ok(ev.kind === "data");
+      assert.ok(same(ev.chunk, data(i, 16372)), `PDV ${i}`);
+      assert.notEqual(ev.chunk.buffer, b.chunk.buffer);
+      ev.release?.();
+    }
+    await sending;
+    assert.ok(same(a.chunk, data(0, 8000)), "not given back while b is held");
+    assert.ok(same(b.chunk, data(1, 8360)), "b intact");
+    b.release();
+    assert.ok(b.chunk.every((x) => x === 0xee), "given back once both are released");
+    await sender.abort();
+  } finally {
+    poisonReleasedBuffers(undefined);
     close();
   }
 });
