@@ -243,6 +243,9 @@ async function feed(
     const ev: ChannelEvent = await ctx.channel.receive(ctx.dimseTimeoutMs);
     if (ev.kind === "data") {
       await data.push(ev.chunk, ev.last);
+      // The consumer has asked for the next chunk (or left): by the queue's contract it
+      // holds this one no more, and its receive buffer may be read into again.
+      ev.release?.();
       if (ev.last) return undefined;
       continue;
     }

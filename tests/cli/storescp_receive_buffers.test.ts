@@ -8,10 +8,14 @@
  * disk), our storescu sending files of very different sizes at 16 KiB and
  * 128 KiB PDUs, in one association and with an operations window, and an
  * association aborted in the middle of a data set before the next: every
- * stored data set must equal the one sent, byte for byte.
+ * stored data set must equal the one sent, byte for byte. The library's
+ * serve() releases a chunk once its consumer asks for the next: the same
+ * check through storage() with fileStore and with a handler of its own.
  */
 import assert from "node:assert/strict";
+import { fileStore, serve, storage } from "../../mod.ts";
 import { inspectDicomFile } from "../../lib/dicom/part10.ts";
+import { concatBytes } from "../../lib/util/bytes.ts";
 import { poisonReleasedBuffers } from "../../lib/pdu/reader.ts";
 import { EXPLICIT_VR_LITTLE_ENDIAN } from "../../lib/dicom/uids.ts";
 import {
@@ -133,3 +137,42 @@ Deno.test("storescp: an association aborted in the middle of a data set, then an
     })
   );
 });
+
+for (const consumer of ["fileStore", "a handler copying each chunk"] as const) {
+  Deno.test(`serve() with storage(${consumer}): each chunk is released only once the next is asked for`, async () => {
+    await withPoison(() =>
+      withTempDir("dimse_receive_buffers_", async (dir) => {
+        const sent = await writeFiles(dir, consumer === "fileStore" ? 11 : 12);
+        const od = `${dir}/od`;
+        await Deno.mkdir(od);
+        const got = new Map<string, Uint8Array>();
+        await using server = await serve({
+          aeTitle: "STORE",
+          hostname: "127.0.0.1",
+          port: 0,
+          maxPdu: 131072,
+          services: [
+            storage({
+              store: consumer === "fileStore" ? fileStore({ dir: od }) : async (ctx) => {
+                const chunks: Uint8Array[] = [];
+                for await (const c of ctx.dataset) chunks.push(c.slice());
+                got.set(ctx.message.affectedSopInstanceUid, concatBytes(chunks));
+              },
+            }),
+          ],
+        });
+        await sendFiles(server.local.port, dir, ["-aec", "STORE"]);
+        if (consumer === "fileStore") {
+          for await (const e of Deno.readDir(od)) {
+            const info = await inspectDicomFile(`${od}/${e.name}`, "file-only");
+            got.set(
+              info.sopInstanceUid,
+              (await Deno.readFile(`${od}/${e.name}`)).subarray(info.datasetOffset),
+            );
+          }
+        }
+        assertSame(got, sent);
+      })
+    );
+  });
+}
