@@ -353,6 +353,39 @@ Deno.test("TLS: 4 MiB each way at once arrive intact (backpressure)", async () =
   }
 });
 
+Deno.test("TLS: readInto fills rooms smaller and larger than what arrived, in order", async () => {
+  const p = await pki();
+  const srv = await listenLoopback(serverSettings(p));
+  try {
+    const accepted = srv.listener.accept();
+    const client = await connectLoopback(srv.listener.local.port, clientSettings(p));
+    const server = (await accepted)!;
+    const size = 1 << 20;
+    const a = new Uint8Array(size).map((_, i) => (i * 131 + (i >> 16)) & 0xff);
+    const sending = (async () => {
+      for (let off = 0, n = 1; off < size; off += n, n = (n * 7 + 4093) % 150_001) {
+        await client.write(a.subarray(off, off + n));
+      }
+      client.close();
+    })();
+    const got = new Uint8Array(size);
+    let off = 0;
+    // Rooms of 1 byte to 200 KiB: parts of a chunk node handed over, and several chunks.
+    for (let room = 1; off < size; room = (room * 13 + 1021) % 200_003 || 1) {
+      const into = new Uint8Array(Math.min(room, size - off));
+      const n = await server.readInto!(into);
+      assert.ok(n !== null && n >= 1 && n <= into.length, `read ${n} into ${into.length}`);
+      got.set(into.subarray(0, n), off);
+      off += n;
+    }
+    await sending;
+    assert.ok(got.every((x, i) => x === a[i]), "intact and in order");
+    server.close();
+  } finally {
+    srv.close();
+  }
+});
+
 Deno.test("TLS: minimum and maximum protocol versions are honoured", async () => {
   const p = await pki();
   const srv12 = await listenLoopback(serverSettings(p, { maxVersion: "TLSv1.2" }));
