@@ -305,3 +305,27 @@ export async function readPart10(
   const ts = meta.transferSyntaxUid;
   return { meta, ts, raw, dataset: decodeDataset(raw, ts) };
 }
+
+/**
+ * `file` (explicit VR little endian) with the NUL that pads its odd-length
+ * SOP Class and Instance UIDs turned into a space, in the file meta
+ * information and at the top level of the data set: UIDs are padded with
+ * NUL (PS3.5 9.1), but files padded with spaces exist.
+ */
+export function spacePadSopUids(file: Uint8Array): Uint8Array {
+  const out = file.slice();
+  const view = new DataView(out.buffer);
+  for (const [group, element] of [[2, 2], [2, 3], [8, 0x16], [8, 0x18]]) {
+    // The first element with this tag and VR UI: group, element, "UI", 16-bit length.
+    let at = 0;
+    while (
+      at + 8 <= out.length &&
+      !(view.getUint16(at, true) === group && view.getUint16(at + 2, true) === element &&
+        out[at + 4] === 0x55 && out[at + 5] === 0x49)
+    ) at++;
+    const end = at + 8 + view.getUint16(at + 6, true);
+    if (out[end - 1] !== 0) throw new Error(`(${group},${element}) has no NUL pad`);
+    out[end - 1] = 0x20;
+  }
+  return out;
+}

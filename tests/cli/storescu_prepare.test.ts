@@ -7,32 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { serve, storage } from "../../mod.ts";
-import { makeImageFile } from "../../testing/dicom_files.ts";
+import { makeImageFile, spacePadSopUids } from "../../testing/dicom_files.ts";
 import { runTool, show } from "../../testing/procs.ts";
 import { withTempDir } from "../../testing/temp_files.ts";
 import { newUid } from "../../lib/util/uid.ts";
-
-/**
- * `file` (explicit VR little endian) with the NUL that pads its odd-length
- * SOP Class and Instance UIDs turned into a space, in the meta information
- * and at the top level of the data set.
- */
-function spacePadSopUids(file: Uint8Array): Uint8Array {
-  const out = file.slice();
-  const view = new DataView(out.buffer);
-  for (const [group, element] of [[2, 2], [2, 3], [8, 0x16], [8, 0x18]]) {
-    let at = 0;
-    while (
-      at + 8 <= out.length &&
-      !(view.getUint16(at, true) === group && view.getUint16(at + 2, true) === element &&
-        out[at + 4] === 0x55 && out[at + 5] === 0x49)
-    ) at++;
-    const end = at + 8 + view.getUint16(at + 6, true);
-    assert.equal(out[end - 1], 0, `(${group},${element}) has a NUL pad`);
-    out[end - 1] = 0x20;
-  }
-  return out;
-}
 
 /**
  * `file` with a last element that claims 100 bytes and has 2: its head
