@@ -112,14 +112,7 @@ export class ConnTransport implements Transport {
       this.#used = 0;
     }
     const room = this.#buf.subarray(this.#used);
-    let n: number | null;
-    try {
-      n = await this.#conn.read(room);
-    } catch (err) {
-      // A reset or a read on a socket we closed ourselves ends the stream.
-      if (this.#closed || isConnectionError(err)) return null;
-      throw err;
-    }
+    const n = await this.readInto(room);
     if (n === null) return null;
     this.#used += n;
     this.#last = n;
@@ -133,6 +126,7 @@ export class ConnTransport implements Transport {
     try {
       n = await this.#conn.read(into);
     } catch (err) {
+      // A reset or a read on a socket we closed ourselves ends the stream.
       if (this.#closed || isConnectionError(err)) return null;
       throw err;
     }
