@@ -347,6 +347,7 @@ function limitSendPdu(a: UlAssociation, max: number): UlAssociation {
     peerMaxPdu: a.peerMaxPdu === 0 ? max : Math.min(a.peerMaxPdu, max),
     ourMaxPdu: a.ourMaxPdu,
     receive: () => a.receive(),
+    ...(a.poll && { poll: () => a.poll!() }),
     sendPData: (pdu) => a.sendPData(pdu),
     release: () => a.release(),
     respondRelease: () => a.respondRelease(),

@@ -255,10 +255,23 @@ export class DimseChannel {
    * read stays pending and its result is returned by the next call. When
    * `stop` aborts, the wait ends the same way (`{kind: "timeout"}`).
    */
-  async receive(timeoutMs?: number, stop?: AbortSignal): Promise<ChannelEvent> {
+  receive(timeoutMs?: number, stop?: AbortSignal): Promise<ChannelEvent> {
+    // What the upper layer has already read (a data set streams in many PDUs per read) is
+    // taken without a turn of the event loop: no promise of the UL's, no timer, no clock.
+    try {
+      const ev = this.#takeNow(stop);
+      if (ev !== undefined) return Promise.resolve(ev);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#receive(timeoutMs, stop);
+  }
+
+  /** receive() when nothing is ready yet: waits for the next indication. */
+  async #receive(timeoutMs: number | undefined, stop: AbortSignal | undefined) {
     const deadline = timeoutMs ? performance.now() + timeoutMs : undefined;
     const untimed = deadline === undefined && stop === undefined && !this.#floor;
-    while (this.#pending.length === 0) {
+    for (;;) {
       // No time limit of any kind (a requestor's reader without a DIMSE timeout): the
       // indication awaited here, without #next's frame or a clock read.
       let indication: UlIndication | ChannelEvent & { kind: "timeout" };
@@ -268,53 +281,77 @@ export class DimseChannel {
         this.#bytesAtIndication = this.association.bytesReceived;
       } else indication = await this.#next(deadline, stop);
       if (indication.kind === "timeout") return indication;
-      switch (indication.kind) {
-        case "p-data":
-          try {
-            // The PDU's memory goes back when the data event of its last PDV is released.
-            const pduRelease = indication.release;
-            let holders = indication.pdu.pdvs.length;
-            for (const pdv of indication.pdu.pdvs) {
-              for (const ev of this.#assembler.push(pdv)) {
-                // A command set that decodes but is no message we know ends the association.
-                if (ev.kind === "command" && ev.error) throw ev.error;
-                if (ev.kind === "command") {
-                  this.#pending.push({
-                    kind: "command",
-                    contextId: ev.contextId,
-                    message: ev.message!,
-                  });
-                } else if (pduRelease) {
-                  let held = true;
-                  const release = () => {
-                    if (!held) return;
-                    held = false;
-                    if (--holders === 0) pduRelease();
-                  };
-                  this.#pending.push({ ...ev, release });
-                } else {
-                  this.#pending.push(ev);
-                }
+      const ev = this.#absorb(indication) ?? this.#takeNow(stop);
+      if (ev !== undefined) return ev;
+    }
+  }
+
+  /**
+   * The next event if one can be had without waiting: one pending, or made
+   * from an indication the upper layer has queued. Undefined when a wait is
+   * needed (or a read is in flight from an earlier wait: its result comes first).
+   */
+  #takeNow(stop: AbortSignal | undefined): ChannelEvent | undefined {
+    for (;;) {
+      if (this.#pending.length > 0) return this.#pending.shift()!;
+      if (this.#inflight !== undefined || stop?.aborted) return undefined;
+      const indication = this.association.poll?.();
+      if (indication === undefined) return undefined;
+      // The floor's bookkeeping of a wait (#next), for a wait that took no time.
+      if (!this.#floor || !this.arriving) this.#window = undefined;
+      else this.#window ??= { waitedMs: 0, bytes: this.#bytesAtIndication };
+      this.#bytesAtIndication = this.association.bytesReceived;
+      const ev = this.#absorb(indication);
+      if (ev !== undefined) return ev;
+    }
+  }
+
+  /**
+   * Takes one indication: a P-DATA's PDVs go through the assembler into
+   * #pending (undefined is returned); anything else is the event returned.
+   */
+  #absorb(indication: UlIndication): ChannelEvent | undefined {
+    switch (indication.kind) {
+      case "p-data":
+        try {
+          // The PDU's memory goes back when the data event of its last PDV is released.
+          const pduRelease = indication.release;
+          const pdvs = indication.pdu.pdvs;
+          const lent = pduRelease &&
+            (pdvs.length === 1 ? pduRelease : new LentPdu(pduRelease, pdvs.length));
+          for (const pdv of pdvs) {
+            for (const ev of this.#assembler.push(pdv)) {
+              // A command set that decodes but is no message we know ends the association.
+              if (ev.kind === "command" && ev.error) throw ev.error;
+              if (ev.kind === "command") {
+                this.#pending.push({
+                  kind: "command",
+                  contextId: ev.contextId,
+                  message: ev.message!,
+                });
+              } else if (lent) {
+                this.#pending.push(new LentData(ev.contextId, ev.chunk, ev.last, lent));
+              } else {
+                this.#pending.push(ev);
               }
             }
-          } catch (err) {
-            if (!(err instanceof DimseDecodeError)) throw err;
-            return { kind: "protocol-error", reason: err.message };
           }
-          break;
-        case "release-requested":
-        case "released":
-          return { kind: indication.kind };
-        case "aborted":
-          return {
-            kind: "aborted",
-            source: indication.source,
-            reason: indication.reason,
-            ...(indication.abort && { abort: indication.abort }),
-          };
-      }
+        } catch (err) {
+          if (!(err instanceof DimseDecodeError)) throw err;
+          return { kind: "protocol-error", reason: err.message };
+        }
+        return undefined;
+      case "release-requested":
+      case "released":
+        return { kind: indication.kind };
+      case "aborted":
+        return {
+          kind: "aborted",
+          source: indication.source,
+          reason: indication.reason,
+          ...(indication.abort && { abort: indication.abort }),
+        };
     }
-    return this.#pending.shift()!;
   }
 
   /** The next indication, or a timeout at `deadline` or below the floor. */
@@ -367,6 +404,49 @@ export class DimseChannel {
 
 /** Bytes of a streamed data set queued before waiting for the socket. */
 export const SEND_WINDOW = 1 << 20;
+
+/** Several data PDVs of one pooled PDU: its memory goes back once each of their events is released. */
+class LentPdu {
+  #holders: number;
+  readonly #release: () => void;
+
+  constructor(release: () => void, holders: number) {
+    this.#release = release;
+    this.#holders = holders;
+  }
+
+  drop(): void {
+    if (--this.#holders === 0) this.#release();
+  }
+}
+
+/**
+ * A data event whose chunk lies in memory the upper layer lent (see
+ * ChannelEvent `release`): a method, not a closure per PDU.
+ */
+class LentData {
+  readonly kind = "data";
+  readonly contextId: number;
+  readonly chunk: Uint8Array;
+  readonly last: boolean;
+  /** The PDU's release (its only data PDV), or its share of several; undefined once released. */
+  #lent: (() => void) | LentPdu | undefined;
+
+  constructor(contextId: number, chunk: Uint8Array, last: boolean, lent: (() => void) | LentPdu) {
+    this.contextId = contextId;
+    this.chunk = chunk;
+    this.last = last;
+    this.#lent = lent;
+  }
+
+  release(): void {
+    const lent = this.#lent;
+    if (lent === undefined) return;
+    this.#lent = undefined;
+    if (typeof lent === "function") lent();
+    else lent.drop();
+  }
+}
 
 /** Handles a superseded write promise: its failure is seen through the last one. */
 function ignore(): void {}

@@ -149,6 +149,14 @@ export interface UlAssociation {
    */
   receive(): Promise<UlIndication>;
   /**
+   * The next indication if one is already queued, taken at once; undefined
+   * when none is (or a `receive()` is still waiting: it comes first). The
+   * same order and terminal rule as `receive()`, without a promise: a
+   * consumer draining PDUs read in one batch pays no turn per PDU.
+   * Optional, for wrappers and test doubles: absent means "use receive()".
+   */
+  poll?(): UlIndication | undefined;
+  /**
    * P-DATA request (Evt9: DT-1 in Sta6, AR-7 in Sta8); resolves once the PDU
    * is written. Rejects with {@link UlUsageError} in any other state, or when
    * the PDU is longer than `peerMaxPdu`. The PDVs' bytes are copied before
@@ -410,6 +418,13 @@ class Machine implements UlAssociation {
       this.#waiters.push(resolve);
       this.#deliver();
     });
+  }
+
+  poll(): UlIndication | undefined {
+    if (this.#waiters.length > 0 || this.#queue.length === 0) return undefined;
+    const ind = this.#take();
+    if (!this.#full()) this.#resume?.();
+    return ind;
   }
 
   sendPData(pdu: PDataTfPdu): Promise<void> {
@@ -873,13 +888,18 @@ class Machine implements UlAssociation {
 
   #deliver(): void {
     while (this.#waiters.length > 0 && this.#queue.length > 0) {
-      const ind = this.#queue[0];
-      const terminal = ind.kind === "aborted" || ind.kind === "released";
-      if (!terminal) this.#queue.shift();
-      if (ind.kind === "p-data") this.#queuedBytes -= pdataBytes(ind.pdu);
-      this.#waiters.shift()!(ind);
+      this.#waiters.shift()!(this.#take());
     }
     if (!this.#full()) this.#resume?.();
+  }
+
+  /** The first queued indication, taken off the queue unless it is the terminal one. */
+  #take(): UlIndication {
+    const ind = this.#queue[0];
+    const terminal = ind.kind === "aborted" || ind.kind === "released";
+    if (!terminal) this.#queue.shift();
+    if (ind.kind === "p-data") this.#queuedBytes -= pdataBytes(ind.pdu);
+    return ind;
   }
 
   /** Enough is waiting for the user: reading pauses. */
