@@ -88,7 +88,23 @@ export class DimseChannel {
   #streaming = false;
   /** Times the waits of receive(). */
   readonly #deadline = new Deadline();
-  #inflight: ReturnType<UlAssociation["receive"]> | undefined;
+  /** A receive() of the upper layer not yet taken (its indication comes before any other). */
+  #inflight: Promise<UlIndication> | undefined;
+  /** #inflight's indication once it came (a timed wait watches it through #arrive). */
+  #arrived: UlIndication | undefined;
+  /** #inflight's failure once it failed. */
+  #failed: { error: unknown } | undefined;
+  /** Ends the current timed wait: the indication came, the deadline passed or `stop` aborted. */
+  #wake: (() => void) | undefined;
+  readonly #arrive = (indication: UlIndication): void => {
+    this.#arrived = indication;
+    this.#wake?.();
+  };
+  readonly #fail = (error: unknown): void => {
+    this.#failed = { error };
+    this.#wake?.();
+  };
+  readonly #interrupt = (): void => this.#wake?.();
   /** The association's bytesReceived when the last indication was taken. */
   #bytesAtIndication = 0;
   /** While a message arrives: the floor's current window. */
@@ -271,16 +287,19 @@ export class DimseChannel {
   async #receive(timeoutMs: number | undefined, stop: AbortSignal | undefined) {
     const deadline = timeoutMs ? performance.now() + timeoutMs : undefined;
     const untimed = deadline === undefined && stop === undefined && !this.#floor;
+    const assoc = this.association;
     for (;;) {
-      // No time limit of any kind (a requestor's reader without a DIMSE timeout): the
-      // indication awaited here, without #next's frame or a clock read.
-      let indication: UlIndication | ChannelEvent & { kind: "timeout" };
-      if (untimed) {
-        indication = await (this.#inflight ??= this.association.receive());
-        this.#inflight = undefined;
-        this.#bytesAtIndication = this.association.bytesReceived;
-      } else indication = await this.#next(deadline, stop);
-      if (indication.kind === "timeout") return indication;
+      let indication: UlIndication;
+      if (untimed && this.#inflight === undefined) {
+        // No time limit of any kind (a requestor's reader without a DIMSE timeout): the
+        // indication awaited as it is, without a clock read.
+        indication = await assoc.receive();
+        this.#bytesAtIndication = assoc.bytesReceived;
+      } else {
+        const next = await this.#next(deadline, stop);
+        if (next.kind === "timeout") return next;
+        indication = next;
+      }
       const ev = this.#absorb(indication) ?? this.#takeNow(stop);
       if (ev !== undefined) return ev;
     }
@@ -288,22 +307,40 @@ export class DimseChannel {
 
   /**
    * The next event if one can be had without waiting: one pending, or made
-   * from an indication the upper layer has queued. Undefined when a wait is
-   * needed (or a read is in flight from an earlier wait: its result comes first).
+   * from an indication the upper layer has queued or handed over. Undefined
+   * when a wait is needed.
    */
   #takeNow(stop: AbortSignal | undefined): ChannelEvent | undefined {
     for (;;) {
       if (this.#pending.length > 0) return this.#pending.shift()!;
-      if (this.#inflight !== undefined || stop?.aborted) return undefined;
-      const indication = this.association.poll?.();
-      if (indication === undefined) return undefined;
-      // The floor's bookkeeping of a wait (#next), for a wait that took no time.
-      if (!this.#floor || !this.arriving) this.#window = undefined;
-      else this.#window ??= { waitedMs: 0, bytes: this.#bytesAtIndication };
-      this.#bytesAtIndication = this.association.bytesReceived;
+      if (stop?.aborted) return undefined;
+      let indication: UlIndication | undefined;
+      if (this.#inflight === undefined) {
+        indication = this.association.poll?.();
+        if (indication === undefined) return undefined;
+        // The floor's bookkeeping of a wait (#next), for a wait that took no time.
+        if (!this.#floor || !this.arriving) this.#window = undefined;
+        else this.#window ??= { waitedMs: 0, bytes: this.#bytesAtIndication };
+        this.#bytesAtIndication = this.association.bytesReceived;
+      } else {
+        // A read from an earlier wait (one that timed out) comes first, once it has come.
+        indication = this.#settled();
+        if (indication === undefined) return undefined;
+      }
       const ev = this.#absorb(indication);
       if (ev !== undefined) return ev;
     }
+  }
+
+  /** #inflight's indication if it has come (taken: the next wait asks for another). */
+  #settled(): UlIndication | undefined {
+    const failed = this.#failed;
+    const indication = this.#arrived;
+    if (indication === undefined && failed === undefined) return undefined;
+    this.#inflight = this.#arrived = this.#failed = undefined;
+    this.#bytesAtIndication = this.association.bytesReceived;
+    if (failed) throw failed.error;
+    return indication;
   }
 
   /**
@@ -354,14 +391,22 @@ export class DimseChannel {
     }
   }
 
-  /** The next indication, or a timeout at `deadline` or below the floor. */
+  /**
+   * The next indication, or a timeout at `deadline` or below the floor. One
+   * promise per wait, ended by whichever comes first (the indication, the
+   * timer, `stop`): the callbacks are made once per channel, and the timer
+   * is moved rather than re-armed from wait to wait.
+   */
   async #next(
     deadline: number | undefined,
     stop: AbortSignal | undefined,
   ): Promise<UlIndication | ChannelEvent & { kind: "timeout" }> {
     const assoc = this.association;
     for (;;) {
-      this.#inflight ??= assoc.receive();
+      if (this.#inflight === undefined) {
+        this.#inflight = assoc.receive();
+        this.#inflight.then(this.#arrive, this.#fail);
+      }
       const floor = this.#floor;
       if (!floor || !this.arriving) this.#window = undefined;
       // Bytes that came during the wait before count, not its time: that wait may have been idle.
@@ -374,19 +419,21 @@ export class DimseChannel {
       const windowLeft = floor && (window ? floor.windowMs - window.waitedMs : floor.windowMs);
       const wait = windowLeft === undefined ? left : Math.min(left ?? windowLeft, windowLeft);
       if (stop?.aborted) return { kind: "timeout" };
-      const indication = await withTimeout(
-        this.#inflight,
-        wait === undefined ? undefined : Math.max(1, wait),
-        this.#deadline,
-        stop,
-      );
+      let indication = this.#settled();
+      if (indication === undefined) {
+        stop?.addEventListener("abort", this.#interrupt);
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve;
+          if (wait !== undefined) this.#deadline.start(Math.max(1, wait), this.#interrupt);
+        });
+        this.#wake = undefined;
+        this.#deadline.stop();
+        stop?.removeEventListener("abort", this.#interrupt);
+        indication = this.#settled();
+      }
       // Only time spent waiting for the peer counts: not the time our user took.
       if (window) window.waitedMs += performance.now() - t;
-      if (indication !== undefined) {
-        this.#inflight = undefined;
-        this.#bytesAtIndication = assoc.bytesReceived;
-        return indication;
-      }
+      if (indication !== undefined) return indication;
       if (window && window.waitedMs >= floor!.windowMs) {
         const bytes = assoc.bytesReceived - window.bytes;
         if (bytes < (floor!.bytesPerSecond * window.waitedMs) / 1000) {
@@ -454,55 +501,4 @@ function ignore(): void {}
 /** A P-DATA-TF of one data PDV. */
 function pdv(contextId: number, data: Uint8Array, isLast: boolean): PDataTfPdu {
   return { type: "P-DATA-TF", pdvs: [{ contextId, isCommand: false, isLast, data }] };
-}
-
-/**
- * `p`'s value, or undefined if it has not settled within `ms` (0 or
- * undefined: no limit), timed by `deadline`. While a data set streams in,
- * the indication asked for is nearly always queued already, its promise
- * settled: one turn of the microtask queue tells (a reaction to a settled
- * promise runs before the `await` queued after it), and then no timer is
- * needed. Arming and clearing a timer for every PDV cost more than the rest
- * of receiving it; the `Deadline` is moved rather than re-armed from wait
- * to wait.
- */
-async function withTimeout<T>(
-  p: Promise<T>,
-  ms: number | undefined,
-  deadline: Deadline,
-  stop?: AbortSignal,
-): Promise<T | undefined> {
-  if (stop) {
-    // Waiting stops early when `stop` aborts; the read stays in flight for the next call.
-    const stopped = new Promise<undefined>((resolve) => {
-      stop.addEventListener("abort", () => resolve(undefined), { once: true });
-    });
-    return await Promise.race([withTimeout(p, ms, deadline), stopped]);
-  }
-  if (!ms) return await p;
-  let outcome: { value: T } | { error: unknown } | undefined;
-  let wake: (() => void) | undefined;
-  const settle = (o: { value: T } | { error: unknown }) => {
-    outcome = o;
-    if (wake === undefined) return;
-    deadline.stop();
-    wake();
-  };
-  p.then((value) => settle({ value }), (error: unknown) => settle({ error }));
-  await undefined;
-  if (outcome === undefined) {
-    // One promise settled by whichever comes first, the value or the deadline (no race
-    // of two); the deadline is stopped by the value, or has fired.
-    await new Promise<void>((resolve) => {
-      wake = resolve;
-      deadline.start(ms, () => {
-        wake = undefined;
-        resolve();
-      });
-    });
-    wake = undefined;
-  }
-  if (outcome === undefined) return undefined;
-  if ("error" in outcome) throw outcome.error;
-  return outcome.value;
 }
