@@ -731,17 +731,26 @@ export class DicomServer implements AsyncDisposable {
     const finished: { message: DimseMessage; outcome: HandlerOutcome }[] = [];
     /** Aborted when a detached request finishes, to wake the wait for the next event. */
     let wake: AbortController | undefined;
-    /** What a handler's answer makes of the association: undefined, it goes on. */
-    const settle = async (message: DimseMessage, outcome: HandlerOutcome) => {
+    /** Aborts at a handler's request. */
+    const abortForHandler = async (status: "abort" | "timeout") => {
+      this.#report({ kind: "aborting", peer });
+      await assoc.abort({ closeNow: status === "timeout" });
+      o.onEvent?.({ event: "association-aborted", peer, reason: "handler aborted" });
+      return "aborted" as const;
+    };
+    /**
+     * What a handler's answer makes of the association: undefined, it goes on; the event
+     * it received instead of its data; the abort it asked for (the only promise: an
+     * answered request costs no turn here).
+     */
+    const settle = (
+      message: DimseMessage,
+      outcome: HandlerOutcome,
+    ): ChannelEvent | Promise<"aborted"> | undefined => {
       if ("error" in outcome) throw outcome.error;
       const status = outcome.status;
       if (status === "ended") return undefined; // the association ended under it: read below
-      if (status === "abort" || status === "timeout") {
-        this.#report({ kind: "aborting", peer });
-        await assoc.abort({ closeNow: status === "timeout" });
-        o.onEvent?.({ event: "association-aborted", peer, reason: "handler aborted" });
-        return "aborted" as const;
-      }
+      if (status === "abort" || status === "timeout") return abortForHandler(status);
       if (typeof status === "object") return status.interrupted;
       tally.requests++;
       if (isFailure(status)) tally.failed++;
@@ -762,8 +771,8 @@ export class DicomServer implements AsyncDisposable {
       for (;;) {
         while (finished.length > 0) {
           const f = finished.shift()!;
-          const next = await settle(f.message, f.outcome);
-          if (next === "aborted") return next;
+          const next = settle(f.message, f.outcome);
+          if (next instanceof Promise) return await next;
           interrupted ??= next;
         }
         let ev: ChannelEvent;
@@ -820,7 +829,7 @@ export class DicomServer implements AsyncDisposable {
                 detached = () => resolve("detached");
               });
             let isDetached = false;
-            const run: Promise<HandlerOutcome> = handler(m, {
+            const running = handler(m, {
               channel,
               contextId: ev.contextId,
               context,
@@ -837,23 +846,37 @@ export class DicomServer implements AsyncDisposable {
                   return cancel.signal;
                 },
               }),
-            }).then(
-              (status) => ({ status }),
-              async (err) => ({
-                // Ended under a detached handler: the reader here sees how.
-                status: isDetached ? endedUnderDetached(err, assoc) : await endedUnderHandler(
-                  err,
-                  assoc,
-                  channel,
-                ),
-              }),
-            ).catch((error) => ({ error }));
-            const first = await (detaching ? Promise.race([run, detaching]) : run);
+            });
+            const failed = async (err: unknown): Promise<HandlerOutcome> => {
+              try {
+                return {
+                  // Ended under a detached handler: the reader here sees how.
+                  status: isDetached
+                    ? endedUnderDetached(err, assoc)
+                    : await endedUnderHandler(err, assoc, channel),
+                };
+              } catch (error) {
+                return { error };
+              }
+            };
+            let first: HandlerOutcome | "detached";
+            let run: Promise<HandlerOutcome> | undefined;
+            if (detaching) {
+              run = running.then((status) => ({ status }), failed);
+              first = await Promise.race([run, detaching]);
+            } else {
+              // No window: the handler's answer awaited as it is, no promise chained to it.
+              try {
+                first = { status: await running };
+              } catch (err) {
+                first = await failed(err);
+              }
+            }
             reading = false;
             if (first === "detached") {
               outstanding.set(messageId, {
                 cancel: cancel!,
-                done: run.then((outcome) => {
+                done: run!.then((outcome) => {
                   finished.push({ message: m, outcome });
                   outstanding.delete(messageId);
                   // Not quiet while a request is being read, or answers are due.
@@ -864,8 +887,8 @@ export class DicomServer implements AsyncDisposable {
               break;
             }
             live.handling = outstanding.size > 0;
-            const next = await settle(m, first);
-            if (next === "aborted") return next;
+            const next = settle(m, first);
+            if (next instanceof Promise) return await next;
             interrupted = next;
             break;
           }
@@ -875,7 +898,8 @@ export class DicomServer implements AsyncDisposable {
               await Promise.race([...outstanding.values()].map((r) => r.done));
             }
             for (const f of finished.splice(0)) {
-              if (await settle(f.message, f.outcome) === "aborted") return "aborted";
+              const next = settle(f.message, f.outcome);
+              if (next instanceof Promise) return await next;
             }
             await assoc.respondRelease();
             this.#report({ kind: "released", peer });
