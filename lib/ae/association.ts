@@ -126,6 +126,42 @@ interface Waiter {
   fail(err: Error): void;
 }
 
+/** The one response of a single-response operation (see `#single`), or how it failed. */
+class OneResponse implements Waiter {
+  readonly messageId: number;
+  got: Response | Error | undefined;
+  /** Wakes the operation waiting for it. */
+  wake: (() => void) | undefined;
+
+  constructor(messageId: number) {
+    this.messageId = messageId;
+  }
+
+  push(r: Response): void {
+    this.got ??= r;
+    this.wake?.();
+  }
+
+  fail(err: Error): void {
+    this.got ??= err;
+    this.wake?.();
+  }
+
+  /** Resolves once woken (by the response or the end). */
+  async next(): Promise<void> {
+    await new Promise<void>((resolve) => this.wake = resolve);
+    this.wake = undefined;
+  }
+}
+
+/** The response type of each request type ("C-ECHO-RQ" -> "C-ECHO-RSP"), made once per type. */
+const responseTypes = new Map<string, string>();
+function responseType(request: string): string {
+  let rsp = responseTypes.get(request);
+  if (rsp === undefined) responseTypes.set(request, rsp = `${request.slice(0, -3)}-RSP`);
+  return rsp;
+}
+
 /** Responses a multi-response operation holds before the reader waits for its caller. */
 const RESPONSE_BACKLOG = 64;
 
@@ -486,19 +522,7 @@ export class Association implements AsyncDisposable {
     operation: string,
     o: StoreOptions,
   ): Promise<Response> {
-    let got: Response | Error | undefined;
-    let wake: (() => void) | undefined;
-    const waiter: Waiter = {
-      messageId: request.messageId,
-      push: (r) => {
-        got ??= r;
-        wake?.();
-      },
-      fail: (err) => {
-        got ??= err;
-        wake?.();
-      },
-    };
+    const waiter = new OneResponse(request.messageId);
     const place = this.#places.take();
     if (place) await place;
     try {
@@ -511,17 +535,15 @@ export class Association implements AsyncDisposable {
       await this.#send(contextId, request, dataset);
       o.onSent?.();
       const timed = Boolean(o.timeoutMs ?? this.#setup.dimseTimeoutMs);
-      while (got === undefined) {
-        if (timed) await this.#wait(() => got !== undefined, (w) => wake = w, operation, o);
-        else {
-          // No DIMSE timeout: only the response (or the end) wakes us.
-          await new Promise<void>((resolve) => wake = resolve);
-          wake = undefined;
-        }
+      while (waiter.got === undefined) {
+        if (timed) {
+          await this.#wait(() => waiter.got !== undefined, (w) => waiter.wake = w, operation, o);
+        } // No DIMSE timeout: only the response (or the end) wakes us.
+        else await waiter.next();
       }
+      const got = waiter.got;
       if (got instanceof Error) throw got;
-      const expected = `${request.type.slice(0, -3)}-RSP`;
-      if (got.message.type !== expected) {
+      if (got.message.type !== responseType(request.type)) {
         const err = new ProtocolError("unexpected-message", got.message.type);
         await this.#protocolError(err);
         throw err;
@@ -533,20 +555,33 @@ export class Association implements AsyncDisposable {
     }
   }
 
-  /** Runs `send` once the sends before it are done: one message on the wire at a time. */
-  #exclusive<T>(send: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `send` once the sends before it are done (whatever their outcome): one message on
+   * the wire at a time. `failed`, when given, maps a failure of this send (see #send).
+   */
+  #exclusive(send: () => Promise<void>, failed?: (err: unknown) => Promise<never>): Promise<void> {
     // Nothing under way (one request at a time, the common case): at once, not a turn later.
-    let run: Promise<T>;
+    let run: Promise<void>;
     if (this.#sendsUnderWay === 0) {
       try {
         run = send();
       } catch (err) {
         run = Promise.reject(err);
       }
-    } else run = this.#sending.then(send);
+    } else run = this.#sending.then(send, send);
     this.#sendsUnderWay++;
-    this.#sending = run.then(this.#sendDone, this.#sendDone);
-    return run;
+    if (failed === undefined) {
+      this.#sending = run.then(this.#sendDone, this.#sendDone);
+      return run;
+    }
+    // One promise both ends the send and maps its failure; the next send follows it
+    // whatever its outcome, and its caller handles the failure.
+    const sent = run.then(this.#sendDone, (err: unknown) => {
+      this.#sendDone();
+      return failed(err);
+    });
+    this.#sending = sent;
+    return sent;
   }
 
   /** One send of #exclusive is over. */
@@ -574,13 +609,11 @@ export class Association implements AsyncDisposable {
     request: DimseMessage,
     dataset: Uint8Array | AsyncIterable<Uint8Array> | undefined,
   ): Promise<void> {
-    return this.#exclusive(() => this.channel.send(contextId, request, dataset)).catch((err) =>
-      this.#sendFailed(err)
-    );
+    return this.#exclusive(() => this.channel.send(contextId, request, dataset), this.#sendFailed);
   }
 
   /** Why a request could not be sent (see #send); always throws. */
-  async #sendFailed(err: unknown): Promise<never> {
+  readonly #sendFailed = async (err: unknown): Promise<never> => {
     if (this.#ul.state === "Sta6") {
       // Part of the data set is out: PS3.7 has no way to take it back but the abort.
       const failed = new DatasetSourceFailed(err);
@@ -590,7 +623,7 @@ export class Association implements AsyncDisposable {
       throw failed;
     }
     throw await this.#terminal();
-  }
+  };
 
   /**
    * Waits until `done()` holds, a response wakes it, or the DIMSE timeout

@@ -280,26 +280,26 @@ export class DimseChannel {
     } catch (err) {
       return Promise.reject(err);
     }
+    if (!timeoutMs && stop === undefined && !this.#floor && this.#inflight === undefined) {
+      // No time limit of any kind (a requestor's reader without a DIMSE timeout): the
+      // indication taken straight from the upper layer's promise, without a frame or a clock.
+      return this.association.receive().then(this.#untimed);
+    }
     return this.#receive(timeoutMs, stop);
   }
+
+  /** An indication of an untimed receive(): its event, or the next receive() when it made none. */
+  readonly #untimed = (indication: UlIndication): ChannelEvent | Promise<ChannelEvent> => {
+    this.#bytesAtIndication = this.association.bytesReceived;
+    return this.#absorb(indication) ?? this.#takeNow(undefined) ?? this.receive();
+  };
 
   /** receive() when nothing is ready yet: waits for the next indication. */
   async #receive(timeoutMs: number | undefined, stop: AbortSignal | undefined) {
     const deadline = timeoutMs ? performance.now() + timeoutMs : undefined;
-    const untimed = deadline === undefined && stop === undefined && !this.#floor;
-    const assoc = this.association;
     for (;;) {
-      let indication: UlIndication;
-      if (untimed && this.#inflight === undefined) {
-        // No time limit of any kind (a requestor's reader without a DIMSE timeout): the
-        // indication awaited as it is, without a clock read.
-        indication = await assoc.receive();
-        this.#bytesAtIndication = assoc.bytesReceived;
-      } else {
-        const next = await this.#next(deadline, stop);
-        if (next.kind === "timeout") return next;
-        indication = next;
-      }
+      const indication = await this.#next(deadline, stop);
+      if (indication.kind === "timeout") return indication;
       const ev = this.#absorb(indication) ?? this.#takeNow(stop);
       if (ev !== undefined) return ev;
     }
