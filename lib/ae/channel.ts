@@ -357,20 +357,20 @@ export class DimseChannel {
           const lent = pduRelease &&
             (pdvs.length === 1 ? pduRelease : new LentPdu(pduRelease, pdvs.length));
           for (const pdv of pdvs) {
-            for (const ev of this.#assembler.push(pdv)) {
-              // A command set that decodes but is no message we know ends the association.
-              if (ev.kind === "command" && ev.error) throw ev.error;
-              if (ev.kind === "command") {
-                this.#pending.push({
-                  kind: "command",
-                  contextId: ev.contextId,
-                  message: ev.message!,
-                });
-              } else if (lent) {
-                this.#pending.push(new LentData(ev.contextId, ev.chunk, ev.last, lent));
-              } else {
-                this.#pending.push(ev);
-              }
+            const ev = this.#assembler.take(pdv);
+            if (ev === undefined) continue;
+            // A command set that decodes but is no message we know ends the association.
+            if (ev.kind === "command" && ev.error) throw ev.error;
+            if (ev.kind === "command") {
+              this.#pending.push({
+                kind: "command",
+                contextId: ev.contextId,
+                message: ev.message!,
+              });
+            } else if (lent) {
+              this.#pending.push(new LentData(ev.contextId, ev.chunk, ev.last, lent));
+            } else {
+              this.#pending.push(ev);
             }
           }
         } catch (err) {

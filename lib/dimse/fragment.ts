@@ -220,6 +220,17 @@ export class MessageAssembler {
    * @throws DimseDecodeError on a sequence violation or an undecodable command set.
    */
   push(pdv: Pdv): AssemblyEvent[] {
+    const event = this.take(pdv);
+    return event === undefined ? [] : [event];
+  }
+
+  /**
+   * {@link push} for a reader on the hot path: the event the PDV completes
+   * (a PDV completes at most one), or undefined; no array per PDV.
+   *
+   * @throws DimseDecodeError as `push`.
+   */
+  take(pdv: Pdv): AssemblyEvent | undefined {
     const state = this.#state;
     switch (state.phase) {
       case "idle": {
@@ -265,12 +276,12 @@ export class MessageAssembler {
           );
         }
         if (pdv.isLast) this.#state = { phase: "idle", afterNoDataset: false };
-        return [{ kind: "data", contextId: pdv.contextId, chunk: pdv.data, last: pdv.isLast }];
+        return { kind: "data", contextId: pdv.contextId, chunk: pdv.data, last: pdv.isLast };
     }
   }
 
   /** Adds a command fragment; decodes the command set on the last one. */
-  #pushCommand(state: CommandState, pdv: Pdv): AssemblyEvent[] {
+  #pushCommand(state: CommandState, pdv: Pdv): AssemblyEvent | undefined {
     if (state.length + pdv.data.length > this.#maxCommandSetLength) {
       sequenceError(
         `command set exceeds ${this.#maxCommandSetLength} bytes ` +
@@ -279,7 +290,7 @@ export class MessageAssembler {
     }
     state.fragments.push(pdv.data);
     state.length += pdv.data.length;
-    if (!pdv.isLast) return [];
+    if (!pdv.isLast) return undefined;
 
     const bytes = state.fragments.length === 1 ? state.fragments[0] : concatBytes(state.fragments);
     const commandSet = decodeCommandSet(bytes, { maxLength: this.#maxCommandSetLength });
@@ -302,10 +313,10 @@ export class MessageAssembler {
       datasetFollows,
     } as const;
     try {
-      return [{ ...base, message: commandSetToMessage(commandSet) }];
+      return { ...base, message: commandSetToMessage(commandSet) };
     } catch (error) {
       if (!(error instanceof DimseDecodeError)) throw error;
-      return [{ ...base, error }];
+      return { ...base, error };
     }
   }
 }
