@@ -139,18 +139,23 @@ class OneResponse implements Waiter {
 
   push(r: Response): void {
     this.got ??= r;
-    this.wake?.();
+    this.#woken();
   }
 
   fail(err: Error): void {
     this.got ??= err;
-    this.wake?.();
+    this.#woken();
   }
 
-  /** Resolves once woken (by the response or the end). */
-  async next(): Promise<void> {
-    await new Promise<void>((resolve) => this.wake = resolve);
+  #woken(): void {
+    const wake = this.wake;
     this.wake = undefined;
+    wake?.();
+  }
+
+  /** Resolves once woken (by the response or the end): the one promise of the wait. */
+  next(): Promise<void> {
+    return new Promise<void>((resolve) => this.wake = resolve);
   }
 }
 
