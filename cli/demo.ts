@@ -26,7 +26,8 @@ import {
   storeScpTransferSyntaxes,
 } from "../lib/cli/storescp/store_handler.ts";
 import { runStoreScu, storeScuDefaults } from "../lib/cli/storescu/engine.ts";
-import { EXPLICIT_VR_LITTLE_ENDIAN, uidName } from "../lib/dicom/uids.ts";
+import { EXPLICIT_VR_LITTLE_ENDIAN } from "../lib/dicom/uids.ts";
+import { uidName } from "../lib/dicom/uid_names.ts";
 
 const MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4";
 const SIDE = 512;

@@ -33,7 +33,8 @@ import {
 import { type CharsetProblemHandler, SpecificCharacterSet } from "./charset.ts";
 import { lookupTag, tagVr } from "./dictionary.ts";
 import { UNDEFINED_LENGTH } from "./parser.ts";
-import { EXPLICIT_VR_LITTLE_ENDIAN, transferSyntaxName, uidName } from "./uids.ts";
+import { EXPLICIT_VR_LITTLE_ENDIAN, transferSyntaxName } from "./uids.ts";
+import { uidName } from "./uid_names.ts";
 
 /** Options of {@linkcode formatDataset} and {@linkcode formatAttributes}. */
 export interface DatasetFormatOptions {

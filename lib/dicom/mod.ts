@@ -108,8 +108,8 @@ export {
   TRANSFER_SYNTAXES,
   type TransferSyntaxInfo,
   transferSyntaxName,
-  uidName,
   VERIFICATION_SOP_CLASS,
 } from "./uids.ts";
+export { uidName } from "./uid_names.ts";
 export { newUid } from "../util/uid.ts";
 export { isValidUid } from "../util/uid.ts";

@@ -4,13 +4,13 @@
  *
  * Names are DCMTK's short names (what `-d` dumps print after `=`), so our
  * dumps read like DCMTK's; newer syntaxes DCMTK 3.6.7 does not know use the
- * PS3.6 keyword. Storage SOP class names come from ./sop_classes.ts. UID syntax and
- * generation are below every layer, in lib/util/uid.ts.
+ * PS3.6 keyword. The name of any UID (storage SOP classes included) is in
+ * ./uid_names.ts, kept apart so that a run that prints no name does not load the
+ * storage SOP class table. UID syntax and generation are below every layer, in
+ * lib/util/uid.ts.
  *
  * @module
  */
-
-import { NON_PATIENT_STORAGE_SOP_CLASSES, STORAGE_SOP_CLASSES } from "./sop_classes.ts";
 
 /** One transfer syntax: its UID and DCMTK-style short name. */
 export interface TransferSyntaxInfo {
@@ -353,65 +353,6 @@ export const ECHO_TRANSFER_SYNTAXES: readonly TransferSyntaxInfo[] = ECHO_ORDER.
   name: TS_NAMES.get(uid)!,
 }));
 
-// DCMTK 3.6.7's names (dcuid.cc uidNameMap) of the other SOP classes we use.
-const OTHER_NAMES: readonly TransferSyntaxInfo[] = [
-  { uid: VERIFICATION_SOP_CLASS, name: "VerificationSOPClass" },
-  {
-    uid: QUERY_RETRIEVE_SOP_CLASSES.patientRoot.find,
-    name: "FINDPatientRootQueryRetrieveInformationModel",
-  },
-  {
-    uid: QUERY_RETRIEVE_SOP_CLASSES.patientRoot.move,
-    name: "MOVEPatientRootQueryRetrieveInformationModel",
-  },
-  {
-    uid: QUERY_RETRIEVE_SOP_CLASSES.patientRoot.get,
-    name: "GETPatientRootQueryRetrieveInformationModel",
-  },
-  {
-    uid: QUERY_RETRIEVE_SOP_CLASSES.studyRoot.find,
-    name: "FINDStudyRootQueryRetrieveInformationModel",
-  },
-  {
-    uid: QUERY_RETRIEVE_SOP_CLASSES.studyRoot.move,
-    name: "MOVEStudyRootQueryRetrieveInformationModel",
-  },
-  {
-    uid: QUERY_RETRIEVE_SOP_CLASSES.studyRoot.get,
-    name: "GETStudyRootQueryRetrieveInformationModel",
-  },
-  {
-    uid: QUERY_RETRIEVE_SOP_CLASSES.patientStudyOnly.find,
-    name: "RETIRED_FINDPatientStudyOnlyQueryRetrieveInformationModel",
-  },
-  {
-    uid: QUERY_RETRIEVE_SOP_CLASSES.patientStudyOnly.move,
-    name: "RETIRED_MOVEPatientStudyOnlyQueryRetrieveInformationModel",
-  },
-  {
-    uid: QUERY_RETRIEVE_SOP_CLASSES.patientStudyOnly.get,
-    name: "RETIRED_GETPatientStudyOnlyQueryRetrieveInformationModel",
-  },
-  {
-    uid: QUERY_RETRIEVE_SOP_CLASSES.modalityWorklist.find,
-    name: "FINDModalityWorklistInformationModel",
-  },
-];
-
-/** UID -> name, built on the first lookup (not at start: most runs print no UID's name). */
-let names: Map<string, string> | undefined;
-function nameOf(uid: string): string | undefined {
-  names ??= new Map<string, string>(
-    [
-      ...TRANSFER_SYNTAXES,
-      ...OTHER_NAMES,
-      ...STORAGE_SOP_CLASSES,
-      ...NON_PATIENT_STORAGE_SOP_CLASSES,
-    ].map((t) => [t.uid, t.name]),
-  );
-  return names.get(uid);
-}
-
 /**
  * DCMTK's human-readable name of a transfer syntax, as its log lines print it
  * (`Converting transfer syntax: Little Endian Explicit -> Little Endian
@@ -420,15 +361,4 @@ function nameOf(uid: string): string | undefined {
  */
 export function transferSyntaxName(uid: string): string {
   return TS_TEXTS.get(uid) ?? uid;
-}
-
-/** DCMTK-style short name of a known UID, or undefined. */
-export function uidName(uid: string): string | undefined {
-  return nameOf(uid);
-}
-
-/** `=Name` for a known UID (as DCMTK dumps print it), else the UID itself. */
-export function uidLabel(uid: string): string {
-  const name = nameOf(uid);
-  return name === undefined ? uid : `=${name}`;
 }

@@ -14,6 +14,7 @@ import {
   scanUnsigned,
   splitCommandFile,
 } from "../../lib/cli/common/options.ts";
+import * as logConfig from "../../lib/cli/common/log_config.ts";
 import { MemoryAppender } from "../../lib/log/logger.ts";
 
 const FIXTURE = new URL("../fixtures/dcmtk367_echoscu_help.txt", import.meta.url);
@@ -731,7 +732,7 @@ function setup(argv: string[]) {
   const sink = new MemoryAppender();
   return {
     sink,
-    result: configureLogging(r.options, { programName: "echoscu", appenders: [sink] }),
+    result: configureLogging(r.options, { programName: "echoscu", appenders: [sink], logConfig }),
   };
 }
 
@@ -817,6 +818,7 @@ Deno.test("options: -lc with a file appender and pattern", () => {
     assert.ok(r.ok);
     const s = configureLogging(r.options, {
       programName: "/usr/bin/echoscu",
+      logConfig,
       env: (n) => (n === "LOGDIR" ? dir : undefined),
     });
     assert.ok(s.ok);

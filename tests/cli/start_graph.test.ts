@@ -65,6 +65,9 @@ const TLS_STACK = [
 /** Any Node built-in: the first one starts Deno's Node compatibility layer (about 40 ms). */
 const NODE = [/^node:/];
 
+/** The `-lc` (log4cplus file) reader: loaded only by a run that gives `-lc`. */
+const LOG_CONFIG = [/^lib\/cli\/common\/log_config\.ts$/];
+
 Deno.test("echoscu's start loads no TLS stack, data dictionary, data set codec or server", async () => {
   const graph = await staticGraph("echoscu");
   // Sanity: the graph is the real one (the association and the TCP transport are in it).
@@ -87,13 +90,16 @@ Deno.test("echoscu's start loads no TLS stack, data dictionary, data set codec o
       /^lib\/ae\/(server|serve|budget)\.ts$/,
       /^lib\/cli\/(storescp|storescu|findscu|movescu|getscu|echoscp)\//,
       /^lib\/cli\/common\/(serve|server_lines|retrieve|retrieve_options|qr_options)\.ts$/,
+      ...LOG_CONFIG,
+      // The storage SOP class table and the UID names: an echo names no UID unless -d dumps.
+      /^lib\/dicom\/(sop_classes|uid_names)\.ts$/,
     ]),
     [],
   );
 });
 
 for (const tool of ["echoscp", "storescu", "storescp", "findscu", "movescu", "getscu"]) {
-  Deno.test(`${tool}'s start loads no Node module, and no TLS stack until a TLS option is given`, async () => {
-    assert.deepEqual(found(await staticGraph(tool), [...TLS_STACK, ...NODE]), []);
+  Deno.test(`${tool}'s start loads no Node module, no -lc reader, and no TLS stack until a TLS option is given`, async () => {
+    assert.deepEqual(found(await staticGraph(tool), [...TLS_STACK, ...NODE, ...LOG_CONFIG]), []);
   });
 }

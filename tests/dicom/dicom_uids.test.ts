@@ -8,9 +8,8 @@ import {
   ECHO_TRANSFER_SYNTAXES,
   TRANSFER_SYNTAXES,
   transferSyntaxName,
-  uidLabel,
-  uidName,
 } from "../../lib/dicom/uids.ts";
+import { uidLabel, uidName } from "../../lib/dicom/uid_names.ts";
 import { isValidUid } from "../../lib/util/uid.ts";
 import {
   isStorageSopClass,

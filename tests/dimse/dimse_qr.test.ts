@@ -25,7 +25,8 @@ import {
   statusLogText,
   statusMeaning,
 } from "../../lib/dimse/status.ts";
-import { QUERY_RETRIEVE_SOP_CLASSES as QR, uidName } from "../../lib/dicom/uids.ts";
+import { QUERY_RETRIEVE_SOP_CLASSES as QR } from "../../lib/dicom/uids.ts";
+import { uidName } from "../../lib/dicom/uid_names.ts";
 import { hex } from "../../testing/hex.ts";
 
 /** One captured command set and the message it is. */

@@ -13,7 +13,8 @@ import { encodeCommandSet } from "../../lib/dimse/command.ts";
 import { dumpMessage } from "../../lib/dimse/dump.ts";
 import { type DimseMessage, messageToCommandSet } from "../../lib/dimse/messages.ts";
 import { type QueryRetrieveService, statusLogText, statusMeaning } from "../../lib/dimse/status.ts";
-import { QUERY_RETRIEVE_SOP_CLASSES as QR, uidName } from "../../lib/dicom/uids.ts";
+import { QUERY_RETRIEVE_SOP_CLASSES as QR } from "../../lib/dicom/uids.ts";
+import { uidName } from "../../lib/dicom/uid_names.ts";
 import { dcmtkAvailable, show } from "../../testing/procs.ts";
 import {
   preferring,

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { uidName } from "../../lib/dicom/uids.ts";
+import { uidName } from "../../lib/dicom/uid_names.ts";
 import { formatAssociateDump, formatPduHeaderAndHex } from "../../lib/pdu/dump.ts";
 import type { AssociateAcPdu, AssociateRqPdu } from "../../lib/pdu/types.ts";
 import {

@@ -10,7 +10,7 @@
 
 import { type Appender, type Logger, LogHierarchy, parseLogThreshold } from "../../log/logger.ts";
 import type { LogThreshold } from "../../log/logger.ts";
-import { loadLogConfigFile, LogConfigError } from "./log_config.ts";
+import type * as LogConfigModule from "./log_config.ts";
 import { missingPermission, PermissionError } from "../../util/permission.ts";
 
 // ---------------------------------------------------------------------------
@@ -777,6 +777,20 @@ export interface ConfigureLoggingOptions {
   readonly env?: (name: string) => string | undefined;
   /** stdout carries something else (--json): console appenders of `-lc` write to stderr. */
   readonly stdoutReserved?: boolean;
+  /**
+   * The `-lc` file reader, lib/cli/common/log_config.ts: required when
+   * {@link wantsLogConfig} is true, and loaded by the caller only then (a
+   * run without `-lc` does not load the log4cplus parser at all).
+   */
+  readonly logConfig?: typeof LogConfigModule;
+}
+
+/**
+ * True when the logging options name a `-lc` file: {@link configureLogging}
+ * then needs the file reader (`ConfigureLoggingOptions.logConfig`).
+ */
+export function wantsLogConfig(options: ParsedOptions): boolean {
+  return options.defines("--log-config") && options.has("--log-config");
 }
 
 /** Successful result of {@link configureLogging}. */
@@ -836,14 +850,16 @@ export function configureLogging(
     if (level !== undefined) {
       return fail("--log-config not allowed with --verbose, --debug or --quiet");
     }
+    const lc = opts.logConfig;
+    if (!lc) throw new Error("configureLogging: -lc given without the log_config.ts module");
     try {
-      hierarchy = loadLogConfigFile(options.value("--log-config") ?? "", {
+      hierarchy = lc.loadLogConfigFile(options.value("--log-config") ?? "", {
         appName,
         env: opts.env,
         stdoutReserved: opts.stdoutReserved,
       });
     } catch (e) {
-      if (e instanceof LogConfigError) return fail(e.message);
+      if (e instanceof lc.LogConfigError) return fail(e.message);
       throw e;
     }
   } else {

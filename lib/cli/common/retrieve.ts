@@ -12,7 +12,7 @@
 import type { Attributes } from "../../dicom/attributes.ts";
 import { formatAttributes } from "../../dicom/dump.ts";
 import { sopClassModality } from "../../dicom/sop_classes.ts";
-import { uidName } from "../../dicom/uids.ts";
+import { uidName } from "../../dicom/uid_names.ts";
 import type { CGetRsp, CMoveRsp, CStoreRq } from "../../dimse/messages.ts";
 import { statusCategory, statusHex, statusLogText, statusMeaning } from "../../dimse/status.ts";
 import type { Logger } from "../../log/logger.ts";

@@ -8,8 +8,8 @@
  */
 import type { Logger } from "../../log/logger.ts";
 import { describePermission } from "../../util/permission.ts";
-// The -d dumps (lib/pdu/dump.ts) are loaded when the log shows them.
-type PduDump = typeof import("../../pdu/dump.ts");
+/** The `-d` dumps and the UID names they print, loaded when the log shows them. */
+type PduDump = typeof import("../../pdu/dump.ts") & typeof import("../../dicom/uid_names.ts");
 import type { AbortPdu, AssociateAcPdu, AssociateRqPdu } from "../../pdu/types.ts";
 import type { ConnectError, IpFamily } from "../../transport/tcp.ts";
 import type { TlsInfo } from "../../transport/tls.ts";
@@ -35,7 +35,6 @@ import type { DimseChannel } from "../../ae/channel.ts";
 import type { AcceptedContext } from "../../ae/negotiation.ts";
 import type { Service } from "../../ae/service.ts";
 import { pduLogger } from "./pdu_log.ts";
-import { uidName } from "../../dicom/uids.ts";
 
 /** The settings every SCU shares, named after DCMTK's options. */
 export interface ScuOptions {
@@ -201,7 +200,7 @@ export async function openAssociation<F extends string = never>(
     ? { ...await import("../../transport/tls_errors.ts"), ...await import("./tls_advice.ts") }
     : undefined;
   const dump: PduDump | undefined = log.isEnabled(dumpLevel) || log.isEnabled("debug")
-    ? await import("../../pdu/dump.ts")
+    ? { ...await import("../../pdu/dump.ts"), ...await import("../../dicom/uid_names.ts") }
     : undefined;
   const fail = <T extends string>(outcome: T, diagnosis: string): ScuFailure<T> => ({
     ok: false,
@@ -479,7 +478,7 @@ export function operationFailure(err: unknown, w: ResponseWait, log: Logger): Re
 }
 
 function dumpParameters(
-  { formatAssociateDump }: PduDump,
+  { formatAssociateDump, uidName }: PduDump,
   kind: "A-ASSOCIATE-RQ" | "A-ASSOCIATE-AC",
   rq: AssociateRqPdu,
   ac: AssociateAcPdu | undefined,

@@ -8,7 +8,7 @@
  * @module
  */
 import type { ServerIncident } from "../../ae/server.ts";
-import { uidName } from "../../dicom/uids.ts";
+import { uidName } from "../../dicom/uid_names.ts";
 import type { Logger } from "../../log/logger.ts";
 import { formatAssociateDump, formatPduHeaderAndHex } from "../../pdu/dump.ts";
 import type { AssociateAcPdu, AssociateRqPdu } from "../../pdu/types.ts";

@@ -15,6 +15,7 @@ import {
   OptionError,
   parseCommandLine,
   type ParsedOptions,
+  wantsLogConfig,
 } from "./options.ts";
 
 /** Exit codes shared by every tool (DCMTK's ofexit.h). */
@@ -86,6 +87,8 @@ export async function runTool(
   try {
     logging = configureLogging(parsed.options, {
       programName: spec.tool,
+      // The log4cplus file reader only for a run that gives one.
+      logConfig: wantsLogConfig(parsed.options) ? await import("./log_config.ts") : undefined,
       // With --json, stdout is the JSON's alone: console appenders of -lc go to stderr.
       stdoutReserved: parsed.options.defines("--json") && parsed.options.has("--json"),
     });

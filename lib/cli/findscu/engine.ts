@@ -15,7 +15,7 @@ import { decodeAttributes } from "../../dicom/attributes.ts";
 import type { CharsetError } from "../../dicom/charset.ts";
 import { formatAttributes, formatDataset } from "../../dicom/dump.ts";
 import { encodeFileMeta } from "../../dicom/part10.ts";
-import { uidName } from "../../dicom/uids.ts";
+import { uidName } from "../../dicom/uid_names.ts";
 import { dumpMessage } from "../../dimse/dump.ts";
 import type { CFindRq } from "../../dimse/messages.ts";
 import { PRIORITY } from "../../dimse/messages.ts";

@@ -22,9 +22,9 @@ import {
   EXPLICIT_VR_BIG_ENDIAN,
   EXPLICIT_VR_LITTLE_ENDIAN,
   IMPLICIT_VR_LITTLE_ENDIAN,
-  uidName,
   VERIFICATION_SOP_CLASS,
 } from "../../dicom/uids.ts";
+import { uidName } from "../../dicom/uid_names.ts";
 import { isValidUid } from "../../util/uid.ts";
 import type { AcceptorPolicy } from "../../ae/negotiation.ts";
 import {

@@ -19,8 +19,8 @@ import {
   EXPLICIT_VR_LITTLE_ENDIAN,
   IMPLICIT_VR_LITTLE_ENDIAN,
   transferSyntaxName,
-  uidName,
 } from "../../dicom/uids.ts";
+import { uidName } from "../../dicom/uid_names.ts";
 import { type AcceptedContext, PC_RESULT } from "../../ae/negotiation.ts";
 
 /** One of storescu's "proposed transmission transfer syntaxes" options. */

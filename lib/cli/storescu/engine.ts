@@ -37,7 +37,8 @@ import { DatasetSourceFailed } from "../../ae/errors.ts";
 import { formatStatus, statusCategory, statusMeaning } from "../../dimse/status.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { AssociateAcPdu, UserIdentityRq } from "../../pdu/types.ts";
-import { transferSyntaxName, uidName } from "../../dicom/uids.ts";
+import { transferSyntaxName } from "../../dicom/uids.ts";
+import { uidName } from "../../dicom/uid_names.ts";
 import { buildAssociateRq } from "../../ae/negotiation.ts";
 // The journal (with node:path, which starts Deno's Node compatibility layer: about 40 ms) is
 // loaded only when --journal is given.
