@@ -11,6 +11,8 @@ import { makeImageFile, spacePadSopUids } from "../../testing/dicom_files.ts";
 import { runTool, show } from "../../testing/procs.ts";
 import { withTempDir } from "../../testing/temp_files.ts";
 import { newUid } from "../../lib/util/uid.ts";
+import { concatBytes } from "../../lib/util/bytes.ts";
+import { decodeFileMeta } from "../../lib/dicom/part10.ts";
 
 /**
  * `file` with a last element that claims 100 bytes and has 2: its head
@@ -119,3 +121,70 @@ for (const mode of [{ name: "as is", args: [] }, { name: "-xi (converted)", args
     });
   });
 }
+
+/**
+ * `file` with a 5,000-byte OB element (0008,0001) at the start of its data set, so that
+ * its SOP UIDs lie past the first few KiB: the space-padded UID scan reads the head in
+ * growing slices and must still find them.
+ */
+function uidsFarIn(file: Uint8Array): Uint8Array {
+  const at = decodeFileMeta(file).length;
+  const value = 5000;
+  const element = new Uint8Array(12 + value).fill(0x41, 12);
+  element.set([0x08, 0x00, 0x01, 0x00, 0x4f, 0x42, 0, 0]);
+  new DataView(element.buffer).setUint32(8, value, true);
+  const out = new Uint8Array(file.length + element.length);
+  out.set(file.subarray(0, at));
+  out.set(element, at);
+  out.set(file.subarray(at), at + element.length);
+  return out;
+}
+
+Deno.test("storescu: space-padded SOP UIDs 5 KB into the data set are found and corrected", async () => {
+  await withTempDir("dimse_storescu_prepare_", async (dir) => {
+    const uid = oddUid();
+    const path = `${dir}/far.dcm`;
+    await Deno.writeFile(
+      path,
+      spacePadSopUids(uidsFarIn(makeImageFile({ rows: 8, cols: 8, sopInstanceUid: uid }))),
+    );
+    const got: { uid: string; dataset: Uint8Array }[] = [];
+    await using server = await serve({
+      aeTitle: "STORE",
+      hostname: "127.0.0.1",
+      port: 0,
+      services: [
+        storage({
+          store: async (ctx) => {
+            const parts: Uint8Array[] = [];
+            for await (const chunk of ctx.dataset) parts.push(chunk.slice());
+            got.push({ uid: ctx.message.affectedSopInstanceUid, dataset: concatBytes(parts) });
+          },
+        }),
+      ],
+    });
+    const r = await runTool("storescu", [
+      "-v",
+      "-aec",
+      "STORE",
+      "127.0.0.1",
+      String(server.local.port),
+      path,
+    ], 60_000);
+    assert.equal(r.code, 0, show(r));
+    assert.deepEqual(
+      r.stderr.split("\n").filter((l) => l.startsWith("W: DcmUniqueIdentifier")),
+      [
+        "W: DcmUniqueIdentifier: Element SOPClassUID (0008,0016) contains one or more space characters, which were removed",
+        "W: DcmUniqueIdentifier: Element SOPInstanceUID (0008,0018) contains one or more space characters, which were removed",
+      ],
+      show(r),
+    );
+    assert.equal(got.length, 1);
+    assert.equal(got[0].uid, uid);
+    // The data set carries the UID padded with NUL, not with the file's space.
+    const text = new TextDecoder("latin1").decode(got[0].dataset);
+    assert.ok(text.includes(`${uid}\0`), "the corrected UID is not in the data set");
+    assert.ok(!text.includes(`${uid} `), "the data set still carries the space-padded UID");
+  });
+});

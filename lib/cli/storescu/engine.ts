@@ -1468,8 +1468,16 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
 const EMPTY = new Uint8Array(0);
 /** An ASCII space. */
 const SPACE = 0x20;
-/** Bytes of the head given to the watcher at a time. */
-const WATCH_SLICE = 16 * 1024;
+/**
+ * Bytes of the head given to the watcher at first, doubling up to
+ * {@link WATCH_SLICE_MAX}: the SOP UIDs come in the first few hundred bytes,
+ * and the watcher stops only between slices, so a first slice of 16 KiB
+ * tokenized a CT file's whole header (a second time, after the inspection
+ * and before the outgoing check) for two values.
+ */
+const WATCH_SLICE = 1024;
+/** The largest slice of the head given to the watcher at a time. */
+const WATCH_SLICE_MAX = 16 * 1024;
 
 /**
  * SOP Class and Instance UIDs at the start of the data set whose values hold
@@ -1484,10 +1492,14 @@ function spacePaddedUids(head: ReadAhead, ts: string): Map<number, string> {
   const found = new Map<number, string>();
   if (!tsEncoding(ts)) return found;
   const watcher = new TopLevelWatcher(ts, [TAG.sopClassUid, TAG.sopInstanceUid]);
-  // In slices: a deflated head is inflated a growing prefix at a time, and the UIDs come early.
+  // In growing slices: a deflated head is inflated a growing prefix at a time, and the UIDs
+  // come early.
+  let slice = WATCH_SLICE;
   for (const chunk of head.head) {
-    for (let o = 0; o < chunk.length && !watcher.done; o += WATCH_SLICE) {
-      watcher.push(chunk.subarray(o, o + WATCH_SLICE));
+    for (let o = 0; o < chunk.length && !watcher.done;) {
+      watcher.push(chunk.subarray(o, o + slice));
+      o += slice;
+      slice = Math.min(slice * 2, WATCH_SLICE_MAX);
     }
   }
   for (const [tag, bytes] of watcher.rawValues()) {
