@@ -17,7 +17,7 @@
 import { formatTag, tagVr } from "./dictionary.ts";
 import { DicomParseError } from "./errors.ts";
 import { IMPLICIT_LE, type Layout } from "./transfer_syntax.ts";
-import { isKnownVr, vrInfo } from "./vr.ts";
+import { knownVrOf, vrInfo } from "./vr.ts";
 
 /** The value length that means "undefined, ended by a delimitation item" (PS3.5 7.1.1). */
 export const UNDEFINED_LENGTH = 0xffffffff;
@@ -296,13 +296,13 @@ export class DatasetParser {
     if (frame.layout.explicitVr) {
       const c1 = this.#hdr[4];
       const c2 = this.#hdr[5];
-      vr = String.fromCharCode(c1, c2);
+      const known = knownVrOf(c1, c2);
       // An unrecognised VR of two upper-case letters is a VR newer than this
       // code, and every VR added since 2014 has the 32-bit length form; any
       // other unrecognised pair has the 16-bit form (as DCMTK's DcmVR reads
       // them). Either is kept as UN (PS3.5 6.2.2).
-      const long = isKnownVr(vr) ? vrInfo(vr).longLength : isUpper(c1) && isUpper(c2);
-      if (!isKnownVr(vr)) vr = "UN";
+      const long = known !== undefined ? vrInfo(known).longLength : isUpper(c1) && isUpper(c2);
+      vr = known ?? "UN";
       if (long) {
         if (this.#hdrNeed === 8) {
           this.#hdrNeed = 12; // PS3.5 7.1.2: 2 reserved bytes and a 32-bit length follow

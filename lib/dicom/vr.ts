@@ -78,6 +78,20 @@ export function isKnownVr(vr: string): boolean {
   return VRS.has(vr);
 }
 
+/** The VRs by their two bytes as an explicit VR header holds them (first byte high). */
+const VR_CODES: ReadonlyMap<number, string> = new Map(
+  [...VRS.keys()].map((vr) => [(vr.charCodeAt(0) << 8) | vr.charCodeAt(1), vr]),
+);
+
+/**
+ * The VR of PS3.5 Table 6.2-1 whose two characters are the bytes `c1`, `c2`
+ * (an explicit VR header's, PS3.5 7.1.2), or undefined: the header's VR
+ * without making a string of it and hashing it for every element.
+ */
+export function knownVrOf(c1: number, c2: number): string | undefined {
+  return VR_CODES.get((c1 << 8) | c2);
+}
+
 /** The properties of `vr`; an unknown VR is treated as UN. */
 export function vrInfo(vr: string): VrInfo {
   return VRS.get(vr) ?? VRS.get("UN")!;
