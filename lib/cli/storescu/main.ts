@@ -714,8 +714,11 @@ export function main(argv: readonly string[]): Promise<number> {
     };
 
     // Deno's permissions first: without them a file only looks missing (or +rn fails).
-    for (const path of params.slice(2)) {
-      for (const name of settings.rename ? ["read", "write"] as const : ["read"] as const) {
+    // Granted for every path (a plain --allow-read): no path to ask about, no query per file.
+    const needed = (settings.rename ? ["read", "write"] as const : ["read"] as const)
+      .filter((name) => Deno.permissions.querySync({ name }).state !== "granted");
+    for (const path of needed.length > 0 ? params.slice(2) : []) {
+      for (const name of needed) {
         const denied = await checkPermission({ name, path });
         if (denied) {
           throw new PermissionError(
