@@ -258,6 +258,8 @@ type Role = "requestor" | "acceptor";
 interface Input {
   /** The PDU received (PDU events) or to send (Evt2, Evt7, Evt8, Evt9). */
   pdu?: Pdu;
+  /** Evt2: the A-ASSOCIATE-RQ as `request` encoded it (checked there), sent as it is. */
+  raw?: Uint8Array;
   /** For Evt19: the decode error. */
   decodeError?: PduDecodeError;
   /** For Evt10: gives the P-DATA-TF's memory back (see ReadPdu.release). */
@@ -357,8 +359,12 @@ class Machine implements UlAssociation {
   }
 
   request(rq: AssociateRqPdu): Promise<RequestResult> {
+    // Encoded once, here: a request that cannot be encoded fails before any event, and
+    // AE-2 sends these bytes (with 128 presentation contexts an encoding is milliseconds
+    // of a one-shot tool's start).
+    let raw: Uint8Array;
     try {
-      encodePdu(rq);
+      raw = encodePdu(rq);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -371,7 +377,7 @@ class Machine implements UlAssociation {
       };
     });
     this.#dispatch("Evt1");
-    this.#dispatch("Evt2", { pdu: rq });
+    this.#dispatch("Evt2", { pdu: rq, raw });
     this.#startReading();
     return result;
   }
@@ -522,7 +528,7 @@ class Machine implements UlAssociation {
         // The caller connected the transport before handing it over.
         return;
       case "AE-2":
-        this.#send(input.pdu!);
+        this.#send(input.pdu!, input.raw);
         this.#peerWait.start(
           this.#opts.artimTimeoutMs,
           () => this.#timeout("no A-ASSOCIATE-AC/RJ"),
@@ -726,10 +732,13 @@ class Machine implements UlAssociation {
    * batch: batch buffers are reused once written, so a long stream allocates
    * nothing per PDU. Only a P-DATA-TF laid out in a `PDataFrame` goes out
    * from its own memory when it is alone; every other PDU's bytes are copied
-   * before this returns.
+   * before this returns. `raw`: the PDU encoded already, in memory of its own
+   * (the A-ASSOCIATE-RQ, see `request`).
    */
-  #send(pdu: Pdu): Promise<void> {
+  #send(pdu: Pdu, raw?: Uint8Array): Promise<void> {
     const open = this.#batch;
+    // Already encoded, and nothing waiting to be joined (the A-ASSOCIATE-RQ comes first).
+    if (raw !== undefined && !open) return this.#startBatch(pdu, raw);
     const size = pdu.type === "P-DATA-TF" ? pDataTfPduLength(pdu) : undefined;
     if (open && open.length + (size ?? 0) <= MAX_BATCH) {
       if (open.buffer === undefined) {
