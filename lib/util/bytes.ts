@@ -7,10 +7,18 @@
 
 /** Bytes as a string, one character per byte (lossless for any byte value). */
 export function latin1(b: Uint8Array): string {
+  // In slices of one call each (not a string grown per byte): UIDs, AE titles and names are
+  // short, and a whole A-ASSOCIATE-RQ holds hundreds of them.
+  if (b.length <= LATIN1_SLICE) return String.fromCharCode.apply(null, b as unknown as number[]);
   let s = "";
-  for (const byte of b) s += String.fromCharCode(byte);
+  for (let i = 0; i < b.length; i += LATIN1_SLICE) {
+    s += String.fromCharCode.apply(null, b.subarray(i, i + LATIN1_SLICE) as unknown as number[]);
+  }
   return s;
 }
+
+/** Bytes turned into characters by one call (well below any engine's limit on arguments). */
+const LATIN1_SLICE = 4096;
 
 /** A string of characters U+0000..U+00FF as one byte each; RangeError otherwise. */
 export function latin1Bytes(s: string): Uint8Array {
