@@ -17,7 +17,7 @@ import {
   IMPLICIT_VR_LITTLE_ENDIAN,
 } from "./uids.ts";
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../util/version.ts";
-import { decodeText, encodeText, isKnownVr, vrInfo } from "./vr.ts";
+import { decodeText, encodeText, isKnownVr, knownVrOf, vrInfo } from "./vr.ts";
 import { tsEncoding } from "./transfer_syntax.ts";
 import { TopLevelWatcher } from "./watcher.ts";
 
@@ -160,13 +160,17 @@ interface MetaElement {
   length: number;
 }
 
-function metaElement(bytes: Uint8Array, at: number, path: string): MetaElement | undefined {
+function metaElement(
+  bytes: Uint8Array,
+  v: DataView,
+  at: number,
+  path: string,
+): MetaElement | undefined {
   if (at + 8 > bytes.length) return undefined;
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const tag = ((v.getUint16(at, true) << 16) | v.getUint16(at + 2, true)) >>> 0;
-  const vr = String.fromCharCode(bytes[at + 4], bytes[at + 5]);
+  const vr = knownVrOf(bytes[at + 4], bytes[at + 5]);
   // PS3.10 7.1: the meta information is always explicit VR little endian.
-  if (!isKnownVr(vr)) {
+  if (vr === undefined) {
     throw new DicomFileError(path, `file meta information: ${formatTag(tag)} has no valid VR`);
   }
   if (!vrInfo(vr).longLength) {
@@ -189,7 +193,8 @@ function readMeta(
   maxLength = Infinity,
 ): { meta: FileMeta; length: number } {
   const truncated = () => new DicomFileError(path, "file meta information is truncated");
-  const first = metaElement(bytes, start, path);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const first = metaElement(bytes, view, start, path);
   if (!first) throw truncated();
   let end = Infinity;
   if (first.tag === GROUP_LENGTH) {
@@ -197,7 +202,7 @@ function readMeta(
     if (first.vr !== "UL" || first.length !== 4) {
       throw new DicomFileError(path, "file meta information group length (0002,0000) is malformed");
     }
-    const declared = new DataView(bytes.buffer, bytes.byteOffset).getUint32(first.valueAt, true);
+    const declared = view.getUint32(first.valueAt, true);
     end = first.valueAt + 4 + declared;
     if (declared > maxLength) {
       throw new DicomFileError(
@@ -218,7 +223,7 @@ function readMeta(
   let at = start;
   for (;;) {
     if (at === end) break;
-    const el = metaElement(bytes, at, path);
+    const el = metaElement(bytes, view, at, path);
     if (!el) {
       if (end === Infinity && at === bytes.length) break;
       throw truncated();

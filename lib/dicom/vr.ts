@@ -181,9 +181,13 @@ export function decodeText(bytes: Uint8Array): string {
   while (end > 0 && (bytes[end - 1] === SPACE || bytes[end - 1] === 0)) end--;
   let start = 0;
   while (start < end && bytes[start] === SPACE) start++;
+  // One call per slice, the bytes as its arguments (not spread: no iterator per value).
   let s = "";
   for (let i = start; i < end; i += 8192) {
-    s += String.fromCharCode(...bytes.subarray(i, Math.min(end, i + 8192)));
+    s += String.fromCharCode.apply(
+      null,
+      bytes.subarray(i, Math.min(end, i + 8192)) as unknown as number[],
+    );
   }
   return s;
 }
