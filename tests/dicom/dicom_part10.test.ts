@@ -145,6 +145,14 @@ Deno.test("decodeFileMeta: truncated, lying group length, no transfer syntax, no
   });
   fail(noTs, /no Transfer Syntax UID \(0002,0010\)/);
   fail(new Uint8Array(200), /^f\.dcm: not a DICOM file: no DICM prefix/);
+  // A VR that is none of PS3.5 Table 6.2-1's, upper-case or not, in the group length or after.
+  for (const [at, tag] of [[136, "(0002,0000)"], [148, "(0002,0001)"]] as const) {
+    for (const vr of ["ZZ", "ob", "\0\0"]) {
+      const badVr = good.slice();
+      badVr.set([vr.charCodeAt(0), vr.charCodeAt(1)], at);
+      fail(badVr, new RegExp(`file meta information: \\${tag.slice(0, -1)}\\) has no valid VR`));
+    }
+  }
 });
 
 Deno.test("guessTransferSyntax: DCMTK's rules on the first tag and VR", () => {
