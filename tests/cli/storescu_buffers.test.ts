@@ -15,9 +15,21 @@ import { transcodeDataset } from "../../lib/dicom/transcode.ts";
 import { writeImageFile } from "../../testing/dicom_files.ts";
 import { runTool, show } from "../../testing/procs.ts";
 import { withTempDir } from "../../testing/temp_files.ts";
+import { poisonReleasedHeadBuffers } from "../../lib/cli/storescu/engine.ts";
+import { main } from "../../lib/cli/storescu/main.ts";
 
 const EXPLICIT_LE = "1.2.840.10008.1.2.1";
 const IMPLICIT_LE = "1.2.840.10008.1.2";
+
+/**
+ * `got` is `expected`, byte for byte. Not deepEqual: its diff of two data sets of a megabyte
+ * is gigabytes of text.
+ */
+function assertSameBytes(got: Uint8Array, expected: Uint8Array, uid: string): void {
+  assert.equal(got.length, expected.length, `${uid}: ${got.length} bytes, not ${expected.length}`);
+  const at = got.findIndex((b, i) => b !== expected[i]);
+  assert.equal(at, -1, `${uid}: not the file's data set from byte ${at} on`);
+}
 
 async function* single(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
   yield bytes.slice();
@@ -83,7 +95,76 @@ for (const mode of MODES) {
             await Array.fromAsync(transcodeDataset(single(bytes), EXPLICIT_LE, arrived.ts)),
           );
           assert.equal(arrived.ts, transfer === "as is" ? EXPLICIT_LE : IMPLICIT_LE);
-          assert.deepEqual(arrived.bytes, expected, `${uid}: not the file's data set`);
+          assertSameBytes(arrived.bytes, expected, uid);
+        }
+      });
+    });
+  }
+}
+
+/**
+ * In process, every read-ahead buffer poisoned as it is given back: a data set sent from a
+ * buffer after its store gave it back (a data set read whole goes to the association as
+ * bytes, which the upper layer must have copied by then) arrives as poison.
+ */
+for (const mode of MODES) {
+  for (const transfer of ["as is", "-xi (transcoded)"]) {
+    Deno.test(`storescu in process ${mode.name} ${transfer}, read-ahead buffers poisoned when given back: each data set arrives whole`, async () => {
+      await withTempDir("dimse_storescu_buffers_", async (dir) => {
+        const files: string[] = [];
+        const sent = new Map<string, Uint8Array>();
+        for (const [i, frames] of FRAMES.entries()) {
+          const path = `${dir}/f${i}.dcm`;
+          const sopInstanceUid = `1.2.826.0.1.3680043.2.1143.${i + 1}`;
+          await writeImageFile(path, { rows: 128, cols: 128, frames, sopInstanceUid });
+          files.push(path);
+          const info = await inspectDicomFile(path, "file-only");
+          sent.set(sopInstanceUid, (await Deno.readFile(path)).subarray(info.datasetOffset));
+        }
+        const got = new Map<string, { ts: string; bytes: Uint8Array }>();
+        await using server = await serve({
+          aeTitle: "STORE",
+          hostname: "127.0.0.1",
+          port: 0,
+          asyncWindow: mode.window,
+          services: [
+            storage({
+              store: async (ctx) => {
+                const chunks: Uint8Array[] = [];
+                for await (const c of ctx.dataset) chunks.push(c.slice());
+                got.set(ctx.message.affectedSopInstanceUid, {
+                  ts: ctx.context.transferSyntax,
+                  bytes: concatBytes(chunks),
+                });
+              },
+            }),
+          ],
+        });
+        poisonReleasedHeadBuffers(0xee);
+        let code: number;
+        try {
+          code = await main([
+            "-q",
+            ...(transfer === "as is" ? [] : ["-xi"]),
+            ...mode.args,
+            "-aec",
+            "STORE",
+            "127.0.0.1",
+            String(server.local.port),
+            ...files,
+          ]);
+        } finally {
+          poisonReleasedHeadBuffers(undefined);
+        }
+        assert.equal(code, 0);
+        assert.equal(got.size, FRAMES.length);
+        for (const [uid, bytes] of sent) {
+          const arrived = got.get(uid);
+          assert.ok(arrived, `${uid} not stored`);
+          const expected = arrived.ts === EXPLICIT_LE ? bytes : concatBytes(
+            await Array.fromAsync(transcodeDataset(single(bytes), EXPLICIT_LE, arrived.ts)),
+          );
+          assertSameBytes(arrived.bytes, expected, uid);
         }
       });
     });

@@ -637,6 +637,20 @@ class ReadAhead {
   }
 
   /**
+   * The data set in one piece, taken once (as {@link ReadAhead.chunks}), when
+   * it was read whole into one chunk and, with a tokenizer, checked to its
+   * end; else undefined, and the chunks are to be taken. Handed to the
+   * association as bytes, a data set goes out with its command in the same
+   * write, with no stream to step through (issue 15).
+   */
+  whole(): Uint8Array | undefined {
+    if (this.#rest || this.#head.length !== 1) return undefined;
+    const bytes = this.#head[0];
+    this.#head = [];
+    return bytes;
+  }
+
+  /**
    * The chunks, in order, taken once; the source is closed at the end, also
    * when abandoned. Each chunk read ahead is let go as it is handed on, so
    * a store waiting for its response (in an asynchronous operations
@@ -694,7 +708,10 @@ function readFileAhead(info: DicomFileInfo): Promise<ReadAhead> {
     () => HEAD_BUFFERS.pop() ?? new Uint8Array(CHECK_AHEAD),
   );
   const release = () => {
-    for (const b of buffers) if (HEAD_BUFFERS.length < SPARE_HEAD_BUFFERS) HEAD_BUFFERS.push(b);
+    for (const b of buffers) {
+      if (headPoison !== undefined) b.fill(headPoison);
+      if (HEAD_BUFFERS.length < SPARE_HEAD_BUFFERS) HEAD_BUFFERS.push(b);
+    }
   };
   const head = ReadAhead.open(
     readDatasetChunks(info, chunk, { into: buffers }),
@@ -707,6 +724,19 @@ function readFileAhead(info: DicomFileInfo): Promise<ReadAhead> {
 
 /** Read-ahead buffers free for the next file. */
 const HEAD_BUFFERS: Uint8Array[] = [];
+
+/** The byte every read-ahead buffer given back is filled with, when set (a debugging aid). */
+let headPoison: number | undefined;
+
+/**
+ * Fills every read-ahead buffer with `byte` as it is given back (undefined:
+ * no more): bytes a store still sends from a buffer it gave back then arrive
+ * as poison, whether or not another file reuses the buffer soon. For tests
+ * and debugging; it costs a fill per file.
+ */
+export function poisonReleasedHeadBuffers(byte: number | undefined): void {
+  headPoison = byte;
+}
 /** Read-ahead buffers kept for reuse: the file being stored and the next, with room to spare. */
 const SPARE_HEAD_BUFFERS = 4;
 
@@ -1314,9 +1344,11 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
     if (log.isEnabled("debug")) log.debug(dumpMessage(request, "OUTGOING", { uidName }));
     summary.sent++;
     let response: CStoreRsp;
+    // A data set read and checked whole goes as bytes, counted once it is out (onSent).
+    const whole = data.whole();
     try {
       response = await a.assoc.store({
-        dataset: counted(data.chunks(), rec),
+        dataset: whole ?? counted(data.chunks(), rec),
         transferSyntax: context.transferSyntax,
         sopClassUid,
         sopInstanceUid,
@@ -1327,6 +1359,7 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
         // The next file is read from disk while the peer works on this one; without +II
         // (whose values are invented in the store's turn) its data set is made ready too.
         onSent: () => {
+          if (whole) count(rec, whole.length);
           if (!next?.info) return;
           const head = readFileAhead(next.info);
           const prepared = inventor ? undefined : prepare(a, next.info, () => head, undefined);
@@ -1457,10 +1490,15 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
   async function* counted(src: AsyncIterable<Uint8Array>, rec: StoreRecord) {
     for await (const chunk of src) {
       yield chunk;
-      rec.bytes += chunk.length;
-      summary.bytes += chunk.length;
-      o.onProgress?.({ filesDone, bytesDone: summary.bytes });
+      count(rec, chunk.length);
     }
+  }
+
+  /** `n` more data set bytes of a store are out. */
+  function count(rec: StoreRecord, n: number) {
+    rec.bytes += n;
+    summary.bytes += n;
+    o.onProgress?.({ filesDone, bytesDone: summary.bytes });
   }
 }
 
