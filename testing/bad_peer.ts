@@ -202,7 +202,9 @@ export type ReadOutcome = Pdu | "closed" | "timeout";
 export class RawPeer {
   readonly transport: Transport;
   readonly #reader = new PduReader({ maxPDataLength: 0xffffffff });
-  #pending: Promise<Uint8Array | null> | undefined;
+  /** What the pending read fills; its bytes are copied out before the next read. */
+  readonly #buf = new Uint8Array(64 * 1024);
+  #pending: Promise<number | null> | undefined;
   #closed = false;
   /** Every PDU received, with its wire length (header included). */
   readonly received: { pdu: Pdu; length: number }[] = [];
@@ -248,19 +250,20 @@ export class RawPeer {
         return item.pdu;
       }
       if (this.#closed) return "closed";
-      this.#pending ??= this.transport.read().catch(() => null);
+      // A read that outlives a timeout stays pending for the next call: one read at a time.
+      this.#pending ??= this.transport.readInto(this.#buf).catch(() => null);
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const chunk = await Promise.race([
+      const n = await Promise.race([
         this.#pending,
         new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), end - Date.now())),
       ]).finally(() => clearTimeout(timer));
-      if (chunk === "timeout") return "timeout";
+      if (n === "timeout") return "timeout";
       this.#pending = undefined;
-      if (chunk === null) {
+      if (n === null) {
         this.#closed = true;
         continue;
       }
-      this.#reader.push(chunk.slice());
+      this.#reader.push(this.#buf.slice(0, n));
     }
   }
 

@@ -1,6 +1,7 @@
 /**
  * An in-memory {@link Transport} pair for tests: bytes written on one end are
- * read, chunk by chunk and unmodified, on the other. Closing either end makes
+ * read, in order and unmodified, on the other; a read takes what fits of
+ * one write at most, so writes are never joined. Closing either end makes
  * both ends' pending and later reads resolve null and their writes reject.
  *
  * @module
@@ -10,8 +11,15 @@ import { concatBytes } from "../lib/util/bytes.ts";
 import type { Endpoint, Transport } from "../lib/transport/transport.ts";
 
 class Pipe {
+  /** Writes not read yet; the first one's bytes before `head` were read. */
   chunks: Uint8Array[] = [];
-  readers: ((chunk: Uint8Array | null) => void)[] = [];
+  head = 0;
+  /** Reads waiting for a write (or the close). */
+  waiters: (() => void)[] = [];
+
+  wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
 }
 
 /** Shared state of one connection: a pipe per direction and the closed flag. */
@@ -25,7 +33,7 @@ class Link {
     if (this.closed) return;
     this.closed = true;
     for (const pipe of [this.toA, this.toB]) {
-      for (const r of pipe.readers.splice(0)) r(null);
+      pipe.wake();
     }
     for (const f of this.closeListeners.splice(0)) f();
   }
@@ -50,21 +58,30 @@ export class MemoryTransport implements Transport {
     this.remote = remote;
   }
 
-  /** The next chunk the other end wrote, or null once the connection is closed. */
-  read(): Promise<Uint8Array | null> {
-    const chunk = this.#in.chunks.shift();
-    if (chunk) return Promise.resolve(chunk);
-    if (this.#link.closed) return Promise.resolve(null);
-    return new Promise((resolve) => this.#in.readers.push(resolve));
+  /** Copies what fits of the other end's next write into `into`; null once the connection is closed. */
+  async readInto(into: Uint8Array): Promise<number | null> {
+    const pipe = this.#in;
+    while (pipe.chunks.length === 0) {
+      if (this.#link.closed) return null;
+      await new Promise<void>((resolve) => pipe.waiters.push(resolve));
+    }
+    const chunk = pipe.chunks[0];
+    const n = Math.min(into.length, chunk.length - pipe.head);
+    into.set(chunk.subarray(pipe.head, pipe.head + n));
+    pipe.head += n;
+    if (pipe.head === chunk.length) {
+      pipe.chunks.shift();
+      pipe.head = 0;
+    }
+    return n;
   }
 
   /** Hands a copy of `data` to the other end; rejects once the connection is closed. */
   write(data: Uint8Array): Promise<void> {
     if (this.#link.closed) return Promise.reject(new Error("connection closed"));
-    const copy = data.slice();
-    const reader = this.#out.readers.shift();
-    if (reader) reader(copy);
-    else this.#out.chunks.push(copy);
+    if (data.length === 0) return Promise.resolve();
+    this.#out.chunks.push(data.slice());
+    this.#out.wake();
     return Promise.resolve();
   }
 
@@ -75,7 +92,10 @@ export class MemoryTransport implements Transport {
 
   /** Takes every byte written by the other end and not read yet, as one array. */
   drain(): Uint8Array {
-    return concatBytes(this.#in.chunks.splice(0));
+    const pipe = this.#in;
+    const first = pipe.chunks[0]?.subarray(pipe.head);
+    pipe.head = 0;
+    return concatBytes(pipe.chunks.splice(0).map((c, i) => i === 0 ? first! : c));
   }
 
   /** True once either end closed the connection. */

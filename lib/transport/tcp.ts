@@ -41,55 +41,15 @@ export class ConnectError extends Error {
   }
 }
 
-/**
- * Reads fill a buffer piece by piece and hand out views of what each read
- * filled, so received bytes are never copied here; a fresh buffer is taken
- * when less than a quarter of it is left. Its size follows the traffic: a
- * read that fills all the room it was given shows the peer has more
- * queued, and the next buffer is four times larger, up to
- * {@link READ_BUFFER}, where one read takes all that a fast peer has queued
- * (fewer reads, fewer PDUs split between chunks); a read that brought much
- * less than its room lets the next buffer shrink to about twice what it
- * brought, so that a connection gone quiet waits in a small buffer (a
- * thousand quiet associations hold 4 KiB each). Buffers above the first
- * size are taken from {@link READ_GROWTH_TOTAL} shared by all connections:
- * a crowd that sends one burst each and then waits cannot make every
- * connection hold a large buffer. The memory of a buffer is freed once no
- * view of it is held.
- */
-const FIRST_READ_BUFFER = 4 * 1024;
-/** The largest buffer: a quarter of it (64 KiB) holds a typical P-DATA-TF of 16 to 64 KiB. */
-const READ_BUFFER = 256 * 1024;
-/** Bytes of read buffers larger than the first size, all connections together, at most. */
-export const READ_GROWTH_TOTAL = 32 * 1024 * 1024;
-/** Bytes of read buffers larger than the first size held now (see READ_GROWTH_TOTAL). */
-let grown = 0;
-
-const EMPTY = new Uint8Array(0);
-
-/** The buffer size for reads that brought `last` bytes into `room` (0: none yet). */
-function nextSize(size: number, last: number, room: number): number {
-  if (last === room && last > 0) return Math.min(4 * size, READ_BUFFER);
-  let fit = FIRST_READ_BUFFER;
-  while (fit < 2 * last && fit < size) fit *= 4;
-  return Math.min(fit, size);
-}
-
 function endpointOf(addr: Deno.Addr): Endpoint {
   const a = addr as Deno.NetAddr;
   return { host: a.hostname, port: a.port };
 }
 
-/** Wraps one connected Deno.Conn; TLS connections reuse it unchanged. */
+/** Wraps one connected Deno.Conn: reads go straight into the caller's memory. */
 export class ConnTransport implements Transport {
   #conn: Deno.Conn;
   #closed = false;
-  #buf = new Uint8Array(FIRST_READ_BUFFER);
-  /** Bytes of #buf already handed out. */
-  #used = 0;
-  /** What the last read brought, and the room it had. */
-  #last = 0;
-  #room = 0;
   readonly remote: Endpoint;
   readonly local: Endpoint;
 
@@ -99,27 +59,7 @@ export class ConnTransport implements Transport {
     this.local = endpointOf(conn.localAddr);
   }
 
-  async read(): Promise<Uint8Array | null> {
-    if (this.#closed) return null;
-    const size = this.#buf.length;
-    const held = size > FIRST_READ_BUFFER ? size : 0;
-    let want = nextSize(size, this.#last, this.#room);
-    // Past the shared total a connection keeps what it holds, or reads in small pieces.
-    if (want > size && grown - held + want > READ_GROWTH_TOTAL) want = size;
-    if (want !== size || size - this.#used < size / 4) {
-      grown += (want > FIRST_READ_BUFFER ? want : 0) - held;
-      this.#buf = new Uint8Array(want);
-      this.#used = 0;
-    }
-    const room = this.#buf.subarray(this.#used);
-    const n = await this.readInto(room);
-    if (n === null) return null;
-    this.#used += n;
-    this.#last = n;
-    this.#room = room.length;
-    return room.subarray(0, n);
-  }
-
+  /** Reads into `into`; null at the end of the stream, after a reset, or once we closed. */
   async readInto(into: Uint8Array): Promise<number | null> {
     if (this.#closed) return null;
     let n: number | null;
@@ -150,8 +90,6 @@ export class ConnTransport implements Transport {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#buf.length > FIRST_READ_BUFFER) grown -= this.#buf.length;
-    this.#buf = EMPTY;
     try {
       this.#conn.close();
     } catch {

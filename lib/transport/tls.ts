@@ -513,21 +513,6 @@ export class TlsTransport implements Transport {
     w?.();
   }
 
-  /** Resolves with the next chunk, null at the end; rejects with a TlsError on a TLS alert. */
-  async read(): Promise<Uint8Array | null> {
-    for (;;) {
-      let chunk = this.#queue.shift();
-      if (chunk) {
-        if (this.#taken > 0) chunk = chunk.subarray(this.#taken);
-        this.#taken = 0;
-        this.#queued -= chunk.byteLength;
-        if (this.#queued < READ_HIGH_WATER / 2 && this.#sock.isPaused()) this.#sock.resume();
-        return chunk;
-      }
-      if (!await this.#await()) return null;
-    }
-  }
-
   /**
    * Copies queued bytes into `into` (node has decrypted them into memory of
    * its own already); resolves with how many, null at the end; rejects with a

@@ -1,7 +1,7 @@
 /**
  * The one transport interface the upper layer runs over (PS3.8 9.1: the UL
- * maps onto a reliable byte stream). TCP implements it today; TLS joins it
- * later without anything above this file knowing the difference.
+ * maps onto a reliable byte stream). TCP and TLS implement it, and nothing
+ * above this file knows the difference.
  *
  * @module
  */
@@ -16,17 +16,15 @@ export interface Endpoint {
 
 /** A connected, reliable, ordered byte stream. */
 export interface Transport {
-  /** Resolves with the next chunk of bytes, or null once the peer closed. */
-  read(): Promise<Uint8Array | null>;
   /**
    * Reads the next bytes into `into` (not empty), resolving with how many
-   * came (at least 1), or null once the peer closed: the reader chooses the
-   * memory, so bytes can land where they will stay (the upper layer reads a
-   * PDU's body straight into its buffer, and reuses one buffer for the rest).
-   * Not mixed with read() on one connection. A transport without it is read
-   * with read().
+   * came (at least 1, at most `into.length`), or null once the peer closed,
+   * reset the connection, or we closed it: the one read of a transport. The
+   * reader chooses the memory, so bytes land where they will stay (the upper
+   * layer reads a PDU's body straight into its buffer, and reuses one buffer
+   * for the rest) and no transport keeps receive buffers of its own.
    */
-  readInto?(into: Uint8Array): Promise<number | null>;
+  readInto(into: Uint8Array): Promise<number | null>;
   /** Writes all of `data`; rejects if the connection is gone. */
   write(data: Uint8Array): Promise<void>;
   /** Closes both directions; safe to call more than once. */

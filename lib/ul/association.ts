@@ -929,18 +929,11 @@ class Machine implements UlAssociation {
         this.#resume = undefined;
         continue;
       }
-      // Into the reader's memory when the transport can (a PDU's body straight into its
-      // buffer, the rest into one reused staging buffer); else the transport's chunks.
-      const transport = this.#transport;
+      // Into the reader's memory: a PDU's body straight into its buffer, the rest into one
+      // reused staging buffer.
       let n: number | null;
-      let chunk: Uint8Array | null = null;
       try {
-        if (transport.readInto) {
-          n = await transport.readInto(this.#reader.room());
-        } else {
-          chunk = await transport.read();
-          n = chunk && chunk.length;
-        }
+        n = await this.#transport.readInto(this.#reader.room());
       } catch (err) {
         if (!this.#isIdle()) this.#log.debug(`transport read failed: ${errorText(err)}`);
         n = null;
@@ -954,8 +947,7 @@ class Machine implements UlAssociation {
       this.lastActivity = performance.now();
       this.#restartIdle();
       if (this.#discardInput) continue;
-      if (chunk) this.#reader.push(chunk);
-      else this.#reader.filled(n);
+      this.#reader.filled(n);
       this.#parse();
     }
   }

@@ -69,6 +69,7 @@ import {
   RELEASE_RQ,
   Trace,
 } from "../../testing/ul_peer.ts";
+import { readSome } from "../../testing/transport_reads.ts";
 
 // ---------------------------------------------------------------------------
 // our server with its UL trace (trace-level log lines), timeouts of our choosing
@@ -476,7 +477,7 @@ Deno.test("UL: a slow reader is progress: -ts counts the writes it takes, not on
     const conn = peer.transport;
     let read = 0;
     while (read < total) {
-      const chunk = await conn.read();
+      const chunk = await readSome(conn, 256 * 1024);
       if (chunk === null) return;
       read += chunk.length;
       await new Promise((r) => setTimeout(r, 50));

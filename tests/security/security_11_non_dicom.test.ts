@@ -18,6 +18,7 @@ import { opensslAvailable, sharedTestPki, tlsArgs } from "../../testing/certs.ts
 import { associateRqBytes, HOST, RawPeer, tlsClientHelloStart } from "../../testing/bad_peer.ts";
 import { type Background, runTool, show, withTool } from "../../testing/procs.ts";
 import { listDir, withTempDir } from "../../testing/temp_files.ts";
+import { readSome } from "../../testing/transport_reads.ts";
 
 const encoder = new TextEncoder();
 
@@ -90,7 +91,7 @@ async function sendRaw(port: number, bytes: Uint8Array, tls: boolean): Promise<v
   const end = Date.now() + 10_000;
   for (;;) {
     assert.ok(Date.now() < end, "the TLS server did not close");
-    const chunk = await transport.read().catch(() => null);
+    const chunk = await readSome(transport).catch(() => null);
     if (chunk === null) break;
     assert.notEqual(chunk[0], 0x02, "no A-ASSOCIATE-AC over plain TCP");
   }

@@ -1,12 +1,11 @@
 /**
- * The TCP transport hands out each read as a view of a shared receive
- * buffer: a chunk must keep its bytes however many reads follow, since the
- * PDU reader and the PDVs it yields keep views of it.
+ * The TCP transport reads into the memory its caller chooses: rooms of any
+ * size, each filled with at most its length, the bytes in order.
  */
 import assert from "node:assert/strict";
 import { connectTcp, isIpLiteral, listenTcp } from "../../lib/transport/tcp.ts";
 
-Deno.test("chunks read keep their bytes while later reads fill the buffer", async () => {
+Deno.test("readInto fills rooms of any size with the bytes in order", async () => {
   const listener = listenTcp({ hostname: "127.0.0.1", port: 0 });
   const sent = new Uint8Array(3 << 20);
   for (let i = 0; i < sent.length; i++) sent[i] = (i * 131 + (i >> 16)) & 0xff;
@@ -14,7 +13,7 @@ Deno.test("chunks read keep their bytes while later reads fill the buffer", asyn
   const client = await connectTcp({ host: "127.0.0.1", port: listener.local.port, family: "ipv4" });
   const server = (await accepted)!;
   try {
-    // Odd write sizes, so that reads end anywhere in the buffer.
+    // Odd write sizes, so that reads end anywhere in what was written.
     const writing = (async () => {
       for (let off = 0, n = 1; off < sent.length; off += n, n = (n * 7 + 4093) % 150_001) {
         await client.write(sent.subarray(off, off + n));
@@ -22,8 +21,13 @@ Deno.test("chunks read keep their bytes while later reads fill the buffer", asyn
       client.close();
     })();
     const chunks: Uint8Array[] = [];
-    for (let chunk = await server.read(); chunk !== null; chunk = await server.read()) {
-      chunks.push(chunk);
+    // Rooms of 1 byte to 200 KiB, each a buffer of its own.
+    for (let room = 1;; room = (room * 13 + 1021) % 200_003 || 1) {
+      const into = new Uint8Array(room);
+      const n = await server.readInto(into);
+      if (n === null) break;
+      assert.ok(n >= 1 && n <= room, `read ${n} into ${room}`);
+      chunks.push(into.subarray(0, n));
     }
     await writing;
     assert.ok(chunks.length > 1, "more than one read");

@@ -25,6 +25,7 @@ import {
   serving,
   startTlsEchoScp,
 } from "../../testing/tls_loopback.ts";
+import { readSome } from "../../testing/transport_reads.ts";
 
 /** DCMTK for the interop tests: skipped without it locally, a failure in CI. */
 const HAVE_DCMTK = dcmtkAvailable();
@@ -43,10 +44,9 @@ async function readAll(t: Transport, n: number): Promise<Uint8Array> {
   const out = new Uint8Array(n);
   let off = 0;
   while (off < n) {
-    const c = await t.read();
-    if (c === null) break;
-    out.set(c, off);
-    off += c.length;
+    const n = await t.readInto(out.subarray(off));
+    if (n === null) break;
+    off += n;
   }
   assert.equal(off, n, "all bytes arrived");
   return out;
@@ -74,7 +74,7 @@ Deno.test("TLS: bytes both ways, and what the handshake settled", async () => {
     assert.equal(client.remote.port, srv.listener.local.port);
     assert.equal(server.local.port, srv.listener.local.port);
     client.close();
-    assert.equal(await server.read(), null, "close reaches the peer as end of stream");
+    assert.equal(await readSome(server), null, "close reaches the peer as end of stream");
     server.close();
   } finally {
     srv.close();
@@ -119,7 +119,7 @@ for (const version of ["TLSv1.3", "TLSv1.2"] as const) {
         assert.equal(c.kind, "closed-during-handshake");
       } else {
         assert.ok(c instanceof TlsTransport);
-        assert.equal(await c.read().catch(() => null), null);
+        assert.equal(await readSome(c).catch(() => null), null);
         c.close();
       }
       await until(() => srv.refused.length > 0, "the server's report");
@@ -143,7 +143,7 @@ Deno.test("TLS: a client certificate from another CA is refused as unknown CA", 
       clientSettings(p, { keyFile: p.otherCaClient.key, certFile: p.otherCaClient.cert }),
     ).catch(() => undefined);
     // The client sees the connection end (TLS 1.3: after its handshake).
-    if (c) assert.equal(await c.read().catch(() => null), null);
+    if (c) assert.equal(await readSome(c).catch(() => null), null);
     c?.close();
     await until(() => srv.refused.length > 0, "the server's report");
     assert.equal(srv.refused[0].err.kind, "unknown-ca");
@@ -277,12 +277,12 @@ Deno.test("TLS: a plain TCP peer is named, whether it answers or just closes", a
   const closing = listenTcp({ hostname: "127.0.0.1", port: 0 });
   const serve = (async () => {
     const t = (await answering.accept())!;
-    const first = (await t.read())!;
+    const first = (await readSome(t))!;
     assert.ok(looksLikeTlsClientHello(first), "the plain server sees a ClientHello");
     await t.write(new Uint8Array([0x07, 0, 0, 0, 0, 4, 0, 0, 2, 0]));
     t.close();
     const u = (await closing.accept())!;
-    await u.read();
+    await readSome(u);
     u.close();
   })();
   try {
@@ -313,7 +313,7 @@ Deno.test("TLS: a plain TCP client at a TLS server is named", async () => {
     });
     // An A-ASSOCIATE-RQ header, as a DICOM SCU without TLS sends it.
     await plain.write(new Uint8Array([0x01, 0, 0, 0, 0, 0xcd, 0, 1, 0, 0]));
-    while ((await plain.read()) !== null) { /* the server's alert, then the end */ }
+    while ((await readSome(plain)) !== null) { /* the server's alert, then the end */ }
     plain.close();
     await until(() => srv.refused.length > 0, "the server's report");
     assert.equal(srv.refused[0].err.kind, "plain-tcp-peer");
@@ -373,7 +373,7 @@ Deno.test("TLS: readInto fills rooms smaller and larger than what arrived, in or
     // Rooms of 1 byte to 200 KiB: parts of a chunk node handed over, and several chunks.
     for (let room = 1; off < size; room = (room * 13 + 1021) % 200_003 || 1) {
       const into = new Uint8Array(Math.min(room, size - off));
-      const n = await server.readInto!(into);
+      const n = await server.readInto(into);
       assert.ok(n !== null && n >= 1 && n <= into.length, `read ${n} into ${into.length}`);
       got.set(into.subarray(0, n), off);
       off += n;

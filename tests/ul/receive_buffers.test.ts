@@ -75,9 +75,14 @@ Deno.test("PDUs read from TCP keep their bytes, and their PDVs theirs, through l
     const reader = new PduReader();
     const kept: ReadPdu[] = [];
     let reads = 0;
-    for (let chunk = await server.read(); chunk !== null; chunk = await server.read()) {
+    // As the upper layer reads: into the reader's room (its staging buffer, or a PDU's rest).
+    for (
+      let n = await server.readInto(reader.room());
+      n !== null;
+      n = await server.readInto(reader.room())
+    ) {
       reads++;
-      reader.push(chunk);
+      reader.filled(n);
       for (let r = reader.next(); r !== null; r = reader.next()) kept.push(r);
     }
     await writing;
