@@ -386,6 +386,52 @@ Deno.test("TLS: readInto fills rooms smaller and larger than what arrived, in or
   }
 });
 
+for (const reader of ["server", "client"] as const) {
+  Deno.test(`TLS: the ${reader}'s pending readInto ends once the peer closed after more than it holds unread`, async () => {
+    const p = await pki();
+    const srv = await listenLoopback(serverSettings(p));
+    try {
+      const accepted = srv.listener.accept();
+      const client = await connectLoopback(srv.listener.local.port, clientSettings(p));
+      const server = (await accepted)!;
+      const [ours, peer] = reader === "server" ? [server, client] : [client, server];
+      // 4 MiB sent and closed while nothing is read: the socket stops reading at its bound
+      // with the end of the stream queued behind the bytes.
+      const size = 4 << 20;
+      const data = new Uint8Array(size).map((_, i) => (i * 131 + (i >> 16)) & 0xff);
+      for (let off = 0; off < size; off += 65_536) {
+        await peer.write(data.subarray(off, off + 65_536));
+      }
+      peer.close();
+      await new Promise((r) => setTimeout(r, 200));
+      const got = new Uint8Array(size);
+      let off = 0;
+      // A guard, not a timing: Deno 2.9.5 lost the end here and the read never returned.
+      let guard: ReturnType<typeof setTimeout> | undefined;
+      const stuck = new Promise<"stuck">((r) => guard = setTimeout(() => r("stuck"), 20_000));
+      try {
+        for (;;) {
+          const n = await Promise.race([
+            ours.readInto(got.subarray(Math.min(off, size - 1))),
+            stuck,
+          ]);
+          assert.notEqual(n, "stuck", `no end of stream after ${off} bytes`);
+          if (n === null) break;
+          off += n as number;
+          assert.ok(off <= size, "no more bytes than were sent");
+        }
+      } finally {
+        clearTimeout(guard);
+      }
+      assert.equal(off, size, "every byte before the end");
+      assert.ok(got.every((x, i) => x === data[i]), "intact and in order");
+      ours.close();
+    } finally {
+      srv.close();
+    }
+  });
+}
+
 Deno.test("TLS: minimum and maximum protocol versions are honoured", async () => {
   const p = await pki();
   const srv12 = await listenLoopback(serverSettings(p, { maxVersion: "TLSv1.2" }));
