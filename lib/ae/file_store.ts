@@ -197,13 +197,20 @@ export class PartFile {
     this.add(head);
   }
 
-  /** Queues bytes, writing each batch as it fills. */
+  /**
+   * Queues bytes, writing each batch as it fills. A fragment of a quarter
+   * of a batch or more (64 KiB by default: a large PDU's) is written as it
+   * is, after what the batch holds: copying it would cost more than the
+   * write it saves.
+   * Either way, `bytes` is no longer needed when this returns.
+   */
   add(bytes: Uint8Array): void {
     const batch = this.#batch;
-    if (!batch) {
+    if (!batch || 4 * bytes.length >= batch.length) {
       if (this.error !== undefined) return;
+      if (this.#filled > 0) this.#write();
       try {
-        this.#file.write(bytes);
+        if (this.error === undefined) this.#file.write(bytes);
       } catch (err) {
         this.error = err;
       }

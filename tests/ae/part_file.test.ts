@@ -1,0 +1,116 @@
+/**
+ * PartFile: fragments batched or written as they are, and nothing of a
+ * fragment needed once add() returns (storescp gives the PDU's memory back
+ * right after).
+ */
+import assert from "node:assert/strict";
+import { type FileSink, PartFile, WriteBufferPool } from "../../lib/ae/file_store.ts";
+
+/** An in-memory sink that records every write: the buffer handed over and its bytes then. */
+function recordingSink() {
+  const writes: { data: Uint8Array; bytes: Uint8Array }[] = [];
+  const sink: FileSink = {
+    create: () => ({
+      write: (data) => void writes.push({ data, bytes: data.slice() }),
+      close: () => {},
+    }),
+    moveNew: () => true,
+    rename: () => {},
+    remove: () => {},
+    makeDirectory: () => true,
+  };
+  const content = () => {
+    const all = new Uint8Array(writes.reduce((n, w) => n + w.bytes.length, 0));
+    let off = 0;
+    for (const w of writes) {
+      all.set(w.bytes, off);
+      off += w.bytes.length;
+    }
+    return all;
+  };
+  return { sink, writes, content };
+}
+
+function fragment(length: number, seed: number): Uint8Array {
+  const f = new Uint8Array(length);
+  for (let i = 0; i < length; i++) f[i] = (i * 7 + seed) & 0xff;
+  return f;
+}
+
+/** Adds each fragment, then poisons it at once, as storescp's released PDU memory may be. */
+function addAll(part: PartFile, fragments: Uint8Array[]): Uint8Array {
+  const expected = new Uint8Array(fragments.reduce((n, f) => n + f.length, 0));
+  let off = 0;
+  for (const f of fragments) {
+    expected.set(f, off);
+    off += f.length;
+    part.add(f);
+    f.fill(0xee);
+  }
+  return expected;
+}
+
+Deno.test("PartFile writes a large fragment as it is, after what the batch holds, and keeps nothing of it", () => {
+  const { sink, writes, content } = recordingSink();
+  const head = fragment(200, 1);
+  const expectedHead = head.slice();
+  const part = new PartFile(sink, "x.part", head, {
+    size: 256 * 1024,
+    pool: new WriteBufferPool(),
+  });
+  // 128 KiB PDUs: data PDVs of 131,060 bytes, then a short last fragment.
+  const big = [fragment(131_060, 2), fragment(131_060, 3), fragment(131_060, 4)];
+  const bigObjects = [...big];
+  const rest = addAll(part, [...big, fragment(1000, 5)]);
+  part.finish();
+  assert.deepEqual(writes.map((w) => w.bytes.length), [200, 131_060, 131_060, 131_060, 1000]);
+  // No copy: the fragment's own memory went to the write.
+  for (let i = 0; i < 3; i++) assert.equal(writes[i + 1].data, bigObjects[i]);
+  const expected = new Uint8Array(200 + rest.length);
+  expected.set(expectedHead);
+  expected.set(rest, 200);
+  assert.deepEqual(content(), expected);
+});
+
+Deno.test("PartFile still gathers small fragments into 256 KiB writes, poisoned after each add", () => {
+  const { sink, writes, content } = recordingSink();
+  const head = fragment(200, 9);
+  const expectedHead = head.slice();
+  const part = new PartFile(sink, "x.part", head, {
+    size: 256 * 1024,
+    pool: new WriteBufferPool(),
+  });
+  // 16 KiB PDUs: 40 fragments of 16,372 bytes.
+  const rest = addAll(part, Array.from({ length: 40 }, (_, i) => fragment(16_372, i)));
+  part.finish();
+  const total = 200 + rest.length;
+  assert.deepEqual(writes.map((w) => w.bytes.length), [256 * 1024, 256 * 1024, total - 512 * 1024]);
+  const expected = new Uint8Array(total);
+  expected.set(expectedHead);
+  expected.set(rest, 200);
+  assert.deepEqual(content(), expected);
+});
+
+Deno.test("PartFile mixes batched and direct writes in order", () => {
+  const { sink, writes, content } = recordingSink();
+  const part = new PartFile(sink, "x.part", new Uint8Array(0), {
+    size: 64 * 1024,
+    pool: new WriteBufferPool(),
+  });
+  const sizes = [5000, 20_000, 16_383, 16_384, 100, 40_000, 60_000, 1, 16_384];
+  const expected = addAll(part, sizes.map((n, i) => fragment(n, i)));
+  part.finish();
+  // A quarter of the 64 KiB batch (16 KiB) or more goes out as it is, after the batch.
+  assert.deepEqual(writes.map((w) => w.bytes.length), [
+    5000,
+    20_000,
+    16_383,
+    16_384,
+    100,
+    40_000,
+    60_000,
+    1,
+    16_384,
+  ]);
+  assert.deepEqual(content(), expected);
+});
