@@ -285,6 +285,37 @@ Deno.test("--retries: an association aborted under a store; the store goes again
   }, 256);
 });
 
+Deno.test("--retries: a store waiting out its retry delay is not left behind when the queue runs dry", async () => {
+  // The other association stores the rest well within the delay, and a new one finds nothing due
+  // yet: the store must still go when its delay is over, not be recorded as failed at the end.
+  await withImages(3, async (files) => {
+    const fake = startFakeScp((n) =>
+      n === 1 ? { kind: "abort-on-request", source: 2, reason: 0 } : { kind: "answer", status: 0 }
+    );
+    try {
+      const out = await runTool("storescu", [
+        "--parallel",
+        "2",
+        "--retries",
+        "1",
+        "--retry-delay",
+        "400",
+        "--json",
+        HOST,
+        String(fake.port),
+        ...files,
+      ]);
+      assert.equal(out.code, 0, show(out));
+      const stores = jsonLines(out.stdout, "store");
+      assert.deepEqual(stores.map((s) => s.outcome), ["success", "success", "success"]);
+      const retried = stores.filter((s) => (s.attempts as unknown[]).length === 2);
+      assert.equal(retried.length, 1, show(out));
+    } finally {
+      await fake.close();
+    }
+  }, 256);
+});
+
 Deno.test("--retries: Out of Resources (0xA700) is transient; the last attempt decides", async () => {
   await withImages(1, async (files) => {
     const fake = startFakeScp((n) => ({ kind: "answer", status: n === 1 ? 0xa700 : 0 }));

@@ -1177,7 +1177,15 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
             ends.add(a.association.state === "Sta6" ? "ended" : "lost");
             return;
           }
-          const task = take();
+          let task = take();
+          // The queue is dry but a store waits out its retry delay: this association (not the
+          // one that failed it, which ended its turn) takes it when due. Ending here would leave
+          // it behind once every association had ended.
+          while (!task && again.length > 0 && ends.size === 0 && !stopped()) {
+            const wait = Math.min(...again.map((t) => t.notBefore)) - performance.now();
+            if (wait > 0) await sleep(wait, o.stop);
+            if (ends.size === 0) task = take();
+          }
           if (!task) return;
           const job = task.job;
           // One association and one lane reads the next file ahead; otherwise the reads overlap.
