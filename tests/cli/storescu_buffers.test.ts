@@ -38,65 +38,81 @@ async function* single(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
 /** Frames per file: data sets from a few KiB to most of the 1 MiB read-ahead, and beyond it (read in two buffers in turn). */
 const FRAMES = [12, 1, 7, 2, 30, 1, 9, 3, 40, 1, 5, 17, 70, 2];
 
-const MODES: { name: string; args: string[]; window?: number }[] = [
+type Mode = { name: string; args: string[]; window?: number };
+
+const MODES: Mode[] = [
   { name: "one association", args: [] },
   { name: "--parallel 3 --async 4", args: ["--parallel", "3", "--async", "4"], window: 4 },
 ];
 
+/**
+ * Writes the FRAMES files, receives them with a handler that keeps each data set, has `send`
+ * run storescu with `args` towards it (asserting its exit code), and checks that every data
+ * set arrived whole, in the syntax `transfer` asks for.
+ */
+async function sendAndCompare(
+  mode: Mode,
+  transfer: string,
+  send: (args: string[]) => Promise<void>,
+): Promise<void> {
+  await withTempDir("dimse_storescu_buffers_", async (dir) => {
+    const files: string[] = [];
+    const sent = new Map<string, Uint8Array>();
+    for (const [i, frames] of FRAMES.entries()) {
+      const path = `${dir}/f${i}.dcm`;
+      const sopInstanceUid = `1.2.826.0.1.3680043.2.1143.${i + 1}`;
+      await writeImageFile(path, { rows: 128, cols: 128, frames, sopInstanceUid });
+      files.push(path);
+      const info = await inspectDicomFile(path, "file-only");
+      sent.set(sopInstanceUid, (await Deno.readFile(path)).subarray(info.datasetOffset));
+    }
+    const got = new Map<string, { ts: string; bytes: Uint8Array }>();
+    await using server = await serve({
+      aeTitle: "STORE",
+      hostname: "127.0.0.1",
+      port: 0,
+      asyncWindow: mode.window,
+      services: [
+        storage({
+          store: async (ctx) => {
+            const chunks: Uint8Array[] = [];
+            for await (const c of ctx.dataset) chunks.push(c.slice());
+            got.set(ctx.message.affectedSopInstanceUid, {
+              ts: ctx.context.transferSyntax,
+              bytes: concatBytes(chunks),
+            });
+          },
+        }),
+      ],
+    });
+    await send([
+      ...(transfer === "as is" ? [] : ["-xi"]),
+      ...mode.args,
+      "-aec",
+      "STORE",
+      "127.0.0.1",
+      String(server.local.port),
+      ...files,
+    ]);
+    assert.equal(got.size, FRAMES.length);
+    for (const [uid, bytes] of sent) {
+      const arrived = got.get(uid);
+      assert.ok(arrived, `${uid} not stored`);
+      const expected = arrived.ts === EXPLICIT_LE ? bytes : concatBytes(
+        await Array.fromAsync(transcodeDataset(single(bytes), EXPLICIT_LE, arrived.ts)),
+      );
+      assert.equal(arrived.ts, transfer === "as is" ? EXPLICIT_LE : IMPLICIT_LE);
+      assertSameBytes(arrived.bytes, expected, uid);
+    }
+  });
+}
+
 for (const mode of MODES) {
   for (const transfer of ["as is", "-xi (transcoded)"]) {
     Deno.test(`storescu ${mode.name}, ${FRAMES.length} files of different sizes ${transfer}: each data set arrives whole`, async () => {
-      await withTempDir("dimse_storescu_buffers_", async (dir) => {
-        const files: string[] = [];
-        const sent = new Map<string, Uint8Array>();
-        for (const [i, frames] of FRAMES.entries()) {
-          const path = `${dir}/f${i}.dcm`;
-          const sopInstanceUid = `1.2.826.0.1.3680043.2.1143.${i + 1}`;
-          await writeImageFile(path, { rows: 128, cols: 128, frames, sopInstanceUid });
-          files.push(path);
-          const info = await inspectDicomFile(path, "file-only");
-          sent.set(sopInstanceUid, (await Deno.readFile(path)).subarray(info.datasetOffset));
-        }
-        const got = new Map<string, { ts: string; bytes: Uint8Array }>();
-        await using server = await serve({
-          aeTitle: "STORE",
-          hostname: "127.0.0.1",
-          port: 0,
-          asyncWindow: mode.window,
-          services: [
-            storage({
-              store: async (ctx) => {
-                const chunks: Uint8Array[] = [];
-                for await (const c of ctx.dataset) chunks.push(c.slice());
-                got.set(ctx.message.affectedSopInstanceUid, {
-                  ts: ctx.context.transferSyntax,
-                  bytes: concatBytes(chunks),
-                });
-              },
-            }),
-          ],
-        });
-        const args = transfer === "as is" ? [] : ["-xi"];
-        const r = await runTool("storescu", [
-          ...args,
-          ...mode.args,
-          "-aec",
-          "STORE",
-          "127.0.0.1",
-          String(server.local.port),
-          ...files,
-        ], 60_000);
+      await sendAndCompare(mode, transfer, async (args) => {
+        const r = await runTool("storescu", args, 60_000);
         assert.equal(r.code, 0, show(r));
-        assert.equal(got.size, FRAMES.length);
-        for (const [uid, bytes] of sent) {
-          const arrived = got.get(uid);
-          assert.ok(arrived, `${uid} not stored`);
-          const expected = arrived.ts === EXPLICIT_LE ? bytes : concatBytes(
-            await Array.fromAsync(transcodeDataset(single(bytes), EXPLICIT_LE, arrived.ts)),
-          );
-          assert.equal(arrived.ts, transfer === "as is" ? EXPLICIT_LE : IMPLICIT_LE);
-          assertSameBytes(arrived.bytes, expected, uid);
-        }
       });
     });
   }
@@ -110,61 +126,12 @@ for (const mode of MODES) {
 for (const mode of MODES) {
   for (const transfer of ["as is", "-xi (transcoded)"]) {
     Deno.test(`storescu in process ${mode.name} ${transfer}, read-ahead buffers poisoned when given back: each data set arrives whole`, async () => {
-      await withTempDir("dimse_storescu_buffers_", async (dir) => {
-        const files: string[] = [];
-        const sent = new Map<string, Uint8Array>();
-        for (const [i, frames] of FRAMES.entries()) {
-          const path = `${dir}/f${i}.dcm`;
-          const sopInstanceUid = `1.2.826.0.1.3680043.2.1143.${i + 1}`;
-          await writeImageFile(path, { rows: 128, cols: 128, frames, sopInstanceUid });
-          files.push(path);
-          const info = await inspectDicomFile(path, "file-only");
-          sent.set(sopInstanceUid, (await Deno.readFile(path)).subarray(info.datasetOffset));
-        }
-        const got = new Map<string, { ts: string; bytes: Uint8Array }>();
-        await using server = await serve({
-          aeTitle: "STORE",
-          hostname: "127.0.0.1",
-          port: 0,
-          asyncWindow: mode.window,
-          services: [
-            storage({
-              store: async (ctx) => {
-                const chunks: Uint8Array[] = [];
-                for await (const c of ctx.dataset) chunks.push(c.slice());
-                got.set(ctx.message.affectedSopInstanceUid, {
-                  ts: ctx.context.transferSyntax,
-                  bytes: concatBytes(chunks),
-                });
-              },
-            }),
-          ],
-        });
+      await sendAndCompare(mode, transfer, async (args) => {
         poisonReleasedHeadBuffers(0xee);
-        let code: number;
         try {
-          code = await main([
-            "-q",
-            ...(transfer === "as is" ? [] : ["-xi"]),
-            ...mode.args,
-            "-aec",
-            "STORE",
-            "127.0.0.1",
-            String(server.local.port),
-            ...files,
-          ]);
+          assert.equal(await main(["-q", ...args]), 0);
         } finally {
           poisonReleasedHeadBuffers(undefined);
-        }
-        assert.equal(code, 0);
-        assert.equal(got.size, FRAMES.length);
-        for (const [uid, bytes] of sent) {
-          const arrived = got.get(uid);
-          assert.ok(arrived, `${uid} not stored`);
-          const expected = arrived.ts === EXPLICIT_LE ? bytes : concatBytes(
-            await Array.fromAsync(transcodeDataset(single(bytes), EXPLICIT_LE, arrived.ts)),
-          );
-          assertSameBytes(arrived.bytes, expected, uid);
         }
       });
     });
