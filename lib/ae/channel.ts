@@ -6,8 +6,7 @@
  *
  * @module
  */
-import { encodeCommandSet } from "../dimse/command.ts";
-import { type DimseMessage, messageToCommandSet } from "../dimse/messages.ts";
+import { type DimseMessage, encodeMessage } from "../dimse/messages.ts";
 import { fragmentMessage, maxPdvDataLength, MessageAssembler } from "../dimse/fragment.ts";
 import { DimseDecodeError } from "../dimse/errors.ts";
 import type { AbortPdu, PDataTfPdu } from "../pdu/types.ts";
@@ -153,7 +152,7 @@ export class DimseChannel {
     // and its write promise handed back as it is.
     let written: Promise<void>;
     try {
-      const command = encodeCommandSet(messageToCommandSet(message));
+      const command = encodeMessage(message);
       written = this.#sendFragments(contextId, true, command);
       if (dataset === undefined) return written;
       written.catch(ignore);

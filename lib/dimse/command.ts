@@ -325,6 +325,40 @@ export function encodeCommandSet(elements: CommandSet): Uint8Array {
     for (; j > 0 && PRESENT[j - 1] > i; j--) PRESENT[j] = PRESENT[j - 1];
     PRESENT[j] = i;
   }
+  return encodePresent(record, count);
+}
+
+/**
+ * The encoding order of the command elements among `keywords` (other names
+ * are left out), for {@link encodeCommandSetInOrder}: a caller whose sets
+ * always have the same keys (one message type's) works it out once.
+ */
+export function commandOrder(keywords: Iterable<string>): Uint8Array {
+  const indexes: number[] = [];
+  for (const keyword of keywords) {
+    const i = INDEX_BY_KEYWORD.get(keyword);
+    if (i !== undefined && !indexes.includes(i)) indexes.push(i);
+  }
+  return Uint8Array.from(indexes.sort((a, b) => a - b));
+}
+
+/**
+ * {@link encodeCommandSet} of a set whose keys are those `order` was made
+ * from ({@link commandOrder}): the same bytes and errors, without finding
+ * and sorting its keys per call. Keys outside `order` are not encoded.
+ */
+export function encodeCommandSetInOrder(elements: CommandSet, order: Uint8Array): Uint8Array {
+  const record = elements as Record<string, CommandValue | undefined>;
+  let count = 0;
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k];
+    if (record[ENCODE_ORDER[i].keyword] !== undefined) PRESENT[count++] = i;
+  }
+  return encodePresent(record, count);
+}
+
+/** Sizes, checks and writes the `count` elements of PRESENT (in tag order) of `record`. */
+function encodePresent(record: Record<string, CommandValue | undefined>, count: number) {
   let groupLength = 0;
   for (let k = 0; k < count; k++) {
     const i = PRESENT[k];

@@ -12,7 +12,14 @@
  * @module
  */
 
-import { COMMAND_TAG as TAG, type CommandKeyword, type CommandSet, NO_DATASET } from "./command.ts";
+import {
+  COMMAND_TAG as TAG,
+  type CommandKeyword,
+  commandOrder,
+  type CommandSet,
+  encodeCommandSetInOrder,
+  NO_DATASET,
+} from "./command.ts";
 import { DimseDecodeError, formatTag } from "./errors.ts";
 
 /** CommandField (0000,0100) values of the supported messages (PS3.7 E.1). */
@@ -292,6 +299,28 @@ export function messageToCommandSet(msg: DimseMessage): CommandSet {
     if (elements[key] === undefined) delete elements[key];
   }
   return elements;
+}
+
+/**
+ * The encoding order of each message type's elements: {@link allElements}
+ * gives every message of a type the same keys, so they are found and sorted
+ * once per type, not per message.
+ */
+const ORDER_BY_TYPE = new Map<DimseMessageType, Uint8Array>();
+
+/**
+ * The encoded command set of a message: the bytes of
+ * `encodeCommandSet(messageToCommandSet(msg))`, without the intermediate
+ * set's unset fields deleted and its keys sorted for every message (each
+ * message sent passes here).
+ *
+ * @throws TypeError or RangeError if a value does not fit its VR.
+ */
+export function encodeMessage(msg: DimseMessage): Uint8Array {
+  const elements = allElements(msg);
+  let order = ORDER_BY_TYPE.get(msg.type);
+  if (order === undefined) ORDER_BY_TYPE.set(msg.type, order = commandOrder(Object.keys(elements)));
+  return encodeCommandSetInOrder(elements, order);
 }
 
 /** Every element of the message's command set, unset optional ones as undefined. */

@@ -8,6 +8,7 @@ import {
   commandSetToMessage,
   DATASET_RULE,
   type DimseMessage,
+  encodeMessage,
   hasDataset,
   messageToCommandSet,
   PRIORITY,
@@ -123,6 +124,47 @@ Deno.test("messages: round trip through command set bytes", () => {
     const bytes = encodeCommandSet(messageToCommandSet(msg));
     assert.deepEqual(commandSetToMessage(decodeCommandSet(bytes)), msg);
   }
+});
+
+Deno.test("encodeMessage: the bytes and errors of encodeCommandSet(messageToCommandSet(m))", () => {
+  const encodeOld = (m: DimseMessage) => encodeCommandSet(messageToCommandSet(m));
+  const outcome = (encode: (m: DimseMessage) => Uint8Array, m: DimseMessage) => {
+    try {
+      return encode(m);
+    } catch (err) {
+      return `${(err as Error).name}: ${(err as Error).message}`;
+    }
+  };
+  // Each type's order is worked out on its first message: the samples come twice, first
+  // with the optional fields set then without (and the reverse), so that neither way of
+  // meeting a type first leaves an element out or in.
+  const bare = SAMPLES.map((m) => {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(m)) {
+      if (["type", "messageId", "messageIdBeingRespondedTo", "status", "priority"].includes(k)) {
+        out[k] = v;
+      }
+    }
+    if (m.type === "C-MOVE-RQ") out.moveDestination = m.moveDestination;
+    if ("affectedSopClassUid" in m && m.type.endsWith("-RQ")) {
+      out.affectedSopClassUid = m.affectedSopClassUid;
+    }
+    if (m.type === "C-STORE-RQ") out.affectedSopInstanceUid = m.affectedSopInstanceUid;
+    return out as unknown as DimseMessage;
+  });
+  const bad: DimseMessage[] = [
+    { type: "C-ECHO-RQ", messageId: 70000, affectedSopClassUid: VERIFICATION },
+    { type: "C-ECHO-RSP", messageIdBeingRespondedTo: 1, status: 0, errorComment: "é".repeat(70) },
+    { type: "C-STORE-RSP", messageIdBeingRespondedTo: 2, status: 0, offendingElement: [-1] },
+  ];
+  const all = [...SAMPLES.slice(0, 4), ...bare, ...SAMPLES, ...bad, ...bare.toReversed()];
+  for (const m of all) {
+    const want = outcome(encodeOld, m);
+    assert.deepEqual(outcome(encodeMessage, m), want, JSON.stringify(m));
+  }
+  // The errors above are real ones, not two equal crashes.
+  for (const m of bad) assert.equal(typeof outcome(encodeOld, m), "string");
+  assert.equal(typeof outcome(encodeOld, SAMPLES[0]), "object");
 });
 
 Deno.test("messages: command field and data set type follow the message type", () => {
