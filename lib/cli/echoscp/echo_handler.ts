@@ -15,7 +15,8 @@ import type { CommandHandler } from "../../ae/server.ts";
 /** Answers a C-ECHO-RQ with status 0x0000 (PS3.7 9.3.5.2), logging as pynetdicom's echoscp. */
 export const echoHandler: CommandHandler = async (message, ctx): Promise<number | "abort"> => {
   if (message.type !== "C-ECHO-RQ") return "abort";
-  ctx.log.info(`Received Echo Request (MsgID ${message.messageId})`);
+  // Every echo passes here: the line is made only when shown.
+  if (ctx.log.isEnabled("info")) ctx.log.info(`Received Echo Request (MsgID ${message.messageId})`);
   await ctx.channel.send(ctx.contextId, {
     type: "C-ECHO-RSP",
     messageIdBeingRespondedTo: message.messageId,

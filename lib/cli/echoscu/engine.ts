@@ -116,18 +116,20 @@ export async function runEchoScu(o: EchoScuOptions): Promise<EchoResult> {
     contextId: number,
     messageId: number,
   ): Promise<EchoResult | undefined> {
-    log.info(`Sending Echo Request (MsgID ${messageId})`);
+    // Per echo (--repeat): the lines are made only when shown (-v).
+    const verbose = log.isEnabled("info");
+    if (verbose) log.info(`Sending Echo Request (MsgID ${messageId})`);
     const t = performance.now();
-    const wait = {
-      operation: "C-ECHO",
-      activity: "echo",
-      failedPrefix: "Echo Failed: ",
-      timeoutMs: o.dimseTimeoutMs,
-    };
     let rsp: CEchoRsp;
     try {
       rsp = await assoc.echo({ messageId, contextId });
     } catch (err) {
+      const wait = {
+        operation: "C-ECHO",
+        activity: "echo",
+        failedPrefix: "Echo Failed: ",
+        timeoutMs: o.dimseTimeoutMs,
+      };
       const failure = operationFailure(err, wait, log);
       result.echoes.push({ messageId, statusText: failure.statusText, roundTripMs: since(t) });
       return fail(failure.outcome, failure.diagnosis);
@@ -136,7 +138,7 @@ export async function runEchoScu(o: EchoScuOptions): Promise<EchoResult> {
     const status = rsp.status;
     const statusText = echoStatusString(status);
     result.echoes.push({ messageId, status, statusText, roundTripMs });
-    log.info(`Received Echo Response (${statusText})`);
+    if (verbose) log.info(`Received Echo Response (${statusText})`);
     if (status === 0) return undefined;
     return fail(
       "echo-failed",
