@@ -7,7 +7,7 @@
  * @module
  */
 import { type DimseMessage, encodeMessage } from "../dimse/messages.ts";
-import { fragmentMessage, maxPdvDataLength, MessageAssembler } from "../dimse/fragment.ts";
+import { fragmentPdus, maxPdvDataLength, MessageAssembler } from "../dimse/fragment.ts";
 import { DimseDecodeError } from "../dimse/errors.ts";
 import type { AbortPdu, PDataTfPdu } from "../pdu/types.ts";
 import type { AbortSource, UlAssociation, UlIndication } from "../ul/association.ts";
@@ -164,17 +164,14 @@ export class DimseChannel {
   }
 
   /**
-   * Queues `bytes` as P-DATA-TF PDUs (see fragmentMessage); the last PDU's
+   * Queues `bytes` as P-DATA-TF PDUs (see fragmentPdus); the last PDU's
    * write promise, which the caller must handle (every earlier one is
    * handled here, see #sendPData).
    */
   #sendFragments(contextId: number, isCommand: boolean, bytes: Uint8Array): Promise<void> {
-    let written: Promise<void> | undefined;
-    for (const pdu of fragmentMessage(contextId, isCommand, bytes, this.#pdvLength)) {
-      written?.catch(ignore);
-      written = this.association.sendPData(pdu);
-    }
-    return written!;
+    const pdus = fragmentPdus(contextId, isCommand, bytes, this.#pdvLength);
+    for (let i = 0; i < pdus.length - 1; i++) this.#sendPData(pdus[i]);
+    return this.association.sendPData(pdus[pdus.length - 1]);
   }
 
   async #sendStream(

@@ -85,6 +85,23 @@ export function* fragmentMessage(
   pdvDataLength: number,
   isLast = true,
 ): Generator<PDataTfPdu> {
+  yield* fragmentPdus(contextId, isCommand, bytes, pdvDataLength, isLast);
+}
+
+/**
+ * {@link fragmentMessage}'s PDUs as a list, made at once: for a sender on
+ * the hot path (every message is cut here, nearly always into one PDU),
+ * without a generator and a result object per PDU.
+ *
+ * @throws RangeError as `fragmentMessage`
+ */
+export function fragmentPdus(
+  contextId: number,
+  isCommand: boolean,
+  bytes: Uint8Array,
+  pdvDataLength: number,
+  isLast = true,
+): PDataTfPdu[] {
   if (!Number.isInteger(contextId) || contextId < 1 || contextId > 255 || contextId % 2 === 0) {
     throw new RangeError(`presentation context ID ${contextId} is not an odd number 1..255`);
   }
@@ -94,22 +111,27 @@ export function* fragmentMessage(
   if (bytes.length % 2 !== 0) {
     throw new RangeError(`odd ${isCommand ? "command" : "data"} length ${bytes.length}`);
   }
+  const pdus: PDataTfPdu[] = [];
   if (bytes.length === 0) {
-    if (isLast) yield { type: "P-DATA-TF", pdvs: [{ contextId, isCommand, isLast, data: bytes }] };
-    return;
+    if (isLast) {
+      pdus.push({ type: "P-DATA-TF", pdvs: [{ contextId, isCommand, isLast, data: bytes }] });
+    }
+    return pdus;
   }
   for (let offset = 0; offset < bytes.length; offset += pdvDataLength) {
     const end = Math.min(offset + pdvDataLength, bytes.length);
-    yield {
+    pdus.push({
       type: "P-DATA-TF",
       pdvs: [{
         contextId,
         isCommand,
         isLast: isLast && end === bytes.length,
-        data: bytes.subarray(offset, end),
+        // The whole of `bytes` as it is when it fits one PDV: no view made of it.
+        data: offset === 0 && end === bytes.length ? bytes : bytes.subarray(offset, end),
       }],
-    };
+    });
   }
+  return pdus;
 }
 
 /** Limits of a {@linkcode MessageAssembler}. */

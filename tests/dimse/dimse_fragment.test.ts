@@ -10,6 +10,7 @@ import { DimseDecodeError } from "../../lib/dimse/errors.ts";
 import {
   type AssemblyEvent,
   fragmentMessage,
+  fragmentPdus,
   maxPdvDataLength,
   MessageAssembler,
 } from "../../lib/dimse/fragment.ts";
@@ -126,6 +127,29 @@ Deno.test("class 10: fragments fit every peer maximum, fill even ones, stay even
         assert.deepEqual(concatBytes(pdus.map((p) => p.pdvs[0].data)), input);
       }
     }
+  }
+});
+
+Deno.test("fragmentPdus: fragmentMessage's PDUs as a list, data in the input's own memory", () => {
+  const input = evenBytes(100);
+  for (const length of [0, 2, 40, 42, 84, 100]) {
+    const bytes = input.subarray(0, length);
+    for (const isLast of [true, false]) {
+      const list = fragmentPdus(5, true, bytes, 42, isLast);
+      assert.deepEqual(list, [...fragmentMessage(5, true, bytes, 42, isLast)]);
+      let offset = 0;
+      for (const pdu of list) {
+        const data = pdu.pdvs[0].data;
+        assert.equal(data.buffer, input.buffer);
+        assert.equal(data.byteOffset, input.byteOffset + offset);
+        offset += data.length;
+      }
+    }
+  }
+  for (const [ctx, pdv, length] of [[2, 42, 4], [1, 3, 4], [1, 42, 3]]) {
+    const error = (f: () => unknown) => assert.throws(f, RangeError);
+    error(() => fragmentPdus(ctx, false, evenBytes(length), pdv));
+    error(() => [...fragmentMessage(ctx, false, evenBytes(length), pdv)]);
   }
 });
 
