@@ -440,6 +440,33 @@ function present<const M extends Record<string, CommandKeyword>>(
   return out as { [F in keyof M]?: NonNullable<CommandSet[M[F]]> };
 }
 
+/** The response fields of every response (PS3.7 9.3), Status mandatory. */
+function statusFields(read: MandatoryReader, cmd: CommandSet): ResponseStatusFields {
+  return { status: read.get("Status"), ...present(cmd, STATUS_FIELDS) };
+}
+
+// The optional fields of the messages and their elements, for `present`.
+const STATUS_FIELDS = {
+  errorComment: "ErrorComment",
+  errorId: "ErrorID",
+  offendingElement: "OffendingElement",
+} as const;
+const COUNT_FIELDS = {
+  remainingSuboperations: "NumberOfRemainingSuboperations",
+  completedSuboperations: "NumberOfCompletedSuboperations",
+  failedSuboperations: "NumberOfFailedSuboperations",
+  warningSuboperations: "NumberOfWarningSuboperations",
+} as const;
+const AFFECTED_CLASS_FIELD = { affectedSopClassUid: "AffectedSOPClassUID" } as const;
+const AFFECTED_INSTANCE_FIELD = { affectedSopInstanceUid: "AffectedSOPInstanceUID" } as const;
+const MOVE_ORIGINATOR_FIELDS = {
+  moveOriginatorAeTitle: "MoveOriginatorApplicationEntityTitle",
+  moveOriginatorMessageId: "MoveOriginatorMessageID",
+} as const;
+/** A data set follows (or not): the flag spread into a message that may have one. */
+const DATASET_FLAG = { datasetPresent: true } as const;
+const NO_FLAG = {} as const;
+
 /**
  * The typed message of a decoded command set, with the mandatory elements of
  * its type checked (PS3.7 9.3):
@@ -483,23 +510,8 @@ export function commandSetToMessage(cmd: CommandSet): DimseMessage {
       { tag: TAG.CommandDataSetType, commandField: field, messageId: cmd.MessageID },
     );
   }
-  const datasetFlag = withDataset ? { datasetPresent: true } : {};
-  const status = (): ResponseStatusFields => ({
-    status: read.get("Status"),
-    ...present(cmd, {
-      errorComment: "ErrorComment",
-      errorId: "ErrorID",
-      offendingElement: "OffendingElement",
-    }),
-  });
-  const counts = (): SuboperationCounts =>
-    present(cmd, {
-      remainingSuboperations: "NumberOfRemainingSuboperations",
-      completedSuboperations: "NumberOfCompletedSuboperations",
-      failedSuboperations: "NumberOfFailedSuboperations",
-      warningSuboperations: "NumberOfWarningSuboperations",
-    });
-  const affectedClass = () => present(cmd, { affectedSopClassUid: "AffectedSOPClassUID" });
+  // Every message received passes here: no closure or field map is made per message.
+  const datasetFlag = withDataset ? DATASET_FLAG : NO_FLAG;
   switch (type) {
     case "C-ECHO-RQ":
       return {
@@ -511,8 +523,8 @@ export function commandSetToMessage(cmd: CommandSet): DimseMessage {
       return {
         type,
         messageIdBeingRespondedTo: read.get("MessageIDBeingRespondedTo"),
-        ...affectedClass(),
-        ...status(),
+        ...present(cmd, AFFECTED_CLASS_FIELD),
+        ...statusFields(read, cmd),
       };
     case "C-STORE-RQ":
       return {
@@ -521,18 +533,15 @@ export function commandSetToMessage(cmd: CommandSet): DimseMessage {
         affectedSopClassUid: read.get("AffectedSOPClassUID"),
         affectedSopInstanceUid: read.get("AffectedSOPInstanceUID"),
         priority: read.priority(),
-        ...present(cmd, {
-          moveOriginatorAeTitle: "MoveOriginatorApplicationEntityTitle",
-          moveOriginatorMessageId: "MoveOriginatorMessageID",
-        }),
+        ...present(cmd, MOVE_ORIGINATOR_FIELDS),
       };
     case "C-STORE-RSP":
       return {
         type,
         messageIdBeingRespondedTo: read.get("MessageIDBeingRespondedTo"),
-        ...affectedClass(),
-        ...present(cmd, { affectedSopInstanceUid: "AffectedSOPInstanceUID" }),
-        ...status(),
+        ...present(cmd, AFFECTED_CLASS_FIELD),
+        ...present(cmd, AFFECTED_INSTANCE_FIELD),
+        ...statusFields(read, cmd),
       };
     case "C-FIND-RQ":
     case "C-GET-RQ":
@@ -554,8 +563,8 @@ export function commandSetToMessage(cmd: CommandSet): DimseMessage {
       return {
         type,
         messageIdBeingRespondedTo: read.get("MessageIDBeingRespondedTo"),
-        ...affectedClass(),
-        ...status(),
+        ...present(cmd, AFFECTED_CLASS_FIELD),
+        ...statusFields(read, cmd),
         ...datasetFlag,
       };
     case "C-GET-RSP":
@@ -563,9 +572,9 @@ export function commandSetToMessage(cmd: CommandSet): DimseMessage {
       return {
         type,
         messageIdBeingRespondedTo: read.get("MessageIDBeingRespondedTo"),
-        ...affectedClass(),
-        ...status(),
-        ...counts(),
+        ...present(cmd, AFFECTED_CLASS_FIELD),
+        ...statusFields(read, cmd),
+        ...present(cmd, COUNT_FIELDS),
         ...datasetFlag,
       };
     case "C-CANCEL-RQ":
