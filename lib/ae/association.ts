@@ -167,6 +167,9 @@ function responseType(request: string): string {
   return rsp;
 }
 
+/** The message of a response. */
+const responseMessage = (r: Response): DimseMessage => r.message;
+
 /** Responses a multi-response operation holds before the reader waits for its caller. */
 const RESPONSE_BACKLOG = 64;
 
@@ -287,23 +290,23 @@ export class Association implements AsyncDisposable {
    * console.log(rsp.status === 0 ? "alive" : `status ${rsp.status}`);
    * ```
    */
-  async echo(o: OperationOptions & { contextId?: number } = {}): Promise<CEchoRsp> {
-    const context = o.contextId === undefined
-      ? this.#context(VERIFICATION_SOP_CLASS)
-      : { id: o.contextId };
-    const messageId = o.messageId ?? this.nextMessageId();
-    const rsp = await this.#single(
-      context.id,
-      {
-        type: "C-ECHO-RQ",
-        messageId,
-        affectedSopClassUid: VERIFICATION_SOP_CLASS,
-      },
-      undefined,
-      "C-ECHO",
-      o,
-    );
-    return rsp.message as CEchoRsp;
+  echo(o: OperationOptions & { contextId?: number } = {}): Promise<CEchoRsp> {
+    // No async frame of its own: a --repeat run passes here for every echo.
+    let single: Promise<Response>;
+    try {
+      const contextId = o.contextId ?? this.#context(VERIFICATION_SOP_CLASS).id;
+      const messageId = o.messageId ?? this.nextMessageId();
+      single = this.#single(
+        contextId,
+        { type: "C-ECHO-RQ", messageId, affectedSopClassUid: VERIFICATION_SOP_CLASS },
+        undefined,
+        "C-ECHO",
+        o,
+      );
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return single.then(responseMessage) as Promise<CEchoRsp>;
   }
 
   /**
