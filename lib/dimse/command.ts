@@ -346,6 +346,8 @@ export function commandOrder(keywords: Iterable<string>): Uint8Array {
  * {@link encodeCommandSet} of a set whose keys are those `order` was made
  * from ({@link commandOrder}): the same bytes and errors, without finding
  * and sorting its keys per call. Keys outside `order` are not encoded.
+ * The result is a view into memory shared with other command sets (never
+ * written again once encoded): its `buffer` is not its own.
  */
 export function encodeCommandSetInOrder(elements: CommandSet, order: Uint8Array): Uint8Array {
   const record = elements as Record<string, CommandValue | undefined>;
@@ -354,23 +356,61 @@ export function encodeCommandSetInOrder(elements: CommandSet, order: Uint8Array)
     const i = order[k];
     if (record[ENCODE_ORDER[i].keyword] !== undefined) PRESENT[count++] = i;
   }
-  return encodePresent(record, count);
+  return encodePresent(record, count, true);
 }
 
-/** Sizes, checks and writes the `count` elements of PRESENT (in tag order) of `record`. */
-function encodePresent(record: Record<string, CommandValue | undefined>, count: number) {
+/**
+ * Memory shared by the command sets of {@link encodeCommandSetInOrder}: each
+ * gets the next unused bytes, and a full slab is left to the garbage
+ * collector with the last view of it, never written again. A message sent
+ * then costs a view instead of a buffer of its own (an ArrayBuffer and its
+ * backing store, a DataView), and nobody's bytes change under them.
+ */
+const SLAB_SIZE = 8192;
+/** The largest command set carved from a slab; a larger one gets its own buffer. */
+const SLAB_MAX = 1024;
+let slab = new Uint8Array(0);
+let slabView = new DataView(slab.buffer);
+let slabUsed = 0;
+
+/**
+ * Sizes, checks and writes the `count` elements of PRESENT (in tag order) of
+ * `record`: into a buffer of its own, or (`shared`) into the slab.
+ */
+function encodePresent(
+  record: Record<string, CommandValue | undefined>,
+  count: number,
+  shared = false,
+): Uint8Array {
   let groupLength = 0;
   for (let k = 0; k < count; k++) {
     const i = PRESENT[k];
     groupLength += 8 +
       (LENGTHS[k] = valueLength(ENCODE_ORDER[i], record[ENCODE_ORDER[i].keyword]!));
   }
-  const out = new Uint8Array(12 + groupLength);
-  const view = new DataView(out.buffer);
+  const length = 12 + groupLength;
+  let out: Uint8Array;
+  let view: DataView;
+  let start = 0;
+  if (shared && length <= SLAB_MAX) {
+    if (slabUsed + length > slab.length) {
+      slab = new Uint8Array(SLAB_SIZE);
+      slabView = new DataView(slab.buffer);
+      slabUsed = 0;
+    }
+    out = slab;
+    view = slabView;
+    start = slabUsed;
+    slabUsed += length;
+  } else {
+    out = new Uint8Array(length);
+    view = new DataView(out.buffer);
+  }
   // (0000,0000) CommandGroupLength, UL of 4 bytes: the tag and length words, then the value.
-  view.setUint32(4, 4, true);
-  view.setUint32(8, groupLength, true);
-  let offset = 12;
+  view.setUint32(start, 0, true);
+  view.setUint32(start + 4, 4, true);
+  view.setUint32(start + 8, groupLength, true);
+  let offset = start + 12;
   for (let k = 0; k < count; k++) {
     const def = ENCODE_ORDER[PRESENT[k]];
     const value = record[def.keyword]!;
@@ -381,7 +421,7 @@ function encodePresent(record: Record<string, CommandValue | undefined>, count: 
     writeValue(out, view, offset + 8, def, value, length);
     offset += 8 + length;
   }
-  return out;
+  return out === slab ? slab.subarray(start, start + length) : out;
 }
 
 /** The error of a value whose length does not fit its VR. */

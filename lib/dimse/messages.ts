@@ -312,7 +312,8 @@ const ORDER_BY_TYPE = new Map<DimseMessageType, Uint8Array>();
  * The encoded command set of a message: the bytes of
  * `encodeCommandSet(messageToCommandSet(msg))`, without the intermediate
  * set's unset fields deleted and its keys sorted for every message (each
- * message sent passes here).
+ * message sent passes here). The bytes are a view into memory shared with
+ * other command sets (see `encodeCommandSetInOrder`).
  *
  * @throws TypeError or RangeError if a value does not fit its VR.
  */

@@ -167,6 +167,32 @@ Deno.test("encodeMessage: the bytes and errors of encodeCommandSet(messageToComm
   assert.equal(typeof outcome(encodeOld, SAMPLES[0]), "object");
 });
 
+Deno.test("encodeMessage: a command set stays as encoded while later ones are encoded", () => {
+  // The sets share memory (a slab per some hundred messages): none may be written again.
+  // Thousands of messages of every sample's size, long ones with their own buffer, and
+  // failed ones in between, all kept; then each is compared with a fresh encoding.
+  const sent: { message: DimseMessage; bytes: Uint8Array }[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const sample = SAMPLES[i % SAMPLES.length];
+    const message = { ...sample } as DimseMessage & Record<string, unknown>;
+    if ("messageId" in message) message.messageId = i + 1;
+    if (i % 7 === 0 && "status" in message) message.errorComment = "x".repeat(i % 64);
+    if (i % 500 === 0) message.affectedSopClassUid = "1.2." + "3".repeat(60);
+    if (i % 11 === 0) {
+      const id = "messageId" in message ? "messageId" : "messageIdBeingRespondedTo";
+      assert.throws(() => encodeMessage({ ...message, [id]: 70000 } as DimseMessage), RangeError);
+    }
+    sent.push({ message, bytes: encodeMessage(message) });
+  }
+  for (const { message, bytes } of sent) {
+    assert.deepEqual(
+      bytes,
+      encodeCommandSet(messageToCommandSet(message)),
+      JSON.stringify(message),
+    );
+  }
+});
+
 Deno.test("messages: command field and data set type follow the message type", () => {
   // PS3.7 Table E.1-1 command fields; data set: PS3.7 9.3 (M, C/U as the message says, none).
   const expected = {
