@@ -437,15 +437,38 @@ function badLength(
   );
 }
 
+/** A little-endian uint16 at `at` (PS3.5 7.3: command sets are Implicit VR Little Endian). */
+function u16(bytes: Uint8Array, at: number): number {
+  return bytes[at] | (bytes[at + 1] << 8);
+}
+
+/** A little-endian uint32 at `at`. */
+function u32(bytes: Uint8Array, at: number): number {
+  return (bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24)) >>> 0;
+}
+
 /**
- * Decodes one element's value, `length` bytes at `offset` of `bytes` (and of
- * `view`, over the same bytes), checking the length against the VR. Read in
- * place: no view or buffer per element.
+ * The last short string value decoded of each command element, by tag:
+ * strings are immutable, so handing the same one out again is as good as a
+ * new one. At most one per element of PS3.7 Annex E is kept.
+ */
+const LAST_STRING = new Map<number, string>();
+
+/** Whether `text` is bytes `from`..`end` of `bytes`, one Latin-1 character per byte. */
+function sameLatin1(text: string, bytes: Uint8Array, from: number, end: number): boolean {
+  if (text.length !== end - from) return false;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) !== bytes[from + i]) return false;
+  return true;
+}
+
+/**
+ * Decodes one element's value, `length` bytes at `offset` of `bytes`,
+ * checking the length against the VR. Read in place: no view or buffer per
+ * element or per command set (every message received passes here).
  */
 function decodeValue(
   def: CommandDictionaryEntry,
   bytes: Uint8Array,
-  view: DataView,
   offset: number,
   length: number,
 ): CommandValue {
@@ -455,12 +478,12 @@ function decodeValue(
       const size = def.vr === "UL" ? 4 : 2;
       if (!def.multi) {
         if (length !== size) throw badLength(def, length, `expected ${size}`);
-        return size === 4 ? view.getUint32(offset, true) : view.getUint16(offset, true);
+        return size === 4 ? u32(bytes, offset) : u16(bytes, offset);
       }
       if (length % size !== 0) throw badLength(def, length, `expected a multiple of ${size}`);
       const list: number[] = [];
       for (let at = offset; at < offset + length; at += size) {
-        list.push(size === 4 ? view.getUint32(at, true) : view.getUint16(at, true));
+        list.push(size === 4 ? u32(bytes, at) : u16(bytes, at));
       }
       return list;
     }
@@ -468,7 +491,7 @@ function decodeValue(
       if (length % 4 !== 0) throw badLength(def, length, "expected a multiple of 4");
       const list: number[] = [];
       for (let at = offset; at < offset + length; at += 4) {
-        list.push(((view.getUint16(at, true) << 16) | view.getUint16(at + 2, true)) >>> 0);
+        list.push(((u16(bytes, at) << 16) | u16(bytes, at + 2)) >>> 0);
       }
       return list;
     }
@@ -479,8 +502,17 @@ function decodeValue(
       // Strip the NUL (UI) or space padding; peers mix them up, so accept both.
       let end = offset + length;
       while (end > offset && (bytes[end - 1] === 0x00 || bytes[end - 1] === 0x20)) end--;
+      // The same value as this element's last one (the SOP class of every echo or store of
+      // a run) is that string again, compared in place rather than made anew.
+      const last = LAST_STRING.get(def.tag);
+      if (last !== undefined && sameLatin1(last, bytes, offset, end)) return last;
       // One string of the bytes as Latin-1 code points (a value is at most 10240 bytes).
-      return String.fromCharCode.apply(null, bytes.subarray(offset, end) as unknown as number[]);
+      const text = String.fromCharCode.apply(
+        null,
+        bytes.subarray(offset, end) as unknown as number[],
+      );
+      if (end - offset <= 64) LAST_STRING.set(def.tag, text);
+      return text;
     }
   }
 }
@@ -507,7 +539,6 @@ export function decodeCommandSet(
       `command set of ${bytes.length} bytes exceeds the limit of ${maxLength}`,
     );
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const record: Record<string, CommandValue> = {};
   let offset = 0;
   let previousTag = -1;
@@ -518,9 +549,9 @@ export function decodeCommandSet(
         `element header at offset ${offset} cut short: ${bytes.length - offset} bytes left`,
       );
     }
-    const group = view.getUint16(offset, true);
-    const tag = ((group << 16) | view.getUint16(offset + 2, true)) >>> 0;
-    const length = view.getUint32(offset + 4, true);
+    const group = u16(bytes, offset);
+    const tag = ((group << 16) | u16(bytes, offset + 2)) >>> 0;
+    const length = u32(bytes, offset + 4);
     if (group !== 0x0000) {
       throw new DimseDecodeError(
         "tag-order",
@@ -561,7 +592,7 @@ export function decodeCommandSet(
         { tag },
       );
     }
-    const value = decodeValue(def, bytes, view, offset + 8, length);
+    const value = decodeValue(def, bytes, offset + 8, length);
     offset += 8 + length;
     if (tag === 0x00000000) {
       if (value !== bytes.length - offset) {

@@ -354,3 +354,24 @@ Deno.test("class 6: random corruption only ever raises DimseDecodeError", () => 
     }
   }
 });
+
+Deno.test("decode: a string value is its own bytes' whatever the values decoded before it", () => {
+  // Values of one element one after another: the same, another of the same length, a prefix
+  // and an extension of it, padded either way, empty, and the first again.
+  const values = [
+    "1.2.840.10008.1.1",
+    "1.2.840.10008.1.1",
+    "1.2.840.10008.1.2",
+    "1.2.840.10008.1",
+    "1.2.840.10008.1.12",
+    "",
+    "1.2.840.10008.1.1",
+  ];
+  for (const pad of [0x00, 0x20]) {
+    for (const uid of values) {
+      const bytes = encodeCommandSet({ AffectedSOPClassUID: uid, MessageID: 1 });
+      if (uid.length % 2 === 1) bytes[12 + 8 + uid.length] = pad;
+      assert.deepEqual(decodeCommandSet(bytes), { AffectedSOPClassUID: uid, MessageID: 1 });
+    }
+  }
+});
