@@ -370,12 +370,10 @@ export class Association implements AsyncDisposable {
     const cancel = () => {
       if (cancelled || final || !this.open) return;
       cancelled = true;
-      this.#exclusive(() =>
-        this.channel.send(contextId, {
-          type: "C-CANCEL-RQ",
-          messageIdBeingRespondedTo: request.messageId,
-        })
-      ).catch(() => {});
+      this.#exclusive(contextId, {
+        type: "C-CANCEL-RQ",
+        messageIdBeingRespondedTo: request.messageId,
+      }).catch(() => {});
     };
     const place = this.#places.take();
     if (place) await place;
@@ -564,19 +562,29 @@ export class Association implements AsyncDisposable {
   }
 
   /**
-   * Runs `send` once the sends before it are done (whatever their outcome): one message on
-   * the wire at a time. `failed`, when given, maps a failure of this send (see #send).
+   * Sends `message` (with `dataset`) on `contextId` once the sends before it are done
+   * (whatever their outcome): one message on the wire at a time. `failed`, when given, maps
+   * a failure of this send (see #send).
    */
-  #exclusive(send: () => Promise<void>, failed?: (err: unknown) => Promise<never>): Promise<void> {
-    // Nothing under way (one request at a time, the common case): at once, not a turn later.
+  #exclusive(
+    contextId: number,
+    message: DimseMessage,
+    dataset?: Uint8Array | AsyncIterable<Uint8Array>,
+    failed?: (err: unknown) => Promise<never>,
+  ): Promise<void> {
+    // Nothing under way (one request at a time, the common case): at once, not a turn later,
+    // and without a closure.
     let run: Promise<void>;
     if (this.#sendsUnderWay === 0) {
       try {
-        run = send();
+        run = this.channel.send(contextId, message, dataset);
       } catch (err) {
         run = Promise.reject(err);
       }
-    } else run = this.#sending.then(send, send);
+    } else {
+      const send = () => this.channel.send(contextId, message, dataset);
+      run = this.#sending.then(send, send);
+    }
     this.#sendsUnderWay++;
     if (failed === undefined) {
       this.#sending = run.then(this.#sendDone, this.#sendDone);
@@ -617,7 +625,7 @@ export class Association implements AsyncDisposable {
     request: DimseMessage,
     dataset: Uint8Array | AsyncIterable<Uint8Array> | undefined,
   ): Promise<void> {
-    return this.#exclusive(() => this.channel.send(contextId, request, dataset), this.#sendFailed);
+    return this.#exclusive(contextId, request, dataset, this.#sendFailed);
   }
 
   /** Why a request could not be sent (see #send); always throws. */
@@ -803,7 +811,7 @@ export class Association implements AsyncDisposable {
       association: info,
       dataset: data,
       signal: controller.signal,
-      send: (rsp) => this.#exclusive(() => this.channel.send(contextId, rsp)),
+      send: (rsp) => this.#exclusive(contextId, rsp),
       logger: this.#setup.logger,
     });
     // The reader goes on feeding the data set while the service consumes it.
