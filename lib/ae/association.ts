@@ -167,9 +167,6 @@ function responseType(request: string): string {
   return rsp;
 }
 
-/** The message of a response. */
-const responseMessage = (r: Response): DimseMessage => r.message;
-
 /** Responses a multi-response operation holds before the reader waits for its caller. */
 const RESPONSE_BACKLOG = 64;
 
@@ -292,7 +289,7 @@ export class Association implements AsyncDisposable {
    */
   echo(o: OperationOptions & { contextId?: number } = {}): Promise<CEchoRsp> {
     // No async frame of its own: a --repeat run passes here for every echo.
-    let single: Promise<Response>;
+    let single: Promise<DimseMessage>;
     try {
       const contextId = o.contextId ?? this.#context(VERIFICATION_SOP_CLASS).id;
       const messageId = o.messageId ?? this.nextMessageId();
@@ -306,7 +303,7 @@ export class Association implements AsyncDisposable {
     } catch (err) {
       return Promise.reject(err);
     }
-    return single.then(responseMessage) as Promise<CEchoRsp>;
+    return single as Promise<CEchoRsp>;
   }
 
   /**
@@ -331,8 +328,7 @@ export class Association implements AsyncDisposable {
       affectedSopInstanceUid: source.sopInstanceUid,
       priority: o.priority ?? PRIORITY.medium,
     };
-    const rsp = await this.#single(context.id, request, source.dataset, "C-STORE", o);
-    return rsp.message as CStoreRsp;
+    return await this.#single(context.id, request, source.dataset, "C-STORE", o) as CStoreRsp;
   }
 
   /**
@@ -520,14 +516,14 @@ export class Association implements AsyncDisposable {
     );
   }
 
-  /** One request, one response. */
+  /** One request, one response: its message (C-ECHO and C-STORE responses carry no data set). */
   async #single(
     contextId: number,
     request: DimseMessage & { messageId: number },
     dataset: Uint8Array | AsyncIterable<Uint8Array> | undefined,
     operation: string,
     o: StoreOptions,
-  ): Promise<Response> {
+  ): Promise<DimseMessage> {
     const waiter = new OneResponse(request.messageId);
     const place = this.#places.take();
     if (place) await place;
@@ -554,7 +550,7 @@ export class Association implements AsyncDisposable {
         await this.#protocolError(err);
         throw err;
       }
-      return got;
+      return got.message;
     } finally {
       this.#waiters.delete(request.messageId);
       this.#places.give();
