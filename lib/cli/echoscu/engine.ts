@@ -11,7 +11,6 @@ import { ECHO_TRANSFER_SYNTAXES, VERIFICATION_SOP_CLASS } from "../../dicom/uids
 import { buildAssociateRq, repeatedContexts } from "../../ae/negotiation.ts";
 import {
   closeAssociation,
-  type OpenAssociation,
   openAssociation,
   operationFailure,
   type ScuOptions,
@@ -97,8 +96,22 @@ export async function runEchoScu(o: EchoScuOptions): Promise<EchoResult> {
   result.transferSyntax = context.transferSyntax;
   result.maxSendPdv = opened.channel.maxSendPdv;
 
+  // Per echo (--repeat): the lines are made only when shown (-v), and the loop awaits the
+  // response itself, without an async function per echo around it.
+  const verbose = log.isEnabled("info");
   for (let messageId = 1; messageId <= o.repeat; messageId++) {
-    const failure = await echoOnce(opened, context.id, messageId);
+    if (verbose) log.info(`Sending Echo Request (MsgID ${messageId})`);
+    const t = performance.now();
+    let failure: EchoResult | undefined;
+    try {
+      failure = answered(
+        await opened.assoc.echo({ messageId, contextId: context.id }),
+        messageId,
+        t,
+      );
+    } catch (err) {
+      failure = unanswered(err, messageId, t);
+    }
     if (failure?.outcome === "echo-failed") {
       // A failure status ends the run, not the association: end it as DCMTK's echoscu
       // does (release, or abort with --abort) instead of dropping the connection.
@@ -111,29 +124,8 @@ export async function runEchoScu(o: EchoScuOptions): Promise<EchoResult> {
   const releaseFailure = await closeAssociation(opened.assoc, o, result.timings);
   return releaseFailure ? fail("aborted", releaseFailure) : result;
 
-  async function echoOnce(
-    { assoc }: OpenAssociation,
-    contextId: number,
-    messageId: number,
-  ): Promise<EchoResult | undefined> {
-    // Per echo (--repeat): the lines are made only when shown (-v).
-    const verbose = log.isEnabled("info");
-    if (verbose) log.info(`Sending Echo Request (MsgID ${messageId})`);
-    const t = performance.now();
-    let rsp: CEchoRsp;
-    try {
-      rsp = await assoc.echo({ messageId, contextId });
-    } catch (err) {
-      const wait = {
-        operation: "C-ECHO",
-        activity: "echo",
-        failedPrefix: "Echo Failed: ",
-        timeoutMs: o.dimseTimeoutMs,
-      };
-      const failure = operationFailure(err, wait, log);
-      result.echoes.push({ messageId, statusText: failure.statusText, roundTripMs: since(t) });
-      return fail(failure.outcome, failure.diagnosis);
-    }
+  /** The echo sent at `t` was answered: recorded; how the run ends if it failed. */
+  function answered(rsp: CEchoRsp, messageId: number, t: number): EchoResult | undefined {
     const roundTripMs = since(t);
     const status = rsp.status;
     const statusText = echoStatusString(status);
@@ -145,6 +137,19 @@ export async function runEchoScu(o: EchoScuOptions): Promise<EchoResult> {
       `the peer answered the C-ECHO with status ${statusHex(status)} (${statusText}): ` +
         "it is reachable and speaks DICOM but reports a problem; check its log",
     );
+  }
+
+  /** The echo sent at `t` got no response (`err` says why): recorded, and how the run ends. */
+  function unanswered(err: unknown, messageId: number, t: number): EchoResult {
+    const wait = {
+      operation: "C-ECHO",
+      activity: "echo",
+      failedPrefix: "Echo Failed: ",
+      timeoutMs: o.dimseTimeoutMs,
+    };
+    const failure = operationFailure(err, wait, log);
+    result.echoes.push({ messageId, statusText: failure.statusText, roundTripMs: since(t) });
+    return fail(failure.outcome, failure.diagnosis);
   }
 }
 
