@@ -60,19 +60,21 @@ export class ConnTransport implements Transport {
   }
 
   /** Reads into `into`; null at the end of the stream, after a reset, or once we closed. */
-  async readInto(into: Uint8Array): Promise<number | null> {
-    if (this.#closed) return null;
-    let n: number | null;
-    try {
-      n = await this.#conn.read(into);
-    } catch (err) {
-      // A reset or a read on a socket we closed ourselves ends the stream.
-      if (this.#closed || isConnectionError(err)) return null;
-      throw err;
-    }
-    // Deno.Conn.read gives 0 only for an empty buffer, which the contract excludes.
-    return n === null || n === 0 ? null : n;
+  readInto(into: Uint8Array): Promise<number | null> {
+    if (this.#closed) return Promise.resolve(null);
+    // Every message read passes here: the read's promise mapped by callbacks made once, not
+    // an async function (a promise and a turn more per read).
+    return this.#conn.read(into).then(this.#readDone, this.#readFailed);
   }
+
+  // Deno.Conn.read gives 0 only for an empty buffer, which the contract excludes.
+  readonly #readDone = (n: number | null): number | null => n === null || n === 0 ? null : n;
+
+  readonly #readFailed = (err: unknown): null => {
+    // A reset or a read on a socket we closed ourselves ends the stream.
+    if (this.#closed || isConnectionError(err)) return null;
+    throw err;
+  };
 
   write(data: Uint8Array): Promise<void> {
     // Nearly every write is taken whole by the first call: no async function for that.
