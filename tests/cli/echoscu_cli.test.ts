@@ -16,6 +16,8 @@ import { PduReader } from "../../lib/pdu/reader.ts";
 import type { AssociateAcPdu, AssociateRqPdu, Pdu } from "../../lib/pdu/types.ts";
 import { answerAssociateRq } from "../../lib/ae/negotiation.ts";
 import { verificationPolicy } from "../../lib/cli/echoscp/echo_handler.ts";
+import { echoJsonLines, echoSummaryLine } from "../../lib/cli/echoscu/main.ts";
+import type { EchoResult } from "../../lib/cli/echoscu/engine.ts";
 import { type Finished, freePort, runTool, show, startTool } from "../../testing/procs.ts";
 
 function lines(text: string): string[] {
@@ -438,4 +440,42 @@ Deno.test({
       await proc.stop();
     }
   },
+});
+
+Deno.test("echoscu --repeat 200000: the summary's counts and min/avg/max of every echo", () => {
+  // Past some 120,000 echoes, Math.min(...list) passes more arguments than the stack holds.
+  const n = 200_000;
+  const echoes = Array.from({ length: n }, (_, i) => {
+    const messageId = (i % 65535) + 1;
+    if (i === 7) return { messageId, statusText: "no response", roundTripMs: 99 };
+    if (i === 8) return { messageId, status: 0xb000, statusText: "Warning", roundTripMs: 0.5 };
+    return { messageId, status: 0, statusText: "Success", roundTripMs: 1 + (i % 3) };
+  });
+  const r: EchoResult = {
+    outcome: "success",
+    callingAeTitle: "ECHOSCU",
+    calledAeTitle: "ANY-SCP",
+    peer: { host: "127.0.0.1", port: 104 },
+    timings: {},
+    repeat: n,
+    echoes,
+  };
+  const line = echoSummaryLine(r, 0);
+  assert.match(
+    line,
+    /200000 C-ECHOs to ANY-SCP@127\.0\.0\.1:104: 199998 answered with Success, 2 lost/,
+  );
+  // 199,999 answered: 0.5 once, then 1, 2, 3 in turn (i = 7 unanswered, i = 8 the warning).
+  const sum = echoes.reduce((a, e) => a + ("status" in e ? e.roundTripMs : 0), 0);
+  assert.match(line, new RegExp(`min/avg/max 0\\.500/${(sum / (n - 1)).toFixed(3)}/3\\.000 ms`));
+  const summary = echoJsonLines(r, 0, 1).at(-1)!.fields;
+  assert.deepEqual(
+    [summary.sent, summary.success, summary.warning, summary.failed],
+    [n, n - 2, 1, 1],
+  );
+  assert.deepEqual(summary.roundTripMs, {
+    min: 0.5,
+    avg: Number((sum / (n - 1)).toFixed(3)),
+    max: 3,
+  });
 });

@@ -171,9 +171,14 @@ export function echoJsonLines(
 
 /** The summary counts of an echo run, named as storescu's. */
 function echoCounts(r: EchoResult) {
-  const answered = r.echoes.filter((e) => e.status !== undefined);
-  const success = answered.filter((e) => operationOutcome(e.status!) === "success").length;
-  const warning = answered.filter((e) => operationOutcome(e.status!) === "warning").length;
+  let success = 0;
+  let warning = 0;
+  for (const e of r.echoes) {
+    if (e.status === undefined) continue;
+    const outcome = operationOutcome(e.status);
+    if (outcome === "success") success++;
+    else if (outcome === "warning") warning++;
+  }
   return {
     planned: r.repeat,
     sent: r.echoes.length,
@@ -184,15 +189,24 @@ function echoCounts(r: EchoResult) {
   };
 }
 
-/** Min, average and max round trip of the answered echoes; undefined when none was. */
+/**
+ * Min, average and max round trip of the answered echoes; undefined when none
+ * was. One pass, not `Math.min(...list)`: a long --repeat run (some 120,000
+ * echoes) passes more arguments than the stack holds.
+ */
 function roundTrips(r: EchoResult): { min: number; avg: number; max: number } | undefined {
-  const t = r.echoes.filter((e) => e.status !== undefined).map((e) => e.roundTripMs);
-  if (t.length === 0) return undefined;
-  return {
-    min: Math.min(...t),
-    avg: t.reduce((a, b) => a + b, 0) / t.length,
-    max: Math.max(...t),
-  };
+  let n = 0;
+  let sum = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  for (const e of r.echoes) {
+    if (e.status === undefined) continue;
+    n++;
+    sum += e.roundTripMs;
+    if (e.roundTripMs < min) min = e.roundTripMs;
+    if (e.roundTripMs > max) max = e.roundTripMs;
+  }
+  return n === 0 ? undefined : { min, avg: sum / n, max };
 }
 
 /** What an outcome means, in the summary line. */
