@@ -8,7 +8,6 @@
  */
 
 import { formatTag, lookupTag } from "./dictionary.ts";
-import { type Dataset, type Element, encodeDataset } from "./dataset.ts";
 import { DicomFileError, DicomParseError } from "./errors.ts";
 import { UNDEFINED_LENGTH } from "./parser.ts";
 import {
@@ -18,7 +17,8 @@ import {
 } from "./uids.ts";
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../util/version.ts";
 import { decodeText, encodeText, isKnownVr, knownVrOf, vrInfo } from "./vr.ts";
-import { tsEncoding } from "./transfer_syntax.ts";
+import { type Layout, tsEncoding } from "./transfer_syntax.ts";
+import { headerSize, outputVr } from "./writer.ts";
 import { TopLevelWatcher } from "./watcher.ts";
 
 export { DicomFileError };
@@ -101,32 +101,64 @@ const SOP_INSTANCE = 0x00080018;
  * (PS3.5 6.2).
  */
 export function encodeFileMeta(m: FileMeta): Uint8Array {
-  const text = (tag: number, vr: string, value: string): Element => ({
-    tag,
-    vr,
-    value: encodeText(value, vr),
-  });
-  const elements: Dataset = [
-    { tag: META_VERSION, vr: "OB", value: new Uint8Array([0, 1]) },
-    text(MEDIA_SOP_CLASS, "UI", m.mediaStorageSopClassUid),
-    text(MEDIA_SOP_INSTANCE, "UI", m.mediaStorageSopInstanceUid),
-    text(TRANSFER_SYNTAX, "UI", m.transferSyntaxUid),
-    text(IMPLEMENTATION_CLASS, "UI", m.implementationClassUid ?? IMPLEMENTATION_CLASS_UID),
-    text(IMPLEMENTATION_VERSION, "SH", m.implementationVersionName ?? IMPLEMENTATION_VERSION_NAME),
+  // Written straight into one buffer: storescp encodes one per file received, and the
+  // general data set encoder (element objects, a token generator, a chunk sink, twice
+  // for the group length) cost some 20 us a file where this costs about 2.
+  const elements: [number, string, Uint8Array][] = [
+    [META_VERSION, "OB", META_VERSION_VALUE],
+    [MEDIA_SOP_CLASS, "UI", encodeText(m.mediaStorageSopClassUid, "UI")],
+    [MEDIA_SOP_INSTANCE, "UI", encodeText(m.mediaStorageSopInstanceUid, "UI")],
+    [TRANSFER_SYNTAX, "UI", encodeText(m.transferSyntaxUid, "UI")],
+    [
+      IMPLEMENTATION_CLASS,
+      "UI",
+      encodeText(m.implementationClassUid ?? IMPLEMENTATION_CLASS_UID, "UI"),
+    ],
+    [
+      IMPLEMENTATION_VERSION,
+      "SH",
+      encodeText(m.implementationVersionName ?? IMPLEMENTATION_VERSION_NAME, "SH"),
+    ],
   ];
-  if (m.sourceAeTitle !== undefined) elements.push(text(SOURCE_AE, "AE", m.sourceAeTitle));
-  const body = encodeDataset(elements, EXPLICIT_VR_LITTLE_ENDIAN);
-  const groupLength = new Uint8Array(4);
-  new DataView(groupLength.buffer).setUint32(0, body.length, true);
-  const head = encodeDataset(
-    [{ tag: GROUP_LENGTH, vr: "UL", value: groupLength }],
-    EXPLICIT_VR_LITTLE_ENDIAN,
-  );
-  const out = new Uint8Array(PREFIX_END + head.length + body.length);
+  if (m.sourceAeTitle !== undefined) {
+    elements.push([SOURCE_AE, "AE", encodeText(m.sourceAeTitle, "AE")]);
+  }
+  let body = 0;
+  for (const [, vr, value] of elements) {
+    body += headerSize(outputVr(vr, value.length, META_LAYOUT), META_LAYOUT) + value.length;
+  }
+  const groupLength = headerSize("UL", META_LAYOUT) + 4;
+  const out = new Uint8Array(PREFIX_END + groupLength + body);
   out.set(DICM, PREAMBLE);
-  out.set(head, PREFIX_END);
-  out.set(body, PREFIX_END + head.length);
+  const view = new DataView(out.buffer);
+  let at = metaHeader(view, PREFIX_END, GROUP_LENGTH, "UL", 4);
+  view.setUint32(at, body, true);
+  at += 4;
+  for (const [tag, vr, value] of elements) {
+    at = metaHeader(view, at, tag, outputVr(vr, value.length, META_LAYOUT), value.length);
+    out.set(value, at);
+    at += value.length;
+  }
   return out;
+}
+
+/** File meta information is explicit VR little endian (PS3.10 7.1). */
+const META_LAYOUT: Layout = { explicitVr: true, littleEndian: true };
+/** File Meta Information Version (0002,0001): 00 01 (PS3.10 7.1). */
+const META_VERSION_VALUE = new Uint8Array([0, 1]);
+
+/** Writes an explicit VR little endian element header at `at` (PS3.5 7.1.2); returns where its value goes. */
+function metaHeader(view: DataView, at: number, tag: number, vr: string, length: number): number {
+  view.setUint16(at, tag >>> 16, true);
+  view.setUint16(at + 2, tag & 0xffff, true);
+  view.setUint8(at + 4, vr.charCodeAt(0));
+  view.setUint8(at + 5, vr.charCodeAt(1));
+  if (headerSize(vr, META_LAYOUT) === 8) {
+    view.setUint16(at + 6, length, true);
+    return at + 8;
+  }
+  view.setUint32(at + 8, length, true);
+  return at + 12;
 }
 
 /**
