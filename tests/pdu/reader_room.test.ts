@@ -153,3 +153,26 @@ Deno.test("pool: a P-DATA buffer is reused only after release, once, and poisone
     poisonReleasedBuffers(undefined);
   }
 });
+
+Deno.test("pool: every buffer the upper layer can hold at once comes back, so a burst read again takes no fresh memory", () => {
+  const reader = new PduReader();
+  reader.setMaxPDataLength(16_384);
+  // 32 full 16 KiB PDUs held at once: the upper layer's 256 KiB queue plus the PDUs of one
+  // 256 KiB staging read, handed on before it looks at its queue again.
+  const burst = (from: number) =>
+    readByRoom(
+      reader,
+      concatBytes(Array.from({ length: 32 }, (_, i) => encodePdu(pdata(from + i, 16_372)))),
+      () => 256 * 1024,
+    );
+  const first = burst(0);
+  const lent = new Set(first.map((r) => r.raw.buffer));
+  assert.equal(lent.size, 32, "32 distinct buffers lent");
+  for (const r of first) r.release!();
+  const again = burst(100);
+  for (const [i, r] of again.entries()) {
+    assert.ok(lent.has(r.raw.buffer), `PDU ${i} of the second burst in a fresh buffer`);
+    assert.ok(same((r.pdu as PDataTfPdu).pdvs[0].data, pdata(100 + i, 16_372).pdvs[0].data));
+  }
+  assert.equal(new Set(again.map((r) => r.raw.buffer)).size, 32, "each buffer used once");
+});
