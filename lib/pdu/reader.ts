@@ -112,6 +112,14 @@ function checkLimit(n: number, what: string): number {
   return n;
 }
 
+/** A PDU-length over our limit: an A-ABORT with invalid-PDU-parameter-value (PS3.8 9.3.8). */
+function tooLong(name: string, length: number, limit: number, what: string): PduDecodeError {
+  return new PduDecodeError(
+    `${name} PDU-length ${length} exceeds ${what} of ${limit}`,
+    ABORT_REASON.invalidPduParameterValue,
+  );
+}
+
 /**
  * Reads PDUs from a byte stream. Call {@link PduReader.push} with each chunk
  * received, then {@link PduReader.next} until it returns null. The reader
@@ -364,13 +372,14 @@ export class PduReader {
 
   /** Validates a PDU-length against the limit for its type, before any allocation. */
   #checkLength(type: number, length: number): void {
+    // P-DATA-TF first: it is nearly every PDU (no name looked up, no closure made per PDU).
+    if (type === PDATA_TF) {
+      const max = this.#limits.maxPDataLength || UNLIMITED_PDATA_CAP;
+      if (length > max) throw tooLong("P-DATA-TF", length, max, "our maximum length received");
+      return;
+    }
     const name = pduTypeName(type)!;
     const fixed = fixedPduLength(name);
-    const tooLong = (limit: number, what: string) =>
-      new PduDecodeError(
-        `${name} PDU-length ${length} exceeds ${what} of ${limit}`,
-        ABORT_REASON.invalidPduParameterValue,
-      );
     if (fixed !== undefined) {
       if (length !== fixed) {
         throw new PduDecodeError(
@@ -378,11 +387,8 @@ export class PduReader {
           ABORT_REASON.invalidPduParameterValue,
         );
       }
-    } else if (name === "P-DATA-TF") {
-      const max = this.#limits.maxPDataLength || UNLIMITED_PDATA_CAP;
-      if (length > max) throw tooLong(max, "our maximum length received");
     } else if (length > this.#limits.maxAssociatePduLength) {
-      throw tooLong(this.#limits.maxAssociatePduLength, "the A-ASSOCIATE limit");
+      throw tooLong(name, length, this.#limits.maxAssociatePduLength, "the A-ASSOCIATE limit");
     }
   }
 
