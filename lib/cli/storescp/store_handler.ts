@@ -626,7 +626,8 @@ export function staleParts(
     }
   }
   if (found.length === 0) return undefined;
-  const oldestMs = Math.max(...found.map((f) => f.ageMs));
+  // A fold, not Math.max(...list): spread arguments overflow the stack past ~120,000 entries.
+  const oldestMs = found.reduce((most, f) => Math.max(most, f.ageMs), -Infinity);
   let removed = 0;
   if (remove) {
     for (const f of found) {
