@@ -22,6 +22,7 @@ import {
   echoOverTls,
   expectTlsError,
   listenLoopback,
+  type RecordingListener,
   serving,
   startTlsEchoScp,
 } from "../../testing/tls_loopback.ts";
@@ -40,6 +41,45 @@ function clientSettings(p: TestPki, extra: Partial<TlsSettings> = {}): TlsSettin
   return { trustedFiles: [p.ca], ...extra };
 }
 
+/** A TLS listener, a client connected to it, and the server's end of that connection. */
+interface TlsPair {
+  srv: RecordingListener;
+  client: TlsTransport;
+  server: TlsTransport;
+}
+
+/**
+ * Listens with our server settings plus `server`, connects a client with `client` and accepts
+ * it. The caller closes `srv`; if the connection fails, the listener is closed here.
+ */
+async function tlsPair(
+  server: Partial<TlsSettings> = {},
+  client: Partial<TlsSettings> = {},
+): Promise<TlsPair> {
+  const p = await pki();
+  const srv = await listenLoopback(serverSettings(p, server));
+  try {
+    const accepted = srv.listener.accept();
+    const c = await connectLoopback(srv.listener.local.port, clientSettings(p, client));
+    return { srv, client: c, server: (await accepted)! as TlsTransport };
+  } catch (err) {
+    srv.close();
+    throw err;
+  }
+}
+
+/** `size` bytes of a pattern that does not repeat within 64 KiB. */
+function patterned(size: number): Uint8Array {
+  return new Uint8Array(size).map((_, i) => (i * 131 + (i >> 16)) & 0xff);
+}
+
+/** Writes `data` in pieces of varying size, from 1 byte to about 146 KiB. */
+async function sendVaried(t: Transport, data: Uint8Array): Promise<void> {
+  for (let off = 0, n = 1; off < data.length; off += n, n = (n * 7 + 4093) % 150_001) {
+    await t.write(data.subarray(off, off + n));
+  }
+}
+
 async function readAll(t: Transport, n: number): Promise<Uint8Array> {
   const out = new Uint8Array(n);
   let off = 0;
@@ -53,12 +93,8 @@ async function readAll(t: Transport, n: number): Promise<Uint8Array> {
 }
 
 Deno.test("TLS: bytes both ways, and what the handshake settled", async () => {
-  const p = await pki();
-  const srv = await listenLoopback(serverSettings(p));
+  const { srv, client, server } = await tlsPair();
   try {
-    const accepted = srv.listener.accept();
-    const client = await connectLoopback(srv.listener.local.port, clientSettings(p));
-    const server = (await accepted)! as TlsTransport;
     await client.write(new TextEncoder().encode("A-ASSOCIATE-RQ"));
     assert.equal(new TextDecoder().decode(await readAll(server, 14)), "A-ASSOCIATE-RQ");
     // An empty write must resolve: node:tls alone does not complete one.
@@ -83,14 +119,11 @@ Deno.test("TLS: bytes both ways, and what the handshake settled", async () => {
 
 Deno.test("TLS: mutual authentication, client certificate required and verified", async () => {
   const p = await pki();
-  const srv = await listenLoopback(serverSettings(p, { verifyPeer: "require" }));
+  const { srv, client, server } = await tlsPair(
+    { verifyPeer: "require" },
+    { keyFile: p.client.key, certFile: p.client.cert },
+  );
   try {
-    const accepted = srv.listener.accept();
-    const client = await connectLoopback(
-      srv.listener.local.port,
-      clientSettings(p, { keyFile: p.client.key, certFile: p.client.cert }),
-    );
-    const server = (await accepted)! as TlsTransport;
     assert.equal(server.tls.peerSubject, "CN=dimse-client");
     assert.equal(server.tls.peerVerified, true);
     await client.write(new Uint8Array([1, 2, 3]));
@@ -155,11 +188,8 @@ Deno.test("TLS: a client certificate from another CA is refused as unknown CA", 
 
 Deno.test("TLS: -vc accepts a client without certificate, refuses a bad one", async () => {
   const p = await pki();
-  const srv = await listenLoopback(serverSettings(p, { verifyPeer: "verify-if-present" }));
+  const { srv, client: c, server: s } = await tlsPair({ verifyPeer: "verify-if-present" });
   try {
-    const accepted = srv.listener.accept();
-    const c = await connectLoopback(srv.listener.local.port, clientSettings(p));
-    const s = (await accepted)! as TlsTransport;
     assert.equal(s.tls.peerSubject, undefined);
     c.close();
     s.close();
@@ -324,23 +354,14 @@ Deno.test("TLS: a plain TCP client at a TLS server is named", async () => {
 });
 
 Deno.test("TLS: 4 MiB each way at once arrive intact (backpressure)", async () => {
-  const p = await pki();
-  const srv = await listenLoopback(serverSettings(p));
+  const { srv, client, server } = await tlsPair();
   try {
-    const accepted = srv.listener.accept();
-    const client = await connectLoopback(srv.listener.local.port, clientSettings(p));
-    const server = (await accepted)!;
     const size = 4 << 20;
-    const a = new Uint8Array(size).map((_, i) => (i * 131 + (i >> 16)) & 0xff);
+    const a = patterned(size);
     const b = new Uint8Array(size).map((_, i) => (i * 7 + 3) & 0xff);
-    const send = async (t: Transport, data: Uint8Array) => {
-      for (let off = 0, n = 1; off < data.length; off += n, n = (n * 7 + 4093) % 150_001) {
-        await t.write(data.subarray(off, off + n));
-      }
-    };
     const [, , gotA, gotB] = await Promise.all([
-      send(client, a),
-      send(server, b),
+      sendVaried(client, a),
+      sendVaried(server, b),
       readAll(server, size),
       readAll(client, size),
     ]);
@@ -354,20 +375,11 @@ Deno.test("TLS: 4 MiB each way at once arrive intact (backpressure)", async () =
 });
 
 Deno.test("TLS: readInto fills rooms smaller and larger than what arrived, in order", async () => {
-  const p = await pki();
-  const srv = await listenLoopback(serverSettings(p));
+  const { srv, client, server } = await tlsPair();
   try {
-    const accepted = srv.listener.accept();
-    const client = await connectLoopback(srv.listener.local.port, clientSettings(p));
-    const server = (await accepted)!;
     const size = 1 << 20;
-    const a = new Uint8Array(size).map((_, i) => (i * 131 + (i >> 16)) & 0xff);
-    const sending = (async () => {
-      for (let off = 0, n = 1; off < size; off += n, n = (n * 7 + 4093) % 150_001) {
-        await client.write(a.subarray(off, off + n));
-      }
-      client.close();
-    })();
+    const a = patterned(size);
+    const sending = sendVaried(client, a).then(() => client.close());
     const got = new Uint8Array(size);
     let off = 0;
     // Rooms of 1 byte to 200 KiB: parts of a chunk node handed over, and several chunks.
@@ -388,17 +400,13 @@ Deno.test("TLS: readInto fills rooms smaller and larger than what arrived, in or
 
 for (const reader of ["server", "client"] as const) {
   Deno.test(`TLS: the ${reader}'s pending readInto ends once the peer closed after more than it holds unread`, async () => {
-    const p = await pki();
-    const srv = await listenLoopback(serverSettings(p));
+    const { srv, client, server } = await tlsPair();
     try {
-      const accepted = srv.listener.accept();
-      const client = await connectLoopback(srv.listener.local.port, clientSettings(p));
-      const server = (await accepted)!;
       const [ours, peer] = reader === "server" ? [server, client] : [client, server];
       // 4 MiB sent and closed while nothing is read: the socket stops reading at its bound
       // with the end of the stream queued behind the bytes.
       const size = 4 << 20;
-      const data = new Uint8Array(size).map((_, i) => (i * 131 + (i >> 16)) & 0xff);
+      const data = patterned(size);
       for (let off = 0; off < size; off += 65_536) {
         await peer.write(data.subarray(off, off + 65_536));
       }
