@@ -22,7 +22,7 @@ export function newUid(): string {
   return `2.25.${value}`;
 }
 
-/** True when `uid` is a syntactically valid UID (PS3.5 9.1): digits and dots, ≤ 64 chars, no empty or zero-led components. */
+/** True when `uid` is a syntactically valid UID (PS3.5 9.1): digits and dots, at most 64 chars, no empty or zero-led components. */
 export function isValidUid(uid: string): boolean {
   return uid.length > 0 && uid.length <= 64 && /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/.test(uid);
 }

@@ -482,9 +482,9 @@ export type ParseResult =
 /**
  * Parses argv (without the program name) with OFCommandLine's rules:
  * `@file` arguments are expanded (one level), an argument starting with `+`/`-` and not
- * followed by a digit is an option (unknown → `Unknown option X`), options consume their
- * values verbatim (`Missing value for option --long`), then: no arguments → usage if there
- * are mandatory parameters; an exclusive option → ok without parameter checks;
+ * followed by a digit is an option (unknown -> `Unknown option X`), options consume their
+ * values verbatim (`Missing value for option --long`), then: no arguments -> usage if there
+ * are mandatory parameters; an exclusive option -> ok without parameter checks;
  * `Missing parameter <name>`; `Too many parameters`.
  */
 export function parseCommandLine(spec: CommandLineSpec, argv: readonly string[]): ParseResult {
