@@ -8,7 +8,7 @@
  */
 
 import { constant, type Field, record, reserved, u16, u8 } from "./bytes.ts";
-import { latin1, latin1Bytes } from "../util/bytes.ts";
+import { latin1 } from "../util/bytes.ts";
 import { PduDecodeError } from "./errors.ts";
 import {
   applicationContextItem,
@@ -40,7 +40,7 @@ const aeTitle: Field<string> = {
     if (v.length > AE_TITLE_LENGTH) {
       throw new RangeError(`AE title "${v}" is longer than ${AE_TITLE_LENGTH} characters`);
     }
-    w.bytes(latin1Bytes(v.padEnd(AE_TITLE_LENGTH, " ")));
+    w.latin1(v.padEnd(AE_TITLE_LENGTH, " "));
   },
 };
 
