@@ -54,6 +54,14 @@ export const ASSUMED_FREE_DESCRIPTORS = 1000;
 /** The probe opens at most this many: enough for every default cap at its ceiling. */
 export const PROBE_DESCRIPTORS = 4096;
 
+/**
+ * A server's probe at start looks only this far (the usual soft limit), and further (to
+ * {@link PROBE_DESCRIPTORS}) once a cap derived from it is first reached: each descriptor
+ * opened and closed costs about 13 us, so the full probe was some 50 ms of every start
+ * without --allow-all, for caps few runs come near.
+ */
+export const FIRST_PROBE_DESCRIPTORS = 1024;
+
 /** Descriptors kept for everything but connections: files, logs, TLS, closes in flight. */
 export const RESERVED_DESCRIPTORS = 48;
 
@@ -80,12 +88,12 @@ export const BURST_QUIET_MS = 10_000;
  * How many descriptors the process may still open. Linux tells in
  * /proc/self/limits and /proc/self/fd, which Deno lets a program read only
  * with --allow-all; otherwise (and on macOS and Windows) the null device
- * is opened until the OS refuses or {@link PROBE_DESCRIPTORS} (or `need`,
- * if more) are open, then all are closed again: a refused open is an ordinary error (unlike a
+ * is opened until the OS refuses or `upTo` (or `need`, if more) are open,
+ * then all are closed again: a refused open is an ordinary error (unlike a
  * refused accept, which Deno 2.9.5 does not survive). Without permission to
  * read the null device, {@link ASSUMED_FREE_DESCRIPTORS} are assumed.
  */
-export function readDescriptorLimit(need = 0): DescriptorLimit {
+export function readDescriptorLimit(need = 0, upTo = PROBE_DESCRIPTORS): DescriptorLimit {
   try {
     const text = Deno.readTextFileSync("/proc/self/limits");
     const m = /^Max open files\s+(\d+|unlimited)/m.exec(text);
@@ -97,7 +105,7 @@ export function readDescriptorLimit(need = 0): DescriptorLimit {
   } catch {
     // Not Linux, or not allowed to read /proc/self: probe.
   }
-  const probe = Math.max(PROBE_DESCRIPTORS, need);
+  const probe = Math.max(upTo, need);
   const files: Deno.FsFile[] = [];
   const device = Deno.build.os === "windows" ? "NUL" : "/dev/null";
   try {
@@ -210,6 +218,13 @@ export interface BudgetReports {
   onOverload?: (e: OverloadStart) => void;
   /** The burst ended: no refusal for {@link BURST_QUIET_MS}, or the budget was closed. */
   onOverloadEnd?: (e: OverloadEnd) => void;
+  /**
+   * The caps came from a count of free descriptors that stopped short (a
+   * partial probe): called once, when a connection or association first
+   * meets a cap, for the caps of a fuller count, which then apply (to that
+   * connection too). Undefined: the caps stay.
+   */
+  widen?: () => ConnectionLimits | undefined;
 }
 
 /** What the owner of an association tells the budget, so that it may end it to make room. */
@@ -249,9 +264,9 @@ class Place implements ConnectionPlace {
  * being closed.
  */
 export class ConnectionBudget implements ConnectionGate {
-  /** The caps enforced. */
-  readonly limits: ConnectionLimits;
-  readonly #reports: BudgetReports;
+  /** The caps enforced (wider once {@link BudgetReports.widen} gave wider ones). */
+  limits: ConnectionLimits;
+  #reports: BudgetReports;
   readonly #now: () => number;
   /** Connections not yet associated, oldest first. */
   readonly #pending = new Set<Place>();
@@ -296,6 +311,10 @@ export class ConnectionBudget implements ConnectionGate {
   admit(peer: Endpoint, close: () => void): ConnectionPlace | undefined {
     // One address, whether a dual-stack listener sees it as IPv4 or IPv4-mapped IPv6.
     const host = peer.host.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, "");
+    if (
+      (this.#perPeer.get(host) ?? 0) >= this.limits.maxPerPeer ||
+      this.#pending.size >= this.limits.maxPending
+    ) this.#widen();
     const l = this.limits;
     if ((this.#perPeer.get(host) ?? 0) >= l.maxPerPeer) {
       const evicted = this.#evictPending(host) || this.#evictQuiet(host);
@@ -324,6 +343,7 @@ export class ConnectionBudget implements ConnectionGate {
     const p = place as Place;
     if (p.released || p.evicted) return false;
     if (p.hooks) return true;
+    if (this.#associated.size >= this.limits.maxAssociations) this.#widen();
     const max = this.limits.maxAssociations;
     if (this.#associated.size >= max) {
       const evicted = this.#evictQuiet();
@@ -334,6 +354,15 @@ export class ConnectionBudget implements ConnectionGate {
     this.#associated.add(p);
     p.hooks = hooks;
     return true;
+  }
+
+  /** At the first cap met, the caps of a fuller count, if the reports offer them (once). */
+  #widen(): void {
+    const widen = this.#reports.widen;
+    if (!widen) return;
+    this.#reports = { ...this.#reports, widen: undefined };
+    const wider = widen();
+    if (wider) this.limits = wider;
   }
 
   /** Frees a place (its socket is closed); see {@link ConnectionPlace.release}. */

@@ -35,9 +35,12 @@ import {
   type AssociationHooks,
   ConnectionBudget,
   type ConnectionLimits,
+  type DescriptorLimit,
   descriptorsNeeded,
+  FIRST_PROBE_DESCRIPTORS,
   type OverloadEnd,
   type OverloadStart,
+  PROBE_DESCRIPTORS,
   readDescriptorLimit,
   resolveLimits,
 } from "./budget.ts";
@@ -424,22 +427,28 @@ export class DicomServer implements AsyncDisposable {
   static #budgetFor(o: ServerOptions): ConnectionBudget {
     const log = o.logger;
     const perAssociation = o.descriptorsPerAssociation ?? 1;
+    const need = descriptorsNeeded(o.limits ?? {}, perAssociation);
+    const resolve = (found: DescriptorLimit | undefined): ConnectionLimits => {
+      const free = o.freeDescriptors ?? found!.free;
+      const { limits, lowered } = resolveLimits(free, perAssociation, o.limits);
+      for (const line of lowered) {
+        log.warn(`${line} (raise the open file limit: ulimit -n, or LimitNOFILE= for systemd)`);
+      }
+      log.debug(
+        `Connection limits: ${limits.maxPending} waiting to associate, ${limits.maxAssociations} ` +
+          `associations, ${limits.maxPerPeer} per peer address (${
+            found?.atLeast ? "at least " : ""
+          }` +
+          `${free} files free${found ? `, from ${found.source}` : ""})`,
+      );
+      return limits;
+    };
     const found = o.freeDescriptors === undefined
-      ? readDescriptorLimit(descriptorsNeeded(o.limits ?? {}, perAssociation))
+      ? readDescriptorLimit(need, FIRST_PROBE_DESCRIPTORS)
       : undefined;
-    const free = o.freeDescriptors ?? found!.free;
-    const { limits, lowered } = resolveLimits(free, perAssociation, o.limits);
-    for (const line of lowered) {
-      log.warn(`${line} (raise the open file limit: ulimit -n, or LimitNOFILE= for systemd)`);
-    }
-    log.debug(
-      `Connection limits: ${limits.maxPending} waiting to associate, ${limits.maxAssociations} ` +
-        `associations, ${limits.maxPerPeer} per peer address (${
-          found?.atLeast ? "at least " : ""
-        }` +
-        `${free} files free${found ? `, from ${found.source}` : ""})`,
-    );
-    const budget: ConnectionBudget = new ConnectionBudget(limits, {
+    // A probe that stopped at its first bound counts on once a cap is met.
+    const partial = found?.source === "probe" && found.atLeast && found.free < PROBE_DESCRIPTORS;
+    const budget: ConnectionBudget = new ConnectionBudget(resolve(found), {
       onOverload: (e) => {
         log.warn(overloadLine(e, budget));
         o.onEvent?.({ event: "overload", ...e });
@@ -448,6 +457,7 @@ export class DicomServer implements AsyncDisposable {
         log.warn(overloadEndLine(e));
         o.onEvent?.({ event: "overload-ended", ...e });
       },
+      widen: partial ? () => resolve(readDescriptorLimit(need)) : undefined,
     });
     return budget;
   }

@@ -12,6 +12,7 @@ import {
   DEFAULT_CAP_CEILING,
   EVICT_AFTER_MS,
   EVICT_QUIET_MS,
+  FIRST_PROBE_DESCRIPTORS,
   type OverloadEnd,
   type OverloadStart,
   readDescriptorLimit,
@@ -67,6 +68,63 @@ Deno.test("the free descriptors are probed without --allow-all (no /proc/self): 
   assert.ok(found.free > 100 && found.free < limit, `${found.free} free of ${limit}`);
   // Every probe file is closed again: the next probe finds as many.
   assert.ok(Math.abs(readDescriptorLimit().free - found.free) <= 2);
+});
+
+Deno.test("a server's first probe stops at its bound: what it found is a lower bound", () => {
+  const found = readDescriptorLimit(0, 64);
+  if (found.source === "/proc/self/limits") return; // run with --allow-all: nothing probed
+  assert.deepEqual(found, { free: 64, atLeast: true, source: "probe" });
+  // A need above the bound is probed in full.
+  assert.equal(readDescriptorLimit(100, 64).free, 100);
+  assert.ok(FIRST_PROBE_DESCRIPTORS < 4096);
+});
+
+Deno.test("budget: caps from a partial count widen once, at the first cap met, and then hold", () => {
+  const clock = { now: 0 };
+  const starts: OverloadStart[] = [];
+  const wider = { maxPending: 3, maxAssociations: 2, maxPerPeer: 8 };
+  let widened = 0;
+  const b = new ConnectionBudget({ maxPending: 2, maxAssociations: 1, maxPerPeer: 8 }, {
+    now: () => clock.now,
+    onOverload: (e) => starts.push(e),
+    widen: () => {
+      widened++;
+      return wider;
+    },
+  });
+  const hooks: AssociationHooks = { lastActivity: () => clock.now, evict: () => {} };
+  const peer = { host: "10.0.0.1", port: 1 };
+  const a = b.admit(peer, () => {})!;
+  b.admit(peer, () => {});
+  assert.equal(widened, 0, "no cap met yet");
+  // The pending cap (2) is met: the wider caps apply, to this connection too.
+  assert.ok(b.admit(peer, () => {}));
+  assert.equal(widened, 1);
+  assert.deepEqual(b.limits, wider);
+  assert.equal(b.admit(peer, () => {}), undefined, "the wider cap holds");
+  assert.ok(b.associate(a, peer, hooks));
+  assert.equal(widened, 1, "once");
+  assert.deepEqual(starts.map((s) => [s.cap, s.limit]), [["pending", 3]]);
+  b.close();
+
+  // No wider caps to be had: the refusal stands, and the count is not retried.
+  let asked = 0;
+  const c = new ConnectionBudget({ maxPending: 1, maxAssociations: 1, maxPerPeer: 8 }, {
+    now: () => clock.now,
+    widen: () => {
+      asked++;
+      return undefined;
+    },
+  });
+  const first = c.admit(peer, () => {})!;
+  assert.equal(c.admit(peer, () => {}), undefined);
+  assert.equal(c.admit(peer, () => {}), undefined);
+  assert.equal(asked, 1);
+  assert.ok(c.associate(first, peer, hooks));
+  const second = c.admit(peer, () => {})!;
+  assert.equal(c.associate(second, peer, hooks), false, "the association cap holds");
+  assert.equal(asked, 1);
+  c.close();
 });
 
 /** A budget with a clock of its own and the reports it made. */
