@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { toolServerOptions } from "../lib/cli/common/server_lines.ts";
+import { loadServerDumps, toolServerOptions } from "../lib/cli/common/server_lines.ts";
 import assert from "node:assert/strict";
 import { type CStoreRq, PRIORITY } from "../lib/dimse/messages.ts";
 import { type CommandSet, decodeCommandSet, encodeCommandSet } from "../lib/dimse/command.ts";
@@ -101,7 +101,7 @@ export async function startScp(setup: ScpSetup = {}): Promise<ScpUnderTest> {
     hostname: HOST,
     port: 0,
     logger: log,
-    ...toolServerOptions("dcmtk", log),
+    ...toolServerOptions("dcmtk", log, {}, await loadServerDumps("dcmtk", log)),
     policy: storagePolicy({
       aeTitle: "STORESCP",
       maxPdu: setup.maxPdu ?? 16384,

@@ -98,6 +98,21 @@ Deno.test("echoscu's start loads no TLS stack, data dictionary, data set codec o
   );
 });
 
+Deno.test("the servers' start loads no A-ASSOCIATE or PDU dump; echoscp's no UID names or SOP class table", async () => {
+  // The A-ASSOCIATE and PDU dumps load only for a log that shows them (-d, or storescp's +v).
+  assert.deepEqual(
+    found(await staticGraph("storescp"), [/^lib\/pdu\/dump\.ts$/]),
+    [],
+  );
+  assert.deepEqual(
+    found(await staticGraph("echoscp"), [
+      /^lib\/(pdu|dimse|dicom)\/dump\.ts$/,
+      /^lib\/dicom\/(sop_classes|uid_names)\.ts$/,
+    ]),
+    [],
+  );
+});
+
 for (const tool of ["echoscp", "storescu", "storescp", "findscu", "movescu", "getscu"]) {
   Deno.test(`${tool}'s start loads no Node module, no -lc reader, and no TLS stack until a TLS option is given`, async () => {
     assert.deepEqual(found(await staticGraph(tool), [...TLS_STACK, ...NODE, ...LOG_CONFIG]), []);

@@ -9,7 +9,7 @@ import type { Logger } from "../../log/logger.ts";
 import { DicomServer, type ServerOptions, type ServerTotals } from "../../ae/server.ts";
 import type { Endpoint } from "../../transport/transport.ts";
 import { EXIT_OK } from "./tool.ts";
-import { type ServerLogStyle, toolServerOptions } from "./server_lines.ts";
+import { loadServerDumps, type ServerLogStyle, toolServerOptions } from "./server_lines.ts";
 
 /** Exit code when the port cannot be bound (DCMTK's network range: cannot initialize network). */
 export const EXIT_CANNOT_LISTEN = 60;
@@ -61,7 +61,12 @@ export async function serveUntilStopped(
   try {
     server = await DicomServer.open({
       ...options,
-      ...toolServerOptions(options.style, logger, options),
+      ...toolServerOptions(
+        options.style,
+        logger,
+        options,
+        await loadServerDumps(options.style, logger, options),
+      ),
     });
   } catch (err) {
     if (!isBindError(err)) throw err;

@@ -8,9 +8,7 @@
  * @module
  */
 import type { ServerIncident } from "../../ae/server.ts";
-import { uidName } from "../../dicom/uid_names.ts";
 import type { Logger } from "../../log/logger.ts";
-import { formatAssociateDump, formatPduHeaderAndHex } from "../../pdu/dump.ts";
 import type { AssociateAcPdu, AssociateRqPdu } from "../../pdu/types.ts";
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../../util/version.ts";
 import { describeReject } from "../../ul/reasons.ts";
@@ -25,35 +23,74 @@ const WORDING: Record<ServerLogStyle, { released: string; peerAborted: string }>
   dcmtk: { released: "Association Release", peerAborted: "Association Aborted" },
 };
 
+/**
+ * The `-d` dumps (lib/pdu/dump.ts) and the UID names they print (with the storage SOP class
+ * table): loaded by {@link loadServerDumps} only for a server whose log shows them.
+ */
+export type ServerDumps =
+  & typeof import("../../pdu/dump.ts")
+  & typeof import("../../dicom/uid_names.ts");
+
+/** The level of the A-ASSOCIATE-RQ/AC dumps: DCMTK's +v shows them at info. */
+function dumpLevelOf(style: ServerLogStyle, o: { showPresentationContexts?: boolean }) {
+  return style === "dcmtk" && o.showPresentationContexts ? "info" : "debug";
+}
+
+/** Whether a server of `style` logging to `log` shows any dump (see {@link toolReporter}). */
+function showsDumps(
+  style: ServerLogStyle,
+  log: Logger,
+  o: { showPresentationContexts?: boolean },
+): boolean {
+  return log.isEnabled(dumpLevelOf(style, o)) || log.isEnabled("debug");
+}
+
+/** The dumps a server of `style` logging to `log` shows, loaded; undefined when it shows none. */
+export async function loadServerDumps(
+  style: ServerLogStyle,
+  log: Logger,
+  o: { showPresentationContexts?: boolean } = {},
+): Promise<ServerDumps | undefined> {
+  if (!showsDumps(style, log, o)) return undefined;
+  return { ...await import("../../pdu/dump.ts"), ...await import("../../dicom/uid_names.ts") };
+}
+
 /** The reason of an association ended to make room (the budget's eviction), as the server says it. */
 const EVICTED = "closed to make room: its peer was quiet while the server was full";
 
 /**
  * The server's `report` for a tool: each incident logged as that tool
  * logs it. `showPresentationContexts`: DCMTK's +v, the A-ASSOCIATE-RQ/AC
- * dumps at info rather than debug level (DCMTK style only).
+ * dumps at info rather than debug level (DCMTK style only). `dumps`: what
+ * {@link loadServerDumps} loaded, needed when the log shows them.
  */
 export function toolReporter(
   style: ServerLogStyle,
   log: Logger,
   o: { showPresentationContexts?: boolean } = {},
+  dumps?: ServerDumps,
 ): (i: ServerIncident) => void {
   const dcmtk = style === "dcmtk";
-  const dumpLevel = dcmtk && o.showPresentationContexts ? "info" : "debug";
+  const dumpLevel = dumpLevelOf(style, o);
+  if (!dumps && showsDumps(style, log, o)) {
+    throw new TypeError(
+      "toolReporter: the log shows dumps, but none were loaded (loadServerDumps)",
+    );
+  }
   const dump = (
     kind: "A-ASSOCIATE-RQ" | "A-ASSOCIATE-AC",
     rq: AssociateRqPdu,
     ourMaxPdu: number,
     ac?: AssociateAcPdu,
   ) =>
-    formatAssociateDump(kind, {
+    dumps!.formatAssociateDump(kind, {
       rq,
       ac,
       we: "acceptor",
       ourImplementationClassUid: IMPLEMENTATION_CLASS_UID,
       ourImplementationVersionName: IMPLEMENTATION_VERSION_NAME,
       ourMaxPdu,
-      uidName,
+      uidName: dumps!.uidName,
     });
   return (i) => {
     switch (i.kind) {
@@ -133,11 +170,18 @@ export function toolReporter(
   };
 }
 
-/** The server options a tool's words come from: its reporter and DCMTK's -d PDU lines. */
+/**
+ * The server options a tool's words come from: its reporter and DCMTK's -d PDU lines (none
+ * without dumps: every line of {@link pduLogger} is at debug or trace level).
+ */
 export function toolServerOptions(
   style: ServerLogStyle,
   log: Logger,
   o: { showPresentationContexts?: boolean } = {},
-): { report: (i: ServerIncident) => void; onPdu: ReturnType<typeof pduLogger> } {
-  return { report: toolReporter(style, log, o), onPdu: pduLogger(log, formatPduHeaderAndHex) };
+  dumps?: ServerDumps,
+): { report: (i: ServerIncident) => void; onPdu?: ReturnType<typeof pduLogger> } {
+  return {
+    report: toolReporter(style, log, o, dumps),
+    onPdu: dumps && pduLogger(log, dumps.formatPduHeaderAndHex),
+  };
 }
