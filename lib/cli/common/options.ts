@@ -379,7 +379,11 @@ export class ParsedOptions {
   /** How often the option was given. */
   count(long: string): number {
     const def = this.#def(long);
-    return this.#occurrences.filter((o) => o.def === def).length;
+    // Asked for every option a run reads: no array or iterator per call.
+    const occurrences = this.#occurrences;
+    let n = 0;
+    for (let i = 0; i < occurrences.length; i++) if (occurrences[i].def === def) n++;
+    return n;
   }
 
   /** The values of the last occurrence of the option ([] if absent or valueless). */
