@@ -10,6 +10,7 @@ import {
   type AssociationHooks,
   ConnectionBudget,
   DEFAULT_CAP_CEILING,
+  descriptorsNeeded,
   EVICT_AFTER_MS,
   EVICT_QUIET_MS,
   FIRST_PROBE_DESCRIPTORS,
@@ -19,6 +20,10 @@ import {
   resolveLimits,
 } from "../../lib/ae/budget.ts";
 import { DimseChannel } from "../../lib/ae/channel.ts";
+import { DicomServer } from "../../lib/ae/server.ts";
+import { echoHandler, verificationPolicy } from "../../lib/cli/echoscp/echo_handler.ts";
+import { NULL_LOGGER } from "../../lib/log/logger.ts";
+import { until } from "../../testing/bad_peer.ts";
 import type { PDataTfPdu } from "../../lib/pdu/types.ts";
 import type { UlAssociation, UlIndication } from "../../lib/ul/association.ts";
 import { cStoreRq } from "../../testing/bad_peer.ts";
@@ -125,6 +130,35 @@ Deno.test("budget: caps from a partial count widen once, at the first cap met, a
   assert.equal(c.associate(second, peer, hooks), false, "the association cap holds");
   assert.equal(asked, 1);
   c.close();
+});
+
+Deno.test("a server without /proc starts with the caps of its first probe and counts on when a connection meets one: nobody refused", async () => {
+  const first = readDescriptorLimit(descriptorsNeeded({}, 1), FIRST_PROBE_DESCRIPTORS);
+  // With --allow-all the limit is read, not probed; under a low limit the probe ends at it.
+  if (first.source !== "probe" || !first.atLeast) return;
+  const server = DicomServer.start({
+    hostname: "127.0.0.1",
+    port: 0,
+    logger: NULL_LOGGER,
+    policy: verificationPolicy({ aeTitle: "ECHOSCP", maxPdu: 16384, preference: "uncompressed" }),
+    handlers: { "C-ECHO-RQ": echoHandler },
+    acseTimeoutMs: 5_000,
+  });
+  const conns: Deno.Conn[] = [];
+  try {
+    const start = server.limits;
+    assert.deepEqual(start, resolveLimits(first.free, 1).limits);
+    // One connection more than one address may hold under the first caps.
+    while (conns.length <= start.maxPerPeer) {
+      conns.push(await Deno.connect({ hostname: "127.0.0.1", port: server.local.port }));
+    }
+    await until(() => server.pendingConnections === conns.length, "every connection admitted");
+    assert.ok(server.limits.maxPerPeer > start.maxPerPeer, JSON.stringify(server.limits));
+    assert.equal(server.totals.refused, 0);
+  } finally {
+    for (const c of conns) c.close();
+    await server.stop();
+  }
 });
 
 /** A budget with a clock of its own and the reports it made. */
