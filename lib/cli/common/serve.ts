@@ -73,14 +73,16 @@ export async function serveUntilStopped(
     logger.fatal(`cannot listen on port ${options.port}: ${err.message}`);
     return EXIT_CANNOT_LISTEN;
   }
-  if (options.readyLine) notice(logger, options.readyLine(server.local));
   const shutdown = () => {
     logger.info("Shutting down");
     server.stop();
   };
-  // Windows delivers only SIGINT (Ctrl+C) to console programs.
+  // Windows delivers only SIGINT (Ctrl+C) to console programs. The handlers come before the
+  // ready line: a SIGTERM sent as soon as it is read must stop the server cleanly, not kill
+  // the process (exit 143), which a loaded machine showed.
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   for (const s of signals) Deno.addSignalListener(s, shutdown);
+  if (options.readyLine) notice(logger, options.readyLine(server.local));
   stop?.then(shutdown);
   await server.done;
   for (const s of signals) Deno.removeSignalListener(s, shutdown);
