@@ -620,7 +620,24 @@ function sopFromDataset(
     at += chunk.length;
   }
   if (watcher.error) throw watcher.error;
+  const raw = watcher.rawValues();
+  SOP_UID_SPACES.set(info, [...raw.values()].some((v) => v.includes(SPACE)));
   return watcher.values();
+}
+
+const SPACE = 0x20;
+/** What inspection saw of spaces in each file's SOP UIDs (see {@linkcode sopUidsHoldSpaces}). */
+const SOP_UID_SPACES = new WeakMap<DicomFileInfo, boolean>();
+
+/**
+ * Whether the SOP Class or Instance UID value, as the data set of an
+ * inspected file holds it (padding included), has a space in it; undefined
+ * for an info that {@linkcode inspectDicomFile} did not make. UIDs are padded
+ * with NUL (PS3.5 9.1), yet files with spaces exist and a sender removes
+ * them (storescu does, as DCMTK): a file without any needs no second look.
+ */
+export function sopUidsHoldSpaces(info: DicomFileInfo): boolean | undefined {
+  return SOP_UID_SPACES.get(info);
 }
 
 /**

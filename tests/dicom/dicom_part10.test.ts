@@ -21,6 +21,7 @@ import {
   guessTransferSyntax,
   inspectDicomFile,
   readDatasetChunks,
+  sopUidsHoldSpaces,
 } from "../../lib/dicom/part10.ts";
 import { TopLevelWatcher } from "../../lib/dicom/watcher.ts";
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from "../../lib/util/version.ts";
@@ -35,6 +36,7 @@ import {
   JPEG_LOSSLESS_SV1 as JPEG_LOSSLESS,
   makeImageFile,
   MR_IMAGE_STORAGE,
+  spacePadSopUids,
   writeImageFile,
 } from "../../testing/dicom_files.ts";
 import { dcmtkAvailable, runCommand } from "../../testing/procs.ts";
@@ -573,4 +575,29 @@ Deno.test({
       assert.equal((imgDs.find((e) => e.tag === 0x7fe00010)!.value as Uint8Array).length, 12);
     });
   },
+});
+
+Deno.test("sopUidsHoldSpaces: what inspection saw of spaces in the SOP UIDs, with and without meta information", async () => {
+  await withTempDir(async (dir) => {
+    // An odd-length UID is padded with one byte: NUL as PS3.5 9.1 says, or a space.
+    const image = (meta: boolean) =>
+      makeImageFile({ rows: 4, cols: 4, sopInstanceUid: "1.2.3.456", meta });
+    for (const meta of [true, false]) {
+      const nul = `${dir}/nul-${meta}.dcm`;
+      const spaced = `${dir}/spaced-${meta}.dcm`;
+      await Deno.writeFile(nul, image(meta));
+      await Deno.writeFile(
+        spaced,
+        spacePadSopUids(image(true)).subarray(meta ? 0 : image(true).length - image(false).length),
+      );
+      const a = await inspectDicomFile(nul, "file-or-dataset");
+      const b = await inspectDicomFile(spaced, "file-or-dataset");
+      assert.equal(a.sopInstanceUid, "1.2.3.456");
+      assert.equal(b.sopInstanceUid, "1.2.3.456", "the value is given without its padding");
+      assert.equal(sopUidsHoldSpaces(a), false, `NUL-padded, meta ${meta}`);
+      assert.equal(sopUidsHoldSpaces(b), true, `space-padded, meta ${meta}`);
+      // Not made by the inspection: unknown.
+      assert.equal(sopUidsHoldSpaces({ ...a }), undefined);
+    }
+  });
 });

@@ -17,7 +17,9 @@ import {
   type DicomFileInfo,
   type InputFormat,
   inspectDicomFile,
+  openDataset,
   readDatasetChunks,
+  sopUidsHoldSpaces,
 } from "../../dicom/part10.ts";
 import { formatTag, tagKeyword } from "../../dicom/dictionary.ts";
 import { DatasetParser } from "../../dicom/parser.ts";
@@ -624,6 +626,14 @@ class ReadAhead {
     return new ReadAhead(head, it, parser, release);
   }
 
+  /**
+   * A data set already in memory whole, read or checked without a stream:
+   * no generator to step through and no promise per chunk, once per file.
+   */
+  static of(bytes: Uint8Array, release?: () => void): ReadAhead {
+    return new ReadAhead(bytes.length > 0 ? [bytes] : [], undefined, undefined, release);
+  }
+
   /** The chunks' memory may be reused: the store that sent them is over. Closes the source. */
   async release(): Promise<void> {
     await this.close();
@@ -713,11 +723,24 @@ function readFileAhead(info: DicomFileInfo): Promise<ReadAhead> {
       if (HEAD_BUFFERS.length < SPARE_HEAD_BUFFERS) HEAD_BUFFERS.push(b);
     }
   };
-  const head = ReadAhead.open(
-    readDatasetChunks(info, chunk, { into: buffers }),
-    undefined,
-    release,
-  );
+  let head: Promise<ReadAhead>;
+  if (chunk < CHECK_AHEAD) {
+    // It fits one read: read here, as the stream's first step would (synchronously, see
+    // FileCursor), without the stream.
+    try {
+      using reader = openDataset(info);
+      const bytes = buffers[0].subarray(0, reader.remaining);
+      reader.readInto(bytes);
+      head = Promise.resolve(ReadAhead.of(bytes, release));
+    } catch (err) {
+      release();
+      head = Promise.reject(err);
+    }
+  } else {head = ReadAhead.open(
+      readDatasetChunks(info, chunk, { into: buffers }),
+      undefined,
+      release,
+    );}
   head.catch(() => {});
   return head;
 }
@@ -1468,7 +1491,10 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
     let padded: Map<number, string> | undefined;
     try {
       const source = await readHead();
-      const found = spacePaddedUids(source, info.transferSyntaxUid);
+      // The inspection saw the values: a file without a space in them is not looked at again.
+      const found = sopUidsHoldSpaces(info) === false
+        ? new Map<number, string>()
+        : spacePaddedUids(source, info.transferSyntaxUid);
       padded = new Map();
       for (const [tag, uid] of found) {
         if (replace.has(tag)) continue; // +II: a new one
@@ -1582,6 +1608,13 @@ async function outgoingDataset(
       throw new DicomFileError(info.path, `odd data set length ${length}: not valid DICOM`);
     }
     parser = new DatasetParser(enc, { maxValueLength: length });
+  }
+  // Read whole and sent as it is: checked here, in one piece.
+  const whole = asIs && !enc?.deflated ? head.whole() : undefined;
+  if (whole) {
+    parser?.push(whole);
+    parser?.end();
+    return ReadAhead.of(whole);
   }
   // A deflated data set comes out of the transcoder padded to even length (PS3.5 A.5).
   const source = transcodeDataset(head.chunks(), info.transferSyntaxUid, wireTs, {
