@@ -166,12 +166,17 @@ export class DimseChannel {
   /**
    * Queues `bytes` as P-DATA-TF PDUs (see fragmentPdus); the last PDU's
    * write promise, which the caller must handle (every earlier one is
-   * handled here, see #sendPData).
+   * handled here, once per write batch they share).
    */
   #sendFragments(contextId: number, isCommand: boolean, bytes: Uint8Array): Promise<void> {
-    const pdus = fragmentPdus(contextId, isCommand, bytes, this.#pdvLength);
-    for (let i = 0; i < pdus.length - 1; i++) this.#sendPData(pdus[i]);
-    return this.association.sendPData(pdus[pdus.length - 1]);
+    let written: Promise<void> | undefined;
+    for (const pdu of fragmentPdus(contextId, isCommand, bytes, this.#pdvLength)) {
+      const next = this.association.sendPData(pdu);
+      // PDUs joining one write batch share its promise: handled once, not once per PDU.
+      if (written !== next) written?.catch(ignore);
+      written = next;
+    }
+    return written!;
   }
 
   async #sendStream(

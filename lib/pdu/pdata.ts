@@ -153,23 +153,32 @@ export function frameOf(pdu: PDataTfPdu): Uint8Array | undefined {
  */
 export function encodePDataTf(pdu: PDataTfPdu, into?: Uint8Array): Uint8Array | undefined {
   const length = pDataTfPduLength(pdu);
-  for (const pdv of pdu.pdvs) checkUint8(pdv.contextId);
-  if (length - 6 > 0xffffffff) {
-    throw new RangeError(`32-bit length: ${length - 6} is not an integer in 0..${0xffffffff}`);
+  if (into && into.length < length) {
+    checkPDataTf(pdu, length);
+    return undefined;
   }
-  let out: Uint8Array;
-  if (into) {
-    if (into.length < length) return undefined;
-    out = into.subarray(0, length);
-  } else out = frameOf(pdu) ?? new Uint8Array(length);
-  const view = new DataView(out.buffer, out.byteOffset, length);
-  out[0] = 0x04; // PDU-type P-DATA-TF
-  out[1] = 0;
-  view.setUint32(2, length - 6);
-  let at = 6;
+  const out = into ?? frameOf(pdu) ?? new Uint8Array(length);
+  writePDataTf(pdu, out, 0, length);
+  return length === out.length ? out : out.subarray(0, length);
+}
+
+/**
+ * Writes a P-DATA-TF of `length` bytes (its {@linkcode pDataTfPduLength})
+ * into `out` at `at`, which must have room for it: what encodePDataTf does,
+ * for a caller that gathers PDUs back to back in one buffer and needs no
+ * view of each (the upper layer's write batch: one per data PDU less).
+ *
+ * @throws RangeError as {@linkcode encodePDataTf}
+ */
+export function writePDataTf(pdu: PDataTfPdu, out: Uint8Array, at: number, length: number): void {
+  checkPDataTf(pdu, length);
+  out[at] = 0x04; // PDU-type P-DATA-TF
+  out[at + 1] = 0;
+  setUint32(out, at + 2, length - 6);
+  at += 6;
   for (const pdv of pdu.pdvs) {
     const data = pdv.data;
-    view.setUint32(at, 2 + data.length);
+    setUint32(out, at, 2 + data.length);
     out[at + 4] = pdv.contextId;
     out[at + 5] = (pdv.isCommand ? COMMAND_BIT : 0) | (pdv.isLast ? LAST_BIT : 0);
     at += 6;
@@ -177,7 +186,22 @@ export function encodePDataTf(pdu: PDataTfPdu, into?: Uint8Array): Uint8Array | 
     if (data.buffer !== out.buffer || data.byteOffset !== out.byteOffset + at) out.set(data, at);
     at += data.length;
   }
-  return out;
+}
+
+/** The checks the field tables make: 8-bit context IDs, a PDU-length of 32 bits. */
+function checkPDataTf(pdu: PDataTfPdu, length: number): void {
+  for (const pdv of pdu.pdvs) checkUint8(pdv.contextId);
+  if (length - 6 > 0xffffffff) {
+    throw new RangeError(`32-bit length: ${length - 6} is not an integer in 0..${0xffffffff}`);
+  }
+}
+
+/** A 32-bit big-endian length (PS3.8 9.3.1, 9.3.5.1), without a DataView per PDU. */
+function setUint32(out: Uint8Array, at: number, v: number): void {
+  out[at] = v >>> 24;
+  out[at + 1] = (v >>> 16) & 0xff;
+  out[at + 2] = (v >>> 8) & 0xff;
+  out[at + 3] = v & 0xff;
 }
 
 /** The check of an 8-bit field, worded as the field tables word it. */

@@ -29,7 +29,7 @@
 
 import type { Logger } from "../log/logger.ts";
 import { encodePdu } from "../pdu/codec.ts";
-import { frameOf, pDataTfPduLength } from "../pdu/pdata.ts";
+import { frameOf, pDataTfPduLength, writePDataTf } from "../pdu/pdata.ts";
 import { PduDecodeError } from "../pdu/errors.ts";
 import { type PduLimits, PduReader, type ReadPdu } from "../pdu/reader.ts";
 import {
@@ -744,6 +744,14 @@ class Machine implements UlAssociation {
       if (open.buffer === undefined) {
         open.buffer = this.#takeBuffer();
         open.buffer.set(open.first);
+      }
+      if (size !== undefined) {
+        // P-DATA-TF, its size known: written at the batch's end, no view of it made.
+        const at = open.length;
+        writePDataTf(pdu as PDataTfPdu, open.buffer, at, size);
+        open.length += size;
+        if (this.#opts.onPdu) this.#onPdu("sent", pdu, open.buffer.subarray(at, open.length));
+        return open.written;
       }
       const slot = open.buffer.subarray(open.length);
       const raw = encodePdu(pdu, slot);

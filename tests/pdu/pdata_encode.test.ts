@@ -7,7 +7,13 @@
 import assert from "node:assert/strict";
 import { ByteWriter } from "../../lib/pdu/bytes.ts";
 import { decodePdu, encodePdu } from "../../lib/pdu/codec.ts";
-import { encodePDataTf, PDataFrame, pDataTfBody } from "../../lib/pdu/pdata.ts";
+import {
+  encodePDataTf,
+  PDataFrame,
+  pDataTfBody,
+  pDataTfPduLength,
+  writePDataTf,
+} from "../../lib/pdu/pdata.ts";
 import type { PDataTfPdu, Pdv } from "../../lib/pdu/types.ts";
 import { hex } from "../../testing/hex.ts";
 
@@ -83,4 +89,24 @@ Deno.test("P-DATA-TF: values that do not fit are refused as the field tables ref
       new RangeError(`8-bit field: ${contextId} is not an integer in 0..255`),
     );
   }
+});
+
+Deno.test("P-DATA-TF: writePDataTf writes the field tables' bytes at an offset, and nothing around them", () => {
+  for (const pdu of SHAPES) {
+    const expected = byTables(pdu);
+    const size = pDataTfPduLength(pdu);
+    assert.equal(size, expected.length);
+    for (const at of [0, 1, 37]) {
+      const out = new Uint8Array(at + size + 9).fill(0xee);
+      writePDataTf(pdu, out, at, size);
+      assert.deepEqual(out.subarray(at, at + size), expected, `at ${at}`);
+      assert.ok(out.subarray(0, at).every((b) => b === 0xee), "bytes before it changed");
+      assert.ok(out.subarray(at + size).every((b) => b === 0xee), "bytes after it changed");
+    }
+  }
+  // An invalid context ID throws before a byte is written.
+  const bad: PDataTfPdu = { type: "P-DATA-TF", pdvs: [pdv(256, false, true, 4)] };
+  const out = new Uint8Array(64).fill(0xee);
+  assert.throws(() => writePDataTf(bad, out, 3, pDataTfPduLength(bad)), RangeError);
+  assert.ok(out.every((b) => b === 0xee));
 });
