@@ -580,16 +580,15 @@ Deno.test({
 Deno.test("sopUidsHoldSpaces: what inspection saw of spaces in the SOP UIDs, with and without meta information", async () => {
   await withTempDir(async (dir) => {
     // An odd-length UID is padded with one byte: NUL as PS3.5 9.1 says, or a space.
-    const image = (meta: boolean) =>
-      makeImageFile({ rows: 4, cols: 4, sopInstanceUid: "1.2.3.456", meta });
+    // One file (its other UIDs are new each time); without meta: its data set alone.
+    const file = makeImageFile({ rows: 4, cols: 4, sopInstanceUid: "1.2.3.456" });
+    const padded = spacePadSopUids(file);
+    const start = decodeFileMeta(file).length;
     for (const meta of [true, false]) {
       const nul = `${dir}/nul-${meta}.dcm`;
       const spaced = `${dir}/spaced-${meta}.dcm`;
-      await Deno.writeFile(nul, image(meta));
-      await Deno.writeFile(
-        spaced,
-        spacePadSopUids(image(true)).subarray(meta ? 0 : image(true).length - image(false).length),
-      );
+      await Deno.writeFile(nul, meta ? file : file.subarray(start));
+      await Deno.writeFile(spaced, meta ? padded : padded.subarray(start));
       const a = await inspectDicomFile(nul, "file-or-dataset");
       const b = await inspectDicomFile(spaced, "file-or-dataset");
       assert.equal(a.sopInstanceUid, "1.2.3.456");
