@@ -1079,11 +1079,19 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
     return !halted && !stopped() && (queue.length > 0 || again.length > 0);
   }
 
+  /**
+   * Milliseconds until the first store waiting out its retry delay is due. A fold, not
+   * Math.min(...list): spread arguments overflow the stack past ~120,000 entries.
+   */
+  function nextRetryIn(): number {
+    return again.reduce((first, t) => Math.min(first, t.notBefore), Infinity) - performance.now();
+  }
+
   /** Waits until a store can be handed out; false when none is left. */
   async function ready(): Promise<boolean> {
     while (work()) {
       if (queue.length > 0) return true;
-      const wait = Math.min(...again.map((t) => t.notBefore)) - performance.now();
+      const wait = nextRetryIn();
       if (wait <= 0) return true;
       await sleep(wait, o.stop);
     }
@@ -1205,7 +1213,7 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
           // one that failed it, which ended its turn) takes it when due. Ending here would leave
           // it behind once every association had ended.
           while (!task && again.length > 0 && ends.size === 0 && !stopped()) {
-            const wait = Math.min(...again.map((t) => t.notBefore)) - performance.now();
+            const wait = nextRetryIn();
             if (wait > 0) await sleep(wait, o.stop);
             if (ends.size === 0) task = take();
           }
