@@ -457,7 +457,15 @@ export class DicomServer implements AsyncDisposable {
         log.warn(overloadEndLine(e));
         o.onEvent?.({ event: "overload-ended", ...e });
       },
-      widen: partial ? () => resolve(readDescriptorLimit(need)) : undefined,
+      // The fuller count runs while connections hold descriptors: what they hold is free to
+      // the caps too, or a crowd that meets a cap would shrink the caps it met.
+      widen: partial
+        ? () => {
+          const found = readDescriptorLimit(need);
+          const held = budget.pending + budget.associations * perAssociation;
+          return resolve({ ...found, free: found.free + held });
+        }
+        : undefined,
     });
     return budget;
   }

@@ -38,13 +38,14 @@ const LIMIT = 256;
  */
 const SOURCES = [HOST, HOST, ...loopbackSources(14)];
 
-/** A server tool under `prlimit --nofile=256:256`, listening on 127.0.0.1. */
+/** A server tool under `prlimit --nofile=<limit>:<limit>`, listening on 127.0.0.1. */
 async function underLimit(
   tool: string,
   args: string[],
+  limit = LIMIT,
 ): Promise<{ proc: Background; port: number }> {
   const proc = new Background("prlimit", [
-    `--nofile=${LIMIT}:${LIMIT}`,
+    `--nofile=${limit}:${limit}`,
     Deno.execPath(),
     ...toolArgv(tool),
     "--json",
@@ -151,6 +152,33 @@ Deno.test("echoscp under a limit of 256 open files: 512 idle, half-associated, s
     ...visit,
     tls: { keyFile: pki.client.key, certFile: pki.client.cert, trustedFiles: [pki.ca] },
   });
+});
+
+Deno.test("echoscp under a limit of 1,400 open files: the caps of its first count widen when a crowd meets one, counting what the crowd holds as free", async () => {
+  // Without --allow-all the server probes: at start only as far as its default caps need.
+  const { proc, port } = await underLimit("echoscp", ["-d"], 1400);
+  const conns: Deno.Conn[] = [];
+  const caps = () => proc.stderrLines().filter((l) => l.includes("Connection limits: "));
+  try {
+    const start = /(\d+) per peer address \(at least (\d+) files free, from probe\)/.exec(
+      caps()[0],
+    );
+    assert.ok(start, caps().join("\n"));
+    // One connection more than one address may hold under the first caps.
+    while (conns.length <= Number(start[1])) {
+      conns.push(await Deno.connect({ hostname: HOST, port }));
+    }
+    await proc.waitFor(() => caps().length === 2);
+    const wider = /\((\d+) files free, from probe\)/.exec(caps()[1]);
+    // The fuller count ran while the crowd held some 190 descriptors; without them it would
+    // say some 1,190 and the caps would shrink below those the crowd met.
+    assert.ok(wider && Number(wider[1]) > 1400 - 100, caps().join("\n"));
+    assert.equal(proc.stderrLines().filter((l) => /Over capacity/.test(l)).length, 0);
+  } finally {
+    for (const c of conns) c.close();
+    const status = await proc.stop();
+    assert.equal(status.code, 0, proc.stderr.slice(-2000));
+  }
 });
 
 Deno.test("memory: 2,000 half-started stores keep storescp within its documented total, and leave nothing behind", async () => {
