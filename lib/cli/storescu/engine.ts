@@ -736,11 +736,9 @@ function readFileAhead(info: DicomFileInfo): Promise<ReadAhead> {
       release();
       head = Promise.reject(err);
     }
-  } else {head = ReadAhead.open(
-      readDatasetChunks(info, chunk, { into: buffers }),
-      undefined,
-      release,
-    );}
+  } else {
+    head = ReadAhead.open(readDatasetChunks(info, chunk, { into: buffers }), undefined, release);
+  }
   head.catch(() => {});
   return head;
 }
