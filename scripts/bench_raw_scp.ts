@@ -1,8 +1,9 @@
 /**
  * The floor for storescp to disk: the least a Deno process does to take
  * C-STOREs from a real storescu and leave each data set in a file, to set
- * our storescp's CPU against (issue 15). It accepts every proposed
- * presentation context (explicit VR little endian when offered), then
+ * our storescp's CPU against (issue 15). It answers the association as
+ * storescp does (`-pm`: every proposed context, explicit VR little endian
+ * preferred), then
  * parses P-DATA-TF and PDV headers as the bytes stream past (PS3.8 9.3.5,
  * Annex E) and writes each data PDV's bytes from its one 256 KiB read
  * buffer straight into a `.part` file (no copy in user space, no PDU
@@ -17,11 +18,13 @@
  *
  * @module
  */
-import { EXPLICIT_VR_LITTLE_ENDIAN } from "../lib/dicom/uids.ts";
+import { answerAssociateRq } from "../lib/ae/negotiation.ts";
+import { storagePolicy } from "../lib/cli/storescp/store_handler.ts";
+import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from "../lib/dicom/uids.ts";
 import { decodeCommandSet, encodeCommandSet } from "../lib/dimse/command.ts";
 import { commandSetToMessage, messageToCommandSet } from "../lib/dimse/messages.ts";
 import { decodePdu, encodePdu, PDU_HEADER_LENGTH } from "../lib/pdu/codec.ts";
-import { type AssociateRqPdu, DICOM_APPLICATION_CONTEXT, type Pdu } from "../lib/pdu/types.ts";
+import type { Pdu } from "../lib/pdu/types.ts";
 import { concatBytes } from "../lib/util/bytes.ts";
 
 const [port, dir, maxPdu] = [Number(Deno.args[0]), Deno.args[1], Number(Deno.args[2] ?? 16384)];
@@ -34,29 +37,13 @@ async function send(conn: Deno.Conn, pdu: Pdu): Promise<void> {
   for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
 }
 
-function accept(rq: AssociateRqPdu): Pdu {
-  return {
-    type: "A-ASSOCIATE-AC",
-    protocolVersion: 1,
-    calledAeTitle: rq.calledAeTitle,
-    callingAeTitle: rq.callingAeTitle,
-    applicationContext: DICOM_APPLICATION_CONTEXT,
-    presentationContexts: rq.presentationContexts.map((pc) => ({
-      id: pc.id,
-      result: 0,
-      transferSyntax: pc.transferSyntaxes.includes(EXPLICIT_VR_LITTLE_ENDIAN)
-        ? EXPLICIT_VR_LITTLE_ENDIAN
-        : pc.transferSyntaxes[0],
-    })),
-    userInformation: {
-      maxLength: maxPdu,
-      implementationClassUid: "1.2.826.0.1.3680043.2.1143",
-      roleSelections: [],
-      extendedNegotiations: [],
-      commonExtendedNegotiations: [],
-    },
-  };
-}
+/** storescp's own answer: every storage context, explicit VR little endian preferred. */
+const POLICY = storagePolicy({
+  aeTitle: "RAWSCP",
+  maxPdu,
+  transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN],
+  promiscuous: true,
+});
 
 /** One association: returns when the peer released or the connection ended. */
 async function serve(conn: Deno.Conn): Promise<void> {
@@ -96,7 +83,7 @@ async function serve(conn: Deno.Conn): Promise<void> {
         pduLeft -= n;
         if (pduLeft > 0) continue;
         const pdu = decodePdu(concatBytes([header, ...other]));
-        if (pdu.type === "A-ASSOCIATE-RQ") await send(conn, accept(pdu));
+        if (pdu.type === "A-ASSOCIATE-RQ") await send(conn, answerAssociateRq(pdu, POLICY));
         else if (pdu.type === "A-RELEASE-RQ") await send(conn, { type: "A-RELEASE-RP" });
         else return;
         continue;
