@@ -20,10 +20,8 @@ import {
   resolveLimits,
 } from "../../lib/ae/budget.ts";
 import { DimseChannel } from "../../lib/ae/channel.ts";
-import { DicomServer } from "../../lib/ae/server.ts";
-import { echoHandler, verificationPolicy } from "../../lib/cli/echoscp/echo_handler.ts";
-import { NULL_LOGGER } from "../../lib/log/logger.ts";
 import { until } from "../../testing/bad_peer.ts";
+import { startEchoScp } from "../../testing/echo_peers.ts";
 import type { PDataTfPdu } from "../../lib/pdu/types.ts";
 import type { UlAssociation, UlIndication } from "../../lib/ul/association.ts";
 import { cStoreRq } from "../../testing/bad_peer.ts";
@@ -136,14 +134,7 @@ Deno.test("a server without /proc starts with the caps of its first probe and co
   const first = readDescriptorLimit(descriptorsNeeded({}, 1), FIRST_PROBE_DESCRIPTORS);
   // With --allow-all the limit is read, not probed; under a low limit the probe ends at it.
   if (first.source !== "probe" || !first.atLeast) return;
-  const server = DicomServer.start({
-    hostname: "127.0.0.1",
-    port: 0,
-    logger: NULL_LOGGER,
-    policy: verificationPolicy({ aeTitle: "ECHOSCP", maxPdu: 16384, preference: "uncompressed" }),
-    handlers: { "C-ECHO-RQ": echoHandler },
-    acseTimeoutMs: 5_000,
-  });
+  const server = startEchoScp();
   const conns: Deno.Conn[] = [];
   try {
     const start = server.limits;
