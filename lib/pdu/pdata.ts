@@ -46,9 +46,44 @@ const pdvItem: Field<Pdv> = {
   },
 };
 
+/**
+ * The PDV items of a P-DATA-TF body, `bytes[start, end)`, read in one pass
+ * (PS3.8 9.3.5.1: item-length, presentation-context-ID, then the message
+ * control header of Annex E.2 and the fragment, a view of `bytes`): nearly
+ * every PDU received is one, and this makes no cursor per PDU or item.
+ * Undefined when the body is malformed (no item, an item length below 2 or
+ * past the end): {@link pDataTfBody} then names the fault.
+ */
+export function readPdvs(bytes: Uint8Array, start: number, end: number): Pdv[] | undefined {
+  if (start >= end) return undefined;
+  const pdvs: Pdv[] = [];
+  for (let at = start; at < end;) {
+    if (end - at < 6) return undefined;
+    const length = ((bytes[at] << 24) >>> 0) + (bytes[at + 1] << 16) + (bytes[at + 2] << 8) +
+      bytes[at + 3];
+    const item = at + 4;
+    if (length < 2 || length > end - item) return undefined;
+    const control = bytes[item + 1];
+    pdvs.push({
+      contextId: bytes[item],
+      isCommand: (control & COMMAND_BIT) !== 0,
+      isLast: (control & LAST_BIT) !== 0,
+      data: bytes.subarray(item + 2, item + length),
+    });
+    at = item + length;
+  }
+  return pdvs;
+}
+
 /** P-DATA-TF body; an empty one is invalid (9.3.5: "one or more" PDV items). */
 export const pDataTfBody: Field<PDataTfPdu> = {
   read(r) {
+    const whole = readPdvs(r.bytes, r.end - r.remaining, r.end);
+    if (whole) {
+      r.skip(r.remaining);
+      return { type: "P-DATA-TF", pdvs: whole };
+    }
+    // Malformed: read item by item up to the fault, which names itself.
     if (r.remaining === 0) throw new PduDecodeError("P-DATA-TF without PDV items", INVALID);
     const pdvs: Pdv[] = [];
     while (r.remaining > 0) pdvs.push(pdvItem.read(r));

@@ -16,6 +16,7 @@ import {
   unrecognizedPduError,
 } from "./codec.ts";
 import { PduDecodeError } from "./errors.ts";
+import { readPdvs } from "./pdata.ts";
 import { ABORT_REASON, type Pdu, PDU_TYPE } from "./types.ts";
 
 const PDATA_TF = PDU_TYPE["P-DATA-TF"];
@@ -191,7 +192,10 @@ export class PduReader {
 
   /** The PDU read: decoded, with `release` when it is in a pool buffer and holds data only. */
   #read(raw: Uint8Array, pooled: Uint8Array | null): ReadPdu {
-    const pdu = decodePdu(raw);
+    // A P-DATA-TF (nearly every PDU) in one pass; the general decoder names any fault. `raw`
+    // is the header and exactly the PDU-length it gives: the reader cut it so.
+    const pdvs = raw[0] === PDATA_TF ? readPdvs(raw, PDU_HEADER_LENGTH, raw.length) : undefined;
+    const pdu: Pdu = pdvs ? { type: "P-DATA-TF", pdvs } : decodePdu(raw);
     if (pooled === null || pdu.type !== "P-DATA-TF") return { pdu, raw };
     // A command fragment may be kept (the assembler gathers them): its memory is never reused.
     for (const pdv of pdu.pdvs) if (pdv.isCommand) return { pdu, raw };
