@@ -23,6 +23,7 @@ import { hasDataset, PRIORITY, type Priority } from "../dimse/messages.ts";
 import { concatBytes } from "../util/bytes.ts";
 import type { Logger } from "../log/logger.ts";
 import type { AssociateAcPdu, AssociateRqPdu, AsynchronousOperationsWindow } from "../pdu/types.ts";
+import type { PDataRun } from "../pdu/pdata.ts";
 import type { TlsInfo } from "../transport/tls.ts";
 import type { UlAssociation } from "../ul/association.ts";
 import type { ChannelEvent, DimseChannel } from "./channel.ts";
@@ -63,8 +64,12 @@ export interface OperationOptions {
 
 /** A data set to store and what it is. */
 export interface StoreSource {
-  /** The data set, in `transferSyntax`, as bytes or as chunks in order (any sizes, even total). */
-  dataset: Uint8Array | AsyncIterable<Uint8Array>;
+  /**
+   * The data set, in `transferSyntax`: as bytes, as chunks in order (any
+   * sizes, even total), or read into a `PDataRun` whose PDVs fit the peer's
+   * ({@link Association.maxSendPdv}), sent from the run's memory.
+   */
+  dataset: Uint8Array | PDataRun | AsyncIterable<Uint8Array>;
   /** Its transfer syntax UID: a context accepted for its class and syntax carries it. */
   transferSyntax: string;
   /** SOP Class UID (0008,0016). */
@@ -520,7 +525,7 @@ export class Association implements AsyncDisposable {
   async #single(
     contextId: number,
     request: DimseMessage & { messageId: number },
-    dataset: Uint8Array | AsyncIterable<Uint8Array> | undefined,
+    dataset: Uint8Array | PDataRun | AsyncIterable<Uint8Array> | undefined,
     operation: string,
     o: StoreOptions,
   ): Promise<DimseMessage> {
@@ -565,7 +570,7 @@ export class Association implements AsyncDisposable {
   #exclusive(
     contextId: number,
     message: DimseMessage,
-    dataset?: Uint8Array | AsyncIterable<Uint8Array>,
+    dataset?: Uint8Array | PDataRun | AsyncIterable<Uint8Array>,
     failed?: (err: unknown) => Promise<never>,
   ): Promise<void> {
     // Nothing under way (one request at a time, the common case): at once, not a turn later,
@@ -619,7 +624,7 @@ export class Association implements AsyncDisposable {
   #send(
     contextId: number,
     request: DimseMessage,
-    dataset: Uint8Array | AsyncIterable<Uint8Array> | undefined,
+    dataset: Uint8Array | PDataRun | AsyncIterable<Uint8Array> | undefined,
   ): Promise<void> {
     return this.#exclusive(contextId, request, dataset, this.#sendFailed);
   }

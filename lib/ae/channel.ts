@@ -10,6 +10,7 @@ import { type DimseMessage, encodeMessage } from "../dimse/messages.ts";
 import { fragmentPdus, maxPdvDataLength, MessageAssembler } from "../dimse/fragment.ts";
 import { DimseDecodeError } from "../dimse/errors.ts";
 import type { AbortPdu, PDataTfPdu } from "../pdu/types.ts";
+import { PDataRun } from "../pdu/pdata.ts";
 import type { AbortSource, UlAssociation, UlIndication } from "../ul/association.ts";
 import { Deadline } from "../util/timer.ts";
 
@@ -141,22 +142,36 @@ export class DimseChannel {
    * a second `send` must wait until the first has resolved. At most {@link SEND_WINDOW} bytes wait for the socket, so a slow
    * peer slows the producer instead of filling memory. If the source throws,
    * the message is incomplete on the wire: the caller must abort the
-   * association.
+   * association. A data set in a `PDataRun` (PDVs of at most
+   * {@link DimseChannel.maxSendPdv} bytes) goes out from the run's memory,
+   * not copied: the run may be refilled once the promise has settled.
    */
   send(
     contextId: number,
     message: DimseMessage,
-    dataset?: Uint8Array | AsyncIterable<Uint8Array>,
+    dataset?: Uint8Array | PDataRun | AsyncIterable<Uint8Array>,
   ): Promise<void> {
     // No async function here: a command alone (every response, every C-ECHO) is queued
     // and its write promise handed back as it is.
     let written: Promise<void>;
     try {
+      // A run that does not fit the peer's PDUs is refused before anything is queued.
+      if (dataset instanceof PDataRun) {
+        if (dataset.pdvLength > this.#pdvLength) {
+          throw new RangeError(
+            `PDVs of ${dataset.pdvLength} bytes: the peer takes at most ${this.#pdvLength}`,
+          );
+        }
+        if (dataset.length % 2 !== 0) {
+          throw new RangeError("odd data set length: DIMSE data sets are always even (PS3.5 7.1)");
+        }
+      }
       const command = encodeMessage(message);
       written = this.#sendFragments(contextId, true, command);
       if (dataset === undefined) return written;
       written.catch(ignore);
       if (dataset instanceof Uint8Array) return this.#sendFragments(contextId, false, dataset);
+      if (dataset instanceof PDataRun) return this.#queue(dataset.pdus(contextId));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -169,8 +184,13 @@ export class DimseChannel {
    * handled here, once per write batch they share).
    */
   #sendFragments(contextId: number, isCommand: boolean, bytes: Uint8Array): Promise<void> {
+    return this.#queue(fragmentPdus(contextId, isCommand, bytes, this.#pdvLength));
+  }
+
+  /** Queues PDUs in order; the last one's write promise, which the caller must handle. */
+  #queue(pdus: readonly PDataTfPdu[]): Promise<void> {
     let written: Promise<void> | undefined;
-    for (const pdu of fragmentPdus(contextId, isCommand, bytes, this.#pdvLength)) {
+    for (const pdu of pdus) {
       const next = this.association.sendPData(pdu);
       // PDUs joining one write batch share its promise: handled once, not once per PDU.
       if (written !== next) written?.catch(ignore);

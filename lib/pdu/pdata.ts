@@ -165,14 +165,106 @@ export class PDataFrame {
 /**
  * Where `pdu` can be encoded in place: the frame's bytes up to the end of
  * its data, when it is one PDV whose data starts right behind a frame's
- * headers; undefined for any other PDU, whose data is then copied as usual
- * (bytes in front of a PDV that is not in a frame are never written).
+ * headers or is a slot of a {@link PDataRun}; undefined for any other PDU,
+ * whose data is then copied as usual (bytes in front of a PDV that is not
+ * in a frame are never written).
  */
 export function frameOf(pdu: PDataTfPdu): Uint8Array | undefined {
   if (pdu.pdvs.length !== 1) return undefined;
   const { data } = pdu.pdvs[0];
-  if (data.byteOffset !== PDATA_OVERHEAD || !FRAMES.has(data.buffer)) return undefined;
-  return new Uint8Array(data.buffer, 0, PDATA_OVERHEAD + data.length);
+  const inFrame = data.byteOffset === PDATA_OVERHEAD && FRAMES.has(data.buffer);
+  if (!inFrame && !RUN_SLOTS.has(data)) return undefined;
+  return new Uint8Array(
+    data.buffer,
+    data.byteOffset - PDATA_OVERHEAD,
+    PDATA_OVERHEAD + data.length,
+  );
+}
+
+/**
+ * Free bytes in front of the PDU header room of `data` when it is a slot of
+ * a {@link PDataRun} (the run's front room for its first slot, 0 for the
+ * others); undefined for any other view. The upper layer moves a command
+ * PDU queued just before the run's first PDU there, so that command and
+ * data set leave in one write without the data being copied.
+ */
+export function runRoom(data: Uint8Array): number | undefined {
+  return RUN_SLOTS.get(data);
+}
+
+/** Each slot of a run: the free bytes in front of its header room (see runRoom). */
+const RUN_SLOTS = new WeakMap<Uint8Array, number>();
+
+/**
+ * Room a {@link PDataRun} keeps in front of its first PDU: for the command
+ * PDU that goes before the data set (PS3.7 6.3.1), which the upper layer
+ * moves there instead of copying the data set behind it. A C-STORE-RQ's
+ * command set is a few hundred bytes.
+ */
+export const RUN_FRONT = 1024;
+
+/**
+ * The P-DATA-TF PDUs of one data set of one PDV each (PS3.8 9.3.5), laid
+ * out back to back in memory the caller gives: {@link RUN_FRONT} bytes of
+ * room, then per PDV the {@link PDATA_OVERHEAD} header bytes and its data
+ * slot. A file read straight into the slots ({@link PDataRun.slots}) goes
+ * to the network from there: the upper layer writes the headers in front of
+ * each slot and sends the run as one write, the data not copied. The memory
+ * may be changed again only once the PDUs sent from it are written.
+ */
+export class PDataRun {
+  /** Data set bytes in the run. */
+  readonly length: number;
+  /** Data bytes per PDV (the last one may hold fewer). */
+  readonly pdvLength: number;
+  /** The data slots, in order: views of the memory, each a PDV's data. */
+  readonly slots: readonly Uint8Array[];
+
+  /**
+   * Lays out `length` data bytes in PDVs of `pdvLength` in `memory`.
+   *
+   * @throws RangeError if `pdvLength` is not an even integer of at least 2,
+   * `length` is no positive integer, or `memory` is shorter than {@link PDataRun.size}
+   */
+  constructor(memory: Uint8Array, pdvLength: number, length: number) {
+    if (!Number.isInteger(pdvLength) || pdvLength < 2 || pdvLength % 2 !== 0) {
+      throw new RangeError(`PDV data length ${pdvLength} is not an even integer >= 2`);
+    }
+    if (!Number.isInteger(length) || length < 1) {
+      throw new RangeError(`a run of ${length} data bytes`);
+    }
+    const size = PDataRun.size(pdvLength, length);
+    if (memory.length < size) {
+      throw new RangeError(
+        `a run of ${length} data bytes needs ${size} bytes, not ${memory.length}`,
+      );
+    }
+    this.length = length;
+    this.pdvLength = pdvLength;
+    const slots: Uint8Array[] = [];
+    let at = RUN_FRONT + PDATA_OVERHEAD;
+    for (let done = 0; done < length; done += pdvLength) {
+      const slot = memory.subarray(at, at + Math.min(pdvLength, length - done));
+      RUN_SLOTS.set(slot, done === 0 ? RUN_FRONT : 0);
+      slots.push(slot);
+      at += slot.length + PDATA_OVERHEAD;
+    }
+    this.slots = slots;
+  }
+
+  /** Bytes of memory a run of `length` data bytes in PDVs of `pdvLength` takes. */
+  static size(pdvLength: number, length: number): number {
+    return RUN_FRONT + length + PDATA_OVERHEAD * Math.ceil(length / pdvLength);
+  }
+
+  /** The PDUs of the run on context `contextId`, the last flagged last (PS3.8 E.2). */
+  pdus(contextId: number): PDataTfPdu[] {
+    const last = this.slots.length - 1;
+    return this.slots.map((data, i) => ({
+      type: "P-DATA-TF",
+      pdvs: [{ contextId, isCommand: false, isLast: i === last, data }],
+    }));
+  }
 }
 
 /**

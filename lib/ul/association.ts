@@ -29,7 +29,7 @@
 
 import type { Logger } from "../log/logger.ts";
 import { encodePdu } from "../pdu/codec.ts";
-import { frameOf, pDataTfPduLength, writePDataTf } from "../pdu/pdata.ts";
+import { frameOf, PDATA_OVERHEAD, pDataTfPduLength, runRoom, writePDataTf } from "../pdu/pdata.ts";
 import { PduDecodeError } from "../pdu/errors.ts";
 import { type PduLimits, PduReader, type ReadPdu } from "../pdu/reader.ts";
 import {
@@ -161,8 +161,8 @@ export interface UlAssociation {
    * is written. Rejects with {@link UlUsageError} in any other state, or when
    * the PDU is longer than `peerMaxPdu`. The PDVs' bytes are copied before
    * this returns, so the caller may reuse their memory at once; except for a
-   * PDU laid out in a `PDataFrame`, which may be written from the frame
-   * itself: such a frame may be refilled only once the promise has settled.
+   * PDU laid out in a `PDataFrame` or a `PDataRun`, which may be written from
+   * that memory itself: it may be refilled only once the promise has settled.
    */
   sendPData(pdu: PDataTfPdu): Promise<void>;
   /**
@@ -730,9 +730,9 @@ class Machine implements UlAssociation {
    * PDUs are encoded straight into the batch's buffer (one copy of the data),
    * and so is a P-DATA-TF of {@link POOLED_MIN} bytes or more that starts a
    * batch: batch buffers are reused once written, so a long stream allocates
-   * nothing per PDU. Only a P-DATA-TF laid out in a `PDataFrame` goes out
-   * from its own memory when it is alone; every other PDU's bytes are copied
-   * before this returns. `raw`: the PDU encoded already, in memory of its own
+   * nothing per PDU. A P-DATA-TF laid out in a `PDataFrame` goes out from its
+   * own memory when it is alone, and the PDUs of a `PDataRun` from the run's
+   * (see #inPlace); every other PDU's bytes are copied before this returns. `raw`: the PDU encoded already, in memory of its own
    * (the A-ASSOCIATE-RQ, see `request`).
    */
   #send(pdu: Pdu, raw?: Uint8Array): Promise<void> {
@@ -740,9 +740,14 @@ class Machine implements UlAssociation {
     // Already encoded, and nothing waiting to be joined (the A-ASSOCIATE-RQ comes first).
     if (raw !== undefined && !open) return this.#startBatch(pdu, raw);
     const size = pdu.type === "P-DATA-TF" ? pDataTfPduLength(pdu) : undefined;
-    if (open && open.length + (size ?? 0) <= MAX_BATCH) {
+    if (open && size !== undefined && this.#inPlace(open, pdu as PDataTfPdu, size)) {
+      return open.written;
+    }
+    // A batch in a run's memory takes nothing more: what lies behind the run is not ours.
+    if (open && open.pooled !== false && open.length + (size ?? 0) <= MAX_BATCH) {
       if (open.buffer === undefined) {
         open.buffer = this.#takeBuffer();
+        open.pooled = true;
         open.buffer.set(open.first);
       }
       if (size !== undefined) {
@@ -773,6 +778,42 @@ class Machine implements UlAssociation {
     return this.#startBatch(pdu, encodePdu(pdu));
   }
 
+  /**
+   * Adds a PDU of a `PDataRun` to the open batch where it lies, when the
+   * batch ends right in front of its header room: the header is written
+   * there and the data stays where it was read (no copy; the batch then
+   * lies in the run's memory). A batch of one PDU in memory of its own (the
+   * message's command) is moved into the room the run keeps in front of its
+   * first PDU when it fits. False when neither holds: the PDU is then copied
+   * as any other.
+   */
+  #inPlace(open: WriteBatch, pdu: PDataTfPdu, size: number): boolean {
+    if (pdu.pdvs.length !== 1) return false;
+    const data = pdu.pdvs[0].data;
+    const room = runRoom(data);
+    if (room === undefined) return false;
+    const header = data.byteOffset - PDATA_OVERHEAD;
+    if (open.buffer === undefined) {
+      const first = open.first;
+      if (first.buffer === data.buffer && first.byteOffset + first.length === header) {
+        open.start = first.byteOffset; // a PDU of the same run, encoded in place
+      } else if (open.length <= room) {
+        open.start = header - open.length;
+        new Uint8Array(data.buffer, open.start, open.length).set(first);
+      } else return false;
+      open.buffer = new Uint8Array(data.buffer);
+      open.pooled = false;
+    } else if (
+      open.pooled || open.buffer.buffer !== data.buffer || open.start + open.length !== header
+    ) {
+      return false;
+    }
+    writePDataTf(pdu, open.buffer, header, size);
+    open.length += size;
+    if (this.#opts.onPdu) this.#onPdu("sent", pdu, open.buffer.subarray(header, header + size));
+    return true;
+  }
+
   /** A batch buffer: one written before, or a new one. */
   #takeBuffer(): Uint8Array {
     return this.#spareBuffers.pop() ?? new Uint8Array(MAX_BATCH);
@@ -784,6 +825,8 @@ class Machine implements UlAssociation {
     const batch: WriteBatch = {
       first: raw,
       buffer,
+      start: 0,
+      pooled: buffer === undefined ? undefined : true,
       length: raw.length,
       written: SETTLED,
     };
@@ -807,7 +850,8 @@ class Machine implements UlAssociation {
     this.#writing = true;
     let writing: Promise<void>;
     try {
-      writing = this.#transport.write(batch.buffer?.subarray(0, batch.length) ?? batch.first);
+      const { buffer, start } = batch;
+      writing = this.#transport.write(buffer?.subarray(start, start + batch.length) ?? batch.first);
     } catch (err) {
       this.#writing = false;
       throw err;
@@ -821,7 +865,10 @@ class Machine implements UlAssociation {
         // Written: the buffer serves a later batch, so a long stream reuses two
         // buffers (one being written, one filling) instead of leaving one per
         // batch for the garbage collector.
-        if (batch.buffer && this.#spareBuffers.length < SPARE_BUFFERS && this.state !== "Sta1") {
+        if (
+          batch.buffer && batch.pooled && this.#spareBuffers.length < SPARE_BUFFERS &&
+          this.state !== "Sta1"
+        ) {
           this.#spareBuffers.push(batch.buffer);
         }
       },
@@ -1046,8 +1093,15 @@ function errorText(err: unknown): string {
 interface WriteBatch {
   /** The first PDU, encoded (a batch of one is written as is). */
   first: Uint8Array;
-  /** All the PDUs, `first` included, back to back, in a reused buffer; absent for a lone PDU encoded on its own. */
+  /**
+   * All the PDUs, `first` included, back to back from `start`, in a reused
+   * buffer or in a `PDataRun`'s memory; absent for a lone PDU encoded on its own.
+   */
   buffer?: Uint8Array;
+  /** Where the batch begins in `buffer` (0 in a reused buffer). */
+  start: number;
+  /** Whether `buffer` is one of the reused batch buffers (false: a run's memory); undefined without one. */
+  pooled: boolean | undefined;
   /** Bytes queued in the batch. */
   length: number;
   /** Resolves once the batch is written. */

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import type { Pdv } from "../../lib/pdu/types.ts";
 import { DimseChannel, SEND_WINDOW } from "../../lib/ae/channel.ts";
+import { PDataRun } from "../../lib/pdu/pdata.ts";
 import type { UlAssociation } from "../../lib/ul/association.ts";
 import type { CStoreRq } from "../../lib/dimse/messages.ts";
 
@@ -125,4 +126,31 @@ Deno.test("send stops pulling from the source while the send window is unconfirm
   await sending;
   clearInterval(drain);
   assert.equal(pulled, 200 * chunk.length);
+});
+
+Deno.test("send: a data set in a PDataRun goes as the run's slots, a run the peer cannot take before the command", async () => {
+  const { assoc, pdvs } = recorder(1012);
+  const channel = new DimseChannel(assoc);
+  assert.equal(channel.maxSendPdv, 1006);
+  const memory = new Uint8Array(PDataRun.size(1000, 2500));
+  const run = new PDataRun(memory, 1000, 2500);
+  const data = pattern(2500);
+  let at = 0;
+  for (const slot of run.slots) {
+    slot.set(data.subarray(at, at + slot.length));
+    at += slot.length;
+  }
+  await channel.send(1, RQ, run);
+  const got = dataOf(pdvs);
+  assert.deepEqual(got.bytes, data);
+  assert.deepEqual(got.lengths, [1000, 1000, 500]);
+  assert.deepEqual(got.lastFlags, [false, false, true]);
+  assert.equal(pdvs.filter((p) => p.isCommand).length, 1);
+
+  pdvs.length = 0;
+  const wide = new PDataRun(new Uint8Array(PDataRun.size(2000, 2500)), 2000, 2500);
+  await assert.rejects(channel.send(1, RQ, wide), /PDVs of 2000 bytes/);
+  const odd = new PDataRun(new Uint8Array(PDataRun.size(1000, 2501)), 1000, 2501);
+  await assert.rejects(channel.send(1, RQ, odd), /odd data set length/);
+  assert.equal(pdvs.length, 0, "nothing queued for a refused run");
 });

@@ -38,11 +38,20 @@ async function* single(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
 /** Frames per file: data sets from a few KiB to most of the 1 MiB read-ahead, and beyond it (read in two buffers in turn). */
 const FRAMES = [12, 1, 7, 2, 30, 1, 9, 3, 40, 1, 5, 17, 70, 2];
 
-type Mode = { name: string; args: string[]; window?: number };
+type Mode = { name: string; args: string[]; window?: number; maxPdu?: number };
 
 const MODES: Mode[] = [
   { name: "one association", args: [] },
   { name: "--parallel 3 --async 4", args: ["--parallel", "3", "--async", "4"], window: 4 },
+  // PDVs of 128 KiB: a data set sent as it is is read straight into its PDUs (a PDataRun),
+  // written from the read-ahead buffer itself, not copied into the write batch.
+  { name: "peer PDUs of 128 KiB", args: [], maxPdu: 131072 },
+  {
+    name: "peer PDUs of 128 KiB, --parallel 3 --async 4",
+    args: ["--parallel", "3", "--async", "4"],
+    window: 4,
+    maxPdu: 131072,
+  },
 ];
 
 /**
@@ -72,6 +81,7 @@ async function sendAndCompare(
       hostname: "127.0.0.1",
       port: 0,
       asyncWindow: mode.window,
+      maxPdu: mode.maxPdu,
       services: [
         storage({
           store: async (ctx) => {

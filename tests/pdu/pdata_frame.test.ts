@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { decodePdu, encodePdu } from "../../lib/pdu/codec.ts";
-import { PDATA_OVERHEAD, PDataFrame } from "../../lib/pdu/pdata.ts";
+import { PDATA_OVERHEAD, PDataFrame, PDataRun, RUN_FRONT } from "../../lib/pdu/pdata.ts";
 import type { PDataTfPdu } from "../../lib/pdu/types.ts";
 import { openDicomFile } from "../../lib/dicom/part10.ts";
 import { concatBytes } from "../../lib/util/bytes.ts";
@@ -150,4 +150,44 @@ Deno.test("frame: a file's data set read straight into frames goes out as they a
     ours.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("run: PDVs of pdvLength back to back behind RUN_FRONT bytes, each encoded in place", () => {
+  const memory = new Uint8Array(PDataRun.size(6, 16) + 3);
+  assert.equal(PDataRun.size(6, 16), RUN_FRONT + 16 + 3 * PDATA_OVERHEAD);
+  const run = new PDataRun(memory, 6, 16);
+  assert.equal(run.length, 16);
+  assert.deepEqual(run.slots.map((s) => [s.byteOffset, s.length]), [
+    [RUN_FRONT + 12, 6],
+    [RUN_FRONT + 30, 6],
+    [RUN_FRONT + 48, 4],
+  ]);
+  run.slots.forEach((s, i) => s.fill(i + 1));
+  const pdus = run.pdus(5);
+  assert.deepEqual(pdus.map((p) => p.pdvs[0].isLast), [false, false, true]);
+  for (const [i, pdu] of pdus.entries()) {
+    const alone = encodePdu(copied(pdu));
+    const inPlace = encodePdu(pdu);
+    // Written in front of the slot, the data where it was put: the bytes of the PDU.
+    assert.equal(inPlace.buffer, memory.buffer);
+    assert.equal(inPlace.byteOffset, run.slots[i].byteOffset - PDATA_OVERHEAD);
+    assert.deepEqual(inPlace, alone);
+  }
+  // A view of a slot that is not the slot itself is copied, never written in front of.
+  const view = run.slots[1].subarray(0);
+  const other: PDataTfPdu = {
+    type: "P-DATA-TF",
+    pdvs: [{ contextId: 5, isCommand: false, isLast: false, data: view }],
+  };
+  assert.notEqual(encodePdu(other).buffer, memory.buffer);
+});
+
+Deno.test("run: lengths that cannot be laid out are refused", () => {
+  const memory = new Uint8Array(PDataRun.size(8, 100));
+  for (const pdv of [0, 1, 7, 2.5]) assert.throws(() => new PDataRun(memory, pdv, 100), RangeError);
+  for (const length of [0, -2, 1.5]) {
+    assert.throws(() => new PDataRun(memory, 8, length), RangeError);
+  }
+  assert.throws(() => new PDataRun(memory.subarray(1), 8, 100), /needs/);
+  assert.equal(new PDataRun(memory, 8, 100).slots.length, 13);
 });

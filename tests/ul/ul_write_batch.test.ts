@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 import { encodePdu } from "../../lib/pdu/codec.ts";
 import type { PDataTfPdu } from "../../lib/pdu/types.ts";
+import { PDataRun, RUN_FRONT } from "../../lib/pdu/pdata.ts";
+import { concatBytes } from "../../lib/util/bytes.ts";
 import { requestorInSta6 } from "../../testing/ul_peer.ts";
 
 function pdata(n: number, size = 1000): PDataTfPdu {
@@ -126,5 +128,88 @@ Deno.test("message after message, each a small command then a stream, reuses the
   // A small PDU starting a batch is written from its own bytes: count batch buffers only.
   const large = [...buffers].filter((b) => b.byteLength >= 1 << 20);
   assert.ok(large.length <= 2, `${large.length} batch buffers for 8 messages`);
+  await h.assoc.abort();
+});
+
+/**
+ * A data set of `length` bytes (byte i is i % 251) in a PDataRun of PDVs of `pdv` bytes, in
+ * memory with `spare` bytes of 0xee behind the run.
+ */
+function runOf(pdv: number, length: number, spare = 0): { run: PDataRun; memory: Uint8Array } {
+  const memory = new Uint8Array(PDataRun.size(pdv, length) + spare).fill(0xee);
+  const run = new PDataRun(memory, pdv, length);
+  let i = 0;
+  for (const slot of run.slots) for (let j = 0; j < slot.length; j++) slot[j] = i++ % 251;
+  return { run, memory };
+}
+
+/** Records each transport write's bytes as the transport was handed them (a view, not a copy). */
+function recordViews(h: Awaited<ReturnType<typeof requestorInSta6>>): Uint8Array[] {
+  const writes: Uint8Array[] = [];
+  const write = h.ours.write.bind(h.ours);
+  h.ours.write = (data: Uint8Array) => {
+    writes.push(data);
+    return write(data);
+  };
+  return writes;
+}
+
+Deno.test("a command then a PDataRun go out in one write from the run's memory, byte for byte", async () => {
+  const h = await requestorInSta6();
+  const writes = recordViews(h);
+  const command: PDataTfPdu = {
+    type: "P-DATA-TF",
+    pdvs: [{ contextId: 3, isCommand: true, isLast: true, data: new Uint8Array(90).fill(7) }],
+  };
+  const { run, memory } = runOf(1000, 2500);
+  const pdus = run.pdus(3);
+  assert.deepEqual(pdus.map((p) => [p.pdvs[0].data.length, p.pdvs[0].isLast]), [
+    [1000, false],
+    [1000, false],
+    [500, true],
+  ]);
+  const sent = [command, ...pdus].map((p) => h.assoc.sendPData(p));
+  await Promise.all(sent);
+  const expected = new Uint8Array([command, ...pdus].flatMap((p) => [...encodePdu(p)]));
+  assert.equal(writes.length, 1);
+  // Written where the data was put: the command moved into the room in front, no copy.
+  assert.equal(writes[0].buffer, memory.buffer);
+  assert.equal(writes[0].byteOffset, RUN_FRONT - 12 - 90);
+  assert.deepEqual(writes[0], expected);
+  assert.deepEqual(h.peer.drain(), expected);
+  await h.assoc.abort();
+});
+
+Deno.test("PDataRun PDUs that cannot grow a batch in place are copied, in order and byte for byte", async () => {
+  const h = await requestorInSta6();
+  const writes = recordViews(h);
+  // A command too long for the run's front room, and a run sent out of order: both copied.
+  const command: PDataTfPdu = {
+    type: "P-DATA-TF",
+    pdvs: [{
+      contextId: 3,
+      isCommand: true,
+      isLast: true,
+      data: new Uint8Array(RUN_FRONT).fill(9),
+    }],
+  };
+  const { run, memory } = runOf(1000, 3000);
+  const [a, b, c] = run.pdus(3);
+  const order = [command, a, c, b];
+  await Promise.all(order.map((p) => h.assoc.sendPData(p)));
+  const expected = new Uint8Array(order.flatMap((p) => [...encodePdu(p)]));
+  assert.deepEqual(concatBytes(writes), expected);
+  assert.deepEqual(h.peer.drain(), expected);
+  assert.ok(writes.every((w) => w.buffer !== memory.buffer));
+  // A run alone starts its batch in its own memory; a PDU of other memory behind it is written
+  // after it, not into the memory behind the run.
+  writes.length = 0;
+  const next = runOf(1000, 2000, 500);
+  const other = pdata(5, 100);
+  const batch = [...next.run.pdus(3), other];
+  await Promise.all(batch.map((p) => h.assoc.sendPData(p)));
+  assert.equal(writes[0].buffer, next.memory.buffer);
+  assert.ok(next.memory.subarray(-500).every((b) => b === 0xee), "memory behind the run written");
+  assert.deepEqual(concatBytes(writes), new Uint8Array(batch.flatMap((p) => [...encodePdu(p)])));
   await h.assoc.abort();
 });

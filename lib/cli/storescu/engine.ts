@@ -39,6 +39,7 @@ import { DatasetSourceFailed } from "../../ae/errors.ts";
 import { formatStatus, statusCategory, statusMeaning } from "../../dimse/status.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { AssociateAcPdu, UserIdentityRq } from "../../pdu/types.ts";
+import { PDataRun } from "../../pdu/pdata.ts";
 import { transferSyntaxName } from "../../dicom/uids.ts";
 import { uidName } from "../../dicom/uid_names.ts";
 import { buildAssociateRq } from "../../ae/negotiation.ts";
@@ -581,17 +582,21 @@ class ReadAhead {
   readonly #rest: AsyncIterator<Uint8Array> | undefined;
   readonly #parser: DatasetParser | undefined;
   #release: (() => void) | undefined;
+  /** The whole data set read into a run: `#head` holds its slots. */
+  #run: PDataRun | undefined;
 
   private constructor(
     head: Uint8Array[],
     rest: AsyncIterator<Uint8Array> | undefined,
     parser: DatasetParser | undefined,
     release: (() => void) | undefined,
+    run?: PDataRun,
   ) {
     this.#head = head;
     this.#rest = rest;
     this.#parser = parser;
     this.#release = release;
+    this.#run = run;
   }
 
   /**
@@ -629,9 +634,13 @@ class ReadAhead {
   /**
    * A data set already in memory whole, read or checked without a stream:
    * no generator to step through and no promise per chunk, once per file.
+   * Read into a run, its chunks are the run's slots.
    */
-  static of(bytes: Uint8Array, release?: () => void): ReadAhead {
-    return new ReadAhead(bytes.length > 0 ? [bytes] : [], undefined, undefined, release);
+  static of(data: Uint8Array | PDataRun, release?: () => void): ReadAhead {
+    if (data instanceof PDataRun) {
+      return new ReadAhead([...data.slots], undefined, undefined, release, data);
+    }
+    return new ReadAhead(data.length > 0 ? [data] : [], undefined, undefined, release);
   }
 
   /** The chunks' memory may be reused: the store that sent them is over. Closes the source. */
@@ -653,7 +662,13 @@ class ReadAhead {
    * association as bytes, a data set goes out with its command in the same
    * write, with no stream to step through (issue 15).
    */
-  whole(): Uint8Array | undefined {
+  whole(): Uint8Array | PDataRun | undefined {
+    const run = this.#run;
+    if (run) {
+      this.#run = undefined;
+      this.#head = [];
+      return run;
+    }
     if (this.#rest || this.#head.length !== 1) return undefined;
     const bytes = this.#head[0];
     this.#head = [];
@@ -670,6 +685,7 @@ class ReadAhead {
     const parser = this.#parser;
     const head = this.#head;
     this.#head = [];
+    this.#run = undefined;
     try {
       // A tokenizer that has not seen the end yet holds the last chunk back for its verdict.
       let held = this.#rest && parser ? head.pop() : undefined;
@@ -703,10 +719,13 @@ class ReadAhead {
 
 /**
  * Starts reading a file's data set ahead. A data set up to CHECK_AHEAD bytes
- * comes in one read. The promise is marked handled: a read error surfaces
- * when it is awaited, also if that is never.
+ * comes in one read, or, when the association's PDVs (`pdvLength`) are of
+ * {@link RUN_MIN_PDV} bytes or more, in one read per PDV straight into a
+ * {@link PDataRun}, from which it goes to the network without another
+ * copy. The promise is marked handled: a read error surfaces when it is
+ * awaited, also if that is never.
  */
-function readFileAhead(info: DicomFileInfo): Promise<ReadAhead> {
+function readFileAhead(info: DicomFileInfo, pdvLength: number): Promise<ReadAhead> {
   const chunk = Math.max(2, Math.min(CHECK_AHEAD, info.size - info.datasetOffset));
   // The data set is read into buffers used again for later files: a fresh one per
   // chunk is garbage the collector frees late, and storescu's memory would grow with
@@ -715,7 +734,7 @@ function readFileAhead(info: DicomFileInfo): Promise<ReadAhead> {
   // next is read (see ReadAhead.chunks).
   const buffers = Array.from(
     { length: chunk < CHECK_AHEAD ? 1 : 2 },
-    () => HEAD_BUFFERS.pop() ?? new Uint8Array(CHECK_AHEAD),
+    () => HEAD_BUFFERS.pop() ?? new Uint8Array(HEAD_BUFFER),
   );
   const release = () => {
     for (const b of buffers) {
@@ -729,9 +748,16 @@ function readFileAhead(info: DicomFileInfo): Promise<ReadAhead> {
     // FileCursor), without the stream.
     try {
       using reader = openDataset(info);
-      const bytes = buffers[0].subarray(0, reader.remaining);
-      reader.readInto(bytes);
-      head = Promise.resolve(ReadAhead.of(bytes, release));
+      const length = reader.remaining;
+      if (length > 0 && pdvLength >= RUN_MIN_PDV) {
+        const run = new PDataRun(buffers[0], pdvLength, length);
+        for (const slot of run.slots) reader.readInto(slot);
+        head = Promise.resolve(ReadAhead.of(run, release));
+      } else {
+        const bytes = buffers[0].subarray(0, length);
+        reader.readInto(bytes);
+        head = Promise.resolve(ReadAhead.of(bytes, release));
+      }
     } catch (err) {
       release();
       head = Promise.reject(err);
@@ -743,6 +769,14 @@ function readFileAhead(info: DicomFileInfo): Promise<ReadAhead> {
   return head;
 }
 
+/**
+ * The shortest PDV a data set is read into a {@link PDataRun} for: a read
+ * per PDV costs less than copying the data set into the write batch at
+ * 128 KiB PDUs (4 reads more per 0.5 MB file), more at 16 KiB (32 more).
+ */
+const RUN_MIN_PDV = 64 * 1024;
+/** A read-ahead buffer's size: CHECK_AHEAD bytes, or a run of as many (see readFileAhead). */
+const HEAD_BUFFER = PDataRun.size(RUN_MIN_PDV, CHECK_AHEAD);
 /** Read-ahead buffers free for the next file. */
 const HEAD_BUFFERS: Uint8Array[] = [];
 
@@ -1328,7 +1362,12 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
     rec.sopClassUid = sopClassUid;
     rec.sopInstanceUid = sopInstanceUid;
     const ready = await (prepared ??
-      prepare(a, info, () => head ??= readFileAhead(info), task.invented?.replace));
+      prepare(
+        a,
+        info,
+        () => head ??= readFileAhead(info, a.assoc.maxSendPdv),
+        task.invented?.replace,
+      ));
     const { choice, replace } = ready;
     if (choice.kind === "none") {
       const name = modality(sopClassUid, uidName(sopClassUid) ?? "unknown SOP class");
@@ -1398,7 +1437,7 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
         onSent: () => {
           if (whole) count(rec, whole.length);
           if (!next?.info) return;
-          const head = readFileAhead(next.info);
+          const head = readFileAhead(next.info, a.assoc.maxSendPdv);
           const prepared = inventor ? undefined : prepare(a, next.info, () => head, undefined);
           prepared?.catch(() => {});
           ahead.prefetched = { job: next, head, prepared };
@@ -1618,7 +1657,8 @@ async function outgoingDataset(
   // Read whole and sent as it is: checked here, in one piece.
   const whole = asIs && !enc?.deflated ? head.whole() : undefined;
   if (whole) {
-    parser?.push(whole);
+    if (whole instanceof PDataRun) { for (const slot of whole.slots) parser?.push(slot); }
+    else parser?.push(whole);
     parser?.end();
     return ReadAhead.of(whole);
   }
