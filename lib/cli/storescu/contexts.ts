@@ -459,7 +459,7 @@ export function chooseContext(
   proposal: ProposalOption,
   negotiation: Negotiated,
 ): ContextChoice {
-  const forClass = accepted.filter((c) => c.abstractSyntax === file.sopClassUid);
+  const forClass = contextsFor(accepted, file.sopClassUid);
   const own = file.transferSyntaxUid;
   const native = isNativeUncompressed(own);
   const find = (ts: readonly string[]) => forClass.find((c) => ts.includes(c.transferSyntax));
@@ -474,6 +474,35 @@ export function chooseContext(
   }
   return { kind: "none", reason: noContextReason(file, forClass, negotiation) };
 }
+
+/**
+ * The accepted contexts for one SOP class, in order. Looked up in a table
+ * made once per list: a run sends many files of few classes, and filtering
+ * up to 128 contexts by UID cost several microseconds per file. The list is
+ * an association's, which does not change once negotiated.
+ */
+function contextsFor(
+  accepted: readonly AcceptedContext[],
+  sopClassUid: string,
+): readonly AcceptedContext[] {
+  let byClass = CONTEXTS_BY_CLASS.get(accepted);
+  if (!byClass) {
+    byClass = new Map();
+    for (const c of accepted) {
+      const list = byClass.get(c.abstractSyntax);
+      if (list) list.push(c);
+      else byClass.set(c.abstractSyntax, [c]);
+    }
+    CONTEXTS_BY_CLASS.set(accepted, byClass);
+  }
+  return byClass.get(sopClassUid) ?? NONE;
+}
+
+const CONTEXTS_BY_CLASS = new WeakMap<
+  readonly AcceptedContext[],
+  Map<string, AcceptedContext[]>
+>();
+const NONE: readonly AcceptedContext[] = [];
 
 /** PS3.8 9.3.3.2 result reasons in words. */
 function resultWords(result: number): string {
