@@ -611,12 +611,12 @@ function sopFromDataset(
   const watcher = new TopLevelWatcher(info.transferSyntaxUid, [SOP_CLASS, SOP_INSTANCE]);
   const end = Math.min(info.size, info.datasetOffset + max);
   const first = start.subarray(0, end - info.datasetOffset);
-  watcher.push(first);
+  watcher.pushSliced(first);
   let at = info.datasetOffset + first.length;
   while (!watcher.done && at < end) {
     const chunk = cursor.readAt(at, Math.min(64 * 1024, end - at));
     if (chunk.length === 0) break;
-    watcher.push(chunk);
+    watcher.pushSliced(chunk);
     at += chunk.length;
   }
   if (watcher.error) throw watcher.error;

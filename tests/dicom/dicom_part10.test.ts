@@ -450,6 +450,40 @@ Deno.test("TopLevelWatcher: done once past the last wanted tag; absent tags; mal
   assert.equal(bad.error?.code, "bad-item");
 });
 
+Deno.test("TopLevelWatcher.pushSliced: push's values in each syntax, and nothing tokenized past the slice that ends it", () => {
+  const wanted = [0x00080018, 0x0020000d, 0x00100020];
+  for (const ts of ALL_TS) {
+    const file = makeImageFile({ ts, rows: 64, cols: 64, ...UIDS });
+    const dataset = file.subarray(decodeFileMeta(file).length);
+    const whole = new TopLevelWatcher(ts, wanted);
+    whole.push(dataset);
+    const sliced = new TopLevelWatcher(ts, wanted);
+    sliced.pushSliced(dataset);
+    assert.ok(sliced.done, ts);
+    assert.equal(sliced.error, undefined, ts);
+    assert.deepEqual(sliced.values(), whole.values(), ts);
+    assert.deepEqual(sliced.rawValues(), whole.rawValues(), ts);
+  }
+  // An item delimiter at the top level in place of Pixel Data, well after the wanted tag:
+  // pushed whole it is tokenized (and fails); in slices the watcher is done before it, so the
+  // head of a long file costs what its first few hundred bytes cost.
+  const file = makeImageFile({ rows: 64, cols: 64, ...UIDS });
+  const dataset = file.slice(decodeFileMeta(file).length);
+  const pixelData = dataset.findIndex((_, i) =>
+    dataset[i] === 0xe0 && dataset[i + 1] === 0x7f && dataset[i + 2] === 0x10 &&
+    dataset[i + 3] === 0
+  );
+  assert.ok(pixelData > 300, `Pixel Data at ${pixelData}`);
+  dataset.set(hex("FEFFDDE0 00000000"), pixelData);
+  const whole = new TopLevelWatcher(EVRLE, [0x00080018]);
+  whole.push(dataset);
+  assert.ok(whole.error);
+  const sliced = new TopLevelWatcher(EVRLE, [0x00080018]);
+  sliced.pushSliced(dataset);
+  assert.equal(sliced.error, undefined);
+  assert.deepEqual(sliced.values(), new Map([[0x00080018, "1.2.3.4"]]));
+});
+
 /** DCMTK's warnings and errors in a dcmdump run, except the CP-246 notice for private UN sequences. */
 function dcmtkComplaints(stderr: string, stdout: string): string[] {
   return (stderr + stdout).split("\n").filter((l) => /^[WEF]: /.test(l) && !/CP-246/.test(l));

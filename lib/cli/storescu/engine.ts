@@ -1592,16 +1592,6 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
 const EMPTY = new Uint8Array(0);
 /** An ASCII space. */
 const SPACE = 0x20;
-/**
- * Bytes of the head given to the watcher at first, doubling up to
- * {@link WATCH_SLICE_MAX}: the SOP UIDs come in the first few hundred bytes,
- * and the watcher stops only between slices, so a first slice of 16 KiB
- * tokenized a CT file's whole header (a second time, after the inspection
- * and before the outgoing check) for two values.
- */
-const WATCH_SLICE = 1024;
-/** The largest slice of the head given to the watcher at a time. */
-const WATCH_SLICE_MAX = 16 * 1024;
 
 /**
  * SOP Class and Instance UIDs at the start of the data set whose values hold
@@ -1616,16 +1606,9 @@ function spacePaddedUids(head: ReadAhead, ts: string): Map<number, string> {
   const found = new Map<number, string>();
   if (!tsEncoding(ts)) return found;
   const watcher = new TopLevelWatcher(ts, [TAG.sopClassUid, TAG.sopInstanceUid]);
-  // In growing slices: a deflated head is inflated a growing prefix at a time, and the UIDs
-  // come early.
-  let slice = WATCH_SLICE;
-  for (const chunk of head.head) {
-    for (let o = 0; o < chunk.length && !watcher.done;) {
-      watcher.push(chunk.subarray(o, o + slice));
-      o += slice;
-      slice = Math.min(slice * 2, WATCH_SLICE_MAX);
-    }
-  }
+  // In growing slices: the UIDs come early, and the watcher stops only between slices (a
+  // deflated head is inflated a growing prefix at a time).
+  for (const chunk of head.head) watcher.pushSliced(chunk);
   for (const [tag, bytes] of watcher.rawValues()) {
     if (bytes.includes(SPACE)) found.set(tag, decodeText(bytes).replaceAll(" ", ""));
   }
