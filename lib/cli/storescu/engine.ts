@@ -1423,7 +1423,10 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
       failedPrefix: `Store Failed, file: ${job.path}:\n`,
       timeoutMs: o.dimseTimeoutMs,
     };
-    log.info(`Sending Store Request (MsgID ${messageId}, ${modality(sopClassUid, "OT")})`);
+    // Lines with a lookup in them are built only when shown (-q, the default for many runs).
+    if (log.isEnabled("info")) {
+      log.info(`Sending Store Request (MsgID ${messageId}, ${modality(sopClassUid, "OT")})`);
+    }
     if (log.isEnabled("debug")) log.debug(dumpMessage(request, "OUTGOING", { uidName }));
     summary.sent++;
     let response: CStoreRsp;
@@ -1474,7 +1477,7 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
     if (log.isEnabled("debug")) {
       log.info("Received Store Response");
       log.debug(dumpMessage(rsp.message, "INCOMING", { contextId: context.id, uidName }));
-    } else {
+    } else if (log.isEnabled("info")) {
       log.info(`Received Store Response (${cstoreStatusString(status)})`);
     }
     const category = statusCategory(status);
