@@ -788,7 +788,8 @@ class Machine implements UlAssociation {
    * as any other.
    */
   #inPlace(open: WriteBatch, pdu: PDataTfPdu, size: number): boolean {
-    if (pdu.pdvs.length !== 1) return false;
+    // A batch in a reused buffer copies whatever joins it (a stream's PDUs: no lookup each).
+    if (open.pooled || pdu.pdvs.length !== 1) return false;
     const data = pdu.pdvs[0].data;
     const room = runRoom(data);
     if (room === undefined) return false;
@@ -803,9 +804,7 @@ class Machine implements UlAssociation {
       } else return false;
       open.buffer = new Uint8Array(data.buffer);
       open.pooled = false;
-    } else if (
-      open.pooled || open.buffer.buffer !== data.buffer || open.start + open.length !== header
-    ) {
+    } else if (open.buffer.buffer !== data.buffer || open.start + open.length !== header) {
       return false;
     }
     writePDataTf(pdu, open.buffer, header, size);
