@@ -732,8 +732,9 @@ class Machine implements UlAssociation {
    * batch: batch buffers are reused once written, so a long stream allocates
    * nothing per PDU. A P-DATA-TF laid out in a `PDataFrame` goes out from its
    * own memory when it is alone, and the PDUs of a `PDataRun` from the run's
-   * (see #inPlace); every other PDU's bytes are copied before this returns. `raw`: the PDU encoded already, in memory of its own
-   * (the A-ASSOCIATE-RQ, see `request`).
+   * (see #inPlace); every other PDU's bytes are copied before this returns.
+   * `raw`: the PDU encoded already, in memory of its own (the
+   * A-ASSOCIATE-RQ, see `request`).
    */
   #send(pdu: Pdu, raw?: Uint8Array): Promise<void> {
     const open = this.#batch;
