@@ -201,6 +201,12 @@ Deno.test("PDataRun PDUs that cannot grow a batch in place are copied, in order 
   assert.deepEqual(concatBytes(writes), expected);
   assert.deepEqual(h.peer.drain(), expected);
   assert.ok(writes.every((w) => w.buffer !== memory.buffer));
+  // A run's first PDU alone, then its third: the batch cannot grow over the second's bytes.
+  writes.length = 0;
+  const gap = runOf(1000, 3000);
+  const [x0, , x2] = gap.run.pdus(3);
+  await Promise.all([x0, x2].map((p) => h.assoc.sendPData(p)));
+  assert.deepEqual(concatBytes(writes), new Uint8Array([x0, x2].flatMap((p) => [...encodePdu(p)])));
   // A run alone starts its batch in its own memory; a PDU of other memory behind it is written
   // after it, not into the memory behind the run.
   writes.length = 0;
