@@ -94,8 +94,18 @@ export class DimseChannel {
   #arrived: UlIndication | undefined;
   /** #inflight's failure once it failed. */
   #failed: { error: unknown } | undefined;
+  /** The timed receive() waiting for the peer, the timer or its `stop`. */
+  #waiting: TimedWait | undefined;
   /** Ends the current timed wait: the indication came, the deadline passed or `stop` aborted. */
   #wake: (() => void) | undefined;
+  /** #wake while a timed receive() waits: it goes on from where it waited. */
+  readonly #resume = (): void => {
+    const w = this.#waiting!;
+    this.#waiting = this.#wake = undefined;
+    this.#deadline.stop();
+    w.stop?.removeEventListener("abort", this.#interrupt);
+    this.#run(w, true);
+  };
   readonly #arrive = (indication: UlIndication): void => {
     this.#arrived = indication;
     this.#wake?.();
@@ -315,14 +325,34 @@ export class DimseChannel {
     return this.#absorb(indication) ?? this.#takeNow(undefined) ?? this.receive();
   };
 
-  /** receive() when nothing is ready yet: waits for the next indication. */
-  async #receive(timeoutMs: number | undefined, stop: AbortSignal | undefined) {
+  /**
+   * receive() when nothing is ready yet: waits for the next indication. One
+   * promise per call, settled by #run, which the indication, the timer or
+   * `stop` call back (#resume) instead of async frames awaiting each other.
+   */
+  #receive(timeoutMs: number | undefined, stop: AbortSignal | undefined): Promise<ChannelEvent> {
+    const { promise, resolve, reject } = Promise.withResolvers<ChannelEvent>();
     const deadline = timeoutMs ? performance.now() + timeoutMs : undefined;
-    for (;;) {
-      const indication = await this.#next(deadline, stop);
-      if (indication.kind === "timeout") return indication;
-      const ev = this.#absorb(indication) ?? this.#takeNow(stop);
-      if (ev !== undefined) return ev;
+    this.#run(new TimedWait(deadline, stop, resolve, reject), false);
+    return promise;
+  }
+
+  /**
+   * Goes on with a timed receive(): takes indications until one makes an
+   * event or the wait times out, and settles it; returns early when it must
+   * wait (#next arranged to be called back). `woken`: called back after a wait.
+   */
+  #run(w: TimedWait, woken: boolean): void {
+    try {
+      let got = woken ? this.#waited(w, this.#settled()) : this.#next(w);
+      while (got !== undefined) {
+        if (got.kind === "timeout") return w.resolve(got);
+        const ev = this.#absorb(got) ?? this.#takeNow(w.stop);
+        if (ev !== undefined) return w.resolve(ev);
+        got = this.#next(w);
+      }
+    } catch (err) {
+      w.reject(err);
     }
   }
 
@@ -413,61 +443,85 @@ export class DimseChannel {
   }
 
   /**
-   * The next indication, or a timeout at `deadline` or below the floor. One
-   * promise per wait, ended by whichever comes first (the indication, the
-   * timer, `stop`): the callbacks are made once per channel, and the timer
-   * is moved rather than re-armed from wait to wait.
+   * The next indication, or a timeout at the wait's deadline or below the
+   * floor; undefined when it must wait: #resume is then called back by
+   * whichever comes first (the indication, the timer, `stop`). The callbacks
+   * are made once per channel, and the timer is moved rather than re-armed
+   * from wait to wait.
    */
-  async #next(
-    deadline: number | undefined,
-    stop: AbortSignal | undefined,
-  ): Promise<UlIndication | ChannelEvent & { kind: "timeout" }> {
-    const assoc = this.association;
-    for (;;) {
-      if (this.#inflight === undefined) {
-        this.#inflight = assoc.receive();
-        this.#inflight.then(this.#arrive, this.#fail);
-      }
-      const floor = this.#floor;
-      if (!floor || !this.arriving) this.#window = undefined;
-      // Bytes that came during the wait before count, not its time: that wait may have been idle.
-      else this.#window ??= { waitedMs: 0, bytes: this.#bytesAtIndication };
-      const window = this.#window;
-      const t = performance.now();
-      const left = deadline === undefined ? undefined : deadline - t;
-      if (left !== undefined && left <= 0) return { kind: "timeout" };
-      // With a floor, a wait ends at least once per window, to see whether a message began.
-      const windowLeft = floor && (window ? floor.windowMs - window.waitedMs : floor.windowMs);
-      const wait = windowLeft === undefined ? left : Math.min(left ?? windowLeft, windowLeft);
-      if (stop?.aborted) return { kind: "timeout" };
-      let indication = this.#settled();
-      if (indication === undefined) {
-        stop?.addEventListener("abort", this.#interrupt);
-        await new Promise<void>((resolve) => {
-          this.#wake = resolve;
-          if (wait !== undefined) this.#deadline.start(Math.max(1, wait), this.#interrupt);
-        });
-        this.#wake = undefined;
-        this.#deadline.stop();
-        stop?.removeEventListener("abort", this.#interrupt);
-        indication = this.#settled();
-      }
-      // Only time spent waiting for the peer counts: not the time our user took.
-      if (window) window.waitedMs += performance.now() - t;
-      if (indication !== undefined) return indication;
-      if (window && window.waitedMs >= floor!.windowMs) {
-        const bytes = assoc.bytesReceived - window.bytes;
-        if (bytes < (floor!.bytesPerSecond * window.waitedMs) / 1000) {
-          const seconds = Math.round(window.waitedMs / 100) / 10;
-          return {
-            kind: "timeout",
-            slow: { bytes, seconds, minBytesPerSecond: floor!.bytesPerSecond },
-          };
-        }
-        this.#window = { waitedMs: 0, bytes: assoc.bytesReceived };
-      }
+  #next(w: TimedWait): UlIndication | TimeoutEvent | undefined {
+    if (this.#inflight === undefined) {
+      this.#inflight = this.association.receive();
+      this.#inflight.then(this.#arrive, this.#fail);
     }
+    const floor = this.#floor;
+    if (!floor || !this.arriving) this.#window = undefined;
+    // Bytes that came during the wait before count, not its time: that wait may have been idle.
+    else this.#window ??= { waitedMs: 0, bytes: this.#bytesAtIndication };
+    const window = w.window = this.#window;
+    const deadline = w.deadline;
+    // The clock is read only for what needs it: the deadline, the floor's window.
+    const clocked = deadline !== undefined || window !== undefined;
+    const t = w.t = clocked ? performance.now() : 0;
+    const left = deadline === undefined ? undefined : deadline - t;
+    if (left !== undefined && left <= 0) return { kind: "timeout" };
+    // With a floor, a wait ends at least once per window, to see whether a message began.
+    const windowLeft = floor && (window ? floor.windowMs - window.waitedMs : floor.windowMs);
+    const wait = windowLeft === undefined ? left : Math.min(left ?? windowLeft, windowLeft);
+    if (w.stop?.aborted) return { kind: "timeout" };
+    const indication = this.#settled();
+    if (indication !== undefined) return this.#waited(w, indication);
+    w.stop?.addEventListener("abort", this.#interrupt);
+    this.#waiting = w;
+    this.#wake = this.#resume;
+    if (wait !== undefined) {
+      this.#deadline.start(Math.max(1, wait), this.#interrupt, clocked ? t : performance.now());
+    }
+    return undefined;
   }
+
+  /** After a wait (or none) that brought `indication`, or nothing: the floor's judgement. */
+  #waited(
+    w: TimedWait,
+    indication: UlIndication | undefined,
+  ): UlIndication | TimeoutEvent | undefined {
+    const window = w.window;
+    // Only time spent waiting for the peer counts: not the time our user took.
+    if (window) window.waitedMs += performance.now() - w.t;
+    if (indication !== undefined) return indication;
+    const floor = this.#floor;
+    if (window && window.waitedMs >= floor!.windowMs) {
+      const bytes = this.association.bytesReceived - window.bytes;
+      if (bytes < (floor!.bytesPerSecond * window.waitedMs) / 1000) {
+        const seconds = Math.round(window.waitedMs / 100) / 10;
+        return {
+          kind: "timeout",
+          slow: { bytes, seconds, minBytesPerSecond: floor!.bytesPerSecond },
+        };
+      }
+      this.#window = { waitedMs: 0, bytes: this.association.bytesReceived };
+    }
+    return this.#next(w);
+  }
+}
+
+/** The timeout event of a wait. */
+type TimeoutEvent = ChannelEvent & { kind: "timeout" };
+
+/** One timed receive() under way: what its turns (#run) share. */
+class TimedWait {
+  /** When the current wait began (performance.now()), if a deadline or a window needs it. */
+  t = 0;
+  /** The floor's window during the current wait. */
+  window: { waitedMs: number; bytes: number } | undefined = undefined;
+
+  constructor(
+    /** When the receive() times out (performance.now()); undefined: never. */
+    readonly deadline: number | undefined,
+    readonly stop: AbortSignal | undefined,
+    readonly resolve: (ev: ChannelEvent) => void,
+    readonly reject: (err: unknown) => void,
+  ) {}
 }
 
 /** Bytes of a streamed data set queued before waiting for the socket. */

@@ -47,10 +47,14 @@ export class Deadline {
   #fire: (() => void) | undefined;
   readonly #listener = () => this.#expired();
 
-  /** Calls `fire` once, `ms` from now (see {@link after}), unless stopped or started again first. */
-  start(ms: number, fire: () => void): void {
+  /**
+   * Calls `fire` once, `ms` from now (see {@link after}), unless stopped or
+   * started again first. `now`: `performance.now()`, when the caller has just
+   * read it (a clock read is an op call: a wait per message reads it once).
+   */
+  start(ms: number, fire: () => void, now: number = performance.now()): void {
     this.#fire = fire;
-    this.#deadline = performance.now() + ms;
+    this.#deadline = now + ms;
     const signal = this.#signal;
     if (signal === undefined || signal.aborted || this.#firesAt > this.#deadline) {
       this.#detach();

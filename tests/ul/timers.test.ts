@@ -105,6 +105,32 @@ Deno.test("a Deadline moved later keeps its timer and fires at the last deadline
   }
 });
 
+Deno.test("a Deadline started with the caller's clock reading counts from it", async () => {
+  const d = new Deadline();
+  const armed: number[] = [];
+  const timeout = AbortSignal.timeout;
+  AbortSignal.timeout = (ms: number) => {
+    armed.push(ms);
+    return timeout.call(AbortSignal, ms);
+  };
+  try {
+    d.start(100, () => {});
+    assert.deepEqual(armed, [100]);
+    // 50 ms from a reading 200 ms ahead: due after the pending timer, which is kept.
+    const t0 = performance.now();
+    const fired = new Promise<number>((resolve) =>
+      d.start(50, () => resolve(performance.now() - t0), t0 + 200)
+    );
+    assert.deepEqual(armed, [100]);
+    assert.ok(await fired >= 249, "fired before its deadline");
+    // The rest re-armed once the kept timer fired early.
+    assert.equal(armed.length, 2);
+  } finally {
+    AbortSignal.timeout = timeout;
+    d.stop();
+  }
+});
+
 Deno.test("an association with echoes and every timeout set never calls setTimeout", async () => {
   await using server = await serve({
     aeTitle: "ANY-SCP",
