@@ -102,7 +102,10 @@ export class DimseChannel {
   readonly #resume = (): void => {
     const w = this.#waiting!;
     this.#waiting = this.#wake = undefined;
-    this.#deadline.stop();
+    // Between waits the timer stays attached while the association is open (its read
+    // pending keeps the process alive anyway); once it is closed, nothing may hold it.
+    if (this.#open) this.#deadline.park();
+    else this.#deadline.stop();
     w.stop?.removeEventListener("abort", this.#interrupt);
     this.#run(w, true);
   };
@@ -115,6 +118,13 @@ export class DimseChannel {
     this.#wake?.();
   };
   readonly #interrupt = (): void => this.#wake?.();
+  /** Until the association's transport is closed: the timer may stay attached between waits. */
+  #open: boolean;
+  readonly #closed = (): void => {
+    this.#open = false;
+    // A wait under way stops it itself: the end's indication wakes it.
+    if (this.#waiting === undefined) this.#deadline.stop();
+  };
   /** The association's bytesReceived when the last indication was taken. */
   #bytesAtIndication = 0;
   /** While a message arrives: the floor's current window. */
@@ -129,6 +139,10 @@ export class DimseChannel {
     });
     this.#floor = opts.floor;
     this.#bytesAtIndication = association.bytesReceived;
+    // An association object without `closed` (a partial stand-in) cannot say when it ends:
+    // the timer is then detached after every wait.
+    this.#open = association.closed !== undefined;
+    association.closed?.then(this.#closed, this.#closed);
   }
 
   /** A message is arriving: a command or data set begun, or bytes of a PDU not yet whole. */

@@ -70,6 +70,19 @@ export class Deadline {
     this.#detach();
   }
 
+  /**
+   * Cancels the call as {@link stop} does, but stays attached to the runtime
+   * timer, so that the next start() attaches nothing (attaching and detaching
+   * an "abort" listener per wait cost some hundreds of bytes and two runtime
+   * calls). Until stop() or the timer fires (at the latest deadline started),
+   * it keeps the process alive: for owners whose process is kept alive
+   * meanwhile anyway (a connection with a read pending), and who call stop()
+   * when that ends.
+   */
+  park(): void {
+    this.#fire = undefined;
+  }
+
   #arm(ms: number): void {
     const delay = Math.min(MAX_TIMER_MS, Math.max(0, Math.ceil(ms || 0)));
     this.#signal = AbortSignal.timeout(delay);

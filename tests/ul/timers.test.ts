@@ -66,6 +66,63 @@ Deno.test("a pending timer keeps the process alive; a cancelled or stopped one d
   assert.ok(cancelled.ms < 30_000, `exited after ${cancelled.ms} ms`);
 });
 
+Deno.test("a parked Deadline keeps the process alive until its timer fires, without calling back", async () => {
+  const parked = await runScript(
+    `import { Deadline } from ${TIMER};
+     const d = new Deadline(); d.start(1500, () => console.log("fired")); d.park();
+     console.log("parked");`,
+  );
+  assert.equal(parked.out.trim(), "parked");
+  assert.ok(parked.ms >= 1500, `exited after ${parked.ms} ms`);
+  const stopped = await runScript(
+    `import { Deadline } from ${TIMER};
+     const d = new Deadline(); d.start(60000, () => console.log("fired")); d.park(); d.stop();
+     console.log("stopped");`,
+  );
+  assert.equal(stopped.out.trim(), "stopped");
+  assert.ok(stopped.ms < 30_000, `exited after ${stopped.ms} ms`);
+});
+
+Deno.test("timed waits for requests attach their timer once per association, and a closed one holds nothing", async () => {
+  const lib = (path: string) => JSON.stringify(repoPath(path));
+  const { out, ms } = await runScript(
+    `let attached = 0;
+     const add = AbortSignal.prototype.addEventListener;
+     AbortSignal.prototype.addEventListener = function (...a) {
+       if (a[0] === "abort") attached++;
+       return add.apply(this, a);
+     };
+     const { associate } = await import(${lib("mod.ts")});
+     const { DicomServer } = await import(${lib("lib/ae/server.ts")});
+     const { echoHandler, verificationPolicy } = await import(${
+      lib("lib/cli/echoscp/echo_handler.ts")
+    });
+     const { NULL_LOGGER } = await import(${lib("lib/log/logger.ts")});
+     // As echoscp serves: a deadline on each request, and the transfer floor.
+     const server = DicomServer.start({
+       hostname: "127.0.0.1",
+       port: 0,
+       logger: NULL_LOGGER,
+       policy: verificationPolicy({ aeTitle: "ANY-SCP", maxPdu: 16384, preference: "uncompressed" }),
+       handlers: { "C-ECHO-RQ": echoHandler },
+       acseTimeoutMs: 10000,
+       dimseTimeoutMs: 60000,
+       transferFloor: { bytesPerSecond: 1024, windowMs: 120000 },
+     });
+     const assoc = await associate("ANY-SCP@127.0.0.1:" + server.local.port);
+     await assoc.echo();
+     const before = attached;
+     for (let i = 0; i < 50; i++) await assoc.echo();
+     console.log(attached - before);
+     await assoc.release();
+     await server.stop();`,
+  );
+  // The server waited for each of the 50 requests with a deadline: one listener for all.
+  assert.ok(Number(out.trim()) < 10, `${out.trim()} listeners attached for 50 requests`);
+  // Far less than the 60 s the server's parked timer would have held the process.
+  assert.ok(ms < 30_000, `exited after ${ms} ms`);
+});
+
 Deno.test("a Deadline moved later keeps its timer and fires at the last deadline", async () => {
   const d = new Deadline();
   const armed: number[] = [];
