@@ -81,7 +81,14 @@ export class DimseChannel {
   readonly #pdvLength: number;
   readonly #assembler: MessageAssembler;
   readonly #floor: TransferFloor | undefined;
-  #pending: ChannelEvent[] = [];
+  /**
+   * Events made and not yet taken: slots #taken..#made. Filled and emptied by
+   * index, never pushed and shifted: an array emptied by shift() gets a new
+   * backing store at its next push (about 150 bytes per event).
+   */
+  readonly #pending: (ChannelEvent | undefined)[] = [];
+  #taken = 0;
+  #made = 0;
   /** PDV-sized buffers for streamed data sets (see #sendStream), reused from message to message. */
   readonly #buffers: Uint8Array[] = [];
   /** A data set is streaming with #buffers. */
@@ -377,7 +384,7 @@ export class DimseChannel {
    */
   #takeNow(stop: AbortSignal | undefined): ChannelEvent | undefined {
     for (;;) {
-      if (this.#pending.length > 0) return this.#pending.shift()!;
+      if (this.#taken < this.#made) return this.#nextPending();
       if (stop?.aborted) return undefined;
       let indication: UlIndication | undefined;
       if (this.#inflight === undefined) {
@@ -395,6 +402,14 @@ export class DimseChannel {
       const ev = this.#absorb(indication);
       if (ev !== undefined) return ev;
     }
+  }
+
+  /** The oldest pending event, its slot cleared (a data event holds lent memory). */
+  #nextPending(): ChannelEvent {
+    const ev = this.#pending[this.#taken]!;
+    this.#pending[this.#taken++] = undefined;
+    if (this.#taken === this.#made) this.#taken = this.#made = 0;
+    return ev;
   }
 
   /** #inflight's indication if it has come (taken: the next wait asks for another). */
@@ -427,15 +442,15 @@ export class DimseChannel {
             // A command set that decodes but is no message we know ends the association.
             if (ev.kind === "command" && ev.error) throw ev.error;
             if (ev.kind === "command") {
-              this.#pending.push({
+              this.#pending[this.#made++] = {
                 kind: "command",
                 contextId: ev.contextId,
                 message: ev.message!,
-              });
+              };
             } else if (lent) {
-              this.#pending.push(new LentData(ev.contextId, ev.chunk, ev.last, lent));
+              this.#pending[this.#made++] = new LentData(ev.contextId, ev.chunk, ev.last, lent);
             } else {
-              this.#pending.push(ev);
+              this.#pending[this.#made++] = ev;
             }
           }
         } catch (err) {
