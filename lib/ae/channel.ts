@@ -12,6 +12,7 @@ import { DimseDecodeError } from "../dimse/errors.ts";
 import type { AbortPdu, PDataTfPdu } from "../pdu/types.ts";
 import { PDataRun } from "../pdu/pdata.ts";
 import type { AbortSource, UlAssociation, UlIndication } from "../ul/association.ts";
+import { Fifo } from "../util/fifo.ts";
 import { Deadline } from "../util/timer.ts";
 
 /** What the channel hands its user, in arrival order. */
@@ -81,14 +82,8 @@ export class DimseChannel {
   readonly #pdvLength: number;
   readonly #assembler: MessageAssembler;
   readonly #floor: TransferFloor | undefined;
-  /**
-   * Events made and not yet taken: slots #taken..#made. Filled and emptied by
-   * index, never pushed and shifted: an array emptied by shift() gets a new
-   * backing store at its next push (about 150 bytes per event).
-   */
-  readonly #pending: (ChannelEvent | undefined)[] = [];
-  #taken = 0;
-  #made = 0;
+  /** Events made and not yet taken (a ring: an array emptied by shift() allocates at its next push). */
+  readonly #pending = new Fifo<ChannelEvent>();
   /** PDV-sized buffers for streamed data sets (see #sendStream), reused from message to message. */
   readonly #buffers: Uint8Array[] = [];
   /** A data set is streaming with #buffers. */
@@ -384,7 +379,7 @@ export class DimseChannel {
    */
   #takeNow(stop: AbortSignal | undefined): ChannelEvent | undefined {
     for (;;) {
-      if (this.#taken < this.#made) return this.#nextPending();
+      if (this.#pending.length > 0) return this.#pending.shift()!;
       if (stop?.aborted) return undefined;
       let indication: UlIndication | undefined;
       if (this.#inflight === undefined) {
@@ -402,14 +397,6 @@ export class DimseChannel {
       const ev = this.#absorb(indication);
       if (ev !== undefined) return ev;
     }
-  }
-
-  /** The oldest pending event, its slot cleared (a data event holds lent memory). */
-  #nextPending(): ChannelEvent {
-    const ev = this.#pending[this.#taken]!;
-    this.#pending[this.#taken++] = undefined;
-    if (this.#taken === this.#made) this.#taken = this.#made = 0;
-    return ev;
   }
 
   /** #inflight's indication if it has come (taken: the next wait asks for another). */
@@ -442,15 +429,15 @@ export class DimseChannel {
             // A command set that decodes but is no message we know ends the association.
             if (ev.kind === "command" && ev.error) throw ev.error;
             if (ev.kind === "command") {
-              this.#pending[this.#made++] = {
+              this.#pending.push({
                 kind: "command",
                 contextId: ev.contextId,
                 message: ev.message!,
-              };
+              });
             } else if (lent) {
-              this.#pending[this.#made++] = new LentData(ev.contextId, ev.chunk, ev.last, lent);
+              this.#pending.push(new LentData(ev.contextId, ev.chunk, ev.last, lent));
             } else {
-              this.#pending[this.#made++] = ev;
+              this.#pending.push(ev);
             }
           }
         } catch (err) {

@@ -42,6 +42,7 @@ import {
   type Pdu,
 } from "../pdu/types.ts";
 import type { Transport } from "../transport/transport.ts";
+import { Fifo } from "../util/fifo.ts";
 import { Timer } from "./artim.ts";
 import { describePeerAbort } from "./reasons.ts";
 import {
@@ -335,10 +336,10 @@ class Machine implements UlAssociation {
   readonly #artim = new Timer();
   readonly #peerWait = new Timer();
   readonly #idle = new Timer();
-  #queue: UlIndication[] = [];
+  readonly #queue = new Fifo<UlIndication>();
   /** P-DATA bytes in #queue. */
   #queuedBytes = 0;
-  #waiters: ((ind: UlIndication) => void)[] = [];
+  readonly #waiters = new Fifo<(ind: UlIndication) => void>();
   #resume: (() => void) | undefined;
   #end: End | undefined;
   #discardInput = false;
@@ -887,11 +888,12 @@ class Machine implements UlAssociation {
       }));
   }
 
-  #restartIdle(): void {
+  /** `now`: the clock just read, if it was (a clock read is an op call, and this runs per read). */
+  #restartIdle(now?: number): void {
     const ms = this.#opts.idleTimeoutMs ?? 0;
     if (ms <= 0 || !ASSOCIATED.has(this.state)) return;
     // Restarted on every read and write: one callback made once, not a closure each time.
-    this.#idle.start(ms, this.#idleExpired);
+    this.#idle.start(ms, this.#idleExpired, now);
   }
 
   readonly #idleExpired = (): void =>
@@ -959,7 +961,7 @@ class Machine implements UlAssociation {
 
   /** The first queued indication, taken off the queue unless it is the terminal one. */
   #take(): UlIndication {
-    const ind = this.#queue[0];
+    const ind = this.#queue.peek()!;
     const terminal = ind.kind === "aborted" || ind.kind === "released";
     if (!terminal) this.#queue.shift();
     if (ind.kind === "p-data") this.#queuedBytes -= pdataBytes(ind.pdu);
@@ -999,8 +1001,7 @@ class Machine implements UlAssociation {
         return;
       }
       this.bytesReceived += n;
-      this.lastActivity = performance.now();
-      this.#restartIdle();
+      this.#restartIdle(this.lastActivity = performance.now());
       if (this.#discardInput) continue;
       this.#reader.filled(n);
       this.#parse();
