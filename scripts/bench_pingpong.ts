@@ -59,8 +59,11 @@ async function serve(variant: Variant, port: number): Promise<void> {
     while (await conn.read(buf) !== null) await conn.write(reply);
   } else if (variant === "then") {
     await new Promise<void>((done) => {
-      const next = () => conn.read(buf).then(got);
-      const got = (n: number | null) => n === null ? done() : conn.write(reply).then(next);
+      const next = (): void => void conn.read(buf).then(got);
+      const got = (n: number | null): void => {
+        if (n === null) done();
+        else conn.write(reply).then(next);
+      };
       next();
     });
   } else {
@@ -121,8 +124,8 @@ async function run(variant: Variant, n: number, port: number, server: string): P
   } else if (variant === "then") {
     await new Promise<void>((done) => {
       let i = 0;
-      const sent = () => conn.read(buf).then(got);
-      const got = () => {
+      const sent = (): void => void conn.read(buf).then(got);
+      const got = (): void => {
         mark(++i);
         if (i === n) done();
         else conn.write(request).then(sent);
