@@ -848,6 +848,9 @@ class Machine implements UlAssociation {
   /** Hands a batch to the transport; resolves once it is written. */
   #writeBatch(batch: WriteBatch): Promise<void> {
     if (this.#batch === batch) this.#batch = undefined;
+    // The association ended while this batch waited its turn (the connection closed under it):
+    // its sends fail as a send made now would, not with the closed transport's own error.
+    if (this.#isIdle()) return Promise.reject(this.#endedUnderWrite());
     this.#writing = true;
     let writing: Promise<void>;
     try {
@@ -875,8 +878,15 @@ class Machine implements UlAssociation {
       },
       (err: unknown) => {
         this.#writing = false;
-        throw err;
+        throw this.#isIdle() ? this.#endedUnderWrite() : err;
       },
+    );
+  }
+
+  /** The failure of a write whose association ended (Sta1) before it was made. */
+  #endedUnderWrite(): UlUsageError {
+    return new UlUsageError(
+      `a write queued in an association now ended is not allowed in Sta1 (${STATES.Sta1})`,
     );
   }
 

@@ -7,6 +7,7 @@ import { encodePdu } from "../../lib/pdu/codec.ts";
 import type { PDataTfPdu } from "../../lib/pdu/types.ts";
 import { PDataRun, RUN_FRONT } from "../../lib/pdu/pdata.ts";
 import { concatBytes } from "../../lib/util/bytes.ts";
+import { UlUsageError } from "../../lib/ul/association.ts";
 import { requestorInSta6 } from "../../testing/ul_peer.ts";
 
 function pdata(n: number, size = 1000): PDataTfPdu {
@@ -218,4 +219,31 @@ Deno.test("PDataRun PDUs that cannot grow a batch in place are copied, in order 
   assert.ok(next.memory.subarray(-500).every((b) => b === 0xee), "memory behind the run written");
   assert.deepEqual(concatBytes(writes), new Uint8Array(batch.flatMap((p) => [...encodePdu(p)])));
   await h.assoc.abort();
+});
+
+Deno.test("a P-DATA accepted before the association ended, its write due after, fails as a send in Sta1 does", async () => {
+  const h = await requestorInSta6();
+  // The first write is held; every later one meets a closed connection.
+  let letGo!: () => void;
+  const held = new Promise<void>((resolve) => letGo = resolve);
+  const write = h.ours.write.bind(h.ours);
+  let first = true;
+  h.ours.write = (data: Uint8Array) => {
+    if (!first) return Promise.reject(new Deno.errors.BadResource("Bad resource ID"));
+    first = false;
+    return held.then(() => write(data));
+  };
+  const a = h.assoc.sendPData(pdata(1));
+  await new Promise((r) => setTimeout(r, 0));
+  // Accepted in Sta6, queued behind the held write.
+  const b = h.assoc.sendPData(pdata(2));
+  const failed = b.then(() => undefined, (err: unknown) => err);
+  // The peer closes the connection (Evt17: Sta1), then the held write completes.
+  h.peer.close();
+  await h.trace.until((s) => s.next === "Sta1");
+  letGo();
+  await a.catch(() => undefined);
+  const err = await failed;
+  assert.ok(err instanceof UlUsageError, `${err}`);
+  assert.match(err.message, /Sta1/);
 });
