@@ -1,5 +1,5 @@
 @echo off
 rem echoscp with the Deno permissions it needs (README: "Install and run").
 call "%~dp0deno.cmd" || exit /b 127
-"%DENO%" run --no-prompt --allow-net --allow-read "%~dp0..\cli\echoscp.ts" %*
+"%DENO%" run --no-prompt --allow-net --allow-read "%~dp0..\bundle\echoscp.js" %*
 exit /b %ERRORLEVEL%

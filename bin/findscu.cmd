@@ -1,5 +1,5 @@
 @echo off
 rem findscu with the Deno permissions it needs (README: "Install and run").
 call "%~dp0deno.cmd" || exit /b 127
-"%DENO%" run --no-prompt --allow-net --allow-read --allow-write "%~dp0..\cli\findscu.ts" %*
+"%DENO%" run --no-prompt --allow-net --allow-read --allow-write "%~dp0..\bundle\findscu.js" %*
 exit /b %ERRORLEVEL%

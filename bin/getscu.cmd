@@ -1,5 +1,5 @@
 @echo off
 rem getscu with the Deno permissions it needs (README: "Install and run").
 call "%~dp0deno.cmd" || exit /b 127
-"%DENO%" run --no-prompt --allow-net --allow-read --allow-write "%~dp0..\cli\getscu.ts" %*
+"%DENO%" run --no-prompt --allow-net --allow-read --allow-write "%~dp0..\bundle\getscu.js" %*
 exit /b %ERRORLEVEL%

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { freePort, toolArgv, waitForPort } from "../testing/procs.ts";
+import { freePort, repoPath, waitForPort } from "../testing/procs.ts";
 
 /** The Deno binary running this script, for our tools. */
 export const DENO = Deno.execPath();
@@ -22,9 +22,13 @@ export interface ProcSpec {
   env?: Record<string, string>;
 }
 
-/** One of our tools (cli/<tool>.ts) under `deno run`. */
+/**
+ * One of our tools as users run it: its launcher bin/<tool> (README: "Install and run"), which
+ * starts Deno on the bundled tool (bundle/<tool>.js) with the tool's permissions. The launcher
+ * execs Deno, so the process measured (and signalled) is the tool itself.
+ */
 export function ours(tool: string, args: string[]): ProcSpec {
-  return { cmd: DENO, args: [...toolArgv(tool), ...args] };
+  return { cmd: repoPath(`bin/${tool}`), args };
 }
 
 /** One of DCMTK's tools with TCP_NODELAY=1, its fastest setting. */
@@ -130,7 +134,9 @@ export async function runMeasured(spec: ProcSpec, timeoutMs = 600_000): Promise<
 }
 
 function name(spec: ProcSpec): string {
-  const tool = spec.args.find((a) => /\/cli\/\w+\.ts$/.test(a) || /\/scripts\/\w+\.ts$/.test(a));
+  const tool = [spec.cmd, ...spec.args].find((a) =>
+    /\/bin\/\w+$/.test(a) || /\/scripts\/\w+\.ts$/.test(a)
+  );
   return tool ? `our ${tool.split("/").at(-1)!.replace(/\.ts$/, "")}` : spec.cmd;
 }
 

@@ -1,8 +1,9 @@
 /**
  * Start-up cost of the ways to run a tool after `npm ci` (README: "Install
  * and run"): the launcher bin/echoscu against the Deno binary started
- * directly with the same flags, the node shim node_modules/.bin/deno, and
- * DCMTK's echoscu, each running `echoscu --version` (median of `--runs`,
+ * directly with the same flags on what the launcher runs (bundle/echoscu.js)
+ * and on the sources (cli/echoscu.ts), the node shim node_modules/.bin/deno,
+ * and DCMTK's echoscu, each running `echoscu --version` (median of `--runs`,
  * interleaved).
  *
  * Run: `deno run -A scripts/bench_startup.ts [--runs 15]`.
@@ -58,9 +59,15 @@ export async function benchStartup(args: string[]): Promise<Record<string, numbe
   const runs = i >= 0 ? Number(args[i + 1]) : 15;
   const deno = denoBinary();
   const flags = ["run", "--no-prompt", "--allow-net", "--allow-read"];
-  const tool = repoPath("cli/echoscu.ts");
+  const tool = repoPath("bundle/echoscu.js");
   const ways: [string, string[]][] = [
     ["deno binary, direct", [deno, ...flags, tool, "--version"]],
+    ["deno binary, sources (cli/)", [
+      deno,
+      ...flags,
+      repoPath("cli/echoscu.ts"),
+      "--version",
+    ]],
     ["bin/echoscu (launcher)", [repoPath("bin/echoscu"), "--version"]],
     ["node_modules/.bin/deno (node shim)", [
       repoPath("node_modules/.bin/deno"),

@@ -1,0 +1,50 @@
+/**
+ * bundle/: the bundled tools the launchers in bin/ run (scripts/bundle.ts, `deno task bundle`).
+ * The checked-in files must be exactly what the task makes from the sources now, so that what
+ * the launchers run is the code the rest of the suite tests through cli/; and a bundled tool
+ * must behave as its source does where bundling could change something: its options and help,
+ * and the chunks it imports only when a run needs them (with no more permissions than the
+ * source needs).
+ */
+import assert from "node:assert/strict";
+import { bundleDifferences, currentBundle, makeBundle } from "../../testing/bundle.ts";
+import { OUR_TOOLS } from "../../testing/json_lines.ts";
+import { repoPath, runCommand, show, withTool } from "../../testing/procs.ts";
+
+const DENO = Deno.execPath();
+
+Deno.test("bundle/ is what `deno task bundle` makes from cli/ and lib/ now", async () => {
+  const diff = bundleDifferences(await makeBundle(OUR_TOOLS), currentBundle());
+  assert.deepEqual(diff, [], `bundle/ is stale: run \`deno task bundle\`\n${diff.join("\n")}`);
+});
+
+for (const tool of OUR_TOOLS) {
+  Deno.test(`bundled ${tool} answers --help and --version as cli/${tool}.ts does`, async () => {
+    for (const arg of ["--help", "--version"]) {
+      const run = (entry: string) => runCommand(DENO, ["run", "--allow-net", entry, arg]);
+      const source = await run(repoPath(`cli/${tool}.ts`));
+      const bundled = await run(repoPath(`bundle/${tool}.js`));
+      assert.equal(source.code, 0, show(source));
+      assert.deepEqual(bundled, source, `${tool} ${arg}`);
+    }
+  });
+}
+
+Deno.test("bundled echoscu -d loads its dump chunks with --allow-net alone, as the source does", async () => {
+  await withTool("echoscp", [], async (port) => {
+    for (const entry of ["cli/echoscu.ts", "bundle/echoscu.js"]) {
+      const r = await runCommand(DENO, [
+        "run",
+        "--allow-net",
+        repoPath(entry),
+        "-d",
+        "127.0.0.1",
+        String(port),
+      ]);
+      assert.equal(r.code, 0, `${entry}\n${show(r)}`);
+      assert.match(r.stderr, /^D: =+ BEGIN A-ASSOCIATE-AC =+$/m, entry);
+      assert.match(r.stderr, /^D: +Abstract Syntax: +=VerificationSOPClass$/m, entry);
+      assert.match(r.stderr, /^echoscu: C-ECHO to .*: Success/m, entry);
+    }
+  });
+});
