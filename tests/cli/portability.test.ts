@@ -3,7 +3,8 @@
  * 3): a program in a directory of its own that imports mod.ts type-checks
  * and runs (an echo between our SCU and SCP, CRLs parsed by pkijs), and a
  * tool run from an HTTP server (which serves .ts as text/plain or as
- * application/typescript) checks revocation with +crl.
+ * application/typescript, .js as text/plain or text/javascript), the sources
+ * and the bundle the launchers run, checks revocation with +crl.
  */
 import assert from "node:assert/strict";
 import { sharedTestPki } from "../../testing/certs.ts";
@@ -64,8 +65,15 @@ console.log(r.outcome, crls?.length);
   });
 });
 
-for (const type of ["text/plain", "application/typescript"]) {
-  Deno.test(`echoscu from an HTTP server (${type}) checks a CRL with +crl`, async () => {
+for (
+  const [entry, type] of [
+    ["cli/echoscu.ts", "text/plain"],
+    ["cli/echoscu.ts", "application/typescript"],
+    ["bundle/echoscu.js", "text/plain"],
+    ["bundle/echoscu.js", "text/javascript"],
+  ]
+) {
+  Deno.test(`${entry} from an HTTP server (${type}) checks a CRL with +crl`, async () => {
     const p = await sharedTestPki();
     const root = repoPath("");
     const http = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
@@ -90,7 +98,7 @@ for (const type of ["text/plain", "application/typescript"]) {
               "run",
               "--allow-net",
               "--allow-read",
-              `${base}/cli/echoscu.ts`,
+              `${base}/${entry}`,
               "+tls",
               p.client.key,
               p.client.cert,
