@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { bundleDifferences, currentBundle, makeBundle } from "../../testing/bundle.ts";
 import { OUR_TOOLS } from "../../testing/json_lines.ts";
+import { sharedTestPki } from "../../testing/certs.ts";
 import { repoPath, runCommand, show, withTool } from "../../testing/procs.ts";
 
 const DENO = Deno.execPath();
@@ -46,5 +47,25 @@ Deno.test("bundled echoscu -d loads its dump chunks with --allow-net alone, as t
       assert.match(r.stderr, /^D: +Abstract Syntax: +=VerificationSOPClass$/m, entry);
       assert.match(r.stderr, /^echoscu: C-ECHO to .*: Success/m, entry);
     }
+  });
+});
+
+Deno.test("the launcher loads a chunk when the run imports it: -d dumps, TLS with +crl (pkijs)", async () => {
+  // bin/echoscu runs Deno with --unstable-lazy-dynamic-imports: chunks are read when imported.
+  const p = await sharedTestPki();
+  await withTool("echoscp", ["+tls", p.server.key, p.server.cert, "+cf", p.ca], async (port) => {
+    const tls = ["+tls", p.client.key, p.client.cert, "+cf", p.ca];
+    const run = (args: string[]) =>
+      runCommand(repoPath("bin/echoscu"), [...args, "127.0.0.1", String(port)]);
+    const dumped = await run(["-d", ...tls]);
+    assert.equal(dumped.code, 0, show(dumped));
+    assert.match(dumped.stderr, /^D: =+ BEGIN A-ASSOCIATE-AC =+$/m);
+    assert.match(dumped.stderr, /^echoscu: C-ECHO to .*: Success/m);
+    const ok = await run([...tls, "+crl", p.crl.empty]);
+    assert.equal(ok.code, 0, show(ok));
+    // The CRL really is parsed (pkijs, imported only here): an expired one fails the check.
+    const stale = await run([...tls, "+crl", p.crl.expired]);
+    assert.equal(stale.code, 60, show(stale));
+    assert.match(stale.stderr, /CRL/);
   });
 });
