@@ -58,7 +58,14 @@ export async function benchStartup(args: string[]): Promise<Record<string, numbe
   const i = args.indexOf("--runs");
   const runs = i >= 0 ? Number(args[i + 1]) : 15;
   const deno = denoBinary();
-  const flags = ["run", "--no-prompt", "--allow-net", "--allow-read"];
+  // What bin/echoscu runs (its flags, bundle/echoscu.js), and the same flags on the sources.
+  const flags = [
+    "run",
+    "--unstable-lazy-dynamic-imports",
+    "--no-prompt",
+    "--allow-net",
+    "--allow-read",
+  ];
   const tool = repoPath("bundle/echoscu.js");
   const ways: [string, string[]][] = [
     ["deno binary, direct", [deno, ...flags, tool, "--version"]],
