@@ -69,3 +69,17 @@ Deno.test("the launcher loads a chunk when the run imports it: -d dumps, TLS wit
     assert.match(stale.stderr, /CRL/);
   });
 });
+
+Deno.test("each launcher, sh and cmd, runs its tool's bundle with the same Deno flags", async () => {
+  const flags = (line: string) => line.match(/ run (.*?) "/)?.[1];
+  for (const tool of OUR_TOOLS) {
+    const sh = (await Deno.readTextFile(repoPath(`bin/${tool}`))).split("\n");
+    const cmd = (await Deno.readTextFile(repoPath(`bin/${tool}.cmd`))).split(/\r?\n/);
+    const shRun = sh.find((l) => l.startsWith('exec "$DENO" run '));
+    const cmdRun = cmd.find((l) => l.startsWith('"%DENO%" run '));
+    assert.ok(shRun?.includes(`"$ROOT/bundle/${tool}.js" "$@"`), `bin/${tool}: ${shRun}`);
+    assert.ok(cmdRun?.includes(`"%~dp0..\\bundle\\${tool}.js" %*`), `bin/${tool}.cmd: ${cmdRun}`);
+    assert.equal(flags(cmdRun!), flags(shRun!), tool);
+    assert.match(flags(shRun!)!, /^--unstable-lazy-dynamic-imports --no-prompt --allow-net /);
+  }
+});
