@@ -77,7 +77,7 @@ async function bundleGraph(tool: string): Promise<StartGraph> {
     seen.add(f);
     files.push(`${dir}/${f}`);
     const text = await Deno.readTextFile(`${dir}/${f}`);
-    for (const m of text.matchAll(/^(?:import|export)\s[^"'`]*?"([^"]+)"/gm)) {
+    for (const m of text.matchAll(/^(?:import|export)\s[^"'`;]*?"([^"]+)"/gm)) {
       if (m[1].startsWith("./")) todo.push(m[1].slice(2));
       else modules.add(m[1]);
     }
