@@ -4,8 +4,8 @@ import {
   echoHandler,
   serveUntilStopped,
   verificationPolicy
-} from "./chunk-PA62KROK.js";
-import "./chunk-OZPE3OXZ.js";
+} from "./chunk-XMXJO5OE.js";
+import "./chunk-BZ7HLOXX.js";
 import {
   MAX_PDU_OPTION,
   SCP_ACSE_TIMEOUT_OPTION,
@@ -13,7 +13,7 @@ import {
   scpDimseTimeoutOption,
   scpLimits,
   serverJsonLines
-} from "./chunk-P37CXMED.js";
+} from "./chunk-Y3QKI334.js";
 import "./chunk-LGQHPRKK.js";
 import {
   COMMON_EXIT_CODES,
@@ -28,7 +28,7 @@ import "./chunk-Q4UIGHUY.js";
 import "./chunk-UCPOVGTJ.js";
 import "./chunk-7YXZPZF7.js";
 import "./chunk-H7B7PKHR.js";
-import "./chunk-RY4OHML7.js";
+import "./chunk-WOFLKIIQ.js";
 import "./chunk-VDHH62LL.js";
 import "./chunk-5C2E2Y3K.js";
 import "./chunk-WVWK7ERF.js";

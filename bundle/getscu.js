@@ -15,13 +15,13 @@ import {
   retrieveSummaryLine,
   runRetrieve,
   storeResponseText
-} from "./chunk-MHOCDO5P.js";
+} from "./chunk-M67PKGNS.js";
 import {
   ProgressBar,
   withProgressLine
 } from "./chunk-5EZ5RYMC.js";
-import "./chunk-NBSK2K5X.js";
-import "./chunk-OZPE3OXZ.js";
+import "./chunk-X7YMKKFX.js";
+import "./chunk-BZ7HLOXX.js";
 import {
   QUERY_FILES_PARAM,
   QueryFileError,
@@ -31,16 +31,16 @@ import {
   qrQueries,
   qrSettings,
   queryKeySubgroup
-} from "./chunk-5MJ2ZSLP.js";
-import "./chunk-W4FMYWSA.js";
-import "./chunk-WGQ2JA6V.js";
-import "./chunk-VOREBUCC.js";
+} from "./chunk-VNTWC5AD.js";
+import "./chunk-LLW7IB63.js";
+import "./chunk-3E3DCHYH.js";
+import "./chunk-PLR7O3UE.js";
 import "./chunk-XLHQBBBN.js";
 import {
   STORAGE_SOP_CLASSES,
   STORESCU_DEFAULT_SOP_CLASSES
 } from "./chunk-MVNFJE55.js";
-import "./chunk-LJ3RTYV6.js";
+import "./chunk-U6PBRKRV.js";
 import "./chunk-FCO6J2B3.js";
 import "./chunk-3F3X6O4A.js";
 import {
@@ -49,7 +49,7 @@ import {
   scuAeTitleSubgroup,
   scuPeer,
   scuSettings
-} from "./chunk-P37CXMED.js";
+} from "./chunk-Y3QKI334.js";
 import "./chunk-LGQHPRKK.js";
 import {
   COMMON_EXIT_CODES,
@@ -64,7 +64,7 @@ import "./chunk-Q4UIGHUY.js";
 import "./chunk-UCPOVGTJ.js";
 import "./chunk-7YXZPZF7.js";
 import "./chunk-H7B7PKHR.js";
-import "./chunk-RY4OHML7.js";
+import "./chunk-WOFLKIIQ.js";
 import "./chunk-VDHH62LL.js";
 import "./chunk-5C2E2Y3K.js";
 import "./chunk-WVWK7ERF.js";

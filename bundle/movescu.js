@@ -14,7 +14,7 @@ import {
   retrieveSummaryJson,
   retrieveSummaryLine,
   runRetrieve
-} from "./chunk-MHOCDO5P.js";
+} from "./chunk-M67PKGNS.js";
 import {
   ProgressBar,
   withProgressLine
@@ -22,11 +22,11 @@ import {
 import {
   storage,
   verification
-} from "./chunk-NBSK2K5X.js";
+} from "./chunk-X7YMKKFX.js";
 import {
   CANCEL_REASON,
   DicomServer
-} from "./chunk-OZPE3OXZ.js";
+} from "./chunk-BZ7HLOXX.js";
 import {
   QUERY_FILES_PARAM,
   QueryFileError,
@@ -36,7 +36,7 @@ import {
   qrQueries,
   qrSettings,
   queryKeySubgroup
-} from "./chunk-5MJ2ZSLP.js";
+} from "./chunk-VNTWC5AD.js";
 import {
   attribute,
   find,
@@ -44,21 +44,21 @@ import {
   setAttribute,
   sopClassOf,
   stringValues
-} from "./chunk-W4FMYWSA.js";
-import "./chunk-WGQ2JA6V.js";
+} from "./chunk-LLW7IB63.js";
+import "./chunk-3E3DCHYH.js";
 import {
   ChunkQueue,
   closeAssociation,
   openAssociation,
   operationFailure,
   startScuResult
-} from "./chunk-VOREBUCC.js";
+} from "./chunk-PLR7O3UE.js";
 import "./chunk-XLHQBBBN.js";
 import {
   STORAGE_SOP_CLASSES,
   sopClassModality
 } from "./chunk-MVNFJE55.js";
-import "./chunk-LJ3RTYV6.js";
+import "./chunk-U6PBRKRV.js";
 import {
   CANCELLED,
   dispatchRequest
@@ -72,7 +72,7 @@ import {
   scuAeTitleSubgroup,
   scuPeer,
   scuSettings
-} from "./chunk-P37CXMED.js";
+} from "./chunk-Y3QKI334.js";
 import {
   statusHex,
   statusLogText,
@@ -98,7 +98,7 @@ import {
   VERIFICATION_SOP_CLASS
 } from "./chunk-7YXZPZF7.js";
 import "./chunk-H7B7PKHR.js";
-import "./chunk-RY4OHML7.js";
+import "./chunk-WOFLKIIQ.js";
 import "./chunk-VDHH62LL.js";
 import {
   NULL_LOGGER

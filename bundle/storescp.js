@@ -3,18 +3,18 @@ import {
   EXIT_CANNOT_LISTEN,
   echoHandler,
   serveUntilStopped
-} from "./chunk-PA62KROK.js";
+} from "./chunk-XMXJO5OE.js";
 import {
   isSafeNamePart,
   staleParts,
   storagePolicy,
   storeHandler,
   storeScpTransferSyntaxes
-} from "./chunk-NBSK2K5X.js";
-import "./chunk-OZPE3OXZ.js";
+} from "./chunk-X7YMKKFX.js";
+import "./chunk-BZ7HLOXX.js";
 import "./chunk-XLHQBBBN.js";
 import "./chunk-MVNFJE55.js";
-import "./chunk-LJ3RTYV6.js";
+import "./chunk-U6PBRKRV.js";
 import "./chunk-FCO6J2B3.js";
 import "./chunk-3F3X6O4A.js";
 import {
@@ -23,7 +23,7 @@ import {
   scpDimseTimeoutOption,
   scpLimits,
   serverJsonLines
-} from "./chunk-P37CXMED.js";
+} from "./chunk-Y3QKI334.js";
 import "./chunk-LGQHPRKK.js";
 import {
   COMMON_EXIT_CODES,
@@ -43,7 +43,7 @@ import {
   EXPLICIT_VR_LITTLE_ENDIAN
 } from "./chunk-7YXZPZF7.js";
 import "./chunk-H7B7PKHR.js";
-import "./chunk-RY4OHML7.js";
+import "./chunk-WOFLKIIQ.js";
 import "./chunk-VDHH62LL.js";
 import "./chunk-5C2E2Y3K.js";
 import {

@@ -2,7 +2,7 @@
 import {
   ECHO_EXIT_CODES,
   SCU_ASSOCIATION_EXIT_CODES
-} from "./chunk-CNR2RA4Y.js";
+} from "./chunk-S5UEZFAN.js";
 import {
   ProgressBar,
   formatBytes,
@@ -12,14 +12,14 @@ import {
 } from "./chunk-5EZ5RYMC.js";
 import {
   VrResolver
-} from "./chunk-WGQ2JA6V.js";
+} from "./chunk-3E3DCHYH.js";
 import {
   closeAssociation,
   openAssociation,
   operationFailure,
   since,
   startScuResult
-} from "./chunk-VOREBUCC.js";
+} from "./chunk-PLR7O3UE.js";
 import {
   dumpMessage,
   newUid
@@ -52,7 +52,7 @@ import {
   tagKeyword,
   tagVr,
   tsEncoding
-} from "./chunk-LJ3RTYV6.js";
+} from "./chunk-U6PBRKRV.js";
 import "./chunk-FCO6J2B3.js";
 import {
   DatasetSourceFailed
@@ -74,7 +74,7 @@ import {
   scuPeer,
   scuSettings,
   timingsJson
-} from "./chunk-P37CXMED.js";
+} from "./chunk-Y3QKI334.js";
 import {
   formatStatus,
   statusCategory,
@@ -105,7 +105,9 @@ import {
   transferSyntaxName
 } from "./chunk-7YXZPZF7.js";
 import "./chunk-H7B7PKHR.js";
-import "./chunk-RY4OHML7.js";
+import {
+  PDataRun
+} from "./chunk-WOFLKIIQ.js";
 import "./chunk-VDHH62LL.js";
 import "./chunk-5C2E2Y3K.js";
 import {
@@ -415,7 +417,7 @@ function sopClassLabel(uid) {
   return uidName(uid) ?? uid;
 }
 function chooseContext(accepted, file, proposal, negotiation) {
-  const forClass = accepted.filter((c) => c.abstractSyntax === file.sopClassUid);
+  const forClass = contextsFor(accepted, file.sopClassUid);
   const own = file.transferSyntaxUid;
   const native = isNativeUncompressed(own);
   const find = (ts) => forClass.find((c) => ts.includes(c.transferSyntax));
@@ -448,6 +450,23 @@ function chooseContext(accepted, file, proposal, negotiation) {
     reason: noContextReason(file, forClass, negotiation)
   };
 }
+function contextsFor(accepted, sopClassUid) {
+  let byClass = CONTEXTS_BY_CLASS.get(accepted);
+  if (!byClass) {
+    byClass = /* @__PURE__ */ new Map();
+    for (const c of accepted) {
+      const list = byClass.get(c.abstractSyntax);
+      if (list) list.push(c);
+      else byClass.set(c.abstractSyntax, [
+        c
+      ]);
+    }
+    CONTEXTS_BY_CLASS.set(accepted, byClass);
+  }
+  return byClass.get(sopClassUid) ?? NONE;
+}
+var CONTEXTS_BY_CLASS = /* @__PURE__ */ new WeakMap();
+var NONE = [];
 function resultWords(result) {
   switch (result) {
     case PC_RESULT.abstractSyntaxNotSupported:
@@ -877,11 +896,14 @@ var ReadAhead = class _ReadAhead {
   #rest;
   #parser;
   #release;
-  constructor(head, rest, parser, release) {
+  /** The whole data set read into a run: `#head` holds its slots. */
+  #run;
+  constructor(head, rest, parser, release, run) {
     this.#head = head;
     this.#rest = rest;
     this.#parser = parser;
     this.#release = release;
+    this.#run = run;
   }
   /**
    * Reads ahead; throws (the source closed, `release` called) what the
@@ -913,10 +935,16 @@ var ReadAhead = class _ReadAhead {
   /**
    * A data set already in memory whole, read or checked without a stream:
    * no generator to step through and no promise per chunk, once per file.
+   * Read into a run, its chunks are the run's slots.
    */
-  static of(bytes, release) {
-    return new _ReadAhead(bytes.length > 0 ? [
-      bytes
+  static of(data, release) {
+    if (data instanceof PDataRun) {
+      return new _ReadAhead([
+        ...data.slots
+      ], void 0, void 0, release, data);
+    }
+    return new _ReadAhead(data.length > 0 ? [
+      data
     ] : [], void 0, void 0, release);
   }
   /** The chunks' memory may be reused: the store that sent them is over. Closes the source. */
@@ -937,6 +965,12 @@ var ReadAhead = class _ReadAhead {
    * write, with no stream to step through (issue 15).
    */
   whole() {
+    const run = this.#run;
+    if (run) {
+      this.#run = void 0;
+      this.#head = [];
+      return run;
+    }
     if (this.#rest || this.#head.length !== 1) return void 0;
     const bytes = this.#head[0];
     this.#head = [];
@@ -952,6 +986,7 @@ var ReadAhead = class _ReadAhead {
     const parser = this.#parser;
     const head = this.#head;
     this.#head = [];
+    this.#run = void 0;
     try {
       let held = this.#rest && parser ? head.pop() : void 0;
       for (let i = 0; i < head.length; i++) {
@@ -980,11 +1015,14 @@ var ReadAhead = class _ReadAhead {
     await this.#rest?.return?.();
   }
 };
-function readFileAhead(info) {
+function readFileAhead(info, pdvLength) {
   const chunk = Math.max(2, Math.min(CHECK_AHEAD, info.size - info.datasetOffset));
-  const buffers = Array.from({
-    length: chunk < CHECK_AHEAD ? 1 : 2
-  }, () => HEAD_BUFFERS.pop() ?? new Uint8Array(CHECK_AHEAD));
+  const buffers = chunk < CHECK_AHEAD ? [
+    headBuffer()
+  ] : [
+    headBuffer(),
+    headBuffer()
+  ];
   const release = () => {
     for (const b of buffers) {
       if (headPoison !== void 0) b.fill(headPoison);
@@ -993,14 +1031,24 @@ function readFileAhead(info) {
   };
   let head;
   if (chunk < CHECK_AHEAD) {
+    let reader;
     try {
-      using reader = openDataset(info);
-      const bytes = buffers[0].subarray(0, reader.remaining);
-      reader.readInto(bytes);
-      head = Promise.resolve(ReadAhead.of(bytes, release));
+      reader = openDataset(info);
+      const length = reader.remaining;
+      if (length > 0 && pdvLength >= RUN_MIN_PDV) {
+        const run = new PDataRun(buffers[0], pdvLength, length);
+        for (const slot of run.slots) reader.readInto(slot);
+        head = Promise.resolve(ReadAhead.of(run, release));
+      } else {
+        const bytes = buffers[0].subarray(0, length);
+        reader.readInto(bytes);
+        head = Promise.resolve(ReadAhead.of(bytes, release));
+      }
     } catch (err) {
       release();
       head = Promise.reject(err);
+    } finally {
+      reader?.close();
     }
   } else {
     head = ReadAhead.open(readDatasetChunks(info, chunk, {
@@ -1011,7 +1059,12 @@ function readFileAhead(info) {
   });
   return head;
 }
+var RUN_MIN_PDV = 64 * 1024;
+var HEAD_BUFFER = PDataRun.size(RUN_MIN_PDV, CHECK_AHEAD);
 var HEAD_BUFFERS = [];
+function headBuffer() {
+  return HEAD_BUFFERS.pop() ?? new Uint8Array(HEAD_BUFFER);
+}
 var headPoison;
 var SPARE_HEAD_BUFFERS = 4;
 async function discard(head) {
@@ -1476,7 +1529,7 @@ async function runStoreScu(o) {
     const sopClassUid = info.sopClassUid;
     rec.sopClassUid = sopClassUid;
     rec.sopInstanceUid = sopInstanceUid;
-    const ready2 = await (prepared ?? prepare(a, info, () => head ??= readFileAhead(info), task.invented?.replace));
+    const ready2 = await (prepared ?? prepare(a, info, () => head ??= readFileAhead(info, a.assoc.maxSendPdv), task.invented?.replace));
     const { choice, replace } = ready2;
     if (choice.kind === "none") {
       const name = modality(sopClassUid, uidName(sopClassUid) ?? "unknown SOP class");
@@ -1515,7 +1568,9 @@ async function runStoreScu(o) {
 `,
       timeoutMs: o.dimseTimeoutMs
     };
-    log2.info(`Sending Store Request (MsgID ${messageId}, ${modality(sopClassUid, "OT")})`);
+    if (log2.isEnabled("info")) {
+      log2.info(`Sending Store Request (MsgID ${messageId}, ${modality(sopClassUid, "OT")})`);
+    }
     if (log2.isEnabled("debug")) log2.debug(dumpMessage(request, "OUTGOING", {
       uidName
     }));
@@ -1537,7 +1592,7 @@ async function runStoreScu(o) {
         onSent: () => {
           if (whole) count(rec, whole.length);
           if (!next?.info) return;
-          const head2 = readFileAhead(next.info);
+          const head2 = readFileAhead(next.info, a.assoc.maxSendPdv);
           const prepared2 = inventor ? void 0 : prepare(a, next.info, () => head2, void 0);
           prepared2?.catch(() => {
           });
@@ -1574,7 +1629,7 @@ ${why}`);
         contextId: context.id,
         uidName
       }));
-    } else {
+    } else if (log2.isEnabled("info")) {
       log2.info(`Received Store Response (${cstoreStatusString(status)})`);
     }
     const category = statusCategory(status);
@@ -1682,8 +1737,6 @@ ${why}`);
 }
 var EMPTY = new Uint8Array(0);
 var SPACE = 32;
-var WATCH_SLICE = 1024;
-var WATCH_SLICE_MAX = 16 * 1024;
 function spacePaddedUids(head, ts) {
   const found = /* @__PURE__ */ new Map();
   if (!tsEncoding(ts)) return found;
@@ -1691,14 +1744,7 @@ function spacePaddedUids(head, ts) {
     TAG.sopClassUid,
     TAG.sopInstanceUid
   ]);
-  let slice = WATCH_SLICE;
-  for (const chunk of head.head) {
-    for (let o = 0; o < chunk.length && !watcher.done; ) {
-      watcher.push(chunk.subarray(o, o + slice));
-      o += slice;
-      slice = Math.min(slice * 2, WATCH_SLICE_MAX);
-    }
-  }
+  for (const chunk of head.head) watcher.pushSliced(chunk);
   for (const [tag, bytes] of watcher.rawValues()) {
     if (bytes.includes(SPACE)) found.set(tag, decodeText(bytes).replaceAll(" ", ""));
   }
@@ -1721,7 +1767,9 @@ async function outgoingDataset(head, info, wireTs, replace, o) {
   }
   const whole = asIs && !enc?.deflated ? head.whole() : void 0;
   if (whole) {
-    parser?.push(whole);
+    if (whole instanceof PDataRun) {
+      for (const slot of whole.slots) parser?.push(slot);
+    } else parser?.push(whole);
     parser?.end();
     return ReadAhead.of(whole);
   }

@@ -8,7 +8,7 @@ import {
   after,
   describeReject,
   maxPdvDataLength
-} from "./chunk-P37CXMED.js";
+} from "./chunk-Y3QKI334.js";
 import {
   listenTcp
 } from "./chunk-Q4UIGHUY.js";
@@ -866,7 +866,7 @@ var DicomServer = class _DicomServer {
               detached = () => resolve("detached");
             });
             let isDetached = false;
-            const running = handler(m, {
+            const ctx = {
               channel,
               contextId: ev.contextId,
               context,
@@ -875,15 +875,16 @@ var DicomServer = class _DicomServer {
               ac,
               log,
               dimseTimeoutMs: o.dimseTimeoutMs,
-              tally,
-              ...cancel && {
-                detach: () => {
-                  isDetached = true;
-                  detached();
-                  return cancel.signal;
-                }
-              }
-            });
+              tally
+            };
+            if (cancel) {
+              ctx.detach = () => {
+                isDetached = true;
+                detached();
+                return cancel.signal;
+              };
+            }
+            const running = handler(m, ctx);
             const failed = async (err) => {
               try {
                 return {

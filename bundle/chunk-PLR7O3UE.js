@@ -18,7 +18,7 @@ import {
   describeReject,
   pduLogger,
   requestAssociation
-} from "./chunk-P37CXMED.js";
+} from "./chunk-Y3QKI334.js";
 import {
   ConnectError,
   connectTcp
@@ -404,14 +404,14 @@ var Association = class {
    * ```
    */
   async *find(identifier, o) {
-    yield* (await import("./qr-4YP4UBE5.js")).find(this, identifier, o);
+    yield* (await import("./qr-LZPZYLPN.js")).find(this, identifier, o);
   }
   /**
    * C-MOVE (PS3.7 9.1.4) to `o.destination`: responses with sub-operation
    * counts, then the final one. See {@link qr.move}.
    */
   async *move(identifier, o) {
-    yield* (await import("./qr-4YP4UBE5.js")).move(this, identifier, o);
+    yield* (await import("./qr-LZPZYLPN.js")).move(this, identifier, o);
   }
   /**
    * C-GET (PS3.7 9.1.3): the C-STOREs come on this association, answered
@@ -419,7 +419,7 @@ var Association = class {
    * counts, then the final one. See {@link qr.get}.
    */
   async *get(identifier, o) {
-    yield* (await import("./qr-4YP4UBE5.js")).get(this, identifier, o);
+    yield* (await import("./qr-LZPZYLPN.js")).get(this, identifier, o);
   }
   /**
    * Releases the association (PS3.8 7.2) once the operations under way are
@@ -779,7 +779,7 @@ function isPending(m) {
   return "status" in m && m.status !== void 0 && (m.status & 65280) === 65280;
 }
 async function fileSource(path) {
-  const { inspectDicomFile, readDatasetChunks } = await import("./part10-PWTXGZFG.js");
+  const { inspectDicomFile, readDatasetChunks } = await import("./part10-32IPYYRY.js");
   const info = await inspectDicomFile(path, "file-or-dataset");
   return {
     // One buffer reused for every chunk: the channel copies each into its PDUs first.
@@ -1032,7 +1032,7 @@ async function openAssociation(o, rq, p) {
     ...await import("./tls_advice-UITZEUVH.js")
   } : void 0;
   const dump = log.isEnabled(dumpLevel) || log.isEnabled("debug") ? {
-    ...await import("./dump-J54YKF34.js"),
+    ...await import("./dump-MFVVCKOC.js"),
     ...await import("./uid_names-JS2QAYVF.js")
   } : void 0;
   const fail = (outcome, diagnosis) => ({

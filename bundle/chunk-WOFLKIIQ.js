@@ -644,8 +644,35 @@ var pdvItem = {
     });
   }
 };
+function readPdvs(bytes, start, end) {
+  if (start >= end) return void 0;
+  const pdvs = [];
+  for (let at = start; at < end; ) {
+    if (end - at < 6) return void 0;
+    const length = (bytes[at] << 24 >>> 0) + (bytes[at + 1] << 16) + (bytes[at + 2] << 8) + bytes[at + 3];
+    const item = at + 4;
+    if (length < 2 || length > end - item) return void 0;
+    const control = bytes[item + 1];
+    pdvs.push({
+      contextId: bytes[item],
+      isCommand: (control & COMMAND_BIT) !== 0,
+      isLast: (control & LAST_BIT) !== 0,
+      data: bytes.subarray(item + 2, item + length)
+    });
+    at = item + length;
+  }
+  return pdvs;
+}
 var pDataTfBody = {
   read(r) {
+    const whole = readPdvs(r.bytes, r.end - r.remaining, r.end);
+    if (whole) {
+      r.skip(r.remaining);
+      return {
+        type: "P-DATA-TF",
+        pdvs: whole
+      };
+    }
     if (r.remaining === 0) throw new PduDecodeError("P-DATA-TF without PDV items", INVALID3);
     const pdvs = [];
     while (r.remaining > 0) pdvs.push(pdvItem.read(r));
@@ -668,9 +695,71 @@ var FRAMES = /* @__PURE__ */ new WeakSet();
 function frameOf(pdu) {
   if (pdu.pdvs.length !== 1) return void 0;
   const { data } = pdu.pdvs[0];
-  if (data.byteOffset !== PDATA_OVERHEAD || !FRAMES.has(data.buffer)) return void 0;
-  return new Uint8Array(data.buffer, 0, PDATA_OVERHEAD + data.length);
+  const inFrame = data.byteOffset === PDATA_OVERHEAD && FRAMES.has(data.buffer);
+  if (!inFrame && !RUN_SLOTS.has(data)) return void 0;
+  return new Uint8Array(data.buffer, data.byteOffset - PDATA_OVERHEAD, PDATA_OVERHEAD + data.length);
 }
+function runRoom(data) {
+  return RUN_SLOTS.get(data);
+}
+var RUN_SLOTS = /* @__PURE__ */ new WeakMap();
+var RUN_FRONT = 1024;
+var PDataRun = class _PDataRun {
+  /** Data set bytes in the run. */
+  length;
+  /** Data bytes per PDV (the last one may hold fewer). */
+  pdvLength;
+  /** The data slots, in order: views of the memory, each a PDV's data. */
+  slots;
+  /**
+   * Lays out `length` data bytes in PDVs of `pdvLength` in `memory`.
+   *
+   * @throws RangeError if `pdvLength` is not an even integer of at least 2,
+   * `length` is no positive integer, or `memory` is shorter than {@link PDataRun.size}
+   */
+  constructor(memory, pdvLength, length) {
+    if (!Number.isInteger(pdvLength) || pdvLength < 2 || pdvLength % 2 !== 0) {
+      throw new RangeError(`PDV data length ${pdvLength} is not an even integer >= 2`);
+    }
+    if (!Number.isInteger(length) || length < 1) {
+      throw new RangeError(`a run of ${length} data bytes`);
+    }
+    const size = _PDataRun.size(pdvLength, length);
+    if (memory.length < size) {
+      throw new RangeError(`a run of ${length} data bytes needs ${size} bytes, not ${memory.length}`);
+    }
+    this.length = length;
+    this.pdvLength = pdvLength;
+    const slots = [];
+    let at = RUN_FRONT + PDATA_OVERHEAD;
+    for (let done = 0; done < length; done += pdvLength) {
+      const slot = memory.subarray(at, at + Math.min(pdvLength, length - done));
+      RUN_SLOTS.set(slot, done === 0 ? RUN_FRONT : 0);
+      slots.push(slot);
+      at += slot.length + PDATA_OVERHEAD;
+    }
+    this.slots = slots;
+  }
+  /** Bytes of memory a run of `length` data bytes in PDVs of `pdvLength` takes. */
+  static size(pdvLength, length) {
+    return RUN_FRONT + length + PDATA_OVERHEAD * Math.ceil(length / pdvLength);
+  }
+  /** The PDUs of the run on context `contextId`, the last flagged last (PS3.8 E.2). */
+  pdus(contextId) {
+    const last = this.slots.length - 1;
+    return this.slots.map((data, i) => ({
+      type: "P-DATA-TF",
+      pdvs: [
+        {
+          contextId,
+          isCommand: false,
+          isLast: i === last,
+          data
+        }
+      ]
+    }));
+  }
+};
 function encodePDataTf(pdu, into) {
   const length = pDataTfPduLength(pdu);
   if (into && into.length < length) {
@@ -827,8 +916,12 @@ function decodePdu(bytes) {
 
 export {
   PduDecodeError,
+  readPdvs,
   pDataTfPduLength,
+  PDATA_OVERHEAD,
   frameOf,
+  runRoom,
+  PDataRun,
   writePDataTf,
   PDU_HEADER_LENGTH,
   pduTypeName,

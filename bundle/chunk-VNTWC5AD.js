@@ -12,7 +12,7 @@ import {
   readTree,
   setAttribute,
   sortedAttributes
-} from "./chunk-W4FMYWSA.js";
+} from "./chunk-LLW7IB63.js";
 import {
   uidName
 } from "./chunk-MVNFJE55.js";
@@ -24,7 +24,7 @@ import {
   lookupTag,
   tagVr,
   vrInfo
-} from "./chunk-LJ3RTYV6.js";
+} from "./chunk-U6PBRKRV.js";
 import {
   ABORT_OPTION,
   ACSE_TIMEOUT_OPTION,
@@ -33,7 +33,7 @@ import {
   MAX_PDU_OPTION,
   REPEAT_OPTION,
   SOCKET_TIMEOUT_OPTION
-} from "./chunk-P37CXMED.js";
+} from "./chunk-Y3QKI334.js";
 import {
   OptionError
 } from "./chunk-YUVKV6R7.js";

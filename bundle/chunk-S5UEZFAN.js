@@ -5,7 +5,7 @@ import {
   operationFailure,
   since,
   startScuResult
-} from "./chunk-VOREBUCC.js";
+} from "./chunk-PLR7O3UE.js";
 import {
   ABORT_OPTION,
   IP_PROTOCOL_SUBGROUP,
@@ -21,7 +21,7 @@ import {
   scuPeer,
   scuSettings,
   timingsJson
-} from "./chunk-P37CXMED.js";
+} from "./chunk-Y3QKI334.js";
 import {
   statusHex,
   statusMeaning

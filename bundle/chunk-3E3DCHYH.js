@@ -2,7 +2,7 @@
 import {
   lookupTag,
   tagVr
-} from "./chunk-LJ3RTYV6.js";
+} from "./chunk-U6PBRKRV.js";
 
 // lib/dicom/multi_vr.ts
 var PIXEL_REPRESENTATION = 2621699;

@@ -3,22 +3,22 @@ import {
   fileStore,
   storage,
   storeScpTransferSyntaxes
-} from "./chunk-NBSK2K5X.js";
+} from "./chunk-X7YMKKFX.js";
 import {
   formatAttributes
-} from "./chunk-5MJ2ZSLP.js";
+} from "./chunk-VNTWC5AD.js";
 import {
   get,
   move,
   qrContexts
-} from "./chunk-W4FMYWSA.js";
+} from "./chunk-LLW7IB63.js";
 import {
   closeAssociation,
   openAssociation,
   operationFailure,
   since,
   startScuResult
-} from "./chunk-VOREBUCC.js";
+} from "./chunk-PLR7O3UE.js";
 import {
   sopClassModality,
   uidName
@@ -32,7 +32,7 @@ import {
   ms3,
   operationOutcome,
   timingsJson
-} from "./chunk-P37CXMED.js";
+} from "./chunk-Y3QKI334.js";
 import {
   statusCategory,
   statusHex,

@@ -7,9 +7,9 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-W4FMYWSA.js";
-import "./chunk-WGQ2JA6V.js";
-import "./chunk-LJ3RTYV6.js";
+} from "./chunk-LLW7IB63.js";
+import "./chunk-3E3DCHYH.js";
+import "./chunk-U6PBRKRV.js";
 import "./chunk-3F3X6O4A.js";
 import "./chunk-UCPOVGTJ.js";
 import "./chunk-7YXZPZF7.js";

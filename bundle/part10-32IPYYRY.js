@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-LJ3RTYV6.js";
+} from "./chunk-U6PBRKRV.js";
 import "./chunk-7YXZPZF7.js";
 import "./chunk-H7B7PKHR.js";
 export {

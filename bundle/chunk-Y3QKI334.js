@@ -18,7 +18,9 @@ import {
   transferSyntaxName
 } from "./chunk-7YXZPZF7.js";
 import {
+  PDATA_OVERHEAD,
   PDU_HEADER_LENGTH,
+  PDataRun,
   PduDecodeError,
   decodePdu,
   encodePdu,
@@ -26,9 +28,11 @@ import {
   frameOf,
   pDataTfPduLength,
   pduTypeName,
+  readPdvs,
+  runRoom,
   unrecognizedPduError,
   writePDataTf
-} from "./chunk-RY4OHML7.js";
+} from "./chunk-WOFLKIIQ.js";
 import {
   ABORT_REASON,
   PDU_TYPE,
@@ -344,10 +348,14 @@ var Deadline = class {
   #deadline = 0;
   #fire;
   #listener = () => this.#expired();
-  /** Calls `fire` once, `ms` from now (see {@link after}), unless stopped or started again first. */
-  start(ms, fire) {
+  /**
+   * Calls `fire` once, `ms` from now (see {@link after}), unless stopped or
+   * started again first. `now`: `performance.now()`, when the caller has just
+   * read it (a clock read is an op call: a wait per message reads it once).
+   */
+  start(ms, fire, now = performance.now()) {
     this.#fire = fire;
-    this.#deadline = performance.now() + ms;
+    this.#deadline = now + ms;
     const signal = this.#signal;
     if (signal === void 0 || signal.aborted || this.#firesAt > this.#deadline) {
       this.#detach();
@@ -360,6 +368,18 @@ var Deadline = class {
   stop() {
     this.#fire = void 0;
     this.#detach();
+  }
+  /**
+   * Cancels the call as {@link stop} does, but stays attached to the runtime
+   * timer, so that the next start() attaches nothing (attaching and detaching
+   * an "abort" listener per wait cost some hundreds of bytes and two runtime
+   * calls). Until stop() or the timer fires (at the latest deadline started),
+   * it keeps the process alive: for owners whose process is kept alive
+   * meanwhile anyway (a connection with a read pending), and who call stop()
+   * when that ends.
+   */
+  park() {
+    this.#fire = void 0;
   }
   #arm(ms) {
     const delay = Math.min(MAX_TIMER_MS, Math.max(0, Math.ceil(ms || 0)));
@@ -534,7 +554,11 @@ var PduReader = class {
   }
   /** The PDU read: decoded, with `release` when it is in a pool buffer and holds data only. */
   #read(raw, pooled) {
-    const pdu = decodePdu(raw);
+    const pdvs = raw[0] === PDATA_TF ? readPdvs(raw, PDU_HEADER_LENGTH, raw.length) : void 0;
+    const pdu = pdvs ? {
+      type: "P-DATA-TF",
+      pdvs
+    } : decodePdu(raw);
     if (pooled === null || pdu.type !== "P-DATA-TF") return {
       pdu,
       raw
@@ -733,6 +757,51 @@ var PduReader = class {
     }
     this.#queued -= done;
     return done;
+  }
+};
+
+// lib/util/fifo.ts
+var Fifo = class {
+  #slots = [
+    void 0,
+    void 0,
+    void 0,
+    void 0
+  ];
+  #head = 0;
+  #count = 0;
+  /** How many items it holds. */
+  get length() {
+    return this.#count;
+  }
+  /** Adds `item` at the end. */
+  push(item) {
+    const slots = this.#slots;
+    if (this.#count === slots.length) return this.#grow(item);
+    slots[this.#head + this.#count++ & slots.length - 1] = item;
+  }
+  /** The first item, left in place; undefined when empty. */
+  peek() {
+    return this.#count === 0 ? void 0 : this.#slots[this.#head];
+  }
+  /** Takes the first item; undefined when empty. */
+  shift() {
+    if (this.#count === 0) return void 0;
+    const slots = this.#slots;
+    const item = slots[this.#head];
+    slots[this.#head] = void 0;
+    this.#head = this.#head + 1 & slots.length - 1;
+    this.#count--;
+    return item;
+  }
+  /** Full: the items move, in order, to a ring twice as large (lengths stay powers of two). */
+  #grow(item) {
+    const old = this.#slots;
+    const slots = new Array(old.length * 2).fill(void 0);
+    for (let i = 0; i < this.#count; i++) slots[i] = old[this.#head + i & old.length - 1];
+    slots[this.#count++] = item;
+    this.#slots = slots;
+    this.#head = 0;
   }
 };
 
@@ -1363,10 +1432,10 @@ var Machine = class {
   #artim = new Timer();
   #peerWait = new Timer();
   #idle = new Timer();
-  #queue = [];
+  #queue = new Fifo();
   /** P-DATA bytes in #queue. */
   #queuedBytes = 0;
-  #waiters = [];
+  #waiters = new Fifo();
   #resume;
   #end;
   #discardInput = false;
@@ -1794,18 +1863,23 @@ var Machine = class {
    * PDUs are encoded straight into the batch's buffer (one copy of the data),
    * and so is a P-DATA-TF of {@link POOLED_MIN} bytes or more that starts a
    * batch: batch buffers are reused once written, so a long stream allocates
-   * nothing per PDU. Only a P-DATA-TF laid out in a `PDataFrame` goes out
-   * from its own memory when it is alone; every other PDU's bytes are copied
-   * before this returns. `raw`: the PDU encoded already, in memory of its own
-   * (the A-ASSOCIATE-RQ, see `request`).
+   * nothing per PDU. A P-DATA-TF laid out in a `PDataFrame` goes out from its
+   * own memory when it is alone, and the PDUs of a `PDataRun` from the run's
+   * (see #inPlace); every other PDU's bytes are copied before this returns.
+   * `raw`: the PDU encoded already, in memory of its own (the
+   * A-ASSOCIATE-RQ, see `request`).
    */
   #send(pdu, raw) {
     const open = this.#batch;
     if (raw !== void 0 && !open) return this.#startBatch(pdu, raw);
     const size = pdu.type === "P-DATA-TF" ? pDataTfPduLength(pdu) : void 0;
-    if (open && open.length + (size ?? 0) <= MAX_BATCH) {
+    if (open && size !== void 0 && this.#inPlace(open, pdu, size)) {
+      return open.written;
+    }
+    if (open && open.pooled !== false && open.length + (size ?? 0) <= MAX_BATCH) {
       if (open.buffer === void 0) {
         open.buffer = this.#takeBuffer();
+        open.pooled = true;
         open.buffer.set(open.first);
       }
       if (size !== void 0) {
@@ -1830,6 +1904,39 @@ var Machine = class {
     }
     return this.#startBatch(pdu, encodePdu(pdu));
   }
+  /**
+   * Adds a PDU of a `PDataRun` to the open batch where it lies, when the
+   * batch ends right in front of its header room: the header is written
+   * there and the data stays where it was read (no copy; the batch then
+   * lies in the run's memory). A batch of one PDU in memory of its own (the
+   * message's command) is moved into the room the run keeps in front of its
+   * first PDU when it fits. False when neither holds: the PDU is then copied
+   * as any other.
+   */
+  #inPlace(open, pdu, size) {
+    if (open.pooled || pdu.pdvs.length !== 1) return false;
+    const data = pdu.pdvs[0].data;
+    const room = runRoom(data);
+    if (room === void 0) return false;
+    const header = data.byteOffset - PDATA_OVERHEAD;
+    if (open.buffer === void 0) {
+      const first = open.first;
+      if (first.buffer === data.buffer && first.byteOffset + first.length === header) {
+        open.start = first.byteOffset;
+      } else if (open.length <= room) {
+        open.start = header - open.length;
+        new Uint8Array(data.buffer, open.start, open.length).set(first);
+      } else return false;
+      open.buffer = new Uint8Array(data.buffer);
+      open.pooled = false;
+    } else if (open.buffer.buffer !== data.buffer || open.start + open.length !== header) {
+      return false;
+    }
+    writePDataTf(pdu, open.buffer, header, size);
+    open.length += size;
+    if (this.#opts.onPdu) this.#onPdu("sent", pdu, open.buffer.subarray(header, header + size));
+    return true;
+  }
   /** A batch buffer: one written before, or a new one. */
   #takeBuffer() {
     return this.#spareBuffers.pop() ?? new Uint8Array(MAX_BATCH);
@@ -1840,6 +1947,8 @@ var Machine = class {
     const batch = {
       first: raw,
       buffer,
+      start: 0,
+      pooled: buffer === void 0 ? void 0 : true,
       length: raw.length,
       written: SETTLED
     };
@@ -1855,10 +1964,12 @@ var Machine = class {
   /** Hands a batch to the transport; resolves once it is written. */
   #writeBatch(batch) {
     if (this.#batch === batch) this.#batch = void 0;
+    if (this.#isIdle()) return Promise.reject(this.#endedUnderWrite());
     this.#writing = true;
     let writing;
     try {
-      writing = this.#transport.write(batch.buffer?.subarray(0, batch.length) ?? batch.first);
+      const { buffer, start } = batch;
+      writing = this.#transport.write(buffer?.subarray(start, start + batch.length) ?? batch.first);
     } catch (err) {
       this.#writing = false;
       throw err;
@@ -1866,13 +1977,17 @@ var Machine = class {
     return writing.then(() => {
       this.#writing = false;
       this.#restartIdle();
-      if (batch.buffer && this.#spareBuffers.length < SPARE_BUFFERS && this.state !== "Sta1") {
+      if (batch.buffer && batch.pooled && this.#spareBuffers.length < SPARE_BUFFERS && this.state !== "Sta1") {
         this.#spareBuffers.push(batch.buffer);
       }
     }, (err) => {
       this.#writing = false;
-      throw err;
+      throw this.#isIdle() ? this.#endedUnderWrite() : err;
     });
+  }
+  /** The failure of a write whose association ended (Sta1) before it was made. */
+  #endedUnderWrite() {
+    return new UlUsageError(`a write queued in an association now ended is not allowed in Sta1 (${STATES.Sta1})`);
   }
   #startArtim(ms = this.#opts.artimTimeoutMs) {
     this.#artim.start(ms, () => this.#guard(() => {
@@ -1880,10 +1995,11 @@ var Machine = class {
       this.#dispatch("Evt18");
     }));
   }
-  #restartIdle() {
+  /** `now`: the clock just read, if it was (a clock read is an op call, and this runs per read). */
+  #restartIdle(now) {
     const ms = this.#opts.idleTimeoutMs ?? 0;
     if (ms <= 0 || !ASSOCIATED.has(this.state)) return;
-    this.#idle.start(ms, this.#idleExpired);
+    this.#idle.start(ms, this.#idleExpired, now);
   }
   #idleExpired = () => this.#guard(() => {
     if (this.#resume) return this.#restartIdle();
@@ -1957,7 +2073,7 @@ var Machine = class {
   }
   /** The first queued indication, taken off the queue unless it is the terminal one. */
   #take() {
-    const ind = this.#queue[0];
+    const ind = this.#queue.peek();
     const terminal = ind.kind === "aborted" || ind.kind === "released";
     if (!terminal) this.#queue.shift();
     if (ind.kind === "p-data") this.#queuedBytes -= pdataBytes(ind.pdu);
@@ -1991,8 +2107,7 @@ var Machine = class {
         return;
       }
       this.bytesReceived += n;
-      this.lastActivity = performance.now();
-      this.#restartIdle();
+      this.#restartIdle(this.lastActivity = performance.now());
       if (this.#discardInput) continue;
       this.#reader.filled(n);
       this.#parse();
@@ -2287,7 +2402,8 @@ var DimseChannel = class {
   #pdvLength;
   #assembler;
   #floor;
-  #pending = [];
+  /** Events made and not yet taken (a ring: an array emptied by shift() allocates at its next push). */
+  #pending = new Fifo();
   /** PDV-sized buffers for streamed data sets (see #sendStream), reused from message to message. */
   #buffers = [];
   /** A data set is streaming with #buffers. */
@@ -2300,8 +2416,19 @@ var DimseChannel = class {
   #arrived;
   /** #inflight's failure once it failed. */
   #failed;
+  /** The timed receive() waiting for the peer, the timer or its `stop`. */
+  #waiting;
   /** Ends the current timed wait: the indication came, the deadline passed or `stop` aborted. */
   #wake;
+  /** #wake while a timed receive() waits: it goes on from where it waited. */
+  #resume = () => {
+    const w = this.#waiting;
+    this.#waiting = this.#wake = void 0;
+    if (this.#open) this.#deadline.park();
+    else this.#deadline.stop();
+    w.stop?.removeEventListener("abort", this.#interrupt);
+    this.#run(w, true);
+  };
   #arrive = (indication) => {
     this.#arrived = indication;
     this.#wake?.();
@@ -2313,6 +2440,12 @@ var DimseChannel = class {
     this.#wake?.();
   };
   #interrupt = () => this.#wake?.();
+  /** Until the association's transport is closed: the timer may stay attached between waits. */
+  #open;
+  #closed = () => {
+    this.#open = false;
+    if (this.#waiting === void 0) this.#deadline.stop();
+  };
   /** The association's bytesReceived when the last indication was taken. */
   #bytesAtIndication = 0;
   /** While a message arrives: the floor's current window. */
@@ -2326,6 +2459,8 @@ var DimseChannel = class {
     });
     this.#floor = opts.floor;
     this.#bytesAtIndication = association.bytesReceived;
+    this.#open = association.closed !== void 0;
+    association.closed?.then(this.#closed, this.#closed);
   }
   /** A message is arriving: a command or data set begun, or bytes of a PDU not yet whole. */
   get arriving() {
@@ -2346,16 +2481,27 @@ var DimseChannel = class {
    * a second `send` must wait until the first has resolved. At most {@link SEND_WINDOW} bytes wait for the socket, so a slow
    * peer slows the producer instead of filling memory. If the source throws,
    * the message is incomplete on the wire: the caller must abort the
-   * association.
+   * association. A data set in a `PDataRun` (PDVs of at most
+   * {@link DimseChannel.maxSendPdv} bytes) goes out from the run's memory,
+   * not copied: the run may be refilled once the promise has settled.
    */
   send(contextId, message, dataset) {
     let written;
     try {
+      if (dataset instanceof PDataRun) {
+        if (dataset.pdvLength > this.#pdvLength) {
+          throw new RangeError(`PDVs of ${dataset.pdvLength} bytes: the peer takes at most ${this.#pdvLength}`);
+        }
+        if (dataset.length % 2 !== 0) {
+          throw new RangeError("odd data set length: DIMSE data sets are always even (PS3.5 7.1)");
+        }
+      }
       const command = encodeMessage(message);
       written = this.#sendFragments(contextId, true, command);
       if (dataset === void 0) return written;
       written.catch(ignore);
       if (dataset instanceof Uint8Array) return this.#sendFragments(contextId, false, dataset);
+      if (dataset instanceof PDataRun) return this.#queue(dataset.pdus(contextId));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -2367,8 +2513,12 @@ var DimseChannel = class {
    * handled here, once per write batch they share).
    */
   #sendFragments(contextId, isCommand, bytes) {
+    return this.#queue(fragmentPdus(contextId, isCommand, bytes, this.#pdvLength));
+  }
+  /** Queues PDUs in order; the last one's write promise, which the caller must handle. */
+  #queue(pdus) {
     let written;
-    for (const pdu of fragmentPdus(contextId, isCommand, bytes, this.#pdvLength)) {
+    for (const pdu of pdus) {
       const next = this.association.sendPData(pdu);
       if (written !== next) written?.catch(ignore);
       written = next;
@@ -2474,14 +2624,33 @@ var DimseChannel = class {
     this.#bytesAtIndication = this.association.bytesReceived;
     return this.#absorb(indication) ?? this.#takeNow(void 0) ?? this.receive();
   };
-  /** receive() when nothing is ready yet: waits for the next indication. */
-  async #receive(timeoutMs, stop) {
+  /**
+   * receive() when nothing is ready yet: waits for the next indication. One
+   * promise per call, settled by #run, which the indication, the timer or
+   * `stop` call back (#resume) instead of async frames awaiting each other.
+   */
+  #receive(timeoutMs, stop) {
+    const { promise, resolve, reject } = Promise.withResolvers();
     const deadline = timeoutMs ? performance.now() + timeoutMs : void 0;
-    for (; ; ) {
-      const indication = await this.#next(deadline, stop);
-      if (indication.kind === "timeout") return indication;
-      const ev = this.#absorb(indication) ?? this.#takeNow(stop);
-      if (ev !== void 0) return ev;
+    this.#run(new TimedWait(deadline, stop, resolve, reject), false);
+    return promise;
+  }
+  /**
+   * Goes on with a timed receive(): takes indications until one makes an
+   * event or the wait times out, and settles it; returns early when it must
+   * wait (#next arranged to be called back). `woken`: called back after a wait.
+   */
+  #run(w, woken) {
+    try {
+      let got = woken ? this.#waited(w, this.#settled()) : this.#next(w);
+      while (got !== void 0) {
+        if (got.kind === "timeout") return w.resolve(got);
+        const ev = this.#absorb(got) ?? this.#takeNow(w.stop);
+        if (ev !== void 0) return w.resolve(ev);
+        got = this.#next(w);
+      }
+    } catch (err) {
+      w.reject(err);
     }
   }
   /**
@@ -2573,68 +2742,89 @@ var DimseChannel = class {
     }
   }
   /**
-   * The next indication, or a timeout at `deadline` or below the floor. One
-   * promise per wait, ended by whichever comes first (the indication, the
-   * timer, `stop`): the callbacks are made once per channel, and the timer
-   * is moved rather than re-armed from wait to wait.
+   * The next indication, or a timeout at the wait's deadline or below the
+   * floor; undefined when it must wait: #resume is then called back by
+   * whichever comes first (the indication, the timer, `stop`). The callbacks
+   * are made once per channel, and the timer is moved rather than re-armed
+   * from wait to wait.
    */
-  async #next(deadline, stop) {
-    const assoc = this.association;
-    for (; ; ) {
-      if (this.#inflight === void 0) {
-        this.#inflight = assoc.receive();
-        this.#inflight.then(this.#arrive, this.#fail);
-      }
-      const floor = this.#floor;
-      if (!floor || !this.arriving) this.#window = void 0;
-      else this.#window ??= {
-        waitedMs: 0,
-        bytes: this.#bytesAtIndication
-      };
-      const window = this.#window;
-      const t = performance.now();
-      const left = deadline === void 0 ? void 0 : deadline - t;
-      if (left !== void 0 && left <= 0) return {
-        kind: "timeout"
-      };
-      const windowLeft = floor && (window ? floor.windowMs - window.waitedMs : floor.windowMs);
-      const wait = windowLeft === void 0 ? left : Math.min(left ?? windowLeft, windowLeft);
-      if (stop?.aborted) return {
-        kind: "timeout"
-      };
-      let indication = this.#settled();
-      if (indication === void 0) {
-        stop?.addEventListener("abort", this.#interrupt);
-        await new Promise((resolve) => {
-          this.#wake = resolve;
-          if (wait !== void 0) this.#deadline.start(Math.max(1, wait), this.#interrupt);
-        });
-        this.#wake = void 0;
-        this.#deadline.stop();
-        stop?.removeEventListener("abort", this.#interrupt);
-        indication = this.#settled();
-      }
-      if (window) window.waitedMs += performance.now() - t;
-      if (indication !== void 0) return indication;
-      if (window && window.waitedMs >= floor.windowMs) {
-        const bytes = assoc.bytesReceived - window.bytes;
-        if (bytes < floor.bytesPerSecond * window.waitedMs / 1e3) {
-          const seconds = Math.round(window.waitedMs / 100) / 10;
-          return {
-            kind: "timeout",
-            slow: {
-              bytes,
-              seconds,
-              minBytesPerSecond: floor.bytesPerSecond
-            }
-          };
-        }
-        this.#window = {
-          waitedMs: 0,
-          bytes: assoc.bytesReceived
+  #next(w) {
+    if (this.#inflight === void 0) {
+      this.#inflight = this.association.receive();
+      this.#inflight.then(this.#arrive, this.#fail);
+    }
+    const floor = this.#floor;
+    if (!floor || !this.arriving) this.#window = void 0;
+    else this.#window ??= {
+      waitedMs: 0,
+      bytes: this.#bytesAtIndication
+    };
+    const window = w.window = this.#window;
+    const deadline = w.deadline;
+    const clocked = deadline !== void 0 || window !== void 0;
+    const t = w.t = clocked ? performance.now() : 0;
+    const left = deadline === void 0 ? void 0 : deadline - t;
+    if (left !== void 0 && left <= 0) return {
+      kind: "timeout"
+    };
+    const windowLeft = floor && (window ? floor.windowMs - window.waitedMs : floor.windowMs);
+    const wait = windowLeft === void 0 ? left : Math.min(left ?? windowLeft, windowLeft);
+    if (w.stop?.aborted) return {
+      kind: "timeout"
+    };
+    const indication = this.#settled();
+    if (indication !== void 0) return this.#waited(w, indication);
+    w.stop?.addEventListener("abort", this.#interrupt);
+    this.#waiting = w;
+    this.#wake = this.#resume;
+    if (wait !== void 0) {
+      this.#deadline.start(Math.max(1, wait), this.#interrupt, clocked ? t : performance.now());
+    }
+    return void 0;
+  }
+  /** After a wait (or none) that brought `indication`, or nothing: the floor's judgement. */
+  #waited(w, indication) {
+    const window = w.window;
+    if (window) window.waitedMs += performance.now() - w.t;
+    if (indication !== void 0) return indication;
+    const floor = this.#floor;
+    if (window && window.waitedMs >= floor.windowMs) {
+      const bytes = this.association.bytesReceived - window.bytes;
+      if (bytes < floor.bytesPerSecond * window.waitedMs / 1e3) {
+        const seconds = Math.round(window.waitedMs / 100) / 10;
+        return {
+          kind: "timeout",
+          slow: {
+            bytes,
+            seconds,
+            minBytesPerSecond: floor.bytesPerSecond
+          }
         };
       }
+      this.#window = {
+        waitedMs: 0,
+        bytes: this.association.bytesReceived
+      };
     }
+    return this.#next(w);
+  }
+};
+var TimedWait = class {
+  deadline;
+  stop;
+  resolve;
+  reject;
+  /** When the current wait began (performance.now()), if a deadline or a window needs it. */
+  t;
+  /** The floor's window during the current wait. */
+  window;
+  constructor(deadline, stop, resolve, reject) {
+    this.deadline = deadline;
+    this.stop = stop;
+    this.resolve = resolve;
+    this.reject = reject;
+    this.t = 0;
+    this.window = void 0;
   }
 };
 var SEND_WINDOW = 1 << 20;

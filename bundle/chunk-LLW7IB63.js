@@ -3,7 +3,7 @@ import {
   PIXEL_REPRESENTATION,
   VrResolver,
   WAVEFORM_BITS_ALLOCATED
-} from "./chunk-WGQ2JA6V.js";
+} from "./chunk-3E3DCHYH.js";
 import {
   ChunkSink,
   DatasetEncoder,
@@ -24,7 +24,7 @@ import {
   tagVr,
   tsEncoding,
   vrInfo
-} from "./chunk-LJ3RTYV6.js";
+} from "./chunk-U6PBRKRV.js";
 import {
   NoPresentationContext,
   ProtocolError
