@@ -8,7 +8,7 @@
 import { NULL_LOGGER } from "../lib/log/logger.ts";
 import { echoHandler, verificationPolicy } from "../lib/cli/echoscp/echo_handler.ts";
 import type { EchoScuOptions } from "../lib/cli/echoscu/engine.ts";
-import { DicomServer } from "../lib/ae/server.ts";
+import { DicomServer, type ServerOptions } from "../lib/ae/server.ts";
 import type { TransportListener } from "../lib/transport/transport.ts";
 
 /**
@@ -41,9 +41,13 @@ export function echoScuOptions(port: number, o: Partial<EchoScuOptions> = {}): E
 /**
  * Our echo SCP in process (Verification only, AE title ANY-SCP, 16 KiB PDUs,
  * 10 s ACSE timeout, no log) on an ephemeral 127.0.0.1 port, or accepting
- * on `listen`'s listener. Stop it with `stop()`.
+ * on `listen`'s listener; `more`: further server options (timeouts, the
+ * transfer floor). Stop it with `stop()`.
  */
-export function startEchoScp(listen?: () => TransportListener): DicomServer {
+export function startEchoScp(
+  listen?: () => TransportListener,
+  more: Partial<ServerOptions> = {},
+): DicomServer {
   return DicomServer.start({
     hostname: "127.0.0.1",
     port: 0,
@@ -52,5 +56,6 @@ export function startEchoScp(listen?: () => TransportListener): DicomServer {
     handlers: { "C-ECHO-RQ": echoHandler },
     acseTimeoutMs: 10_000,
     listen,
+    ...more,
   });
 }

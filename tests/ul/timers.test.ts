@@ -93,19 +93,9 @@ Deno.test("timed waits for requests attach their timer once per association, and
        return add.apply(this, a);
      };
      const { associate } = await import(${lib("mod.ts")});
-     const { DicomServer } = await import(${lib("lib/ae/server.ts")});
-     const { echoHandler, verificationPolicy } = await import(${
-      lib("lib/cli/echoscp/echo_handler.ts")
-    });
-     const { NULL_LOGGER } = await import(${lib("lib/log/logger.ts")});
+     const { startEchoScp } = await import(${lib("testing/echo_peers.ts")});
      // As echoscp serves: a deadline on each request, and the transfer floor.
-     const server = DicomServer.start({
-       hostname: "127.0.0.1",
-       port: 0,
-       logger: NULL_LOGGER,
-       policy: verificationPolicy({ aeTitle: "ANY-SCP", maxPdu: 16384, preference: "uncompressed" }),
-       handlers: { "C-ECHO-RQ": echoHandler },
-       acseTimeoutMs: 10000,
+     const server = startEchoScp(undefined, {
        dimseTimeoutMs: 60000,
        transferFloor: { bytesPerSecond: 1024, windowMs: 120000 },
      });
@@ -123,7 +113,8 @@ Deno.test("timed waits for requests attach their timer once per association, and
   assert.ok(ms < 30_000, `exited after ${ms} ms`);
 });
 
-Deno.test("a Deadline moved later keeps its timer and fires at the last deadline", async () => {
+/** Runs `fn` with a fresh Deadline and the delays of the runtime timers armed meanwhile. */
+async function withArmed(fn: (d: Deadline, armed: number[]) => Promise<void>): Promise<void> {
   const d = new Deadline();
   const armed: number[] = [];
   const timeout = AbortSignal.timeout;
@@ -132,6 +123,15 @@ Deno.test("a Deadline moved later keeps its timer and fires at the last deadline
     return timeout.call(AbortSignal, ms);
   };
   try {
+    await fn(d, armed);
+  } finally {
+    AbortSignal.timeout = timeout;
+    d.stop();
+  }
+}
+
+Deno.test("a Deadline moved later keeps its timer and fires at the last deadline", () =>
+  withArmed(async (d, armed) => {
     const t0 = performance.now();
     let fired = 0;
     const fire = () => fired++;
@@ -156,21 +156,10 @@ Deno.test("a Deadline moved later keeps its timer and fires at the last deadline
     d.start(5, () => {});
     assert.equal(armed.length, before + 1);
     d.stop();
-  } finally {
-    AbortSignal.timeout = timeout;
-    d.stop();
-  }
-});
+  }));
 
-Deno.test("a Deadline started with the caller's clock reading counts from it", async () => {
-  const d = new Deadline();
-  const armed: number[] = [];
-  const timeout = AbortSignal.timeout;
-  AbortSignal.timeout = (ms: number) => {
-    armed.push(ms);
-    return timeout.call(AbortSignal, ms);
-  };
-  try {
+Deno.test("a Deadline started with the caller's clock reading counts from it", () =>
+  withArmed(async (d, armed) => {
     d.start(100, () => {});
     assert.deepEqual(armed, [100]);
     // 50 ms from a reading 200 ms ahead: due after the pending timer, which is kept.
@@ -182,11 +171,7 @@ Deno.test("a Deadline started with the caller's clock reading counts from it", a
     assert.ok(await fired >= 249, "fired before its deadline");
     // The rest re-armed once the kept timer fired early.
     assert.equal(armed.length, 2);
-  } finally {
-    AbortSignal.timeout = timeout;
-    d.stop();
-  }
-});
+  }));
 
 Deno.test("an association with echoes and every timeout set never calls setTimeout", async () => {
   await using server = await serve({
