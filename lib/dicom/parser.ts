@@ -18,6 +18,7 @@ import { formatTag, tagVr } from "./dictionary.ts";
 import { DicomParseError } from "./errors.ts";
 import { IMPLICIT_LE, type Layout } from "./transfer_syntax.ts";
 import { knownVrOf, vrInfo } from "./vr.ts";
+import { readU16, readU32 } from "../util/bytes.ts";
 
 /** The value length that means "undefined, ended by a delimitation item" (PS3.5 7.1.1). */
 export const UNDEFINED_LENGTH = 0xffffffff;
@@ -177,18 +178,6 @@ interface Frame {
   layout: Layout;
 }
 
-/** The 16-bit value at `at` of a header (PS3.5 7.3: the syntax's byte order). */
-function u16(b: Uint8Array, at: number, le: boolean): number {
-  return le ? b[at] | (b[at + 1] << 8) : (b[at] << 8) | b[at + 1];
-}
-
-/** The 32-bit value at `at` of a header (PS3.5 7.3: the syntax's byte order). */
-function u32(b: Uint8Array, at: number, le: boolean): number {
-  return le
-    ? (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0
-    : ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
-}
-
 function isUpper(c: number): boolean {
   return c >= 0x41 && c <= 0x5a;
 }
@@ -202,7 +191,7 @@ export class DatasetParser {
   #depth = 0;
   #valueLeft = 0;
   #valueTag = 0;
-  // Read by hand (u16/u32), not through a DataView: a DataView needs the bytes off the
+  // Read by hand (readU16/readU32), not through a DataView: a DataView needs the bytes off the
   // heap, an allocation of its own per parser (one per data set storescu sends), which
   // showed among storescu's costliest steps per file.
   readonly #hdr = new Uint8Array(12);
@@ -289,12 +278,12 @@ export class DatasetParser {
     const frame = this.#stack[this.#stack.length - 1];
     const le = frame.layout.littleEndian;
     const h = this.#hdr;
-    const tag = ((u16(h, 0, le) << 16) | u16(h, 2, le)) >>> 0;
+    const tag = ((readU16(h, 0, le) << 16) | readU16(h, 2, le)) >>> 0;
     const at = this.#pos;
     if (tag >>> 16 === 0xfffe) {
       // Items and delimiters have no VR in any syntax (PS3.5 7.5).
       this.#consumeHeader(8, frame, tag);
-      this.#itemTag(tag, u32(h, 4, le), frame, at, out);
+      this.#itemTag(tag, readU32(h, 4, le), frame, at, out);
       return;
     }
     if (frame.kind !== DATASET) {
@@ -322,14 +311,14 @@ export class DatasetParser {
           this.#hdrNeed = 12; // PS3.5 7.1.2: 2 reserved bytes and a 32-bit length follow
           return;
         }
-        length = u32(h, 8, le);
+        length = readU32(h, 8, le);
         size = 12;
       } else {
-        length = u16(h, 6, le);
+        length = readU16(h, 6, le);
       }
     } else {
       vr = tagVr(tag); // PS3.5 7.1.3: the VR is implied by the tag
-      length = u32(h, 4, le);
+      length = readU32(h, 4, le);
     }
     this.#consumeHeader(size, frame, tag);
     if (length === UNDEFINED_LENGTH) {

@@ -15,6 +15,7 @@
  */
 
 import { DimseDecodeError, formatTag } from "./errors.ts";
+import { readU16, readU32 } from "../util/bytes.ts";
 
 /** The value representations used by command elements (PS3.7 Annex E, PS3.5 6.2). */
 export type CommandVr = "UL" | "US" | "UI" | "AE" | "AT" | "LO" | "SH" | "LT" | "CS" | "IS";
@@ -437,16 +438,6 @@ function badLength(
   );
 }
 
-/** A little-endian uint16 at `at` (PS3.5 7.3: command sets are Implicit VR Little Endian). */
-function u16(bytes: Uint8Array, at: number): number {
-  return bytes[at] | (bytes[at + 1] << 8);
-}
-
-/** A little-endian uint32 at `at`. */
-function u32(bytes: Uint8Array, at: number): number {
-  return (bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24)) >>> 0;
-}
-
 /**
  * The last short string value decoded of each command element, by tag:
  * strings are immutable, so handing the same one out again is as good as a
@@ -478,12 +469,12 @@ function decodeValue(
       const size = def.vr === "UL" ? 4 : 2;
       if (!def.multi) {
         if (length !== size) throw badLength(def, length, `expected ${size}`);
-        return size === 4 ? u32(bytes, offset) : u16(bytes, offset);
+        return size === 4 ? readU32(bytes, offset, true) : readU16(bytes, offset, true);
       }
       if (length % size !== 0) throw badLength(def, length, `expected a multiple of ${size}`);
       const list: number[] = [];
       for (let at = offset; at < offset + length; at += size) {
-        list.push(size === 4 ? u32(bytes, at) : u16(bytes, at));
+        list.push(size === 4 ? readU32(bytes, at, true) : readU16(bytes, at, true));
       }
       return list;
     }
@@ -491,7 +482,7 @@ function decodeValue(
       if (length % 4 !== 0) throw badLength(def, length, "expected a multiple of 4");
       const list: number[] = [];
       for (let at = offset; at < offset + length; at += 4) {
-        list.push(((u16(bytes, at) << 16) | u16(bytes, at + 2)) >>> 0);
+        list.push(((readU16(bytes, at, true) << 16) | readU16(bytes, at + 2, true)) >>> 0);
       }
       return list;
     }
@@ -549,9 +540,9 @@ export function decodeCommandSet(
         `element header at offset ${offset} cut short: ${bytes.length - offset} bytes left`,
       );
     }
-    const group = u16(bytes, offset);
-    const tag = ((group << 16) | u16(bytes, offset + 2)) >>> 0;
-    const length = u32(bytes, offset + 4);
+    const group = readU16(bytes, offset, true);
+    const tag = ((group << 16) | readU16(bytes, offset + 2, true)) >>> 0;
+    const length = readU32(bytes, offset + 4, true);
     if (group !== 0x0000) {
       throw new DimseDecodeError(
         "tag-order",

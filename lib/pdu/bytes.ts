@@ -9,7 +9,7 @@
 
 import { PduDecodeError } from "./errors.ts";
 import { ABORT_REASON } from "./types.ts";
-import { latin1Bytes } from "../util/bytes.ts";
+import { latin1Bytes, readU16, readU32 } from "../util/bytes.ts";
 
 /** Encodes ASCII text as its bytes (see {@link ByteWriter.latin1}). */
 const ASCII = new TextEncoder();
@@ -161,14 +161,12 @@ export class ByteReader {
 
   u16(): number {
     const at = this.#take(2);
-    return (this.bytes[at] << 8) | this.bytes[at + 1];
+    return readU16(this.bytes, at, false);
   }
 
   u32(): number {
     const at = this.#take(4);
-    return ((this.bytes[at] << 24) >>> 0) +
-      ((this.bytes[at + 1] << 16) | (this.bytes[at + 2] << 8) |
-        this.bytes[at + 3]);
+    return readU32(this.bytes, at, false);
   }
 
   /** The next `n` bytes as a view (no copy). */

@@ -7,6 +7,7 @@
 
 import type { Field } from "./bytes.ts";
 import { PduDecodeError } from "./errors.ts";
+import { readU32 } from "../util/bytes.ts";
 import { ABORT_REASON, type PDataTfPdu, type Pdv } from "./types.ts";
 
 const INVALID = ABORT_REASON.invalidPduParameterValue;
@@ -59,8 +60,7 @@ export function readPdvs(bytes: Uint8Array, start: number, end: number): Pdv[] |
   const pdvs: Pdv[] = [];
   for (let at = start; at < end;) {
     if (end - at < 6) return undefined;
-    const length = ((bytes[at] << 24) >>> 0) + (bytes[at + 1] << 16) + (bytes[at + 2] << 8) +
-      bytes[at + 3];
+    const length = readU32(bytes, at, false);
     const item = at + 4;
     if (length < 2 || length > end - item) return undefined;
     const control = bytes[item + 1];

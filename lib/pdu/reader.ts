@@ -17,6 +17,7 @@ import {
 } from "./codec.ts";
 import { PduDecodeError } from "./errors.ts";
 import { readPdvs } from "./pdata.ts";
+import { readU32 } from "../util/bytes.ts";
 import { ABORT_REASON, type Pdu, PDU_TYPE } from "./types.ts";
 
 const PDATA_TF = PDU_TYPE["P-DATA-TF"];
@@ -353,8 +354,7 @@ export class PduReader {
     const start = this.#head;
     if (chunk === undefined || chunk.length - start < PDU_HEADER_LENGTH) return null;
     if (pduTypeName(chunk[start]) === undefined) return null;
-    const length = ((chunk[start + 2] << 24) >>> 0) + (chunk[start + 3] << 16) +
-      (chunk[start + 4] << 8) + chunk[start + 5];
+    const length = readU32(chunk, start + 2, false);
     const end = start + PDU_HEADER_LENGTH + length;
     if (end > chunk.length) return null;
     this.#checkLength(chunk[start], length);

@@ -1,6 +1,8 @@
 /**
- * Byte helpers every layer shares: joining buffers, and text as one byte
- * per character (AE titles and UIDs in PDUs, ISO 646 text in data sets).
+ * Byte helpers every layer shares: joining buffers, text as one byte per
+ * character (AE titles and UIDs in PDUs, ISO 646 text in data sets), and
+ * integers read by hand from bytes (no DataView: one needs its bytes off
+ * the heap, an allocation of its own per buffer).
  *
  * @module
  */
@@ -42,4 +44,19 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
     offset += part.length;
   }
   return out;
+}
+
+/**
+ * The unsigned 16-bit integer at `at`: little-endian in data sets and command
+ * sets of a little-endian syntax (PS3.5 7.3), big-endian in PDUs (PS3.8 9.3.1).
+ */
+export function readU16(b: Uint8Array, at: number, littleEndian: boolean): number {
+  return littleEndian ? b[at] | (b[at + 1] << 8) : (b[at] << 8) | b[at + 1];
+}
+
+/** The unsigned 32-bit integer at `at`, in the byte order given (see {@link readU16}). */
+export function readU32(b: Uint8Array, at: number, littleEndian: boolean): number {
+  return littleEndian
+    ? (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0
+    : ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
 }
