@@ -746,7 +746,9 @@ class Machine implements UlAssociation {
       return open.written;
     }
     // A batch in a run's memory takes nothing more: what lies behind the run is not ours.
-    if (open && open.pooled !== false && open.length + (size ?? 0) <= MAX_BATCH) {
+    if (
+      open && (open.buffer === undefined || open.pooled) && open.length + (size ?? 0) <= MAX_BATCH
+    ) {
       if (open.buffer === undefined) {
         open.buffer = this.#takeBuffer();
         open.pooled = true;
@@ -804,8 +806,7 @@ class Machine implements UlAssociation {
         open.start = header - open.length;
         new Uint8Array(data.buffer, open.start, open.length).set(first);
       } else return false;
-      open.buffer = new Uint8Array(data.buffer);
-      open.pooled = false;
+      open.buffer = new Uint8Array(data.buffer); // not pooled: the run's memory
     } else if (open.buffer.buffer !== data.buffer || open.start + open.length !== header) {
       return false;
     }
@@ -827,7 +828,7 @@ class Machine implements UlAssociation {
       first: raw,
       buffer,
       start: 0,
-      pooled: buffer === undefined ? undefined : true,
+      pooled: buffer !== undefined,
       length: raw.length,
       written: SETTLED,
     };
@@ -1111,8 +1112,8 @@ interface WriteBatch {
   buffer?: Uint8Array;
   /** Where the batch begins in `buffer` (0 in a reused buffer). */
   start: number;
-  /** Whether `buffer` is one of the reused batch buffers (false: a run's memory); undefined without one. */
-  pooled: boolean | undefined;
+  /** `buffer` is one of the reused batch buffers (not a run's memory, not absent). */
+  pooled: boolean;
   /** Bytes queued in the batch. */
   length: number;
   /** Resolves once the batch is written. */
