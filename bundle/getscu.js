@@ -15,13 +15,13 @@ import {
   retrieveSummaryLine,
   runRetrieve,
   storeResponseText
-} from "./chunk-M67PKGNS.js";
+} from "./chunk-W4R4A65X.js";
 import {
   ProgressBar,
   withProgressLine
 } from "./chunk-5EZ5RYMC.js";
-import "./chunk-X7YMKKFX.js";
-import "./chunk-BZ7HLOXX.js";
+import "./chunk-XYOD4F7K.js";
+import "./chunk-FPZRCWWZ.js";
 import {
   QUERY_FILES_PARAM,
   QueryFileError,
@@ -31,17 +31,17 @@ import {
   qrQueries,
   qrSettings,
   queryKeySubgroup
-} from "./chunk-VNTWC5AD.js";
-import "./chunk-LLW7IB63.js";
-import "./chunk-3E3DCHYH.js";
-import "./chunk-PLR7O3UE.js";
-import "./chunk-XLHQBBBN.js";
+} from "./chunk-P2ZOLRCH.js";
+import "./chunk-GCEAU6DY.js";
+import "./chunk-Z7IO6UTO.js";
+import "./chunk-5UCDQ4H5.js";
+import "./chunk-4FBOV56F.js";
 import {
   STORAGE_SOP_CLASSES,
   STORESCU_DEFAULT_SOP_CLASSES
 } from "./chunk-MVNFJE55.js";
-import "./chunk-U6PBRKRV.js";
-import "./chunk-FCO6J2B3.js";
+import "./chunk-FNQLZ6KQ.js";
+import "./chunk-NYJTJ6M7.js";
 import "./chunk-3F3X6O4A.js";
 import {
   JsonLines,
@@ -49,7 +49,7 @@ import {
   scuAeTitleSubgroup,
   scuPeer,
   scuSettings
-} from "./chunk-Y3QKI334.js";
+} from "./chunk-XOQ5FYB7.js";
 import "./chunk-LGQHPRKK.js";
 import {
   COMMON_EXIT_CODES,
@@ -61,11 +61,12 @@ import {
   tlsOptionGroup
 } from "./chunk-YUVKV6R7.js";
 import "./chunk-Q4UIGHUY.js";
-import "./chunk-UCPOVGTJ.js";
+import "./chunk-XFPU56CI.js";
 import "./chunk-7YXZPZF7.js";
 import "./chunk-H7B7PKHR.js";
-import "./chunk-WOFLKIIQ.js";
-import "./chunk-VDHH62LL.js";
+import "./chunk-HL4HLODX.js";
+import "./chunk-ANCHXNUO.js";
+import "./chunk-GCUCUNE5.js";
 import "./chunk-5C2E2Y3K.js";
 import "./chunk-WVWK7ERF.js";
 

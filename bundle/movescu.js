@@ -14,7 +14,7 @@ import {
   retrieveSummaryJson,
   retrieveSummaryLine,
   runRetrieve
-} from "./chunk-M67PKGNS.js";
+} from "./chunk-W4R4A65X.js";
 import {
   ProgressBar,
   withProgressLine
@@ -22,11 +22,11 @@ import {
 import {
   storage,
   verification
-} from "./chunk-X7YMKKFX.js";
+} from "./chunk-XYOD4F7K.js";
 import {
   CANCEL_REASON,
   DicomServer
-} from "./chunk-BZ7HLOXX.js";
+} from "./chunk-FPZRCWWZ.js";
 import {
   QUERY_FILES_PARAM,
   QueryFileError,
@@ -36,7 +36,7 @@ import {
   qrQueries,
   qrSettings,
   queryKeySubgroup
-} from "./chunk-VNTWC5AD.js";
+} from "./chunk-P2ZOLRCH.js";
 import {
   attribute,
   find,
@@ -44,25 +44,25 @@ import {
   setAttribute,
   sopClassOf,
   stringValues
-} from "./chunk-LLW7IB63.js";
-import "./chunk-3E3DCHYH.js";
+} from "./chunk-GCEAU6DY.js";
+import "./chunk-Z7IO6UTO.js";
 import {
   ChunkQueue,
   closeAssociation,
   openAssociation,
   operationFailure,
   startScuResult
-} from "./chunk-PLR7O3UE.js";
-import "./chunk-XLHQBBBN.js";
+} from "./chunk-5UCDQ4H5.js";
+import "./chunk-4FBOV56F.js";
 import {
   STORAGE_SOP_CLASSES,
   sopClassModality
 } from "./chunk-MVNFJE55.js";
-import "./chunk-U6PBRKRV.js";
+import "./chunk-FNQLZ6KQ.js";
 import {
   CANCELLED,
   dispatchRequest
-} from "./chunk-FCO6J2B3.js";
+} from "./chunk-NYJTJ6M7.js";
 import "./chunk-3F3X6O4A.js";
 import {
   JsonLines,
@@ -72,7 +72,7 @@ import {
   scuAeTitleSubgroup,
   scuPeer,
   scuSettings
-} from "./chunk-Y3QKI334.js";
+} from "./chunk-XOQ5FYB7.js";
 import {
   statusHex,
   statusLogText,
@@ -93,13 +93,14 @@ import {
   PC_RESULT,
   buildAssociateRq,
   hasDataset
-} from "./chunk-UCPOVGTJ.js";
+} from "./chunk-XFPU56CI.js";
 import {
   VERIFICATION_SOP_CLASS
 } from "./chunk-7YXZPZF7.js";
 import "./chunk-H7B7PKHR.js";
-import "./chunk-WOFLKIIQ.js";
-import "./chunk-VDHH62LL.js";
+import "./chunk-HL4HLODX.js";
+import "./chunk-ANCHXNUO.js";
+import "./chunk-GCUCUNE5.js";
 import {
   NULL_LOGGER
 } from "./chunk-5C2E2Y3K.js";

@@ -2,7 +2,7 @@
 import {
   ECHO_EXIT_CODES,
   SCU_ASSOCIATION_EXIT_CODES
-} from "./chunk-S5UEZFAN.js";
+} from "./chunk-7BWIRV3O.js";
 import {
   ProgressBar,
   formatBytes,
@@ -12,18 +12,18 @@ import {
 } from "./chunk-5EZ5RYMC.js";
 import {
   VrResolver
-} from "./chunk-3E3DCHYH.js";
+} from "./chunk-Z7IO6UTO.js";
 import {
   closeAssociation,
   openAssociation,
   operationFailure,
   since,
   startScuResult
-} from "./chunk-PLR7O3UE.js";
+} from "./chunk-5UCDQ4H5.js";
 import {
   dumpMessage,
   newUid
-} from "./chunk-XLHQBBBN.js";
+} from "./chunk-4FBOV56F.js";
 import {
   NON_PATIENT_STORAGE_SOP_CLASSES,
   STORESCU_DEFAULT_SOP_CLASSES,
@@ -52,8 +52,8 @@ import {
   tagKeyword,
   tagVr,
   tsEncoding
-} from "./chunk-U6PBRKRV.js";
-import "./chunk-FCO6J2B3.js";
+} from "./chunk-FNQLZ6KQ.js";
+import "./chunk-NYJTJ6M7.js";
 import {
   DatasetSourceFailed
 } from "./chunk-3F3X6O4A.js";
@@ -74,7 +74,7 @@ import {
   scuPeer,
   scuSettings,
   timingsJson
-} from "./chunk-Y3QKI334.js";
+} from "./chunk-XOQ5FYB7.js";
 import {
   formatStatus,
   statusCategory,
@@ -96,7 +96,7 @@ import {
   PC_RESULT,
   PRIORITY,
   buildAssociateRq
-} from "./chunk-UCPOVGTJ.js";
+} from "./chunk-XFPU56CI.js";
 import {
   DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
   EXPLICIT_VR_BIG_ENDIAN,
@@ -107,8 +107,9 @@ import {
 import "./chunk-H7B7PKHR.js";
 import {
   PDataRun
-} from "./chunk-WOFLKIIQ.js";
-import "./chunk-VDHH62LL.js";
+} from "./chunk-HL4HLODX.js";
+import "./chunk-ANCHXNUO.js";
+import "./chunk-GCUCUNE5.js";
 import "./chunk-5C2E2Y3K.js";
 import {
   PermissionError,

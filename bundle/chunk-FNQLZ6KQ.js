@@ -10,6 +10,10 @@ import {
   IMPLEMENTATION_CLASS_UID,
   IMPLEMENTATION_VERSION_NAME
 } from "./chunk-H7B7PKHR.js";
+import {
+  readU16,
+  readU32
+} from "./chunk-GCUCUNE5.js";
 
 // lib/dicom/dictionary_data.js
 var DICTIONARY_DATA = `
@@ -5543,12 +5547,6 @@ function itemsLayout(parent, vr) {
 var DATASET = 0;
 var SEQUENCE = 1;
 var FRAGMENTS = 2;
-function u16(b, at, le) {
-  return le ? b[at] | b[at + 1] << 8 : b[at] << 8 | b[at + 1];
-}
-function u32(b, at, le) {
-  return le ? (b[at] | b[at + 1] << 8 | b[at + 2] << 16 | b[at + 3] << 24) >>> 0 : (b[at] << 24 | b[at + 1] << 16 | b[at + 2] << 8 | b[at + 3]) >>> 0;
-}
 function isUpper(c) {
   return c >= 65 && c <= 90;
 }
@@ -5560,7 +5558,7 @@ var DatasetParser = class {
   #depth = 0;
   #valueLeft = 0;
   #valueTag = 0;
-  // Read by hand (u16/u32), not through a DataView: a DataView needs the bytes off the
+  // Read by hand (readU16/readU32), not through a DataView: a DataView needs the bytes off the
   // heap, an allocation of its own per parser (one per data set storescu sends), which
   // showed among storescu's costliest steps per file.
   #hdr = new Uint8Array(12);
@@ -5642,11 +5640,11 @@ var DatasetParser = class {
     const frame = this.#stack[this.#stack.length - 1];
     const le = frame.layout.littleEndian;
     const h = this.#hdr;
-    const tag = (u16(h, 0, le) << 16 | u16(h, 2, le)) >>> 0;
+    const tag = (readU16(h, 0, le) << 16 | readU16(h, 2, le)) >>> 0;
     const at = this.#pos;
     if (tag >>> 16 === 65534) {
       this.#consumeHeader(8, frame, tag);
-      this.#itemTag(tag, u32(h, 4, le), frame, at, out);
+      this.#itemTag(tag, readU32(h, 4, le), frame, at, out);
       return;
     }
     if (frame.kind !== DATASET) {
@@ -5666,14 +5664,14 @@ var DatasetParser = class {
           this.#hdrNeed = 12;
           return;
         }
-        length = u32(h, 8, le);
+        length = readU32(h, 8, le);
         size = 12;
       } else {
-        length = u16(h, 6, le);
+        length = readU16(h, 6, le);
       }
     } else {
       vr = tagVr(tag);
-      length = u32(h, 4, le);
+      length = readU32(h, 4, le);
     }
     this.#consumeHeader(size, frame, tag);
     if (length === UNDEFINED_LENGTH) {

@@ -5,7 +5,7 @@ import {
 import {
   hasDataset,
   messageToCommandSet
-} from "./chunk-UCPOVGTJ.js";
+} from "./chunk-XFPU56CI.js";
 
 // lib/ae/service.ts
 async function dispatchRequest(services, request) {

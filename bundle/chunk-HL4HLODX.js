@@ -2,10 +2,14 @@
 import {
   ABORT_REASON,
   ITEM_TYPE,
-  PDU_TYPE,
+  PDU_TYPE
+} from "./chunk-ANCHXNUO.js";
+import {
   latin1,
-  latin1Bytes
-} from "./chunk-VDHH62LL.js";
+  latin1Bytes,
+  readU16,
+  readU32
+} from "./chunk-GCUCUNE5.js";
 
 // lib/pdu/errors.ts
 var PduDecodeError = class extends Error {
@@ -141,11 +145,11 @@ var ByteReader = class _ByteReader {
   }
   u16() {
     const at = this.#take(2);
-    return this.bytes[at] << 8 | this.bytes[at + 1];
+    return readU16(this.bytes, at, false);
   }
   u32() {
     const at = this.#take(4);
-    return (this.bytes[at] << 24 >>> 0) + (this.bytes[at + 1] << 16 | this.bytes[at + 2] << 8 | this.bytes[at + 3]);
+    return readU32(this.bytes, at, false);
   }
   /** The next `n` bytes as a view (no copy). */
   bytesView(n) {
@@ -649,7 +653,7 @@ function readPdvs(bytes, start, end) {
   const pdvs = [];
   for (let at = start; at < end; ) {
     if (end - at < 6) return void 0;
-    const length = (bytes[at] << 24 >>> 0) + (bytes[at + 1] << 16) + (bytes[at + 2] << 8) + bytes[at + 3];
+    const length = readU32(bytes, at, false);
     const item = at + 4;
     if (length < 2 || length > end - item) return void 0;
     const control = bytes[item + 1];

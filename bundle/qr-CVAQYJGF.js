@@ -7,14 +7,15 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-LLW7IB63.js";
-import "./chunk-3E3DCHYH.js";
-import "./chunk-U6PBRKRV.js";
+} from "./chunk-GCEAU6DY.js";
+import "./chunk-Z7IO6UTO.js";
+import "./chunk-FNQLZ6KQ.js";
 import "./chunk-3F3X6O4A.js";
-import "./chunk-UCPOVGTJ.js";
+import "./chunk-XFPU56CI.js";
 import "./chunk-7YXZPZF7.js";
 import "./chunk-H7B7PKHR.js";
-import "./chunk-VDHH62LL.js";
+import "./chunk-ANCHXNUO.js";
+import "./chunk-GCUCUNE5.js";
 export {
   QUERY_MODELS,
   find,

@@ -29,50 +29,17 @@ function concatBytes(parts) {
   }
   return out;
 }
-
-// lib/pdu/types.ts
-var PDU_TYPE = {
-  "A-ASSOCIATE-RQ": 1,
-  "A-ASSOCIATE-AC": 2,
-  "A-ASSOCIATE-RJ": 3,
-  "P-DATA-TF": 4,
-  "A-RELEASE-RQ": 5,
-  "A-RELEASE-RP": 6,
-  "A-ABORT": 7
-};
-var ITEM_TYPE = {
-  applicationContext: 16,
-  presentationContextRq: 32,
-  presentationContextAc: 33,
-  abstractSyntax: 48,
-  transferSyntax: 64,
-  userInformation: 80,
-  maximumLength: 81,
-  implementationClassUid: 82,
-  asynchronousOperationsWindow: 83,
-  roleSelection: 84,
-  implementationVersionName: 85,
-  sopClassExtendedNegotiation: 86,
-  sopClassCommonExtendedNegotiation: 87,
-  userIdentityRq: 88,
-  userIdentityAc: 89
-};
-var DICOM_APPLICATION_CONTEXT = "1.2.840.10008.3.1.1.1";
-var ABORT_REASON = {
-  notSpecified: 0,
-  unrecognizedPdu: 1,
-  unexpectedPdu: 2,
-  unrecognizedPduParameter: 4,
-  unexpectedPduParameter: 5,
-  invalidPduParameterValue: 6
-};
+function readU16(b, at, littleEndian) {
+  return littleEndian ? b[at] | b[at + 1] << 8 : b[at] << 8 | b[at + 1];
+}
+function readU32(b, at, littleEndian) {
+  return littleEndian ? (b[at] | b[at + 1] << 8 | b[at + 2] << 16 | b[at + 3] << 24) >>> 0 : (b[at] << 24 | b[at + 1] << 16 | b[at + 2] << 8 | b[at + 3]) >>> 0;
+}
 
 export {
-  PDU_TYPE,
-  ITEM_TYPE,
-  DICOM_APPLICATION_CONTEXT,
-  ABORT_REASON,
   latin1,
   latin1Bytes,
-  concatBytes
+  concatBytes,
+  readU16,
+  readU32
 };

@@ -2,7 +2,7 @@
 import {
   lookupTag,
   tagVr
-} from "./chunk-U6PBRKRV.js";
+} from "./chunk-FNQLZ6KQ.js";
 
 // lib/dicom/multi_vr.ts
 var PIXEL_REPRESENTATION = 2621699;

@@ -5,7 +5,7 @@ import {
   operationFailure,
   since,
   startScuResult
-} from "./chunk-PLR7O3UE.js";
+} from "./chunk-5UCDQ4H5.js";
 import {
   ABORT_OPTION,
   IP_PROTOCOL_SUBGROUP,
@@ -21,7 +21,7 @@ import {
   scuPeer,
   scuSettings,
   timingsJson
-} from "./chunk-Y3QKI334.js";
+} from "./chunk-XOQ5FYB7.js";
 import {
   statusHex,
   statusMeaning
@@ -40,7 +40,7 @@ import {
 import {
   buildAssociateRq,
   repeatedContexts
-} from "./chunk-UCPOVGTJ.js";
+} from "./chunk-XFPU56CI.js";
 import {
   ECHO_TRANSFER_SYNTAXES,
   VERIFICATION_SOP_CLASS

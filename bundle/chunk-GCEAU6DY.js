@@ -3,7 +3,7 @@ import {
   PIXEL_REPRESENTATION,
   VrResolver,
   WAVEFORM_BITS_ALLOCATED
-} from "./chunk-3E3DCHYH.js";
+} from "./chunk-Z7IO6UTO.js";
 import {
   ChunkSink,
   DatasetEncoder,
@@ -24,7 +24,7 @@ import {
   tagVr,
   tsEncoding,
   vrInfo
-} from "./chunk-U6PBRKRV.js";
+} from "./chunk-FNQLZ6KQ.js";
 import {
   NoPresentationContext,
   ProtocolError
@@ -32,13 +32,13 @@ import {
 import {
   PRIORITY,
   UNCOMPRESSED_TRANSFER_SYNTAXES
-} from "./chunk-UCPOVGTJ.js";
+} from "./chunk-XFPU56CI.js";
 import {
   QUERY_RETRIEVE_SOP_CLASSES
 } from "./chunk-7YXZPZF7.js";
 import {
   concatBytes
-} from "./chunk-VDHH62LL.js";
+} from "./chunk-GCUCUNE5.js";
 
 // lib/dicom/charset.ts
 var CharsetError = class extends Error {

@@ -12,7 +12,7 @@ import {
   readTree,
   setAttribute,
   sortedAttributes
-} from "./chunk-LLW7IB63.js";
+} from "./chunk-GCEAU6DY.js";
 import {
   uidName
 } from "./chunk-MVNFJE55.js";
@@ -24,7 +24,7 @@ import {
   lookupTag,
   tagVr,
   vrInfo
-} from "./chunk-U6PBRKRV.js";
+} from "./chunk-FNQLZ6KQ.js";
 import {
   ABORT_OPTION,
   ACSE_TIMEOUT_OPTION,
@@ -33,7 +33,7 @@ import {
   MAX_PDU_OPTION,
   REPEAT_OPTION,
   SOCKET_TIMEOUT_OPTION
-} from "./chunk-Y3QKI334.js";
+} from "./chunk-XOQ5FYB7.js";
 import {
   OptionError
 } from "./chunk-YUVKV6R7.js";

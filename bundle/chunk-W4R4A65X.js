@@ -3,22 +3,22 @@ import {
   fileStore,
   storage,
   storeScpTransferSyntaxes
-} from "./chunk-X7YMKKFX.js";
+} from "./chunk-XYOD4F7K.js";
 import {
   formatAttributes
-} from "./chunk-VNTWC5AD.js";
+} from "./chunk-P2ZOLRCH.js";
 import {
   get,
   move,
   qrContexts
-} from "./chunk-LLW7IB63.js";
+} from "./chunk-GCEAU6DY.js";
 import {
   closeAssociation,
   openAssociation,
   operationFailure,
   since,
   startScuResult
-} from "./chunk-PLR7O3UE.js";
+} from "./chunk-5UCDQ4H5.js";
 import {
   sopClassModality,
   uidName
@@ -32,7 +32,7 @@ import {
   ms3,
   operationOutcome,
   timingsJson
-} from "./chunk-Y3QKI334.js";
+} from "./chunk-XOQ5FYB7.js";
 import {
   statusCategory,
   statusHex,
@@ -49,7 +49,7 @@ import {
 import {
   buildAssociateRq,
   negotiatedRoles
-} from "./chunk-UCPOVGTJ.js";
+} from "./chunk-XFPU56CI.js";
 import {
   DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
   EXPLICIT_VR_BIG_ENDIAN,

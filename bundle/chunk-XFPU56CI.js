@@ -10,7 +10,11 @@ import {
 } from "./chunk-H7B7PKHR.js";
 import {
   DICOM_APPLICATION_CONTEXT
-} from "./chunk-VDHH62LL.js";
+} from "./chunk-ANCHXNUO.js";
+import {
+  readU16,
+  readU32
+} from "./chunk-GCUCUNE5.js";
 
 // lib/ae/negotiation.ts
 var UNCOMPRESSED_TRANSFER_SYNTAXES = [
@@ -766,12 +770,6 @@ function badLength(def, length, expected) {
     tag: def.tag
   });
 }
-function u16(bytes, at) {
-  return bytes[at] | bytes[at + 1] << 8;
-}
-function u32(bytes, at) {
-  return (bytes[at] | bytes[at + 1] << 8 | bytes[at + 2] << 16 | bytes[at + 3] << 24) >>> 0;
-}
 var LAST_STRING = /* @__PURE__ */ new Map();
 function sameLatin1(text, bytes, from, end) {
   if (text.length !== end - from) return false;
@@ -785,12 +783,12 @@ function decodeValue(def, bytes, offset, length) {
       const size = def.vr === "UL" ? 4 : 2;
       if (!def.multi) {
         if (length !== size) throw badLength(def, length, `expected ${size}`);
-        return size === 4 ? u32(bytes, offset) : u16(bytes, offset);
+        return size === 4 ? readU32(bytes, offset, true) : readU16(bytes, offset, true);
       }
       if (length % size !== 0) throw badLength(def, length, `expected a multiple of ${size}`);
       const list = [];
       for (let at = offset; at < offset + length; at += size) {
-        list.push(size === 4 ? u32(bytes, at) : u16(bytes, at));
+        list.push(size === 4 ? readU32(bytes, at, true) : readU16(bytes, at, true));
       }
       return list;
     }
@@ -798,7 +796,7 @@ function decodeValue(def, bytes, offset, length) {
       if (length % 4 !== 0) throw badLength(def, length, "expected a multiple of 4");
       const list = [];
       for (let at = offset; at < offset + length; at += 4) {
-        list.push((u16(bytes, at) << 16 | u16(bytes, at + 2)) >>> 0);
+        list.push((readU16(bytes, at, true) << 16 | readU16(bytes, at + 2, true)) >>> 0);
       }
       return list;
     }
@@ -828,9 +826,9 @@ function decodeCommandSet(bytes, limits = {}) {
     if (bytes.length - offset < 8) {
       throw new DimseDecodeError("truncated", `element header at offset ${offset} cut short: ${bytes.length - offset} bytes left`);
     }
-    const group = u16(bytes, offset);
-    const tag = (group << 16 | u16(bytes, offset + 2)) >>> 0;
-    const length = u32(bytes, offset + 4);
+    const group = readU16(bytes, offset, true);
+    const tag = (group << 16 | readU16(bytes, offset + 2, true)) >>> 0;
+    const length = readU32(bytes, offset + 4, true);
     if (group !== 0) {
       throw new DimseDecodeError("tag-order", `element ${formatTag(tag)} at offset ${offset} is outside command group 0000`, {
         tag

@@ -13,7 +13,7 @@ import {
   commandSetToMessage,
   decodeCommandSet,
   encodeMessage
-} from "./chunk-UCPOVGTJ.js";
+} from "./chunk-XFPU56CI.js";
 import {
   transferSyntaxName
 } from "./chunk-7YXZPZF7.js";
@@ -32,12 +32,15 @@ import {
   runRoom,
   unrecognizedPduError,
   writePDataTf
-} from "./chunk-WOFLKIIQ.js";
+} from "./chunk-HL4HLODX.js";
 import {
   ABORT_REASON,
-  PDU_TYPE,
-  concatBytes
-} from "./chunk-VDHH62LL.js";
+  PDU_TYPE
+} from "./chunk-ANCHXNUO.js";
+import {
+  concatBytes,
+  readU32
+} from "./chunk-GCUCUNE5.js";
 
 // lib/cli/common/network_options.ts
 var SCU_PEER_PARAMS = [
@@ -705,7 +708,7 @@ var PduReader = class {
     const start = this.#head;
     if (chunk === void 0 || chunk.length - start < PDU_HEADER_LENGTH) return null;
     if (pduTypeName(chunk[start]) === void 0) return null;
-    const length = (chunk[start + 2] << 24 >>> 0) + (chunk[start + 3] << 16) + (chunk[start + 4] << 8) + chunk[start + 5];
+    const length = readU32(chunk, start + 2, false);
     const end = start + PDU_HEADER_LENGTH + length;
     if (end > chunk.length) return null;
     this.#checkLength(chunk[start], length);
@@ -1876,7 +1879,7 @@ var Machine = class {
     if (open && size !== void 0 && this.#inPlace(open, pdu, size)) {
       return open.written;
     }
-    if (open && open.pooled !== false && open.length + (size ?? 0) <= MAX_BATCH) {
+    if (open && (open.buffer === void 0 || open.pooled) && open.length + (size ?? 0) <= MAX_BATCH) {
       if (open.buffer === void 0) {
         open.buffer = this.#takeBuffer();
         open.pooled = true;
@@ -1928,7 +1931,6 @@ var Machine = class {
         new Uint8Array(data.buffer, open.start, open.length).set(first);
       } else return false;
       open.buffer = new Uint8Array(data.buffer);
-      open.pooled = false;
     } else if (open.buffer.buffer !== data.buffer || open.start + open.length !== header) {
       return false;
     }
@@ -1948,7 +1950,7 @@ var Machine = class {
       first: raw,
       buffer,
       start: 0,
-      pooled: buffer === void 0 ? void 0 : true,
+      pooled: buffer !== void 0,
       length: raw.length,
       written: SETTLED
     };

@@ -11,9 +11,10 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-U6PBRKRV.js";
+} from "./chunk-FNQLZ6KQ.js";
 import "./chunk-7YXZPZF7.js";
 import "./chunk-H7B7PKHR.js";
+import "./chunk-GCUCUNE5.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -8,7 +8,7 @@ import {
   after,
   describeReject,
   maxPdvDataLength
-} from "./chunk-Y3QKI334.js";
+} from "./chunk-XOQ5FYB7.js";
 import {
   listenTcp
 } from "./chunk-Q4UIGHUY.js";
@@ -17,7 +17,7 @@ import {
   acceptedContexts,
   answerAssociateRq,
   negotiatedAsyncWindow
-} from "./chunk-UCPOVGTJ.js";
+} from "./chunk-XFPU56CI.js";
 
 // lib/ae/budget.ts
 var ASSUMED_FREE_DESCRIPTORS = 1e3;

@@ -5,7 +5,7 @@ import {
 import {
   PRIORITY,
   hasDataset
-} from "./chunk-UCPOVGTJ.js";
+} from "./chunk-XFPU56CI.js";
 
 // lib/util/uid.ts
 function newUid() {
