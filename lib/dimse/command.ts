@@ -15,7 +15,7 @@
  */
 
 import { DimseDecodeError, formatTag } from "./errors.ts";
-import { readU16, readU32 } from "../util/bytes.ts";
+import { readU16, readU32, Slab } from "../util/bytes.ts";
 
 /** The value representations used by command elements (PS3.7 Annex E, PS3.5 6.2). */
 export type CommandVr = "UL" | "US" | "UI" | "AE" | "AT" | "LO" | "SH" | "LT" | "CS" | "IS";
@@ -361,18 +361,12 @@ export function encodeCommandSetInOrder(elements: CommandSet, order: Uint8Array)
 }
 
 /**
- * Memory shared by the command sets of {@link encodeCommandSetInOrder}: each
- * gets the next unused bytes, and a full slab is left to the garbage
- * collector with the last view of it, never written again. A message sent
- * then costs a view instead of a buffer of its own (an ArrayBuffer and its
- * backing store, a DataView), and nobody's bytes change under them.
+ * Memory shared by the command sets of {@link encodeCommandSetInOrder} (see
+ * {@link Slab}): a message sent costs a view instead of a buffer of its own.
  */
-const SLAB_SIZE = 8192;
-/** The largest command set carved from a slab; a larger one gets its own buffer. */
+const SLAB = new Slab(8192);
+/** The largest command set carved from the slab; a larger one gets its own buffer. */
 const SLAB_MAX = 1024;
-let slab = new Uint8Array(0);
-let slabView = new DataView(slab.buffer);
-let slabUsed = 0;
 
 /**
  * Sizes, checks and writes the `count` elements of PRESENT (in tag order) of
@@ -394,15 +388,9 @@ function encodePresent(
   let view: DataView;
   let start = 0;
   if (shared && length <= SLAB_MAX) {
-    if (slabUsed + length > slab.length) {
-      slab = new Uint8Array(SLAB_SIZE);
-      slabView = new DataView(slab.buffer);
-      slabUsed = 0;
-    }
-    out = slab;
-    view = slabView;
-    start = slabUsed;
-    slabUsed += length;
+    start = SLAB.take(length);
+    out = SLAB.bytes;
+    view = SLAB.view;
   } else {
     out = new Uint8Array(length);
     view = new DataView(out.buffer);
@@ -422,7 +410,7 @@ function encodePresent(
     writeValue(out, view, offset + 8, def, value, length);
     offset += 8 + length;
   }
-  return out === slab ? slab.subarray(start, start + length) : out;
+  return shared && length <= SLAB_MAX ? out.subarray(start, start + length) : out;
 }
 
 /** The error of a value whose length does not fit its VR. */

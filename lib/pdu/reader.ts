@@ -17,7 +17,7 @@ import {
 } from "./codec.ts";
 import { PduDecodeError } from "./errors.ts";
 import { readPdvs } from "./pdata.ts";
-import { readU32 } from "../util/bytes.ts";
+import { readU32, Slab } from "../util/bytes.ts";
 import { ABORT_REASON, type Pdu, PDU_TYPE } from "./types.ts";
 
 const PDATA_TF = PDU_TYPE["P-DATA-TF"];
@@ -62,6 +62,10 @@ const DIRECT_MIN = 16 * 1024;
  * claims much and sends little costs what it sent (docs/SECURITY_CLASSES.md #3).
  */
 const EXACT_MAX = STAGE_MAX + PDU_HEADER_LENGTH;
+/** Small PDUs copied out of the staging buffer are carved from here (see Slab). */
+const SMALL_PDUS = new Slab(16384);
+/** The largest PDU carved from SMALL_PDUS; a larger one gets a buffer of its own. */
+const SMALL_PDU_MAX = 1024;
 /**
  * PDU bodies given back ({@link ReadPdu.release}) kept for the next PDUs,
  * per reader (at least {@link POOL_SPARES_MIN} buffers, and one more for the
@@ -369,7 +373,15 @@ export class PduReader {
     }
     if (!staged) return this.#read(chunk.subarray(start, end), null);
     const pooled = this.#pooled(chunk[start], end - start);
-    if (pooled === null) return this.#read(chunk.slice(start, end), null);
+    if (pooled === null) {
+      if (end - start > SMALL_PDU_MAX) return this.#read(chunk.slice(start, end), null);
+      // A small PDU (a command, a response) goes to memory never written again: no
+      // ArrayBuffer per message (see Slab).
+      const at = SMALL_PDUS.take(end - start);
+      const bytes = SMALL_PDUS.bytes;
+      bytes.set(chunk.subarray(start, end), at);
+      return this.#read(bytes.subarray(at, at + end - start), null);
+    }
     pooled.set(chunk.subarray(start, end));
     return this.#read(pooled.subarray(0, end - start), pooled);
   }

@@ -42,6 +42,7 @@ import {
   type Pdu,
 } from "../pdu/types.ts";
 import type { Transport } from "../transport/transport.ts";
+import { Slab } from "../util/bytes.ts";
 import { Fifo } from "../util/fifo.ts";
 import { Timer } from "./artim.ts";
 import { describePeerAbort } from "./reasons.ts";
@@ -779,6 +780,14 @@ class Machine implements UlAssociation {
       const buffer = this.#takeBuffer();
       return this.#startBatch(pdu, encodePdu(pdu, buffer), buffer);
     }
+    if (size !== undefined && size <= SLAB_MAX && frameOf(pdu as PDataTfPdu) === undefined) {
+      // A lone command or response: carved from memory never written again, not a buffer of
+      // its own (an ArrayBuffer per message was the largest item of our code per echo).
+      const at = SMALL_PDUS.take(size);
+      const bytes = SMALL_PDUS.bytes;
+      writePDataTf(pdu as PDataTfPdu, bytes, at, size);
+      return this.#startBatch(pdu, bytes.subarray(at, at + size));
+    }
     return this.#startBatch(pdu, encodePdu(pdu));
   }
 
@@ -1122,6 +1131,15 @@ interface WriteBatch {
 
 /** A batch's `written` until it is chained to the writes before it. */
 const SETTLED: Promise<void> = Promise.resolve();
+
+/**
+ * Where P-DATA-TF PDUs of up to {@link SLAB_MAX} bytes that start a batch
+ * and are not pooled (commands, responses, short data sets) are encoded: no
+ * ArrayBuffer per message, and the bytes handed to the transport (or kept by
+ * an `onPdu` observer) are never written again.
+ */
+const SMALL_PDUS = new Slab(16384);
+const SLAB_MAX = 1024;
 
 /** Largest batch of queued PDUs written in one transport call. */
 const MAX_BATCH = 1 << 20;

@@ -60,3 +60,42 @@ export function readU32(b: Uint8Array, at: number, littleEndian: boolean): numbe
     ? (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0
     : ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
 }
+
+/**
+ * Memory handed out in small pieces that are never written again by us: each
+ * `take` gets the next unused bytes of the current block, and a full block is
+ * left to the garbage collector with the last view of it. Small encoded
+ * messages (command sets, lone command PDUs) then cost a view instead of an
+ * ArrayBuffer of their own (in Deno a backing store and its bookkeeping, the
+ * dearest part of encoding one), and nobody's bytes change under them, so
+ * they may be kept (a test double, a dump) as freely as a buffer of their own.
+ * A kept view pins at most one block.
+ */
+export class Slab {
+  /** The current block: bytes from `take`'s answer on are the caller's to write, once. */
+  bytes: Uint8Array = new Uint8Array(0);
+  /** A DataView of `bytes` (made once per block). */
+  view: DataView = new DataView(this.bytes.buffer);
+  #used = 0;
+  readonly #blockSize: number;
+
+  /** `blockSize`: bytes per block; nothing larger may be taken. */
+  constructor(blockSize: number) {
+    this.#blockSize = blockSize;
+  }
+
+  /**
+   * Reserves `length` bytes (at most the block size) and returns where they
+   * start in `bytes` (which may be a new block: read `bytes` and `view` after).
+   */
+  take(length: number): number {
+    if (this.#used + length > this.bytes.length) {
+      this.bytes = new Uint8Array(this.#blockSize);
+      this.view = new DataView(this.bytes.buffer);
+      this.#used = 0;
+    }
+    const at = this.#used;
+    this.#used += length;
+    return at;
+  }
+}
