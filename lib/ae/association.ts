@@ -884,7 +884,10 @@ class Places {
   give(): void {
     const next = this.#queue.shift();
     if (next) next();
-    else if (--this.#taken === 0) { for (const idle of this.#idle.splice(0)) idle(); }
+    // No array taken out per operation when nobody waits for idle (every echo passes here).
+    else if (--this.#taken === 0 && this.#idle.length > 0) {
+      for (const idle of this.#idle.splice(0)) idle();
+    }
   }
 
   /** Resolves once no place is taken (every operation answered or failed). */

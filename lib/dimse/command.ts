@@ -361,6 +361,36 @@ export function encodeCommandSetInOrder(elements: CommandSet, order: Uint8Array)
 }
 
 /**
+ * Where the value of element `tag` starts in an encoded command set (12 bytes
+ * of CommandGroupLength, then tag, length and value per element; PS3.7 E.1),
+ * or -1 when the set does not hold it.
+ */
+export function commandValueOffset(set: Uint8Array, tag: number): number {
+  for (let at = 12; at + 8 <= set.length;) {
+    const t = ((readU16(set, at, true) << 16) | readU16(set, at + 2, true)) >>> 0;
+    if (t === tag) return at + 8;
+    at += 8 + readU32(set, at + 4, true);
+  }
+  return -1;
+}
+
+/**
+ * A copy of the encoded command set `set` (at most 1 KiB), in the memory of
+ * {@link encodeCommandSetInOrder}, with the US value at `at` (a message ID,
+ * PS3.7 E.1) replaced by `value` (0..0xFFFF, checked by the caller): the
+ * set of a message that differs from `set`'s only there, without encoding
+ * its other elements again. `set` is only read.
+ */
+export function commandSetWithId(set: Uint8Array, at: number, value: number): Uint8Array {
+  const start = SLAB.take(set.length);
+  const out = SLAB.bytes;
+  out.set(set, start);
+  out[start + at] = value & 0xff;
+  out[start + at + 1] = value >>> 8;
+  return out.subarray(start, start + set.length);
+}
+
+/**
  * Memory shared by the command sets of {@link encodeCommandSetInOrder} (see
  * {@link Slab}): a message sent costs a view instead of a buffer of its own.
  */

@@ -17,6 +17,9 @@ import {
   type CommandKeyword,
   commandOrder,
   type CommandSet,
+  commandSetWithId,
+  type CommandValue,
+  commandValueOffset,
   encodeCommandSetInOrder,
   NO_DATASET,
 } from "./command.ts";
@@ -302,26 +305,79 @@ export function messageToCommandSet(msg: DimseMessage): CommandSet {
 }
 
 /**
- * The encoding order of each message type's elements: {@link allElements}
- * gives every message of a type the same keys, so they are found and sorted
- * once per type, not per message.
+ * What is kept per message type for {@link encodeMessage}: the encoding order
+ * of its elements ({@link allElements} gives every message of a type the same
+ * keys, so they are found and sorted once per type, not per message), and
+ * the last set encoded, which a message that differs from it only in its
+ * message ID reuses (every echo and its response, every response of a
+ * C-FIND or C-MOVE in a row).
  */
-const ORDER_BY_TYPE = new Map<DimseMessageType, Uint8Array>();
+interface TypeEncoding {
+  order: Uint8Array;
+  /** The message ID's keyword: MessageID, or MessageIDBeingRespondedTo (responses, C-CANCEL). */
+  idKeyword: string;
+  /** The other keys of the type's sets. */
+  others: readonly string[];
+  /** The last set encoded (at most 1 KiB), its elements and where its ID's value lies. */
+  last?: { elements: CommandElements; bytes: Uint8Array; idAt: number };
+}
+type CommandElements = Record<string, CommandValue | undefined>;
+const ENCODING_BY_TYPE = new Map<DimseMessageType, TypeEncoding>();
+
+/** Command sets up to this size are kept to be reused (see TypeEncoding). */
+const REUSED_MAX = 1024;
 
 /**
  * The encoded command set of a message: the bytes of
  * `encodeCommandSet(messageToCommandSet(msg))`, without the intermediate
  * set's unset fields deleted and its keys sorted for every message (each
- * message sent passes here). The bytes are a view into memory shared with
- * other command sets (see `encodeCommandSetInOrder`).
+ * message sent passes here). A message like the last of its type but for its
+ * message ID is the last one's bytes with the ID written over (never the
+ * same memory: each result is its own, in memory shared with other command
+ * sets and never written again; see `encodeCommandSetInOrder`).
  *
  * @throws TypeError or RangeError if a value does not fit its VR.
  */
 export function encodeMessage(msg: DimseMessage): Uint8Array {
-  const elements = allElements(msg);
-  let order = ORDER_BY_TYPE.get(msg.type);
-  if (order === undefined) ORDER_BY_TYPE.set(msg.type, order = commandOrder(Object.keys(elements)));
-  return encodeCommandSetInOrder(elements, order);
+  const elements = allElements(msg) as CommandElements;
+  let t = ENCODING_BY_TYPE.get(msg.type);
+  if (t === undefined) {
+    const keys = Object.keys(elements);
+    const idKeyword = "MessageID" in elements ? "MessageID" : "MessageIDBeingRespondedTo";
+    t = { order: commandOrder(keys), idKeyword, others: keys.filter((k) => k !== idKeyword) };
+    ENCODING_BY_TYPE.set(msg.type, t);
+  }
+  const id = elements[t.idKeyword];
+  const last = t.last;
+  if (last !== undefined && sameButId(elements, last.elements, t.others) && isUs(id)) {
+    return commandSetWithId(last.bytes, last.idAt, id);
+  }
+  const bytes = encodeCommandSetInOrder(elements as CommandSet, t.order);
+  if (bytes.length > REUSED_MAX || !isUs(id)) return bytes;
+  const idAt = commandValueOffset(bytes, TAG[t.idKeyword as CommandKeyword]);
+  if (idAt < 0) return bytes;
+  // Kept as it was encoded: the caller gets a copy, which it may change without changing
+  // the sets of later messages.
+  t.last = { elements, bytes, idAt };
+  return commandSetWithId(bytes, idAt, id);
+}
+
+/**
+ * Whether `a` and `b` hold the same values under `keys`: strings and numbers
+ * only (a list, such as an OffendingElement, may have changed since it was
+ * encoded, so it never counts as the same).
+ */
+function sameButId(a: CommandElements, b: CommandElements, keys: readonly string[]): boolean {
+  for (let i = 0; i < keys.length; i++) {
+    const v = a[keys[i]];
+    if (v !== b[keys[i]] || typeof v === "object") return false;
+  }
+  return true;
+}
+
+/** A value a US element holds (PS3.5 Table 6.2-1): an integer 0..0xFFFF. */
+function isUs(v: CommandValue | undefined): v is number {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 0xffff;
 }
 
 /** Every element of the message's command set, unset optional ones as undefined. */

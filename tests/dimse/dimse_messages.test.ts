@@ -193,6 +193,84 @@ Deno.test("encodeMessage: a command set stays as encoded while later ones are en
   }
 });
 
+Deno.test("encodeMessage: a set reused from the last of its type gives the encoder's bytes for every ID", () => {
+  // Messages in a row that differ only in their message ID reuse the last set with the ID
+  // written over; ones that differ elsewhere (any field, set or unset, a list) must not.
+  const outcome = (encode: (m: DimseMessage) => Uint8Array, m: DimseMessage) => {
+    try {
+      return encode(m);
+    } catch (err) {
+      return `${(err as Error).name}: ${(err as Error).message}`;
+    }
+  };
+  const ids = [1, 0, 2, 255, 256, 257, 0x7fff, 0x8000, 0xfffe, 0xffff, 1, 70000, -1, 1.5, 3];
+  const variants: Record<string, unknown>[] = [
+    {},
+    { status: 0xa700 },
+    { errorComment: "out of resources" },
+    { errorComment: "out of resources!" },
+    { affectedSopClassUid: "1.2.840.10008.5.1.4.1.1.7" },
+    { offendingElement: [0x00100010] },
+    { offendingElement: [0x00100020] },
+    { priority: 2 },
+    { moveOriginatorAeTitle: "MOVER", moveOriginatorMessageId: 9 },
+    { numberOfRemainingSuboperations: 4 },
+    { numberOfRemainingSuboperations: 3 },
+  ];
+  let reused = 0;
+  for (const sample of SAMPLES) {
+    for (const variant of variants) {
+      for (const id of ids) {
+        const key = "messageId" in sample ? "messageId" : "messageIdBeingRespondedTo";
+        const m = { ...sample, ...variant, [key]: id } as DimseMessage;
+        const want = outcome((x) => encodeCommandSet(messageToCommandSet(x)), m);
+        const got = outcome(encodeMessage, m);
+        assert.deepEqual(got, want, JSON.stringify(m));
+        if (typeof got === "object") {
+          reused++;
+          // The caller's copy may be changed: the next set of the type must not show it.
+          got.fill(0xee);
+        }
+      }
+    }
+  }
+  assert.ok(reused > 1000);
+  // A list changed in place after its message was encoded is encoded again, not reused.
+  const offending = [0x00100010];
+  const rsp = {
+    type: "C-STORE-RSP",
+    messageIdBeingRespondedTo: 1,
+    affectedSopClassUid: "1.2.840.10008.5.1.4.1.1.7",
+    affectedSopInstanceUid: "1.2.3",
+    status: 0xa900,
+    offendingElement: offending,
+  } as DimseMessage;
+  encodeMessage(rsp);
+  offending[0] = 0x00100020;
+  const again = { ...rsp, messageIdBeingRespondedTo: 2 } as DimseMessage;
+  assert.deepEqual(encodeMessage(again), encodeCommandSet(messageToCommandSet(again)));
+});
+
+Deno.test("encodeMessage: each C-ECHO's set is its own memory, the ID of its own message", () => {
+  // Two associations echoing in turn share the per-type memory of the encoder: each set
+  // must stay as encoded while the other's are made, and changing one changes no other.
+  const kept: { id: number; bytes: Uint8Array }[] = [];
+  for (let id = 1; id <= 2000; id++) {
+    const m = { type: "C-ECHO-RQ", messageId: id, affectedSopClassUid: VERIFICATION } as const;
+    const bytes = encodeMessage(m);
+    for (const k of kept.slice(-2)) {
+      assert.ok(k.bytes.buffer !== bytes.buffer || k.bytes.byteOffset !== bytes.byteOffset);
+    }
+    kept.push({ id, bytes });
+  }
+  kept[0].bytes.fill(0);
+  for (const { id, bytes } of kept.slice(1)) {
+    const m = { type: "C-ECHO-RQ", messageId: id, affectedSopClassUid: VERIFICATION } as const;
+    assert.deepEqual(bytes, encodeCommandSet(messageToCommandSet(m)));
+    assert.deepEqual(commandSetToMessage(decodeCommandSet(bytes)), m);
+  }
+});
+
 Deno.test("messages: command field and data set type follow the message type", () => {
   // PS3.7 Table E.1-1 command fields; data set: PS3.7 9.3 (M, C/U as the message says, none).
   const expected = {
