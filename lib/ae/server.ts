@@ -867,29 +867,21 @@ export class DicomServer implements AsyncDisposable {
               };
             }
             const running = handler(m, ctx);
-            const failed = async (err: unknown): Promise<HandlerOutcome> => {
-              try {
-                return {
-                  // Ended under a detached handler: the reader here sees how.
-                  status: isDetached
-                    ? endedUnderDetached(err, assoc)
-                    : await endedUnderHandler(err, assoc, channel),
-                };
-              } catch (error) {
-                return { error };
-              }
-            };
             let first: HandlerOutcome | "detached";
             let run: Promise<HandlerOutcome> | undefined;
             if (detaching) {
-              run = running.then((status) => ({ status }), failed);
+              run = running.then(
+                asOutcome,
+                (err) => handlerFailed(err, isDetached, assoc, channel),
+              );
               first = await Promise.race([run, detaching]);
             } else {
-              // No window: the handler's answer awaited as it is, no promise chained to it.
+              // No window: the handler's answer awaited as it is, no promise chained to it
+              // and no closure made for a failure that seldom comes.
               try {
                 first = { status: await running };
               } catch (err) {
-                first = await failed(err);
+                first = await handlerFailed(err, false, assoc, channel);
               }
             }
             reading = false;
@@ -956,6 +948,28 @@ export class DicomServer implements AsyncDisposable {
 type HandlerOutcome =
   | { status: Awaited<ReturnType<CommandHandler>> | "ended" }
   | { error: unknown };
+
+/** A handler's answer as its outcome. */
+const asOutcome = (status: Awaited<ReturnType<CommandHandler>>): HandlerOutcome => ({ status });
+
+/** The outcome of a handler that threw `err`; `detached`: it had detached (see RequestContext). */
+async function handlerFailed(
+  err: unknown,
+  detached: boolean,
+  assoc: UlAssociation,
+  channel: DimseChannel,
+): Promise<HandlerOutcome> {
+  try {
+    return {
+      // Ended under a detached handler: the reader of the association sees how.
+      status: detached
+        ? endedUnderDetached(err, assoc)
+        : await endedUnderHandler(err, assoc, channel),
+    };
+  } catch (error) {
+    return { error };
+  }
+}
 
 /**
  * A detached handler's error when the association ended while it answered
