@@ -4,8 +4,8 @@ import {
   echoHandler,
   serveUntilStopped,
   verificationPolicy
-} from "./chunk-2DTSQNUH.js";
-import "./chunk-FPZRCWWZ.js";
+} from "./chunk-ENB2XH3I.js";
+import "./chunk-VDAQLRV6.js";
 import {
   MAX_PDU_OPTION,
   SCP_ACSE_TIMEOUT_OPTION,
@@ -13,7 +13,7 @@ import {
   scpDimseTimeoutOption,
   scpLimits,
   serverJsonLines
-} from "./chunk-XOQ5FYB7.js";
+} from "./chunk-QSULG4VE.js";
 import "./chunk-LGQHPRKK.js";
 import {
   COMMON_EXIT_CODES,
@@ -25,12 +25,12 @@ import {
   tlsOptionGroup
 } from "./chunk-YUVKV6R7.js";
 import "./chunk-Q4UIGHUY.js";
-import "./chunk-XFPU56CI.js";
+import "./chunk-5WGMK24U.js";
 import "./chunk-7YXZPZF7.js";
 import "./chunk-H7B7PKHR.js";
-import "./chunk-HL4HLODX.js";
+import "./chunk-DKZNY2PT.js";
 import "./chunk-ANCHXNUO.js";
-import "./chunk-GCUCUNE5.js";
+import "./chunk-RDHW3ID7.js";
 import "./chunk-5C2E2Y3K.js";
 import "./chunk-WVWK7ERF.js";
 

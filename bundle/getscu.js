@@ -15,13 +15,13 @@ import {
   retrieveSummaryLine,
   runRetrieve,
   storeResponseText
-} from "./chunk-W4R4A65X.js";
+} from "./chunk-3JZ6SDJJ.js";
 import {
   ProgressBar,
   withProgressLine
 } from "./chunk-5EZ5RYMC.js";
-import "./chunk-XYOD4F7K.js";
-import "./chunk-FPZRCWWZ.js";
+import "./chunk-NF7UPRHF.js";
+import "./chunk-VDAQLRV6.js";
 import {
   QUERY_FILES_PARAM,
   QueryFileError,
@@ -31,17 +31,17 @@ import {
   qrQueries,
   qrSettings,
   queryKeySubgroup
-} from "./chunk-P2ZOLRCH.js";
-import "./chunk-GCEAU6DY.js";
-import "./chunk-Z7IO6UTO.js";
-import "./chunk-5UCDQ4H5.js";
-import "./chunk-4FBOV56F.js";
+} from "./chunk-NCQ74IIX.js";
+import "./chunk-FZTONHQB.js";
+import "./chunk-IJ6WZO5V.js";
+import "./chunk-IJ3K7AJT.js";
+import "./chunk-6NS4LQQW.js";
 import {
   STORAGE_SOP_CLASSES,
   STORESCU_DEFAULT_SOP_CLASSES
 } from "./chunk-MVNFJE55.js";
-import "./chunk-FNQLZ6KQ.js";
-import "./chunk-NYJTJ6M7.js";
+import "./chunk-7ZQUX2LU.js";
+import "./chunk-LLUSYXDX.js";
 import "./chunk-3F3X6O4A.js";
 import {
   JsonLines,
@@ -49,7 +49,7 @@ import {
   scuAeTitleSubgroup,
   scuPeer,
   scuSettings
-} from "./chunk-XOQ5FYB7.js";
+} from "./chunk-QSULG4VE.js";
 import "./chunk-LGQHPRKK.js";
 import {
   COMMON_EXIT_CODES,
@@ -61,12 +61,12 @@ import {
   tlsOptionGroup
 } from "./chunk-YUVKV6R7.js";
 import "./chunk-Q4UIGHUY.js";
-import "./chunk-XFPU56CI.js";
+import "./chunk-5WGMK24U.js";
 import "./chunk-7YXZPZF7.js";
 import "./chunk-H7B7PKHR.js";
-import "./chunk-HL4HLODX.js";
+import "./chunk-DKZNY2PT.js";
 import "./chunk-ANCHXNUO.js";
-import "./chunk-GCUCUNE5.js";
+import "./chunk-RDHW3ID7.js";
 import "./chunk-5C2E2Y3K.js";
 import "./chunk-WVWK7ERF.js";
 

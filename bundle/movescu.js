@@ -14,7 +14,7 @@ import {
   retrieveSummaryJson,
   retrieveSummaryLine,
   runRetrieve
-} from "./chunk-W4R4A65X.js";
+} from "./chunk-3JZ6SDJJ.js";
 import {
   ProgressBar,
   withProgressLine
@@ -22,11 +22,11 @@ import {
 import {
   storage,
   verification
-} from "./chunk-XYOD4F7K.js";
+} from "./chunk-NF7UPRHF.js";
 import {
   CANCEL_REASON,
   DicomServer
-} from "./chunk-FPZRCWWZ.js";
+} from "./chunk-VDAQLRV6.js";
 import {
   QUERY_FILES_PARAM,
   QueryFileError,
@@ -36,7 +36,7 @@ import {
   qrQueries,
   qrSettings,
   queryKeySubgroup
-} from "./chunk-P2ZOLRCH.js";
+} from "./chunk-NCQ74IIX.js";
 import {
   attribute,
   find,
@@ -44,25 +44,25 @@ import {
   setAttribute,
   sopClassOf,
   stringValues
-} from "./chunk-GCEAU6DY.js";
-import "./chunk-Z7IO6UTO.js";
+} from "./chunk-FZTONHQB.js";
+import "./chunk-IJ6WZO5V.js";
 import {
   ChunkQueue,
   closeAssociation,
   openAssociation,
   operationFailure,
   startScuResult
-} from "./chunk-5UCDQ4H5.js";
-import "./chunk-4FBOV56F.js";
+} from "./chunk-IJ3K7AJT.js";
+import "./chunk-6NS4LQQW.js";
 import {
   STORAGE_SOP_CLASSES,
   sopClassModality
 } from "./chunk-MVNFJE55.js";
-import "./chunk-FNQLZ6KQ.js";
+import "./chunk-7ZQUX2LU.js";
 import {
   CANCELLED,
   dispatchRequest
-} from "./chunk-NYJTJ6M7.js";
+} from "./chunk-LLUSYXDX.js";
 import "./chunk-3F3X6O4A.js";
 import {
   JsonLines,
@@ -72,7 +72,7 @@ import {
   scuAeTitleSubgroup,
   scuPeer,
   scuSettings
-} from "./chunk-XOQ5FYB7.js";
+} from "./chunk-QSULG4VE.js";
 import {
   statusHex,
   statusLogText,
@@ -93,14 +93,14 @@ import {
   PC_RESULT,
   buildAssociateRq,
   hasDataset
-} from "./chunk-XFPU56CI.js";
+} from "./chunk-5WGMK24U.js";
 import {
   VERIFICATION_SOP_CLASS
 } from "./chunk-7YXZPZF7.js";
 import "./chunk-H7B7PKHR.js";
-import "./chunk-HL4HLODX.js";
+import "./chunk-DKZNY2PT.js";
 import "./chunk-ANCHXNUO.js";
-import "./chunk-GCUCUNE5.js";
+import "./chunk-RDHW3ID7.js";
 import {
   NULL_LOGGER
 } from "./chunk-5C2E2Y3K.js";

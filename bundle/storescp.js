@@ -3,19 +3,19 @@ import {
   EXIT_CANNOT_LISTEN,
   echoHandler,
   serveUntilStopped
-} from "./chunk-2DTSQNUH.js";
+} from "./chunk-ENB2XH3I.js";
 import {
   isSafeNamePart,
   staleParts,
   storagePolicy,
   storeHandler,
   storeScpTransferSyntaxes
-} from "./chunk-XYOD4F7K.js";
-import "./chunk-FPZRCWWZ.js";
-import "./chunk-4FBOV56F.js";
+} from "./chunk-NF7UPRHF.js";
+import "./chunk-VDAQLRV6.js";
+import "./chunk-6NS4LQQW.js";
 import "./chunk-MVNFJE55.js";
-import "./chunk-FNQLZ6KQ.js";
-import "./chunk-NYJTJ6M7.js";
+import "./chunk-7ZQUX2LU.js";
+import "./chunk-LLUSYXDX.js";
 import "./chunk-3F3X6O4A.js";
 import {
   SCP_ACSE_TIMEOUT_OPTION,
@@ -23,7 +23,7 @@ import {
   scpDimseTimeoutOption,
   scpLimits,
   serverJsonLines
-} from "./chunk-XOQ5FYB7.js";
+} from "./chunk-QSULG4VE.js";
 import "./chunk-LGQHPRKK.js";
 import {
   COMMON_EXIT_CODES,
@@ -36,16 +36,16 @@ import {
   tlsOptionGroup
 } from "./chunk-YUVKV6R7.js";
 import "./chunk-Q4UIGHUY.js";
-import "./chunk-XFPU56CI.js";
+import "./chunk-5WGMK24U.js";
 import {
   DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
   EXPLICIT_VR_BIG_ENDIAN,
   EXPLICIT_VR_LITTLE_ENDIAN
 } from "./chunk-7YXZPZF7.js";
 import "./chunk-H7B7PKHR.js";
-import "./chunk-HL4HLODX.js";
+import "./chunk-DKZNY2PT.js";
 import "./chunk-ANCHXNUO.js";
-import "./chunk-GCUCUNE5.js";
+import "./chunk-RDHW3ID7.js";
 import "./chunk-5C2E2Y3K.js";
 import {
   PermissionError,

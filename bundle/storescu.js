@@ -2,7 +2,7 @@
 import {
   ECHO_EXIT_CODES,
   SCU_ASSOCIATION_EXIT_CODES
-} from "./chunk-7BWIRV3O.js";
+} from "./chunk-XZ2M4NCC.js";
 import {
   ProgressBar,
   formatBytes,
@@ -12,18 +12,18 @@ import {
 } from "./chunk-5EZ5RYMC.js";
 import {
   VrResolver
-} from "./chunk-Z7IO6UTO.js";
+} from "./chunk-IJ6WZO5V.js";
 import {
   closeAssociation,
   openAssociation,
   operationFailure,
   since,
   startScuResult
-} from "./chunk-5UCDQ4H5.js";
+} from "./chunk-IJ3K7AJT.js";
 import {
   dumpMessage,
   newUid
-} from "./chunk-4FBOV56F.js";
+} from "./chunk-6NS4LQQW.js";
 import {
   NON_PATIENT_STORAGE_SOP_CLASSES,
   STORESCU_DEFAULT_SOP_CLASSES,
@@ -52,8 +52,8 @@ import {
   tagKeyword,
   tagVr,
   tsEncoding
-} from "./chunk-FNQLZ6KQ.js";
-import "./chunk-NYJTJ6M7.js";
+} from "./chunk-7ZQUX2LU.js";
+import "./chunk-LLUSYXDX.js";
 import {
   DatasetSourceFailed
 } from "./chunk-3F3X6O4A.js";
@@ -74,7 +74,7 @@ import {
   scuPeer,
   scuSettings,
   timingsJson
-} from "./chunk-XOQ5FYB7.js";
+} from "./chunk-QSULG4VE.js";
 import {
   formatStatus,
   statusCategory,
@@ -96,7 +96,7 @@ import {
   PC_RESULT,
   PRIORITY,
   buildAssociateRq
-} from "./chunk-XFPU56CI.js";
+} from "./chunk-5WGMK24U.js";
 import {
   DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
   EXPLICIT_VR_BIG_ENDIAN,
@@ -107,9 +107,9 @@ import {
 import "./chunk-H7B7PKHR.js";
 import {
   PDataRun
-} from "./chunk-HL4HLODX.js";
+} from "./chunk-DKZNY2PT.js";
 import "./chunk-ANCHXNUO.js";
-import "./chunk-GCUCUNE5.js";
+import "./chunk-RDHW3ID7.js";
 import "./chunk-5C2E2Y3K.js";
 import {
   PermissionError,

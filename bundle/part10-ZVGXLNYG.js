@@ -11,10 +11,10 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-FNQLZ6KQ.js";
+} from "./chunk-7ZQUX2LU.js";
 import "./chunk-7YXZPZF7.js";
 import "./chunk-H7B7PKHR.js";
-import "./chunk-GCUCUNE5.js";
+import "./chunk-RDHW3ID7.js";
 export {
   DatasetReader,
   DicomFileError,

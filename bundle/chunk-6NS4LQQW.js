@@ -5,7 +5,7 @@ import {
 import {
   PRIORITY,
   hasDataset
-} from "./chunk-XFPU56CI.js";
+} from "./chunk-5WGMK24U.js";
 
 // lib/util/uid.ts
 function newUid() {

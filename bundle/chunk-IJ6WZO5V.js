@@ -2,7 +2,7 @@
 import {
   lookupTag,
   tagVr
-} from "./chunk-FNQLZ6KQ.js";
+} from "./chunk-7ZQUX2LU.js";
 
 // lib/dicom/multi_vr.ts
 var PIXEL_REPRESENTATION = 2621699;

@@ -5,7 +5,7 @@ import {
 import {
   hasDataset,
   messageToCommandSet
-} from "./chunk-XFPU56CI.js";
+} from "./chunk-5WGMK24U.js";
 
 // lib/ae/service.ts
 async function dispatchRequest(services, request) {

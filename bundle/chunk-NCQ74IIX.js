@@ -12,7 +12,7 @@ import {
   readTree,
   setAttribute,
   sortedAttributes
-} from "./chunk-GCEAU6DY.js";
+} from "./chunk-FZTONHQB.js";
 import {
   uidName
 } from "./chunk-MVNFJE55.js";
@@ -24,7 +24,7 @@ import {
   lookupTag,
   tagVr,
   vrInfo
-} from "./chunk-FNQLZ6KQ.js";
+} from "./chunk-7ZQUX2LU.js";
 import {
   ABORT_OPTION,
   ACSE_TIMEOUT_OPTION,
@@ -33,7 +33,7 @@ import {
   MAX_PDU_OPTION,
   REPEAT_OPTION,
   SOCKET_TIMEOUT_OPTION
-} from "./chunk-XOQ5FYB7.js";
+} from "./chunk-QSULG4VE.js";
 import {
   OptionError
 } from "./chunk-YUVKV6R7.js";

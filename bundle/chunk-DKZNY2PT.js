@@ -9,7 +9,7 @@ import {
   latin1Bytes,
   readU16,
   readU32
-} from "./chunk-GCUCUNE5.js";
+} from "./chunk-RDHW3ID7.js";
 
 // lib/pdu/errors.ts
 var PduDecodeError = class extends Error {

@@ -13,7 +13,7 @@ import {
   commandSetToMessage,
   decodeCommandSet,
   encodeMessage
-} from "./chunk-XFPU56CI.js";
+} from "./chunk-5WGMK24U.js";
 import {
   transferSyntaxName
 } from "./chunk-7YXZPZF7.js";
@@ -32,15 +32,16 @@ import {
   runRoom,
   unrecognizedPduError,
   writePDataTf
-} from "./chunk-HL4HLODX.js";
+} from "./chunk-DKZNY2PT.js";
 import {
   ABORT_REASON,
   PDU_TYPE
 } from "./chunk-ANCHXNUO.js";
 import {
+  Slab,
   concatBytes,
   readU32
-} from "./chunk-GCUCUNE5.js";
+} from "./chunk-RDHW3ID7.js";
 
 // lib/cli/common/network_options.ts
 var SCU_PEER_PARAMS = [
@@ -477,6 +478,8 @@ var STAGE_GROWTH_TOTAL = 32 * 1024 * 1024;
 var stageGrown = 0;
 var DIRECT_MIN = 16 * 1024;
 var EXACT_MAX = STAGE_MAX + PDU_HEADER_LENGTH;
+var SMALL_PDUS = new Slab(16384);
+var SMALL_PDU_MAX = 1024;
 var POOL_SPARE_BYTES = 512 * 1024;
 var POOL_SPARES_MIN = 4;
 var poison;
@@ -722,7 +725,13 @@ var PduReader = class {
     }
     if (!staged) return this.#read(chunk.subarray(start, end), null);
     const pooled = this.#pooled(chunk[start], end - start);
-    if (pooled === null) return this.#read(chunk.slice(start, end), null);
+    if (pooled === null) {
+      if (end - start > SMALL_PDU_MAX) return this.#read(chunk.slice(start, end), null);
+      const at = SMALL_PDUS.take(end - start);
+      const bytes = SMALL_PDUS.bytes;
+      bytes.set(chunk.subarray(start, end), at);
+      return this.#read(bytes.subarray(at, at + end - start), null);
+    }
     pooled.set(chunk.subarray(start, end));
     return this.#read(pooled.subarray(0, end - start), pooled);
   }
@@ -1905,6 +1914,12 @@ var Machine = class {
       const buffer = this.#takeBuffer();
       return this.#startBatch(pdu, encodePdu(pdu, buffer), buffer);
     }
+    if (size !== void 0 && size <= SLAB_MAX && frameOf(pdu) === void 0) {
+      const at = SMALL_PDUS2.take(size);
+      const bytes = SMALL_PDUS2.bytes;
+      writePDataTf(pdu, bytes, at, size);
+      return this.#startBatch(pdu, bytes.subarray(at, at + size));
+    }
     return this.#startBatch(pdu, encodePdu(pdu));
   }
   /**
@@ -2195,6 +2210,8 @@ function errorText(err) {
   return err instanceof Error ? err.message : String(err);
 }
 var SETTLED = Promise.resolve();
+var SMALL_PDUS2 = new Slab(16384);
+var SLAB_MAX = 1024;
 var MAX_BATCH = 1 << 20;
 var POOLED_MIN = 4096;
 var SPARE_BUFFERS = 4;

@@ -5,7 +5,7 @@ import {
   operationFailure,
   since,
   startScuResult
-} from "./chunk-5UCDQ4H5.js";
+} from "./chunk-IJ3K7AJT.js";
 import {
   ABORT_OPTION,
   IP_PROTOCOL_SUBGROUP,
@@ -21,7 +21,7 @@ import {
   scuPeer,
   scuSettings,
   timingsJson
-} from "./chunk-XOQ5FYB7.js";
+} from "./chunk-QSULG4VE.js";
 import {
   statusHex,
   statusMeaning
@@ -40,7 +40,7 @@ import {
 import {
   buildAssociateRq,
   repeatedContexts
-} from "./chunk-XFPU56CI.js";
+} from "./chunk-5WGMK24U.js";
 import {
   ECHO_TRANSFER_SYNTAXES,
   VERIFICATION_SOP_CLASS

@@ -7,15 +7,15 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-GCEAU6DY.js";
-import "./chunk-Z7IO6UTO.js";
-import "./chunk-FNQLZ6KQ.js";
+} from "./chunk-FZTONHQB.js";
+import "./chunk-IJ6WZO5V.js";
+import "./chunk-7ZQUX2LU.js";
 import "./chunk-3F3X6O4A.js";
-import "./chunk-XFPU56CI.js";
+import "./chunk-5WGMK24U.js";
 import "./chunk-7YXZPZF7.js";
 import "./chunk-H7B7PKHR.js";
 import "./chunk-ANCHXNUO.js";
-import "./chunk-GCUCUNE5.js";
+import "./chunk-RDHW3ID7.js";
 export {
   QUERY_MODELS,
   find,

@@ -3,7 +3,7 @@ import {
   PIXEL_REPRESENTATION,
   VrResolver,
   WAVEFORM_BITS_ALLOCATED
-} from "./chunk-Z7IO6UTO.js";
+} from "./chunk-IJ6WZO5V.js";
 import {
   ChunkSink,
   DatasetEncoder,
@@ -24,7 +24,7 @@ import {
   tagVr,
   tsEncoding,
   vrInfo
-} from "./chunk-FNQLZ6KQ.js";
+} from "./chunk-7ZQUX2LU.js";
 import {
   NoPresentationContext,
   ProtocolError
@@ -32,13 +32,13 @@ import {
 import {
   PRIORITY,
   UNCOMPRESSED_TRANSFER_SYNTAXES
-} from "./chunk-XFPU56CI.js";
+} from "./chunk-5WGMK24U.js";
 import {
   QUERY_RETRIEVE_SOP_CLASSES
 } from "./chunk-7YXZPZF7.js";
 import {
   concatBytes
-} from "./chunk-GCUCUNE5.js";
+} from "./chunk-RDHW3ID7.js";
 
 // lib/dicom/charset.ts
 var CharsetError = class extends Error {

@@ -8,7 +8,7 @@ import {
   after,
   describeReject,
   maxPdvDataLength
-} from "./chunk-XOQ5FYB7.js";
+} from "./chunk-QSULG4VE.js";
 import {
   listenTcp
 } from "./chunk-Q4UIGHUY.js";
@@ -17,7 +17,7 @@ import {
   acceptedContexts,
   answerAssociateRq,
   negotiatedAsyncWindow
-} from "./chunk-XFPU56CI.js";
+} from "./chunk-5WGMK24U.js";
 
 // lib/ae/budget.ts
 var ASSUMED_FREE_DESCRIPTORS = 1e3;
@@ -885,24 +885,10 @@ var DicomServer = class _DicomServer {
               };
             }
             const running = handler(m, ctx);
-            const failed = async (err) => {
-              try {
-                return {
-                  // Ended under a detached handler: the reader here sees how.
-                  status: isDetached ? endedUnderDetached(err, assoc) : await endedUnderHandler(err, assoc, channel)
-                };
-              } catch (error) {
-                return {
-                  error
-                };
-              }
-            };
             let first;
             let run;
             if (detaching) {
-              run = running.then((status) => ({
-                status
-              }), failed);
+              run = running.then(asOutcome, (err) => handlerFailed(err, isDetached, assoc, channel));
               first = await Promise.race([
                 run,
                 detaching
@@ -913,7 +899,7 @@ var DicomServer = class _DicomServer {
                   status: await running
                 };
               } catch (err) {
-                first = await failed(err);
+                first = await handlerFailed(err, false, assoc, channel);
               }
             }
             reading = false;
@@ -998,6 +984,21 @@ var DicomServer = class _DicomServer {
     }
   }
 };
+var asOutcome = (status) => ({
+  status
+});
+async function handlerFailed(err, detached, assoc, channel) {
+  try {
+    return {
+      // Ended under a detached handler: the reader of the association sees how.
+      status: detached ? endedUnderDetached(err, assoc) : await endedUnderHandler(err, assoc, channel)
+    };
+  } catch (error) {
+    return {
+      error
+    };
+  }
+}
 function endedUnderDetached(err, assoc) {
   if (!(err instanceof UlUsageError) || assoc.state !== "Sta1" && assoc.state !== "Sta13") {
     throw err;

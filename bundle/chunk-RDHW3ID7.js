@@ -35,11 +35,38 @@ function readU16(b, at, littleEndian) {
 function readU32(b, at, littleEndian) {
   return littleEndian ? (b[at] | b[at + 1] << 8 | b[at + 2] << 16 | b[at + 3] << 24) >>> 0 : (b[at] << 24 | b[at + 1] << 16 | b[at + 2] << 8 | b[at + 3]) >>> 0;
 }
+var Slab = class {
+  /** The current block: bytes from `take`'s answer on are the caller's to write, once. */
+  bytes = new Uint8Array(0);
+  /** A DataView of `bytes` (made once per block). */
+  view = new DataView(this.bytes.buffer);
+  #used = 0;
+  #blockSize;
+  /** `blockSize`: bytes per block; nothing larger may be taken. */
+  constructor(blockSize) {
+    this.#blockSize = blockSize;
+  }
+  /**
+   * Reserves `length` bytes (at most the block size) and returns where they
+   * start in `bytes` (which may be a new block: read `bytes` and `view` after).
+   */
+  take(length) {
+    if (this.#used + length > this.bytes.length) {
+      this.bytes = new Uint8Array(this.#blockSize);
+      this.view = new DataView(this.bytes.buffer);
+      this.#used = 0;
+    }
+    const at = this.#used;
+    this.#used += length;
+    return at;
+  }
+};
 
 export {
   latin1,
   latin1Bytes,
   concatBytes,
   readU16,
-  readU32
+  readU32,
+  Slab
 };

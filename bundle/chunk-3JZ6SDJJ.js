@@ -3,22 +3,22 @@ import {
   fileStore,
   storage,
   storeScpTransferSyntaxes
-} from "./chunk-XYOD4F7K.js";
+} from "./chunk-NF7UPRHF.js";
 import {
   formatAttributes
-} from "./chunk-P2ZOLRCH.js";
+} from "./chunk-NCQ74IIX.js";
 import {
   get,
   move,
   qrContexts
-} from "./chunk-GCEAU6DY.js";
+} from "./chunk-FZTONHQB.js";
 import {
   closeAssociation,
   openAssociation,
   operationFailure,
   since,
   startScuResult
-} from "./chunk-5UCDQ4H5.js";
+} from "./chunk-IJ3K7AJT.js";
 import {
   sopClassModality,
   uidName
@@ -32,7 +32,7 @@ import {
   ms3,
   operationOutcome,
   timingsJson
-} from "./chunk-XOQ5FYB7.js";
+} from "./chunk-QSULG4VE.js";
 import {
   statusCategory,
   statusHex,
@@ -49,7 +49,7 @@ import {
 import {
   buildAssociateRq,
   negotiatedRoles
-} from "./chunk-XFPU56CI.js";
+} from "./chunk-5WGMK24U.js";
 import {
   DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
   EXPLICIT_VR_BIG_ENDIAN,

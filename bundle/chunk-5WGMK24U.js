@@ -12,9 +12,10 @@ import {
   DICOM_APPLICATION_CONTEXT
 } from "./chunk-ANCHXNUO.js";
 import {
+  Slab,
   readU16,
   readU32
-} from "./chunk-GCUCUNE5.js";
+} from "./chunk-RDHW3ID7.js";
 
 // lib/ae/negotiation.ts
 var UNCOMPRESSED_TRANSFER_SYNTAXES = [
@@ -720,11 +721,24 @@ function encodeCommandSetInOrder(elements, order) {
   }
   return encodePresent(record, count, true);
 }
-var SLAB_SIZE = 8192;
+function commandValueOffset(set, tag) {
+  for (let at = 12; at + 8 <= set.length; ) {
+    const t = (readU16(set, at, true) << 16 | readU16(set, at + 2, true)) >>> 0;
+    if (t === tag) return at + 8;
+    at += 8 + readU32(set, at + 4, true);
+  }
+  return -1;
+}
+function commandSetWithId(set, at, value) {
+  const start = SLAB.take(set.length);
+  const out = SLAB.bytes;
+  out.set(set, start);
+  out[start + at] = value & 255;
+  out[start + at + 1] = value >>> 8;
+  return out.subarray(start, start + set.length);
+}
+var SLAB = new Slab(8192);
 var SLAB_MAX = 1024;
-var slab = new Uint8Array(0);
-var slabView = new DataView(slab.buffer);
-var slabUsed = 0;
 function encodePresent(record, count, shared = false) {
   let groupLength = 0;
   for (let k = 0; k < count; k++) {
@@ -736,15 +750,9 @@ function encodePresent(record, count, shared = false) {
   let view;
   let start = 0;
   if (shared && length <= SLAB_MAX) {
-    if (slabUsed + length > slab.length) {
-      slab = new Uint8Array(SLAB_SIZE);
-      slabView = new DataView(slab.buffer);
-      slabUsed = 0;
-    }
-    out = slab;
-    view = slabView;
-    start = slabUsed;
-    slabUsed += length;
+    start = SLAB.take(length);
+    out = SLAB.bytes;
+    view = SLAB.view;
   } else {
     out = new Uint8Array(length);
     view = new DataView(out.buffer);
@@ -763,7 +771,7 @@ function encodePresent(record, count, shared = false) {
     writeValue(out, view, offset + 8, def, value, length2);
     offset += 8 + length2;
   }
-  return out === slab ? slab.subarray(start, start + length) : out;
+  return shared && length <= SLAB_MAX ? out.subarray(start, start + length) : out;
 }
 function badLength(def, length, expected) {
   return new DimseDecodeError("bad-vr-length", `${formatTag(def.tag)} ${def.keyword}: ${def.vr} value of ${length} bytes (${expected})`, {
@@ -936,12 +944,46 @@ function messageToCommandSet(msg) {
   }
   return elements;
 }
-var ORDER_BY_TYPE = /* @__PURE__ */ new Map();
+var ENCODING_BY_TYPE = /* @__PURE__ */ new Map();
+var REUSED_MAX = 1024;
 function encodeMessage(msg) {
   const elements = allElements(msg);
-  let order = ORDER_BY_TYPE.get(msg.type);
-  if (order === void 0) ORDER_BY_TYPE.set(msg.type, order = commandOrder(Object.keys(elements)));
-  return encodeCommandSetInOrder(elements, order);
+  let t = ENCODING_BY_TYPE.get(msg.type);
+  if (t === void 0) {
+    const keys = Object.keys(elements);
+    const idKeyword = "MessageID" in elements ? "MessageID" : "MessageIDBeingRespondedTo";
+    t = {
+      order: commandOrder(keys),
+      idKeyword,
+      others: keys.filter((k) => k !== idKeyword)
+    };
+    ENCODING_BY_TYPE.set(msg.type, t);
+  }
+  const id = elements[t.idKeyword];
+  const last = t.last;
+  if (last !== void 0 && sameButId(elements, last.elements, t.others) && isUs(id)) {
+    return commandSetWithId(last.bytes, last.idAt, id);
+  }
+  const bytes = encodeCommandSetInOrder(elements, t.order);
+  if (bytes.length > REUSED_MAX || !isUs(id)) return bytes;
+  const idAt = commandValueOffset(bytes, COMMAND_TAG[t.idKeyword]);
+  if (idAt < 0) return bytes;
+  t.last = {
+    elements,
+    bytes,
+    idAt
+  };
+  return commandSetWithId(bytes, idAt, id);
+}
+function sameButId(a, b, keys) {
+  for (let i = 0; i < keys.length; i++) {
+    const v = a[keys[i]];
+    if (v !== b[keys[i]] || typeof v === "object") return false;
+  }
+  return true;
+}
+function isUs(v) {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 65535;
 }
 function allElements(msg) {
   const common = {

@@ -13,7 +13,7 @@ import {
 import {
   readU16,
   readU32
-} from "./chunk-GCUCUNE5.js";
+} from "./chunk-RDHW3ID7.js";
 
 // lib/dicom/dictionary_data.js
 var DICTIONARY_DATA = `
