@@ -83,3 +83,21 @@ Deno.test("each launcher, sh and cmd, runs its tool's bundle with the same Deno 
     assert.match(flags(shRun!)!, /^--unstable-lazy-dynamic-imports --no-prompt --allow-net /);
   }
 });
+
+// README "Bundled tools": storescp and storescu run V8 without Turbofan (Maglev is their top tier),
+// the other tools with V8's defaults. Deno refuses a V8 flag it does not know, so each launcher
+// also has to start its tool.
+Deno.test("the storescp and storescu launchers, and only they, run V8 with --no-turbofan", async () => {
+  for (const tool of OUR_TOOLS) {
+    const sh = await Deno.readTextFile(repoPath(`bin/${tool}`));
+    const run = sh.split("\n").find((l) => l.startsWith('exec "$DENO" run '))!;
+    const v8 = run.match(/ --v8-flags=(\S+) /)?.[1];
+    const store = tool === "storescp" || tool === "storescu";
+    assert.equal(v8, store ? "--no-turbofan" : undefined, `bin/${tool}: ${run}`);
+    if (!store) continue;
+    const started = await runCommand(repoPath(`bin/${tool}`), ["--version"]);
+    assert.equal(started.code, 0, show(started));
+    assert.equal(started.stderr, "", show(started));
+    assert.match(started.stdout, new RegExp(`${tool} v`));
+  }
+});
