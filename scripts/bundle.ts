@@ -1,8 +1,9 @@
 /**
  * Writes bundle/: every tool of cli/ bundled into plain JavaScript by `deno bundle`, the files
  * the launchers in bin/ run (issue 15: a one-shot echoscu spent 20-35 ms of its start in Deno's
- * loader for its 44 TypeScript modules and the 44 more its dynamic imports reach; the bundle
- * loads 17 JavaScript files and needs no TypeScript emit). How it is made: testing/bundle.ts.
+ * loader for its 44 TypeScript modules and the 44 more its dynamic imports reach; from the bundle
+ * a tool's start reads two JavaScript files and needs no TypeScript emit). How it is made:
+ * testing/bundle.ts.
  * tests/cli/bundle.test.ts fails while bundle/ differs from what this makes: after changing
  * cli/ or lib/, run `deno task bundle`.
  *

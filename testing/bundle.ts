@@ -3,11 +3,27 @@
  * makes it from the sources, and how tests/cli/bundle.test.ts compares it with what is checked
  * in.
  *
- * The tools are bundled by `deno bundle` in one run with code splitting, so code they share is
- * one chunk each, and what a tool imports dynamically (TLS, the dumps, query/retrieve, the -lc
- * reader) stays a chunk of its own, loaded only by a run that takes that import. `npm:` packages
- * stay imports (Deno resolves them as it does for cli/). The output depends only on the sources
- * and the Deno version (its esbuild), so it is checked in.
+ * It is made in two passes of `deno bundle` (esbuild), both with code splitting and `npm:`
+ * packages left as imports (Deno resolves them as it does for cli/):
+ *
+ * 1. All tools of cli/ in one run. What a tool imports dynamically (TLS, the dumps,
+ *    query/retrieve, the -lc reader) is a chunk of its own, and code is split by which tools and
+ *    which of those dynamic chunks reach it, so a tool's start read many small chunks (echoscu:
+ *    17 files).
+ * 2. Once per tool, on the output of pass 1: the tool's entry, and for each dynamic chunk the tool
+ *    can reach a wrapper entry `<tool>.<chunk>.js` that imports everything the tool's start
+ *    imports and re-exports the chunk; the tool's `import()` calls name the wrappers. Every module
+ *    of the tool's start is then reached from the entry and from every wrapper alike, so esbuild
+ *    puts all of it in one chunk: a run that takes no dynamic import reads two files (issue 15:
+ *    17 files cost echoscu 2-5 ms of CPU and 1.3 MB more than 2). A wrapper imports only what is
+ *    already loaded and evaluated when a run gets to its `import()`, and each module is still in
+ *    exactly one file per tool, so a class or a module's state is never duplicated.
+ *
+ * esbuild marks each module's code with a `// lib/...` line; pass 2 sees chunks of pass 1 as its
+ * modules, so its marker of a pass-1 chunk is replaced with that chunk's module lines (the tests
+ * read them to know what a file holds). Chunk names are content hashes, so tools share a chunk
+ * only when it is the same bytes. The output depends only on the sources and the Deno version
+ * (its esbuild), so it is checked in.
  *
  * @module
  */
@@ -21,36 +37,124 @@ export const HEADER =
 
 const root = new URL("..", import.meta.url).pathname;
 
+/** Runs `deno bundle` with code splitting in `cwd` on `entries`, into `outdir`; returns name -> text. */
+async function esbuild(
+  cwd: string,
+  entries: string[],
+  outdir: string,
+): Promise<Map<string, string>> {
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "bundle",
+      "--quiet",
+      "--code-splitting",
+      "--external",
+      "npm:*",
+      "--outdir",
+      outdir,
+      ...entries,
+    ],
+    cwd,
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  if (code !== 0) {
+    throw new Error(`deno bundle failed: ${new TextDecoder().decode(stderr).trim()}`);
+  }
+  const files = new Map<string, string>();
+  for (const e of Deno.readDirSync(outdir)) {
+    files.set(e.name, Deno.readTextFileSync(`${outdir}/${e.name}`));
+  }
+  return files;
+}
+
+/** The files of a bundle that `text` imports statically (`import`/`export` ... `"./x.js"`). */
+function staticImports(text: string): string[] {
+  return [...text.matchAll(/^(?:import|export)\s[^"'`;]*?"\.\/([^"]+)"/gm)].map((m) => m[1]);
+}
+
+/** The files of a bundle that `text` imports dynamically (`import("./x.js")`). */
+function dynamicImports(text: string): string[] {
+  return [...text.matchAll(/import\("\.\/([^"]+)"\)/g)].map((m) => m[1]);
+}
+
+/** esbuild's line before each module's code: `// lib/...` or `// cli/...`. */
+const MODULE_LINE = /^\/\/ (?:lib|cli)\/\S+\.(?:ts|js)$/gm;
+
+/** Pass 2 for `tool` on pass 1's `files` (see the module doc), in `dir`; returns name -> text. */
+async function mergeStart(
+  tool: string,
+  files: Map<string, string>,
+  dir: string,
+): Promise<Map<string, string>> {
+  // The dynamic chunks the tool can reach, through static and dynamic imports.
+  const reached = new Set<string>();
+  const dynamic = new Set<string>();
+  const todo = [`${tool}.js`];
+  while (todo.length > 0) {
+    const f = todo.pop()!;
+    if (reached.has(f)) continue;
+    reached.add(f);
+    const text = files.get(f)!;
+    todo.push(...staticImports(text));
+    for (const d of dynamicImports(text)) {
+      dynamic.add(d);
+      todo.push(d);
+    }
+  }
+  const wrapper = new Map<string, string>();
+  for (const d of dynamic) {
+    const name = `${tool}.${d.replace(/-[A-Z0-9]+\.js$/, "")}.js`;
+    if ([...wrapper.values()].includes(name)) throw new Error(`bundle: two chunks named ${name}`);
+    wrapper.set(d, name);
+  }
+  const start = staticImports(files.get(`${tool}.js`)!);
+  await Deno.mkdir(`${dir}/in`, { recursive: true });
+  for (const f of reached) {
+    const text = files.get(f)!.replace(
+      /import\("\.\/([^"]+)"\)/g,
+      (_, d: string) => `import("./${wrapper.get(d)}")`,
+    );
+    await Deno.writeTextFile(`${dir}/in/${f}`, text);
+  }
+  const startAll = start.map((f) => `import "./${f}";\n`).join("");
+  for (const [d, name] of wrapper) {
+    await Deno.writeTextFile(`${dir}/in/${name}`, `${startAll}export * from "./${d}";\n`);
+  }
+  const out = await esbuild(`${dir}/in`, [`${tool}.js`, ...wrapper.values()], `${dir}/out`);
+  // esbuild's `// <input>` lines: a pass-1 chunk's become the module lines it held.
+  const merged = new Map<string, string>();
+  for (const [name, text] of out) {
+    merged.set(
+      name,
+      text.replace(/^\/\/ (\S+\.js)\n/gm, (_, input: string) => {
+        const held = files.get(input)?.match(MODULE_LINE) ?? [];
+        return held.map((l) => `${l}\n`).join("");
+      }),
+    );
+  }
+  return merged;
+}
+
 /** Bundles `tools` (cli/<tool>.ts each) into a fresh temporary folder; returns file name -> text. */
 export async function makeBundle(tools: readonly string[]): Promise<Map<string, string>> {
-  const out = await Deno.makeTempDir({ prefix: "dimse-bundle-" });
+  const tmp = await Deno.makeTempDir({ prefix: "dimse-bundle-" });
   try {
-    const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "bundle",
-        "--quiet",
-        "--code-splitting",
-        "--external",
-        "npm:*",
-        "--outdir",
-        out,
-        ...tools.map((t) => `cli/${t}.ts`),
-      ],
-      cwd: root,
-      stdout: "null",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).output();
-    if (code !== 0) {
-      throw new Error(`deno bundle failed: ${new TextDecoder().decode(stderr).trim()}`);
-    }
+    const pass1 = await esbuild(root, tools.map((t) => `cli/${t}.ts`), `${tmp}/pass1`);
     const files = new Map<string, string>();
-    for (const e of Deno.readDirSync(out)) {
-      files.set(e.name, HEADER + Deno.readTextFileSync(`${out}/${e.name}`));
+    for (const tool of tools) {
+      for (const [name, text] of await mergeStart(tool, pass1, `${tmp}/${tool}`)) {
+        const have = files.get(name);
+        if (have !== undefined && have !== HEADER + text) {
+          throw new Error(`bundle: ${name} differs between tools`);
+        }
+        files.set(name, HEADER + text);
+      }
     }
     return files;
   } finally {
-    await Deno.remove(out, { recursive: true });
+    await Deno.remove(tmp, { recursive: true });
   }
 }
 

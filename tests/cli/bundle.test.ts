@@ -70,6 +70,35 @@ Deno.test("the launcher loads a chunk when the run imports it: -d dumps, TLS wit
   });
 });
 
+Deno.test("every module a tool can load is in one file of its bundle: no class or state twice", () => {
+  // testing/bundle.ts merges a tool's start into one chunk; a module copied into that chunk and
+  // also left in a chunk a dynamic import loads would exist twice in one run (instanceof fails
+  // across the copies, each keeps its own state). esbuild's `// lib/...` lines name the modules.
+  const files = currentBundle();
+  for (const tool of OUR_TOOLS) {
+    // esbuild repeats a module's line where its code resumes after hoisted imports: count files.
+    const where = new Map<string, Set<string>>();
+    const seen = new Set<string>();
+    const todo = [`${tool}.js`];
+    while (todo.length > 0) {
+      const f = todo.pop()!;
+      if (seen.has(f)) continue;
+      seen.add(f);
+      const text = files.get(f);
+      assert.ok(text !== undefined, `${tool} imports bundle/${f}, which is missing`);
+      for (const m of text.matchAll(/(?:^(?:import|export)\s[^"'`;]*?|import\()"\.\/([^"]+)"/gm)) {
+        todo.push(m[1]);
+      }
+      for (const m of text.matchAll(/^\/\/ ((?:lib|cli)\/\S+\.(?:ts|js))$/gm)) {
+        where.set(m[1], new Set([...where.get(m[1]) ?? [], f]));
+      }
+    }
+    const twice = [...where].filter(([, fs]) => fs.size > 1).map(([m, fs]) => `${m}: ${[...fs]}`);
+    assert.deepEqual(twice, [], tool);
+    assert.ok(where.has("lib/ul/association.ts") && where.has(`cli/${tool}.ts`), tool);
+  }
+});
+
 Deno.test("each launcher, sh and cmd, runs its tool's bundle with the same Deno flags", async () => {
   const flags = (line: string) => line.match(/ run (.*?) "/)?.[1];
   for (const tool of OUR_TOOLS) {

@@ -170,6 +170,17 @@ for (const [form, graphOf] of FORMS) {
   }
 }
 
+for (const tool of ["echoscu", "echoscp", "storescu", "storescp", "findscu", "movescu", "getscu"]) {
+  Deno.test(`${tool}'s start (bundle) reads two files: its entry and one chunk`, async () => {
+    // issue 15: Deno's per-file load (read, code-cache lookup, instantiate) cost echoscu's 17
+    // files 2-5 ms of CPU more than 2 (testing/bundle.ts, pass 2).
+    const root = repoPath("bundle/");
+    const files = (await bundleGraph(tool)).files.map((f) => f.replace(root, "")).sort();
+    assert.equal(files.length, 2, files.join(", "));
+    assert.ok(files.includes(`${tool}.js`), files.join(", "));
+  });
+}
+
 /**
  * The files of a start graph whose text holds a character above U+00FF. V8 keeps each
  * module's source as a string, a one-byte string when every character is Latin-1; one
