@@ -105,6 +105,10 @@ async function mergeStart(
   }
   const wrapper = new Map<string, string>();
   for (const d of dynamic) {
+    // A wrapper forwards with `export *`, which leaves out a default export.
+    if (/^export default|\bas default\b/m.test(files.get(d)!)) {
+      throw new Error(`bundle: ${d} has a default export, which its wrapper would not forward`);
+    }
     const name = `${tool}.${d.replace(/-[A-Z0-9]+\.js$/, "")}.js`;
     if ([...wrapper.values()].includes(name)) throw new Error(`bundle: two chunks named ${name}`);
     wrapper.set(d, name);
