@@ -1,6 +1,7 @@
 @echo off
 rem echoscu with the Deno permissions it needs (README: "Install and run").
-rem It reads a chunk of the bundle only when the run imports it (README: "Bundled tools").
+rem It reads a chunk of the bundle only when the run imports it, and V8 compiles all of a
+rem file at once so that its code cache holds every function (README: "Bundled tools").
 call "%~dp0deno.cmd" || exit /b 127
-"%DENO%" run --unstable-lazy-dynamic-imports --no-prompt --allow-net --allow-read "%~dp0..\bundle\echoscu.js" %*
+"%DENO%" run --unstable-lazy-dynamic-imports --v8-flags=--no-lazy --no-prompt --allow-net --allow-read "%~dp0..\bundle\echoscu.js" %*
 exit /b %ERRORLEVEL%

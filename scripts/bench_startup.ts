@@ -62,6 +62,7 @@ export async function benchStartup(args: string[]): Promise<Record<string, numbe
   const flags = [
     "run",
     "--unstable-lazy-dynamic-imports",
+    "--v8-flags=--no-lazy",
     "--no-prompt",
     "--allow-net",
     "--allow-read",
