@@ -161,6 +161,7 @@ export type { FileSink } from "./lib/ae/file_store.ts";
 export type { IpFamily } from "./lib/transport/tcp.ts";
 export type { LogThreshold } from "./lib/log/logger.ts";
 export type { MissingPermission } from "./lib/util/permission.ts";
+export type { OutgoingDataset } from "./lib/ae/channel.ts";
 export type { OverloadEnd } from "./lib/ae/budget.ts";
 export type { OverloadStart } from "./lib/ae/budget.ts";
 export type { Pdu } from "./lib/pdu/types.ts";

@@ -23,10 +23,9 @@ import { hasDataset, PRIORITY, type Priority } from "../dimse/messages.ts";
 import { concatBytes } from "../util/bytes.ts";
 import type { Logger } from "../log/logger.ts";
 import type { AssociateAcPdu, AssociateRqPdu, AsynchronousOperationsWindow } from "../pdu/types.ts";
-import type { PDataRun } from "../pdu/pdata.ts";
 import type { TlsInfo } from "../transport/tls.ts";
 import type { UlAssociation } from "../ul/association.ts";
-import type { ChannelEvent, DimseChannel } from "./channel.ts";
+import type { ChannelEvent, DimseChannel, OutgoingDataset } from "./channel.ts";
 import {
   AssociationAborted,
   DatasetSourceFailed,
@@ -66,10 +65,11 @@ export interface OperationOptions {
 export interface StoreSource {
   /**
    * The data set, in `transferSyntax`: as bytes, as chunks in order (any
-   * sizes, even total), or read into a `PDataRun` whose PDVs fit the peer's
-   * ({@link Association.maxSendPdv}), sent from the run's memory.
+   * sizes, even total), or read into a `PDataRun` (or the `PDataRuns` of a
+   * long one) whose PDVs fit the peer's ({@link Association.maxSendPdv}),
+   * sent from the runs' memory.
    */
-  dataset: Uint8Array | PDataRun | AsyncIterable<Uint8Array>;
+  dataset: OutgoingDataset;
   /** Its transfer syntax UID: a context accepted for its class and syntax carries it. */
   transferSyntax: string;
   /** SOP Class UID (0008,0016). */
@@ -525,7 +525,7 @@ export class Association implements AsyncDisposable {
   async #single(
     contextId: number,
     request: DimseMessage & { messageId: number },
-    dataset: Uint8Array | PDataRun | AsyncIterable<Uint8Array> | undefined,
+    dataset: OutgoingDataset | undefined,
     operation: string,
     o: StoreOptions,
   ): Promise<DimseMessage> {
@@ -570,7 +570,7 @@ export class Association implements AsyncDisposable {
   #exclusive(
     contextId: number,
     message: DimseMessage,
-    dataset?: Uint8Array | PDataRun | AsyncIterable<Uint8Array>,
+    dataset?: OutgoingDataset,
     failed?: (err: unknown) => Promise<never>,
   ): Promise<void> {
     // Nothing under way (one request at a time, the common case): at once, not a turn later,
@@ -624,7 +624,7 @@ export class Association implements AsyncDisposable {
   #send(
     contextId: number,
     request: DimseMessage,
-    dataset: Uint8Array | PDataRun | AsyncIterable<Uint8Array> | undefined,
+    dataset: OutgoingDataset | undefined,
   ): Promise<void> {
     return this.#exclusive(contextId, request, dataset, this.#sendFailed);
   }

@@ -10,7 +10,7 @@ import { type DimseMessage, encodeMessage } from "../dimse/messages.ts";
 import { fragmentPdus, maxPdvDataLength, MessageAssembler } from "../dimse/fragment.ts";
 import { DimseDecodeError } from "../dimse/errors.ts";
 import type { AbortPdu, PDataTfPdu } from "../pdu/types.ts";
-import { PDataRun } from "../pdu/pdata.ts";
+import { PDataRun, PDataRuns } from "../pdu/pdata.ts";
 import type { AbortSource, UlAssociation, UlIndication } from "../ul/association.ts";
 import { Fifo } from "../util/fifo.ts";
 import { Deadline } from "../util/timer.ts";
@@ -71,6 +71,12 @@ export interface ChannelOptions {
   /** The slowest transfer accepted while a message arrives; none when absent. */
   floor?: TransferFloor;
 }
+
+/**
+ * A data set to send after its command (see {@linkcode DimseChannel.send}):
+ * bytes, one run of PDUs, a stream of runs, or a stream of chunks.
+ */
+export type OutgoingDataset = Uint8Array | PDataRun | PDataRuns | AsyncIterable<Uint8Array>;
 
 /** Default PDV size when the peer accepts any length: large enough to amortise syscalls. */
 export const DEFAULT_CHUNK = 64 * 1024;
@@ -170,19 +176,16 @@ export class DimseChannel {
    * the message is incomplete on the wire: the caller must abort the
    * association. A data set in a `PDataRun` (PDVs of at most
    * {@link DimseChannel.maxSendPdv} bytes) goes out from the run's memory,
-   * not copied: the run may be refilled once the promise has settled.
+   * not copied: the run may be refilled once the promise has settled. So
+   * do the runs of a `PDataRuns`, each refilled as that class says.
    */
-  send(
-    contextId: number,
-    message: DimseMessage,
-    dataset?: Uint8Array | PDataRun | AsyncIterable<Uint8Array>,
-  ): Promise<void> {
+  send(contextId: number, message: DimseMessage, dataset?: OutgoingDataset): Promise<void> {
     // No async function here: a command alone (every response, every C-ECHO) is queued
     // and its write promise handed back as it is.
     let written: Promise<void>;
     try {
-      // A run that does not fit the peer's PDUs is refused before anything is queued.
-      if (dataset instanceof PDataRun) {
+      // Runs that do not fit the peer's PDUs are refused before anything is queued.
+      if (dataset instanceof PDataRun || dataset instanceof PDataRuns) {
         if (dataset.pdvLength > this.#pdvLength) {
           throw new RangeError(
             `PDVs of ${dataset.pdvLength} bytes: the peer takes at most ${this.#pdvLength}`,
@@ -198,10 +201,45 @@ export class DimseChannel {
       written.catch(ignore);
       if (dataset instanceof Uint8Array) return this.#sendFragments(contextId, false, dataset);
       if (dataset instanceof PDataRun) return this.#queue(dataset.pdus(contextId));
+      if (dataset instanceof PDataRuns) return this.#sendRuns(contextId, dataset, written);
     } catch (err) {
       return Promise.reject(err);
     }
     return this.#sendStream(contextId, dataset, written);
+  }
+
+  /**
+   * Sends a data set's runs in order, each queued as it comes (the upper
+   * layer writes a run from its memory, PS3.8 9.3.5), the last PDV of the
+   * run that completes `source.length` flagged last (E.2). Before the next
+   * run is asked for, the write of the run before the one just queued is
+   * awaited: the producer may then refill that run's memory, while the run
+   * just queued is written (two buffers in turn, bounded memory whatever
+   * the data set's length). `written`: the command's write.
+   */
+  async #sendRuns(contextId: number, source: PDataRuns, written: Promise<void>): Promise<void> {
+    let sent = 0;
+    let before = written;
+    let last = written;
+    for await (const run of source.runs) {
+      if (run.pdvLength > source.pdvLength) {
+        throw new RangeError(
+          `a run of PDVs of ${run.pdvLength} bytes in runs of ${source.pdvLength}`,
+        );
+      }
+      sent += run.length;
+      if (sent > source.length) break;
+      const ends = sent === source.length;
+      last = this.#queue(run.pdus(contextId, ends));
+      last.catch(ignore);
+      await before;
+      before = last;
+      if (ends) break;
+    }
+    if (sent !== source.length) {
+      throw new RangeError(`runs of ${sent} bytes for a data set of ${source.length}`);
+    }
+    await last;
   }
 
   /**

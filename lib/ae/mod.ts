@@ -131,6 +131,7 @@ export {
   type ChannelEvent,
   type ChannelOptions,
   DimseChannel,
+  type OutgoingDataset,
   SEND_WINDOW,
   type SlowTransfer,
   type TransferFloor,

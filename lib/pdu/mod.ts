@@ -12,7 +12,7 @@
 export type * from "./types.ts";
 export { ABORT_REASON, DICOM_APPLICATION_CONTEXT, ITEM_TYPE, PDU_TYPE } from "./types.ts";
 export { decodePdu, encodePdu } from "./codec.ts";
-export { PDATA_OVERHEAD, PDataFrame, PDataRun, RUN_FRONT } from "./pdata.ts";
+export { PDATA_OVERHEAD, PDataFrame, PDataRun, PDataRuns, RUN_FRONT } from "./pdata.ts";
 export { PduDecodeError } from "./errors.ts";
 export { DEFAULT_PDU_LIMITS, type PduLimits, PduReader, type ReadPdu } from "./reader.ts";
 export { type AssociateDumpParams, formatAssociateDump, formatPduHeaderAndHex } from "./dump.ts";

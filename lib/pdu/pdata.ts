@@ -257,13 +257,55 @@ export class PDataRun {
     return RUN_FRONT + length + PDATA_OVERHEAD * Math.ceil(length / pdvLength);
   }
 
-  /** The PDUs of the run on context `contextId`, the last flagged last (PS3.8 E.2). */
-  pdus(contextId: number): PDataTfPdu[] {
-    const last = this.slots.length - 1;
+  /**
+   * The PDUs of the run on context `contextId`; its last PDV flagged last
+   * (PS3.8 E.2) when `ends` (the run is a data set's last or only one).
+   */
+  pdus(contextId: number, ends = true): PDataTfPdu[] {
+    const last = ends ? this.slots.length - 1 : -1;
     return this.slots.map((data, i) => ({
       type: "P-DATA-TF",
       pdvs: [{ contextId, isCommand: false, isLast: i === last, data }],
     }));
+  }
+}
+
+/**
+ * A data set too long for one {@link PDataRun} (a file of a gigabyte, which
+ * must not be read whole), sent as a stream of runs in order: each run is
+ * read into reused memory and goes out from there, not copied. `length` is
+ * the whole data set's, known up front (a file's, as inspected), so the last
+ * PDV of the run that completes it is flagged last without holding a run
+ * back. The sender asks for the next run only once every run before the one
+ * it was given last has been written: a producer may refill a run's memory
+ * when it is asked for the run after next (two buffers in turn suffice).
+ */
+export class PDataRuns {
+  /** The data set's length, as given. */
+  readonly length: number;
+  /** The longest PDV of any of its runs, as given. */
+  readonly pdvLength: number;
+  /** The runs, in order. */
+  readonly runs: AsyncIterable<PDataRun>;
+
+  /**
+   * A data set of `length` bytes in `runs`.
+   *
+   * @param length data set bytes in all: the runs must bring exactly these
+   * @param pdvLength the longest PDV of any run (the peer must take it)
+   * @param runs the runs, in order
+   * @throws RangeError if `length` is no positive integer or `pdvLength` no even integer >= 2
+   */
+  constructor(length: number, pdvLength: number, runs: AsyncIterable<PDataRun>) {
+    if (!Number.isInteger(length) || length < 1) {
+      throw new RangeError(`a data set of ${length} bytes in runs`);
+    }
+    if (!Number.isInteger(pdvLength) || pdvLength < 2 || pdvLength % 2 !== 0) {
+      throw new RangeError(`PDV data length ${pdvLength} is not an even integer >= 2`);
+    }
+    this.length = length;
+    this.pdvLength = pdvLength;
+    this.runs = runs;
   }
 }
 

@@ -40,7 +40,7 @@ import { DatasetSourceFailed } from "../../ae/errors.ts";
 import { formatStatus, statusCategory, statusMeaning } from "../../dimse/status.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { AssociateAcPdu, UserIdentityRq } from "../../pdu/types.ts";
-import { PDataRun } from "../../pdu/pdata.ts";
+import { PDataRun, PDataRuns } from "../../pdu/pdata.ts";
 import { transferSyntaxName } from "../../dicom/uids.ts";
 import { uidName } from "../../dicom/uid_names.ts";
 import { buildAssociateRq } from "../../ae/negotiation.ts";
@@ -583,21 +583,28 @@ class ReadAhead {
   readonly #rest: AsyncIterator<Uint8Array> | undefined;
   readonly #parser: DatasetParser | undefined;
   #release: (() => void) | undefined;
-  /** The whole data set read into a run: `#head` holds its slots. */
-  #run: PDataRun | undefined;
+  /**
+   * The data set read into a run (`#head` holds its slots), or the first run
+   * of a long one (then `#fileRuns` reads the others), or a long one's runs.
+   */
+  #run: PDataRun | PDataRuns | undefined;
+  /** A long data set's runs after the first (see FileRuns). */
+  readonly #fileRuns: FileRuns | undefined;
 
   private constructor(
     head: Uint8Array[],
     rest: AsyncIterator<Uint8Array> | undefined,
     parser: DatasetParser | undefined,
     release: (() => void) | undefined,
-    run?: PDataRun,
+    run?: PDataRun | PDataRuns,
+    fileRuns?: FileRuns,
   ) {
     this.#head = head;
     this.#rest = rest;
     this.#parser = parser;
     this.#release = release;
     this.#run = run;
+    this.#fileRuns = fileRuns;
   }
 
   /**
@@ -637,11 +644,21 @@ class ReadAhead {
    * no generator to step through and no promise per chunk, once per file.
    * Read into a run, its chunks are the run's slots.
    */
-  static of(data: Uint8Array | PDataRun, release?: () => void): ReadAhead {
+  static of(data: Uint8Array | PDataRun | PDataRuns, release?: () => void): ReadAhead {
     if (data instanceof PDataRun) {
       return new ReadAhead([...data.slots], undefined, undefined, release, data);
     }
+    if (data instanceof PDataRuns) return new ReadAhead([], undefined, undefined, release, data);
     return new ReadAhead(data.length > 0 ? [data] : [], undefined, undefined, release);
+  }
+
+  /**
+   * A long data set read in runs: `first` read, the others read by `runs`
+   * as they are asked for (as the slots of {@link ReadAhead.chunks} or
+   * through {@link ReadAhead.longRuns}).
+   */
+  static ofRuns(first: PDataRun, runs: FileRuns, release: () => void): ReadAhead {
+    return new ReadAhead([...first.slots], runs.chunks(), undefined, release, first, runs);
   }
 
   /** The chunks' memory may be reused: the store that sent them is over. Closes the source. */
@@ -663,9 +680,9 @@ class ReadAhead {
    * association as bytes, a data set goes out with its command in the same
    * write, with no stream to step through (issue 15).
    */
-  whole(): Uint8Array | PDataRun | undefined {
+  whole(): Uint8Array | PDataRun | PDataRuns | undefined {
     const run = this.#run;
-    if (run) {
+    if (run && !this.#fileRuns) {
       this.#run = undefined;
       this.#head = [];
       return run;
@@ -674,6 +691,27 @@ class ReadAhead {
     const bytes = this.#head[0];
     this.#head = [];
     return bytes;
+  }
+
+  /**
+   * A long data set read in runs (see FileRuns) as the runs it goes out in,
+   * taken once: its first run, checked by `parser` (a tokenizer, when the
+   * data set goes as it is) now, so that a bad head fails before anything
+   * is sent; every later one as it is read, the end before the last run
+   * goes. Undefined when the data set was not read in runs.
+   */
+  longRuns(parser: DatasetParser | undefined): PDataRuns | undefined {
+    const first = this.#run;
+    const runs = this.#fileRuns;
+    if (!runs || !(first instanceof PDataRun)) return undefined;
+    this.#run = undefined;
+    this.#head = [];
+    for (const slot of first.slots) parser?.push(slot);
+    return new PDataRuns(
+      first.length + runs.remaining,
+      runs.pdvLength,
+      checkedRuns(first, runs, parser),
+    );
   }
 
   /**
@@ -715,6 +753,83 @@ class ReadAhead {
   /** Closes the source (when the chunks are not taken after all). */
   async close(): Promise<void> {
     await this.#rest?.return?.();
+    this.#fileRuns?.close();
+  }
+}
+
+/**
+ * The runs of a long data set: `first` (checked already), then each run
+ * read and checked by `parser` as it is asked for; the parser sees the end
+ * before the last run is handed on, so a bad tail fails before the data
+ * set's last PDV goes (PS3.8 E.2: the receiver then has no whole data set).
+ */
+async function* checkedRuns(
+  first: PDataRun,
+  runs: FileRuns,
+  parser: DatasetParser | undefined,
+): AsyncGenerator<PDataRun> {
+  for (let run = first;;) {
+    if (runs.remaining === 0) parser?.end();
+    yield run;
+    const next = runs.next();
+    if (next === undefined) return;
+    for (const slot of next.slots) parser?.push(slot);
+    run = next;
+  }
+}
+
+/**
+ * A data set longer than {@link CHECK_AHEAD} read in PDataRuns of whole PDVs
+ * of `pdvLength`, up to CHECK_AHEAD bytes a run, into two read-ahead buffers
+ * in turn: a run's memory is refilled when the run after next is read,
+ * which the sender asks for only once the run is written (see PDataRuns),
+ * so a file of any size is sent from two buffers without being copied.
+ */
+class FileRuns {
+  /** Data bytes per PDV. */
+  readonly pdvLength: number;
+  readonly #reader: DatasetReader;
+  readonly #buffers: readonly Uint8Array[];
+  /** Data bytes per run: whole PDVs, so that only the data set's last PDV is short. */
+  readonly #runLength: number;
+  #turn = 0;
+
+  constructor(reader: DatasetReader, buffers: readonly Uint8Array[], pdvLength: number) {
+    this.#reader = reader;
+    this.#buffers = buffers;
+    this.pdvLength = pdvLength;
+    this.#runLength = pdvLength >= CHECK_AHEAD
+      ? CHECK_AHEAD
+      : CHECK_AHEAD - CHECK_AHEAD % pdvLength;
+  }
+
+  /** Data set bytes not read yet. */
+  get remaining(): number {
+    return this.#reader.remaining;
+  }
+
+  /**
+   * The next run, read (synchronously, see FileCursor); undefined once all
+   * are. Throws what the reader throws (a file shorter than inspected).
+   */
+  next(): PDataRun | undefined {
+    const left = this.#reader.remaining;
+    if (left === 0) return undefined;
+    const memory = this.#buffers[this.#turn];
+    this.#turn = 1 - this.#turn;
+    const run = new PDataRun(memory, this.pdvLength, Math.min(this.#runLength, left));
+    for (const slot of run.slots) this.#reader.readInto(slot);
+    return run;
+  }
+
+  /** The slots of the runs after the first, as chunks (a data set transcoded on its way). */
+  async *chunks(): AsyncGenerator<Uint8Array> {
+    for (let run = this.next(); run; run = this.next()) yield* run.slots;
+  }
+
+  /** Closes the file; safe to call more than once. */
+  close(): void {
+    this.#reader.close();
   }
 }
 
@@ -763,6 +878,19 @@ function readFileAhead(info: DicomFileInfo, pdvLength: number): Promise<ReadAhea
       head = Promise.reject(err);
     } finally {
       reader?.close();
+    }
+  } else if (pdvLength >= RUN_MIN_PDV) {
+    // Longer, at PDVs worth a read each: in runs, the first now (checked before the request
+    // goes), the others as they are sent, each into the buffer the run before last was in.
+    let reader: DatasetReader | undefined;
+    try {
+      reader = openDataset(info);
+      const runs = new FileRuns(reader, buffers, pdvLength);
+      head = Promise.resolve(ReadAhead.ofRuns(runs.next()!, runs, release));
+    } catch (err) {
+      reader?.close();
+      release();
+      head = Promise.reject(err);
     }
   } else {
     head = ReadAhead.open(readDatasetChunks(info, chunk, { into: buffers }), undefined, release);
@@ -1430,11 +1558,15 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
     if (log.isEnabled("debug")) log.debug(dumpMessage(request, "OUTGOING", { uidName }));
     summary.sent++;
     let response: CStoreRsp;
-    // A data set read and checked whole goes as bytes, counted once it is out (onSent).
-    const whole = data.whole();
+    // A data set read and checked whole goes as bytes, counted once it is out (onSent); one
+    // in runs or chunks is counted as each goes.
+    const got = data.whole();
+    const whole = got instanceof PDataRuns ? undefined : got;
     try {
       response = await a.assoc.store({
-        dataset: whole ?? counted(data.chunks(), rec),
+        dataset: got instanceof PDataRuns
+          ? new PDataRuns(got.length, got.pdvLength, counted(got.runs, rec))
+          : whole ?? counted(data.chunks(), rec),
         transferSyntax: context.transferSyntax,
         sopClassUid,
         sopInstanceUid,
@@ -1576,7 +1708,7 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
   }
 
   /** Counts bytes as they go out, for the record, the summary and the progress bar. */
-  async function* counted(src: AsyncIterable<Uint8Array>, rec: StoreRecord) {
+  async function* counted<T extends { length: number }>(src: AsyncIterable<T>, rec: StoreRecord) {
     for await (const chunk of src) {
       yield chunk;
       count(rec, chunk.length);
@@ -1647,11 +1779,15 @@ async function outgoingDataset(
     }
     parser = new DatasetParser(enc, { maxValueLength: length });
   }
+  // Read in runs and sent as it is: the first run checked here, the others as they go.
+  const runs = asIs && !enc?.deflated ? head.longRuns(parser) : undefined;
+  if (runs) return ReadAhead.of(runs);
   // Read whole and sent as it is: checked here, in one piece.
   const whole = asIs && !enc?.deflated ? head.whole() : undefined;
   if (whole) {
+    // (Runs of a long data set were taken above: what is left is one run or bytes.)
     if (whole instanceof PDataRun) { for (const slot of whole.slots) parser?.push(slot); }
-    else parser?.push(whole);
+    else if (whole instanceof Uint8Array) parser?.push(whole);
     parser?.end();
     return ReadAhead.of(whole);
   }
