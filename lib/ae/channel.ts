@@ -219,7 +219,8 @@ export class DimseChannel {
    */
   async #sendRuns(contextId: number, source: PDataRuns, written: Promise<void>): Promise<void> {
     let sent = 0;
-    let before = written;
+    // The write of the run before the one just queued (none before the first two).
+    let before: Promise<void> | undefined;
     let last = written;
     for await (const run of source.runs) {
       if (run.pdvLength > source.pdvLength) {
@@ -232,7 +233,7 @@ export class DimseChannel {
       const ends = sent === source.length;
       last = this.#queue(run.pdus(contextId, ends));
       last.catch(ignore);
-      await before;
+      if (before) await before;
       before = last;
       if (ends) break;
     }

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import type { Pdv } from "../../lib/pdu/types.ts";
 import { DimseChannel, SEND_WINDOW } from "../../lib/ae/channel.ts";
-import { PDataRun } from "../../lib/pdu/pdata.ts";
+import { PDataRun, PDataRuns } from "../../lib/pdu/pdata.ts";
 import type { UlAssociation } from "../../lib/ul/association.ts";
 import type { CStoreRq } from "../../lib/dimse/messages.ts";
 
@@ -153,4 +153,119 @@ Deno.test("send: a data set in a PDataRun goes as the run's slots, a run the pee
   const odd = new PDataRun(new Uint8Array(PDataRun.size(1000, 2501)), 1000, 2501);
   await assert.rejects(channel.send(1, RQ, odd), /odd data set length/);
   assert.equal(pdvs.length, 0, "nothing queued for a refused run");
+});
+
+/**
+ * An association that holds each PDV's data as given (a view, as the upper layer writes a
+ * run from its memory) until its write completes, and records the bytes only then: memory
+ * refilled while a write still holds it arrives changed. `complete()` finishes the oldest.
+ */
+function holder(peerMaxPdu: number) {
+  const pdvs: Pdv[] = [];
+  const pending: { pdv: Pdv; resolve: () => void }[] = [];
+  const assoc = {
+    peerMaxPdu,
+    sendPData(pdu: { pdvs: Pdv[] }) {
+      return new Promise<void>((resolve) => pending.push({ pdv: pdu.pdvs[0], resolve }));
+    },
+  } as unknown as UlAssociation;
+  const complete = () => {
+    const w = pending.shift();
+    if (!w) return;
+    pdvs.push({ ...w.pdv, data: w.pdv.data.slice() });
+    w.resolve();
+  };
+  return { assoc, pdvs, pending, complete };
+}
+
+/**
+ * `data` as runs of `runLength` bytes in PDVs of `pdv`, in two buffers in turn, each
+ * poisoned (0xee) before it is refilled; `asked` counts the runs asked for.
+ */
+function twoBufferRuns(data: Uint8Array, pdv: number, runLength: number) {
+  const buffers = [0, 1].map(() => new Uint8Array(PDataRun.size(pdv, runLength)));
+  const state = { asked: 0 };
+  async function* runs(): AsyncGenerator<PDataRun> {
+    for (let at = 0; at < data.length; at += runLength) {
+      state.asked++;
+      const memory = buffers[(at / runLength) % 2].fill(0xee);
+      const run = new PDataRun(memory, pdv, Math.min(runLength, data.length - at));
+      let o = at;
+      for (const slot of run.slots) {
+        slot.set(data.subarray(o, o + slot.length));
+        o += slot.length;
+      }
+      yield run;
+    }
+  }
+  return { runs: runs(), state };
+}
+
+Deno.test("send: PDataRuns from two buffers in turn arrive whole, a buffer refilled only once its run is written", async () => {
+  const { assoc, pdvs, pending, complete } = holder(1012);
+  const channel = new DimseChannel(assoc);
+  const data = pattern(14_000);
+  const { runs, state } = twoBufferRuns(data, 1000, 3000);
+  const sending = channel.send(1, RQ, new PDataRuns(data.length, 1000, runs));
+  for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 0));
+  // Nothing written yet: the first two runs (both buffers) and no more.
+  assert.equal(state.asked, 2);
+  assert.equal(pending.length, 1 + 3 + 3);
+  // Writes complete one at a time, interleaved with the channel's turns.
+  const drain = setInterval(complete, 0);
+  await sending;
+  clearInterval(drain);
+  assert.equal(state.asked, 5);
+  assert.equal(pdvs.filter((p) => p.isCommand).length, 1);
+  const got = dataOf(pdvs);
+  assert.deepEqual(got.lengths, [
+    1000,
+    1000,
+    1000,
+    1000,
+    1000,
+    1000,
+    1000,
+    1000,
+    1000,
+    1000,
+    1000,
+    1000,
+    1000,
+    1000,
+  ]);
+  assert.deepEqual(got.lastFlags, got.lastFlags.map((_, i) => i === 13));
+  assert.ok(got.bytes.every((b, i) => b === data[i]), "a run refilled before it was written");
+});
+
+Deno.test("send: PDataRuns the peer cannot take are refused before the command; runs short of or past the length fail unflagged", async () => {
+  const { assoc, pdvs } = recorder(1012);
+  const channel = new DimseChannel(assoc);
+  const data = pattern(14_000);
+  const wide = twoBufferRuns(data, 2000, 4000);
+  await assert.rejects(
+    channel.send(1, RQ, new PDataRuns(data.length, 2000, wide.runs)),
+    /PDVs of 2000 bytes/,
+  );
+  const odd = twoBufferRuns(pattern(14_001), 1000, 3000);
+  await assert.rejects(
+    channel.send(1, RQ, new PDataRuns(14_001, 1000, odd.runs)),
+    /odd data set length/,
+  );
+  assert.equal(pdvs.length, 0, "nothing queued for refused runs");
+  assert.equal(wide.state.asked + odd.state.asked, 0, "no run asked for");
+
+  for (const length of [14_002, 13_998]) {
+    pdvs.length = 0;
+    await assert.rejects(
+      channel.send(1, RQ, new PDataRuns(length, 1000, twoBufferRuns(data, 1000, 3000).runs)),
+      new RegExp(`runs of 1[34]\\d+ bytes for a data set of ${length}`),
+    );
+    assert.equal(pdvs.some((p) => !p.isCommand && p.isLast), false, "nothing flagged last");
+  }
+  const narrow = twoBufferRuns(data, 1000, 3000);
+  await assert.rejects(
+    channel.send(1, RQ, new PDataRuns(data.length, 500, narrow.runs)),
+    /a run of PDVs of 1000 bytes in runs of 500/,
+  );
 });
