@@ -230,12 +230,12 @@ export class DimseChannel {
       }
       sent += run.length;
       if (sent > source.length) break;
-      const ends = sent === source.length;
-      last = this.#queue(run.pdus(contextId, ends));
+      last = this.#queue(run.pdus(contextId, sent === source.length));
       last.catch(ignore);
       if (before) await before;
       before = last;
-      if (ends) break;
+      // The source is asked once more after the last run: its end (a producer may count or
+      // close there).
     }
     if (sent !== source.length) {
       throw new RangeError(`runs of ${sent} bytes for a data set of ${source.length}`);
