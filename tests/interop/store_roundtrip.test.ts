@@ -485,3 +485,46 @@ Deno.test("large multi-frame file ours -> ours: 512 MiB sent as is and transcode
       await proc.stop();
     }
   }));
+
+/** A storescu holding this test's 256 MiB file whole would pass this peak RSS by far. */
+const RUNS_PEAK_LIMIT = 128 * MiB;
+
+Deno.test({
+  name:
+    "large multi-frame file ours -> DCMTK storescp +B at 128 KiB PDUs: 256 MiB sent in runs from bounded memory, byte for byte",
+  ignore: !HAVE_DCMTK,
+  fn: () =>
+    withDir(async (dir) => {
+      const uid = newUid();
+      const source = `${dir}/large.dcm`;
+      const frames = LARGE_FRAMES / 2;
+      const pixels = LARGE_PIXELS / 2;
+      await writeImageFile(source, { frames, ts: ELE, sopInstanceUid: uid });
+      const od = `${dir}/od`;
+      await Deno.mkdir(od);
+      // -pdu 131072: its PDUs take 131,066 data bytes a PDV, at which storescu reads a data
+      // set over 1 MiB in runs (issue 15); +B writes the data set as it arrived.
+      const { proc, port } = await startStorescp(["+xa", "+B", "-pdu", "131072", "-od", od]);
+      try {
+        const r = await storescuWithPeak(["--json", "-xe", HOST, String(port), source]);
+        assert.equal(r.code, 0, show(r));
+        const [record] = jsonLines(r.stdout).filter((x) => x.type === "store");
+        assert.equal(record?.transferSyntax, ELE, show(r));
+        assert.equal(
+          record?.bytes,
+          (await Deno.stat(source)).size -
+            (await inspectDicomFile(source, "file-only")).datasetOffset,
+        );
+        await assertLargeEqual(source, `${od}/MR.${uid}`, pixels);
+        console.log(
+          `storescu peak RSS, 256 MiB file at 128 KiB PDUs: ${(r.peak / MiB).toFixed(0)} MiB`,
+        );
+        assert.ok(
+          r.peak > 0 && r.peak < RUNS_PEAK_LIMIT,
+          `storescu peak RSS ${r.peak} >= ${RUNS_PEAK_LIMIT}`,
+        );
+      } finally {
+        await proc.stop();
+      }
+    }),
+});
