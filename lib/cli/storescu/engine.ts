@@ -822,9 +822,19 @@ class FileRuns {
     return run;
   }
 
-  /** The slots of the runs after the first, as chunks (a data set transcoded on its way). */
+  /**
+   * The data set after the first run in chunks of a run's length, read into
+   * the two buffers in turn as the runs would be (a chunk stays valid until
+   * the next but one is asked for): for a data set transcoded on its way,
+   * which needs no PDV layout and takes fewer, longer chunks faster.
+   */
   async *chunks(): AsyncGenerator<Uint8Array> {
-    for (let run = this.next(); run; run = this.next()) yield* run.slots;
+    for (let left = this.remaining; left > 0; left = this.remaining) {
+      const chunk = this.#buffers[this.#turn].subarray(0, Math.min(this.#runLength, left));
+      this.#turn = 1 - this.#turn;
+      this.#reader.readInto(chunk);
+      yield chunk;
+    }
   }
 
   /** Closes the file; safe to call more than once. */
