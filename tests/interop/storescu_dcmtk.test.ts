@@ -520,6 +520,45 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "storescu at 128 KiB PDUs: a data set over 1 MiB broken at its end goes in runs, is stopped before its last PDV (association aborted, nothing stored), the next file goes on a new association",
+  ignore: !HAVE_DCMTK,
+  fn: () =>
+    withDir(async (dir) => {
+      // 2 MiB of pixel data, then half an element header: found only while it is being sent,
+      // when the last run is read; at PDVs of 131,066 bytes the data set goes in runs.
+      const big = await image(dir, "big.dcm", ELE, { rows: 512, cols: 512, frames: 4 });
+      const bigFile = await Deno.open(big.path, { append: true });
+      await bigFile.write(new Uint8Array([0xfa, 0xff, 0xfa, 0xff]));
+      bigFile.close();
+      const whole = await image(dir, "whole.dcm", ELE, { rows: 512, cols: 512, frames: 4 });
+      const good = await image(dir, "good.dcm", ELE);
+      await withStorescp(dir, ["-v", "-pdu", "131072"], async (port, scp) => {
+        const batch = [whole.path, big.path, good.path];
+        const r = await storescu(["-nh", "--json", HOST, String(port), ...batch]);
+        assert.equal(r.code, 1, show(r));
+        const { files, summary } = jsonRecords(r);
+        assert.deepEqual(files.map((f) => f.outcome), ["success", "failed", "success"]);
+        assert.match(
+          String(files[1].diagnosis),
+          /truncated inside an element header.*association aborted/,
+        );
+        assert.equal(summary.associations, 2);
+        await scp.waitFor((p) => /Association Aborted/.test(p.stderr));
+        assert.deepEqual(
+          (await listDir(`${dir}/in`)).sort(),
+          [whole.uid, good.uid].map((u) => `MR.${u}`).sort(),
+        );
+        for (const f of [whole, good]) {
+          const sent = await readPart10(f.path);
+          const got = await readPart10(received(dir, f.uid));
+          assert.deepEqual(datasetDifferences(sent.dataset, got.dataset, sent.ts, got.ts), []);
+        }
+      });
+    }),
+});
+
+Deno.test({
   name: "storescu --repeat 3 --abort: three stores, then an A-ABORT storescp reports",
   ignore: !HAVE_DCMTK,
   fn: () =>
