@@ -218,22 +218,7 @@ Deno.test("send: PDataRuns from two buffers in turn arrive whole, a buffer refil
   assert.equal(state.asked, 5);
   assert.equal(pdvs.filter((p) => p.isCommand).length, 1);
   const got = dataOf(pdvs);
-  assert.deepEqual(got.lengths, [
-    1000,
-    1000,
-    1000,
-    1000,
-    1000,
-    1000,
-    1000,
-    1000,
-    1000,
-    1000,
-    1000,
-    1000,
-    1000,
-    1000,
-  ]);
+  assert.deepEqual(got.lengths, Array(14).fill(1000));
   assert.deepEqual(got.lastFlags, got.lastFlags.map((_, i) => i === 13));
   assert.ok(got.bytes.every((b, i) => b === data[i]), "a run refilled before it was written");
 });

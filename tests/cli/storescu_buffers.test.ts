@@ -54,6 +54,42 @@ const MODES: Mode[] = [
   },
 ];
 
+/** A data set as it arrived: its transfer syntax and bytes. */
+type Arrived = { ts: string; bytes: Uint8Array };
+
+/**
+ * A storage SCP (AE title STORE) that keeps each data set it receives in `got` by SOP
+ * Instance UID; `pauseMs`: it waits that long after each PDV's data (a slow receiver, whose
+ * socket fills so that the sender's writes wait).
+ */
+function keepingScp(
+  got: Map<string, Arrived>,
+  o: { window?: number; maxPdu?: number; pauseMs?: number },
+) {
+  return serve({
+    aeTitle: "STORE",
+    hostname: "127.0.0.1",
+    port: 0,
+    asyncWindow: o.window,
+    maxPdu: o.maxPdu,
+    services: [
+      storage({
+        store: async (ctx) => {
+          const chunks: Uint8Array[] = [];
+          for await (const c of ctx.dataset) {
+            chunks.push(c.slice());
+            if (o.pauseMs) await new Promise((r) => setTimeout(r, o.pauseMs));
+          }
+          got.set(ctx.message.affectedSopInstanceUid, {
+            ts: ctx.context.transferSyntax,
+            bytes: concatBytes(chunks),
+          });
+        },
+      }),
+    ],
+  });
+}
+
 /**
  * Writes the FRAMES files, receives them with a handler that keeps each data set, has `send`
  * run storescu with `args` towards it (asserting its exit code), and checks that every data
@@ -75,26 +111,8 @@ async function sendAndCompare(
       const info = await inspectDicomFile(path, "file-only");
       sent.set(sopInstanceUid, (await Deno.readFile(path)).subarray(info.datasetOffset));
     }
-    const got = new Map<string, { ts: string; bytes: Uint8Array }>();
-    await using server = await serve({
-      aeTitle: "STORE",
-      hostname: "127.0.0.1",
-      port: 0,
-      asyncWindow: mode.window,
-      maxPdu: mode.maxPdu,
-      services: [
-        storage({
-          store: async (ctx) => {
-            const chunks: Uint8Array[] = [];
-            for await (const c of ctx.dataset) chunks.push(c.slice());
-            got.set(ctx.message.affectedSopInstanceUid, {
-              ts: ctx.context.transferSyntax,
-              bytes: concatBytes(chunks),
-            });
-          },
-        }),
-      ],
-    });
+    const got = new Map<string, Arrived>();
+    await using server = await keepingScp(got, mode);
     await send([
       ...(transfer === "as is" ? [] : ["-xi"]),
       ...mode.args,
@@ -161,39 +179,28 @@ Deno.test("storescu in process, peer PDUs of 128 KiB, a 24 MiB data set to a slo
     await writeImageFile(path, { rows: 512, cols: 512, frames: 48, sopInstanceUid });
     const info = await inspectDicomFile(path, "file-only");
     const sent = (await Deno.readFile(path)).subarray(info.datasetOffset);
-    const got: { ts: string; bytes: Uint8Array }[] = [];
-    await using server = await serve({
-      aeTitle: "STORE",
-      hostname: "127.0.0.1",
-      port: 0,
-      maxPdu: 131072,
-      services: [
-        storage({
-          store: async (ctx) => {
-            const chunks: Uint8Array[] = [];
-            for await (const c of ctx.dataset) {
-              chunks.push(c.slice());
-              await new Promise((r) => setTimeout(r, 2));
-            }
-            got.push({ ts: ctx.context.transferSyntax, bytes: concatBytes(chunks) });
-          },
-        }),
-      ],
-    });
-    poisonReleasedHeadBuffers(0xee);
-    try {
-      for (const args of [[], ["-xi"]]) {
-        const port = String(server.local.port);
-        assert.equal(await main(["-q", ...args, "-aec", "STORE", "127.0.0.1", port, path]), 0);
-      }
-    } finally {
-      poisonReleasedHeadBuffers(undefined);
-    }
-    assert.deepEqual(got.map((g) => g.ts), [EXPLICIT_LE, IMPLICIT_LE]);
-    assertSameBytes(got[0].bytes, sent, "as is");
+    const got = new Map<string, Arrived>();
+    await using server = await keepingScp(got, { maxPdu: 131072, pauseMs: 2 });
     const implicit = concatBytes(
       await Array.fromAsync(transcodeDataset(single(sent), EXPLICIT_LE, IMPLICIT_LE)),
     );
-    assertSameBytes(got[1].bytes, implicit, "-xi");
+    const sends = [
+      { args: [] as string[], ts: EXPLICIT_LE, expected: sent },
+      { args: ["-xi"], ts: IMPLICIT_LE, expected: implicit },
+    ];
+    for (const { args, ts, expected } of sends) {
+      got.clear();
+      poisonReleasedHeadBuffers(0xee);
+      try {
+        const port = String(server.local.port);
+        assert.equal(await main(["-q", ...args, "-aec", "STORE", "127.0.0.1", port, path]), 0);
+      } finally {
+        poisonReleasedHeadBuffers(undefined);
+      }
+      const arrived = got.get(sopInstanceUid);
+      assert.ok(arrived, `${ts}: not stored`);
+      assert.equal(arrived.ts, ts);
+      assertSameBytes(arrived.bytes, expected, ts);
+    }
   });
 });
