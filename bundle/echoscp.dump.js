@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-SPWIHP26.js";
+} from "./chunk-CURL42VL.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -17,7 +17,7 @@ import {
   tlsListen,
   tlsOptionGroup,
   verificationPolicy
-} from "./chunk-SPWIHP26.js";
+} from "./chunk-CURL42VL.js";
 
 // lib/cli/echoscp/main.ts
 // cli/echoscp.ts

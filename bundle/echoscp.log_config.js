@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-SPWIHP26.js";
+} from "./chunk-CURL42VL.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-OOBX6OPH.js";
+} from "./chunk-6GWOURHX.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-2ZD2VW3S.js";
-import "./chunk-SPWIHP26.js";
+} from "./chunk-WMWQKJ7W.js";
+import "./chunk-CURL42VL.js";
 export {
   TlsError,
   TlsTransport,

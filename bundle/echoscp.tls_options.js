@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-2ZD2VW3S.js";
+} from "./chunk-WMWQKJ7W.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -19,7 +19,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-SPWIHP26.js";
+} from "./chunk-CURL42VL.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-OOBX6OPH.js";
-import "./chunk-2ZD2VW3S.js";
-import "./chunk-SPWIHP26.js";
+} from "./chunk-6GWOURHX.js";
+import "./chunk-WMWQKJ7W.js";
+import "./chunk-CURL42VL.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

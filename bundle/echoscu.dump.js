@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-U5ZEMY22.js";
+} from "./chunk-UGAAZUO4.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-U5ZEMY22.js";
+} from "./chunk-UGAAZUO4.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -11,8 +11,8 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-PKWELZK3.js";
-import "./chunk-U5ZEMY22.js";
+} from "./chunk-NNMNI2WX.js";
+import "./chunk-UGAAZUO4.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-Z6BPN6VY.js";
+} from "./chunk-LQOSAQ5H.js";
 import {
   profileVersions
-} from "./chunk-3OV5ANIK.js";
+} from "./chunk-A7B5DE74.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-5ZLAIXJ3.js";
-import "./chunk-U5ZEMY22.js";
+} from "./chunk-COOV6AXB.js";
+import "./chunk-UGAAZUO4.js";
 export {
   TlsError,
   TlsTransport,

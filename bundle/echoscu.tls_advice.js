@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-HX7FDNFE.js";
-import "./chunk-5ZLAIXJ3.js";
-import "./chunk-U5ZEMY22.js";
+} from "./chunk-ADGZEBG6.js";
+import "./chunk-COOV6AXB.js";
+import "./chunk-UGAAZUO4.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-5ZLAIXJ3.js";
-import "./chunk-U5ZEMY22.js";
+} from "./chunk-COOV6AXB.js";
+import "./chunk-UGAAZUO4.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-HX7FDNFE.js";
+} from "./chunk-ADGZEBG6.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-3OV5ANIK.js";
+} from "./chunk-A7B5DE74.js";
 import {
   TlsError
-} from "./chunk-5ZLAIXJ3.js";
+} from "./chunk-COOV6AXB.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-U5ZEMY22.js";
+} from "./chunk-UGAAZUO4.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

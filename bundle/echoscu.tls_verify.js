@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-Z6BPN6VY.js";
-import "./chunk-3OV5ANIK.js";
-import "./chunk-5ZLAIXJ3.js";
-import "./chunk-U5ZEMY22.js";
+} from "./chunk-LQOSAQ5H.js";
+import "./chunk-A7B5DE74.js";
+import "./chunk-COOV6AXB.js";
+import "./chunk-UGAAZUO4.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

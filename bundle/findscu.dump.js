@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-K2DWCR72.js";
+} from "./chunk-YQFSENV4.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -49,7 +49,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   uidName
-} from "./chunk-K2DWCR72.js";
+} from "./chunk-YQFSENV4.js";
 
 // lib/dicom/json_model.ts
 // lib/cli/findscu/engine.ts

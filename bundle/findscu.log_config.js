@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-K2DWCR72.js";
+} from "./chunk-YQFSENV4.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

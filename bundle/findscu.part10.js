@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-K2DWCR72.js";
+} from "./chunk-YQFSENV4.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-K2DWCR72.js";
+} from "./chunk-YQFSENV4.js";
 export {
   QUERY_MODELS,
   find,

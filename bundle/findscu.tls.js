@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-3WCJV4QU.js";
+} from "./chunk-LS72OUU4.js";
 import {
   profileVersions
-} from "./chunk-4PXXCW4Q.js";
+} from "./chunk-LRLLPMOV.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-MQP2ENXA.js";
-import "./chunk-K2DWCR72.js";
+} from "./chunk-C4A2Z4D5.js";
+import "./chunk-YQFSENV4.js";
 export {
   TlsError,
   TlsTransport,

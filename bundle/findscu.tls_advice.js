@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-QFVPQKQ4.js";
-import "./chunk-MQP2ENXA.js";
-import "./chunk-K2DWCR72.js";
+} from "./chunk-K7Q7ZSDJ.js";
+import "./chunk-C4A2Z4D5.js";
+import "./chunk-YQFSENV4.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-MQP2ENXA.js";
-import "./chunk-K2DWCR72.js";
+} from "./chunk-C4A2Z4D5.js";
+import "./chunk-YQFSENV4.js";
 export {
   TlsError,
   classifyTlsError,

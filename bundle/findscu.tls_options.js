@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-QFVPQKQ4.js";
+} from "./chunk-K7Q7ZSDJ.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-4PXXCW4Q.js";
+} from "./chunk-LRLLPMOV.js";
 import {
   TlsError
-} from "./chunk-MQP2ENXA.js";
+} from "./chunk-C4A2Z4D5.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-K2DWCR72.js";
+} from "./chunk-YQFSENV4.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-3WCJV4QU.js";
-import "./chunk-4PXXCW4Q.js";
-import "./chunk-MQP2ENXA.js";
-import "./chunk-K2DWCR72.js";
+} from "./chunk-LS72OUU4.js";
+import "./chunk-LRLLPMOV.js";
+import "./chunk-C4A2Z4D5.js";
+import "./chunk-YQFSENV4.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

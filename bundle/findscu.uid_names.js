@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-K2DWCR72.js";
+} from "./chunk-YQFSENV4.js";
 export {
   uidLabel,
   uidName

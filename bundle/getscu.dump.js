@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-AKJ5FB35.js";
+} from "./chunk-5SEFJKNF.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

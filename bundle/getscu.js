@@ -39,7 +39,7 @@ import {
   tlsConnect,
   tlsOptionGroup,
   withProgressLine
-} from "./chunk-AKJ5FB35.js";
+} from "./chunk-5SEFJKNF.js";
 
 // lib/cli/getscu/main.ts
 // cli/getscu.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-AKJ5FB35.js";
+} from "./chunk-5SEFJKNF.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-AKJ5FB35.js";
+} from "./chunk-5SEFJKNF.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-AKJ5FB35.js";
+} from "./chunk-5SEFJKNF.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-VRFPH5JD.js";
+} from "./chunk-G332BG6S.js";
 import {
   profileVersions
-} from "./chunk-JZJS6N2V.js";
+} from "./chunk-IK6DGUMK.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-IZCF3OV6.js";
-import "./chunk-AKJ5FB35.js";
+} from "./chunk-VORSM6QJ.js";
+import "./chunk-5SEFJKNF.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-ZULGB6RP.js";
-import "./chunk-IZCF3OV6.js";
-import "./chunk-AKJ5FB35.js";
+} from "./chunk-SYPQTXOK.js";
+import "./chunk-VORSM6QJ.js";
+import "./chunk-5SEFJKNF.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-IZCF3OV6.js";
-import "./chunk-AKJ5FB35.js";
+} from "./chunk-VORSM6QJ.js";
+import "./chunk-5SEFJKNF.js";
 export {
   TlsError,
   classifyTlsError,

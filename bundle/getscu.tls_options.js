@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-ZULGB6RP.js";
+} from "./chunk-SYPQTXOK.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-JZJS6N2V.js";
+} from "./chunk-IK6DGUMK.js";
 import {
   TlsError
-} from "./chunk-IZCF3OV6.js";
+} from "./chunk-VORSM6QJ.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-AKJ5FB35.js";
+} from "./chunk-5SEFJKNF.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

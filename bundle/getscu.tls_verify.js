@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-VRFPH5JD.js";
-import "./chunk-JZJS6N2V.js";
-import "./chunk-IZCF3OV6.js";
-import "./chunk-AKJ5FB35.js";
+} from "./chunk-G332BG6S.js";
+import "./chunk-IK6DGUMK.js";
+import "./chunk-VORSM6QJ.js";
+import "./chunk-5SEFJKNF.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-AKJ5FB35.js";
+} from "./chunk-5SEFJKNF.js";
 export {
   uidLabel,
   uidName

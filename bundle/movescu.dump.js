@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-MYE64FNZ.js";
+} from "./chunk-WQ3MW2EB.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -66,7 +66,7 @@ import {
   verification,
   withProgressLine,
   writeAllSync
-} from "./chunk-MYE64FNZ.js";
+} from "./chunk-WQ3MW2EB.js";
 
 // lib/ae/serve.ts
 // lib/cli/movescu/receiver.ts

@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-MYE64FNZ.js";
+} from "./chunk-WQ3MW2EB.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-MYE64FNZ.js";
+} from "./chunk-WQ3MW2EB.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-5H26F6VM.js";
+} from "./chunk-54JA6QQO.js";
 import {
   profileVersions
-} from "./chunk-CMC562ZB.js";
+} from "./chunk-5F2ISKD5.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-4YRFHOEK.js";
-import "./chunk-MYE64FNZ.js";
+} from "./chunk-NYRV2LEW.js";
+import "./chunk-WQ3MW2EB.js";
 export {
   TlsError,
   TlsTransport,

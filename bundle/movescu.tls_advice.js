@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-HAOYIDV7.js";
-import "./chunk-4YRFHOEK.js";
-import "./chunk-MYE64FNZ.js";
+} from "./chunk-DKSZDN2S.js";
+import "./chunk-NYRV2LEW.js";
+import "./chunk-WQ3MW2EB.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-4YRFHOEK.js";
-import "./chunk-MYE64FNZ.js";
+} from "./chunk-NYRV2LEW.js";
+import "./chunk-WQ3MW2EB.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-HAOYIDV7.js";
+} from "./chunk-DKSZDN2S.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-CMC562ZB.js";
+} from "./chunk-5F2ISKD5.js";
 import {
   TlsError
-} from "./chunk-4YRFHOEK.js";
+} from "./chunk-NYRV2LEW.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-MYE64FNZ.js";
+} from "./chunk-WQ3MW2EB.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

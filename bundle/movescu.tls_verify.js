@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-5H26F6VM.js";
-import "./chunk-CMC562ZB.js";
-import "./chunk-4YRFHOEK.js";
-import "./chunk-MYE64FNZ.js";
+} from "./chunk-54JA6QQO.js";
+import "./chunk-5F2ISKD5.js";
+import "./chunk-NYRV2LEW.js";
+import "./chunk-WQ3MW2EB.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-MYE64FNZ.js";
+} from "./chunk-WQ3MW2EB.js";
 export {
   uidLabel,
   uidName

@@ -26,7 +26,7 @@ import {
   storeScpTransferSyntaxes,
   tlsListen,
   tlsOptionGroup
-} from "./chunk-354QPQH7.js";
+} from "./chunk-JAAGAKU3.js";
 
 // lib/cli/storescp/main.ts
 // cli/storescp.ts

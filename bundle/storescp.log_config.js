@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-354QPQH7.js";
+} from "./chunk-JAAGAKU3.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

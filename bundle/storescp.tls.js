@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-3RGSKKOC.js";
+} from "./chunk-X574J5NH.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-XCF252WM.js";
-import "./chunk-354QPQH7.js";
+} from "./chunk-BWINKJFX.js";
+import "./chunk-JAAGAKU3.js";
 export {
   TlsError,
   TlsTransport,

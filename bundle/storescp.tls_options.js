@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-XCF252WM.js";
+} from "./chunk-BWINKJFX.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -19,7 +19,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-354QPQH7.js";
+} from "./chunk-JAAGAKU3.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

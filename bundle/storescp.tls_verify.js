@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-3RGSKKOC.js";
-import "./chunk-XCF252WM.js";
-import "./chunk-354QPQH7.js";
+} from "./chunk-X574J5NH.js";
+import "./chunk-BWINKJFX.js";
+import "./chunk-JAAGAKU3.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-354QPQH7.js";
+} from "./chunk-JAAGAKU3.js";
 export {
   uidLabel,
   uidName

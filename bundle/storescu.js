@@ -22,6 +22,7 @@ import {
   OptionError,
   PC_RESULT,
   PDataRun,
+  PDataRuns,
   PRIORITY,
   PermissionError,
   ProgressBar,
@@ -80,7 +81,7 @@ import {
   tsEncoding,
   uidName,
   withProgressLine
-} from "./chunk-KVC3NTVG.js";
+} from "./chunk-5ZFVJN3L.js";
 
 // lib/cli/storescu/contexts.ts
 // lib/dicom/transcode.ts
@@ -862,14 +863,20 @@ var ReadAhead = class _ReadAhead {
   #rest;
   #parser;
   #release;
-  /** The whole data set read into a run: `#head` holds its slots. */
+  /**
+   * The data set read into a run (`#head` holds its slots), or the first run
+   * of a long one (then `#fileRuns` reads the others), or a long one's runs.
+   */
   #run;
-  constructor(head, rest, parser, release, run) {
+  /** A long data set's runs after the first (see FileRuns). */
+  #fileRuns;
+  constructor(head, rest, parser, release, run, fileRuns) {
     this.#head = head;
     this.#rest = rest;
     this.#parser = parser;
     this.#release = release;
     this.#run = run;
+    this.#fileRuns = fileRuns;
   }
   /**
    * Reads ahead; throws (the source closed, `release` called) what the
@@ -909,9 +916,20 @@ var ReadAhead = class _ReadAhead {
         ...data.slots
       ], void 0, void 0, release, data);
     }
+    if (data instanceof PDataRuns) return new _ReadAhead([], void 0, void 0, release, data);
     return new _ReadAhead(data.length > 0 ? [
       data
     ] : [], void 0, void 0, release);
+  }
+  /**
+   * A long data set read in runs: `first` read, the others read by `runs`
+   * as they are asked for (as the slots of {@link ReadAhead.chunks} or
+   * through {@link ReadAhead.longRuns}).
+   */
+  static ofRuns(first, runs, release) {
+    return new _ReadAhead([
+      ...first.slots
+    ], runs.chunks(), void 0, release, first, runs);
   }
   /** The chunks' memory may be reused: the store that sent them is over. Closes the source. */
   async release() {
@@ -932,7 +950,7 @@ var ReadAhead = class _ReadAhead {
    */
   whole() {
     const run = this.#run;
-    if (run) {
+    if (run && !this.#fileRuns) {
       this.#run = void 0;
       this.#head = [];
       return run;
@@ -941,6 +959,22 @@ var ReadAhead = class _ReadAhead {
     const bytes = this.#head[0];
     this.#head = [];
     return bytes;
+  }
+  /**
+   * A long data set read in runs (see FileRuns) as the runs it goes out in,
+   * taken once: its first run, checked by `parser` (a tokenizer, when the
+   * data set goes as it is) now, so that a bad head fails before anything
+   * is sent; every later one as it is read, the end before the last run
+   * goes. Undefined when the data set was not read in runs.
+   */
+  longRuns(parser) {
+    const first = this.#run;
+    const runs = this.#fileRuns;
+    if (!runs || !(first instanceof PDataRun)) return void 0;
+    this.#run = void 0;
+    this.#head = [];
+    for (const slot of first.slots) parser?.push(slot);
+    return new PDataRuns(first.length + runs.remaining, runs.pdvLength, checkedRuns(first, runs, parser));
   }
   /**
    * The chunks, in order, taken once; the source is closed at the end, also
@@ -979,6 +1013,67 @@ var ReadAhead = class _ReadAhead {
   /** Closes the source (when the chunks are not taken after all). */
   async close() {
     await this.#rest?.return?.();
+    this.#fileRuns?.close();
+  }
+};
+async function* checkedRuns(first, runs, parser) {
+  for (let run = first; ; ) {
+    if (runs.remaining === 0) parser?.end();
+    yield run;
+    const next = runs.next();
+    if (next === void 0) return;
+    for (const slot of next.slots) parser?.push(slot);
+    run = next;
+  }
+}
+var FileRuns = class {
+  /** Data bytes per PDV. */
+  pdvLength;
+  #reader;
+  #buffers;
+  /** Data bytes per run: whole PDVs, so that only the data set's last PDV is short. */
+  #runLength;
+  #turn = 0;
+  constructor(reader, buffers, pdvLength) {
+    this.#reader = reader;
+    this.#buffers = buffers;
+    this.pdvLength = pdvLength;
+    this.#runLength = pdvLength >= CHECK_AHEAD ? CHECK_AHEAD : CHECK_AHEAD - CHECK_AHEAD % pdvLength;
+  }
+  /** Data set bytes not read yet. */
+  get remaining() {
+    return this.#reader.remaining;
+  }
+  /**
+   * The next run, read (synchronously, see FileCursor); undefined once all
+   * are. Throws what the reader throws (a file shorter than inspected).
+   */
+  next() {
+    const left = this.#reader.remaining;
+    if (left === 0) return void 0;
+    const memory = this.#buffers[this.#turn];
+    this.#turn = 1 - this.#turn;
+    const run = new PDataRun(memory, this.pdvLength, Math.min(this.#runLength, left));
+    for (const slot of run.slots) this.#reader.readInto(slot);
+    return run;
+  }
+  /**
+   * The data set after the first run in chunks of a run's length, read into
+   * the two buffers in turn as the runs would be (a chunk stays valid until
+   * the next but one is asked for): for a data set transcoded on its way,
+   * which needs no PDV layout and takes fewer, longer chunks faster.
+   */
+  async *chunks() {
+    for (let left = this.remaining; left > 0; left = this.remaining) {
+      const chunk = this.#buffers[this.#turn].subarray(0, Math.min(this.#runLength, left));
+      this.#turn = 1 - this.#turn;
+      this.#reader.readInto(chunk);
+      yield chunk;
+    }
+  }
+  /** Closes the file; safe to call more than once. */
+  close() {
+    this.#reader.close();
   }
 };
 function readFileAhead(info, pdvLength) {
@@ -1015,6 +1110,17 @@ function readFileAhead(info, pdvLength) {
       head = Promise.reject(err);
     } finally {
       reader?.close();
+    }
+  } else if (pdvLength >= RUN_MIN_PDV) {
+    let reader;
+    try {
+      reader = openDataset(info);
+      const runs = new FileRuns(reader, buffers, pdvLength);
+      head = Promise.resolve(ReadAhead.ofRuns(runs.next(), runs, release));
+    } catch (err) {
+      reader?.close();
+      release();
+      head = Promise.reject(err);
     }
   } else {
     head = ReadAhead.open(readDatasetChunks(info, chunk, {
@@ -1542,10 +1648,11 @@ async function runStoreScu(o) {
     }));
     summary.sent++;
     let response;
-    const whole = data.whole();
+    const got = data.whole();
+    const whole = got instanceof PDataRuns ? void 0 : got;
     try {
       response = await a.assoc.store({
-        dataset: whole ?? counted(data.chunks(), rec),
+        dataset: got instanceof PDataRuns ? new PDataRuns(got.length, got.pdvLength, counted(got.runs, rec)) : whole ?? counted(data.chunks(), rec),
         transferSyntax: context.transferSyntax,
         sopClassUid,
         sopInstanceUid
@@ -1731,11 +1838,13 @@ async function outgoingDataset(head, info, wireTs, replace, o) {
       maxValueLength: length
     });
   }
+  const runs = asIs && !enc?.deflated ? head.longRuns(parser) : void 0;
+  if (runs) return ReadAhead.of(runs);
   const whole = asIs && !enc?.deflated ? head.whole() : void 0;
   if (whole) {
     if (whole instanceof PDataRun) {
       for (const slot of whole.slots) parser?.push(slot);
-    } else parser?.push(whole);
+    } else if (whole instanceof Uint8Array) parser?.push(whole);
     parser?.end();
     return ReadAhead.of(whole);
   }

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-KVC3NTVG.js";
+} from "./chunk-5ZFVJN3L.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

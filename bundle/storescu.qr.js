@@ -26,7 +26,7 @@ import {
   tagVr,
   tsEncoding,
   vrInfo
-} from "./chunk-KVC3NTVG.js";
+} from "./chunk-5ZFVJN3L.js";
 
 // lib/dicom/charset.ts
 // lib/dicom/dataset.ts

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-BSRI4XEW.js";
+} from "./chunk-KNNN47JZ.js";
 import {
   profileVersions
-} from "./chunk-Z52OGXYM.js";
+} from "./chunk-AOVHIH3E.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-ZO6JPCLH.js";
-import "./chunk-KVC3NTVG.js";
+} from "./chunk-LWO6QROB.js";
+import "./chunk-5ZFVJN3L.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-U7ZNRJCD.js";
-import "./chunk-ZO6JPCLH.js";
-import "./chunk-KVC3NTVG.js";
+} from "./chunk-FYVFMUAK.js";
+import "./chunk-LWO6QROB.js";
+import "./chunk-5ZFVJN3L.js";
 export {
   rootVerdictLine,
   tlsAdvice,

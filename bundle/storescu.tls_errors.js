@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-ZO6JPCLH.js";
-import "./chunk-KVC3NTVG.js";
+} from "./chunk-LWO6QROB.js";
+import "./chunk-5ZFVJN3L.js";
 export {
   TlsError,
   classifyTlsError,

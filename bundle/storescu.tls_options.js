@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-U7ZNRJCD.js";
+} from "./chunk-FYVFMUAK.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-Z52OGXYM.js";
+} from "./chunk-AOVHIH3E.js";
 import {
   TlsError
-} from "./chunk-ZO6JPCLH.js";
+} from "./chunk-LWO6QROB.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-KVC3NTVG.js";
+} from "./chunk-5ZFVJN3L.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-BSRI4XEW.js";
-import "./chunk-Z52OGXYM.js";
-import "./chunk-ZO6JPCLH.js";
-import "./chunk-KVC3NTVG.js";
+} from "./chunk-KNNN47JZ.js";
+import "./chunk-AOVHIH3E.js";
+import "./chunk-LWO6QROB.js";
+import "./chunk-5ZFVJN3L.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-KVC3NTVG.js";
+} from "./chunk-5ZFVJN3L.js";
 export {
   uidLabel,
   uidName
