@@ -382,12 +382,10 @@ export function commandValueOffset(set: Uint8Array, tag: number): number {
  * its other elements again. `set` is only read.
  */
 export function commandSetWithId(set: Uint8Array, at: number, value: number): Uint8Array {
-  const start = SLAB.take(set.length);
-  const out = SLAB.bytes;
-  out.set(set, start);
-  out[start + at] = value & 0xff;
-  out[start + at + 1] = value >>> 8;
-  return out.subarray(start, start + set.length);
+  const out = SLAB.copy(set);
+  out[at] = value & 0xff;
+  out[at + 1] = value >>> 8;
+  return out;
 }
 
 /**

@@ -64,8 +64,11 @@ const DIRECT_MIN = 16 * 1024;
 const EXACT_MAX = STAGE_MAX + PDU_HEADER_LENGTH;
 /** Small PDUs copied out of the staging buffer are carved from here (see Slab). */
 const SMALL_PDUS = new Slab(16384);
-/** The largest PDU carved from SMALL_PDUS; a larger one gets a buffer of its own. */
-const SMALL_PDU_MAX = 1024;
+/**
+ * The largest PDU carved from a slab (here and where the upper layer encodes
+ * lone commands); a larger one gets a buffer of its own.
+ */
+export const SMALL_PDU_MAX = 1024;
 /**
  * PDU bodies given back ({@link ReadPdu.release}) kept for the next PDUs,
  * per reader (at least {@link POOL_SPARES_MIN} buffers, and one more for the
@@ -377,10 +380,7 @@ export class PduReader {
       if (end - start > SMALL_PDU_MAX) return this.#read(chunk.slice(start, end), null);
       // A small PDU (a command, a response) goes to memory never written again: no
       // ArrayBuffer per message (see Slab).
-      const at = SMALL_PDUS.take(end - start);
-      const bytes = SMALL_PDUS.bytes;
-      bytes.set(chunk.subarray(start, end), at);
-      return this.#read(bytes.subarray(at, at + end - start), null);
+      return this.#read(SMALL_PDUS.copy(chunk.subarray(start, end)), null);
     }
     pooled.set(chunk.subarray(start, end));
     return this.#read(pooled.subarray(0, end - start), pooled);

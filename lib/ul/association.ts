@@ -31,7 +31,7 @@ import type { Logger } from "../log/logger.ts";
 import { encodePdu } from "../pdu/codec.ts";
 import { frameOf, PDATA_OVERHEAD, pDataTfPduLength, runRoom, writePDataTf } from "../pdu/pdata.ts";
 import { PduDecodeError } from "../pdu/errors.ts";
-import { type PduLimits, PduReader, type ReadPdu } from "../pdu/reader.ts";
+import { type PduLimits, PduReader, type ReadPdu, SMALL_PDU_MAX } from "../pdu/reader.ts";
 import {
   ABORT_REASON,
   type AbortPdu,
@@ -780,7 +780,7 @@ class Machine implements UlAssociation {
       const buffer = this.#takeBuffer();
       return this.#startBatch(pdu, encodePdu(pdu, buffer), buffer);
     }
-    if (size !== undefined && size <= SLAB_MAX && frameOf(pdu as PDataTfPdu) === undefined) {
+    if (size !== undefined && size <= SMALL_PDU_MAX && frameOf(pdu as PDataTfPdu) === undefined) {
       // A lone command or response: carved from memory never written again, not a buffer of
       // its own (an ArrayBuffer per message was the largest item of our code per echo).
       const at = SMALL_PDUS.take(size);
@@ -1133,13 +1133,12 @@ interface WriteBatch {
 const SETTLED: Promise<void> = Promise.resolve();
 
 /**
- * Where P-DATA-TF PDUs of up to {@link SLAB_MAX} bytes that start a batch
+ * Where P-DATA-TF PDUs of up to {@link SMALL_PDU_MAX} bytes that start a batch
  * and are not pooled (commands, responses, short data sets) are encoded: no
  * ArrayBuffer per message, and the bytes handed to the transport (or kept by
  * an `onPdu` observer) are never written again.
  */
 const SMALL_PDUS = new Slab(16384);
-const SLAB_MAX = 1024;
 
 /** Largest batch of queued PDUs written in one transport call. */
 const MAX_BATCH = 1 << 20;

@@ -98,4 +98,12 @@ export class Slab {
     this.#used += length;
     return at;
   }
+
+  /** A copy of `src` (at most the block size) in memory of this slab. */
+  copy(src: Uint8Array): Uint8Array {
+    const at = this.take(src.length);
+    const out = this.bytes.subarray(at, at + src.length);
+    out.set(src);
+    return out;
+  }
 }
