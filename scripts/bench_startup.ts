@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { launcherFlags } from "../testing/bundle.ts";
 import { repoPath } from "../testing/procs.ts";
 
 function median(xs: number[]): number {
@@ -59,14 +60,7 @@ export async function benchStartup(args: string[]): Promise<Record<string, numbe
   const runs = i >= 0 ? Number(args[i + 1]) : 15;
   const deno = denoBinary();
   // What bin/echoscu runs (its flags, bundle/echoscu.js), and the same flags on the sources.
-  const flags = [
-    "run",
-    "--unstable-lazy-dynamic-imports",
-    "--v8-flags=--no-lazy",
-    "--no-prompt",
-    "--allow-net",
-    "--allow-read",
-  ];
+  const flags = ["run", ...launcherFlags("echoscu")];
   const tool = repoPath("bundle/echoscu.js");
   const ways: [string, string[]][] = [
     ["deno binary, direct", [deno, ...flags, tool, "--version"]],

@@ -9,6 +9,8 @@
  * @module
  */
 
+import { compileArgs } from "../testing/compile.ts";
+
 /** The five targets `deno compile` supports. */
 export const TARGETS = [
   "x86_64-unknown-linux-gnu",
@@ -28,9 +30,6 @@ export const TOOLS = [
   "movescu",
   "getscu",
 ] as const;
-
-/** Permissions the tools need at run time, baked into the executable. */
-const PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys"];
 
 function pick(args: string[], flag: string, all: readonly string[]): string[] {
   const chosen = args.flatMap((a, i) => (a === flag && args[i + 1] ? [args[i + 1]] : []));
@@ -57,7 +56,7 @@ async function main(): Promise<void> {
     for (const tool of tools) {
       const exe = `dist/${tool}-${target}${target.includes("windows") ? ".exe" : ""}`;
       const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-        args: ["compile", ...PERMISSIONS, "--target", target, "--output", exe, `cli/${tool}.ts`],
+        args: compileArgs(tool, target, exe),
         cwd: root,
         stdout: "null",
         stderr: "piped",

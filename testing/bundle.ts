@@ -37,6 +37,19 @@ export const HEADER =
 
 const root = new URL("..", import.meta.url).pathname;
 
+/**
+ * The Deno flags `bin/<tool>` runs `bundle/<tool>.js` with (its sh launcher's
+ * `run` line; the cmd launcher has the same, tests/cli/bundle.test.ts), so
+ * that what runs a tool otherwise (the start-up bench, `deno task compile`)
+ * takes them from the one place they are written.
+ */
+export function launcherFlags(tool: string): string[] {
+  const sh = Deno.readTextFileSync(`${root}bin/${tool}`);
+  const run = sh.match(/^exec "\$DENO" run (.*?) "\$ROOT\/bundle\//m);
+  if (!run) throw new Error(`bin/${tool}: no 'exec "$DENO" run' line`);
+  return run[1].split(" ");
+}
+
 /** Runs `deno bundle` with code splitting in `cwd` on `entries`, into `outdir`; returns name -> text. */
 async function esbuild(
   cwd: string,

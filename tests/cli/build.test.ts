@@ -5,6 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { repoPath, runCommand } from "../../testing/procs.ts";
+import { compileArgs } from "../../testing/compile.ts";
+
+const TOOLS = ["echoscu", "echoscp", "storescu", "storescp", "findscu", "movescu", "getscu"];
 
 const DENO = Deno.execPath();
 
@@ -28,7 +31,7 @@ Deno.test("demo: our storescu sends synthetic images to our storescp; they arriv
   assert.equal((r.stderr.match(/I: Received Store Response \(Success\)/g) ?? []).length, 3);
 });
 
-for (const tool of ["echoscu", "echoscp", "storescu", "storescp", "findscu", "movescu", "getscu"]) {
+for (const tool of TOOLS) {
   Deno.test(`deno bundle ${tool}: the bundle runs and prints its help`, async () => {
     const dir = await Deno.makeTempDir();
     try {
@@ -83,4 +86,16 @@ Deno.test("deno task compile: an unknown target is a one-line error", async () =
     r.stderr.trim(),
     /^compile: unknown target 'pdp11' \(one of: x86_64-unknown-linux-gnu, /,
   );
+});
+
+Deno.test("deno task compile: each executable gets its launcher's V8 flags", () => {
+  for (
+    const tool of ["echoscu", "echoscp", "storescu", "storescp", "findscu", "movescu", "getscu"]
+  ) {
+    const args = compileArgs(tool, "x86_64-unknown-linux-gnu", `dist/${tool}`);
+    const v8 = args.filter((a) => a.startsWith("--v8-flags="));
+    const store = tool === "storescp" || tool === "storescu";
+    assert.deepEqual(v8, [store ? "--v8-flags=--no-lazy,--no-turbofan" : "--v8-flags=--no-lazy"]);
+    assert.equal(args.at(-1), `cli/${tool}.ts`);
+  }
 });
