@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-CURL42VL.js";
+} from "./chunk-AAHREYJB.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

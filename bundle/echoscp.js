@@ -17,7 +17,7 @@ import {
   tlsListen,
   tlsOptionGroup,
   verificationPolicy
-} from "./chunk-CURL42VL.js";
+} from "./chunk-AAHREYJB.js";
 
 // lib/cli/echoscp/main.ts
 // cli/echoscp.ts

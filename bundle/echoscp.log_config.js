@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-CURL42VL.js";
+} from "./chunk-AAHREYJB.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

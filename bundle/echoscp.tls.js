@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-6GWOURHX.js";
+} from "./chunk-ZEBRNDTE.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-WMWQKJ7W.js";
-import "./chunk-CURL42VL.js";
+} from "./chunk-INRWMIN3.js";
+import "./chunk-AAHREYJB.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-WMWQKJ7W.js";
+} from "./chunk-INRWMIN3.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -19,7 +19,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-CURL42VL.js";
+} from "./chunk-AAHREYJB.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-6GWOURHX.js";
-import "./chunk-WMWQKJ7W.js";
-import "./chunk-CURL42VL.js";
+} from "./chunk-ZEBRNDTE.js";
+import "./chunk-INRWMIN3.js";
+import "./chunk-AAHREYJB.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

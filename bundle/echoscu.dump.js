@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-UGAAZUO4.js";
+} from "./chunk-MO7WDSVK.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-UGAAZUO4.js";
+} from "./chunk-MO7WDSVK.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

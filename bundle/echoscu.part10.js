@@ -11,8 +11,8 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-NNMNI2WX.js";
-import "./chunk-UGAAZUO4.js";
+} from "./chunk-L5N2DRDM.js";
+import "./chunk-MO7WDSVK.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-LQOSAQ5H.js";
+} from "./chunk-2CJ2JTTE.js";
 import {
   profileVersions
-} from "./chunk-A7B5DE74.js";
+} from "./chunk-QKHIAW47.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-COOV6AXB.js";
-import "./chunk-UGAAZUO4.js";
+} from "./chunk-4MGV4I4H.js";
+import "./chunk-MO7WDSVK.js";
 export {
   TlsError,
   TlsTransport,

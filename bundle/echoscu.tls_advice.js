@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-ADGZEBG6.js";
-import "./chunk-COOV6AXB.js";
-import "./chunk-UGAAZUO4.js";
+} from "./chunk-SAG3RLA6.js";
+import "./chunk-4MGV4I4H.js";
+import "./chunk-MO7WDSVK.js";
 export {
   rootVerdictLine,
   tlsAdvice,

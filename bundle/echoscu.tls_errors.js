@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-COOV6AXB.js";
-import "./chunk-UGAAZUO4.js";
+} from "./chunk-4MGV4I4H.js";
+import "./chunk-MO7WDSVK.js";
 export {
   TlsError,
   classifyTlsError,

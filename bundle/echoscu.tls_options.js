@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-ADGZEBG6.js";
+} from "./chunk-SAG3RLA6.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-A7B5DE74.js";
+} from "./chunk-QKHIAW47.js";
 import {
   TlsError
-} from "./chunk-COOV6AXB.js";
+} from "./chunk-4MGV4I4H.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-UGAAZUO4.js";
+} from "./chunk-MO7WDSVK.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

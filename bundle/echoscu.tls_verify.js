@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-LQOSAQ5H.js";
-import "./chunk-A7B5DE74.js";
-import "./chunk-COOV6AXB.js";
-import "./chunk-UGAAZUO4.js";
+} from "./chunk-2CJ2JTTE.js";
+import "./chunk-QKHIAW47.js";
+import "./chunk-4MGV4I4H.js";
+import "./chunk-MO7WDSVK.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

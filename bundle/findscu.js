@@ -49,7 +49,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   uidName
-} from "./chunk-YQFSENV4.js";
+} from "./chunk-4CXQXZAC.js";
 
 // lib/dicom/json_model.ts
 // lib/cli/findscu/engine.ts

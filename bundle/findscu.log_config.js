@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-YQFSENV4.js";
+} from "./chunk-4CXQXZAC.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

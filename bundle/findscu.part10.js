@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-YQFSENV4.js";
+} from "./chunk-4CXQXZAC.js";
 export {
   DatasetReader,
   DicomFileError,

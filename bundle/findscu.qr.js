@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-YQFSENV4.js";
+} from "./chunk-4CXQXZAC.js";
 export {
   QUERY_MODELS,
   find,

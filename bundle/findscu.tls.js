@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-LS72OUU4.js";
+} from "./chunk-BGI7VA4T.js";
 import {
   profileVersions
-} from "./chunk-LRLLPMOV.js";
+} from "./chunk-LT4IOTJW.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-C4A2Z4D5.js";
-import "./chunk-YQFSENV4.js";
+} from "./chunk-I5P3OF5J.js";
+import "./chunk-4CXQXZAC.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-K7Q7ZSDJ.js";
-import "./chunk-C4A2Z4D5.js";
-import "./chunk-YQFSENV4.js";
+} from "./chunk-RC6IYUZT.js";
+import "./chunk-I5P3OF5J.js";
+import "./chunk-4CXQXZAC.js";
 export {
   rootVerdictLine,
   tlsAdvice,

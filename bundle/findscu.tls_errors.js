@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-C4A2Z4D5.js";
-import "./chunk-YQFSENV4.js";
+} from "./chunk-I5P3OF5J.js";
+import "./chunk-4CXQXZAC.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-K7Q7ZSDJ.js";
+} from "./chunk-RC6IYUZT.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-LRLLPMOV.js";
+} from "./chunk-LT4IOTJW.js";
 import {
   TlsError
-} from "./chunk-C4A2Z4D5.js";
+} from "./chunk-I5P3OF5J.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-YQFSENV4.js";
+} from "./chunk-4CXQXZAC.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-LS72OUU4.js";
-import "./chunk-LRLLPMOV.js";
-import "./chunk-C4A2Z4D5.js";
-import "./chunk-YQFSENV4.js";
+} from "./chunk-BGI7VA4T.js";
+import "./chunk-LT4IOTJW.js";
+import "./chunk-I5P3OF5J.js";
+import "./chunk-4CXQXZAC.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-YQFSENV4.js";
+} from "./chunk-4CXQXZAC.js";
 export {
   uidLabel,
   uidName

@@ -39,7 +39,7 @@ import {
   tlsConnect,
   tlsOptionGroup,
   withProgressLine
-} from "./chunk-5SEFJKNF.js";
+} from "./chunk-IPCS6YOG.js";
 
 // lib/cli/getscu/main.ts
 // cli/getscu.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-5SEFJKNF.js";
+} from "./chunk-IPCS6YOG.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

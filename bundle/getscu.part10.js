@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-5SEFJKNF.js";
+} from "./chunk-IPCS6YOG.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-5SEFJKNF.js";
+} from "./chunk-IPCS6YOG.js";
 export {
   QUERY_MODELS,
   find,

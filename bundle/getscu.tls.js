@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-G332BG6S.js";
+} from "./chunk-LVIREYZK.js";
 import {
   profileVersions
-} from "./chunk-IK6DGUMK.js";
+} from "./chunk-ND3XJNPL.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-VORSM6QJ.js";
-import "./chunk-5SEFJKNF.js";
+} from "./chunk-6ZVKZAE7.js";
+import "./chunk-IPCS6YOG.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-SYPQTXOK.js";
-import "./chunk-VORSM6QJ.js";
-import "./chunk-5SEFJKNF.js";
+} from "./chunk-GZ2KCLTT.js";
+import "./chunk-6ZVKZAE7.js";
+import "./chunk-IPCS6YOG.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-VORSM6QJ.js";
-import "./chunk-5SEFJKNF.js";
+} from "./chunk-6ZVKZAE7.js";
+import "./chunk-IPCS6YOG.js";
 export {
   TlsError,
   classifyTlsError,

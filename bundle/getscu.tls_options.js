@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-SYPQTXOK.js";
+} from "./chunk-GZ2KCLTT.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-IK6DGUMK.js";
+} from "./chunk-ND3XJNPL.js";
 import {
   TlsError
-} from "./chunk-VORSM6QJ.js";
+} from "./chunk-6ZVKZAE7.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-5SEFJKNF.js";
+} from "./chunk-IPCS6YOG.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-G332BG6S.js";
-import "./chunk-IK6DGUMK.js";
-import "./chunk-VORSM6QJ.js";
-import "./chunk-5SEFJKNF.js";
+} from "./chunk-LVIREYZK.js";
+import "./chunk-ND3XJNPL.js";
+import "./chunk-6ZVKZAE7.js";
+import "./chunk-IPCS6YOG.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

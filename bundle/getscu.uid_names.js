@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-5SEFJKNF.js";
+} from "./chunk-IPCS6YOG.js";
 export {
   uidLabel,
   uidName

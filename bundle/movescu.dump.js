@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-WQ3MW2EB.js";
+} from "./chunk-JA77LPUQ.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -66,7 +66,7 @@ import {
   verification,
   withProgressLine,
   writeAllSync
-} from "./chunk-WQ3MW2EB.js";
+} from "./chunk-JA77LPUQ.js";
 
 // lib/ae/serve.ts
 // lib/cli/movescu/receiver.ts

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-WQ3MW2EB.js";
+} from "./chunk-JA77LPUQ.js";
 export {
   QUERY_MODELS,
   find,

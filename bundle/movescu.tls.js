@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-54JA6QQO.js";
+} from "./chunk-NXG2UN35.js";
 import {
   profileVersions
-} from "./chunk-5F2ISKD5.js";
+} from "./chunk-5RUQFEZE.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-NYRV2LEW.js";
-import "./chunk-WQ3MW2EB.js";
+} from "./chunk-SLYP5ZKI.js";
+import "./chunk-JA77LPUQ.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-DKSZDN2S.js";
-import "./chunk-NYRV2LEW.js";
-import "./chunk-WQ3MW2EB.js";
+} from "./chunk-2EXQL22G.js";
+import "./chunk-SLYP5ZKI.js";
+import "./chunk-JA77LPUQ.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-NYRV2LEW.js";
-import "./chunk-WQ3MW2EB.js";
+} from "./chunk-SLYP5ZKI.js";
+import "./chunk-JA77LPUQ.js";
 export {
   TlsError,
   classifyTlsError,

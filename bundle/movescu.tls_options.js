@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-DKSZDN2S.js";
+} from "./chunk-2EXQL22G.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-5F2ISKD5.js";
+} from "./chunk-5RUQFEZE.js";
 import {
   TlsError
-} from "./chunk-NYRV2LEW.js";
+} from "./chunk-SLYP5ZKI.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-WQ3MW2EB.js";
+} from "./chunk-JA77LPUQ.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-54JA6QQO.js";
-import "./chunk-5F2ISKD5.js";
-import "./chunk-NYRV2LEW.js";
-import "./chunk-WQ3MW2EB.js";
+} from "./chunk-NXG2UN35.js";
+import "./chunk-5RUQFEZE.js";
+import "./chunk-SLYP5ZKI.js";
+import "./chunk-JA77LPUQ.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

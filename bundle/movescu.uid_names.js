@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-WQ3MW2EB.js";
+} from "./chunk-JA77LPUQ.js";
 export {
   uidLabel,
   uidName

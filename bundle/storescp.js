@@ -26,7 +26,7 @@ import {
   storeScpTransferSyntaxes,
   tlsListen,
   tlsOptionGroup
-} from "./chunk-JAAGAKU3.js";
+} from "./chunk-2R7C3GUF.js";
 
 // lib/cli/storescp/main.ts
 // cli/storescp.ts

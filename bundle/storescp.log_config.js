@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-JAAGAKU3.js";
+} from "./chunk-2R7C3GUF.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

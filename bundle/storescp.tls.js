@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-X574J5NH.js";
+} from "./chunk-7LWXOFHF.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-BWINKJFX.js";
-import "./chunk-JAAGAKU3.js";
+} from "./chunk-RJDA4HUH.js";
+import "./chunk-2R7C3GUF.js";
 export {
   TlsError,
   TlsTransport,

@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-X574J5NH.js";
-import "./chunk-BWINKJFX.js";
-import "./chunk-JAAGAKU3.js";
+} from "./chunk-7LWXOFHF.js";
+import "./chunk-RJDA4HUH.js";
+import "./chunk-2R7C3GUF.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-JAAGAKU3.js";
+} from "./chunk-2R7C3GUF.js";
 export {
   uidLabel,
   uidName

@@ -81,7 +81,7 @@ import {
   tsEncoding,
   uidName,
   withProgressLine
-} from "./chunk-5ZFVJN3L.js";
+} from "./chunk-LSWWDJZO.js";
 
 // lib/cli/storescu/contexts.ts
 // lib/dicom/transcode.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-5ZFVJN3L.js";
+} from "./chunk-LSWWDJZO.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

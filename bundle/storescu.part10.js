@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-5ZFVJN3L.js";
+} from "./chunk-LSWWDJZO.js";
 export {
   DatasetReader,
   DicomFileError,

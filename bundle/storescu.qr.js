@@ -26,7 +26,7 @@ import {
   tagVr,
   tsEncoding,
   vrInfo
-} from "./chunk-5ZFVJN3L.js";
+} from "./chunk-LSWWDJZO.js";
 
 // lib/dicom/charset.ts
 // lib/dicom/dataset.ts

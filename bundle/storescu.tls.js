@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-KNNN47JZ.js";
+} from "./chunk-X3XH6BUX.js";
 import {
   profileVersions
-} from "./chunk-AOVHIH3E.js";
+} from "./chunk-CHFAPBDO.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-LWO6QROB.js";
-import "./chunk-5ZFVJN3L.js";
+} from "./chunk-OL5CAOYA.js";
+import "./chunk-LSWWDJZO.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-FYVFMUAK.js";
-import "./chunk-LWO6QROB.js";
-import "./chunk-5ZFVJN3L.js";
+} from "./chunk-Y7TWDXRM.js";
+import "./chunk-OL5CAOYA.js";
+import "./chunk-LSWWDJZO.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-LWO6QROB.js";
-import "./chunk-5ZFVJN3L.js";
+} from "./chunk-OL5CAOYA.js";
+import "./chunk-LSWWDJZO.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-FYVFMUAK.js";
+} from "./chunk-Y7TWDXRM.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-AOVHIH3E.js";
+} from "./chunk-CHFAPBDO.js";
 import {
   TlsError
-} from "./chunk-LWO6QROB.js";
+} from "./chunk-OL5CAOYA.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-5ZFVJN3L.js";
+} from "./chunk-LSWWDJZO.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

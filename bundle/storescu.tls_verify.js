@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-KNNN47JZ.js";
-import "./chunk-AOVHIH3E.js";
-import "./chunk-LWO6QROB.js";
-import "./chunk-5ZFVJN3L.js";
+} from "./chunk-X3XH6BUX.js";
+import "./chunk-CHFAPBDO.js";
+import "./chunk-OL5CAOYA.js";
+import "./chunk-LSWWDJZO.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

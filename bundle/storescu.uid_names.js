@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-5ZFVJN3L.js";
+} from "./chunk-LSWWDJZO.js";
 export {
   uidLabel,
   uidName
