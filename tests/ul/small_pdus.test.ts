@@ -10,8 +10,7 @@ import assert from "node:assert/strict";
 import { encodePdu } from "../../lib/pdu/codec.ts";
 import { PduReader, type ReadPdu } from "../../lib/pdu/reader.ts";
 import type { PDataTfPdu } from "../../lib/pdu/types.ts";
-import { Slab } from "../../lib/util/bytes.ts";
-import { concatBytes } from "../../lib/util/bytes.ts";
+import { concatBytes, Slab } from "../../lib/util/bytes.ts";
 import { requestorInSta6 } from "../../testing/ul_peer.ts";
 
 const COUNT = 2000;
