@@ -2,7 +2,10 @@
  * Echo benchmark: our echoscu and DCMTK's (TCP_NODELAY=1, its fastest
  * setting) against our echoscp and DCMTK's storescp --ignore
  * (TCP_NODELAY=1), every pair in every round, the order alternating
- * between rounds; medians of:
+ * between rounds. Over plain TCP a third client runs in the same rounds:
+ * Deno's floor (scripts/bench_echo_floor.ts, the same PDUs through raw
+ * `Deno.connect` with bin/echoscu's flags, no library code), so that
+ * what our own code adds is measured against Deno in the same run. Medians of:
  *   - the whole process for one echo: wall time, peak RSS, CPU;
  *   - the round trip of one echo inside one association: (wall of
  *     `--repeat N+1` minus wall of `--repeat 1`) / N, so process start-up
@@ -13,7 +16,8 @@
  * @module
  */
 import type { BenchOptions } from "./bench_options.ts";
-import { dcmtk, median, ours, type ProcSpec, runMeasured, Server } from "./bench_proc.ts";
+import { launcherFlags } from "../testing/bundle.ts";
+import { dcmtk, DENO, median, ours, type ProcSpec, runMeasured, Server } from "./bench_proc.ts";
 import type { TlsArgs } from "./bench_tls.ts";
 
 const HOST = "127.0.0.1";
@@ -47,6 +51,16 @@ export async function benchEcho(o: BenchOptions, tls: TlsArgs): Promise<EchoRow[
     { name: "ours", spec: (args) => ours("echoscu", [...tls.client, ...args]) },
     { name: "DCMTK", spec: (args) => dcmtk("echoscu", [...tls.client, ...args]) },
   ];
+  // The floor speaks plain TCP only: Deno started directly (no sh launcher) with the flags
+  // bin/echoscu gives it.
+  if (tls.client.length === 0) {
+    const floor = new URL("./bench_echo_floor.ts", import.meta.url).pathname;
+    const flags = ["run", ...launcherFlags("echoscu")];
+    clients.push({
+      name: "Deno floor",
+      spec: (args) => ({ cmd: DENO, args: [...flags, floor, ...args] }),
+    });
+  }
   const servers: Server[] = [];
   try {
     for (const p of peers) servers.push(await p.start());

@@ -46,7 +46,14 @@ Deno.test({
       const echo = report.echo as Json[];
       assert.deepEqual(
         echo.map((e) => `${e.client}->${e.peer}`).sort(),
-        ["DCMTK->DCMTK", "DCMTK->ours", "ours->DCMTK", "ours->ours"],
+        [
+          "DCMTK->DCMTK",
+          "DCMTK->ours",
+          "Deno floor->DCMTK",
+          "Deno floor->ours",
+          "ours->DCMTK",
+          "ours->ours",
+        ],
       );
       for (const e of echo) assert.ok(positive(e.processMs) && positive(e.processPeakMb), show(r));
 
