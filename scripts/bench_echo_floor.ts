@@ -133,6 +133,7 @@ async function main(args: string[]): Promise<number> {
     let n = 0;
     const want = () => n < 6 ? 6 : 6 + new DataView(buffer.buffer).getUint32(2);
     while (n < want()) {
+      if (want() > buffer.length) throw new Error("a PDU larger than this client reads");
       const r = await conn.read(buffer.subarray(n, want()));
       if (r === null) throw new Error("the peer closed the connection");
       n += r;
