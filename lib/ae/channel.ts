@@ -255,8 +255,9 @@ export class DimseChannel {
   /** Queues PDUs in order; the last one's write promise, which the caller must handle. */
   #queue(pdus: readonly PDataTfPdu[]): Promise<void> {
     let written: Promise<void> | undefined;
-    for (const pdu of pdus) {
-      const next = this.association.sendPData(pdu);
+    // Indexed, not for-of: an array iterator (and, until optimised, a result per step) per message.
+    for (let i = 0; i < pdus.length; i++) {
+      const next = this.association.sendPData(pdus[i]);
       // PDUs joining one write batch share its promise: handled once, not once per PDU.
       if (written !== next) written?.catch(ignore);
       written = next;
@@ -462,8 +463,8 @@ export class DimseChannel {
           const pdvs = indication.pdu.pdvs;
           const lent = pduRelease &&
             (pdvs.length === 1 ? pduRelease : new LentPdu(pduRelease, pdvs.length));
-          for (const pdv of pdvs) {
-            const ev = this.#assembler.take(pdv);
+          for (let i = 0; i < pdvs.length; i++) {
+            const ev = this.#assembler.take(pdvs[i]);
             if (ev === undefined) continue;
             // A command set that decodes but is no message we know ends the association.
             if (ev.kind === "command" && ev.error) throw ev.error;

@@ -97,7 +97,9 @@ export const pDataTfBody: Field<PDataTfPdu> = {
 /** Encoded size of a P-DATA-TF PDU: the 6-byte header, then per PDV 6 bytes of item header and its data (PS3.8 9.3.5). */
 export function pDataTfPduLength(pdu: PDataTfPdu): number {
   let length = 6;
-  for (const pdv of pdu.pdvs) length += 6 + pdv.data.length;
+  const pdvs = pdu.pdvs;
+  // Indexed, not for-of: an array iterator (and, until optimised, a result per step) per message.
+  for (let i = 0; i < pdvs.length; i++) length += 6 + pdvs[i].data.length;
   return length;
 }
 
@@ -345,7 +347,9 @@ export function writePDataTf(pdu: PDataTfPdu, out: Uint8Array, at: number, lengt
   out[at + 1] = 0;
   setUint32(out, at + 2, length - 6);
   at += 6;
-  for (const pdv of pdu.pdvs) {
+  const pdvs = pdu.pdvs;
+  for (let i = 0; i < pdvs.length; i++) {
+    const pdv = pdvs[i];
     const data = pdv.data;
     setUint32(out, at, 2 + data.length);
     out[at + 4] = pdv.contextId;
@@ -359,7 +363,8 @@ export function writePDataTf(pdu: PDataTfPdu, out: Uint8Array, at: number, lengt
 
 /** The checks the field tables make: 8-bit context IDs, a PDU-length of 32 bits. */
 function checkPDataTf(pdu: PDataTfPdu, length: number): void {
-  for (const pdv of pdu.pdvs) checkUint8(pdv.contextId);
+  const pdvs = pdu.pdvs;
+  for (let i = 0; i < pdvs.length; i++) checkUint8(pdvs[i].contextId);
   if (length - 6 > 0xffffffff) {
     throw new RangeError(`32-bit length: ${length - 6} is not an integer in 0..${0xffffffff}`);
   }
