@@ -164,6 +164,46 @@ class OneResponse implements Waiter {
   }
 }
 
+/**
+ * The operations of ours awaiting responses, by message ID. The one of a
+ * lone operation (every echo, every store outside a window) is held apart
+ * from the map: a Map emptied by `delete` shrinks its table and grows it
+ * again at the next `set`, two allocations per operation.
+ */
+class Waiters {
+  #lone: Waiter | undefined;
+  readonly #more = new Map<number, Waiter>();
+
+  get size(): number {
+    return (this.#lone === undefined ? 0 : 1) + this.#more.size;
+  }
+
+  get(messageId: number): Waiter | undefined {
+    const lone = this.#lone;
+    return lone !== undefined && lone.messageId === messageId ? lone : this.#more.get(messageId);
+  }
+
+  has(messageId: number): boolean {
+    return this.get(messageId) !== undefined;
+  }
+
+  set(w: Waiter): void {
+    if (this.#lone === undefined && this.#more.size === 0) this.#lone = w;
+    else this.#more.set(w.messageId, w);
+  }
+
+  delete(messageId: number): void {
+    if (this.#lone !== undefined && this.#lone.messageId === messageId) this.#lone = undefined;
+    else this.#more.delete(messageId);
+  }
+
+  /** Fails every waiting operation with `err`, in the order they started. */
+  failAll(err: Error): void {
+    this.#lone?.fail(err);
+    for (const w of this.#more.values()) w.fail(err);
+  }
+}
+
 /** The response type of each request type ("C-ECHO-RQ" -> "C-ECHO-RSP"), made once per type. */
 const responseTypes = new Map<string, string>();
 function responseType(request: string): string {
@@ -210,7 +250,7 @@ export class Association implements AsyncDisposable {
   /** Sends queued in or running from #sending. */
   #sendsUnderWay = 0;
   readonly #setup: AssociationSetup;
-  readonly #waiters = new Map<number, Waiter>();
+  readonly #waiters = new Waiters();
   #nextMessageId = 1;
   /** What ended the association, once it has ended. */
   #ended: Error | undefined;
@@ -611,7 +651,7 @@ export class Association implements AsyncDisposable {
     if (this.#waiters.has(w.messageId)) {
       throw new RangeError(`message ID ${w.messageId} is already waiting for its response`);
     }
-    this.#waiters.set(w.messageId, w);
+    this.#waiters.set(w);
     this.#pump ??= this.#read();
   }
 
@@ -684,7 +724,7 @@ export class Association implements AsyncDisposable {
     this.#ended = err;
     // A data set the peer was sending us will not be completed: its handler must not wait.
     this.#incomingData?.fail(err.message);
-    for (const w of this.#waiters.values()) w.fail(err);
+    this.#waiters.failAll(err);
     return err;
   }
 
