@@ -484,25 +484,37 @@ const TYPE_BY_FIELD: ReadonlyMap<number, DimseMessageType> = new Map(
   (Object.keys(COMMAND_FIELD) as DimseMessageType[]).map((t) => [COMMAND_FIELD[t], t]),
 );
 
-/** The optional fields of `cmd` that are present, renamed to message fields. */
-function present<const M extends Record<string, CommandKeyword>>(
+/**
+ * `m` with the optional fields of `cmd` that are present added, renamed to
+ * message fields. Added to the message itself, not spread from an object of
+ * their own: a spread copies property by property in the runtime (a
+ * C-ECHO-RSP's message took 125-230 ns warm and 2.2-3.3 us interpreted with
+ * spreads, 80-90 ns and 1.7 us without).
+ */
+function withPresent<T extends object, const M extends Record<string, CommandKeyword>>(
+  m: T,
   cmd: CommandSet,
   fields: M,
-): { [F in keyof M]?: NonNullable<CommandSet[M[F]]> } {
-  const out: Record<string, unknown> = {};
+): T & { [F in keyof M]?: NonNullable<CommandSet[M[F]]> } {
+  const out = m as Record<string, unknown>;
   for (const field in fields) {
     const value = cmd[fields[field]];
     if (value !== undefined) out[field] = value;
   }
-  return out as { [F in keyof M]?: NonNullable<CommandSet[M[F]]> };
+  return m as T & { [F in keyof M]?: NonNullable<CommandSet[M[F]]> };
 }
 
-/** The response fields of every response (PS3.7 9.3), Status mandatory. */
-function statusFields(read: MandatoryReader, cmd: CommandSet): ResponseStatusFields {
-  return { status: read.get("Status"), ...present(cmd, STATUS_FIELDS) };
+/** `m` with the response fields of every response (PS3.7 9.3), Status mandatory. */
+function withStatus<T extends object>(
+  m: T,
+  read: MandatoryReader,
+  cmd: CommandSet,
+): T & ResponseStatusFields {
+  (m as T & ResponseStatusFields).status = read.get("Status");
+  return withPresent(m as T & ResponseStatusFields, cmd, STATUS_FIELDS);
 }
 
-// The optional fields of the messages and their elements, for `present`.
+// The optional fields of the messages and their elements, for `withPresent`.
 const STATUS_FIELDS = {
   errorComment: "ErrorComment",
   errorId: "ErrorID",
@@ -515,14 +527,22 @@ const COUNT_FIELDS = {
   warningSuboperations: "NumberOfWarningSuboperations",
 } as const;
 const AFFECTED_CLASS_FIELD = { affectedSopClassUid: "AffectedSOPClassUID" } as const;
-const AFFECTED_INSTANCE_FIELD = { affectedSopInstanceUid: "AffectedSOPInstanceUID" } as const;
+const AFFECTED_CLASS_AND_INSTANCE_FIELDS = {
+  affectedSopClassUid: "AffectedSOPClassUID",
+  affectedSopInstanceUid: "AffectedSOPInstanceUID",
+} as const;
 const MOVE_ORIGINATOR_FIELDS = {
   moveOriginatorAeTitle: "MoveOriginatorApplicationEntityTitle",
   moveOriginatorMessageId: "MoveOriginatorMessageID",
 } as const;
-/** A data set follows (or not): the flag spread into a message that may have one. */
-const DATASET_FLAG = { datasetPresent: true } as const;
-const NO_FLAG = {} as const;
+/** `m` with `datasetPresent: true` when a data set follows, for messages that may have one. */
+function withDatasetFlag<T extends object>(
+  m: T,
+  withDataset: boolean,
+): T & { datasetPresent?: true } {
+  if (withDataset) (m as T & { datasetPresent?: true }).datasetPresent = true;
+  return m;
+}
 
 /**
  * The typed message of a decoded command set, with the mandatory elements of
@@ -568,7 +588,6 @@ export function commandSetToMessage(cmd: CommandSet): DimseMessage {
     );
   }
   // Every message received passes here: no closure or field map is made per message.
-  const datasetFlag = withDataset ? DATASET_FLAG : NO_FLAG;
   switch (type) {
     case "C-ECHO-RQ":
       return {
@@ -576,30 +595,24 @@ export function commandSetToMessage(cmd: CommandSet): DimseMessage {
         messageId: read.get("MessageID"),
         affectedSopClassUid: read.get("AffectedSOPClassUID"),
       };
-    case "C-ECHO-RSP":
-      return {
-        type,
-        messageIdBeingRespondedTo: read.get("MessageIDBeingRespondedTo"),
-        ...present(cmd, AFFECTED_CLASS_FIELD),
-        ...statusFields(read, cmd),
-      };
-    case "C-STORE-RQ":
-      return {
+    case "C-ECHO-RSP": {
+      const m = { type, messageIdBeingRespondedTo: read.get("MessageIDBeingRespondedTo") };
+      return withStatus(withPresent(m, cmd, AFFECTED_CLASS_FIELD), read, cmd);
+    }
+    case "C-STORE-RQ": {
+      const m = {
         type,
         messageId: read.get("MessageID"),
         affectedSopClassUid: read.get("AffectedSOPClassUID"),
         affectedSopInstanceUid: read.get("AffectedSOPInstanceUID"),
         priority: read.priority(),
-        ...present(cmd, MOVE_ORIGINATOR_FIELDS),
       };
-    case "C-STORE-RSP":
-      return {
-        type,
-        messageIdBeingRespondedTo: read.get("MessageIDBeingRespondedTo"),
-        ...present(cmd, AFFECTED_CLASS_FIELD),
-        ...present(cmd, AFFECTED_INSTANCE_FIELD),
-        ...statusFields(read, cmd),
-      };
+      return withPresent(m, cmd, MOVE_ORIGINATOR_FIELDS);
+    }
+    case "C-STORE-RSP": {
+      const m = { type, messageIdBeingRespondedTo: read.get("MessageIDBeingRespondedTo") };
+      return withStatus(withPresent(m, cmd, AFFECTED_CLASS_AND_INSTANCE_FIELDS), read, cmd);
+    }
     case "C-FIND-RQ":
     case "C-GET-RQ":
       return {
@@ -616,24 +629,17 @@ export function commandSetToMessage(cmd: CommandSet): DimseMessage {
         priority: read.priority(),
         moveDestination: read.get("MoveDestination"),
       };
-    case "C-FIND-RSP":
-      return {
-        type,
-        messageIdBeingRespondedTo: read.get("MessageIDBeingRespondedTo"),
-        ...present(cmd, AFFECTED_CLASS_FIELD),
-        ...statusFields(read, cmd),
-        ...datasetFlag,
-      };
+    case "C-FIND-RSP": {
+      const m = { type, messageIdBeingRespondedTo: read.get("MessageIDBeingRespondedTo") };
+      const status = withStatus(withPresent(m, cmd, AFFECTED_CLASS_FIELD), read, cmd);
+      return withDatasetFlag(status, withDataset);
+    }
     case "C-GET-RSP":
-    case "C-MOVE-RSP":
-      return {
-        type,
-        messageIdBeingRespondedTo: read.get("MessageIDBeingRespondedTo"),
-        ...present(cmd, AFFECTED_CLASS_FIELD),
-        ...statusFields(read, cmd),
-        ...present(cmd, COUNT_FIELDS),
-        ...datasetFlag,
-      };
+    case "C-MOVE-RSP": {
+      const m = { type, messageIdBeingRespondedTo: read.get("MessageIDBeingRespondedTo") };
+      const status = withStatus(withPresent(m, cmd, AFFECTED_CLASS_FIELD), read, cmd);
+      return withDatasetFlag(withPresent(status, cmd, COUNT_FIELDS), withDataset);
+    }
     case "C-CANCEL-RQ":
       return { type, messageIdBeingRespondedTo: read.get("MessageIDBeingRespondedTo") };
   }

@@ -126,6 +126,13 @@ Deno.test("messages: round trip through command set bytes", () => {
   }
 });
 
+Deno.test("messages: a decoded message has its fields in the order of its type (JSON output shows them so)", () => {
+  for (const msg of SAMPLES) {
+    const bytes = encodeCommandSet(messageToCommandSet(msg));
+    assert.deepEqual(Object.keys(commandSetToMessage(decodeCommandSet(bytes))), Object.keys(msg));
+  }
+});
+
 Deno.test("encodeMessage: the bytes and errors of encodeCommandSet(messageToCommandSet(m))", () => {
   const encodeOld = (m: DimseMessage) => encodeCommandSet(messageToCommandSet(m));
   const outcome = (encode: (m: DimseMessage) => Uint8Array, m: DimseMessage) => {
