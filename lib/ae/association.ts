@@ -183,10 +183,6 @@ class Waiters {
     return lone !== undefined && lone.messageId === messageId ? lone : this.#more.get(messageId);
   }
 
-  has(messageId: number): boolean {
-    return this.get(messageId) !== undefined;
-  }
-
   set(w: Waiter): void {
     if (this.#lone === undefined && this.#more.size === 0) this.#lone = w;
     else this.#more.set(w.messageId, w);
@@ -648,7 +644,7 @@ export class Association implements AsyncDisposable {
 
   #expect(w: Waiter): void {
     if (this.#ended) throw this.#ended;
-    if (this.#waiters.has(w.messageId)) {
+    if (this.#waiters.get(w.messageId) !== undefined) {
       throw new RangeError(`message ID ${w.messageId} is already waiting for its response`);
     }
     this.#waiters.set(w);

@@ -9,11 +9,14 @@ import assert from "node:assert/strict";
 import {
   associate,
   type AssociateAcPdu,
+  type CEchoRsp,
   multiResponse,
   ProtocolError,
   serve,
   storage,
   type StoreContext,
+  verification,
+  VERIFICATION_SOP_CLASS,
 } from "../../mod.ts";
 import {
   answerAssociateRq,
@@ -409,4 +412,44 @@ Deno.test("a request reusing the message ID of one still outstanding: the server
   const ev = await ch.receive(5000);
   assert.equal(ev.kind, "aborted");
   await assoc.abort();
+});
+
+Deno.test("a message ID already awaiting its response is refused (RangeError), whether it is the one operation under way or one of several; once answered it may be used again", async () => {
+  await using server = await serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    services: [verification()],
+    asyncWindow: 4,
+  });
+  await using assoc = await associate(`S@127.0.0.1:${server.local.port}`, {
+    abstractSyntaxes: [VERIFICATION_SOP_CLASS],
+    asyncWindow: { invoked: 4 },
+  });
+  assert.equal(assoc.asyncWindow.maxOperationsInvoked, 4);
+  // 5 first and alone, then 6 beside it: a second 5 (the first operation's ID) and a second
+  // 6 (a later one's) are both refused; the operations they collide with are answered.
+  const results = await Promise.allSettled(
+    [5, 6, 5, 6].map((messageId) => assoc.echo({ messageId })),
+  );
+  assert.deepEqual(results.map((r) => r.status), [
+    "fulfilled",
+    "fulfilled",
+    "rejected",
+    "rejected",
+  ]);
+  for (const r of results.slice(2)) {
+    const err = (r as PromiseRejectedResult).reason;
+    assert.ok(err instanceof RangeError, String(err));
+    assert.match(err.message, /message ID [56] is already waiting for its response/);
+  }
+  for (const [i, id] of [[0, 5], [1, 6]]) {
+    assert.equal(
+      (results[i] as PromiseFulfilledResult<CEchoRsp>).value.messageIdBeingRespondedTo,
+      id,
+    );
+  }
+  // Answered: the IDs are free again, alone and side by side.
+  assert.equal((await assoc.echo({ messageId: 5 })).status, 0);
+  const again = await Promise.all([6, 5].map((messageId) => assoc.echo({ messageId })));
+  assert.deepEqual(again.map((r) => r.messageIdBeingRespondedTo), [6, 5]);
 });
