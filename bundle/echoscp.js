@@ -17,7 +17,7 @@ import {
   tlsListen,
   tlsOptionGroup,
   verificationPolicy
-} from "./chunk-AAHREYJB.js";
+} from "./chunk-CZUFNR23.js";
 
 // lib/cli/echoscp/main.ts
 // cli/echoscp.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-AAHREYJB.js";
+} from "./chunk-CZUFNR23.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-ZEBRNDTE.js";
+} from "./chunk-W7IKQVLV.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-INRWMIN3.js";
-import "./chunk-AAHREYJB.js";
+} from "./chunk-DHPQ2A5U.js";
+import "./chunk-CZUFNR23.js";
 export {
   TlsError,
   TlsTransport,

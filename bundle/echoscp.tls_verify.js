@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-ZEBRNDTE.js";
-import "./chunk-INRWMIN3.js";
-import "./chunk-AAHREYJB.js";
+} from "./chunk-W7IKQVLV.js";
+import "./chunk-DHPQ2A5U.js";
+import "./chunk-CZUFNR23.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-MO7WDSVK.js";
+} from "./chunk-QKMGOVH4.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-MO7WDSVK.js";
+} from "./chunk-QKMGOVH4.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

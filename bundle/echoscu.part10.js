@@ -11,8 +11,8 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-L5N2DRDM.js";
-import "./chunk-MO7WDSVK.js";
+} from "./chunk-ARAT7K2I.js";
+import "./chunk-QKMGOVH4.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-2CJ2JTTE.js";
+} from "./chunk-CVW7LD34.js";
 import {
   profileVersions
-} from "./chunk-QKHIAW47.js";
+} from "./chunk-JGMDL2QM.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-4MGV4I4H.js";
-import "./chunk-MO7WDSVK.js";
+} from "./chunk-HCCVMM34.js";
+import "./chunk-QKMGOVH4.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-SAG3RLA6.js";
-import "./chunk-4MGV4I4H.js";
-import "./chunk-MO7WDSVK.js";
+} from "./chunk-TGTHH364.js";
+import "./chunk-HCCVMM34.js";
+import "./chunk-QKMGOVH4.js";
 export {
   rootVerdictLine,
   tlsAdvice,

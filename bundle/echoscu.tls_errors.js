@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-4MGV4I4H.js";
-import "./chunk-MO7WDSVK.js";
+} from "./chunk-HCCVMM34.js";
+import "./chunk-QKMGOVH4.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-SAG3RLA6.js";
+} from "./chunk-TGTHH364.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-QKHIAW47.js";
+} from "./chunk-JGMDL2QM.js";
 import {
   TlsError
-} from "./chunk-4MGV4I4H.js";
+} from "./chunk-HCCVMM34.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-MO7WDSVK.js";
+} from "./chunk-QKMGOVH4.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-2CJ2JTTE.js";
-import "./chunk-QKHIAW47.js";
-import "./chunk-4MGV4I4H.js";
-import "./chunk-MO7WDSVK.js";
+} from "./chunk-CVW7LD34.js";
+import "./chunk-JGMDL2QM.js";
+import "./chunk-HCCVMM34.js";
+import "./chunk-QKMGOVH4.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

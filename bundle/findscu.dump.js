@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-4CXQXZAC.js";
+} from "./chunk-AYZOHFNG.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

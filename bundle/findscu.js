@@ -49,7 +49,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   uidName
-} from "./chunk-4CXQXZAC.js";
+} from "./chunk-AYZOHFNG.js";
 
 // lib/dicom/json_model.ts
 // lib/cli/findscu/engine.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-4CXQXZAC.js";
+} from "./chunk-AYZOHFNG.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-4CXQXZAC.js";
+} from "./chunk-AYZOHFNG.js";
 export {
   DatasetReader,
   DicomFileError,

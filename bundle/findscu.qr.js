@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-4CXQXZAC.js";
+} from "./chunk-AYZOHFNG.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-BGI7VA4T.js";
+} from "./chunk-4SUWPD5P.js";
 import {
   profileVersions
-} from "./chunk-LT4IOTJW.js";
+} from "./chunk-K4DTZDMH.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-I5P3OF5J.js";
-import "./chunk-4CXQXZAC.js";
+} from "./chunk-MUBAZQM7.js";
+import "./chunk-AYZOHFNG.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-RC6IYUZT.js";
-import "./chunk-I5P3OF5J.js";
-import "./chunk-4CXQXZAC.js";
+} from "./chunk-42XMOJEE.js";
+import "./chunk-MUBAZQM7.js";
+import "./chunk-AYZOHFNG.js";
 export {
   rootVerdictLine,
   tlsAdvice,

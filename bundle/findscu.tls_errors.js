@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-I5P3OF5J.js";
-import "./chunk-4CXQXZAC.js";
+} from "./chunk-MUBAZQM7.js";
+import "./chunk-AYZOHFNG.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-RC6IYUZT.js";
+} from "./chunk-42XMOJEE.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-LT4IOTJW.js";
+} from "./chunk-K4DTZDMH.js";
 import {
   TlsError
-} from "./chunk-I5P3OF5J.js";
+} from "./chunk-MUBAZQM7.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-4CXQXZAC.js";
+} from "./chunk-AYZOHFNG.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-BGI7VA4T.js";
-import "./chunk-LT4IOTJW.js";
-import "./chunk-I5P3OF5J.js";
-import "./chunk-4CXQXZAC.js";
+} from "./chunk-4SUWPD5P.js";
+import "./chunk-K4DTZDMH.js";
+import "./chunk-MUBAZQM7.js";
+import "./chunk-AYZOHFNG.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-4CXQXZAC.js";
+} from "./chunk-AYZOHFNG.js";
 export {
   uidLabel,
   uidName

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-IPCS6YOG.js";
+} from "./chunk-GSQMHK44.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -39,7 +39,7 @@ import {
   tlsConnect,
   tlsOptionGroup,
   withProgressLine
-} from "./chunk-IPCS6YOG.js";
+} from "./chunk-GSQMHK44.js";
 
 // lib/cli/getscu/main.ts
 // cli/getscu.ts

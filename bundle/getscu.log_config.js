@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-IPCS6YOG.js";
+} from "./chunk-GSQMHK44.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-IPCS6YOG.js";
+} from "./chunk-GSQMHK44.js";
 export {
   DatasetReader,
   DicomFileError,

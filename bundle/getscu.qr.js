@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-IPCS6YOG.js";
+} from "./chunk-GSQMHK44.js";
 export {
   QUERY_MODELS,
   find,

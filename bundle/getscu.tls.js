@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-LVIREYZK.js";
+} from "./chunk-LB3UAICO.js";
 import {
   profileVersions
-} from "./chunk-ND3XJNPL.js";
+} from "./chunk-LBXEPZGV.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-6ZVKZAE7.js";
-import "./chunk-IPCS6YOG.js";
+} from "./chunk-DAGVMSZM.js";
+import "./chunk-GSQMHK44.js";
 export {
   TlsError,
   TlsTransport,

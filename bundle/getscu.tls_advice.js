@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-GZ2KCLTT.js";
-import "./chunk-6ZVKZAE7.js";
-import "./chunk-IPCS6YOG.js";
+} from "./chunk-YBPP456C.js";
+import "./chunk-DAGVMSZM.js";
+import "./chunk-GSQMHK44.js";
 export {
   rootVerdictLine,
   tlsAdvice,

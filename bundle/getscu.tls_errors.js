@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-6ZVKZAE7.js";
-import "./chunk-IPCS6YOG.js";
+} from "./chunk-DAGVMSZM.js";
+import "./chunk-GSQMHK44.js";
 export {
   TlsError,
   classifyTlsError,

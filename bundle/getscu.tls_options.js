@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-GZ2KCLTT.js";
+} from "./chunk-YBPP456C.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-ND3XJNPL.js";
+} from "./chunk-LBXEPZGV.js";
 import {
   TlsError
-} from "./chunk-6ZVKZAE7.js";
+} from "./chunk-DAGVMSZM.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-IPCS6YOG.js";
+} from "./chunk-GSQMHK44.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-LVIREYZK.js";
-import "./chunk-ND3XJNPL.js";
-import "./chunk-6ZVKZAE7.js";
-import "./chunk-IPCS6YOG.js";
+} from "./chunk-LB3UAICO.js";
+import "./chunk-LBXEPZGV.js";
+import "./chunk-DAGVMSZM.js";
+import "./chunk-GSQMHK44.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-IPCS6YOG.js";
+} from "./chunk-GSQMHK44.js";
 export {
   uidLabel,
   uidName

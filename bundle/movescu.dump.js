@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-JA77LPUQ.js";
+} from "./chunk-KP276RKB.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

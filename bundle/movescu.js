@@ -66,7 +66,7 @@ import {
   verification,
   withProgressLine,
   writeAllSync
-} from "./chunk-JA77LPUQ.js";
+} from "./chunk-KP276RKB.js";
 
 // lib/ae/serve.ts
 // lib/cli/movescu/receiver.ts

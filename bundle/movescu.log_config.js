@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-JA77LPUQ.js";
+} from "./chunk-KP276RKB.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

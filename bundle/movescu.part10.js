@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-JA77LPUQ.js";
+} from "./chunk-KP276RKB.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-JA77LPUQ.js";
+} from "./chunk-KP276RKB.js";
 export {
   QUERY_MODELS,
   find,

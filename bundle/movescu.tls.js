@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-NXG2UN35.js";
+} from "./chunk-SR6IBDRK.js";
 import {
   profileVersions
-} from "./chunk-5RUQFEZE.js";
+} from "./chunk-E4UUHQLQ.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-SLYP5ZKI.js";
-import "./chunk-JA77LPUQ.js";
+} from "./chunk-MCMCSZHT.js";
+import "./chunk-KP276RKB.js";
 export {
   TlsError,
   TlsTransport,

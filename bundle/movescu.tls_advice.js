@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-2EXQL22G.js";
-import "./chunk-SLYP5ZKI.js";
-import "./chunk-JA77LPUQ.js";
+} from "./chunk-HYEFOLR7.js";
+import "./chunk-MCMCSZHT.js";
+import "./chunk-KP276RKB.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-SLYP5ZKI.js";
-import "./chunk-JA77LPUQ.js";
+} from "./chunk-MCMCSZHT.js";
+import "./chunk-KP276RKB.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-2EXQL22G.js";
+} from "./chunk-HYEFOLR7.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-5RUQFEZE.js";
+} from "./chunk-E4UUHQLQ.js";
 import {
   TlsError
-} from "./chunk-SLYP5ZKI.js";
+} from "./chunk-MCMCSZHT.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-JA77LPUQ.js";
+} from "./chunk-KP276RKB.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-NXG2UN35.js";
-import "./chunk-5RUQFEZE.js";
-import "./chunk-SLYP5ZKI.js";
-import "./chunk-JA77LPUQ.js";
+} from "./chunk-SR6IBDRK.js";
+import "./chunk-E4UUHQLQ.js";
+import "./chunk-MCMCSZHT.js";
+import "./chunk-KP276RKB.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-JA77LPUQ.js";
+} from "./chunk-KP276RKB.js";
 export {
   uidLabel,
   uidName

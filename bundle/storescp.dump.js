@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-2R7C3GUF.js";
+} from "./chunk-E34HUVGW.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

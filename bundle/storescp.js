@@ -26,7 +26,7 @@ import {
   storeScpTransferSyntaxes,
   tlsListen,
   tlsOptionGroup
-} from "./chunk-2R7C3GUF.js";
+} from "./chunk-E34HUVGW.js";
 
 // lib/cli/storescp/main.ts
 // cli/storescp.ts

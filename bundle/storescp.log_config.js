@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-2R7C3GUF.js";
+} from "./chunk-E34HUVGW.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-7LWXOFHF.js";
+} from "./chunk-3LGJTW5T.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-RJDA4HUH.js";
-import "./chunk-2R7C3GUF.js";
+} from "./chunk-A6RWPNYN.js";
+import "./chunk-E34HUVGW.js";
 export {
   TlsError,
   TlsTransport,

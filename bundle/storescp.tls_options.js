@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-RJDA4HUH.js";
+} from "./chunk-A6RWPNYN.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -19,7 +19,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-2R7C3GUF.js";
+} from "./chunk-E34HUVGW.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-7LWXOFHF.js";
-import "./chunk-RJDA4HUH.js";
-import "./chunk-2R7C3GUF.js";
+} from "./chunk-3LGJTW5T.js";
+import "./chunk-A6RWPNYN.js";
+import "./chunk-E34HUVGW.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-2R7C3GUF.js";
+} from "./chunk-E34HUVGW.js";
 export {
   uidLabel,
   uidName

@@ -81,7 +81,7 @@ import {
   tsEncoding,
   uidName,
   withProgressLine
-} from "./chunk-LSWWDJZO.js";
+} from "./chunk-DLGRDBUX.js";
 
 // lib/cli/storescu/contexts.ts
 // lib/dicom/transcode.ts

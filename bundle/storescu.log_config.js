@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-LSWWDJZO.js";
+} from "./chunk-DLGRDBUX.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

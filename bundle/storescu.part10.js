@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-LSWWDJZO.js";
+} from "./chunk-DLGRDBUX.js";
 export {
   DatasetReader,
   DicomFileError,

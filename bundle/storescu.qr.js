@@ -26,7 +26,7 @@ import {
   tagVr,
   tsEncoding,
   vrInfo
-} from "./chunk-LSWWDJZO.js";
+} from "./chunk-DLGRDBUX.js";
 
 // lib/dicom/charset.ts
 // lib/dicom/dataset.ts

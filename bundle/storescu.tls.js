@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-X3XH6BUX.js";
+} from "./chunk-CPBQHNFK.js";
 import {
   profileVersions
-} from "./chunk-CHFAPBDO.js";
+} from "./chunk-4E6IILCZ.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-OL5CAOYA.js";
-import "./chunk-LSWWDJZO.js";
+} from "./chunk-25D5ZG37.js";
+import "./chunk-DLGRDBUX.js";
 export {
   TlsError,
   TlsTransport,

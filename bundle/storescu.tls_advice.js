@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-Y7TWDXRM.js";
-import "./chunk-OL5CAOYA.js";
-import "./chunk-LSWWDJZO.js";
+} from "./chunk-GXUYL2FF.js";
+import "./chunk-25D5ZG37.js";
+import "./chunk-DLGRDBUX.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-OL5CAOYA.js";
-import "./chunk-LSWWDJZO.js";
+} from "./chunk-25D5ZG37.js";
+import "./chunk-DLGRDBUX.js";
 export {
   TlsError,
   classifyTlsError,

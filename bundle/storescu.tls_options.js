@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-Y7TWDXRM.js";
+} from "./chunk-GXUYL2FF.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-CHFAPBDO.js";
+} from "./chunk-4E6IILCZ.js";
 import {
   TlsError
-} from "./chunk-OL5CAOYA.js";
+} from "./chunk-25D5ZG37.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-LSWWDJZO.js";
+} from "./chunk-DLGRDBUX.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-X3XH6BUX.js";
-import "./chunk-CHFAPBDO.js";
-import "./chunk-OL5CAOYA.js";
-import "./chunk-LSWWDJZO.js";
+} from "./chunk-CPBQHNFK.js";
+import "./chunk-4E6IILCZ.js";
+import "./chunk-25D5ZG37.js";
+import "./chunk-DLGRDBUX.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-LSWWDJZO.js";
+} from "./chunk-DLGRDBUX.js";
 export {
   uidLabel,
   uidName
