@@ -40,7 +40,10 @@ const UNLIMITED_PDATA_CAP = 64 * 1024 * 1024;
  * and a bulk transfer reads up to 256 KiB at a time. Stages above the first
  * size are taken from {@link STAGE_GROWTH_TOTAL} shared by all readers: a
  * crowd that sends one burst each and then waits cannot make every
- * connection hold a large one.
+ * connection hold a large one. Data PDUs whole in a stage are lent from it
+ * rather than copied (see #lend): a stage with PDUs still lent is set aside
+ * for another of its size, so, like the pool's buffers, the stages set aside
+ * are bounded by what the upper layer holds unreleased.
  */
 const STAGE_FIRST = 4 * 1024;
 const STAGE_MAX = 256 * 1024;
@@ -70,7 +73,7 @@ const SMALL_PDUS = new Slab(16384);
  */
 export const SMALL_PDU_MAX = 1024;
 /**
- * PDU bodies given back ({@link ReadPdu.release}) kept for the next PDUs,
+ * PDU bodies (and staging buffers) given back ({@link ReadPdu.release}) kept for the next PDUs,
  * per reader (at least {@link POOL_SPARES_MIN} buffers, and one more for the
  * PDU under way): as many as can be lent at once, so that a queue drained
  * and filled again takes all its buffers from the pool. The upper layer
@@ -81,6 +84,15 @@ export const SMALL_PDU_MAX = 1024;
  */
 const POOL_SPARE_BYTES = 512 * 1024;
 const POOL_SPARES_MIN = 4;
+
+/**
+ * A staging buffer, and how many PDUs lent from it ({@link ReadPdu.release}
+ * not yet called) are views of it: it is read into again only when none is.
+ */
+interface Stage {
+  bytes: Uint8Array;
+  lent: number;
+}
 
 /** The byte every buffer given back is filled with, when set (a debugging aid). */
 let poison: number | undefined;
@@ -108,10 +120,13 @@ export interface ReadPdu {
   /** The whole PDU's bytes incl. header, for -d hex dumps. PDV data are views of it. */
   raw: Uint8Array;
   /**
-   * Set for a P-DATA-TF of data PDVs only, in a buffer of the reader's pool:
-   * gives the buffer back for a later PDU. Call it only once nothing holds
-   * `raw` or any PDV's data (or a view of them) any more; it does nothing
-   * the second time. Not calling it is safe: the buffer is then collected.
+   * Set for a P-DATA-TF of data PDVs only, in a buffer of the reader's pool
+   * or lent from its staging buffer (a view of it, not copied): gives the
+   * memory back for later PDUs (valid until released: the reader reads into
+   * it again only when every PDU lent from it is given back). Call it only
+   * once nothing holds `raw` or any PDV's data (or a view of them) any more;
+   * it does nothing the second time. Not calling it is safe: the memory is
+   * then collected, and the reader takes new memory for its next reads.
    */
   release?: () => void;
 }
@@ -155,9 +170,12 @@ export class PduReader {
   #pduFilled = 0;
   #error: PduDecodeError | null = null;
   /** The staging buffer (see room()); empty until first asked for. */
-  #stage: Uint8Array = new Uint8Array(0);
-  /** The chunk of #stage pushed by filled(), until its bytes are consumed. */
+  #stage: Stage = { bytes: new Uint8Array(0), lent: 0 };
+  /** Staging buffers of #stage's size whose lent PDUs were all released, for the next reads. */
+  #stageSpares: Stage[] = [];
+  /** The chunk pushed by filled(), until its bytes are consumed, and the stage it is a view of. */
   #staged: Uint8Array | null = null;
+  #stagedFrom: Stage = this.#stage;
   /** Whether room() last returned the rest of the PDU under way. */
   #direct = false;
   /**
@@ -248,8 +266,15 @@ export class PduReader {
       }
     }
     this.#direct = false;
-    if (this.#stage.length === 0) this.#stage = new Uint8Array(STAGE_FIRST);
-    return this.#stage;
+    let stage = this.#stage;
+    if (stage.lent > 0) {
+      // PDUs lent from it are still held: this read goes to another stage of the same size.
+      stage = this.#stage = this.#stageSpares.pop() ??
+        { bytes: new Uint8Array(stage.bytes.length), lent: 0 };
+    } else if (stage.bytes.length === 0) {
+      stage = this.#stage = { bytes: new Uint8Array(STAGE_FIRST), lent: 0 };
+    }
+    return stage.bytes;
   }
 
   /** `n` bytes were read into the last {@link PduReader.room}. */
@@ -259,9 +284,10 @@ export class PduReader {
       this.#pduFilled += n;
       return;
     }
-    const stage = this.#stage;
+    const stage = this.#stage.bytes;
     const chunk = stage.subarray(0, n);
     this.#staged = chunk;
+    this.#stagedFrom = this.#stage;
     this.push(chunk);
     // A read that filled the stage shows the peer has more queued: a larger one next time.
     if (n === stage.length && stage.length < STAGE_MAX) {
@@ -269,16 +295,18 @@ export class PduReader {
       const held = stage.length > STAGE_FIRST ? stage.length : 0;
       if (stageGrown - held + want <= STAGE_GROWTH_TOTAL) {
         stageGrown += want - held;
-        // The old stage stays alive as long as #staged (or a chunk) views it.
-        this.#stage = new Uint8Array(want);
+        // The old stage stays alive as long as #staged (or a chunk, or a lent PDU) views it.
+        this.#stage = { bytes: new Uint8Array(want), lent: 0 };
+        this.#stageSpares = [];
       }
     }
   }
 
   /** Lets go of the staging buffer (its share of the shared total); reading may start again. */
   dispose(): void {
-    if (this.#stage.length > STAGE_FIRST) stageGrown -= this.#stage.length;
-    this.#stage = new Uint8Array(0);
+    if (this.#stage.bytes.length > STAGE_FIRST) stageGrown -= this.#stage.bytes.length;
+    this.#stage = { bytes: new Uint8Array(0), lent: 0 };
+    this.#stageSpares = [];
   }
 
   /** Bytes received and not yet returned as part of a PDU. */
@@ -374,16 +402,46 @@ export class PduReader {
       this.#head = 0;
       if (staged) this.#staged = null;
     }
-    if (!staged) return this.#read(chunk.subarray(start, end), null);
-    const pooled = this.#pooled(chunk[start], end - start);
-    if (pooled === null) {
-      if (end - start > SMALL_PDU_MAX) return this.#read(chunk.slice(start, end), null);
+    const view = chunk.subarray(start, end);
+    if (!staged) return this.#read(view, null);
+    return this.#lend(view, this.#stagedFrom) ?? this.#read(
       // A small PDU (a command, a response) goes to memory never written again: no
       // ArrayBuffer per message (see Slab).
-      return this.#read(SMALL_PDUS.copy(chunk.subarray(start, end)), null);
+      end - start > SMALL_PDU_MAX ? chunk.slice(start, end) : SMALL_PDUS.copy(view),
+      null,
+    );
+  }
+
+  /**
+   * A P-DATA-TF of data PDVs whole in the staging buffer, at a length that
+   * would take a pool buffer, handed on as a view of the stage (no copy):
+   * the stage is not read into again until it is released (see room()).
+   * Undefined for anything else, which is copied out: a command fragment may
+   * be kept by the assembler, and a short PDU should not hold a whole stage.
+   */
+  #lend(raw: Uint8Array, stage: Stage): ReadPdu | undefined {
+    const size = this.#poolSize;
+    if (raw[0] !== PDATA_TF || size === 0 || raw.length > size || 2 * raw.length < size) {
+      return undefined;
     }
-    pooled.set(chunk.subarray(start, end));
-    return this.#read(pooled.subarray(0, end - start), pooled);
+    const pdvs = readPdvs(raw, PDU_HEADER_LENGTH, raw.length);
+    if (pdvs === undefined) return undefined;
+    for (const pdv of pdvs) if (pdv.isCommand) return undefined;
+    stage.lent++;
+    let live = true;
+    const release = () => {
+      if (!live) return;
+      live = false;
+      if (poison !== undefined) raw.fill(poison);
+      if (--stage.lent > 0 || stage === this.#stage) return;
+      // A stage replaced while lent is kept for a later read once all of it is back.
+      const current = this.#stage.bytes.length;
+      const keep = Math.max(1, Math.floor(POOL_SPARE_BYTES / current));
+      if (stage.bytes.length === current && this.#stageSpares.length < keep) {
+        this.#stageSpares.push(stage);
+      }
+    };
+    return { pdu: { type: "P-DATA-TF", pdvs }, raw, release };
   }
 
   /** Validates a PDU-length against the limit for its type, before any allocation. */

@@ -1,11 +1,12 @@
 /**
  * The reader reading into its own memory (issue 15's receive path): reads
  * land in `room()` (a reused staging buffer, or straight into the PDU under
- * way), and P-DATA-TFs of data at our maximum length come in buffers of a
- * pool that the last consumer gives back with `release()`. What the reader
- * hands out must stay intact while its staging buffer is read into again,
- * and a pool buffer must be reused only once released: each test poisons
- * the memory that may be reused and checks what it was given, byte for byte.
+ * way), and P-DATA-TFs of data at our maximum length are lent (a view of
+ * the staging buffer, or a buffer of a pool) until the last consumer gives
+ * them back with `release()`. What the reader hands out must stay intact
+ * while it reads on, and lent memory must be read into again only once
+ * everything lent from it is released: each test poisons the memory that
+ * may be reused and checks what it was given, byte for byte.
  */
 
 import assert from "node:assert/strict";
@@ -106,73 +107,101 @@ Deno.test("room/filled: a header claiming more than our maximum is refused befor
   assert.throws(() => reader.next(), /exceeds our maximum length received of 16384/);
 });
 
-Deno.test("pool: a P-DATA buffer is reused only after release, once, and poisoned when given back", () => {
+/** 32 full 16 KiB data PDUs from `from` on, read in reads of 256 KiB. */
+function burst(reader: PduReader, from: number): ReadPdu[] {
+  return readByRoom(
+    reader,
+    concatBytes(Array.from({ length: 32 }, (_, i) => encodePdu(pdata(from + i, 16_372)))),
+    () => 256 * 1024,
+  );
+}
+
+/** The data of the first PDV of a read P-DATA-TF. */
+const dataOf = (r: ReadPdu) => (r.pdu as PDataTfPdu).pdvs[0].data;
+
+Deno.test("stage: data PDUs are lent from the staging buffer, which is read into again only once all are released, and each is poisoned when given back", () => {
   const reader = new PduReader();
   reader.setMaxPDataLength(16_384);
+  // Reads that fill the stage grow it to 256 KiB.
+  for (const r of burst(reader, 1000)) r.release?.();
   const stream = concatBytes([
-    encodePdu(pdata(1, 16_372)), // a full PDU: pool
+    encodePdu(pdata(1, 16_372)), // full data PDUs: lent from the stage
     encodePdu(pdata(2, 16_372)),
     encodePdu(pdata(3, 16_372)),
     encodePdu(pdata(4, 16_372)),
-    encodePdu(pdata(5, 16_372, true)), // a command: never pooled
-    encodePdu(pdata(6, 100)), // small: exact memory, never pooled
+    encodePdu(pdata(5, 16_372, true)), // a command: copied out, never lent
+    encodePdu(pdata(6, 100)), // small: copied out, never lent
   ]);
   const want = (i: number) => pdata(i, 16_372).pdvs[0].data;
   poisonReleasedBuffers(POISON);
   try {
-    const all = readByRoom(reader, stream, () => 16_390 * 6);
+    const stage = reader.room();
+    // One read; readByRoom then poisons whatever the reader would read into next.
+    const all = readByRoom(reader, stream, () => stream.length);
     assert.equal(all.length, 6);
     const [a, b, c, d, command, small] = all;
-    for (const r of [a, b, c, d]) assert.ok(r.release, "a full data PDU is lent from the pool");
-    assert.equal(command.release, undefined);
-    assert.equal(small.release, undefined);
-    assert.equal(new Set([a, b, c, d].map((r) => r.raw.buffer)).size, 4, "four distinct buffers");
-    // Released: poisoned at once, and the next PDU read into it.
-    const aData = (a.pdu as PDataTfPdu).pdvs[0].data;
-    assert.ok(same(aData, want(1)));
-    a.release!();
-    assert.ok(aData.every((x) => x === POISON), "a released buffer is poisoned");
-    a.release!(); // a second call does nothing
-    for (const [i, r] of [b, c, d].entries()) {
-      assert.ok(same((r.pdu as PDataTfPdu).pdvs[0].data, want(i + 2)), `PDU ${i + 2} intact`);
+    for (const r of [a, b, c, d]) {
+      assert.ok(r.release, "a full data PDU is lent");
+      assert.equal(r.raw.buffer, stage.buffer, "a view of the stage: not copied");
     }
+    for (const r of [command, small]) {
+      assert.equal(r.release, undefined);
+      assert.notEqual(r.raw.buffer, stage.buffer, "copied out of the stage");
+    }
+    assert.notEqual(reader.room().buffer, stage.buffer, "a stage with PDUs lent is not read into");
+    for (const [i, r] of all.entries()) {
+      assert.ok(same(dataOf(r), pdata(i + 1, i === 5 ? 100 : 16_372).pdvs[0].data), `PDU ${i}`);
+    }
+    // Released: poisoned at once; the others keep their bytes while the reader reads on.
+    a.release!();
+    assert.ok(dataOf(a).every((x) => x === POISON), "a released PDU is poisoned");
+    a.release!(); // a second call does nothing
     const more = readByRoom(
       reader,
       concatBytes([encodePdu(pdata(7, 16_372)), encodePdu(pdata(8, 16_372))]),
       () => 40_000,
     );
-    assert.equal(more[0].raw.buffer, a.raw.buffer, "the released buffer is reused");
-    assert.notEqual(more[1].raw.buffer, a.raw.buffer, "given back once, used once");
-    for (const r of [b, c, d]) assert.notEqual(more[1].raw.buffer, r.raw.buffer);
-    assert.ok(same((more[0].pdu as PDataTfPdu).pdvs[0].data, want(7)));
-    assert.ok(same((more[1].pdu as PDataTfPdu).pdvs[0].data, want(8)));
+    for (const r of more) assert.notEqual(r.raw.buffer, stage.buffer, "b, c, d are still lent");
     for (const [i, r] of [b, c, d].entries()) {
-      assert.ok(same((r.pdu as PDataTfPdu).pdvs[0].data, want(i + 2)), `PDU ${i + 2} intact`);
+      assert.ok(same(dataOf(r), want(i + 2)), `PDU ${i + 2}`);
     }
+    assert.ok(same(dataOf(more[0]), want(7)));
+    assert.ok(same(dataOf(more[1]), want(8)));
+    // All of its PDUs back: the stage is read into again, and only then.
+    b.release!();
+    c.release!();
+    for (const r of more) r.release?.();
+    assert.ok(same(dataOf(d), want(4)));
+    assert.notEqual(reader.room().buffer, stage.buffer, "d is still lent");
+    d.release!();
+    const again = burst(reader, 2000);
+    assert.ok(again.some((r) => r.raw.buffer === stage.buffer), "the stage is reused");
+    for (const [i, r] of again.entries()) {
+      assert.ok(same(dataOf(r), pdata(2000 + i, 16_372).pdvs[0].data), `burst PDU ${i}`);
+    }
+    for (const r of [command, small]) assert.ok(!r.raw.every((x) => x === POISON));
   } finally {
     poisonReleasedBuffers(undefined);
   }
 });
 
-Deno.test("pool: every buffer the upper layer can hold at once comes back, so a burst read again takes no fresh memory", () => {
+Deno.test("stage: every buffer the upper layer can hold at once comes back, so a burst read again takes no fresh memory", () => {
   const reader = new PduReader();
   reader.setMaxPDataLength(16_384);
+  for (const r of burst(reader, 1000)) r.release?.();
   // 32 full 16 KiB PDUs held at once: the upper layer's 256 KiB queue plus the PDUs of one
   // 256 KiB staging read, handed on before it looks at its queue again.
-  const burst = (from: number) =>
-    readByRoom(
-      reader,
-      concatBytes(Array.from({ length: 32 }, (_, i) => encodePdu(pdata(from + i, 16_372)))),
-      () => 256 * 1024,
-    );
-  const first = burst(0);
-  const lent = new Set(first.map((r) => r.raw.buffer));
-  assert.equal(lent.size, 32, "32 distinct buffers lent");
+  const first = burst(reader, 0);
+  const seen = new Set(first.map((r) => r.raw.buffer));
+  for (const r of first) assert.ok(r.release, "lent");
   for (const r of first) r.release!();
-  const again = burst(100);
-  for (const [i, r] of again.entries()) {
-    assert.ok(lent.has(r.raw.buffer), `PDU ${i} of the second burst in a fresh buffer`);
-    assert.ok(same((r.pdu as PDataTfPdu).pdvs[0].data, pdata(100 + i, 16_372).pdvs[0].data));
+  seen.add(reader.room().buffer);
+  for (let round = 1; round <= 3; round++) {
+    const again = burst(reader, 100 * round);
+    for (const [i, r] of again.entries()) {
+      assert.ok(seen.has(r.raw.buffer), `round ${round}: PDU ${i} in fresh memory`);
+      assert.ok(same(dataOf(r), pdata(100 * round + i, 16_372).pdvs[0].data));
+    }
+    for (const r of again) r.release?.();
   }
-  assert.equal(new Set(again.map((r) => r.raw.buffer)).size, 32, "each buffer used once");
 });
