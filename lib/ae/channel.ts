@@ -375,6 +375,16 @@ export class DimseChannel {
     return this.#receive(timeoutMs, stop);
   }
 
+  /**
+   * The next event if one is ready now (as receive() would give it without
+   * waiting), else undefined: a consumer of a data set streaming in many
+   * PDUs per read takes them without a promise and a turn each. Throws what
+   * receive() would reject with.
+   */
+  poll(): ChannelEvent | undefined {
+    return this.#takeNow(undefined);
+  }
+
   /** An indication of an untimed receive(): its event, or the next receive() when it made none. */
   readonly #untimed = (indication: UlIndication): ChannelEvent | Promise<ChannelEvent> => {
     this.#bytesAtIndication = this.association.bytesReceived;

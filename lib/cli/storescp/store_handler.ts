@@ -525,7 +525,8 @@ async function receiveDataset(
   let dots = 0;
   o.progress?.("RECV: ");
   for (;;) {
-    const ev = await ctx.channel.receive(ctx.dimseTimeoutMs);
+    // Fragments already read come without a promise each; a wait only when none is.
+    const ev = ctx.channel.poll() ?? await ctx.channel.receive(ctx.dimseTimeoutMs);
     if (ev.kind === "data") {
       if (o.abort === "during") return { kind: "abort", why: "option" };
       bytes += ev.chunk.length;
