@@ -137,3 +137,36 @@ Deno.test("the channel drains PDUs already read without a receive() of the upper
   assert.equal(receives, 0);
   await h.assoc.abort({ closeNow: true });
 });
+
+Deno.test("DimseChannel.poll(): the events receive() would give at once, in order, then undefined; receive() waits for the rest", async () => {
+  const h = await acceptorInSta6();
+  const channel = new DimseChannel(h.assoc);
+  assert.equal(channel.poll(), undefined, "nothing read yet");
+  const command = encodeCommandSet(messageToCommandSet({
+    type: "C-STORE-RQ",
+    messageId: 1,
+    affectedSopClassUid: "1.2.840.10008.5.1.4.1.1.7",
+    affectedSopInstanceUid: "1.2.3.4",
+    priority: 0,
+  }));
+  const commandPdu = encodePdu({
+    type: "P-DATA-TF",
+    pdvs: [{ contextId: 1, isCommand: true, isLast: true, data: command }],
+  });
+  await h.peer.write(concatBytes([commandPdu, ...[0, 1, 2].map((i) => encodePdu(dataPdu(i)))]));
+  await settle();
+  const seen: string[] = [];
+  for (let ev = channel.poll(); ev !== undefined; ev = channel.poll()) {
+    seen.push(ev.kind === "data" ? `data ${ev.chunk[0]}` : ev.kind);
+    if (ev.kind === "data") ev.release?.();
+  }
+  assert.deepEqual(seen, ["command", "data 0", "data 1", "data 2"]);
+  const waiting = channel.receive(5000);
+  await h.peer.write(encodePdu(dataPdu(3, true)));
+  const last = await waiting;
+  assert.ok(last.kind === "data" && last.last && last.chunk[0] === 3);
+  assert.equal(channel.poll(), undefined);
+  await h.peer.write(abortBytes(0, 0));
+  await settle();
+  assert.equal(channel.poll()?.kind, "aborted");
+});
