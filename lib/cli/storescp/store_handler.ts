@@ -223,6 +223,9 @@ const TAG_STUDY_INSTANCE_UID = 0x0020000d;
 const TAG_AFFECTED_SOP_CLASS_UID = 0x00000002;
 const TAG_AFFECTED_SOP_INSTANCE_UID = 0x00001000;
 
+/** The whole data set is read (not kept): what cannot be read back is not stored. */
+const WHOLE_DATASET = Object.freeze({ wholeDataset: true });
+
 /** A refusal: status, the comment sent back (LO, PS3.7 C.4), the element at fault. */
 interface Failure {
   status: number;
@@ -249,6 +252,10 @@ export function storeHandler(o: StoreScpOptions): CommandHandler {
   const pool = o.buffers ?? new WriteBufferPool();
   // DCMTK logs a study's subdirectory when the study changes (one storescp, many associations).
   const studies = { last: undefined as string | undefined };
+  // What the data set is checked for (checkDataset), the same for every request.
+  const watched: readonly number[] = o.sortStudyPrefix === undefined
+    ? [TAG_SOP_CLASS_UID, TAG_SOP_INSTANCE_UID]
+    : [TAG_SOP_CLASS_UID, TAG_SOP_INSTANCE_UID, TAG_STUDY_INSTANCE_UID];
 
   return async (message, ctx) => {
     if (message.type !== "C-STORE-RQ") return "abort";
@@ -295,12 +302,8 @@ export function storeHandler(o: StoreScpOptions): CommandHandler {
         failure = cannotWrite(log, path ?? name, err);
       }
     }
-    // The whole data set is read (not kept): what cannot be read back is not stored.
-    const watcher = part && new TopLevelWatcher(ctx.context.transferSyntax, [
-      TAG_SOP_CLASS_UID,
-      TAG_SOP_INSTANCE_UID,
-      ...(o.sortStudyPrefix === undefined ? [] : [TAG_STUDY_INSTANCE_UID]),
-    ], { wholeDataset: true });
+    const watcher = part &&
+      new TopLevelWatcher(ctx.context.transferSyntax, watched, WHOLE_DATASET);
 
     const received = await receiveDataset(ctx, part, watcher, o);
     if (received.kind !== "complete" || o.abort === "after") {
