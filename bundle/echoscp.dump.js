@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-CZUFNR23.js";
+} from "./chunk-LZMPCSDJ.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -17,7 +17,7 @@ import {
   tlsListen,
   tlsOptionGroup,
   verificationPolicy
-} from "./chunk-CZUFNR23.js";
+} from "./chunk-LZMPCSDJ.js";
 
 // lib/cli/echoscp/main.ts
 // cli/echoscp.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-CZUFNR23.js";
+} from "./chunk-LZMPCSDJ.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

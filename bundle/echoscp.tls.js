@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-W7IKQVLV.js";
+} from "./chunk-6ULJHLB7.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-DHPQ2A5U.js";
-import "./chunk-CZUFNR23.js";
+} from "./chunk-LKCN4GIY.js";
+import "./chunk-LZMPCSDJ.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-DHPQ2A5U.js";
+} from "./chunk-LKCN4GIY.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -19,7 +19,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-CZUFNR23.js";
+} from "./chunk-LZMPCSDJ.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-W7IKQVLV.js";
-import "./chunk-DHPQ2A5U.js";
-import "./chunk-CZUFNR23.js";
+} from "./chunk-6ULJHLB7.js";
+import "./chunk-LKCN4GIY.js";
+import "./chunk-LZMPCSDJ.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-QKMGOVH4.js";
+} from "./chunk-XBIAJA2I.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

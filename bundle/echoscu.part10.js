@@ -11,8 +11,8 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-ARAT7K2I.js";
-import "./chunk-QKMGOVH4.js";
+} from "./chunk-JO4NWFXZ.js";
+import "./chunk-XBIAJA2I.js";
 export {
   DatasetReader,
   DicomFileError,

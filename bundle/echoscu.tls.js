@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-CVW7LD34.js";
+} from "./chunk-TDTPYG4J.js";
 import {
   profileVersions
-} from "./chunk-JGMDL2QM.js";
+} from "./chunk-72WCR6TO.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-HCCVMM34.js";
-import "./chunk-QKMGOVH4.js";
+} from "./chunk-2PACQYSK.js";
+import "./chunk-XBIAJA2I.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-TGTHH364.js";
-import "./chunk-HCCVMM34.js";
-import "./chunk-QKMGOVH4.js";
+} from "./chunk-3T6JB6FI.js";
+import "./chunk-2PACQYSK.js";
+import "./chunk-XBIAJA2I.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-HCCVMM34.js";
-import "./chunk-QKMGOVH4.js";
+} from "./chunk-2PACQYSK.js";
+import "./chunk-XBIAJA2I.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-TGTHH364.js";
+} from "./chunk-3T6JB6FI.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-JGMDL2QM.js";
+} from "./chunk-72WCR6TO.js";
 import {
   TlsError
-} from "./chunk-HCCVMM34.js";
+} from "./chunk-2PACQYSK.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-QKMGOVH4.js";
+} from "./chunk-XBIAJA2I.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

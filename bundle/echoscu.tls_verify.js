@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-CVW7LD34.js";
-import "./chunk-JGMDL2QM.js";
-import "./chunk-HCCVMM34.js";
-import "./chunk-QKMGOVH4.js";
+} from "./chunk-TDTPYG4J.js";
+import "./chunk-72WCR6TO.js";
+import "./chunk-2PACQYSK.js";
+import "./chunk-XBIAJA2I.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

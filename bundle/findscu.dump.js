@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-AYZOHFNG.js";
+} from "./chunk-ZSKE22RZ.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -49,7 +49,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   uidName
-} from "./chunk-AYZOHFNG.js";
+} from "./chunk-ZSKE22RZ.js";
 
 // lib/dicom/json_model.ts
 // lib/cli/findscu/engine.ts

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-AYZOHFNG.js";
+} from "./chunk-ZSKE22RZ.js";
 export {
   QUERY_MODELS,
   find,

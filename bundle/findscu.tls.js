@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-4SUWPD5P.js";
+} from "./chunk-VMFFK2G7.js";
 import {
   profileVersions
-} from "./chunk-K4DTZDMH.js";
+} from "./chunk-EGIQAYT3.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-MUBAZQM7.js";
-import "./chunk-AYZOHFNG.js";
+} from "./chunk-INUUONTU.js";
+import "./chunk-ZSKE22RZ.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-42XMOJEE.js";
-import "./chunk-MUBAZQM7.js";
-import "./chunk-AYZOHFNG.js";
+} from "./chunk-D56PIUIZ.js";
+import "./chunk-INUUONTU.js";
+import "./chunk-ZSKE22RZ.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-MUBAZQM7.js";
-import "./chunk-AYZOHFNG.js";
+} from "./chunk-INUUONTU.js";
+import "./chunk-ZSKE22RZ.js";
 export {
   TlsError,
   classifyTlsError,

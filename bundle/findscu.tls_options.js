@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-42XMOJEE.js";
+} from "./chunk-D56PIUIZ.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-K4DTZDMH.js";
+} from "./chunk-EGIQAYT3.js";
 import {
   TlsError
-} from "./chunk-MUBAZQM7.js";
+} from "./chunk-INUUONTU.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-AYZOHFNG.js";
+} from "./chunk-ZSKE22RZ.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

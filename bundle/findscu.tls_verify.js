@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-4SUWPD5P.js";
-import "./chunk-K4DTZDMH.js";
-import "./chunk-MUBAZQM7.js";
-import "./chunk-AYZOHFNG.js";
+} from "./chunk-VMFFK2G7.js";
+import "./chunk-EGIQAYT3.js";
+import "./chunk-INUUONTU.js";
+import "./chunk-ZSKE22RZ.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

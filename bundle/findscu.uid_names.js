@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-AYZOHFNG.js";
+} from "./chunk-ZSKE22RZ.js";
 export {
   uidLabel,
   uidName

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-GSQMHK44.js";
+} from "./chunk-WAYZCKRZ.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

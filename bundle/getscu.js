@@ -39,7 +39,7 @@ import {
   tlsConnect,
   tlsOptionGroup,
   withProgressLine
-} from "./chunk-GSQMHK44.js";
+} from "./chunk-WAYZCKRZ.js";
 
 // lib/cli/getscu/main.ts
 // cli/getscu.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-GSQMHK44.js";
+} from "./chunk-WAYZCKRZ.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-GSQMHK44.js";
+} from "./chunk-WAYZCKRZ.js";
 export {
   DatasetReader,
   DicomFileError,

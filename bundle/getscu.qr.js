@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-GSQMHK44.js";
+} from "./chunk-WAYZCKRZ.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-LB3UAICO.js";
+} from "./chunk-GTLCDILC.js";
 import {
   profileVersions
-} from "./chunk-LBXEPZGV.js";
+} from "./chunk-QSF3QWFG.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-DAGVMSZM.js";
-import "./chunk-GSQMHK44.js";
+} from "./chunk-GKWIXPXX.js";
+import "./chunk-WAYZCKRZ.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-YBPP456C.js";
-import "./chunk-DAGVMSZM.js";
-import "./chunk-GSQMHK44.js";
+} from "./chunk-X3I5EJYU.js";
+import "./chunk-GKWIXPXX.js";
+import "./chunk-WAYZCKRZ.js";
 export {
   rootVerdictLine,
   tlsAdvice,

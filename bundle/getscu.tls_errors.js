@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-DAGVMSZM.js";
-import "./chunk-GSQMHK44.js";
+} from "./chunk-GKWIXPXX.js";
+import "./chunk-WAYZCKRZ.js";
 export {
   TlsError,
   classifyTlsError,

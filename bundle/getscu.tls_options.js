@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-YBPP456C.js";
+} from "./chunk-X3I5EJYU.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-LBXEPZGV.js";
+} from "./chunk-QSF3QWFG.js";
 import {
   TlsError
-} from "./chunk-DAGVMSZM.js";
+} from "./chunk-GKWIXPXX.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-GSQMHK44.js";
+} from "./chunk-WAYZCKRZ.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-LB3UAICO.js";
-import "./chunk-LBXEPZGV.js";
-import "./chunk-DAGVMSZM.js";
-import "./chunk-GSQMHK44.js";
+} from "./chunk-GTLCDILC.js";
+import "./chunk-QSF3QWFG.js";
+import "./chunk-GKWIXPXX.js";
+import "./chunk-WAYZCKRZ.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-GSQMHK44.js";
+} from "./chunk-WAYZCKRZ.js";
 export {
   uidLabel,
   uidName

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-KP276RKB.js";
+} from "./chunk-CEEBJLCV.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -66,7 +66,7 @@ import {
   verification,
   withProgressLine,
   writeAllSync
-} from "./chunk-KP276RKB.js";
+} from "./chunk-CEEBJLCV.js";
 
 // lib/ae/serve.ts
 // lib/cli/movescu/receiver.ts

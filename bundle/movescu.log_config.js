@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-KP276RKB.js";
+} from "./chunk-CEEBJLCV.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-KP276RKB.js";
+} from "./chunk-CEEBJLCV.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-KP276RKB.js";
+} from "./chunk-CEEBJLCV.js";
 export {
   QUERY_MODELS,
   find,

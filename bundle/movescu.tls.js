@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-SR6IBDRK.js";
+} from "./chunk-UDV3LJ6Y.js";
 import {
   profileVersions
-} from "./chunk-E4UUHQLQ.js";
+} from "./chunk-QJHT3N3F.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-MCMCSZHT.js";
-import "./chunk-KP276RKB.js";
+} from "./chunk-G3SGIJZT.js";
+import "./chunk-CEEBJLCV.js";
 export {
   TlsError,
   TlsTransport,

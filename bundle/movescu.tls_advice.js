@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-HYEFOLR7.js";
-import "./chunk-MCMCSZHT.js";
-import "./chunk-KP276RKB.js";
+} from "./chunk-FPQNLQS5.js";
+import "./chunk-G3SGIJZT.js";
+import "./chunk-CEEBJLCV.js";
 export {
   rootVerdictLine,
   tlsAdvice,

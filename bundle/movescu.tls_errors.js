@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-MCMCSZHT.js";
-import "./chunk-KP276RKB.js";
+} from "./chunk-G3SGIJZT.js";
+import "./chunk-CEEBJLCV.js";
 export {
   TlsError,
   classifyTlsError,

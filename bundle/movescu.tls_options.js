@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-HYEFOLR7.js";
+} from "./chunk-FPQNLQS5.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-E4UUHQLQ.js";
+} from "./chunk-QJHT3N3F.js";
 import {
   TlsError
-} from "./chunk-MCMCSZHT.js";
+} from "./chunk-G3SGIJZT.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-KP276RKB.js";
+} from "./chunk-CEEBJLCV.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-SR6IBDRK.js";
-import "./chunk-E4UUHQLQ.js";
-import "./chunk-MCMCSZHT.js";
-import "./chunk-KP276RKB.js";
+} from "./chunk-UDV3LJ6Y.js";
+import "./chunk-QJHT3N3F.js";
+import "./chunk-G3SGIJZT.js";
+import "./chunk-CEEBJLCV.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-KP276RKB.js";
+} from "./chunk-CEEBJLCV.js";
 export {
   uidLabel,
   uidName

@@ -26,7 +26,7 @@ import {
   storeScpTransferSyntaxes,
   tlsListen,
   tlsOptionGroup
-} from "./chunk-E34HUVGW.js";
+} from "./chunk-5B2UOAT5.js";
 
 // lib/cli/storescp/main.ts
 // cli/storescp.ts

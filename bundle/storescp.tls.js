@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-3LGJTW5T.js";
+} from "./chunk-K6NP37QA.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-A6RWPNYN.js";
-import "./chunk-E34HUVGW.js";
+} from "./chunk-5TTTYN7X.js";
+import "./chunk-5B2UOAT5.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-A6RWPNYN.js";
+} from "./chunk-5TTTYN7X.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -19,7 +19,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-E34HUVGW.js";
+} from "./chunk-5B2UOAT5.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-3LGJTW5T.js";
-import "./chunk-A6RWPNYN.js";
-import "./chunk-E34HUVGW.js";
+} from "./chunk-K6NP37QA.js";
+import "./chunk-5TTTYN7X.js";
+import "./chunk-5B2UOAT5.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-E34HUVGW.js";
+} from "./chunk-5B2UOAT5.js";
 export {
   uidLabel,
   uidName

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-DLGRDBUX.js";
+} from "./chunk-C37OYJOD.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

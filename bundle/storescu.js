@@ -81,7 +81,7 @@ import {
   tsEncoding,
   uidName,
   withProgressLine
-} from "./chunk-DLGRDBUX.js";
+} from "./chunk-C37OYJOD.js";
 
 // lib/cli/storescu/contexts.ts
 // lib/dicom/transcode.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-DLGRDBUX.js";
+} from "./chunk-C37OYJOD.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-DLGRDBUX.js";
+} from "./chunk-C37OYJOD.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -26,7 +26,7 @@ import {
   tagVr,
   tsEncoding,
   vrInfo
-} from "./chunk-DLGRDBUX.js";
+} from "./chunk-C37OYJOD.js";
 
 // lib/dicom/charset.ts
 // lib/dicom/dataset.ts

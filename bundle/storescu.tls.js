@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-CPBQHNFK.js";
+} from "./chunk-B63UXVQJ.js";
 import {
   profileVersions
-} from "./chunk-4E6IILCZ.js";
+} from "./chunk-UBDTMDQX.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-25D5ZG37.js";
-import "./chunk-DLGRDBUX.js";
+} from "./chunk-VFUO6LC2.js";
+import "./chunk-C37OYJOD.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-GXUYL2FF.js";
-import "./chunk-25D5ZG37.js";
-import "./chunk-DLGRDBUX.js";
+} from "./chunk-TFOV6RHR.js";
+import "./chunk-VFUO6LC2.js";
+import "./chunk-C37OYJOD.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-25D5ZG37.js";
-import "./chunk-DLGRDBUX.js";
+} from "./chunk-VFUO6LC2.js";
+import "./chunk-C37OYJOD.js";
 export {
   TlsError,
   classifyTlsError,

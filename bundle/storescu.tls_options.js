@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-GXUYL2FF.js";
+} from "./chunk-TFOV6RHR.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-4E6IILCZ.js";
+} from "./chunk-UBDTMDQX.js";
 import {
   TlsError
-} from "./chunk-25D5ZG37.js";
+} from "./chunk-VFUO6LC2.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-DLGRDBUX.js";
+} from "./chunk-C37OYJOD.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-CPBQHNFK.js";
-import "./chunk-4E6IILCZ.js";
-import "./chunk-25D5ZG37.js";
-import "./chunk-DLGRDBUX.js";
+} from "./chunk-B63UXVQJ.js";
+import "./chunk-UBDTMDQX.js";
+import "./chunk-VFUO6LC2.js";
+import "./chunk-C37OYJOD.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

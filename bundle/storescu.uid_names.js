@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-DLGRDBUX.js";
+} from "./chunk-C37OYJOD.js";
 export {
   uidLabel,
   uidName
