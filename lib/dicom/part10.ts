@@ -468,7 +468,7 @@ function inspect(
 ): { info: DicomFileInfo; head: Uint8Array } {
   const maxMeta = limits.maxMetaLength ?? 64 * 1024;
   const maxHead = limits.maxHeadLength ?? 1024 * 1024;
-  const size = cursor.file.statSync().size;
+  const size = cursor.length();
   // Most heads fit in a few KiB; a longer meta information is read on to its limit.
   const headLimit = Math.min(size, PREFIX_END + maxMeta + 12);
   let head = cursor.readAt(0, Math.min(headLimit, FIRST_READ));
@@ -653,6 +653,25 @@ class FileCursor {
   #pos = 0;
 
   constructor(readonly file: Deno.FsFile) {}
+
+  /**
+   * The file's length, found by a seek to its end: unless given every
+   * permission (`-A`), Deno 2.9 resolves the file's path again for each
+   * `FsFile.statSync` (a `readlink` per path component) and makes a
+   * FileInfo with four Dates, where a seek is one `lseek` (storescu
+   * inspects every file before it sends). A file that cannot seek to its end
+   * (a directory on some file systems) is asked with a stat, as before.
+   */
+  length(): number {
+    let end: number;
+    try {
+      end = this.file.seekSync(0, Deno.SeekMode.End);
+    } catch {
+      return this.file.statSync().size;
+    }
+    this.#pos = end;
+    return end;
+  }
 
   /** Up to `n` bytes at `offset`, in a new buffer (fewer only at the end of the file). */
   readAt(offset: number, n: number): Uint8Array {
