@@ -361,6 +361,38 @@ Deno.test("inspectDicomFile: meta information longer than the first read (privat
   });
 });
 
+Deno.test("inspectDicomFile: the length from a seek, no FsFile.statSync (a path lookup per call in Deno); a directory still fails as one", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/f.dcm`;
+    await writeImageFile(path, { rows: 16, cols: 16, ...UIDS });
+    const stats: string[] = [];
+    const statSync = Deno.FsFile.prototype.statSync;
+    Deno.FsFile.prototype.statSync = function () {
+      stats.push("statSync");
+      return statSync.call(this);
+    };
+    try {
+      const info = await inspectDicomFile(path, "file-only");
+      assert.equal(info.size, (await Deno.stat(path)).size);
+      assert.deepEqual(stats, []);
+      // Read from the start again after the seek to the end: the bytes are the file's.
+      const chunks: Uint8Array[] = [];
+      for await (const c of readDatasetChunks(info, 4096)) chunks.push(c);
+      assert.deepEqual(
+        concatBytes(chunks),
+        (await Deno.readFile(path)).subarray(info.datasetOffset),
+      );
+      await Deno.mkdir(`${dir}/sub`);
+      await assert.rejects(
+        inspectDicomFile(`${dir}/sub`, "file-or-dataset"),
+        (e) => e instanceof DicomFileError && e.cause instanceof Deno.errors.IsADirectory,
+      );
+    } finally {
+      Deno.FsFile.prototype.statSync = statSync;
+    }
+  });
+});
+
 Deno.test("readDatasetChunks streams exactly the bytes after the meta information", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/f.dcm`;
