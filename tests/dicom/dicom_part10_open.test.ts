@@ -234,3 +234,24 @@ Deno.test("a FIFO is refused unopened: it would wait for a writer and hold the p
     );
   });
 });
+
+Deno.test("inspection's reused head memory: an open file keeps its own head; an info keeps no bytes", async () => {
+  await withTempDir(async (dir) => {
+    // Small images: the whole file fits the first read, so the head holds data set bytes.
+    const a = `${dir}/a.dcm`;
+    const b = `${dir}/b.dcm`;
+    await writeImageFile(a, { rows: 8, cols: 8, ...UIDS });
+    await writeImageFile(b, { rows: 8, cols: 8, ...UIDS, sopInstanceUid: "1.2.3.99" });
+    const infoA = await inspectDicomFile(a, "file-only");
+    const copyA = structuredClone(infoA);
+    const openA = await openDicomFile(a, "file-only");
+    // Inspections of other files in between, as storescu checks many before it sends.
+    for (let i = 0; i < 3; i++) await inspectDicomFile(b, "file-only");
+    assert.deepEqual(infoA, copyA);
+    const wholeA = await Deno.readFile(a);
+    assert.deepEqual(
+      concatBytes(await collect(openA.chunks())),
+      wholeA.subarray(infoA.datasetOffset),
+    );
+  });
+});
