@@ -247,3 +247,21 @@ Deno.test("a P-DATA accepted before the association ended, its write due after, 
   assert.ok(err instanceof UlUsageError, `${err}`);
   assert.match(err.message, /Sta1/);
 });
+
+Deno.test("P-DATA-TFs are sized, checked and written without iterating their PDV lists (an iterator per loop with Maglev as top tier)", async () => {
+  const h = await requestorInSta6();
+  const writes = recordWrites(h);
+  const pdus = Array.from({ length: 3 }, (_, i) => pdata(i));
+  const expected = new Uint8Array(pdus.flatMap((p) => [...encodePdu(p)]));
+  for (const p of pdus) {
+    Object.defineProperty(p.pdvs, Symbol.iterator, {
+      value: () => {
+        throw new Error("a PDV list iterated on the send path");
+      },
+    });
+  }
+  await Promise.all(pdus.map((p) => h.assoc.sendPData(p)));
+  assert.deepEqual(writes, [3 * 1012]);
+  assert.deepEqual(h.peer.drain(), expected);
+  await h.assoc.abort();
+});
