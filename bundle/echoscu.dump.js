@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-XBIAJA2I.js";
+} from "./chunk-IOLBGLPX.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

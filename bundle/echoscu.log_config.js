@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-XBIAJA2I.js";
+} from "./chunk-IOLBGLPX.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -11,8 +11,8 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-JO4NWFXZ.js";
-import "./chunk-XBIAJA2I.js";
+} from "./chunk-X7J7Q4CV.js";
+import "./chunk-IOLBGLPX.js";
 export {
   DatasetReader,
   DicomFileError,

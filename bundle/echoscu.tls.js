@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-TDTPYG4J.js";
+} from "./chunk-26SZMNVP.js";
 import {
   profileVersions
-} from "./chunk-72WCR6TO.js";
+} from "./chunk-7TLZQLXW.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-2PACQYSK.js";
-import "./chunk-XBIAJA2I.js";
+} from "./chunk-FVUAGGXH.js";
+import "./chunk-IOLBGLPX.js";
 export {
   TlsError,
   TlsTransport,

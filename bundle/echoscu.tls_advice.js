@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-3T6JB6FI.js";
-import "./chunk-2PACQYSK.js";
-import "./chunk-XBIAJA2I.js";
+} from "./chunk-HKWL5DT2.js";
+import "./chunk-FVUAGGXH.js";
+import "./chunk-IOLBGLPX.js";
 export {
   rootVerdictLine,
   tlsAdvice,

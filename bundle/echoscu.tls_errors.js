@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-2PACQYSK.js";
-import "./chunk-XBIAJA2I.js";
+} from "./chunk-FVUAGGXH.js";
+import "./chunk-IOLBGLPX.js";
 export {
   TlsError,
   classifyTlsError,

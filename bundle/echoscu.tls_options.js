@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-3T6JB6FI.js";
+} from "./chunk-HKWL5DT2.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-72WCR6TO.js";
+} from "./chunk-7TLZQLXW.js";
 import {
   TlsError
-} from "./chunk-2PACQYSK.js";
+} from "./chunk-FVUAGGXH.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-XBIAJA2I.js";
+} from "./chunk-IOLBGLPX.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

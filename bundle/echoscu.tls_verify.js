@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-TDTPYG4J.js";
-import "./chunk-72WCR6TO.js";
-import "./chunk-2PACQYSK.js";
-import "./chunk-XBIAJA2I.js";
+} from "./chunk-26SZMNVP.js";
+import "./chunk-7TLZQLXW.js";
+import "./chunk-FVUAGGXH.js";
+import "./chunk-IOLBGLPX.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-ZSKE22RZ.js";
+} from "./chunk-QB2K2GSK.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

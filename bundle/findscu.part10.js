@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-ZSKE22RZ.js";
+} from "./chunk-QB2K2GSK.js";
 export {
   DatasetReader,
   DicomFileError,

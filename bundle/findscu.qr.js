@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-ZSKE22RZ.js";
+} from "./chunk-QB2K2GSK.js";
 export {
   QUERY_MODELS,
   find,

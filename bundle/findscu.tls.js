@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-VMFFK2G7.js";
+} from "./chunk-3EVYB47K.js";
 import {
   profileVersions
-} from "./chunk-EGIQAYT3.js";
+} from "./chunk-2ARWFWDT.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-INUUONTU.js";
-import "./chunk-ZSKE22RZ.js";
+} from "./chunk-A7ENNJPQ.js";
+import "./chunk-QB2K2GSK.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-D56PIUIZ.js";
-import "./chunk-INUUONTU.js";
-import "./chunk-ZSKE22RZ.js";
+} from "./chunk-GQHYQHY6.js";
+import "./chunk-A7ENNJPQ.js";
+import "./chunk-QB2K2GSK.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-INUUONTU.js";
-import "./chunk-ZSKE22RZ.js";
+} from "./chunk-A7ENNJPQ.js";
+import "./chunk-QB2K2GSK.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-D56PIUIZ.js";
+} from "./chunk-GQHYQHY6.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-EGIQAYT3.js";
+} from "./chunk-2ARWFWDT.js";
 import {
   TlsError
-} from "./chunk-INUUONTU.js";
+} from "./chunk-A7ENNJPQ.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-ZSKE22RZ.js";
+} from "./chunk-QB2K2GSK.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-VMFFK2G7.js";
-import "./chunk-EGIQAYT3.js";
-import "./chunk-INUUONTU.js";
-import "./chunk-ZSKE22RZ.js";
+} from "./chunk-3EVYB47K.js";
+import "./chunk-2ARWFWDT.js";
+import "./chunk-A7ENNJPQ.js";
+import "./chunk-QB2K2GSK.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-ZSKE22RZ.js";
+} from "./chunk-QB2K2GSK.js";
 export {
   uidLabel,
   uidName

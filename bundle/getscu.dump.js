@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-WAYZCKRZ.js";
+} from "./chunk-IFO7XIMX.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -39,7 +39,7 @@ import {
   tlsConnect,
   tlsOptionGroup,
   withProgressLine
-} from "./chunk-WAYZCKRZ.js";
+} from "./chunk-IFO7XIMX.js";
 
 // lib/cli/getscu/main.ts
 // cli/getscu.ts

@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-WAYZCKRZ.js";
+} from "./chunk-IFO7XIMX.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-WAYZCKRZ.js";
+} from "./chunk-IFO7XIMX.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-GTLCDILC.js";
+} from "./chunk-LFBTNKTL.js";
 import {
   profileVersions
-} from "./chunk-QSF3QWFG.js";
+} from "./chunk-AZ4JNSHF.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-GKWIXPXX.js";
-import "./chunk-WAYZCKRZ.js";
+} from "./chunk-L2YXFCNR.js";
+import "./chunk-IFO7XIMX.js";
 export {
   TlsError,
   TlsTransport,

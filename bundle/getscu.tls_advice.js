@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-X3I5EJYU.js";
-import "./chunk-GKWIXPXX.js";
-import "./chunk-WAYZCKRZ.js";
+} from "./chunk-QASPS4PK.js";
+import "./chunk-L2YXFCNR.js";
+import "./chunk-IFO7XIMX.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-GKWIXPXX.js";
-import "./chunk-WAYZCKRZ.js";
+} from "./chunk-L2YXFCNR.js";
+import "./chunk-IFO7XIMX.js";
 export {
   TlsError,
   classifyTlsError,

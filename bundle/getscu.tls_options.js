@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-X3I5EJYU.js";
+} from "./chunk-QASPS4PK.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-QSF3QWFG.js";
+} from "./chunk-AZ4JNSHF.js";
 import {
   TlsError
-} from "./chunk-GKWIXPXX.js";
+} from "./chunk-L2YXFCNR.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-WAYZCKRZ.js";
+} from "./chunk-IFO7XIMX.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

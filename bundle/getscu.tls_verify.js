@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-GTLCDILC.js";
-import "./chunk-QSF3QWFG.js";
-import "./chunk-GKWIXPXX.js";
-import "./chunk-WAYZCKRZ.js";
+} from "./chunk-LFBTNKTL.js";
+import "./chunk-AZ4JNSHF.js";
+import "./chunk-L2YXFCNR.js";
+import "./chunk-IFO7XIMX.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-WAYZCKRZ.js";
+} from "./chunk-IFO7XIMX.js";
 export {
   uidLabel,
   uidName

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-CEEBJLCV.js";
+} from "./chunk-FI5NO77Y.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

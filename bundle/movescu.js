@@ -66,7 +66,7 @@ import {
   verification,
   withProgressLine,
   writeAllSync
-} from "./chunk-CEEBJLCV.js";
+} from "./chunk-FI5NO77Y.js";
 
 // lib/ae/serve.ts
 // lib/cli/movescu/receiver.ts

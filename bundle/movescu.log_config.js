@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-CEEBJLCV.js";
+} from "./chunk-FI5NO77Y.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

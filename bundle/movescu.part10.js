@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-CEEBJLCV.js";
+} from "./chunk-FI5NO77Y.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-CEEBJLCV.js";
+} from "./chunk-FI5NO77Y.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-UDV3LJ6Y.js";
+} from "./chunk-EL3IV33E.js";
 import {
   profileVersions
-} from "./chunk-QJHT3N3F.js";
+} from "./chunk-VPTUQROL.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-G3SGIJZT.js";
-import "./chunk-CEEBJLCV.js";
+} from "./chunk-DGU2NNIV.js";
+import "./chunk-FI5NO77Y.js";
 export {
   TlsError,
   TlsTransport,

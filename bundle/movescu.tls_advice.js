@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-FPQNLQS5.js";
-import "./chunk-G3SGIJZT.js";
-import "./chunk-CEEBJLCV.js";
+} from "./chunk-PTSYNANW.js";
+import "./chunk-DGU2NNIV.js";
+import "./chunk-FI5NO77Y.js";
 export {
   rootVerdictLine,
   tlsAdvice,

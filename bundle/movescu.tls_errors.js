@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-G3SGIJZT.js";
-import "./chunk-CEEBJLCV.js";
+} from "./chunk-DGU2NNIV.js";
+import "./chunk-FI5NO77Y.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-FPQNLQS5.js";
+} from "./chunk-PTSYNANW.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-QJHT3N3F.js";
+} from "./chunk-VPTUQROL.js";
 import {
   TlsError
-} from "./chunk-G3SGIJZT.js";
+} from "./chunk-DGU2NNIV.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-CEEBJLCV.js";
+} from "./chunk-FI5NO77Y.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-UDV3LJ6Y.js";
-import "./chunk-QJHT3N3F.js";
-import "./chunk-G3SGIJZT.js";
-import "./chunk-CEEBJLCV.js";
+} from "./chunk-EL3IV33E.js";
+import "./chunk-VPTUQROL.js";
+import "./chunk-DGU2NNIV.js";
+import "./chunk-FI5NO77Y.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-CEEBJLCV.js";
+} from "./chunk-FI5NO77Y.js";
 export {
   uidLabel,
   uidName

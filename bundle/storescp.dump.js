@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-5B2UOAT5.js";
+} from "./chunk-FVTGFSFF.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -26,7 +26,7 @@ import {
   storeScpTransferSyntaxes,
   tlsListen,
   tlsOptionGroup
-} from "./chunk-5B2UOAT5.js";
+} from "./chunk-FVTGFSFF.js";
 
 // lib/cli/storescp/main.ts
 // cli/storescp.ts

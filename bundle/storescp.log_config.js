@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-5B2UOAT5.js";
+} from "./chunk-FVTGFSFF.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

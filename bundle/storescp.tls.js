@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-K6NP37QA.js";
+} from "./chunk-HGD5O2N3.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-5TTTYN7X.js";
-import "./chunk-5B2UOAT5.js";
+} from "./chunk-4IBOZYB3.js";
+import "./chunk-FVTGFSFF.js";
 export {
   TlsError,
   TlsTransport,

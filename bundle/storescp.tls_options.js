@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-5TTTYN7X.js";
+} from "./chunk-4IBOZYB3.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -19,7 +19,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-5B2UOAT5.js";
+} from "./chunk-FVTGFSFF.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

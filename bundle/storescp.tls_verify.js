@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-K6NP37QA.js";
-import "./chunk-5TTTYN7X.js";
-import "./chunk-5B2UOAT5.js";
+} from "./chunk-HGD5O2N3.js";
+import "./chunk-4IBOZYB3.js";
+import "./chunk-FVTGFSFF.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

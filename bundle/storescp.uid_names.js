@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-5B2UOAT5.js";
+} from "./chunk-FVTGFSFF.js";
 export {
   uidLabel,
   uidName

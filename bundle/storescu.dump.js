@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-C37OYJOD.js";
+} from "./chunk-J4ETYE6I.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -81,7 +81,7 @@ import {
   tsEncoding,
   uidName,
   withProgressLine
-} from "./chunk-C37OYJOD.js";
+} from "./chunk-J4ETYE6I.js";
 
 // lib/cli/storescu/contexts.ts
 // lib/dicom/transcode.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-C37OYJOD.js";
+} from "./chunk-J4ETYE6I.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-C37OYJOD.js";
+} from "./chunk-J4ETYE6I.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -26,7 +26,7 @@ import {
   tagVr,
   tsEncoding,
   vrInfo
-} from "./chunk-C37OYJOD.js";
+} from "./chunk-J4ETYE6I.js";
 
 // lib/dicom/charset.ts
 // lib/dicom/dataset.ts

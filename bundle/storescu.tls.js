@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-B63UXVQJ.js";
+} from "./chunk-WRVMN4L3.js";
 import {
   profileVersions
-} from "./chunk-UBDTMDQX.js";
+} from "./chunk-S5ZE5JSF.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-VFUO6LC2.js";
-import "./chunk-C37OYJOD.js";
+} from "./chunk-BK2R5JWG.js";
+import "./chunk-J4ETYE6I.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-TFOV6RHR.js";
-import "./chunk-VFUO6LC2.js";
-import "./chunk-C37OYJOD.js";
+} from "./chunk-WOLHFO4H.js";
+import "./chunk-BK2R5JWG.js";
+import "./chunk-J4ETYE6I.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-VFUO6LC2.js";
-import "./chunk-C37OYJOD.js";
+} from "./chunk-BK2R5JWG.js";
+import "./chunk-J4ETYE6I.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-TFOV6RHR.js";
+} from "./chunk-WOLHFO4H.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-UBDTMDQX.js";
+} from "./chunk-S5ZE5JSF.js";
 import {
   TlsError
-} from "./chunk-VFUO6LC2.js";
+} from "./chunk-BK2R5JWG.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-C37OYJOD.js";
+} from "./chunk-J4ETYE6I.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

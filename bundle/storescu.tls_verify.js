@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-B63UXVQJ.js";
-import "./chunk-UBDTMDQX.js";
-import "./chunk-VFUO6LC2.js";
-import "./chunk-C37OYJOD.js";
+} from "./chunk-WRVMN4L3.js";
+import "./chunk-S5ZE5JSF.js";
+import "./chunk-BK2R5JWG.js";
+import "./chunk-J4ETYE6I.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-C37OYJOD.js";
+} from "./chunk-J4ETYE6I.js";
 export {
   uidLabel,
   uidName

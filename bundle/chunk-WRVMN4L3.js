@@ -2,16 +2,16 @@
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-QSF3QWFG.js";
+} from "./chunk-S5ZE5JSF.js";
 import {
   classifyTlsError,
   tlsFailure
-} from "./chunk-GKWIXPXX.js";
+} from "./chunk-BK2R5JWG.js";
 import {
   ConnectError,
   PermissionError,
   missingPermission
-} from "./chunk-WAYZCKRZ.js";
+} from "./chunk-J4ETYE6I.js";
 
 // lib/transport/tls.ts
 // lib/transport/cert_chain.ts

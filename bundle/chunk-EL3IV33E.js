@@ -2,16 +2,16 @@
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-EGIQAYT3.js";
+} from "./chunk-VPTUQROL.js";
 import {
   classifyTlsError,
   tlsFailure
-} from "./chunk-INUUONTU.js";
+} from "./chunk-DGU2NNIV.js";
 import {
   ConnectError,
   PermissionError,
   missingPermission
-} from "./chunk-ZSKE22RZ.js";
+} from "./chunk-FI5NO77Y.js";
 
 // lib/transport/tls.ts
 // lib/transport/cert_chain.ts

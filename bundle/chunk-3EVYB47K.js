@@ -2,16 +2,16 @@
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-QJHT3N3F.js";
+} from "./chunk-2ARWFWDT.js";
 import {
   classifyTlsError,
   tlsFailure
-} from "./chunk-G3SGIJZT.js";
+} from "./chunk-A7ENNJPQ.js";
 import {
   ConnectError,
   PermissionError,
   missingPermission
-} from "./chunk-CEEBJLCV.js";
+} from "./chunk-QB2K2GSK.js";
 
 // lib/transport/tls.ts
 // lib/transport/cert_chain.ts

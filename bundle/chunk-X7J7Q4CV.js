@@ -9,7 +9,7 @@ import {
   TRANSFER_SYNTAXES,
   readU16,
   readU32
-} from "./chunk-XBIAJA2I.js";
+} from "./chunk-IOLBGLPX.js";
 
 // lib/dicom/dictionary_data.js
 // lib/dicom/dictionary.ts
@@ -6424,7 +6424,7 @@ function guessTransferSyntax(head) {
 }
 function inspectDicomFile(path, format, limits = {}) {
   try {
-    const file = open(path, format, limits);
+    const file = open(path, format, limits, INSPECT_HEAD);
     file.close();
     return Promise.resolve(file.info);
   } catch (e) {
@@ -6438,7 +6438,8 @@ function openDicomFile(path, format, limits = {}) {
     return Promise.reject(e);
   }
 }
-function open(path, format, limits) {
+var INSPECT_HEAD = new Uint8Array(FIRST_READ);
+function open(path, format, limits, scratch) {
   if (isSpecialFile(path)) {
     throw new DicomFileError(path, "not a regular file (a FIFO, device or socket)");
   }
@@ -6452,7 +6453,7 @@ function open(path, format, limits) {
   }
   const cursor = new FileCursor(file);
   try {
-    const { info: info2, head } = inspect(cursor, path, format, limits);
+    const { info: info2, head } = inspect(cursor, path, format, limits, scratch);
     return new OpenDicomFile(info2, cursor, head);
   } catch (e) {
     file.close();
@@ -6516,12 +6517,13 @@ var OpenDicomFile = class {
   }
 };
 var EMPTY = new Uint8Array(0);
-function inspect(cursor, path, format, limits) {
+function inspect(cursor, path, format, limits, scratch) {
   const maxMeta = limits.maxMetaLength ?? 64 * 1024;
   const maxHead = limits.maxHeadLength ?? 1024 * 1024;
-  const size = cursor.file.statSync().size;
+  const size = cursor.length();
   const headLimit = Math.min(size, PREFIX_END + maxMeta + 12);
-  let head = cursor.readAt(0, Math.min(headLimit, FIRST_READ));
+  const first = Math.min(headLimit, FIRST_READ);
+  let head = scratch ? scratch.subarray(0, cursor.readInto(0, scratch.subarray(0, first))) : cursor.readAt(0, first);
   const dicm = hasDicmPrefix(head);
   const metaStart = dicm ? PREFIX_END : startsWithGroup2(head) ? 0 : -1;
   if (metaStart < 0 || format === "dataset") {
@@ -6655,6 +6657,24 @@ var FileCursor = class {
   constructor(file) {
     this.file = file;
     this.#pos = 0;
+  }
+  /**
+   * The file's length, found by a seek to its end: unless given every
+   * permission (`-A`), Deno 2.9 resolves the file's path again for each
+   * `FsFile.statSync` (a `readlink` per path component) and makes a
+   * FileInfo with four Dates, where a seek is one `lseek` (storescu
+   * inspects every file before it sends). A file that cannot seek to its end
+   * (a directory on some file systems) is asked with a stat, as before.
+   */
+  length() {
+    let end;
+    try {
+      end = this.file.seekSync(0, Deno.SeekMode.End);
+    } catch {
+      return this.file.statSync().size;
+    }
+    this.#pos = end;
+    return end;
   }
   /** Up to `n` bytes at `offset`, in a new buffer (fewer only at the end of the file). */
   readAt(offset, n) {

@@ -2,16 +2,16 @@
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-UBDTMDQX.js";
+} from "./chunk-7TLZQLXW.js";
 import {
   classifyTlsError,
   tlsFailure
-} from "./chunk-VFUO6LC2.js";
+} from "./chunk-FVUAGGXH.js";
 import {
   ConnectError,
   PermissionError,
   missingPermission
-} from "./chunk-C37OYJOD.js";
+} from "./chunk-IOLBGLPX.js";
 
 // lib/transport/tls.ts
 // lib/transport/cert_chain.ts
