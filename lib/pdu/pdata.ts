@@ -96,11 +96,16 @@ export const pDataTfBody: Field<PDataTfPdu> = {
 
 /** Encoded size of a P-DATA-TF PDU: the 6-byte header, then per PDV 6 bytes of item header and its data (PS3.8 9.3.5). */
 export function pDataTfPduLength(pdu: PDataTfPdu): number {
-  let length = 6;
+  return 6 + 6 * pdu.pdvs.length + pDataTfDataLength(pdu);
+}
+
+/** The data bytes a P-DATA-TF's PDVs carry, without their item headers. */
+export function pDataTfDataLength(pdu: PDataTfPdu): number {
+  let n = 0;
   const pdvs = pdu.pdvs;
   // Indexed, not for-of: an array iterator (and, until optimised, a result per step) per message.
-  for (let i = 0; i < pdvs.length; i++) length += 6 + pdvs[i].data.length;
-  return length;
+  for (let i = 0; i < pdvs.length; i++) n += pdvs[i].data.length;
+  return n;
 }
 
 /**

@@ -426,7 +426,7 @@ export class PduReader {
     }
     const pdvs = readPdvs(raw, PDU_HEADER_LENGTH, raw.length);
     if (pdvs === undefined) return undefined;
-    for (const pdv of pdvs) if (pdv.isCommand) return undefined;
+    for (let i = 0; i < pdvs.length; i++) if (pdvs[i].isCommand) return undefined;
     stage.lent++;
     let live = true;
     const release = () => {

@@ -29,7 +29,14 @@
 
 import type { Logger } from "../log/logger.ts";
 import { encodePdu } from "../pdu/codec.ts";
-import { frameOf, PDATA_OVERHEAD, pDataTfPduLength, runRoom, writePDataTf } from "../pdu/pdata.ts";
+import {
+  frameOf,
+  PDATA_OVERHEAD,
+  pDataTfDataLength,
+  pDataTfPduLength,
+  runRoom,
+  writePDataTf,
+} from "../pdu/pdata.ts";
 import { PduDecodeError } from "../pdu/errors.ts";
 import { type PduLimits, PduReader, type ReadPdu, SMALL_PDU_MAX } from "../pdu/reader.ts";
 import {
@@ -437,10 +444,8 @@ class Machine implements UlAssociation {
 
   sendPData(pdu: PDataTfPdu): Promise<void> {
     try {
-      let length = 0;
-      const pdvs = pdu.pdvs;
-      // Indexed, not for-of: an array iterator (and, until optimised, a result per step) per message.
-      for (let i = 0; i < pdvs.length; i++) length += 6 + pdvs[i].data.length;
+      // The PDU-length field (PS3.8 9.3.5): what the peer's maximum limits.
+      const length = pDataTfPduLength(pdu) - 6;
       if (this.peerMaxPdu !== 0 && length > this.peerMaxPdu) {
         throw new UlUsageError(
           `P-DATA-TF of ${length} bytes exceeds the peer's maximum PDU length ${this.peerMaxPdu}`,
@@ -970,7 +975,7 @@ class Machine implements UlAssociation {
 
   #indicate(ind: UlIndication): void {
     this.#queue.push(ind);
-    if (ind.kind === "p-data") this.#queuedBytes += pdataBytes(ind.pdu);
+    if (ind.kind === "p-data") this.#queuedBytes += pDataTfDataLength(ind.pdu);
     this.#deliver();
   }
 
@@ -986,7 +991,7 @@ class Machine implements UlAssociation {
     const ind = this.#queue.peek()!;
     const terminal = ind.kind === "aborted" || ind.kind === "released";
     if (!terminal) this.#queue.shift();
-    if (ind.kind === "p-data") this.#queuedBytes -= pdataBytes(ind.pdu);
+    if (ind.kind === "p-data") this.#queuedBytes -= pDataTfDataLength(ind.pdu);
     return ind;
   }
 
@@ -1100,15 +1105,6 @@ const PDU_EVENTS: Readonly<Record<Pdu["type"], Event>> = {
   "A-RELEASE-RP": "Evt13",
   "A-ABORT": "Evt16",
 };
-
-/** The data bytes a P-DATA-TF carries. */
-function pdataBytes(pdu: PDataTfPdu): number {
-  let n = 0;
-  const pdvs = pdu.pdvs;
-  // Indexed, not for-of: an array iterator (and, until optimised, a result per step) per message.
-  for (let i = 0; i < pdvs.length; i++) n += pdvs[i].data.length;
-  return n;
-}
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
