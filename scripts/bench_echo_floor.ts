@@ -128,17 +128,34 @@ async function main(args: string[]): Promise<number> {
   const conn = await Deno.connect({ hostname: args[0], port: Number(args[1]) });
   conn.setNoDelay(true);
   const buffer = new Uint8Array(65536);
-  /** Reads one whole PDU into `buffer`; returns its type. */
+  const view = new DataView(buffer.buffer);
+  /** Bytes read and not yet returned, in `buffer` from `start` to `end`. */
+  let start = 0;
+  let end = 0;
+  /**
+   * Reads until one whole PDU is in `buffer` and returns its type. Each read
+   * asks for all the room there is, as the library's reader does: one read
+   * per answer, not one for the header and another for the body.
+   */
   const readPdu = async (): Promise<number> => {
-    let n = 0;
-    const want = () => n < 6 ? 6 : 6 + new DataView(buffer.buffer).getUint32(2);
-    while (n < want()) {
-      if (want() > buffer.length) throw new Error("a PDU larger than this client reads");
-      const r = await conn.read(buffer.subarray(n, want()));
+    const size = () => end - start < 6 ? Infinity : 6 + view.getUint32(start + 2);
+    while (end - start < size()) {
+      if (end - start >= 6 && size() > buffer.length) {
+        throw new Error("a PDU larger than this client reads");
+      }
+      if (end === buffer.length) {
+        buffer.copyWithin(0, start, end);
+        end -= start;
+        start = 0;
+      }
+      const r = await conn.read(buffer.subarray(end));
       if (r === null) throw new Error("the peer closed the connection");
-      n += r;
+      end += r;
     }
-    return buffer[0];
+    const type = buffer[start];
+    start += size();
+    if (start === end) start = end = 0;
+    return type;
   };
   try {
     await conn.write(associateRq("ANY-SCP", "ECHOSCU"));
