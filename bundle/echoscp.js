@@ -17,7 +17,7 @@ import {
   tlsListen,
   tlsOptionGroup,
   verificationPolicy
-} from "./chunk-LZMPCSDJ.js";
+} from "./chunk-ZMD646VN.js";
 
 // lib/cli/echoscp/main.ts
 // cli/echoscp.ts

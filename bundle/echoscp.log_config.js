@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-LZMPCSDJ.js";
+} from "./chunk-ZMD646VN.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-6ULJHLB7.js";
+} from "./chunk-S4YYBDA6.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-LKCN4GIY.js";
-import "./chunk-LZMPCSDJ.js";
+} from "./chunk-6ELH6ACK.js";
+import "./chunk-ZMD646VN.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-LKCN4GIY.js";
+} from "./chunk-6ELH6ACK.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -19,7 +19,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-LZMPCSDJ.js";
+} from "./chunk-ZMD646VN.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

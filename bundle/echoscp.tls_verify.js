@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-6ULJHLB7.js";
-import "./chunk-LKCN4GIY.js";
-import "./chunk-LZMPCSDJ.js";
+} from "./chunk-S4YYBDA6.js";
+import "./chunk-6ELH6ACK.js";
+import "./chunk-ZMD646VN.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

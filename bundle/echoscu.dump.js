@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-IOLBGLPX.js";
+} from "./chunk-DDSUA3OR.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

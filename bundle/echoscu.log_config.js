@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-IOLBGLPX.js";
+} from "./chunk-DDSUA3OR.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -11,8 +11,8 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-X7J7Q4CV.js";
-import "./chunk-IOLBGLPX.js";
+} from "./chunk-O7MMIV2I.js";
+import "./chunk-DDSUA3OR.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-26SZMNVP.js";
+} from "./chunk-OQKCQWH2.js";
 import {
   profileVersions
-} from "./chunk-7TLZQLXW.js";
+} from "./chunk-IHBEKM6U.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-FVUAGGXH.js";
-import "./chunk-IOLBGLPX.js";
+} from "./chunk-YSEOVIOG.js";
+import "./chunk-DDSUA3OR.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-HKWL5DT2.js";
-import "./chunk-FVUAGGXH.js";
-import "./chunk-IOLBGLPX.js";
+} from "./chunk-IE4W4STW.js";
+import "./chunk-YSEOVIOG.js";
+import "./chunk-DDSUA3OR.js";
 export {
   rootVerdictLine,
   tlsAdvice,

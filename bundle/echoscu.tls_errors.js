@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-FVUAGGXH.js";
-import "./chunk-IOLBGLPX.js";
+} from "./chunk-YSEOVIOG.js";
+import "./chunk-DDSUA3OR.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-HKWL5DT2.js";
+} from "./chunk-IE4W4STW.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-7TLZQLXW.js";
+} from "./chunk-IHBEKM6U.js";
 import {
   TlsError
-} from "./chunk-FVUAGGXH.js";
+} from "./chunk-YSEOVIOG.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-IOLBGLPX.js";
+} from "./chunk-DDSUA3OR.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

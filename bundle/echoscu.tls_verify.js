@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-26SZMNVP.js";
-import "./chunk-7TLZQLXW.js";
-import "./chunk-FVUAGGXH.js";
-import "./chunk-IOLBGLPX.js";
+} from "./chunk-OQKCQWH2.js";
+import "./chunk-IHBEKM6U.js";
+import "./chunk-YSEOVIOG.js";
+import "./chunk-DDSUA3OR.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-QB2K2GSK.js";
+} from "./chunk-IGX3FS6F.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -49,7 +49,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   uidName
-} from "./chunk-QB2K2GSK.js";
+} from "./chunk-IGX3FS6F.js";
 
 // lib/dicom/json_model.ts
 // lib/cli/findscu/engine.ts

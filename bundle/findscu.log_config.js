@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-QB2K2GSK.js";
+} from "./chunk-IGX3FS6F.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-QB2K2GSK.js";
+} from "./chunk-IGX3FS6F.js";
 export {
   DatasetReader,
   DicomFileError,

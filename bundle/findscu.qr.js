@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-QB2K2GSK.js";
+} from "./chunk-IGX3FS6F.js";
 export {
   QUERY_MODELS,
   find,

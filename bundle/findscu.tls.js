@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-3EVYB47K.js";
+} from "./chunk-KAHXX74U.js";
 import {
   profileVersions
-} from "./chunk-2ARWFWDT.js";
+} from "./chunk-3BUQ3YNG.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-A7ENNJPQ.js";
-import "./chunk-QB2K2GSK.js";
+} from "./chunk-WYDLGDBM.js";
+import "./chunk-IGX3FS6F.js";
 export {
   TlsError,
   TlsTransport,

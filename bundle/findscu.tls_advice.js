@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-GQHYQHY6.js";
-import "./chunk-A7ENNJPQ.js";
-import "./chunk-QB2K2GSK.js";
+} from "./chunk-2B2PIVVG.js";
+import "./chunk-WYDLGDBM.js";
+import "./chunk-IGX3FS6F.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-A7ENNJPQ.js";
-import "./chunk-QB2K2GSK.js";
+} from "./chunk-WYDLGDBM.js";
+import "./chunk-IGX3FS6F.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-GQHYQHY6.js";
+} from "./chunk-2B2PIVVG.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-2ARWFWDT.js";
+} from "./chunk-3BUQ3YNG.js";
 import {
   TlsError
-} from "./chunk-A7ENNJPQ.js";
+} from "./chunk-WYDLGDBM.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-QB2K2GSK.js";
+} from "./chunk-IGX3FS6F.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-3EVYB47K.js";
-import "./chunk-2ARWFWDT.js";
-import "./chunk-A7ENNJPQ.js";
-import "./chunk-QB2K2GSK.js";
+} from "./chunk-KAHXX74U.js";
+import "./chunk-3BUQ3YNG.js";
+import "./chunk-WYDLGDBM.js";
+import "./chunk-IGX3FS6F.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

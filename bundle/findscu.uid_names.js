@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-QB2K2GSK.js";
+} from "./chunk-IGX3FS6F.js";
 export {
   uidLabel,
   uidName

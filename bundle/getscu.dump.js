@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-IFO7XIMX.js";
+} from "./chunk-OSU5TTK6.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -39,7 +39,7 @@ import {
   tlsConnect,
   tlsOptionGroup,
   withProgressLine
-} from "./chunk-IFO7XIMX.js";
+} from "./chunk-OSU5TTK6.js";
 
 // lib/cli/getscu/main.ts
 // cli/getscu.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-IFO7XIMX.js";
+} from "./chunk-OSU5TTK6.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-IFO7XIMX.js";
+} from "./chunk-OSU5TTK6.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-IFO7XIMX.js";
+} from "./chunk-OSU5TTK6.js";
 export {
   QUERY_MODELS,
   find,

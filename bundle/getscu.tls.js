@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-LFBTNKTL.js";
+} from "./chunk-H7ZUGNUJ.js";
 import {
   profileVersions
-} from "./chunk-AZ4JNSHF.js";
+} from "./chunk-33GRE2FU.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-L2YXFCNR.js";
-import "./chunk-IFO7XIMX.js";
+} from "./chunk-LHQAOWEM.js";
+import "./chunk-OSU5TTK6.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-QASPS4PK.js";
-import "./chunk-L2YXFCNR.js";
-import "./chunk-IFO7XIMX.js";
+} from "./chunk-IPIC4SCA.js";
+import "./chunk-LHQAOWEM.js";
+import "./chunk-OSU5TTK6.js";
 export {
   rootVerdictLine,
   tlsAdvice,

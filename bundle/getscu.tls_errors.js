@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-L2YXFCNR.js";
-import "./chunk-IFO7XIMX.js";
+} from "./chunk-LHQAOWEM.js";
+import "./chunk-OSU5TTK6.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-QASPS4PK.js";
+} from "./chunk-IPIC4SCA.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-AZ4JNSHF.js";
+} from "./chunk-33GRE2FU.js";
 import {
   TlsError
-} from "./chunk-L2YXFCNR.js";
+} from "./chunk-LHQAOWEM.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-IFO7XIMX.js";
+} from "./chunk-OSU5TTK6.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

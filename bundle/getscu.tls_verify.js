@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-LFBTNKTL.js";
-import "./chunk-AZ4JNSHF.js";
-import "./chunk-L2YXFCNR.js";
-import "./chunk-IFO7XIMX.js";
+} from "./chunk-H7ZUGNUJ.js";
+import "./chunk-33GRE2FU.js";
+import "./chunk-LHQAOWEM.js";
+import "./chunk-OSU5TTK6.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

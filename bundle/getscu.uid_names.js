@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-IFO7XIMX.js";
+} from "./chunk-OSU5TTK6.js";
 export {
   uidLabel,
   uidName

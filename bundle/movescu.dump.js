@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-FI5NO77Y.js";
+} from "./chunk-45QKZSQZ.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -66,7 +66,7 @@ import {
   verification,
   withProgressLine,
   writeAllSync
-} from "./chunk-FI5NO77Y.js";
+} from "./chunk-45QKZSQZ.js";
 
 // lib/ae/serve.ts
 // lib/cli/movescu/receiver.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-FI5NO77Y.js";
+} from "./chunk-45QKZSQZ.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

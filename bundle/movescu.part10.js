@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-FI5NO77Y.js";
+} from "./chunk-45QKZSQZ.js";
 export {
   DatasetReader,
   DicomFileError,

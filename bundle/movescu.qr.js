@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-FI5NO77Y.js";
+} from "./chunk-45QKZSQZ.js";
 export {
   QUERY_MODELS,
   find,

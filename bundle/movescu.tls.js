@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-EL3IV33E.js";
+} from "./chunk-DGVNILRQ.js";
 import {
   profileVersions
-} from "./chunk-VPTUQROL.js";
+} from "./chunk-QEYU6JGU.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-DGU2NNIV.js";
-import "./chunk-FI5NO77Y.js";
+} from "./chunk-DXZMIOG2.js";
+import "./chunk-45QKZSQZ.js";
 export {
   TlsError,
   TlsTransport,

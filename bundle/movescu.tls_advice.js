@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-PTSYNANW.js";
-import "./chunk-DGU2NNIV.js";
-import "./chunk-FI5NO77Y.js";
+} from "./chunk-ALXIEYVB.js";
+import "./chunk-DXZMIOG2.js";
+import "./chunk-45QKZSQZ.js";
 export {
   rootVerdictLine,
   tlsAdvice,

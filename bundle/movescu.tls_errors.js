@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-DGU2NNIV.js";
-import "./chunk-FI5NO77Y.js";
+} from "./chunk-DXZMIOG2.js";
+import "./chunk-45QKZSQZ.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-PTSYNANW.js";
+} from "./chunk-ALXIEYVB.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-VPTUQROL.js";
+} from "./chunk-QEYU6JGU.js";
 import {
   TlsError
-} from "./chunk-DGU2NNIV.js";
+} from "./chunk-DXZMIOG2.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-FI5NO77Y.js";
+} from "./chunk-45QKZSQZ.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-EL3IV33E.js";
-import "./chunk-VPTUQROL.js";
-import "./chunk-DGU2NNIV.js";
-import "./chunk-FI5NO77Y.js";
+} from "./chunk-DGVNILRQ.js";
+import "./chunk-QEYU6JGU.js";
+import "./chunk-DXZMIOG2.js";
+import "./chunk-45QKZSQZ.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

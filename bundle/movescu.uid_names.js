@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-FI5NO77Y.js";
+} from "./chunk-45QKZSQZ.js";
 export {
   uidLabel,
   uidName

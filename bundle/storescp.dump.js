@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-FVTGFSFF.js";
+} from "./chunk-HHOPUH6R.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

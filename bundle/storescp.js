@@ -26,7 +26,7 @@ import {
   storeScpTransferSyntaxes,
   tlsListen,
   tlsOptionGroup
-} from "./chunk-FVTGFSFF.js";
+} from "./chunk-HHOPUH6R.js";
 
 // lib/cli/storescp/main.ts
 // cli/storescp.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-FVTGFSFF.js";
+} from "./chunk-HHOPUH6R.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-HGD5O2N3.js";
+} from "./chunk-CQV2UZYC.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-4IBOZYB3.js";
-import "./chunk-FVTGFSFF.js";
+} from "./chunk-M33TXPLL.js";
+import "./chunk-HHOPUH6R.js";
 export {
   TlsError,
   TlsTransport,

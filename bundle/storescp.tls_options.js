@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-4IBOZYB3.js";
+} from "./chunk-M33TXPLL.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -19,7 +19,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-FVTGFSFF.js";
+} from "./chunk-HHOPUH6R.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

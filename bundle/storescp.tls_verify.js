@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-HGD5O2N3.js";
-import "./chunk-4IBOZYB3.js";
-import "./chunk-FVTGFSFF.js";
+} from "./chunk-CQV2UZYC.js";
+import "./chunk-M33TXPLL.js";
+import "./chunk-HHOPUH6R.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

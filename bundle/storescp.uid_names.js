@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-FVTGFSFF.js";
+} from "./chunk-HHOPUH6R.js";
 export {
   uidLabel,
   uidName

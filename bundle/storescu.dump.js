@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-J4ETYE6I.js";
+} from "./chunk-PDJ7LRAM.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

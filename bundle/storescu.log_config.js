@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-J4ETYE6I.js";
+} from "./chunk-PDJ7LRAM.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-J4ETYE6I.js";
+} from "./chunk-PDJ7LRAM.js";
 export {
   DatasetReader,
   DicomFileError,

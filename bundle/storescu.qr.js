@@ -26,7 +26,7 @@ import {
   tagVr,
   tsEncoding,
   vrInfo
-} from "./chunk-J4ETYE6I.js";
+} from "./chunk-PDJ7LRAM.js";
 
 // lib/dicom/charset.ts
 // lib/dicom/dataset.ts

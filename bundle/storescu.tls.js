@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-WRVMN4L3.js";
+} from "./chunk-GY3URBAB.js";
 import {
   profileVersions
-} from "./chunk-S5ZE5JSF.js";
+} from "./chunk-NXRYQAPE.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-BK2R5JWG.js";
-import "./chunk-J4ETYE6I.js";
+} from "./chunk-MC54FXVU.js";
+import "./chunk-PDJ7LRAM.js";
 export {
   TlsError,
   TlsTransport,

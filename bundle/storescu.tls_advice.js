@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-WOLHFO4H.js";
-import "./chunk-BK2R5JWG.js";
-import "./chunk-J4ETYE6I.js";
+} from "./chunk-62O4A6PK.js";
+import "./chunk-MC54FXVU.js";
+import "./chunk-PDJ7LRAM.js";
 export {
   rootVerdictLine,
   tlsAdvice,

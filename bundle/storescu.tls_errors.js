@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-BK2R5JWG.js";
-import "./chunk-J4ETYE6I.js";
+} from "./chunk-MC54FXVU.js";
+import "./chunk-PDJ7LRAM.js";
 export {
   TlsError,
   classifyTlsError,

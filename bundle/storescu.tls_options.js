@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-WOLHFO4H.js";
+} from "./chunk-62O4A6PK.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-S5ZE5JSF.js";
+} from "./chunk-NXRYQAPE.js";
 import {
   TlsError
-} from "./chunk-BK2R5JWG.js";
+} from "./chunk-MC54FXVU.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-J4ETYE6I.js";
+} from "./chunk-PDJ7LRAM.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

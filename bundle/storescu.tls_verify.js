@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-WRVMN4L3.js";
-import "./chunk-S5ZE5JSF.js";
-import "./chunk-BK2R5JWG.js";
-import "./chunk-J4ETYE6I.js";
+} from "./chunk-GY3URBAB.js";
+import "./chunk-NXRYQAPE.js";
+import "./chunk-MC54FXVU.js";
+import "./chunk-PDJ7LRAM.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

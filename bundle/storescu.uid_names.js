@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-J4ETYE6I.js";
+} from "./chunk-PDJ7LRAM.js";
 export {
   uidLabel,
   uidName
