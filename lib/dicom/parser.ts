@@ -220,6 +220,25 @@ export class DatasetParser {
    */
   push(chunk: Uint8Array): DatasetToken[] {
     const out: DatasetToken[] = [];
+    this.#feed(chunk, out);
+    return out;
+  }
+
+  /**
+   * Consumes the next chunk as {@linkcode DatasetParser.push} does, with the
+   * same checks and errors, and makes no tokens: for a caller that only
+   * needs the data set to be well formed (storescu checks every data set it
+   * sends as it is, and a token and a view per element were most of the
+   * garbage it made per file).
+   *
+   * @throws {DicomParseError} on malformed input or exceeded limits
+   */
+  check(chunk: Uint8Array): void {
+    this.#feed(chunk, undefined);
+  }
+
+  /** The tokenizer; tokens go to `out`, none are made without it (see check). */
+  #feed(chunk: Uint8Array, out: DatasetToken[] | undefined): void {
     const n = chunk.length;
     let i = 0;
     while (i < n) {
@@ -227,7 +246,7 @@ export class DatasetParser {
         const take = Math.min(this.#valueLeft, n - i);
         this.#valueLeft -= take;
         this.#pos += take;
-        out.push({
+        out?.push({
           kind: "value",
           bytes: chunk.subarray(i, i + take),
           last: this.#valueLeft === 0,
@@ -236,10 +255,15 @@ export class DatasetParser {
         if (this.#valueLeft === 0) this.#closeFinished(out);
         continue;
       }
+      if (this.#hdrLen === 0 && n - i >= 12) {
+        // The longest header is in the chunk whole: read where it is, not copied byte by
+        // byte into #hdr first (one element in tens, a header per element).
+        i += this.#header(chunk, i, 12, out);
+        continue;
+      }
       while (this.#hdrLen < this.#hdrNeed && i < n) this.#hdr[this.#hdrLen++] = chunk[i++];
-      if (this.#hdrLen === this.#hdrNeed) this.#header(out);
+      if (this.#hdrLen === this.#hdrNeed) this.#header(this.#hdr, 0, this.#hdrLen, out);
     }
-    return out;
   }
 
   /**
@@ -274,17 +298,22 @@ export class DatasetParser {
     return [];
   }
 
-  #header(out: DatasetToken[]): void {
+  /**
+   * Reads the element header at `h[o]`, of which `have` bytes are there (8,
+   * or 12 when the 32-bit length form may need them); returns its length,
+   * or 0 when it is of that form and only 8 bytes were there (#hdrNeed then
+   * asks for 12).
+   */
+  #header(h: Uint8Array, o: number, have: number, out: DatasetToken[] | undefined): number {
     const frame = this.#stack[this.#stack.length - 1];
     const le = frame.layout.littleEndian;
-    const h = this.#hdr;
-    const tag = ((readU16(h, 0, le) << 16) | readU16(h, 2, le)) >>> 0;
+    const tag = ((readU16(h, o, le) << 16) | readU16(h, o + 2, le)) >>> 0;
     const at = this.#pos;
     if (tag >>> 16 === 0xfffe) {
       // Items and delimiters have no VR in any syntax (PS3.5 7.5).
       this.#consumeHeader(8, frame, tag);
-      this.#itemTag(tag, readU32(h, 4, le), frame, at, out);
-      return;
+      this.#itemTag(tag, readU32(h, o + 4, le), frame, at, out);
+      return 8;
     }
     if (frame.kind !== DATASET) {
       throw new DicomParseError(
@@ -297,8 +326,8 @@ export class DatasetParser {
     let length: number;
     let size = 8;
     if (frame.layout.explicitVr) {
-      const c1 = this.#hdr[4];
-      const c2 = this.#hdr[5];
+      const c1 = h[o + 4];
+      const c2 = h[o + 5];
       const known = knownVrOf(c1, c2);
       // An unrecognised VR of two upper-case letters is a VR newer than this
       // code, and every VR added since 2014 has the 32-bit length form; any
@@ -307,32 +336,33 @@ export class DatasetParser {
       const long = known !== undefined ? vrInfo(known).longLength : isUpper(c1) && isUpper(c2);
       vr = known ?? "UN";
       if (long) {
-        if (this.#hdrNeed === 8) {
+        if (have < 12) {
           this.#hdrNeed = 12; // PS3.5 7.1.2: 2 reserved bytes and a 32-bit length follow
-          return;
+          return 0;
         }
-        length = readU32(h, 8, le);
+        length = readU32(h, o + 8, le);
         size = 12;
       } else {
-        length = readU16(h, 6, le);
+        length = readU16(h, o + 6, le);
       }
     } else {
       vr = tagVr(tag); // PS3.5 7.1.3: the VR is implied by the tag
-      length = readU32(h, 4, le);
+      length = readU32(h, o + 4, le);
     }
     this.#consumeHeader(size, frame, tag);
     if (length === UNDEFINED_LENGTH) {
       this.#openUndefined(tag, vr, frame, out);
     } else if (vr === "SQ") {
       this.#checkFits(tag, vr, length, frame);
-      out.push({ kind: "sequence", tag, vr, length, depth: this.#depth, items: frame.layout });
+      out?.push({ kind: "sequence", tag, vr, length, depth: this.#depth, items: frame.layout });
       this.#open(SEQUENCE, tag, this.#pos + length, frame, frame.layout);
       this.#closeFinished(out);
     } else {
       this.#checkFits(tag, vr, length, frame);
-      out.push({ kind: "element", tag, vr, length, depth: this.#depth });
+      out?.push({ kind: "element", tag, vr, length, depth: this.#depth });
       this.#startValue(tag, length, out);
     }
+    return size;
   }
 
   #consumeHeader(size: number, frame: Frame, tag: number): void {
@@ -359,7 +389,7 @@ export class DatasetParser {
     }
   }
 
-  #startValue(tag: number, length: number, out: DatasetToken[]): void {
+  #startValue(tag: number, length: number, out: DatasetToken[] | undefined): void {
     if (length > this.#maxValueLength) {
       throw new DicomParseError(
         "too-long",
@@ -372,12 +402,12 @@ export class DatasetParser {
     if (length === 0) this.#closeFinished(out);
   }
 
-  #openUndefined(tag: number, vr: string, frame: Frame, out: DatasetToken[]): void {
+  #openUndefined(tag: number, vr: string, frame: Frame, out: DatasetToken[] | undefined): void {
     const depth = this.#depth;
     // PS3.5 A.4: encapsulated pixel data, a sequence of fragments, is OB (or OW); an
     // explicit Pixel Data of any other VR follows PS3.5 7.1.2 like any element.
     if ((vr === "OB" || vr === "OW") && (tag === PIXEL_DATA || frame.layout.explicitVr)) {
-      out.push({ kind: "encapsulated", tag, vr, depth });
+      out?.push({ kind: "encapsulated", tag, vr, depth });
       this.#open(FRAGMENTS, tag, Infinity, frame, frame.layout);
       return;
     }
@@ -393,15 +423,21 @@ export class DatasetParser {
     // (PS3.5 7.5.1, 6.2.2): reported as SQ when the dictionary says so, else UN.
     const seqVr = vr === "SQ" ? "SQ" : "UN";
     const items = itemsLayout(frame.layout, seqVr);
-    out.push({ kind: "sequence", tag, vr: seqVr, length: undefined, depth, items });
+    out?.push({ kind: "sequence", tag, vr: seqVr, length: undefined, depth, items });
     this.#open(SEQUENCE, tag, Infinity, frame, items);
   }
 
-  #itemTag(tag: number, length: number, frame: Frame, at: number, out: DatasetToken[]): void {
+  #itemTag(
+    tag: number,
+    length: number,
+    frame: Frame,
+    at: number,
+    out: DatasetToken[] | undefined,
+  ): void {
     if (frame.kind === SEQUENCE && tag === ITEM) {
       const end = length === UNDEFINED_LENGTH ? Infinity : this.#pos + length;
       if (end !== Infinity) this.#checkFits(tag, "item", length, frame);
-      out.push({ kind: "item-start", length: end === Infinity ? undefined : length });
+      out?.push({ kind: "item-start", length: end === Infinity ? undefined : length });
       this.#open(DATASET, frame.tag, end, frame, frame.layout);
       this.#closeFinished(out);
       return;
@@ -417,7 +453,7 @@ export class DatasetParser {
         );
       }
       this.#checkFits(tag, "fragment", length, frame);
-      out.push({ kind: "fragment", length });
+      out?.push({ kind: "fragment", length });
       this.#startValue(frame.tag, length, out);
       return;
     }
@@ -452,17 +488,17 @@ export class DatasetParser {
   }
 
   /** Closes the innermost item or sequence. */
-  #close(out: DatasetToken[]): void {
+  #close(out: DatasetToken[] | undefined): void {
     if (this.#stack.pop()!.kind === DATASET) {
-      out.push(ITEM_END);
+      out?.push(ITEM_END);
     } else {
       this.#depth--;
-      out.push(SEQUENCE_END);
+      out?.push(SEQUENCE_END);
     }
   }
 
   /** Closes every item and sequence of defined length whose last byte has been consumed. */
-  #closeFinished(out: DatasetToken[]): void {
+  #closeFinished(out: DatasetToken[] | undefined): void {
     while (this.#stack.length > 1 && this.#stack[this.#stack.length - 1].end === this.#pos) {
       this.#close(out);
     }

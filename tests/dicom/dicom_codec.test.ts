@@ -239,8 +239,9 @@ Deno.test("unrecognised VRs: upper-case ones have a 32-bit length, others 16-bit
   ]);
 });
 
-Deno.test("every chunk split of a file's data set gives the same tokens as one push", () => {
-  for (const ts of [IVRLE, EVRLE, EVRBE, "1.2.840.10008.1.2.4.70"]) {
+/** The data sets of small image files in each native syntax and one encapsulated, with their layouts. */
+function imageDatasets(): { ts: string; bytes: Uint8Array; layout: Layout }[] {
+  return [IVRLE, EVRLE, EVRBE, "1.2.840.10008.1.2.4.70"].map((ts) => {
     const file = makeImageFile({
       ts,
       rows: 2,
@@ -249,8 +250,13 @@ Deno.test("every chunk split of a file's data set gives the same tokens as one p
       oddLengths: true,
       definedLengths: ts !== IVRLE,
     });
-    const bytes = file.subarray(decodeFileMeta(file).length);
     const layout = ts === EVRBE ? EXPLICIT_BE : ts === IVRLE ? IMPLICIT_LE : EXPLICIT_LE;
+    return { ts, bytes: file.subarray(decodeFileMeta(file).length), layout };
+  });
+}
+
+Deno.test("every chunk split of a file's data set gives the same tokens as one push", () => {
+  for (const { ts, bytes, layout } of imageDatasets()) {
     const whole = normalise(parseAll(bytes, layout));
     for (let split = 1; split < bytes.length; split++) {
       const p = new DatasetParser(layout);
@@ -377,4 +383,67 @@ Deno.test("output VR: 16-bit-length VRs over 0xFFFF become UN; -u writes new VRs
     assert.equal(outputVr(vr, 4, EXPLICIT_LE, true), "OB", vr);
   }
   assert.equal(outputVr("OW", 4, EXPLICIT_LE, true), "OW");
+});
+
+/** What feeding `bytes` cut at `split` ends in: "ok", or the error's code, message and offset. */
+function outcome(
+  bytes: Uint8Array,
+  layout: Layout,
+  limits: ParserLimits | undefined,
+  split: number,
+  check: boolean,
+): string {
+  const p = new DatasetParser(layout, limits);
+  try {
+    for (const part of [bytes.subarray(0, split), bytes.subarray(split)]) {
+      if (check) assert.equal(p.check(part), undefined);
+      else p.push(part);
+    }
+    p.end();
+    return "ok";
+  } catch (e) {
+    assert.ok(e instanceof DicomParseError, String(e));
+    return `${e.code} ${e.offset} ${e.message}`;
+  }
+}
+
+Deno.test("check() accepts and refuses what push() does, with the same error, at every split", () => {
+  const valid = imageDatasets();
+  type Case = { bytes: Uint8Array; layout: Layout; limits?: ParserLimits };
+  const malformed: Case[] = [
+    { bytes: nested(33), layout: EXPLICIT_LE },
+    { bytes: nested(3), layout: EXPLICIT_LE, limits: { maxDepth: 2 } },
+    {
+      bytes: hex(
+        "08004011 5351 0000 FFFFFFFF FEFF00E0 0A000000 08005011 5549 0400 3100 FEFFDDE0 00000000",
+      ),
+      layout: EXPLICIT_LE,
+    },
+    { bytes: hex("08004011 5351 0000 08000000 FEFF00E0 0C000000"), layout: EXPLICIT_LE },
+    {
+      bytes: hex("08004011 5351 0000 10000000 FEFF00E0 08000000 10001000 504E 0200"),
+      layout: EXPLICIT_LE,
+    },
+    { bytes: hex("10001000 504E"), layout: EXPLICIT_LE },
+    { bytes: hex("E07F1000 4F42 0000 FEFFFFFF 0102"), layout: EXPLICIT_LE },
+    {
+      bytes: hex("E07F1000 4F42 0000 FEFFFFFF 0102"),
+      layout: EXPLICIT_LE,
+      limits: { maxValueLength: 1 << 20 },
+    },
+    { bytes: hex("08004011 5351 0000 FFFFFFFF 10001000 504E 0000"), layout: EXPLICIT_LE },
+    { bytes: hex("FEFFDDE0 00000000"), layout: IMPLICIT_LE },
+    { bytes: hex("10002000 4C4F FFFF"), layout: EXPLICIT_LE },
+    { bytes: hex("10002000 5554 0000 FFFFFFFF"), layout: EXPLICIT_LE },
+    { bytes: hex("E07F1000 4F42 0000 FFFFFFFF FEFF00E0 FFFFFFFF"), layout: EXPLICIT_LE },
+  ];
+  const cases: Case[] = [...valid, ...malformed];
+  for (const { bytes, layout, limits } of cases) {
+    const expected = outcome(bytes, layout, limits, bytes.length, false);
+    assert.equal(expected === "ok", valid.some((v) => v.bytes === bytes), expected);
+    for (let split = 0; split <= bytes.length; split++) {
+      assert.equal(outcome(bytes, layout, limits, split, true), expected, `split at ${split}`);
+      assert.equal(outcome(bytes, layout, limits, split, false), expected, `split at ${split}`);
+    }
+  }
 });

@@ -627,7 +627,7 @@ class ReadAhead {
           parser?.end();
           return new ReadAhead(head, undefined, parser, release);
         }
-        parser?.push(r.value);
+        parser?.check(r.value);
         head.push(r.value);
         bytes += r.value.length;
       }
@@ -706,7 +706,7 @@ class ReadAhead {
     if (!runs || !(first instanceof PDataRun)) return undefined;
     this.#run = undefined;
     this.#head = [];
-    for (const slot of first.slots) parser?.push(slot);
+    for (const slot of first.slots) parser?.check(slot);
     return new PDataRuns(
       first.length + runs.remaining,
       runs.pdvLength,
@@ -739,7 +739,7 @@ class ReadAhead {
           yield r.value;
           continue;
         }
-        parser.push(r.value);
+        parser.check(r.value);
         yield held!;
         held = r.value;
       }
@@ -773,7 +773,7 @@ async function* checkedRuns(
     yield run;
     const next = runs.next();
     if (next === undefined) return;
-    for (const slot of next.slots) parser?.push(slot);
+    for (const slot of next.slots) parser?.check(slot);
     run = next;
   }
 }
@@ -1796,8 +1796,8 @@ async function outgoingDataset(
   const whole = asIs && !enc?.deflated ? head.whole() : undefined;
   if (whole) {
     // (Runs of a long data set were taken above: what is left is one run or bytes.)
-    if (whole instanceof PDataRun) { for (const slot of whole.slots) parser?.push(slot); }
-    else if (whole instanceof Uint8Array) parser?.push(whole);
+    if (whole instanceof PDataRun) { for (const slot of whole.slots) parser?.check(slot); }
+    else if (whole instanceof Uint8Array) parser?.check(whole);
     parser?.end();
     return ReadAhead.of(whole);
   }
