@@ -386,16 +386,14 @@ function open(
   limits: InspectLimits,
   scratch?: Uint8Array,
 ): OpenDicomFile {
-  if (isSpecialFile(path)) {
-    throw new DicomFileError(path, "not a regular file (a FIFO, device or socket)");
-  }
+  const size = regularFileSize(path);
   let file: Deno.FsFile;
   try {
     file = Deno.openSync(path);
   } catch (e) {
     throw new DicomFileError(path, `cannot open: ${(e as Error).message}`, { cause: e });
   }
-  const cursor = new FileCursor(file);
+  const cursor = new FileCursor(file, size);
   try {
     const { info, head } = inspect(cursor, path, format, limits, scratch);
     return new OpenDicomFile(info, cursor, head);
@@ -407,17 +405,25 @@ function open(
 }
 
 /**
- * A FIFO, device or socket: such a path is not opened, since opening a FIFO
- * waits for a writer, and a synchronous open would hold the whole process.
- * False when the path cannot be looked at: opening it then says why.
+ * The size of the regular file at `path`, which the stat made to check it
+ * gives (a seek to its end would be two op calls more per file); undefined
+ * for a directory or a path that cannot be looked at (opening it then says
+ * why). A FIFO, device or socket throws: such a path is not opened, since
+ * opening a FIFO waits for a writer, and a synchronous open would hold the
+ * whole process.
+ *
+ * @throws {DicomFileError} for a FIFO, device or socket
  */
-function isSpecialFile(path: string): boolean {
+function regularFileSize(path: string): number | undefined {
+  let st: Deno.FileInfo;
   try {
-    const st = Deno.statSync(path);
-    return !st.isFile && !st.isDirectory;
+    st = Deno.statSync(path);
   } catch {
-    return false;
+    return undefined;
   }
+  if (st.isFile) return st.size;
+  if (st.isDirectory) return undefined;
+  throw new DicomFileError(path, "not a regular file (a FIFO, device or socket)");
 }
 
 /** A file inspected and still open: see {@linkcode openDicomFile}. */
@@ -670,11 +676,15 @@ export function sopUidsHoldSpaces(info: DicomFileInfo): boolean | undefined {
  */
 class FileCursor {
   #pos = 0;
+  readonly #size: number | undefined;
 
-  constructor(readonly file: Deno.FsFile) {}
+  /** `size`: the file's length when known already (from a stat of its path). */
+  constructor(readonly file: Deno.FsFile, size?: number) {
+    this.#size = size;
+  }
 
   /**
-   * The file's length, found by a seek to its end: unless given every
+   * The file's length: as given, else found by a seek to its end: unless given every
    * permission (`-A`), Deno 2.9 resolves the file's path again for each
    * `FsFile.statSync` (a `readlink` per path component) and makes a
    * FileInfo with four Dates, where a seek is one `lseek` (storescu
@@ -682,6 +692,7 @@ class FileCursor {
    * (a directory on some file systems) is asked with a stat, as before.
    */
   length(): number {
+    if (this.#size !== undefined) return this.#size;
     let end: number;
     try {
       end = this.file.seekSync(0, Deno.SeekMode.End);
