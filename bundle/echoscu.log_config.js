@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-DDSUA3OR.js";
+} from "./chunk-4V7OICFW.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

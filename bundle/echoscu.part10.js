@@ -11,8 +11,8 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-O7MMIV2I.js";
-import "./chunk-DDSUA3OR.js";
+} from "./chunk-O2FIMFF6.js";
+import "./chunk-4V7OICFW.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-OQKCQWH2.js";
+} from "./chunk-77T6QAHU.js";
 import {
   profileVersions
-} from "./chunk-IHBEKM6U.js";
+} from "./chunk-HOXLZLX7.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-YSEOVIOG.js";
-import "./chunk-DDSUA3OR.js";
+} from "./chunk-Z7VSNOUQ.js";
+import "./chunk-4V7OICFW.js";
 export {
   TlsError,
   TlsTransport,

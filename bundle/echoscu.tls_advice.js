@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-IE4W4STW.js";
-import "./chunk-YSEOVIOG.js";
-import "./chunk-DDSUA3OR.js";
+} from "./chunk-T6XMYGGQ.js";
+import "./chunk-Z7VSNOUQ.js";
+import "./chunk-4V7OICFW.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-YSEOVIOG.js";
-import "./chunk-DDSUA3OR.js";
+} from "./chunk-Z7VSNOUQ.js";
+import "./chunk-4V7OICFW.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-IE4W4STW.js";
+} from "./chunk-T6XMYGGQ.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-IHBEKM6U.js";
+} from "./chunk-HOXLZLX7.js";
 import {
   TlsError
-} from "./chunk-YSEOVIOG.js";
+} from "./chunk-Z7VSNOUQ.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-DDSUA3OR.js";
+} from "./chunk-4V7OICFW.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-OQKCQWH2.js";
-import "./chunk-IHBEKM6U.js";
-import "./chunk-YSEOVIOG.js";
-import "./chunk-DDSUA3OR.js";
+} from "./chunk-77T6QAHU.js";
+import "./chunk-HOXLZLX7.js";
+import "./chunk-Z7VSNOUQ.js";
+import "./chunk-4V7OICFW.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -3,7 +3,7 @@ import {
   QUERY_RETRIEVE_SOP_CLASSES,
   TRANSFER_SYNTAXES,
   VERIFICATION_SOP_CLASS
-} from "./chunk-DDSUA3OR.js";
+} from "./chunk-4V7OICFW.js";
 
 // lib/dicom/sop_classes.ts
 // lib/dicom/uid_names.ts

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-IGX3FS6F.js";
+} from "./chunk-22YV24S2.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

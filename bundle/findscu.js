@@ -49,7 +49,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   uidName
-} from "./chunk-IGX3FS6F.js";
+} from "./chunk-22YV24S2.js";
 
 // lib/dicom/json_model.ts
 // lib/cli/findscu/engine.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-IGX3FS6F.js";
+} from "./chunk-22YV24S2.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

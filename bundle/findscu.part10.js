@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-IGX3FS6F.js";
+} from "./chunk-22YV24S2.js";
 export {
   DatasetReader,
   DicomFileError,

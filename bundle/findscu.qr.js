@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-IGX3FS6F.js";
+} from "./chunk-22YV24S2.js";
 export {
   QUERY_MODELS,
   find,

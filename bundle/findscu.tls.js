@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-KAHXX74U.js";
+} from "./chunk-3MRANI2P.js";
 import {
   profileVersions
-} from "./chunk-3BUQ3YNG.js";
+} from "./chunk-AL2NC3GC.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-WYDLGDBM.js";
-import "./chunk-IGX3FS6F.js";
+} from "./chunk-7QSJJWHU.js";
+import "./chunk-22YV24S2.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-2B2PIVVG.js";
-import "./chunk-WYDLGDBM.js";
-import "./chunk-IGX3FS6F.js";
+} from "./chunk-LV2DTZTR.js";
+import "./chunk-7QSJJWHU.js";
+import "./chunk-22YV24S2.js";
 export {
   rootVerdictLine,
   tlsAdvice,

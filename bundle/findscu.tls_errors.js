@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-WYDLGDBM.js";
-import "./chunk-IGX3FS6F.js";
+} from "./chunk-7QSJJWHU.js";
+import "./chunk-22YV24S2.js";
 export {
   TlsError,
   classifyTlsError,

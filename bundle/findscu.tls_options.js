@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-2B2PIVVG.js";
+} from "./chunk-LV2DTZTR.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-3BUQ3YNG.js";
+} from "./chunk-AL2NC3GC.js";
 import {
   TlsError
-} from "./chunk-WYDLGDBM.js";
+} from "./chunk-7QSJJWHU.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-IGX3FS6F.js";
+} from "./chunk-22YV24S2.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-KAHXX74U.js";
-import "./chunk-3BUQ3YNG.js";
-import "./chunk-WYDLGDBM.js";
-import "./chunk-IGX3FS6F.js";
+} from "./chunk-3MRANI2P.js";
+import "./chunk-AL2NC3GC.js";
+import "./chunk-7QSJJWHU.js";
+import "./chunk-22YV24S2.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-IGX3FS6F.js";
+} from "./chunk-22YV24S2.js";
 export {
   uidLabel,
   uidName

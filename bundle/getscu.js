@@ -39,7 +39,7 @@ import {
   tlsConnect,
   tlsOptionGroup,
   withProgressLine
-} from "./chunk-OSU5TTK6.js";
+} from "./chunk-DHMJ6ULB.js";
 
 // lib/cli/getscu/main.ts
 // cli/getscu.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-OSU5TTK6.js";
+} from "./chunk-DHMJ6ULB.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-OSU5TTK6.js";
+} from "./chunk-DHMJ6ULB.js";
 export {
   DatasetReader,
   DicomFileError,

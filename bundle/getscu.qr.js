@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-OSU5TTK6.js";
+} from "./chunk-DHMJ6ULB.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-H7ZUGNUJ.js";
+} from "./chunk-LDPJJDMG.js";
 import {
   profileVersions
-} from "./chunk-33GRE2FU.js";
+} from "./chunk-2XV3NYQ5.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-LHQAOWEM.js";
-import "./chunk-OSU5TTK6.js";
+} from "./chunk-Y7GDY2CZ.js";
+import "./chunk-DHMJ6ULB.js";
 export {
   TlsError,
   TlsTransport,

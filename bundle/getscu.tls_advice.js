@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-IPIC4SCA.js";
-import "./chunk-LHQAOWEM.js";
-import "./chunk-OSU5TTK6.js";
+} from "./chunk-3ISABKFT.js";
+import "./chunk-Y7GDY2CZ.js";
+import "./chunk-DHMJ6ULB.js";
 export {
   rootVerdictLine,
   tlsAdvice,

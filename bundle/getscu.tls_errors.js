@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-LHQAOWEM.js";
-import "./chunk-OSU5TTK6.js";
+} from "./chunk-Y7GDY2CZ.js";
+import "./chunk-DHMJ6ULB.js";
 export {
   TlsError,
   classifyTlsError,

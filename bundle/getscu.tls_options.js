@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-IPIC4SCA.js";
+} from "./chunk-3ISABKFT.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-33GRE2FU.js";
+} from "./chunk-2XV3NYQ5.js";
 import {
   TlsError
-} from "./chunk-LHQAOWEM.js";
+} from "./chunk-Y7GDY2CZ.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-OSU5TTK6.js";
+} from "./chunk-DHMJ6ULB.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

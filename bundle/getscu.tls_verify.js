@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-H7ZUGNUJ.js";
-import "./chunk-33GRE2FU.js";
-import "./chunk-LHQAOWEM.js";
-import "./chunk-OSU5TTK6.js";
+} from "./chunk-LDPJJDMG.js";
+import "./chunk-2XV3NYQ5.js";
+import "./chunk-Y7GDY2CZ.js";
+import "./chunk-DHMJ6ULB.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-OSU5TTK6.js";
+} from "./chunk-DHMJ6ULB.js";
 export {
   uidLabel,
   uidName

@@ -66,7 +66,7 @@ import {
   verification,
   withProgressLine,
   writeAllSync
-} from "./chunk-45QKZSQZ.js";
+} from "./chunk-GWENVDJD.js";
 
 // lib/ae/serve.ts
 // lib/cli/movescu/receiver.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-45QKZSQZ.js";
+} from "./chunk-GWENVDJD.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-45QKZSQZ.js";
+} from "./chunk-GWENVDJD.js";
 export {
   DatasetReader,
   DicomFileError,

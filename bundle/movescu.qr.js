@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-45QKZSQZ.js";
+} from "./chunk-GWENVDJD.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-DGVNILRQ.js";
+} from "./chunk-EJ5Q3UNY.js";
 import {
   profileVersions
-} from "./chunk-QEYU6JGU.js";
+} from "./chunk-P2WOGQGG.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-DXZMIOG2.js";
-import "./chunk-45QKZSQZ.js";
+} from "./chunk-YI44I6LA.js";
+import "./chunk-GWENVDJD.js";
 export {
   TlsError,
   TlsTransport,

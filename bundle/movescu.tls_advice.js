@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-ALXIEYVB.js";
-import "./chunk-DXZMIOG2.js";
-import "./chunk-45QKZSQZ.js";
+} from "./chunk-32TB2IBC.js";
+import "./chunk-YI44I6LA.js";
+import "./chunk-GWENVDJD.js";
 export {
   rootVerdictLine,
   tlsAdvice,

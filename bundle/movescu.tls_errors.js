@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-DXZMIOG2.js";
-import "./chunk-45QKZSQZ.js";
+} from "./chunk-YI44I6LA.js";
+import "./chunk-GWENVDJD.js";
 export {
   TlsError,
   classifyTlsError,

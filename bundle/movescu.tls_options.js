@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-ALXIEYVB.js";
+} from "./chunk-32TB2IBC.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-QEYU6JGU.js";
+} from "./chunk-P2WOGQGG.js";
 import {
   TlsError
-} from "./chunk-DXZMIOG2.js";
+} from "./chunk-YI44I6LA.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-45QKZSQZ.js";
+} from "./chunk-GWENVDJD.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

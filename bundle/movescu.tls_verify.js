@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-DGVNILRQ.js";
-import "./chunk-QEYU6JGU.js";
-import "./chunk-DXZMIOG2.js";
-import "./chunk-45QKZSQZ.js";
+} from "./chunk-EJ5Q3UNY.js";
+import "./chunk-P2WOGQGG.js";
+import "./chunk-YI44I6LA.js";
+import "./chunk-GWENVDJD.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-45QKZSQZ.js";
+} from "./chunk-GWENVDJD.js";
 export {
   uidLabel,
   uidName

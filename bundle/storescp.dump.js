@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-HHOPUH6R.js";
+} from "./chunk-HGRW7STK.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

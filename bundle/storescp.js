@@ -26,7 +26,7 @@ import {
   storeScpTransferSyntaxes,
   tlsListen,
   tlsOptionGroup
-} from "./chunk-HHOPUH6R.js";
+} from "./chunk-HGRW7STK.js";
 
 // lib/cli/storescp/main.ts
 // cli/storescp.ts

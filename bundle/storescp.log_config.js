@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-HHOPUH6R.js";
+} from "./chunk-HGRW7STK.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

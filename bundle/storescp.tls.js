@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-CQV2UZYC.js";
+} from "./chunk-WR4S3VLD.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-M33TXPLL.js";
-import "./chunk-HHOPUH6R.js";
+} from "./chunk-6WT2NG6T.js";
+import "./chunk-HGRW7STK.js";
 export {
   TlsError,
   TlsTransport,

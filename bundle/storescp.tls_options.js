@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-M33TXPLL.js";
+} from "./chunk-6WT2NG6T.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -19,7 +19,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-HHOPUH6R.js";
+} from "./chunk-HGRW7STK.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-CQV2UZYC.js";
-import "./chunk-M33TXPLL.js";
-import "./chunk-HHOPUH6R.js";
+} from "./chunk-WR4S3VLD.js";
+import "./chunk-6WT2NG6T.js";
+import "./chunk-HGRW7STK.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

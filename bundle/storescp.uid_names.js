@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-HHOPUH6R.js";
+} from "./chunk-HGRW7STK.js";
 export {
   uidLabel,
   uidName

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-PDJ7LRAM.js";
+} from "./chunk-UXXXCZKV.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -81,7 +81,7 @@ import {
   tsEncoding,
   uidName,
   withProgressLine
-} from "./chunk-PDJ7LRAM.js";
+} from "./chunk-UXXXCZKV.js";
 
 // lib/cli/storescu/contexts.ts
 // lib/dicom/transcode.ts
@@ -894,7 +894,7 @@ var ReadAhead = class _ReadAhead {
           parser?.end();
           return new _ReadAhead(head, void 0, parser, release);
         }
-        parser?.push(r.value);
+        parser?.check(r.value);
         head.push(r.value);
         bytes += r.value.length;
       }
@@ -973,7 +973,7 @@ var ReadAhead = class _ReadAhead {
     if (!runs || !(first instanceof PDataRun)) return void 0;
     this.#run = void 0;
     this.#head = [];
-    for (const slot of first.slots) parser?.push(slot);
+    for (const slot of first.slots) parser?.check(slot);
     return new PDataRuns(first.length + runs.remaining, runs.pdvLength, checkedRuns(first, runs, parser));
   }
   /**
@@ -1000,7 +1000,7 @@ var ReadAhead = class _ReadAhead {
           yield r.value;
           continue;
         }
-        parser.push(r.value);
+        parser.check(r.value);
         yield held;
         held = r.value;
       }
@@ -1022,7 +1022,7 @@ async function* checkedRuns(first, runs, parser) {
     yield run;
     const next = runs.next();
     if (next === void 0) return;
-    for (const slot of next.slots) parser?.push(slot);
+    for (const slot of next.slots) parser?.check(slot);
     run = next;
   }
 }
@@ -1843,8 +1843,8 @@ async function outgoingDataset(head, info, wireTs, replace, o) {
   const whole = asIs && !enc?.deflated ? head.whole() : void 0;
   if (whole) {
     if (whole instanceof PDataRun) {
-      for (const slot of whole.slots) parser?.push(slot);
-    } else if (whole instanceof Uint8Array) parser?.push(whole);
+      for (const slot of whole.slots) parser?.check(slot);
+    } else if (whole instanceof Uint8Array) parser?.check(whole);
     parser?.end();
     return ReadAhead.of(whole);
   }

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-PDJ7LRAM.js";
+} from "./chunk-UXXXCZKV.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -26,7 +26,7 @@ import {
   tagVr,
   tsEncoding,
   vrInfo
-} from "./chunk-PDJ7LRAM.js";
+} from "./chunk-UXXXCZKV.js";
 
 // lib/dicom/charset.ts
 // lib/dicom/dataset.ts

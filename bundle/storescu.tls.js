@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-GY3URBAB.js";
+} from "./chunk-WZZLV7RD.js";
 import {
   profileVersions
-} from "./chunk-NXRYQAPE.js";
+} from "./chunk-DONNK5P6.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-MC54FXVU.js";
-import "./chunk-PDJ7LRAM.js";
+} from "./chunk-MKJ5G2XN.js";
+import "./chunk-UXXXCZKV.js";
 export {
   TlsError,
   TlsTransport,

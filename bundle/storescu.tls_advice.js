@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-62O4A6PK.js";
-import "./chunk-MC54FXVU.js";
-import "./chunk-PDJ7LRAM.js";
+} from "./chunk-EBBD24NS.js";
+import "./chunk-MKJ5G2XN.js";
+import "./chunk-UXXXCZKV.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-MC54FXVU.js";
-import "./chunk-PDJ7LRAM.js";
+} from "./chunk-MKJ5G2XN.js";
+import "./chunk-UXXXCZKV.js";
 export {
   TlsError,
   classifyTlsError,

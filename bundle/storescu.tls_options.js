@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-62O4A6PK.js";
+} from "./chunk-EBBD24NS.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-NXRYQAPE.js";
+} from "./chunk-DONNK5P6.js";
 import {
   TlsError
-} from "./chunk-MC54FXVU.js";
+} from "./chunk-MKJ5G2XN.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-PDJ7LRAM.js";
+} from "./chunk-UXXXCZKV.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

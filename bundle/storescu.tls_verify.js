@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-GY3URBAB.js";
-import "./chunk-NXRYQAPE.js";
-import "./chunk-MC54FXVU.js";
-import "./chunk-PDJ7LRAM.js";
+} from "./chunk-WZZLV7RD.js";
+import "./chunk-DONNK5P6.js";
+import "./chunk-MKJ5G2XN.js";
+import "./chunk-UXXXCZKV.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-PDJ7LRAM.js";
+} from "./chunk-UXXXCZKV.js";
 export {
   uidLabel,
   uidName

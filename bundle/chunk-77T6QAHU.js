@@ -2,16 +2,16 @@
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-IHBEKM6U.js";
+} from "./chunk-HOXLZLX7.js";
 import {
   classifyTlsError,
   tlsFailure
-} from "./chunk-YSEOVIOG.js";
+} from "./chunk-Z7VSNOUQ.js";
 import {
   ConnectError,
   PermissionError,
   missingPermission
-} from "./chunk-DDSUA3OR.js";
+} from "./chunk-4V7OICFW.js";
 
 // lib/transport/tls.ts
 // lib/transport/cert_chain.ts

@@ -2,16 +2,16 @@
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-3BUQ3YNG.js";
+} from "./chunk-DONNK5P6.js";
 import {
   classifyTlsError,
   tlsFailure
-} from "./chunk-WYDLGDBM.js";
+} from "./chunk-MKJ5G2XN.js";
 import {
   ConnectError,
   PermissionError,
   missingPermission
-} from "./chunk-IGX3FS6F.js";
+} from "./chunk-UXXXCZKV.js";
 
 // lib/transport/tls.ts
 // lib/transport/cert_chain.ts

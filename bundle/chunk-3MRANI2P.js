@@ -2,16 +2,16 @@
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-QEYU6JGU.js";
+} from "./chunk-AL2NC3GC.js";
 import {
   classifyTlsError,
   tlsFailure
-} from "./chunk-DXZMIOG2.js";
+} from "./chunk-7QSJJWHU.js";
 import {
   ConnectError,
   PermissionError,
   missingPermission
-} from "./chunk-45QKZSQZ.js";
+} from "./chunk-22YV24S2.js";
 
 // lib/transport/tls.ts
 // lib/transport/cert_chain.ts

@@ -8017,6 +8017,23 @@ var DatasetParser = class {
    */
   push(chunk) {
     const out = [];
+    this.#feed(chunk, out);
+    return out;
+  }
+  /**
+   * Consumes the next chunk as {@linkcode DatasetParser.push} does, with the
+   * same checks and errors, and makes no tokens: for a caller that only
+   * needs the data set to be well formed (storescu checks every data set it
+   * sends as it is, and a token and a view per element were most of the
+   * garbage it made per file).
+   *
+   * @throws {DicomParseError} on malformed input or exceeded limits
+   */
+  check(chunk) {
+    this.#feed(chunk, void 0);
+  }
+  /** The tokenizer; tokens go to `out`, none are made without it (see check). */
+  #feed(chunk, out) {
     const n = chunk.length;
     let i = 0;
     while (i < n) {
@@ -8024,7 +8041,7 @@ var DatasetParser = class {
         const take = Math.min(this.#valueLeft, n - i);
         this.#valueLeft -= take;
         this.#pos += take;
-        out.push({
+        out?.push({
           kind: "value",
           bytes: chunk.subarray(i, i + take),
           last: this.#valueLeft === 0
@@ -8033,10 +8050,13 @@ var DatasetParser = class {
         if (this.#valueLeft === 0) this.#closeFinished(out);
         continue;
       }
+      if (this.#hdrLen === 0 && n - i >= 12) {
+        i += this.#header(chunk, i, 12, out);
+        continue;
+      }
       while (this.#hdrLen < this.#hdrNeed && i < n) this.#hdr[this.#hdrLen++] = chunk[i++];
-      if (this.#hdrLen === this.#hdrNeed) this.#header(out);
+      if (this.#hdrLen === this.#hdrNeed) this.#header(this.#hdr, 0, this.#hdrLen, out);
     }
-    return out;
   }
   /**
    * Declares the end of the input.
@@ -8057,16 +8077,21 @@ var DatasetParser = class {
     }
     return [];
   }
-  #header(out) {
+  /**
+   * Reads the element header at `h[o]`, of which `have` bytes are there (8,
+   * or 12 when the 32-bit length form may need them); returns its length,
+   * or 0 when it is of that form and only 8 bytes were there (#hdrNeed then
+   * asks for 12).
+   */
+  #header(h, o, have, out) {
     const frame = this.#stack[this.#stack.length - 1];
     const le = frame.layout.littleEndian;
-    const h = this.#hdr;
-    const tag = (readU16(h, 0, le) << 16 | readU16(h, 2, le)) >>> 0;
+    const tag = (readU16(h, o, le) << 16 | readU16(h, o + 2, le)) >>> 0;
     const at = this.#pos;
     if (tag >>> 16 === 65534) {
       this.#consumeHeader(8, frame, tag);
-      this.#itemTag(tag, readU32(h, 4, le), frame, at, out);
-      return;
+      this.#itemTag(tag, readU32(h, o + 4, le), frame, at, out);
+      return 8;
     }
     if (frame.kind !== DATASET) {
       throw new DicomParseError("bad-item", `expected an item (FFFE,E000) in ${formatTag2(frame.tag)}, found ${formatTag2(tag)}`, at);
@@ -8075,31 +8100,31 @@ var DatasetParser = class {
     let length;
     let size = 8;
     if (frame.layout.explicitVr) {
-      const c1 = this.#hdr[4];
-      const c2 = this.#hdr[5];
+      const c1 = h[o + 4];
+      const c2 = h[o + 5];
       const known = knownVrOf(c1, c2);
       const long = known !== void 0 ? vrInfo(known).longLength : isUpper(c1) && isUpper(c2);
       vr = known ?? "UN";
       if (long) {
-        if (this.#hdrNeed === 8) {
+        if (have < 12) {
           this.#hdrNeed = 12;
-          return;
+          return 0;
         }
-        length = readU32(h, 8, le);
+        length = readU32(h, o + 8, le);
         size = 12;
       } else {
-        length = readU16(h, 6, le);
+        length = readU16(h, o + 6, le);
       }
     } else {
       vr = tagVr(tag);
-      length = readU32(h, 4, le);
+      length = readU32(h, o + 4, le);
     }
     this.#consumeHeader(size, frame, tag);
     if (length === UNDEFINED_LENGTH) {
       this.#openUndefined(tag, vr, frame, out);
     } else if (vr === "SQ") {
       this.#checkFits(tag, vr, length, frame);
-      out.push({
+      out?.push({
         kind: "sequence",
         tag,
         vr,
@@ -8111,7 +8136,7 @@ var DatasetParser = class {
       this.#closeFinished(out);
     } else {
       this.#checkFits(tag, vr, length, frame);
-      out.push({
+      out?.push({
         kind: "element",
         tag,
         vr,
@@ -8120,6 +8145,7 @@ var DatasetParser = class {
       });
       this.#startValue(tag, length, out);
     }
+    return size;
   }
   #consumeHeader(size, frame, tag) {
     if (this.#pos + size > frame.limit) {
@@ -8145,7 +8171,7 @@ var DatasetParser = class {
   #openUndefined(tag, vr, frame, out) {
     const depth = this.#depth;
     if ((vr === "OB" || vr === "OW") && (tag === PIXEL_DATA || frame.layout.explicitVr)) {
-      out.push({
+      out?.push({
         kind: "encapsulated",
         tag,
         vr,
@@ -8159,7 +8185,7 @@ var DatasetParser = class {
     }
     const seqVr = vr === "SQ" ? "SQ" : "UN";
     const items = itemsLayout(frame.layout, seqVr);
-    out.push({
+    out?.push({
       kind: "sequence",
       tag,
       vr: seqVr,
@@ -8173,7 +8199,7 @@ var DatasetParser = class {
     if (frame.kind === SEQUENCE && tag === ITEM) {
       const end = length === UNDEFINED_LENGTH ? Infinity : this.#pos + length;
       if (end !== Infinity) this.#checkFits(tag, "item", length, frame);
-      out.push({
+      out?.push({
         kind: "item-start",
         length: end === Infinity ? void 0 : length
       });
@@ -8186,7 +8212,7 @@ var DatasetParser = class {
         throw new DicomParseError("bad-item", `fragment of ${formatTag2(frame.tag)} has undefined length (PS3.5 A.4 requires a defined one)`, at);
       }
       this.#checkFits(tag, "fragment", length, frame);
-      out.push({
+      out?.push({
         kind: "fragment",
         length
       });
@@ -8218,10 +8244,10 @@ var DatasetParser = class {
   /** Closes the innermost item or sequence. */
   #close(out) {
     if (this.#stack.pop().kind === DATASET) {
-      out.push(ITEM_END);
+      out?.push(ITEM_END);
     } else {
       this.#depth--;
-      out.push(SEQUENCE_END);
+      out?.push(SEQUENCE_END);
     }
   }
   /** Closes every item and sequence of defined length whose last byte has been consumed. */
@@ -8930,9 +8956,7 @@ function openDicomFile(path, format, limits = {}) {
 }
 var INSPECT_HEAD = new Uint8Array(FIRST_READ);
 function open(path, format, limits, scratch) {
-  if (isSpecialFile(path)) {
-    throw new DicomFileError(path, "not a regular file (a FIFO, device or socket)");
-  }
+  const size = regularFileSize(path);
   let file;
   try {
     file = Deno.openSync(path);
@@ -8941,7 +8965,7 @@ function open(path, format, limits, scratch) {
       cause: e
     });
   }
-  const cursor = new FileCursor(file);
+  const cursor = new FileCursor(file, size);
   try {
     const { info: info2, head } = inspect(cursor, path, format, limits, scratch);
     return new OpenDicomFile(info2, cursor, head);
@@ -8953,13 +8977,16 @@ function open(path, format, limits, scratch) {
     });
   }
 }
-function isSpecialFile(path) {
+function regularFileSize(path) {
+  let st;
   try {
-    const st = Deno.statSync(path);
-    return !st.isFile && !st.isDirectory;
+    st = Deno.statSync(path);
   } catch {
-    return false;
+    return void 0;
   }
+  if (st.isFile) return st.size;
+  if (st.isDirectory) return void 0;
+  throw new DicomFileError(path, "not a regular file (a FIFO, device or socket)");
 }
 var OpenDicomFile = class {
   /** What inspection found. */
@@ -9144,12 +9171,15 @@ function sopUidsHoldSpaces(info2) {
 var FileCursor = class {
   file;
   #pos;
-  constructor(file) {
+  #size;
+  /** `size`: the file's length when known already (from a stat of its path). */
+  constructor(file, size) {
     this.file = file;
     this.#pos = 0;
+    this.#size = size;
   }
   /**
-   * The file's length, found by a seek to its end: unless given every
+   * The file's length: as given, else found by a seek to its end: unless given every
    * permission (`-A`), Deno 2.9 resolves the file's path again for each
    * `FsFile.statSync` (a `readlink` per path component) and makes a
    * FileInfo with four Dates, where a seek is one `lseek` (storescu
@@ -9157,6 +9187,7 @@ var FileCursor = class {
    * (a directory on some file systems) is asked with a stat, as before.
    */
   length() {
+    if (this.#size !== void 0) return this.#size;
     let end;
     try {
       end = this.file.seekSync(0, Deno.SeekMode.End);

@@ -2,16 +2,16 @@
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-NXRYQAPE.js";
+} from "./chunk-P2WOGQGG.js";
 import {
   classifyTlsError,
   tlsFailure
-} from "./chunk-MC54FXVU.js";
+} from "./chunk-YI44I6LA.js";
 import {
   ConnectError,
   PermissionError,
   missingPermission
-} from "./chunk-PDJ7LRAM.js";
+} from "./chunk-GWENVDJD.js";
 
 // lib/transport/tls.ts
 // lib/transport/cert_chain.ts
