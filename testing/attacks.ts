@@ -278,7 +278,7 @@ export async function openDescriptors(pid: number): Promise<number> {
   return Number(new TextDecoder().decode(out.stdout).trim());
 }
 
-/** Waits (at most `ms`) until `pid` has `count` descriptors open; the count then. */
+/** Waits (at most `ms`) until `pid` has at most `count` descriptors open; the count then. */
 export async function descriptorsBackTo(pid: number, count: number, ms = 10_000): Promise<number> {
   const end = Date.now() + ms;
   for (;;) {

@@ -94,11 +94,10 @@ async function withstands(
           crowd.close();
         }
         assert.deepEqual(await goodVisit({ ...visit, port }), [], `after ${kind}`);
-        assert.equal(
-          await descriptorsBackTo(proc.pid, before),
-          before,
-          `descriptors after ${kind}`,
-        );
+        // At most as many as before: the runtime may close one of its own lazily
+        // opened descriptors meanwhile (seen: 25 after, 26 before); a leak is more.
+        const after = await descriptorsBackTo(proc.pid, before);
+        assert.ok(after <= before, `descriptors after ${kind}: ${after}, before: ${before}`);
         if (od) {
           const parts = (await listDir(od)).filter((f) => f.endsWith(".part"));
           assert.deepEqual(parts, [], `partial files after ${kind}`);
@@ -233,7 +232,8 @@ Deno.test("memory: 2,000 half-started stores keep storescp within its documented
       } finally {
         crowd.close();
       }
-      assert.equal(await descriptorsBackTo(proc.pid, before.fds), before.fds);
+      const fds = await descriptorsBackTo(proc.pid, before.fds);
+      assert.ok(fds <= before.fds, `descriptors after the crowd: ${fds}, before: ${before.fds}`);
       assert.deepEqual(await listDir(od), [], "every .part removed once the attackers left");
     } finally {
       const status = await proc.stop();
