@@ -353,15 +353,47 @@ export const TABLE_9_10: Readonly<Record<Event, Row>> = {
 };
 
 /**
+ * Table 9-10 with each cell resolved to its {@link Transition}, by event and
+ * then state: every PDU sent or received is an event, and a lookup here
+ * makes no object and searches no list. Cells of one action share one
+ * transition; the table is built with plain loops (a tool's start runs this).
+ */
+const TRANSITIONS = transitionTable();
+
+function transitionTable(): Record<Event, Record<State, Transition>> {
+  const table = {} as Record<Event, Record<State, Transition>>;
+  const byAction = new Map<ActionName, Transition>();
+  const invalid: Transition = Object.freeze({ kind: "invalid-local-primitive" });
+  const impossible: Transition = Object.freeze({ kind: "impossible" });
+  for (let e = 0; e < EVENT_ORDER.length; e++) {
+    const event = EVENT_ORDER[e];
+    const cells = TABLE_9_10[event];
+    const blank = EVENTS[event].origin === "local-user" ? invalid : impossible;
+    const row = {} as Record<State, Transition>;
+    for (let i = 0; i < STATE_ORDER.length; i++) {
+      const cell = cells[i];
+      let t = cell === "" ? blank : byAction.get(cell);
+      if (t === undefined) {
+        t = Object.freeze({
+          kind: "action",
+          action: cell as ActionName,
+          next: ACTIONS[cell as ActionName].next,
+        });
+        byAction.set(cell as ActionName, t);
+      }
+      row[STATE_ORDER[i]] = t;
+    }
+    table[event] = row;
+  }
+  return table;
+}
+
+/**
  * Looks up PS3.8 Table 9-10 for `state` + `event`: the action to execute and
  * its next state, or a marker for a blank cell.
  */
 export function transition(state: State, event: Event): Transition {
-  const cell = TABLE_9_10[event][STATE_ORDER.indexOf(state)];
-  if (cell !== "") return { kind: "action", action: cell, next: ACTIONS[cell].next };
-  return EVENTS[event].origin === "local-user"
-    ? { kind: "invalid-local-primitive" }
-    : { kind: "impossible" };
+  return TRANSITIONS[event][state];
 }
 
 /** The concrete next state of `next`, given the answer to its decision when it has one. */

@@ -195,3 +195,14 @@ Deno.test("descriptions are the standard's wording", () => {
     "Sta6 + Evt10 (P-DATA-TF PDU received) -> DT-2 -> Sta6",
   );
 });
+
+Deno.test("a lookup hands out the cell's transition itself: no object made per event", () => {
+  // Every PDU sent or received is looked up (lib/ul/association.ts #dispatch).
+  for (const e of EVENT_ORDER) {
+    for (const s of STATE_ORDER) {
+      const t = transition(s, e);
+      assert.equal(transition(s, e), t);
+      assert.ok(Object.isFrozen(t));
+    }
+  }
+});
