@@ -505,12 +505,16 @@ class Machine implements UlAssociation {
     if (t.kind === "impossible") {
       throw new Error(`internal error: ${event} (${EVENTS[event].label}) cannot occur in ${from}`);
     }
-    const next = resolveNext(t.next, this.#answer(t.next, input));
+    // A fixed next state (every P-DATA) taken as it is: no call per message for a decision.
+    const next = t.next.kind === "fixed"
+      ? t.next.state
+      : resolveNext(t.next, this.#answer(t.next, input));
     this.state = next;
     if (this.#log.isEnabled("trace")) {
       this.#log.trace(describeTransition(from, event, t.action, next));
     }
-    if (!AWAITING_PEER.has(next)) this.#peerWait.stop();
+    // The wait for the peer's answer runs only in those states (AE-2 and AR-1 start it there).
+    if (AWAITING_PEER.has(from) && !AWAITING_PEER.has(next)) this.#peerWait.stop();
     if (!ASSOCIATED.has(next)) this.#idle.stop();
     const onTransition = this.#opts.onTransition;
     if (onTransition) {
@@ -839,7 +843,7 @@ class Machine implements UlAssociation {
 
   /** `buffer`: the batch's own (raw at its start), when the first PDU was encoded into one. */
   #startBatch(pdu: Pdu, raw: Uint8Array, buffer?: Uint8Array): Promise<void> {
-    this.#onPdu("sent", pdu, raw);
+    if (this.#opts.onPdu) this.#onPdu("sent", pdu, raw);
     const batch: WriteBatch = {
       first: raw,
       buffer,
@@ -1050,7 +1054,7 @@ class Machine implements UlAssociation {
       }
       if (item === null) return;
       const { pdu, raw, release } = item;
-      this.#onPdu("received", pdu, raw);
+      if (this.#opts.onPdu) this.#onPdu("received", pdu, raw);
       this.#dispatch(PDU_EVENTS[pdu.type], { pdu, release });
       if (this.state === "Sta1") return;
     }
