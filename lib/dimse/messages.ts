@@ -271,26 +271,6 @@ export function hasDataset(msg: DimseMessage): boolean {
     msg.datasetPresent === true);
 }
 
-/** The response fields shared by every response, in command set form. */
-function statusElements(msg: ResponseStatusFields): CommandSet {
-  return {
-    Status: msg.status,
-    OffendingElement: msg.offendingElement,
-    ErrorComment: msg.errorComment,
-    ErrorID: msg.errorId,
-  };
-}
-
-/** The sub-operation counts, in command set form. */
-function countElements(msg: SuboperationCounts): CommandSet {
-  return {
-    NumberOfRemainingSuboperations: msg.remainingSuboperations,
-    NumberOfCompletedSuboperations: msg.completedSuboperations,
-    NumberOfFailedSuboperations: msg.failedSuboperations,
-    NumberOfWarningSuboperations: msg.warningSuboperations,
-  };
-}
-
 /**
  * The command set of a message (PS3.7 9.3): CommandField and
  * CommandDataSetType are derived from the message, optional fields are
@@ -348,12 +328,23 @@ export function encodeMessage(msg: DimseMessage): Uint8Array {
     ENCODING_BY_TYPE.set(msg.type, t);
   }
   const id = elements[t.idKeyword];
+  // A US value (PS3.5 Table 6.2-1): an integer 0..0xFFFF.
+  const usId = typeof id === "number" && Number.isInteger(id) && id >= 0 && id <= 0xffff;
   const last = t.last;
-  if (last !== undefined && sameButId(elements, last.elements, t.others) && isUs(id)) {
-    return commandSetWithId(last.bytes, last.idAt, id);
+  if (last !== undefined && usId) {
+    // The same as the last set but for the ID: strings and numbers only (a list, such as an
+    // OffendingElement, may have changed since it was encoded, so it never counts as the same).
+    // Checked here, not in a function of its own: every message sent passes here.
+    const others = t.others;
+    let same = true;
+    for (let i = 0; i < others.length && same; i++) {
+      const v = elements[others[i]];
+      same = v === last.elements[others[i]] && typeof v !== "object";
+    }
+    if (same) return commandSetWithId(last.bytes, last.idAt, id);
   }
   const bytes = encodeCommandSetInOrder(elements as CommandSet, t.order);
-  if (bytes.length > REUSED_MAX || !isUs(id)) return bytes;
+  if (bytes.length > REUSED_MAX || !usId) return bytes;
   const idAt = commandValueOffset(bytes, TAG[t.idKeyword as CommandKeyword]);
   if (idAt < 0) return bytes;
   // Kept as it was encoded: the caller gets a copy, which it may change without changing
@@ -363,43 +354,34 @@ export function encodeMessage(msg: DimseMessage): Uint8Array {
 }
 
 /**
- * Whether `a` and `b` hold the same values under `keys`: strings and numbers
- * only (a list, such as an OffendingElement, may have changed since it was
- * encoded, so it never counts as the same).
+ * Every element of the message's command set, unset optional ones as undefined. Written out
+ * per type, not spread from shared parts: every message sent passes here, and a spread copies
+ * property by property in the runtime (see withPresent).
  */
-function sameButId(a: CommandElements, b: CommandElements, keys: readonly string[]): boolean {
-  for (let i = 0; i < keys.length; i++) {
-    const v = a[keys[i]];
-    if (v !== b[keys[i]] || typeof v === "object") return false;
-  }
-  return true;
-}
-
-/** A value a US element holds (PS3.5 Table 6.2-1): an integer 0..0xFFFF. */
-function isUs(v: CommandValue | undefined): v is number {
-  return typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 0xffff;
-}
-
-/** Every element of the message's command set, unset optional ones as undefined. */
 function allElements(msg: DimseMessage): CommandSet {
-  const common = {
-    CommandField: COMMAND_FIELD[msg.type],
-    CommandDataSetType: hasDataset(msg) ? DATASET_PRESENT : NO_DATASET,
-  };
+  const CommandField = COMMAND_FIELD[msg.type];
+  const CommandDataSetType = hasDataset(msg) ? DATASET_PRESENT : NO_DATASET;
   switch (msg.type) {
     case "C-ECHO-RQ":
-      return { ...common, AffectedSOPClassUID: msg.affectedSopClassUid, MessageID: msg.messageId };
+      return {
+        CommandField,
+        CommandDataSetType,
+        AffectedSOPClassUID: msg.affectedSopClassUid,
+        MessageID: msg.messageId,
+      };
     case "C-FIND-RQ":
     case "C-GET-RQ":
       return {
-        ...common,
+        CommandField,
+        CommandDataSetType,
         AffectedSOPClassUID: msg.affectedSopClassUid,
         MessageID: msg.messageId,
         Priority: msg.priority,
       };
     case "C-MOVE-RQ":
       return {
-        ...common,
+        CommandField,
+        CommandDataSetType,
         AffectedSOPClassUID: msg.affectedSopClassUid,
         MessageID: msg.messageId,
         Priority: msg.priority,
@@ -408,23 +390,35 @@ function allElements(msg: DimseMessage): CommandSet {
     case "C-ECHO-RSP":
     case "C-FIND-RSP":
       return {
-        ...common,
-        ...statusElements(msg),
+        CommandField,
+        CommandDataSetType,
+        Status: msg.status,
+        OffendingElement: msg.offendingElement,
+        ErrorComment: msg.errorComment,
+        ErrorID: msg.errorId,
         AffectedSOPClassUID: msg.affectedSopClassUid,
         MessageIDBeingRespondedTo: msg.messageIdBeingRespondedTo,
       };
     case "C-GET-RSP":
     case "C-MOVE-RSP":
       return {
-        ...common,
-        ...statusElements(msg),
-        ...countElements(msg),
+        CommandField,
+        CommandDataSetType,
+        Status: msg.status,
+        OffendingElement: msg.offendingElement,
+        ErrorComment: msg.errorComment,
+        ErrorID: msg.errorId,
+        NumberOfRemainingSuboperations: msg.remainingSuboperations,
+        NumberOfCompletedSuboperations: msg.completedSuboperations,
+        NumberOfFailedSuboperations: msg.failedSuboperations,
+        NumberOfWarningSuboperations: msg.warningSuboperations,
         AffectedSOPClassUID: msg.affectedSopClassUid,
         MessageIDBeingRespondedTo: msg.messageIdBeingRespondedTo,
       };
     case "C-STORE-RQ":
       return {
-        ...common,
+        CommandField,
+        CommandDataSetType,
         AffectedSOPClassUID: msg.affectedSopClassUid,
         MessageID: msg.messageId,
         Priority: msg.priority,
@@ -434,49 +428,56 @@ function allElements(msg: DimseMessage): CommandSet {
       };
     case "C-STORE-RSP":
       return {
-        ...common,
-        ...statusElements(msg),
+        CommandField,
+        CommandDataSetType,
+        Status: msg.status,
+        OffendingElement: msg.offendingElement,
+        ErrorComment: msg.errorComment,
+        ErrorID: msg.errorId,
         AffectedSOPClassUID: msg.affectedSopClassUid,
         MessageIDBeingRespondedTo: msg.messageIdBeingRespondedTo,
         AffectedSOPInstanceUID: msg.affectedSopInstanceUid,
       };
     case "C-CANCEL-RQ":
-      return { ...common, MessageIDBeingRespondedTo: msg.messageIdBeingRespondedTo };
+      return {
+        CommandField,
+        CommandDataSetType,
+        MessageIDBeingRespondedTo: msg.messageIdBeingRespondedTo,
+      };
   }
 }
 
-/** Reads mandatory elements of one command set, naming the message type in errors. */
-class MandatoryReader {
-  constructor(
-    private readonly cmd: CommandSet,
-    private readonly type: DimseMessageType,
-  ) {}
-
-  /** The value of a mandatory element; empty strings count as missing (Type 1). */
-  get<K extends CommandKeyword>(keyword: K): NonNullable<CommandSet[K]> {
-    const value = this.cmd[keyword];
-    if (value === undefined || value === "") {
-      throw new DimseDecodeError(
-        "missing-element",
-        `${this.type} without ${formatTag(TAG[keyword])} ${keyword}`,
-        { tag: TAG[keyword], commandField: this.cmd.CommandField, messageId: this.cmd.MessageID },
-      );
-    }
-    return value as NonNullable<CommandSet[K]>;
+/**
+ * The value of a mandatory element of `cmd`, a `type` message; empty strings count as missing
+ * (Type 1). A function, not an object per message: every message received passes here.
+ */
+function mandatory<K extends CommandKeyword>(
+  cmd: CommandSet,
+  type: DimseMessageType,
+  keyword: K,
+): NonNullable<CommandSet[K]> {
+  const value = cmd[keyword];
+  if (value === undefined || value === "") {
+    throw new DimseDecodeError(
+      "missing-element",
+      `${type} without ${formatTag(TAG[keyword])} ${keyword}`,
+      { tag: TAG[keyword], commandField: cmd.CommandField, messageId: cmd.MessageID },
+    );
   }
+  return value as NonNullable<CommandSet[K]>;
+}
 
-  /** The mandatory Priority, checked against PS3.7 9.1.1.1.4. */
-  priority(): Priority {
-    const priority = this.get("Priority");
-    if (!(Object.values(PRIORITY) as number[]).includes(priority)) {
-      throw new DimseDecodeError(
-        "bad-value",
-        `${this.type} with Priority ${priority}: expected 0 (medium), 1 (high) or 2 (low)`,
-        { tag: TAG.Priority, commandField: this.cmd.CommandField, messageId: this.cmd.MessageID },
-      );
-    }
-    return priority as Priority;
+/** The mandatory Priority of `cmd`, checked against PS3.7 9.1.1.1.4. */
+function priorityOf(cmd: CommandSet, type: DimseMessageType): Priority {
+  const priority = mandatory(cmd, type, "Priority");
+  if (priority !== PRIORITY.medium && priority !== PRIORITY.high && priority !== PRIORITY.low) {
+    throw new DimseDecodeError(
+      "bad-value",
+      `${type} with Priority ${priority}: expected 0 (medium), 1 (high) or 2 (low)`,
+      { tag: TAG.Priority, commandField: cmd.CommandField, messageId: cmd.MessageID },
+    );
   }
+  return priority;
 }
 
 /** The message type of each CommandField value (PS3.7 E.1). */
@@ -504,16 +505,6 @@ function withPresent<T extends object, const M extends Record<string, CommandKey
   return m as T & { [F in keyof M]?: NonNullable<CommandSet[M[F]]> };
 }
 
-/** `m` with the response fields of every response (PS3.7 9.3), Status mandatory. */
-function withStatus<T extends object>(
-  m: T,
-  read: MandatoryReader,
-  cmd: CommandSet,
-): T & ResponseStatusFields {
-  (m as T & ResponseStatusFields).status = read.get("Status");
-  return withPresent(m as T & ResponseStatusFields, cmd, STATUS_FIELDS);
-}
-
 // The optional fields of the messages and their elements, for `withPresent`.
 const STATUS_FIELDS = {
   errorComment: "ErrorComment",
@@ -526,23 +517,10 @@ const COUNT_FIELDS = {
   failedSuboperations: "NumberOfFailedSuboperations",
   warningSuboperations: "NumberOfWarningSuboperations",
 } as const;
-const AFFECTED_CLASS_FIELD = { affectedSopClassUid: "AffectedSOPClassUID" } as const;
-const AFFECTED_CLASS_AND_INSTANCE_FIELDS = {
-  affectedSopClassUid: "AffectedSOPClassUID",
-  affectedSopInstanceUid: "AffectedSOPInstanceUID",
-} as const;
 const MOVE_ORIGINATOR_FIELDS = {
   moveOriginatorAeTitle: "MoveOriginatorApplicationEntityTitle",
   moveOriginatorMessageId: "MoveOriginatorMessageID",
 } as const;
-/** `m` with `datasetPresent: true` when a data set follows, for messages that may have one. */
-function withDatasetFlag<T extends object>(
-  m: T,
-  withDataset: boolean,
-): T & { datasetPresent?: true } {
-  if (withDataset) (m as T & { datasetPresent?: true }).datasetPresent = true;
-  return m;
-}
 
 /**
  * The typed message of a decoded command set, with the mandatory elements of
@@ -574,8 +552,7 @@ export function commandSetToMessage(cmd: CommandSet): DimseMessage {
       { tag: TAG.CommandField, commandField: field, messageId: cmd.MessageID },
     );
   }
-  const read = new MandatoryReader(cmd, type);
-  const dataSetType = read.get("CommandDataSetType");
+  const dataSetType = mandatory(cmd, type, "CommandDataSetType");
   const withDataset = dataSetType !== NO_DATASET;
   const rule = DATASET_RULE[type];
   if (rule !== "optional" && withDataset !== (rule === "always")) {
@@ -587,60 +564,57 @@ export function commandSetToMessage(cmd: CommandSet): DimseMessage {
       { tag: TAG.CommandDataSetType, commandField: field, messageId: cmd.MessageID },
     );
   }
-  // Every message received passes here: no closure or field map is made per message.
+  // Every message received passes here: no closure, field map or reader object is made per
+  // message, and a response's fields are taken in the order of its type's interface.
   switch (type) {
     case "C-ECHO-RQ":
       return {
         type,
-        messageId: read.get("MessageID"),
-        affectedSopClassUid: read.get("AffectedSOPClassUID"),
+        messageId: mandatory(cmd, type, "MessageID"),
+        affectedSopClassUid: mandatory(cmd, type, "AffectedSOPClassUID"),
       };
-    case "C-ECHO-RSP": {
-      const m = { type, messageIdBeingRespondedTo: read.get("MessageIDBeingRespondedTo") };
-      return withStatus(withPresent(m, cmd, AFFECTED_CLASS_FIELD), read, cmd);
-    }
     case "C-STORE-RQ": {
       const m = {
         type,
-        messageId: read.get("MessageID"),
-        affectedSopClassUid: read.get("AffectedSOPClassUID"),
-        affectedSopInstanceUid: read.get("AffectedSOPInstanceUID"),
-        priority: read.priority(),
+        messageId: mandatory(cmd, type, "MessageID"),
+        affectedSopClassUid: mandatory(cmd, type, "AffectedSOPClassUID"),
+        affectedSopInstanceUid: mandatory(cmd, type, "AffectedSOPInstanceUID"),
+        priority: priorityOf(cmd, type),
       };
       return withPresent(m, cmd, MOVE_ORIGINATOR_FIELDS);
-    }
-    case "C-STORE-RSP": {
-      const m = { type, messageIdBeingRespondedTo: read.get("MessageIDBeingRespondedTo") };
-      return withStatus(withPresent(m, cmd, AFFECTED_CLASS_AND_INSTANCE_FIELDS), read, cmd);
     }
     case "C-FIND-RQ":
     case "C-GET-RQ":
       return {
         type,
-        messageId: read.get("MessageID"),
-        affectedSopClassUid: read.get("AffectedSOPClassUID"),
-        priority: read.priority(),
+        messageId: mandatory(cmd, type, "MessageID"),
+        affectedSopClassUid: mandatory(cmd, type, "AffectedSOPClassUID"),
+        priority: priorityOf(cmd, type),
       };
     case "C-MOVE-RQ":
       return {
         type,
-        messageId: read.get("MessageID"),
-        affectedSopClassUid: read.get("AffectedSOPClassUID"),
-        priority: read.priority(),
-        moveDestination: read.get("MoveDestination"),
+        messageId: mandatory(cmd, type, "MessageID"),
+        affectedSopClassUid: mandatory(cmd, type, "AffectedSOPClassUID"),
+        priority: priorityOf(cmd, type),
+        moveDestination: mandatory(cmd, type, "MoveDestination"),
       };
-    case "C-FIND-RSP": {
-      const m = { type, messageIdBeingRespondedTo: read.get("MessageIDBeingRespondedTo") };
-      const status = withStatus(withPresent(m, cmd, AFFECTED_CLASS_FIELD), read, cmd);
-      return withDatasetFlag(status, withDataset);
-    }
-    case "C-GET-RSP":
-    case "C-MOVE-RSP": {
-      const m = { type, messageIdBeingRespondedTo: read.get("MessageIDBeingRespondedTo") };
-      const status = withStatus(withPresent(m, cmd, AFFECTED_CLASS_FIELD), read, cmd);
-      return withDatasetFlag(withPresent(status, cmd, COUNT_FIELDS), withDataset);
-    }
     case "C-CANCEL-RQ":
-      return { type, messageIdBeingRespondedTo: read.get("MessageIDBeingRespondedTo") };
+      return { type, messageIdBeingRespondedTo: mandatory(cmd, type, "MessageIDBeingRespondedTo") };
   }
+  // A response (PS3.7 9.3): the request it answers, its SOP class (and instance) when
+  // present, the mandatory Status, the optional status fields.
+  const m: Record<string, unknown> = {
+    type,
+    messageIdBeingRespondedTo: mandatory(cmd, type, "MessageIDBeingRespondedTo"),
+  };
+  if (cmd.AffectedSOPClassUID !== undefined) m.affectedSopClassUid = cmd.AffectedSOPClassUID;
+  if (type === "C-STORE-RSP" && cmd.AffectedSOPInstanceUID !== undefined) {
+    m.affectedSopInstanceUid = cmd.AffectedSOPInstanceUID;
+  }
+  m.status = mandatory(cmd, type, "Status");
+  withPresent(m, cmd, STATUS_FIELDS);
+  if (type === "C-GET-RSP" || type === "C-MOVE-RSP") withPresent(m, cmd, COUNT_FIELDS);
+  if (withDataset && rule === "optional") m.datasetPresent = true;
+  return m as unknown as DimseMessage;
 }
