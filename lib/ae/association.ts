@@ -144,15 +144,14 @@ class OneResponse implements Waiter {
 
   push(r: Response): void {
     this.got ??= r;
-    this.#woken();
+    // Woken here, not through a method shared with fail(): every echo passes here.
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
   }
 
   fail(err: Error): void {
     this.got ??= err;
-    this.#woken();
-  }
-
-  #woken(): void {
     const wake = this.wake;
     this.wake = undefined;
     wake?.();
@@ -422,7 +421,7 @@ export class Association implements AsyncDisposable {
     }
     o.signal?.addEventListener("abort", cancel, { once: true });
     try {
-      await this.#send(contextId, request, dataset);
+      await this.#exclusive(contextId, request, dataset, this.#sendFailed);
       if (o.signal?.aborted) cancel();
       const operation = request.type.replace(/-RQ$/, "");
       for (;;) {
@@ -575,7 +574,7 @@ export class Association implements AsyncDisposable {
       throw err;
     }
     try {
-      await this.#send(contextId, request, dataset);
+      await this.#exclusive(contextId, request, dataset, this.#sendFailed);
       o.onSent?.();
       const timed = Boolean(o.timeoutMs ?? this.#setup.dimseTimeoutMs);
       while (waiter.got === undefined) {
@@ -601,7 +600,7 @@ export class Association implements AsyncDisposable {
   /**
    * Sends `message` (with `dataset`) on `contextId` once the sends before it are done
    * (whatever their outcome): one message on the wire at a time. `failed`, when given, maps
-   * a failure of this send (see #send).
+   * a failure of this send (see #sendFailed).
    */
   #exclusive(
     contextId: number,
@@ -652,20 +651,11 @@ export class Association implements AsyncDisposable {
   }
 
   /**
-   * Sends a request. When the association ended before or under it (the
-   * peer's A-ABORT, a lost connection), the error says how it ended; when
-   * the data set's source failed, the association is aborted
-   * ({@link DatasetSourceFailed}).
+   * Why a request could not be sent (see #single): when the association
+   * ended before or under it (the peer's A-ABORT, a lost connection), how it
+   * ended; when the data set's source failed, {@link DatasetSourceFailed},
+   * and the association is aborted. Always throws.
    */
-  #send(
-    contextId: number,
-    request: DimseMessage,
-    dataset: OutgoingDataset | undefined,
-  ): Promise<void> {
-    return this.#exclusive(contextId, request, dataset, this.#sendFailed);
-  }
-
-  /** Why a request could not be sent (see #send); always throws. */
   readonly #sendFailed = async (err: unknown): Promise<never> => {
     if (this.#ul.state === "Sta6") {
       // Part of the data set is out: PS3.7 has no way to take it back but the abort.

@@ -195,11 +195,15 @@ export class DimseChannel {
           throw new RangeError("odd data set length: DIMSE data sets are always even (PS3.5 7.1)");
         }
       }
-      const command = encodeMessage(message);
-      written = this.#sendFragments(contextId, true, command);
+      // Fragmented into P-DATA-TF PDUs (see fragmentPdus) and queued; the last PDU's write
+      // promise is the caller's to handle (every earlier one is handled in #queue).
+      const pdvLength = this.#pdvLength;
+      written = this.#queue(fragmentPdus(contextId, true, encodeMessage(message), pdvLength));
       if (dataset === undefined) return written;
       written.catch(ignore);
-      if (dataset instanceof Uint8Array) return this.#sendFragments(contextId, false, dataset);
+      if (dataset instanceof Uint8Array) {
+        return this.#queue(fragmentPdus(contextId, false, dataset, pdvLength));
+      }
       if (dataset instanceof PDataRun) return this.#queue(dataset.pdus(contextId));
       if (dataset instanceof PDataRuns) return this.#sendRuns(contextId, dataset, written);
     } catch (err) {
@@ -241,15 +245,6 @@ export class DimseChannel {
       throw new RangeError(`runs of ${sent} bytes for a data set of ${source.length}`);
     }
     await last;
-  }
-
-  /**
-   * Queues `bytes` as P-DATA-TF PDUs (see fragmentPdus); the last PDU's
-   * write promise, which the caller must handle (every earlier one is
-   * handled here, once per write batch they share).
-   */
-  #sendFragments(contextId: number, isCommand: boolean, bytes: Uint8Array): Promise<void> {
-    return this.#queue(fragmentPdus(contextId, isCommand, bytes, this.#pdvLength));
   }
 
   /** Queues PDUs in order; the last one's write promise, which the caller must handle. */

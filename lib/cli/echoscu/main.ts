@@ -175,6 +175,11 @@ function echoCounts(r: EchoResult) {
   let warning = 0;
   for (const e of r.echoes) {
     if (e.status === undefined) continue;
+    // Success (PS3.7 C.1.1) counted without a call: a --repeat run has one per echo.
+    if (e.status === 0) {
+      success++;
+      continue;
+    }
     const outcome = operationOutcome(e.status);
     if (outcome === "success") success++;
     else if (outcome === "warning") warning++;
