@@ -111,6 +111,11 @@ export function fragmentPdus(
   if (bytes.length % 2 !== 0) {
     throw new RangeError(`odd ${isCommand ? "command" : "data"} length ${bytes.length}`);
   }
+  if (bytes.length <= pdvDataLength && (bytes.length > 0 || isLast)) {
+    // One PDU (nearly every command set): a list of exactly one, not an empty one grown by a
+    // push (its first push allocates room for 17).
+    return [{ type: "P-DATA-TF", pdvs: [{ contextId, isCommand, isLast, data: bytes }] }];
+  }
   const pdus: PDataTfPdu[] = [];
   if (bytes.length === 0) {
     if (isLast) {
