@@ -159,7 +159,10 @@ class OneResponse implements Waiter {
 
   /** Resolves once woken (by the response or the end): the one promise of the wait. */
   next(): Promise<void> {
-    return new Promise<void>((resolve) => this.wake = resolve);
+    // No executor closure made per wait (every echo waits here).
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.wake = resolve;
+    return promise;
   }
 }
 

@@ -277,6 +277,9 @@ interface Input {
   abortBy?: { source: AbortSource; reason: string; closeNow?: boolean };
 }
 
+/** The input of an event that carries none (never written: actions only read their input). */
+const NO_INPUT: Input = Object.freeze({});
+
 type End =
   | { kind: "released" }
   | { kind: "aborted"; source: AbortSource; abort?: AbortPdu; reason: string };
@@ -429,10 +432,11 @@ class Machine implements UlAssociation {
   // ---- Association (local-user primitives) ----
 
   receive(): Promise<UlIndication> {
-    return new Promise((resolve) => {
-      this.#waiters.push(resolve);
-      this.#deliver();
-    });
+    // No executor closure per call: every message received is waited for here.
+    const { promise, resolve } = Promise.withResolvers<UlIndication>();
+    this.#waiters.push(resolve);
+    this.#deliver();
+    return promise;
   }
 
   poll(): UlIndication | undefined {
@@ -494,7 +498,7 @@ class Machine implements UlAssociation {
   // ---- the table ----
 
   /** Looks up Table 9-10 and executes the action; returns the write of DT-1/AR-7. */
-  #dispatch(event: Event, input: Input = {}): Promise<void> | undefined {
+  #dispatch(event: Event, input: Input = NO_INPUT): Promise<void> | undefined {
     const from = this.state;
     const t = transition(from, event);
     if (t.kind === "invalid-local-primitive") {
