@@ -97,47 +97,35 @@ export async function runEchoScu(o: EchoScuOptions): Promise<EchoResult> {
   result.maxSendPdv = opened.channel.maxSendPdv;
 
   // Per echo (--repeat): the lines are made only when shown (-v), and the loop awaits the
-  // response itself, without an async function per echo around it.
+  // response and records it itself, without an async function or a call per echo around it.
   const verbose = log.isEnabled("info");
   for (let messageId = 1; messageId <= o.repeat; messageId++) {
     if (verbose) log.info(`Sending Echo Request (MsgID ${messageId})`);
     const t = performance.now();
-    let failure: EchoResult | undefined;
+    let rsp: CEchoRsp;
     try {
-      failure = answered(
-        await opened.assoc.echo({ messageId, contextId: context.id }),
-        messageId,
-        t,
-      );
+      rsp = await opened.assoc.echo({ messageId, contextId: context.id });
     } catch (err) {
-      failure = unanswered(err, messageId, t);
+      return unanswered(err, messageId, t);
     }
-    if (failure?.outcome === "echo-failed") {
+    const roundTripMs = since(t);
+    const status = rsp.status;
+    const statusText = status === 0 ? "Success" : echoStatusString(status);
+    result.echoes.push({ messageId, status, statusText, roundTripMs });
+    if (verbose) log.info(`Received Echo Response (${statusText})`);
+    if (status !== 0) {
       // A failure status ends the run, not the association: end it as DCMTK's echoscu
       // does (release, or abort with --abort) instead of dropping the connection.
-      const diagnosis = failure.diagnosis!;
       await closeAssociation(opened.assoc, o, result.timings);
-      return fail("echo-failed", diagnosis);
+      return fail(
+        "echo-failed",
+        `the peer answered the C-ECHO with status ${statusHex(status)} (${statusText}): ` +
+          "it is reachable and speaks DICOM but reports a problem; check its log",
+      );
     }
-    if (failure) return failure;
   }
   const releaseFailure = await closeAssociation(opened.assoc, o, result.timings);
   return releaseFailure ? fail("aborted", releaseFailure) : result;
-
-  /** The echo sent at `t` was answered: recorded; how the run ends if it failed. */
-  function answered(rsp: CEchoRsp, messageId: number, t: number): EchoResult | undefined {
-    const roundTripMs = since(t);
-    const status = rsp.status;
-    const statusText = echoStatusString(status);
-    result.echoes.push({ messageId, status, statusText, roundTripMs });
-    if (verbose) log.info(`Received Echo Response (${statusText})`);
-    if (status === 0) return undefined;
-    return fail(
-      "echo-failed",
-      `the peer answered the C-ECHO with status ${statusHex(status)} (${statusText}): ` +
-        "it is reachable and speaks DICOM but reports a problem; check its log",
-    );
-  }
 
   /** The echo sent at `t` got no response (`err` says why): recorded, and how the run ends. */
   function unanswered(err: unknown, messageId: number, t: number): EchoResult {
