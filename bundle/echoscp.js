@@ -17,7 +17,7 @@ import {
   tlsListen,
   tlsOptionGroup,
   verificationPolicy
-} from "./chunk-ZMD646VN.js";
+} from "./chunk-GBOPJAOW.js";
 
 // lib/cli/echoscp/main.ts
 // cli/echoscp.ts

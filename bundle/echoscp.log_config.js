@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-ZMD646VN.js";
+} from "./chunk-GBOPJAOW.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-S4YYBDA6.js";
+} from "./chunk-JDEODMNL.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-6ELH6ACK.js";
-import "./chunk-ZMD646VN.js";
+} from "./chunk-ACXFQGX4.js";
+import "./chunk-GBOPJAOW.js";
 export {
   TlsError,
   TlsTransport,

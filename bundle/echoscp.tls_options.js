@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-6ELH6ACK.js";
+} from "./chunk-ACXFQGX4.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -19,7 +19,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-ZMD646VN.js";
+} from "./chunk-GBOPJAOW.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

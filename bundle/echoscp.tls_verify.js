@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-S4YYBDA6.js";
-import "./chunk-6ELH6ACK.js";
-import "./chunk-ZMD646VN.js";
+} from "./chunk-JDEODMNL.js";
+import "./chunk-ACXFQGX4.js";
+import "./chunk-GBOPJAOW.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-4V7OICFW.js";
+} from "./chunk-JOOISOIN.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

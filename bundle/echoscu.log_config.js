@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-4V7OICFW.js";
+} from "./chunk-JOOISOIN.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

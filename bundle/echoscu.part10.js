@@ -11,8 +11,8 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-O2FIMFF6.js";
-import "./chunk-4V7OICFW.js";
+} from "./chunk-XSXIX7VR.js";
+import "./chunk-JOOISOIN.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-77T6QAHU.js";
+} from "./chunk-SREK57GE.js";
 import {
   profileVersions
-} from "./chunk-HOXLZLX7.js";
+} from "./chunk-XHBOZHIL.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-Z7VSNOUQ.js";
-import "./chunk-4V7OICFW.js";
+} from "./chunk-5KIYL3VX.js";
+import "./chunk-JOOISOIN.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-T6XMYGGQ.js";
-import "./chunk-Z7VSNOUQ.js";
-import "./chunk-4V7OICFW.js";
+} from "./chunk-XCBGMVB7.js";
+import "./chunk-5KIYL3VX.js";
+import "./chunk-JOOISOIN.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-Z7VSNOUQ.js";
-import "./chunk-4V7OICFW.js";
+} from "./chunk-5KIYL3VX.js";
+import "./chunk-JOOISOIN.js";
 export {
   TlsError,
   classifyTlsError,

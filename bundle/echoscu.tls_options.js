@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-T6XMYGGQ.js";
+} from "./chunk-XCBGMVB7.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-HOXLZLX7.js";
+} from "./chunk-XHBOZHIL.js";
 import {
   TlsError
-} from "./chunk-Z7VSNOUQ.js";
+} from "./chunk-5KIYL3VX.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-4V7OICFW.js";
+} from "./chunk-JOOISOIN.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

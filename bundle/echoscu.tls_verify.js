@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-77T6QAHU.js";
-import "./chunk-HOXLZLX7.js";
-import "./chunk-Z7VSNOUQ.js";
-import "./chunk-4V7OICFW.js";
+} from "./chunk-SREK57GE.js";
+import "./chunk-XHBOZHIL.js";
+import "./chunk-5KIYL3VX.js";
+import "./chunk-JOOISOIN.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-22YV24S2.js";
+} from "./chunk-ADGTK7FW.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

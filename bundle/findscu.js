@@ -49,7 +49,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   uidName
-} from "./chunk-22YV24S2.js";
+} from "./chunk-ADGTK7FW.js";
 
 // lib/dicom/json_model.ts
 // lib/cli/findscu/engine.ts

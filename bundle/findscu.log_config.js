@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-22YV24S2.js";
+} from "./chunk-ADGTK7FW.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-22YV24S2.js";
+} from "./chunk-ADGTK7FW.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-22YV24S2.js";
+} from "./chunk-ADGTK7FW.js";
 export {
   QUERY_MODELS,
   find,

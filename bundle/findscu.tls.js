@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-3MRANI2P.js";
+} from "./chunk-JVIQJOSZ.js";
 import {
   profileVersions
-} from "./chunk-AL2NC3GC.js";
+} from "./chunk-HKVRFZU7.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-7QSJJWHU.js";
-import "./chunk-22YV24S2.js";
+} from "./chunk-GS6IMAZS.js";
+import "./chunk-ADGTK7FW.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-LV2DTZTR.js";
-import "./chunk-7QSJJWHU.js";
-import "./chunk-22YV24S2.js";
+} from "./chunk-GG25JEDE.js";
+import "./chunk-GS6IMAZS.js";
+import "./chunk-ADGTK7FW.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-7QSJJWHU.js";
-import "./chunk-22YV24S2.js";
+} from "./chunk-GS6IMAZS.js";
+import "./chunk-ADGTK7FW.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-LV2DTZTR.js";
+} from "./chunk-GG25JEDE.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-AL2NC3GC.js";
+} from "./chunk-HKVRFZU7.js";
 import {
   TlsError
-} from "./chunk-7QSJJWHU.js";
+} from "./chunk-GS6IMAZS.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-22YV24S2.js";
+} from "./chunk-ADGTK7FW.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

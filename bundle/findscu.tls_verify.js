@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-3MRANI2P.js";
-import "./chunk-AL2NC3GC.js";
-import "./chunk-7QSJJWHU.js";
-import "./chunk-22YV24S2.js";
+} from "./chunk-JVIQJOSZ.js";
+import "./chunk-HKVRFZU7.js";
+import "./chunk-GS6IMAZS.js";
+import "./chunk-ADGTK7FW.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-22YV24S2.js";
+} from "./chunk-ADGTK7FW.js";
 export {
   uidLabel,
   uidName

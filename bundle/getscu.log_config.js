@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-DHMJ6ULB.js";
+} from "./chunk-7RJ5BRET.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

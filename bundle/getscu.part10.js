@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-DHMJ6ULB.js";
+} from "./chunk-7RJ5BRET.js";
 export {
   DatasetReader,
   DicomFileError,

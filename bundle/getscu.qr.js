@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-DHMJ6ULB.js";
+} from "./chunk-7RJ5BRET.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-LDPJJDMG.js";
+} from "./chunk-SFVAPTS5.js";
 import {
   profileVersions
-} from "./chunk-2XV3NYQ5.js";
+} from "./chunk-4FRWCWM5.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-Y7GDY2CZ.js";
-import "./chunk-DHMJ6ULB.js";
+} from "./chunk-LOC6X5SX.js";
+import "./chunk-7RJ5BRET.js";
 export {
   TlsError,
   TlsTransport,

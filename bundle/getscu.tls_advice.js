@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-3ISABKFT.js";
-import "./chunk-Y7GDY2CZ.js";
-import "./chunk-DHMJ6ULB.js";
+} from "./chunk-BP5OAM6T.js";
+import "./chunk-LOC6X5SX.js";
+import "./chunk-7RJ5BRET.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-Y7GDY2CZ.js";
-import "./chunk-DHMJ6ULB.js";
+} from "./chunk-LOC6X5SX.js";
+import "./chunk-7RJ5BRET.js";
 export {
   TlsError,
   classifyTlsError,

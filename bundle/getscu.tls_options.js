@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-3ISABKFT.js";
+} from "./chunk-BP5OAM6T.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-2XV3NYQ5.js";
+} from "./chunk-4FRWCWM5.js";
 import {
   TlsError
-} from "./chunk-Y7GDY2CZ.js";
+} from "./chunk-LOC6X5SX.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-DHMJ6ULB.js";
+} from "./chunk-7RJ5BRET.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

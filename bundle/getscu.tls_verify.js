@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-LDPJJDMG.js";
-import "./chunk-2XV3NYQ5.js";
-import "./chunk-Y7GDY2CZ.js";
-import "./chunk-DHMJ6ULB.js";
+} from "./chunk-SFVAPTS5.js";
+import "./chunk-4FRWCWM5.js";
+import "./chunk-LOC6X5SX.js";
+import "./chunk-7RJ5BRET.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

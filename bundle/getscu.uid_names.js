@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-DHMJ6ULB.js";
+} from "./chunk-7RJ5BRET.js";
 export {
   uidLabel,
   uidName

@@ -66,7 +66,7 @@ import {
   verification,
   withProgressLine,
   writeAllSync
-} from "./chunk-GWENVDJD.js";
+} from "./chunk-NJS56EFC.js";
 
 // lib/ae/serve.ts
 // lib/cli/movescu/receiver.ts

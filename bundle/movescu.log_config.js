@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-GWENVDJD.js";
+} from "./chunk-NJS56EFC.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

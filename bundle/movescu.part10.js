@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-GWENVDJD.js";
+} from "./chunk-NJS56EFC.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-GWENVDJD.js";
+} from "./chunk-NJS56EFC.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-EJ5Q3UNY.js";
+} from "./chunk-N7R6X7YU.js";
 import {
   profileVersions
-} from "./chunk-P2WOGQGG.js";
+} from "./chunk-COD5W4YZ.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-YI44I6LA.js";
-import "./chunk-GWENVDJD.js";
+} from "./chunk-XVR3XPXE.js";
+import "./chunk-NJS56EFC.js";
 export {
   TlsError,
   TlsTransport,

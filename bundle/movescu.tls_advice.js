@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-32TB2IBC.js";
-import "./chunk-YI44I6LA.js";
-import "./chunk-GWENVDJD.js";
+} from "./chunk-KSN5XDRL.js";
+import "./chunk-XVR3XPXE.js";
+import "./chunk-NJS56EFC.js";
 export {
   rootVerdictLine,
   tlsAdvice,

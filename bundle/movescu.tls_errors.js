@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-YI44I6LA.js";
-import "./chunk-GWENVDJD.js";
+} from "./chunk-XVR3XPXE.js";
+import "./chunk-NJS56EFC.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-32TB2IBC.js";
+} from "./chunk-KSN5XDRL.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-P2WOGQGG.js";
+} from "./chunk-COD5W4YZ.js";
 import {
   TlsError
-} from "./chunk-YI44I6LA.js";
+} from "./chunk-XVR3XPXE.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-GWENVDJD.js";
+} from "./chunk-NJS56EFC.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-EJ5Q3UNY.js";
-import "./chunk-P2WOGQGG.js";
-import "./chunk-YI44I6LA.js";
-import "./chunk-GWENVDJD.js";
+} from "./chunk-N7R6X7YU.js";
+import "./chunk-COD5W4YZ.js";
+import "./chunk-XVR3XPXE.js";
+import "./chunk-NJS56EFC.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-GWENVDJD.js";
+} from "./chunk-NJS56EFC.js";
 export {
   uidLabel,
   uidName

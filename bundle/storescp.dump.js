@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-HGRW7STK.js";
+} from "./chunk-JV3I33S4.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -26,7 +26,7 @@ import {
   storeScpTransferSyntaxes,
   tlsListen,
   tlsOptionGroup
-} from "./chunk-HGRW7STK.js";
+} from "./chunk-JV3I33S4.js";
 
 // lib/cli/storescp/main.ts
 // cli/storescp.ts

@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-WR4S3VLD.js";
+} from "./chunk-4D3U7QTY.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-6WT2NG6T.js";
-import "./chunk-HGRW7STK.js";
+} from "./chunk-JREGJANN.js";
+import "./chunk-JV3I33S4.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-6WT2NG6T.js";
+} from "./chunk-JREGJANN.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -19,7 +19,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-HGRW7STK.js";
+} from "./chunk-JV3I33S4.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

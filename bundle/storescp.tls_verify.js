@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-WR4S3VLD.js";
-import "./chunk-6WT2NG6T.js";
-import "./chunk-HGRW7STK.js";
+} from "./chunk-4D3U7QTY.js";
+import "./chunk-JREGJANN.js";
+import "./chunk-JV3I33S4.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-HGRW7STK.js";
+} from "./chunk-JV3I33S4.js";
 export {
   uidLabel,
   uidName

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-UXXXCZKV.js";
+} from "./chunk-JQ32ORHM.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

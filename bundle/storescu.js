@@ -81,7 +81,7 @@ import {
   tsEncoding,
   uidName,
   withProgressLine
-} from "./chunk-UXXXCZKV.js";
+} from "./chunk-JQ32ORHM.js";
 
 // lib/cli/storescu/contexts.ts
 // lib/dicom/transcode.ts

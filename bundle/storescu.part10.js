@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-UXXXCZKV.js";
+} from "./chunk-JQ32ORHM.js";
 export {
   DatasetReader,
   DicomFileError,

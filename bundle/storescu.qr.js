@@ -26,7 +26,7 @@ import {
   tagVr,
   tsEncoding,
   vrInfo
-} from "./chunk-UXXXCZKV.js";
+} from "./chunk-JQ32ORHM.js";
 
 // lib/dicom/charset.ts
 // lib/dicom/dataset.ts

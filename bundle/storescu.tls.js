@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-WZZLV7RD.js";
+} from "./chunk-ATC6JL5Y.js";
 import {
   profileVersions
-} from "./chunk-DONNK5P6.js";
+} from "./chunk-HXZTAG6A.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-MKJ5G2XN.js";
-import "./chunk-UXXXCZKV.js";
+} from "./chunk-ABIVTL66.js";
+import "./chunk-JQ32ORHM.js";
 export {
   TlsError,
   TlsTransport,

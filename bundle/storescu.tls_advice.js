@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-EBBD24NS.js";
-import "./chunk-MKJ5G2XN.js";
-import "./chunk-UXXXCZKV.js";
+} from "./chunk-NBTQKLNH.js";
+import "./chunk-ABIVTL66.js";
+import "./chunk-JQ32ORHM.js";
 export {
   rootVerdictLine,
   tlsAdvice,

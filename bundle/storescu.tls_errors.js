@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-MKJ5G2XN.js";
-import "./chunk-UXXXCZKV.js";
+} from "./chunk-ABIVTL66.js";
+import "./chunk-JQ32ORHM.js";
 export {
   TlsError,
   classifyTlsError,

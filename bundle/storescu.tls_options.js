@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-EBBD24NS.js";
+} from "./chunk-NBTQKLNH.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-DONNK5P6.js";
+} from "./chunk-HXZTAG6A.js";
 import {
   TlsError
-} from "./chunk-MKJ5G2XN.js";
+} from "./chunk-ABIVTL66.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-UXXXCZKV.js";
+} from "./chunk-JQ32ORHM.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-WZZLV7RD.js";
-import "./chunk-DONNK5P6.js";
-import "./chunk-MKJ5G2XN.js";
-import "./chunk-UXXXCZKV.js";
+} from "./chunk-ATC6JL5Y.js";
+import "./chunk-HXZTAG6A.js";
+import "./chunk-ABIVTL66.js";
+import "./chunk-JQ32ORHM.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

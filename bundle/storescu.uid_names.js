@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-UXXXCZKV.js";
+} from "./chunk-JQ32ORHM.js";
 export {
   uidLabel,
   uidName
