@@ -4,7 +4,12 @@
  * right after).
  */
 import assert from "node:assert/strict";
-import { type FileSink, PartFile, WriteBufferPool } from "../../lib/ae/file_store.ts";
+import {
+  DENO_FILE_SINK,
+  type FileSink,
+  PartFile,
+  WriteBufferPool,
+} from "../../lib/ae/file_store.ts";
 
 /** An in-memory sink that records every write: the buffer handed over and its bytes then. */
 function recordingSink() {
@@ -113,4 +118,36 @@ Deno.test("PartFile mixes batched and direct writes in order", () => {
     16_384,
   ]);
   assert.deepEqual(content(), expected);
+});
+
+Deno.test("DENO_FILE_SINK writes a file in writes of at most 32 KiB, every byte in order", async () => {
+  // Large writes get large page-cache folios, which cost far more system time on a virtual
+  // machine whose host takes free memory back (lib/ae/file_store.ts, WRITE_CHUNK).
+  const dir = await Deno.makeTempDir({ prefix: "dimse-sink-" });
+  const original = Deno.FsFile.prototype.writeSync;
+  const sizes: number[] = [];
+  Deno.FsFile.prototype.writeSync = function (this: Deno.FsFile, p: Uint8Array) {
+    sizes.push(p.length);
+    return original.call(this, p);
+  };
+  try {
+    const data = [fragment(256 * 1024, 1), fragment(100_001, 2), fragment(17, 3)];
+    const file = DENO_FILE_SINK.create(`${dir}/f.part`);
+    for (const d of data) file.write(d);
+    file.close();
+    assert.deepEqual(
+      sizes,
+      [...Array(8).fill(32768), 32768, 32768, 32768, 100_001 - 3 * 32768, 17],
+    );
+    const expected = new Uint8Array(data.reduce((n, d) => n + d.length, 0));
+    let off = 0;
+    for (const d of data) {
+      expected.set(d, off);
+      off += d.length;
+    }
+    assert.deepEqual(await Deno.readFile(`${dir}/f.part`), expected);
+  } finally {
+    Deno.FsFile.prototype.writeSync = original;
+    await Deno.remove(dir, { recursive: true });
+  }
 });
