@@ -44,6 +44,8 @@ export interface BenchOptions {
   data: string;
   /** Round trip the loopback store runs go through (0: direct). */
   rttMs: number;
+  /** Pause after `sync` before each files and big run that writes to disk (bench_store.ts settle). */
+  settleMs: number;
   wanRttMs: number;
   wanFiles: number;
   /** WAN rows added on the command line (`--wan-config JSON`). */
@@ -66,6 +68,8 @@ export const USAGE = `usage: deno task bench [options]
   --big-mb N         size of the one big file in MiB (default 1024)
   --data DIR         where the test data is written once and reused
   --rtt MS           files and big runs go through a latency proxy adding MS per round trip
+  --settle MS        pause after sync before each files and big run to disk, so each
+                     starts from the same state (default 5000; --quick 0)
   --wan-rtt MS       round trip of the wan section (default: --rtt, else 50)
   --wan-files N      files of the wan section (default 300)
   --wan-config JSON  one more wan row, e.g. '{"name":"ours x8","scu":"ours","scp":"ours",
@@ -133,6 +137,7 @@ export function parseBenchOptions(args: string[]): BenchOptions {
     "--big-mb",
     "--data",
     "--rtt",
+    "--settle",
     "--wan-rtt",
     "--wan-files",
     "--wan-config",
@@ -183,6 +188,7 @@ export function parseBenchOptions(args: string[]): BenchOptions {
     bigMb: num("--big-mb", quick ? QUICK.bigMb : 1024, 1),
     data: values.get("--data") ?? defaultDataDir(),
     rttMs,
+    settleMs: num("--settle", quick ? 0 : 5000, 0),
     wanRttMs: num("--wan-rtt", rttMs || 50, 0),
     wanFiles: num("--wan-files", quick ? QUICK.wanFiles : 300, 1),
     wanConfigs,

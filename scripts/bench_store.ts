@@ -3,8 +3,8 @@
  * both sides, its fastest setting) in the same run, interleaved (each
  * round alternates which goes first), medians reported:
  *
- * - files: `--files` CT images of 0.5 MB on one association, to disk; the
- *   same with both receivers discarding (`--ignore`); the same to disk with
+ * - files: `--files` CT images of 0.5 MB on one association, to disk and
+ *   with both receivers discarding (`--ignore`), at 16 KiB PDUs and with
  *   `-pdu 131072` on both sides;
  * - big: one `--big-mb` file against DCMTK `storescp +B` (bit-preserving,
  *   as ours always is), at 16 KiB and at 128 KiB PDUs, and the floor: raw
@@ -16,7 +16,9 @@
  * Every run measures the SCU's wall time (process start to exit), user and
  * system CPU and peak RSS, and the SCP's CPU and peak RSS (/proc); stored
  * files are counted. With `--rtt MS` the files and big runs go through a
- * latency proxy (testing/latency_proxy.ts) adding MS per round trip.
+ * latency proxy (testing/latency_proxy.ts) adding MS per round trip. Every
+ * files and big run that writes to disk starts from the same state
+ * ({@link settle}).
  *
  * @module
  */
@@ -148,15 +150,35 @@ export function summarize(
 }
 
 /**
+ * Brings the machine to the same state before a run that writes to disk
+ * (the previous run's output is removed by then, see {@link transfer}):
+ * `sync` (Deno has no sync(2)) writes back what other runs and processes
+ * left dirty, so that no earlier writeback lands in this run; then a pause
+ * of `pauseMs` lets the memory the removed output held go back to the
+ * free pool as it does on a server whose page cache fills with what it
+ * keeps. Without the pause, a run reuses the pages just freed and is
+ * cheap, or gets memory the kernel (on a virtual machine, the host) has
+ * taken back and is not, depending on how long the run before took: a
+ * 1 GiB store varied from 0.6 to 3.6 s within one row (README
+ * "Benchmarks").
+ */
+export async function settle(pauseMs: number): Promise<void> {
+  const out = await new Deno.Command("sync", { stdout: "null", stderr: "piped" }).output();
+  if (!out.success) throw new Error(`sync failed: ${new TextDecoder().decode(out.stderr)}`);
+  if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+}
+
+/**
  * Runs a row: `rounds` rounds, each running every side once, the order
  * alternating between rounds so drift in the machine's load hits all
- * sides alike. A failed run ends the row with its error.
+ * sides alike; with `settleMs`, each run of a side that writes to disk
+ * starts after {@link settle}. A failed run ends the row with its error.
  */
 export async function runRow(
   key: string,
   label: string,
   sides: Side[],
-  o: { rounds: number; rttMs: number; files: number; bytes: number },
+  o: { rounds: number; rttMs: number; files: number; bytes: number; settleMs?: number },
 ): Promise<RowResult> {
   const runs = sides.map(() => [] as TransferRun[]);
   const row: RowResult = { key, label, files: o.files, bytes: o.bytes, sides: [] };
@@ -165,7 +187,10 @@ export async function runRow(
     for (let r = 0; r < o.rounds; r++) {
       const order = sides.map((_, i) => i);
       if (r % 2) order.reverse();
-      for (const i of order) runs[i].push(await transfer(sides[i], o.rttMs));
+      for (const i of order) {
+        if (o.settleMs !== undefined && sides[i].stores !== undefined) await settle(o.settleMs);
+        runs[i].push(await transfer(sides[i], o.rttMs));
+      }
     }
   } catch (err) {
     row.error = err instanceof Error ? err.message : String(err);
@@ -215,7 +240,7 @@ function pairs(
 
 const PDU_128K = ["-pdu", "131072"];
 
-/** The files section: to disk, discarding, and at 128 KiB PDUs. */
+/** The files section: to disk and discarding, at 16 KiB and at 128 KiB PDUs. */
 export async function benchFiles(o: BenchOptions, tls: TlsArgs): Promise<RowResult[]> {
   const inputs = await ctFiles(o.data, o.files);
   const n = o.files.toLocaleString("en-US");
@@ -224,6 +249,7 @@ export async function benchFiles(o: BenchOptions, tls: TlsArgs): Promise<RowResu
     rttMs: o.rttMs,
     files: inputs.paths.length,
     bytes: inputs.bytes,
+    settleMs: o.settleMs,
   };
   return [
     await runRow(
@@ -242,6 +268,12 @@ export async function benchFiles(o: BenchOptions, tls: TlsArgs): Promise<RowResu
       "files-pdu128k",
       "same to disk with -pdu 131072 on both sides",
       pairs(inputs, tls, { scu: PDU_128K, scp: PDU_128K, stores: true }),
+      common,
+    ),
+    await runRow(
+      "files-ignore-pdu128k",
+      "same discarding (--ignore) with -pdu 131072 on both sides",
+      pairs(inputs, tls, { scu: PDU_128K, scp: [...PDU_128K, "--ignore"], stores: false }),
       common,
     ),
   ];
@@ -274,7 +306,13 @@ function rawSide(name: string, input: Inputs, tls: TlsArgs, toDisk: boolean): Si
 /** The big section: one big file at 16 and 128 KiB PDUs, and the raw floor. */
 export async function benchBig(o: BenchOptions, tls: TlsArgs): Promise<RowResult[]> {
   const input = await bigFile(o.data, o.bigMb);
-  const common = { rounds: o.runs.big, rttMs: o.rttMs, files: 1, bytes: input.bytes };
+  const common = {
+    rounds: o.runs.big,
+    rttMs: o.rttMs,
+    files: 1,
+    bytes: input.bytes,
+    settleMs: o.settleMs,
+  };
   const size = o.bigMb % 1024 ? `${o.bigMb} MiB` : `${o.bigMb / 1024} GiB`;
   const proto = tls.files ? "TLS" : "TCP";
   return [

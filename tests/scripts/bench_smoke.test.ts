@@ -41,6 +41,13 @@ Deno.test({
       const report = JSON.parse(lines.at(-1)!) as Json;
       assert.match(r.stdout, /^\| echoscu whole process, one echo +\| +[\d.]+ ms, [\d.]+ MB /m);
       assert.match(r.stdout, /^\| storescu peak RSS, growth per file /m);
+      // Issue 15 asks for discarding at 128 KiB PDUs too: a summary line of its own.
+      assert.match(
+        r.stdout,
+        /^\| same discarding \(--ignore\) with -pdu 131072 on both sides +\| +[\d.]+ s, SCU CPU /m,
+      );
+      // --quick does not pause before runs to disk (sync only): the options say so.
+      assert.equal((report.options as Json).settleMs, 0);
       assert.match(r.stdout, /^### WAN: 5 CT files of 0\.5 MB at 50 ms RTT/m);
 
       const echo = report.echo as Json[];
@@ -62,6 +69,7 @@ Deno.test({
         "files-disk",
         "files-ignore",
         "files-pdu128k",
+        "files-ignore-pdu128k",
         "big",
         "big-pdu128k",
         "raw-file",
