@@ -1,20 +1,31 @@
 /**
- * The bench's command line (scripts/bench_options.ts): `--settle`, the
- * pause before each run to disk, defaults to 5 s, to none with `--quick`,
- * and takes only a whole number.
+ * The bench's `--settle` option (scripts/bench_options.ts), through the
+ * command line as users give it: listed by `--help`, and anything but a
+ * whole number refused in one line with exit code 1 before any run.
  */
 import assert from "node:assert/strict";
-import { parseBenchOptions } from "../../scripts/bench_options.ts";
+import { repoPath, runCommand, show } from "../../testing/procs.ts";
 
-Deno.test("bench options: --settle defaults to 5000 ms, 0 with --quick, else as given", () => {
-  assert.equal(parseBenchOptions([]).settleMs, 5000);
-  assert.equal(parseBenchOptions(["--quick"]).settleMs, 0);
-  assert.equal(parseBenchOptions(["--quick", "--settle", "250"]).settleMs, 250);
-  assert.equal(parseBenchOptions(["--settle", "0"]).settleMs, 0);
+const bench = (args: string[]) =>
+  runCommand(
+    Deno.execPath(),
+    ["run", "--allow-all", repoPath("scripts/bench.ts"), ...args],
+    60_000,
+  );
+
+Deno.test("bench --help lists --settle", async () => {
+  const r = await bench(["--help"]);
+  assert.equal(r.code, 0, show(r));
+  assert.match(r.stdout, /^ {2}--settle MS +pause after sync before each files and big run/m);
 });
 
-Deno.test("bench options: --settle refuses what is not a whole number", () => {
-  assert.throws(() => parseBenchOptions(["--settle", "-1"]), /--settle takes a whole number/);
-  assert.throws(() => parseBenchOptions(["--settle", "2s"]), /--settle takes a whole number/);
-  assert.throws(() => parseBenchOptions(["--settle"]), /--settle needs a value/);
+Deno.test("bench --settle refuses what is not a whole number", async () => {
+  for (const [value, error] of [["-1", "takes a whole number"], ["2s", "takes a whole number"]]) {
+    const r = await bench(["--settle", value]);
+    assert.equal(r.code, 1, show(r));
+    assert.match(r.stderr, new RegExp(`^bench: --settle ${error} >= 0, not ${value} `), show(r));
+  }
+  const r = await bench(["--settle"]);
+  assert.equal(r.code, 1, show(r));
+  assert.match(r.stderr, /^bench: --settle needs a value /, show(r));
 });
