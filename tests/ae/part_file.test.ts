@@ -120,9 +120,9 @@ Deno.test("PartFile mixes batched and direct writes in order", () => {
   assert.deepEqual(content(), expected);
 });
 
-Deno.test("DENO_FILE_SINK writes a file in writes of at most 32 KiB, every byte in order", async () => {
-  // Large writes get large page-cache folios, which cost far more system time on a virtual
-  // machine whose host takes free memory back (lib/ae/file_store.ts, WRITE_CHUNK).
+Deno.test("DENO_FILE_SINK writes a file in writes of at most 32 KiB, aligned in the file, every byte in order", async () => {
+  // Large or misaligned writes get large or split page-cache folios, which cost far more system
+  // time on a virtual machine whose host takes free memory back (lib/ae/file_store.ts, WRITE_CHUNK).
   const dir = await Deno.makeTempDir({ prefix: "dimse-sink-" });
   const original = Deno.FsFile.prototype.writeSync;
   const sizes: number[] = [];
@@ -131,14 +131,22 @@ Deno.test("DENO_FILE_SINK writes a file in writes of at most 32 KiB, every byte 
     return original.call(this, p);
   };
   try {
-    const data = [fragment(256 * 1024, 1), fragment(100_001, 2), fragment(17, 3)];
+    // A file meta information written alone, then a 128 KiB PDU's fragments, as storescp does.
+    const data = [fragment(300, 1), fragment(256 * 1024, 2), fragment(100_001, 3), fragment(17, 4)];
     const file = DENO_FILE_SINK.create(`${dir}/f.part`);
     for (const d of data) file.write(d);
     file.close();
-    assert.deepEqual(
-      sizes,
-      [...Array(8).fill(32768), 32768, 32768, 32768, 100_001 - 3 * 32768, 17],
-    );
+    assert.deepEqual(sizes, [
+      300,
+      32768 - 300, // up to the first multiple of 32 KiB in the file
+      ...Array(7).fill(32768),
+      300,
+      32768 - 300,
+      32768,
+      32768,
+      100_001 - (32768 - 300) - 2 * 32768,
+      17,
+    ]);
     const expected = new Uint8Array(data.reduce((n, d) => n + d.length, 0));
     let off = 0;
     for (const d of data) {
