@@ -112,8 +112,11 @@ Deno.test({
         const direct = (w.loopback as Json).sides as Json[];
         assert.equal(through.length, 1, JSON.stringify(w));
         assert.equal(direct.length, 1, JSON.stringify(w));
-        // 5 files, one C-STORE round trip each at 50 ms: the proxy was in the path.
-        assert.ok(Number(through[0].wallMs) >= 5 * 50, JSON.stringify(w));
+        // The proxy was in the path: A-ASSOCIATE, at least one C-STORE and A-RELEASE take three
+        // 50 ms round trips at least, whatever the window (--async) or the number of associations
+        // (--parallel). Not 5 (one per file): with --async 8 the 5 stores share one round trip,
+        // and the run took 244 ms, start-up included.
+        assert.ok(Number(through[0].wallMs) >= 3 * 50, JSON.stringify(w));
       }
     }),
 });
