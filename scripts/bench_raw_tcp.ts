@@ -1,6 +1,9 @@
 /**
  * The floor for one big transfer: raw TCP (or TLS) in Deno, no DICOM,
  * 256 KiB reads and writes, each side its own process as our tools are.
+ * The sink writes its file as storescp does (lib/ae/file_store.ts: aligned
+ * 32 KiB writes, which the page cache of a virtual machine makes far
+ * cheaper than what each read brings), so that the floor is one.
  *
  *   bench_raw_tcp.ts sink PORT [--out FILE] [--cert C --key K]
  *     listens on 127.0.0.1:PORT; for each connection reads to EOF, into
@@ -14,6 +17,8 @@
  *
  * @module
  */
+
+import { DENO_FILE_SINK, type SinkFile } from "../lib/ae/file_store.ts";
 
 const BUF = 256 << 10;
 
@@ -48,18 +53,19 @@ async function sink(args: string[]): Promise<void> {
     } catch {
       return;
     }
+    let file: SinkFile | undefined;
     try {
-      const file = out
-        ? await Deno.open(out, { write: true, create: true, truncate: true })
-        : undefined;
       for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
-        if (file) await writeAll(file, buf.subarray(0, n));
+        // Created on the first bytes: the bench's probes of the port send none.
+        if (out) (file ??= DENO_FILE_SINK.create(out)).write(buf.subarray(0, n));
       }
       file?.close();
+      file = undefined;
       await writeAll(conn, Uint8Array.of(1));
     } catch {
       // A probe that connected and left (the bench waits for the port this way).
     } finally {
+      file?.close();
       conn.close();
     }
   }
