@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-7RJ5BRET.js";
+} from "./chunk-B45YZMXW.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -39,7 +39,7 @@ import {
   tlsConnect,
   tlsOptionGroup,
   withProgressLine
-} from "./chunk-7RJ5BRET.js";
+} from "./chunk-B45YZMXW.js";
 
 // lib/cli/getscu/main.ts
 // cli/getscu.ts

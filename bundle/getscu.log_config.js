@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-7RJ5BRET.js";
+} from "./chunk-B45YZMXW.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-7RJ5BRET.js";
+} from "./chunk-B45YZMXW.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-7RJ5BRET.js";
+} from "./chunk-B45YZMXW.js";
 export {
   QUERY_MODELS,
   find,

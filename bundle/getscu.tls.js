@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-SFVAPTS5.js";
+} from "./chunk-M6FJCWAQ.js";
 import {
   profileVersions
-} from "./chunk-4FRWCWM5.js";
+} from "./chunk-HJU7NNDB.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-LOC6X5SX.js";
-import "./chunk-7RJ5BRET.js";
+} from "./chunk-Y3IZQXI3.js";
+import "./chunk-B45YZMXW.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-BP5OAM6T.js";
-import "./chunk-LOC6X5SX.js";
-import "./chunk-7RJ5BRET.js";
+} from "./chunk-4YMFLUVD.js";
+import "./chunk-Y3IZQXI3.js";
+import "./chunk-B45YZMXW.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-LOC6X5SX.js";
-import "./chunk-7RJ5BRET.js";
+} from "./chunk-Y3IZQXI3.js";
+import "./chunk-B45YZMXW.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-BP5OAM6T.js";
+} from "./chunk-4YMFLUVD.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-4FRWCWM5.js";
+} from "./chunk-HJU7NNDB.js";
 import {
   TlsError
-} from "./chunk-LOC6X5SX.js";
+} from "./chunk-Y3IZQXI3.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-7RJ5BRET.js";
+} from "./chunk-B45YZMXW.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

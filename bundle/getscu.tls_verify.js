@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-SFVAPTS5.js";
-import "./chunk-4FRWCWM5.js";
-import "./chunk-LOC6X5SX.js";
-import "./chunk-7RJ5BRET.js";
+} from "./chunk-M6FJCWAQ.js";
+import "./chunk-HJU7NNDB.js";
+import "./chunk-Y3IZQXI3.js";
+import "./chunk-B45YZMXW.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-7RJ5BRET.js";
+} from "./chunk-B45YZMXW.js";
 export {
   uidLabel,
   uidName

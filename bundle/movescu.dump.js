@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-NJS56EFC.js";
+} from "./chunk-S4VBJ44Z.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -66,7 +66,7 @@ import {
   verification,
   withProgressLine,
   writeAllSync
-} from "./chunk-NJS56EFC.js";
+} from "./chunk-S4VBJ44Z.js";
 
 // lib/ae/serve.ts
 // lib/cli/movescu/receiver.ts

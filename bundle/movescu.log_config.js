@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-NJS56EFC.js";
+} from "./chunk-S4VBJ44Z.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-NJS56EFC.js";
+} from "./chunk-S4VBJ44Z.js";
 export {
   DatasetReader,
   DicomFileError,

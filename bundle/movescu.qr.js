@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-NJS56EFC.js";
+} from "./chunk-S4VBJ44Z.js";
 export {
   QUERY_MODELS,
   find,

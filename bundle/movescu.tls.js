@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-N7R6X7YU.js";
+} from "./chunk-I7GTDBPY.js";
 import {
   profileVersions
-} from "./chunk-COD5W4YZ.js";
+} from "./chunk-K27NEZ7S.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-XVR3XPXE.js";
-import "./chunk-NJS56EFC.js";
+} from "./chunk-GH2BSWQB.js";
+import "./chunk-S4VBJ44Z.js";
 export {
   TlsError,
   TlsTransport,

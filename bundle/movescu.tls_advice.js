@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-KSN5XDRL.js";
-import "./chunk-XVR3XPXE.js";
-import "./chunk-NJS56EFC.js";
+} from "./chunk-E7NOYZJP.js";
+import "./chunk-GH2BSWQB.js";
+import "./chunk-S4VBJ44Z.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-XVR3XPXE.js";
-import "./chunk-NJS56EFC.js";
+} from "./chunk-GH2BSWQB.js";
+import "./chunk-S4VBJ44Z.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-KSN5XDRL.js";
+} from "./chunk-E7NOYZJP.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-COD5W4YZ.js";
+} from "./chunk-K27NEZ7S.js";
 import {
   TlsError
-} from "./chunk-XVR3XPXE.js";
+} from "./chunk-GH2BSWQB.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-NJS56EFC.js";
+} from "./chunk-S4VBJ44Z.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-N7R6X7YU.js";
-import "./chunk-COD5W4YZ.js";
-import "./chunk-XVR3XPXE.js";
-import "./chunk-NJS56EFC.js";
+} from "./chunk-I7GTDBPY.js";
+import "./chunk-K27NEZ7S.js";
+import "./chunk-GH2BSWQB.js";
+import "./chunk-S4VBJ44Z.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

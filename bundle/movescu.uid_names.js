@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-NJS56EFC.js";
+} from "./chunk-S4VBJ44Z.js";
 export {
   uidLabel,
   uidName

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-JV3I33S4.js";
+} from "./chunk-SDSWMJUC.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

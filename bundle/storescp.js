@@ -26,7 +26,7 @@ import {
   storeScpTransferSyntaxes,
   tlsListen,
   tlsOptionGroup
-} from "./chunk-JV3I33S4.js";
+} from "./chunk-SDSWMJUC.js";
 
 // lib/cli/storescp/main.ts
 // cli/storescp.ts

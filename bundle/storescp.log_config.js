@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-JV3I33S4.js";
+} from "./chunk-SDSWMJUC.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-4D3U7QTY.js";
+} from "./chunk-ALKB63IW.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-JREGJANN.js";
-import "./chunk-JV3I33S4.js";
+} from "./chunk-3DYBEPHH.js";
+import "./chunk-SDSWMJUC.js";
 export {
   TlsError,
   TlsTransport,

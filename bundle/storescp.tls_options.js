@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-JREGJANN.js";
+} from "./chunk-3DYBEPHH.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -19,7 +19,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-JV3I33S4.js";
+} from "./chunk-SDSWMJUC.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-4D3U7QTY.js";
-import "./chunk-JREGJANN.js";
-import "./chunk-JV3I33S4.js";
+} from "./chunk-ALKB63IW.js";
+import "./chunk-3DYBEPHH.js";
+import "./chunk-SDSWMJUC.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

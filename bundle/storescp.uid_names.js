@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-JV3I33S4.js";
+} from "./chunk-SDSWMJUC.js";
 export {
   uidLabel,
   uidName

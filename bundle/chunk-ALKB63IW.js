@@ -4,12 +4,12 @@ import {
   classifyTlsError,
   profileVersions,
   tlsFailure
-} from "./chunk-JREGJANN.js";
+} from "./chunk-3DYBEPHH.js";
 import {
   ConnectError,
   PermissionError,
   missingPermission
-} from "./chunk-JV3I33S4.js";
+} from "./chunk-SDSWMJUC.js";
 
 // lib/transport/tls.ts
 // lib/transport/cert_chain.ts

@@ -14598,15 +14598,22 @@ function unusableMaxLength(rq) {
 // lib/ae/file_store.ts
 // lib/ae/services.ts
 // lib/cli/storescp/store_handler.ts
+var WRITE_CHUNK = 32 * 1024;
 var DENO_FILE_SINK = {
   create(path) {
     const file = Deno.openSync(path, {
       write: true,
       createNew: true
     });
+    let position = 0;
     return {
       write(data) {
-        for (let off = 0; off < data.length; ) off += file.writeSync(data.subarray(off));
+        for (let off = 0; off < data.length; ) {
+          const end = off + WRITE_CHUNK - position % WRITE_CHUNK;
+          const n = file.writeSync(data.subarray(off, end));
+          off += n;
+          position += n;
+        }
       },
       close: () => file.close()
     };

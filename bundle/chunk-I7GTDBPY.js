@@ -2,16 +2,16 @@
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-4FRWCWM5.js";
+} from "./chunk-K27NEZ7S.js";
 import {
   classifyTlsError,
   tlsFailure
-} from "./chunk-LOC6X5SX.js";
+} from "./chunk-GH2BSWQB.js";
 import {
   ConnectError,
   PermissionError,
   missingPermission
-} from "./chunk-7RJ5BRET.js";
+} from "./chunk-S4VBJ44Z.js";
 
 // lib/transport/tls.ts
 // lib/transport/cert_chain.ts

@@ -2,16 +2,16 @@
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-COD5W4YZ.js";
+} from "./chunk-HJU7NNDB.js";
 import {
   classifyTlsError,
   tlsFailure
-} from "./chunk-XVR3XPXE.js";
+} from "./chunk-Y3IZQXI3.js";
 import {
   ConnectError,
   PermissionError,
   missingPermission
-} from "./chunk-NJS56EFC.js";
+} from "./chunk-B45YZMXW.js";
 
 // lib/transport/tls.ts
 // lib/transport/cert_chain.ts
