@@ -65,8 +65,15 @@ Deno.test("load, CI size, twice: 20 x 5 stores whole, 200 concurrent echoes, 1,0
     assert.ok((churn.kinds?.[kind] ?? 0) >= 90, `${kind} sent ${churn.kinds?.[kind]} times`);
   }
   for (const r of reports) assert.equal(r.after.fds, r.before.fds, `${r.phase}: ${text}`);
-  // Our own SCU side: every connection and file it opened is closed again.
-  assert.equal((await sampleProcess(Deno.pid)).fds, self.fds, "SCU-side descriptors");
+  // Our own SCU side: every connection and file it opened is closed again. A resource
+  // closed while an op of it is pending is freed when that op ends, so the count may
+  // take a moment to come back (seen: 47 against 45 right after the load): wait, bounded.
+  let fds = (await sampleProcess(Deno.pid)).fds;
+  for (let i = 0; i < 100 && fds > self.fds; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    fds = (await sampleProcess(Deno.pid)).fds;
+  }
+  assert.ok(fds <= self.fds, `SCU-side descriptors: ${fds} after, ${self.fds} before`);
 });
 
 /** One echo from this process to a server in it: what stays open after the first use is not a leak. */
