@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-JOOISOIN.js";
+} from "./chunk-CKG75RUQ.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -11,8 +11,8 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-XSXIX7VR.js";
-import "./chunk-JOOISOIN.js";
+} from "./chunk-IZTEG7R7.js";
+import "./chunk-CKG75RUQ.js";
 export {
   DatasetReader,
   DicomFileError,

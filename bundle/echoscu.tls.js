@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-SREK57GE.js";
+} from "./chunk-5JHEXFQV.js";
 import {
   profileVersions
-} from "./chunk-XHBOZHIL.js";
+} from "./chunk-RQQNSDIE.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-5KIYL3VX.js";
-import "./chunk-JOOISOIN.js";
+} from "./chunk-J4QKU7YI.js";
+import "./chunk-CKG75RUQ.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-XCBGMVB7.js";
-import "./chunk-5KIYL3VX.js";
-import "./chunk-JOOISOIN.js";
+} from "./chunk-XWXNUWR2.js";
+import "./chunk-J4QKU7YI.js";
+import "./chunk-CKG75RUQ.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-5KIYL3VX.js";
-import "./chunk-JOOISOIN.js";
+} from "./chunk-J4QKU7YI.js";
+import "./chunk-CKG75RUQ.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-XCBGMVB7.js";
+} from "./chunk-XWXNUWR2.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-XHBOZHIL.js";
+} from "./chunk-RQQNSDIE.js";
 import {
   TlsError
-} from "./chunk-5KIYL3VX.js";
+} from "./chunk-J4QKU7YI.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-JOOISOIN.js";
+} from "./chunk-CKG75RUQ.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-SREK57GE.js";
-import "./chunk-XHBOZHIL.js";
-import "./chunk-5KIYL3VX.js";
-import "./chunk-JOOISOIN.js";
+} from "./chunk-5JHEXFQV.js";
+import "./chunk-RQQNSDIE.js";
+import "./chunk-J4QKU7YI.js";
+import "./chunk-CKG75RUQ.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-ADGTK7FW.js";
+} from "./chunk-JQRUEPQV.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -49,7 +49,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   uidName
-} from "./chunk-ADGTK7FW.js";
+} from "./chunk-JQRUEPQV.js";
 
 // lib/dicom/json_model.ts
 // lib/cli/findscu/engine.ts

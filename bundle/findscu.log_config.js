@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-ADGTK7FW.js";
+} from "./chunk-JQRUEPQV.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

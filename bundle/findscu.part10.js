@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-ADGTK7FW.js";
+} from "./chunk-JQRUEPQV.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-ADGTK7FW.js";
+} from "./chunk-JQRUEPQV.js";
 export {
   QUERY_MODELS,
   find,

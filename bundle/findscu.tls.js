@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-JVIQJOSZ.js";
+} from "./chunk-NFUX7KNU.js";
 import {
   profileVersions
-} from "./chunk-HKVRFZU7.js";
+} from "./chunk-5NEXR6EC.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-GS6IMAZS.js";
-import "./chunk-ADGTK7FW.js";
+} from "./chunk-KLOYC73G.js";
+import "./chunk-JQRUEPQV.js";
 export {
   TlsError,
   TlsTransport,

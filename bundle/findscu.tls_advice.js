@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-GG25JEDE.js";
-import "./chunk-GS6IMAZS.js";
-import "./chunk-ADGTK7FW.js";
+} from "./chunk-CP6NZM7U.js";
+import "./chunk-KLOYC73G.js";
+import "./chunk-JQRUEPQV.js";
 export {
   rootVerdictLine,
   tlsAdvice,

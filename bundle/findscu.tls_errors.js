@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-GS6IMAZS.js";
-import "./chunk-ADGTK7FW.js";
+} from "./chunk-KLOYC73G.js";
+import "./chunk-JQRUEPQV.js";
 export {
   TlsError,
   classifyTlsError,

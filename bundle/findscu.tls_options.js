@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-GG25JEDE.js";
+} from "./chunk-CP6NZM7U.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-HKVRFZU7.js";
+} from "./chunk-5NEXR6EC.js";
 import {
   TlsError
-} from "./chunk-GS6IMAZS.js";
+} from "./chunk-KLOYC73G.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-ADGTK7FW.js";
+} from "./chunk-JQRUEPQV.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-JVIQJOSZ.js";
-import "./chunk-HKVRFZU7.js";
-import "./chunk-GS6IMAZS.js";
-import "./chunk-ADGTK7FW.js";
+} from "./chunk-NFUX7KNU.js";
+import "./chunk-5NEXR6EC.js";
+import "./chunk-KLOYC73G.js";
+import "./chunk-JQRUEPQV.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

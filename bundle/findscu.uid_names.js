@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-ADGTK7FW.js";
+} from "./chunk-JQRUEPQV.js";
 export {
   uidLabel,
   uidName

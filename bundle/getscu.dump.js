@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-B45YZMXW.js";
+} from "./chunk-WRSG3MTF.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

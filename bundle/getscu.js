@@ -39,7 +39,7 @@ import {
   tlsConnect,
   tlsOptionGroup,
   withProgressLine
-} from "./chunk-B45YZMXW.js";
+} from "./chunk-WRSG3MTF.js";
 
 // lib/cli/getscu/main.ts
 // cli/getscu.ts

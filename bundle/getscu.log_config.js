@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-B45YZMXW.js";
+} from "./chunk-WRSG3MTF.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

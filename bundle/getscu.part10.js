@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-B45YZMXW.js";
+} from "./chunk-WRSG3MTF.js";
 export {
   DatasetReader,
   DicomFileError,

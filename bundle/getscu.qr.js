@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-B45YZMXW.js";
+} from "./chunk-WRSG3MTF.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-M6FJCWAQ.js";
+} from "./chunk-UXWPXQMH.js";
 import {
   profileVersions
-} from "./chunk-HJU7NNDB.js";
+} from "./chunk-E5T53AAZ.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-Y3IZQXI3.js";
-import "./chunk-B45YZMXW.js";
+} from "./chunk-4D36G7VI.js";
+import "./chunk-WRSG3MTF.js";
 export {
   TlsError,
   TlsTransport,

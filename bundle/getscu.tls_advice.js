@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-4YMFLUVD.js";
-import "./chunk-Y3IZQXI3.js";
-import "./chunk-B45YZMXW.js";
+} from "./chunk-3GKFFYJM.js";
+import "./chunk-4D36G7VI.js";
+import "./chunk-WRSG3MTF.js";
 export {
   rootVerdictLine,
   tlsAdvice,

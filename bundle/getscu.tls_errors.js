@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-Y3IZQXI3.js";
-import "./chunk-B45YZMXW.js";
+} from "./chunk-4D36G7VI.js";
+import "./chunk-WRSG3MTF.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-4YMFLUVD.js";
+} from "./chunk-3GKFFYJM.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-HJU7NNDB.js";
+} from "./chunk-E5T53AAZ.js";
 import {
   TlsError
-} from "./chunk-Y3IZQXI3.js";
+} from "./chunk-4D36G7VI.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-B45YZMXW.js";
+} from "./chunk-WRSG3MTF.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-M6FJCWAQ.js";
-import "./chunk-HJU7NNDB.js";
-import "./chunk-Y3IZQXI3.js";
-import "./chunk-B45YZMXW.js";
+} from "./chunk-UXWPXQMH.js";
+import "./chunk-E5T53AAZ.js";
+import "./chunk-4D36G7VI.js";
+import "./chunk-WRSG3MTF.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

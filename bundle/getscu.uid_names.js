@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-B45YZMXW.js";
+} from "./chunk-WRSG3MTF.js";
 export {
   uidLabel,
   uidName

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-S4VBJ44Z.js";
+} from "./chunk-Y724TW2R.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -66,7 +66,7 @@ import {
   verification,
   withProgressLine,
   writeAllSync
-} from "./chunk-S4VBJ44Z.js";
+} from "./chunk-Y724TW2R.js";
 
 // lib/ae/serve.ts
 // lib/cli/movescu/receiver.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-S4VBJ44Z.js";
+} from "./chunk-Y724TW2R.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

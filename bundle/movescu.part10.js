@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-S4VBJ44Z.js";
+} from "./chunk-Y724TW2R.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-S4VBJ44Z.js";
+} from "./chunk-Y724TW2R.js";
 export {
   QUERY_MODELS,
   find,

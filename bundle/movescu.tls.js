@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-I7GTDBPY.js";
+} from "./chunk-SA7ELOHW.js";
 import {
   profileVersions
-} from "./chunk-K27NEZ7S.js";
+} from "./chunk-32PPXLQ4.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-GH2BSWQB.js";
-import "./chunk-S4VBJ44Z.js";
+} from "./chunk-L3G7IIRP.js";
+import "./chunk-Y724TW2R.js";
 export {
   TlsError,
   TlsTransport,

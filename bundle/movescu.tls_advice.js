@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-E7NOYZJP.js";
-import "./chunk-GH2BSWQB.js";
-import "./chunk-S4VBJ44Z.js";
+} from "./chunk-ZSHI35LE.js";
+import "./chunk-L3G7IIRP.js";
+import "./chunk-Y724TW2R.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-GH2BSWQB.js";
-import "./chunk-S4VBJ44Z.js";
+} from "./chunk-L3G7IIRP.js";
+import "./chunk-Y724TW2R.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-E7NOYZJP.js";
+} from "./chunk-ZSHI35LE.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-K27NEZ7S.js";
+} from "./chunk-32PPXLQ4.js";
 import {
   TlsError
-} from "./chunk-GH2BSWQB.js";
+} from "./chunk-L3G7IIRP.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-S4VBJ44Z.js";
+} from "./chunk-Y724TW2R.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-I7GTDBPY.js";
-import "./chunk-K27NEZ7S.js";
-import "./chunk-GH2BSWQB.js";
-import "./chunk-S4VBJ44Z.js";
+} from "./chunk-SA7ELOHW.js";
+import "./chunk-32PPXLQ4.js";
+import "./chunk-L3G7IIRP.js";
+import "./chunk-Y724TW2R.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-S4VBJ44Z.js";
+} from "./chunk-Y724TW2R.js";
 export {
   uidLabel,
   uidName

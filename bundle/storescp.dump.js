@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-SDSWMJUC.js";
+} from "./chunk-XXPD6NKN.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

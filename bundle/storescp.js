@@ -26,7 +26,7 @@ import {
   storeScpTransferSyntaxes,
   tlsListen,
   tlsOptionGroup
-} from "./chunk-SDSWMJUC.js";
+} from "./chunk-XXPD6NKN.js";
 
 // lib/cli/storescp/main.ts
 // cli/storescp.ts

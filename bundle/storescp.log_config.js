@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-SDSWMJUC.js";
+} from "./chunk-XXPD6NKN.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-ALKB63IW.js";
+} from "./chunk-EUOXOAWP.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-3DYBEPHH.js";
-import "./chunk-SDSWMJUC.js";
+} from "./chunk-7LPOLKKI.js";
+import "./chunk-XXPD6NKN.js";
 export {
   TlsError,
   TlsTransport,

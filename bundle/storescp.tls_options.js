@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-3DYBEPHH.js";
+} from "./chunk-7LPOLKKI.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -19,7 +19,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-SDSWMJUC.js";
+} from "./chunk-XXPD6NKN.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

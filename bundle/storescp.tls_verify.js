@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-ALKB63IW.js";
-import "./chunk-3DYBEPHH.js";
-import "./chunk-SDSWMJUC.js";
+} from "./chunk-EUOXOAWP.js";
+import "./chunk-7LPOLKKI.js";
+import "./chunk-XXPD6NKN.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-SDSWMJUC.js";
+} from "./chunk-XXPD6NKN.js";
 export {
   uidLabel,
   uidName

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-JQ32ORHM.js";
+} from "./chunk-Q5QHGBBR.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-JQ32ORHM.js";
+} from "./chunk-Q5QHGBBR.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -26,7 +26,7 @@ import {
   tagVr,
   tsEncoding,
   vrInfo
-} from "./chunk-JQ32ORHM.js";
+} from "./chunk-Q5QHGBBR.js";
 
 // lib/dicom/charset.ts
 // lib/dicom/dataset.ts

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-ATC6JL5Y.js";
+} from "./chunk-XG2C3RUL.js";
 import {
   profileVersions
-} from "./chunk-HXZTAG6A.js";
+} from "./chunk-2YHRI5ZK.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-ABIVTL66.js";
-import "./chunk-JQ32ORHM.js";
+} from "./chunk-UR363TJ6.js";
+import "./chunk-Q5QHGBBR.js";
 export {
   TlsError,
   TlsTransport,

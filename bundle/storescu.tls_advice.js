@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-NBTQKLNH.js";
-import "./chunk-ABIVTL66.js";
-import "./chunk-JQ32ORHM.js";
+} from "./chunk-O4ZOYXNY.js";
+import "./chunk-UR363TJ6.js";
+import "./chunk-Q5QHGBBR.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-ABIVTL66.js";
-import "./chunk-JQ32ORHM.js";
+} from "./chunk-UR363TJ6.js";
+import "./chunk-Q5QHGBBR.js";
 export {
   TlsError,
   classifyTlsError,

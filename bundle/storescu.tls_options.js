@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-NBTQKLNH.js";
+} from "./chunk-O4ZOYXNY.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-HXZTAG6A.js";
+} from "./chunk-2YHRI5ZK.js";
 import {
   TlsError
-} from "./chunk-ABIVTL66.js";
+} from "./chunk-UR363TJ6.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -26,7 +26,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   writeAll
-} from "./chunk-JQ32ORHM.js";
+} from "./chunk-Q5QHGBBR.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-ATC6JL5Y.js";
-import "./chunk-HXZTAG6A.js";
-import "./chunk-ABIVTL66.js";
-import "./chunk-JQ32ORHM.js";
+} from "./chunk-XG2C3RUL.js";
+import "./chunk-2YHRI5ZK.js";
+import "./chunk-UR363TJ6.js";
+import "./chunk-Q5QHGBBR.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-JQ32ORHM.js";
+} from "./chunk-Q5QHGBBR.js";
 export {
   uidLabel,
   uidName

@@ -8578,12 +8578,20 @@ var TopLevelWatcher = class {
   rawValues() {
     return new Map(this.#values);
   }
-  /** Looks at the next chunk of the data set. */
+  /**
+   * Looks at the next chunk of the data set. With `wholeDataset`, the chunk
+   * is tokenized in slices of 256 bytes doubling up to 16 KiB while values
+   * are wanted, and once they are all found, the rest is only skimmed for
+   * its structure ({@link DatasetParser.check}): no tokens are made for what
+   * nobody looks at (storescp checks every file it stores this way: a CT
+   * image's first 16 KiB made 188 tokens for two UIDs, and its pixel data
+   * one per fragment).
+   */
   push(chunk) {
     if (this.#done) return;
     try {
       if (this.#encoding.deflated) this.#pushDeflated(chunk);
-      else this.#tokens(this.#parser.push(chunk));
+      else this.#pushPlain(chunk);
     } catch (e) {
       if (!(e instanceof DicomParseError)) throw e;
       this.#error = e;
@@ -8618,6 +8626,21 @@ var TopLevelWatcher = class {
     this.#collecting = void 0;
     for (let at = 0; at < inflated.length && !this.#done; at += INFLATED_SLICE) {
       this.#tokens(this.#parser.push(inflated.subarray(at, at + INFLATED_SLICE)));
+    }
+  }
+  #pushPlain(chunk) {
+    if (!this.#whole) {
+      this.#tokens(this.#parser.push(chunk));
+      return;
+    }
+    for (let at = 0, slice = SLICE_FIRST; at < chunk.length; ) {
+      if (!this.#looking) {
+        this.#parser.check(at === 0 ? chunk : chunk.subarray(at));
+        return;
+      }
+      this.#tokens(this.#parser.push(chunk.subarray(at, at + slice)));
+      at += slice;
+      slice = Math.min(slice * 2, SLICE_MAX);
     }
   }
   #tokens(tokens) {

@@ -2,16 +2,16 @@
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-HXZTAG6A.js";
+} from "./chunk-E5T53AAZ.js";
 import {
   classifyTlsError,
   tlsFailure
-} from "./chunk-ABIVTL66.js";
+} from "./chunk-4D36G7VI.js";
 import {
   ConnectError,
   PermissionError,
   missingPermission
-} from "./chunk-JQ32ORHM.js";
+} from "./chunk-WRSG3MTF.js";
 
 // lib/transport/tls.ts
 // lib/transport/cert_chain.ts

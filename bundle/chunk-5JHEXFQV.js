@@ -2,16 +2,16 @@
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-HKVRFZU7.js";
+} from "./chunk-RQQNSDIE.js";
 import {
   classifyTlsError,
   tlsFailure
-} from "./chunk-GS6IMAZS.js";
+} from "./chunk-J4QKU7YI.js";
 import {
   ConnectError,
   PermissionError,
   missingPermission
-} from "./chunk-ADGTK7FW.js";
+} from "./chunk-CKG75RUQ.js";
 
 // lib/transport/tls.ts
 // lib/transport/cert_chain.ts

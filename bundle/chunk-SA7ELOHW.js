@@ -2,16 +2,16 @@
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-K27NEZ7S.js";
+} from "./chunk-32PPXLQ4.js";
 import {
   classifyTlsError,
   tlsFailure
-} from "./chunk-GH2BSWQB.js";
+} from "./chunk-L3G7IIRP.js";
 import {
   ConnectError,
   PermissionError,
   missingPermission
-} from "./chunk-S4VBJ44Z.js";
+} from "./chunk-Y724TW2R.js";
 
 // lib/transport/tls.ts
 // lib/transport/cert_chain.ts

@@ -2,16 +2,16 @@
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-XHBOZHIL.js";
+} from "./chunk-2YHRI5ZK.js";
 import {
   classifyTlsError,
   tlsFailure
-} from "./chunk-5KIYL3VX.js";
+} from "./chunk-UR363TJ6.js";
 import {
   ConnectError,
   PermissionError,
   missingPermission
-} from "./chunk-JOOISOIN.js";
+} from "./chunk-Q5QHGBBR.js";
 
 // lib/transport/tls.ts
 // lib/transport/cert_chain.ts
