@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { stderr, stdout, writeAllSync } from "../util/std_streams.ts";
 
 /** A log level, from the most verbose (`trace`) to the most severe (`fatal`). */
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal";
@@ -118,11 +119,6 @@ export interface Logger {
   child(suffix: string): Logger;
 }
 
-function writeAllSync(w: { writeSync(p: Uint8Array): number }, data: Uint8Array): void {
-  let off = 0;
-  while (off < data.length) off += w.writeSync(data.subarray(off));
-}
-
 const encoder = new TextEncoder();
 
 /** A function that formats one message line; used by {@link LineLayout}. */
@@ -182,7 +178,7 @@ export class ConsoleAppender implements Appender {
   /** Formats and writes the record. */
   append(record: LogRecord): void {
     const data = encoder.encode(this.#layout.format(record));
-    writeAllSync(this.#stream === "stderr" ? Deno.stderr : Deno.stdout, data);
+    (this.#stream === "stderr" ? stderr : stdout).writeAll(data);
   }
 }
 

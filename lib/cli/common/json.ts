@@ -14,6 +14,7 @@ import type { ServerEvent } from "../../ae/server.ts";
 import type { StalePartsEvent, StoreEvent } from "../storescp/store_handler.ts";
 import { statusCategory, statusMeaning } from "../../dimse/status.ts";
 import { transferSyntaxName } from "../../dicom/uids.ts";
+import { stdout, type SyncWriter, writeAllSync } from "../../util/std_streams.ts";
 
 /** The version of the line schemas (`schemas/v1/`): raised when a line changes incompatibly. */
 export const JSON_SCHEMA_VERSION = 1;
@@ -53,11 +54,11 @@ export function jsonTransferSyntax(
 /** Writes the --json lines of one tool to stdout, each whole and in order. */
 export class JsonLines {
   readonly #tool: string;
-  readonly #out: { writeSync(p: Uint8Array): number };
+  readonly #out: SyncWriter;
   readonly #encoder = new TextEncoder();
 
   /** Lines of `tool`, written to `out` (stdout unless given). */
-  constructor(tool: string, out: { writeSync(p: Uint8Array): number } = Deno.stdout) {
+  constructor(tool: string, out: SyncWriter = stdout) {
     this.#tool = tool;
     this.#out = out;
   }
@@ -69,8 +70,7 @@ export class JsonLines {
 
   /** Writes one line. */
   write(type: string, fields: Record<string, unknown>): void {
-    const bytes = this.#encoder.encode(`${this.format(type, fields)}\n`);
-    for (let off = 0; off < bytes.length;) off += this.#out.writeSync(bytes.subarray(off));
+    writeAllSync(this.#out, this.#encoder.encode(`${this.format(type, fields)}\n`));
   }
 }
 

@@ -32,7 +32,8 @@ import {
 import type { ConnectionGate, Transport, TransportListener } from "../../transport/transport.ts";
 import { rootVerdictLine, tlsAdvice, tlsMessage, verifyVerdictLine } from "./tls_advice.ts";
 import { type CommandLineSpec, formatHeader, OptionError, type ParsedOptions } from "./options.ts";
-import { header, writeAll } from "./tool.ts";
+import { header } from "./tool.ts";
+import { stderr, stdout } from "../../util/std_streams.ts";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -67,11 +68,11 @@ export async function setUpTls(
   logger: Logger,
 ): Promise<number | TlsSetup | undefined> {
   if (options.has("--list-ciphers")) {
-    await writeAll(Deno.stdout, `${banner(spec)}${cipherList()}`);
+    stdout.writeAll(`${banner(spec)}${cipherList()}`);
     return 0;
   }
   if (options.has("--list-profiles")) {
-    await writeAll(Deno.stdout, `${banner(spec)}${profileList()}`);
+    stdout.writeAll(`${banner(spec)}${profileList()}`);
     return 0;
   }
   const settings = tlsSettings(options, side);
@@ -266,7 +267,7 @@ async function offlineCheck(
   const r = verify
     ? await verifyCertificateFile(path, settings)
     : checkRootCertificate(path, settings.fileFormat ?? "pem");
-  await writeAll(Deno.stdout, `${(verify ? verifyVerdictLine : rootVerdictLine)(path, r)}\n`);
+  stdout.writeAll(`${(verify ? verifyVerdictLine : rootVerdictLine)(path, r)}\n`);
   return r.ok ? 0 : EXIT_INVALID_CERTIFICATE;
 }
 
@@ -331,7 +332,7 @@ export async function readPassword(prompt: string): Promise<string> {
   const stdin = Deno.stdin;
   const terminal = stdin.isTerminal();
   if (terminal) {
-    await writeAll(Deno.stderr, prompt);
+    stderr.writeAll(prompt);
     stdin.setRaw(true);
   }
   const bytes: number[] = [];
@@ -351,7 +352,7 @@ export async function readPassword(prompt: string): Promise<string> {
   } finally {
     if (terminal) {
       stdin.setRaw(false);
-      await writeAll(Deno.stderr, "\n");
+      stderr.writeAll("\n");
     }
   }
   return new TextDecoder().decode(new Uint8Array(bytes));

@@ -7,6 +7,7 @@
  */
 import type { Logger } from "../../log/logger.ts";
 import { missingPermission, PermissionError } from "../../util/permission.ts";
+import { stderr, stdout } from "../../util/std_streams.ts";
 import { VERSION } from "../../util/version.ts";
 import {
   type CommandLineSpec,
@@ -29,6 +30,12 @@ export const EXIT_COMMAND_LINE = 1;
 export const EXIT_NOT_PERMITTED = 2;
 /** An error no outcome foresaw: a bug, reported in one line instead of a stack trace. */
 export const EXIT_INTERNAL_ERROR = 99;
+/**
+ * The reader of stdout or stderr went away (`tool --help | head -1`) in a run
+ * that would have exited 0: what was printed after that is lost. 128 + 13,
+ * what a shell reports for a DCMTK tool killed by SIGPIPE there.
+ */
+export const EXIT_OUTPUT_CLOSED = 141;
 
 /** The header line printed before help and by --version. */
 export function header(tool: string): string {
@@ -56,15 +63,26 @@ export interface ToolContext {
 
 /**
  * Runs a tool: `body` returns the exit code. An OptionError thrown from the
- * body (a bad option value) becomes one line on stderr and exit code 1.
+ * body (a bad option value) becomes one line on stderr and exit code 1; a
+ * run that lost output to a closed pipe exits {@link EXIT_OUTPUT_CLOSED}
+ * instead of 0.
  */
 export async function runTool(
   spec: CommandLineSpec,
   argv: readonly string[],
   body: (ctx: ToolContext) => Promise<number>,
 ): Promise<number> {
+  const code = await runToolBody(spec, argv, body);
+  return code === EXIT_OK && (stdout.closed || stderr.closed) ? EXIT_OUTPUT_CLOSED : code;
+}
+
+async function runToolBody(
+  spec: CommandLineSpec,
+  argv: readonly string[],
+  body: (ctx: ToolContext) => Promise<number>,
+): Promise<number> {
   const badOption = (message: string): number => {
-    console.error(`${spec.tool}: ${message}`);
+    stderr.writeAll(`${spec.tool}: ${message}\n`);
     return EXIT_COMMAND_LINE;
   };
   let parsed;
@@ -76,11 +94,11 @@ export async function runTool(
   }
   if (!parsed.ok) return badOption(parsed.error);
   if (parsed.usage) {
-    await writeAll(Deno.stdout, formatUsage(spec, header(spec.tool)));
+    stdout.writeAll(formatUsage(spec, header(spec.tool)));
     return EXIT_OK;
   }
   if (parsed.exclusive && parsed.options.has("--version")) {
-    await writeAll(Deno.stdout, versionText(spec));
+    stdout.writeAll(versionText(spec));
     return EXIT_OK;
   }
   let logging;
@@ -102,7 +120,7 @@ export async function runTool(
   logger.debug(`${header(spec.tool)}\n`);
   const root = logging.hierarchy.root;
   const summary = (line: string) => {
-    if (root.isEnabled("warn")) writeAllSync(Deno.stderr, `${line}\n`);
+    if (root.isEnabled("warn")) stderr.writeAll(`${line}\n`);
   };
   try {
     return await body({ options: parsed.options, params: parsed.params, logger, summary });
@@ -125,21 +143,8 @@ export async function runTool(
 
 /** A missing Deno permission: one line on stderr (whatever the log level), exit 2. */
 function notPermitted(spec: CommandLineSpec, message: string): number {
-  writeAllSync(Deno.stderr, `${spec.tool}: ${message}\n`);
+  stderr.writeAll(`${spec.tool}: ${message}\n`);
   return EXIT_NOT_PERMITTED;
-}
-
-/** Writes text fully and at once to a Deno writer (stdout/stderr). */
-export function writeAllSync(w: { writeSync(p: Uint8Array): number }, text: string): void {
-  const bytes = new TextEncoder().encode(text);
-  for (let off = 0; off < bytes.length;) off += w.writeSync(bytes.subarray(off));
-}
-
-/** Writes text fully to a Deno writer (stdout/stderr). */
-export async function writeAll(w: { write(p: Uint8Array): Promise<number> }, text: string) {
-  const bytes = new TextEncoder().encode(text);
-  let off = 0;
-  while (off < bytes.length) off += await w.write(bytes.subarray(off));
 }
 
 /** Seconds option (-to, -ta, -td, -ts) in milliseconds, or `fallback` when absent. */
@@ -163,6 +168,10 @@ export const COMMON_EXIT_CODES = {
   notPermitted: {
     code: String(EXIT_NOT_PERMITTED),
     meaning: "a Deno permission is missing: the line names the --allow-* flag and what for",
+  },
+  outputClosed: {
+    code: String(EXIT_OUTPUT_CLOSED),
+    meaning: "stdout or stderr closed by its reader (a pipe): the output since is lost",
   },
   internal: {
     code: String(EXIT_INTERNAL_ERROR),

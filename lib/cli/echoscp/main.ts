@@ -34,6 +34,7 @@ export const ECHOSCP_SPEC: CommandLineSpec = {
       code: String(EXIT_CANNOT_LISTEN),
       meaning: "cannot listen on the port (in use, not allowed)",
     },
+    COMMON_EXIT_CODES.outputClosed,
     COMMON_EXIT_CODES.internal,
   ],
   groups: [

@@ -62,6 +62,7 @@ export const ECHOSCU_SPEC: CommandLineSpec = {
     { code: "68", meaning: "an echo was answered with a non-success status" },
     { code: "69", meaning: "no response within -td" },
     { code: "70", meaning: "the association was aborted after it was established" },
+    COMMON_EXIT_CODES.outputClosed,
     COMMON_EXIT_CODES.internal,
   ],
   groups: [

@@ -76,6 +76,7 @@ export const FINDSCU_SPEC: CommandLineSpec = {
     },
     { code: "71", meaning: "a response's identifier was missing or malformed" },
     { code: "72", meaning: "-X could not write a response file" },
+    COMMON_EXIT_CODES.outputClosed,
     COMMON_EXIT_CODES.internal,
   ],
   groups: [

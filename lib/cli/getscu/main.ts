@@ -74,6 +74,7 @@ export const GETSCU_SPEC: CommandLineSpec = {
     COMMON_EXIT_CODES.commandLine(" or a query file that cannot be read"),
     COMMON_EXIT_CODES.notPermitted,
     ...retrieveExitCodeDocs("get"),
+    COMMON_EXIT_CODES.outputClosed,
     COMMON_EXIT_CODES.internal,
   ],
   groups: [

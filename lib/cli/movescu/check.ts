@@ -28,7 +28,7 @@ import {
 } from "../common/scu.ts";
 import type { JsonLines } from "../common/json.ts";
 import { jsonPeer, ms3 } from "../common/json.ts";
-import { writeAllSync } from "../common/tool.ts";
+import { stdout } from "../../util/std_streams.ts";
 import {
   explainRetrieve,
   type ReceivedInstance,
@@ -110,8 +110,7 @@ export async function runCheck(o: CheckOptions): Promise<number> {
       });
     } else {
       const word = { pass: "PASS", fail: "FAIL", skipped: "SKIP" }[v.verdict];
-      writeAllSync(
-        Deno.stdout,
+      stdout.writeAll(
         `movescu --check: ${v.step.padEnd(6)} ${word}  ${v.detail}` +
           (v.diagnosis ? `: ${v.diagnosis}` : "") + "\n",
       );

@@ -63,6 +63,7 @@ export const MOVESCU_SPEC: CommandLineSpec = {
     COMMON_EXIT_CODES.notPermitted,
     ...retrieveExitCodeDocs("move"),
     ...CHECK_EXIT_CODES,
+    COMMON_EXIT_CODES.outputClosed,
     COMMON_EXIT_CODES.internal,
   ],
   groups: [

@@ -34,6 +34,7 @@ import {
   storeScpTransferSyntaxes,
 } from "./store_handler.ts";
 import { isSafeNamePart } from "../../ae/file_store.ts";
+import { stdout } from "../../util/std_streams.ts";
 import {
   DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
   EXPLICIT_VR_BIG_ENDIAN,
@@ -126,6 +127,7 @@ export const STORESCP_SPEC: CommandLineSpec = {
       code: String(EXIT_CANNOT_LISTEN),
       meaning: "cannot listen on the port (in use, not allowed)",
     },
+    COMMON_EXIT_CODES.outputClosed,
     COMMON_EXIT_CODES.internal,
   ],
   groups: [
@@ -298,7 +300,6 @@ export function main(argv: readonly string[], stop?: Promise<void>): Promise<num
     if (typeof tls === "number") return tls;
     const port = options.paramUint(0, { min: 0, max: 65535 })!;
     const json = options.has("--json");
-    const encoder = new TextEncoder();
     const outputDirectory = options.value("--output-directory") ?? ".";
     const extension = options.value("--filename-extension") ?? "";
     const prefix = options.value("--sort-on-study-uid");
@@ -336,7 +337,7 @@ export function main(argv: readonly string[], stop?: Promise<void>): Promise<num
     const allowed = options.occurrences("--accept-calling").map((v) => v[0]);
     // DCMTK prints its RECV dots when the log level is exactly "info" (-v); stdout holds JSON otherwise.
     const progress = !json && logger.isEnabled("info") && !logger.isEnabled("debug")
-      ? (text: string) => Deno.stdout.writeSync(encoder.encode(text))
+      ? (text: string) => stdout.writeAll(text)
       : undefined;
     const acseTimeoutMs = secondsOption(options, "--acse-timeout", 1, 30_000)!;
     return await serveUntilStopped(

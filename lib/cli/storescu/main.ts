@@ -74,6 +74,7 @@ export const STORESCU_SPEC: CommandLineSpec = {
     { code: "69", meaning: "no C-STORE-RSP within -td" },
     { code: "status >> 8", meaning: "a store refused with a failure status (0xA700: 167)" },
     { code: "130, 143", meaning: "interrupted by SIGINT, SIGTERM (the summary still printed)" },
+    COMMON_EXIT_CODES.outputClosed,
     COMMON_EXIT_CODES.internal,
   ],
   params: [
