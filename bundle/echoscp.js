@@ -17,7 +17,7 @@ import {
   tlsListen,
   tlsOptionGroup,
   verificationPolicy
-} from "./chunk-GBOPJAOW.js";
+} from "./chunk-RKHPM7YN.js";
 
 // lib/cli/echoscp/main.ts
 // cli/echoscp.ts
@@ -39,6 +39,7 @@ var ECHOSCP_SPEC = {
       code: String(EXIT_CANNOT_LISTEN),
       meaning: "cannot listen on the port (in use, not allowed)"
     },
+    COMMON_EXIT_CODES.outputClosed,
     COMMON_EXIT_CODES.internal
   ],
   groups: [

@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-JDEODMNL.js";
+} from "./chunk-LEDYQWQY.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-ACXFQGX4.js";
-import "./chunk-GBOPJAOW.js";
+} from "./chunk-JLJ4GM5Z.js";
+import "./chunk-RKHPM7YN.js";
 export {
   TlsError,
   TlsTransport,

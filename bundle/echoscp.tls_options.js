@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-ACXFQGX4.js";
+} from "./chunk-JLJ4GM5Z.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -16,10 +16,11 @@ import {
   formatHeader,
   header,
   missingPermission,
+  stderr,
+  stdout,
   tlsJson,
-  tlsOptionGroup,
-  writeAll
-} from "./chunk-GBOPJAOW.js";
+  tlsOptionGroup
+} from "./chunk-RKHPM7YN.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {
@@ -99,11 +100,11 @@ function tlsAdvice(err) {
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {
   if (options.has("--list-ciphers")) {
-    await writeAll(Deno.stdout, `${banner(spec)}${cipherList()}`);
+    stdout.writeAll(`${banner(spec)}${cipherList()}`);
     return 0;
   }
   if (options.has("--list-profiles")) {
-    await writeAll(Deno.stdout, `${banner(spec)}${profileList()}`);
+    stdout.writeAll(`${banner(spec)}${profileList()}`);
     return 0;
   }
   const settings = tlsSettings(options, side);
@@ -279,7 +280,7 @@ async function offlineCheck(options, settings) {
   const verify = given("--verify-cert");
   const path = options.value(verify ? "--verify-cert" : "--is-root-cert");
   const r = verify ? await verifyCertificateFile(path, settings) : checkRootCertificate(path, settings.fileFormat ?? "pem");
-  await writeAll(Deno.stdout, `${(verify ? verifyVerdictLine : rootVerdictLine)(path, r)}
+  stdout.writeAll(`${(verify ? verifyVerdictLine : rootVerdictLine)(path, r)}
 `);
   return r.ok ? 0 : EXIT_INVALID_CERTIFICATE;
 }
@@ -320,7 +321,7 @@ async function readPassword(prompt) {
   const stdin = Deno.stdin;
   const terminal = stdin.isTerminal();
   if (terminal) {
-    await writeAll(Deno.stderr, prompt);
+    stderr.writeAll(prompt);
     stdin.setRaw(true);
   }
   const bytes = [];
@@ -339,7 +340,7 @@ async function readPassword(prompt) {
   } finally {
     if (terminal) {
       stdin.setRaw(false);
-      await writeAll(Deno.stderr, "\n");
+      stderr.writeAll("\n");
     }
   }
   return new TextDecoder().decode(new Uint8Array(bytes));

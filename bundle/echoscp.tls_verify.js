@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-JDEODMNL.js";
-import "./chunk-ACXFQGX4.js";
-import "./chunk-GBOPJAOW.js";
+} from "./chunk-LEDYQWQY.js";
+import "./chunk-JLJ4GM5Z.js";
+import "./chunk-RKHPM7YN.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

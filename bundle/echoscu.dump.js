@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-CKG75RUQ.js";
+} from "./chunk-SBVTC5MX.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

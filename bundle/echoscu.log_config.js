@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-CKG75RUQ.js";
+} from "./chunk-SBVTC5MX.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -11,8 +11,8 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-IZTEG7R7.js";
-import "./chunk-CKG75RUQ.js";
+} from "./chunk-EOY7PZ7S.js";
+import "./chunk-SBVTC5MX.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-5JHEXFQV.js";
+} from "./chunk-NKC2C55R.js";
 import {
   profileVersions
-} from "./chunk-RQQNSDIE.js";
+} from "./chunk-4BP5PNQ2.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-J4QKU7YI.js";
-import "./chunk-CKG75RUQ.js";
+} from "./chunk-N5D6J4JN.js";
+import "./chunk-SBVTC5MX.js";
 export {
   TlsError,
   TlsTransport,

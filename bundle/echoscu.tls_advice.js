@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-XWXNUWR2.js";
-import "./chunk-J4QKU7YI.js";
-import "./chunk-CKG75RUQ.js";
+} from "./chunk-XFJNNNCZ.js";
+import "./chunk-N5D6J4JN.js";
+import "./chunk-SBVTC5MX.js";
 export {
   rootVerdictLine,
   tlsAdvice,

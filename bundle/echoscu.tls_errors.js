@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-J4QKU7YI.js";
-import "./chunk-CKG75RUQ.js";
+} from "./chunk-N5D6J4JN.js";
+import "./chunk-SBVTC5MX.js";
 export {
   TlsError,
   classifyTlsError,

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-5JHEXFQV.js";
-import "./chunk-RQQNSDIE.js";
-import "./chunk-J4QKU7YI.js";
-import "./chunk-CKG75RUQ.js";
+} from "./chunk-NKC2C55R.js";
+import "./chunk-4BP5PNQ2.js";
+import "./chunk-N5D6J4JN.js";
+import "./chunk-SBVTC5MX.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -49,7 +49,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   uidName
-} from "./chunk-JQRUEPQV.js";
+} from "./chunk-J32F5NVK.js";
 
 // lib/dicom/json_model.ts
 // lib/cli/findscu/engine.ts
@@ -531,6 +531,7 @@ var FINDSCU_SPEC = {
       code: "72",
       meaning: "-X could not write a response file"
     },
+    COMMON_EXIT_CODES.outputClosed,
     COMMON_EXIT_CODES.internal
   ],
   groups: [

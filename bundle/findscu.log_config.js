@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-JQRUEPQV.js";
+} from "./chunk-J32F5NVK.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-JQRUEPQV.js";
+} from "./chunk-J32F5NVK.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-JQRUEPQV.js";
+} from "./chunk-J32F5NVK.js";
 export {
   QUERY_MODELS,
   find,

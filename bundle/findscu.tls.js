@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-NFUX7KNU.js";
+} from "./chunk-LPKKGYP3.js";
 import {
   profileVersions
-} from "./chunk-5NEXR6EC.js";
+} from "./chunk-S23XHTUB.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-KLOYC73G.js";
-import "./chunk-JQRUEPQV.js";
+} from "./chunk-X253YXJP.js";
+import "./chunk-J32F5NVK.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-CP6NZM7U.js";
-import "./chunk-KLOYC73G.js";
-import "./chunk-JQRUEPQV.js";
+} from "./chunk-TTGMUET2.js";
+import "./chunk-X253YXJP.js";
+import "./chunk-J32F5NVK.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-KLOYC73G.js";
-import "./chunk-JQRUEPQV.js";
+} from "./chunk-X253YXJP.js";
+import "./chunk-J32F5NVK.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-CP6NZM7U.js";
+} from "./chunk-TTGMUET2.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-5NEXR6EC.js";
+} from "./chunk-S23XHTUB.js";
 import {
   TlsError
-} from "./chunk-KLOYC73G.js";
+} from "./chunk-X253YXJP.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -23,19 +23,20 @@ import {
   formatHeader,
   header,
   missingPermission,
+  stderr,
+  stdout,
   tlsJson,
-  tlsOptionGroup,
-  writeAll
-} from "./chunk-JQRUEPQV.js";
+  tlsOptionGroup
+} from "./chunk-J32F5NVK.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {
   if (options.has("--list-ciphers")) {
-    await writeAll(Deno.stdout, `${banner(spec)}${cipherList()}`);
+    stdout.writeAll(`${banner(spec)}${cipherList()}`);
     return 0;
   }
   if (options.has("--list-profiles")) {
-    await writeAll(Deno.stdout, `${banner(spec)}${profileList()}`);
+    stdout.writeAll(`${banner(spec)}${profileList()}`);
     return 0;
   }
   const settings = tlsSettings(options, side);
@@ -211,7 +212,7 @@ async function offlineCheck(options, settings) {
   const verify = given("--verify-cert");
   const path = options.value(verify ? "--verify-cert" : "--is-root-cert");
   const r = verify ? await verifyCertificateFile(path, settings) : checkRootCertificate(path, settings.fileFormat ?? "pem");
-  await writeAll(Deno.stdout, `${(verify ? verifyVerdictLine : rootVerdictLine)(path, r)}
+  stdout.writeAll(`${(verify ? verifyVerdictLine : rootVerdictLine)(path, r)}
 `);
   return r.ok ? 0 : EXIT_INVALID_CERTIFICATE;
 }
@@ -252,7 +253,7 @@ async function readPassword(prompt) {
   const stdin = Deno.stdin;
   const terminal = stdin.isTerminal();
   if (terminal) {
-    await writeAll(Deno.stderr, prompt);
+    stderr.writeAll(prompt);
     stdin.setRaw(true);
   }
   const bytes = [];
@@ -271,7 +272,7 @@ async function readPassword(prompt) {
   } finally {
     if (terminal) {
       stdin.setRaw(false);
-      await writeAll(Deno.stderr, "\n");
+      stderr.writeAll("\n");
     }
   }
   return new TextDecoder().decode(new Uint8Array(bytes));

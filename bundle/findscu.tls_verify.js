@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-NFUX7KNU.js";
-import "./chunk-5NEXR6EC.js";
-import "./chunk-KLOYC73G.js";
-import "./chunk-JQRUEPQV.js";
+} from "./chunk-LPKKGYP3.js";
+import "./chunk-S23XHTUB.js";
+import "./chunk-X253YXJP.js";
+import "./chunk-J32F5NVK.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-JQRUEPQV.js";
+} from "./chunk-J32F5NVK.js";
 export {
   uidLabel,
   uidName

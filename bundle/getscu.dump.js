@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-WRSG3MTF.js";
+} from "./chunk-WERZGDJJ.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -39,7 +39,7 @@ import {
   tlsConnect,
   tlsOptionGroup,
   withProgressLine
-} from "./chunk-WRSG3MTF.js";
+} from "./chunk-WERZGDJJ.js";
 
 // lib/cli/getscu/main.ts
 // cli/getscu.ts
@@ -60,6 +60,7 @@ var GETSCU_SPEC = {
     COMMON_EXIT_CODES.commandLine(" or a query file that cannot be read"),
     COMMON_EXIT_CODES.notPermitted,
     ...retrieveExitCodeDocs("get"),
+    COMMON_EXIT_CODES.outputClosed,
     COMMON_EXIT_CODES.internal
   ],
   groups: [

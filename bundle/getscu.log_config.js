@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-WRSG3MTF.js";
+} from "./chunk-WERZGDJJ.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-WRSG3MTF.js";
+} from "./chunk-WERZGDJJ.js";
 export {
   DatasetReader,
   DicomFileError,

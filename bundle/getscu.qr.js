@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-WRSG3MTF.js";
+} from "./chunk-WERZGDJJ.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-UXWPXQMH.js";
+} from "./chunk-4X7VQL7P.js";
 import {
   profileVersions
-} from "./chunk-E5T53AAZ.js";
+} from "./chunk-VP2UPP6D.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-4D36G7VI.js";
-import "./chunk-WRSG3MTF.js";
+} from "./chunk-GGBMMWO7.js";
+import "./chunk-WERZGDJJ.js";
 export {
   TlsError,
   TlsTransport,

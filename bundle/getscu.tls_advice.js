@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-3GKFFYJM.js";
-import "./chunk-4D36G7VI.js";
-import "./chunk-WRSG3MTF.js";
+} from "./chunk-R4QWJ2S7.js";
+import "./chunk-GGBMMWO7.js";
+import "./chunk-WERZGDJJ.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-4D36G7VI.js";
-import "./chunk-WRSG3MTF.js";
+} from "./chunk-GGBMMWO7.js";
+import "./chunk-WERZGDJJ.js";
 export {
   TlsError,
   classifyTlsError,

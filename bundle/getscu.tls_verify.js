@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-UXWPXQMH.js";
-import "./chunk-E5T53AAZ.js";
-import "./chunk-4D36G7VI.js";
-import "./chunk-WRSG3MTF.js";
+} from "./chunk-4X7VQL7P.js";
+import "./chunk-VP2UPP6D.js";
+import "./chunk-GGBMMWO7.js";
+import "./chunk-WERZGDJJ.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-WRSG3MTF.js";
+} from "./chunk-WERZGDJJ.js";
 export {
   uidLabel,
   uidName

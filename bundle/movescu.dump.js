@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-Y724TW2R.js";
+} from "./chunk-ZUAII45F.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -59,14 +59,14 @@ import {
   statusHex,
   statusLogText,
   statusMeaning,
+  stdout,
   storage,
   stringValues,
   tlsConnect,
   tlsOptionGroup,
   verification,
-  withProgressLine,
-  writeAllSync
-} from "./chunk-Y724TW2R.js";
+  withProgressLine
+} from "./chunk-ZUAII45F.js";
 
 // lib/ae/serve.ts
 // lib/cli/movescu/receiver.ts
@@ -365,7 +365,7 @@ async function runCheck(o) {
         fail: "FAIL",
         skipped: "SKIP"
       }[v.verdict];
-      writeAllSync(Deno.stdout, `movescu --check: ${v.step.padEnd(6)} ${word}  ${v.detail}` + (v.diagnosis ? `: ${v.diagnosis}` : "") + "\n");
+      stdout.writeAll(`movescu --check: ${v.step.padEnd(6)} ${word}  ${v.detail}` + (v.diagnosis ? `: ${v.diagnosis}` : "") + "\n");
     }
   };
   const t0 = performance.now();
@@ -620,6 +620,7 @@ var MOVESCU_SPEC = {
     COMMON_EXIT_CODES.notPermitted,
     ...retrieveExitCodeDocs("move"),
     ...CHECK_EXIT_CODES,
+    COMMON_EXIT_CODES.outputClosed,
     COMMON_EXIT_CODES.internal
   ],
   groups: [

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-Y724TW2R.js";
+} from "./chunk-ZUAII45F.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-Y724TW2R.js";
+} from "./chunk-ZUAII45F.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-Y724TW2R.js";
+} from "./chunk-ZUAII45F.js";
 export {
   QUERY_MODELS,
   find,

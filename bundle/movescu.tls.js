@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-SA7ELOHW.js";
+} from "./chunk-QW43QBJG.js";
 import {
   profileVersions
-} from "./chunk-32PPXLQ4.js";
+} from "./chunk-EB7TW32C.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-L3G7IIRP.js";
-import "./chunk-Y724TW2R.js";
+} from "./chunk-44FV3OKG.js";
+import "./chunk-ZUAII45F.js";
 export {
   TlsError,
   TlsTransport,

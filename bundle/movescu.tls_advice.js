@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-ZSHI35LE.js";
-import "./chunk-L3G7IIRP.js";
-import "./chunk-Y724TW2R.js";
+} from "./chunk-2CUP5N3E.js";
+import "./chunk-44FV3OKG.js";
+import "./chunk-ZUAII45F.js";
 export {
   rootVerdictLine,
   tlsAdvice,

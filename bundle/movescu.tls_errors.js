@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-L3G7IIRP.js";
-import "./chunk-Y724TW2R.js";
+} from "./chunk-44FV3OKG.js";
+import "./chunk-ZUAII45F.js";
 export {
   TlsError,
   classifyTlsError,

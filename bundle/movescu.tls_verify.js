@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-SA7ELOHW.js";
-import "./chunk-32PPXLQ4.js";
-import "./chunk-L3G7IIRP.js";
-import "./chunk-Y724TW2R.js";
+} from "./chunk-QW43QBJG.js";
+import "./chunk-EB7TW32C.js";
+import "./chunk-44FV3OKG.js";
+import "./chunk-ZUAII45F.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

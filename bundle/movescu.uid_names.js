@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-Y724TW2R.js";
+} from "./chunk-ZUAII45F.js";
 export {
   uidLabel,
   uidName

@@ -21,12 +21,13 @@ import {
   serverJsonLines,
   setUpTls,
   staleParts,
+  stdout,
   storagePolicy,
   storeHandler,
   storeScpTransferSyntaxes,
   tlsListen,
   tlsOptionGroup
-} from "./chunk-XXPD6NKN.js";
+} from "./chunk-32MGV4T4.js";
 
 // lib/cli/storescp/main.ts
 // cli/storescp.ts
@@ -237,6 +238,7 @@ var STORESCP_SPEC = {
       code: String(EXIT_CANNOT_LISTEN),
       meaning: "cannot listen on the port (in use, not allowed)"
     },
+    COMMON_EXIT_CODES.outputClosed,
     COMMON_EXIT_CODES.internal
   ],
   groups: [
@@ -435,7 +437,6 @@ function main(argv, stop) {
       max: 65535
     });
     const json = options.has("--json");
-    const encoder = new TextEncoder();
     const outputDirectory = options.value("--output-directory") ?? ".";
     const extension = options.value("--filename-extension") ?? "";
     const prefix = options.value("--sort-on-study-uid");
@@ -484,7 +485,7 @@ function main(argv, stop) {
     }
     const ts = options.winner("ts") ?? "--prefer-uncompr";
     const allowed = options.occurrences("--accept-calling").map((v) => v[0]);
-    const progress = !json && logger.isEnabled("info") && !logger.isEnabled("debug") ? (text) => Deno.stdout.writeSync(encoder.encode(text)) : void 0;
+    const progress = !json && logger.isEnabled("info") && !logger.isEnabled("debug") ? (text) => stdout.writeAll(text) : void 0;
     const acseTimeoutMs = secondsOption(options, "--acse-timeout", 1, 3e4);
     return await serveUntilStopped({
       hostname: options.value("--bind") ?? "0.0.0.0",

@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-EUOXOAWP.js";
+} from "./chunk-UJ7NGR43.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-7LPOLKKI.js";
-import "./chunk-XXPD6NKN.js";
+} from "./chunk-ZSOO7KHG.js";
+import "./chunk-32MGV4T4.js";
 export {
   TlsError,
   TlsTransport,

@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-EUOXOAWP.js";
-import "./chunk-7LPOLKKI.js";
-import "./chunk-XXPD6NKN.js";
+} from "./chunk-UJ7NGR43.js";
+import "./chunk-ZSOO7KHG.js";
+import "./chunk-32MGV4T4.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

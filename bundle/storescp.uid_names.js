@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-XXPD6NKN.js";
+} from "./chunk-32MGV4T4.js";
 export {
   uidLabel,
   uidName

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-Q5QHGBBR.js";
+} from "./chunk-ONBBKAGQ.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -81,7 +81,7 @@ import {
   tsEncoding,
   uidName,
   withProgressLine
-} from "./chunk-Q5QHGBBR.js";
+} from "./chunk-ONBBKAGQ.js";
 
 // lib/cli/storescu/contexts.ts
 // lib/dicom/transcode.ts
@@ -1995,6 +1995,7 @@ var STORESCU_SPEC = {
       code: "130, 143",
       meaning: "interrupted by SIGINT, SIGTERM (the summary still printed)"
     },
+    COMMON_EXIT_CODES.outputClosed,
     COMMON_EXIT_CODES.internal
   ],
   params: [

@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-Q5QHGBBR.js";
+} from "./chunk-ONBBKAGQ.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -26,7 +26,7 @@ import {
   tagVr,
   tsEncoding,
   vrInfo
-} from "./chunk-Q5QHGBBR.js";
+} from "./chunk-ONBBKAGQ.js";
 
 // lib/dicom/charset.ts
 // lib/dicom/dataset.ts

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-XG2C3RUL.js";
+} from "./chunk-OK5EILYY.js";
 import {
   profileVersions
-} from "./chunk-2YHRI5ZK.js";
+} from "./chunk-PJ6GDZGO.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-UR363TJ6.js";
-import "./chunk-Q5QHGBBR.js";
+} from "./chunk-7NX3F324.js";
+import "./chunk-ONBBKAGQ.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-O4ZOYXNY.js";
-import "./chunk-UR363TJ6.js";
-import "./chunk-Q5QHGBBR.js";
+} from "./chunk-S5ORRKY2.js";
+import "./chunk-7NX3F324.js";
+import "./chunk-ONBBKAGQ.js";
 export {
   rootVerdictLine,
   tlsAdvice,

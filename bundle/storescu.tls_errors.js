@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-UR363TJ6.js";
-import "./chunk-Q5QHGBBR.js";
+} from "./chunk-7NX3F324.js";
+import "./chunk-ONBBKAGQ.js";
 export {
   TlsError,
   classifyTlsError,

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-XG2C3RUL.js";
-import "./chunk-2YHRI5ZK.js";
-import "./chunk-UR363TJ6.js";
-import "./chunk-Q5QHGBBR.js";
+} from "./chunk-OK5EILYY.js";
+import "./chunk-PJ6GDZGO.js";
+import "./chunk-7NX3F324.js";
+import "./chunk-ONBBKAGQ.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-Q5QHGBBR.js";
+} from "./chunk-ONBBKAGQ.js";
 export {
   uidLabel,
   uidName
