@@ -264,13 +264,25 @@ export class PDataRun {
     return RUN_FRONT + length + PDATA_OVERHEAD * Math.ceil(length / pdvLength);
   }
 
+  /** The PDUs {@link PDataRun.pdus} made last, and for which context and end. */
+  #pdus: readonly PDataTfPdu[] | undefined;
+  #pdusContext = -1;
+  #pdusEnd = false;
+
   /**
    * The PDUs of the run on context `contextId`; its last PDV flagged last
    * (PS3.8 E.2) when `ends` (the run is a data set's last or only one).
+   * Asked again with the same arguments (a run whose memory is refilled and
+   * sent again), it gives the same PDUs, not made anew: not to be changed.
    */
-  pdus(contextId: number, ends = true): PDataTfPdu[] {
+  pdus(contextId: number, ends = true): readonly PDataTfPdu[] {
+    if (this.#pdus && this.#pdusContext === contextId && this.#pdusEnd === ends) {
+      return this.#pdus;
+    }
     const last = ends ? this.slots.length - 1 : -1;
-    return this.slots.map((data, i) => ({
+    this.#pdusContext = contextId;
+    this.#pdusEnd = ends;
+    return this.#pdus = this.slots.map((data, i) => ({
       type: "P-DATA-TF",
       pdvs: [{ contextId, isCommand: false, isLast: i === last, data }],
     }));

@@ -6,9 +6,11 @@
 import assert from "node:assert/strict";
 import type { Pdv } from "../../lib/pdu/types.ts";
 import { DimseChannel, SEND_WINDOW } from "../../lib/ae/channel.ts";
-import { PDataRun, PDataRuns } from "../../lib/pdu/pdata.ts";
+import { PDataRun, PDataRuns, readPdvs } from "../../lib/pdu/pdata.ts";
 import type { UlAssociation } from "../../lib/ul/association.ts";
 import type { CStoreRq } from "../../lib/dimse/messages.ts";
+import { concatBytes } from "../../lib/util/bytes.ts";
+import { requestorInSta6 } from "../../testing/ul_peer.ts";
 
 const RQ: CStoreRq = {
   type: "C-STORE-RQ",
@@ -253,4 +255,63 @@ Deno.test("send: PDataRuns the peer cannot take are refused before the command; 
     channel.send(1, RQ, new PDataRuns(data.length, 500, narrow.runs)),
     /a run of PDVs of 1000 bytes in runs of 500/,
   );
+});
+
+/**
+ * `data` in runs of `runLength` bytes, as storescu reads a long file: two buffers in turn, each
+ * with one PDataRun made once and refilled (poisoned first) for every run of the same length
+ * after it; a shorter last run gets its own. `made` counts the runs made.
+ */
+function refilledRuns(data: Uint8Array, pdv: number, runLength: number) {
+  const buffers = [0, 1].map(() => new Uint8Array(PDataRun.size(pdv, runLength)));
+  const laidOut: (PDataRun | undefined)[] = [];
+  const state = { made: 0 };
+  async function* runs(): AsyncGenerator<PDataRun> {
+    for (let at = 0, turn = 0; at < data.length; at += runLength, turn = 1 - turn) {
+      const length = Math.min(runLength, data.length - at);
+      let run = laidOut[turn];
+      if (run?.length !== length) {
+        run = laidOut[turn] = new PDataRun(buffers[turn], pdv, length);
+        state.made++;
+      }
+      buffers[turn].fill(0xee);
+      let o = at;
+      for (const slot of run.slots) {
+        slot.set(data.subarray(o, o + slot.length));
+        o += slot.length;
+      }
+      yield run;
+    }
+  }
+  return { runs: runs(), state };
+}
+
+/** The data PDVs of the P-DATA-TF PDUs in `bytes` (PS3.8 9.3.5), in order. */
+function dataPdvs(bytes: Uint8Array): Pdv[] {
+  const out: Pdv[] = [];
+  for (let at = 0; at < bytes.length;) {
+    assert.equal(bytes[at], 0x04, "a P-DATA-TF");
+    const end = at + 6 + new DataView(bytes.buffer, bytes.byteOffset + at + 2).getUint32(0);
+    out.push(...readPdvs(bytes, at + 6, end)!.filter((p) => !p.isCommand));
+    at = end;
+  }
+  return out;
+}
+
+Deno.test("send: the same PDataRuns refilled and sent again reach the peer byte for byte, the last PDV alone flagged last", async () => {
+  // 6 runs of 3,000 (the last as long as the others, its run the one of four runs before, now
+  // ending the data set), and 5 runs and a short one.
+  for (const size of [18_000, 16_000]) {
+    const h = await requestorInSta6({}, 1012);
+    const channel = new DimseChannel(h.assoc);
+    const data = pattern(size);
+    const { runs, state } = refilledRuns(data, 1000, 3000);
+    await channel.send(1, RQ, new PDataRuns(data.length, 1000, runs));
+    assert.equal(state.made, size === 18_000 ? 2 : 3);
+    const pdvs = dataPdvs(h.peer.drain());
+    assert.deepEqual(pdvs.map((p) => p.data.length), Array(size / 1000).fill(1000));
+    assert.deepEqual(pdvs.map((p) => p.isLast), pdvs.map((_, i) => i === pdvs.length - 1));
+    assert.deepEqual(concatBytes(pdvs.map((p) => p.data)), data);
+    await h.assoc.abort();
+  }
 });

@@ -182,6 +182,22 @@ Deno.test("run: PDVs of pdvLength back to back behind RUN_FRONT bytes, each enco
   assert.notEqual(encodePdu(other).buffer, memory.buffer);
 });
 
+Deno.test("run: pdus asked again with the same context and end are the same PDUs; other arguments make new ones, flagged as asked", () => {
+  const run = new PDataRun(new Uint8Array(PDataRun.size(6, 16)), 6, 16);
+  const ending = run.pdus(5);
+  assert.equal(run.pdus(5, true), ending);
+  const flags = (pdus: readonly PDataTfPdu[]) =>
+    pdus.map((p) => [p.pdvs[0].contextId, p.pdvs[0].isLast]);
+  const going = run.pdus(5, false);
+  assert.notEqual(going, ending);
+  assert.deepEqual(flags(going), [[5, false], [5, false], [5, false]]);
+  const other = run.pdus(7, false);
+  assert.deepEqual(flags(other), [[7, false], [7, false], [7, false]]);
+  assert.deepEqual(flags(run.pdus(7)), [[7, false], [7, false], [7, true]]);
+  // Always views of the slots, so that a refilled run goes out with its new bytes.
+  assert.ok(run.pdus(7).every((p, i) => p.pdvs[0].data === run.slots[i]));
+});
+
 Deno.test("run: lengths that cannot be laid out are refused", () => {
   const memory = new Uint8Array(PDataRun.size(8, 100));
   for (const pdv of [0, 1, 7, 2.5]) assert.throws(() => new PDataRun(memory, pdv, 100), RangeError);

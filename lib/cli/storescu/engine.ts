@@ -793,6 +793,8 @@ class FileRuns {
   /** Data bytes per run: whole PDVs, so that only the data set's last PDV is short. */
   readonly #runLength: number;
   #turn = 0;
+  /** The run last laid out in each buffer, read into again when the next one there is as long. */
+  readonly #laidOut: (PDataRun | undefined)[] = [];
 
   constructor(reader: DatasetReader, buffers: readonly Uint8Array[], pdvLength: number) {
     this.#reader = reader;
@@ -815,9 +817,15 @@ class FileRuns {
   next(): PDataRun | undefined {
     const left = this.#reader.remaining;
     if (left === 0) return undefined;
-    const memory = this.#buffers[this.#turn];
-    this.#turn = 1 - this.#turn;
-    const run = new PDataRun(memory, this.pdvLength, Math.min(this.#runLength, left));
+    const turn = this.#turn;
+    this.#turn = 1 - turn;
+    const length = Math.min(this.#runLength, left);
+    // Every run but a data set's last has the same layout: the one laid out in this memory two
+    // runs ago is refilled, not its slots made and registered anew (1,024 runs a GiB).
+    let run = this.#laidOut[turn];
+    if (run?.length !== length) {
+      run = this.#laidOut[turn] = new PDataRun(this.#buffers[turn], this.pdvLength, length);
+    }
     for (const slot of run.slots) this.#reader.readInto(slot);
     return run;
   }
