@@ -718,7 +718,7 @@ class FileCursor {
     }
     let got = 0;
     while (got < into.length) {
-      const r = this.file.readSync(into.subarray(got));
+      const r = this.file.readSync(got === 0 ? into : into.subarray(got));
       if (r === null) break;
       got += r;
     }
@@ -819,7 +819,11 @@ export class DatasetReader implements Disposable {
       into.set(known);
       got = known.length;
     }
-    if (got < n) got += this.#cursor.readInto(this.#at + got, into.subarray(got, n));
+    if (got < n) {
+      // Nearly every read fills all of `into` (a PDV's slot of a run, 8,192 a GiB): no view made.
+      const rest = got === 0 && n === into.length ? into : into.subarray(got, n);
+      got += this.#cursor.readInto(this.#at + got, rest);
+    }
     if (got < n) {
       throw new DicomFileError(
         this.info.path,
