@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-RKHPM7YN.js";
+} from "./chunk-AEHBMMGK.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -17,7 +17,7 @@ import {
   tlsListen,
   tlsOptionGroup,
   verificationPolicy
-} from "./chunk-RKHPM7YN.js";
+} from "./chunk-AEHBMMGK.js";
 
 // lib/cli/echoscp/main.ts
 // cli/echoscp.ts

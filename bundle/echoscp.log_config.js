@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-RKHPM7YN.js";
+} from "./chunk-AEHBMMGK.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

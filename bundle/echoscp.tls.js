@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-LEDYQWQY.js";
+} from "./chunk-PZNZILN4.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-JLJ4GM5Z.js";
-import "./chunk-RKHPM7YN.js";
+} from "./chunk-7FGWEZUK.js";
+import "./chunk-AEHBMMGK.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-JLJ4GM5Z.js";
+} from "./chunk-7FGWEZUK.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -20,7 +20,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-RKHPM7YN.js";
+} from "./chunk-AEHBMMGK.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

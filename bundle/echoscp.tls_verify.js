@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-LEDYQWQY.js";
-import "./chunk-JLJ4GM5Z.js";
-import "./chunk-RKHPM7YN.js";
+} from "./chunk-PZNZILN4.js";
+import "./chunk-7FGWEZUK.js";
+import "./chunk-AEHBMMGK.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-SBVTC5MX.js";
+} from "./chunk-4735P3ZI.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

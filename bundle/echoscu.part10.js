@@ -11,8 +11,8 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-EOY7PZ7S.js";
-import "./chunk-SBVTC5MX.js";
+} from "./chunk-NOBPWKWS.js";
+import "./chunk-4735P3ZI.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-NKC2C55R.js";
+} from "./chunk-Y47E3RVG.js";
 import {
   profileVersions
-} from "./chunk-4BP5PNQ2.js";
+} from "./chunk-HIWI2KJI.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-N5D6J4JN.js";
-import "./chunk-SBVTC5MX.js";
+} from "./chunk-SRIJR444.js";
+import "./chunk-4735P3ZI.js";
 export {
   TlsError,
   TlsTransport,

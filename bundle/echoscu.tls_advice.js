@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-XFJNNNCZ.js";
-import "./chunk-N5D6J4JN.js";
-import "./chunk-SBVTC5MX.js";
+} from "./chunk-QPX4O4LN.js";
+import "./chunk-SRIJR444.js";
+import "./chunk-4735P3ZI.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-N5D6J4JN.js";
-import "./chunk-SBVTC5MX.js";
+} from "./chunk-SRIJR444.js";
+import "./chunk-4735P3ZI.js";
 export {
   TlsError,
   classifyTlsError,

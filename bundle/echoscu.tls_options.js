@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-XFJNNNCZ.js";
+} from "./chunk-QPX4O4LN.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-4BP5PNQ2.js";
+} from "./chunk-HIWI2KJI.js";
 import {
   TlsError
-} from "./chunk-N5D6J4JN.js";
+} from "./chunk-SRIJR444.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-SBVTC5MX.js";
+} from "./chunk-4735P3ZI.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-NKC2C55R.js";
-import "./chunk-4BP5PNQ2.js";
-import "./chunk-N5D6J4JN.js";
-import "./chunk-SBVTC5MX.js";
+} from "./chunk-Y47E3RVG.js";
+import "./chunk-HIWI2KJI.js";
+import "./chunk-SRIJR444.js";
+import "./chunk-4735P3ZI.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-J32F5NVK.js";
+} from "./chunk-QWXNGFXG.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

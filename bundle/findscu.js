@@ -49,7 +49,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   uidName
-} from "./chunk-J32F5NVK.js";
+} from "./chunk-QWXNGFXG.js";
 
 // lib/dicom/json_model.ts
 // lib/cli/findscu/engine.ts

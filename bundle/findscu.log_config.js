@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-J32F5NVK.js";
+} from "./chunk-QWXNGFXG.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-J32F5NVK.js";
+} from "./chunk-QWXNGFXG.js";
 export {
   DatasetReader,
   DicomFileError,

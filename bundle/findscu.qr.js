@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-J32F5NVK.js";
+} from "./chunk-QWXNGFXG.js";
 export {
   QUERY_MODELS,
   find,

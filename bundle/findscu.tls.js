@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-LPKKGYP3.js";
+} from "./chunk-YI5QG64B.js";
 import {
   profileVersions
-} from "./chunk-S23XHTUB.js";
+} from "./chunk-V4IE6W43.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-X253YXJP.js";
-import "./chunk-J32F5NVK.js";
+} from "./chunk-JMH5TP5U.js";
+import "./chunk-QWXNGFXG.js";
 export {
   TlsError,
   TlsTransport,

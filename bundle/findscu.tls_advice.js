@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-TTGMUET2.js";
-import "./chunk-X253YXJP.js";
-import "./chunk-J32F5NVK.js";
+} from "./chunk-32BFCXTH.js";
+import "./chunk-JMH5TP5U.js";
+import "./chunk-QWXNGFXG.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-X253YXJP.js";
-import "./chunk-J32F5NVK.js";
+} from "./chunk-JMH5TP5U.js";
+import "./chunk-QWXNGFXG.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-TTGMUET2.js";
+} from "./chunk-32BFCXTH.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-S23XHTUB.js";
+} from "./chunk-V4IE6W43.js";
 import {
   TlsError
-} from "./chunk-X253YXJP.js";
+} from "./chunk-JMH5TP5U.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-J32F5NVK.js";
+} from "./chunk-QWXNGFXG.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

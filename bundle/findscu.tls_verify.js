@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-LPKKGYP3.js";
-import "./chunk-S23XHTUB.js";
-import "./chunk-X253YXJP.js";
-import "./chunk-J32F5NVK.js";
+} from "./chunk-YI5QG64B.js";
+import "./chunk-V4IE6W43.js";
+import "./chunk-JMH5TP5U.js";
+import "./chunk-QWXNGFXG.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

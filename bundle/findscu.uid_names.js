@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-J32F5NVK.js";
+} from "./chunk-QWXNGFXG.js";
 export {
   uidLabel,
   uidName

@@ -39,7 +39,7 @@ import {
   tlsConnect,
   tlsOptionGroup,
   withProgressLine
-} from "./chunk-WERZGDJJ.js";
+} from "./chunk-7XD64MOT.js";
 
 // lib/cli/getscu/main.ts
 // cli/getscu.ts

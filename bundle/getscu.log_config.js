@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-WERZGDJJ.js";
+} from "./chunk-7XD64MOT.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

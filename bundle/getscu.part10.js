@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-WERZGDJJ.js";
+} from "./chunk-7XD64MOT.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-WERZGDJJ.js";
+} from "./chunk-7XD64MOT.js";
 export {
   QUERY_MODELS,
   find,

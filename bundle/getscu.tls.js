@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-4X7VQL7P.js";
+} from "./chunk-QEIWFWGP.js";
 import {
   profileVersions
-} from "./chunk-VP2UPP6D.js";
+} from "./chunk-M5NROM5E.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-GGBMMWO7.js";
-import "./chunk-WERZGDJJ.js";
+} from "./chunk-QBHOZMCF.js";
+import "./chunk-7XD64MOT.js";
 export {
   TlsError,
   TlsTransport,

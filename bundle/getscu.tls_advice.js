@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-R4QWJ2S7.js";
-import "./chunk-GGBMMWO7.js";
-import "./chunk-WERZGDJJ.js";
+} from "./chunk-UJIC22DC.js";
+import "./chunk-QBHOZMCF.js";
+import "./chunk-7XD64MOT.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-GGBMMWO7.js";
-import "./chunk-WERZGDJJ.js";
+} from "./chunk-QBHOZMCF.js";
+import "./chunk-7XD64MOT.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-R4QWJ2S7.js";
+} from "./chunk-UJIC22DC.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-VP2UPP6D.js";
+} from "./chunk-M5NROM5E.js";
 import {
   TlsError
-} from "./chunk-GGBMMWO7.js";
+} from "./chunk-QBHOZMCF.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-WERZGDJJ.js";
+} from "./chunk-7XD64MOT.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

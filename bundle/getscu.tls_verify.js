@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-4X7VQL7P.js";
-import "./chunk-VP2UPP6D.js";
-import "./chunk-GGBMMWO7.js";
-import "./chunk-WERZGDJJ.js";
+} from "./chunk-QEIWFWGP.js";
+import "./chunk-M5NROM5E.js";
+import "./chunk-QBHOZMCF.js";
+import "./chunk-7XD64MOT.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-WERZGDJJ.js";
+} from "./chunk-7XD64MOT.js";
 export {
   uidLabel,
   uidName

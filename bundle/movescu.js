@@ -66,7 +66,7 @@ import {
   tlsOptionGroup,
   verification,
   withProgressLine
-} from "./chunk-ZUAII45F.js";
+} from "./chunk-5EJWI3A7.js";
 
 // lib/ae/serve.ts
 // lib/cli/movescu/receiver.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-ZUAII45F.js";
+} from "./chunk-5EJWI3A7.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-ZUAII45F.js";
+} from "./chunk-5EJWI3A7.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-ZUAII45F.js";
+} from "./chunk-5EJWI3A7.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-QW43QBJG.js";
+} from "./chunk-3YZ3B5OV.js";
 import {
   profileVersions
-} from "./chunk-EB7TW32C.js";
+} from "./chunk-2E7WJ3GW.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-44FV3OKG.js";
-import "./chunk-ZUAII45F.js";
+} from "./chunk-WW57LZCG.js";
+import "./chunk-5EJWI3A7.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-2CUP5N3E.js";
-import "./chunk-44FV3OKG.js";
-import "./chunk-ZUAII45F.js";
+} from "./chunk-75VL34JX.js";
+import "./chunk-WW57LZCG.js";
+import "./chunk-5EJWI3A7.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-44FV3OKG.js";
-import "./chunk-ZUAII45F.js";
+} from "./chunk-WW57LZCG.js";
+import "./chunk-5EJWI3A7.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-2CUP5N3E.js";
+} from "./chunk-75VL34JX.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-EB7TW32C.js";
+} from "./chunk-2E7WJ3GW.js";
 import {
   TlsError
-} from "./chunk-44FV3OKG.js";
+} from "./chunk-WW57LZCG.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-ZUAII45F.js";
+} from "./chunk-5EJWI3A7.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

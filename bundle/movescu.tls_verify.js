@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-QW43QBJG.js";
-import "./chunk-EB7TW32C.js";
-import "./chunk-44FV3OKG.js";
-import "./chunk-ZUAII45F.js";
+} from "./chunk-3YZ3B5OV.js";
+import "./chunk-2E7WJ3GW.js";
+import "./chunk-WW57LZCG.js";
+import "./chunk-5EJWI3A7.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-ZUAII45F.js";
+} from "./chunk-5EJWI3A7.js";
 export {
   uidLabel,
   uidName

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-32MGV4T4.js";
+} from "./chunk-QKO2EFWB.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -27,7 +27,7 @@ import {
   storeScpTransferSyntaxes,
   tlsListen,
   tlsOptionGroup
-} from "./chunk-32MGV4T4.js";
+} from "./chunk-QKO2EFWB.js";
 
 // lib/cli/storescp/main.ts
 // cli/storescp.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-32MGV4T4.js";
+} from "./chunk-QKO2EFWB.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

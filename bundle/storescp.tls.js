@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-UJ7NGR43.js";
+} from "./chunk-IH5NVCCT.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-ZSOO7KHG.js";
-import "./chunk-32MGV4T4.js";
+} from "./chunk-GFIGTQOM.js";
+import "./chunk-QKO2EFWB.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-ZSOO7KHG.js";
+} from "./chunk-GFIGTQOM.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -20,7 +20,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-32MGV4T4.js";
+} from "./chunk-QKO2EFWB.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-UJ7NGR43.js";
-import "./chunk-ZSOO7KHG.js";
-import "./chunk-32MGV4T4.js";
+} from "./chunk-IH5NVCCT.js";
+import "./chunk-GFIGTQOM.js";
+import "./chunk-QKO2EFWB.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-32MGV4T4.js";
+} from "./chunk-QKO2EFWB.js";
 export {
   uidLabel,
   uidName

@@ -81,7 +81,7 @@ import {
   tsEncoding,
   uidName,
   withProgressLine
-} from "./chunk-ONBBKAGQ.js";
+} from "./chunk-MMPEHPN3.js";
 
 // lib/cli/storescu/contexts.ts
 // lib/dicom/transcode.ts
@@ -1034,6 +1034,8 @@ var FileRuns = class {
   /** Data bytes per run: whole PDVs, so that only the data set's last PDV is short. */
   #runLength;
   #turn = 0;
+  /** The run last laid out in each buffer, read into again when the next one there is as long. */
+  #laidOut = [];
   constructor(reader, buffers, pdvLength) {
     this.#reader = reader;
     this.#buffers = buffers;
@@ -1051,9 +1053,13 @@ var FileRuns = class {
   next() {
     const left = this.#reader.remaining;
     if (left === 0) return void 0;
-    const memory = this.#buffers[this.#turn];
-    this.#turn = 1 - this.#turn;
-    const run = new PDataRun(memory, this.pdvLength, Math.min(this.#runLength, left));
+    const turn = this.#turn;
+    this.#turn = 1 - turn;
+    const length = Math.min(this.#runLength, left);
+    let run = this.#laidOut[turn];
+    if (run?.length !== length) {
+      run = this.#laidOut[turn] = new PDataRun(this.#buffers[turn], this.pdvLength, length);
+    }
     for (const slot of run.slots) this.#reader.readInto(slot);
     return run;
   }

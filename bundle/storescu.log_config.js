@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-ONBBKAGQ.js";
+} from "./chunk-MMPEHPN3.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

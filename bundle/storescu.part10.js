@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-ONBBKAGQ.js";
+} from "./chunk-MMPEHPN3.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-OK5EILYY.js";
+} from "./chunk-Y25NSFQ7.js";
 import {
   profileVersions
-} from "./chunk-PJ6GDZGO.js";
+} from "./chunk-GJO3PUNK.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-7NX3F324.js";
-import "./chunk-ONBBKAGQ.js";
+} from "./chunk-5PTELBU3.js";
+import "./chunk-MMPEHPN3.js";
 export {
   TlsError,
   TlsTransport,

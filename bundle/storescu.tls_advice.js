@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-S5ORRKY2.js";
-import "./chunk-7NX3F324.js";
-import "./chunk-ONBBKAGQ.js";
+} from "./chunk-HPZ2XD3X.js";
+import "./chunk-5PTELBU3.js";
+import "./chunk-MMPEHPN3.js";
 export {
   rootVerdictLine,
   tlsAdvice,

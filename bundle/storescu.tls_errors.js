@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-7NX3F324.js";
-import "./chunk-ONBBKAGQ.js";
+} from "./chunk-5PTELBU3.js";
+import "./chunk-MMPEHPN3.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-S5ORRKY2.js";
+} from "./chunk-HPZ2XD3X.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-PJ6GDZGO.js";
+} from "./chunk-GJO3PUNK.js";
 import {
   TlsError
-} from "./chunk-7NX3F324.js";
+} from "./chunk-5PTELBU3.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-ONBBKAGQ.js";
+} from "./chunk-MMPEHPN3.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-OK5EILYY.js";
-import "./chunk-PJ6GDZGO.js";
-import "./chunk-7NX3F324.js";
-import "./chunk-ONBBKAGQ.js";
+} from "./chunk-Y25NSFQ7.js";
+import "./chunk-GJO3PUNK.js";
+import "./chunk-5PTELBU3.js";
+import "./chunk-MMPEHPN3.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-ONBBKAGQ.js";
+} from "./chunk-MMPEHPN3.js";
 export {
   uidLabel,
   uidName
