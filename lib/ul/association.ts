@@ -435,7 +435,10 @@ class Machine implements UlAssociation {
     // No executor closure per call: every message received is waited for here.
     const { promise, resolve } = Promise.withResolvers<UlIndication>();
     this.#waiters.push(resolve);
-    this.#deliver();
+    // Nothing queued (an SCU waiting for its response): the next indication is handed
+    // straight to this waiter (#indicate); reading goes on if it was paused.
+    if (this.#queue.length > 0) this.#deliver();
+    else this.#resume?.();
     return promise;
   }
 
@@ -514,20 +517,30 @@ class Machine implements UlAssociation {
       ? t.next.state
       : resolveNext(t.next, this.#answer(t.next, input));
     this.state = next;
+    const action = t.action;
     if (this.#log.isEnabled("trace")) {
-      this.#log.trace(describeTransition(from, event, t.action, next));
+      this.#log.trace(describeTransition(from, event, action, next));
     }
     // The wait for the peer's answer runs only in those states (AE-2 and AR-1 start it there).
     if (AWAITING_PEER.has(from) && !AWAITING_PEER.has(next)) this.#peerWait.stop();
     if (!ASSOCIATED.has(next)) this.#idle.stop();
     const onTransition = this.#opts.onTransition;
     if (onTransition) {
-      this.#callback(
-        "onTransition",
-        () => onTransition({ state: from, event, action: t.action, next }),
-      );
+      this.#callback("onTransition", () => onTransition({ state: from, event, action, next }));
     }
-    return this.#act(t.action, from, event, input);
+    // The data transfer actions (PS3.8 9.2.2: DT-1/AR-7 send a P-DATA-TF, DT-2/AR-6 indicate
+    // one) are every message's: taken here, so that the large switch of the other actions
+    // stays cold (V8 compiles it only if it runs often: a compile per process saved).
+    switch (action) {
+      case "DT-1":
+      case "AR-7":
+        return this.#send(input.pdu!);
+      case "DT-2":
+      case "AR-6":
+        this.#indicate({ kind: "p-data", pdu: input.pdu as PDataTfPdu, release: input.release });
+        return;
+    }
+    return this.#act(action, from, event, input);
   }
 
   /** Answers the decision of AE-6 or AR-8 (PS3.8 9.2.2). */
@@ -538,8 +551,16 @@ class Machine implements UlAssociation {
     return (rq.protocolVersion & 1) === 1;
   }
 
-  /** Executes one action of PS3.8 9.2.2; `this.state` is already the next state. */
-  #act(action: ActionName, from: State, event: Event, input: Input): Promise<void> | undefined {
+  /**
+   * Executes one action of PS3.8 9.2.2 other than the data transfer ones (see #dispatch);
+   * `this.state` is already the next state.
+   */
+  #act(
+    action: Exclude<ActionName, "DT-1" | "AR-7" | "DT-2" | "AR-6">,
+    from: State,
+    event: Event,
+    input: Input,
+  ): undefined {
     switch (action) {
       case "AE-1":
         // The caller connected the transport before handing it over.
@@ -592,13 +613,6 @@ class Machine implements UlAssociation {
         this.#rj = input.pdu as AssociateRjPdu;
         this.#send(this.#rj);
         this.#startArtim();
-        return;
-      case "DT-1":
-      case "AR-7":
-        return this.#send(input.pdu!);
-      case "DT-2":
-      case "AR-6":
-        this.#indicate({ kind: "p-data", pdu: input.pdu as PDataTfPdu, release: input.release });
         return;
       case "AR-1":
         this.#send({ type: "A-RELEASE-RQ" });
@@ -982,6 +996,13 @@ class Machine implements UlAssociation {
   }
 
   #indicate(ind: UlIndication): void {
+    if (this.#queue.length === 0 && this.#waiters.length > 0 && ind.kind === "p-data") {
+      // A receive() waits and nothing is queued before this (every response an SCU waits
+      // for): handed to it at once, not through the queue. Reading was not paused (the queue
+      // is empty), so there is nothing to resume.
+      this.#waiters.shift()!(ind);
+      return;
+    }
     this.#queue.push(ind);
     if (ind.kind === "p-data") this.#queuedBytes += pDataTfDataLength(ind.pdu);
     this.#deliver();
@@ -1015,6 +1036,10 @@ class Machine implements UlAssociation {
   }
 
   async #readLoop(): Promise<void> {
+    const reader = this.#reader;
+    const idle = (this.#opts.idleTimeoutMs ?? 0) > 0;
+    // One step per read, from the transport's bytes to the indication: every message passes
+    // here, and each function of its own on that path is one more for V8 to compile per process.
     while (this.state !== "Sta1") {
       if (this.#full() && ASSOCIATED.has(this.state)) {
         await new Promise<void>((resolve) => this.#resume = resolve);
@@ -1025,42 +1050,43 @@ class Machine implements UlAssociation {
       // reused staging buffer.
       let n: number | null;
       try {
-        n = await this.#transport.readInto(this.#reader.room());
+        n = await this.#transport.readInto(reader.room());
       } catch (err) {
-        if (!this.#isIdle()) this.#log.debug(`transport read failed: ${errorText(err)}`);
+        if ((this.state as State) !== "Sta1") {
+          this.#log.debug(`transport read failed: ${errorText(err)}`);
+        }
         n = null;
       }
-      if (this.#isIdle()) return;
+      // Sta1 again meanwhile: the connection is over (the cast: TypeScript keeps the
+      // narrowing of the loop's test across the await).
+      if ((this.state as State) === "Sta1") return;
       if (n === null) {
         this.#dispatch("Evt17");
         return;
       }
       this.bytesReceived += n;
-      this.#restartIdle(this.lastActivity = performance.now());
+      this.lastActivity = performance.now();
+      if (idle) this.#restartIdle(this.lastActivity);
       if (this.#discardInput) continue;
-      this.#reader.filled(n);
-      this.#parse();
-    }
-  }
-
-  /** Hands on every whole PDU the reader holds. */
-  #parse(): void {
-    for (;;) {
-      let item: ReadPdu | null;
-      try {
-        item = this.#reader.next();
-      } catch (err) {
-        if (!(err instanceof PduDecodeError)) throw err;
-        this.#log.debug(`malformed PDU from peer: ${err.message}`);
-        this.#discardInput = true;
-        this.#dispatch("Evt19", { decodeError: err });
-        return;
+      reader.filled(n);
+      // Every whole PDU the reader holds now, handed on.
+      for (;;) {
+        let item: ReadPdu | null;
+        try {
+          item = reader.next();
+        } catch (err) {
+          if (!(err instanceof PduDecodeError)) throw err;
+          this.#log.debug(`malformed PDU from peer: ${err.message}`);
+          this.#discardInput = true;
+          this.#dispatch("Evt19", { decodeError: err });
+          break;
+        }
+        if (item === null) break;
+        const { pdu, raw, release } = item;
+        if (this.#opts.onPdu) this.#onPdu("received", pdu, raw);
+        this.#dispatch(PDU_EVENTS[pdu.type], { pdu, release });
+        if ((this.state as State) === "Sta1") return;
       }
-      if (item === null) return;
-      const { pdu, raw, release } = item;
-      if (this.#opts.onPdu) this.#onPdu("received", pdu, raw);
-      this.#dispatch(PDU_EVENTS[pdu.type], { pdu, release });
-      if (this.state === "Sta1") return;
     }
   }
 
