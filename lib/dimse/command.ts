@@ -461,13 +461,6 @@ function badLength(
  */
 const LAST_STRING = new Map<number, string>();
 
-/** Whether `text` is bytes `from`..`end` of `bytes`, one Latin-1 character per byte. */
-function sameLatin1(text: string, bytes: Uint8Array, from: number, end: number): boolean {
-  if (text.length !== end - from) return false;
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) !== bytes[from + i]) return false;
-  return true;
-}
-
 /**
  * Decodes one element's value, `length` bytes at `offset` of `bytes`,
  * checking the length against the VR. Read in place: no view or buffer per
@@ -511,8 +504,13 @@ function decodeValue(
       while (end > offset && (bytes[end - 1] === 0x00 || bytes[end - 1] === 0x20)) end--;
       // The same value as this element's last one (the SOP class of every echo or store of
       // a run) is that string again, compared in place rather than made anew.
+      // Compared here, not in a function of its own: every string of every message passes here.
       const last = LAST_STRING.get(def.tag);
-      if (last !== undefined && sameLatin1(last, bytes, offset, end)) return last;
+      if (last !== undefined && last.length === end - offset) {
+        let i = 0;
+        while (i < last.length && last.charCodeAt(i) === bytes[offset + i]) i++;
+        if (i === last.length) return last;
+      }
       // One string of the bytes as Latin-1 code points (a value is at most 10240 bytes).
       const text = String.fromCharCode.apply(
         null,

@@ -506,11 +506,6 @@ function withPresent<T extends object, const M extends Record<string, CommandKey
 }
 
 // The optional fields of the messages and their elements, for `withPresent`.
-const STATUS_FIELDS = {
-  errorComment: "ErrorComment",
-  errorId: "ErrorID",
-  offendingElement: "OffendingElement",
-} as const;
 const COUNT_FIELDS = {
   remainingSuboperations: "NumberOfRemainingSuboperations",
   completedSuboperations: "NumberOfCompletedSuboperations",
@@ -613,7 +608,11 @@ export function commandSetToMessage(cmd: CommandSet): DimseMessage {
     m.affectedSopInstanceUid = cmd.AffectedSOPInstanceUID;
   }
   m.status = mandatory(cmd, type, "Status");
-  withPresent(m, cmd, STATUS_FIELDS);
+  // The status fields (PS3.7 C.4) written out, not through withPresent: every response passes
+  // here, and a function called only for some messages is one compile fewer per process.
+  if (cmd.ErrorComment !== undefined) m.errorComment = cmd.ErrorComment;
+  if (cmd.ErrorID !== undefined) m.errorId = cmd.ErrorID;
+  if (cmd.OffendingElement !== undefined) m.offendingElement = cmd.OffendingElement;
   if (type === "C-GET-RSP" || type === "C-MOVE-RSP") withPresent(m, cmd, COUNT_FIELDS);
   if (withDataset && rule === "optional") m.datasetPresent = true;
   return m as unknown as DimseMessage;
