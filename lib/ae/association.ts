@@ -156,14 +156,6 @@ class OneResponse implements Waiter {
     this.wake = undefined;
     wake?.();
   }
-
-  /** Resolves once woken (by the response or the end): the one promise of the wait. */
-  next(): Promise<void> {
-    // No executor closure made per wait (every echo waits here).
-    const { promise, resolve } = Promise.withResolvers<void>();
-    this.wake = resolve;
-    return promise;
-  }
 }
 
 /**
@@ -583,8 +575,13 @@ export class Association implements AsyncDisposable {
       while (waiter.got === undefined) {
         if (timed) {
           await this.#wait(() => waiter.got !== undefined, (w) => waiter.wake = w, operation, o);
-        } // No DIMSE timeout: only the response (or the end) wakes us.
-        else await waiter.next();
+        } else {
+          // No DIMSE timeout: only the response (or the end) wakes us. No executor closure
+          // per wait, and no method of its own (every echo waits here).
+          const { promise, resolve } = Promise.withResolvers<void>();
+          waiter.wake = resolve;
+          await promise;
+        }
       }
       const got = waiter.got;
       if (got instanceof Error) throw got;
