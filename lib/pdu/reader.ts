@@ -347,11 +347,19 @@ export class PduReader {
       // A P-DATA-TF within our limit at its exact length; others twice what has arrived:
       // a PDU of which half is here is allocated once.
       this.#pduPooled = this.#pooled(this.#header[0], this.#pduLength);
-      this.#pdu = this.#pduPooled ? this.#pduPooled.subarray(0, this.#pduLength) : new Uint8Array(
-        this.#header[0] === PDATA_TF && this.#pduLength <= EXACT_MAX
-          ? this.#pduLength
-          : Math.min(this.#pduLength, 2 * (PDU_HEADER_LENGTH + this.#queued)),
-      );
+      if (this.#pduPooled) this.#pdu = this.#pduPooled.subarray(0, this.#pduLength);
+      else if (this.#header[0] === PDATA_TF && this.#pduLength <= SMALL_PDU_MAX) {
+        // A short P-DATA-TF split over reads (DCMTK writes a PDU's first PDV header and its
+        // value apart): in slab memory, as when it arrives whole, not an ArrayBuffer of its own.
+        const at = SMALL_PDUS.take(this.#pduLength);
+        this.#pdu = SMALL_PDUS.bytes.subarray(at, at + this.#pduLength);
+      } else {
+        this.#pdu = new Uint8Array(
+          this.#header[0] === PDATA_TF && this.#pduLength <= EXACT_MAX
+            ? this.#pduLength
+            : Math.min(this.#pduLength, 2 * (PDU_HEADER_LENGTH + this.#queued)),
+        );
+      }
       this.#pdu.set(this.#header);
       this.#pduFilled = PDU_HEADER_LENGTH;
       this.#headerFilled = 0;

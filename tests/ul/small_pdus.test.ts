@@ -88,3 +88,28 @@ Deno.test("small PDUs read through the staging buffer keep their bytes through l
     assert.ok(same(kept[i].raw, encodePdu(pdata(i))), `PDU ${i} after all the reads`);
   }
 });
+
+Deno.test("a small P-DATA-TF split over reads (DCMTK writes a PDV header and its value apart) lands in slab memory and keeps its bytes", () => {
+  const reader = new PduReader();
+  const kept: ReadPdu[] = [];
+  const read = (bytes: Uint8Array) => {
+    const room = reader.room();
+    room.set(bytes);
+    reader.filled(bytes.length);
+    for (let r = reader.next(); r !== null; r = reader.next()) kept.push(r);
+  };
+  for (let i = 0; i < COUNT; i++) {
+    const raw = encodePdu(pdata(i));
+    // DCMTK's order: the PDU header and the PDV item header (12 bytes), then the PDV's value.
+    read(raw.subarray(0, 12));
+    read(raw.subarray(12));
+    assert.equal(kept.length, i + 1, `PDU ${i} is whole after its second read`);
+  }
+  for (let i = 0; i < COUNT; i++) {
+    const raw = kept[i].raw;
+    assert.ok(same(raw, encodePdu(pdata(i))), `PDU ${i} after all the reads`);
+    assert.ok(same((kept[i].pdu as PDataTfPdu).pdvs[0].data, pdata(i).pdvs[0].data));
+    // Up to 1 KiB: memory shared with other small PDUs, no ArrayBuffer of its own.
+    if (raw.length <= 1024) assert.ok(raw.buffer.byteLength > raw.length, `PDU ${i} in a slab`);
+  }
+});
