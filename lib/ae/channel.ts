@@ -457,7 +457,9 @@ export class DimseChannel {
 
   /**
    * Takes one indication: a P-DATA's PDVs go through the assembler into
-   * #pending (undefined is returned); anything else is the event returned.
+   * #pending (undefined is returned), except that the one event of a PDU of
+   * one PDV is returned when nothing is pending (every command, every PDU of
+   * a data set: no queue round trip); anything else is the event returned.
    */
   #absorb(indication: UlIndication): ChannelEvent | undefined {
     switch (indication.kind) {
@@ -468,22 +470,20 @@ export class DimseChannel {
           const pdvs = indication.pdu.pdvs;
           const lent = pduRelease &&
             (pdvs.length === 1 ? pduRelease : new LentPdu(pduRelease, pdvs.length));
+          const pending = this.#pending;
+          const lone = pdvs.length === 1 && pending.length === 0;
           for (let i = 0; i < pdvs.length; i++) {
             const ev = this.#assembler.take(pdvs[i]);
             if (ev === undefined) continue;
             // A command set that decodes but is no message we know ends the association.
             if (ev.kind === "command" && ev.error) throw ev.error;
-            if (ev.kind === "command") {
-              this.#pending.push({
-                kind: "command",
-                contextId: ev.contextId,
-                message: ev.message!,
-              });
-            } else if (lent) {
-              this.#pending.push(new LentData(ev.contextId, ev.chunk, ev.last, lent));
-            } else {
-              this.#pending.push(ev);
-            }
+            const made: ChannelEvent = ev.kind === "command"
+              ? { kind: "command", contextId: ev.contextId, message: ev.message! }
+              : lent
+              ? new LentData(ev.contextId, ev.chunk, ev.last, lent)
+              : ev;
+            if (lone) return made;
+            pending.push(made);
           }
         } catch (err) {
           if (!(err instanceof DimseDecodeError)) throw err;
