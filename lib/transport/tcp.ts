@@ -62,13 +62,12 @@ export class ConnTransport implements Transport {
   /** Reads into `into`; null at the end of the stream, after a reset, or once we closed. */
   readInto(into: Uint8Array): Promise<number | null> {
     if (this.#closed) return Promise.resolve(null);
-    // Every message read passes here: the read's promise mapped by callbacks made once, not
-    // an async function (a promise and a turn more per read).
-    return this.#conn.read(into).then(this.#readDone, this.#readFailed);
+    // Every message read passes here: the read's own promise, its failures mapped by a
+    // callback made once, not an async function (a promise and a turn more per read). Its
+    // count needs no mapping: Deno.Conn.read gives 0 only for an empty buffer, which the
+    // contract excludes, and null at the end of the stream.
+    return this.#conn.read(into).catch(this.#readFailed);
   }
-
-  // Deno.Conn.read gives 0 only for an empty buffer, which the contract excludes.
-  readonly #readDone = (n: number | null): number | null => n === null || n === 0 ? null : n;
 
   readonly #readFailed = (err: unknown): null => {
     // A reset or a read on a socket we closed ourselves ends the stream.
