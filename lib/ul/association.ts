@@ -62,7 +62,7 @@ import {
   resolveNext,
   type State,
   STATES,
-  transition,
+  TRANSITIONS,
 } from "./state_machine.ts";
 
 /** The part of the project's {@link Logger} the runtime uses. */
@@ -503,7 +503,8 @@ class Machine implements UlAssociation {
   /** Looks up Table 9-10 and executes the action; returns the write of DT-1/AR-7. */
   #dispatch(event: Event, input: Input = NO_INPUT): Promise<void> | undefined {
     const from = this.state;
-    const t = transition(from, event);
+    // The table itself, not transition(): a function less on every message's path.
+    const t = TRANSITIONS[event][from];
     if (t.kind === "invalid-local-primitive") {
       throw new UlUsageError(
         `${EVENTS[event].description} is not allowed in ${from} (${STATES[from]})`,

@@ -358,7 +358,8 @@ export const TABLE_9_10: Readonly<Record<Event, Row>> = {
  * makes no object and searches no list. Cells of one action share one
  * transition; the table is built with plain loops (a tool's start runs this).
  */
-const TRANSITIONS = transitionTable();
+export const TRANSITIONS: Readonly<Record<Event, Readonly<Record<State, Transition>>>> =
+  transitionTable();
 
 function transitionTable(): Record<Event, Record<State, Transition>> {
   const table = {} as Record<Event, Record<State, Transition>>;
@@ -390,7 +391,7 @@ function transitionTable(): Record<Event, Record<State, Transition>> {
 
 /**
  * Looks up PS3.8 Table 9-10 for `state` + `event`: the action to execute and
- * its next state, or a marker for a blank cell.
+ * its next state, or a marker for a blank cell ({@link TRANSITIONS}'s cell).
  */
 export function transition(state: State, event: Event): Transition {
   return TRANSITIONS[event][state];
