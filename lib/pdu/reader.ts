@@ -334,6 +334,8 @@ export class PduReader {
       if (whole) return whole;
     }
     if (this.#pdu === null) {
+      // Nothing more read (every read's last call, after its PDUs): no view made to find so.
+      if (this.#queued === 0) return null;
       this.#headerFilled += this.#take(this.#header.subarray(this.#headerFilled));
       if (this.#headerFilled === 0) return null;
       if (pduTypeName(this.#header[0]) === undefined) {
