@@ -522,9 +522,13 @@ class Machine implements UlAssociation {
     if (this.#log.isEnabled("trace")) {
       this.#log.trace(describeTransition(from, event, action, next));
     }
-    // The wait for the peer's answer runs only in those states (AE-2 and AR-1 start it there).
-    if (AWAITING_PEER.has(from) && !AWAITING_PEER.has(next)) this.#peerWait.stop();
-    if (!ASSOCIATED.has(next)) this.#idle.stop();
+    if (next !== from) {
+      // The wait for the peer's answer runs only in those states (AE-2 and AR-1 start it
+      // there); the idle timer only while associated (#restartIdle starts it only then, so
+      // a transition that stays in a state has nothing to stop: every P-DATA's).
+      if (AWAITING_PEER.has(from) && !AWAITING_PEER.has(next)) this.#peerWait.stop();
+      if (!ASSOCIATED.has(next)) this.#idle.stop();
+    }
     const onTransition = this.#opts.onTransition;
     if (onTransition) {
       this.#callback("onTransition", () => onTransition({ state: from, event, action, next }));
