@@ -17,7 +17,7 @@ import {
   tlsListen,
   tlsOptionGroup,
   verificationPolicy
-} from "./chunk-AEHBMMGK.js";
+} from "./chunk-VNHELUXD.js";
 
 // lib/cli/echoscp/main.ts
 // cli/echoscp.ts

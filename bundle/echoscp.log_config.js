@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-AEHBMMGK.js";
+} from "./chunk-VNHELUXD.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-PZNZILN4.js";
+} from "./chunk-SVJ33VPC.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-7FGWEZUK.js";
-import "./chunk-AEHBMMGK.js";
+} from "./chunk-2Q2ZVJFP.js";
+import "./chunk-VNHELUXD.js";
 export {
   TlsError,
   TlsTransport,

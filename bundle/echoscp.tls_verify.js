@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-PZNZILN4.js";
-import "./chunk-7FGWEZUK.js";
-import "./chunk-AEHBMMGK.js";
+} from "./chunk-SVJ33VPC.js";
+import "./chunk-2Q2ZVJFP.js";
+import "./chunk-VNHELUXD.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

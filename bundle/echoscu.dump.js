@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-4735P3ZI.js";
+} from "./chunk-SVSSVHVR.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-4735P3ZI.js";
+} from "./chunk-SVSSVHVR.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -11,8 +11,8 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-NOBPWKWS.js";
-import "./chunk-4735P3ZI.js";
+} from "./chunk-SA3BPTQQ.js";
+import "./chunk-SVSSVHVR.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-Y47E3RVG.js";
+} from "./chunk-GXIOKERG.js";
 import {
   profileVersions
-} from "./chunk-HIWI2KJI.js";
+} from "./chunk-OOU5TEPP.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-SRIJR444.js";
-import "./chunk-4735P3ZI.js";
+} from "./chunk-OGXVALTR.js";
+import "./chunk-SVSSVHVR.js";
 export {
   TlsError,
   TlsTransport,

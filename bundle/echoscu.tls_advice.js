@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-QPX4O4LN.js";
-import "./chunk-SRIJR444.js";
-import "./chunk-4735P3ZI.js";
+} from "./chunk-E4375W4M.js";
+import "./chunk-OGXVALTR.js";
+import "./chunk-SVSSVHVR.js";
 export {
   rootVerdictLine,
   tlsAdvice,

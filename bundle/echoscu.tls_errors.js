@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-SRIJR444.js";
-import "./chunk-4735P3ZI.js";
+} from "./chunk-OGXVALTR.js";
+import "./chunk-SVSSVHVR.js";
 export {
   TlsError,
   classifyTlsError,

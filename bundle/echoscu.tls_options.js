@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-QPX4O4LN.js";
+} from "./chunk-E4375W4M.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-HIWI2KJI.js";
+} from "./chunk-OOU5TEPP.js";
 import {
   TlsError
-} from "./chunk-SRIJR444.js";
+} from "./chunk-OGXVALTR.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-4735P3ZI.js";
+} from "./chunk-SVSSVHVR.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

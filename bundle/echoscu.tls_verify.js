@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-Y47E3RVG.js";
-import "./chunk-HIWI2KJI.js";
-import "./chunk-SRIJR444.js";
-import "./chunk-4735P3ZI.js";
+} from "./chunk-GXIOKERG.js";
+import "./chunk-OOU5TEPP.js";
+import "./chunk-OGXVALTR.js";
+import "./chunk-SVSSVHVR.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -49,7 +49,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   uidName
-} from "./chunk-QWXNGFXG.js";
+} from "./chunk-RJVAQKQ6.js";
 
 // lib/dicom/json_model.ts
 // lib/cli/findscu/engine.ts

@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-QWXNGFXG.js";
+} from "./chunk-RJVAQKQ6.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-QWXNGFXG.js";
+} from "./chunk-RJVAQKQ6.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-YI5QG64B.js";
+} from "./chunk-5CIBEGNC.js";
 import {
   profileVersions
-} from "./chunk-V4IE6W43.js";
+} from "./chunk-O4BVL7N7.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-JMH5TP5U.js";
-import "./chunk-QWXNGFXG.js";
+} from "./chunk-MMUKMBXM.js";
+import "./chunk-RJVAQKQ6.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-32BFCXTH.js";
-import "./chunk-JMH5TP5U.js";
-import "./chunk-QWXNGFXG.js";
+} from "./chunk-JHJRTXVC.js";
+import "./chunk-MMUKMBXM.js";
+import "./chunk-RJVAQKQ6.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-JMH5TP5U.js";
-import "./chunk-QWXNGFXG.js";
+} from "./chunk-MMUKMBXM.js";
+import "./chunk-RJVAQKQ6.js";
 export {
   TlsError,
   classifyTlsError,

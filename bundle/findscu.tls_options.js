@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-32BFCXTH.js";
+} from "./chunk-JHJRTXVC.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-V4IE6W43.js";
+} from "./chunk-O4BVL7N7.js";
 import {
   TlsError
-} from "./chunk-JMH5TP5U.js";
+} from "./chunk-MMUKMBXM.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-QWXNGFXG.js";
+} from "./chunk-RJVAQKQ6.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-YI5QG64B.js";
-import "./chunk-V4IE6W43.js";
-import "./chunk-JMH5TP5U.js";
-import "./chunk-QWXNGFXG.js";
+} from "./chunk-5CIBEGNC.js";
+import "./chunk-O4BVL7N7.js";
+import "./chunk-MMUKMBXM.js";
+import "./chunk-RJVAQKQ6.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

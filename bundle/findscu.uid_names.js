@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-QWXNGFXG.js";
+} from "./chunk-RJVAQKQ6.js";
 export {
   uidLabel,
   uidName

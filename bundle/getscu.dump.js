@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-7XD64MOT.js";
+} from "./chunk-NCVFGEHI.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

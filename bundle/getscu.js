@@ -39,7 +39,7 @@ import {
   tlsConnect,
   tlsOptionGroup,
   withProgressLine
-} from "./chunk-7XD64MOT.js";
+} from "./chunk-NCVFGEHI.js";
 
 // lib/cli/getscu/main.ts
 // cli/getscu.ts

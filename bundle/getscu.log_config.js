@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-7XD64MOT.js";
+} from "./chunk-NCVFGEHI.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

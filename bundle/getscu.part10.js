@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-7XD64MOT.js";
+} from "./chunk-NCVFGEHI.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-7XD64MOT.js";
+} from "./chunk-NCVFGEHI.js";
 export {
   QUERY_MODELS,
   find,

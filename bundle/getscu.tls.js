@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-QEIWFWGP.js";
+} from "./chunk-X6B5WNM3.js";
 import {
   profileVersions
-} from "./chunk-M5NROM5E.js";
+} from "./chunk-DBEERYH4.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-QBHOZMCF.js";
-import "./chunk-7XD64MOT.js";
+} from "./chunk-3HDGPL7C.js";
+import "./chunk-NCVFGEHI.js";
 export {
   TlsError,
   TlsTransport,

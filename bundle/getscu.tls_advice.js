@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-UJIC22DC.js";
-import "./chunk-QBHOZMCF.js";
-import "./chunk-7XD64MOT.js";
+} from "./chunk-6BJDXMLU.js";
+import "./chunk-3HDGPL7C.js";
+import "./chunk-NCVFGEHI.js";
 export {
   rootVerdictLine,
   tlsAdvice,

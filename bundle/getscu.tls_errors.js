@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-QBHOZMCF.js";
-import "./chunk-7XD64MOT.js";
+} from "./chunk-3HDGPL7C.js";
+import "./chunk-NCVFGEHI.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-UJIC22DC.js";
+} from "./chunk-6BJDXMLU.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-M5NROM5E.js";
+} from "./chunk-DBEERYH4.js";
 import {
   TlsError
-} from "./chunk-QBHOZMCF.js";
+} from "./chunk-3HDGPL7C.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-7XD64MOT.js";
+} from "./chunk-NCVFGEHI.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

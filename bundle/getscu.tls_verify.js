@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-QEIWFWGP.js";
-import "./chunk-M5NROM5E.js";
-import "./chunk-QBHOZMCF.js";
-import "./chunk-7XD64MOT.js";
+} from "./chunk-X6B5WNM3.js";
+import "./chunk-DBEERYH4.js";
+import "./chunk-3HDGPL7C.js";
+import "./chunk-NCVFGEHI.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-7XD64MOT.js";
+} from "./chunk-NCVFGEHI.js";
 export {
   uidLabel,
   uidName

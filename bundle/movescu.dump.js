@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-5EJWI3A7.js";
+} from "./chunk-YI6VVREY.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -66,7 +66,7 @@ import {
   tlsOptionGroup,
   verification,
   withProgressLine
-} from "./chunk-5EJWI3A7.js";
+} from "./chunk-YI6VVREY.js";
 
 // lib/ae/serve.ts
 // lib/cli/movescu/receiver.ts

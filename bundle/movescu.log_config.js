@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-5EJWI3A7.js";
+} from "./chunk-YI6VVREY.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

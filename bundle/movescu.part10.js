@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-5EJWI3A7.js";
+} from "./chunk-YI6VVREY.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-5EJWI3A7.js";
+} from "./chunk-YI6VVREY.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-3YZ3B5OV.js";
+} from "./chunk-JXJ5JHE2.js";
 import {
   profileVersions
-} from "./chunk-2E7WJ3GW.js";
+} from "./chunk-UQZ73ZZK.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-WW57LZCG.js";
-import "./chunk-5EJWI3A7.js";
+} from "./chunk-7VG5XMX3.js";
+import "./chunk-YI6VVREY.js";
 export {
   TlsError,
   TlsTransport,

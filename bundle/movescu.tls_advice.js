@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-75VL34JX.js";
-import "./chunk-WW57LZCG.js";
-import "./chunk-5EJWI3A7.js";
+} from "./chunk-GODKYIAL.js";
+import "./chunk-7VG5XMX3.js";
+import "./chunk-YI6VVREY.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-WW57LZCG.js";
-import "./chunk-5EJWI3A7.js";
+} from "./chunk-7VG5XMX3.js";
+import "./chunk-YI6VVREY.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-75VL34JX.js";
+} from "./chunk-GODKYIAL.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-2E7WJ3GW.js";
+} from "./chunk-UQZ73ZZK.js";
 import {
   TlsError
-} from "./chunk-WW57LZCG.js";
+} from "./chunk-7VG5XMX3.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-5EJWI3A7.js";
+} from "./chunk-YI6VVREY.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

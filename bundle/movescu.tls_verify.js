@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-3YZ3B5OV.js";
-import "./chunk-2E7WJ3GW.js";
-import "./chunk-WW57LZCG.js";
-import "./chunk-5EJWI3A7.js";
+} from "./chunk-JXJ5JHE2.js";
+import "./chunk-UQZ73ZZK.js";
+import "./chunk-7VG5XMX3.js";
+import "./chunk-YI6VVREY.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

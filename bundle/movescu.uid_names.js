@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-5EJWI3A7.js";
+} from "./chunk-YI6VVREY.js";
 export {
   uidLabel,
   uidName

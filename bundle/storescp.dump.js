@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-QKO2EFWB.js";
+} from "./chunk-QKS2BM7C.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -27,7 +27,7 @@ import {
   storeScpTransferSyntaxes,
   tlsListen,
   tlsOptionGroup
-} from "./chunk-QKO2EFWB.js";
+} from "./chunk-QKS2BM7C.js";
 
 // lib/cli/storescp/main.ts
 // cli/storescp.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-QKO2EFWB.js";
+} from "./chunk-QKS2BM7C.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

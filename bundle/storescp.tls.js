@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-IH5NVCCT.js";
+} from "./chunk-7EUOVHDZ.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-GFIGTQOM.js";
-import "./chunk-QKO2EFWB.js";
+} from "./chunk-MXLR6MGR.js";
+import "./chunk-QKS2BM7C.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-GFIGTQOM.js";
+} from "./chunk-MXLR6MGR.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -20,7 +20,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-QKO2EFWB.js";
+} from "./chunk-QKS2BM7C.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

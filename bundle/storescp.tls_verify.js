@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-IH5NVCCT.js";
-import "./chunk-GFIGTQOM.js";
-import "./chunk-QKO2EFWB.js";
+} from "./chunk-7EUOVHDZ.js";
+import "./chunk-MXLR6MGR.js";
+import "./chunk-QKS2BM7C.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-QKO2EFWB.js";
+} from "./chunk-QKS2BM7C.js";
 export {
   uidLabel,
   uidName

@@ -81,7 +81,7 @@ import {
   tsEncoding,
   uidName,
   withProgressLine
-} from "./chunk-MMPEHPN3.js";
+} from "./chunk-7Q5VHHWM.js";
 
 // lib/cli/storescu/contexts.ts
 // lib/dicom/transcode.ts

@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-MMPEHPN3.js";
+} from "./chunk-7Q5VHHWM.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -26,7 +26,7 @@ import {
   tagVr,
   tsEncoding,
   vrInfo
-} from "./chunk-MMPEHPN3.js";
+} from "./chunk-7Q5VHHWM.js";
 
 // lib/dicom/charset.ts
 // lib/dicom/dataset.ts

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-Y25NSFQ7.js";
+} from "./chunk-RTR2W6YP.js";
 import {
   profileVersions
-} from "./chunk-GJO3PUNK.js";
+} from "./chunk-QJGAYS7K.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-5PTELBU3.js";
-import "./chunk-MMPEHPN3.js";
+} from "./chunk-H7TZ3E36.js";
+import "./chunk-7Q5VHHWM.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-HPZ2XD3X.js";
-import "./chunk-5PTELBU3.js";
-import "./chunk-MMPEHPN3.js";
+} from "./chunk-YDBTARXO.js";
+import "./chunk-H7TZ3E36.js";
+import "./chunk-7Q5VHHWM.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-5PTELBU3.js";
-import "./chunk-MMPEHPN3.js";
+} from "./chunk-H7TZ3E36.js";
+import "./chunk-7Q5VHHWM.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-HPZ2XD3X.js";
+} from "./chunk-YDBTARXO.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-GJO3PUNK.js";
+} from "./chunk-QJGAYS7K.js";
 import {
   TlsError
-} from "./chunk-5PTELBU3.js";
+} from "./chunk-H7TZ3E36.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-MMPEHPN3.js";
+} from "./chunk-7Q5VHHWM.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-Y25NSFQ7.js";
-import "./chunk-GJO3PUNK.js";
-import "./chunk-5PTELBU3.js";
-import "./chunk-MMPEHPN3.js";
+} from "./chunk-RTR2W6YP.js";
+import "./chunk-QJGAYS7K.js";
+import "./chunk-H7TZ3E36.js";
+import "./chunk-7Q5VHHWM.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-MMPEHPN3.js";
+} from "./chunk-7Q5VHHWM.js";
 export {
   uidLabel,
   uidName
