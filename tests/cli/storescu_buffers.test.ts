@@ -15,7 +15,7 @@ import { transcodeDataset } from "../../lib/dicom/transcode.ts";
 import { writeImageFile } from "../../testing/dicom_files.ts";
 import { runTool, show } from "../../testing/procs.ts";
 import { withTempDir } from "../../testing/temp_files.ts";
-import { poisonReleasedHeadBuffers } from "../../lib/cli/storescu/engine.ts";
+import { headBuffersMade, poisonReleasedHeadBuffers } from "../../lib/cli/storescu/engine.ts";
 import { main } from "../../lib/cli/storescu/main.ts";
 
 const EXPLICIT_LE = "1.2.840.10008.1.2.1";
@@ -164,6 +164,23 @@ for (const mode of MODES) {
       });
     });
   }
+}
+
+/**
+ * Each store gives its read-ahead buffers back once it is answered, also when nothing waits
+ * on their release (a data set read whole or in runs is given back without a promise): after
+ * a first run, a second run of the same files makes no buffer. A store that kept its buffers
+ * would make one or two per file.
+ */
+for (const mode of [MODES[0], MODES[2]]) {
+  Deno.test(`storescu in process ${mode.name}: every store gives its read-ahead buffers back, a second run makes none`, async () => {
+    const run = (args: string[]) => main(["-q", ...args]).then((code) => assert.equal(code, 0));
+    await sendAndCompare(mode, "as is", run);
+    const before = headBuffersMade();
+    await sendAndCompare(mode, "as is", run);
+    await sendAndCompare(mode, "-xi (transcoded)", run);
+    assert.equal(headBuffersMade(), before);
+  });
 }
 
 /**

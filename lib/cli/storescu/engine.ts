@@ -305,6 +305,13 @@ export function refusalFacts(
 export function metaMismatch(info: DicomFileInfo): string | undefined {
   const meta = info.meta;
   if (!meta) return undefined;
+  // The common case, once per file: no closure, list or space-free copy made for it.
+  if (
+    agree(meta.mediaStorageSopClassUid, info.sopClassUid) &&
+    agree(meta.mediaStorageSopInstanceUid, info.sopInstanceUid)
+  ) {
+    return undefined;
+  }
   const differ: string[] = [];
   const pair = (what: string, metaTag: string, dsTag: string, m: string, d: string) => {
     if (m && m.replaceAll(" ", "") !== d) {
@@ -329,6 +336,11 @@ export function metaMismatch(info: DicomFileInfo): string | undefined {
     ? undefined
     : `the file meta information disagrees with the data set: ${differ.join("; ")}; ` +
       "sending the data set's";
+}
+
+/** A meta information UID that is the data set's as it is (so also without its spaces). */
+function agree(meta: string, dataset: string): boolean {
+  return meta === dataset && !meta.includes(" ");
 }
 
 /** The modality DCMTK names a SOP class by in `Sending Store Request`, with its fallback. */
@@ -502,7 +514,9 @@ interface Prepared {
   /** Values replaced in the data set: the invented ones, then the space-padded UIDs corrected. */
   replace: Map<number, string>;
   /** The space-padded UIDs corrected, each warned of in the store's turn; unset when the file could not be read. */
-  padded?: Map<number, string>;
+  padded?: ReadonlyMap<number, string>;
+  /** The file's data set read ahead (`data` is made from it), given back once the store is over. */
+  source?: ReadAhead;
   /** The data set as it goes out, read ahead and checked. */
   data?: ReadAhead;
   /** Why the file could not be read or checked (reported in the store's turn). */
@@ -661,9 +675,18 @@ class ReadAhead {
     return new ReadAhead([...first.slots], runs.chunks(), undefined, release, first, runs);
   }
 
-  /** The chunks' memory may be reused: the store that sent them is over. Closes the source. */
-  async release(): Promise<void> {
-    await this.close();
+  /**
+   * The chunks' memory may be reused: the store that sent them is over.
+   * Closes the source; a promise only when a stream is to be closed (not
+   * for a data set read whole or in runs: once per file, no promise).
+   */
+  release(): Promise<void> | undefined {
+    const closing = this.close();
+    if (closing) return closing.then(() => this.#free());
+    this.#free();
+  }
+
+  #free(): void {
     this.#release?.();
     this.#release = undefined;
   }
@@ -750,10 +773,13 @@ class ReadAhead {
     }
   }
 
-  /** Closes the source (when the chunks are not taken after all). */
-  async close(): Promise<void> {
-    await this.#rest?.return?.();
+  /**
+   * Closes the source (when the chunks are not taken after all): a promise
+   * only when a stream is to be closed.
+   */
+  close(): Promise<unknown> | undefined {
     this.#fileRuns?.close();
+    return this.#rest?.return?.();
   }
 }
 
@@ -856,8 +882,8 @@ class FileRuns {
  * comes in one read, or, when the association's PDVs (`pdvLength`) are of
  * {@link RUN_MIN_PDV} bytes or more, in one read per PDV straight into a
  * {@link PDataRun}, from which it goes to the network without another
- * copy. The promise is marked handled: a read error surfaces when it is
- * awaited, also if that is never.
+ * copy. A rejected promise is marked handled: a read error surfaces when
+ * it is awaited, also if that is never.
  */
 function readFileAhead(info: DicomFileInfo, pdvLength: number): Promise<ReadAhead> {
   const chunk = Math.max(2, Math.min(CHECK_AHEAD, info.size - info.datasetOffset));
@@ -893,7 +919,7 @@ function readFileAhead(info: DicomFileInfo, pdvLength: number): Promise<ReadAhea
       }
     } catch (err) {
       release();
-      head = Promise.reject(err);
+      head = handledRejection(err);
     } finally {
       reader?.close();
     }
@@ -908,14 +934,24 @@ function readFileAhead(info: DicomFileInfo, pdvLength: number): Promise<ReadAhea
     } catch (err) {
       reader?.close();
       release();
-      head = Promise.reject(err);
+      head = handledRejection(err);
     }
   } else {
     head = ReadAhead.open(readDatasetChunks(info, chunk, { into: buffers }), undefined, release);
+    head.catch(ignore);
   }
-  head.catch(() => {});
   return head;
 }
+
+/** A promise rejected with `err`, marked handled (see readFileAhead). */
+function handledRejection(err: unknown): Promise<never> {
+  const p = Promise.reject(err);
+  p.catch(ignore);
+  return p;
+}
+
+/** Takes a rejection that surfaces elsewhere. */
+function ignore(): void {}
 
 /**
  * The shortest PDV a data set is read into a {@link PDataRun} for: a read
@@ -928,9 +964,24 @@ const HEAD_BUFFER = PDataRun.size(RUN_MIN_PDV, CHECK_AHEAD);
 /** Read-ahead buffers free for the next file. */
 const HEAD_BUFFERS: Uint8Array[] = [];
 
+/** Read-ahead buffers made in this process (see {@link headBuffersMade}). */
+let headBuffersCount = 0;
+
 /** A read-ahead buffer: one given back before, or a new one. */
 function headBuffer(): Uint8Array {
-  return HEAD_BUFFERS.pop() ?? new Uint8Array(HEAD_BUFFER);
+  const spare = HEAD_BUFFERS.pop();
+  if (spare) return spare;
+  headBuffersCount++;
+  return new Uint8Array(HEAD_BUFFER);
+}
+
+/**
+ * How many read-ahead buffers this process has made: once a run has given
+ * its buffers back, another run of the same files makes none (storescu's
+ * memory does not grow with the number of files). For tests and debugging.
+ */
+export function headBuffersMade(): number {
+  return headBuffersCount;
 }
 
 /** The byte every read-ahead buffer given back is filled with, when set (a debugging aid). */
@@ -1243,9 +1294,11 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
   /** The next store to do, if any may be handed out: retries first, then the queue. */
   function take(): Task | undefined {
     if (halted || stopped()) return undefined;
-    const now = performance.now();
-    const ready = again.findIndex((t) => t.notBefore <= now);
-    if (ready >= 0) return again.splice(ready, 1)[0];
+    if (again.length > 0) {
+      const now = performance.now();
+      const ready = again.findIndex((t) => t.notBefore <= now);
+      if (ready >= 0) return again.splice(ready, 1)[0];
+    }
     const job = queue[0];
     if (!job) return undefined;
     job.remaining--;
@@ -1493,10 +1546,10 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
         return true;
       }
       recordTask(task, rec);
-      await renameProcessed(job.path, false);
+      if (o.rename) await renameProcessed(job.path, false);
       return false;
     };
-    log.info(`Sending file: ${job.path}`);
+    if (log.isEnabled("info")) log.info(`Sending file: ${job.path}`);
     const info = job.info;
     if (!info) {
       log.error(`Bad DICOM file: ${job.error}`);
@@ -1563,12 +1616,6 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
       priority: PRIORITY.medium,
     };
     rec.messageId = messageId;
-    const wait = {
-      operation: "C-STORE",
-      activity: "store",
-      failedPrefix: `Store Failed, file: ${job.path}:\n`,
-      timeoutMs: o.dimseTimeoutMs,
-    };
     // Lines with a lookup in them are built only when shown (-q, the default for many runs).
     if (log.isEnabled("info")) {
       log.info(`Sending Store Request (MsgID ${messageId}, ${modality(sopClassUid, "OT")})`);
@@ -1615,11 +1662,19 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
       }
       // No response: a timeout, an abort or a lost connection (also under the data set, -ts
       // with the peer not reading), a protocol error: no fault of the file.
+      const wait = {
+        operation: "C-STORE",
+        activity: "store",
+        failedPrefix: `Store Failed, file: ${job.path}:\n`,
+        timeoutMs: o.dimseTimeoutMs,
+      };
       const lost = operationFailure(err, wait, log);
       return await fail(lost.outcome, lost.diagnosis, true) ? "retry-lost" : "lost";
     }
-    // Answered: the request is out whole, its read-ahead memory free for another file.
-    await discard(head);
+    // Answered: the request is out whole, its read-ahead memory free for another file (the
+    // source was read: the data set went out of it).
+    const released = ready.source!.release();
+    if (released) await released;
     const rsp = { message: response };
     const status = response.status;
     rec.status = status;
@@ -1656,7 +1711,7 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
       rec.fate = category;
       rec.ms = since(t);
       recordTask(task, rec);
-      await renameProcessed(job.path, true);
+      if (o.rename) await renameProcessed(job.path, true);
       return "ok";
     }
     const text = `${job.path}: the peer refused it with ${formatStatus(status, "C-STORE")}: ${
@@ -1693,21 +1748,25 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
     );
     const replace = new Map(invented);
     if (choice.kind === "none") return { choice, replace };
-    let padded: Map<number, string> | undefined;
+    let padded: ReadonlyMap<number, string> | undefined;
     try {
       const source = await readHead();
       // The inspection saw the values: a file without a space in them is not looked at again.
       const found = sopUidsHoldSpaces(info) === false
-        ? new Map<number, string>()
+        ? NO_VALUES
         : spacePaddedUids(source, info.transferSyntaxUid);
-      padded = new Map();
-      for (const [tag, uid] of found) {
-        if (replace.has(tag)) continue; // +II: a new one
-        padded.set(tag, uid);
-        replace.set(tag, uid);
+      padded = NO_VALUES;
+      if (found.size > 0) {
+        const corrected = new Map<number, string>();
+        for (const [tag, uid] of found) {
+          if (replace.has(tag)) continue; // +II: a new one
+          corrected.set(tag, uid);
+          replace.set(tag, uid);
+        }
+        padded = corrected;
       }
       const data = await outgoingDataset(source, info, choice.context.transferSyntax, replace, o);
-      return { choice, replace, padded, data };
+      return { choice, replace, padded, source, data };
     } catch (error) {
       return { choice, replace, padded, error };
     }
@@ -1715,7 +1774,6 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
 
   /** +rn: `.done` or `.bad` appended to the name of a processed file, as DCMTK does. */
   async function renameProcessed(path: string, ok: boolean) {
-    if (!o.rename) return;
     const target = `${path}${ok ? ".done" : ".bad"}`;
     try {
       await Deno.rename(path, target);
@@ -1743,6 +1801,8 @@ export async function runStoreScu(o: StoreScuOptions): Promise<StoreResult> {
 
 /** What a chunk read ahead is replaced with once handed on. */
 const EMPTY = new Uint8Array(0);
+/** No values (a file's SOP UIDs without spaces, none to correct): one map for every such file. */
+const NO_VALUES: ReadonlyMap<number, string> = new Map();
 /** An ASCII space. */
 const SPACE = 0x20;
 
