@@ -697,6 +697,9 @@ function refusalFacts(rsp, sent) {
 function metaMismatch(info) {
   const meta = info.meta;
   if (!meta) return void 0;
+  if (agree(meta.mediaStorageSopClassUid, info.sopClassUid) && agree(meta.mediaStorageSopInstanceUid, info.sopInstanceUid)) {
+    return void 0;
+  }
   const differ = [];
   const pair = (what, metaTag, dsTag, m, d) => {
     if (m && m.replaceAll(" ", "") !== d) {
@@ -706,6 +709,9 @@ function metaMismatch(info) {
   pair("SOP Class UID", "(0002,0002)", "(0008,0016)", meta.mediaStorageSopClassUid, info.sopClassUid);
   pair("SOP Instance UID", "(0002,0003)", "(0008,0018)", meta.mediaStorageSopInstanceUid, info.sopInstanceUid);
   return differ.length === 0 ? void 0 : `the file meta information disagrees with the data set: ${differ.join("; ")}; sending the data set's`;
+}
+function agree(meta, dataset) {
+  return meta === dataset && !meta.includes(" ");
 }
 function modality(uid, fallback) {
   const m = sopClassModality(uid);
@@ -931,9 +937,17 @@ var ReadAhead = class _ReadAhead {
       ...first.slots
     ], runs.chunks(), void 0, release, first, runs);
   }
-  /** The chunks' memory may be reused: the store that sent them is over. Closes the source. */
-  async release() {
-    await this.close();
+  /**
+   * The chunks' memory may be reused: the store that sent them is over.
+   * Closes the source; a promise only when a stream is to be closed (not
+   * for a data set read whole or in runs: once per file, no promise).
+   */
+  release() {
+    const closing = this.close();
+    if (closing) return closing.then(() => this.#free());
+    this.#free();
+  }
+  #free() {
     this.#release?.();
     this.#release = void 0;
   }
@@ -1010,10 +1024,13 @@ var ReadAhead = class _ReadAhead {
       await this.close();
     }
   }
-  /** Closes the source (when the chunks are not taken after all). */
-  async close() {
-    await this.#rest?.return?.();
+  /**
+   * Closes the source (when the chunks are not taken after all): a promise
+   * only when a stream is to be closed.
+   */
+  close() {
     this.#fileRuns?.close();
+    return this.#rest?.return?.();
   }
 };
 async function* checkedRuns(first, runs, parser) {
@@ -1113,7 +1130,7 @@ function readFileAhead(info, pdvLength) {
       }
     } catch (err) {
       release();
-      head = Promise.reject(err);
+      head = handledRejection(err);
     } finally {
       reader?.close();
     }
@@ -1126,22 +1143,32 @@ function readFileAhead(info, pdvLength) {
     } catch (err) {
       reader?.close();
       release();
-      head = Promise.reject(err);
+      head = handledRejection(err);
     }
   } else {
     head = ReadAhead.open(readDatasetChunks(info, chunk, {
       into: buffers
     }), void 0, release);
+    head.catch(ignore);
   }
-  head.catch(() => {
-  });
   return head;
+}
+function handledRejection(err) {
+  const p = Promise.reject(err);
+  p.catch(ignore);
+  return p;
+}
+function ignore() {
 }
 var RUN_MIN_PDV = 64 * 1024;
 var HEAD_BUFFER = PDataRun.size(RUN_MIN_PDV, CHECK_AHEAD);
 var HEAD_BUFFERS = [];
+var headBuffersCount = 0;
 function headBuffer() {
-  return HEAD_BUFFERS.pop() ?? new Uint8Array(HEAD_BUFFER);
+  const spare = HEAD_BUFFERS.pop();
+  if (spare) return spare;
+  headBuffersCount++;
+  return new Uint8Array(HEAD_BUFFER);
 }
 var headPoison;
 var SPARE_HEAD_BUFFERS = 4;
@@ -1372,9 +1399,11 @@ async function runStoreScu(o) {
   return finish(runFailure);
   function take() {
     if (halted || stopped()) return void 0;
-    const now = performance.now();
-    const ready2 = again.findIndex((t) => t.notBefore <= now);
-    if (ready2 >= 0) return again.splice(ready2, 1)[0];
+    if (again.length > 0) {
+      const now = performance.now();
+      const ready2 = again.findIndex((t) => t.notBefore <= now);
+      if (ready2 >= 0) return again.splice(ready2, 1)[0];
+    }
     const job = queue[0];
     if (!job) return void 0;
     job.remaining--;
@@ -1587,10 +1616,10 @@ async function runStoreScu(o) {
         return true;
       }
       recordTask(task, rec);
-      await renameProcessed(job.path, false);
+      if (o.rename) await renameProcessed(job.path, false);
       return false;
     };
-    log2.info(`Sending file: ${job.path}`);
+    if (log2.isEnabled("info")) log2.info(`Sending file: ${job.path}`);
     const info = job.info;
     if (!info) {
       log2.error(`Bad DICOM file: ${job.error}`);
@@ -1639,13 +1668,6 @@ async function runStoreScu(o) {
       priority: PRIORITY.medium
     };
     rec.messageId = messageId;
-    const wait = {
-      operation: "C-STORE",
-      activity: "store",
-      failedPrefix: `Store Failed, file: ${job.path}:
-`,
-      timeoutMs: o.dimseTimeoutMs
-    };
     if (log2.isEnabled("info")) {
       log2.info(`Sending Store Request (MsgID ${messageId}, ${modality(sopClassUid, "OT")})`);
     }
@@ -1692,10 +1714,18 @@ ${why}`);
         await fail("file-failed", `${why} (association aborted: part of the data set was sent)`);
         return "lost-file";
       }
+      const wait = {
+        operation: "C-STORE",
+        activity: "store",
+        failedPrefix: `Store Failed, file: ${job.path}:
+`,
+        timeoutMs: o.dimseTimeoutMs
+      };
       const lost = operationFailure(err, wait, log2);
       return await fail(lost.outcome, lost.diagnosis, true) ? "retry-lost" : "lost";
     }
-    await discard(head);
+    const released = ready2.source.release();
+    if (released) await released;
     const rsp = {
       message: response
     };
@@ -1736,7 +1766,7 @@ ${why}`);
       rec.fate = category;
       rec.ms = since(t);
       recordTask(task, rec);
-      await renameProcessed(job.path, true);
+      if (o.rename) await renameProcessed(job.path, true);
       return "ok";
     }
     const text = `${job.path}: the peer refused it with ${formatStatus(status, "C-STORE")}: ${refusalFacts(rsp.message, {
@@ -1766,18 +1796,23 @@ ${why}`);
     let padded;
     try {
       const source = await readHead();
-      const found = sopUidsHoldSpaces(info) === false ? /* @__PURE__ */ new Map() : spacePaddedUids(source, info.transferSyntaxUid);
-      padded = /* @__PURE__ */ new Map();
-      for (const [tag, uid] of found) {
-        if (replace.has(tag)) continue;
-        padded.set(tag, uid);
-        replace.set(tag, uid);
+      const found = sopUidsHoldSpaces(info) === false ? NO_VALUES : spacePaddedUids(source, info.transferSyntaxUid);
+      padded = NO_VALUES;
+      if (found.size > 0) {
+        const corrected = /* @__PURE__ */ new Map();
+        for (const [tag, uid] of found) {
+          if (replace.has(tag)) continue;
+          corrected.set(tag, uid);
+          replace.set(tag, uid);
+        }
+        padded = corrected;
       }
       const data = await outgoingDataset(source, info, choice.context.transferSyntax, replace, o);
       return {
         choice,
         replace,
         padded,
+        source,
         data
       };
     } catch (error) {
@@ -1790,7 +1825,6 @@ ${why}`);
     }
   }
   async function renameProcessed(path, ok) {
-    if (!o.rename) return;
     const target = `${path}${ok ? ".done" : ".bad"}`;
     try {
       await Deno.rename(path, target);
@@ -1815,6 +1849,7 @@ ${why}`);
   }
 }
 var EMPTY = new Uint8Array(0);
+var NO_VALUES = /* @__PURE__ */ new Map();
 var SPACE = 32;
 function spacePaddedUids(head, ts) {
   const found = /* @__PURE__ */ new Map();
