@@ -183,7 +183,8 @@ export class WriteBufferPool {
 
 /**
  * A `.part` file filling up as data set fragments arrive. Fragments are
- * copied into a batch buffer that is written whenever it is full, so a
+ * copied into a batch buffer (a large one's middle is written from its
+ * own memory, see {@link PartFile.add}) that is written whenever it is full, so a
  * transfer holds one batch whatever the size of its data set, and a small
  * data set (its file meta information included) takes a single write;
  * without a batch (the pool's total reached) each fragment is written as
@@ -198,6 +199,8 @@ export class PartFile {
   readonly #pool: WriteBufferPool;
   #batch: Uint8Array | undefined;
   #filled = 0;
+  /** Bytes written to the file so far. */
+  #position = 0;
   #closed = false;
   /** The first write error. */
   error: unknown;
@@ -219,25 +222,39 @@ export class PartFile {
 
   /**
    * Queues bytes, writing each batch as it fills. A fragment of a quarter
-   * of a batch or more (64 KiB by default: a large PDU's) is written as it
-   * is, after what the batch holds: copying it would cost more than the
-   * write it saves.
+   * of a batch or more (64 KiB by default: a large PDU's) is written from
+   * its own memory, but only from the first multiple of {@link WRITE_CHUNK}
+   * in the file it holds to the last: its bytes before are copied to
+   * complete the batch, written first, and its bytes after start the next
+   * batch. So every write but a file's last starts and ends on a multiple
+   * of WRITE_CHUNK, as with small PDUs, whatever the fragments' length.
+   * Written whole, the fragments of 128 KiB PDUs (131,066 bytes, 6 short)
+   * cut the page cache's folios at both ends of each: a 1 GiB file took
+   * 57,344 folios and 40,961 writes instead of 32,769 of each, and 0.07-0.19 s
+   * more system time (of 0.8). The ends copied are about a quarter of
+   * such a fragment.
    * Either way, `bytes` is no longer needed when this returns.
    */
   add(bytes: Uint8Array): void {
     const batch = this.#batch;
-    if (!batch || 4 * bytes.length >= batch.length) {
-      if (this.error !== undefined) return;
-      if (this.#filled > 0) this.#write();
-      try {
-        if (this.error === undefined) this.#file.write(bytes);
-      } catch (err) {
-        this.error = err;
-      }
-      return;
+    if (!batch) return this.#put(bytes);
+    const into = (this.#position + this.#filled) % WRITE_CHUNK;
+    const head = into === 0 ? 0 : WRITE_CHUNK - into;
+    if (4 * bytes.length < batch.length || bytes.length <= head) {
+      return this.#queue(bytes, 0, bytes.length);
     }
-    for (let off = 0; off < bytes.length && this.error === undefined;) {
-      const n = Math.min(batch.length - this.#filled, bytes.length - off);
+    this.#queue(bytes, 0, head);
+    if (this.#filled > 0) this.#write();
+    const tail = bytes.length - (bytes.length - head) % WRITE_CHUNK;
+    if (tail > head) this.#put(bytes.subarray(head, tail));
+    this.#queue(bytes, tail, bytes.length);
+  }
+
+  /** Copies `bytes[from, to)` into the batch, writing it whenever it is full. */
+  #queue(bytes: Uint8Array, from: number, to: number): void {
+    const batch = this.#batch!;
+    for (let off = from; off < to && this.error === undefined;) {
+      const n = Math.min(batch.length - this.#filled, to - off);
       batch.set(n === bytes.length ? bytes : bytes.subarray(off, off + n), this.#filled);
       this.#filled += n;
       off += n;
@@ -246,12 +263,19 @@ export class PartFile {
   }
 
   #write(): void {
+    this.#put(this.#batch!.subarray(0, this.#filled));
+    this.#filled = 0;
+  }
+
+  /** Writes `data` unless a write has failed; keeps the first error. */
+  #put(data: Uint8Array): void {
+    if (this.error !== undefined) return;
     try {
-      this.#file.write(this.#batch!.subarray(0, this.#filled));
+      this.#file.write(data);
+      this.#position += data.length;
     } catch (err) {
       this.error = err;
     }
-    this.#filled = 0;
   }
 
   /** Writes what is left and closes the file; throws the first write error. */

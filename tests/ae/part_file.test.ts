@@ -55,7 +55,7 @@ function addAll(part: PartFile, fragments: Uint8Array[]): Uint8Array {
   return expected;
 }
 
-Deno.test("PartFile writes a large fragment as it is, after what the batch holds, and keeps nothing of it", () => {
+Deno.test("PartFile writes a large fragment from its own memory between 32 KiB multiples in the file, copies only its ends, and keeps nothing of it", () => {
   const { sink, writes, content } = recordingSink();
   const head = fragment(200, 1);
   const expectedHead = head.slice();
@@ -63,18 +63,70 @@ Deno.test("PartFile writes a large fragment as it is, after what the batch holds
     size: 256 * 1024,
     pool: new WriteBufferPool(),
   });
-  // 128 KiB PDUs: data PDVs of 131,060 bytes, then a short last fragment.
-  const big = [fragment(131_060, 2), fragment(131_060, 3), fragment(131_060, 4)];
+  // 128 KiB PDUs: data PDVs of 131,066 bytes (6 short of 128 KiB), then a short last fragment.
+  const big = [fragment(131_066, 2), fragment(131_066, 3), fragment(131_066, 4)];
   const bigObjects = [...big];
   const rest = addAll(part, [...big, fragment(1000, 5)]);
   part.finish();
-  assert.deepEqual(writes.map((w) => w.bytes.length), [200, 131_060, 131_060, 131_060, 1000]);
-  // No copy: the fragment's own memory went to the write.
-  for (let i = 0; i < 3; i++) assert.equal(writes[i + 1].data, bigObjects[i]);
+  // Each fragment's start completes the batch up to a multiple of 32 KiB (a copy), its middle
+  // goes out from its own memory, its end starts the next batch: whole aligned folios.
+  assert.deepEqual(writes.map((w) => w.bytes.length), [
+    32768,
+    98304,
+    32768,
+    98304,
+    32768,
+    98304,
+    200 + 3 * 131_066 + 1000 - 3 * 131_072,
+  ]);
+  // No copy of the middle: views of the fragment's own memory, from its first multiple on.
+  const heads = [32768 - 200, 32768 - 194, 32768 - 188];
+  for (let i = 0; i < 3; i++) {
+    const w = writes[2 * i + 1].data;
+    assert.equal(w.buffer, bigObjects[i].buffer);
+    assert.equal(w.byteOffset, bigObjects[i].byteOffset + heads[i]);
+  }
   const expected = new Uint8Array(200 + rest.length);
   expected.set(expectedHead);
   expected.set(rest, 200);
   assert.deepEqual(content(), expected);
+});
+
+Deno.test("PartFile ends every write but the last on a multiple of 32 KiB in the file, whatever the fragments", () => {
+  // A fixed pseudo-random sequence: small and large fragments, lengths on and off 32 KiB.
+  let seed = 7;
+  const random = (n: number) => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) % n;
+  const lengths = [
+    131_066,
+    131_072,
+    65_536,
+    65_535,
+    16_372,
+    ...Array.from(
+      { length: 60 },
+      () => random(2) ? 64 * 1024 + random(200_000) : 1 + random(30_000),
+    ),
+  ];
+  const { sink, writes, content } = recordingSink();
+  const part = new PartFile(sink, "x.part", fragment(333, 0), {
+    size: 256 * 1024,
+    pool: new WriteBufferPool(),
+  });
+  const fragments = lengths.map((n, i) => fragment(n, i));
+  const objects = new Set(fragments.map((f) => f.buffer));
+  const rest = addAll(part, fragments);
+  part.finish();
+  let at = 0;
+  for (const [i, w] of writes.entries()) {
+    assert.equal(at % 32768, 0, `write ${i} starts at ${at}`);
+    at += w.bytes.length;
+  }
+  // Written from the fragments' own memory: the large ones' middles, in multiples of 32 KiB.
+  const direct = writes.filter((w) => objects.has(w.data.buffer));
+  assert.ok(direct.length > 0);
+  for (const w of direct) assert.equal(w.bytes.length % 32768, 0);
+  assert.equal(content().length, 333 + rest.length);
+  assert.deepEqual(content().subarray(333), rest);
 });
 
 Deno.test("PartFile still gathers small fragments into 256 KiB writes, poisoned after each add", () => {
@@ -105,18 +157,9 @@ Deno.test("PartFile mixes batched and direct writes in order", () => {
   const sizes = [5000, 20_000, 16_383, 16_384, 100, 40_000, 60_000, 1, 16_384];
   const expected = addAll(part, sizes.map((n, i) => fragment(n, i)));
   part.finish();
-  // A quarter of the 64 KiB batch (16 KiB) or more goes out as it is, after the batch.
-  assert.deepEqual(writes.map((w) => w.bytes.length), [
-    5000,
-    20_000,
-    16_383,
-    16_384,
-    100,
-    40_000,
-    60_000,
-    1,
-    16_384,
-  ]);
+  // A quarter of the 64 KiB batch (16 KiB) or more goes out from its own memory between
+  // multiples of 32 KiB in the file (the 60,000's 32,768 bytes from 437 on); the rest is copied.
+  assert.deepEqual(writes.map((w) => w.bytes.length), [65536, 32768, 32768, 32768, 10412]);
   assert.deepEqual(content(), expected);
 });
 
