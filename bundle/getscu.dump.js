@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-NCVFGEHI.js";
+} from "./chunk-QY3AY3W6.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -39,7 +39,7 @@ import {
   tlsConnect,
   tlsOptionGroup,
   withProgressLine
-} from "./chunk-NCVFGEHI.js";
+} from "./chunk-QY3AY3W6.js";
 
 // lib/cli/getscu/main.ts
 // cli/getscu.ts

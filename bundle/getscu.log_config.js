@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-NCVFGEHI.js";
+} from "./chunk-QY3AY3W6.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

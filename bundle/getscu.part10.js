@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-NCVFGEHI.js";
+} from "./chunk-QY3AY3W6.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-NCVFGEHI.js";
+} from "./chunk-QY3AY3W6.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-X6B5WNM3.js";
+} from "./chunk-N4FSMGXM.js";
 import {
   profileVersions
-} from "./chunk-DBEERYH4.js";
+} from "./chunk-L7PUROT5.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-3HDGPL7C.js";
-import "./chunk-NCVFGEHI.js";
+} from "./chunk-FZL7GTX7.js";
+import "./chunk-QY3AY3W6.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-6BJDXMLU.js";
-import "./chunk-3HDGPL7C.js";
-import "./chunk-NCVFGEHI.js";
+} from "./chunk-HR7HEGNG.js";
+import "./chunk-FZL7GTX7.js";
+import "./chunk-QY3AY3W6.js";
 export {
   rootVerdictLine,
   tlsAdvice,

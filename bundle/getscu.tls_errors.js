@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-3HDGPL7C.js";
-import "./chunk-NCVFGEHI.js";
+} from "./chunk-FZL7GTX7.js";
+import "./chunk-QY3AY3W6.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-6BJDXMLU.js";
+} from "./chunk-HR7HEGNG.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-DBEERYH4.js";
+} from "./chunk-L7PUROT5.js";
 import {
   TlsError
-} from "./chunk-3HDGPL7C.js";
+} from "./chunk-FZL7GTX7.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-NCVFGEHI.js";
+} from "./chunk-QY3AY3W6.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-X6B5WNM3.js";
-import "./chunk-DBEERYH4.js";
-import "./chunk-3HDGPL7C.js";
-import "./chunk-NCVFGEHI.js";
+} from "./chunk-N4FSMGXM.js";
+import "./chunk-L7PUROT5.js";
+import "./chunk-FZL7GTX7.js";
+import "./chunk-QY3AY3W6.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

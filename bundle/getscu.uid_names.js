@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-NCVFGEHI.js";
+} from "./chunk-QY3AY3W6.js";
 export {
   uidLabel,
   uidName

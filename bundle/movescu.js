@@ -66,7 +66,7 @@ import {
   tlsOptionGroup,
   verification,
   withProgressLine
-} from "./chunk-YI6VVREY.js";
+} from "./chunk-72O34VQY.js";
 
 // lib/ae/serve.ts
 // lib/cli/movescu/receiver.ts

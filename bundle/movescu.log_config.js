@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-YI6VVREY.js";
+} from "./chunk-72O34VQY.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-YI6VVREY.js";
+} from "./chunk-72O34VQY.js";
 export {
   DatasetReader,
   DicomFileError,

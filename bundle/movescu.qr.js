@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-YI6VVREY.js";
+} from "./chunk-72O34VQY.js";
 export {
   QUERY_MODELS,
   find,

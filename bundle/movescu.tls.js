@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-JXJ5JHE2.js";
+} from "./chunk-ZEGBOISM.js";
 import {
   profileVersions
-} from "./chunk-UQZ73ZZK.js";
+} from "./chunk-KHRCEM3F.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-7VG5XMX3.js";
-import "./chunk-YI6VVREY.js";
+} from "./chunk-ROHRKMU6.js";
+import "./chunk-72O34VQY.js";
 export {
   TlsError,
   TlsTransport,

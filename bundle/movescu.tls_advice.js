@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-GODKYIAL.js";
-import "./chunk-7VG5XMX3.js";
-import "./chunk-YI6VVREY.js";
+} from "./chunk-QO3FYWSY.js";
+import "./chunk-ROHRKMU6.js";
+import "./chunk-72O34VQY.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-7VG5XMX3.js";
-import "./chunk-YI6VVREY.js";
+} from "./chunk-ROHRKMU6.js";
+import "./chunk-72O34VQY.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-GODKYIAL.js";
+} from "./chunk-QO3FYWSY.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-UQZ73ZZK.js";
+} from "./chunk-KHRCEM3F.js";
 import {
   TlsError
-} from "./chunk-7VG5XMX3.js";
+} from "./chunk-ROHRKMU6.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-YI6VVREY.js";
+} from "./chunk-72O34VQY.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

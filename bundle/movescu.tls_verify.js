@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-JXJ5JHE2.js";
-import "./chunk-UQZ73ZZK.js";
-import "./chunk-7VG5XMX3.js";
-import "./chunk-YI6VVREY.js";
+} from "./chunk-ZEGBOISM.js";
+import "./chunk-KHRCEM3F.js";
+import "./chunk-ROHRKMU6.js";
+import "./chunk-72O34VQY.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

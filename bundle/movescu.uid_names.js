@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-YI6VVREY.js";
+} from "./chunk-72O34VQY.js";
 export {
   uidLabel,
   uidName

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-QKS2BM7C.js";
+} from "./chunk-H3IIQLZJ.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -27,7 +27,7 @@ import {
   storeScpTransferSyntaxes,
   tlsListen,
   tlsOptionGroup
-} from "./chunk-QKS2BM7C.js";
+} from "./chunk-H3IIQLZJ.js";
 
 // lib/cli/storescp/main.ts
 // cli/storescp.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-QKS2BM7C.js";
+} from "./chunk-H3IIQLZJ.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

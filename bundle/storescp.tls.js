@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-7EUOVHDZ.js";
+} from "./chunk-7YJVJ2XN.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-MXLR6MGR.js";
-import "./chunk-QKS2BM7C.js";
+} from "./chunk-EY2WTIVU.js";
+import "./chunk-H3IIQLZJ.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-MXLR6MGR.js";
+} from "./chunk-EY2WTIVU.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -20,7 +20,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-QKS2BM7C.js";
+} from "./chunk-H3IIQLZJ.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-7EUOVHDZ.js";
-import "./chunk-MXLR6MGR.js";
-import "./chunk-QKS2BM7C.js";
+} from "./chunk-7YJVJ2XN.js";
+import "./chunk-EY2WTIVU.js";
+import "./chunk-H3IIQLZJ.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

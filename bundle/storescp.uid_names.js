@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-QKS2BM7C.js";
+} from "./chunk-H3IIQLZJ.js";
 export {
   uidLabel,
   uidName

@@ -14782,6 +14782,8 @@ var PartFile = class {
   #pool;
   #batch;
   #filled = 0;
+  /** Bytes written to the file so far. */
+  #position = 0;
   #closed = false;
   /** The first write error. */
   error;
@@ -14796,25 +14798,38 @@ var PartFile = class {
   }
   /**
    * Queues bytes, writing each batch as it fills. A fragment of a quarter
-   * of a batch or more (64 KiB by default: a large PDU's) is written as it
-   * is, after what the batch holds: copying it would cost more than the
-   * write it saves.
+   * of a batch or more (64 KiB by default: a large PDU's) is written from
+   * its own memory, but only from the first multiple of {@link WRITE_CHUNK}
+   * in the file it holds to the last: its bytes before are copied to
+   * complete the batch, written first, and its bytes after start the next
+   * batch. So every write but a file's last starts and ends on a multiple
+   * of WRITE_CHUNK, as with small PDUs, whatever the fragments' length.
+   * Written whole, the fragments of 128 KiB PDUs (131,066 bytes, 6 short)
+   * cut the page cache's folios at both ends of each: a 1 GiB file took
+   * 57,344 folios and 40,961 writes instead of 32,769 of each, and 0.07-0.19 s
+   * more system time (of 0.8). The ends copied are about a quarter of
+   * such a fragment.
    * Either way, `bytes` is no longer needed when this returns.
    */
   add(bytes) {
     const batch = this.#batch;
-    if (!batch || 4 * bytes.length >= batch.length) {
-      if (this.error !== void 0) return;
-      if (this.#filled > 0) this.#write();
-      try {
-        if (this.error === void 0) this.#file.write(bytes);
-      } catch (err) {
-        this.error = err;
-      }
-      return;
+    if (!batch) return this.#put(bytes);
+    const into = (this.#position + this.#filled) % WRITE_CHUNK;
+    const head = into === 0 ? 0 : WRITE_CHUNK - into;
+    if (4 * bytes.length < batch.length || bytes.length <= head) {
+      return this.#queue(bytes, 0, bytes.length);
     }
-    for (let off = 0; off < bytes.length && this.error === void 0; ) {
-      const n = Math.min(batch.length - this.#filled, bytes.length - off);
+    this.#queue(bytes, 0, head);
+    if (this.#filled > 0) this.#write();
+    const tail = bytes.length - (bytes.length - head) % WRITE_CHUNK;
+    if (tail > head) this.#put(bytes.subarray(head, tail));
+    this.#queue(bytes, tail, bytes.length);
+  }
+  /** Copies `bytes[from, to)` into the batch, writing it whenever it is full. */
+  #queue(bytes, from, to) {
+    const batch = this.#batch;
+    for (let off = from; off < to && this.error === void 0; ) {
+      const n = Math.min(batch.length - this.#filled, to - off);
       batch.set(n === bytes.length ? bytes : bytes.subarray(off, off + n), this.#filled);
       this.#filled += n;
       off += n;
@@ -14822,12 +14837,18 @@ var PartFile = class {
     }
   }
   #write() {
+    this.#put(this.#batch.subarray(0, this.#filled));
+    this.#filled = 0;
+  }
+  /** Writes `data` unless a write has failed; keeps the first error. */
+  #put(data) {
+    if (this.error !== void 0) return;
     try {
-      this.#file.write(this.#batch.subarray(0, this.#filled));
+      this.#file.write(data);
+      this.#position += data.length;
     } catch (err) {
       this.error = err;
     }
-    this.#filled = 0;
   }
   /** Writes what is left and closes the file; throws the first write error. */
   finish() {

@@ -2,16 +2,16 @@
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-UQZ73ZZK.js";
+} from "./chunk-KHRCEM3F.js";
 import {
   classifyTlsError,
   tlsFailure
-} from "./chunk-7VG5XMX3.js";
+} from "./chunk-ROHRKMU6.js";
 import {
   ConnectError,
   PermissionError,
   missingPermission
-} from "./chunk-YI6VVREY.js";
+} from "./chunk-72O34VQY.js";
 
 // lib/transport/tls.ts
 // lib/transport/cert_chain.ts
