@@ -18,11 +18,17 @@ import type { ChannelEvent } from "../../lib/ae/channel.ts";
 import type { CStoreRq } from "../../lib/dimse/messages.ts";
 import { PRIORITY } from "../../lib/dimse/messages.ts";
 import { EXPLICIT_VR_LITTLE_ENDIAN } from "../../lib/dicom/uids.ts";
+import { sopClassModality } from "../../lib/dicom/sop_classes.ts";
+import { encodeFileMeta } from "../../lib/dicom/part10.ts";
 import { NULL_LOGGER } from "../../lib/log/logger.ts";
 import { concatBytes } from "../../lib/util/bytes.ts";
 import { MR, mrDataset } from "../../testing/bad_peer.ts";
 
 const INSTANCE = "1.2.826.0.1.3680043.2.1143.27.1";
+/** JPEG 2000 lossless: its data sets are explicit VR little endian too (PS3.5 A.4). */
+const JPEG_2000_LOSSLESS = "1.2.840.10008.1.2.4.90";
+/** CT Image Storage (PS3.4 B.5). */
+const CT = "1.2.840.10008.5.1.4.1.1.2";
 
 /** A sink in memory: each file's writes, copied as they are when written. */
 function recordingSink() {
@@ -76,8 +82,15 @@ function lentFragments(dataset: Uint8Array, sizes: number[], released: number[])
   return events;
 }
 
-/** A request context whose channel hands out `events`, some at once (poll), some awaited. */
-function context(events: ChannelEvent[], sent: unknown[]): RequestContext {
+/**
+ * A request context whose channel hands out `events`, some at once (poll), some awaited;
+ * the presentation context's class and syntax and the calling AE title as given.
+ */
+function context(
+  events: ChannelEvent[],
+  sent: unknown[],
+  o: { sopClass?: string; syntax?: string; aeTitle?: string } = {},
+): RequestContext {
   let next = 0;
   const channel = {
     // Every third event only through receive(): both ways the handler reads them.
@@ -91,19 +104,23 @@ function context(events: ChannelEvent[], sent: unknown[]): RequestContext {
   return {
     channel,
     contextId: 1,
-    context: { id: 1, abstractSyntax: MR, transferSyntax: EXPLICIT_VR_LITTLE_ENDIAN },
+    context: {
+      id: 1,
+      abstractSyntax: o.sopClass ?? MR,
+      transferSyntax: o.syntax ?? EXPLICIT_VR_LITTLE_ENDIAN,
+    },
     peer: "127.0.0.1:104",
-    rq: { callingAeTitle: "SCU" },
+    rq: { callingAeTitle: o.aeTitle ?? "SCU" },
     log: NULL_LOGGER,
     tally: { requests: 0, failed: 0, stored: 0, bytes: 0 },
   } as unknown as RequestContext;
 }
 
-function request(sopInstance: string): CStoreRq {
+function request(sopInstance: string, sopClass = MR): CStoreRq {
   return {
     type: "C-STORE-RQ",
     messageId: 7,
-    affectedSopClassUid: MR,
+    affectedSopClassUid: sopClass,
     affectedSopInstanceUid: sopInstance,
     priority: PRIORITY.medium,
   };
@@ -159,3 +176,46 @@ for (
     assert.equal(moved.size, 0);
   });
 }
+
+Deno.test("storescp's store handler: every file's meta information is the one its request, context and caller make, one after another in a handler", async () => {
+  // The handler reuses the last file's meta information when only the instance UID differs
+  // (FileMetaCache): UIDs of odd and even length with the same padded length, in both orders,
+  // then a change of each other field, a longer UID, and back.
+  const cases: { instance: string; sopClass?: string; syntax?: string; aeTitle?: string }[] = [
+    { instance: "1.2.3.44" },
+    { instance: "1.2.3.5" },
+    { instance: "1.2.3.66" },
+    { instance: "1.2.3.7" },
+    { instance: "1.2.3.8" },
+    // Each of the other fields changed alone, to a value of the same length where it can.
+    { instance: "1.2.3.9", sopClass: CT },
+    { instance: "1.2.3.10", sopClass: CT },
+    { instance: "1.2.3.11", sopClass: CT, syntax: JPEG_2000_LOSSLESS },
+    { instance: "1.2.3.12", sopClass: CT, syntax: JPEG_2000_LOSSLESS, aeTitle: "OTHER_AE" },
+    { instance: "1.2.3.13", sopClass: CT, syntax: JPEG_2000_LOSSLESS, aeTitle: "SECOND_A" },
+    { instance: "1.2.3.14", syntax: JPEG_2000_LOSSLESS, aeTitle: "SECOND_A" },
+    { instance: "1.2.3.15", aeTitle: "SECOND_A" },
+    { instance: "1.2.826.0.1.3680043.2.1143.27.100" },
+    { instance: "1.2.3.1" },
+  ];
+  const { sink, content } = recordingSink();
+  const handler = storeHandler({ outputDirectory: "/od", sink });
+  for (const c of cases) {
+    const sopClass = c.sopClass ?? MR;
+    const dataset = mrDataset({ sopInstance: c.instance, sopClass, pixels: 100 });
+    const status = await handler(
+      request(c.instance, sopClass),
+      context(lentFragments(dataset, [16372], []), [], { ...c, sopClass }),
+    );
+    assert.equal(status, 0, c.instance);
+    const file = content(`/od/${sopClassModality(sopClass)}.${c.instance}`);
+    const meta = encodeFileMeta({
+      mediaStorageSopClassUid: sopClass,
+      mediaStorageSopInstanceUid: c.instance,
+      transferSyntaxUid: c.syntax ?? EXPLICIT_VR_LITTLE_ENDIAN,
+      sourceAeTitle: c.aeTitle ?? "SCU",
+    });
+    assert.deepEqual(file.subarray(0, file.length - dataset.length), meta, c.instance);
+    assert.deepEqual(file.subarray(file.length - dataset.length), dataset, c.instance);
+  }
+});
