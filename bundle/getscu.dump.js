@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-QY3AY3W6.js";
+} from "./chunk-C2FJF66I.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -39,7 +39,7 @@ import {
   tlsConnect,
   tlsOptionGroup,
   withProgressLine
-} from "./chunk-QY3AY3W6.js";
+} from "./chunk-C2FJF66I.js";
 
 // lib/cli/getscu/main.ts
 // cli/getscu.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-QY3AY3W6.js";
+} from "./chunk-C2FJF66I.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-QY3AY3W6.js";
+} from "./chunk-C2FJF66I.js";
 export {
   DatasetReader,
   DicomFileError,

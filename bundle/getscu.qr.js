@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-QY3AY3W6.js";
+} from "./chunk-C2FJF66I.js";
 export {
   QUERY_MODELS,
   find,

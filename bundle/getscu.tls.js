@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-N4FSMGXM.js";
+} from "./chunk-RUPYBTMZ.js";
 import {
   profileVersions
-} from "./chunk-L7PUROT5.js";
+} from "./chunk-M526HWSJ.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-FZL7GTX7.js";
-import "./chunk-QY3AY3W6.js";
+} from "./chunk-2QZYO26P.js";
+import "./chunk-C2FJF66I.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-HR7HEGNG.js";
-import "./chunk-FZL7GTX7.js";
-import "./chunk-QY3AY3W6.js";
+} from "./chunk-ZS3KAV3P.js";
+import "./chunk-2QZYO26P.js";
+import "./chunk-C2FJF66I.js";
 export {
   rootVerdictLine,
   tlsAdvice,

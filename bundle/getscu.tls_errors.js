@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-FZL7GTX7.js";
-import "./chunk-QY3AY3W6.js";
+} from "./chunk-2QZYO26P.js";
+import "./chunk-C2FJF66I.js";
 export {
   TlsError,
   classifyTlsError,

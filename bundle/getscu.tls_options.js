@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-HR7HEGNG.js";
+} from "./chunk-ZS3KAV3P.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-L7PUROT5.js";
+} from "./chunk-M526HWSJ.js";
 import {
   TlsError
-} from "./chunk-FZL7GTX7.js";
+} from "./chunk-2QZYO26P.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-QY3AY3W6.js";
+} from "./chunk-C2FJF66I.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

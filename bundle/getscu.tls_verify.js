@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-N4FSMGXM.js";
-import "./chunk-L7PUROT5.js";
-import "./chunk-FZL7GTX7.js";
-import "./chunk-QY3AY3W6.js";
+} from "./chunk-RUPYBTMZ.js";
+import "./chunk-M526HWSJ.js";
+import "./chunk-2QZYO26P.js";
+import "./chunk-C2FJF66I.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-QY3AY3W6.js";
+} from "./chunk-C2FJF66I.js";
 export {
   uidLabel,
   uidName

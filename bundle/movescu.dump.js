@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-72O34VQY.js";
+} from "./chunk-TBU4YL5V.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

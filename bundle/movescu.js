@@ -66,7 +66,7 @@ import {
   tlsOptionGroup,
   verification,
   withProgressLine
-} from "./chunk-72O34VQY.js";
+} from "./chunk-TBU4YL5V.js";
 
 // lib/ae/serve.ts
 // lib/cli/movescu/receiver.ts

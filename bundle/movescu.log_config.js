@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-72O34VQY.js";
+} from "./chunk-TBU4YL5V.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -11,7 +11,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-72O34VQY.js";
+} from "./chunk-TBU4YL5V.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-72O34VQY.js";
+} from "./chunk-TBU4YL5V.js";
 export {
   QUERY_MODELS,
   find,

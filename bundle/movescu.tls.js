@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-ZEGBOISM.js";
+} from "./chunk-LOM2Y2ST.js";
 import {
   profileVersions
-} from "./chunk-KHRCEM3F.js";
+} from "./chunk-ZUTOH4UD.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-ROHRKMU6.js";
-import "./chunk-72O34VQY.js";
+} from "./chunk-G75DOJWH.js";
+import "./chunk-TBU4YL5V.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-QO3FYWSY.js";
-import "./chunk-ROHRKMU6.js";
-import "./chunk-72O34VQY.js";
+} from "./chunk-CO2MWEGV.js";
+import "./chunk-G75DOJWH.js";
+import "./chunk-TBU4YL5V.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-ROHRKMU6.js";
-import "./chunk-72O34VQY.js";
+} from "./chunk-G75DOJWH.js";
+import "./chunk-TBU4YL5V.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-QO3FYWSY.js";
+} from "./chunk-CO2MWEGV.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-KHRCEM3F.js";
+} from "./chunk-ZUTOH4UD.js";
 import {
   TlsError
-} from "./chunk-ROHRKMU6.js";
+} from "./chunk-G75DOJWH.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-72O34VQY.js";
+} from "./chunk-TBU4YL5V.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

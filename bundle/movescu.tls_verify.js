@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-ZEGBOISM.js";
-import "./chunk-KHRCEM3F.js";
-import "./chunk-ROHRKMU6.js";
-import "./chunk-72O34VQY.js";
+} from "./chunk-LOM2Y2ST.js";
+import "./chunk-ZUTOH4UD.js";
+import "./chunk-G75DOJWH.js";
+import "./chunk-TBU4YL5V.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

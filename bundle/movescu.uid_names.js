@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-72O34VQY.js";
+} from "./chunk-TBU4YL5V.js";
 export {
   uidLabel,
   uidName

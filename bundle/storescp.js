@@ -27,7 +27,7 @@ import {
   storeScpTransferSyntaxes,
   tlsListen,
   tlsOptionGroup
-} from "./chunk-H3IIQLZJ.js";
+} from "./chunk-L44J5S7P.js";
 
 // lib/cli/storescp/main.ts
 // cli/storescp.ts

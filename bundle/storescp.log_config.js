@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-H3IIQLZJ.js";
+} from "./chunk-L44J5S7P.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

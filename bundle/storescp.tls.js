@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-7YJVJ2XN.js";
+} from "./chunk-W25CEC7C.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-EY2WTIVU.js";
-import "./chunk-H3IIQLZJ.js";
+} from "./chunk-LTLP5ZVI.js";
+import "./chunk-L44J5S7P.js";
 export {
   TlsError,
   TlsTransport,

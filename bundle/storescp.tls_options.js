@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-EY2WTIVU.js";
+} from "./chunk-LTLP5ZVI.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -20,7 +20,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-H3IIQLZJ.js";
+} from "./chunk-L44J5S7P.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-7YJVJ2XN.js";
-import "./chunk-EY2WTIVU.js";
-import "./chunk-H3IIQLZJ.js";
+} from "./chunk-W25CEC7C.js";
+import "./chunk-LTLP5ZVI.js";
+import "./chunk-L44J5S7P.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

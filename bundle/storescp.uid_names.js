@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-H3IIQLZJ.js";
+} from "./chunk-L44J5S7P.js";
 export {
   uidLabel,
   uidName

@@ -2,16 +2,16 @@
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-L7PUROT5.js";
+} from "./chunk-ZUTOH4UD.js";
 import {
   classifyTlsError,
   tlsFailure
-} from "./chunk-FZL7GTX7.js";
+} from "./chunk-G75DOJWH.js";
 import {
   ConnectError,
   PermissionError,
   missingPermission
-} from "./chunk-QY3AY3W6.js";
+} from "./chunk-TBU4YL5V.js";
 
 // lib/transport/tls.ts
 // lib/transport/cert_chain.ts

@@ -325,8 +325,77 @@ function statusMeaning(code, service) {
 function statusHex(code) {
   return `0x${code.toString(16).toUpperCase().padStart(4, "0")}`;
 }
-function formatStatus(code, service) {
-  return `${statusHex(code)} ${statusMeaning(code, service)}`;
+var FIND_LOG_TEXTS = /* @__PURE__ */ new Map([
+  [
+    0,
+    "Success"
+  ],
+  [
+    290,
+    "Refused: SOPClassNotSupported"
+  ],
+  [
+    42752,
+    "Refused: OutOfResources"
+  ],
+  [
+    43264,
+    "Error: DataSetDoesNotMatchSOPClass"
+  ],
+  [
+    65024,
+    "Cancel: MatchingTerminatedDueToCancelRequest"
+  ],
+  [
+    65280,
+    "Pending"
+  ],
+  [
+    65281,
+    "Pending: WarningUnsupportedOptionalKeys"
+  ]
+]);
+var RETRIEVE_LOG_TEXTS = /* @__PURE__ */ new Map([
+  [
+    0,
+    "Success"
+  ],
+  [
+    290,
+    "Refused: SOPClassNotSupported"
+  ],
+  [
+    42753,
+    "Refused: OutOfResourcesNumberOfMatches"
+  ],
+  [
+    42754,
+    "Refused: OutOfResourcesSubOperations"
+  ],
+  [
+    43009,
+    "Refused: MoveDestinationUnknown"
+  ],
+  [
+    43264,
+    "Error: DataSetDoesNotMatchSOPClass"
+  ],
+  [
+    45056,
+    "Warning: SubOperationsCompleteOneOrMoreFailures"
+  ],
+  [
+    65024,
+    "Cancel: SubOperationsTerminatedDueToCancelIndication"
+  ],
+  [
+    65280,
+    "Pending"
+  ]
+]);
+function statusLogText(code, service) {
+  const known = (code & 61440) === 49152 ? "Failed: UnableToProcess" : service === "C-FIND" ? FIND_LOG_TEXTS.get(code) : service === "C-GET" && code === 43009 ? void 0 : RETRIEVE_LOG_TEXTS.get(code);
+  return known ?? `Unknown Status: 0x${code.toString(16)}`;
 }
 
 // lib/util/version.ts
@@ -409,11 +478,11 @@ var LineLayout = class {
   format(record2) {
     const lines = record2.message.split("\n");
     let out = "";
-    for (const line2 of lines) out += this.#fmt(record2, line2);
+    for (const line of lines) out += this.#fmt(record2, line);
     return out;
   }
 };
-var DCMTK_DEFAULT_LAYOUT = new LineLayout((r, line2) => `${levelLetter(r.level)}: ${line2}
+var DCMTK_DEFAULT_LAYOUT = new LineLayout((r, line) => `${levelLetter(r.level)}: ${line}
 `);
 var SIMPLE_LAYOUT = {
   format: (r) => `${levelName(r.level)} - ${r.message}
@@ -640,6 +709,116 @@ async function checkPermission(need) {
     flag: FLAG[need.name],
     target: need.name === "net" ? need.host : need.path
   };
+}
+
+// lib/cli/common/progress.ts
+function formatBytes(n) {
+  if (n < 1e3) return `${n} B`;
+  const units = [
+    "kB",
+    "MB",
+    "GB",
+    "TB"
+  ];
+  let v = n / 1e3;
+  let u = 0;
+  while (v >= 1e3 && u < units.length - 1) {
+    v /= 1e3;
+    u++;
+  }
+  return `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)} ${units[u]}`;
+}
+function megabytesPerSecond(bytes, ms) {
+  return ms > 0 ? (bytes / 1e3 / ms).toFixed(1) : "0.0";
+}
+function formatDuration(ms) {
+  if (!Number.isFinite(ms) || ms < 0) return "--:--";
+  const total = Math.round(ms / 1e3);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor(total % 3600 / 60);
+  const s = String(total % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
+}
+function estimateRemainingMs(p) {
+  if (p.bytesDone <= 0 || p.elapsedMs <= 0) return Infinity;
+  return Math.max(0, p.bytesTotal - p.bytesDone) * p.elapsedMs / p.bytesDone;
+}
+var MIN_BAR = 10;
+function progressLine(p, columns) {
+  const figures = `${p.filesDone}/${p.filesTotal} files  ${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)}  ${megabytesPerSecond(p.bytesDone, p.elapsedMs)} MB/s  ETA ${formatDuration(estimateRemainingMs(p))}`;
+  const inner = columns - figures.length - 4;
+  if (inner < MIN_BAR) return figures.slice(0, Math.max(0, columns));
+  const fraction = p.bytesTotal > 0 ? Math.min(1, p.bytesDone / p.bytesTotal) : p.filesTotal > 0 ? p.filesDone / p.filesTotal : 1;
+  const filled = Math.round(fraction * inner);
+  return `[${"#".repeat(filled)}${".".repeat(inner - filled)}]  ${figures}`;
+}
+var encoder3 = new TextEncoder();
+var CLEAR = "\r\x1B[K";
+var ProgressBar = class {
+  #out;
+  #columns;
+  #minInterval;
+  #now;
+  #last = -Infinity;
+  #shown = "";
+  /** Draws on `out` (a terminal). */
+  constructor(out, opts = {}) {
+    this.#out = out;
+    this.#columns = opts.columns ?? (() => 80);
+    this.#minInterval = opts.minIntervalMs ?? 100;
+    this.#now = opts.now ?? (() => performance.now());
+  }
+  /** Redraws with `p` unless the last redraw was too recent (`force` draws anyway). */
+  update(p, force = false) {
+    const t = this.#now();
+    if (!force && t - this.#last < this.#minInterval) return;
+    this.#last = t;
+    this.#shown = progressLine(p, this.#columns() - 1);
+    this.#write(`${CLEAR}${this.#shown}`);
+  }
+  /** Removes the line (before other output, and at the end). */
+  clear() {
+    if (this.#shown !== "") this.#write(CLEAR);
+  }
+  /** Draws the last line drawn again (after other output). */
+  redraw() {
+    if (this.#shown !== "") this.#write(`${CLEAR}${this.#shown}`);
+  }
+  /** Clears the line for good. */
+  finish() {
+    this.clear();
+    this.#shown = "";
+  }
+  #write(s) {
+    const b = encoder3.encode(s);
+    let off = 0;
+    while (off < b.length) off += this.#out.writeSync(b.subarray(off));
+  }
+};
+function withProgressLine(logger, bar) {
+  return routedLogger(logger, (to, level, m, forced) => {
+    if (!forced && !to.isEnabled(level)) return;
+    bar.clear();
+    if (forced) to.forcedLog(level, m);
+    else to.log(level, m);
+    bar.redraw();
+  });
+}
+function routedLogger(logger, write) {
+  const wrapped = {
+    name: logger.name,
+    fatal: (m) => wrapped.log("fatal", m),
+    error: (m) => wrapped.log("error", m),
+    warn: (m) => wrapped.log("warn", m),
+    info: (m) => wrapped.log("info", m),
+    debug: (m) => wrapped.log("debug", m),
+    trace: (m) => wrapped.log("trace", m),
+    log: (level, m) => write(logger, level, m, false),
+    forcedLog: (level, m) => write(logger, level, m, true),
+    isEnabled: (level) => logger.isEnabled(level),
+    child: (suffix) => routedLogger(logger.child(suffix), write)
+  };
+  return wrapped;
 }
 
 // lib/dicom/uids.ts
@@ -1061,43 +1240,6 @@ function transferSyntaxName(uid) {
   return TS_TEXTS.get(uid) ?? uid;
 }
 
-// lib/pdu/types.ts
-var PDU_TYPE = {
-  "A-ASSOCIATE-RQ": 1,
-  "A-ASSOCIATE-AC": 2,
-  "A-ASSOCIATE-RJ": 3,
-  "P-DATA-TF": 4,
-  "A-RELEASE-RQ": 5,
-  "A-RELEASE-RP": 6,
-  "A-ABORT": 7
-};
-var ITEM_TYPE = {
-  applicationContext: 16,
-  presentationContextRq: 32,
-  presentationContextAc: 33,
-  abstractSyntax: 48,
-  transferSyntax: 64,
-  userInformation: 80,
-  maximumLength: 81,
-  implementationClassUid: 82,
-  asynchronousOperationsWindow: 83,
-  roleSelection: 84,
-  implementationVersionName: 85,
-  sopClassExtendedNegotiation: 86,
-  sopClassCommonExtendedNegotiation: 87,
-  userIdentityRq: 88,
-  userIdentityAc: 89
-};
-var DICOM_APPLICATION_CONTEXT = "1.2.840.10008.3.1.1.1";
-var ABORT_REASON = {
-  notSpecified: 0,
-  unrecognizedPdu: 1,
-  unexpectedPdu: 2,
-  unrecognizedPduParameter: 4,
-  unexpectedPduParameter: 5,
-  invalidPduParameterValue: 6
-};
-
 // lib/util/bytes.ts
 function latin1(b) {
   if (b.length <= LATIN1_SLICE) return String.fromCharCode.apply(null, b);
@@ -1167,1466 +1309,6 @@ var Slab = class {
     return out;
   }
 };
-
-// lib/ae/negotiation.ts
-// lib/dimse/errors.ts
-// lib/dimse/command.ts
-// lib/dimse/messages.ts
-var PC_RESULT = {
-  acceptance: 0,
-  userRejection: 1,
-  noReason: 2,
-  abstractSyntaxNotSupported: 3,
-  transferSyntaxesNotSupported: 4
-};
-function ourUserInformation(maxPdu) {
-  return {
-    maxLength: maxPdu,
-    implementationClassUid: IMPLEMENTATION_CLASS_UID,
-    implementationVersionName: IMPLEMENTATION_VERSION_NAME,
-    roleSelections: [],
-    extendedNegotiations: [],
-    commonExtendedNegotiations: []
-  };
-}
-var REJECT = {
-  noReason: {
-    result: 1,
-    source: 1,
-    reason: 1
-  },
-  applicationContextNotSupported: {
-    result: 1,
-    source: 1,
-    reason: 2
-  },
-  callingAeNotRecognized: {
-    result: 1,
-    source: 1,
-    reason: 3
-  },
-  calledAeNotRecognized: {
-    result: 1,
-    source: 1,
-    reason: 7
-  }
-};
-function reject(r) {
-  return {
-    type: "A-ASSOCIATE-RJ",
-    ...r
-  };
-}
-function answerAssociateRq(rq, policy) {
-  if (rq.applicationContext !== DICOM_APPLICATION_CONTEXT) {
-    return reject(REJECT.applicationContextNotSupported);
-  }
-  if (policy.allowedCallingAeTitles !== void 0 && !policy.allowedCallingAeTitles.includes(rq.callingAeTitle)) {
-    return reject(REJECT.callingAeNotRecognized);
-  }
-  if (policy.requireCalledAeTitle && rq.calledAeTitle !== policy.aeTitle) {
-    return reject(REJECT.calledAeNotRecognized);
-  }
-  return {
-    type: "A-ASSOCIATE-AC",
-    protocolVersion: 1,
-    calledAeTitle: rq.calledAeTitle,
-    callingAeTitle: rq.callingAeTitle,
-    applicationContext: DICOM_APPLICATION_CONTEXT,
-    presentationContexts: rq.presentationContexts.map((pc) => answerContext(pc, policy)),
-    userInformation: {
-      ...ourUserInformation(policy.maxPdu),
-      roleSelections: policy.answerRoles ? answerRoles(rq, policy.answerRoles) : [],
-      ...windowItem(answerAsyncWindow(rq, policy.maxOperationsPerformed))
-    }
-  };
-}
-function windowItem(w) {
-  return w ? {
-    asynchronousOperationsWindow: w
-  } : {};
-}
-function minWindow(a, b) {
-  if (a === 0) return b;
-  if (b === 0) return a;
-  return Math.min(a, b);
-}
-function answerAsyncWindow(rq, maxPerformed) {
-  const proposed = rq.userInformation.asynchronousOperationsWindow;
-  if (!proposed || maxPerformed === void 0 || maxPerformed <= 1) return void 0;
-  return {
-    maxOperationsInvoked: minWindow(proposed.maxOperationsInvoked, maxPerformed),
-    maxOperationsPerformed: minWindow(proposed.maxOperationsPerformed, 1)
-  };
-}
-function negotiatedAsyncWindow(rq, ac) {
-  const asked = rq.userInformation.asynchronousOperationsWindow;
-  const got = ac.userInformation.asynchronousOperationsWindow;
-  if (!asked || !got) return {
-    maxOperationsInvoked: 1,
-    maxOperationsPerformed: 1
-  };
-  return {
-    maxOperationsInvoked: minWindow(got.maxOperationsInvoked, asked.maxOperationsInvoked),
-    maxOperationsPerformed: minWindow(got.maxOperationsPerformed, asked.maxOperationsPerformed)
-  };
-}
-function answerRoles(rq, roles) {
-  const scpFor = roles === true ? void 0 : roles.scpRoleFor;
-  return rq.userInformation.roleSelections.map((r) => ({
-    sopClassUid: r.sopClassUid,
-    scuRole: r.scuRole,
-    scpRole: r.scpRole && scpFor?.has(r.sopClassUid) === true
-  }));
-}
-function answerContext(pc, policy) {
-  const accepted = policy.abstractSyntaxes.get(pc.abstractSyntax);
-  if (accepted === void 0) {
-    return {
-      id: pc.id,
-      result: PC_RESULT.abstractSyntaxNotSupported,
-      transferSyntax: pc.transferSyntaxes[0] ?? ""
-    };
-  }
-  const ts = accepted.find((t) => pc.transferSyntaxes.includes(t));
-  return ts === void 0 ? {
-    id: pc.id,
-    result: PC_RESULT.transferSyntaxesNotSupported,
-    transferSyntax: pc.transferSyntaxes[0] ?? ""
-  } : {
-    id: pc.id,
-    result: PC_RESULT.acceptance,
-    transferSyntax: ts
-  };
-}
-function acceptedContexts(rq, ac) {
-  const proposed = new Map(rq.presentationContexts.map((pc) => [
-    pc.id,
-    pc
-  ]));
-  const out = [];
-  for (const pc of ac.presentationContexts) {
-    const p = proposed.get(pc.id);
-    if (pc.result !== PC_RESULT.acceptance || !p) continue;
-    if (!p.transferSyntaxes.includes(pc.transferSyntax)) continue;
-    out.push({
-      id: pc.id,
-      abstractSyntax: p.abstractSyntax,
-      transferSyntax: pc.transferSyntax
-    });
-  }
-  return out;
-}
-var DimseDecodeError = class extends Error {
-  /** Short machine code of the failure. */
-  code;
-  /** The element concerned, as `(group << 16) | element`, if any. */
-  tag;
-  /** The raw CommandField, if one was read. */
-  commandField;
-  /** The raw MessageID, if one was read. */
-  messageId;
-  /**
-   * Creates the error.
-   *
-   * @param code machine code of the failure
-   * @param message human-readable description
-   * @param details element, command field and message id, when known
-   */
-  constructor(code, message, details = {}) {
-    super(message);
-    this.name = "DimseDecodeError";
-    this.code = code;
-    this.tag = details.tag;
-    this.commandField = details.commandField;
-    this.messageId = details.messageId;
-  }
-};
-function formatTag(tag) {
-  const hex = (n) => n.toString(16).toUpperCase().padStart(4, "0");
-  return `(${hex(tag >>> 16)},${hex(tag & 65535)})`;
-}
-var COMMAND_DICTIONARY = [
-  // PS3.7 Table E.1-1
-  {
-    tag: 0,
-    keyword: "CommandGroupLength",
-    vr: "UL",
-    multi: false,
-    retired: false
-  },
-  {
-    tag: 2,
-    keyword: "AffectedSOPClassUID",
-    vr: "UI",
-    multi: false,
-    retired: false
-  },
-  {
-    tag: 3,
-    keyword: "RequestedSOPClassUID",
-    vr: "UI",
-    multi: false,
-    retired: false
-  },
-  {
-    tag: 256,
-    keyword: "CommandField",
-    vr: "US",
-    multi: false,
-    retired: false
-  },
-  {
-    tag: 272,
-    keyword: "MessageID",
-    vr: "US",
-    multi: false,
-    retired: false
-  },
-  {
-    tag: 288,
-    keyword: "MessageIDBeingRespondedTo",
-    vr: "US",
-    multi: false,
-    retired: false
-  },
-  {
-    tag: 1536,
-    keyword: "MoveDestination",
-    vr: "AE",
-    multi: false,
-    retired: false
-  },
-  {
-    tag: 1792,
-    keyword: "Priority",
-    vr: "US",
-    multi: false,
-    retired: false
-  },
-  {
-    tag: 2048,
-    keyword: "CommandDataSetType",
-    vr: "US",
-    multi: false,
-    retired: false
-  },
-  {
-    tag: 2304,
-    keyword: "Status",
-    vr: "US",
-    multi: false,
-    retired: false
-  },
-  {
-    tag: 2305,
-    keyword: "OffendingElement",
-    vr: "AT",
-    multi: true,
-    retired: false
-  },
-  {
-    tag: 2306,
-    keyword: "ErrorComment",
-    vr: "LO",
-    multi: false,
-    retired: false
-  },
-  {
-    tag: 2307,
-    keyword: "ErrorID",
-    vr: "US",
-    multi: false,
-    retired: false
-  },
-  {
-    tag: 4096,
-    keyword: "AffectedSOPInstanceUID",
-    vr: "UI",
-    multi: false,
-    retired: false
-  },
-  {
-    tag: 4097,
-    keyword: "RequestedSOPInstanceUID",
-    vr: "UI",
-    multi: false,
-    retired: false
-  },
-  {
-    tag: 4098,
-    keyword: "EventTypeID",
-    vr: "US",
-    multi: false,
-    retired: false
-  },
-  {
-    tag: 4101,
-    keyword: "AttributeIdentifierList",
-    vr: "AT",
-    multi: true,
-    retired: false
-  },
-  {
-    tag: 4104,
-    keyword: "ActionTypeID",
-    vr: "US",
-    multi: false,
-    retired: false
-  },
-  {
-    tag: 4128,
-    keyword: "NumberOfRemainingSuboperations",
-    vr: "US",
-    multi: false,
-    retired: false
-  },
-  {
-    tag: 4129,
-    keyword: "NumberOfCompletedSuboperations",
-    vr: "US",
-    multi: false,
-    retired: false
-  },
-  {
-    tag: 4130,
-    keyword: "NumberOfFailedSuboperations",
-    vr: "US",
-    multi: false,
-    retired: false
-  },
-  {
-    tag: 4131,
-    keyword: "NumberOfWarningSuboperations",
-    vr: "US",
-    multi: false,
-    retired: false
-  },
-  {
-    tag: 4144,
-    keyword: "MoveOriginatorApplicationEntityTitle",
-    vr: "AE",
-    multi: false,
-    retired: false
-  },
-  {
-    tag: 4145,
-    keyword: "MoveOriginatorMessageID",
-    vr: "US",
-    multi: false,
-    retired: false
-  },
-  // PS3.7 Table E.2-1 (retired)
-  {
-    tag: 1,
-    keyword: "CommandLengthToEnd",
-    vr: "UL",
-    multi: false,
-    retired: true
-  },
-  {
-    tag: 16,
-    keyword: "CommandRecognitionCode",
-    vr: "SH",
-    multi: false,
-    retired: true
-  },
-  {
-    tag: 512,
-    keyword: "Initiator",
-    vr: "AE",
-    multi: false,
-    retired: true
-  },
-  {
-    tag: 768,
-    keyword: "Receiver",
-    vr: "AE",
-    multi: false,
-    retired: true
-  },
-  {
-    tag: 1024,
-    keyword: "FindLocation",
-    vr: "AE",
-    multi: false,
-    retired: true
-  },
-  {
-    tag: 2128,
-    keyword: "NumberOfMatches",
-    vr: "US",
-    multi: false,
-    retired: true
-  },
-  {
-    tag: 2144,
-    keyword: "ResponseSequenceNumber",
-    vr: "US",
-    multi: false,
-    retired: true
-  },
-  {
-    tag: 16384,
-    keyword: "DialogReceiver",
-    vr: "LT",
-    multi: false,
-    retired: true
-  },
-  {
-    tag: 16400,
-    keyword: "TerminalType",
-    vr: "LT",
-    multi: false,
-    retired: true
-  },
-  {
-    tag: 20496,
-    keyword: "MessageSetID",
-    vr: "SH",
-    multi: false,
-    retired: true
-  },
-  {
-    tag: 20512,
-    keyword: "EndMessageID",
-    vr: "SH",
-    multi: false,
-    retired: true
-  },
-  {
-    tag: 20752,
-    keyword: "DisplayFormat",
-    vr: "LT",
-    multi: false,
-    retired: true
-  },
-  {
-    tag: 20768,
-    keyword: "PagePositionID",
-    vr: "LT",
-    multi: false,
-    retired: true
-  },
-  {
-    tag: 20784,
-    keyword: "TextFormatID",
-    vr: "CS",
-    multi: false,
-    retired: true
-  },
-  {
-    tag: 20800,
-    keyword: "NormalReverse",
-    vr: "CS",
-    multi: false,
-    retired: true
-  },
-  {
-    tag: 20816,
-    keyword: "AddGrayScale",
-    vr: "CS",
-    multi: false,
-    retired: true
-  },
-  {
-    tag: 20832,
-    keyword: "Borders",
-    vr: "CS",
-    multi: false,
-    retired: true
-  },
-  {
-    tag: 20848,
-    keyword: "Copies",
-    vr: "IS",
-    multi: false,
-    retired: true
-  },
-  {
-    tag: 20864,
-    keyword: "CommandMagnificationType",
-    vr: "CS",
-    multi: false,
-    retired: true
-  },
-  {
-    tag: 20880,
-    keyword: "Erase",
-    vr: "CS",
-    multi: false,
-    retired: true
-  },
-  {
-    tag: 20896,
-    keyword: "Print",
-    vr: "CS",
-    multi: false,
-    retired: true
-  },
-  {
-    tag: 20912,
-    keyword: "Overlays",
-    vr: "US",
-    multi: true,
-    retired: true
-  }
-];
-var DEFAULT_MAX_COMMAND_SET_LENGTH = 64 * 1024;
-var NO_DATASET = 257;
-var MAX_STRING_LENGTH = {
-  UI: 64,
-  AE: 16,
-  SH: 16,
-  LO: 64,
-  LT: 10240,
-  CS: 16,
-  IS: 12
-};
-var DEF_BY_TAG = new Map(COMMAND_DICTIONARY.map((d) => [
-  d.tag,
-  d
-]));
-var ENCODE_ORDER = COMMAND_DICTIONARY.filter((d) => d.tag !== 0).sort((a, b) => a.tag - b.tag);
-var INDEX_BY_KEYWORD = new Map(ENCODE_ORDER.map((d, i) => [
-  d.keyword,
-  i
-]));
-var PRESENT = new Uint8Array(ENCODE_ORDER.length);
-var LENGTHS = new Uint32Array(ENCODE_ORDER.length);
-var COMMAND_TAG = Object.fromEntries(COMMAND_DICTIONARY.map((d) => [
-  d.keyword,
-  d.tag
-]));
-function numbersOf(def, value, multi) {
-  const list = multi && Array.isArray(value) ? value : [
-    value
-  ];
-  for (const v of list) {
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
-      throw new TypeError(`${where(def)}: expected ${multi ? "non-negative integers" : "a non-negative integer"}`);
-    }
-  }
-  return list;
-}
-function where(def) {
-  return `${formatTag(def.tag)} ${def.keyword}`;
-}
-function valueLength(def, value) {
-  switch (def.vr) {
-    case "UL":
-    case "US": {
-      const size = def.vr === "UL" ? 4 : 2;
-      if (typeof value === "number" && Number.isInteger(value) && value >= 0) {
-        if (value >= 2 ** (8 * size)) {
-          throw new RangeError(`${where(def)}: ${value} exceeds ${def.vr}`);
-        }
-        return size;
-      }
-      const list = numbersOf(def, value, def.multi);
-      for (const v of list) {
-        if (v >= 2 ** (8 * size)) throw new RangeError(`${where(def)}: ${v} exceeds ${def.vr}`);
-      }
-      return list.length * size;
-    }
-    case "AT": {
-      const list = numbersOf(def, value, true);
-      for (const v of list) {
-        if (v > 4294967295) throw new RangeError(`${where(def)}: ${v} is not a tag`);
-      }
-      return list.length * 4;
-    }
-    default: {
-      if (typeof value !== "string") throw new TypeError(`${where(def)}: expected a string`);
-      const padded = value.length % 2 === 0 ? value.length : value.length + 1;
-      if (padded > MAX_STRING_LENGTH[def.vr]) {
-        throw new RangeError(`${where(def)}: ${value.length} characters exceed the ${def.vr} maximum of ${MAX_STRING_LENGTH[def.vr]}`);
-      }
-      for (let i = 0; i < value.length; i++) {
-        const c = value.charCodeAt(i);
-        if (c > 255) {
-          throw new RangeError(`${where(def)}: character U+${c.toString(16)} not encodable`);
-        }
-      }
-      return padded;
-    }
-  }
-}
-function writeValue(out, view, offset, def, value, length) {
-  switch (def.vr) {
-    case "UL":
-    case "US": {
-      const list = typeof value === "number" ? void 0 : value;
-      if (def.vr === "UL") {
-        if (list) list.forEach((v, i) => view.setUint32(offset + i * 4, v, true));
-        else view.setUint32(offset, value, true);
-      } else {
-        if (list) list.forEach((v, i) => view.setUint16(offset + i * 2, v, true));
-        else view.setUint16(offset, value, true);
-      }
-      return;
-    }
-    case "AT": {
-      const list = Array.isArray(value) ? value : [
-        value
-      ];
-      list.forEach((v, i) => {
-        view.setUint16(offset + i * 4, v >>> 16, true);
-        view.setUint16(offset + i * 4 + 2, v & 65535, true);
-      });
-      return;
-    }
-    default: {
-      const text = value;
-      for (let i = 0; i < text.length; i++) out[offset + i] = text.charCodeAt(i);
-      if (length > text.length) out[offset + text.length] = def.vr === "UI" ? 0 : 32;
-    }
-  }
-}
-function commandOrder(keywords) {
-  const indexes = [];
-  for (const keyword of keywords) {
-    const i = INDEX_BY_KEYWORD.get(keyword);
-    if (i !== void 0 && !indexes.includes(i)) indexes.push(i);
-  }
-  return Uint8Array.from(indexes.sort((a, b) => a - b));
-}
-function encodeCommandSetInOrder(elements, order) {
-  const record2 = elements;
-  let count2 = 0;
-  for (let k = 0; k < order.length; k++) {
-    const i = order[k];
-    if (record2[ENCODE_ORDER[i].keyword] !== void 0) PRESENT[count2++] = i;
-  }
-  return encodePresent(record2, count2, true);
-}
-function commandValueOffset(set, tag) {
-  for (let at = 12; at + 8 <= set.length; ) {
-    const t = (readU16(set, at, true) << 16 | readU16(set, at + 2, true)) >>> 0;
-    if (t === tag) return at + 8;
-    at += 8 + readU32(set, at + 4, true);
-  }
-  return -1;
-}
-function commandSetWithId(set, at, value) {
-  const out = SLAB.copy(set);
-  out[at] = value & 255;
-  out[at + 1] = value >>> 8;
-  return out;
-}
-var SLAB = new Slab(8192);
-var SLAB_MAX = 1024;
-function encodePresent(record2, count2, shared = false) {
-  let groupLength = 0;
-  for (let k = 0; k < count2; k++) {
-    const i = PRESENT[k];
-    groupLength += 8 + (LENGTHS[k] = valueLength(ENCODE_ORDER[i], record2[ENCODE_ORDER[i].keyword]));
-  }
-  const length = 12 + groupLength;
-  let out;
-  let view;
-  let start = 0;
-  if (shared && length <= SLAB_MAX) {
-    start = SLAB.take(length);
-    out = SLAB.bytes;
-    view = SLAB.view;
-  } else {
-    out = new Uint8Array(length);
-    view = new DataView(out.buffer);
-  }
-  view.setUint32(start, 0, true);
-  view.setUint32(start + 4, 4, true);
-  view.setUint32(start + 8, groupLength, true);
-  let offset = start + 12;
-  for (let k = 0; k < count2; k++) {
-    const def = ENCODE_ORDER[PRESENT[k]];
-    const value = record2[def.keyword];
-    const length2 = LENGTHS[k];
-    view.setUint16(offset, def.tag >>> 16, true);
-    view.setUint16(offset + 2, def.tag & 65535, true);
-    view.setUint32(offset + 4, length2, true);
-    writeValue(out, view, offset + 8, def, value, length2);
-    offset += 8 + length2;
-  }
-  return shared && length <= SLAB_MAX ? out.subarray(start, start + length) : out;
-}
-function badLength(def, length, expected) {
-  return new DimseDecodeError("bad-vr-length", `${formatTag(def.tag)} ${def.keyword}: ${def.vr} value of ${length} bytes (${expected})`, {
-    tag: def.tag
-  });
-}
-var LAST_STRING = /* @__PURE__ */ new Map();
-function decodeValue(def, bytes, offset, length) {
-  switch (def.vr) {
-    case "UL":
-    case "US": {
-      const size = def.vr === "UL" ? 4 : 2;
-      if (!def.multi) {
-        if (length !== size) throw badLength(def, length, `expected ${size}`);
-        return size === 4 ? readU32(bytes, offset, true) : readU16(bytes, offset, true);
-      }
-      if (length % size !== 0) throw badLength(def, length, `expected a multiple of ${size}`);
-      const list = [];
-      for (let at = offset; at < offset + length; at += size) {
-        list.push(size === 4 ? readU32(bytes, at, true) : readU16(bytes, at, true));
-      }
-      return list;
-    }
-    case "AT": {
-      if (length % 4 !== 0) throw badLength(def, length, "expected a multiple of 4");
-      const list = [];
-      for (let at = offset; at < offset + length; at += 4) {
-        list.push((readU16(bytes, at, true) << 16 | readU16(bytes, at + 2, true)) >>> 0);
-      }
-      return list;
-    }
-    default: {
-      if (length > MAX_STRING_LENGTH[def.vr]) {
-        throw badLength(def, length, `at most ${MAX_STRING_LENGTH[def.vr]}`);
-      }
-      let end = offset + length;
-      while (end > offset && (bytes[end - 1] === 0 || bytes[end - 1] === 32)) end--;
-      const last = LAST_STRING.get(def.tag);
-      if (last !== void 0 && last.length === end - offset) {
-        let i = 0;
-        while (i < last.length && last.charCodeAt(i) === bytes[offset + i]) i++;
-        if (i === last.length) return last;
-      }
-      const text = String.fromCharCode.apply(null, bytes.subarray(offset, end));
-      if (end - offset <= 64) LAST_STRING.set(def.tag, text);
-      return text;
-    }
-  }
-}
-function decodeCommandSet(bytes, limits = {}) {
-  const maxLength = limits.maxLength ?? DEFAULT_MAX_COMMAND_SET_LENGTH;
-  if (bytes.length > maxLength) {
-    throw new DimseDecodeError("too-long", `command set of ${bytes.length} bytes exceeds the limit of ${maxLength}`);
-  }
-  const record2 = {};
-  let offset = 0;
-  let previousTag = -1;
-  while (offset < bytes.length) {
-    if (bytes.length - offset < 8) {
-      throw new DimseDecodeError("truncated", `element header at offset ${offset} cut short: ${bytes.length - offset} bytes left`);
-    }
-    const group = bytes[offset] | bytes[offset + 1] << 8;
-    const tag = (group << 16 | bytes[offset + 2] | bytes[offset + 3] << 8) >>> 0;
-    const length = (bytes[offset + 4] | bytes[offset + 5] << 8 | bytes[offset + 6] << 16 | bytes[offset + 7] << 24) >>> 0;
-    if (group !== 0) {
-      throw new DimseDecodeError("tag-order", `element ${formatTag(tag)} at offset ${offset} is outside command group 0000`, {
-        tag
-      });
-    }
-    if (tag <= previousTag) {
-      throw new DimseDecodeError("tag-order", `element ${formatTag(tag)} at offset ${offset} follows ${formatTag(previousTag)}: tags must be strictly ascending`, {
-        tag
-      });
-    }
-    if (previousTag === -1 && tag !== 0) {
-      throw new DimseDecodeError("group-length", `command set starts with ${formatTag(tag)}, not (0000,0000) CommandGroupLength`, {
-        tag: 0
-      });
-    }
-    if (length > bytes.length - offset - 8) {
-      throw new DimseDecodeError("truncated", `element ${formatTag(tag)} declares ${length} bytes, only ${bytes.length - offset - 8} remain`, {
-        tag
-      });
-    }
-    const def = DEF_BY_TAG.get(tag);
-    if (def === void 0) {
-      throw new DimseDecodeError("unknown-element", `element ${formatTag(tag)} is not a PS3.7 Annex E command element`, {
-        tag
-      });
-    }
-    const at = offset + 8;
-    const value = def.multi ? decodeValue(def, bytes, at, length) : def.vr === "US" && length === 2 ? bytes[at] | bytes[at + 1] << 8 : def.vr === "UL" && length === 4 ? (bytes[at] | bytes[at + 1] << 8 | bytes[at + 2] << 16 | bytes[at + 3] << 24) >>> 0 : decodeValue(def, bytes, at, length);
-    offset += 8 + length;
-    if (tag === 0) {
-      if (value !== bytes.length - offset) {
-        throw new DimseDecodeError("group-length", `CommandGroupLength says ${value} bytes, ${bytes.length - offset} follow`, {
-          tag: 0
-        });
-      }
-    } else {
-      record2[def.keyword] = value;
-    }
-    previousTag = tag;
-  }
-  if (previousTag === -1) {
-    throw new DimseDecodeError("group-length", "empty command set: no CommandGroupLength", {
-      tag: 0
-    });
-  }
-  return record2;
-}
-var COMMAND_FIELD = {
-  "C-STORE-RQ": 1,
-  "C-STORE-RSP": 32769,
-  "C-GET-RQ": 16,
-  "C-GET-RSP": 32784,
-  "C-FIND-RQ": 32,
-  "C-FIND-RSP": 32800,
-  "C-MOVE-RQ": 33,
-  "C-MOVE-RSP": 32801,
-  "C-ECHO-RQ": 48,
-  "C-ECHO-RSP": 32816,
-  "C-CANCEL-RQ": 4095
-};
-var DATASET_PRESENT = 1;
-var PRIORITY = {
-  medium: 0,
-  high: 1,
-  low: 2
-};
-var DATASET_RULE = {
-  "C-STORE-RQ": "always",
-  "C-STORE-RSP": "never",
-  "C-GET-RQ": "always",
-  "C-GET-RSP": "optional",
-  "C-FIND-RQ": "always",
-  "C-FIND-RSP": "optional",
-  "C-MOVE-RQ": "always",
-  "C-MOVE-RSP": "optional",
-  "C-ECHO-RQ": "never",
-  "C-ECHO-RSP": "never",
-  "C-CANCEL-RQ": "never"
-};
-function hasDataset(msg) {
-  const rule = DATASET_RULE[msg.type];
-  return rule === "always" || rule === "optional" && "datasetPresent" in msg && msg.datasetPresent === true;
-}
-var ENCODING_BY_TYPE = /* @__PURE__ */ new Map();
-var REUSED_MAX = 1024;
-function encodeMessage(msg) {
-  const elements = allElements(msg);
-  let t = ENCODING_BY_TYPE.get(msg.type);
-  if (t === void 0) {
-    const keys = Object.keys(elements);
-    const idKeyword = "MessageID" in elements ? "MessageID" : "MessageIDBeingRespondedTo";
-    t = {
-      order: commandOrder(keys),
-      idKeyword,
-      others: keys.filter((k) => k !== idKeyword)
-    };
-    ENCODING_BY_TYPE.set(msg.type, t);
-  }
-  const id = elements[t.idKeyword];
-  const usId = typeof id === "number" && Number.isInteger(id) && id >= 0 && id <= 65535;
-  const last = t.last;
-  if (last !== void 0 && usId) {
-    const others = t.others;
-    let same = true;
-    for (let i = 0; i < others.length && same; i++) {
-      const v = elements[others[i]];
-      same = v === last.elements[others[i]] && typeof v !== "object";
-    }
-    if (same) return commandSetWithId(last.bytes, last.idAt, id);
-  }
-  const bytes = encodeCommandSetInOrder(elements, t.order);
-  if (bytes.length > REUSED_MAX || !usId) return bytes;
-  const idAt = commandValueOffset(bytes, COMMAND_TAG[t.idKeyword]);
-  if (idAt < 0) return bytes;
-  t.last = {
-    elements,
-    bytes,
-    idAt
-  };
-  return commandSetWithId(bytes, idAt, id);
-}
-function allElements(msg) {
-  const CommandField = COMMAND_FIELD[msg.type];
-  const CommandDataSetType = hasDataset(msg) ? DATASET_PRESENT : NO_DATASET;
-  switch (msg.type) {
-    case "C-ECHO-RQ":
-      return {
-        CommandField,
-        CommandDataSetType,
-        AffectedSOPClassUID: msg.affectedSopClassUid,
-        MessageID: msg.messageId
-      };
-    case "C-FIND-RQ":
-    case "C-GET-RQ":
-      return {
-        CommandField,
-        CommandDataSetType,
-        AffectedSOPClassUID: msg.affectedSopClassUid,
-        MessageID: msg.messageId,
-        Priority: msg.priority
-      };
-    case "C-MOVE-RQ":
-      return {
-        CommandField,
-        CommandDataSetType,
-        AffectedSOPClassUID: msg.affectedSopClassUid,
-        MessageID: msg.messageId,
-        Priority: msg.priority,
-        MoveDestination: msg.moveDestination
-      };
-    case "C-ECHO-RSP":
-    case "C-FIND-RSP":
-      return {
-        CommandField,
-        CommandDataSetType,
-        Status: msg.status,
-        OffendingElement: msg.offendingElement,
-        ErrorComment: msg.errorComment,
-        ErrorID: msg.errorId,
-        AffectedSOPClassUID: msg.affectedSopClassUid,
-        MessageIDBeingRespondedTo: msg.messageIdBeingRespondedTo
-      };
-    case "C-GET-RSP":
-    case "C-MOVE-RSP":
-      return {
-        CommandField,
-        CommandDataSetType,
-        Status: msg.status,
-        OffendingElement: msg.offendingElement,
-        ErrorComment: msg.errorComment,
-        ErrorID: msg.errorId,
-        NumberOfRemainingSuboperations: msg.remainingSuboperations,
-        NumberOfCompletedSuboperations: msg.completedSuboperations,
-        NumberOfFailedSuboperations: msg.failedSuboperations,
-        NumberOfWarningSuboperations: msg.warningSuboperations,
-        AffectedSOPClassUID: msg.affectedSopClassUid,
-        MessageIDBeingRespondedTo: msg.messageIdBeingRespondedTo
-      };
-    case "C-STORE-RQ":
-      return {
-        CommandField,
-        CommandDataSetType,
-        AffectedSOPClassUID: msg.affectedSopClassUid,
-        MessageID: msg.messageId,
-        Priority: msg.priority,
-        AffectedSOPInstanceUID: msg.affectedSopInstanceUid,
-        MoveOriginatorApplicationEntityTitle: msg.moveOriginatorAeTitle,
-        MoveOriginatorMessageID: msg.moveOriginatorMessageId
-      };
-    case "C-STORE-RSP":
-      return {
-        CommandField,
-        CommandDataSetType,
-        Status: msg.status,
-        OffendingElement: msg.offendingElement,
-        ErrorComment: msg.errorComment,
-        ErrorID: msg.errorId,
-        AffectedSOPClassUID: msg.affectedSopClassUid,
-        MessageIDBeingRespondedTo: msg.messageIdBeingRespondedTo,
-        AffectedSOPInstanceUID: msg.affectedSopInstanceUid
-      };
-    case "C-CANCEL-RQ":
-      return {
-        CommandField,
-        CommandDataSetType,
-        MessageIDBeingRespondedTo: msg.messageIdBeingRespondedTo
-      };
-  }
-}
-function mandatory(cmd, type, keyword) {
-  const value = cmd[keyword];
-  if (value === void 0 || value === "") {
-    throw new DimseDecodeError("missing-element", `${type} without ${formatTag(COMMAND_TAG[keyword])} ${keyword}`, {
-      tag: COMMAND_TAG[keyword],
-      commandField: cmd.CommandField,
-      messageId: cmd.MessageID
-    });
-  }
-  return value;
-}
-function priorityOf(cmd, type) {
-  const priority = mandatory(cmd, type, "Priority");
-  if (priority !== PRIORITY.medium && priority !== PRIORITY.high && priority !== PRIORITY.low) {
-    throw new DimseDecodeError("bad-value", `${type} with Priority ${priority}: expected 0 (medium), 1 (high) or 2 (low)`, {
-      tag: COMMAND_TAG.Priority,
-      commandField: cmd.CommandField,
-      messageId: cmd.MessageID
-    });
-  }
-  return priority;
-}
-var TYPE_BY_FIELD = new Map(Object.keys(COMMAND_FIELD).map((t) => [
-  COMMAND_FIELD[t],
-  t
-]));
-function withPresent(m, cmd, fields) {
-  const out = m;
-  for (const field in fields) {
-    const value = cmd[fields[field]];
-    if (value !== void 0) out[field] = value;
-  }
-  return m;
-}
-var COUNT_FIELDS = {
-  remainingSuboperations: "NumberOfRemainingSuboperations",
-  completedSuboperations: "NumberOfCompletedSuboperations",
-  failedSuboperations: "NumberOfFailedSuboperations",
-  warningSuboperations: "NumberOfWarningSuboperations"
-};
-var MOVE_ORIGINATOR_FIELDS = {
-  moveOriginatorAeTitle: "MoveOriginatorApplicationEntityTitle",
-  moveOriginatorMessageId: "MoveOriginatorMessageID"
-};
-function commandSetToMessage(cmd) {
-  const field = cmd.CommandField;
-  if (field === void 0) {
-    throw new DimseDecodeError("missing-element", `command set without ${formatTag(COMMAND_TAG.CommandField)} CommandField`, {
-      tag: COMMAND_TAG.CommandField,
-      messageId: cmd.MessageID
-    });
-  }
-  const type = TYPE_BY_FIELD.get(field);
-  if (type === void 0) {
-    throw new DimseDecodeError("unknown-command", `unsupported CommandField 0x${field.toString(16).toUpperCase().padStart(4, "0")}`, {
-      tag: COMMAND_TAG.CommandField,
-      commandField: field,
-      messageId: cmd.MessageID
-    });
-  }
-  const dataSetType = mandatory(cmd, type, "CommandDataSetType");
-  const withDataset = dataSetType !== NO_DATASET;
-  const rule = DATASET_RULE[type];
-  if (rule !== "optional" && withDataset !== (rule === "always")) {
-    throw new DimseDecodeError("bad-value", `${type} with CommandDataSetType 0x${dataSetType.toString(16).toUpperCase().padStart(4, "0")}: ${rule === "always" ? "a data set must follow" : "no data set may follow"}`, {
-      tag: COMMAND_TAG.CommandDataSetType,
-      commandField: field,
-      messageId: cmd.MessageID
-    });
-  }
-  switch (type) {
-    case "C-ECHO-RQ":
-      return {
-        type,
-        messageId: mandatory(cmd, type, "MessageID"),
-        affectedSopClassUid: mandatory(cmd, type, "AffectedSOPClassUID")
-      };
-    case "C-STORE-RQ": {
-      const m2 = {
-        type,
-        messageId: mandatory(cmd, type, "MessageID"),
-        affectedSopClassUid: mandatory(cmd, type, "AffectedSOPClassUID"),
-        affectedSopInstanceUid: mandatory(cmd, type, "AffectedSOPInstanceUID"),
-        priority: priorityOf(cmd, type)
-      };
-      return withPresent(m2, cmd, MOVE_ORIGINATOR_FIELDS);
-    }
-    case "C-FIND-RQ":
-    case "C-GET-RQ":
-      return {
-        type,
-        messageId: mandatory(cmd, type, "MessageID"),
-        affectedSopClassUid: mandatory(cmd, type, "AffectedSOPClassUID"),
-        priority: priorityOf(cmd, type)
-      };
-    case "C-MOVE-RQ":
-      return {
-        type,
-        messageId: mandatory(cmd, type, "MessageID"),
-        affectedSopClassUid: mandatory(cmd, type, "AffectedSOPClassUID"),
-        priority: priorityOf(cmd, type),
-        moveDestination: mandatory(cmd, type, "MoveDestination")
-      };
-    case "C-CANCEL-RQ":
-      return {
-        type,
-        messageIdBeingRespondedTo: mandatory(cmd, type, "MessageIDBeingRespondedTo")
-      };
-  }
-  const m = {
-    type,
-    messageIdBeingRespondedTo: mandatory(cmd, type, "MessageIDBeingRespondedTo")
-  };
-  if (cmd.AffectedSOPClassUID !== void 0) m.affectedSopClassUid = cmd.AffectedSOPClassUID;
-  if (type === "C-STORE-RSP" && cmd.AffectedSOPInstanceUID !== void 0) {
-    m.affectedSopInstanceUid = cmd.AffectedSOPInstanceUID;
-  }
-  m.status = mandatory(cmd, type, "Status");
-  if (cmd.ErrorComment !== void 0) m.errorComment = cmd.ErrorComment;
-  if (cmd.ErrorID !== void 0) m.errorId = cmd.ErrorID;
-  if (cmd.OffendingElement !== void 0) m.offendingElement = cmd.OffendingElement;
-  if (type === "C-GET-RSP" || type === "C-MOVE-RSP") withPresent(m, cmd, COUNT_FIELDS);
-  if (withDataset && rule === "optional") m.datasetPresent = true;
-  return m;
-}
-
-// lib/util/uid.ts
-// lib/dimse/dump.ts
-function newUid() {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  bytes[6] = bytes[6] & 15 | 64;
-  bytes[8] = bytes[8] & 63 | 128;
-  let value = 0n;
-  for (const b of bytes) value = value << 8n | BigInt(b);
-  return `2.25.${value}`;
-}
-function isValidUid(uid) {
-  return uid.length > 0 && uid.length <= 64 && /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/.test(uid);
-}
-var RULERS = {
-  INCOMING: "===================== INCOMING DIMSE MESSAGE ====================",
-  OUTGOING: "===================== OUTGOING DIMSE MESSAGE ===================="
-};
-var END_RULER = "======================= END DIMSE MESSAGE =======================";
-var DATASET_RULER = "-".repeat(65);
-function line(label, value) {
-  return `${label.padEnd(30)}: ${value}`;
-}
-function statusText(code, service) {
-  return `0x${code.toString(16).padStart(4, "0")}: ${statusMeaning(code, service)}`;
-}
-function count(value) {
-  return value ?? "none";
-}
-function priorityText(priority) {
-  const names2 = {
-    [PRIORITY.low]: "low",
-    [PRIORITY.medium]: "medium",
-    [PRIORITY.high]: "high"
-  };
-  return names2[priority] ?? "";
-}
-function dumpMessage(msg, direction, options = {}) {
-  const uid = (value) => value === void 0 ? "none" : options.uidName?.(value) ?? value;
-  const lines = [
-    RULERS[direction]
-  ];
-  lines.push(line("Message Type", msg.type.replace(/-(RQ|RSP)$/, " $1")));
-  if (options.contextId !== void 0 && options.contextId > 0) {
-    lines.push(line("Presentation Context ID", options.contextId));
-  }
-  const dataSet = line("Data Set", hasDataset(msg) ? "present" : "none");
-  switch (msg.type) {
-    case "C-ECHO-RQ":
-      lines.push(line("Message ID", msg.messageId), dataSet);
-      break;
-    case "C-ECHO-RSP":
-    case "C-FIND-RSP":
-      lines.push(line("Message ID Being Responded To", msg.messageIdBeingRespondedTo), line("Affected SOP Class UID", uid(msg.affectedSopClassUid)), dataSet, line("DIMSE Status", statusText(msg.status, msg.type === "C-ECHO-RSP" ? "C-ECHO" : "C-FIND")));
-      break;
-    case "C-STORE-RQ":
-      lines.push(line("Message ID", msg.messageId), line("Affected SOP Class UID", uid(msg.affectedSopClassUid)), line("Affected SOP Instance UID", msg.affectedSopInstanceUid), dataSet, line("Priority", priorityText(msg.priority)));
-      if (msg.moveOriginatorAeTitle !== void 0) {
-        lines.push(line("Move Originator AE Title", msg.moveOriginatorAeTitle));
-      }
-      if (msg.moveOriginatorMessageId !== void 0) {
-        lines.push(line("Move Originator ID", msg.moveOriginatorMessageId));
-      }
-      break;
-    case "C-STORE-RSP":
-      lines.push(line("Message ID Being Responded To", msg.messageIdBeingRespondedTo), line("Affected SOP Class UID", uid(msg.affectedSopClassUid)), line("Affected SOP Instance UID", msg.affectedSopInstanceUid ?? "none"), dataSet, line("DIMSE Status", statusText(msg.status, "C-STORE")));
-      break;
-    case "C-FIND-RQ":
-    case "C-GET-RQ":
-    case "C-MOVE-RQ":
-      lines.push(line("Message ID", msg.messageId), line("Affected SOP Class UID", uid(msg.affectedSopClassUid)), dataSet, line("Priority", priorityText(msg.priority)));
-      if (msg.type === "C-MOVE-RQ") lines.push(line("Move Destination", msg.moveDestination));
-      break;
-    case "C-GET-RSP":
-    case "C-MOVE-RSP":
-      lines.push(line("Message ID Being Responded To", msg.messageIdBeingRespondedTo), line("Affected SOP Class UID", uid(msg.affectedSopClassUid)), line("Remaining Suboperations", count(msg.remainingSuboperations)), line("Completed Suboperations", count(msg.completedSuboperations)), line("Failed Suboperations", count(msg.failedSuboperations)), line("Warning Suboperations", count(msg.warningSuboperations)), dataSet, line("DIMSE Status", statusText(msg.status, msg.type === "C-GET-RSP" ? "C-GET" : "C-MOVE")));
-      break;
-    case "C-CANCEL-RQ":
-      lines.push(line("Message ID Being Responded To", msg.messageIdBeingRespondedTo), dataSet);
-      break;
-  }
-  if (options.dataset !== void 0) lines.push(DATASET_RULER, ...options.dataset);
-  lines.push(END_RULER);
-  return lines.join("\n");
-}
-
-// lib/dicom/sop_classes.ts
-// lib/dicom/uid_names.ts
-var PATIENT_TABLE = `
-1.2.840.10008.5.1.4.1.1.88.71	SRa	AcquisitionContextSRStorage
-1.2.840.10008.5.1.4.1.1.11.8	PSa	AdvancedBlendingPresentationStateStorage
-1.2.840.10008.5.1.4.1.1.9.1.3	ECA	AmbulatoryECGWaveformStorage	*
-1.2.840.10008.5.1.4.1.1.9.5.1	WVa	ArterialPulseWaveformStorage
-1.2.840.10008.5.1.4.1.1.78.2	OPa	AutorefractionMeasurementsStorage
-1.2.840.10008.5.1.4.1.1.131	SD	BasicStructuredDisplayStorage
-1.2.840.10008.5.1.4.1.1.88.11	SRt	BasicTextSRStorage	*
-1.2.840.10008.5.1.4.1.1.9.4.1	AUV	BasicVoiceAudioWaveformStorage	*
-1.2.840.10008.5.1.4.1.1.11.4	PSb	BlendingSoftcopyPresentationStateStorage	*
-1.2.840.10008.5.1.4.1.1.9.8.1	WVb	BodyPositionWaveformStorage
-1.2.840.10008.5.1.4.1.1.13.1.4	BX	BreastProjectionXRayImageStorageForPresentation
-1.2.840.10008.5.1.4.1.1.13.1.5	BP	BreastProjectionXRayImageStorageForProcessing
-1.2.840.10008.5.1.4.1.1.13.1.3	BT	BreastTomosynthesisImageStorage
-1.2.840.10008.5.1.4.1.1.9.3.1	WVc	CardiacElectrophysiologyWaveformStorage	*
-1.2.840.10008.5.1.4.1.1.481.19	RRc	CArmPhotonElectronRadiationRecordStorage
-1.2.840.10008.5.1.4.1.1.481.13	Rca	CArmPhotonElectronRadiationStorage
-1.2.840.10008.5.1.4.1.1.88.65	SRh	ChestCADSRStorage	*
-1.2.840.10008.5.1.4.1.1.88.69	SRo	ColonCADSRStorage	*
-1.2.840.10008.5.1.4.1.1.11.2	PSc	ColorSoftcopyPresentationStateStorage	*
-1.2.840.10008.5.1.4.1.1.11.7	VPc	CompositingPlanarMPRVolumetricPresentationStateStorage
-1.2.840.10008.5.1.4.1.1.88.34	SR3	Comprehensive3DSRStorage
-1.2.840.10008.5.1.4.1.1.88.33	SRc	ComprehensiveSRStorage	*
-1.2.840.10008.5.1.4.1.1.1	CR	ComputedRadiographyImageStorage	*
-1.2.840.10008.5.1.4.1.1.90.1	AS	ContentAssessmentResultsStorage
-1.2.840.10008.5.1.4.1.1.82.1	CM	CornealTopographyMapStorage
-1.2.840.10008.5.1.4.1.1.2	CT	CTImageStorage	*
-1.2.840.10008.5.1.4.1.1.200.2	PPcp	CTPerformedProcedureProtocolStorage
-1.2.840.10008.5.1.4.1.1.66.3	RGd	DeformableSpatialRegistrationStorage
-1.2.840.10008.5.1.4.1.1.77.1.7	VLd	DermoscopicPhotographyImageStorage
-1.2.840.10008.5.1.4.1.1.1.3	DXo	DigitalIntraOralXRayImageStorageForPresentation	*
-1.2.840.10008.5.1.4.1.1.1.3.1	DPo	DigitalIntraOralXRayImageStorageForProcessing	*
-1.2.840.10008.5.1.4.1.1.1.2	DXm	DigitalMammographyXRayImageStorageForPresentation	*
-1.2.840.10008.5.1.4.1.1.1.2.1	DPm	DigitalMammographyXRayImageStorageForProcessing	*
-1.2.840.10008.5.1.4.1.1.1.1	DX	DigitalXRayImageStorageForPresentation	*
-1.2.840.10008.5.1.4.1.1.1.1.1	DP	DigitalXRayImageStorageForProcessing	*
-1.2.840.10008.5.1.4.1.1.9.7.2	EMG	ElectromyogramWaveformStorage
-1.2.840.10008.5.1.4.1.1.9.7.3	EOG	ElectrooculogramWaveformStorage
-1.2.840.10008.5.1.4.1.1.104.2	CDA	EncapsulatedCDAStorage
-1.2.840.10008.5.1.4.1.1.104.5	MTL	EncapsulatedMTLStorage
-1.2.840.10008.5.1.4.1.1.104.4	OBJ	EncapsulatedOBJStorage
-1.2.840.10008.5.1.4.1.1.104.1	PDF	EncapsulatedPDFStorage	*
-1.2.840.10008.5.1.4.1.1.104.3	STL	EncapsulatedSTLStorage
-1.2.840.10008.5.1.4.1.1.2.1	CTe	EnhancedCTImageStorage	*
-1.2.840.10008.5.1.4.1.1.4.3	MRc	EnhancedMRColorImageStorage
-1.2.840.10008.5.1.4.1.1.4.1	MRe	EnhancedMRImageStorage	*
-1.2.840.10008.5.1.4.1.1.130	PIe	EnhancedPETImageStorage
-1.2.840.10008.5.1.4.1.1.88.22	SRe	EnhancedSRStorage	*
-1.2.840.10008.5.1.4.1.1.6.2	USe	EnhancedUSVolumeStorage
-1.2.840.10008.5.1.4.1.1.12.1.1	XAe	EnhancedXAImageStorage	*
-1.2.840.10008.5.1.4.1.1.88.76	SRde	EnhancedXRayRadiationDoseSRStorage
-1.2.840.10008.5.1.4.1.1.12.2.1	RFe	EnhancedXRFImageStorage	*
-1.2.840.10008.5.1.4.1.1.88.35	SRx	ExtensibleSRStorage
-1.2.840.10008.5.1.4.1.1.9.4.2	AUG	GeneralAudioWaveformStorage
-1.2.840.10008.5.1.4.1.1.9.1.2	ECG	GeneralECGWaveformStorage	*
-1.2.840.10008.5.1.4.1.1.11.6	VPg	GrayscalePlanarMPRVolumetricPresentationStateStorage
-1.2.840.10008.5.1.4.1.1.11.1	PSg	GrayscaleSoftcopyPresentationStateStorage	*
-1.2.840.10008.5.1.4.1.1.9.2.1	WVh	HemodynamicWaveformStorage	*
-1.2.840.10008.5.1.4.1.1.88.70	SRi	ImplantationPlanSRDocumentStorage
-1.2.840.10008.5.1.4.1.1.78.8	OPc	IntraocularLensCalculationsStorage
-1.2.840.10008.5.1.4.1.1.14.1	OCt	IntravascularOpticalCoherenceTomographyImageStorageForPresentation
-1.2.840.10008.5.1.4.1.1.14.2	OCp	IntravascularOpticalCoherenceTomographyImageStorageForProcessing
-1.2.840.10008.5.1.4.1.1.78.3	OPk	KeratometryMeasurementsStorage
-1.2.840.10008.5.1.4.1.1.88.59	KO	KeyObjectSelectionDocumentStorage	*
-1.2.840.10008.5.1.4.1.1.2.2	CTl	LegacyConvertedEnhancedCTImageStorage
-1.2.840.10008.5.1.4.1.1.4.4	MRl	LegacyConvertedEnhancedMRImageStorage
-1.2.840.10008.5.1.4.1.1.128.1	PIl	LegacyConvertedEnhancedPETImageStorage
-1.2.840.10008.5.1.4.1.1.78.1	OPl	LensometryMeasurementsStorage
-1.2.840.10008.5.1.4.1.1.79.1	SRg	MacularGridThicknessAndVolumeReportStorage
-1.2.840.10008.5.1.4.1.1.88.50	SRm	MammographyCADSRStorage	*
-1.2.840.10008.5.1.4.1.1.91.1	MAs	MicroscopyBulkSimpleAnnotationsStorage
-1.2.840.10008.5.1.4.1.1.4	MR	MRImageStorage	*
-1.2.840.10008.5.1.4.1.1.4.2	MRs	MRSpectroscopyStorage	*
-1.2.840.10008.5.1.4.1.1.9.6.2	WVm	MultichannelRespiratoryWaveformStorage
-1.2.840.10008.5.1.4.1.1.7.2	SCb	MultiframeGrayscaleByteSecondaryCaptureImageStorage	*
-1.2.840.10008.5.1.4.1.1.7.3	SCw	MultiframeGrayscaleWordSecondaryCaptureImageStorage	*
-1.2.840.10008.5.1.4.1.1.7.1	SCs	MultiframeSingleBitSecondaryCaptureImageStorage	*
-1.2.840.10008.5.1.4.1.1.7.4	SCc	MultiframeTrueColorSecondaryCaptureImageStorage	*
-1.2.840.10008.5.1.4.1.1.11.11	VPm	MultipleVolumeRenderingVolumetricPresentationStateStorage
-1.2.840.10008.5.1.4.1.1.20	NM	NuclearMedicineImageStorage	*
-1.2.840.10008.5.1.4.1.1.78.7	OPx	OphthalmicAxialMeasurementsStorage
-1.2.840.10008.5.1.4.1.1.77.1.5.8	OCb	OphthalmicOpticalCoherenceTomographyBscanVolumeAnalysisStorage
-1.2.840.10008.5.1.4.1.1.77.1.5.7	OCe	OphthalmicOpticalCoherenceTomographyEnFaceImageStorage
-1.2.840.10008.5.1.4.1.1.77.1.5.2	OPw	OphthalmicPhotography16BitImageStorage	*
-1.2.840.10008.5.1.4.1.1.77.1.5.1	OPb	OphthalmicPhotography8BitImageStorage	*
-1.2.840.10008.5.1.4.1.1.81.1	OPm	OphthalmicThicknessMapStorage
-1.2.840.10008.5.1.4.1.1.77.1.5.4	OPt	OphthalmicTomographyImageStorage	*
-1.2.840.10008.5.1.4.1.1.80.1	OPp	OphthalmicVisualFieldStaticPerimetryMeasurementsStorage
-1.2.840.10008.5.1.4.1.1.30	PM	ParametricMapStorage
-1.2.840.10008.5.1.4.1.1.88.73	SRq	PatientRadiationDoseSRStorage
-1.2.840.10008.5.1.4.1.1.88.75	SRi	PerformedImagingAgentAdministrationSRStorage
-1.2.840.10008.5.1.4.1.1.88.74	SRj	PlannedImagingAgentAdministrationSRStorage
-1.2.840.10008.5.1.4.1.1.128	PI	PositronEmissionTomographyImageStorage	*
-1.2.840.10008.5.1.4.1.1.88.40	SRp	ProcedureLogStorage	*
-1.2.840.10008.5.1.4.1.1.11.3	PSp	PseudoColorSoftcopyPresentationStateStorage	*
-1.2.840.10008.5.1.4.1.1.88.68	SRr	RadiopharmaceuticalRadiationDoseSRStorage
-1.2.840.10008.5.1.4.1.1.66	RAW	RawDataStorage	*
-1.2.840.10008.5.1.4.1.1.67	RWM	RealWorldValueMappingStorage	*
-1.2.840.10008.5.1.4.1.1.9.6.1	WVr	RespiratoryWaveformStorage
-1.2.840.10008.5.1.4.1.1.481.15	Rra	RoboticArmRadiationStorage
-1.2.840.10008.5.1.4.1.1.481.20	RRr	RoboticRadiationRecordStorage
-1.2.840.10008.5.1.4.1.1.9.7.1	EEG	RoutineScalpElectroencephalogramWaveformStorage
-1.2.840.10008.5.1.4.34.7	RTd	RTBeamsDeliveryInstructionStorage
-1.2.840.10008.5.1.4.1.1.481.4	RTb	RTBeamsTreatmentRecordStorage	*
-1.2.840.10008.5.1.4.34.10	RTa	RTBrachyApplicationSetupDeliveryInstructionStorage
-1.2.840.10008.5.1.4.1.1.481.6	RTr	RTBrachyTreatmentRecordStorage	*
-1.2.840.10008.5.1.4.1.1.481.2	RD	RTDoseStorage	*
-1.2.840.10008.5.1.4.1.1.481.1	RI	RTImageStorage	*
-1.2.840.10008.5.1.4.1.1.481.9	RTi	RTIonBeamsTreatmentRecordStorage
-1.2.840.10008.5.1.4.1.1.481.8	RPi	RTIonPlanStorage
-1.2.840.10008.5.1.4.1.1.481.10	RIp	RTPhysicianIntentStorage
-1.2.840.10008.5.1.4.1.1.481.5	RP	RTPlanStorage	*
-1.2.840.10008.5.1.4.1.1.481.16	RSr	RTRadiationRecordSetStorage
-1.2.840.10008.5.1.4.1.1.481.17	RRs	RTRadiationSalvageRecordStorage
-1.2.840.10008.5.1.4.1.1.481.21	RSd	RTRadiationSetDeliveryInstructionStorage
-1.2.840.10008.5.1.4.1.1.481.12	RSe	RTRadiationSetStorage
-1.2.840.10008.5.1.4.1.1.481.11	RAs	RTSegmentAnnotationStorage
-1.2.840.10008.5.1.4.1.1.481.3	RS	RTStructureSetStorage	*
-1.2.840.10008.5.1.4.1.1.481.22	RTp	RTTreatmentPreparationStorage
-1.2.840.10008.5.1.4.1.1.481.7	RTs	RTTreatmentSummaryRecordStorage	*
-1.2.840.10008.5.1.4.1.1.7	SC	SecondaryCaptureImageStorage	*
-1.2.840.10008.5.1.4.1.1.66.4	SG	SegmentationStorage
-1.2.840.10008.5.1.4.1.1.11.10	VPs	SegmentedVolumeRenderingVolumetricPresentationStateStorage
-1.2.840.10008.5.1.4.1.1.88.72	SRu	SimplifiedAdultEchoSRStorage
-1.2.840.10008.5.1.4.1.1.9.7.4	WVs	SleepElectroencephalogramWaveformStorage
-1.2.840.10008.5.1.4.1.1.66.2	FID	SpatialFiducialsStorage	*
-1.2.840.10008.5.1.4.1.1.66.1	RGs	SpatialRegistrationStorage	*
-1.2.840.10008.5.1.4.1.1.78.6	SRs	SpectaclePrescriptionReportStorage
-1.2.840.10008.5.1.4.1.1.77.1.5.3	OPr	StereometricRelationshipStorage	*
-1.2.840.10008.5.1.4.1.1.78.4	OPs	SubjectiveRefractionMeasurementsStorage
-1.2.840.10008.5.1.4.1.1.68.1	SSm	SurfaceScanMeshStorage
-1.2.840.10008.5.1.4.1.1.68.2	SSp	SurfaceScanPointCloudStorage
-1.2.840.10008.5.1.4.1.1.66.5	SGs	SurfaceSegmentationStorage
-1.2.840.10008.5.1.4.1.1.481.18	RRt	TomotherapeuticRadiationRecordStorage
-1.2.840.10008.5.1.4.1.1.481.14	Rto	TomotherapeuticRadiationStorage
-1.2.840.10008.5.1.4.1.1.66.6	TR	TractographyResultsStorage
-1.2.840.10008.5.1.4.1.1.9.1.1	TLE	TwelveLeadECGWaveformStorage	*
-1.2.840.10008.5.1.4.1.1.6.1	US	UltrasoundImageStorage	*
-1.2.840.10008.5.1.4.1.1.3.1	USm	UltrasoundMultiframeImageStorage	*
-1.2.840.10008.5.1.4.1.1.77.1.1.1	VVe	VideoEndoscopicImageStorage
-1.2.840.10008.5.1.4.1.1.77.1.2.1	VVm	VideoMicroscopicImageStorage
-1.2.840.10008.5.1.4.1.1.77.1.4.1	VVp	VideoPhotographicImageStorage
-1.2.840.10008.5.1.4.1.1.78.5	OPv	VisualAcuityMeasurementsStorage
-1.2.840.10008.5.1.4.1.1.77.1.1	VLe	VLEndoscopicImageStorage	*
-1.2.840.10008.5.1.4.1.1.77.1.2	VLm	VLMicroscopicImageStorage	*
-1.2.840.10008.5.1.4.1.1.77.1.4	VLp	VLPhotographicImageStorage	*
-1.2.840.10008.5.1.4.1.1.77.1.3	VLs	VLSlideCoordinatesMicroscopicImageStorage	*
-1.2.840.10008.5.1.4.1.1.77.1.6	VLw	VLWholeSlideMicroscopyImageStorage
-1.2.840.10008.5.1.4.1.1.11.9	VPv	VolumeRenderingVolumetricPresentationStateStorage
-1.2.840.10008.5.1.4.1.1.77.1.5.5	OWs	WideFieldOphthalmicPhotographyStereographicProjectionImageStorage
-1.2.840.10008.5.1.4.1.1.77.1.5.6	OW3	WideFieldOphthalmicPhotography3DCoordinatesImageStorage
-1.2.840.10008.5.1.4.1.1.200.8	PPxp	XAPerformedProcedureProtocolStorage
-1.2.840.10008.5.1.4.1.1.11.5	PSx	XAXRFGrayscaleSoftcopyPresentationStateStorage
-1.2.840.10008.5.1.4.1.1.13.1.1	XA3	XRay3DAngiographicImageStorage
-1.2.840.10008.5.1.4.1.1.13.1.2	XC3	XRay3DCraniofacialImageStorage
-1.2.840.10008.5.1.4.1.1.12.1	XA	XRayAngiographicImageStorage	*
-1.2.840.10008.5.1.4.1.1.88.67	SRd	XRayRadiationDoseSRStorage	*
-1.2.840.10008.5.1.4.1.1.12.2	RF	XRayRadiofluoroscopicImageStorage	*
-1.2.840.10008.5.1.1.30	HC	RETIRED_HardcopyColorImageStorage
-1.2.840.10008.5.1.1.29	HG	RETIRED_HardcopyGrayscaleImageStorage
-1.2.840.10008.5.1.4.1.1.5	NMr	RETIRED_NuclearMedicineImageStorage
-1.2.840.10008.5.1.4.1.1.9	CV	RETIRED_StandaloneCurveStorage
-1.2.840.10008.5.1.4.1.1.10	ML	RETIRED_StandaloneModalityLUTStorage
-1.2.840.10008.5.1.4.1.1.8	OV	RETIRED_StandaloneOverlayStorage
-1.2.840.10008.5.1.4.1.1.129	PC	RETIRED_StandalonePETCurveStorage
-1.2.840.10008.5.1.4.1.1.11	VO	RETIRED_StandaloneVOILUTStorage
-1.2.840.10008.5.1.1.27	SP	RETIRED_StoredPrintStorage
-1.2.840.10008.5.1.4.1.1.6	USr	RETIRED_UltrasoundImageStorage
-1.2.840.10008.5.1.4.1.1.3	USf	RETIRED_UltrasoundMultiframeImageStorage
-1.2.840.10008.5.1.4.1.1.77.1	VLr	RETIRED_VLImageStorage
-1.2.840.10008.5.1.4.1.1.77.2	VMr	RETIRED_VLMultiframeImageStorage
-1.2.840.10008.5.1.4.1.1.12.3	XB	RETIRED_XRayAngiographicBiPlaneImageStorage
-1.2.840.10008.5.1.4.1.1.88.2	SR_a	DRAFT_SRAudioStorage
-1.2.840.10008.5.1.4.1.1.88.4	SR_c	DRAFT_SRComprehensiveStorage
-1.2.840.10008.5.1.4.1.1.88.3	SR_d	DRAFT_SRDetailStorage
-1.2.840.10008.5.1.4.1.1.88.1	SR_t	DRAFT_SRTextStorage
-1.2.840.10008.5.1.4.1.1.9.1	WV_d	DRAFT_WaveformStorage
-1.2.840.10008.5.1.4.34.1	RB_d	DRAFT_RTBeamsDeliveryInstructionStorage
-1.2.840.10008.5.1.4.1.1.501.1	CTs	DICOS_CTImageStorage
-1.2.840.10008.5.1.4.1.1.501.2.1	DXs	DICOS_DigitalXRayImageStorageForPresentation
-1.2.840.10008.5.1.4.1.1.501.2.2	DPs	DICOS_DigitalXRayImageStorageForProcessing
-1.2.840.10008.5.1.4.1.1.501.3	TDR	DICOS_ThreatDetectionReportStorage
-1.2.840.10008.5.1.4.1.1.501.4	AI2	DICOS_2DAITStorage
-1.2.840.10008.5.1.4.1.1.501.5	AI3	DICOS_3DAITStorage
-1.2.840.10008.5.1.4.1.1.501.6	QR	DICOS_QuadrupoleResonanceStorage
-1.2.840.10008.5.1.4.1.1.601.1	EC	DICONDE_EddyCurrentImageStorage
-1.2.840.10008.5.1.4.1.1.601.2	ECm	DICONDE_EddyCurrentMultiframeImageStorage
-`;
-var NON_PATIENT_TABLE = `
-1.2.840.10008.5.1.4.39.1	CP	ColorPaletteStorage
-1.2.840.10008.5.1.4.1.1.200.1	PPcd	CTDefinedProcedureProtocolStorage
-1.2.840.10008.5.1.4.43.1	IT	GenericImplantTemplateStorage
-1.2.840.10008.5.1.4.38.1	HP	HangingProtocolStorage
-1.2.840.10008.5.1.4.44.1	ITa	ImplantAssemblyTemplateStorage
-1.2.840.10008.5.1.4.45.1	ITg	ImplantTemplateGroupStorage
-1.2.840.10008.5.1.4.1.1.200.3	PA	ProtocolApprovalStorage
-1.2.840.10008.5.1.4.1.1.200.7	PPxd	XADefinedProcedureProtocolStorage
-`;
-function parseTable(table) {
-  return table.trim().split("\n").map((line2) => {
-    const [uid, modality, name, flag2] = line2.split("	");
-    return {
-      info: {
-        uid,
-        name,
-        modality
-      },
-      storescuDefault: flag2 === "*"
-    };
-  });
-}
-var PATIENT_ROWS = parseTable(PATIENT_TABLE);
-var STORAGE_SOP_CLASSES = PATIENT_ROWS.map((r) => r.info);
-var NON_PATIENT_STORAGE_SOP_CLASSES = parseTable(NON_PATIENT_TABLE).map((r) => r.info);
-var STORESCU_DEFAULT_SOP_CLASSES = PATIENT_ROWS.filter((r) => r.storescuDefault).map((r) => r.info.uid);
-var ACCEPTED = new Set(STORAGE_SOP_CLASSES.map((c) => c.uid));
-var MODALITY = new Map([
-  ...STORAGE_SOP_CLASSES,
-  ...NON_PATIENT_STORAGE_SOP_CLASSES
-].map((c) => [
-  c.uid,
-  c.modality
-]));
-function sopClassModality(uid) {
-  return MODALITY.get(uid) ?? "UNKNOWN";
-}
-var OTHER_NAMES = [
-  {
-    uid: VERIFICATION_SOP_CLASS,
-    name: "VerificationSOPClass"
-  },
-  {
-    uid: QUERY_RETRIEVE_SOP_CLASSES.patientRoot.find,
-    name: "FINDPatientRootQueryRetrieveInformationModel"
-  },
-  {
-    uid: QUERY_RETRIEVE_SOP_CLASSES.patientRoot.move,
-    name: "MOVEPatientRootQueryRetrieveInformationModel"
-  },
-  {
-    uid: QUERY_RETRIEVE_SOP_CLASSES.patientRoot.get,
-    name: "GETPatientRootQueryRetrieveInformationModel"
-  },
-  {
-    uid: QUERY_RETRIEVE_SOP_CLASSES.studyRoot.find,
-    name: "FINDStudyRootQueryRetrieveInformationModel"
-  },
-  {
-    uid: QUERY_RETRIEVE_SOP_CLASSES.studyRoot.move,
-    name: "MOVEStudyRootQueryRetrieveInformationModel"
-  },
-  {
-    uid: QUERY_RETRIEVE_SOP_CLASSES.studyRoot.get,
-    name: "GETStudyRootQueryRetrieveInformationModel"
-  },
-  {
-    uid: QUERY_RETRIEVE_SOP_CLASSES.patientStudyOnly.find,
-    name: "RETIRED_FINDPatientStudyOnlyQueryRetrieveInformationModel"
-  },
-  {
-    uid: QUERY_RETRIEVE_SOP_CLASSES.patientStudyOnly.move,
-    name: "RETIRED_MOVEPatientStudyOnlyQueryRetrieveInformationModel"
-  },
-  {
-    uid: QUERY_RETRIEVE_SOP_CLASSES.patientStudyOnly.get,
-    name: "RETIRED_GETPatientStudyOnlyQueryRetrieveInformationModel"
-  },
-  {
-    uid: QUERY_RETRIEVE_SOP_CLASSES.modalityWorklist.find,
-    name: "FINDModalityWorklistInformationModel"
-  }
-];
-var names;
-function nameOf(uid) {
-  names ??= new Map([
-    ...TRANSFER_SYNTAXES,
-    ...OTHER_NAMES,
-    ...STORAGE_SOP_CLASSES,
-    ...NON_PATIENT_STORAGE_SOP_CLASSES
-  ].map((t) => [
-    t.uid,
-    t.name
-  ]));
-  return names.get(uid);
-}
-function uidName(uid) {
-  return nameOf(uid);
-}
-function uidLabel(uid) {
-  const name = nameOf(uid);
-  return name === void 0 ? uid : `=${name}`;
-}
 
 // lib/dicom/dictionary_data.js
 // lib/dicom/dictionary.ts
@@ -7679,9 +6361,9 @@ function dictIndex() {
       starts.push(at);
     } else {
       const tab = data.indexOf("	", at);
-      const tagText = data.slice(at, tab < 0 || tab > end ? end : tab);
-      const pattern = parseTagPattern(tagText);
-      if (!pattern) throw new Error(`dictionary_data.js: bad tag '${tagText}' (regenerate it)`);
+      const tagText2 = data.slice(at, tab < 0 || tab > end ? end : tab);
+      const pattern = parseTagPattern(tagText2);
+      if (!pattern) throw new Error(`dictionary_data.js: bad tag '${tagText2}' (regenerate it)`);
       ranges.push({
         pattern,
         at
@@ -7746,10 +6428,39 @@ function entryOf(tag) {
 function isPrivateCreator(group, element) {
   return (group & 1) === 1 && element >= 16 && element <= 255;
 }
+function lookupTag(tag) {
+  tag = tag >>> 0;
+  const found2 = entryOf(tag);
+  if (found2) return found2;
+  const group = tag >>> 16;
+  const element = tag & 65535;
+  if (element === 0) {
+    const name = (group & 1) === 1 ? "PrivateGroupLength" : "GenericGroupLength";
+    return {
+      tag,
+      vr: "UL",
+      vm: "1",
+      keyword: "GroupLength",
+      name,
+      retired: false
+    };
+  }
+  if (isPrivateCreator(group, element)) {
+    return {
+      tag,
+      vr: "LO",
+      vm: "1",
+      keyword: "PrivateCreator",
+      name: "PrivateCreator",
+      retired: false
+    };
+  }
+  return void 0;
+}
 function tagVr(tag) {
-  const found = entryOf(tag >>> 0);
-  if (found) {
-    switch (found.vr) {
+  const found2 = entryOf(tag >>> 0);
+  if (found2) {
+    switch (found2.vr) {
       case "xs":
         return "US";
       case "ox":
@@ -7762,7 +6473,7 @@ function tagVr(tag) {
       case "na":
         return "UN";
       default:
-        return found.vr;
+        return found2.vr;
     }
   }
   const element = tag & 65535;
@@ -7772,7 +6483,7 @@ function tagVr(tag) {
 function isOverlayData(tag) {
   return tag >>> 24 === 96 && (tag >>> 16 & 1) === 0 && (tag & 65535) === 12288;
 }
-function formatTag2(tag) {
+function formatTag(tag) {
   const hex = (tag >>> 0).toString(16).toUpperCase().padStart(8, "0");
   return `(${hex.slice(0, 4)},${hex.slice(4)})`;
 }
@@ -7793,6 +6504,25 @@ var DicomParseError = class extends Error {
     this.name = "DicomParseError";
     this.code = code;
     this.offset = offset;
+  }
+};
+var DicomFileError = class extends Error {
+  /** The file concerned. */
+  path;
+  /** Set when the file is not in the format it was to be read as. */
+  formatMismatch;
+  /**
+   * Creates the error; the message is prefixed with the path.
+   *
+   * @param path the file concerned
+   * @param message what is wrong with it
+   * @param options the underlying cause, if any, and the format mismatch
+   */
+  constructor(path, message, options) {
+    super(`${path}: ${message}`, options);
+    this.name = "DicomFileError";
+    this.path = path;
+    if (options?.formatMismatch) this.formatMismatch = options.formatMismatch;
   }
 };
 var IMPLICIT_LE = {
@@ -7993,6 +6723,9 @@ var VRS = /* @__PURE__ */ new Map([
     info(true, 8, false)
   ]
 ]);
+function isKnownVr(vr) {
+  return VRS.has(vr);
+}
 var VR_CODES = new Map([
   ...VRS.keys()
 ].map((vr) => [
@@ -8019,6 +6752,43 @@ var NEW_VRS = /* @__PURE__ */ new Set([
 ]);
 function legacyVr(vr) {
   return NEW_VRS.has(vr) ? "OB" : vr;
+}
+function swapInPlace(buf, unit) {
+  const whole = buf.length - buf.length % unit;
+  let done = 0;
+  if (buf.byteOffset % 4 === 0 && whole >= 4) {
+    const words = new Uint32Array(buf.buffer, buf.byteOffset, whole >>> 2);
+    swapWords(words, unit);
+    done = words.length * 4;
+  }
+  for (let i = done; i + unit <= whole; i += unit) {
+    for (let a = i, b = i + unit - 1; a < b; a++, b--) {
+      const t = buf[a];
+      buf[a] = buf[b];
+      buf[b] = t;
+    }
+  }
+}
+function swapWords(w, unit) {
+  const n = w.length;
+  if (unit === 2) {
+    for (let i = 0; i < n; i++) {
+      const x = w[i];
+      w[i] = (x & 4278255360) >>> 8 | (x & 16711935) << 8;
+    }
+    return;
+  }
+  for (let i = 0; i < n; i++) {
+    const x = w[i];
+    w[i] = x >>> 24 | x >>> 8 & 65280 | (x & 65280) << 8 | x << 24;
+  }
+  if (unit === 8) {
+    for (let i = 0; i + 1 < n; i += 2) {
+      const t = w[i];
+      w[i] = w[i + 1];
+      w[i + 1] = t;
+    }
+  }
 }
 function encodeText(text, vr) {
   const out = new Uint8Array(text.length + (text.length & 1));
@@ -8157,14 +6927,14 @@ var DatasetParser = class {
    */
   end() {
     if (this.#valueLeft > 0) {
-      throw new DicomParseError("truncated", `data set truncated: ${this.#valueLeft} bytes of ${formatTag2(this.#valueTag)} missing`, this.#pos);
+      throw new DicomParseError("truncated", `data set truncated: ${this.#valueLeft} bytes of ${formatTag(this.#valueTag)} missing`, this.#pos);
     }
     if (this.#hdrLen > 0) {
       throw new DicomParseError("truncated", `data set truncated inside an element header (${this.#hdrLen} of ${this.#hdrNeed} bytes)`, this.#pos);
     }
     if (this.#stack.length > 1) {
       const open2 = this.#stack.findLast((f) => f.kind !== DATASET);
-      throw new DicomParseError("truncated", `data set truncated inside sequence ${formatTag2(open2.tag)}`, this.#pos);
+      throw new DicomParseError("truncated", `data set truncated inside sequence ${formatTag(open2.tag)}`, this.#pos);
     }
     return [];
   }
@@ -8185,7 +6955,7 @@ var DatasetParser = class {
       return 8;
     }
     if (frame.kind !== DATASET) {
-      throw new DicomParseError("bad-item", `expected an item (FFFE,E000) in ${formatTag2(frame.tag)}, found ${formatTag2(tag)}`, at);
+      throw new DicomParseError("bad-item", `expected an item (FFFE,E000) in ${formatTag(frame.tag)}, found ${formatTag(tag)}`, at);
     }
     let vr;
     let length;
@@ -8240,7 +7010,7 @@ var DatasetParser = class {
   }
   #consumeHeader(size, frame, tag) {
     if (this.#pos + size > frame.limit) {
-      throw new DicomParseError("overrun", `header of ${formatTag2(tag)} crosses the end of its enclosing item`, this.#pos);
+      throw new DicomParseError("overrun", `header of ${formatTag(tag)} crosses the end of its enclosing item`, this.#pos);
     }
     this.#pos += size;
     this.#hdrLen = 0;
@@ -8248,12 +7018,12 @@ var DatasetParser = class {
   }
   #checkFits(tag, vr, length, frame) {
     if (this.#pos + length > frame.limit) {
-      throw new DicomParseError("overrun", `${formatTag2(tag)} ${vr} length ${length} runs past the end of its enclosing item or sequence (${frame.limit - this.#pos} bytes left)`, this.#pos);
+      throw new DicomParseError("overrun", `${formatTag(tag)} ${vr} length ${length} runs past the end of its enclosing item or sequence (${frame.limit - this.#pos} bytes left)`, this.#pos);
     }
   }
   #startValue(tag, length, out) {
     if (length > this.#maxValueLength) {
-      throw new DicomParseError("too-long", `${formatTag2(tag)} length ${length} exceeds the limit of ${this.#maxValueLength} bytes`, this.#pos);
+      throw new DicomParseError("too-long", `${formatTag(tag)} length ${length} exceeds the limit of ${this.#maxValueLength} bytes`, this.#pos);
     }
     this.#valueTag = tag;
     this.#valueLeft = length;
@@ -8272,7 +7042,7 @@ var DatasetParser = class {
       return;
     }
     if (frame.layout.explicitVr && vr !== "SQ" && vr !== "UN") {
-      throw new DicomParseError("bad-vr", `${formatTag2(tag)} ${vr} has undefined length, which only SQ, UN, OB and OW may have (PS3.5 7.1.2)`, this.#pos);
+      throw new DicomParseError("bad-vr", `${formatTag(tag)} ${vr} has undefined length, which only SQ, UN, OB and OW may have (PS3.5 7.1.2)`, this.#pos);
     }
     const seqVr = vr === "SQ" ? "SQ" : "UN";
     const items = itemsLayout(frame.layout, seqVr);
@@ -8300,7 +7070,7 @@ var DatasetParser = class {
     }
     if (frame.kind === FRAGMENTS && tag === ITEM) {
       if (length === UNDEFINED_LENGTH) {
-        throw new DicomParseError("bad-item", `fragment of ${formatTag2(frame.tag)} has undefined length (PS3.5 A.4 requires a defined one)`, at);
+        throw new DicomParseError("bad-item", `fragment of ${formatTag(frame.tag)} has undefined length (PS3.5 A.4 requires a defined one)`, at);
       }
       this.#checkFits(tag, "fragment", length, frame);
       out?.push({
@@ -8312,7 +7082,7 @@ var DatasetParser = class {
     }
     const closes = frame.end === Infinity && this.#stack.length > 1 && (frame.kind === DATASET ? tag === ITEM_DELIMITATION : tag === SEQUENCE_DELIMITATION);
     if (!closes) {
-      throw new DicomParseError("bad-item", `unexpected ${formatTag2(tag)} in ${frame.kind === DATASET ? "a data set" : "a sequence"}` + (frame.tag ? ` (${formatTag2(frame.tag)})` : ""), at);
+      throw new DicomParseError("bad-item", `unexpected ${formatTag(tag)} in ${frame.kind === DATASET ? "a data set" : "a sequence"}` + (frame.tag ? ` (${formatTag(frame.tag)})` : ""), at);
     }
     this.#close(out);
     this.#closeFinished(out);
@@ -8320,7 +7090,7 @@ var DatasetParser = class {
   #open(kind, tag, end, parent, layout) {
     if (kind !== DATASET) {
       if (this.#depth >= this.#maxDepth) {
-        throw new DicomParseError("too-deep", `${formatTag2(tag)} nests sequences deeper than the limit of ${this.#maxDepth}`, this.#pos);
+        throw new DicomParseError("too-deep", `${formatTag(tag)} nests sequences deeper than the limit of ${this.#maxDepth}`, this.#pos);
       }
       this.#depth++;
     }
@@ -8350,7 +7120,52 @@ var DatasetParser = class {
 };
 var MAX_CHUNK = 256 * 1024;
 var STAGING = 64 * 1024;
+var FIRST_STAGING = 1024;
 var DIRECT = 16 * 1024;
+var ChunkSink = class {
+  #buf = new Uint8Array(FIRST_STAGING);
+  #len = 0;
+  #ready = [];
+  /**
+   * Appends the first `n` bytes of `bytes`; a large piece is kept as a view,
+   * so its backing memory must not change until the chunk is consumed.
+   */
+  write(bytes, n = bytes.length) {
+    if (n >= DIRECT) {
+      this.flush();
+      for (let o = 0; o < n; o += MAX_CHUNK) {
+        this.#ready.push(bytes.subarray(o, Math.min(n, o + MAX_CHUNK)));
+      }
+      return;
+    }
+    if (this.#len + n > this.#buf.length) this.#makeRoom(n);
+    if (n === bytes.length) this.#buf.set(bytes, this.#len);
+    else this.#buf.set(bytes.subarray(0, n), this.#len);
+    this.#len += n;
+  }
+  /** Room for `n` more bytes (`n` < DIRECT): a larger buffer, or a flush once it is full size. */
+  #makeRoom(n) {
+    if (this.#len + n > STAGING) this.flush();
+    if (this.#len + n <= this.#buf.length) return;
+    let size = this.#buf.length * 2;
+    while (size < this.#len + n) size *= 2;
+    const grown = new Uint8Array(Math.min(size, STAGING));
+    grown.set(this.#buf.subarray(0, this.#len));
+    this.#buf = grown;
+  }
+  /** Closes the chunk being gathered, so that {@linkcode ChunkSink.take} returns it. */
+  flush() {
+    if (this.#len === 0) return;
+    this.#ready.push(this.#buf.slice(0, this.#len));
+    this.#len = 0;
+  }
+  /** The complete chunks so far, in order (the one being gathered stays until flushed). */
+  take() {
+    const out = this.#ready;
+    this.#ready = [];
+    return out;
+  }
+};
 function outputVr(vr, length, layout, disableNewVr = false) {
   if (!layout.explicitVr) return vr;
   const out = disableNewVr ? legacyVr(vr) : vr;
@@ -8359,6 +7174,169 @@ function outputVr(vr, length, layout, disableNewVr = false) {
 function headerSize(vr, layout) {
   return layout.explicitVr && vrInfo(vr).longLength ? 12 : 8;
 }
+function swapUnit(vr, outVr, from, to) {
+  const fromLe = vr === "UN" || from.littleEndian;
+  const toLe = outVr === "UN" || outVr === "OB" && vr !== "OB" || to.littleEndian;
+  return fromLe === toLe ? 1 : vrInfo(vr).swap;
+}
+var DatasetEncoder = class {
+  #sink;
+  #disableNewVr;
+  #declaredLengths;
+  #dropGroupLengths;
+  #skipping = false;
+  #stack;
+  #scratch = new Uint8Array(12);
+  #view = new DataView(this.#scratch.buffer);
+  #swap = 1;
+  #carry = new Uint8Array(8);
+  #carryLen = 0;
+  /**
+   * Creates an encoder.
+   *
+   * @param from layout the tokens were read in
+   * @param to layout to write
+   * @param sink where the bytes go
+   * @param options VR and length choices
+   */
+  constructor(from, to, sink, options = {}) {
+    this.#sink = sink;
+    this.#disableNewVr = options.disableNewVr ?? false;
+    this.#declaredLengths = options.declaredLengths ?? false;
+    this.#dropGroupLengths = options.dropGroupLengths ?? false;
+    this.#stack = [
+      {
+        src: from,
+        dst: to,
+        delimit: false
+      }
+    ];
+  }
+  /**
+   * Encodes one token.
+   *
+   * @throws {DicomParseError} `unsupported` for encapsulated pixel data in a layout other than explicit VR little endian (PS3.5 A.4)
+   */
+  encode(t) {
+    const scope = this.#stack[this.#stack.length - 1];
+    switch (t.kind) {
+      case "element": {
+        if (this.#dropGroupLengths && (t.tag & 65535) === 0) {
+          this.#skipping = t.length > 0;
+          return;
+        }
+        const vr = outputVr(t.vr, t.length, scope.dst, this.#disableNewVr);
+        this.#swap = swapUnit(t.vr, vr, scope.src, scope.dst);
+        this.#elementHeader(t.tag, vr, t.length, scope.dst);
+        return;
+      }
+      case "value":
+        if (this.#skipping) this.#skipping = !t.last;
+        else if (this.#swap === 1) this.#sink.write(t.bytes);
+        else this.#swapped(t.bytes, t.last);
+        return;
+      case "sequence": {
+        const vr = t.vr === "UN" && this.#disableNewVr && scope.dst.explicitVr ? "SQ" : t.vr;
+        const length = this.#length(t.length);
+        this.#elementHeader(t.tag, vr, length, scope.dst);
+        const dst = itemsLayout(scope.dst, vr);
+        this.#stack.push({
+          src: t.items,
+          dst,
+          delimit: length === UNDEFINED_LENGTH
+        });
+        return;
+      }
+      case "item-start": {
+        const length = this.#length(t.length);
+        this.#itemHeader(ITEM, length, scope.dst);
+        this.#stack.push({
+          ...scope,
+          delimit: length === UNDEFINED_LENGTH
+        });
+        return;
+      }
+      case "item-end":
+        this.#close(ITEM_DELIMITATION);
+        return;
+      case "encapsulated":
+        if (!scope.dst.explicitVr || !scope.dst.littleEndian) {
+          throw new DicomParseError("unsupported", `encapsulated ${formatTag(t.tag)} can only be written in explicit VR little endian (PS3.5 A.4)`);
+        }
+        this.#elementHeader(t.tag, t.vr, UNDEFINED_LENGTH, scope.dst);
+        this.#stack.push({
+          ...scope,
+          delimit: true
+        });
+        return;
+      case "fragment":
+        this.#swap = 1;
+        this.#itemHeader(ITEM, t.length, scope.dst);
+        return;
+      case "sequence-end":
+        this.#close(SEQUENCE_DELIMITATION);
+        return;
+    }
+  }
+  #length(declared) {
+    return this.#declaredLengths && declared !== void 0 ? declared : UNDEFINED_LENGTH;
+  }
+  #close(delimiter) {
+    const scope = this.#stack.pop();
+    if (scope.delimit) this.#itemHeader(delimiter, 0, scope.dst);
+  }
+  #elementHeader(tag, vr, length, layout) {
+    const v = this.#view;
+    const le = layout.littleEndian;
+    v.setUint16(0, tag >>> 16, le);
+    v.setUint16(2, tag & 65535, le);
+    if (!layout.explicitVr) {
+      v.setUint32(4, length, le);
+      this.#sink.write(this.#scratch, 8);
+      return;
+    }
+    this.#scratch[4] = vr.charCodeAt(0);
+    this.#scratch[5] = vr.charCodeAt(1);
+    if (vrInfo(vr).longLength) {
+      v.setUint16(6, 0);
+      v.setUint32(8, length, le);
+      this.#sink.write(this.#scratch, 12);
+    } else {
+      v.setUint16(6, length, le);
+      this.#sink.write(this.#scratch, 8);
+    }
+  }
+  /** An item or delimitation header: tag and 32-bit length, never a VR (PS3.5 7.5). */
+  #itemHeader(tag, length, layout) {
+    const v = this.#view;
+    const le = layout.littleEndian;
+    v.setUint16(0, tag >>> 16, le);
+    v.setUint16(2, tag & 65535, le);
+    v.setUint32(4, length, le);
+    this.#sink.write(this.#scratch, 8);
+  }
+  /** Byte-swaps a value piece, keeping a partial unit split across pieces for the next one. */
+  #swapped(bytes, last) {
+    const unit = this.#swap;
+    const total = this.#carryLen + bytes.length;
+    if (!last && total < unit) {
+      this.#carry.set(bytes, this.#carryLen);
+      this.#carryLen = total;
+      return;
+    }
+    const whole = last ? total : total - total % unit;
+    const used = whole - this.#carryLen;
+    const out = this.#carryLen === 0 ? bytes.slice(0, used) : new Uint8Array(whole);
+    if (this.#carryLen > 0) {
+      out.set(this.#carry.subarray(0, this.#carryLen));
+      out.set(bytes.subarray(0, used), this.#carryLen);
+    }
+    this.#carryLen = bytes.length - used;
+    this.#carry.set(bytes.subarray(used));
+    swapInPlace(out, unit);
+    if (whole > 0) this.#sink.write(out);
+  }
+};
 var zlibModule;
 function zlib() {
   return zlibModule ??= globalThis.process.getBuiltinModule("node:zlib");
@@ -8378,6 +7356,15 @@ function inflateRaw(bytes, partial = false, maxLength) {
     }
     throw new DicomParseError("deflate", `deflated data set: ${e.message}`);
   }
+}
+function deflateRaw(bytes, level = 6) {
+  const deflated = zlib().deflateRawSync(bytes, {
+    level
+  });
+  if (deflated.length % 2 === 0) return deflated;
+  const out = new Uint8Array(deflated.length + 1);
+  out.set(deflated);
+  return out;
 }
 var MAX_INFLATED = 8 * 1024 * 1024;
 var INFLATED_SLICE = 64 * 1024;
@@ -8593,6 +7580,8 @@ var TRANSFER_SYNTAX = 131088;
 var IMPLEMENTATION_CLASS = 131090;
 var IMPLEMENTATION_VERSION = 131091;
 var SOURCE_AE = 131094;
+var SOP_CLASS = 524310;
+var SOP_INSTANCE = 524312;
 function encodeFileMeta(m) {
   const elements = [
     [
@@ -8671,9 +7660,3710 @@ function metaHeader(view, at, tag, vr, length) {
   view.setUint32(at + 8, length, true);
   return at + 12;
 }
+function decodeFileMeta(bytes, path = "file meta information") {
+  if (!hasDicmPrefix(bytes)) {
+    throw new DicomFileError(path, "not a DICOM file: no DICM prefix after the 128-byte preamble");
+  }
+  return readMeta(bytes, PREFIX_END, path);
+}
+function hasDicmPrefix(bytes) {
+  return bytes.length >= PREFIX_END && DICM.every((c, i) => bytes[PREAMBLE + i] === c);
+}
+function metaElement(bytes, v, at, path) {
+  if (at + 8 > bytes.length) return void 0;
+  const tag = (v.getUint16(at, true) << 16 | v.getUint16(at + 2, true)) >>> 0;
+  const vr = knownVrOf(bytes[at + 4], bytes[at + 5]);
+  if (vr === void 0) {
+    throw new DicomFileError(path, `file meta information: ${formatTag(tag)} has no valid VR`);
+  }
+  if (!vrInfo(vr).longLength) {
+    return {
+      tag,
+      vr,
+      valueAt: at + 8,
+      length: v.getUint16(at + 6, true)
+    };
+  }
+  if (at + 12 > bytes.length) return void 0;
+  return {
+    tag,
+    vr,
+    valueAt: at + 12,
+    length: v.getUint32(at + 8, true)
+  };
+}
+function readMeta(bytes, start, path, maxLength = Infinity) {
+  const truncated = () => new DicomFileError(path, "file meta information is truncated");
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const first = metaElement(bytes, view, start, path);
+  if (!first) throw truncated();
+  let end = Infinity;
+  if (first.tag === GROUP_LENGTH) {
+    if (first.valueAt + 4 > bytes.length) throw truncated();
+    if (first.vr !== "UL" || first.length !== 4) {
+      throw new DicomFileError(path, "file meta information group length (0002,0000) is malformed");
+    }
+    const declared = view.getUint32(first.valueAt, true);
+    end = first.valueAt + 4 + declared;
+    if (declared > maxLength) {
+      throw new DicomFileError(path, `file meta information group length ${declared} exceeds the limit of ${maxLength} bytes`);
+    }
+    if (end > bytes.length) {
+      throw new DicomFileError(path, `file meta information group length ${declared} exceeds the ${bytes.length - first.valueAt - 4} bytes that follow it`);
+    }
+  }
+  const values = /* @__PURE__ */ new Map();
+  let at = start;
+  for (; ; ) {
+    if (at === end) break;
+    const el = metaElement(bytes, view, at, path);
+    if (!el) {
+      if (end === Infinity && at === bytes.length) break;
+      throw truncated();
+    }
+    if (el.tag >>> 16 !== 2) {
+      if (end === Infinity) break;
+      throw new DicomFileError(path, `file meta information group length (0002,0000) lies: ${formatTag(el.tag)} lies within it`);
+    }
+    const valueEnd = el.valueAt + el.length;
+    if (el.length === UNDEFINED_LENGTH || valueEnd > Math.min(end, bytes.length)) {
+      throw new DicomFileError(path, end !== Infinity && valueEnd > end && valueEnd <= bytes.length ? `file meta information group length (0002,0000) lies: ${formatTag(el.tag)} runs past it` : `file meta information is truncated in ${formatTag(el.tag)}`);
+    }
+    if (vrInfo(el.vr).text) values.set(el.tag, decodeText(bytes.subarray(el.valueAt, valueEnd)));
+    at = valueEnd;
+  }
+  if (end !== Infinity && at + 2 <= bytes.length && bytes[at] === 2 && bytes[at + 1] === 0) {
+    throw new DicomFileError(path, "file meta information group length (0002,0000) lies: group 0002 goes on after its end");
+  }
+  const transferSyntaxUid = values.get(TRANSFER_SYNTAX);
+  if (!transferSyntaxUid) {
+    throw new DicomFileError(path, "file meta information has no Transfer Syntax UID (0002,0010)");
+  }
+  const meta = {
+    mediaStorageSopClassUid: values.get(MEDIA_SOP_CLASS) ?? "",
+    mediaStorageSopInstanceUid: values.get(MEDIA_SOP_INSTANCE) ?? "",
+    transferSyntaxUid
+  };
+  if (values.has(IMPLEMENTATION_CLASS)) {
+    meta.implementationClassUid = values.get(IMPLEMENTATION_CLASS);
+  }
+  if (values.has(IMPLEMENTATION_VERSION)) {
+    meta.implementationVersionName = values.get(IMPLEMENTATION_VERSION);
+  }
+  if (values.has(SOURCE_AE)) meta.sourceAeTitle = values.get(SOURCE_AE);
+  return {
+    meta,
+    length: at
+  };
+}
+function guessTransferSyntax(head) {
+  if (head.length < 6) return void 0;
+  const v = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const le = (v.getUint16(0, true) << 16 | v.getUint16(2, true)) >>> 0;
+  const be = (v.getUint16(0, false) << 16 | v.getUint16(2, false)) >>> 0;
+  const leKnown = lookupTag(le) !== void 0;
+  const beKnown = lookupTag(be) !== void 0;
+  const vr = String.fromCharCode(head[4], head[5]);
+  const explicit = /^[A-Za-z]{2}$/.test(vr) && isKnownVr(vr);
+  let bigEndian = !leKnown && beKnown;
+  if (leKnown && beKnown) bigEndian = le >>> 16 > 255 && be >>> 16 <= 255;
+  if (!explicit) return bigEndian ? void 0 : IMPLICIT_VR_LITTLE_ENDIAN;
+  return bigEndian ? EXPLICIT_VR_BIG_ENDIAN : EXPLICIT_VR_LITTLE_ENDIAN;
+}
+function inspectDicomFile(path, format, limits = {}) {
+  try {
+    const file = open(path, format, limits, INSPECT_HEAD);
+    file.close();
+    return Promise.resolve(file.info);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+function openDicomFile(path, format, limits = {}) {
+  try {
+    return Promise.resolve(open(path, format, limits));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
 var INSPECT_HEAD = new Uint8Array(FIRST_READ);
+function open(path, format, limits, scratch) {
+  const size = regularFileSize(path);
+  let file;
+  try {
+    file = Deno.openSync(path);
+  } catch (e) {
+    throw new DicomFileError(path, `cannot open: ${e.message}`, {
+      cause: e
+    });
+  }
+  const cursor = new FileCursor(file, size);
+  try {
+    const { info: info2, head } = inspect(cursor, path, format, limits, scratch);
+    return new OpenDicomFile(info2, cursor, head);
+  } catch (e) {
+    file.close();
+    if (e instanceof DicomFileError) throw e;
+    throw new DicomFileError(path, e.message, {
+      cause: e
+    });
+  }
+}
+function regularFileSize(path) {
+  let st;
+  try {
+    st = Deno.statSync(path);
+  } catch {
+    return void 0;
+  }
+  if (st.isFile) return st.size;
+  if (st.isDirectory) return void 0;
+  throw new DicomFileError(path, "not a regular file (a FIFO, device or socket)");
+}
+var OpenDicomFile = class {
+  /** What inspection found. */
+  info;
+  #cursor;
+  #head;
+  /** Made by {@linkcode openDicomFile}. */
+  constructor(info2, cursor, head) {
+    this.info = info2;
+    this.#cursor = cursor;
+    this.#head = head;
+  }
+  /**
+   * The data set, read in order into buffers the caller gives: first the
+   * bytes inspection read, then from the open handle, which the reader now
+   * owns (close it, or read to the end). Once only.
+   */
+  dataset() {
+    const cursor = this.#cursor;
+    if (!cursor) throw new Error(`${this.info.path}: closed, or its data set was read already`);
+    this.#cursor = void 0;
+    const reader = new DatasetReader(this.info, cursor, this.#head);
+    this.#head = EMPTY;
+    return reader;
+  }
+  /**
+   * Streams the data set as {@linkcode readDatasetChunks} does, from the
+   * bytes inspection read and then from the open handle, which is closed at
+   * the end (also when the consumer stops early). Once only.
+   *
+   * @throws {DicomFileError} when the file has become shorter than inspected
+   */
+  chunks(chunkSize = DEFAULT_CHUNK, options = {}) {
+    return datasetChunks(this.dataset(), chunkSize, options);
+  }
+  /** Closes the file unless dataset() or chunks() has taken it; safe to call more than once. */
+  close() {
+    this.#cursor?.file.close();
+    this.#cursor = void 0;
+    this.#head = EMPTY;
+  }
+  /** Closes the file (`using`). */
+  [Symbol.dispose]() {
+    this.close();
+  }
+};
 var EMPTY = new Uint8Array(0);
+function inspect(cursor, path, format, limits, scratch) {
+  const maxMeta = limits.maxMetaLength ?? 64 * 1024;
+  const maxHead = limits.maxHeadLength ?? 1024 * 1024;
+  const size = cursor.length();
+  const headLimit = Math.min(size, PREFIX_END + maxMeta + 12);
+  const first = Math.min(headLimit, FIRST_READ);
+  let head = scratch ? scratch.subarray(0, cursor.readInto(0, scratch.subarray(0, first))) : cursor.readAt(0, first);
+  const dicm = hasDicmPrefix(head);
+  const metaStart = dicm ? PREFIX_END : startsWithGroup2(head) ? 0 : -1;
+  if (metaStart < 0 || format === "dataset") {
+    if (format === "file-only") {
+      throw new DicomFileError(path, "not a DICOM file: no DICM prefix after the 128-byte preamble", {
+        formatMismatch: "no-dicm-prefix"
+      });
+    }
+    if (metaStart >= 0) {
+      throw new DicomFileError(path, "has file meta information, but was to be read as a bare data set", {
+        formatMismatch: "meta-in-dataset"
+      });
+    }
+    return {
+      info: inspectBareDataset(path, cursor, size, head, maxHead),
+      head
+    };
+  }
+  let decoded;
+  try {
+    decoded = readMeta(head, metaStart, path, maxMeta);
+  } catch (e) {
+    if (head.length === headLimit) throw e;
+    const whole = new Uint8Array(headLimit);
+    whole.set(head);
+    whole.set(cursor.readAt(head.length, headLimit - head.length), head.length);
+    head = whole;
+    decoded = readMeta(head, metaStart, path, maxMeta);
+  }
+  const { meta, length } = decoded;
+  if (length - metaStart > maxMeta) {
+    throw new DicomFileError(path, `file meta information longer than ${maxMeta} bytes`);
+  }
+  const info2 = {
+    path,
+    size,
+    meta,
+    datasetOffset: length,
+    transferSyntaxUid: meta.transferSyntaxUid,
+    sopClassUid: "",
+    sopInstanceUid: ""
+  };
+  const found2 = sopFromDataset(cursor, info2, maxHead, head.subarray(length));
+  info2.sopClassUid = found2.get(SOP_CLASS) ?? "";
+  info2.sopInstanceUid = found2.get(SOP_INSTANCE) ?? "";
+  requireSop(info2);
+  return {
+    info: info2,
+    head
+  };
+}
+function startsWithGroup2(head) {
+  return head.length >= 8 && head[0] === 2 && head[1] === 0;
+}
+function inspectBareDataset(path, cursor, size, head, maxHead) {
+  const ts = guessTransferSyntax(head);
+  if (!ts) {
+    throw new DicomFileError(path, size < 6 ? `not a DICOM file: only ${size} bytes` : "not a DICOM file or data set");
+  }
+  const info2 = {
+    path,
+    size,
+    datasetOffset: 0,
+    transferSyntaxUid: ts,
+    sopClassUid: "",
+    sopInstanceUid: ""
+  };
+  let found2;
+  try {
+    found2 = sopFromDataset(cursor, info2, maxHead, head);
+  } catch (e) {
+    if (!(e instanceof DicomParseError)) throw e;
+    throw new DicomFileError(path, `not a DICOM file or data set: ${e.message}`, {
+      cause: e
+    });
+  }
+  info2.sopClassUid = found2.get(SOP_CLASS) ?? "";
+  info2.sopInstanceUid = found2.get(SOP_INSTANCE) ?? "";
+  requireSop(info2);
+  return info2;
+}
+function requireSop(info2) {
+  const missing = [
+    info2.sopClassUid ? "" : "SOP Class UID (0008,0016)",
+    info2.sopInstanceUid ? "" : "SOP Instance UID (0008,0018)"
+  ].filter((s) => s).join(" and ");
+  if (!missing) return;
+  throw new DicomFileError(info2.path, info2.meta ? `the data set has no ${missing}` + metaHas(info2.meta, missing) : `not a DICOM file (no DICM prefix) nor a data set with ${missing}`);
+}
+function metaHas(meta, missing) {
+  const has = [
+    missing.includes("Class") && meta.mediaStorageSopClassUid ? "(0002,0002)" : "",
+    missing.includes("Instance") && meta.mediaStorageSopInstanceUid ? "(0002,0003)" : ""
+  ].filter((s) => s);
+  return has.length === 0 ? "" : ` (only the file meta information has one, in ${has.join(" and ")}; a receiver checks the data set's)`;
+}
+function sopFromDataset(cursor, info2, max, start) {
+  const known = tsEncoding(info2.transferSyntaxUid);
+  if (!known) {
+    throw new DicomParseError("unsupported", `its data set cannot be read: unknown transfer syntax ${info2.transferSyntaxUid}`);
+  }
+  const watcher = new TopLevelWatcher(info2.transferSyntaxUid, [
+    SOP_CLASS,
+    SOP_INSTANCE
+  ]);
+  const end = Math.min(info2.size, info2.datasetOffset + max);
+  const first = start.subarray(0, end - info2.datasetOffset);
+  watcher.pushSliced(first);
+  let at = info2.datasetOffset + first.length;
+  while (!watcher.done && at < end) {
+    const chunk = cursor.readAt(at, Math.min(64 * 1024, end - at));
+    if (chunk.length === 0) break;
+    watcher.pushSliced(chunk);
+    at += chunk.length;
+  }
+  if (watcher.error) throw watcher.error;
+  const raw = watcher.rawValues();
+  SOP_UID_SPACES.set(info2, [
+    ...raw.values()
+  ].some((v) => v.includes(SPACE2)));
+  return watcher.values();
+}
+var SPACE2 = 32;
+var SOP_UID_SPACES = /* @__PURE__ */ new WeakMap();
+function sopUidsHoldSpaces(info2) {
+  return SOP_UID_SPACES.get(info2);
+}
+var FileCursor = class {
+  file;
+  #pos;
+  #size;
+  /** `size`: the file's length when known already (from a stat of its path). */
+  constructor(file, size) {
+    this.file = file;
+    this.#pos = 0;
+    this.#size = size;
+  }
+  /**
+   * The file's length: as given, else found by a seek to its end: unless given every
+   * permission (`-A`), Deno 2.9 resolves the file's path again for each
+   * `FsFile.statSync` (a `readlink` per path component) and makes a
+   * FileInfo with four Dates, where a seek is one `lseek` (storescu
+   * inspects every file before it sends). A file that cannot seek to its end
+   * (a directory on some file systems) is asked with a stat, as before.
+   */
+  length() {
+    if (this.#size !== void 0) return this.#size;
+    let end;
+    try {
+      end = this.file.seekSync(0, Deno.SeekMode.End);
+    } catch {
+      return this.file.statSync().size;
+    }
+    this.#pos = end;
+    return end;
+  }
+  /** Up to `n` bytes at `offset`, in a new buffer (fewer only at the end of the file). */
+  readAt(offset, n) {
+    const buf = new Uint8Array(n);
+    const got = this.readInto(offset, buf);
+    return got === n ? buf : buf.subarray(0, got);
+  }
+  /** Fills `into` from `offset`; returns how many bytes it got (fewer only at the end of the file). */
+  readInto(offset, into) {
+    if (offset !== this.#pos) {
+      this.file.seekSync(offset, Deno.SeekMode.Start);
+      this.#pos = offset;
+    }
+    let got = 0;
+    while (got < into.length) {
+      const r = this.file.readSync(got === 0 ? into : into.subarray(got));
+      if (r === null) break;
+      got += r;
+    }
+    this.#pos += got;
+    return got;
+  }
+};
 var DEFAULT_CHUNK = 256 * 1024;
+async function* readDatasetChunks(info2, chunkSize = DEFAULT_CHUNK, options = {}) {
+  yield* datasetChunks(openDataset(info2), chunkSize, options);
+}
+function openDataset(info2) {
+  return new DatasetReader(info2, new FileCursor(Deno.openSync(info2.path)), EMPTY);
+}
+var DatasetReader = class {
+  /** The file, as inspected. */
+  info;
+  #cursor;
+  #head;
+  #at;
+  #closed = false;
+  /** Made by {@linkcode openDataset} and {@linkcode OpenDicomFile.dataset}. */
+  constructor(info2, cursor, head) {
+    this.info = info2;
+    this.#cursor = cursor;
+    this.#head = head;
+    this.#at = info2.datasetOffset;
+  }
+  /** Data set bytes not read yet. */
+  get remaining() {
+    return this.info.size - this.#at;
+  }
+  /**
+   * Fills `into` with the next bytes of the data set, as many as fit and
+   * remain; returns how many (0 once all are read).
+   *
+   * @throws {DicomFileError} when the file has become shorter than inspected
+   */
+  readInto(into) {
+    if (this.#closed) throw new Error(`${this.info.path}: data set reader closed`);
+    const n = Math.min(into.length, this.remaining);
+    let got = 0;
+    if (this.#at < this.#head.length) {
+      const known = this.#head.subarray(this.#at, this.#at + n);
+      into.set(known);
+      got = known.length;
+    }
+    if (got < n) {
+      const rest = got === 0 && n === into.length ? into : into.subarray(got, n);
+      got += this.#cursor.readInto(this.#at + got, rest);
+    }
+    if (got < n) {
+      throw new DicomFileError(this.info.path, `truncated: the file ends ${this.remaining - got} bytes short of the ${this.info.size} it had when inspected`);
+    }
+    this.#at += n;
+    return n;
+  }
+  /** Closes the file; safe to call more than once. */
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#head = EMPTY;
+    this.#cursor.file.close();
+  }
+  /** Closes the file (`using`). */
+  [Symbol.dispose]() {
+    this.close();
+  }
+};
+async function* datasetChunks(reader, chunkSize, options) {
+  try {
+    if (!Number.isInteger(chunkSize) || chunkSize < 1) {
+      throw new RangeError(`chunk size ${chunkSize} is not a positive integer`);
+    }
+    const largest = Math.min(chunkSize, reader.remaining);
+    const into = options.into instanceof Uint8Array ? [
+      options.into
+    ] : options.into;
+    for (const b of into ?? []) {
+      if (b.length < largest) {
+        throw new RangeError(`a buffer of ${b.length} bytes for chunks of ${largest}`);
+      }
+    }
+    const ring = into?.length ? into : options.reuse ? [
+      new Uint8Array(largest)
+    ] : void 0;
+    for (let i = 0; reader.remaining > 0; i++) {
+      const n = Math.min(chunkSize, reader.remaining);
+      const chunk = ring ? ring[i % ring.length].subarray(0, n) : new Uint8Array(n);
+      reader.readInto(chunk);
+      yield chunk;
+    }
+  } finally {
+    reader.close();
+  }
+}
+
+// lib/dicom/multi_vr.ts
+var PIXEL_REPRESENTATION = 2621699;
+var WAVEFORM_BITS_ALLOCATED = 1409290244;
+var PRESENTATION_LUT_SEQUENCE = 542113808;
+var LUT_DESCRIPTOR = 2633730;
+var PIXEL_DATA2 = 2145386512;
+var BY_PIXEL_REPRESENTATION = /* @__PURE__ */ new Set([
+  1611792,
+  2621702,
+  2621703,
+  2621704,
+  2621705,
+  2621728,
+  2621729,
+  LUT_DESCRIPTOR,
+  4231697,
+  4231702,
+  6303748,
+  6303750
+]);
+var BY_WAVEFORM_BITS = /* @__PURE__ */ new Set([
+  1409286416,
+  1409286418,
+  1409290250,
+  1409290256
+]);
+function resolveVr(tag, ctx = {}) {
+  const entry = lookupTag(tag);
+  switch (entry?.vr) {
+    case "xs": {
+      if (tag === LUT_DESCRIPTOR && ctx.inPresentationLut) {
+        return "US";
+      }
+      if (BY_PIXEL_REPRESENTATION.has(tag) && ctx.pixelRepresentation !== void 0) {
+        return ctx.pixelRepresentation === 1 ? "SS" : "US";
+      }
+      return "US";
+    }
+    case "ox": {
+      if (BY_WAVEFORM_BITS.has(tag) && ctx.waveformBitsAllocated !== void 0) {
+        return ctx.waveformBitsAllocated === 8 ? "OB" : "OW";
+      }
+      return tagVr(tag);
+    }
+    case "px":
+      return tag === PIXEL_DATA2 ? "OW" : tagVr(tag);
+    default:
+      return tagVr(tag);
+  }
+}
+var VrResolver = class {
+  #stack;
+  /** The tag whose value is being collected, and what has come of it. */
+  #collecting;
+  #bytes = new Uint8Array(2);
+  #got = 0;
+  /**
+   * Creates a resolver for one data set.
+   *
+   * @param layout the layout the tokens were read in
+   */
+  constructor(layout) {
+    this.#stack = [
+      {
+        kind: "item",
+        tag: 0,
+        layout,
+        ctx: {}
+      }
+    ];
+  }
+  /** The token with its VR resolved (a new object when it changes). */
+  resolve(t) {
+    const top = this.#stack[this.#stack.length - 1];
+    switch (t.kind) {
+      case "element":
+        this.#startCollect(t);
+        if (top.layout.explicitVr) return t;
+        return this.#resolved(t, top.ctx);
+      case "value":
+        if (this.#collecting !== void 0) this.#collect(t.bytes, t.last, top);
+        return t;
+      case "sequence":
+        this.#collecting = void 0;
+        this.#stack.push({
+          kind: "sequence",
+          tag: t.tag,
+          layout: t.items,
+          ctx: top.ctx
+        });
+        return t;
+      case "encapsulated":
+        this.#collecting = void 0;
+        this.#stack.push({
+          kind: "sequence",
+          tag: t.tag,
+          layout: top.layout,
+          ctx: top.ctx
+        });
+        return t;
+      case "item-start": {
+        const ctx = {
+          ...top.ctx
+        };
+        if (top.tag === PRESENTATION_LUT_SEQUENCE) ctx.inPresentationLut = true;
+        this.#stack.push({
+          kind: "item",
+          tag: 0,
+          layout: top.layout,
+          ctx
+        });
+        return t;
+      }
+      case "item-end":
+      case "sequence-end":
+        this.#collecting = void 0;
+        if (this.#stack.length > 1) this.#stack.pop();
+        return t;
+      default:
+        return t;
+    }
+  }
+  #resolved(t, ctx) {
+    const vr = resolveVr(t.tag, ctx);
+    return vr === t.vr ? t : {
+      ...t,
+      vr
+    };
+  }
+  #startCollect(t) {
+    this.#collecting = void 0;
+    if (t.tag !== PIXEL_REPRESENTATION && t.tag !== WAVEFORM_BITS_ALLOCATED) return;
+    if (t.length < 2) return;
+    this.#collecting = t.tag;
+    this.#got = 0;
+  }
+  /** Keeps the first 16-bit number of the value (US, VM 1) and sets it in the item's context. */
+  #collect(bytes, last, top) {
+    for (let i = 0; i < bytes.length && this.#got < 2; i++) this.#bytes[this.#got++] = bytes[i];
+    if (this.#got < 2 && !last) return;
+    const tag = this.#collecting;
+    this.#collecting = void 0;
+    if (this.#got < 2) return;
+    const le = top.layout.littleEndian;
+    const value = le ? this.#bytes[0] | this.#bytes[1] << 8 : this.#bytes[0] << 8 | this.#bytes[1];
+    if (tag === PIXEL_REPRESENTATION) top.ctx.pixelRepresentation = value;
+    else top.ctx.waveformBitsAllocated = value;
+  }
+};
+
+// lib/ae/errors.ts
+var DicomNetworkError = class extends Error {
+  /** The class name, for messages and logs. */
+  name = "DicomNetworkError";
+};
+var ConnectFailed = class extends DicomNetworkError {
+  /** The class name, for messages and logs. */
+  name = "ConnectFailed";
+  /** Host and port asked for. */
+  peer;
+  /** Deno's permission that is missing, when that is why. */
+  permission;
+  /** `cause` is the transport's error. */
+  constructor(peer, cause, permission) {
+    super(`cannot connect to ${peer.host}:${peer.port}: ${cause.message}`, {
+      cause
+    });
+    this.peer = peer;
+    this.permission = permission;
+  }
+};
+var AssociationRejected = class extends DicomNetworkError {
+  /** The class name, for messages and logs. */
+  name = "AssociationRejected";
+  /** 1 rejected-permanent, 2 rejected-transient. */
+  result;
+  /** 1 service-user, 2 service-provider (ACSE), 3 service-provider (presentation). */
+  source;
+  /** The reason, whose meaning depends on the source (PS3.8 Table 9-21). */
+  reason;
+  /** The PDU as received. */
+  rj;
+  /** From the peer's A-ASSOCIATE-RJ. */
+  constructor(rj) {
+    super(`association rejected: result ${rj.result}, source ${rj.source}, reason ${rj.reason}`);
+    this.result = rj.result;
+    this.source = rj.source;
+    this.reason = rj.reason;
+    this.rj = rj;
+  }
+};
+var AssociationAborted = class extends DicomNetworkError {
+  /** The class name, for messages and logs. */
+  name = "AssociationAborted";
+  /** Who ended it. */
+  source;
+  /** What ended it, in plain words. */
+  reason;
+  /** The peer's A-ABORT PDU, when it sent one. */
+  abort;
+  /** True when it ended while being requested (no A-ASSOCIATE-AC yet). */
+  establishing;
+  /** `reason` in plain words (the upper layer's). */
+  constructor(o) {
+    super(`association aborted (${o.source}): ${o.reason}`);
+    this.source = o.source;
+    this.reason = o.reason;
+    this.abort = o.abort;
+    this.establishing = o.establishing ?? false;
+  }
+};
+var NoPresentationContext = class extends DicomNetworkError {
+  /** The class name, for messages and logs. */
+  name = "NoPresentationContext";
+  /** The peer's answer. */
+  ac;
+  /** The abstract syntax asked for, when an operation found no context for it. */
+  abstractSyntax;
+  /** `abstractSyntax`: the one an operation needed. */
+  constructor(ac, abstractSyntax, message) {
+    super(message ?? (abstractSyntax ? `no accepted presentation context for ${abstractSyntax}` : "the peer accepted none of the presentation contexts"));
+    this.ac = ac;
+    this.abstractSyntax = abstractSyntax;
+  }
+};
+var DimseTimeout = class extends DicomNetworkError {
+  /** The class name, for messages and logs. */
+  name = "DimseTimeout";
+  /** The timeout, milliseconds. */
+  timeoutMs;
+  /** The request waited for, e.g. "C-ECHO". */
+  operation;
+  /** After `timeoutMs` waiting for the response to `operation`. */
+  constructor(operation2, timeoutMs) {
+    super(`no ${operation2}-RSP within ${timeoutMs / 1e3} s`);
+    this.operation = operation2;
+    this.timeoutMs = timeoutMs;
+  }
+};
+var ProtocolError = class extends DicomNetworkError {
+  /** The class name, for messages and logs. */
+  name = "ProtocolError";
+  /** What it did. */
+  kind;
+  /** The detail: the decoder's words, or the type of message or event received. */
+  detail;
+  /** `detail`: see {@link ProtocolError.detail}. */
+  constructor(kind, detail) {
+    super(`protocol error (${kind}): ${detail}`);
+    this.kind = kind;
+    this.detail = detail;
+  }
+};
+var DatasetSourceFailed = class extends DicomNetworkError {
+  /** The class name, for messages and logs. */
+  name = "DatasetSourceFailed";
+  /** `cause`: what the data set's source threw. */
+  constructor(cause) {
+    super(`the data set's source failed: ${cause instanceof Error ? cause.message : cause}`, {
+      cause
+    });
+  }
+};
+var DimseError = class extends DicomNetworkError {
+  /** The class name, for messages and logs. */
+  name = "DimseError";
+  /** The response status (PS3.7 Annex C). */
+  status;
+  /** The Error Comment (at most 64 characters are sent). */
+  comment;
+  /** Tags of the offending elements. */
+  offending;
+  /** Answers the request with `status`. */
+  constructor(status, comment, offending) {
+    super(`status 0x${status.toString(16).padStart(4, "0")}${comment ? `: ${comment}` : ""}`);
+    this.status = status;
+    this.comment = comment;
+    this.offending = offending;
+  }
+};
+
+// lib/pdu/types.ts
+var PDU_TYPE = {
+  "A-ASSOCIATE-RQ": 1,
+  "A-ASSOCIATE-AC": 2,
+  "A-ASSOCIATE-RJ": 3,
+  "P-DATA-TF": 4,
+  "A-RELEASE-RQ": 5,
+  "A-RELEASE-RP": 6,
+  "A-ABORT": 7
+};
+var ITEM_TYPE = {
+  applicationContext: 16,
+  presentationContextRq: 32,
+  presentationContextAc: 33,
+  abstractSyntax: 48,
+  transferSyntax: 64,
+  userInformation: 80,
+  maximumLength: 81,
+  implementationClassUid: 82,
+  asynchronousOperationsWindow: 83,
+  roleSelection: 84,
+  implementationVersionName: 85,
+  sopClassExtendedNegotiation: 86,
+  sopClassCommonExtendedNegotiation: 87,
+  userIdentityRq: 88,
+  userIdentityAc: 89
+};
+var DICOM_APPLICATION_CONTEXT = "1.2.840.10008.3.1.1.1";
+var ABORT_REASON = {
+  notSpecified: 0,
+  unrecognizedPdu: 1,
+  unexpectedPdu: 2,
+  unrecognizedPduParameter: 4,
+  unexpectedPduParameter: 5,
+  invalidPduParameterValue: 6
+};
+
+// lib/ae/negotiation.ts
+// lib/dimse/errors.ts
+// lib/dimse/command.ts
+// lib/dimse/messages.ts
+var UNCOMPRESSED_TRANSFER_SYNTAXES = [
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  EXPLICIT_VR_BIG_ENDIAN,
+  IMPLICIT_VR_LITTLE_ENDIAN
+];
+var PC_RESULT = {
+  acceptance: 0,
+  userRejection: 1,
+  noReason: 2,
+  abstractSyntaxNotSupported: 3,
+  transferSyntaxesNotSupported: 4
+};
+function buildAssociateRq(p) {
+  return {
+    type: "A-ASSOCIATE-RQ",
+    protocolVersion: 1,
+    calledAeTitle: p.calledAeTitle,
+    callingAeTitle: p.aeTitle,
+    applicationContext: DICOM_APPLICATION_CONTEXT,
+    presentationContexts: p.presentationContexts,
+    userInformation: {
+      ...ourUserInformation(p.maxPdu),
+      roleSelections: p.roleSelections ?? [],
+      ...p.asyncWindow ? {
+        asynchronousOperationsWindow: {
+          ...p.asyncWindow
+        }
+      } : {},
+      ...p.userIdentity ? {
+        userIdentityRq: p.userIdentity
+      } : {}
+    }
+  };
+}
+function ourUserInformation(maxPdu) {
+  return {
+    maxLength: maxPdu,
+    implementationClassUid: IMPLEMENTATION_CLASS_UID,
+    implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+    roleSelections: [],
+    extendedNegotiations: [],
+    commonExtendedNegotiations: []
+  };
+}
+var REJECT = {
+  noReason: {
+    result: 1,
+    source: 1,
+    reason: 1
+  },
+  applicationContextNotSupported: {
+    result: 1,
+    source: 1,
+    reason: 2
+  },
+  callingAeNotRecognized: {
+    result: 1,
+    source: 1,
+    reason: 3
+  },
+  calledAeNotRecognized: {
+    result: 1,
+    source: 1,
+    reason: 7
+  }
+};
+function reject(r) {
+  return {
+    type: "A-ASSOCIATE-RJ",
+    ...r
+  };
+}
+function answerAssociateRq(rq, policy) {
+  if (rq.applicationContext !== DICOM_APPLICATION_CONTEXT) {
+    return reject(REJECT.applicationContextNotSupported);
+  }
+  if (policy.allowedCallingAeTitles !== void 0 && !policy.allowedCallingAeTitles.includes(rq.callingAeTitle)) {
+    return reject(REJECT.callingAeNotRecognized);
+  }
+  if (policy.requireCalledAeTitle && rq.calledAeTitle !== policy.aeTitle) {
+    return reject(REJECT.calledAeNotRecognized);
+  }
+  return {
+    type: "A-ASSOCIATE-AC",
+    protocolVersion: 1,
+    calledAeTitle: rq.calledAeTitle,
+    callingAeTitle: rq.callingAeTitle,
+    applicationContext: DICOM_APPLICATION_CONTEXT,
+    presentationContexts: rq.presentationContexts.map((pc) => answerContext(pc, policy)),
+    userInformation: {
+      ...ourUserInformation(policy.maxPdu),
+      roleSelections: policy.answerRoles ? answerRoles(rq, policy.answerRoles) : [],
+      ...windowItem(answerAsyncWindow(rq, policy.maxOperationsPerformed))
+    }
+  };
+}
+function windowItem(w) {
+  return w ? {
+    asynchronousOperationsWindow: w
+  } : {};
+}
+function minWindow(a, b) {
+  if (a === 0) return b;
+  if (b === 0) return a;
+  return Math.min(a, b);
+}
+function answerAsyncWindow(rq, maxPerformed) {
+  const proposed = rq.userInformation.asynchronousOperationsWindow;
+  if (!proposed || maxPerformed === void 0 || maxPerformed <= 1) return void 0;
+  return {
+    maxOperationsInvoked: minWindow(proposed.maxOperationsInvoked, maxPerformed),
+    maxOperationsPerformed: minWindow(proposed.maxOperationsPerformed, 1)
+  };
+}
+function negotiatedAsyncWindow(rq, ac) {
+  const asked = rq.userInformation.asynchronousOperationsWindow;
+  const got = ac.userInformation.asynchronousOperationsWindow;
+  if (!asked || !got) return {
+    maxOperationsInvoked: 1,
+    maxOperationsPerformed: 1
+  };
+  return {
+    maxOperationsInvoked: minWindow(got.maxOperationsInvoked, asked.maxOperationsInvoked),
+    maxOperationsPerformed: minWindow(got.maxOperationsPerformed, asked.maxOperationsPerformed)
+  };
+}
+function answerRoles(rq, roles) {
+  const scpFor = roles === true ? void 0 : roles.scpRoleFor;
+  return rq.userInformation.roleSelections.map((r) => ({
+    sopClassUid: r.sopClassUid,
+    scuRole: r.scuRole,
+    scpRole: r.scpRole && scpFor?.has(r.sopClassUid) === true
+  }));
+}
+function negotiatedRoles(rq, ac, sopClassUid) {
+  const asked = rq.userInformation.roleSelections.find((r) => r.sopClassUid === sopClassUid);
+  const got = ac.userInformation.roleSelections.find((r) => r.sopClassUid === sopClassUid);
+  if (!asked || !got) return {
+    requestorScu: true,
+    requestorScp: false
+  };
+  return {
+    requestorScu: asked.scuRole && got.scuRole,
+    requestorScp: asked.scpRole && got.scpRole
+  };
+}
+function answerContext(pc, policy) {
+  const accepted = policy.abstractSyntaxes.get(pc.abstractSyntax);
+  if (accepted === void 0) {
+    return {
+      id: pc.id,
+      result: PC_RESULT.abstractSyntaxNotSupported,
+      transferSyntax: pc.transferSyntaxes[0] ?? ""
+    };
+  }
+  const ts = accepted.find((t) => pc.transferSyntaxes.includes(t));
+  return ts === void 0 ? {
+    id: pc.id,
+    result: PC_RESULT.transferSyntaxesNotSupported,
+    transferSyntax: pc.transferSyntaxes[0] ?? ""
+  } : {
+    id: pc.id,
+    result: PC_RESULT.acceptance,
+    transferSyntax: ts
+  };
+}
+function acceptedContexts(rq, ac) {
+  const proposed = new Map(rq.presentationContexts.map((pc) => [
+    pc.id,
+    pc
+  ]));
+  const out = [];
+  for (const pc of ac.presentationContexts) {
+    const p = proposed.get(pc.id);
+    if (pc.result !== PC_RESULT.acceptance || !p) continue;
+    if (!p.transferSyntaxes.includes(pc.transferSyntax)) continue;
+    out.push({
+      id: pc.id,
+      abstractSyntax: p.abstractSyntax,
+      transferSyntax: pc.transferSyntax
+    });
+  }
+  return out;
+}
+var DimseDecodeError = class extends Error {
+  /** Short machine code of the failure. */
+  code;
+  /** The element concerned, as `(group << 16) | element`, if any. */
+  tag;
+  /** The raw CommandField, if one was read. */
+  commandField;
+  /** The raw MessageID, if one was read. */
+  messageId;
+  /**
+   * Creates the error.
+   *
+   * @param code machine code of the failure
+   * @param message human-readable description
+   * @param details element, command field and message id, when known
+   */
+  constructor(code, message, details = {}) {
+    super(message);
+    this.name = "DimseDecodeError";
+    this.code = code;
+    this.tag = details.tag;
+    this.commandField = details.commandField;
+    this.messageId = details.messageId;
+  }
+};
+function formatTag2(tag) {
+  const hex = (n) => n.toString(16).toUpperCase().padStart(4, "0");
+  return `(${hex(tag >>> 16)},${hex(tag & 65535)})`;
+}
+var COMMAND_DICTIONARY = [
+  // PS3.7 Table E.1-1
+  {
+    tag: 0,
+    keyword: "CommandGroupLength",
+    vr: "UL",
+    multi: false,
+    retired: false
+  },
+  {
+    tag: 2,
+    keyword: "AffectedSOPClassUID",
+    vr: "UI",
+    multi: false,
+    retired: false
+  },
+  {
+    tag: 3,
+    keyword: "RequestedSOPClassUID",
+    vr: "UI",
+    multi: false,
+    retired: false
+  },
+  {
+    tag: 256,
+    keyword: "CommandField",
+    vr: "US",
+    multi: false,
+    retired: false
+  },
+  {
+    tag: 272,
+    keyword: "MessageID",
+    vr: "US",
+    multi: false,
+    retired: false
+  },
+  {
+    tag: 288,
+    keyword: "MessageIDBeingRespondedTo",
+    vr: "US",
+    multi: false,
+    retired: false
+  },
+  {
+    tag: 1536,
+    keyword: "MoveDestination",
+    vr: "AE",
+    multi: false,
+    retired: false
+  },
+  {
+    tag: 1792,
+    keyword: "Priority",
+    vr: "US",
+    multi: false,
+    retired: false
+  },
+  {
+    tag: 2048,
+    keyword: "CommandDataSetType",
+    vr: "US",
+    multi: false,
+    retired: false
+  },
+  {
+    tag: 2304,
+    keyword: "Status",
+    vr: "US",
+    multi: false,
+    retired: false
+  },
+  {
+    tag: 2305,
+    keyword: "OffendingElement",
+    vr: "AT",
+    multi: true,
+    retired: false
+  },
+  {
+    tag: 2306,
+    keyword: "ErrorComment",
+    vr: "LO",
+    multi: false,
+    retired: false
+  },
+  {
+    tag: 2307,
+    keyword: "ErrorID",
+    vr: "US",
+    multi: false,
+    retired: false
+  },
+  {
+    tag: 4096,
+    keyword: "AffectedSOPInstanceUID",
+    vr: "UI",
+    multi: false,
+    retired: false
+  },
+  {
+    tag: 4097,
+    keyword: "RequestedSOPInstanceUID",
+    vr: "UI",
+    multi: false,
+    retired: false
+  },
+  {
+    tag: 4098,
+    keyword: "EventTypeID",
+    vr: "US",
+    multi: false,
+    retired: false
+  },
+  {
+    tag: 4101,
+    keyword: "AttributeIdentifierList",
+    vr: "AT",
+    multi: true,
+    retired: false
+  },
+  {
+    tag: 4104,
+    keyword: "ActionTypeID",
+    vr: "US",
+    multi: false,
+    retired: false
+  },
+  {
+    tag: 4128,
+    keyword: "NumberOfRemainingSuboperations",
+    vr: "US",
+    multi: false,
+    retired: false
+  },
+  {
+    tag: 4129,
+    keyword: "NumberOfCompletedSuboperations",
+    vr: "US",
+    multi: false,
+    retired: false
+  },
+  {
+    tag: 4130,
+    keyword: "NumberOfFailedSuboperations",
+    vr: "US",
+    multi: false,
+    retired: false
+  },
+  {
+    tag: 4131,
+    keyword: "NumberOfWarningSuboperations",
+    vr: "US",
+    multi: false,
+    retired: false
+  },
+  {
+    tag: 4144,
+    keyword: "MoveOriginatorApplicationEntityTitle",
+    vr: "AE",
+    multi: false,
+    retired: false
+  },
+  {
+    tag: 4145,
+    keyword: "MoveOriginatorMessageID",
+    vr: "US",
+    multi: false,
+    retired: false
+  },
+  // PS3.7 Table E.2-1 (retired)
+  {
+    tag: 1,
+    keyword: "CommandLengthToEnd",
+    vr: "UL",
+    multi: false,
+    retired: true
+  },
+  {
+    tag: 16,
+    keyword: "CommandRecognitionCode",
+    vr: "SH",
+    multi: false,
+    retired: true
+  },
+  {
+    tag: 512,
+    keyword: "Initiator",
+    vr: "AE",
+    multi: false,
+    retired: true
+  },
+  {
+    tag: 768,
+    keyword: "Receiver",
+    vr: "AE",
+    multi: false,
+    retired: true
+  },
+  {
+    tag: 1024,
+    keyword: "FindLocation",
+    vr: "AE",
+    multi: false,
+    retired: true
+  },
+  {
+    tag: 2128,
+    keyword: "NumberOfMatches",
+    vr: "US",
+    multi: false,
+    retired: true
+  },
+  {
+    tag: 2144,
+    keyword: "ResponseSequenceNumber",
+    vr: "US",
+    multi: false,
+    retired: true
+  },
+  {
+    tag: 16384,
+    keyword: "DialogReceiver",
+    vr: "LT",
+    multi: false,
+    retired: true
+  },
+  {
+    tag: 16400,
+    keyword: "TerminalType",
+    vr: "LT",
+    multi: false,
+    retired: true
+  },
+  {
+    tag: 20496,
+    keyword: "MessageSetID",
+    vr: "SH",
+    multi: false,
+    retired: true
+  },
+  {
+    tag: 20512,
+    keyword: "EndMessageID",
+    vr: "SH",
+    multi: false,
+    retired: true
+  },
+  {
+    tag: 20752,
+    keyword: "DisplayFormat",
+    vr: "LT",
+    multi: false,
+    retired: true
+  },
+  {
+    tag: 20768,
+    keyword: "PagePositionID",
+    vr: "LT",
+    multi: false,
+    retired: true
+  },
+  {
+    tag: 20784,
+    keyword: "TextFormatID",
+    vr: "CS",
+    multi: false,
+    retired: true
+  },
+  {
+    tag: 20800,
+    keyword: "NormalReverse",
+    vr: "CS",
+    multi: false,
+    retired: true
+  },
+  {
+    tag: 20816,
+    keyword: "AddGrayScale",
+    vr: "CS",
+    multi: false,
+    retired: true
+  },
+  {
+    tag: 20832,
+    keyword: "Borders",
+    vr: "CS",
+    multi: false,
+    retired: true
+  },
+  {
+    tag: 20848,
+    keyword: "Copies",
+    vr: "IS",
+    multi: false,
+    retired: true
+  },
+  {
+    tag: 20864,
+    keyword: "CommandMagnificationType",
+    vr: "CS",
+    multi: false,
+    retired: true
+  },
+  {
+    tag: 20880,
+    keyword: "Erase",
+    vr: "CS",
+    multi: false,
+    retired: true
+  },
+  {
+    tag: 20896,
+    keyword: "Print",
+    vr: "CS",
+    multi: false,
+    retired: true
+  },
+  {
+    tag: 20912,
+    keyword: "Overlays",
+    vr: "US",
+    multi: true,
+    retired: true
+  }
+];
+var DEFAULT_MAX_COMMAND_SET_LENGTH = 64 * 1024;
+var NO_DATASET = 257;
+var MAX_STRING_LENGTH = {
+  UI: 64,
+  AE: 16,
+  SH: 16,
+  LO: 64,
+  LT: 10240,
+  CS: 16,
+  IS: 12
+};
+var DEF_BY_TAG = new Map(COMMAND_DICTIONARY.map((d) => [
+  d.tag,
+  d
+]));
+var ENCODE_ORDER = COMMAND_DICTIONARY.filter((d) => d.tag !== 0).sort((a, b) => a.tag - b.tag);
+var INDEX_BY_KEYWORD = new Map(ENCODE_ORDER.map((d, i) => [
+  d.keyword,
+  i
+]));
+var PRESENT = new Uint8Array(ENCODE_ORDER.length);
+var LENGTHS = new Uint32Array(ENCODE_ORDER.length);
+var COMMAND_TAG = Object.fromEntries(COMMAND_DICTIONARY.map((d) => [
+  d.keyword,
+  d.tag
+]));
+function numbersOf(def, value, multi) {
+  const list = multi && Array.isArray(value) ? value : [
+    value
+  ];
+  for (const v of list) {
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
+      throw new TypeError(`${where(def)}: expected ${multi ? "non-negative integers" : "a non-negative integer"}`);
+    }
+  }
+  return list;
+}
+function where(def) {
+  return `${formatTag2(def.tag)} ${def.keyword}`;
+}
+function valueLength(def, value) {
+  switch (def.vr) {
+    case "UL":
+    case "US": {
+      const size = def.vr === "UL" ? 4 : 2;
+      if (typeof value === "number" && Number.isInteger(value) && value >= 0) {
+        if (value >= 2 ** (8 * size)) {
+          throw new RangeError(`${where(def)}: ${value} exceeds ${def.vr}`);
+        }
+        return size;
+      }
+      const list = numbersOf(def, value, def.multi);
+      for (const v of list) {
+        if (v >= 2 ** (8 * size)) throw new RangeError(`${where(def)}: ${v} exceeds ${def.vr}`);
+      }
+      return list.length * size;
+    }
+    case "AT": {
+      const list = numbersOf(def, value, true);
+      for (const v of list) {
+        if (v > 4294967295) throw new RangeError(`${where(def)}: ${v} is not a tag`);
+      }
+      return list.length * 4;
+    }
+    default: {
+      if (typeof value !== "string") throw new TypeError(`${where(def)}: expected a string`);
+      const padded2 = value.length % 2 === 0 ? value.length : value.length + 1;
+      if (padded2 > MAX_STRING_LENGTH[def.vr]) {
+        throw new RangeError(`${where(def)}: ${value.length} characters exceed the ${def.vr} maximum of ${MAX_STRING_LENGTH[def.vr]}`);
+      }
+      for (let i = 0; i < value.length; i++) {
+        const c = value.charCodeAt(i);
+        if (c > 255) {
+          throw new RangeError(`${where(def)}: character U+${c.toString(16)} not encodable`);
+        }
+      }
+      return padded2;
+    }
+  }
+}
+function writeValue(out, view, offset, def, value, length) {
+  switch (def.vr) {
+    case "UL":
+    case "US": {
+      const list = typeof value === "number" ? void 0 : value;
+      if (def.vr === "UL") {
+        if (list) list.forEach((v, i) => view.setUint32(offset + i * 4, v, true));
+        else view.setUint32(offset, value, true);
+      } else {
+        if (list) list.forEach((v, i) => view.setUint16(offset + i * 2, v, true));
+        else view.setUint16(offset, value, true);
+      }
+      return;
+    }
+    case "AT": {
+      const list = Array.isArray(value) ? value : [
+        value
+      ];
+      list.forEach((v, i) => {
+        view.setUint16(offset + i * 4, v >>> 16, true);
+        view.setUint16(offset + i * 4 + 2, v & 65535, true);
+      });
+      return;
+    }
+    default: {
+      const text = value;
+      for (let i = 0; i < text.length; i++) out[offset + i] = text.charCodeAt(i);
+      if (length > text.length) out[offset + text.length] = def.vr === "UI" ? 0 : 32;
+    }
+  }
+}
+function commandOrder(keywords) {
+  const indexes = [];
+  for (const keyword of keywords) {
+    const i = INDEX_BY_KEYWORD.get(keyword);
+    if (i !== void 0 && !indexes.includes(i)) indexes.push(i);
+  }
+  return Uint8Array.from(indexes.sort((a, b) => a - b));
+}
+function encodeCommandSetInOrder(elements, order) {
+  const record2 = elements;
+  let count = 0;
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k];
+    if (record2[ENCODE_ORDER[i].keyword] !== void 0) PRESENT[count++] = i;
+  }
+  return encodePresent(record2, count, true);
+}
+function commandValueOffset(set, tag) {
+  for (let at = 12; at + 8 <= set.length; ) {
+    const t = (readU16(set, at, true) << 16 | readU16(set, at + 2, true)) >>> 0;
+    if (t === tag) return at + 8;
+    at += 8 + readU32(set, at + 4, true);
+  }
+  return -1;
+}
+function commandSetWithId(set, at, value) {
+  const out = SLAB.copy(set);
+  out[at] = value & 255;
+  out[at + 1] = value >>> 8;
+  return out;
+}
+var SLAB = new Slab(8192);
+var SLAB_MAX = 1024;
+function encodePresent(record2, count, shared = false) {
+  let groupLength = 0;
+  for (let k = 0; k < count; k++) {
+    const i = PRESENT[k];
+    groupLength += 8 + (LENGTHS[k] = valueLength(ENCODE_ORDER[i], record2[ENCODE_ORDER[i].keyword]));
+  }
+  const length = 12 + groupLength;
+  let out;
+  let view;
+  let start = 0;
+  if (shared && length <= SLAB_MAX) {
+    start = SLAB.take(length);
+    out = SLAB.bytes;
+    view = SLAB.view;
+  } else {
+    out = new Uint8Array(length);
+    view = new DataView(out.buffer);
+  }
+  view.setUint32(start, 0, true);
+  view.setUint32(start + 4, 4, true);
+  view.setUint32(start + 8, groupLength, true);
+  let offset = start + 12;
+  for (let k = 0; k < count; k++) {
+    const def = ENCODE_ORDER[PRESENT[k]];
+    const value = record2[def.keyword];
+    const length2 = LENGTHS[k];
+    view.setUint16(offset, def.tag >>> 16, true);
+    view.setUint16(offset + 2, def.tag & 65535, true);
+    view.setUint32(offset + 4, length2, true);
+    writeValue(out, view, offset + 8, def, value, length2);
+    offset += 8 + length2;
+  }
+  return shared && length <= SLAB_MAX ? out.subarray(start, start + length) : out;
+}
+function badLength(def, length, expected) {
+  return new DimseDecodeError("bad-vr-length", `${formatTag2(def.tag)} ${def.keyword}: ${def.vr} value of ${length} bytes (${expected})`, {
+    tag: def.tag
+  });
+}
+var LAST_STRING = /* @__PURE__ */ new Map();
+function decodeValue(def, bytes, offset, length) {
+  switch (def.vr) {
+    case "UL":
+    case "US": {
+      const size = def.vr === "UL" ? 4 : 2;
+      if (!def.multi) {
+        if (length !== size) throw badLength(def, length, `expected ${size}`);
+        return size === 4 ? readU32(bytes, offset, true) : readU16(bytes, offset, true);
+      }
+      if (length % size !== 0) throw badLength(def, length, `expected a multiple of ${size}`);
+      const list = [];
+      for (let at = offset; at < offset + length; at += size) {
+        list.push(size === 4 ? readU32(bytes, at, true) : readU16(bytes, at, true));
+      }
+      return list;
+    }
+    case "AT": {
+      if (length % 4 !== 0) throw badLength(def, length, "expected a multiple of 4");
+      const list = [];
+      for (let at = offset; at < offset + length; at += 4) {
+        list.push((readU16(bytes, at, true) << 16 | readU16(bytes, at + 2, true)) >>> 0);
+      }
+      return list;
+    }
+    default: {
+      if (length > MAX_STRING_LENGTH[def.vr]) {
+        throw badLength(def, length, `at most ${MAX_STRING_LENGTH[def.vr]}`);
+      }
+      let end = offset + length;
+      while (end > offset && (bytes[end - 1] === 0 || bytes[end - 1] === 32)) end--;
+      const last = LAST_STRING.get(def.tag);
+      if (last !== void 0 && last.length === end - offset) {
+        let i = 0;
+        while (i < last.length && last.charCodeAt(i) === bytes[offset + i]) i++;
+        if (i === last.length) return last;
+      }
+      const text = String.fromCharCode.apply(null, bytes.subarray(offset, end));
+      if (end - offset <= 64) LAST_STRING.set(def.tag, text);
+      return text;
+    }
+  }
+}
+function decodeCommandSet(bytes, limits = {}) {
+  const maxLength = limits.maxLength ?? DEFAULT_MAX_COMMAND_SET_LENGTH;
+  if (bytes.length > maxLength) {
+    throw new DimseDecodeError("too-long", `command set of ${bytes.length} bytes exceeds the limit of ${maxLength}`);
+  }
+  const record2 = {};
+  let offset = 0;
+  let previousTag = -1;
+  while (offset < bytes.length) {
+    if (bytes.length - offset < 8) {
+      throw new DimseDecodeError("truncated", `element header at offset ${offset} cut short: ${bytes.length - offset} bytes left`);
+    }
+    const group = bytes[offset] | bytes[offset + 1] << 8;
+    const tag = (group << 16 | bytes[offset + 2] | bytes[offset + 3] << 8) >>> 0;
+    const length = (bytes[offset + 4] | bytes[offset + 5] << 8 | bytes[offset + 6] << 16 | bytes[offset + 7] << 24) >>> 0;
+    if (group !== 0) {
+      throw new DimseDecodeError("tag-order", `element ${formatTag2(tag)} at offset ${offset} is outside command group 0000`, {
+        tag
+      });
+    }
+    if (tag <= previousTag) {
+      throw new DimseDecodeError("tag-order", `element ${formatTag2(tag)} at offset ${offset} follows ${formatTag2(previousTag)}: tags must be strictly ascending`, {
+        tag
+      });
+    }
+    if (previousTag === -1 && tag !== 0) {
+      throw new DimseDecodeError("group-length", `command set starts with ${formatTag2(tag)}, not (0000,0000) CommandGroupLength`, {
+        tag: 0
+      });
+    }
+    if (length > bytes.length - offset - 8) {
+      throw new DimseDecodeError("truncated", `element ${formatTag2(tag)} declares ${length} bytes, only ${bytes.length - offset - 8} remain`, {
+        tag
+      });
+    }
+    const def = DEF_BY_TAG.get(tag);
+    if (def === void 0) {
+      throw new DimseDecodeError("unknown-element", `element ${formatTag2(tag)} is not a PS3.7 Annex E command element`, {
+        tag
+      });
+    }
+    const at = offset + 8;
+    const value = def.multi ? decodeValue(def, bytes, at, length) : def.vr === "US" && length === 2 ? bytes[at] | bytes[at + 1] << 8 : def.vr === "UL" && length === 4 ? (bytes[at] | bytes[at + 1] << 8 | bytes[at + 2] << 16 | bytes[at + 3] << 24) >>> 0 : decodeValue(def, bytes, at, length);
+    offset += 8 + length;
+    if (tag === 0) {
+      if (value !== bytes.length - offset) {
+        throw new DimseDecodeError("group-length", `CommandGroupLength says ${value} bytes, ${bytes.length - offset} follow`, {
+          tag: 0
+        });
+      }
+    } else {
+      record2[def.keyword] = value;
+    }
+    previousTag = tag;
+  }
+  if (previousTag === -1) {
+    throw new DimseDecodeError("group-length", "empty command set: no CommandGroupLength", {
+      tag: 0
+    });
+  }
+  return record2;
+}
+var COMMAND_FIELD = {
+  "C-STORE-RQ": 1,
+  "C-STORE-RSP": 32769,
+  "C-GET-RQ": 16,
+  "C-GET-RSP": 32784,
+  "C-FIND-RQ": 32,
+  "C-FIND-RSP": 32800,
+  "C-MOVE-RQ": 33,
+  "C-MOVE-RSP": 32801,
+  "C-ECHO-RQ": 48,
+  "C-ECHO-RSP": 32816,
+  "C-CANCEL-RQ": 4095
+};
+var DATASET_PRESENT = 1;
+var PRIORITY = {
+  medium: 0,
+  high: 1,
+  low: 2
+};
+var DATASET_RULE = {
+  "C-STORE-RQ": "always",
+  "C-STORE-RSP": "never",
+  "C-GET-RQ": "always",
+  "C-GET-RSP": "optional",
+  "C-FIND-RQ": "always",
+  "C-FIND-RSP": "optional",
+  "C-MOVE-RQ": "always",
+  "C-MOVE-RSP": "optional",
+  "C-ECHO-RQ": "never",
+  "C-ECHO-RSP": "never",
+  "C-CANCEL-RQ": "never"
+};
+function hasDataset(msg) {
+  const rule = DATASET_RULE[msg.type];
+  return rule === "always" || rule === "optional" && "datasetPresent" in msg && msg.datasetPresent === true;
+}
+function messageToCommandSet(msg) {
+  const elements = allElements(msg);
+  for (const key of Object.keys(elements)) {
+    if (elements[key] === void 0) delete elements[key];
+  }
+  return elements;
+}
+var ENCODING_BY_TYPE = /* @__PURE__ */ new Map();
+var REUSED_MAX = 1024;
+function encodeMessage(msg) {
+  const elements = allElements(msg);
+  let t = ENCODING_BY_TYPE.get(msg.type);
+  if (t === void 0) {
+    const keys = Object.keys(elements);
+    const idKeyword = "MessageID" in elements ? "MessageID" : "MessageIDBeingRespondedTo";
+    t = {
+      order: commandOrder(keys),
+      idKeyword,
+      others: keys.filter((k) => k !== idKeyword)
+    };
+    ENCODING_BY_TYPE.set(msg.type, t);
+  }
+  const id = elements[t.idKeyword];
+  const usId = typeof id === "number" && Number.isInteger(id) && id >= 0 && id <= 65535;
+  const last = t.last;
+  if (last !== void 0 && usId) {
+    const others = t.others;
+    let same = true;
+    for (let i = 0; i < others.length && same; i++) {
+      const v = elements[others[i]];
+      same = v === last.elements[others[i]] && typeof v !== "object";
+    }
+    if (same) return commandSetWithId(last.bytes, last.idAt, id);
+  }
+  const bytes = encodeCommandSetInOrder(elements, t.order);
+  if (bytes.length > REUSED_MAX || !usId) return bytes;
+  const idAt = commandValueOffset(bytes, COMMAND_TAG[t.idKeyword]);
+  if (idAt < 0) return bytes;
+  t.last = {
+    elements,
+    bytes,
+    idAt
+  };
+  return commandSetWithId(bytes, idAt, id);
+}
+function allElements(msg) {
+  const CommandField = COMMAND_FIELD[msg.type];
+  const CommandDataSetType = hasDataset(msg) ? DATASET_PRESENT : NO_DATASET;
+  switch (msg.type) {
+    case "C-ECHO-RQ":
+      return {
+        CommandField,
+        CommandDataSetType,
+        AffectedSOPClassUID: msg.affectedSopClassUid,
+        MessageID: msg.messageId
+      };
+    case "C-FIND-RQ":
+    case "C-GET-RQ":
+      return {
+        CommandField,
+        CommandDataSetType,
+        AffectedSOPClassUID: msg.affectedSopClassUid,
+        MessageID: msg.messageId,
+        Priority: msg.priority
+      };
+    case "C-MOVE-RQ":
+      return {
+        CommandField,
+        CommandDataSetType,
+        AffectedSOPClassUID: msg.affectedSopClassUid,
+        MessageID: msg.messageId,
+        Priority: msg.priority,
+        MoveDestination: msg.moveDestination
+      };
+    case "C-ECHO-RSP":
+    case "C-FIND-RSP":
+      return {
+        CommandField,
+        CommandDataSetType,
+        Status: msg.status,
+        OffendingElement: msg.offendingElement,
+        ErrorComment: msg.errorComment,
+        ErrorID: msg.errorId,
+        AffectedSOPClassUID: msg.affectedSopClassUid,
+        MessageIDBeingRespondedTo: msg.messageIdBeingRespondedTo
+      };
+    case "C-GET-RSP":
+    case "C-MOVE-RSP":
+      return {
+        CommandField,
+        CommandDataSetType,
+        Status: msg.status,
+        OffendingElement: msg.offendingElement,
+        ErrorComment: msg.errorComment,
+        ErrorID: msg.errorId,
+        NumberOfRemainingSuboperations: msg.remainingSuboperations,
+        NumberOfCompletedSuboperations: msg.completedSuboperations,
+        NumberOfFailedSuboperations: msg.failedSuboperations,
+        NumberOfWarningSuboperations: msg.warningSuboperations,
+        AffectedSOPClassUID: msg.affectedSopClassUid,
+        MessageIDBeingRespondedTo: msg.messageIdBeingRespondedTo
+      };
+    case "C-STORE-RQ":
+      return {
+        CommandField,
+        CommandDataSetType,
+        AffectedSOPClassUID: msg.affectedSopClassUid,
+        MessageID: msg.messageId,
+        Priority: msg.priority,
+        AffectedSOPInstanceUID: msg.affectedSopInstanceUid,
+        MoveOriginatorApplicationEntityTitle: msg.moveOriginatorAeTitle,
+        MoveOriginatorMessageID: msg.moveOriginatorMessageId
+      };
+    case "C-STORE-RSP":
+      return {
+        CommandField,
+        CommandDataSetType,
+        Status: msg.status,
+        OffendingElement: msg.offendingElement,
+        ErrorComment: msg.errorComment,
+        ErrorID: msg.errorId,
+        AffectedSOPClassUID: msg.affectedSopClassUid,
+        MessageIDBeingRespondedTo: msg.messageIdBeingRespondedTo,
+        AffectedSOPInstanceUID: msg.affectedSopInstanceUid
+      };
+    case "C-CANCEL-RQ":
+      return {
+        CommandField,
+        CommandDataSetType,
+        MessageIDBeingRespondedTo: msg.messageIdBeingRespondedTo
+      };
+  }
+}
+function mandatory(cmd, type, keyword) {
+  const value = cmd[keyword];
+  if (value === void 0 || value === "") {
+    throw new DimseDecodeError("missing-element", `${type} without ${formatTag2(COMMAND_TAG[keyword])} ${keyword}`, {
+      tag: COMMAND_TAG[keyword],
+      commandField: cmd.CommandField,
+      messageId: cmd.MessageID
+    });
+  }
+  return value;
+}
+function priorityOf(cmd, type) {
+  const priority = mandatory(cmd, type, "Priority");
+  if (priority !== PRIORITY.medium && priority !== PRIORITY.high && priority !== PRIORITY.low) {
+    throw new DimseDecodeError("bad-value", `${type} with Priority ${priority}: expected 0 (medium), 1 (high) or 2 (low)`, {
+      tag: COMMAND_TAG.Priority,
+      commandField: cmd.CommandField,
+      messageId: cmd.MessageID
+    });
+  }
+  return priority;
+}
+var TYPE_BY_FIELD = new Map(Object.keys(COMMAND_FIELD).map((t) => [
+  COMMAND_FIELD[t],
+  t
+]));
+function withPresent(m, cmd, fields) {
+  const out = m;
+  for (const field in fields) {
+    const value = cmd[fields[field]];
+    if (value !== void 0) out[field] = value;
+  }
+  return m;
+}
+var COUNT_FIELDS = {
+  remainingSuboperations: "NumberOfRemainingSuboperations",
+  completedSuboperations: "NumberOfCompletedSuboperations",
+  failedSuboperations: "NumberOfFailedSuboperations",
+  warningSuboperations: "NumberOfWarningSuboperations"
+};
+var MOVE_ORIGINATOR_FIELDS = {
+  moveOriginatorAeTitle: "MoveOriginatorApplicationEntityTitle",
+  moveOriginatorMessageId: "MoveOriginatorMessageID"
+};
+function commandSetToMessage(cmd) {
+  const field = cmd.CommandField;
+  if (field === void 0) {
+    throw new DimseDecodeError("missing-element", `command set without ${formatTag2(COMMAND_TAG.CommandField)} CommandField`, {
+      tag: COMMAND_TAG.CommandField,
+      messageId: cmd.MessageID
+    });
+  }
+  const type = TYPE_BY_FIELD.get(field);
+  if (type === void 0) {
+    throw new DimseDecodeError("unknown-command", `unsupported CommandField 0x${field.toString(16).toUpperCase().padStart(4, "0")}`, {
+      tag: COMMAND_TAG.CommandField,
+      commandField: field,
+      messageId: cmd.MessageID
+    });
+  }
+  const dataSetType = mandatory(cmd, type, "CommandDataSetType");
+  const withDataset = dataSetType !== NO_DATASET;
+  const rule = DATASET_RULE[type];
+  if (rule !== "optional" && withDataset !== (rule === "always")) {
+    throw new DimseDecodeError("bad-value", `${type} with CommandDataSetType 0x${dataSetType.toString(16).toUpperCase().padStart(4, "0")}: ${rule === "always" ? "a data set must follow" : "no data set may follow"}`, {
+      tag: COMMAND_TAG.CommandDataSetType,
+      commandField: field,
+      messageId: cmd.MessageID
+    });
+  }
+  switch (type) {
+    case "C-ECHO-RQ":
+      return {
+        type,
+        messageId: mandatory(cmd, type, "MessageID"),
+        affectedSopClassUid: mandatory(cmd, type, "AffectedSOPClassUID")
+      };
+    case "C-STORE-RQ": {
+      const m2 = {
+        type,
+        messageId: mandatory(cmd, type, "MessageID"),
+        affectedSopClassUid: mandatory(cmd, type, "AffectedSOPClassUID"),
+        affectedSopInstanceUid: mandatory(cmd, type, "AffectedSOPInstanceUID"),
+        priority: priorityOf(cmd, type)
+      };
+      return withPresent(m2, cmd, MOVE_ORIGINATOR_FIELDS);
+    }
+    case "C-FIND-RQ":
+    case "C-GET-RQ":
+      return {
+        type,
+        messageId: mandatory(cmd, type, "MessageID"),
+        affectedSopClassUid: mandatory(cmd, type, "AffectedSOPClassUID"),
+        priority: priorityOf(cmd, type)
+      };
+    case "C-MOVE-RQ":
+      return {
+        type,
+        messageId: mandatory(cmd, type, "MessageID"),
+        affectedSopClassUid: mandatory(cmd, type, "AffectedSOPClassUID"),
+        priority: priorityOf(cmd, type),
+        moveDestination: mandatory(cmd, type, "MoveDestination")
+      };
+    case "C-CANCEL-RQ":
+      return {
+        type,
+        messageIdBeingRespondedTo: mandatory(cmd, type, "MessageIDBeingRespondedTo")
+      };
+  }
+  const m = {
+    type,
+    messageIdBeingRespondedTo: mandatory(cmd, type, "MessageIDBeingRespondedTo")
+  };
+  if (cmd.AffectedSOPClassUID !== void 0) m.affectedSopClassUid = cmd.AffectedSOPClassUID;
+  if (type === "C-STORE-RSP" && cmd.AffectedSOPInstanceUID !== void 0) {
+    m.affectedSopInstanceUid = cmd.AffectedSOPInstanceUID;
+  }
+  m.status = mandatory(cmd, type, "Status");
+  if (cmd.ErrorComment !== void 0) m.errorComment = cmd.ErrorComment;
+  if (cmd.ErrorID !== void 0) m.errorId = cmd.ErrorID;
+  if (cmd.OffendingElement !== void 0) m.offendingElement = cmd.OffendingElement;
+  if (type === "C-GET-RSP" || type === "C-MOVE-RSP") withPresent(m, cmd, COUNT_FIELDS);
+  if (withDataset && rule === "optional") m.datasetPresent = true;
+  return m;
+}
+
+// lib/dicom/charset.ts
+// lib/dicom/dataset.ts
+// lib/dicom/attributes.ts
+// lib/ae/qr.ts
+var CharsetError = class extends Error {
+  /** Short machine code of the failure. */
+  code;
+  /** The Specific Character Set concerned, as its terms joined with `\`. */
+  charset;
+  /**
+   * Creates the error.
+   *
+   * @param code machine code of the failure
+   * @param charset the Specific Character Set value concerned
+   * @param message human-readable description
+   */
+  constructor(code, charset, message) {
+    super(message);
+    this.name = "CharsetError";
+    this.code = code;
+    this.charset = charset;
+  }
+};
+var CHARSET_VRS = /* @__PURE__ */ new Set([
+  "SH",
+  "LO",
+  "ST",
+  "LT",
+  "UC",
+  "UT",
+  "PN"
+]);
+var ESC = 27;
+var G0_ESCAPES = [
+  [
+    [
+      40,
+      66
+    ],
+    "ascii"
+  ],
+  [
+    [
+      40,
+      74
+    ],
+    "romaji"
+  ],
+  [
+    [
+      36,
+      66
+    ],
+    "jisx0208"
+  ],
+  [
+    [
+      36,
+      40,
+      68
+    ],
+    "jisx0212"
+  ]
+];
+var G1_MULTI_ESCAPES = [
+  [
+    [
+      41,
+      73
+    ],
+    "katakana"
+  ],
+  [
+    [
+      36,
+      41,
+      67
+    ],
+    "ksx1001"
+  ],
+  [
+    [
+      36,
+      41,
+      65
+    ],
+    "gb2312"
+  ]
+];
+var SINGLE_BYTE = [
+  {
+    kind: "single",
+    ir: 100,
+    label: "windows-1252",
+    escape: [
+      45,
+      65
+    ]
+  },
+  {
+    kind: "single",
+    ir: 101,
+    label: "iso-8859-2",
+    escape: [
+      45,
+      66
+    ]
+  },
+  {
+    kind: "single",
+    ir: 109,
+    label: "iso-8859-3",
+    escape: [
+      45,
+      67
+    ]
+  },
+  {
+    kind: "single",
+    ir: 110,
+    label: "iso-8859-4",
+    escape: [
+      45,
+      68
+    ]
+  },
+  {
+    kind: "single",
+    ir: 144,
+    label: "iso-8859-5",
+    escape: [
+      45,
+      76
+    ]
+  },
+  {
+    kind: "single",
+    ir: 127,
+    label: "iso-8859-6",
+    escape: [
+      45,
+      71
+    ]
+  },
+  {
+    kind: "single",
+    ir: 126,
+    label: "iso-8859-7",
+    escape: [
+      45,
+      70
+    ]
+  },
+  {
+    kind: "single",
+    ir: 138,
+    label: "iso-8859-8",
+    escape: [
+      45,
+      72
+    ]
+  },
+  {
+    kind: "single",
+    ir: 148,
+    label: "windows-1254",
+    escape: [
+      45,
+      77
+    ]
+  },
+  {
+    kind: "single",
+    ir: 203,
+    label: "iso-8859-15",
+    escape: [
+      45,
+      98
+    ]
+  },
+  {
+    kind: "single",
+    ir: 166,
+    label: "windows-874",
+    escape: [
+      45,
+      84
+    ]
+  }
+];
+function termMeaning(term) {
+  if (term === "" || term === "ISO_IR 6" || term === "ISO 2022 IR 6") {
+    return {
+      kind: "iso2022",
+      element: {
+        g0: "ascii",
+        g1: "none"
+      }
+    };
+  }
+  if (term === "ISO_IR 192") return {
+    kind: "whole",
+    label: "utf-8"
+  };
+  if (term === "GB18030") return {
+    kind: "whole",
+    label: "gb18030"
+  };
+  if (term === "GBK") return {
+    kind: "whole",
+    label: "gbk"
+  };
+  const m = /^(?:ISO_IR|ISO 2022 IR) (\d+)$/.exec(term);
+  if (!m) return void 0;
+  const ir = Number(m[1]);
+  const single = SINGLE_BYTE.find((s) => s.ir === ir);
+  if (single) return {
+    kind: "iso2022",
+    element: {
+      g0: "ascii",
+      g1: single
+    }
+  };
+  if (ir === 13) return {
+    kind: "iso2022",
+    element: {
+      g0: "romaji",
+      g1: "katakana"
+    }
+  };
+  if (!term.startsWith("ISO 2022")) return void 0;
+  if (ir === 87) return {
+    kind: "iso2022",
+    element: {
+      g0: "jisx0208"
+    }
+  };
+  if (ir === 159) return {
+    kind: "iso2022",
+    element: {
+      g0: "jisx0212"
+    }
+  };
+  if (ir === 149) return {
+    kind: "iso2022",
+    element: {
+      g1: "ksx1001"
+    }
+  };
+  if (ir === 58) return {
+    kind: "iso2022",
+    element: {
+      g1: "gb2312"
+    }
+  };
+  return void 0;
+}
+var decoders = /* @__PURE__ */ new Map();
+function decoder(label) {
+  let d = decoders.get(label);
+  if (!d) decoders.set(label, d = new TextDecoder(label, {
+    fatal: true
+  }));
+  return d;
+}
+var tables = /* @__PURE__ */ new Map();
+function upperHalf(set) {
+  let table = tables.get(set.label);
+  if (!table) {
+    const loose = new TextDecoder(set.label);
+    table = Array.from({
+      length: 96
+    }, (_, i) => {
+      const c = loose.decode(new Uint8Array([
+        160 + i
+      ]));
+      return c === "\uFFFD" ? void 0 : c;
+    });
+    tables.set(set.label, table);
+  }
+  return table;
+}
+function isDelimiter(byte, vr) {
+  return byte === 92 || byte === 13 || byte === 10 || byte === 12 || byte === 9 || vr === "PN" && (byte === 94 || byte === 61);
+}
+var SpecificCharacterSet = class _SpecificCharacterSet {
+  /** The terms, as (0008,0005) holds them (value 1 may be empty). */
+  terms;
+  #whole;
+  #extensions;
+  #initial;
+  #elements;
+  constructor(terms) {
+    this.terms = terms;
+    const label = terms.join("\\");
+    const meanings = terms.map((term) => {
+      const meaning = termMeaning(term);
+      if (!meaning) {
+        throw new CharsetError("unknown-charset", label, `unknown Specific Character Set '${term}' (PS3.3 C.12.1.1.2)`);
+      }
+      return meaning;
+    });
+    const whole = meanings.find((m) => m.kind === "whole");
+    if (whole) {
+      if (terms.length > 1) {
+        throw new CharsetError("unknown-charset", label, `Specific Character Set '${label}': ${terms.find((t) => termMeaning(t)?.kind === "whole")} allows no code extensions (PS3.3 C.12.1.1.2)`);
+      }
+      this.#whole = whole.label;
+    }
+    this.#elements = meanings.map((m) => m.kind === "iso2022" ? m.element : {});
+    const first = this.#elements[0] ?? {};
+    if (first.g0 === "jisx0208" || first.g0 === "jisx0212") {
+      throw new CharsetError("unknown-charset", label, `Specific Character Set '${label}': ${terms[0]} cannot be value 1 (PS3.3 C.12.1.1.2)`);
+    }
+    this.#initial = {
+      g0: first.g0 ?? "ascii",
+      g1: first.g1 ?? "none"
+    };
+    this.#extensions = terms.length > 1 || terms.some((t) => t.startsWith("ISO 2022"));
+  }
+  /**
+   * The character set of a (0008,0005) value: its values as a list, or as
+   * the text with `\` between them; empty or absent means the default
+   * repertoire. Leading and trailing spaces of each term are ignored.
+   *
+   * @throws CharsetError `unknown-charset` for a term this module does not know
+   */
+  static of(value) {
+    const terms = (typeof value === "string" ? value.split("\\") : value ?? []).map((t) => t.trim());
+    while (terms.length > 0 && terms[terms.length - 1] === "") terms.pop();
+    return new _SpecificCharacterSet(terms);
+  }
+  /** True for the default repertoire (no (0008,0005), or an empty one). */
+  get isDefault() {
+    return this.terms.length === 0;
+  }
+  /**
+   * The text of a value of VR `vr`, padding included. Values of VRs outside
+   * {@linkcode CHARSET_VRS} are read in the default repertoire.
+   *
+   * Without `onProblem`, bytes that are no text of the set throw; with it,
+   * each is replaced by U+FFFD and the problem is reported, once per value.
+   *
+   * @throws CharsetError `undecodable`
+   */
+  decode(bytes, vr, onProblem) {
+    const governed = CHARSET_VRS.has(vr);
+    let reported = false;
+    const problem = (what) => {
+      const error = new CharsetError("undecodable", this.terms.join("\\"), `${what} in a ${vr} value ${governed && !this.isDefault ? `of Specific Character Set '${this.terms.join("\\")}'` : "(default repertoire: no Specific Character Set)"}`);
+      if (!onProblem) throw error;
+      if (!reported) onProblem(error);
+      reported = true;
+      return "\uFFFD";
+    };
+    if (!governed || this.isDefault) return decodeAscii(bytes, problem);
+    if (this.#whole) {
+      try {
+        return decoder(this.#whole).decode(bytes);
+      } catch {
+        problem(`bytes that are not ${this.#whole.toUpperCase()}`);
+        return new TextDecoder(this.#whole).decode(bytes);
+      }
+    }
+    return this.#decode2022(bytes, vr, problem);
+  }
+  /** Decodes with ISO 2022 designations (PS3.5 6.1.2.5). */
+  #decode2022(bytes, vr, problem) {
+    let { g0, g1 } = this.#initial;
+    let out = "";
+    let run = [];
+    let runLabel = "";
+    const flush = () => {
+      if (run.length === 0) return;
+      try {
+        out += decoder(runLabel).decode(new Uint8Array(run));
+      } catch {
+        out += problem(`bytes with no character in ${runName(runLabel)}`);
+      }
+      run = [];
+    };
+    const pushRun = (label, ...b) => {
+      if (runLabel !== label) flush();
+      runLabel = label;
+      run.push(...b);
+    };
+    let i = 0;
+    while (i < bytes.length) {
+      const b = bytes[i];
+      if (b === ESC) {
+        flush();
+        const seq = this.#extensions ? matchEscape(bytes, i + 1) : void 0;
+        if (!seq) {
+          out += problem(this.#extensions ? `an unknown escape sequence at byte ${i}` : `an escape sequence at byte ${i}, but '${this.terms.join("\\")}' has no code extensions`);
+          i++;
+          continue;
+        }
+        if (seq.g0) g0 = seq.g0;
+        if (seq.g1) g1 = seq.g1;
+        i += 1 + seq.length;
+        continue;
+      }
+      const doubleG0 = g0 === "jisx0208" || g0 === "jisx0212";
+      if (b < 128) {
+        if (doubleG0 && b >= 33 && b <= 126) {
+          const b2 = bytes[i + 1];
+          if (b2 === void 0 || b2 < 33 || b2 > 126) {
+            flush();
+            out += problem(`a broken two-byte character at byte ${i}`);
+            i++;
+            continue;
+          }
+          if (g0 === "jisx0212") pushRun("euc-jp", 143, b | 128, b2 | 128);
+          else pushRun("euc-jp", b | 128, b2 | 128);
+          i += 2;
+          continue;
+        }
+        flush();
+        out += String.fromCharCode(b);
+        if (isDelimiter(b, vr)) ({ g0, g1 } = this.#initial);
+        i++;
+        continue;
+      }
+      if (g1 === "ksx1001" || g1 === "gb2312") {
+        const b2 = bytes[i + 1];
+        if (b2 === void 0 || b2 < 161 || b2 === 255) {
+          flush();
+          out += problem(`a broken two-byte character at byte ${i}`);
+          i++;
+          continue;
+        }
+        pushRun(g1 === "ksx1001" ? "euc-kr" : "gbk", b, b2);
+        i += 2;
+        continue;
+      }
+      flush();
+      if (g1 === "katakana" && b >= 161 && b <= 223) {
+        out += String.fromCharCode(65377 + b - 161);
+      } else if (typeof g1 === "object" && b >= 160) {
+        out += upperHalf(g1)[b - 160] ?? problem(`byte 0x${hex2(b)} (no character)`);
+      } else {
+        out += problem(`byte 0x${hex2(b)} (no character)`);
+      }
+      i++;
+    }
+    flush();
+    return out;
+  }
+  /**
+   * The bytes of `text` as a value of VR `vr`, without padding: in ISO 2022
+   * sets with the escape sequences it needs, returning to the initial state
+   * before each delimiter and at the end (PS3.5 6.1.2.5.3). VRs outside
+   * {@linkcode CHARSET_VRS} take the default repertoire only.
+   *
+   * @throws CharsetError `unencodable` for a character the set cannot hold
+   */
+  encode(text, vr) {
+    const unencodable = (c) => {
+      const where2 = CHARSET_VRS.has(vr) && !this.isDefault ? `Specific Character Set '${this.terms.join("\\")}'` : `the default repertoire${CHARSET_VRS.has(vr) ? " (no Specific Character Set)" : ""}`;
+      throw new CharsetError("unencodable", this.terms.join("\\"), `'${c}' (U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}) cannot be written in a ${vr} value in ${where2}`);
+    };
+    if (!CHARSET_VRS.has(vr) || this.isDefault) {
+      return Uint8Array.from(text, (c) => c.charCodeAt(0) < 128 ? c.charCodeAt(0) : unencodable(c));
+    }
+    if (this.#whole === "utf-8") return new TextEncoder().encode(text);
+    if (this.#whole) {
+      const table = reverseTable(this.#whole);
+      const out = [];
+      for (const c of text) {
+        if (c.charCodeAt(0) < 128) out.push(c.charCodeAt(0));
+        else out.push(...table.get(c) ?? unencodable(c));
+      }
+      return new Uint8Array(out);
+    }
+    return this.#encode2022(text, vr, unencodable);
+  }
+  #encode2022(text, vr, unencodable) {
+    const initial = this.#initial;
+    let { g0, g1 } = initial;
+    const out = [];
+    const designate = (target) => {
+      if (target.g0 !== void 0 && target.g0 !== g0) {
+        out.push(ESC, ...G0_ESCAPES.find(([, s]) => s === target.g0)[0]);
+        g0 = target.g0;
+      }
+      if (target.g1 !== void 0 && target.g1 !== g1) {
+        const escape = typeof target.g1 === "object" ? target.g1.escape : G1_MULTI_ESCAPES.find(([, s]) => s === target.g1)[0];
+        out.push(ESC, ...escape);
+        g1 = target.g1;
+      }
+    };
+    for (const c of text) {
+      const code = c.codePointAt(0);
+      if (code < 128) {
+        designate({
+          g0: initial.g0 === "romaji" ? "romaji" : "ascii"
+        });
+        out.push(code);
+        if (isDelimiter(code, vr)) g1 = initial.g1;
+        continue;
+      }
+      const bytes = this.#elements.map((e) => encodeIn(c, e)).find((b) => b !== void 0);
+      if (!bytes) unencodable(c);
+      designate(bytes[0]);
+      out.push(...bytes[1]);
+    }
+    designate({
+      g0: initial.g0
+    });
+    return new Uint8Array(out);
+  }
+};
+function encodeIn(c, e) {
+  if (e.g0 === "jisx0208" || e.g0 === "jisx0212") {
+    const pair = reverseTable(e.g0).get(c);
+    return pair && [
+      {
+        g0: e.g0
+      },
+      pair
+    ];
+  }
+  if (e.g1 === "katakana") {
+    const code = c.charCodeAt(0);
+    return code >= 65377 && code <= 65439 ? [
+      {
+        g1: e.g1
+      },
+      [
+        161 + code - 65377
+      ]
+    ] : void 0;
+  }
+  if (e.g1 === "ksx1001" || e.g1 === "gb2312") {
+    const pair = reverseTable(e.g1).get(c);
+    return pair && [
+      {
+        g1: e.g1
+      },
+      pair
+    ];
+  }
+  if (typeof e.g1 === "object") {
+    const index2 = upperHalf(e.g1).indexOf(c);
+    return index2 < 0 ? void 0 : [
+      {
+        g1: e.g1
+      },
+      [
+        160 + index2
+      ]
+    ];
+  }
+  return void 0;
+}
+var PAIR_LAYOUTS = {
+  jisx0208: {
+    label: "euc-jp",
+    leads: [
+      161,
+      254
+    ],
+    trails: [
+      161,
+      254
+    ],
+    sevenBit: true
+  },
+  jisx0212: {
+    label: "euc-jp",
+    leads: [
+      161,
+      254
+    ],
+    trails: [
+      161,
+      254
+    ],
+    prefix: 143,
+    sevenBit: true
+  },
+  ksx1001: {
+    label: "euc-kr",
+    leads: [
+      161,
+      254
+    ],
+    trails: [
+      161,
+      254
+    ],
+    sevenBit: false
+  },
+  gb2312: {
+    label: "gbk",
+    leads: [
+      161,
+      247
+    ],
+    trails: [
+      161,
+      254
+    ],
+    sevenBit: false
+  },
+  gbk: {
+    label: "gbk",
+    leads: [
+      129,
+      254
+    ],
+    trails: [
+      64,
+      254
+    ],
+    sevenBit: false
+  },
+  gb18030: {
+    label: "gb18030",
+    leads: [
+      129,
+      254
+    ],
+    trails: [
+      64,
+      254
+    ],
+    sevenBit: false
+  }
+};
+var reverseTables = /* @__PURE__ */ new Map();
+function reverseTable(set) {
+  let table = reverseTables.get(set);
+  if (table) return table;
+  table = /* @__PURE__ */ new Map();
+  const { label, leads, trails, prefix, sevenBit } = PAIR_LAYOUTS[set];
+  const pairs = [];
+  const input = [];
+  for (let b1 = leads[0]; b1 <= leads[1]; b1++) {
+    for (let b2 = trails[0]; b2 <= trails[1]; b2++) {
+      if (b2 === 127) continue;
+      pairs.push([
+        b1,
+        b2
+      ]);
+      if (prefix !== void 0) input.push(prefix);
+      input.push(b1, b2, 10);
+    }
+  }
+  const chars = new TextDecoder(label).decode(new Uint8Array(input)).split("\n");
+  pairs.forEach(([b1, b2], k) => {
+    const c = chars[k];
+    if (c !== void 0 && [
+      ...c
+    ].length === 1 && c !== "\uFFFD" && !table.has(c)) {
+      table.set(c, sevenBit ? [
+        b1 & 127,
+        b2 & 127
+      ] : [
+        b1,
+        b2
+      ]);
+    }
+  });
+  reverseTables.set(set, table);
+  return table;
+}
+function matchEscape(bytes, at) {
+  const matches = (seq) => seq.every((v, k) => bytes[at + k] === v);
+  for (const [seq, g0] of G0_ESCAPES) if (matches(seq)) return {
+    g0,
+    length: seq.length
+  };
+  for (const [seq, g1] of G1_MULTI_ESCAPES) if (matches(seq)) return {
+    g1,
+    length: seq.length
+  };
+  for (const set of SINGLE_BYTE) {
+    if (matches(set.escape)) return {
+      g1: set,
+      length: set.escape.length
+    };
+  }
+  return void 0;
+}
+function decodeAscii(bytes, problem) {
+  let out = "";
+  for (let i = 0; i < bytes.length; i++) {
+    out += bytes[i] < 128 ? String.fromCharCode(bytes[i]) : problem(`byte 0x${hex2(bytes[i])} outside the default repertoire`);
+  }
+  return out;
+}
+function runName(label) {
+  return {
+    "euc-jp": "JIS X 0208/0212",
+    "euc-kr": "KS X 1001",
+    gbk: "GB 2312"
+  }[label] ?? label;
+}
+function hex2(b) {
+  return b.toString(16).toUpperCase().padStart(2, "0");
+}
+function isFragments(e) {
+  return Array.isArray(e.value) && (e.vr === "OB" || e.vr === "OW");
+}
+function isSequence(e) {
+  return Array.isArray(e.value) && !isFragments(e);
+}
+function encodingOf(ts) {
+  const enc = tsEncoding(ts);
+  if (!enc) throw new DicomParseError("unsupported", `unknown transfer syntax ${ts}`);
+  return enc;
+}
+function encodeDataset(ds, ts, options = {}) {
+  const enc = encodingOf(ts);
+  const layout = {
+    explicitVr: enc.explicitVr,
+    littleEndian: enc.littleEndian
+  };
+  const sink = new ChunkSink();
+  const declaredLengths = options.definedLengths ?? false;
+  const encoder4 = new DatasetEncoder(layout, layout, sink, {
+    declaredLengths
+  });
+  for (const t of treeTokens(ds, layout, 0, declaredLengths)) encoder4.encode(t);
+  sink.flush();
+  const bytes = concatBytes(sink.take());
+  return enc.deflated ? deflateRaw(bytes, options.compressionLevel) : bytes;
+}
+function* treeTokens(ds, layout, depth, lengths) {
+  for (const el of ds) {
+    const { tag, vr } = el;
+    if (isFragments(el)) {
+      yield {
+        kind: "encapsulated",
+        tag,
+        vr,
+        depth
+      };
+      for (const f of el.value) {
+        yield {
+          kind: "fragment",
+          length: f.length
+        };
+        if (f.length > 0) yield {
+          kind: "value",
+          bytes: f,
+          last: true
+        };
+      }
+      yield {
+        kind: "sequence-end"
+      };
+    } else if (isSequence(el)) {
+      const items = itemsLayout(layout, vr);
+      const defined = lengths && hasDefinedLength(el);
+      const length = defined ? itemsLength(el.value, items) : void 0;
+      yield {
+        kind: "sequence",
+        tag,
+        vr,
+        length,
+        depth,
+        items
+      };
+      for (const item of el.value) {
+        yield {
+          kind: "item-start",
+          length: defined ? datasetLength(item, items) : void 0
+        };
+        yield* treeTokens(item, items, depth + 1, lengths);
+        yield {
+          kind: "item-end"
+        };
+      }
+      yield {
+        kind: "sequence-end"
+      };
+    } else {
+      const value = el.value;
+      yield {
+        kind: "element",
+        tag,
+        vr,
+        length: value.length,
+        depth
+      };
+      if (value.length > 0) yield {
+        kind: "value",
+        bytes: value,
+        last: true
+      };
+    }
+  }
+}
+function hasDefinedLength(el) {
+  return el.vr !== "UN";
+}
+function itemsLength(items, layout) {
+  return items.reduce((n, item) => n + 8 + datasetLength(item, layout), 0);
+}
+function datasetLength(ds, layout) {
+  let n = 0;
+  for (const el of ds) {
+    if (isFragments(el)) {
+      n += headerSize(el.vr, layout) + el.value.reduce((m, f) => m + 8 + f.length, 0) + 8;
+    } else if (isSequence(el)) {
+      const items = itemsLayout(layout, el.vr);
+      n += headerSize(el.vr, layout) + (hasDefinedLength(el) ? itemsLength(el.value, items) : el.value.reduce((m, item) => m + 16 + datasetLength(item, items), 0) + 8);
+    } else {
+      const length = el.value.length;
+      n += headerSize(outputVr(el.vr, length, layout), layout) + length;
+    }
+  }
+  return n;
+}
+var DEFAULT_ATTRIBUTE_LIMITS = Object.freeze({
+  maxLength: 4 * 1024 * 1024,
+  maxDepth: 16,
+  maxElements: 1e5
+});
+var SPECIFIC_CHARACTER_SET = 524293;
+var SINGLE_VALUED_TEXT = /* @__PURE__ */ new Set([
+  "LT",
+  "ST",
+  "UT",
+  "UR"
+]);
+var LEADING_SPACE_PADDING = /* @__PURE__ */ new Set([
+  "AE",
+  "CS",
+  "DS",
+  "IS",
+  "LO",
+  "SH",
+  "TM"
+]);
+var NUMBERS = {
+  US: {
+    size: 2,
+    kind: "u"
+  },
+  SS: {
+    size: 2,
+    kind: "s"
+  },
+  UL: {
+    size: 4,
+    kind: "u"
+  },
+  SL: {
+    size: 4,
+    kind: "s"
+  },
+  FL: {
+    size: 4,
+    kind: "f"
+  },
+  FD: {
+    size: 8,
+    kind: "f"
+  },
+  SV: {
+    size: 8,
+    kind: "b"
+  },
+  UV: {
+    size: 8,
+    kind: "b"
+  }
+};
+function inputOf(bytes, ts, maxLength) {
+  const enc = tsEncoding(ts);
+  if (!enc || enc.encapsulated) {
+    throw new DicomParseError("unsupported", `transfer syntax ${ts} is not one of the four uncompressed syntaxes of PS3.5 A.1-A.3, A.5`);
+  }
+  if (bytes.length > maxLength) {
+    throw new DicomParseError("too-long", `data set of ${bytes.length} bytes exceeds the limit of ${maxLength}`);
+  }
+  if (!enc.deflated) return [
+    bytes,
+    enc
+  ];
+  const inflated = inflateRaw(bytes, false, maxLength);
+  return [
+    new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.byteLength),
+    enc
+  ];
+}
+var VR_DECIDING = /* @__PURE__ */ new Set([
+  PIXEL_REPRESENTATION,
+  WAVEFORM_BITS_ALLOCATED
+]);
+function implicitShownVr(tag, resolved, decidedHere) {
+  const vr = lookupTag(tag)?.vr;
+  if (vr === void 0) return "??";
+  if (decidedHere || resolved !== tagVr(tag)) return resolved;
+  return vr === "px" ? "OW" : vr;
+}
+function readTree(bytes, ts, limits = {}) {
+  const { maxLength, maxDepth, maxElements } = {
+    ...DEFAULT_ATTRIBUTE_LIMITS,
+    ...limits
+  };
+  const [input, layout] = inputOf(bytes, ts, maxLength);
+  const parser = new DatasetParser(layout, {
+    maxDepth,
+    maxValueLength: maxLength
+  });
+  const resolver = new VrResolver(layout);
+  const root = [];
+  const scopes = [
+    {
+      elements: root,
+      layout,
+      decided: false
+    }
+  ];
+  const sequences = [];
+  let pieces = [];
+  let count = 0;
+  const counted = () => {
+    if (++count > maxElements) {
+      throw new DicomParseError("too-long", `data set holds more than ${maxElements} elements`);
+    }
+  };
+  for (const token of [
+    ...parser.push(input),
+    ...parser.end()
+  ]) {
+    const t = resolver.resolve(token);
+    const scope = scopes[scopes.length - 1];
+    switch (t.kind) {
+      case "element": {
+        counted();
+        scope.elements.push({
+          tag: t.tag,
+          vr: t.vr,
+          shownVr: scope.layout.explicitVr ? t.vr : implicitShownVr(t.tag, t.vr, scope.decided),
+          length: t.length,
+          bytes: new Uint8Array(0),
+          littleEndian: scope.layout.littleEndian || t.vr === "UN"
+        });
+        if (VR_DECIDING.has(t.tag) && t.length >= 2) scope.decided = true;
+        pieces = [];
+        break;
+      }
+      case "value": {
+        pieces.push(t.bytes);
+        if (t.last) {
+          const el = scope.elements[scope.elements.length - 1];
+          el.bytes = pieces.length === 1 ? pieces[0].slice() : concat(pieces);
+        }
+        break;
+      }
+      case "sequence": {
+        counted();
+        const items = [];
+        scope.elements.push({
+          tag: t.tag,
+          vr: t.vr,
+          shownVr: scope.layout.explicitVr || t.vr === "UN" ? t.vr : implicitShownVr(t.tag, t.vr, scope.decided),
+          length: t.length ?? UNDEFINED_LENGTH,
+          littleEndian: scope.layout.littleEndian,
+          items
+        });
+        sequences.push({
+          items,
+          layout: t.items
+        });
+        break;
+      }
+      case "item-start": {
+        counted();
+        const sequence = sequences[sequences.length - 1];
+        const item = {
+          length: t.length ?? UNDEFINED_LENGTH,
+          elements: []
+        };
+        sequence.items.push(item);
+        scopes.push({
+          elements: item.elements,
+          layout: sequence.layout,
+          decided: false
+        });
+        break;
+      }
+      case "item-end":
+        scopes.pop();
+        break;
+      case "sequence-end":
+        sequences.pop();
+        break;
+      case "encapsulated":
+        throw new DicomParseError("unsupported", `encapsulated ${formatTag(t.tag)}: pixel data has no place in an identifier`);
+    }
+  }
+  return root;
+}
+function concat(parts) {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+function unpad(value, vr) {
+  let end = value.length;
+  while (end > 0 && (value[end - 1] === " " || value[end - 1] === "\0")) end--;
+  let start = 0;
+  if (LEADING_SPACE_PADDING.has(vr)) {
+    while (start < end && value[start] === " ") start++;
+  }
+  return value.slice(start, end);
+}
+function readNumbers(raw) {
+  const bytes = raw.bytes;
+  const spec = raw.vr === "AT" ? {
+    size: 4,
+    kind: "u"
+  } : NUMBERS[raw.vr];
+  if (bytes.length % spec.size !== 0) {
+    throw new DicomParseError("bad-vr", `${formatTag(raw.tag)} ${raw.vr} value of ${bytes.length} bytes is not a multiple of ${spec.size}`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const le = raw.littleEndian;
+  const n = bytes.length / spec.size;
+  if (raw.vr === "AT") {
+    return Array.from({
+      length: n
+    }, (_, i) => (view.getUint16(4 * i, le) << 16 | view.getUint16(4 * i + 2, le)) >>> 0);
+  }
+  if (spec.kind === "b") {
+    return Array.from({
+      length: n
+    }, (_, i) => raw.vr === "SV" ? view.getBigInt64(8 * i, le) : view.getBigUint64(8 * i, le));
+  }
+  return Array.from({
+    length: n
+  }, (_, i) => {
+    const at = spec.size * i;
+    switch (raw.vr) {
+      case "US":
+        return view.getUint16(at, le);
+      case "SS":
+        return view.getInt16(at, le);
+      case "UL":
+        return view.getUint32(at, le);
+      case "SL":
+        return view.getInt32(at, le);
+      case "FL":
+        return view.getFloat32(at, le);
+      default:
+        return view.getFloat64(at, le);
+    }
+  });
+}
+function littleEndianBytes(raw) {
+  const unit = vrInfo(raw.vr).swap;
+  const bytes = raw.bytes.slice();
+  if (!raw.littleEndian && unit > 1) swapInPlace(bytes, unit);
+  return bytes;
+}
+function rawText(raw, charset, onProblem) {
+  return charset.decode(raw.bytes, raw.vr, onProblem);
+}
+function isTextVr(vr) {
+  return vrInfo(vr).text;
+}
+function rawCharset(elements, inherited, onProblem) {
+  const el = elements.find((e) => e.tag === SPECIFIC_CHARACTER_SET);
+  if (!el?.bytes) return inherited;
+  return charsetOf(el.bytes, onProblem);
+}
+function charsetOf(bytes, onProblem) {
+  const terms = SpecificCharacterSet.of().decode(bytes, "CS", onProblem).split("\\");
+  try {
+    return SpecificCharacterSet.of(terms);
+  } catch (error) {
+    if (!(error instanceof CharsetError) || !onProblem) throw error;
+    onProblem(error);
+    return SpecificCharacterSet.of();
+  }
+}
+function typed(elements, inherited, onProblem) {
+  const charset = rawCharset(elements, inherited, onProblem);
+  return elements.map((raw) => {
+    if (raw.items) {
+      return {
+        tag: raw.tag,
+        vr: raw.vr,
+        value: raw.items.map((item) => typed(item.elements, charset, onProblem))
+      };
+    }
+    return {
+      tag: raw.tag,
+      vr: raw.vr,
+      value: typedValue(raw, charset, onProblem)
+    };
+  });
+}
+function rawValue(raw) {
+  if (raw.vr === "AT" || NUMBERS[raw.vr]) return readNumbers(raw);
+  return littleEndianBytes(raw);
+}
+function typedValue(raw, charset, onProblem) {
+  if (isTextVr(raw.vr)) {
+    const text = rawText(raw, charset, onProblem);
+    if (SINGLE_VALUED_TEXT.has(raw.vr)) {
+      const value = unpad(text, raw.vr);
+      return value === "" ? [] : [
+        value
+      ];
+    }
+    const values = text.split("\\").map((v) => unpad(v, raw.vr));
+    return values.length === 1 && values[0] === "" ? [] : values;
+  }
+  return rawValue(raw);
+}
+function decodeAttributes(bytes, ts, options = {}) {
+  const tree = readTree(bytes, ts, options.limits);
+  return typed(tree, SpecificCharacterSet.of(), options.onCharsetProblem);
+}
+function decodeAttributesFile(bytes, options = {}) {
+  let meta;
+  let dataset = bytes;
+  if (bytes.length >= 132 && String.fromCharCode(...bytes.subarray(128, 132)) === "DICM") {
+    const read = decodeFileMeta(bytes, options.path);
+    meta = read.meta;
+    dataset = bytes.subarray(read.length);
+  }
+  const transferSyntax = meta?.transferSyntaxUid ?? guessTransferSyntax(dataset);
+  if (transferSyntax === void 0) {
+    throw new DicomParseError("unsupported", "cannot tell the transfer syntax of the data set");
+  }
+  return {
+    attributes: decodeAttributes(dataset, transferSyntax, options),
+    transferSyntax,
+    meta
+  };
+}
+function valueBytes(a, charset, littleEndian) {
+  const where2 = () => `${formatTag(a.tag)} ${a.vr}`;
+  const value = a.value;
+  if (isTextVr(a.vr)) {
+    const strings = value;
+    if (!Array.isArray(value) || !strings.every((v) => typeof v === "string")) {
+      throw new TypeError(`${where2()}: expected a list of strings`);
+    }
+    if (SINGLE_VALUED_TEXT.has(a.vr) && strings.length > 1) {
+      throw new RangeError(`${where2()}: a ${a.vr} holds one value, not ${strings.length}`);
+    }
+    if (!SINGLE_VALUED_TEXT.has(a.vr) && strings.some((v) => v.includes("\\"))) {
+      throw new RangeError(`${where2()}: a value contains '\\', the value delimiter`);
+    }
+    return charset.encode(strings.join("\\"), a.vr);
+  }
+  const spec = a.vr === "AT" ? {
+    size: 4,
+    kind: "u"
+  } : NUMBERS[a.vr];
+  if (spec) {
+    const list = value;
+    if (!Array.isArray(value)) throw new TypeError(`${where2()}: expected a list of numbers`);
+    const out = new Uint8Array(list.length * spec.size);
+    const view = new DataView(out.buffer);
+    list.forEach((v, i) => writeNumber(view, spec.size * i, a.vr, v, littleEndian, where2));
+    return out;
+  }
+  if (!(value instanceof Uint8Array)) throw new TypeError(`${where2()}: expected bytes`);
+  const unit = vrInfo(a.vr).swap;
+  if (littleEndian || unit === 1 || a.vr === "UN") return value;
+  const swapped = value.slice();
+  swapInPlace(swapped, unit);
+  return swapped;
+}
+var RANGES = {
+  US: [
+    0,
+    65535
+  ],
+  SS: [
+    -32768,
+    32767
+  ],
+  UL: [
+    0,
+    4294967295
+  ],
+  SL: [
+    -2147483648,
+    2147483647
+  ],
+  AT: [
+    0,
+    4294967295
+  ]
+};
+function writeNumber(view, at, vr, v, le, where2) {
+  if (vr === "SV" || vr === "UV") {
+    if (typeof v !== "bigint") throw new TypeError(`${where2()}: expected bigints`);
+    const ok = vr === "SV" ? BigInt.asIntN(64, v) === v : BigInt.asUintN(64, v) === v;
+    if (!ok) throw new RangeError(`${where2()}: ${v} out of range`);
+    if (vr === "SV") view.setBigInt64(at, v, le);
+    else view.setBigUint64(at, v, le);
+    return;
+  }
+  if (typeof v !== "number" || Number.isNaN(v) && vr !== "FL" && vr !== "FD") {
+    throw new TypeError(`${where2()}: expected numbers`);
+  }
+  const range = RANGES[vr];
+  if (range && (!Number.isInteger(v) || v < range[0] || v > range[1])) {
+    throw new RangeError(`${where2()}: ${v} is not an integer in ${range[0]}..${range[1]}`);
+  }
+  switch (vr) {
+    case "US":
+      return view.setUint16(at, v, le);
+    case "SS":
+      return view.setInt16(at, v, le);
+    case "UL":
+      return view.setUint32(at, v, le);
+    case "SL":
+      return view.setInt32(at, v, le);
+    case "AT":
+      view.setUint16(at, v >>> 16, le);
+      return view.setUint16(at + 2, v & 65535, le);
+    case "FL":
+      return view.setFloat32(at, v, le);
+    default:
+      return view.setFloat64(at, v, le);
+  }
+}
+function padded(bytes, vr) {
+  if (bytes.length % 2 === 0) return bytes;
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  out[bytes.length] = isTextVr(vr) ? vrInfo(vr).pad : 0;
+  return out;
+}
+function declaredCharset(attrs, inherited) {
+  const declared = attrs.find((a) => a.tag === SPECIFIC_CHARACTER_SET);
+  if (!declared) return inherited;
+  if (declared.value instanceof Uint8Array) return charsetOf(declared.value);
+  if (!declared.value.every((v) => typeof v === "string")) {
+    throw new CharsetError("unknown-charset", "", `(0008,0005) holds ${declared.vr} values, not Specific Character Set terms`);
+  }
+  return SpecificCharacterSet.of(declared.value);
+}
+function sortedAttributes(attrs) {
+  const sorted = [
+    ...attrs
+  ].sort((x, y) => x.tag - y.tag);
+  sorted.forEach((a, i) => {
+    if (i > 0 && sorted[i - 1].tag === a.tag) {
+      throw new RangeError(`${formatTag(a.tag)} appears twice in one data set`);
+    }
+  });
+  return sorted;
+}
+function encodedValue(a, charset, littleEndian) {
+  return padded(valueBytes(a, charset, littleEndian), a.vr);
+}
+function toDataset(attrs, inherited, layout) {
+  const charset = declaredCharset(attrs, inherited);
+  return sortedAttributes(attrs).map((a) => {
+    if (a.vr === "SQ" || a.vr === "UN" && Array.isArray(a.value)) {
+      const items = a.value;
+      if (!Array.isArray(a.value) || !items.every(Array.isArray)) {
+        throw new TypeError(`${formatTag(a.tag)} SQ: expected a list of items`);
+      }
+      const itemLayout = a.vr === "UN" ? IMPLICIT_LE : layout;
+      return {
+        tag: a.tag,
+        vr: a.vr,
+        value: a.value.map((item) => toDataset(item, charset, itemLayout))
+      };
+    }
+    return {
+      tag: a.tag,
+      vr: a.vr,
+      value: encodedValue(a, charset, layout.littleEndian)
+    };
+  });
+}
+function encodeAttributes(attrs, ts) {
+  const enc = tsEncoding(ts);
+  if (!enc || enc.encapsulated) {
+    throw new DicomParseError("unsupported", `transfer syntax ${ts} is not one of the four uncompressed syntaxes of PS3.5 A.1-A.3, A.5`);
+  }
+  return encodeDataset(toDataset(attrs, SpecificCharacterSet.of(), enc), ts, {
+    definedLengths: true
+  });
+}
+function attribute(tag, value = [], vr = tagVr(tag)) {
+  if (typeof value === "string") {
+    const values = value === "" ? [] : SINGLE_VALUED_TEXT.has(vr) ? [
+      value
+    ] : value.split("\\");
+    return {
+      tag,
+      vr,
+      value: values
+    };
+  }
+  return {
+    tag,
+    vr,
+    value
+  };
+}
+function findAttribute(attrs, tag) {
+  return attrs.find((a) => a.tag === tag);
+}
+function setAttribute(attrs, attr) {
+  const at = attrs.findIndex((a) => a.tag >= attr.tag);
+  if (at < 0) attrs.push(attr);
+  else if (attrs[at].tag === attr.tag) attrs[at] = attr;
+  else attrs.splice(at, 0, attr);
+}
+function stringValues(attrs, tag) {
+  const a = findAttribute(attrs, tag);
+  return a && isTextVr(a.vr) && Array.isArray(a.value) ? a.value : void 0;
+}
+var QUERY_MODELS = {
+  patient: {
+    name: "Patient Root",
+    ...QUERY_RETRIEVE_SOP_CLASSES.patientRoot
+  },
+  study: {
+    name: "Study Root",
+    ...QUERY_RETRIEVE_SOP_CLASSES.studyRoot
+  },
+  "patient-study": {
+    name: "Patient/Study Only (retired)",
+    ...QUERY_RETRIEVE_SOP_CLASSES.patientStudyOnly
+  },
+  worklist: {
+    name: "Modality Worklist",
+    ...QUERY_RETRIEVE_SOP_CLASSES.modalityWorklist
+  }
+};
+function sopClassOf(model, operation2) {
+  const uid = QUERY_MODELS[model][operation2];
+  if (uid === void 0) {
+    throw new RangeError(`the ${QUERY_MODELS[model].name} model has no C-${operation2.toUpperCase()}`);
+  }
+  return uid;
+}
+function qrContexts(o) {
+  const info2 = QUERY_MODELS[o.model];
+  const wanted = o.operations ?? [
+    "find",
+    "move",
+    "get"
+  ].filter((op) => info2[op]);
+  const transferSyntaxes = o.transferSyntaxes ?? UNCOMPRESSED_TRANSFER_SYNTAXES;
+  const contexts = wanted.map((op) => ({
+    abstractSyntax: sopClassOf(o.model, op),
+    transferSyntaxes
+  }));
+  const roles = [];
+  for (const s of o.storage ?? []) {
+    contexts.push(s);
+    if (!roles.some((r) => r.sopClassUid === s.abstractSyntax)) {
+      roles.push({
+        sopClassUid: s.abstractSyntax,
+        scuRole: true,
+        scpRole: true
+      });
+    }
+  }
+  return {
+    contexts,
+    roles
+  };
+}
+var FAILED_SOP_INSTANCE_UID_LIST = 524376;
+async function* find(assoc, identifier, o) {
+  const context = pick(assoc, sopClassOf(o.model, "find"), o);
+  const request = {
+    type: "C-FIND-RQ",
+    messageId: o.messageId ?? assoc.nextMessageId(),
+    affectedSopClassUid: context.abstractSyntax,
+    priority: o.priority ?? PRIORITY.medium
+  };
+  for await (const r of operation(assoc, context, request, identifier, o, "C-FIND-RSP")) {
+    const message = r.message;
+    yield {
+      ...base(message, r.dataset, context.transferSyntax),
+      match: isPending(message.status)
+    };
+  }
+}
+async function* move(assoc, identifier, o) {
+  const context = pick(assoc, sopClassOf(o.model, "move"), o);
+  const request = {
+    type: "C-MOVE-RQ",
+    messageId: o.messageId ?? assoc.nextMessageId(),
+    affectedSopClassUid: context.abstractSyntax,
+    priority: o.priority ?? PRIORITY.medium,
+    moveDestination: o.destination
+  };
+  for await (const r of operation(assoc, context, request, identifier, o, "C-MOVE-RSP")) {
+    yield retrieveResponse(r.message, r.dataset, context.transferSyntax);
+  }
+}
+async function* get(assoc, identifier, o) {
+  const context = pick(assoc, sopClassOf(o.model, "get"), o);
+  const request = {
+    type: "C-GET-RQ",
+    messageId: o.messageId ?? assoc.nextMessageId(),
+    affectedSopClassUid: context.abstractSyntax,
+    priority: o.priority ?? PRIORITY.medium
+  };
+  for await (const r of operation(assoc, context, request, identifier, o, "C-GET-RSP")) {
+    yield retrieveResponse(r.message, r.dataset, context.transferSyntax);
+  }
+}
+function suboperations(m) {
+  return {
+    remainingSuboperations: m.remainingSuboperations,
+    completedSuboperations: m.completedSuboperations,
+    failedSuboperations: m.failedSuboperations,
+    warningSuboperations: m.warningSuboperations
+  };
+}
+function pick(assoc, sopClass, o) {
+  if (o.contextId !== void 0) {
+    const c2 = assoc.contexts.find((c3) => c3.id === o.contextId);
+    if (c2) return c2;
+  }
+  const c = assoc.contextFor(sopClass);
+  if (c) return c;
+  throw new NoPresentationContext(assoc.ac, sopClass, `no accepted presentation context for ${sopClass}`);
+}
+async function* operation(assoc, context, request, identifier, o, expected) {
+  const dataset = Array.isArray(identifier) ? encodeAttributes(identifier, context.transferSyntax) : encodedIn(identifier, context);
+  for await (const r of assoc.request(context.id, request, dataset, o)) {
+    if (r.message.type !== expected) {
+      const err = new ProtocolError("unexpected-message", r.message.type);
+      await assoc.abort();
+      throw err;
+    }
+    yield r;
+  }
+}
+function encodedIn(identifier, context) {
+  if (identifier.transferSyntax !== context.transferSyntax) {
+    throw new RangeError(`the identifier is in ${identifier.transferSyntax} but the context accepted for ${context.abstractSyntax} uses ${context.transferSyntax}`);
+  }
+  return identifier.dataset;
+}
+function isPending(status) {
+  return (status & 65280) === 65280;
+}
+function base(message, dataset, transferSyntax) {
+  return {
+    message,
+    status: message.status,
+    pending: isPending(message.status),
+    dataset,
+    transferSyntax,
+    attributes: (options) => dataset === void 0 || dataset.length === 0 ? [] : decodeAttributes(dataset, transferSyntax, options)
+  };
+}
+function retrieveResponse(message, dataset, transferSyntax) {
+  const b = base(message, dataset, transferSyntax);
+  return {
+    ...b,
+    counts: suboperations(message),
+    failedSopInstanceUids: () => {
+      try {
+        return stringValues(b.attributes({
+          onCharsetProblem: () => {
+          }
+        }), FAILED_SOP_INSTANCE_UID_LIST) ?? [];
+      } catch {
+        return [];
+      }
+    }
+  };
+}
+
+// lib/dicom/sop_classes.ts
+// lib/dicom/uid_names.ts
+var PATIENT_TABLE = `
+1.2.840.10008.5.1.4.1.1.88.71	SRa	AcquisitionContextSRStorage
+1.2.840.10008.5.1.4.1.1.11.8	PSa	AdvancedBlendingPresentationStateStorage
+1.2.840.10008.5.1.4.1.1.9.1.3	ECA	AmbulatoryECGWaveformStorage	*
+1.2.840.10008.5.1.4.1.1.9.5.1	WVa	ArterialPulseWaveformStorage
+1.2.840.10008.5.1.4.1.1.78.2	OPa	AutorefractionMeasurementsStorage
+1.2.840.10008.5.1.4.1.1.131	SD	BasicStructuredDisplayStorage
+1.2.840.10008.5.1.4.1.1.88.11	SRt	BasicTextSRStorage	*
+1.2.840.10008.5.1.4.1.1.9.4.1	AUV	BasicVoiceAudioWaveformStorage	*
+1.2.840.10008.5.1.4.1.1.11.4	PSb	BlendingSoftcopyPresentationStateStorage	*
+1.2.840.10008.5.1.4.1.1.9.8.1	WVb	BodyPositionWaveformStorage
+1.2.840.10008.5.1.4.1.1.13.1.4	BX	BreastProjectionXRayImageStorageForPresentation
+1.2.840.10008.5.1.4.1.1.13.1.5	BP	BreastProjectionXRayImageStorageForProcessing
+1.2.840.10008.5.1.4.1.1.13.1.3	BT	BreastTomosynthesisImageStorage
+1.2.840.10008.5.1.4.1.1.9.3.1	WVc	CardiacElectrophysiologyWaveformStorage	*
+1.2.840.10008.5.1.4.1.1.481.19	RRc	CArmPhotonElectronRadiationRecordStorage
+1.2.840.10008.5.1.4.1.1.481.13	Rca	CArmPhotonElectronRadiationStorage
+1.2.840.10008.5.1.4.1.1.88.65	SRh	ChestCADSRStorage	*
+1.2.840.10008.5.1.4.1.1.88.69	SRo	ColonCADSRStorage	*
+1.2.840.10008.5.1.4.1.1.11.2	PSc	ColorSoftcopyPresentationStateStorage	*
+1.2.840.10008.5.1.4.1.1.11.7	VPc	CompositingPlanarMPRVolumetricPresentationStateStorage
+1.2.840.10008.5.1.4.1.1.88.34	SR3	Comprehensive3DSRStorage
+1.2.840.10008.5.1.4.1.1.88.33	SRc	ComprehensiveSRStorage	*
+1.2.840.10008.5.1.4.1.1.1	CR	ComputedRadiographyImageStorage	*
+1.2.840.10008.5.1.4.1.1.90.1	AS	ContentAssessmentResultsStorage
+1.2.840.10008.5.1.4.1.1.82.1	CM	CornealTopographyMapStorage
+1.2.840.10008.5.1.4.1.1.2	CT	CTImageStorage	*
+1.2.840.10008.5.1.4.1.1.200.2	PPcp	CTPerformedProcedureProtocolStorage
+1.2.840.10008.5.1.4.1.1.66.3	RGd	DeformableSpatialRegistrationStorage
+1.2.840.10008.5.1.4.1.1.77.1.7	VLd	DermoscopicPhotographyImageStorage
+1.2.840.10008.5.1.4.1.1.1.3	DXo	DigitalIntraOralXRayImageStorageForPresentation	*
+1.2.840.10008.5.1.4.1.1.1.3.1	DPo	DigitalIntraOralXRayImageStorageForProcessing	*
+1.2.840.10008.5.1.4.1.1.1.2	DXm	DigitalMammographyXRayImageStorageForPresentation	*
+1.2.840.10008.5.1.4.1.1.1.2.1	DPm	DigitalMammographyXRayImageStorageForProcessing	*
+1.2.840.10008.5.1.4.1.1.1.1	DX	DigitalXRayImageStorageForPresentation	*
+1.2.840.10008.5.1.4.1.1.1.1.1	DP	DigitalXRayImageStorageForProcessing	*
+1.2.840.10008.5.1.4.1.1.9.7.2	EMG	ElectromyogramWaveformStorage
+1.2.840.10008.5.1.4.1.1.9.7.3	EOG	ElectrooculogramWaveformStorage
+1.2.840.10008.5.1.4.1.1.104.2	CDA	EncapsulatedCDAStorage
+1.2.840.10008.5.1.4.1.1.104.5	MTL	EncapsulatedMTLStorage
+1.2.840.10008.5.1.4.1.1.104.4	OBJ	EncapsulatedOBJStorage
+1.2.840.10008.5.1.4.1.1.104.1	PDF	EncapsulatedPDFStorage	*
+1.2.840.10008.5.1.4.1.1.104.3	STL	EncapsulatedSTLStorage
+1.2.840.10008.5.1.4.1.1.2.1	CTe	EnhancedCTImageStorage	*
+1.2.840.10008.5.1.4.1.1.4.3	MRc	EnhancedMRColorImageStorage
+1.2.840.10008.5.1.4.1.1.4.1	MRe	EnhancedMRImageStorage	*
+1.2.840.10008.5.1.4.1.1.130	PIe	EnhancedPETImageStorage
+1.2.840.10008.5.1.4.1.1.88.22	SRe	EnhancedSRStorage	*
+1.2.840.10008.5.1.4.1.1.6.2	USe	EnhancedUSVolumeStorage
+1.2.840.10008.5.1.4.1.1.12.1.1	XAe	EnhancedXAImageStorage	*
+1.2.840.10008.5.1.4.1.1.88.76	SRde	EnhancedXRayRadiationDoseSRStorage
+1.2.840.10008.5.1.4.1.1.12.2.1	RFe	EnhancedXRFImageStorage	*
+1.2.840.10008.5.1.4.1.1.88.35	SRx	ExtensibleSRStorage
+1.2.840.10008.5.1.4.1.1.9.4.2	AUG	GeneralAudioWaveformStorage
+1.2.840.10008.5.1.4.1.1.9.1.2	ECG	GeneralECGWaveformStorage	*
+1.2.840.10008.5.1.4.1.1.11.6	VPg	GrayscalePlanarMPRVolumetricPresentationStateStorage
+1.2.840.10008.5.1.4.1.1.11.1	PSg	GrayscaleSoftcopyPresentationStateStorage	*
+1.2.840.10008.5.1.4.1.1.9.2.1	WVh	HemodynamicWaveformStorage	*
+1.2.840.10008.5.1.4.1.1.88.70	SRi	ImplantationPlanSRDocumentStorage
+1.2.840.10008.5.1.4.1.1.78.8	OPc	IntraocularLensCalculationsStorage
+1.2.840.10008.5.1.4.1.1.14.1	OCt	IntravascularOpticalCoherenceTomographyImageStorageForPresentation
+1.2.840.10008.5.1.4.1.1.14.2	OCp	IntravascularOpticalCoherenceTomographyImageStorageForProcessing
+1.2.840.10008.5.1.4.1.1.78.3	OPk	KeratometryMeasurementsStorage
+1.2.840.10008.5.1.4.1.1.88.59	KO	KeyObjectSelectionDocumentStorage	*
+1.2.840.10008.5.1.4.1.1.2.2	CTl	LegacyConvertedEnhancedCTImageStorage
+1.2.840.10008.5.1.4.1.1.4.4	MRl	LegacyConvertedEnhancedMRImageStorage
+1.2.840.10008.5.1.4.1.1.128.1	PIl	LegacyConvertedEnhancedPETImageStorage
+1.2.840.10008.5.1.4.1.1.78.1	OPl	LensometryMeasurementsStorage
+1.2.840.10008.5.1.4.1.1.79.1	SRg	MacularGridThicknessAndVolumeReportStorage
+1.2.840.10008.5.1.4.1.1.88.50	SRm	MammographyCADSRStorage	*
+1.2.840.10008.5.1.4.1.1.91.1	MAs	MicroscopyBulkSimpleAnnotationsStorage
+1.2.840.10008.5.1.4.1.1.4	MR	MRImageStorage	*
+1.2.840.10008.5.1.4.1.1.4.2	MRs	MRSpectroscopyStorage	*
+1.2.840.10008.5.1.4.1.1.9.6.2	WVm	MultichannelRespiratoryWaveformStorage
+1.2.840.10008.5.1.4.1.1.7.2	SCb	MultiframeGrayscaleByteSecondaryCaptureImageStorage	*
+1.2.840.10008.5.1.4.1.1.7.3	SCw	MultiframeGrayscaleWordSecondaryCaptureImageStorage	*
+1.2.840.10008.5.1.4.1.1.7.1	SCs	MultiframeSingleBitSecondaryCaptureImageStorage	*
+1.2.840.10008.5.1.4.1.1.7.4	SCc	MultiframeTrueColorSecondaryCaptureImageStorage	*
+1.2.840.10008.5.1.4.1.1.11.11	VPm	MultipleVolumeRenderingVolumetricPresentationStateStorage
+1.2.840.10008.5.1.4.1.1.20	NM	NuclearMedicineImageStorage	*
+1.2.840.10008.5.1.4.1.1.78.7	OPx	OphthalmicAxialMeasurementsStorage
+1.2.840.10008.5.1.4.1.1.77.1.5.8	OCb	OphthalmicOpticalCoherenceTomographyBscanVolumeAnalysisStorage
+1.2.840.10008.5.1.4.1.1.77.1.5.7	OCe	OphthalmicOpticalCoherenceTomographyEnFaceImageStorage
+1.2.840.10008.5.1.4.1.1.77.1.5.2	OPw	OphthalmicPhotography16BitImageStorage	*
+1.2.840.10008.5.1.4.1.1.77.1.5.1	OPb	OphthalmicPhotography8BitImageStorage	*
+1.2.840.10008.5.1.4.1.1.81.1	OPm	OphthalmicThicknessMapStorage
+1.2.840.10008.5.1.4.1.1.77.1.5.4	OPt	OphthalmicTomographyImageStorage	*
+1.2.840.10008.5.1.4.1.1.80.1	OPp	OphthalmicVisualFieldStaticPerimetryMeasurementsStorage
+1.2.840.10008.5.1.4.1.1.30	PM	ParametricMapStorage
+1.2.840.10008.5.1.4.1.1.88.73	SRq	PatientRadiationDoseSRStorage
+1.2.840.10008.5.1.4.1.1.88.75	SRi	PerformedImagingAgentAdministrationSRStorage
+1.2.840.10008.5.1.4.1.1.88.74	SRj	PlannedImagingAgentAdministrationSRStorage
+1.2.840.10008.5.1.4.1.1.128	PI	PositronEmissionTomographyImageStorage	*
+1.2.840.10008.5.1.4.1.1.88.40	SRp	ProcedureLogStorage	*
+1.2.840.10008.5.1.4.1.1.11.3	PSp	PseudoColorSoftcopyPresentationStateStorage	*
+1.2.840.10008.5.1.4.1.1.88.68	SRr	RadiopharmaceuticalRadiationDoseSRStorage
+1.2.840.10008.5.1.4.1.1.66	RAW	RawDataStorage	*
+1.2.840.10008.5.1.4.1.1.67	RWM	RealWorldValueMappingStorage	*
+1.2.840.10008.5.1.4.1.1.9.6.1	WVr	RespiratoryWaveformStorage
+1.2.840.10008.5.1.4.1.1.481.15	Rra	RoboticArmRadiationStorage
+1.2.840.10008.5.1.4.1.1.481.20	RRr	RoboticRadiationRecordStorage
+1.2.840.10008.5.1.4.1.1.9.7.1	EEG	RoutineScalpElectroencephalogramWaveformStorage
+1.2.840.10008.5.1.4.34.7	RTd	RTBeamsDeliveryInstructionStorage
+1.2.840.10008.5.1.4.1.1.481.4	RTb	RTBeamsTreatmentRecordStorage	*
+1.2.840.10008.5.1.4.34.10	RTa	RTBrachyApplicationSetupDeliveryInstructionStorage
+1.2.840.10008.5.1.4.1.1.481.6	RTr	RTBrachyTreatmentRecordStorage	*
+1.2.840.10008.5.1.4.1.1.481.2	RD	RTDoseStorage	*
+1.2.840.10008.5.1.4.1.1.481.1	RI	RTImageStorage	*
+1.2.840.10008.5.1.4.1.1.481.9	RTi	RTIonBeamsTreatmentRecordStorage
+1.2.840.10008.5.1.4.1.1.481.8	RPi	RTIonPlanStorage
+1.2.840.10008.5.1.4.1.1.481.10	RIp	RTPhysicianIntentStorage
+1.2.840.10008.5.1.4.1.1.481.5	RP	RTPlanStorage	*
+1.2.840.10008.5.1.4.1.1.481.16	RSr	RTRadiationRecordSetStorage
+1.2.840.10008.5.1.4.1.1.481.17	RRs	RTRadiationSalvageRecordStorage
+1.2.840.10008.5.1.4.1.1.481.21	RSd	RTRadiationSetDeliveryInstructionStorage
+1.2.840.10008.5.1.4.1.1.481.12	RSe	RTRadiationSetStorage
+1.2.840.10008.5.1.4.1.1.481.11	RAs	RTSegmentAnnotationStorage
+1.2.840.10008.5.1.4.1.1.481.3	RS	RTStructureSetStorage	*
+1.2.840.10008.5.1.4.1.1.481.22	RTp	RTTreatmentPreparationStorage
+1.2.840.10008.5.1.4.1.1.481.7	RTs	RTTreatmentSummaryRecordStorage	*
+1.2.840.10008.5.1.4.1.1.7	SC	SecondaryCaptureImageStorage	*
+1.2.840.10008.5.1.4.1.1.66.4	SG	SegmentationStorage
+1.2.840.10008.5.1.4.1.1.11.10	VPs	SegmentedVolumeRenderingVolumetricPresentationStateStorage
+1.2.840.10008.5.1.4.1.1.88.72	SRu	SimplifiedAdultEchoSRStorage
+1.2.840.10008.5.1.4.1.1.9.7.4	WVs	SleepElectroencephalogramWaveformStorage
+1.2.840.10008.5.1.4.1.1.66.2	FID	SpatialFiducialsStorage	*
+1.2.840.10008.5.1.4.1.1.66.1	RGs	SpatialRegistrationStorage	*
+1.2.840.10008.5.1.4.1.1.78.6	SRs	SpectaclePrescriptionReportStorage
+1.2.840.10008.5.1.4.1.1.77.1.5.3	OPr	StereometricRelationshipStorage	*
+1.2.840.10008.5.1.4.1.1.78.4	OPs	SubjectiveRefractionMeasurementsStorage
+1.2.840.10008.5.1.4.1.1.68.1	SSm	SurfaceScanMeshStorage
+1.2.840.10008.5.1.4.1.1.68.2	SSp	SurfaceScanPointCloudStorage
+1.2.840.10008.5.1.4.1.1.66.5	SGs	SurfaceSegmentationStorage
+1.2.840.10008.5.1.4.1.1.481.18	RRt	TomotherapeuticRadiationRecordStorage
+1.2.840.10008.5.1.4.1.1.481.14	Rto	TomotherapeuticRadiationStorage
+1.2.840.10008.5.1.4.1.1.66.6	TR	TractographyResultsStorage
+1.2.840.10008.5.1.4.1.1.9.1.1	TLE	TwelveLeadECGWaveformStorage	*
+1.2.840.10008.5.1.4.1.1.6.1	US	UltrasoundImageStorage	*
+1.2.840.10008.5.1.4.1.1.3.1	USm	UltrasoundMultiframeImageStorage	*
+1.2.840.10008.5.1.4.1.1.77.1.1.1	VVe	VideoEndoscopicImageStorage
+1.2.840.10008.5.1.4.1.1.77.1.2.1	VVm	VideoMicroscopicImageStorage
+1.2.840.10008.5.1.4.1.1.77.1.4.1	VVp	VideoPhotographicImageStorage
+1.2.840.10008.5.1.4.1.1.78.5	OPv	VisualAcuityMeasurementsStorage
+1.2.840.10008.5.1.4.1.1.77.1.1	VLe	VLEndoscopicImageStorage	*
+1.2.840.10008.5.1.4.1.1.77.1.2	VLm	VLMicroscopicImageStorage	*
+1.2.840.10008.5.1.4.1.1.77.1.4	VLp	VLPhotographicImageStorage	*
+1.2.840.10008.5.1.4.1.1.77.1.3	VLs	VLSlideCoordinatesMicroscopicImageStorage	*
+1.2.840.10008.5.1.4.1.1.77.1.6	VLw	VLWholeSlideMicroscopyImageStorage
+1.2.840.10008.5.1.4.1.1.11.9	VPv	VolumeRenderingVolumetricPresentationStateStorage
+1.2.840.10008.5.1.4.1.1.77.1.5.5	OWs	WideFieldOphthalmicPhotographyStereographicProjectionImageStorage
+1.2.840.10008.5.1.4.1.1.77.1.5.6	OW3	WideFieldOphthalmicPhotography3DCoordinatesImageStorage
+1.2.840.10008.5.1.4.1.1.200.8	PPxp	XAPerformedProcedureProtocolStorage
+1.2.840.10008.5.1.4.1.1.11.5	PSx	XAXRFGrayscaleSoftcopyPresentationStateStorage
+1.2.840.10008.5.1.4.1.1.13.1.1	XA3	XRay3DAngiographicImageStorage
+1.2.840.10008.5.1.4.1.1.13.1.2	XC3	XRay3DCraniofacialImageStorage
+1.2.840.10008.5.1.4.1.1.12.1	XA	XRayAngiographicImageStorage	*
+1.2.840.10008.5.1.4.1.1.88.67	SRd	XRayRadiationDoseSRStorage	*
+1.2.840.10008.5.1.4.1.1.12.2	RF	XRayRadiofluoroscopicImageStorage	*
+1.2.840.10008.5.1.1.30	HC	RETIRED_HardcopyColorImageStorage
+1.2.840.10008.5.1.1.29	HG	RETIRED_HardcopyGrayscaleImageStorage
+1.2.840.10008.5.1.4.1.1.5	NMr	RETIRED_NuclearMedicineImageStorage
+1.2.840.10008.5.1.4.1.1.9	CV	RETIRED_StandaloneCurveStorage
+1.2.840.10008.5.1.4.1.1.10	ML	RETIRED_StandaloneModalityLUTStorage
+1.2.840.10008.5.1.4.1.1.8	OV	RETIRED_StandaloneOverlayStorage
+1.2.840.10008.5.1.4.1.1.129	PC	RETIRED_StandalonePETCurveStorage
+1.2.840.10008.5.1.4.1.1.11	VO	RETIRED_StandaloneVOILUTStorage
+1.2.840.10008.5.1.1.27	SP	RETIRED_StoredPrintStorage
+1.2.840.10008.5.1.4.1.1.6	USr	RETIRED_UltrasoundImageStorage
+1.2.840.10008.5.1.4.1.1.3	USf	RETIRED_UltrasoundMultiframeImageStorage
+1.2.840.10008.5.1.4.1.1.77.1	VLr	RETIRED_VLImageStorage
+1.2.840.10008.5.1.4.1.1.77.2	VMr	RETIRED_VLMultiframeImageStorage
+1.2.840.10008.5.1.4.1.1.12.3	XB	RETIRED_XRayAngiographicBiPlaneImageStorage
+1.2.840.10008.5.1.4.1.1.88.2	SR_a	DRAFT_SRAudioStorage
+1.2.840.10008.5.1.4.1.1.88.4	SR_c	DRAFT_SRComprehensiveStorage
+1.2.840.10008.5.1.4.1.1.88.3	SR_d	DRAFT_SRDetailStorage
+1.2.840.10008.5.1.4.1.1.88.1	SR_t	DRAFT_SRTextStorage
+1.2.840.10008.5.1.4.1.1.9.1	WV_d	DRAFT_WaveformStorage
+1.2.840.10008.5.1.4.34.1	RB_d	DRAFT_RTBeamsDeliveryInstructionStorage
+1.2.840.10008.5.1.4.1.1.501.1	CTs	DICOS_CTImageStorage
+1.2.840.10008.5.1.4.1.1.501.2.1	DXs	DICOS_DigitalXRayImageStorageForPresentation
+1.2.840.10008.5.1.4.1.1.501.2.2	DPs	DICOS_DigitalXRayImageStorageForProcessing
+1.2.840.10008.5.1.4.1.1.501.3	TDR	DICOS_ThreatDetectionReportStorage
+1.2.840.10008.5.1.4.1.1.501.4	AI2	DICOS_2DAITStorage
+1.2.840.10008.5.1.4.1.1.501.5	AI3	DICOS_3DAITStorage
+1.2.840.10008.5.1.4.1.1.501.6	QR	DICOS_QuadrupoleResonanceStorage
+1.2.840.10008.5.1.4.1.1.601.1	EC	DICONDE_EddyCurrentImageStorage
+1.2.840.10008.5.1.4.1.1.601.2	ECm	DICONDE_EddyCurrentMultiframeImageStorage
+`;
+var NON_PATIENT_TABLE = `
+1.2.840.10008.5.1.4.39.1	CP	ColorPaletteStorage
+1.2.840.10008.5.1.4.1.1.200.1	PPcd	CTDefinedProcedureProtocolStorage
+1.2.840.10008.5.1.4.43.1	IT	GenericImplantTemplateStorage
+1.2.840.10008.5.1.4.38.1	HP	HangingProtocolStorage
+1.2.840.10008.5.1.4.44.1	ITa	ImplantAssemblyTemplateStorage
+1.2.840.10008.5.1.4.45.1	ITg	ImplantTemplateGroupStorage
+1.2.840.10008.5.1.4.1.1.200.3	PA	ProtocolApprovalStorage
+1.2.840.10008.5.1.4.1.1.200.7	PPxd	XADefinedProcedureProtocolStorage
+`;
+function parseTable(table) {
+  return table.trim().split("\n").map((line) => {
+    const [uid, modality, name, flag2] = line.split("	");
+    return {
+      info: {
+        uid,
+        name,
+        modality
+      },
+      storescuDefault: flag2 === "*"
+    };
+  });
+}
+var PATIENT_ROWS = parseTable(PATIENT_TABLE);
+var STORAGE_SOP_CLASSES = PATIENT_ROWS.map((r) => r.info);
+var NON_PATIENT_STORAGE_SOP_CLASSES = parseTable(NON_PATIENT_TABLE).map((r) => r.info);
+var STORESCU_DEFAULT_SOP_CLASSES = PATIENT_ROWS.filter((r) => r.storescuDefault).map((r) => r.info.uid);
+var ACCEPTED = new Set(STORAGE_SOP_CLASSES.map((c) => c.uid));
+var MODALITY = new Map([
+  ...STORAGE_SOP_CLASSES,
+  ...NON_PATIENT_STORAGE_SOP_CLASSES
+].map((c) => [
+  c.uid,
+  c.modality
+]));
+function sopClassModality(uid) {
+  return MODALITY.get(uid) ?? "UNKNOWN";
+}
+var OTHER_NAMES = [
+  {
+    uid: VERIFICATION_SOP_CLASS,
+    name: "VerificationSOPClass"
+  },
+  {
+    uid: QUERY_RETRIEVE_SOP_CLASSES.patientRoot.find,
+    name: "FINDPatientRootQueryRetrieveInformationModel"
+  },
+  {
+    uid: QUERY_RETRIEVE_SOP_CLASSES.patientRoot.move,
+    name: "MOVEPatientRootQueryRetrieveInformationModel"
+  },
+  {
+    uid: QUERY_RETRIEVE_SOP_CLASSES.patientRoot.get,
+    name: "GETPatientRootQueryRetrieveInformationModel"
+  },
+  {
+    uid: QUERY_RETRIEVE_SOP_CLASSES.studyRoot.find,
+    name: "FINDStudyRootQueryRetrieveInformationModel"
+  },
+  {
+    uid: QUERY_RETRIEVE_SOP_CLASSES.studyRoot.move,
+    name: "MOVEStudyRootQueryRetrieveInformationModel"
+  },
+  {
+    uid: QUERY_RETRIEVE_SOP_CLASSES.studyRoot.get,
+    name: "GETStudyRootQueryRetrieveInformationModel"
+  },
+  {
+    uid: QUERY_RETRIEVE_SOP_CLASSES.patientStudyOnly.find,
+    name: "RETIRED_FINDPatientStudyOnlyQueryRetrieveInformationModel"
+  },
+  {
+    uid: QUERY_RETRIEVE_SOP_CLASSES.patientStudyOnly.move,
+    name: "RETIRED_MOVEPatientStudyOnlyQueryRetrieveInformationModel"
+  },
+  {
+    uid: QUERY_RETRIEVE_SOP_CLASSES.patientStudyOnly.get,
+    name: "RETIRED_GETPatientStudyOnlyQueryRetrieveInformationModel"
+  },
+  {
+    uid: QUERY_RETRIEVE_SOP_CLASSES.modalityWorklist.find,
+    name: "FINDModalityWorklistInformationModel"
+  }
+];
+var names;
+function nameOf(uid) {
+  names ??= new Map([
+    ...TRANSFER_SYNTAXES,
+    ...OTHER_NAMES,
+    ...STORAGE_SOP_CLASSES,
+    ...NON_PATIENT_STORAGE_SOP_CLASSES
+  ].map((t) => [
+    t.uid,
+    t.name
+  ]));
+  return names.get(uid);
+}
+function uidName(uid) {
+  return nameOf(uid);
+}
+function uidLabel(uid) {
+  const name = nameOf(uid);
+  return name === void 0 ? uid : `=${name}`;
+}
 
 // lib/cli/common/options.ts
 // lib/cli/common/tool.ts
@@ -8702,18 +11392,18 @@ function scanSigned(text) {
   let i = skipSpace(text);
   let neg = false;
   if (text[i] === "+" || text[i] === "-") neg = text[i++] === "-";
-  let base = 10;
+  let base2 = 10;
   let digits = "0123456789";
   if (text[i] === "0" && (text[i + 1] === "x" || text[i + 1] === "X")) {
     if (/[0-9a-fA-F]/.test(text[i + 2] ?? "")) {
-      base = 16;
+      base2 = 16;
       digits = "0123456789abcdef";
       i += 2;
     } else {
       return 0n;
     }
   } else if (text[i] === "0") {
-    base = 8;
+    base2 = 8;
     digits = "01234567";
   }
   let value = 0n;
@@ -8721,7 +11411,7 @@ function scanSigned(text) {
   while (i < text.length) {
     const d = digits.indexOf(text[i].toLowerCase());
     if (d < 0) break;
-    value = value * BigInt(base) + BigInt(d);
+    value = value * BigInt(base2) + BigInt(d);
     i++;
     n++;
   }
@@ -9116,15 +11806,15 @@ ${" ".repeat(descIndent)}`)}
   }
   return out;
 }
-function formatHeader(spec, header2) {
-  const id = header2 === "" ? "" : `${header2}
+function formatHeader(spec, header22) {
+  const id = header22 === "" ? "" : `${header22}
 
 `;
   return `${id}${spec.tool}${spec.description ? `: ${spec.description}` : ""}
 `;
 }
-function formatUsage(spec, header2) {
-  let s = `${formatHeader(spec, header2)}usage: ${spec.tool}${syntaxString(spec)}
+function formatUsage(spec, header22) {
+  let s = `${formatHeader(spec, header22)}usage: ${spec.tool}${syntaxString(spec)}
 `;
   const params = paramString(spec);
   if (params) s += `
@@ -9142,18 +11832,18 @@ function exitCodeString(codes) {
   const indent = 2 + width + 2;
   const wrap = (text) => {
     const lines = [];
-    let line2 = "";
+    let line = "";
     for (const word of text.split(" ")) {
-      if (line2 && indent + line2.length + 1 + word.length > 79) {
-        lines.push(line2);
-        line2 = word;
+      if (line && indent + line.length + 1 + word.length > 79) {
+        lines.push(line);
+        line = word;
       } else {
-        line2 = line2 ? `${line2} ${word}` : word;
+        line = line ? `${line} ${word}` : word;
       }
     }
     return [
       ...lines,
-      line2
+      line
     ];
   };
   return `exit codes:
@@ -9201,6 +11891,22 @@ function logOptionDefs() {
       valueHelp: "[f]ilename: string",
       help: "use config file f for the logger"
     }
+  ];
+}
+function generalOptionDefs() {
+  return [
+    {
+      long: "--help",
+      short: "-h",
+      help: "print this help text and exit",
+      exclusive: true
+    },
+    {
+      long: "--version",
+      help: "print version information and exit",
+      exclusive: true
+    },
+    ...logOptionDefs()
   ];
 }
 function wantsLogConfig(options) {
@@ -9316,7 +12022,7 @@ async function runToolBody(spec, argv, body) {
     logging = configureLogging(parsed.options, {
       programName: spec.tool,
       // The log4cplus file reader only for a run that gives one.
-      logConfig: wantsLogConfig(parsed.options) ? await import("./storescp.log_config.js") : void 0,
+      logConfig: wantsLogConfig(parsed.options) ? await import("./movescu.log_config.js") : void 0,
       // With --json, stdout is the JSON's alone: console appenders of -lc go to stderr.
       stdoutReserved: parsed.options.defines("--json") && parsed.options.has("--json")
     });
@@ -9329,8 +12035,8 @@ async function runToolBody(spec, argv, body) {
   logger.debug(`${header(spec.tool)}
 `);
   const root = logging.hierarchy.root;
-  const summary = (line2) => {
-    if (root.isEnabled("warn")) stderr.writeAll(`${line2}
+  const summary = (line) => {
+    if (root.isEnabled("warn")) stderr.writeAll(`${line}
 `);
   };
   try {
@@ -9688,11 +12394,11 @@ function tlsAsked(options, side) {
 }
 async function setUpTls(options, side, spec, logger) {
   if (!tlsAsked(options, side)) return void 0;
-  const full = await import("./storescp.tls_options.js");
+  const full = await import("./movescu.tls_options.js");
   return full.setUpTls(options, side, spec, logger);
 }
-function tlsListen(tls, logger, onEvent, handshakeTimeoutMs) {
-  return async (hostname, port, gate) => (await import("./storescp.tls_options.js")).tlsListen(tls, logger, onEvent, handshakeTimeoutMs)(hostname, port, gate);
+function tlsConnect(tls) {
+  return async (o) => (await import("./movescu.tls_options.js")).tlsConnect(tls)(o);
 }
 
 // lib/pdu/errors.ts
@@ -10008,15 +12714,15 @@ function readItems(r, where2, expected) {
     r.skip(1);
     const length = r.u16();
     const codec = byType.get(type);
-    const body = r.sub(length, `${where2}, ${codec?.name ?? `type ${hex2(type)}`} item`);
+    const body = r.sub(length, `${where2}, ${codec?.name ?? `type ${hex22(type)}`} item`);
     if (codec) bag.add(type, readBody(codec, body));
     else if (KNOWN_ITEM_TYPES.has(type)) {
-      throw new PduDecodeError(`${where2}: item type ${hex2(type)} does not belong here`, ABORT_REASON.unexpectedPduParameter);
+      throw new PduDecodeError(`${where2}: item type ${hex22(type)} does not belong here`, ABORT_REASON.unexpectedPduParameter);
     }
   }
   return bag;
 }
-function hex2(n) {
+function hex22(n) {
   return `0x${n.toString(16).padStart(2, "0")}`;
 }
 function uidProblem(uid, required) {
@@ -10065,7 +12771,7 @@ function readContextUids(r, where2, rq) {
     if (type === ITEM_TYPE.transferSyntax) transferSyntaxes.push(decodeUid(body, rq));
     else if (rq && type === ITEM_TYPE.abstractSyntax) abstractSyntaxes.push(decodeUid(body, true));
     else if (KNOWN_ITEM_TYPES.has(type)) {
-      throw new PduDecodeError(`${where2}: item type ${hex2(type)} does not belong here`, ABORT_REASON.unexpectedPduParameter);
+      throw new PduDecodeError(`${where2}: item type ${hex22(type)} does not belong here`, ABORT_REASON.unexpectedPduParameter);
     }
   }
   return [
@@ -10655,23 +13361,73 @@ function decodePdu(bytes) {
 // lib/dimse/fragment.ts
 // lib/ae/channel.ts
 // lib/cli/common/pdu_log.ts
-var SCP_ACSE_TIMEOUT_OPTION = {
+var SCU_PEER_PARAMS = [
+  {
+    name: "peer",
+    help: "hostname of DICOM peer"
+  },
+  {
+    name: "port",
+    help: "tcp/ip port number of peer"
+  }
+];
+function scuPeer(options) {
+  return {
+    host: options.params[0],
+    port: options.paramUint(1, {
+      min: 1,
+      max: 65535
+    })
+  };
+}
+var IP_FAMILY = {
+  "--ipv4": "ipv4",
+  "--ipv6": "ipv6",
+  "--ip-auto": "auto"
+};
+function scuAeTitleSubgroup(callingAeTitle) {
+  return {
+    title: "application entity titles:",
+    options: [
+      {
+        long: "--aetitle",
+        short: "-aet",
+        valueHelp: "[a]etitle: string",
+        help: `set my calling AE title (default: ${callingAeTitle})`
+      },
+      {
+        long: "--call",
+        short: "-aec",
+        valueHelp: "[a]etitle: string",
+        help: "set called AE title of peer (default: ANY-SCP)"
+      }
+    ]
+  };
+}
+var CONNECT_TIMEOUT_OPTION = {
+  long: "--timeout",
+  short: "-to",
+  valueHelp: "[s]econds: integer (default: unlimited)",
+  help: "timeout for connection requests"
+};
+var SOCKET_TIMEOUT_OPTION = {
+  long: "--socket-timeout",
+  short: "-ts",
+  valueHelp: "[s]econds: integer (default: 60)",
+  help: "timeout for network socket (0 for none)"
+};
+var ACSE_TIMEOUT_OPTION = {
   long: "--acse-timeout",
   short: "-ta",
   valueHelp: "[s]econds: integer (default: 30)",
-  help: [
-    "timeout for ACSE messages (and for the TLS",
-    "handshake)"
-  ]
+  help: "timeout for ACSE messages"
 };
-function scpDimseTimeoutOption(defaultSeconds) {
-  return {
-    long: "--dimse-timeout",
-    short: "-td",
-    valueHelp: `[s]econds: integer (default: ${defaultSeconds})`,
-    help: "timeout for DIMSE messages"
-  };
-}
+var DIMSE_TIMEOUT_OPTION = {
+  long: "--dimse-timeout",
+  short: "-td",
+  valueHelp: "[s]econds: integer (default: unlimited)",
+  help: "timeout for DIMSE messages"
+};
 var DEFAULT_MIN_TRANSFER_RATE = 1024;
 var TRANSFER_WINDOW_MS = 3e4;
 var SCP_LIMIT_OPTIONS = [
@@ -10699,26 +13455,6 @@ var SCP_LIMIT_OPTIONS = [
     ]
   }
 ];
-function scpLimits(options) {
-  const rate = options.uint("--min-transfer-rate") ?? DEFAULT_MIN_TRANSFER_RATE;
-  return {
-    limits: {
-      maxAssociations: options.uint("--max-associations", {
-        min: 1
-      }),
-      maxPending: options.uint("--max-pending", {
-        min: 1
-      }),
-      maxPerPeer: options.uint("--max-per-peer", {
-        min: 1
-      })
-    },
-    transferFloor: rate > 0 ? {
-      bytesPerSecond: rate,
-      windowMs: TRANSFER_WINDOW_MS
-    } : void 0
-  };
-}
 var MAX_PDU_RANGE = {
   min: 4096,
   max: 131072
@@ -10729,6 +13465,36 @@ var MAX_PDU_OPTION = {
   valueHelp: `[n]umber of bytes: integer (${MAX_PDU_RANGE.min}..${MAX_PDU_RANGE.max})`,
   help: "set max receive pdu to n bytes (default: 16384)"
 };
+var REPEAT_OPTION = {
+  long: "--repeat",
+  valueHelp: "[n]umber: integer",
+  help: "repeat n times"
+};
+var ABORT_OPTION = {
+  long: "--abort",
+  help: "abort association instead of releasing it"
+};
+function scuSettings(options, callingAeTitle) {
+  return {
+    family: IP_FAMILY[options.winner("ip") ?? "--ipv4"],
+    callingAeTitle: options.value("--aetitle") ?? callingAeTitle,
+    calledAeTitle: options.value("--call") ?? "ANY-SCP",
+    maxPdu: options.uint("--max-pdu", MAX_PDU_RANGE) ?? 16384,
+    connectTimeoutMs: secondsOption(options, "--timeout", 1, void 0),
+    // movescu and getscu have no -ts: DCMTK's default applies.
+    socketTimeoutMs: options.defines("--socket-timeout") ? secondsOption(options, "--socket-timeout", 0, 6e4) : 6e4,
+    acseTimeoutMs: secondsOption(options, "--acse-timeout", 1, 3e4),
+    dimseTimeoutMs: secondsOption(options, "--dimse-timeout", 1, void 0),
+    abort: options.has("--abort")
+  };
+}
+function timingsJson(t) {
+  return {
+    connectMs: t.connectMs ?? null,
+    associateMs: t.associateMs ?? null,
+    releaseMs: t.releaseMs ?? null
+  };
+}
 function ms3(ms) {
   if (ms === void 0 || ms === null || !Number.isFinite(ms)) return null;
   return Math.round(ms * 1e3) / 1e3;
@@ -10775,44 +13541,9 @@ var JsonLines = class {
 `));
   }
 };
-function serverEventFields(e) {
-  const { event, ...rest } = e;
-  const fields = {};
-  for (const [key, value] of Object.entries(rest)) {
-    if (key === "peer" && typeof value === "string") fields.peer = jsonPeer(value);
-    else if (key === "reason" || key === "error") fields.diagnosis = value;
-    else if (key === "ms") fields.ms = ms3(value);
-    else fields[key] = value;
-  }
-  if (event === "request" || event === "store") {
-    const command = event === "store" ? "C-STORE" : String(rest.command).replace(/-RQ$/, "");
-    const status = rest.status;
-    const service = command === "C-ECHO" || command === "C-STORE" ? command : void 0;
-    fields.statusText = statusMeaning(status, service);
-    fields.outcome = operationOutcome(status);
-  }
-  if (event === "store") {
-    Object.assign(fields, jsonTransferSyntax(rest.transferSyntax));
-    fields.diagnosis ??= null;
-  }
-  return {
-    type: event,
-    fields
-  };
-}
 function operationOutcome(status) {
   const category = statusCategory(status);
   return category === "success" || category === "warning" ? category : "failed";
-}
-function serverJsonLines(tool, listening) {
-  const lines = new JsonLines(tool);
-  return (e) => {
-    const { type, fields } = serverEventFields(e);
-    lines.write(type, type === "listening" ? {
-      ...fields,
-      ...listening
-    } : fields);
-  };
 }
 function after(ms, fire) {
   const signal = AbortSignal.timeout(Math.min(MAX_TIMER_MS, Math.max(0, Math.ceil(ms || 0))));
@@ -10836,9 +13567,9 @@ var Deadline = class {
    * started again first. `now`: `performance.now()`, when the caller has just
    * read it (a clock read is an op call: a wait per message reads it once).
    */
-  start(ms, fire, now = performance.now()) {
+  start(ms, fire, now2 = performance.now()) {
     this.#fire = fire;
-    this.#deadline = now + ms;
+    this.#deadline = now2 + ms;
     const signal = this.#signal;
     if (signal === void 0 || signal.aborted || this.#firesAt > this.#deadline) {
       this.#detach();
@@ -11937,6 +14668,9 @@ var UlUsageError = class extends Error {
     this.name = "UlUsageError";
   }
 };
+function requestAssociation(transport, rq, opts) {
+  return new Machine(transport, opts, "requestor").request(rq);
+}
 function acceptAssociation(transport, opts, decide) {
   return new Machine(transport, opts, "acceptor").accept(decide);
 }
@@ -12013,7 +14747,7 @@ var Machine = class {
     this.#log = opts.logger;
     this.#role = role;
     this.#reader = new PduReader(opts.limits);
-    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+    this.closed = new Promise((resolve2) => this.#resolveClosed = resolve2);
   }
   request(rq) {
     let raw;
@@ -12023,18 +14757,18 @@ var Machine = class {
       return Promise.reject(err);
     }
     this.#rq = rq;
-    const result = new Promise((resolve) => {
-      this.#onEstablished = (ac) => resolve({
+    const result = new Promise((resolve2) => {
+      this.#onEstablished = (ac) => resolve2({
         kind: "accepted",
         association: this,
         ac
       });
       this.#onFailed = () => {
-        if (this.#rj) resolve({
+        if (this.#rj) resolve2({
           kind: "rejected",
           rj: this.#rj
         });
-        else resolve({
+        else resolve2({
           kind: "aborted",
           ...this.#establishmentFailure()
         });
@@ -12049,8 +14783,8 @@ var Machine = class {
     return result;
   }
   accept(decide) {
-    const result = new Promise((resolve) => {
-      this.#onEstablished = (ac) => resolve({
+    const result = new Promise((resolve2) => {
+      this.#onEstablished = (ac) => resolve2({
         kind: "accepted",
         association: this,
         rq: this.#rq,
@@ -12058,13 +14792,13 @@ var Machine = class {
       });
       this.#onFailed = () => {
         const rq = this.#rq;
-        if (this.#rj && rq) resolve({
+        if (this.#rj && rq) resolve2({
           kind: "rejected",
           rq,
           rj: this.#rj
         });
         else {
-          resolve({
+          resolve2({
             kind: "aborted",
             ...this.#establishmentFailure(),
             ...rq ? {
@@ -12098,8 +14832,8 @@ var Machine = class {
   }
   // ---- Association (local-user primitives) ----
   receive() {
-    const { promise, resolve } = Promise.withResolvers();
-    this.#waiters.push(resolve);
+    const { promise, resolve: resolve2 } = Promise.withResolvers();
+    this.#waiters.push(resolve2);
     if (this.#queue.length > 0) this.#deliver();
     else this.#resume?.();
     return promise;
@@ -12440,33 +15174,33 @@ var Machine = class {
    * A-ASSOCIATE-RQ, see `request`).
    */
   #send(pdu, raw) {
-    const open = this.#batch;
-    if (raw !== void 0 && !open) return this.#startBatch(pdu, raw);
+    const open2 = this.#batch;
+    if (raw !== void 0 && !open2) return this.#startBatch(pdu, raw);
     const size = pdu.type === "P-DATA-TF" ? pDataTfPduLength(pdu) : void 0;
-    if (open && size !== void 0 && this.#inPlace(open, pdu, size)) {
-      return open.written;
+    if (open2 && size !== void 0 && this.#inPlace(open2, pdu, size)) {
+      return open2.written;
     }
-    if (open && (open.buffer === void 0 || open.pooled) && open.length + (size ?? 0) <= MAX_BATCH) {
-      if (open.buffer === void 0) {
-        open.buffer = this.#takeBuffer();
-        open.pooled = true;
-        open.buffer.set(open.first);
+    if (open2 && (open2.buffer === void 0 || open2.pooled) && open2.length + (size ?? 0) <= MAX_BATCH) {
+      if (open2.buffer === void 0) {
+        open2.buffer = this.#takeBuffer();
+        open2.pooled = true;
+        open2.buffer.set(open2.first);
       }
       if (size !== void 0) {
-        const at = open.length;
-        writePDataTf(pdu, open.buffer, at, size);
-        open.length += size;
-        if (this.#opts.onPdu) this.#onPdu("sent", pdu, open.buffer.subarray(at, open.length));
-        return open.written;
+        const at = open2.length;
+        writePDataTf(pdu, open2.buffer, at, size);
+        open2.length += size;
+        if (this.#opts.onPdu) this.#onPdu("sent", pdu, open2.buffer.subarray(at, open2.length));
+        return open2.written;
       }
-      const slot = open.buffer.subarray(open.length);
+      const slot = open2.buffer.subarray(open2.length);
       const raw2 = encodePdu(pdu, slot);
-      if (raw2.buffer !== slot.buffer || open.length + raw2.length > MAX_BATCH) {
+      if (raw2.buffer !== slot.buffer || open2.length + raw2.length > MAX_BATCH) {
         return this.#startBatch(pdu, raw2);
       }
       this.#onPdu("sent", pdu, raw2);
-      open.length += raw2.length;
-      return open.written;
+      open2.length += raw2.length;
+      return open2.written;
     }
     if (size !== void 0 && size >= POOLED_MIN && size <= MAX_BATCH && frameOf(pdu) === void 0) {
       const buffer = this.#takeBuffer();
@@ -12489,27 +15223,27 @@ var Machine = class {
    * first PDU when it fits. False when neither holds: the PDU is then copied
    * as any other.
    */
-  #inPlace(open, pdu, size) {
-    if (open.pooled || pdu.pdvs.length !== 1) return false;
+  #inPlace(open2, pdu, size) {
+    if (open2.pooled || pdu.pdvs.length !== 1) return false;
     const data = pdu.pdvs[0].data;
     const room = runRoom(data);
     if (room === void 0) return false;
-    const header2 = data.byteOffset - PDATA_OVERHEAD;
-    if (open.buffer === void 0) {
-      const first = open.first;
-      if (first.buffer === data.buffer && first.byteOffset + first.length === header2) {
-        open.start = first.byteOffset;
-      } else if (open.length <= room) {
-        open.start = header2 - open.length;
-        new Uint8Array(data.buffer, open.start, open.length).set(first);
+    const header3 = data.byteOffset - PDATA_OVERHEAD;
+    if (open2.buffer === void 0) {
+      const first = open2.first;
+      if (first.buffer === data.buffer && first.byteOffset + first.length === header3) {
+        open2.start = first.byteOffset;
+      } else if (open2.length <= room) {
+        open2.start = header3 - open2.length;
+        new Uint8Array(data.buffer, open2.start, open2.length).set(first);
       } else return false;
-      open.buffer = new Uint8Array(data.buffer);
-    } else if (open.buffer.buffer !== data.buffer || open.start + open.length !== header2) {
+      open2.buffer = new Uint8Array(data.buffer);
+    } else if (open2.buffer.buffer !== data.buffer || open2.start + open2.length !== header3) {
       return false;
     }
-    writePDataTf(pdu, open.buffer, header2, size);
-    open.length += size;
-    if (this.#opts.onPdu) this.#onPdu("sent", pdu, open.buffer.subarray(header2, header2 + size));
+    writePDataTf(pdu, open2.buffer, header3, size);
+    open2.length += size;
+    if (this.#opts.onPdu) this.#onPdu("sent", pdu, open2.buffer.subarray(header3, header3 + size));
     return true;
   }
   /** A batch buffer: one written before, or a new one. */
@@ -12571,10 +15305,10 @@ var Machine = class {
     }));
   }
   /** `now`: the clock just read, if it was (a clock read is an op call, and this runs per read). */
-  #restartIdle(now) {
+  #restartIdle(now2) {
     const ms = this.#opts.idleTimeoutMs ?? 0;
     if (ms <= 0 || !ASSOCIATED.has(this.state)) return;
-    this.#idle.start(ms, this.#idleExpired, now);
+    this.#idle.start(ms, this.#idleExpired, now2);
   }
   #idleExpired = () => this.#guard(() => {
     if (this.#resume) return this.#restartIdle();
@@ -12671,7 +15405,7 @@ var Machine = class {
     const idle = (this.#opts.idleTimeoutMs ?? 0) > 0;
     while (this.state !== "Sta1") {
       if (this.#full() && ASSOCIATED.has(this.state)) {
-        await new Promise((resolve) => this.#resume = resolve);
+        await new Promise((resolve2) => this.#resume = resolve2);
         this.#resume = void 0;
         continue;
       }
@@ -12962,7 +15696,7 @@ var MessageAssembler = class {
       phase: "idle",
       afterNoDataset: true
     };
-    const base = {
+    const base2 = {
       kind: "command",
       contextId: state.contextId,
       commandSet,
@@ -12970,13 +15704,13 @@ var MessageAssembler = class {
     };
     try {
       return {
-        ...base,
+        ...base2,
         message: commandSetToMessage(commandSet)
       };
     } catch (error) {
       if (!(error instanceof DimseDecodeError)) throw error;
       return {
-        ...base,
+        ...base2,
         error
       };
     }
@@ -13251,9 +15985,9 @@ var DimseChannel = class {
    * `stop` call back (#resume) instead of async frames awaiting each other.
    */
   #receive(timeoutMs, stop) {
-    const { promise, resolve, reject: reject2 } = Promise.withResolvers();
+    const { promise, resolve: resolve2, reject: reject2 } = Promise.withResolvers();
     const deadline = timeoutMs ? performance.now() + timeoutMs : void 0;
-    this.#run(new TimedWait(deadline, stop, resolve, reject2), false);
+    this.#run(new TimedWait(deadline, stop, resolve2, reject2), false);
     return promise;
   }
   /**
@@ -13439,10 +16173,10 @@ var TimedWait = class {
   t;
   /** The floor's window during the current wait. */
   window;
-  constructor(deadline, stop, resolve, reject2) {
+  constructor(deadline, stop, resolve2, reject2) {
     this.deadline = deadline;
     this.stop = stop;
-    this.resolve = resolve;
+    this.resolve = resolve2;
     this.reject = reject2;
     this.t = 0;
     this.window = void 0;
@@ -13505,8 +16239,8 @@ function pduLogger(log, formatPduHeaderAndHex) {
   return (dir, pdu, raw) => {
     const isAssociate = pdu.type.startsWith("A-ASSOCIATE");
     if (dir === "sent") {
-      const line2 = CONSTRUCTING[pdu.type];
-      if (line2 && log.isEnabled("debug")) log.debug(line2);
+      const line = CONSTRUCTING[pdu.type];
+      if (line && log.isEnabled("debug")) log.debug(line);
       else if (log.isEnabled("trace")) log.trace(`Sending ${pdu.type} PDU (${raw.length} bytes)`);
       return;
     }
@@ -13517,6 +16251,836 @@ function pduLogger(log, formatPduHeaderAndHex) {
       log.trace(`Received ${pdu.type} PDU (${raw.length} bytes)`);
     }
   };
+}
+
+// lib/dicom/keywords.ts
+// lib/dicom/query_keys.ts
+// lib/cli/common/qr_options.ts
+// lib/dicom/dump.ts
+var RETIRED_PREFIX2 = "RETIRED_";
+var found = /* @__PURE__ */ new Map();
+function lastLineNamed(name) {
+  const data = DICTIONARY_DATA;
+  const needle = `	${name}	`;
+  for (let at = data.lastIndexOf(needle); at >= 0; at = data.lastIndexOf(needle, at - 1)) {
+    const line = data.lastIndexOf("\n", at) + 1;
+    const tab = data.indexOf("	", line);
+    const second = data.indexOf("	", tab + 1);
+    if (second === at) return line;
+  }
+  return -1;
+}
+function lookUp(keyword) {
+  if (keyword === "" || /[\t\n]/.test(keyword)) return void 0;
+  const line = Math.max(lastLineNamed(keyword), lastLineNamed(RETIRED_PREFIX2 + keyword));
+  if (line < 0) return void 0;
+  const tagText2 = DICTIONARY_DATA.slice(line, DICTIONARY_DATA.indexOf("	", line));
+  const [group, element] = tagText2.split(",").map((part) => parseInt(part.slice(0, 4), 16));
+  return (group << 16 | element) >>> 0;
+}
+function keywordTag(keyword) {
+  const known = found.get(keyword);
+  if (known !== void 0 || found.has(keyword)) return known;
+  const tag = lookUp(keyword);
+  if (found.size < 1e4) found.set(keyword, tag);
+  return tag;
+}
+var QueryKeyError = class extends Error {
+  /** The key as given. */
+  key;
+  /**
+   * Creates the error; the message names the key.
+   *
+   * @param key the key as given
+   * @param reason what is wrong with it
+   */
+  constructor(key, reason) {
+    super(`bad key '${key}': ${reason}`);
+    this.name = "QueryKeyError";
+    this.key = key;
+  }
+};
+var TAG = /^\(?([0-9A-Fa-f]{1,4}),([0-9A-Fa-f]{1,4})\)?$/;
+var STEP = /^((?:\([0-9A-Fa-f]{1,4},[0-9A-Fa-f]{1,4}\))|[^.[\]()]+)(?:\[([^\]]*)\])?/;
+function stepTag(key, text) {
+  const m = TAG.exec(text);
+  if (m && text.startsWith("(") === text.endsWith(")")) {
+    return (parseInt(m[1], 16) << 16 | parseInt(m[2], 16)) >>> 0;
+  }
+  const tag = keywordTag(text);
+  if (tag === void 0) {
+    throw new QueryKeyError(key, `unknown attribute '${text}': neither a tag (gggg,eeee) nor a dictionary keyword`);
+  }
+  return tag;
+}
+function parseQueryKey(text) {
+  const eq = text.indexOf("=");
+  const pathText = eq < 0 ? text : text.slice(0, eq);
+  const value = eq < 0 ? void 0 : text.slice(eq + 1);
+  if (pathText === "") throw new QueryKeyError(text, "no attribute before '='");
+  const path = [];
+  let rest = pathText;
+  for (; ; ) {
+    const m = STEP.exec(rest);
+    if (!m) throw new QueryKeyError(text, `cannot read an attribute at '${rest}'`);
+    const step = {
+      tag: stepTag(text, m[1])
+    };
+    if (m[2] !== void 0) {
+      if (m[2] === "*") {
+        throw new QueryKeyError(text, "item wildcard [*] is not allowed in a query key");
+      }
+      if (!/^\d+$/.test(m[2])) {
+        throw new QueryKeyError(text, `item index '[${m[2]}]' is not a number`);
+      }
+      step.item = Number(m[2]);
+    }
+    path.push(step);
+    rest = rest.slice(m[0].length);
+    if (rest === "") break;
+    if (step.item === void 0) {
+      throw new QueryKeyError(text, `'${m[1]}' is followed by '${rest}': only an item ([n]) may follow an attribute`);
+    }
+    if (!rest.startsWith(".")) throw new QueryKeyError(text, `expected '.' before '${rest}'`);
+    rest = rest.slice(1);
+  }
+  const last = path[path.length - 1];
+  if (value !== void 0 && last.item !== void 0) {
+    throw new QueryKeyError(text, "an item cannot hold a value: name an attribute in it");
+  }
+  return {
+    text,
+    path,
+    value
+  };
+}
+function parseValue(key, tag, vr, text) {
+  const where2 = `${formatTag(tag)} ${vr}`;
+  if (text === "") return attribute(tag, [], vr);
+  if (vrInfo(vr).text) return attribute(tag, text, vr);
+  const parts = text.split("\\");
+  const bad = (part, what) => new QueryKeyError(key, `'${part}' is not ${what} (value of ${where2})`);
+  const integer = (part, min, max) => {
+    if (!/^[+-]?\d+$/.test(part.trim()) || Number(part) < min || Number(part) > max) {
+      throw bad(part, `an integer in ${min}..${max}`);
+    }
+    return Number(part);
+  };
+  const float = (part) => {
+    const n = Number(part.trim());
+    if (part.trim() === "" || Number.isNaN(n)) throw bad(part, "a number");
+    return n;
+  };
+  const hex = (digits) => (part) => {
+    if (!new RegExp(`^[0-9A-Fa-f]{1,${digits}}$`).test(part)) {
+      throw bad(part, `${digits / 2 === 1 ? "a byte" : `a ${digits * 4}-bit word`} in hex`);
+    }
+    return part.padStart(digits, "0");
+  };
+  switch (vr) {
+    case "US":
+      return attribute(tag, parts.map((p) => integer(p, 0, 65535)), vr);
+    case "SS":
+      return attribute(tag, parts.map((p) => integer(p, -32768, 32767)), vr);
+    case "UL":
+      return attribute(tag, parts.map((p) => integer(p, 0, 4294967295)), vr);
+    case "SL":
+      return attribute(tag, parts.map((p) => integer(p, -2147483648, 2147483647)), vr);
+    case "SV":
+    case "UV":
+      return attribute(tag, parts.map((p) => {
+        if (!/^[+-]?\d+$/.test(p.trim())) throw bad(p, "an integer");
+        const v = BigInt(p.trim());
+        const fits = vr === "SV" ? BigInt.asIntN(64, v) === v : BigInt.asUintN(64, v) === v;
+        if (!fits) throw bad(p, `a 64-bit ${vr === "SV" ? "signed" : "unsigned"} integer`);
+        return v;
+      }), vr);
+    case "FL":
+    case "FD":
+      return attribute(tag, parts.map(float), vr);
+    case "AT":
+      return attribute(tag, parts.map((p) => {
+        const m = TAG.exec(p);
+        if (!m) throw bad(p, "a tag (gggg,eeee)");
+        return (parseInt(m[1], 16) << 16 | parseInt(m[2], 16)) >>> 0;
+      }), vr);
+    case "OW":
+    case "OL":
+    case "OV": {
+      const digits = {
+        OW: 4,
+        OL: 8,
+        OV: 16
+      }[vr];
+      const bytes = parts.map(hex(digits)).flatMap((w) => Array.from({
+        length: digits / 2
+      }, (_, i) => parseInt(w.slice(digits - 2 * i - 2, digits - 2 * i), 16)));
+      return attribute(tag, Uint8Array.from(bytes), vr);
+    }
+    case "OF":
+    case "OD": {
+      const nums = parts.map(float);
+      const size = vr === "OF" ? 4 : 8;
+      const out = new Uint8Array(nums.length * size);
+      const view = new DataView(out.buffer);
+      nums.forEach((n, i) => vr === "OF" ? view.setFloat32(i * 4, n, true) : view.setFloat64(i * 8, n, true));
+      return attribute(tag, out, vr);
+    }
+    default:
+      return attribute(tag, Uint8Array.from(parts.map(hex(2)), (b) => parseInt(b, 16)), vr);
+  }
+}
+function vrOf(tag) {
+  const vr = tagVr(tag);
+  return isKnownVr(vr) ? vr : "UN";
+}
+function applyKey(attrs, key) {
+  let scope = attrs;
+  for (const step of key.path) {
+    const existing = findAttribute(scope, step.tag);
+    const vr = existing?.vr ?? vrOf(step.tag);
+    if (vr !== "SQ") {
+      if (step.item !== void 0) {
+        throw new QueryKeyError(key.text, `${formatTag(step.tag)} is ${vr}, not a sequence: it has no items`);
+      }
+      setAttribute(scope, parseValue(key.text, step.tag, vr, key.value ?? ""));
+      return;
+    }
+    if (step.item === void 0 && key.value !== void 0) {
+      throw new QueryKeyError(key.text, `${formatTag(step.tag)} is a sequence: it takes no value`);
+    }
+    let sequence = existing;
+    if (!sequence || !Array.isArray(sequence.value)) {
+      sequence = {
+        tag: step.tag,
+        vr: "SQ",
+        value: []
+      };
+      setAttribute(scope, sequence);
+    }
+    if (step.item === void 0) return;
+    const items = sequence.value;
+    while (items.length <= step.item) items.push([]);
+    scope = items[step.item];
+  }
+}
+function applyQueryKeys(base2, keys) {
+  const attrs = structuredClone(base2);
+  for (const key of keys) applyKey(attrs, key);
+  return attrs;
+}
+var MODEL_BLOCK = "qr-model";
+var PROPOSAL_BLOCK = "qr-proposal";
+var MODEL_OPTIONS = [
+  {
+    long: "--worklist",
+    short: "-W",
+    model: "worklist",
+    what: "modality worklist"
+  },
+  {
+    long: "--patient",
+    short: "-P",
+    model: "patient",
+    what: "patient root"
+  },
+  {
+    long: "--study",
+    short: "-S",
+    model: "study",
+    what: "study root"
+  },
+  {
+    long: "--psonly",
+    short: "-O",
+    model: "patient-study",
+    what: "patient/study only"
+  }
+];
+var DEFAULT_MODEL = {
+  findscu: "worklist",
+  movescu: "patient",
+  getscu: "patient"
+};
+var QUERY_FILES_PARAM = {
+  name: "dcmfile-in",
+  help: "DICOM query file(s)",
+  mode: "multiOptional"
+};
+function queryKeySubgroup(tool) {
+  const what = {
+    findscu: 'gggg,eeee="str", path or dict. name="str"',
+    movescu: 'gggg,eeee="str" or dict. name="str"',
+    getscu: 'gggg,eeee="str", path or dic. name="str"'
+  }[tool];
+  return {
+    title: "override matching keys:",
+    options: [
+      {
+        long: "--key",
+        short: "-k",
+        valueHelp: `[k]ey: ${what}`,
+        help: "override matching key"
+      }
+    ]
+  };
+}
+function qrModelSubgroup(tool) {
+  const models = tool === "findscu" ? MODEL_OPTIONS : MODEL_OPTIONS.slice(1);
+  return {
+    title: tool === "getscu" ? "retrieve information model:" : "query information model:",
+    options: models.map((m) => ({
+      long: m.long,
+      short: m.short,
+      help: `use ${m.what} information model` + (m.model !== DEFAULT_MODEL[tool] ? "" : tool === "findscu" ? " (def.)" : " (default)"),
+      block: MODEL_BLOCK
+    }))
+  };
+}
+function qrModel(options, tool) {
+  const long = options.winner(MODEL_BLOCK);
+  return MODEL_OPTIONS.find((m) => m.long === long)?.model ?? DEFAULT_MODEL[tool];
+}
+var PROPOSALS = [
+  {
+    long: "--propose-uncompr",
+    short: "-x=",
+    help: [
+      "propose all uncompressed TS, explicit VR",
+      "with local byte ordering first (default)"
+    ],
+    // Explicit VR "local byte order" is little endian on every platform Deno runs on.
+    syntaxes: [
+      EXPLICIT_VR_LITTLE_ENDIAN,
+      EXPLICIT_VR_BIG_ENDIAN,
+      IMPLICIT_VR_LITTLE_ENDIAN
+    ]
+  },
+  {
+    long: "--propose-little",
+    short: "-xe",
+    help: [
+      "propose all uncompressed TS, explicit VR",
+      "little endian first"
+    ],
+    syntaxes: [
+      EXPLICIT_VR_LITTLE_ENDIAN,
+      EXPLICIT_VR_BIG_ENDIAN,
+      IMPLICIT_VR_LITTLE_ENDIAN
+    ]
+  },
+  {
+    long: "--propose-big",
+    short: "-xb",
+    help: [
+      "propose all uncompressed TS, explicit VR",
+      "big endian first"
+    ],
+    syntaxes: [
+      EXPLICIT_VR_BIG_ENDIAN,
+      EXPLICIT_VR_LITTLE_ENDIAN,
+      IMPLICIT_VR_LITTLE_ENDIAN
+    ]
+  },
+  {
+    long: "--propose-deflated",
+    short: "-xd",
+    help: [
+      "propose deflated explicit VR little endian TS",
+      "and all uncompressed transfer syntaxes"
+    ],
+    syntaxes: [
+      DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+      EXPLICIT_VR_LITTLE_ENDIAN,
+      EXPLICIT_VR_BIG_ENDIAN,
+      IMPLICIT_VR_LITTLE_ENDIAN
+    ]
+  },
+  {
+    long: "--propose-implicit",
+    short: "-xi",
+    help: "propose implicit VR little endian TS only",
+    syntaxes: [
+      IMPLICIT_VR_LITTLE_ENDIAN
+    ]
+  }
+];
+function qrProposalSubgroup(tool) {
+  return {
+    title: {
+      findscu: "proposed transmission transfer syntaxes:",
+      movescu: "proposed transmission transfer syntaxes (outgoing associations):",
+      getscu: "proposed retrieve transfer syntaxes (outgoing associations):"
+    }[tool],
+    options: PROPOSALS.map(({ syntaxes: _, ...def }) => ({
+      ...def,
+      block: PROPOSAL_BLOCK
+    }))
+  };
+}
+function qrProposedSyntaxes(options) {
+  const long = options.winner(PROPOSAL_BLOCK) ?? PROPOSALS[0].long;
+  return PROPOSALS.find((p) => p.long === long).syntaxes;
+}
+var CANCEL_OPTION = {
+  long: "--cancel",
+  valueHelp: "[n]umber: integer",
+  help: "cancel after n responses (default: never)"
+};
+function qrOtherNetworkOptions(tool) {
+  return [
+    CONNECT_TIMEOUT_OPTION,
+    ...tool === "findscu" ? [
+      SOCKET_TIMEOUT_OPTION
+    ] : [],
+    ACSE_TIMEOUT_OPTION,
+    DIMSE_TIMEOUT_OPTION,
+    MAX_PDU_OPTION,
+    REPEAT_OPTION,
+    ABORT_OPTION,
+    ...tool === "getscu" ? [] : [
+      CANCEL_OPTION
+    ]
+  ];
+}
+function qrKeys(options) {
+  return options.occurrences("--key").map(([text]) => {
+    try {
+      return parseQueryKey(text);
+    } catch (err) {
+      if (err instanceof QueryKeyError) throw new OptionError(err.message);
+      throw err;
+    }
+  });
+}
+var QueryFileError = class extends Error {
+  /** The file as given. */
+  file;
+  /** `reason`: what is wrong. */
+  constructor(file, reason) {
+    super(`cannot read query file ${file}: ${reason}`);
+    this.name = "QueryFileError";
+    this.file = file;
+  }
+};
+async function qrQueries(files, keys) {
+  const apply = (base2) => {
+    try {
+      return applyQueryKeys(base2, keys);
+    } catch (err) {
+      if (err instanceof QueryKeyError) throw new OptionError(err.message);
+      throw err;
+    }
+  };
+  if (files.length === 0) return [
+    {
+      attributes: apply([])
+    }
+  ];
+  const out = [];
+  for (const file of files) {
+    let bytes;
+    try {
+      bytes = await Deno.readFile(file);
+    } catch (err) {
+      if (err instanceof Deno.errors.PermissionDenied) throw err;
+      throw new QueryFileError(file, err instanceof Error ? err.message : String(err));
+    }
+    let attributes;
+    try {
+      attributes = decodeAttributesFile(bytes, {
+        path: file
+      }).attributes;
+    } catch (err) {
+      throw new QueryFileError(file, err instanceof Error ? err.message : String(err));
+    }
+    out.push({
+      file,
+      attributes: apply(attributes)
+    });
+  }
+  return out;
+}
+function qrSettings(options, tool) {
+  return {
+    model: qrModel(options, tool),
+    transferSyntaxes: qrProposedSyntaxes(options),
+    keys: qrKeys(options),
+    files: options.params.slice(2),
+    repeat: options.uint("--repeat", {
+      min: 1
+    }) ?? 1,
+    cancelAfter: options.defines("--cancel") ? options.uint("--cancel", {
+      min: 0
+    }) : void 0
+  };
+}
+var VALUE_WIDTH = 40;
+var LINE_LENGTH = 70;
+function tagText(tag) {
+  const hex = (tag >>> 0).toString(16).padStart(8, "0");
+  return `(${hex.slice(0, 4)},${hex.slice(4)})`;
+}
+function render(line) {
+  const head = `${"  ".repeat(line.level)}${tagText(line.tag)} ${line.vr} `;
+  const length = line.length === UNDEFINED_LENGTH ? "u/l" : String(line.length);
+  return `${head}${line.value.padEnd(VALUE_WIDTH)} # ${length.padStart(3)},${String(line.vm).padStart(2)} ${line.name}`;
+}
+var AMBIGUOUS_VRS = /* @__PURE__ */ new Set([
+  "xs",
+  "ox",
+  "lt",
+  "up"
+]);
+function builtShownVr(tag, vr) {
+  const dictionary = lookupTag(tag)?.vr;
+  if (dictionary === void 0) return vr === "UN" ? "??" : vr;
+  return AMBIGUOUS_VRS.has(dictionary) && tagVr(tag) === vr ? dictionary : vr;
+}
+function nameOf2(tag) {
+  return lookupTag(tag)?.name ?? "Unknown Tag & Data";
+}
+function modf(x) {
+  const integer = Math.trunc(x);
+  return [
+    x - integer,
+    integer
+  ];
+}
+function roundUp(d, start, end, fract, next, exponent) {
+  const digit = fract ? modf(fract * 10)[1] : next;
+  if (digit <= 4) return start;
+  for (let i = end; ; i--) {
+    if (d[i] === ".") i--;
+    if (d[i] !== "9") {
+      d[i] = String(Number(d[i]) + 1);
+      return start;
+    }
+    d[i] = "0";
+    if (i === start) {
+      if (exponent) {
+        d[i] = "1";
+        exponent.value++;
+        return start;
+      }
+      d[start - 1] = "1";
+      return start - 1;
+    }
+  }
+}
+function formatFloat(v, double) {
+  if (Number.isNaN(v)) return "nan";
+  if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
+  let precision = double ? 17 : 9;
+  const sign = v < 0 ? "-" : "";
+  let [fract, integer] = modf(Math.abs(v));
+  const whole = [];
+  while (integer) {
+    const [tmp, rest] = modf(integer / 10);
+    integer = rest;
+    whole.unshift(String(Math.trunc((tmp + 0.01) * 10)));
+  }
+  const d = [
+    ""
+  ];
+  let start = 1;
+  let exponentForm = false;
+  const exponent = {
+    value: whole.length
+  };
+  if (whole.length > precision || !whole.length && fract && fract < 1e-4) {
+    exponentForm = true;
+    precision--;
+    if (whole.length) {
+      d.push(whole[0], ".");
+      let k = 1;
+      for (; precision && k < whole.length; precision--, k++) d.push(whole[k]);
+      if (!precision && k < whole.length) {
+        fract = 0;
+        start = roundUp(d, start, d.length - 1, 0, Number(whole[k]), exponent);
+      }
+      exponent.value--;
+    } else {
+      let tmp;
+      for (exponent.value = -1; ; exponent.value--) {
+        [fract, tmp] = modf(fract * 10);
+        if (tmp) break;
+      }
+      d.push(String(tmp), ".");
+    }
+    if (fract) {
+      let tmp;
+      while (precision && fract) {
+        [fract, tmp] = modf(fract * 10);
+        d.push(String(tmp));
+        precision--;
+      }
+      if (fract) start = roundUp(d, start, d.length - 1, fract, 0, exponent);
+    }
+  } else {
+    if (whole.length) {
+      d.push(...whole);
+      precision -= whole.length;
+    } else d.push("0");
+    if (precision) d.push(".");
+    if (fract && precision) {
+      let tmp;
+      do {
+        [fract, tmp] = modf(fract * 10);
+        d.push(String(tmp));
+      } while (!tmp && !whole.length);
+      while (--precision && fract) {
+        [fract, tmp] = modf(fract * 10);
+        d.push(String(tmp));
+      }
+    }
+    if (fract) start = roundUp(d, start, d.length - 1, fract, 0);
+  }
+  let text = d.slice(start).join("");
+  if (text.includes(".")) text = text.replace(/0+$/, "").replace(/\.$/, "");
+  if (exponentForm) {
+    const e = exponent.value;
+    text += `e${e < 0 ? "-" : "+"}${String(Math.abs(e)).padStart(2, "0")}`;
+  }
+  return sign + text;
+}
+function joined(parts, shorten) {
+  const full = parts.join("\\");
+  if (!shorten || full.length <= LINE_LENGTH) return full;
+  let out = parts[0];
+  for (let i = 1; i < parts.length && out.length + 1 + parts[i].length + 3 <= LINE_LENGTH; i++) {
+    out += `\\${parts[i]}`;
+  }
+  return `${out}...`;
+}
+function binaryDisplay(vr, value, shorten) {
+  if (value.length === 0) return [
+    "(no value available)",
+    0
+  ];
+  if (!(value instanceof Uint8Array)) {
+    const parts2 = value.map((v) => vr === "AT" ? tagText(Number(v)) : vr === "FL" || vr === "FD" ? formatFloat(Number(v), vr === "FD") : String(v));
+    return [
+      joined(parts2, shorten),
+      parts2.length
+    ];
+  }
+  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  const hex = (n, digits) => n.toString(16).padStart(digits, "0");
+  const each = (size, read) => Array.from({
+    length: Math.floor(value.length / size)
+  }, (_, i) => read(i * size));
+  const parts = vr === "OW" ? each(2, (at) => hex(view.getUint16(at, true), 4)) : vr === "OL" ? each(4, (at) => String(view.getUint32(at, true))) : vr === "OV" ? each(8, (at) => String(view.getBigUint64(at, true))) : vr === "OF" ? each(4, (at) => formatFloat(view.getFloat32(at, true), false)) : vr === "OD" ? each(8, (at) => formatFloat(view.getFloat64(at, true), true)) : Array.from(value, (byte) => hex(byte, 2));
+  return [
+    joined(parts, shorten),
+    1
+  ];
+}
+function textDisplay(vr, text, shorten) {
+  if (text === "") return [
+    "(no value available)",
+    0
+  ];
+  const vm = vr === "LT" || vr === "ST" || vr === "UT" || vr === "UR" ? 1 : text.split("\\").length;
+  if (vr === "UI") {
+    const name = uidName(text.split("\0")[0]);
+    if (name !== void 0) return [
+      `=${name}`,
+      vm
+    ];
+  }
+  if (shorten && text.length + 2 > LINE_LENGTH) {
+    return [
+      `[${text.slice(0, LINE_LENGTH - 4)}...`,
+      vm
+    ];
+  }
+  return [
+    `[${text}]`,
+    vm
+  ];
+}
+function sequenceLines(level, tag, vr, length, items) {
+  const kind = (l) => l === UNDEFINED_LENGTH ? "undefined" : "explicit";
+  const out = [
+    render({
+      level,
+      tag,
+      vr,
+      value: `(Sequence with ${kind(length)} length #=${items.length})`,
+      length,
+      vm: 1,
+      name: nameOf2(tag)
+    })
+  ];
+  for (const item of items) {
+    out.push(render({
+      level: level + 1,
+      tag: 4294893568,
+      vr: "na",
+      value: `(Item with ${kind(item.length)} length #=${item.count})`,
+      length: item.length,
+      vm: 1,
+      name: "Item"
+    }));
+    out.push(...item.lines);
+    out.push(render({
+      level: level + 1,
+      tag: 4294893581,
+      vr: "na",
+      value: item.length === UNDEFINED_LENGTH ? "(ItemDelimitationItem)" : "(ItemDelimitationItem for re-encoding)",
+      length: 0,
+      vm: 0,
+      name: "ItemDelimitationItem"
+    }));
+  }
+  out.push(render({
+    level,
+    tag: 4294893789,
+    vr: "na",
+    value: length === UNDEFINED_LENGTH ? "(SequenceDelimitationItem)" : "(SequenceDelimitationItem for re-encod.)",
+    length: 0,
+    vm: 0,
+    name: "SequenceDelimitationItem"
+  }));
+  return out;
+}
+function header2(ts) {
+  return [
+    "# Dicom-Data-Set",
+    `# Used TransferSyntax: ${transferSyntaxName(ts)}`
+  ];
+}
+function attributeLines(attrs, level, inherited, shorten) {
+  const charset = declaredCharset(attrs, inherited);
+  return sortedAttributes(attrs).flatMap((a) => {
+    if (a.vr === "SQ" || a.vr === "UN" && Array.isArray(a.value)) {
+      const items = a.value.map((item) => ({
+        length: 0,
+        count: item.length,
+        lines: attributeLines(item, level + 2, charset, shorten)
+      }));
+      return sequenceLines(level, a.tag, a.vr, 0, items);
+    }
+    const bytes = encodedValue(a, charset, true);
+    const [value, vm] = isTextVr(a.vr) ? textDisplay(a.vr, a.value.join("\\"), shorten) : binaryDisplay(a.vr, a.value instanceof Uint8Array ? bytes : a.value, shorten);
+    return [
+      render({
+        level,
+        tag: a.tag,
+        vr: builtShownVr(a.tag, a.vr),
+        value,
+        length: bytes.length,
+        vm,
+        name: nameOf2(a.tag)
+      })
+    ];
+  });
+}
+function formatAttributes(attrs, options = {}) {
+  return [
+    ...header2(options.transferSyntax ?? EXPLICIT_VR_LITTLE_ENDIAN),
+    ...attributeLines(attrs, 0, SpecificCharacterSet.of(), options.shortenLongValues ?? false)
+  ];
+}
+
+// lib/ae/service.ts
+async function dispatchRequest(services, request) {
+  const { message, context } = request;
+  const service = services.find((s) => s.commands.includes(message.type) && s.transferSyntaxes(context.abstractSyntax) !== void 0);
+  if (!service) return false;
+  try {
+    await service.handle(request);
+  } finally {
+    await request.dataset?.drain();
+  }
+  return true;
+}
+var RESPONSE_TYPE = {
+  "C-ECHO-RQ": "C-ECHO-RSP",
+  "C-STORE-RQ": "C-STORE-RSP",
+  "C-FIND-RQ": "C-FIND-RSP",
+  "C-GET-RQ": "C-GET-RSP",
+  "C-MOVE-RQ": "C-MOVE-RSP"
+};
+function statusOf(result) {
+  if (result === void 0) return {
+    status: 0
+  };
+  return typeof result === "number" ? {
+    status: result
+  } : result;
+}
+function statusOfError(err, failure) {
+  if (err instanceof DimseError) {
+    return {
+      status: err.status,
+      comment: err.comment,
+      offending: err.offending
+    };
+  }
+  return {
+    status: failure,
+    comment: err instanceof Error ? err.message : String(err)
+  };
+}
+function responseTo(rq, result) {
+  const type = RESPONSE_TYPE[rq.type];
+  if (!type || !("messageId" in rq)) throw new TypeError(`${rq.type} has no response`);
+  const m = rq;
+  const rsp = {
+    type,
+    messageIdBeingRespondedTo: m.messageId,
+    affectedSopClassUid: m.affectedSopClassUid,
+    status: result.status
+  };
+  if (type === "C-STORE-RSP") rsp.affectedSopInstanceUid = m.affectedSopInstanceUid;
+  if (result.comment !== void 0) rsp.errorComment = result.comment.slice(0, 64);
+  if (result.offending !== void 0) rsp.offendingElement = result.offending;
+  if (type === "C-FIND-RSP" || type === "C-GET-RSP" || type === "C-MOVE-RSP") {
+    rsp.datasetPresent = result.dataset !== void 0;
+  }
+  const msg = rsp;
+  messageToCommandSet(msg);
+  return msg;
+}
+function singleResponse(o) {
+  return {
+    name: o.name,
+    commands: o.commands,
+    transferSyntaxes: o.transferSyntaxes,
+    abstractSyntaxes: o.abstractSyntaxes,
+    async handle(rq) {
+      let result;
+      try {
+        result = statusOf(await o.handler(contextOf(rq)));
+      } catch (err) {
+        if (rq.signal.aborted) return;
+        reportHandlerFailure(rq, o.name, err);
+        result = statusOfError(err, o.failureStatus);
+      }
+      await rq.dataset?.drain();
+      if (rq.signal.aborted) return;
+      await rq.send(responseTo(rq.message, result), result.dataset);
+    }
+  };
+}
+var CANCELLED = "cancelled by the peer (C-CANCEL-RQ)";
+function contextOf(rq) {
+  return {
+    message: rq.message,
+    context: rq.context,
+    association: rq.association,
+    ...rq.dataset && hasDataset(rq.message) && {
+      dataset: rq.dataset
+    },
+    signal: rq.signal,
+    logger: rq.logger
+  };
+}
+function reportHandlerFailure(rq, name, err) {
+  if (err instanceof DimseError) return;
+  rq.logger?.error(`${rq.association.name}: ${name} handler failed: ${err instanceof Error ? err.message : err}`);
 }
 
 // lib/transport/tcp.ts
@@ -13581,6 +17145,100 @@ var ConnTransport = class {
 function isConnectionError(err) {
   return err instanceof Deno.errors.ConnectionReset || err instanceof Deno.errors.BrokenPipe || err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted || err instanceof Deno.errors.ConnectionAborted;
 }
+async function resolve(host, family) {
+  if (isIpLiteral(host)) return host;
+  const fam = family === "ipv4" ? 4 : family === "ipv6" ? 6 : 0;
+  try {
+    const { lookup } = await import("node:dns/promises");
+    const res = await lookup(host, {
+      family: fam
+    });
+    return res.address;
+  } catch (err) {
+    const denied = missingPermission(err) ?? await lookupDenied(host);
+    if (denied) throw notPermitted2(`resolve host name '${host}'`, denied);
+    const which = family === "auto" ? "" : ` as ${family === "ipv4" ? "IPv4" : "IPv6"}`;
+    throw new ConnectError(`cannot resolve host name '${host}'${which}`, "lookup");
+  }
+}
+async function lookupDenied(host) {
+  const { state } = await Deno.permissions.query({
+    name: "net",
+    host
+  });
+  return state === "granted" ? void 0 : {
+    name: "net",
+    flag: "--allow-net",
+    target: host
+  };
+}
+function notPermitted2(what, p) {
+  return new ConnectError(`no permission to ${what} (${p.flag} missing)`, "not-permitted", p);
+}
+function isDottedQuad(text) {
+  const parts = text.split(".");
+  if (parts.length !== 4) return false;
+  for (const p of parts) {
+    if (p.length === 0 || p.length > 3 || p.length > 1 && p[0] === "0") return false;
+    for (let i = 0; i < p.length; i++) {
+      const c = p.charCodeAt(i);
+      if (c < 48 || c > 57) return false;
+    }
+    if (Number(p) > 255) return false;
+  }
+  return true;
+}
+var HEXTET = /^[0-9A-Fa-f]{1,4}$/;
+function isIpLiteral(host) {
+  if (isDottedQuad(host)) return true;
+  const halves = host.split("::");
+  if (halves.length > 2) return false;
+  if (halves.length === 1) return hextets(host, true) === 8;
+  const head = hextets(halves[0], false);
+  const tail = hextets(halves[1], true);
+  return head !== void 0 && tail !== void 0 && head + tail <= 7;
+}
+function hextets(text, last) {
+  if (text === "") return 0;
+  const parts = text.split(":");
+  let n = 0;
+  for (let i = 0; i < parts.length; i++) {
+    if (last && i === parts.length - 1 && isDottedQuad(parts[i])) n += 2;
+    else if (HEXTET.test(parts[i])) n++;
+    else return void 0;
+  }
+  return n;
+}
+async function connectTcp(opts) {
+  const address = await resolve(opts.host, opts.family);
+  const signal = opts.timeoutMs ? AbortSignal.timeout(opts.timeoutMs) : void 0;
+  let conn;
+  try {
+    conn = await Deno.connect({
+      hostname: address,
+      port: opts.port,
+      signal
+    });
+  } catch (err) {
+    const where2 = `${opts.host}:${opts.port}`;
+    const denied = missingPermission(err);
+    if (denied) throw notPermitted2(`connect to ${where2}`, denied);
+    if (signal?.aborted) {
+      throw new ConnectError(`connection to ${where2} timed out after ${opts.timeoutMs / 1e3} s`, "timeout");
+    }
+    if (err instanceof Deno.errors.ConnectionRefused) {
+      throw new ConnectError(`connection to ${where2} refused`, "refused");
+    }
+    if (err instanceof Deno.errors.TimedOut) {
+      throw new ConnectError(`connection to ${where2} timed out`, "timeout");
+    }
+    const msg = err instanceof Error ? err.message : String(err);
+    const code = /unreachable/i.test(msg) ? "unreachable" : "other";
+    throw new ConnectError(`cannot connect to ${where2}: ${msg}`, code);
+  }
+  conn.setNoDelay(true);
+  return new ConnTransport(conn);
+}
 function listenTcp(opts) {
   const listener = Deno.listen({
     hostname: opts.hostname,
@@ -13612,6 +17270,1270 @@ function listenTcp(opts) {
   };
 }
 
+// lib/util/uid.ts
+// lib/dimse/dump.ts
+function isValidUid(uid) {
+  return uid.length > 0 && uid.length <= 64 && /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/.test(uid);
+}
+var DATASET_RULER = "-".repeat(65);
+
+// lib/ae/chunks.ts
+// lib/ae/association.ts
+// lib/ae/associate.ts
+// lib/cli/common/diagnose.ts
+// lib/cli/common/scu.ts
+var DatasetInterrupted = class extends DicomNetworkError {
+  /** The class name, for messages and logs. */
+  name = "DatasetInterrupted";
+  /** Why, in plain words. */
+  reason;
+  /** `reason`: what ended the transfer. */
+  constructor(reason) {
+    super(`the data set did not arrive whole: ${reason}`);
+    this.reason = reason;
+  }
+};
+var ChunkQueue = class {
+  #chunk;
+  #last = false;
+  #failed;
+  #taken;
+  #ready;
+  #done = false;
+  #iterating = false;
+  /** Bytes pushed so far. */
+  bytes = 0;
+  /** True once the last fragment was taken, the transfer failed, or the consumer left. */
+  get done() {
+    return this.#done;
+  }
+  /**
+   * Hands one fragment over; resolves once the consumer has asked for the
+   * next one (or left, or the queue failed): only then may `chunk`'s memory
+   * be reused.
+   */
+  push(chunk, last) {
+    if (this.#done) return Promise.resolve();
+    this.bytes += chunk.length;
+    this.#chunk = chunk;
+    this.#last = last;
+    const taken = new Promise((resolve2) => this.#taken = resolve2);
+    this.#ready?.();
+    return taken;
+  }
+  /** Ends the iteration with an error: the transfer stopped before its last fragment. */
+  fail(reason) {
+    if (this.#done) return;
+    this.#failed = new DatasetInterrupted(reason);
+    this.#done = true;
+    this.#ready?.();
+    this.#taken?.();
+  }
+  /** Reads and drops what is left (a handler that answered without reading it all). */
+  async drain() {
+    if (this.#done || this.#iterating) return;
+    try {
+      for await (const _ of this) {
+      }
+    } catch {
+    }
+  }
+  /** The chunks in order; each valid until the next is asked for. */
+  async *[Symbol.asyncIterator]() {
+    if (this.#iterating) throw new TypeError("a data set can be read only once");
+    this.#iterating = true;
+    try {
+      for (; ; ) {
+        if (this.#chunk === void 0 && !this.#failed) {
+          await new Promise((resolve2) => this.#ready = resolve2);
+          this.#ready = void 0;
+        }
+        if (this.#chunk === void 0) throw this.#failed;
+        const chunk = this.#chunk;
+        const last = this.#last;
+        this.#chunk = void 0;
+        yield chunk;
+        const taken = this.#taken;
+        this.#taken = void 0;
+        if (last) {
+          this.#done = true;
+          taken?.();
+          return;
+        }
+        taken?.();
+      }
+    } finally {
+      if (!this.#done) {
+        this.#done = true;
+        this.#taken?.();
+      }
+    }
+  }
+};
+var OneResponse = class {
+  messageId;
+  got;
+  /** Wakes the operation waiting for it. */
+  wake;
+  constructor(messageId) {
+    this.messageId = messageId;
+  }
+  push(r) {
+    this.got ??= r;
+    const wake = this.wake;
+    this.wake = void 0;
+    wake?.();
+  }
+  fail(err) {
+    this.got ??= err;
+    const wake = this.wake;
+    this.wake = void 0;
+    wake?.();
+  }
+};
+var Waiters = class {
+  #lone;
+  #more = /* @__PURE__ */ new Map();
+  get size() {
+    return (this.#lone === void 0 ? 0 : 1) + this.#more.size;
+  }
+  get(messageId) {
+    const lone = this.#lone;
+    return lone !== void 0 && lone.messageId === messageId ? lone : this.#more.get(messageId);
+  }
+  set(w) {
+    if (this.#lone === void 0 && this.#more.size === 0) this.#lone = w;
+    else this.#more.set(w.messageId, w);
+  }
+  delete(messageId) {
+    if (this.#lone !== void 0 && this.#lone.messageId === messageId) this.#lone = void 0;
+    else this.#more.delete(messageId);
+  }
+  /** Fails every waiting operation with `err`, in the order they started. */
+  failAll(err) {
+    this.#lone?.fail(err);
+    for (const w of this.#more.values()) w.fail(err);
+  }
+};
+var responseTypes = /* @__PURE__ */ new Map();
+function responseType(request) {
+  let rsp = responseTypes.get(request);
+  if (rsp === void 0) responseTypes.set(request, rsp = `${request.slice(0, -3)}-RSP`);
+  return rsp;
+}
+var RESPONSE_BACKLOG = 64;
+var Association = class {
+  /** `CALLING->CALLED(n)`, as dcm4che names associations in its lines. */
+  name;
+  /** The peer as asked for. */
+  peer;
+  /** Our A-ASSOCIATE-RQ. */
+  rq;
+  /** The peer's A-ASSOCIATE-AC. */
+  ac;
+  /** The accepted presentation contexts, in order. */
+  contexts;
+  /** TLS details (protocol, cipher, peer certificate); absent over plain TCP. */
+  tls;
+  /**
+   * The DIMSE channel underneath, for tools that send messages of their
+   * own making; an operation in progress must not be mixed with it.
+   */
+  channel;
+  /**
+   * The Asynchronous Operations Window in force (PS3.7 D.3.3.3):
+   * `maxOperationsInvoked` requests of ours may await their responses at
+   * once (0: unlimited), `maxOperationsPerformed` of the peer's may await
+   * ours. One each unless both sides agreed on more (`asyncWindow` of
+   * `associate()`); operations beyond the window wait for a place.
+   */
+  asyncWindow;
+  #ul;
+  /** Places in the window: each operation holds one from its request to its final response. */
+  #places;
+  /** The send under way: messages go out one after another, never interleaved (PS3.8 9.3.5). */
+  #sending = Promise.resolve();
+  /** Sends queued in or running from #sending. */
+  #sendsUnderWay = 0;
+  #setup;
+  #waiters = new Waiters();
+  #nextMessageId = 1;
+  /** What ended the association, once it has ended. */
+  #ended;
+  #released = false;
+  #pump;
+  /** Data fragments of a message being received go here. */
+  #data;
+  /** The data set of a request from the peer being received (a C-GET's C-STORE). */
+  #incomingData;
+  /** Use `associate()`. */
+  constructor(setup) {
+    this.#setup = setup;
+    this.#ul = setup.ul;
+    this.channel = setup.channel;
+    this.rq = setup.rq;
+    this.ac = setup.ac;
+    this.peer = setup.peer;
+    this.tls = setup.tls;
+    this.name = setup.name;
+    this.asyncWindow = negotiatedAsyncWindow(setup.rq, setup.ac);
+    this.#places = new Places(this.asyncWindow.maxOperationsInvoked);
+    const proposed = new Map(setup.rq.presentationContexts.map((pc) => [
+      pc.id,
+      pc
+    ]));
+    this.contexts = setup.ac.presentationContexts.flatMap((pc) => {
+      const p = proposed.get(pc.id);
+      return pc.result === 0 && p && p.transferSyntaxes.includes(pc.transferSyntax) ? [
+        {
+          id: pc.id,
+          abstractSyntax: p.abstractSyntax,
+          transferSyntax: pc.transferSyntax
+        }
+      ] : [];
+    });
+  }
+  /** Calling AE title (ours). */
+  get callingAeTitle() {
+    return this.rq.callingAeTitle;
+  }
+  /** Called AE title (the peer's). */
+  get calledAeTitle() {
+    return this.rq.calledAeTitle;
+  }
+  /** Data bytes per PDV we send (the peer's maximum PDU length less the PDV header, even). */
+  get maxSendPdv() {
+    return this.channel.maxSendPdv;
+  }
+  /** Whether the association still stands (not released, aborted or lost). */
+  get open() {
+    return this.#ended === void 0 && this.#ul.state === "Sta6";
+  }
+  /**
+   * The accepted context for `abstractSyntax` (and `transferSyntax` when
+   * given), or undefined.
+   */
+  contextFor(abstractSyntax, transferSyntax) {
+    return this.contexts.find((c) => c.abstractSyntax === abstractSyntax && (transferSyntax === void 0 || c.transferSyntax === transferSyntax));
+  }
+  /** A message ID for a request of ours (1, 2, 3... wrapping within 16 bits). */
+  nextMessageId() {
+    const id = this.#nextMessageId;
+    this.#nextMessageId = id === 65535 ? 1 : id + 1;
+    return id;
+  }
+  /**
+   * C-ECHO (PS3.7 9.1.5): resolves with the response (its `status`: 0 is
+   * success); throws {@link NoPresentationContext} when Verification was not
+   * accepted, and the association's errors (aborted, timed out...).
+   *
+   * @example Echo a peer
+   * ```ts ignore
+   * await using assoc = await associate("ANY-SCP@127.0.0.1:104");
+   * const rsp = await assoc.echo();
+   * console.log(rsp.status === 0 ? "alive" : `status ${rsp.status}`);
+   * ```
+   */
+  echo(o = {}) {
+    let single;
+    try {
+      const contextId = o.contextId ?? this.#context(VERIFICATION_SOP_CLASS).id;
+      const messageId = o.messageId ?? this.nextMessageId();
+      single = this.#single(contextId, {
+        type: "C-ECHO-RQ",
+        messageId,
+        affectedSopClassUid: VERIFICATION_SOP_CLASS
+      }, void 0, "C-ECHO", o);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return single;
+  }
+  /**
+   * C-STORE (PS3.7 9.1.1) of one data set, streamed (PDVs filled to the
+   * peer's maximum; a slow peer slows the source down). Resolves with the
+   * response whatever its status; throws {@link NoPresentationContext} when
+   * no context fits the data set's class and syntax,
+   * {@link DatasetSourceFailed} (the association aborted) when the source
+   * throws after part of the data set went out, and the association's errors.
+   * A path names a DICOM file (Part 10, or a bare data set in implicit VR
+   * little endian): its data set is streamed as it is, in its own syntax.
+   */
+  async store(source, o = {}) {
+    if (typeof source === "string") source = await fileSource(source);
+    const context = o.contextId === void 0 ? this.#context(source.sopClassUid, source.transferSyntax) : this.contexts.find((c) => c.id === o.contextId) ?? this.#context(source.sopClassUid);
+    const request = {
+      type: "C-STORE-RQ",
+      messageId: o.messageId ?? this.nextMessageId(),
+      affectedSopClassUid: source.sopClassUid,
+      affectedSopInstanceUid: source.sopInstanceUid,
+      priority: o.priority ?? PRIORITY.medium
+    };
+    return await this.#single(context.id, request, source.dataset, "C-STORE", o);
+  }
+  /**
+   * Sends `request` (with its data set, if any) on `contextId` and yields
+   * every response to it, pending ones first, until the final one (PS3.7
+   * 9.1.2-9.1.4: C-FIND, C-GET and C-MOVE answer with pending responses
+   * before the last). Aborting `o.signal` sends a C-CANCEL-RQ (PS3.7
+   * 9.3.2.3) and the responses go on until the peer's final one. Leaving
+   * the loop early cancels the same way, without waiting.
+   */
+  async *request(contextId, request, dataset, o = {}) {
+    const queue = [];
+    let wake;
+    let drained;
+    const waiter = {
+      messageId: request.messageId,
+      push: (r) => {
+        queue.push(r);
+        wake?.();
+        if (queue.length < RESPONSE_BACKLOG) return;
+        return new Promise((resolve2) => drained = resolve2);
+      },
+      fail: (err) => {
+        queue.push(err);
+        wake?.();
+      }
+    };
+    let final = false;
+    let cancelled = false;
+    const cancel = () => {
+      if (cancelled || final || !this.open) return;
+      cancelled = true;
+      this.#exclusive(contextId, {
+        type: "C-CANCEL-RQ",
+        messageIdBeingRespondedTo: request.messageId
+      }).catch(() => {
+      });
+    };
+    const place = this.#places.take();
+    if (place) await place;
+    try {
+      this.#expect(waiter);
+    } catch (err) {
+      this.#places.give();
+      throw err;
+    }
+    o.signal?.addEventListener("abort", cancel, {
+      once: true
+    });
+    try {
+      await this.#exclusive(contextId, request, dataset, this.#sendFailed);
+      if (o.signal?.aborted) cancel();
+      const operation2 = request.type.replace(/-RQ$/, "");
+      for (; ; ) {
+        while (queue.length === 0) {
+          await this.#wait(() => queue.length > 0, (w) => wake = w, operation2, o);
+        }
+        const next = queue.shift();
+        if (drained && queue.length < RESPONSE_BACKLOG / 2) {
+          drained();
+          drained = void 0;
+        }
+        if (next instanceof Error) throw next;
+        final = !isPending2(next.message);
+        yield next;
+        if (final) return;
+      }
+    } finally {
+      o.signal?.removeEventListener("abort", cancel);
+      this.#waiters.delete(request.messageId);
+      drained?.();
+      this.#places.give();
+      if (!final) cancel();
+    }
+  }
+  /**
+   * C-FIND (PS3.7 9.1.2): each match as the peer sends it, then the final
+   * response. See {@link qr.find}.
+   *
+   * @example Find studies
+   * ```ts ignore
+   * await using assoc = await associate("PACS@10.0.0.5:104", qrContexts({ model: "study" }));
+   * const query = [attribute(0x00080052, "STUDY"), attribute(0x0020000d)];
+   * for await (const r of assoc.find(query, { model: "study" })) {
+   *   if (r.match) console.log(r.attributes());
+   * }
+   * ```
+   */
+  async *find(identifier, o) {
+    yield* (await import("./movescu.qr.js")).find(this, identifier, o);
+  }
+  /**
+   * C-MOVE (PS3.7 9.1.4) to `o.destination`: responses with sub-operation
+   * counts, then the final one. See {@link qr.move}.
+   */
+  async *move(identifier, o) {
+    yield* (await import("./movescu.qr.js")).move(this, identifier, o);
+  }
+  /**
+   * C-GET (PS3.7 9.1.3): the C-STOREs come on this association, answered
+   * by the `services` given to `associate()`; responses with sub-operation
+   * counts, then the final one. See {@link qr.get}.
+   */
+  async *get(identifier, o) {
+    yield* (await import("./movescu.qr.js")).get(this, identifier, o);
+  }
+  /**
+   * Releases the association (PS3.8 7.2) once the operations under way are
+   * answered; when the peer asked first, or ended it, the release is
+   * answered or the way it ended thrown ({@link AssociationAborted}).
+   */
+  async release() {
+    if (this.#released) return;
+    await this.#places.idle();
+    if (this.#ended) throw this.#ended;
+    if (this.#ul.state === "Sta6") {
+      const released = await this.#ul.release();
+      if (released !== "released") {
+        throw this.#end(new AssociationAborted({
+          source: "provider",
+          reason: released.aborted
+        }));
+      }
+      this.#markReleased();
+      await this.#pump;
+      return;
+    }
+    const ended = await this.#terminal();
+    if (!this.#released) throw ended;
+  }
+  /** Released, by us or the peer: operations after it fail with "released". */
+  #markReleased() {
+    if (this.#released) return;
+    this.#released = true;
+    this.#end(new AssociationAborted({
+      source: "local",
+      reason: "released"
+    }));
+    this.#setup.onEvent?.({
+      type: "released"
+    });
+    this.#log("info", "released");
+  }
+  /** Aborts the association (PS3.8 7.3); safe in any state. */
+  async abort(opts = {}) {
+    this.#end(new AssociationAborted({
+      source: "local",
+      reason: "aborted by the local user"
+    }));
+    await this.#ul.abort(opts);
+  }
+  /** Releases the association if it still stands (`await using`), else makes sure it is closed. */
+  async [Symbol.asyncDispose]() {
+    if (this.open) {
+      try {
+        await this.release();
+        return;
+      } catch {
+      }
+    }
+    await this.#ul.abort({
+      closeNow: true
+    }).catch(() => {
+    });
+  }
+  // ---- internals ----
+  #context(abstractSyntax, transferSyntax) {
+    const c = this.contextFor(abstractSyntax, transferSyntax);
+    if (c) return c;
+    throw new NoPresentationContext(this.ac, abstractSyntax, transferSyntax === void 0 ? `no accepted presentation context for ${abstractSyntax}` : `no accepted presentation context for ${abstractSyntax} in ${transferSyntax}`);
+  }
+  /** One request, one response: its message (C-ECHO and C-STORE responses carry no data set). */
+  async #single(contextId, request, dataset, operation2, o) {
+    const waiter = new OneResponse(request.messageId);
+    const place = this.#places.take();
+    if (place) await place;
+    try {
+      this.#expect(waiter);
+    } catch (err) {
+      this.#places.give();
+      throw err;
+    }
+    try {
+      await this.#exclusive(contextId, request, dataset, this.#sendFailed);
+      o.onSent?.();
+      const timed = Boolean(o.timeoutMs ?? this.#setup.dimseTimeoutMs);
+      while (waiter.got === void 0) {
+        if (timed) {
+          await this.#wait(() => waiter.got !== void 0, (w) => waiter.wake = w, operation2, o);
+        } else {
+          const { promise, resolve: resolve2 } = Promise.withResolvers();
+          waiter.wake = resolve2;
+          await promise;
+        }
+      }
+      const got = waiter.got;
+      if (got instanceof Error) throw got;
+      if (got.message.type !== responseType(request.type)) {
+        const err = new ProtocolError("unexpected-message", got.message.type);
+        await this.#protocolError(err);
+        throw err;
+      }
+      return got.message;
+    } finally {
+      this.#waiters.delete(request.messageId);
+      this.#places.give();
+    }
+  }
+  /**
+   * Sends `message` (with `dataset`) on `contextId` once the sends before it are done
+   * (whatever their outcome): one message on the wire at a time. `failed`, when given, maps
+   * a failure of this send (see #sendFailed).
+   */
+  #exclusive(contextId, message, dataset, failed) {
+    let run;
+    if (this.#sendsUnderWay === 0) {
+      try {
+        run = this.channel.send(contextId, message, dataset);
+      } catch (err) {
+        run = Promise.reject(err);
+      }
+    } else {
+      const send = () => this.channel.send(contextId, message, dataset);
+      run = this.#sending.then(send, send);
+    }
+    this.#sendsUnderWay++;
+    if (failed === void 0) {
+      this.#sending = run.then(this.#sendDone, this.#sendDone);
+      return run;
+    }
+    const sent = run.then(this.#sendDone, (err) => {
+      this.#sendDone();
+      return failed(err);
+    });
+    this.#sending = sent;
+    return sent;
+  }
+  /** One send of #exclusive is over. */
+  #sendDone = () => {
+    this.#sendsUnderWay--;
+  };
+  #expect(w) {
+    if (this.#ended) throw this.#ended;
+    if (this.#waiters.get(w.messageId) !== void 0) {
+      throw new RangeError(`message ID ${w.messageId} is already waiting for its response`);
+    }
+    this.#waiters.set(w);
+    this.#pump ??= this.#read();
+  }
+  /**
+   * Why a request could not be sent (see #single): when the association
+   * ended before or under it (the peer's A-ABORT, a lost connection), how it
+   * ended; when the data set's source failed, {@link DatasetSourceFailed},
+   * and the association is aborted. Always throws.
+   */
+  #sendFailed = async (err) => {
+    if (this.#ul.state === "Sta6") {
+      const failed = new DatasetSourceFailed(err);
+      this.#setup.onEvent?.({
+        type: "aborting",
+        reason: failed.message
+      });
+      this.#end(new AssociationAborted({
+        source: "local",
+        reason: failed.message
+      }));
+      await this.#ul.abort();
+      throw failed;
+    }
+    throw await this.#terminal();
+  };
+  /**
+   * Waits until `done()` holds, a response wakes it, or the DIMSE timeout
+   * passes (the association is then aborted at once: a peer that lets it
+   * pass will not close it either).
+   */
+  async #wait(done, setWake, operation2, o) {
+    const ms = o.timeoutMs ?? this.#setup.dimseTimeoutMs;
+    let cancel;
+    let timedOut = false;
+    await new Promise((resolve2) => {
+      setWake(resolve2);
+      if (done()) return resolve2();
+      if (ms) {
+        cancel = after(ms, () => {
+          timedOut = true;
+          resolve2();
+        });
+      }
+    });
+    setWake(void 0);
+    cancel?.();
+    if (timedOut && !done()) {
+      const err = new DimseTimeout(operation2, ms);
+      this.#setup.onEvent?.({
+        type: "aborting",
+        reason: err.message
+      });
+      this.#log("error", `${err.message}: aborting`);
+      this.#end(err);
+      await this.#ul.abort({
+        closeNow: true
+      });
+      throw err;
+    }
+  }
+  /** Records how the association ended and fails every waiting operation with it. */
+  #end(err) {
+    if (this.#ended) return this.#ended;
+    this.#ended = err;
+    this.#incomingData?.fail(err.message);
+    this.#waiters.failAll(err);
+    return err;
+  }
+  /** How the association ended, once the reader has seen it end. */
+  async #terminal() {
+    if (this.#ended) return this.#ended;
+    this.#pump ??= this.#read();
+    await this.#pump;
+    return this.#ended ?? new AssociationAborted({
+      source: "provider",
+      reason: "closed"
+    });
+  }
+  /** The one reader: every event of the channel goes to whoever it belongs to. */
+  async #read() {
+    for (; ; ) {
+      const ev = await this.channel.receive();
+      switch (ev.kind) {
+        case "command": {
+          const m = ev.message;
+          if ("messageIdBeingRespondedTo" in m && m.type.endsWith("-RSP")) {
+            const w = this.#waiters.get(m.messageIdBeingRespondedTo);
+            if (!w) {
+              await this.#protocolError(new ProtocolError("unknown-message-id", `${m.type} (message ID ${m.messageIdBeingRespondedTo}, none of ours)`));
+              return;
+            }
+            if (hasDataset(m)) {
+              const parts = [];
+              this.#data = (chunk, last) => {
+                parts.push(chunk.slice());
+                if (last) {
+                  this.#data = void 0;
+                  return w.push({
+                    message: m,
+                    dataset: concatBytes(parts)
+                  }) ?? Promise.resolve();
+                }
+                return Promise.resolve();
+              };
+            } else {
+              const full = w.push({
+                message: m
+              });
+              if (full) await full;
+            }
+            continue;
+          }
+          if (!await this.#incoming(ev.contextId, m)) return;
+          continue;
+        }
+        case "data":
+          if (!this.#data) {
+            await this.#protocolError(new ProtocolError("unexpected-event", "data"));
+            return;
+          }
+          await this.#data(ev.chunk, ev.last);
+          continue;
+        case "release-requested":
+          if (this.#waiters.size > 0) {
+            await this.#protocolError(new ProtocolError("release-requested", "A-RELEASE-RQ"));
+            return;
+          }
+          await this.#ul.respondRelease().catch(() => {
+          });
+          this.#markReleased();
+          return;
+        case "released":
+          this.#markReleased();
+          return;
+        case "aborted":
+          this.#log(ev.source === "local" ? "info" : "error", `aborted (${ev.source}): ${ev.reason}`);
+          this.#end(new AssociationAborted({
+            source: ev.source,
+            reason: ev.reason,
+            abort: ev.abort
+          }));
+          return;
+        case "protocol-error":
+          await this.#protocolError(new ProtocolError("malformed", ev.reason));
+          return;
+        case "timeout":
+          continue;
+      }
+    }
+  }
+  async #protocolError(err) {
+    this.#log("error", `${err.message}: aborting`);
+    this.#setup.onEvent?.({
+      type: "aborting",
+      reason: err.message
+    });
+    this.#end(err);
+    await this.#ul.abort();
+  }
+  /**
+   * A request from the peer on our association (the C-STORE sub-operations
+   * of a C-GET): answered by the services given to `associate()`, with the
+   * C-STORE SCP role negotiated (PS3.7 D.3.3.4). False when it ended the
+   * association.
+   */
+  async #incoming(contextId, m) {
+    const context = this.contexts.find((c) => c.id === contextId);
+    if (!context) {
+      await this.#protocolError(new ProtocolError("unexpected-message", `${m.type} on context ${contextId}`));
+      return false;
+    }
+    const data = m.type === "C-STORE-RQ" ? new ChunkQueue() : void 0;
+    if (data) {
+      this.#data = (chunk, last) => data.push(chunk, last);
+      this.#incomingData = data;
+    }
+    const info2 = {
+      name: this.name,
+      peer: this.peer,
+      callingAeTitle: this.rq.callingAeTitle,
+      calledAeTitle: this.rq.calledAeTitle,
+      rq: this.rq,
+      ac: this.ac
+    };
+    const controller = new AbortController();
+    const answered = dispatchRequest(this.#setup.services, {
+      message: m,
+      context,
+      association: info2,
+      dataset: data,
+      signal: controller.signal,
+      send: (rsp) => this.#exclusive(contextId, rsp),
+      logger: this.#setup.logger
+    });
+    if (!data) {
+      const ok = await answered;
+      if (!ok) await this.#protocolError(new ProtocolError("unexpected-message", m.type));
+      return ok;
+    }
+    answered.then((ok) => {
+      if (!ok) return this.#protocolError(new ProtocolError("unexpected-message", m.type));
+    }).catch((err) => {
+      this.#log("error", `service failed: ${err instanceof Error ? err.message : err}`);
+    }).finally(() => {
+      if (this.#data && data.done) this.#data = void 0;
+      if (this.#incomingData === data) this.#incomingData = void 0;
+    });
+    return true;
+  }
+  #log(level, line) {
+    const log = this.#setup.logger;
+    if (log?.isEnabled(level)) log[level](`${this.name}: ${line}`);
+  }
+};
+function isPending2(m) {
+  return "status" in m && m.status !== void 0 && (m.status & 65280) === 65280;
+}
+async function fileSource(path) {
+  const { inspectDicomFile: inspectDicomFile2, readDatasetChunks: readDatasetChunks2 } = await import("./movescu.part10.js");
+  const info2 = await inspectDicomFile2(path, "file-or-dataset");
+  return {
+    // One buffer reused for every chunk: the channel copies each into its PDUs first.
+    dataset: readDatasetChunks2(info2, 64 * 1024, {
+      reuse: true
+    }),
+    transferSyntax: info2.transferSyntaxUid,
+    sopClassUid: info2.sopClassUid,
+    sopInstanceUid: info2.sopInstanceUid
+  };
+}
+var Places = class {
+  #size;
+  #taken = 0;
+  #queue = [];
+  #idle = [];
+  constructor(size) {
+    this.#size = size;
+  }
+  /** A place is ours at once (undefined), or once the promise resolves. */
+  take() {
+    if (this.#size === 0 || this.#taken < this.#size) {
+      this.#taken++;
+      return void 0;
+    }
+    return new Promise((resolve2) => this.#queue.push(resolve2));
+  }
+  /** Gives a place back: the first waiting takes it over. */
+  give() {
+    const next = this.#queue.shift();
+    if (next) next();
+    else if (--this.#taken === 0 && this.#idle.length > 0) {
+      for (const idle of this.#idle.splice(0)) idle();
+    }
+  }
+  /** Resolves once no place is taken (every operation answered or failed). */
+  idle() {
+    if (this.#taken === 0) return Promise.resolve();
+    return new Promise((resolve2) => this.#idle.push(resolve2));
+  }
+};
+var counter = 0;
+async function requestWith(peer, rq, o = {}) {
+  const where2 = {
+    host: peer.host,
+    port: peer.port
+  };
+  o.signal?.throwIfAborted();
+  o.onEvent?.({
+    type: "requesting",
+    rq,
+    peer: where2
+  });
+  const t0 = performance.now();
+  let transport;
+  try {
+    transport = await connect(where2, o);
+  } catch (err) {
+    if (err instanceof DicomNetworkError) throw err;
+    const denied = err instanceof ConnectError ? err.permission : missingPermission(err);
+    if (!(err instanceof ConnectError) && !denied) throw err;
+    throw new ConnectFailed(where2, err, denied);
+  }
+  const tls = transport.tls;
+  o.onEvent?.({
+    type: "connected",
+    ms: performance.now() - t0,
+    tls
+  });
+  const t1 = performance.now();
+  const cancel = () => transport.close();
+  o.signal?.addEventListener("abort", cancel, {
+    once: true
+  });
+  let outcome;
+  try {
+    outcome = await requestAssociation(transport, rq, {
+      logger: o.upperLayerLogger ?? o.logger ?? SILENT,
+      artimTimeoutMs: o.timeouts?.acseMs ?? 3e4,
+      idleTimeoutMs: o.timeouts?.idleMs,
+      onPdu: o.onPdu
+    });
+  } finally {
+    o.signal?.removeEventListener("abort", cancel);
+  }
+  if (outcome.kind === "rejected") throw new AssociationRejected(outcome.rj);
+  if (outcome.kind === "aborted") {
+    throw new AssociationAborted({
+      ...outcome,
+      establishing: true
+    });
+  }
+  const { association, ac } = outcome;
+  o.onEvent?.({
+    type: "answered",
+    ms: performance.now() - t1,
+    ac
+  });
+  if (acceptedContexts(rq, ac).length === 0) {
+    await association.abort();
+    throw new NoPresentationContext(ac);
+  }
+  let channel;
+  try {
+    channel = new DimseChannel(o.maxSendPdu ? limitSendPdu(association, o.maxSendPdu) : association);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    await association.abort();
+    throw new ProtocolError("unusable-max-length", err.message);
+  }
+  const assoc = new Association({
+    ul: association,
+    channel,
+    rq,
+    ac,
+    peer: where2,
+    tls,
+    name: `${rq.callingAeTitle}->${rq.calledAeTitle}(${++counter})`,
+    dimseTimeoutMs: o.timeouts?.dimseMs,
+    services: o.services ?? [],
+    logger: o.logger,
+    onEvent: o.onEvent
+  });
+  o.signal?.addEventListener("abort", () => assoc.abort().catch(() => {
+  }), {
+    once: true
+  });
+  if (o.logger?.isEnabled("info")) {
+    o.logger.info(`${assoc.name}: associated with ${where2.host}:${where2.port}`);
+  }
+  return assoc;
+}
+async function connect(peer, o) {
+  if (o.connect) return await o.connect(peer);
+  if (o.tls) {
+    const { connectTls } = await import("./movescu.tls.js");
+    return await connectTls(peer.host, peer.port, o.tls.settings, {
+      timeoutMs: o.timeouts?.connectMs,
+      family: o.family ?? "auto",
+      credentials: o.tls.credentials
+    });
+  }
+  return await connectTcp({
+    host: peer.host,
+    port: peer.port,
+    family: o.family ?? "auto",
+    timeoutMs: o.timeouts?.connectMs
+  });
+}
+var SILENT = {
+  trace: () => {
+  },
+  debug: () => {
+  },
+  info: () => {
+  },
+  warn: () => {
+  },
+  error: () => {
+  },
+  isEnabled: () => false
+};
+function limitSendPdu(a, max) {
+  return {
+    get state() {
+      return a.state;
+    },
+    get bytesReceived() {
+      return a.bytesReceived;
+    },
+    get lastActivity() {
+      return a.lastActivity;
+    },
+    peerMaxPdu: a.peerMaxPdu === 0 ? max : Math.min(a.peerMaxPdu, max),
+    ourMaxPdu: a.ourMaxPdu,
+    receive: () => a.receive(),
+    ...a.poll && {
+      poll: () => a.poll()
+    },
+    sendPData: (pdu) => a.sendPData(pdu),
+    release: () => a.release(),
+    respondRelease: () => a.respondRelease(),
+    abort: (opts) => a.abort(opts),
+    closed: a.closed
+  };
+}
+function explainReject(rj, ae) {
+  const transient = rj.result === 2 ? " (transient: retrying later may work)" : "";
+  const key = `${rj.source}/${rj.reason}`;
+  const why = {
+    "1/1": `the peer rejected the association without giving a reason: check that it knows our AE title '${ae.calling}' and that '${ae.called}' is its AE title`,
+    "1/2": "the peer does not support the DICOM application context: it may not be a DICOM service, or only a private one",
+    "1/3": `calling AE title '${ae.calling}' not recognized: the peer only accepts AE titles it was configured with; ask for ours to be added or set -aet; AE titles are case-sensitive`,
+    "1/7": `called AE title '${ae.called}' not recognized: -aec must match the AE title configured on the peer; AE titles are case-sensitive`,
+    "2/1": "the peer's DICOM stack rejected the association without giving a reason",
+    "2/2": "the peer does not support DICOM upper layer protocol version 1",
+    "3/1": "the peer is too busy (temporary congestion): try again later",
+    "3/2": "the peer has reached its limit of associations (local limit exceeded): try again later or raise its limit"
+  };
+  return (why[key] ?? `the peer rejected the association (${describeReject(rj).join("; ")})`) + transient;
+}
+function explainPeerAbort(abort, during, callingAeTitle = "") {
+  if (abort.source === 0) {
+    return during === "association" ? `the peer's application refused the association by aborting it instead of rejecting it: it usually does not know our AE title '${callingAeTitle}' or this host's address, or has reached a limit of connections or licences; check the peer's log and its list of known AE titles and hosts` : "the peer's application ended the association (it gives no reason): it usually could not process the request (disk full, object refused, restart, an operator); check the peer's log at this time";
+  }
+  if (abort.source !== 2) {
+    return "the abort carries a reserved source: the peer does not follow PS3.8; check its log";
+  }
+  switch (abort.reason) {
+    case 0:
+      return "the peer's DICOM stack gave no reason; check the peer's log";
+    case 1:
+      return "the peer did not recognise a PDU we sent: the port may not speak DICOM's upper layer, or something between us (a proxy, a TLS terminator) alters the stream";
+    case 2:
+      return "the peer got a PDU it did not expect in its state: often its own timeout expired first, or it does not support what we asked; check its log and timeouts";
+    case 4:
+    case 5:
+      return "the peer does not accept an item of our request (an extended negotiation item such as user identity?); check what it supports";
+    case 6:
+      return "the peer found a value of our request invalid: often the maximum PDU length, an AE title, or more presentation contexts or transfer syntaxes than it takes; check its log";
+    default:
+      return `the abort carries reserved reason ${abort.reason}: the peer does not follow PS3.8; check its log`;
+  }
+}
+function startScuResult(o) {
+  return {
+    outcome: "success",
+    peer: {
+      host: o.host,
+      port: o.port
+    },
+    callingAeTitle: o.callingAeTitle,
+    calledAeTitle: o.calledAeTitle,
+    timings: {}
+  };
+}
+var now = () => performance.now();
+var since = (t) => Math.round((now() - t) * 1e3) / 1e3;
+async function openAssociation(o, rq, p) {
+  const log = o.logger;
+  const dumpLevel = p.dumpLevel ?? "debug";
+  const tlsWords = o.connect ? {
+    ...await import("./movescu.tls_errors.js"),
+    ...await import("./movescu.tls_advice.js")
+  } : void 0;
+  const dump = log.isEnabled(dumpLevel) || log.isEnabled("debug") ? {
+    ...await import("./movescu.dump.js"),
+    ...await import("./movescu.uid_names.js")
+  } : void 0;
+  const fail = (outcome, diagnosis) => ({
+    ok: false,
+    outcome,
+    diagnosis
+  });
+  let tAssoc;
+  let tls;
+  let assoc;
+  try {
+    assoc = await requestWith({
+      aeTitle: o.calledAeTitle,
+      host: o.host,
+      port: o.port
+    }, rq, {
+      family: o.family,
+      maxSendPdu: o.maxSendPdu,
+      timeouts: {
+        connectMs: o.connectTimeoutMs,
+        acseMs: o.acseTimeoutMs,
+        dimseMs: o.dimseTimeoutMs,
+        idleMs: o.socketTimeoutMs
+      },
+      connect: o.connect && (() => o.connect(o)),
+      services: p.services,
+      upperLayerLogger: log,
+      onPdu: dump && pduLogger(log, dump.formatPduHeaderAndHex),
+      onEvent: (e) => {
+        switch (e.type) {
+          case "requesting":
+            if (log.isEnabled(dumpLevel)) {
+              log[dumpLevel](`Request Parameters:
+${dumpParameters(dump, "A-ASSOCIATE-RQ", rq, void 0, o)}`);
+            }
+            log.info("Requesting Association");
+            return;
+          case "connected":
+            p.timings.connectMs = round3(e.ms);
+            tls = e.tls;
+            if (tls && p.result) p.result.tls = tls;
+            tAssoc = now();
+            return;
+          case "answered":
+            p.timings.associateMs = round3(e.ms);
+            if (log.isEnabled(dumpLevel)) {
+              log[dumpLevel](`Association Parameters Negotiated:
+${dumpParameters(dump, "A-ASSOCIATE-AC", rq, e.ac, o)}`);
+            }
+            return;
+        }
+      }
+    });
+  } catch (err) {
+    if (tAssoc !== void 0 && p.timings.associateMs === void 0) {
+      p.timings.associateMs = since(tAssoc);
+    }
+    return establishmentFailure(err, o, rq, p, tls !== void 0, fail, tlsWords);
+  }
+  const ac = assoc.ac;
+  const refused = p.check?.(ac);
+  if (refused) {
+    await assoc.abort();
+    return refused;
+  }
+  log.info(`Association Accepted (Max Send PDV: ${assoc.maxSendPdv})`);
+  return {
+    ok: true,
+    assoc,
+    association: assoc.channel.association,
+    ac,
+    contexts: [
+      ...assoc.contexts
+    ],
+    channel: assoc.channel
+  };
+}
+function establishmentFailure(err, o, rq, p, overTls, fail, tlsWords) {
+  const log = o.logger;
+  if (err instanceof ConnectFailed) {
+    const denied = err.permission;
+    if (denied) {
+      log.fatal(`Association Request Failed: ${describePermission(denied)}`);
+      return fail("not-permitted", `${describePermission(denied)}: run deno with ${denied.flag} (README: "Install and run" lists each tool's flags)`);
+    }
+    const cause = err.cause;
+    const overTlsError = tlsWords && cause instanceof tlsWords.TlsError ? cause : void 0;
+    const layer = overTlsError ? "TLS error" : "TCP Initialization Error";
+    log.fatal(`Association Request Failed: ${layer}: ${overTlsError ? tlsWords.tlsMessage(overTlsError) : cause.message}`);
+    return fail("connect-failed", connectAdvice(cause, o, tlsWords));
+  }
+  if (err instanceof AssociationRejected) {
+    const text = describeReject(err.rj);
+    log.fatal(`Association Rejected:
+${text.join("\n")}`);
+    const { result, source, reason } = err;
+    return {
+      ...fail("rejected", explainReject(err.rj, {
+        calling: o.callingAeTitle,
+        called: o.calledAeTitle
+      })),
+      reject: {
+        result,
+        source,
+        reason,
+        text
+      }
+    };
+  }
+  if (err instanceof AssociationAborted) {
+    log.fatal(`Association Request Failed: ${err.reason}`);
+    return fail("association-failed", associationAdvice(err, overTls, rq, o));
+  }
+  if (err instanceof NoPresentationContext) {
+    log.fatal("No Acceptable Presentation Contexts");
+    const diagnosis = typeof p.noContextDiagnosis === "string" ? p.noContextDiagnosis : p.noContextDiagnosis(err.ac);
+    return fail("no-presentation-context", diagnosis);
+  }
+  if (err instanceof ProtocolError && err.kind === "unusable-max-length") {
+    log.fatal(`Association Request Failed: ${err.detail}`);
+    return fail("association-failed", `the peer cannot receive any data: ${err.detail}`);
+  }
+  throw err;
+}
+function round3(ms) {
+  return Math.round(ms * 1e3) / 1e3;
+}
+async function closeAssociation(assoc, o, timings) {
+  const log = o.logger;
+  const t = now();
+  if (o.abort) {
+    log.info("Aborting Association");
+    await assoc.abort();
+  } else {
+    log.info("Releasing Association");
+    try {
+      await assoc.release();
+    } catch (err) {
+      const reason = err instanceof AssociationAborted ? err.reason : err instanceof ProtocolError ? err.detail : (() => {
+        throw err;
+      })();
+      log.fatal(`Association Release Failed: ${reason}`);
+      return `the association ended badly during release: ${reason}`;
+    }
+  }
+  timings.releaseMs = since(t);
+  return void 0;
+}
+function operationFailure(err, w, log) {
+  const op = w.operation;
+  const failed = (line) => log.error(`${w.failedPrefix}${line}`);
+  const aborted = (outcome, statusText, diagnosis) => {
+    log.info("Aborting Association");
+    return {
+      ok: false,
+      outcome,
+      statusText,
+      diagnosis
+    };
+  };
+  if (err instanceof DimseTimeout) {
+    const s = err.timeoutMs / 1e3;
+    failed(`DIMSE timeout after ${s} s`);
+    return aborted("dimse-timeout", "no response", `no ${op}-RSP within ${s} s (-td): the peer is overloaded or hung`);
+  }
+  if (err instanceof AssociationAborted) {
+    failed(err.reason);
+    log.info("Peer Aborted Association");
+    return {
+      ok: false,
+      outcome: "aborted",
+      statusText: "aborted",
+      diagnosis: `the association was aborted during the ${w.activity}: ${err.reason}` + (err.abort ? `: ${explainPeerAbort(err.abort, "operation")}` : "")
+    };
+  }
+  if (err instanceof ProtocolError) {
+    switch (err.kind) {
+      case "release-requested":
+        log.fatal("Protocol Error: Peer requested release (Aborting)");
+        return aborted("aborted", "release requested", "the peer asked to release the association before answering");
+      case "malformed":
+        failed(err.detail);
+        return aborted("aborted", "malformed message", `the peer sent a malformed DIMSE message: ${err.detail}`);
+      case "unexpected-message":
+      case "unknown-message-id":
+        failed(`unexpected ${err.detail} on the association`);
+        return aborted("aborted", "unexpected message", `the peer answered the ${op}-RQ with ${err.detail}`);
+      case "unexpected-event":
+        failed(`unexpected ${err.detail} from the peer`);
+        return aborted("aborted", `unexpected ${err.detail}`, `the peer sent unexpected ${err.detail} instead of a ${op}-RSP`);
+    }
+  }
+  throw err;
+}
+function dumpParameters({ formatAssociateDump, uidName: uidName2 }, kind, rq, ac, o) {
+  return formatAssociateDump(kind, {
+    rq,
+    ac,
+    we: "requestor",
+    ourImplementationClassUid: IMPLEMENTATION_CLASS_UID,
+    ourImplementationVersionName: IMPLEMENTATION_VERSION_NAME,
+    ourMaxPdu: o.maxPdu,
+    uidName: uidName2
+  });
+}
+function connectAdvice(err, o, tlsWords) {
+  const where2 = `${o.host}:${o.port}`;
+  if (tlsWords && err instanceof tlsWords.TlsError) {
+    return `${tlsWords.tlsMessage(err)}; ${tlsWords.tlsAdvice(err)}`;
+  }
+  switch (err.code) {
+    case "refused":
+      return `${err.message}: nothing listens on that port; check the host, the port and that the SCP is running`;
+    case "timeout":
+      return `${err.message}: the host did not answer; check the host name, routing and firewalls between here and the peer`;
+    case "lookup":
+      return `${err.message}: check the spelling or use an IP address (-i4/-i6 choose the family)`;
+    case "unreachable":
+      return `${err.message}: no route to ${where2}; check the network and firewalls`;
+    case "not-permitted":
+    case "other":
+      return `${err.message}: check the host and port`;
+  }
+}
+var DCMTK_MAX_TRANSFER_SYNTAXES = 50;
+function associationAdvice(outcome, overTls, rq, o) {
+  const reason = outcome.reason;
+  if (/TLS alert/.test(reason)) {
+    return "the peer answered with a TLS alert, not a DICOM PDU: it expects TLS on this port; use +tls key cert or +tla, with +cf the CA of its certificate";
+  }
+  if (/looks like HTTP/.test(reason)) {
+    return `port ${o.port} answers in HTTP, not DICOM: it is a web port (a PACS's web UI, REST or DICOMweb), not its DICOM port; use the DICOM port (often 104 or 11112)`;
+  }
+  if (overTls && /closed/.test(reason)) {
+    return "the peer closed the TLS connection without answering the A-ASSOCIATE-RQ: it may refuse our certificate or require one (+tls key cert); check its log";
+  }
+  if (outcome.abort) {
+    return `${reason}: ${explainPeerAbort(outcome.abort, "association", o.callingAeTitle)}`;
+  }
+  const silent = /closed/.test(reason) || /ARTIM|timeout/i.test(reason);
+  const most = Math.max(...rq.presentationContexts.map((pc) => pc.transferSyntaxes.length));
+  if (silent && most > DCMTK_MAX_TRANSFER_SYNTAXES) {
+    return `${reason}: the peer stayed silent after a request with ${most} transfer syntaxes in one presentation context; some peers (DCMTK 3.6.7: at most ${DCMTK_MAX_TRANSFER_SYNTAXES}) drop such a request without answering: propose ${DCMTK_MAX_TRANSFER_SYNTAXES} or fewer (-pts ${DCMTK_MAX_TRANSFER_SYNTAXES})`;
+  }
+  if (/closed/.test(reason)) {
+    return "the peer closed the connection without answering the A-ASSOCIATE-RQ: it may not be a DICOM service, may expect TLS, or may refuse connections from this address";
+  }
+  if (/ARTIM|timeout/i.test(reason)) {
+    return `${reason}: the port accepts connections but nothing answers in DICOM; check that it is the DICOM port and whether the peer expects TLS (raise -ta if it is just slow)`;
+  }
+  return `the association request failed: ${reason}`;
+}
+
 // lib/ae/budget.ts
 // lib/ae/server.ts
 var ASSUMED_FREE_DESCRIPTORS = 1e3;
@@ -13628,12 +18550,12 @@ function readDescriptorLimit(need = 0, upTo = PROBE_DESCRIPTORS) {
     const text = Deno.readTextFileSync("/proc/self/limits");
     const m = /^Max open files\s+(\d+|unlimited)/m.exec(text);
     if (m) {
-      const open = [
+      const open2 = [
         ...Deno.readDirSync("/proc/self/fd")
       ].length;
       const limit = m[1] === "unlimited" ? Number.MAX_SAFE_INTEGER : Number(m[1]);
       return {
-        free: Math.max(0, limit - open),
+        free: Math.max(0, limit - open2),
         atLeast: false,
         source: "/proc/self/limits"
       };
@@ -13706,11 +18628,11 @@ var Place = class {
   hooks;
   released;
   evicted;
-  constructor(budget, host, close, since) {
+  constructor(budget, host, close, since2) {
     this.budget = budget;
     this.host = host;
     this.close = close;
-    this.since = since;
+    this.since = since2;
     this.released = false;
     this.evicted = false;
   }
@@ -13835,9 +18757,9 @@ var ConnectionBudget = class {
    */
   #evictPending(host) {
     if (this.#evicting >= EVICT_SLACK) return false;
-    const now = this.#now();
+    const now2 = this.#now();
     for (const p of this.#pending) {
-      if (now - p.since < EVICT_AFTER_MS) return false;
+      if (now2 - p.since < EVICT_AFTER_MS) return false;
       if (p.evicted || host !== void 0 && p.host !== host) continue;
       this.#evictPlace(p, p.close);
       return true;
@@ -13851,13 +18773,13 @@ var ConnectionBudget = class {
   #evictQuiet(host) {
     if (this.#evicting >= EVICT_SLACK) return false;
     let quietest;
-    let since = this.#now() - EVICT_QUIET_MS;
+    let since2 = this.#now() - EVICT_QUIET_MS;
     for (const p of this.#associated) {
       if (p.evicted || host !== void 0 && p.host !== host) continue;
       const last = p.hooks.lastActivity();
-      if (last <= since) {
+      if (last <= since2) {
         quietest = p;
-        since = last;
+        since2 = last;
       }
     }
     if (!quietest) return false;
@@ -13871,7 +18793,7 @@ var ConnectionBudget = class {
   }
   /** Counts a refusal or eviction in the current burst, reporting the burst's first. */
   #incident(cap, limit, peer, action) {
-    const now = this.#now();
+    const now2 = this.#now();
     if (!this.#burst) {
       this.#burst = {
         refused: {
@@ -13881,8 +18803,8 @@ var ConnectionBudget = class {
         },
         evicted: 0,
         seconds: 0,
-        first: now,
-        last: now
+        first: now2,
+        last: now2
       };
       this.#reports.onOverload?.({
         cap,
@@ -13894,7 +18816,7 @@ var ConnectionBudget = class {
     this.#refused++;
     if (action === "evicted") this.#burst.evicted++;
     else this.#burst.refused[cap]++;
-    this.#burst.last = now;
+    this.#burst.last = now2;
     this.#timer ??= after(BURST_QUIET_MS, () => this.#checkBurst());
   }
   #checkBurst() {
@@ -14016,18 +18938,18 @@ var DicomServer = class _DicomServer {
     const log = o.logger;
     const perAssociation = o.descriptorsPerAssociation ?? 1;
     const need = descriptorsNeeded(o.limits ?? {}, perAssociation);
-    const resolve = (found2) => {
-      const free = o.freeDescriptors ?? found2.free;
+    const resolve2 = (found22) => {
+      const free = o.freeDescriptors ?? found22.free;
       const { limits, lowered } = resolveLimits(free, perAssociation, o.limits);
-      for (const line2 of lowered) {
-        log.warn(`${line2} (raise the open file limit: ulimit -n, or LimitNOFILE= for systemd)`);
+      for (const line of lowered) {
+        log.warn(`${line} (raise the open file limit: ulimit -n, or LimitNOFILE= for systemd)`);
       }
-      log.debug(`Connection limits: ${limits.maxPending} waiting to associate, ${limits.maxAssociations} associations, ${limits.maxPerPeer} per peer address (${found2?.atLeast ? "at least " : ""}${free} files free${found2 ? `, from ${found2.source}` : ""})`);
+      log.debug(`Connection limits: ${limits.maxPending} waiting to associate, ${limits.maxAssociations} associations, ${limits.maxPerPeer} per peer address (${found22?.atLeast ? "at least " : ""}${free} files free${found22 ? `, from ${found22.source}` : ""})`);
       return limits;
     };
-    const found = o.freeDescriptors === void 0 ? readDescriptorLimit(need, FIRST_PROBE_DESCRIPTORS) : void 0;
-    const partial = found?.source === "probe" && found.atLeast && found.free < PROBE_DESCRIPTORS;
-    const budget = new ConnectionBudget(resolve(found), {
+    const found2 = o.freeDescriptors === void 0 ? readDescriptorLimit(need, FIRST_PROBE_DESCRIPTORS) : void 0;
+    const partial = found2?.source === "probe" && found2.atLeast && found2.free < PROBE_DESCRIPTORS;
+    const budget = new ConnectionBudget(resolve2(found2), {
       onOverload: (e) => {
         log.warn(overloadLine(e, budget));
         o.onEvent?.({
@@ -14045,11 +18967,11 @@ var DicomServer = class _DicomServer {
       // The fuller count runs while connections hold descriptors: what they hold is free to
       // the caps too, or a crowd that meets a cap would shrink the caps it met.
       widen: partial ? () => {
-        const found2 = readDescriptorLimit(need);
+        const found22 = readDescriptorLimit(need);
         const held = budget.pending + budget.associations * perAssociation;
-        return resolve({
-          ...found2,
-          free: found2.free + held
+        return resolve2({
+          ...found22,
+          free: found22.free + held
         });
       } : void 0
     });
@@ -14454,8 +19376,8 @@ var DicomServer = class _DicomServer {
             live.handling = reading = true;
             const cancel = window > 1 ? new AbortController() : void 0;
             let detached;
-            const detaching = cancel && new Promise((resolve) => {
-              detached = () => resolve("detached");
+            const detaching = cancel && new Promise((resolve2) => {
+              detached = () => resolve2("detached");
             });
             let isDetached = false;
             const ctx = {
@@ -14873,10 +19795,6 @@ var PartFile = class {
     this.#file.close();
   }
 };
-function normalizeDir(dir) {
-  const trimmed = dir.replace(/[/\\]+$/, "");
-  return trimmed === "" ? dir : trimmed;
-}
 function childPath(dir, name) {
   if (name === "" || name === "." || name === ".." || !isSafeNamePart(name)) return void 0;
   return `${dir}/${name}`;
@@ -14905,6 +19823,90 @@ var STORE_STATUS = {
    */
   cannotUnderstand: 49152
 };
+function verification(o = {}) {
+  const syntaxes = o.transferSyntaxes ?? UNCOMPRESSED_TRANSFER_SYNTAXES;
+  return singleResponse({
+    name: "verification",
+    commands: [
+      "C-ECHO-RQ"
+    ],
+    abstractSyntaxes: [
+      VERIFICATION_SOP_CLASS
+    ],
+    transferSyntaxes: (uid) => uid === VERIFICATION_SOP_CLASS ? syntaxes : void 0,
+    failureStatus: 272,
+    handler: () => 0
+  });
+}
+function storage(o) {
+  const classes = o.sopClasses ?? STORAGE_SOP_CLASSES.map((c) => c.uid);
+  const known = new Set(classes);
+  const syntaxes = o.transferSyntaxes ?? UNCOMPRESSED_TRANSFER_SYNTAXES;
+  return singleResponse({
+    name: "storage",
+    commands: [
+      "C-STORE-RQ"
+    ],
+    abstractSyntaxes: classes,
+    transferSyntaxes: (uid) => known.has(uid) ? syntaxes : void 0,
+    failureStatus: STORE_STATUS.cannotUnderstand,
+    handler: (ctx) => {
+      const m = ctx.message;
+      if (m.affectedSopClassUid !== ctx.context.abstractSyntax) {
+        throw new DimseError(STORE_STATUS.sopClassNotSupported, `SOP class ${m.affectedSopClassUid} is not the context's ${ctx.context.abstractSyntax}`, [
+          2
+        ]);
+      }
+      return o.store(ctx);
+    }
+  });
+}
+function fileStore(o) {
+  const sink = o.sink ?? DENO_FILE_SINK;
+  const pool = o.buffers ?? new WriteBufferPool();
+  const name = o.name ?? ((m) => `${sopClassModality(m.affectedSopClassUid)}.${m.affectedSopInstanceUid}.dcm`);
+  return async (ctx) => {
+    const m = ctx.message;
+    if (!isValidUid(m.affectedSopInstanceUid)) {
+      throw new DimseError(STORE_STATUS.cannotUnderstand, `SOP instance UID ${JSON.stringify(m.affectedSopInstanceUid)} is not a UID`, [
+        4096
+      ]);
+    }
+    const final = childPath(o.dir, name(m));
+    const partPath = final && `${final}.${crypto.randomUUID().slice(0, 8)}.part`;
+    if (!final || !partPath) {
+      throw new DimseError(STORE_STATUS.cannotUnderstand, "the file name would leave the directory");
+    }
+    const meta = encodeFileMeta({
+      mediaStorageSopClassUid: m.affectedSopClassUid,
+      mediaStorageSopInstanceUid: m.affectedSopInstanceUid,
+      transferSyntaxUid: ctx.context.transferSyntax,
+      sourceAeTitle: ctx.association.callingAeTitle
+    });
+    let part;
+    try {
+      part = new PartFile(sink, partPath, meta, {
+        size: 256 * 1024,
+        pool
+      });
+    } catch (err) {
+      throw new DimseError(STORE_STATUS.outOfResources, `cannot write file: ${errorText2(err)}`);
+    }
+    try {
+      for await (const chunk of ctx.dataset) part.add(chunk);
+      part.finish();
+      if (!sink.moveNew(part.path, final)) sink.rename(part.path, final);
+    } catch (err) {
+      part.discard();
+      if (ctx.signal.aborted) throw err;
+      throw new DimseError(STORE_STATUS.outOfResources, `cannot write file: ${errorText2(err)}`);
+    }
+    o.onStored?.(final, ctx);
+  };
+}
+function errorText2(err) {
+  return err instanceof Error ? err.message : String(err);
+}
 var UNCOMPRESSED = [
   EXPLICIT_VR_LITTLE_ENDIAN,
   EXPLICIT_VR_BIG_ENDIAN,
@@ -14943,570 +19945,700 @@ function storeScpTransferSyntaxes(choice) {
     ...UNCOMPRESSED.filter((ts) => ts !== choice.prefer)
   ];
 }
-var STANDARD_ROOT = "1.2.840.10008.";
-var STORAGE_BRANCH = "1.2.840.10008.5.1.4.1.1.";
-function mayBeStorageClass(uid) {
-  return isValidUid(uid) && uidName(uid) === void 0 && (!uid.startsWith(STANDARD_ROOT) || uid.startsWith(STORAGE_BRANCH));
-}
-var PromiscuousSyntaxes = class extends Map {
-  #syntaxes;
-  constructor(known, syntaxes) {
-    super(known);
-    this.#syntaxes = syntaxes;
-  }
-  get(uid) {
-    return super.get(uid) ?? (mayBeStorageClass(uid) ? this.#syntaxes : void 0);
-  }
-  has(uid) {
-    return this.get(uid) !== void 0;
-  }
-};
-function storagePolicy(o) {
-  const known = [
-    [
-      VERIFICATION_SOP_CLASS,
-      o.transferSyntaxes
-    ],
-    ...STORAGE_SOP_CLASSES.map((c) => [
-      c.uid,
-      o.transferSyntaxes
-    ])
-  ];
-  return {
-    aeTitle: o.aeTitle,
-    maxPdu: o.maxPdu,
-    allowedCallingAeTitles: o.allowedCallingAeTitles,
-    maxOperationsPerformed: o.maxOperationsPerformed,
-    abstractSyntaxes: o.promiscuous ? new PromiscuousSyntaxes(known, o.transferSyntaxes) : new Map(known)
-  };
-}
-var TAG_SOP_CLASS_UID = 524310;
-var TAG_SOP_INSTANCE_UID = 524312;
-var TAG_STUDY_INSTANCE_UID = 2097165;
-var TAG_AFFECTED_SOP_CLASS_UID = 2;
-var TAG_AFFECTED_SOP_INSTANCE_UID = 4096;
 var WHOLE_DATASET = Object.freeze({
   wholeDataset: true
 });
-function storeHandler(o) {
-  const sink = o.sink ?? DENO_FILE_SINK;
-  const outputDirectory = normalizeDir(o.outputDirectory);
-  const batch = o.writeBatch ?? DEFAULT_WRITE_BATCH;
-  const pool = o.buffers ?? new WriteBufferPool();
-  const studies = {
-    last: void 0
-  };
-  const watched = o.sortStudyPrefix === void 0 ? [
-    TAG_SOP_CLASS_UID,
-    TAG_SOP_INSTANCE_UID
-  ] : [
-    TAG_SOP_CLASS_UID,
-    TAG_SOP_INSTANCE_UID,
-    TAG_STUDY_INSTANCE_UID
-  ];
-  return async (message, ctx) => {
-    if (message.type !== "C-STORE-RQ") return "abort";
-    const started = o.onStore ? performance.now() : 0;
-    const log = ctx.log;
-    const modality = sopClassModality(message.affectedSopClassUid);
-    if (log.isEnabled("debug")) {
-      log.info("Received Store Request");
-      log.debug(dumpMessage(message, "INCOMING", {
-        contextId: ctx.contextId,
-        uidName
-      }));
-    } else {
-      log.info(`Received Store Request (MsgID ${message.messageId}, ${modality === "UNKNOWN" ? "OT" : modality})`);
-    }
-    let failure = checkRequest(message, ctx);
-    if (failure) logRefusal(log, failure);
-    const name = `${o.uniqueFilenames ? `${modality}.X.${newUid()}` : `${modality}.${message.affectedSopInstanceUid}`}${o.extension ?? ""}`;
-    let part;
-    if (!failure && !o.ignore) {
-      const path2 = childPath(outputDirectory, `${name}.${crypto.randomUUID().slice(0, 8)}.part`);
-      try {
-        if (path2 === void 0) throw new Error("the name would leave the output directory");
-        part = new PartFile(sink, path2, fileMeta(message, ctx), {
-          size: batch,
-          pool,
-          onShortage: () => log.warn(`Write buffers of stores in progress reached their total (${pool.held / (1024 * 1024)} MiB): stores write each fragment unbuffered meanwhile`)
-        });
-      } catch (err) {
-        failure = cannotWrite(log, path2 ?? name, err);
-      }
-    }
-    const watcher = part && new TopLevelWatcher(ctx.context.transferSyntax, watched, WHOLE_DATASET);
-    const received = await receiveDataset(ctx, part, watcher, o);
-    if (received.kind !== "complete" || o.abort === "after") {
-      part?.discard();
-      if (received.kind === "interrupted") return {
-        interrupted: received.interrupted
-      };
-      if (received.kind === "complete" || received.why === "option") {
-        log.info("ABORT initiated (due to command line options)");
-        return "abort";
-      }
-      return "timeout";
-    }
-    ctx.detach?.();
-    let path = null;
-    if (part) {
-      const stored = store(part, name, watcher, message, ctx);
-      if (typeof stored === "string") path = stored;
-      else failure = stored;
-    }
-    ctx.tally.bytes += received.bytes;
-    if (path !== null) ctx.tally.stored++;
-    const status = failure?.status ?? STORE_STATUS.success;
-    await ctx.channel.send(ctx.contextId, {
-      type: "C-STORE-RSP",
-      messageIdBeingRespondedTo: message.messageId,
-      affectedSopClassUid: message.affectedSopClassUid,
-      // U(=) in PS3.7 Table 9.3-2: not echoed when it is no UID at all.
-      affectedSopInstanceUid: isValidUid(message.affectedSopInstanceUid) ? message.affectedSopInstanceUid : void 0,
-      status,
-      ...failure && {
-        errorComment: failure.comment.slice(0, 64),
-        ...failure.offending !== void 0 && {
-          offendingElement: [
-            failure.offending
-          ]
-        }
-      }
-    });
-    o.onStore?.({
-      event: "store",
-      peer: ctx.peer,
-      path,
-      messageId: message.messageId,
-      sopClassUid: message.affectedSopClassUid,
-      sopInstanceUid: message.affectedSopInstanceUid,
-      transferSyntax: ctx.context.transferSyntax,
-      bytes: received.bytes,
-      ms: Math.round(performance.now() - started),
-      status,
-      ...failure && {
-        error: failure.comment
-      }
-    });
-    return status;
-  };
-  function store(part, name, watcher, message, ctx) {
-    const log = ctx.log;
-    try {
-      part.finish();
-    } catch (err) {
-      part.discard();
-      return cannotWrite(log, part.path, err);
-    }
-    const found = checkDataset(watcher, message, o.sortStudyPrefix !== void 0);
-    let dir = outputDirectory;
-    if (!("status" in found) && o.sortStudyPrefix !== void 0) {
-      const study = found.study;
-      const sub = o.sortStudyPrefix === "" ? study : `${o.sortStudyPrefix}_${study}`;
-      dir = childPath(outputDirectory, sub);
-      if (dir !== void 0) {
-        try {
-          const created = sink.makeDirectory(dir);
-          if (studies.last !== study) {
-            log.info(`${created ? "created new" : "using existing"} subdirectory for study: ${dir}`);
-          }
-          studies.last = study;
-        } catch (err) {
-          log.error(`could not create subdirectory for study: ${dir}: ${errorText2(err)}`);
-          part.discard();
-          return {
-            status: STORE_STATUS.outOfResources,
-            comment: "cannot create study directory"
-          };
-        }
-      }
-    }
-    const path = dir === void 0 ? void 0 : childPath(dir, name);
-    if ("status" in found || path === void 0) {
-      part.discard();
-      const failure = "status" in found ? found : {
-        status: STORE_STATUS.cannotUnderstand,
-        comment: "the file name would leave the output directory"
-      };
-      return logRefusal(log, failure);
-    }
-    log.info(`storing DICOM file: ${path}`);
-    try {
-      if (!sink.moveNew(part.path, path)) {
-        log.warn(`DICOM file already exists, overwriting: ${path}`);
-        sink.rename(part.path, path);
-      }
-    } catch (err) {
-      part.discard();
-      return cannotWrite(log, path, err);
-    }
-    return path;
-  }
-}
-function checkRequest(message, ctx) {
-  if (message.affectedSopClassUid !== ctx.context.abstractSyntax) {
-    return {
-      status: STORE_STATUS.sopClassNotSupported,
-      comment: `SOP class ${message.affectedSopClassUid} is not the context's ` + ctx.context.abstractSyntax,
-      offending: TAG_AFFECTED_SOP_CLASS_UID
-    };
-  }
-  if (!isValidUid(message.affectedSopInstanceUid)) {
-    return {
-      status: STORE_STATUS.cannotUnderstand,
-      comment: `SOP instance UID ${JSON.stringify(message.affectedSopInstanceUid)} is not a UID`,
-      offending: TAG_AFFECTED_SOP_INSTANCE_UID
-    };
-  }
-  return void 0;
-}
-function checkDataset(watcher, message, sortByStudy) {
-  if (watcher.error) {
-    return {
-      status: STORE_STATUS.cannotUnderstand,
-      comment: `bad data set: ${watcher.error.message}`
-    };
-  }
-  const values = watcher.values();
-  const sopClass = values.get(TAG_SOP_CLASS_UID);
-  const sopInstance = values.get(TAG_SOP_INSTANCE_UID);
-  if (!sopClass || !sopInstance) {
-    return {
-      status: STORE_STATUS.cannotUnderstand,
-      comment: "data set without SOP class or instance UID",
-      offending: sopClass ? TAG_SOP_INSTANCE_UID : TAG_SOP_CLASS_UID
-    };
-  }
-  if (sopClass !== message.affectedSopClassUid) {
-    return {
-      status: STORE_STATUS.datasetDoesNotMatch,
-      comment: `data set SOP class ${sopClass} differs from the request's`,
-      offending: TAG_SOP_CLASS_UID
-    };
-  }
-  if (sopInstance !== message.affectedSopInstanceUid) {
-    return {
-      status: STORE_STATUS.datasetDoesNotMatch,
-      comment: `data set SOP instance ${sopInstance} differs from the request's`,
-      offending: TAG_SOP_INSTANCE_UID
-    };
-  }
-  if (!sortByStudy) return {};
-  const study = values.get(TAG_STUDY_INSTANCE_UID);
-  if (!study) {
-    return {
-      status: STORE_STATUS.cannotUnderstand,
-      comment: "element StudyInstanceUID (0020,000d) absent or empty in data set",
-      offending: TAG_STUDY_INSTANCE_UID
-    };
-  }
-  if (!isValidUid(study)) {
-    return {
-      status: STORE_STATUS.cannotUnderstand,
-      comment: `Study Instance UID ${JSON.stringify(study)} is not a UID`,
-      offending: TAG_STUDY_INSTANCE_UID
-    };
-  }
-  return {
-    study
-  };
-}
-function fileMeta(message, ctx) {
-  return encodeFileMeta({
-    mediaStorageSopClassUid: message.affectedSopClassUid,
-    mediaStorageSopInstanceUid: message.affectedSopInstanceUid,
-    transferSyntaxUid: ctx.context.transferSyntax,
-    sourceAeTitle: ctx.rq.callingAeTitle
-  });
-}
-var DOTS_PER_UPDATE = 64;
-async function receiveDataset(ctx, part, watcher, o) {
-  let bytes = 0;
-  let dots = 0;
-  o.progress?.("RECV: ");
-  for (; ; ) {
-    const ev = ctx.channel.poll() ?? await ctx.channel.receive(ctx.dimseTimeoutMs);
-    if (ev.kind === "data") {
-      if (o.abort === "during") return {
-        kind: "abort",
-        why: "option"
-      };
-      bytes += ev.chunk.length;
-      part?.add(ev.chunk);
-      if (watcher && !watcher.done) watcher.push(ev.chunk);
-      ev.release?.();
-      if (o.progress && (++dots === DOTS_PER_UPDATE || ev.last)) {
-        o.progress(`${".".repeat(dots)}${ev.last ? "\n" : ""}`);
-        dots = 0;
-      }
-      if (ev.last) {
-        watcher?.end();
-        return {
-          kind: "complete",
-          bytes
-        };
-      }
-      continue;
-    }
-    o.progress?.("\n");
-    if (ev.kind === "timeout") {
-      ctx.log.error(ev.slow ? `${ctx.peer}: data set arriving too slowly: ${slowText(ev.slow)}` : `DIMSE timeout: data set incomplete after ${ctx.dimseTimeoutMs / 1e3} s`);
-      return {
-        kind: "abort",
-        why: "timeout"
-      };
-    }
-    return {
-      kind: "interrupted",
-      interrupted: ev
-    };
-  }
-}
-function logRefusal(log, failure) {
-  log.error(`Store SCP: ${failure.comment}: refusing with ${formatStatus(failure.status, "C-STORE")}`);
-  return failure;
-}
-function cannotWrite(log, path, err) {
-  log.error(`cannot write DICOM file: ${path}: ${errorText2(err)}`);
-  return {
-    status: STORE_STATUS.outOfResources,
-    comment: `cannot write file: ${errorText2(err)}`
-  };
-}
-function errorText2(err) {
-  return err instanceof Error ? err.message : String(err);
-}
-var STALE_PART_AGE_MS = 6e4;
-var PART_NAME = /\.[0-9a-f]{8}\.part$/;
-function staleParts(dir, remove, now = Date.now()) {
-  const found = [];
-  for (const entry of Deno.readDirSync(dir)) {
-    if (!entry.isFile || !PART_NAME.test(entry.name)) continue;
-    const path = `${normalizeDir(dir)}/${entry.name}`;
-    try {
-      found.push({
-        path,
-        ageMs: now - (Deno.lstatSync(path).mtime?.getTime() ?? now)
-      });
-    } catch {
-    }
-  }
-  if (found.length === 0) return void 0;
-  const oldestMs = found.reduce((most, f) => Math.max(most, f.ageMs), -Infinity);
-  let removed = 0;
-  if (remove) {
-    for (const f of found) {
-      if (f.ageMs < STALE_PART_AGE_MS) continue;
-      try {
-        Deno.removeSync(f.path);
-        removed++;
-      } catch {
-      }
-    }
-  }
-  const files = (n) => `${n} partial file${n === 1 ? "" : "s"} (*.part)`;
-  const oldest = `the oldest last written ${age(oldestMs)} ago`;
-  const kept = found.length - removed;
-  const line2 = !remove ? `${files(found.length)} from an earlier run in ${dir}, ${oldest}: --remove-stale-parts removes them` : `removed ${files(removed)} an earlier run left in ${dir}, ${oldest}` + (kept ? `; kept ${kept} written to within the last minute (another storescp?)` : "");
-  return {
-    line: line2,
-    event: {
-      event: "stale-parts",
-      directory: dir,
-      count: found.length,
-      oldestSeconds: Math.round(oldestMs / 1e3),
-      removed
-    }
-  };
-}
-function age(ms) {
-  const s = Math.max(0, Math.round(ms / 1e3));
-  if (s < 120) return `${s} s`;
-  if (s < 7200) return `${Math.round(s / 60)} min`;
-  if (s < 172800) return `${Math.round(s / 3600)} h`;
-  return `${Math.round(s / 86400)} days`;
-}
+var META_CLASS_AT = 132 + 12 + 14 + 8;
 
-// lib/cli/echoscp/echo_handler.ts
-// lib/cli/common/server_lines.ts
-// lib/cli/common/serve.ts
-var echoHandler = (message, ctx) => {
-  if (message.type !== "C-ECHO-RQ") return Promise.resolve("abort");
-  if (ctx.log.isEnabled("info")) ctx.log.info(`Received Echo Request (MsgID ${message.messageId})`);
-  return ctx.channel.send(ctx.contextId, {
-    type: "C-ECHO-RSP",
-    messageIdBeingRespondedTo: message.messageId,
-    affectedSopClassUid: message.affectedSopClassUid,
-    status: 0
-  }).then(success);
+// lib/cli/common/retrieve.ts
+// lib/cli/common/retrieve_options.ts
+var RETRIEVE_EXIT_CODES = {
+  "success": 0,
+  "not-permitted": 2,
+  "connect-failed": 60,
+  "rejected": 61,
+  "cannot-listen": 62,
+  "association-failed": 66,
+  "no-presentation-context": 67,
+  "retrieve-warning": 68,
+  "retrieve-failed": 69,
+  "aborted": 70,
+  "dimse-timeout": 71
 };
-var success = () => 0;
-var WORDING = {
-  pynetdicom: {
-    released: "Association Released",
-    peerAborted: "Association Aborted (by peer)"
-  },
-  dcmtk: {
-    released: "Association Release",
-    peerAborted: "Association Aborted"
-  }
-};
-function dumpLevelOf(style, o) {
-  return style === "dcmtk" && o.showPresentationContexts ? "info" : "debug";
+function retrieveExitCodeDocs(op) {
+  return [
+    {
+      code: "60",
+      meaning: "cannot connect: refused, timed out, unreachable, no such host, TLS"
+    },
+    {
+      code: "61",
+      meaning: "association rejected (A-ASSOCIATE-RJ)"
+    },
+    ...op === "move" ? [
+      {
+        code: "62",
+        meaning: "cannot listen on --port for the instances moved to us"
+      }
+    ] : [],
+    {
+      code: "66",
+      meaning: "association request failed: the peer closed, aborted, stayed silent or spoke no DICOM"
+    },
+    {
+      code: "67",
+      meaning: "no acceptable presentation context for the retrieve"
+    },
+    {
+      code: "68",
+      meaning: "retrieve completed with failed or warning sub-operations (e.g. 0xB000)"
+    },
+    {
+      code: "69",
+      meaning: "retrieve refused or failed (0xA801, 0xA701, 0xA702, 0xC000...)"
+    },
+    {
+      code: "70",
+      meaning: "the association was aborted, or the peer broke the protocol"
+    },
+    {
+      code: "71",
+      meaning: "no response within -td"
+    }
+  ];
 }
-function showsDumps(style, log, o) {
-  return log.isEnabled(dumpLevelOf(style, o)) || log.isEnabled("debug");
+function receivedFileName(m) {
+  return `${sopClassModality(m.affectedSopClassUid)}.${m.affectedSopInstanceUid}`;
 }
-async function loadServerDumps(style, log, o = {}) {
-  if (!showsDumps(style, log, o)) return void 0;
-  return {
-    ...await import("./storescp.dump.js"),
-    ...await import("./storescp.uid_names.js")
-  };
-}
-var EVICTED2 = "closed to make room: its peer was quiet while the server was full";
-function toolReporter(style, log, o = {}, dumps) {
-  const dcmtk = style === "dcmtk";
-  const dumpLevel = dumpLevelOf(style, o);
-  if (!dumps && showsDumps(style, log, o)) {
-    throw new TypeError("toolReporter: the log shows dumps, but none were loaded (loadServerDumps)");
-  }
-  const dump = (kind, rq, ourMaxPdu, ac) => dumps.formatAssociateDump(kind, {
-    rq,
-    ac,
-    we: "acceptor",
-    ourImplementationClassUid: IMPLEMENTATION_CLASS_UID,
-    ourImplementationVersionName: IMPLEMENTATION_VERSION_NAME,
-    ourMaxPdu,
-    uidName: dumps.uidName
+function receivingStore(o) {
+  const paths = /* @__PURE__ */ new WeakMap();
+  const files = fileStore({
+    dir: o.dir,
+    name: o.name ?? receivedFileName,
+    onStored: (path, ctx) => paths.set(ctx, path)
   });
-  return (i) => {
-    switch (i.kind) {
-      case "received":
-        log.info("Association Received");
-        if (log.isEnabled(dumpLevel)) {
-          log[dumpLevel](`${dcmtk ? "" : "Request "}Parameters:
-${dump("A-ASSOCIATE-RQ", i.rq, i.ourMaxPdu)}`);
-        }
-        return;
-      case "answering":
-        if (!dcmtk && log.isEnabled("debug")) {
-          log.debug(`Accept Parameters:
-${dump("A-ASSOCIATE-AC", i.rq, i.ourMaxPdu, i.ac)}`);
-        }
-        return;
-      case "rejected":
-        log.info(i.refused ?? (i.unusable !== void 0 ? `Association Rejected: ${i.unusable}` : `Association Rejected: ${describeReject(i.rj).join(", ")}`));
-        return;
-      case "aborted-while-negotiating":
-        if (i.source === "peer") log.info(`Association Aborted: ${i.reason}`);
-        else log.error(`Association Aborted (${i.peer}): ${i.reason}`);
-        return;
-      case "closed-silently":
-        log.debug(`Connection from ${i.peer} closed without a PDU`);
-        return;
-      case "request-failed":
-        log.error(`Association Request Failed (${i.peer}): ${i.reason}`);
-        return;
-      case "accepted":
-        if (dcmtk) {
-          log.info(`Association Acknowledged (Max Send PDV: ${i.maxSendPdv})`);
-          if (i.contexts.length === 0) log.info("    (but no valid presentation contexts)");
-          if (log.isEnabled(dumpLevel)) {
-            log[dumpLevel](dump("A-ASSOCIATE-AC", i.rq, i.ourMaxPdu, i.ac));
+  return async (ctx) => {
+    const t = performance.now();
+    const m = ctx.message;
+    o.logger.info(o.requestLine(m));
+    let bytes = 0;
+    const source = ctx.dataset;
+    const counted = {
+      ...ctx,
+      dataset: {
+        async *[Symbol.asyncIterator]() {
+          for await (const chunk of source) {
+            bytes += chunk.length;
+            yield chunk;
           }
-          const granted = i.ac.userInformation.asynchronousOperationsWindow;
-          if (granted) {
-            log.info(`Asynchronous Operations Window: requested ${i.rq.userInformation.asynchronousOperationsWindow.maxOperationsInvoked}, granted ${granted.maxOperationsInvoked} outstanding operations`);
-          }
-        } else {
-          log.info("Association Accepted");
         }
-        return;
-      case "ending":
-        log[i.error ? "error" : "info"](i.reason);
-        log.info("Aborting Association");
-        return;
-      case "aborting":
-        log.info("Aborting Association");
-        return;
-      case "released":
-        log.info(WORDING[style].released);
-        return;
-      case "aborted":
-        if (i.source === "peer") log.info(WORDING[style].peerAborted);
-        else if (i.reason === EVICTED2) log.info(`Association Aborted (${i.peer}): ${i.reason}`);
-        else if (i.source === "local") log.info(`Association Aborted (${i.reason})`);
-        else log.error(`Association Aborted (${i.peer}): ${i.reason}`);
-        return;
+      }
+    };
+    let status = 0;
+    let diagnosis = null;
+    try {
+      if (o.ignore) {
+        for await (const _ of counted.dataset) {
+        }
+      } else {
+        await files(counted);
+      }
+    } catch (err) {
+      status = err instanceof DimseError ? err.status : 42752;
+      diagnosis = err instanceof DimseError && err.comment ? err.comment : err instanceof Error ? err.message : String(err);
+      throw err;
+    } finally {
+      if (o.responseLine) o.logger.info(o.responseLine(status));
+      const info2 = ctx.association;
+      o.onReceived({
+        peer: info2.peer,
+        callingAeTitle: info2.callingAeTitle,
+        calledAeTitle: info2.calledAeTitle,
+        messageId: m.messageId,
+        sopClassUid: m.affectedSopClassUid,
+        sopInstanceUid: m.affectedSopInstanceUid,
+        transferSyntax: ctx.context.transferSyntax,
+        path: paths.get(counted) ?? null,
+        status,
+        bytes,
+        ms: since(t),
+        diagnosis
+      });
     }
   };
 }
-function toolServerOptions(style, log, o = {}, dumps) {
+function logText(op, status) {
+  return statusLogText(status, op === "move" ? "C-MOVE" : "C-GET");
+}
+async function runRetrieve(o) {
+  const log = o.logger;
+  const result = {
+    ...startScuResult(o),
+    operation: o.operation,
+    model: o.model,
+    destination: o.destination,
+    planned: o.identifiers.length * o.repeat,
+    responses: [],
+    received: o.received,
+    rolesRefused: []
+  };
+  const fail = (outcome, diagnosis) => {
+    result.outcome = outcome;
+    result.diagnosis = diagnosis;
+    return result;
+  };
+  const { contexts, roles } = qrContexts({
+    model: o.model,
+    operations: [
+      o.operation
+    ],
+    transferSyntaxes: o.proposedSyntaxes,
+    storage: o.storage?.contexts
+  });
+  const rq = buildAssociateRq({
+    aeTitle: o.callingAeTitle,
+    calledAeTitle: o.calledAeTitle,
+    maxPdu: o.maxPdu,
+    presentationContexts: contexts.map((c, i) => ({
+      id: 2 * i + 1,
+      abstractSyntax: c.abstractSyntax,
+      transferSyntaxes: [
+        ...c.transferSyntaxes
+      ]
+    })),
+    // DCMTK's getscu proposes the SCP role alone for the classes it receives.
+    roleSelections: roles.map((r) => ({
+      ...r,
+      scuRole: false,
+      scpRole: true
+    }))
+  });
+  const connect2 = o.connect ?? ((so) => connectTcp({
+    host: so.host,
+    port: so.port,
+    family: so.family,
+    timeoutMs: so.connectTimeoutMs
+  }));
+  const opened = await openAssociation({
+    ...o,
+    connect: async (so) => {
+      const t = await connect2(so);
+      result.local = t.local;
+      return t;
+    }
+  }, rq, {
+    timings: result.timings,
+    result,
+    services: o.storage ? [
+      o.storage.service
+    ] : void 0,
+    noContextDiagnosis: `the peer accepted the association but not the ${o.operation === "move" ? "C-MOVE" : "C-GET"} SOP class of the ${o.model} model (${uidName(contexts[0].abstractSyntax) ?? contexts[0].abstractSyntax}): try another model (-P patient root, -S study root, -O patient/study only) or ask whether it allows AE title '${o.callingAeTitle}' to retrieve`
+  });
+  if (!opened.ok) {
+    result.reject = opened.reject;
+    return fail(opened.outcome, opened.diagnosis);
+  }
+  const { assoc } = opened;
+  if (o.storage) {
+    const accepted = new Set(assoc.contexts.map((c) => c.abstractSyntax));
+    result.rolesRefused = [
+      ...new Set(o.storage.contexts.map((c) => c.abstractSyntax))
+    ].filter((uid) => !accepted.has(uid) || !negotiatedRoles(assoc.rq, assoc.ac, uid).requestorScp);
+  }
+  const t0 = performance.now();
+  let count = 0;
+  for (let round = 0; round < o.repeat; round++) {
+    for (const identifier of o.identifiers) {
+      count++;
+      const messageId = assoc.nextMessageId();
+      const failure = await retrieveOnce(identifier, messageId);
+      if (failure) return failure;
+    }
+  }
+  o.progress?.finish();
+  const releaseFailure = await closeAssociation(assoc, o, result.timings);
+  if (releaseFailure) return fail("aborted", releaseFailure);
+  return result;
+  async function retrieveOnce(identifier, messageId) {
+    if (o.operation === "move") {
+      log.info(`Sending Move Request (MsgID ${messageId})`);
+      if (log.isEnabled("info")) {
+        log.info(`Request Identifiers:
+
+${formatAttributes(identifier).join("\n")}
+`);
+      }
+    } else {
+      log.info(`Sending C-GET Request (MsgID ${messageId})`);
+    }
+    const cancel = new AbortController();
+    const options = {
+      model: o.model,
+      messageId,
+      signal: cancel.signal
+    };
+    let n = 0;
+    try {
+      const responses = o.operation === "move" ? move(assoc, identifier, {
+        ...options,
+        destination: o.destination
+      }) : get(assoc, identifier, options);
+      for await (const r of responses) {
+        n++;
+        const record2 = {
+          retrieve: count,
+          messageId,
+          status: r.status,
+          pending: r.pending,
+          counts: r.counts,
+          failedSopInstanceUids: r.pending ? [] : r.failedSopInstanceUids()
+        };
+        result.responses.push(record2);
+        responseLines(record2, n);
+        o.onResponse?.(record2);
+        drawProgress(record2);
+        if (!r.pending) result.final = record2;
+        if (o.cancelAfter !== void 0 && n === o.cancelAfter && r.pending) {
+          log.info(`Sending Cancel Request (MsgID ${messageId})`);
+          cancel.abort();
+        }
+      }
+    } catch (err) {
+      o.progress?.finish();
+      const failure = operationFailure(err, {
+        operation: o.operation === "move" ? "C-MOVE" : "C-GET",
+        activity: o.operation === "move" ? "move" : "retrieve",
+        failedPrefix: o.operation === "move" ? "Move Failed: " : "C-GET Failed: ",
+        timeoutMs: o.dimseTimeoutMs
+      }, log);
+      return fail(failure.outcome, failure.diagnosis);
+    }
+    const final = result.final;
+    if (!final || final.messageId !== messageId) return void 0;
+    const verdict = retrieveVerdict(final, o.cancelAfter !== void 0);
+    if (verdict === "success") return void 0;
+    if (verdict === "retrieve-warning") {
+      result.outcome = "retrieve-warning";
+      return void 0;
+    }
+    o.progress?.finish();
+    await closeAssociation(assoc, o, result.timings);
+    result.outcome = "retrieve-failed";
+    return result;
+  }
+  function responseLines(r, n) {
+    const text = logText(o.operation, r.status);
+    if (o.operation === "move") {
+      if (r.pending) {
+        log.info(`Received Move Response ${n} (${text})`);
+        return;
+      }
+      if ((r.status & 61440) !== 0 && r.status !== 65024) {
+        log.warn(`Move response with error status (${text})`);
+      }
+      log.info(`Received Final Move Response (${text})`);
+      return;
+    }
+    log.info(`Received C-GET Response (${text})`);
+    if (!r.pending && log.isEnabled("info")) {
+      const c = r.counts;
+      const v = (x) => x === void 0 ? "none" : String(x);
+      log.info(`Final status report from last C-GET message:
+  Number of Remaining Suboperations : ${v(c.remainingSuboperations)}
+  Number of Completed Suboperations : ${v(c.completedSuboperations)}
+  Number of Failed Suboperations    : ${v(c.failedSuboperations)}
+  Number of Warning Suboperations   : ${v(c.warningSuboperations)}`);
+    }
+  }
+  function drawProgress(r) {
+    if (!o.progress) return;
+    const c = r.counts;
+    const done = (c.completedSuboperations ?? 0) + (c.failedSuboperations ?? 0) + (c.warningSuboperations ?? 0);
+    const total = done + (c.remainingSuboperations ?? 0);
+    const bytesDone = o.received.reduce((a, f) => a + f.bytes, 0);
+    const state = {
+      filesDone: done,
+      filesTotal: Math.max(total, done),
+      bytesDone,
+      // The archive tells instances, not bytes: the total is estimated from the average so far.
+      bytesTotal: done > 0 ? Math.round(bytesDone * total / done) : 0,
+      elapsedMs: performance.now() - t0
+    };
+    o.progress.update(state, !r.pending);
+  }
+}
+function retrieveVerdict(final, cancelRequested) {
+  const s = final.status;
+  if (s === 65024) return cancelRequested ? "success" : "retrieve-failed";
+  if (s === 0) {
+    return (final.counts.failedSuboperations ?? 0) > 0 || (final.counts.warningSuboperations ?? 0) > 0 ? "retrieve-warning" : "success";
+  }
+  return statusCategory(s) === "warning" ? "retrieve-warning" : "retrieve-failed";
+}
+function className(uid) {
+  return uidName(uid) ?? uid;
+}
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+function explainRetrieve(r, callback, ourHost, selfWithoutPort = false) {
+  const final = r.final;
+  if (!final) return void 0;
+  const verdict = retrieveVerdict(final, false);
+  const s = final.status;
+  if (verdict === "success" || s === 65024 && r.outcome === "success") return void 0;
+  const op = r.operation === "move" ? "C-MOVE" : "C-GET";
+  const c = final.counts;
+  const failed = c.failedSuboperations ?? 0;
+  const warned = c.warningSuboperations ?? 0;
+  const completed = c.completedSuboperations ?? 0;
+  const uids = final.failedSopInstanceUids;
+  const uidText = uids.length > 0 ? ` (failed SOP instances: ${uids.slice(0, 5).join(", ")}${uids.length > 5 ? `, and ${uids.length - 5} more` : ""})` : "";
+  const where2 = ourHost && callback ? `host ${ourHost}, port ${callback.port}` : void 0;
+  const status = `${statusHex(s)} (${statusMeaning(s, op)})`;
+  if (r.operation === "move" && s === 43009) {
+    return `the archive does not know the move destination '${r.destination}' (${status}): ask its administrator to add AE title '${r.destination}'` + (where2 ? ` with ${where2} (this machine as the archive sees it, and --port)` : " with the host and port of the receiver") + ", or name a destination it knows with -aem";
+  }
+  if (s === 42753) {
+    return `the archive refused: too many matches for its resources (${status}): narrow the query (a StudyInstanceUID, a date range) and retry`;
+  }
+  if (r.operation === "move" && selfWithoutPort && completed === 0 && (failed > 0 || s === 42754)) {
+    return `the destination '${r.destination}' is this movescu, which was not listening (${status}; ${plural(failed, "failed sub-operation")}): give --port (+P n) with the port the archive has registered for '${r.destination}'`;
+  }
+  if (r.operation === "move" && callback && (failed > 0 || s === 42754)) {
+    if (callback.associations === 0) {
+      return `the archive knows '${r.destination}' but could not connect back to it (${status}; ${plural(failed, "failed sub-operation")}, and no association reached our port ${callback.port}): check the host and port it has registered for '${r.destination}' (they must be ${where2}), and that no firewall blocks connections from the archive to port ${callback.port}`;
+    }
+    if (callback.refused.length > 0) {
+      const classes = callback.refused.filter((x) => x.reason === "class").map((x) => className(x.sopClassUid));
+      const syntaxes = callback.refused.filter((x) => x.reason === "syntax");
+      const parts = [];
+      if (syntaxes.length > 0) {
+        const ts = [
+          ...new Set(syntaxes.flatMap((x) => x.transferSyntaxes))
+        ].map(className);
+        parts.push(`${[
+          ...new Set(syntaxes.map((x) => className(x.sopClassUid)))
+        ].join(", ")} offered only in ${ts.join(", ")} (accept them with +xa, or -x... to choose)`);
+      }
+      if (classes.length > 0) {
+        parts.push(`${[
+          ...new Set(classes)
+        ].join(", ")}: storage classes we do not accept`);
+      }
+      return `the archive connected back but our storage SCP refused what it offered: ${parts.join("; ")} (${status}; ${plural(failed, "failed sub-operation")})${uidText}`;
+    }
+  }
+  const refusedHere = r.received.filter((f) => f.status !== 0);
+  if (r.operation === "move" && callback && callback.associations > 0 && refusedHere.length === 0 && failed > 0) {
+    return `the archive connected back to port ${callback.port} but did not deliver ${plural(failed, "instance")} (${status})${uidText}: it found no presentation context for them among those it proposed and we accepted (a class or transfer syntax it could not offer, e.g. compressed data it cannot convert); its log names which; +xa accepts every transfer syntax we know`;
+  }
+  if (refusedHere.length > 0) {
+    const first = refusedHere[0];
+    return `${plural(refusedHere.length, "instance")} sent to us could not be stored (status ${statusHex(first.status)}: ${first.diagnosis}): check -od (free space, permissions)${uidText}`;
+  }
+  if (r.operation === "get" && failed > 0 && r.rolesRefused.length > 0) {
+    return `${plural(failed, "sub-operation")} failed (${status})${uidText}: the archive did not accept our SCP role (or a context) for ${plural(r.rolesRefused.length, "storage class")} (${r.rolesRefused.slice(0, 3).map(className).join(", ")}${r.rolesRefused.length > 3 ? ", ..." : ""}), so it cannot send those with C-GET: use movescu, or ask for those classes to be enabled for C-GET`;
+  }
+  if (failed > 0 || warned > 0 || s === 45056) {
+    const dest = r.operation === "move" ? ` to '${r.destination}'` : "";
+    return `${plural(failed, "sub-operation")} of ${failed + warned + completed} failed` + (warned > 0 ? ` and ${warned} completed with warnings` : "") + `${dest} (${status})${uidText}: ` + (r.operation === "move" && !callback ? `check that '${r.destination}' is running and accepts those classes and syntaxes, and the archive's log` : "the archive's log names the cause of each");
+  }
+  if (s === 42754) {
+    return `the archive could not perform the sub-operations (${status})` + (r.operation === "move" ? `: often it cannot connect to '${r.destination}'; check the host and port it has registered for that AE title, and that it is listening` : ": check the archive's log");
+  }
+  if ((s & 61440) === 49152) {
+    return `the archive could not process the request (${status}): check that the keys suit the model and level (QueryRetrieveLevel, and the unique keys of the levels above), and the archive's log`;
+  }
+  if (s === 43264) {
+    return `the archive says the identifier does not match the model (${status}): check the model (-P, -S, -O) and QueryRetrieveLevel`;
+  }
+  if (s === 290) {
+    return `the archive does not support the ${r.model} model for ${op} (${status}): try another model (-P, -S, -O)`;
+  }
+  if (s === 65024) {
+    return `the archive ended the retrieve as cancelled (${status}) though we did not cancel it`;
+  }
+  return `the archive ended the retrieve with ${status}: check its log`;
+}
+var OUTCOME_WORDS = {
+  "success": "success",
+  "not-permitted": "a Deno permission is missing",
+  "connect-failed": "cannot connect",
+  "rejected": "association rejected",
+  "cannot-listen": "cannot listen on --port",
+  "association-failed": "association request failed",
+  "no-presentation-context": "no acceptable presentation context",
+  "retrieve-warning": "some sub-operations failed or warned",
+  "retrieve-failed": "retrieve refused or failed",
+  "aborted": "association aborted",
+  "dimse-timeout": "no response within -td"
+};
+function retrieveCounts(r) {
+  const c = r.final?.counts;
+  const completed = c?.completedSuboperations ?? 0;
+  const failed = c?.failedSuboperations ?? 0;
+  const warning = c?.warningSuboperations ?? 0;
+  const remaining = c?.remainingSuboperations ?? 0;
   return {
-    report: toolReporter(style, log, o, dumps),
-    onPdu: dumps && pduLogger(log, dumps.formatPduHeaderAndHex)
+    completed,
+    failed,
+    warning,
+    remaining,
+    received: r.received.filter((f) => f.status === 0).length,
+    bytes: r.received.reduce((a, f) => a + f.bytes, 0)
   };
 }
-var EXIT_CANNOT_LISTEN = 60;
-function isBindError(err) {
-  if (err instanceof Deno.errors.AddrInUse || err instanceof Deno.errors.PermissionDenied) {
-    return true;
+function retrieveSummaryLine(r, exitCode, ms) {
+  const tool = r.operation === "move" ? "movescu" : "getscu";
+  const from = `${r.calledAeTitle}@${r.peer.host}:${r.peer.port}`;
+  const c = retrieveCounts(r);
+  let line = r.operation === "move" ? `${tool}: C-MOVE from ${from} to ${r.destination}` : `${tool}: C-GET from ${from}`;
+  if (r.final) {
+    line += `: ${statusLogText(r.final.status, r.operation === "move" ? "C-MOVE" : "C-GET")}; ${c.completed} completed, ${c.failed} failed, ${c.warning} warning` + (c.remaining > 0 ? `, ${c.remaining} remaining` : "");
   }
-  const code = err?.code;
-  return err instanceof Error && (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL");
-}
-function notice(logger, line2) {
-  if (logger.isEnabled("warn")) logger.forcedLog("info", line2);
-}
-async function serveUntilStopped(options, logger, stop) {
-  let server;
-  try {
-    server = await DicomServer.open({
-      ...options,
-      ...toolServerOptions(options.style, logger, options, await loadServerDumps(options.style, logger, options))
-    });
-  } catch (err) {
-    if (!isBindError(err)) throw err;
-    logger.fatal(`cannot listen on port ${options.port}: ${err.message}`);
-    return EXIT_CANNOT_LISTEN;
+  if (r.received.length > 0 || r.operation === "get") {
+    line += `; received ${plural(c.received, "file")} (${c.bytes} bytes) in ${(ms / 1e3).toFixed(3)} s`;
   }
-  const shutdown = () => {
-    logger.info("Shutting down");
-    server.stop();
+  if (r.outcome !== "success") line += `; failed: ${OUTCOME_WORDS[r.outcome]} (exit ${exitCode})`;
+  return line;
+}
+function storeResponseText(status) {
+  return status === 0 ? "Success" : statusMeaning(status, "C-STORE");
+}
+function who(r) {
+  return {
+    peer: jsonPeer(r.peer),
+    callingAeTitle: r.callingAeTitle,
+    calledAeTitle: r.calledAeTitle
   };
-  const signals = Deno.build.os === "windows" ? [
-    "SIGINT"
+}
+function responseJsonFields(r, x) {
+  const service = r.operation === "move" ? "C-MOVE" : "C-GET";
+  const c = x.counts;
+  return {
+    ...who(r),
+    command: `${service}-RSP`,
+    messageId: x.messageId,
+    retrieve: x.retrieve,
+    moveDestination: r.destination ?? null,
+    status: x.status,
+    statusText: statusMeaning(x.status, service),
+    outcome: x.pending ? "pending" : operationOutcome(x.status),
+    remaining: c.remainingSuboperations ?? null,
+    completed: c.completedSuboperations ?? null,
+    failed: c.failedSuboperations ?? null,
+    warning: c.warningSuboperations ?? null,
+    failedSopInstanceUids: x.failedSopInstanceUids
+  };
+}
+function receivedJsonFields(f) {
+  return {
+    peer: jsonPeer(f.peer),
+    callingAeTitle: f.callingAeTitle,
+    calledAeTitle: f.calledAeTitle,
+    path: f.path,
+    messageId: f.messageId,
+    sopClassUid: f.sopClassUid,
+    sopInstanceUid: f.sopInstanceUid,
+    ...jsonTransferSyntax(f.transferSyntax),
+    status: f.status,
+    statusText: storeResponseText(f.status),
+    outcome: operationOutcome(f.status),
+    bytes: f.bytes,
+    ms: ms3(f.ms),
+    diagnosis: f.diagnosis
+  };
+}
+function retrieveSummaryJson(r, exitCode, ms) {
+  const c = retrieveCounts(r);
+  return {
+    ...who(r),
+    tls: tlsJson(r.tls),
+    outcome: r.outcome,
+    exitCode,
+    diagnosis: r.diagnosis ?? null,
+    timings: timingsJson(r.timings),
+    ms: ms3(ms),
+    associations: r.timings.connectMs === void 0 ? 0 : 1,
+    planned: r.planned,
+    sent: new Set(r.responses.map((x) => x.messageId)).size,
+    success: c.completed,
+    warning: c.warning,
+    failed: c.failed,
+    notSent: c.remaining,
+    bytes: c.bytes,
+    moveDestination: r.destination ?? null,
+    finalStatus: r.final?.status ?? null,
+    received: c.received,
+    failedSopInstanceUids: r.final?.failedSopInstanceUids ?? []
+  };
+}
+var PREFER = [
+  [
+    "--prefer-uncompr",
+    "+x=",
+    "prefer explicit VR local byte order (default)",
+    EXPLICIT_VR_LITTLE_ENDIAN
+  ],
+  [
+    "--prefer-little",
+    "+xe",
+    "prefer explicit VR little endian TS",
+    EXPLICIT_VR_LITTLE_ENDIAN
+  ],
+  [
+    "--prefer-big",
+    "+xb",
+    "prefer explicit VR big endian TS",
+    EXPLICIT_VR_BIG_ENDIAN
+  ],
+  [
+    "--prefer-lossless",
+    "+xs",
+    "prefer default JPEG lossless TS",
+    "1.2.840.10008.1.2.4.70"
+  ],
+  [
+    "--prefer-jpeg8",
+    "+xy",
+    "prefer default JPEG lossy TS for 8 bit data",
+    "1.2.840.10008.1.2.4.50"
+  ],
+  [
+    "--prefer-jpeg12",
+    "+xx",
+    "prefer default JPEG lossy TS for 12 bit data",
+    "1.2.840.10008.1.2.4.51"
+  ],
+  [
+    "--prefer-j2k-lossless",
+    "+xv",
+    "prefer JPEG 2000 lossless TS",
+    "1.2.840.10008.1.2.4.90"
+  ],
+  [
+    "--prefer-j2k-lossy",
+    "+xw",
+    "prefer JPEG 2000 lossy TS",
+    "1.2.840.10008.1.2.4.91"
+  ],
+  [
+    "--prefer-jls-lossless",
+    "+xt",
+    "prefer JPEG-LS lossless TS",
+    "1.2.840.10008.1.2.4.80"
+  ],
+  [
+    "--prefer-jls-lossy",
+    "+xu",
+    "prefer JPEG-LS lossy TS",
+    "1.2.840.10008.1.2.4.81"
+  ],
+  [
+    "--prefer-rle",
+    "+xr",
+    "prefer RLE lossless TS",
+    "1.2.840.10008.1.2.5"
+  ],
+  [
+    "--prefer-deflated",
+    "+xd",
+    "prefer deflated explicit VR little endian TS",
+    DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN
+  ],
+  [
+    "--implicit",
+    "+xi",
+    "accept implicit VR little endian TS only",
+    "implicit"
+  ],
+  [
+    "--accept-all",
+    "+xa",
+    "accept all supported transfer syntaxes",
+    "all"
+  ]
+].map(([long, short, help, choice]) => ({
+  long,
+  short,
+  help,
+  choice,
+  block: "prefer-ts"
+}));
+function preferSubgroup(title) {
+  return {
+    title,
+    options: PREFER.map(({ choice: _, ...def }) => def)
+  };
+}
+function incomingSyntaxes(options) {
+  const winner = options.winner("prefer-ts") ?? "--prefer-uncompr";
+  const choice = PREFER.find((p) => p.long === winner).choice;
+  return storeScpTransferSyntaxes(choice === "implicit" || choice === "all" ? choice : {
+    prefer: choice
+  });
+}
+var OUTPUT_OPTIONS = [
+  {
+    long: "--output-directory",
+    short: "-od",
+    valueHelp: '[d]irectory: string (default: ".")',
+    help: "write received objects to existing directory d"
+  },
+  {
+    long: "--normal",
+    short: "-B",
+    help: [
+      "allow implicit format conversions (default; ours",
+      "never converts: the data set is stored as received)"
+    ],
+    block: "bit-preserving"
+  },
+  {
+    long: "--bit-preserving",
+    short: "+B",
+    help: [
+      "write data exactly as read (getscu: files named",
+      "by SOP Instance UID alone, as DCMTK's)"
+    ],
+    block: "bit-preserving"
+  },
+  {
+    long: "--ignore",
+    help: "ignore store data, receive but do not store"
+  }
+];
+async function outputDirectory(options) {
+  const dir = options.value("--output-directory") ?? ".";
+  const needs = options.has("--ignore") ? [
+    "read"
   ] : [
-    "SIGINT",
-    "SIGTERM"
+    "read",
+    "write"
   ];
-  for (const s of signals) Deno.addSignalListener(s, shutdown);
-  if (options.readyLine) notice(logger, options.readyLine(server.local));
-  stop?.then(shutdown);
-  await server.done;
-  for (const s of signals) Deno.removeSignalListener(s, shutdown);
-  notice(logger, totalsLine(server.totals));
-  return EXIT_OK;
-}
-function totalsLine(t) {
-  const extra = [
-    t.rejected && `${t.rejected} rejected`,
-    t.aborted && `${t.aborted} aborted`,
-    t.refused && `${t.refused} connections refused over capacity`
-  ].filter(Boolean);
-  const stored = t.stored || t.bytes ? `, ${t.stored} stored (${(t.bytes / 1e6).toFixed(1)} MB)` : "";
-  return `Served ${t.associations} association${t.associations === 1 ? "" : "s"} in ${duration(t.seconds)}: ${t.requests} request${t.requests === 1 ? "" : "s"}${stored}, ${t.failed} failed${extra.length ? `; ${extra.join(", ")}` : ""}`;
-}
-function duration(seconds) {
-  if (seconds < 60) return `${seconds} s`;
-  const m = Math.floor(seconds / 60);
-  if (m < 60) return `${m} min ${Math.round(seconds - 60 * m)} s`;
-  return `${Math.floor(m / 60)} h ${m % 60} min`;
+  for (const name of needs) {
+    const denied = await checkPermission({
+      name,
+      path: dir
+    });
+    if (denied) throw new PermissionError(denied, "cannot store into the output directory");
+  }
+  let info2;
+  try {
+    info2 = Deno.statSync(dir);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    throw new OptionError(`specified output directory does not exist: ${dir}`);
+  }
+  if (!info2.isDirectory) throw new OptionError(`specified output path is not a directory: ${dir}`);
+  return dir;
 }
 
 export {
+  statusMeaning,
+  statusHex,
+  statusLogText,
   stdout,
   stderr,
   levelName,
@@ -15517,29 +20649,65 @@ export {
   ConsoleAppender,
   FileAppender,
   LogHierarchy,
+  NULL_LOGGER,
   missingPermission,
   describePermission,
   PermissionError,
-  checkPermission,
-  EXPLICIT_VR_LITTLE_ENDIAN,
-  EXPLICIT_VR_BIG_ENDIAN,
-  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+  ProgressBar,
+  withProgressLine,
+  VERIFICATION_SOP_CLASS,
   latin1,
+  DicomFileError,
+  encodeFileMeta,
+  decodeFileMeta,
+  guessTransferSyntax,
+  inspectDicomFile,
+  openDicomFile,
+  OpenDicomFile,
+  sopUidsHoldSpaces,
+  readDatasetChunks,
+  openDataset,
+  DatasetReader,
+  PC_RESULT,
+  buildAssociateRq,
+  hasDataset,
+  attribute,
+  findAttribute,
+  setAttribute,
+  stringValues,
+  QUERY_MODELS,
+  sopClassOf,
+  qrContexts,
+  find,
+  move,
+  get,
+  suboperations,
+  STORAGE_SOP_CLASSES,
+  sopClassModality,
   uidName,
   uidLabel,
-  isSafeNamePart,
-  storeScpTransferSyntaxes,
-  storagePolicy,
-  storeHandler,
-  staleParts,
+  QUERY_FILES_PARAM,
+  queryKeySubgroup,
+  qrModelSubgroup,
+  qrProposalSubgroup,
+  qrOtherNetworkOptions,
+  QueryFileError,
+  qrQueries,
+  qrSettings,
+  dispatchRequest,
+  CANCELLED,
   ConnectError,
   PDU_HEADER_LENGTH,
+  ChunkQueue,
+  startScuResult,
+  openAssociation,
+  closeAssociation,
+  operationFailure,
   OptionError,
   formatHeader,
-  logOptionDefs,
+  generalOptionDefs,
   header,
   runTool,
-  secondsOption,
   COMMON_EXIT_CODES,
   EXIT_INVALID_CERTIFICATE,
   EXIT_TLS_CREDENTIALS,
@@ -15548,13 +20716,30 @@ export {
   tlsOptionGroup,
   tlsJson,
   setUpTls,
-  tlsListen,
-  SCP_ACSE_TIMEOUT_OPTION,
-  scpDimseTimeoutOption,
-  SCP_LIMIT_OPTIONS,
-  scpLimits,
-  serverJsonLines,
-  echoHandler,
-  EXIT_CANNOT_LISTEN,
-  serveUntilStopped
+  tlsConnect,
+  SCU_PEER_PARAMS,
+  scuPeer,
+  scuAeTitleSubgroup,
+  scuSettings,
+  ms3,
+  jsonPeer,
+  JsonLines,
+  CANCEL_REASON,
+  DicomServer,
+  verification,
+  storage,
+  RETRIEVE_EXIT_CODES,
+  retrieveExitCodeDocs,
+  receivingStore,
+  runRetrieve,
+  explainRetrieve,
+  retrieveCounts,
+  retrieveSummaryLine,
+  responseJsonFields,
+  receivedJsonFields,
+  retrieveSummaryJson,
+  preferSubgroup,
+  incomingSyntaxes,
+  OUTPUT_OPTIONS,
+  outputDirectory
 };

@@ -2,16 +2,16 @@
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-KHRCEM3F.js";
+} from "./chunk-M526HWSJ.js";
 import {
   classifyTlsError,
   tlsFailure
-} from "./chunk-ROHRKMU6.js";
+} from "./chunk-2QZYO26P.js";
 import {
   ConnectError,
   PermissionError,
   missingPermission
-} from "./chunk-72O34VQY.js";
+} from "./chunk-C2FJF66I.js";
 
 // lib/transport/tls.ts
 // lib/transport/cert_chain.ts

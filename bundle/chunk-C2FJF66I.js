@@ -18746,6 +18746,7 @@ function storeScpTransferSyntaxes(choice) {
 var WHOLE_DATASET = Object.freeze({
   wholeDataset: true
 });
+var META_CLASS_AT = 132 + 12 + 14 + 8;
 
 // lib/cli/common/retrieve.ts
 // lib/cli/common/retrieve_options.ts

@@ -4,12 +4,12 @@ import {
   classifyTlsError,
   profileVersions,
   tlsFailure
-} from "./chunk-EY2WTIVU.js";
+} from "./chunk-LTLP5ZVI.js";
 import {
   ConnectError,
   PermissionError,
   missingPermission
-} from "./chunk-H3IIQLZJ.js";
+} from "./chunk-L44J5S7P.js";
 
 // lib/transport/tls.ts
 // lib/transport/cert_chain.ts
