@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { encodeFileMeta } from "../dicom/part10.ts";
+import { FileMetaEncoder } from "../dicom/part10.ts";
 import { sopClassModality, STORAGE_SOP_CLASSES } from "../dicom/sop_classes.ts";
 import { VERIFICATION_SOP_CLASS } from "../dicom/uids.ts";
 import type { CEchoRq, CStoreRq } from "../dimse/messages.ts";
@@ -153,6 +153,8 @@ export interface FileStoreOptions {
 export function fileStore(o: FileStoreOptions): StoreHandler {
   const sink = o.sink ?? DENO_FILE_SINK;
   const pool = o.buffers ?? new WriteBufferPool();
+  // One encoder per handler: a PartFile is done with its head once constructed.
+  const metas = new FileMetaEncoder();
   const name = o.name ??
     ((m: CStoreRq) => `${sopClassModality(m.affectedSopClassUid)}.${m.affectedSopInstanceUid}.dcm`);
   return async (ctx) => {
@@ -172,7 +174,7 @@ export function fileStore(o: FileStoreOptions): StoreHandler {
         "the file name would leave the directory",
       );
     }
-    const meta = encodeFileMeta({
+    const meta = metas.encode({
       mediaStorageSopClassUid: m.affectedSopClassUid,
       mediaStorageSopInstanceUid: m.affectedSopInstanceUid,
       transferSyntaxUid: ctx.context.transferSyntax,

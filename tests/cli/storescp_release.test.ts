@@ -179,7 +179,7 @@ for (
 
 Deno.test("storescp's store handler: every file's meta information is the one its request, context and caller make, one after another in a handler", async () => {
   // The handler reuses the last file's meta information when only the instance UID differs
-  // (FileMetaCache): UIDs of odd and even length with the same padded length, in both orders,
+  // (FileMetaEncoder): UIDs of odd and even length with the same padded length, in both orders,
   // then a change of each other field, a longer UID, and back.
   const cases: { instance: string; sopClass?: string; syntax?: string; aeTitle?: string }[] = [
     { instance: "1.2.3.44" },

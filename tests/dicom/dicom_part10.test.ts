@@ -18,6 +18,8 @@ import {
   decodeFileMeta,
   DicomFileError,
   encodeFileMeta,
+  type FileMeta,
+  FileMetaEncoder,
   guessTransferSyntax,
   inspectDicomFile,
   readDatasetChunks,
@@ -114,6 +116,53 @@ Deno.test("encodeFileMeta: our implementation class UID and version name by defa
   assert.equal(meta.implementationClassUid, IMPLEMENTATION_CLASS_UID);
   assert.equal(meta.implementationVersionName, IMPLEMENTATION_VERSION_NAME);
   assert.equal(meta.sourceAeTitle, undefined);
+});
+
+Deno.test("FileMetaEncoder: one instance after another, each exactly what encodeFileMeta makes", () => {
+  // It reuses the last bytes when only the instance UID differs and its padded length does not:
+  // UIDs of odd and even length with one padded length, in both orders; each other field changed
+  // alone (to a value of the same length where it can); longer and shorter UIDs; a failed encode.
+  const base = {
+    mediaStorageSopClassUid: MR_IMAGE_STORAGE,
+    mediaStorageSopInstanceUid: "1.2.3.44",
+    transferSyntaxUid: EVRLE,
+    sourceAeTitle: "SCU",
+  };
+  const cases: FileMeta[] = [
+    base,
+    { ...base, mediaStorageSopInstanceUid: "1.2.3.5" },
+    { ...base, mediaStorageSopInstanceUid: "1.2.3.66" },
+    { ...base, mediaStorageSopInstanceUid: "1.2.3.7" },
+    {
+      ...base,
+      mediaStorageSopInstanceUid: "1.2.3.8",
+      mediaStorageSopClassUid: "1.2.840.10008.5.1.4.1.1.2",
+    },
+    { ...base, mediaStorageSopInstanceUid: "1.2.3.9", transferSyntaxUid: IVRLE },
+    { ...base, mediaStorageSopInstanceUid: "1.2.3.1", sourceAeTitle: "SCV" },
+    { ...base, mediaStorageSopInstanceUid: "1.2.3.2", sourceAeTitle: undefined },
+    { ...base, mediaStorageSopInstanceUid: "1.2.3.3", implementationClassUid: "1.2.3.4.5.6" },
+    { ...base, mediaStorageSopInstanceUid: "1.2.3.0" },
+    { ...base, mediaStorageSopInstanceUid: "1.2.3.4", implementationVersionName: "OTHER" },
+    { ...base, mediaStorageSopInstanceUid: "1.2.826.0.1.3680043.2.1143.27.100" },
+    { ...base, mediaStorageSopInstanceUid: "1.2.3.6" },
+  ];
+  const encoder = new FileMetaEncoder();
+  for (const m of cases) {
+    assert.deepEqual(encoder.encode(m), encodeFileMeta(m), m.mediaStorageSopInstanceUid);
+  }
+  assert.throws(() => encoder.encode({ ...base, sourceAeTitle: "\u0100" }), RangeError);
+  assert.throws(
+    () => encoder.encode({ ...base, mediaStorageSopInstanceUid: "1.2.3.\u0100" }),
+    RangeError,
+  );
+  const after = { ...base, mediaStorageSopInstanceUid: "1.2.3.45" };
+  assert.deepEqual(encoder.encode(after), encodeFileMeta(after));
+  // A caller may change and pass the same object again.
+  const reused: FileMeta = { ...base, transferSyntaxUid: IVRLE };
+  assert.deepEqual(encoder.encode(reused), encodeFileMeta({ ...base, transferSyntaxUid: IVRLE }));
+  reused.transferSyntaxUid = EVRLE;
+  assert.deepEqual(encoder.encode(reused), encodeFileMeta(base));
 });
 
 Deno.test("decodeFileMeta: truncated, lying group length, no transfer syntax, no DICM", () => {

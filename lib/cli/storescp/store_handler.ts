@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { encodeFileMeta } from "../../dicom/part10.ts";
+import { FileMetaEncoder } from "../../dicom/part10.ts";
 import { sopClassModality, STORAGE_SOP_CLASSES } from "../../dicom/sop_classes.ts";
 import { newUid } from "../../util/uid.ts";
 import { TopLevelWatcher } from "../../dicom/watcher.ts";
@@ -252,7 +252,8 @@ export function storeHandler(o: StoreScpOptions): CommandHandler {
   const pool = o.buffers ?? new WriteBufferPool();
   // DCMTK logs a study's subdirectory when the study changes (one storescp, many associations).
   const studies = { last: undefined as string | undefined };
-  const metas = new FileMetaCache();
+  // One encoder per handler: a PartFile is done with its head once constructed.
+  const metas = new FileMetaEncoder();
   // What the data set is checked for (checkDataset), the same for every request.
   const watched: readonly number[] = o.sortStudyPrefix === undefined
     ? [TAG_SOP_CLASS_UID, TAG_SOP_INSTANCE_UID]
@@ -289,7 +290,7 @@ export function storeHandler(o: StoreScpOptions): CommandHandler {
       const path = childPath(outputDirectory, `${name}.${crypto.randomUUID().slice(0, 8)}.part`);
       try {
         if (path === undefined) throw new Error("the name would leave the output directory");
-        part = new PartFile(sink, path, metas.of(message, ctx), {
+        part = new PartFile(sink, path, fileMeta(metas, message, ctx), {
           size: batch,
           pool,
           onShortage: () =>
@@ -502,61 +503,14 @@ function checkDataset(
   return { study };
 }
 
-/** Bytes before the SOP class UID's value in our file meta information (see FileMetaCache). */
-const META_CLASS_AT = 132 + 12 + 14 + 8;
-
-/**
- * The file meta information of received instances (PS3.10 7.1), as DCMTK's
- * storescp writes it. Instances of one series share all of it but the
- * instance UID, so it is encoded once per SOP class, transfer syntax,
- * calling AE title and padded instance UID length, and only the UID is
- * written into it for the next instance. Encoding it whole cost some 12 us
- * per file in a fresh process, where V8 runs it unoptimised for most of a
- * 1,000-file association. One buffer serves every file: a PartFile is done
- * with its head when constructed.
- */
-class FileMetaCache {
-  #bytes: Uint8Array | undefined;
-  #sopClass = "";
-  #syntax = "";
-  #aeTitle = "";
-  #paddedLength = 0;
-
-  /** The meta information of `message`'s instance, valid until the next call. */
-  of(message: CStoreRq, ctx: RequestContext): Uint8Array {
-    const sopClass = message.affectedSopClassUid;
-    const instance = message.affectedSopInstanceUid;
-    const syntax = ctx.context.transferSyntax;
-    const aeTitle = ctx.rq.callingAeTitle;
-    const odd = instance.length & 1;
-    const bytes = this.#bytes;
-    if (
-      bytes === undefined || instance.length + odd !== this.#paddedLength ||
-      sopClass !== this.#sopClass || syntax !== this.#syntax || aeTitle !== this.#aeTitle
-    ) {
-      // Keyed only once encoded: should encoding throw, the bytes kept still match the key.
-      this.#bytes = encodeFileMeta({
-        mediaStorageSopClassUid: sopClass,
-        mediaStorageSopInstanceUid: instance,
-        transferSyntaxUid: syntax,
-        sourceAeTitle: aeTitle,
-      });
-      this.#sopClass = sopClass;
-      this.#syntax = syntax;
-      this.#aeTitle = aeTitle;
-      this.#paddedLength = instance.length + odd;
-      return this.#bytes;
-    }
-    // PS3.10 Table 7.1-1, in tag order with explicit VR little endian headers (PS3.5 7.1.2):
-    // preamble and DICM (132 bytes), (0002,0000) UL (12), (0002,0001) OB 00 01 (12 + 2),
-    // (0002,0002)'s header (8) and UID, (0002,0003)'s header (8). The UID is a valid one
-    // (checkRequest): ASCII digits and dots.
-    const at = META_CLASS_AT + sopClass.length + (sopClass.length & 1) + 8;
-    for (let i = 0; i < instance.length; i++) bytes[at + i] = instance.charCodeAt(i);
-    // An odd UID is padded with a NUL (PS3.5 9.1); the UID before may have filled that byte.
-    if (odd) bytes[at + instance.length] = 0;
-    return bytes;
-  }
+/** The file meta information of a received instance (PS3.10 7.1), as DCMTK's storescp writes it. */
+function fileMeta(metas: FileMetaEncoder, message: CStoreRq, ctx: RequestContext): Uint8Array {
+  return metas.encode({
+    mediaStorageSopClassUid: message.affectedSopClassUid,
+    mediaStorageSopInstanceUid: message.affectedSopInstanceUid,
+    transferSyntaxUid: ctx.context.transferSyntax,
+    sourceAeTitle: ctx.rq.callingAeTitle,
+  });
 }
 
 /** Fragments between progress updates: one write of dots per 64 PDVs. */
