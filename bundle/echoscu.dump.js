@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-SVSSVHVR.js";
+} from "./chunk-NRKB4ZEP.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-SVSSVHVR.js";
+} from "./chunk-NRKB4ZEP.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

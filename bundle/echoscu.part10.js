@@ -2,6 +2,7 @@
 import {
   DatasetReader,
   DicomFileError,
+  FileMetaEncoder,
   OpenDicomFile,
   decodeFileMeta,
   encodeFileMeta,
@@ -11,11 +12,12 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-SA3BPTQQ.js";
-import "./chunk-SVSSVHVR.js";
+} from "./chunk-BJ772CE4.js";
+import "./chunk-NRKB4ZEP.js";
 export {
   DatasetReader,
   DicomFileError,
+  FileMetaEncoder,
   OpenDicomFile,
   decodeFileMeta,
   encodeFileMeta,

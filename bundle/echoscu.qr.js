@@ -17,7 +17,7 @@ import {
   tagVr,
   tsEncoding,
   vrInfo
-} from "./chunk-SA3BPTQQ.js";
+} from "./chunk-BJ772CE4.js";
 import {
   NoPresentationContext,
   PRIORITY,
@@ -25,7 +25,7 @@ import {
   QUERY_RETRIEVE_SOP_CLASSES,
   UNCOMPRESSED_TRANSFER_SYNTAXES,
   concatBytes
-} from "./chunk-SVSSVHVR.js";
+} from "./chunk-NRKB4ZEP.js";
 
 // lib/dicom/multi_vr.ts
 var PIXEL_REPRESENTATION = 2621699;

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-GXIOKERG.js";
+} from "./chunk-ZZ63PD5P.js";
 import {
   profileVersions
-} from "./chunk-OOU5TEPP.js";
+} from "./chunk-KH4XPNA3.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-OGXVALTR.js";
-import "./chunk-SVSSVHVR.js";
+} from "./chunk-5MDACPVD.js";
+import "./chunk-NRKB4ZEP.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-E4375W4M.js";
-import "./chunk-OGXVALTR.js";
-import "./chunk-SVSSVHVR.js";
+} from "./chunk-JI2I2PUL.js";
+import "./chunk-5MDACPVD.js";
+import "./chunk-NRKB4ZEP.js";
 export {
   rootVerdictLine,
   tlsAdvice,

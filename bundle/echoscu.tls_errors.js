@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-OGXVALTR.js";
-import "./chunk-SVSSVHVR.js";
+} from "./chunk-5MDACPVD.js";
+import "./chunk-NRKB4ZEP.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-E4375W4M.js";
+} from "./chunk-JI2I2PUL.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-OOU5TEPP.js";
+} from "./chunk-KH4XPNA3.js";
 import {
   TlsError
-} from "./chunk-OGXVALTR.js";
+} from "./chunk-5MDACPVD.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-SVSSVHVR.js";
+} from "./chunk-NRKB4ZEP.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

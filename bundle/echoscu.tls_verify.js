@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-GXIOKERG.js";
-import "./chunk-OOU5TEPP.js";
-import "./chunk-OGXVALTR.js";
-import "./chunk-SVSSVHVR.js";
+} from "./chunk-ZZ63PD5P.js";
+import "./chunk-KH4XPNA3.js";
+import "./chunk-5MDACPVD.js";
+import "./chunk-NRKB4ZEP.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-RJVAQKQ6.js";
+} from "./chunk-GOERWQKA.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -49,7 +49,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   uidName
-} from "./chunk-RJVAQKQ6.js";
+} from "./chunk-GOERWQKA.js";
 
 // lib/dicom/json_model.ts
 // lib/cli/findscu/engine.ts

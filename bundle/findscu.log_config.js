@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-RJVAQKQ6.js";
+} from "./chunk-GOERWQKA.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -2,6 +2,7 @@
 import {
   DatasetReader,
   DicomFileError,
+  FileMetaEncoder,
   OpenDicomFile,
   decodeFileMeta,
   encodeFileMeta,
@@ -11,10 +12,11 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-RJVAQKQ6.js";
+} from "./chunk-GOERWQKA.js";
 export {
   DatasetReader,
   DicomFileError,
+  FileMetaEncoder,
   OpenDicomFile,
   decodeFileMeta,
   encodeFileMeta,

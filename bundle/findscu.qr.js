@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-RJVAQKQ6.js";
+} from "./chunk-GOERWQKA.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-5CIBEGNC.js";
+} from "./chunk-QKH4GCP6.js";
 import {
   profileVersions
-} from "./chunk-O4BVL7N7.js";
+} from "./chunk-DS2YREHE.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-MMUKMBXM.js";
-import "./chunk-RJVAQKQ6.js";
+} from "./chunk-LIUSSQ32.js";
+import "./chunk-GOERWQKA.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-JHJRTXVC.js";
-import "./chunk-MMUKMBXM.js";
-import "./chunk-RJVAQKQ6.js";
+} from "./chunk-QYAO4CHX.js";
+import "./chunk-LIUSSQ32.js";
+import "./chunk-GOERWQKA.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-MMUKMBXM.js";
-import "./chunk-RJVAQKQ6.js";
+} from "./chunk-LIUSSQ32.js";
+import "./chunk-GOERWQKA.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-JHJRTXVC.js";
+} from "./chunk-QYAO4CHX.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-O4BVL7N7.js";
+} from "./chunk-DS2YREHE.js";
 import {
   TlsError
-} from "./chunk-MMUKMBXM.js";
+} from "./chunk-LIUSSQ32.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-RJVAQKQ6.js";
+} from "./chunk-GOERWQKA.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

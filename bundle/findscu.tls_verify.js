@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-5CIBEGNC.js";
-import "./chunk-O4BVL7N7.js";
-import "./chunk-MMUKMBXM.js";
-import "./chunk-RJVAQKQ6.js";
+} from "./chunk-QKH4GCP6.js";
+import "./chunk-DS2YREHE.js";
+import "./chunk-LIUSSQ32.js";
+import "./chunk-GOERWQKA.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-RJVAQKQ6.js";
+} from "./chunk-GOERWQKA.js";
 export {
   uidLabel,
   uidName

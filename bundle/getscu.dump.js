@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-C2FJF66I.js";
+} from "./chunk-SOA3JVZ3.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

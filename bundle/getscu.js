@@ -39,7 +39,7 @@ import {
   tlsConnect,
   tlsOptionGroup,
   withProgressLine
-} from "./chunk-C2FJF66I.js";
+} from "./chunk-SOA3JVZ3.js";
 
 // lib/cli/getscu/main.ts
 // cli/getscu.ts

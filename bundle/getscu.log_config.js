@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-C2FJF66I.js";
+} from "./chunk-SOA3JVZ3.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -2,6 +2,7 @@
 import {
   DatasetReader,
   DicomFileError,
+  FileMetaEncoder,
   OpenDicomFile,
   decodeFileMeta,
   encodeFileMeta,
@@ -11,10 +12,11 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-C2FJF66I.js";
+} from "./chunk-SOA3JVZ3.js";
 export {
   DatasetReader,
   DicomFileError,
+  FileMetaEncoder,
   OpenDicomFile,
   decodeFileMeta,
   encodeFileMeta,

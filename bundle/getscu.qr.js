@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-C2FJF66I.js";
+} from "./chunk-SOA3JVZ3.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-RUPYBTMZ.js";
+} from "./chunk-CUTGCOEZ.js";
 import {
   profileVersions
-} from "./chunk-M526HWSJ.js";
+} from "./chunk-YHVHZNXD.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-2QZYO26P.js";
-import "./chunk-C2FJF66I.js";
+} from "./chunk-5HOQ3OR7.js";
+import "./chunk-SOA3JVZ3.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-ZS3KAV3P.js";
-import "./chunk-2QZYO26P.js";
-import "./chunk-C2FJF66I.js";
+} from "./chunk-PT22PJOW.js";
+import "./chunk-5HOQ3OR7.js";
+import "./chunk-SOA3JVZ3.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-2QZYO26P.js";
-import "./chunk-C2FJF66I.js";
+} from "./chunk-5HOQ3OR7.js";
+import "./chunk-SOA3JVZ3.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-ZS3KAV3P.js";
+} from "./chunk-PT22PJOW.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-M526HWSJ.js";
+} from "./chunk-YHVHZNXD.js";
 import {
   TlsError
-} from "./chunk-2QZYO26P.js";
+} from "./chunk-5HOQ3OR7.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-C2FJF66I.js";
+} from "./chunk-SOA3JVZ3.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

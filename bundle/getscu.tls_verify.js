@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-RUPYBTMZ.js";
-import "./chunk-M526HWSJ.js";
-import "./chunk-2QZYO26P.js";
-import "./chunk-C2FJF66I.js";
+} from "./chunk-CUTGCOEZ.js";
+import "./chunk-YHVHZNXD.js";
+import "./chunk-5HOQ3OR7.js";
+import "./chunk-SOA3JVZ3.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

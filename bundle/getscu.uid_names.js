@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-C2FJF66I.js";
+} from "./chunk-SOA3JVZ3.js";
 export {
   uidLabel,
   uidName

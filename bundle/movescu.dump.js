@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-TBU4YL5V.js";
+} from "./chunk-DHDITHWM.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -66,7 +66,7 @@ import {
   tlsOptionGroup,
   verification,
   withProgressLine
-} from "./chunk-TBU4YL5V.js";
+} from "./chunk-DHDITHWM.js";
 
 // lib/ae/serve.ts
 // lib/cli/movescu/receiver.ts

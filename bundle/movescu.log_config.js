@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-TBU4YL5V.js";
+} from "./chunk-DHDITHWM.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

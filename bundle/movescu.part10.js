@@ -2,6 +2,7 @@
 import {
   DatasetReader,
   DicomFileError,
+  FileMetaEncoder,
   OpenDicomFile,
   decodeFileMeta,
   encodeFileMeta,
@@ -11,10 +12,11 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-TBU4YL5V.js";
+} from "./chunk-DHDITHWM.js";
 export {
   DatasetReader,
   DicomFileError,
+  FileMetaEncoder,
   OpenDicomFile,
   decodeFileMeta,
   encodeFileMeta,

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-TBU4YL5V.js";
+} from "./chunk-DHDITHWM.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-LOM2Y2ST.js";
+} from "./chunk-663H24M6.js";
 import {
   profileVersions
-} from "./chunk-ZUTOH4UD.js";
+} from "./chunk-A2XNPLTB.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-G75DOJWH.js";
-import "./chunk-TBU4YL5V.js";
+} from "./chunk-WPHZGSLV.js";
+import "./chunk-DHDITHWM.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-CO2MWEGV.js";
-import "./chunk-G75DOJWH.js";
-import "./chunk-TBU4YL5V.js";
+} from "./chunk-ZACZOPRD.js";
+import "./chunk-WPHZGSLV.js";
+import "./chunk-DHDITHWM.js";
 export {
   rootVerdictLine,
   tlsAdvice,

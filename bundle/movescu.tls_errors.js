@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-G75DOJWH.js";
-import "./chunk-TBU4YL5V.js";
+} from "./chunk-WPHZGSLV.js";
+import "./chunk-DHDITHWM.js";
 export {
   TlsError,
   classifyTlsError,

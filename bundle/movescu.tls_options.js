@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-CO2MWEGV.js";
+} from "./chunk-ZACZOPRD.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-ZUTOH4UD.js";
+} from "./chunk-A2XNPLTB.js";
 import {
   TlsError
-} from "./chunk-G75DOJWH.js";
+} from "./chunk-WPHZGSLV.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-TBU4YL5V.js";
+} from "./chunk-DHDITHWM.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

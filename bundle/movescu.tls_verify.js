@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-LOM2Y2ST.js";
-import "./chunk-ZUTOH4UD.js";
-import "./chunk-G75DOJWH.js";
-import "./chunk-TBU4YL5V.js";
+} from "./chunk-663H24M6.js";
+import "./chunk-A2XNPLTB.js";
+import "./chunk-WPHZGSLV.js";
+import "./chunk-DHDITHWM.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-TBU4YL5V.js";
+} from "./chunk-DHDITHWM.js";
 export {
   uidLabel,
   uidName

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-L44J5S7P.js";
+} from "./chunk-N3NR2KCF.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

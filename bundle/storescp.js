@@ -27,7 +27,7 @@ import {
   storeScpTransferSyntaxes,
   tlsListen,
   tlsOptionGroup
-} from "./chunk-L44J5S7P.js";
+} from "./chunk-N3NR2KCF.js";
 
 // lib/cli/storescp/main.ts
 // cli/storescp.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-L44J5S7P.js";
+} from "./chunk-N3NR2KCF.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

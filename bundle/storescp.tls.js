@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-W25CEC7C.js";
+} from "./chunk-PVG2RSLB.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-LTLP5ZVI.js";
-import "./chunk-L44J5S7P.js";
+} from "./chunk-AXTFTNFV.js";
+import "./chunk-N3NR2KCF.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-LTLP5ZVI.js";
+} from "./chunk-AXTFTNFV.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -20,7 +20,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-L44J5S7P.js";
+} from "./chunk-N3NR2KCF.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-W25CEC7C.js";
-import "./chunk-LTLP5ZVI.js";
-import "./chunk-L44J5S7P.js";
+} from "./chunk-PVG2RSLB.js";
+import "./chunk-AXTFTNFV.js";
+import "./chunk-N3NR2KCF.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

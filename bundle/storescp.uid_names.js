@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-L44J5S7P.js";
+} from "./chunk-N3NR2KCF.js";
 export {
   uidLabel,
   uidName

@@ -81,7 +81,7 @@ import {
   tsEncoding,
   uidName,
   withProgressLine
-} from "./chunk-7Q5VHHWM.js";
+} from "./chunk-PFFFXBIY.js";
 
 // lib/cli/storescu/contexts.ts
 // lib/dicom/transcode.ts

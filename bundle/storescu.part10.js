@@ -2,6 +2,7 @@
 import {
   DatasetReader,
   DicomFileError,
+  FileMetaEncoder,
   OpenDicomFile,
   decodeFileMeta,
   encodeFileMeta,
@@ -11,10 +12,11 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-7Q5VHHWM.js";
+} from "./chunk-PFFFXBIY.js";
 export {
   DatasetReader,
   DicomFileError,
+  FileMetaEncoder,
   OpenDicomFile,
   decodeFileMeta,
   encodeFileMeta,

@@ -26,7 +26,7 @@ import {
   tagVr,
   tsEncoding,
   vrInfo
-} from "./chunk-7Q5VHHWM.js";
+} from "./chunk-PFFFXBIY.js";
 
 // lib/dicom/charset.ts
 // lib/dicom/dataset.ts

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-RTR2W6YP.js";
+} from "./chunk-54POA5E2.js";
 import {
   profileVersions
-} from "./chunk-QJGAYS7K.js";
+} from "./chunk-TEOGVHWN.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-H7TZ3E36.js";
-import "./chunk-7Q5VHHWM.js";
+} from "./chunk-ZY7XW6NM.js";
+import "./chunk-PFFFXBIY.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-YDBTARXO.js";
-import "./chunk-H7TZ3E36.js";
-import "./chunk-7Q5VHHWM.js";
+} from "./chunk-BYOQHNEP.js";
+import "./chunk-ZY7XW6NM.js";
+import "./chunk-PFFFXBIY.js";
 export {
   rootVerdictLine,
   tlsAdvice,

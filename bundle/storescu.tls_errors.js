@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-H7TZ3E36.js";
-import "./chunk-7Q5VHHWM.js";
+} from "./chunk-ZY7XW6NM.js";
+import "./chunk-PFFFXBIY.js";
 export {
   TlsError,
   classifyTlsError,

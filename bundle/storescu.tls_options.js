@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-YDBTARXO.js";
+} from "./chunk-BYOQHNEP.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-QJGAYS7K.js";
+} from "./chunk-TEOGVHWN.js";
 import {
   TlsError
-} from "./chunk-H7TZ3E36.js";
+} from "./chunk-ZY7XW6NM.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-7Q5VHHWM.js";
+} from "./chunk-PFFFXBIY.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

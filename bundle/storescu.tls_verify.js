@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-RTR2W6YP.js";
-import "./chunk-QJGAYS7K.js";
-import "./chunk-H7TZ3E36.js";
-import "./chunk-7Q5VHHWM.js";
+} from "./chunk-54POA5E2.js";
+import "./chunk-TEOGVHWN.js";
+import "./chunk-ZY7XW6NM.js";
+import "./chunk-PFFFXBIY.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-7Q5VHHWM.js";
+} from "./chunk-PFFFXBIY.js";
 export {
   uidLabel,
   uidName

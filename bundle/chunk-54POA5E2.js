@@ -2,16 +2,16 @@
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-QJGAYS7K.js";
+} from "./chunk-TEOGVHWN.js";
 import {
   classifyTlsError,
   tlsFailure
-} from "./chunk-H7TZ3E36.js";
+} from "./chunk-ZY7XW6NM.js";
 import {
   ConnectError,
   PermissionError,
   missingPermission
-} from "./chunk-7Q5VHHWM.js";
+} from "./chunk-PFFFXBIY.js";
 
 // lib/transport/tls.ts
 // lib/transport/cert_chain.ts

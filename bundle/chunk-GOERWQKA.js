@@ -82,9 +82,9 @@ var DimseTimeout = class extends DicomNetworkError {
   /** The request waited for, e.g. "C-ECHO". */
   operation;
   /** After `timeoutMs` waiting for the response to `operation`. */
-  constructor(operation, timeoutMs) {
-    super(`no ${operation}-RSP within ${timeoutMs / 1e3} s`);
-    this.operation = operation;
+  constructor(operation2, timeoutMs) {
+    super(`no ${operation2}-RSP within ${timeoutMs / 1e3} s`);
+    this.operation = operation2;
     this.timeoutMs = timeoutMs;
   }
 };
@@ -1148,8 +1148,8 @@ function valueLength(def, value) {
     }
     default: {
       if (typeof value !== "string") throw new TypeError(`${where(def)}: expected a string`);
-      const padded = value.length % 2 === 0 ? value.length : value.length + 1;
-      if (padded > MAX_STRING_LENGTH[def.vr]) {
+      const padded2 = value.length % 2 === 0 ? value.length : value.length + 1;
+      if (padded2 > MAX_STRING_LENGTH[def.vr]) {
         throw new RangeError(`${where(def)}: ${value.length} characters exceed the ${def.vr} maximum of ${MAX_STRING_LENGTH[def.vr]}`);
       }
       for (let i = 0; i < value.length; i++) {
@@ -1158,7 +1158,7 @@ function valueLength(def, value) {
           throw new RangeError(`${where(def)}: character U+${c.toString(16)} not encodable`);
         }
       }
-      return padded;
+      return padded2;
     }
   }
 }
@@ -1997,8 +1997,77 @@ function statusMeaning(code, service) {
 function statusHex(code) {
   return `0x${code.toString(16).toUpperCase().padStart(4, "0")}`;
 }
-function formatStatus(code, service) {
-  return `${statusHex(code)} ${statusMeaning(code, service)}`;
+var FIND_LOG_TEXTS = /* @__PURE__ */ new Map([
+  [
+    0,
+    "Success"
+  ],
+  [
+    290,
+    "Refused: SOPClassNotSupported"
+  ],
+  [
+    42752,
+    "Refused: OutOfResources"
+  ],
+  [
+    43264,
+    "Error: DataSetDoesNotMatchSOPClass"
+  ],
+  [
+    65024,
+    "Cancel: MatchingTerminatedDueToCancelRequest"
+  ],
+  [
+    65280,
+    "Pending"
+  ],
+  [
+    65281,
+    "Pending: WarningUnsupportedOptionalKeys"
+  ]
+]);
+var RETRIEVE_LOG_TEXTS = /* @__PURE__ */ new Map([
+  [
+    0,
+    "Success"
+  ],
+  [
+    290,
+    "Refused: SOPClassNotSupported"
+  ],
+  [
+    42753,
+    "Refused: OutOfResourcesNumberOfMatches"
+  ],
+  [
+    42754,
+    "Refused: OutOfResourcesSubOperations"
+  ],
+  [
+    43009,
+    "Refused: MoveDestinationUnknown"
+  ],
+  [
+    43264,
+    "Error: DataSetDoesNotMatchSOPClass"
+  ],
+  [
+    45056,
+    "Warning: SubOperationsCompleteOneOrMoreFailures"
+  ],
+  [
+    65024,
+    "Cancel: SubOperationsTerminatedDueToCancelIndication"
+  ],
+  [
+    65280,
+    "Pending"
+  ]
+]);
+function statusLogText(code, service) {
+  const known = (code & 61440) === 49152 ? "Failed: UnableToProcess" : service === "C-FIND" ? FIND_LOG_TEXTS.get(code) : service === "C-GET" && code === 43009 ? void 0 : RETRIEVE_LOG_TEXTS.get(code);
+  return known ?? `Unknown Status: 0x${code.toString(16)}`;
 }
 
 // lib/util/std_streams.ts
@@ -2286,138 +2355,6 @@ var PermissionError = class extends Error {
     this.permission = permission;
   }
 };
-var FLAG = {
-  read: "--allow-read",
-  write: "--allow-write",
-  net: "--allow-net"
-};
-async function checkPermission(need) {
-  const descriptor = need.name === "net" ? {
-    name: "net",
-    host: need.host
-  } : {
-    name: need.name,
-    path: need.path
-  };
-  let state = (await Deno.permissions.query(descriptor)).state;
-  if (state === "prompt") state = (await Deno.permissions.request(descriptor)).state;
-  if (state === "granted") return void 0;
-  return {
-    name: need.name,
-    flag: FLAG[need.name],
-    target: need.name === "net" ? need.host : need.path
-  };
-}
-
-// lib/cli/common/progress.ts
-function formatBytes(n) {
-  if (n < 1e3) return `${n} B`;
-  const units = [
-    "kB",
-    "MB",
-    "GB",
-    "TB"
-  ];
-  let v = n / 1e3;
-  let u = 0;
-  while (v >= 1e3 && u < units.length - 1) {
-    v /= 1e3;
-    u++;
-  }
-  return `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)} ${units[u]}`;
-}
-function megabytesPerSecond(bytes, ms) {
-  return ms > 0 ? (bytes / 1e3 / ms).toFixed(1) : "0.0";
-}
-function formatDuration(ms) {
-  if (!Number.isFinite(ms) || ms < 0) return "--:--";
-  const total = Math.round(ms / 1e3);
-  const h = Math.floor(total / 3600);
-  const m = Math.floor(total % 3600 / 60);
-  const s = String(total % 60).padStart(2, "0");
-  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
-}
-function estimateRemainingMs(p) {
-  if (p.bytesDone <= 0 || p.elapsedMs <= 0) return Infinity;
-  return Math.max(0, p.bytesTotal - p.bytesDone) * p.elapsedMs / p.bytesDone;
-}
-var MIN_BAR = 10;
-function progressLine(p, columns) {
-  const figures = `${p.filesDone}/${p.filesTotal} files  ${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)}  ${megabytesPerSecond(p.bytesDone, p.elapsedMs)} MB/s  ETA ${formatDuration(estimateRemainingMs(p))}`;
-  const inner = columns - figures.length - 4;
-  if (inner < MIN_BAR) return figures.slice(0, Math.max(0, columns));
-  const fraction = p.bytesTotal > 0 ? Math.min(1, p.bytesDone / p.bytesTotal) : p.filesTotal > 0 ? p.filesDone / p.filesTotal : 1;
-  const filled = Math.round(fraction * inner);
-  return `[${"#".repeat(filled)}${".".repeat(inner - filled)}]  ${figures}`;
-}
-var encoder3 = new TextEncoder();
-var CLEAR = "\r\x1B[K";
-var ProgressBar = class {
-  #out;
-  #columns;
-  #minInterval;
-  #now;
-  #last = -Infinity;
-  #shown = "";
-  /** Draws on `out` (a terminal). */
-  constructor(out, opts = {}) {
-    this.#out = out;
-    this.#columns = opts.columns ?? (() => 80);
-    this.#minInterval = opts.minIntervalMs ?? 100;
-    this.#now = opts.now ?? (() => performance.now());
-  }
-  /** Redraws with `p` unless the last redraw was too recent (`force` draws anyway). */
-  update(p, force = false) {
-    const t = this.#now();
-    if (!force && t - this.#last < this.#minInterval) return;
-    this.#last = t;
-    this.#shown = progressLine(p, this.#columns() - 1);
-    this.#write(`${CLEAR}${this.#shown}`);
-  }
-  /** Removes the line (before other output, and at the end). */
-  clear() {
-    if (this.#shown !== "") this.#write(CLEAR);
-  }
-  /** Draws the last line drawn again (after other output). */
-  redraw() {
-    if (this.#shown !== "") this.#write(`${CLEAR}${this.#shown}`);
-  }
-  /** Clears the line for good. */
-  finish() {
-    this.clear();
-    this.#shown = "";
-  }
-  #write(s) {
-    const b = encoder3.encode(s);
-    let off = 0;
-    while (off < b.length) off += this.#out.writeSync(b.subarray(off));
-  }
-};
-function withProgressLine(logger, bar) {
-  return routedLogger(logger, (to, level, m, forced) => {
-    if (!forced && !to.isEnabled(level)) return;
-    bar.clear();
-    if (forced) to.forcedLog(level, m);
-    else to.log(level, m);
-    bar.redraw();
-  });
-}
-function routedLogger(logger, write) {
-  const wrapped = {
-    name: logger.name,
-    fatal: (m) => wrapped.log("fatal", m),
-    error: (m) => wrapped.log("error", m),
-    warn: (m) => wrapped.log("warn", m),
-    info: (m) => wrapped.log("info", m),
-    debug: (m) => wrapped.log("debug", m),
-    trace: (m) => wrapped.log("trace", m),
-    log: (level, m) => write(logger, level, m, false),
-    forcedLog: (level, m) => write(logger, level, m, true),
-    isEnabled: (level) => logger.isEnabled(level),
-    child: (suffix) => routedLogger(logger.child(suffix), write)
-  };
-  return wrapped;
-}
 
 // lib/dicom/dictionary_data.js
 // lib/dicom/dictionary.ts
@@ -7470,9 +7407,9 @@ function dictIndex() {
       starts.push(at);
     } else {
       const tab = data.indexOf("	", at);
-      const tagText = data.slice(at, tab < 0 || tab > end ? end : tab);
-      const pattern = parseTagPattern(tagText);
-      if (!pattern) throw new Error(`dictionary_data.js: bad tag '${tagText}' (regenerate it)`);
+      const tagText2 = data.slice(at, tab < 0 || tab > end ? end : tab);
+      const pattern = parseTagPattern(tagText2);
+      if (!pattern) throw new Error(`dictionary_data.js: bad tag '${tagText2}' (regenerate it)`);
       ranges.push({
         pattern,
         at
@@ -7539,8 +7476,8 @@ function isPrivateCreator(group, element) {
 }
 function lookupTag(tag) {
   tag = tag >>> 0;
-  const found = entryOf(tag);
-  if (found) return found;
+  const found2 = entryOf(tag);
+  if (found2) return found2;
   const group = tag >>> 16;
   const element = tag & 65535;
   if (element === 0) {
@@ -7567,9 +7504,9 @@ function lookupTag(tag) {
   return void 0;
 }
 function tagVr(tag) {
-  const found = entryOf(tag >>> 0);
-  if (found) {
-    switch (found.vr) {
+  const found2 = entryOf(tag >>> 0);
+  if (found2) {
+    switch (found2.vr) {
       case "xs":
         return "US";
       case "ox":
@@ -7582,7 +7519,7 @@ function tagVr(tag) {
       case "na":
         return "UN";
       default:
-        return found.vr;
+        return found2.vr;
     }
   }
   const element = tag & 65535;
@@ -7595,9 +7532,6 @@ function isOverlayData(tag) {
 function formatTag2(tag) {
   const hex = (tag >>> 0).toString(16).toUpperCase().padStart(8, "0");
   return `(${hex.slice(0, 4)},${hex.slice(4)})`;
-}
-function tagKeyword(tag) {
-  return lookupTag(tag)?.keyword;
 }
 var DicomParseError = class extends Error {
   /** Short machine code of the failure. */
@@ -7685,15 +7619,6 @@ function tsEncoding(uid) {
   if (plain) return plain;
   if (NOT_BINARY.has(uid) || !TRANSFER_SYNTAXES.some((t) => t.uid === uid)) return void 0;
   return encoding(uid, EXPLICIT_LE, false, true);
-}
-var NATIVE = /* @__PURE__ */ new Set([
-  IMPLICIT_VR_LITTLE_ENDIAN,
-  EXPLICIT_VR_LITTLE_ENDIAN,
-  EXPLICIT_VR_BIG_ENDIAN,
-  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN
-]);
-function isNativeUncompressed(uid) {
-  return NATIVE.has(uid);
 }
 var SPACE = 32;
 function info(longLength, swap, text, pad = 0) {
@@ -8464,55 +8389,6 @@ function zlib() {
 }
 var INFLATE_SLICE = 16 * 1024;
 var ZLIB_CHUNK = 64 * 1024;
-async function* pump(z, src, slice) {
-  const out = [];
-  let failure;
-  z.on("data", (c) => out.push(c));
-  z.on("error", (e) => failure ??= e);
-  const ended = new Promise((resolve2) => {
-    z.once("end", resolve2);
-    z.once("error", () => resolve2());
-  });
-  try {
-    for await (const chunk of src) {
-      for (let o = 0; o < chunk.length; o += slice) {
-        await new Promise((resolve2) => z.write(chunk.subarray(o, o + slice), () => resolve2()));
-        if (failure) throw failure;
-        yield* out.splice(0);
-      }
-    }
-    z.end();
-    await ended;
-    if (failure) throw failure;
-    yield* out.splice(0);
-  } finally {
-    z.destroy();
-  }
-}
-async function* inflateRawChunks(src) {
-  try {
-    yield* pump(zlib().createInflateRaw({
-      chunkSize: ZLIB_CHUNK
-    }), src, INFLATE_SLICE);
-  } catch (e) {
-    if (e instanceof DicomParseError || !isZlibError(e)) throw e;
-    throw new DicomParseError("deflate", `deflated data set: ${e.message}`);
-  }
-}
-function deflateRawChunks(src, level = 6) {
-  return padDeflatedChunks(pump(zlib().createDeflateRaw({
-    level,
-    chunkSize: ZLIB_CHUNK
-  }), src, Infinity));
-}
-async function* padDeflatedChunks(deflated) {
-  let total = 0;
-  for await (const c of deflated) {
-    total += c.length;
-    yield c;
-  }
-  if (total % 2 === 1) yield new Uint8Array(1);
-}
 function inflateRaw(bytes, partial = false, maxLength) {
   const z = zlib();
   try {
@@ -8535,9 +8411,6 @@ function deflateRaw(bytes, level = 6) {
   const out = new Uint8Array(deflated.length + 1);
   out.set(deflated);
   return out;
-}
-function isZlibError(e) {
-  return e instanceof Error && "code" in e && String(e.code).startsWith("Z_");
 }
 var MAX_INFLATED = 8 * 1024 * 1024;
 var INFLATED_SLICE = 64 * 1024;
@@ -8756,6 +8629,37 @@ var SOURCE_AE = 131094;
 var SOP_CLASS = 524310;
 var SOP_INSTANCE = 524312;
 function encodeFileMeta(m) {
+  return encodeMeta(m).bytes;
+}
+var FileMetaEncoder = class {
+  #last;
+  #bytes;
+  /** Where (0002,0003)'s value starts in `#bytes`, and its padded length. */
+  #instanceAt = 0;
+  #instanceLength = 0;
+  /** The file meta information of `m`, as {@linkcode encodeFileMeta} makes it. */
+  encode(m) {
+    const last = this.#last;
+    if (last !== void 0 && m.mediaStorageSopClassUid === last.mediaStorageSopClassUid && m.transferSyntaxUid === last.transferSyntaxUid && m.implementationClassUid === last.implementationClassUid && m.implementationVersionName === last.implementationVersionName && m.sourceAeTitle === last.sourceAeTitle) {
+      const bytes2 = this.#bytes;
+      const uid = encodeText(m.mediaStorageSopInstanceUid, "UI");
+      if (uid.length === this.#instanceLength) {
+        bytes2.set(uid, this.#instanceAt);
+        return bytes2;
+      }
+    }
+    const { bytes, instanceAt } = encodeMeta(m);
+    this.#last = {
+      ...m
+    };
+    this.#bytes = bytes;
+    this.#instanceAt = instanceAt;
+    const n = m.mediaStorageSopInstanceUid.length;
+    this.#instanceLength = n + (n & 1);
+    return bytes;
+  }
+};
+function encodeMeta(m) {
   const elements = [
     [
       META_VERSION,
@@ -8806,12 +8710,17 @@ function encodeFileMeta(m) {
   let at = metaHeader(view, PREFIX_END, GROUP_LENGTH, "UL", 4);
   view.setUint32(at, body, true);
   at += 4;
+  let instanceAt = 0;
   for (const [tag, vr, value] of elements) {
     at = metaHeader(view, at, tag, outputVr(vr, value.length, META_LAYOUT), value.length);
+    if (tag === MEDIA_SOP_INSTANCE) instanceAt = at;
     out.set(value, at);
     at += value.length;
   }
-  return out;
+  return {
+    bytes: out,
+    instanceAt
+  };
 }
 var META_LAYOUT = {
   explicitVr: true,
@@ -9088,9 +8997,9 @@ function inspect(cursor, path, format, limits, scratch) {
     sopClassUid: "",
     sopInstanceUid: ""
   };
-  const found = sopFromDataset(cursor, info2, maxHead, head.subarray(length));
-  info2.sopClassUid = found.get(SOP_CLASS) ?? "";
-  info2.sopInstanceUid = found.get(SOP_INSTANCE) ?? "";
+  const found2 = sopFromDataset(cursor, info2, maxHead, head.subarray(length));
+  info2.sopClassUid = found2.get(SOP_CLASS) ?? "";
+  info2.sopInstanceUid = found2.get(SOP_INSTANCE) ?? "";
   requireSop(info2);
   return {
     info: info2,
@@ -9113,17 +9022,17 @@ function inspectBareDataset(path, cursor, size, head, maxHead) {
     sopClassUid: "",
     sopInstanceUid: ""
   };
-  let found;
+  let found2;
   try {
-    found = sopFromDataset(cursor, info2, maxHead, head);
+    found2 = sopFromDataset(cursor, info2, maxHead, head);
   } catch (e) {
     if (!(e instanceof DicomParseError)) throw e;
     throw new DicomFileError(path, `not a DICOM file or data set: ${e.message}`, {
       cause: e
     });
   }
-  info2.sopClassUid = found.get(SOP_CLASS) ?? "";
-  info2.sopInstanceUid = found.get(SOP_INSTANCE) ?? "";
+  info2.sopClassUid = found2.get(SOP_CLASS) ?? "";
+  info2.sopInstanceUid = found2.get(SOP_INSTANCE) ?? "";
   requireSop(info2);
   return info2;
 }
@@ -9464,86 +9373,1489 @@ var VrResolver = class {
   }
 };
 
-// lib/util/uid.ts
-// lib/dimse/dump.ts
-function newUid() {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  bytes[6] = bytes[6] & 15 | 64;
-  bytes[8] = bytes[8] & 63 | 128;
-  let value = 0n;
-  for (const b of bytes) value = value << 8n | BigInt(b);
-  return `2.25.${value}`;
-}
-var RULERS = {
-  INCOMING: "===================== INCOMING DIMSE MESSAGE ====================",
-  OUTGOING: "===================== OUTGOING DIMSE MESSAGE ===================="
+// lib/dicom/charset.ts
+// lib/dicom/dataset.ts
+// lib/dicom/attributes.ts
+// lib/ae/qr.ts
+var CharsetError = class extends Error {
+  /** Short machine code of the failure. */
+  code;
+  /** The Specific Character Set concerned, as its terms joined with `\`. */
+  charset;
+  /**
+   * Creates the error.
+   *
+   * @param code machine code of the failure
+   * @param charset the Specific Character Set value concerned
+   * @param message human-readable description
+   */
+  constructor(code, charset, message) {
+    super(message);
+    this.name = "CharsetError";
+    this.code = code;
+    this.charset = charset;
+  }
 };
-var END_RULER = "======================= END DIMSE MESSAGE =======================";
-var DATASET_RULER = "-".repeat(65);
-function line(label, value) {
-  return `${label.padEnd(30)}: ${value}`;
-}
-function statusText(code, service) {
-  return `0x${code.toString(16).padStart(4, "0")}: ${statusMeaning(code, service)}`;
-}
-function count(value) {
-  return value ?? "none";
-}
-function priorityText(priority) {
-  const names2 = {
-    [PRIORITY.low]: "low",
-    [PRIORITY.medium]: "medium",
-    [PRIORITY.high]: "high"
+var CHARSET_VRS = /* @__PURE__ */ new Set([
+  "SH",
+  "LO",
+  "ST",
+  "LT",
+  "UC",
+  "UT",
+  "PN"
+]);
+var ESC = 27;
+var G0_ESCAPES = [
+  [
+    [
+      40,
+      66
+    ],
+    "ascii"
+  ],
+  [
+    [
+      40,
+      74
+    ],
+    "romaji"
+  ],
+  [
+    [
+      36,
+      66
+    ],
+    "jisx0208"
+  ],
+  [
+    [
+      36,
+      40,
+      68
+    ],
+    "jisx0212"
+  ]
+];
+var G1_MULTI_ESCAPES = [
+  [
+    [
+      41,
+      73
+    ],
+    "katakana"
+  ],
+  [
+    [
+      36,
+      41,
+      67
+    ],
+    "ksx1001"
+  ],
+  [
+    [
+      36,
+      41,
+      65
+    ],
+    "gb2312"
+  ]
+];
+var SINGLE_BYTE = [
+  {
+    kind: "single",
+    ir: 100,
+    label: "windows-1252",
+    escape: [
+      45,
+      65
+    ]
+  },
+  {
+    kind: "single",
+    ir: 101,
+    label: "iso-8859-2",
+    escape: [
+      45,
+      66
+    ]
+  },
+  {
+    kind: "single",
+    ir: 109,
+    label: "iso-8859-3",
+    escape: [
+      45,
+      67
+    ]
+  },
+  {
+    kind: "single",
+    ir: 110,
+    label: "iso-8859-4",
+    escape: [
+      45,
+      68
+    ]
+  },
+  {
+    kind: "single",
+    ir: 144,
+    label: "iso-8859-5",
+    escape: [
+      45,
+      76
+    ]
+  },
+  {
+    kind: "single",
+    ir: 127,
+    label: "iso-8859-6",
+    escape: [
+      45,
+      71
+    ]
+  },
+  {
+    kind: "single",
+    ir: 126,
+    label: "iso-8859-7",
+    escape: [
+      45,
+      70
+    ]
+  },
+  {
+    kind: "single",
+    ir: 138,
+    label: "iso-8859-8",
+    escape: [
+      45,
+      72
+    ]
+  },
+  {
+    kind: "single",
+    ir: 148,
+    label: "windows-1254",
+    escape: [
+      45,
+      77
+    ]
+  },
+  {
+    kind: "single",
+    ir: 203,
+    label: "iso-8859-15",
+    escape: [
+      45,
+      98
+    ]
+  },
+  {
+    kind: "single",
+    ir: 166,
+    label: "windows-874",
+    escape: [
+      45,
+      84
+    ]
+  }
+];
+function termMeaning(term) {
+  if (term === "" || term === "ISO_IR 6" || term === "ISO 2022 IR 6") {
+    return {
+      kind: "iso2022",
+      element: {
+        g0: "ascii",
+        g1: "none"
+      }
+    };
+  }
+  if (term === "ISO_IR 192") return {
+    kind: "whole",
+    label: "utf-8"
   };
-  return names2[priority] ?? "";
+  if (term === "GB18030") return {
+    kind: "whole",
+    label: "gb18030"
+  };
+  if (term === "GBK") return {
+    kind: "whole",
+    label: "gbk"
+  };
+  const m = /^(?:ISO_IR|ISO 2022 IR) (\d+)$/.exec(term);
+  if (!m) return void 0;
+  const ir = Number(m[1]);
+  const single = SINGLE_BYTE.find((s) => s.ir === ir);
+  if (single) return {
+    kind: "iso2022",
+    element: {
+      g0: "ascii",
+      g1: single
+    }
+  };
+  if (ir === 13) return {
+    kind: "iso2022",
+    element: {
+      g0: "romaji",
+      g1: "katakana"
+    }
+  };
+  if (!term.startsWith("ISO 2022")) return void 0;
+  if (ir === 87) return {
+    kind: "iso2022",
+    element: {
+      g0: "jisx0208"
+    }
+  };
+  if (ir === 159) return {
+    kind: "iso2022",
+    element: {
+      g0: "jisx0212"
+    }
+  };
+  if (ir === 149) return {
+    kind: "iso2022",
+    element: {
+      g1: "ksx1001"
+    }
+  };
+  if (ir === 58) return {
+    kind: "iso2022",
+    element: {
+      g1: "gb2312"
+    }
+  };
+  return void 0;
 }
-function dumpMessage(msg, direction, options = {}) {
-  const uid = (value) => value === void 0 ? "none" : options.uidName?.(value) ?? value;
-  const lines = [
-    RULERS[direction]
+var decoders = /* @__PURE__ */ new Map();
+function decoder(label) {
+  let d = decoders.get(label);
+  if (!d) decoders.set(label, d = new TextDecoder(label, {
+    fatal: true
+  }));
+  return d;
+}
+var tables = /* @__PURE__ */ new Map();
+function upperHalf(set) {
+  let table = tables.get(set.label);
+  if (!table) {
+    const loose = new TextDecoder(set.label);
+    table = Array.from({
+      length: 96
+    }, (_, i) => {
+      const c = loose.decode(new Uint8Array([
+        160 + i
+      ]));
+      return c === "\uFFFD" ? void 0 : c;
+    });
+    tables.set(set.label, table);
+  }
+  return table;
+}
+function isDelimiter(byte, vr) {
+  return byte === 92 || byte === 13 || byte === 10 || byte === 12 || byte === 9 || vr === "PN" && (byte === 94 || byte === 61);
+}
+var SpecificCharacterSet = class _SpecificCharacterSet {
+  /** The terms, as (0008,0005) holds them (value 1 may be empty). */
+  terms;
+  #whole;
+  #extensions;
+  #initial;
+  #elements;
+  constructor(terms) {
+    this.terms = terms;
+    const label = terms.join("\\");
+    const meanings = terms.map((term) => {
+      const meaning = termMeaning(term);
+      if (!meaning) {
+        throw new CharsetError("unknown-charset", label, `unknown Specific Character Set '${term}' (PS3.3 C.12.1.1.2)`);
+      }
+      return meaning;
+    });
+    const whole = meanings.find((m) => m.kind === "whole");
+    if (whole) {
+      if (terms.length > 1) {
+        throw new CharsetError("unknown-charset", label, `Specific Character Set '${label}': ${terms.find((t) => termMeaning(t)?.kind === "whole")} allows no code extensions (PS3.3 C.12.1.1.2)`);
+      }
+      this.#whole = whole.label;
+    }
+    this.#elements = meanings.map((m) => m.kind === "iso2022" ? m.element : {});
+    const first = this.#elements[0] ?? {};
+    if (first.g0 === "jisx0208" || first.g0 === "jisx0212") {
+      throw new CharsetError("unknown-charset", label, `Specific Character Set '${label}': ${terms[0]} cannot be value 1 (PS3.3 C.12.1.1.2)`);
+    }
+    this.#initial = {
+      g0: first.g0 ?? "ascii",
+      g1: first.g1 ?? "none"
+    };
+    this.#extensions = terms.length > 1 || terms.some((t) => t.startsWith("ISO 2022"));
+  }
+  /**
+   * The character set of a (0008,0005) value: its values as a list, or as
+   * the text with `\` between them; empty or absent means the default
+   * repertoire. Leading and trailing spaces of each term are ignored.
+   *
+   * @throws CharsetError `unknown-charset` for a term this module does not know
+   */
+  static of(value) {
+    const terms = (typeof value === "string" ? value.split("\\") : value ?? []).map((t) => t.trim());
+    while (terms.length > 0 && terms[terms.length - 1] === "") terms.pop();
+    return new _SpecificCharacterSet(terms);
+  }
+  /** True for the default repertoire (no (0008,0005), or an empty one). */
+  get isDefault() {
+    return this.terms.length === 0;
+  }
+  /**
+   * The text of a value of VR `vr`, padding included. Values of VRs outside
+   * {@linkcode CHARSET_VRS} are read in the default repertoire.
+   *
+   * Without `onProblem`, bytes that are no text of the set throw; with it,
+   * each is replaced by U+FFFD and the problem is reported, once per value.
+   *
+   * @throws CharsetError `undecodable`
+   */
+  decode(bytes, vr, onProblem) {
+    const governed = CHARSET_VRS.has(vr);
+    let reported = false;
+    const problem = (what) => {
+      const error = new CharsetError("undecodable", this.terms.join("\\"), `${what} in a ${vr} value ${governed && !this.isDefault ? `of Specific Character Set '${this.terms.join("\\")}'` : "(default repertoire: no Specific Character Set)"}`);
+      if (!onProblem) throw error;
+      if (!reported) onProblem(error);
+      reported = true;
+      return "\uFFFD";
+    };
+    if (!governed || this.isDefault) return decodeAscii(bytes, problem);
+    if (this.#whole) {
+      try {
+        return decoder(this.#whole).decode(bytes);
+      } catch {
+        problem(`bytes that are not ${this.#whole.toUpperCase()}`);
+        return new TextDecoder(this.#whole).decode(bytes);
+      }
+    }
+    return this.#decode2022(bytes, vr, problem);
+  }
+  /** Decodes with ISO 2022 designations (PS3.5 6.1.2.5). */
+  #decode2022(bytes, vr, problem) {
+    let { g0, g1 } = this.#initial;
+    let out = "";
+    let run = [];
+    let runLabel = "";
+    const flush = () => {
+      if (run.length === 0) return;
+      try {
+        out += decoder(runLabel).decode(new Uint8Array(run));
+      } catch {
+        out += problem(`bytes with no character in ${runName(runLabel)}`);
+      }
+      run = [];
+    };
+    const pushRun = (label, ...b) => {
+      if (runLabel !== label) flush();
+      runLabel = label;
+      run.push(...b);
+    };
+    let i = 0;
+    while (i < bytes.length) {
+      const b = bytes[i];
+      if (b === ESC) {
+        flush();
+        const seq = this.#extensions ? matchEscape(bytes, i + 1) : void 0;
+        if (!seq) {
+          out += problem(this.#extensions ? `an unknown escape sequence at byte ${i}` : `an escape sequence at byte ${i}, but '${this.terms.join("\\")}' has no code extensions`);
+          i++;
+          continue;
+        }
+        if (seq.g0) g0 = seq.g0;
+        if (seq.g1) g1 = seq.g1;
+        i += 1 + seq.length;
+        continue;
+      }
+      const doubleG0 = g0 === "jisx0208" || g0 === "jisx0212";
+      if (b < 128) {
+        if (doubleG0 && b >= 33 && b <= 126) {
+          const b2 = bytes[i + 1];
+          if (b2 === void 0 || b2 < 33 || b2 > 126) {
+            flush();
+            out += problem(`a broken two-byte character at byte ${i}`);
+            i++;
+            continue;
+          }
+          if (g0 === "jisx0212") pushRun("euc-jp", 143, b | 128, b2 | 128);
+          else pushRun("euc-jp", b | 128, b2 | 128);
+          i += 2;
+          continue;
+        }
+        flush();
+        out += String.fromCharCode(b);
+        if (isDelimiter(b, vr)) ({ g0, g1 } = this.#initial);
+        i++;
+        continue;
+      }
+      if (g1 === "ksx1001" || g1 === "gb2312") {
+        const b2 = bytes[i + 1];
+        if (b2 === void 0 || b2 < 161 || b2 === 255) {
+          flush();
+          out += problem(`a broken two-byte character at byte ${i}`);
+          i++;
+          continue;
+        }
+        pushRun(g1 === "ksx1001" ? "euc-kr" : "gbk", b, b2);
+        i += 2;
+        continue;
+      }
+      flush();
+      if (g1 === "katakana" && b >= 161 && b <= 223) {
+        out += String.fromCharCode(65377 + b - 161);
+      } else if (typeof g1 === "object" && b >= 160) {
+        out += upperHalf(g1)[b - 160] ?? problem(`byte 0x${hex2(b)} (no character)`);
+      } else {
+        out += problem(`byte 0x${hex2(b)} (no character)`);
+      }
+      i++;
+    }
+    flush();
+    return out;
+  }
+  /**
+   * The bytes of `text` as a value of VR `vr`, without padding: in ISO 2022
+   * sets with the escape sequences it needs, returning to the initial state
+   * before each delimiter and at the end (PS3.5 6.1.2.5.3). VRs outside
+   * {@linkcode CHARSET_VRS} take the default repertoire only.
+   *
+   * @throws CharsetError `unencodable` for a character the set cannot hold
+   */
+  encode(text, vr) {
+    const unencodable = (c) => {
+      const where2 = CHARSET_VRS.has(vr) && !this.isDefault ? `Specific Character Set '${this.terms.join("\\")}'` : `the default repertoire${CHARSET_VRS.has(vr) ? " (no Specific Character Set)" : ""}`;
+      throw new CharsetError("unencodable", this.terms.join("\\"), `'${c}' (U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}) cannot be written in a ${vr} value in ${where2}`);
+    };
+    if (!CHARSET_VRS.has(vr) || this.isDefault) {
+      return Uint8Array.from(text, (c) => c.charCodeAt(0) < 128 ? c.charCodeAt(0) : unencodable(c));
+    }
+    if (this.#whole === "utf-8") return new TextEncoder().encode(text);
+    if (this.#whole) {
+      const table = reverseTable(this.#whole);
+      const out = [];
+      for (const c of text) {
+        if (c.charCodeAt(0) < 128) out.push(c.charCodeAt(0));
+        else out.push(...table.get(c) ?? unencodable(c));
+      }
+      return new Uint8Array(out);
+    }
+    return this.#encode2022(text, vr, unencodable);
+  }
+  #encode2022(text, vr, unencodable) {
+    const initial = this.#initial;
+    let { g0, g1 } = initial;
+    const out = [];
+    const designate = (target) => {
+      if (target.g0 !== void 0 && target.g0 !== g0) {
+        out.push(ESC, ...G0_ESCAPES.find(([, s]) => s === target.g0)[0]);
+        g0 = target.g0;
+      }
+      if (target.g1 !== void 0 && target.g1 !== g1) {
+        const escape = typeof target.g1 === "object" ? target.g1.escape : G1_MULTI_ESCAPES.find(([, s]) => s === target.g1)[0];
+        out.push(ESC, ...escape);
+        g1 = target.g1;
+      }
+    };
+    for (const c of text) {
+      const code = c.codePointAt(0);
+      if (code < 128) {
+        designate({
+          g0: initial.g0 === "romaji" ? "romaji" : "ascii"
+        });
+        out.push(code);
+        if (isDelimiter(code, vr)) g1 = initial.g1;
+        continue;
+      }
+      const bytes = this.#elements.map((e) => encodeIn(c, e)).find((b) => b !== void 0);
+      if (!bytes) unencodable(c);
+      designate(bytes[0]);
+      out.push(...bytes[1]);
+    }
+    designate({
+      g0: initial.g0
+    });
+    return new Uint8Array(out);
+  }
+};
+function encodeIn(c, e) {
+  if (e.g0 === "jisx0208" || e.g0 === "jisx0212") {
+    const pair = reverseTable(e.g0).get(c);
+    return pair && [
+      {
+        g0: e.g0
+      },
+      pair
+    ];
+  }
+  if (e.g1 === "katakana") {
+    const code = c.charCodeAt(0);
+    return code >= 65377 && code <= 65439 ? [
+      {
+        g1: e.g1
+      },
+      [
+        161 + code - 65377
+      ]
+    ] : void 0;
+  }
+  if (e.g1 === "ksx1001" || e.g1 === "gb2312") {
+    const pair = reverseTable(e.g1).get(c);
+    return pair && [
+      {
+        g1: e.g1
+      },
+      pair
+    ];
+  }
+  if (typeof e.g1 === "object") {
+    const index2 = upperHalf(e.g1).indexOf(c);
+    return index2 < 0 ? void 0 : [
+      {
+        g1: e.g1
+      },
+      [
+        160 + index2
+      ]
+    ];
+  }
+  return void 0;
+}
+var PAIR_LAYOUTS = {
+  jisx0208: {
+    label: "euc-jp",
+    leads: [
+      161,
+      254
+    ],
+    trails: [
+      161,
+      254
+    ],
+    sevenBit: true
+  },
+  jisx0212: {
+    label: "euc-jp",
+    leads: [
+      161,
+      254
+    ],
+    trails: [
+      161,
+      254
+    ],
+    prefix: 143,
+    sevenBit: true
+  },
+  ksx1001: {
+    label: "euc-kr",
+    leads: [
+      161,
+      254
+    ],
+    trails: [
+      161,
+      254
+    ],
+    sevenBit: false
+  },
+  gb2312: {
+    label: "gbk",
+    leads: [
+      161,
+      247
+    ],
+    trails: [
+      161,
+      254
+    ],
+    sevenBit: false
+  },
+  gbk: {
+    label: "gbk",
+    leads: [
+      129,
+      254
+    ],
+    trails: [
+      64,
+      254
+    ],
+    sevenBit: false
+  },
+  gb18030: {
+    label: "gb18030",
+    leads: [
+      129,
+      254
+    ],
+    trails: [
+      64,
+      254
+    ],
+    sevenBit: false
+  }
+};
+var reverseTables = /* @__PURE__ */ new Map();
+function reverseTable(set) {
+  let table = reverseTables.get(set);
+  if (table) return table;
+  table = /* @__PURE__ */ new Map();
+  const { label, leads, trails, prefix, sevenBit } = PAIR_LAYOUTS[set];
+  const pairs = [];
+  const input = [];
+  for (let b1 = leads[0]; b1 <= leads[1]; b1++) {
+    for (let b2 = trails[0]; b2 <= trails[1]; b2++) {
+      if (b2 === 127) continue;
+      pairs.push([
+        b1,
+        b2
+      ]);
+      if (prefix !== void 0) input.push(prefix);
+      input.push(b1, b2, 10);
+    }
+  }
+  const chars = new TextDecoder(label).decode(new Uint8Array(input)).split("\n");
+  pairs.forEach(([b1, b2], k) => {
+    const c = chars[k];
+    if (c !== void 0 && [
+      ...c
+    ].length === 1 && c !== "\uFFFD" && !table.has(c)) {
+      table.set(c, sevenBit ? [
+        b1 & 127,
+        b2 & 127
+      ] : [
+        b1,
+        b2
+      ]);
+    }
+  });
+  reverseTables.set(set, table);
+  return table;
+}
+function matchEscape(bytes, at) {
+  const matches = (seq) => seq.every((v, k) => bytes[at + k] === v);
+  for (const [seq, g0] of G0_ESCAPES) if (matches(seq)) return {
+    g0,
+    length: seq.length
+  };
+  for (const [seq, g1] of G1_MULTI_ESCAPES) if (matches(seq)) return {
+    g1,
+    length: seq.length
+  };
+  for (const set of SINGLE_BYTE) {
+    if (matches(set.escape)) return {
+      g1: set,
+      length: set.escape.length
+    };
+  }
+  return void 0;
+}
+function decodeAscii(bytes, problem) {
+  let out = "";
+  for (let i = 0; i < bytes.length; i++) {
+    out += bytes[i] < 128 ? String.fromCharCode(bytes[i]) : problem(`byte 0x${hex2(bytes[i])} outside the default repertoire`);
+  }
+  return out;
+}
+function runName(label) {
+  return {
+    "euc-jp": "JIS X 0208/0212",
+    "euc-kr": "KS X 1001",
+    gbk: "GB 2312"
+  }[label] ?? label;
+}
+function hex2(b) {
+  return b.toString(16).toUpperCase().padStart(2, "0");
+}
+function isFragments(e) {
+  return Array.isArray(e.value) && (e.vr === "OB" || e.vr === "OW");
+}
+function isSequence(e) {
+  return Array.isArray(e.value) && !isFragments(e);
+}
+function encodingOf(ts) {
+  const enc = tsEncoding(ts);
+  if (!enc) throw new DicomParseError("unsupported", `unknown transfer syntax ${ts}`);
+  return enc;
+}
+function encodeDataset(ds, ts, options = {}) {
+  const enc = encodingOf(ts);
+  const layout = {
+    explicitVr: enc.explicitVr,
+    littleEndian: enc.littleEndian
+  };
+  const sink = new ChunkSink();
+  const declaredLengths = options.definedLengths ?? false;
+  const encoder3 = new DatasetEncoder(layout, layout, sink, {
+    declaredLengths
+  });
+  for (const t of treeTokens(ds, layout, 0, declaredLengths)) encoder3.encode(t);
+  sink.flush();
+  const bytes = concatBytes(sink.take());
+  return enc.deflated ? deflateRaw(bytes, options.compressionLevel) : bytes;
+}
+function* treeTokens(ds, layout, depth, lengths) {
+  for (const el of ds) {
+    const { tag, vr } = el;
+    if (isFragments(el)) {
+      yield {
+        kind: "encapsulated",
+        tag,
+        vr,
+        depth
+      };
+      for (const f of el.value) {
+        yield {
+          kind: "fragment",
+          length: f.length
+        };
+        if (f.length > 0) yield {
+          kind: "value",
+          bytes: f,
+          last: true
+        };
+      }
+      yield {
+        kind: "sequence-end"
+      };
+    } else if (isSequence(el)) {
+      const items = itemsLayout(layout, vr);
+      const defined = lengths && hasDefinedLength(el);
+      const length = defined ? itemsLength(el.value, items) : void 0;
+      yield {
+        kind: "sequence",
+        tag,
+        vr,
+        length,
+        depth,
+        items
+      };
+      for (const item of el.value) {
+        yield {
+          kind: "item-start",
+          length: defined ? datasetLength(item, items) : void 0
+        };
+        yield* treeTokens(item, items, depth + 1, lengths);
+        yield {
+          kind: "item-end"
+        };
+      }
+      yield {
+        kind: "sequence-end"
+      };
+    } else {
+      const value = el.value;
+      yield {
+        kind: "element",
+        tag,
+        vr,
+        length: value.length,
+        depth
+      };
+      if (value.length > 0) yield {
+        kind: "value",
+        bytes: value,
+        last: true
+      };
+    }
+  }
+}
+function hasDefinedLength(el) {
+  return el.vr !== "UN";
+}
+function itemsLength(items, layout) {
+  return items.reduce((n, item) => n + 8 + datasetLength(item, layout), 0);
+}
+function datasetLength(ds, layout) {
+  let n = 0;
+  for (const el of ds) {
+    if (isFragments(el)) {
+      n += headerSize(el.vr, layout) + el.value.reduce((m, f) => m + 8 + f.length, 0) + 8;
+    } else if (isSequence(el)) {
+      const items = itemsLayout(layout, el.vr);
+      n += headerSize(el.vr, layout) + (hasDefinedLength(el) ? itemsLength(el.value, items) : el.value.reduce((m, item) => m + 16 + datasetLength(item, items), 0) + 8);
+    } else {
+      const length = el.value.length;
+      n += headerSize(outputVr(el.vr, length, layout), layout) + length;
+    }
+  }
+  return n;
+}
+var DEFAULT_ATTRIBUTE_LIMITS = Object.freeze({
+  maxLength: 4 * 1024 * 1024,
+  maxDepth: 16,
+  maxElements: 1e5
+});
+var SPECIFIC_CHARACTER_SET = 524293;
+var SINGLE_VALUED_TEXT = /* @__PURE__ */ new Set([
+  "LT",
+  "ST",
+  "UT",
+  "UR"
+]);
+var LEADING_SPACE_PADDING = /* @__PURE__ */ new Set([
+  "AE",
+  "CS",
+  "DS",
+  "IS",
+  "LO",
+  "SH",
+  "TM"
+]);
+var NUMBERS = {
+  US: {
+    size: 2,
+    kind: "u"
+  },
+  SS: {
+    size: 2,
+    kind: "s"
+  },
+  UL: {
+    size: 4,
+    kind: "u"
+  },
+  SL: {
+    size: 4,
+    kind: "s"
+  },
+  FL: {
+    size: 4,
+    kind: "f"
+  },
+  FD: {
+    size: 8,
+    kind: "f"
+  },
+  SV: {
+    size: 8,
+    kind: "b"
+  },
+  UV: {
+    size: 8,
+    kind: "b"
+  }
+};
+function inputOf(bytes, ts, maxLength) {
+  const enc = tsEncoding(ts);
+  if (!enc || enc.encapsulated) {
+    throw new DicomParseError("unsupported", `transfer syntax ${ts} is not one of the four uncompressed syntaxes of PS3.5 A.1-A.3, A.5`);
+  }
+  if (bytes.length > maxLength) {
+    throw new DicomParseError("too-long", `data set of ${bytes.length} bytes exceeds the limit of ${maxLength}`);
+  }
+  if (!enc.deflated) return [
+    bytes,
+    enc
   ];
-  lines.push(line("Message Type", msg.type.replace(/-(RQ|RSP)$/, " $1")));
-  if (options.contextId !== void 0 && options.contextId > 0) {
-    lines.push(line("Presentation Context ID", options.contextId));
-  }
-  const dataSet = line("Data Set", hasDataset(msg) ? "present" : "none");
-  switch (msg.type) {
-    case "C-ECHO-RQ":
-      lines.push(line("Message ID", msg.messageId), dataSet);
-      break;
-    case "C-ECHO-RSP":
-    case "C-FIND-RSP":
-      lines.push(line("Message ID Being Responded To", msg.messageIdBeingRespondedTo), line("Affected SOP Class UID", uid(msg.affectedSopClassUid)), dataSet, line("DIMSE Status", statusText(msg.status, msg.type === "C-ECHO-RSP" ? "C-ECHO" : "C-FIND")));
-      break;
-    case "C-STORE-RQ":
-      lines.push(line("Message ID", msg.messageId), line("Affected SOP Class UID", uid(msg.affectedSopClassUid)), line("Affected SOP Instance UID", msg.affectedSopInstanceUid), dataSet, line("Priority", priorityText(msg.priority)));
-      if (msg.moveOriginatorAeTitle !== void 0) {
-        lines.push(line("Move Originator AE Title", msg.moveOriginatorAeTitle));
+  const inflated = inflateRaw(bytes, false, maxLength);
+  return [
+    new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.byteLength),
+    enc
+  ];
+}
+var VR_DECIDING = /* @__PURE__ */ new Set([
+  PIXEL_REPRESENTATION,
+  WAVEFORM_BITS_ALLOCATED
+]);
+function implicitShownVr(tag, resolved, decidedHere) {
+  const vr = lookupTag(tag)?.vr;
+  if (vr === void 0) return "??";
+  if (decidedHere || resolved !== tagVr(tag)) return resolved;
+  return vr === "px" ? "OW" : vr;
+}
+function readTree(bytes, ts, limits = {}) {
+  const { maxLength, maxDepth, maxElements } = {
+    ...DEFAULT_ATTRIBUTE_LIMITS,
+    ...limits
+  };
+  const [input, layout] = inputOf(bytes, ts, maxLength);
+  const parser = new DatasetParser(layout, {
+    maxDepth,
+    maxValueLength: maxLength
+  });
+  const resolver = new VrResolver(layout);
+  const root = [];
+  const scopes = [
+    {
+      elements: root,
+      layout,
+      decided: false
+    }
+  ];
+  const sequences = [];
+  let pieces = [];
+  let count2 = 0;
+  const counted = () => {
+    if (++count2 > maxElements) {
+      throw new DicomParseError("too-long", `data set holds more than ${maxElements} elements`);
+    }
+  };
+  for (const token of [
+    ...parser.push(input),
+    ...parser.end()
+  ]) {
+    const t = resolver.resolve(token);
+    const scope = scopes[scopes.length - 1];
+    switch (t.kind) {
+      case "element": {
+        counted();
+        scope.elements.push({
+          tag: t.tag,
+          vr: t.vr,
+          shownVr: scope.layout.explicitVr ? t.vr : implicitShownVr(t.tag, t.vr, scope.decided),
+          length: t.length,
+          bytes: new Uint8Array(0),
+          littleEndian: scope.layout.littleEndian || t.vr === "UN"
+        });
+        if (VR_DECIDING.has(t.tag) && t.length >= 2) scope.decided = true;
+        pieces = [];
+        break;
       }
-      if (msg.moveOriginatorMessageId !== void 0) {
-        lines.push(line("Move Originator ID", msg.moveOriginatorMessageId));
+      case "value": {
+        pieces.push(t.bytes);
+        if (t.last) {
+          const el = scope.elements[scope.elements.length - 1];
+          el.bytes = pieces.length === 1 ? pieces[0].slice() : concat(pieces);
+        }
+        break;
       }
-      break;
-    case "C-STORE-RSP":
-      lines.push(line("Message ID Being Responded To", msg.messageIdBeingRespondedTo), line("Affected SOP Class UID", uid(msg.affectedSopClassUid)), line("Affected SOP Instance UID", msg.affectedSopInstanceUid ?? "none"), dataSet, line("DIMSE Status", statusText(msg.status, "C-STORE")));
-      break;
-    case "C-FIND-RQ":
-    case "C-GET-RQ":
-    case "C-MOVE-RQ":
-      lines.push(line("Message ID", msg.messageId), line("Affected SOP Class UID", uid(msg.affectedSopClassUid)), dataSet, line("Priority", priorityText(msg.priority)));
-      if (msg.type === "C-MOVE-RQ") lines.push(line("Move Destination", msg.moveDestination));
-      break;
-    case "C-GET-RSP":
-    case "C-MOVE-RSP":
-      lines.push(line("Message ID Being Responded To", msg.messageIdBeingRespondedTo), line("Affected SOP Class UID", uid(msg.affectedSopClassUid)), line("Remaining Suboperations", count(msg.remainingSuboperations)), line("Completed Suboperations", count(msg.completedSuboperations)), line("Failed Suboperations", count(msg.failedSuboperations)), line("Warning Suboperations", count(msg.warningSuboperations)), dataSet, line("DIMSE Status", statusText(msg.status, msg.type === "C-GET-RSP" ? "C-GET" : "C-MOVE")));
-      break;
-    case "C-CANCEL-RQ":
-      lines.push(line("Message ID Being Responded To", msg.messageIdBeingRespondedTo), dataSet);
-      break;
+      case "sequence": {
+        counted();
+        const items = [];
+        scope.elements.push({
+          tag: t.tag,
+          vr: t.vr,
+          shownVr: scope.layout.explicitVr || t.vr === "UN" ? t.vr : implicitShownVr(t.tag, t.vr, scope.decided),
+          length: t.length ?? UNDEFINED_LENGTH,
+          littleEndian: scope.layout.littleEndian,
+          items
+        });
+        sequences.push({
+          items,
+          layout: t.items
+        });
+        break;
+      }
+      case "item-start": {
+        counted();
+        const sequence = sequences[sequences.length - 1];
+        const item = {
+          length: t.length ?? UNDEFINED_LENGTH,
+          elements: []
+        };
+        sequence.items.push(item);
+        scopes.push({
+          elements: item.elements,
+          layout: sequence.layout,
+          decided: false
+        });
+        break;
+      }
+      case "item-end":
+        scopes.pop();
+        break;
+      case "sequence-end":
+        sequences.pop();
+        break;
+      case "encapsulated":
+        throw new DicomParseError("unsupported", `encapsulated ${formatTag2(t.tag)}: pixel data has no place in an identifier`);
+    }
   }
-  if (options.dataset !== void 0) lines.push(DATASET_RULER, ...options.dataset);
-  lines.push(END_RULER);
-  return lines.join("\n");
+  return root;
+}
+function concat(parts) {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+function unpad(value, vr) {
+  let end = value.length;
+  while (end > 0 && (value[end - 1] === " " || value[end - 1] === "\0")) end--;
+  let start = 0;
+  if (LEADING_SPACE_PADDING.has(vr)) {
+    while (start < end && value[start] === " ") start++;
+  }
+  return value.slice(start, end);
+}
+function readNumbers(raw) {
+  const bytes = raw.bytes;
+  const spec = raw.vr === "AT" ? {
+    size: 4,
+    kind: "u"
+  } : NUMBERS[raw.vr];
+  if (bytes.length % spec.size !== 0) {
+    throw new DicomParseError("bad-vr", `${formatTag2(raw.tag)} ${raw.vr} value of ${bytes.length} bytes is not a multiple of ${spec.size}`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const le = raw.littleEndian;
+  const n = bytes.length / spec.size;
+  if (raw.vr === "AT") {
+    return Array.from({
+      length: n
+    }, (_, i) => (view.getUint16(4 * i, le) << 16 | view.getUint16(4 * i + 2, le)) >>> 0);
+  }
+  if (spec.kind === "b") {
+    return Array.from({
+      length: n
+    }, (_, i) => raw.vr === "SV" ? view.getBigInt64(8 * i, le) : view.getBigUint64(8 * i, le));
+  }
+  return Array.from({
+    length: n
+  }, (_, i) => {
+    const at = spec.size * i;
+    switch (raw.vr) {
+      case "US":
+        return view.getUint16(at, le);
+      case "SS":
+        return view.getInt16(at, le);
+      case "UL":
+        return view.getUint32(at, le);
+      case "SL":
+        return view.getInt32(at, le);
+      case "FL":
+        return view.getFloat32(at, le);
+      default:
+        return view.getFloat64(at, le);
+    }
+  });
+}
+function littleEndianBytes(raw) {
+  const unit = vrInfo(raw.vr).swap;
+  const bytes = raw.bytes.slice();
+  if (!raw.littleEndian && unit > 1) swapInPlace(bytes, unit);
+  return bytes;
+}
+function rawText(raw, charset, onProblem) {
+  return charset.decode(raw.bytes, raw.vr, onProblem);
+}
+function isTextVr(vr) {
+  return vrInfo(vr).text;
+}
+function rawCharset(elements, inherited, onProblem) {
+  const el = elements.find((e) => e.tag === SPECIFIC_CHARACTER_SET);
+  if (!el?.bytes) return inherited;
+  return charsetOf(el.bytes, onProblem);
+}
+function charsetOf(bytes, onProblem) {
+  const terms = SpecificCharacterSet.of().decode(bytes, "CS", onProblem).split("\\");
+  try {
+    return SpecificCharacterSet.of(terms);
+  } catch (error) {
+    if (!(error instanceof CharsetError) || !onProblem) throw error;
+    onProblem(error);
+    return SpecificCharacterSet.of();
+  }
+}
+function typed(elements, inherited, onProblem) {
+  const charset = rawCharset(elements, inherited, onProblem);
+  return elements.map((raw) => {
+    if (raw.items) {
+      return {
+        tag: raw.tag,
+        vr: raw.vr,
+        value: raw.items.map((item) => typed(item.elements, charset, onProblem))
+      };
+    }
+    return {
+      tag: raw.tag,
+      vr: raw.vr,
+      value: typedValue(raw, charset, onProblem)
+    };
+  });
+}
+function rawValue(raw) {
+  if (raw.vr === "AT" || NUMBERS[raw.vr]) return readNumbers(raw);
+  return littleEndianBytes(raw);
+}
+function typedValue(raw, charset, onProblem) {
+  if (isTextVr(raw.vr)) {
+    const text = rawText(raw, charset, onProblem);
+    if (SINGLE_VALUED_TEXT.has(raw.vr)) {
+      const value = unpad(text, raw.vr);
+      return value === "" ? [] : [
+        value
+      ];
+    }
+    const values = text.split("\\").map((v) => unpad(v, raw.vr));
+    return values.length === 1 && values[0] === "" ? [] : values;
+  }
+  return rawValue(raw);
+}
+function decodeAttributes(bytes, ts, options = {}) {
+  const tree = readTree(bytes, ts, options.limits);
+  return typed(tree, SpecificCharacterSet.of(), options.onCharsetProblem);
+}
+function decodeAttributesFile(bytes, options = {}) {
+  let meta;
+  let dataset = bytes;
+  if (bytes.length >= 132 && String.fromCharCode(...bytes.subarray(128, 132)) === "DICM") {
+    const read = decodeFileMeta(bytes, options.path);
+    meta = read.meta;
+    dataset = bytes.subarray(read.length);
+  }
+  const transferSyntax = meta?.transferSyntaxUid ?? guessTransferSyntax(dataset);
+  if (transferSyntax === void 0) {
+    throw new DicomParseError("unsupported", "cannot tell the transfer syntax of the data set");
+  }
+  return {
+    attributes: decodeAttributes(dataset, transferSyntax, options),
+    transferSyntax,
+    meta
+  };
+}
+function valueBytes(a, charset, littleEndian) {
+  const where2 = () => `${formatTag2(a.tag)} ${a.vr}`;
+  const value = a.value;
+  if (isTextVr(a.vr)) {
+    const strings = value;
+    if (!Array.isArray(value) || !strings.every((v) => typeof v === "string")) {
+      throw new TypeError(`${where2()}: expected a list of strings`);
+    }
+    if (SINGLE_VALUED_TEXT.has(a.vr) && strings.length > 1) {
+      throw new RangeError(`${where2()}: a ${a.vr} holds one value, not ${strings.length}`);
+    }
+    if (!SINGLE_VALUED_TEXT.has(a.vr) && strings.some((v) => v.includes("\\"))) {
+      throw new RangeError(`${where2()}: a value contains '\\', the value delimiter`);
+    }
+    return charset.encode(strings.join("\\"), a.vr);
+  }
+  const spec = a.vr === "AT" ? {
+    size: 4,
+    kind: "u"
+  } : NUMBERS[a.vr];
+  if (spec) {
+    const list = value;
+    if (!Array.isArray(value)) throw new TypeError(`${where2()}: expected a list of numbers`);
+    const out = new Uint8Array(list.length * spec.size);
+    const view = new DataView(out.buffer);
+    list.forEach((v, i) => writeNumber(view, spec.size * i, a.vr, v, littleEndian, where2));
+    return out;
+  }
+  if (!(value instanceof Uint8Array)) throw new TypeError(`${where2()}: expected bytes`);
+  const unit = vrInfo(a.vr).swap;
+  if (littleEndian || unit === 1 || a.vr === "UN") return value;
+  const swapped = value.slice();
+  swapInPlace(swapped, unit);
+  return swapped;
+}
+var RANGES = {
+  US: [
+    0,
+    65535
+  ],
+  SS: [
+    -32768,
+    32767
+  ],
+  UL: [
+    0,
+    4294967295
+  ],
+  SL: [
+    -2147483648,
+    2147483647
+  ],
+  AT: [
+    0,
+    4294967295
+  ]
+};
+function writeNumber(view, at, vr, v, le, where2) {
+  if (vr === "SV" || vr === "UV") {
+    if (typeof v !== "bigint") throw new TypeError(`${where2()}: expected bigints`);
+    const ok = vr === "SV" ? BigInt.asIntN(64, v) === v : BigInt.asUintN(64, v) === v;
+    if (!ok) throw new RangeError(`${where2()}: ${v} out of range`);
+    if (vr === "SV") view.setBigInt64(at, v, le);
+    else view.setBigUint64(at, v, le);
+    return;
+  }
+  if (typeof v !== "number" || Number.isNaN(v) && vr !== "FL" && vr !== "FD") {
+    throw new TypeError(`${where2()}: expected numbers`);
+  }
+  const range = RANGES[vr];
+  if (range && (!Number.isInteger(v) || v < range[0] || v > range[1])) {
+    throw new RangeError(`${where2()}: ${v} is not an integer in ${range[0]}..${range[1]}`);
+  }
+  switch (vr) {
+    case "US":
+      return view.setUint16(at, v, le);
+    case "SS":
+      return view.setInt16(at, v, le);
+    case "UL":
+      return view.setUint32(at, v, le);
+    case "SL":
+      return view.setInt32(at, v, le);
+    case "AT":
+      view.setUint16(at, v >>> 16, le);
+      return view.setUint16(at + 2, v & 65535, le);
+    case "FL":
+      return view.setFloat32(at, v, le);
+    default:
+      return view.setFloat64(at, v, le);
+  }
+}
+function padded(bytes, vr) {
+  if (bytes.length % 2 === 0) return bytes;
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  out[bytes.length] = isTextVr(vr) ? vrInfo(vr).pad : 0;
+  return out;
+}
+function declaredCharset(attrs, inherited) {
+  const declared = attrs.find((a) => a.tag === SPECIFIC_CHARACTER_SET);
+  if (!declared) return inherited;
+  if (declared.value instanceof Uint8Array) return charsetOf(declared.value);
+  if (!declared.value.every((v) => typeof v === "string")) {
+    throw new CharsetError("unknown-charset", "", `(0008,0005) holds ${declared.vr} values, not Specific Character Set terms`);
+  }
+  return SpecificCharacterSet.of(declared.value);
+}
+function sortedAttributes(attrs) {
+  const sorted = [
+    ...attrs
+  ].sort((x, y) => x.tag - y.tag);
+  sorted.forEach((a, i) => {
+    if (i > 0 && sorted[i - 1].tag === a.tag) {
+      throw new RangeError(`${formatTag2(a.tag)} appears twice in one data set`);
+    }
+  });
+  return sorted;
+}
+function encodedValue(a, charset, littleEndian) {
+  return padded(valueBytes(a, charset, littleEndian), a.vr);
+}
+function toDataset(attrs, inherited, layout) {
+  const charset = declaredCharset(attrs, inherited);
+  return sortedAttributes(attrs).map((a) => {
+    if (a.vr === "SQ" || a.vr === "UN" && Array.isArray(a.value)) {
+      const items = a.value;
+      if (!Array.isArray(a.value) || !items.every(Array.isArray)) {
+        throw new TypeError(`${formatTag2(a.tag)} SQ: expected a list of items`);
+      }
+      const itemLayout = a.vr === "UN" ? IMPLICIT_LE : layout;
+      return {
+        tag: a.tag,
+        vr: a.vr,
+        value: a.value.map((item) => toDataset(item, charset, itemLayout))
+      };
+    }
+    return {
+      tag: a.tag,
+      vr: a.vr,
+      value: encodedValue(a, charset, layout.littleEndian)
+    };
+  });
+}
+function encodeAttributes(attrs, ts) {
+  const enc = tsEncoding(ts);
+  if (!enc || enc.encapsulated) {
+    throw new DicomParseError("unsupported", `transfer syntax ${ts} is not one of the four uncompressed syntaxes of PS3.5 A.1-A.3, A.5`);
+  }
+  return encodeDataset(toDataset(attrs, SpecificCharacterSet.of(), enc), ts, {
+    definedLengths: true
+  });
+}
+function attribute(tag, value = [], vr = tagVr(tag)) {
+  if (typeof value === "string") {
+    const values = value === "" ? [] : SINGLE_VALUED_TEXT.has(vr) ? [
+      value
+    ] : value.split("\\");
+    return {
+      tag,
+      vr,
+      value: values
+    };
+  }
+  return {
+    tag,
+    vr,
+    value
+  };
+}
+function findAttribute(attrs, tag) {
+  return attrs.find((a) => a.tag === tag);
+}
+function setAttribute(attrs, attr) {
+  const at = attrs.findIndex((a) => a.tag >= attr.tag);
+  if (at < 0) attrs.push(attr);
+  else if (attrs[at].tag === attr.tag) attrs[at] = attr;
+  else attrs.splice(at, 0, attr);
+}
+function stringValues(attrs, tag) {
+  const a = findAttribute(attrs, tag);
+  return a && isTextVr(a.vr) && Array.isArray(a.value) ? a.value : void 0;
+}
+var QUERY_MODELS = {
+  patient: {
+    name: "Patient Root",
+    ...QUERY_RETRIEVE_SOP_CLASSES.patientRoot
+  },
+  study: {
+    name: "Study Root",
+    ...QUERY_RETRIEVE_SOP_CLASSES.studyRoot
+  },
+  "patient-study": {
+    name: "Patient/Study Only (retired)",
+    ...QUERY_RETRIEVE_SOP_CLASSES.patientStudyOnly
+  },
+  worklist: {
+    name: "Modality Worklist",
+    ...QUERY_RETRIEVE_SOP_CLASSES.modalityWorklist
+  }
+};
+function sopClassOf(model, operation2) {
+  const uid = QUERY_MODELS[model][operation2];
+  if (uid === void 0) {
+    throw new RangeError(`the ${QUERY_MODELS[model].name} model has no C-${operation2.toUpperCase()}`);
+  }
+  return uid;
+}
+function qrContexts(o) {
+  const info2 = QUERY_MODELS[o.model];
+  const wanted = o.operations ?? [
+    "find",
+    "move",
+    "get"
+  ].filter((op) => info2[op]);
+  const transferSyntaxes = o.transferSyntaxes ?? UNCOMPRESSED_TRANSFER_SYNTAXES;
+  const contexts = wanted.map((op) => ({
+    abstractSyntax: sopClassOf(o.model, op),
+    transferSyntaxes
+  }));
+  const roles = [];
+  for (const s of o.storage ?? []) {
+    contexts.push(s);
+    if (!roles.some((r) => r.sopClassUid === s.abstractSyntax)) {
+      roles.push({
+        sopClassUid: s.abstractSyntax,
+        scuRole: true,
+        scpRole: true
+      });
+    }
+  }
+  return {
+    contexts,
+    roles
+  };
+}
+var FAILED_SOP_INSTANCE_UID_LIST = 524376;
+async function* find(assoc, identifier, o) {
+  const context = pick(assoc, sopClassOf(o.model, "find"), o);
+  const request = {
+    type: "C-FIND-RQ",
+    messageId: o.messageId ?? assoc.nextMessageId(),
+    affectedSopClassUid: context.abstractSyntax,
+    priority: o.priority ?? PRIORITY.medium
+  };
+  for await (const r of operation(assoc, context, request, identifier, o, "C-FIND-RSP")) {
+    const message = r.message;
+    yield {
+      ...base(message, r.dataset, context.transferSyntax),
+      match: isPending(message.status)
+    };
+  }
+}
+async function* move(assoc, identifier, o) {
+  const context = pick(assoc, sopClassOf(o.model, "move"), o);
+  const request = {
+    type: "C-MOVE-RQ",
+    messageId: o.messageId ?? assoc.nextMessageId(),
+    affectedSopClassUid: context.abstractSyntax,
+    priority: o.priority ?? PRIORITY.medium,
+    moveDestination: o.destination
+  };
+  for await (const r of operation(assoc, context, request, identifier, o, "C-MOVE-RSP")) {
+    yield retrieveResponse(r.message, r.dataset, context.transferSyntax);
+  }
+}
+async function* get(assoc, identifier, o) {
+  const context = pick(assoc, sopClassOf(o.model, "get"), o);
+  const request = {
+    type: "C-GET-RQ",
+    messageId: o.messageId ?? assoc.nextMessageId(),
+    affectedSopClassUid: context.abstractSyntax,
+    priority: o.priority ?? PRIORITY.medium
+  };
+  for await (const r of operation(assoc, context, request, identifier, o, "C-GET-RSP")) {
+    yield retrieveResponse(r.message, r.dataset, context.transferSyntax);
+  }
+}
+function suboperations(m) {
+  return {
+    remainingSuboperations: m.remainingSuboperations,
+    completedSuboperations: m.completedSuboperations,
+    failedSuboperations: m.failedSuboperations,
+    warningSuboperations: m.warningSuboperations
+  };
+}
+function pick(assoc, sopClass, o) {
+  if (o.contextId !== void 0) {
+    const c2 = assoc.contexts.find((c3) => c3.id === o.contextId);
+    if (c2) return c2;
+  }
+  const c = assoc.contextFor(sopClass);
+  if (c) return c;
+  throw new NoPresentationContext(assoc.ac, sopClass, `no accepted presentation context for ${sopClass}`);
+}
+async function* operation(assoc, context, request, identifier, o, expected) {
+  const dataset = Array.isArray(identifier) ? encodeAttributes(identifier, context.transferSyntax) : encodedIn(identifier, context);
+  for await (const r of assoc.request(context.id, request, dataset, o)) {
+    if (r.message.type !== expected) {
+      const err = new ProtocolError("unexpected-message", r.message.type);
+      await assoc.abort();
+      throw err;
+    }
+    yield r;
+  }
+}
+function encodedIn(identifier, context) {
+  if (identifier.transferSyntax !== context.transferSyntax) {
+    throw new RangeError(`the identifier is in ${identifier.transferSyntax} but the context accepted for ${context.abstractSyntax} uses ${context.transferSyntax}`);
+  }
+  return identifier.dataset;
+}
+function isPending(status) {
+  return (status & 65280) === 65280;
+}
+function base(message, dataset, transferSyntax) {
+  return {
+    message,
+    status: message.status,
+    pending: isPending(message.status),
+    dataset,
+    transferSyntax,
+    attributes: (options) => dataset === void 0 || dataset.length === 0 ? [] : decodeAttributes(dataset, transferSyntax, options)
+  };
+}
+function retrieveResponse(message, dataset, transferSyntax) {
+  const b = base(message, dataset, transferSyntax);
+  return {
+    ...b,
+    counts: suboperations(message),
+    failedSopInstanceUids: () => {
+      try {
+        return stringValues(b.attributes({
+          onCharsetProblem: () => {
+          }
+        }), FAILED_SOP_INSTANCE_UID_LIST) ?? [];
+      } catch {
+        return [];
+      }
+    }
+  };
 }
 
 // lib/dicom/sop_classes.ts
@@ -9771,12 +11083,6 @@ var MODALITY = new Map([
   c.uid,
   c.modality
 ]));
-function isStorageSopClass(uid) {
-  return ACCEPTED.has(uid);
-}
-function sopClassModality(uid) {
-  return MODALITY.get(uid) ?? "UNKNOWN";
-}
 var OTHER_NAMES = [
   {
     uid: VERIFICATION_SOP_CLASS,
@@ -9844,161 +11150,1040 @@ function uidLabel(uid) {
   return name === void 0 ? uid : `=${name}`;
 }
 
-// lib/transport/tcp.ts
-var ConnectError = class extends Error {
-  code;
-  permission;
-  /**
-   * Creates the error.
-   *
-   * @param message plain-words description for the user
-   * @param code the kind of failure
-   * @param permission for `not-permitted`: the Deno permission the process lacks
-   */
-  constructor(message, code, permission) {
-    super(message), this.code = code, this.permission = permission;
-    this.name = "ConnectError";
+// lib/cli/common/options.ts
+// lib/cli/common/tool.ts
+// lib/cli/common/tls_group.ts
+var DEFAULT_COLUMNS = {
+  long: 19,
+  short: 4
+};
+var OptionError = class extends Error {
+  /** Creates the error with DCMTK's message. */
+  constructor(message) {
+    super(message);
+    this.name = "OptionError";
   }
 };
-function endpointOf(addr) {
-  const a = addr;
-  return {
-    host: a.hostname,
-    port: a.port
-  };
+var C_SPACE = " 	\n\v\f\r";
+var LONG_MAX = (1n << 63n) - 1n;
+var LONG_MIN = -(1n << 63n);
+var ULONG_MAX = (1n << 64n) - 1n;
+function skipSpace(text) {
+  let i = 0;
+  while (i < text.length && C_SPACE.includes(text[i])) i++;
+  return i;
 }
-var ConnTransport = class {
-  #conn;
-  #closed = false;
-  remote;
-  local;
-  constructor(conn) {
-    this.#conn = conn;
-    this.remote = endpointOf(conn.remoteAddr);
-    this.local = endpointOf(conn.localAddr);
-  }
-  /** Reads into `into`; null at the end of the stream, after a reset, or once we closed. */
-  readInto(into) {
-    if (this.#closed) return Promise.resolve(null);
-    return this.#conn.read(into).catch(this.#readFailed);
-  }
-  #readFailed = (err) => {
-    if (this.#closed || isConnectionError(err)) return null;
-    throw err;
-  };
-  write(data) {
-    if (data.length === 0) return Promise.resolve();
-    return this.#conn.write(data).then((n) => n < data.length ? this.#writeRest(data.subarray(n)) : void 0);
-  }
-  async #writeRest(data) {
-    let off = 0;
-    while (off < data.length) off += await this.#conn.write(data.subarray(off));
-  }
-  close() {
-    if (this.#closed) return;
-    this.#closed = true;
-    try {
-      this.#conn.close();
-    } catch {
+function scanSigned(text) {
+  let i = skipSpace(text);
+  let neg = false;
+  if (text[i] === "+" || text[i] === "-") neg = text[i++] === "-";
+  let base2 = 10;
+  let digits = "0123456789";
+  if (text[i] === "0" && (text[i + 1] === "x" || text[i + 1] === "X")) {
+    if (/[0-9a-fA-F]/.test(text[i + 2] ?? "")) {
+      base2 = 16;
+      digits = "0123456789abcdef";
+      i += 2;
+    } else {
+      return 0n;
     }
+  } else if (text[i] === "0") {
+    base2 = 8;
+    digits = "01234567";
   }
-};
-function isConnectionError(err) {
-  return err instanceof Deno.errors.ConnectionReset || err instanceof Deno.errors.BrokenPipe || err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted || err instanceof Deno.errors.ConnectionAborted;
-}
-async function resolve(host, family) {
-  if (isIpLiteral(host)) return host;
-  const fam = family === "ipv4" ? 4 : family === "ipv6" ? 6 : 0;
-  try {
-    const { lookup } = await import("node:dns/promises");
-    const res = await lookup(host, {
-      family: fam
-    });
-    return res.address;
-  } catch (err) {
-    const denied = missingPermission(err) ?? await lookupDenied(host);
-    if (denied) throw notPermitted(`resolve host name '${host}'`, denied);
-    const which = family === "auto" ? "" : ` as ${family === "ipv4" ? "IPv4" : "IPv6"}`;
-    throw new ConnectError(`cannot resolve host name '${host}'${which}`, "lookup");
-  }
-}
-async function lookupDenied(host) {
-  const { state } = await Deno.permissions.query({
-    name: "net",
-    host
-  });
-  return state === "granted" ? void 0 : {
-    name: "net",
-    flag: "--allow-net",
-    target: host
-  };
-}
-function notPermitted(what, p) {
-  return new ConnectError(`no permission to ${what} (${p.flag} missing)`, "not-permitted", p);
-}
-function isDottedQuad(text) {
-  const parts = text.split(".");
-  if (parts.length !== 4) return false;
-  for (const p of parts) {
-    if (p.length === 0 || p.length > 3 || p.length > 1 && p[0] === "0") return false;
-    for (let i = 0; i < p.length; i++) {
-      const c = p.charCodeAt(i);
-      if (c < 48 || c > 57) return false;
-    }
-    if (Number(p) > 255) return false;
-  }
-  return true;
-}
-var HEXTET = /^[0-9A-Fa-f]{1,4}$/;
-function isIpLiteral(host) {
-  if (isDottedQuad(host)) return true;
-  const halves = host.split("::");
-  if (halves.length > 2) return false;
-  if (halves.length === 1) return hextets(host, true) === 8;
-  const head = hextets(halves[0], false);
-  const tail = hextets(halves[1], true);
-  return head !== void 0 && tail !== void 0 && head + tail <= 7;
-}
-function hextets(text, last) {
-  if (text === "") return 0;
-  const parts = text.split(":");
+  let value = 0n;
   let n = 0;
-  for (let i = 0; i < parts.length; i++) {
-    if (last && i === parts.length - 1 && isDottedQuad(parts[i])) n += 2;
-    else if (HEXTET.test(parts[i])) n++;
-    else return void 0;
+  while (i < text.length) {
+    const d = digits.indexOf(text[i].toLowerCase());
+    if (d < 0) break;
+    value = value * BigInt(base2) + BigInt(d);
+    i++;
+    n++;
   }
-  return n;
+  if (n === 0) return void 0;
+  if (neg) return -value < LONG_MIN ? LONG_MIN : -value;
+  return value > LONG_MAX ? LONG_MAX : value;
 }
-async function connectTcp(opts) {
-  const address = await resolve(opts.host, opts.family);
-  const signal = opts.timeoutMs ? AbortSignal.timeout(opts.timeoutMs) : void 0;
-  let conn;
+function scanUnsigned(text) {
+  let i = skipSpace(text);
+  let neg = false;
+  if (text[i] === "+" || text[i] === "-") neg = text[i++] === "-";
+  const m = /^[0-9]+/.exec(text.slice(i));
+  if (!m) return void 0;
+  const value = BigInt(m[0]);
+  if (value > ULONG_MAX) return ULONG_MAX;
+  return neg && value !== 0n ? (1n << 64n) - value : value;
+}
+function checkRange(v, range) {
+  if (range.min !== void 0 && v < BigInt(range.min)) return "underflow";
+  if (range.max !== void 0 && v > BigInt(range.max)) return "overflow";
+  return "ok";
+}
+function checkIntValue(option, value, range, unsigned) {
+  const suffix = (s) => value === "" ? "" : ` (${s}${value})`;
+  const v = unsigned ? (text) => text[skipSpace(text)] === "-" ? void 0 : scanUnsigned(text) : scanSigned;
+  const n = v(value);
+  if (n === void 0) throw new OptionError(`Invalid value for option ${option}${suffix("")}`);
+  const status = checkRange(n, range);
+  if (status !== "ok") {
+    throw new OptionError(`Invalid value for option ${option}${suffix(`${status}: `)}`);
+  }
+  return Number(n);
+}
+function checkIntParam(value, range, unsigned) {
+  const n = unsigned ? scanUnsigned(value) : scanSigned(value);
+  if (n === void 0) throw new OptionError(`Invalid parameter value ${value}`);
+  const status = checkRange(n, range);
+  if (status !== "ok") throw new OptionError(`Invalid parameter value ${value} (${status})`);
+  return Number(n);
+}
+function allOptions(spec) {
+  const out = [];
+  for (const g of spec.groups) {
+    out.push(...g.options ?? []);
+    for (const s of g.subgroups ?? []) out.push(...s.options);
+  }
+  return out;
+}
+function valueCount(def) {
+  return def.valueCount ?? (def.valueHelp ? 1 : 0);
+}
+function isOptionLike(arg) {
+  if (arg.length < 2) return false;
+  if (arg[0] !== "-" && arg[0] !== "+") return false;
+  return !(arg[1] >= "0" && arg[1] <= "9");
+}
+function splitCommandFile(text) {
+  const out = [];
+  let value = "";
+  let block = "";
+  for (const c of text) {
+    if (c === '"' || c === "'") {
+      if (block === c) {
+        out.push(value);
+        value = "";
+        block = "";
+      } else if (block === "") {
+        block = c;
+      } else {
+        value += c;
+      }
+    } else if (c === " " || c === "	" || c === "\n" || c === "\r") {
+      if (block === "") {
+        if (value !== "") out.push(value);
+        value = "";
+      } else {
+        value += c;
+      }
+    } else {
+      value += c;
+    }
+  }
+  if (value !== "") out.push(value);
+  return out;
+}
+function expandCommandFiles(argv) {
+  const out = [];
+  for (const arg of argv) {
+    if (arg.length > 1 && arg[0] === "@") {
+      const path = arg.slice(1);
+      let text;
+      try {
+        text = Deno.statSync(path).isDirectory ? "" : Deno.readTextFileSync(path);
+      } catch (err) {
+        const denied = missingPermission(err);
+        if (denied) throw new PermissionError(denied, `cannot open command file '${path}'`);
+        return new OptionError(`Cannot open command file '${path}'`);
+      }
+      out.push(...splitCommandFile(text));
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+var ParsedOptions = class {
+  #spec;
+  #byLong;
+  #occurrences;
+  #args;
+  /** The positional parameters, in order. */
+  params;
+  /** @internal built by {@link parseCommandLine} */
+  constructor(spec, byLong, occurrences, args, params) {
+    this.#spec = spec;
+    this.#byLong = byLong;
+    this.#occurrences = occurrences;
+    this.#args = args;
+    this.params = params;
+  }
+  #def(long) {
+    const def = this.#byLong.get(long);
+    if (!def) throw new Error(`option ${long} is not defined for ${this.#spec.tool}`);
+    return def;
+  }
+  /** True if the spec defines this long option name. */
+  defines(long) {
+    return this.#byLong.has(long);
+  }
+  /** True if the option (long name) was given at least once. */
+  has(long) {
+    return this.count(long) > 0;
+  }
+  /** How often the option was given. */
+  count(long) {
+    const def = this.#def(long);
+    const occurrences = this.#occurrences;
+    let n = 0;
+    for (let i = 0; i < occurrences.length; i++) if (occurrences[i].def === def) n++;
+    return n;
+  }
+  /** The values of the last occurrence of the option ([] if absent or valueless). */
+  values(long) {
+    const def = this.#def(long);
+    return this.#occurrences.findLast((o) => o.def === def)?.values ?? [];
+  }
+  /** The first value of the last occurrence (undefined if the option is absent). */
+  value(long) {
+    return this.values(long)[0];
+  }
+  /** The values of every occurrence, left to right (for repeatable options like +cf). */
+  occurrences(long) {
+    const def = this.#def(long);
+    return this.#occurrences.filter((o) => o.def === def).map((o) => o.values);
+  }
+  /** Long name of the rightmost given option of a block, or undefined if none was given. */
+  winner(blockId) {
+    return this.#occurrences.findLast((o) => o.def.block === blockId)?.def.long;
+  }
+  /** Long names of all given options, left to right (duplicates kept). */
+  given() {
+    return this.#occurrences.map((o) => o.def.long);
+  }
+  /**
+   * Signed integer value (C `%li`, accepts hex/octal) of the last occurrence, checked
+   * against the range; undefined if the option is absent. Throws {@link OptionError}.
+   */
+  int(long, opts = {}) {
+    const v = this.values(long)[opts.index ?? 0];
+    return v === void 0 ? void 0 : checkIntValue(long, v, opts, false);
+  }
+  /**
+   * Unsigned integer value (C `%lu`, decimal, a leading `-` is invalid) of the last
+   * occurrence, checked against the range; undefined if absent. Throws {@link OptionError}.
+   */
+  uint(long, opts = {}) {
+    const v = this.values(long)[opts.index ?? 0];
+    return v === void 0 ? void 0 : checkIntValue(long, v, opts, true);
+  }
+  /** Signed integer parameter (0-based index) or undefined if absent; throws {@link OptionError}. */
+  paramInt(index2, range = {}) {
+    const v = this.params[index2];
+    return v === void 0 ? void 0 : checkIntParam(v, range, false);
+  }
+  /** Unsigned integer parameter (0-based index) or undefined if absent; throws {@link OptionError}. */
+  paramUint(index2, range = {}) {
+    const v = this.params[index2];
+    return v === void 0 ? void 0 : checkIntParam(v, range, true);
+  }
+  /** The expanded argument list as DCMTK stores it (options as long names, with values). */
+  get args() {
+    return this.#args;
+  }
+  /**
+   * DCMTK's `--arguments` message, e.g.
+   * `calling 'echoscu' with 6 arguments: '--arguments' '--verbose' 'localhost' '104' '--timeout' '1' \n`
+   * (empty arguments are counted but not listed). It ends with a newline, so logging it
+   * at info level gives DCMTK's two lines (`I: calling ... ` and `I: `).
+   */
+  argumentsMessage(programName) {
+    let s = `calling '${programName}' with ${this.#args.length} arguments: `;
+    for (const a of this.#args) if (a !== "") s += `'${a}' `;
+    return `${s}
+`;
+  }
+};
+function parseCommandLine(spec, argv) {
+  const defs = allOptions(spec);
+  const byName = /* @__PURE__ */ new Map();
+  const byLong = /* @__PURE__ */ new Map();
+  for (const d of defs) {
+    byLong.set(d.long, d);
+    if (!byName.has(d.long)) byName.set(d.long, d);
+  }
+  for (const d of defs) if (d.short && !byName.has(d.short)) byName.set(d.short, d);
+  const expanded = expandCommandFiles(argv);
+  if (expanded instanceof OptionError) return {
+    ok: false,
+    error: expanded.message
+  };
+  const args = [];
+  const params = [];
+  const occurrences = [];
+  let exclusive = false;
+  for (let i = 0; i < expanded.length; i++) {
+    const arg = expanded[i];
+    if (!isOptionLike(arg)) {
+      args.push(arg);
+      params.push(arg);
+      continue;
+    }
+    const def = byName.get(arg);
+    if (!def) return {
+      ok: false,
+      error: `Unknown option ${arg}`
+    };
+    args.push(def.long);
+    if (def.exclusive) exclusive = true;
+    const n = valueCount(def);
+    if (n >= expanded.length - i) {
+      return {
+        ok: false,
+        error: `Missing value for option ${def.long}`
+      };
+    }
+    const values = expanded.slice(i + 1, i + 1 + n);
+    args.push(...values);
+    occurrences.push({
+      def,
+      values
+    });
+    i += n;
+  }
+  let minParams = 0;
+  let maxParams = 0;
+  for (const p of spec.params) {
+    const mode = p.mode ?? "mandatory";
+    if (mode === "mandatory" || mode === "multiMandatory") minParams++;
+    if (mode === "multiMandatory" || mode === "multiOptional") maxParams = -1;
+    else if (maxParams >= 0) maxParams++;
+  }
+  const options = new ParsedOptions(spec, byLong, occurrences, args, params);
+  const ok = (usage, excl) => ({
+    ok: true,
+    usage,
+    exclusive: excl,
+    options,
+    params
+  });
+  if (args.length === 0) return ok(minParams > 0, false);
+  if (exclusive) return ok(byLong.has("--help") && options.has("--help"), true);
+  if (params.length < minParams) {
+    return {
+      ok: false,
+      error: `Missing parameter ${spec.params[params.length].name}`
+    };
+  }
+  if (maxParams >= 0 && params.length > maxParams) {
+    return {
+      ok: false,
+      error: "Too many parameters"
+    };
+  }
+  return ok(false, false);
+}
+function helpText(help) {
+  return typeof help === "string" ? help : help.join("\n");
+}
+function syntaxString(spec) {
+  let s = allOptions(spec).length > 0 ? " [options]" : "";
+  for (const p of spec.params) {
+    switch (p.mode ?? "mandatory") {
+      case "mandatory":
+        s += ` ${p.name}`;
+        break;
+      case "optional":
+        s += ` [${p.name}]`;
+        break;
+      case "multiMandatory":
+        s += ` ${p.name}...`;
+        break;
+      case "multiOptional":
+        s += ` [${p.name}...]`;
+        break;
+    }
+  }
+  return s;
+}
+function paramString(spec) {
+  const cols = spec.columns ?? DEFAULT_COLUMNS;
+  let width = spec.paramColumn ?? cols.long + cols.short + 4;
+  for (const p of spec.params) {
+    if (!p.help) break;
+    width = Math.max(width, p.name.length);
+  }
+  let s = "";
+  for (const p of spec.params) {
+    if (!p.help) continue;
+    if (s === "") s = "parameters:\n";
+    s += `  ${p.name.padEnd(width)}  ${p.help.replaceAll("\n", `
+${" ".repeat(width + 4)}`)}
+`;
+  }
+  return s;
+}
+function optionString(spec) {
+  const dflt = spec.columns ?? DEFAULT_COLUMNS;
+  const entries = [];
+  for (const g of spec.groups) {
+    entries.push({
+      kind: "group",
+      title: g.title,
+      columns: g.columns ?? dflt
+    });
+    for (const def of g.options ?? []) if (!def.internal) entries.push({
+      kind: "option",
+      def
+    });
+    for (const sg of g.subgroups ?? []) {
+      entries.push({
+        kind: "subgroup",
+        title: sg.title,
+        columns: sg.columns ?? dflt
+      });
+      for (const def of sg.options) if (!def.internal) entries.push({
+        kind: "option",
+        def
+      });
+    }
+  }
+  let out = "";
+  let newGroup = true;
+  let shortSize = dflt.short;
+  let longSize = dflt.long;
+  let indent = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    if (newGroup) {
+      for (let j = i; j < entries.length; j++) {
+        const o = entries[j];
+        if (o.kind !== "option") break;
+        shortSize = Math.max(shortSize, o.def.short?.length ?? 0);
+        longSize = Math.max(longSize, o.def.long.length);
+      }
+      newGroup = false;
+    }
+    if (e.kind === "group" || e.kind === "subgroup") {
+      newGroup = true;
+      longSize = e.columns.long;
+      shortSize = e.columns.short;
+      if (e.kind === "group") {
+        out += `${e.title}
+`;
+        indent = 2;
+      } else {
+        out += `  ${e.title}
+`;
+        indent = 4;
+      }
+      continue;
+    }
+    const def = e.def;
+    out += " ".repeat(indent);
+    if (shortSize > 0) out += `${(def.short ?? "").padEnd(shortSize)}  `;
+    out += `${def.long.padEnd(longSize)}  `;
+    const descIndent = indent + shortSize + longSize + 2 + (shortSize > 0 ? 2 : 0);
+    if (def.valueHelp) out += `${def.valueHelp}
+${" ".repeat(descIndent)}`;
+    out += `${helpText(def.help).replaceAll("\n", `
+${" ".repeat(descIndent)}`)}
+`;
+  }
+  return out;
+}
+function formatHeader(spec, header22) {
+  const id = header22 === "" ? "" : `${header22}
+
+`;
+  return `${id}${spec.tool}${spec.description ? `: ${spec.description}` : ""}
+`;
+}
+function formatUsage(spec, header22) {
+  let s = `${formatHeader(spec, header22)}usage: ${spec.tool}${syntaxString(spec)}
+`;
+  const params = paramString(spec);
+  if (params) s += `
+${params}`;
+  const options = optionString(spec);
+  if (options) s += `
+${options}`;
+  if (spec.exitCodes?.length) s += `
+${exitCodeString(spec.exitCodes)}`;
+  return `${s}
+`;
+}
+function exitCodeString(codes) {
+  const width = Math.max(...codes.map((c) => c.code.length));
+  const indent = 2 + width + 2;
+  const wrap = (text) => {
+    const lines = [];
+    let line2 = "";
+    for (const word of text.split(" ")) {
+      if (line2 && indent + line2.length + 1 + word.length > 79) {
+        lines.push(line2);
+        line2 = word;
+      } else {
+        line2 = line2 ? `${line2} ${word}` : word;
+      }
+    }
+    return [
+      ...lines,
+      line2
+    ];
+  };
+  return `exit codes:
+${codes.map((c) => `  ${c.code.padEnd(width)}  ${wrap(c.meaning).join(`
+${" ".repeat(indent)}`)}
+`).join("")}`;
+}
+var LOG_VERBOSITY_BLOCK = "log-verbosity";
+function logOptionDefs() {
+  return [
+    {
+      long: "--arguments",
+      help: "print expanded command line arguments"
+    },
+    {
+      long: "--quiet",
+      short: "-q",
+      help: "quiet mode, print no warnings and errors",
+      block: LOG_VERBOSITY_BLOCK
+    },
+    {
+      long: "--verbose",
+      short: "-v",
+      help: "verbose mode, print processing details",
+      block: LOG_VERBOSITY_BLOCK
+    },
+    {
+      long: "--debug",
+      short: "-d",
+      help: "debug mode, print debug information",
+      block: LOG_VERBOSITY_BLOCK
+    },
+    {
+      long: "--log-level",
+      short: "-ll",
+      valueHelp: "[l]evel: string constant",
+      help: [
+        "(fatal, error, warn, info, debug, trace)",
+        "use level l for the logger"
+      ]
+    },
+    {
+      long: "--log-config",
+      short: "-lc",
+      valueHelp: "[f]ilename: string",
+      help: "use config file f for the logger"
+    }
+  ];
+}
+function generalOptionDefs() {
+  return [
+    {
+      long: "--help",
+      short: "-h",
+      help: "print this help text and exit",
+      exclusive: true
+    },
+    {
+      long: "--version",
+      help: "print version information and exit",
+      exclusive: true
+    },
+    ...logOptionDefs()
+  ];
+}
+function wantsLogConfig(options) {
+  return options.defines("--log-config") && options.has("--log-config");
+}
+function configureLogging(options, opts) {
+  const fail = (error) => ({
+    ok: false,
+    error
+  });
+  const given = (long) => options.defines(long) && options.has(long);
+  const appName = opts.programName.split(/[\\/]/).pop() ?? opts.programName;
+  let level;
+  switch (options.winner(LOG_VERBOSITY_BLOCK)) {
+    case "--debug":
+      level = "debug";
+      break;
+    case "--verbose":
+      level = "info";
+      break;
+    case "--quiet":
+      level = "fatal";
+      break;
+  }
+  const hasLevel = given("--log-level");
+  if (hasLevel) {
+    if (level !== void 0) {
+      return fail("--log-level not allowed with --verbose, --debug or --quiet");
+    }
+    level = parseLogThreshold(options.value("--log-level") ?? "");
+    if (level === void 0) return fail("Invalid log level for --log-level option");
+  }
+  let hierarchy;
+  if (given("--log-config")) {
+    if (hasLevel) return fail("--log-config not allowed with --log-level");
+    if (level !== void 0) {
+      return fail("--log-config not allowed with --verbose, --debug or --quiet");
+    }
+    const lc = opts.logConfig;
+    if (!lc) throw new Error("configureLogging: -lc given without the log_config.ts module");
+    try {
+      hierarchy = lc.loadLogConfigFile(options.value("--log-config") ?? "", {
+        appName,
+        env: opts.env,
+        stdoutReserved: opts.stdoutReserved
+      });
+    } catch (e) {
+      if (e instanceof lc.LogConfigError) return fail(e.message);
+      throw e;
+    }
+  } else {
+    hierarchy = new LogHierarchy({
+      rootLevel: level ?? "warn",
+      rootAppenders: opts.appenders
+    });
+  }
+  const root = hierarchy.root;
+  if (given("--arguments")) {
+    root.forcedLog("info", options.argumentsMessage(opts.programName));
+  }
+  return {
+    ok: true,
+    hierarchy,
+    logger: hierarchy.getLogger(opts.loggerName ?? `dcmtk.apps.${appName}`),
+    quiet: !root.isEnabled("error")
+  };
+}
+var EXIT_OK = 0;
+var EXIT_COMMAND_LINE = 1;
+var EXIT_NOT_PERMITTED = 2;
+var EXIT_INTERNAL_ERROR = 99;
+var EXIT_OUTPUT_CLOSED = 141;
+function header(tool) {
+  return `$dimse-deno: ${tool} v${VERSION} $`;
+}
+function versionText(spec) {
+  return `${header(spec.tool)}
+
+${spec.tool}: ${spec.description}
+
+Runtime: Deno ${Deno.version.deno}, V8 ${Deno.version.v8}, TypeScript ${Deno.version.typescript}
+External libraries used: none
+`;
+}
+async function runTool(spec, argv, body) {
+  const code = await runToolBody(spec, argv, body);
+  return code === EXIT_OK && (stdout.closed || stderr.closed) ? EXIT_OUTPUT_CLOSED : code;
+}
+async function runToolBody(spec, argv, body) {
+  const badOption = (message) => {
+    stderr.writeAll(`${spec.tool}: ${message}
+`);
+    return EXIT_COMMAND_LINE;
+  };
+  let parsed;
   try {
-    conn = await Deno.connect({
-      hostname: address,
-      port: opts.port,
-      signal
+    parsed = parseCommandLine(spec, argv);
+  } catch (err) {
+    if (err instanceof PermissionError) return notPermitted(spec, err.message);
+    throw err;
+  }
+  if (!parsed.ok) return badOption(parsed.error);
+  if (parsed.usage) {
+    stdout.writeAll(formatUsage(spec, header(spec.tool)));
+    return EXIT_OK;
+  }
+  if (parsed.exclusive && parsed.options.has("--version")) {
+    stdout.writeAll(versionText(spec));
+    return EXIT_OK;
+  }
+  let logging;
+  try {
+    logging = configureLogging(parsed.options, {
+      programName: spec.tool,
+      // The log4cplus file reader only for a run that gives one.
+      logConfig: wantsLogConfig(parsed.options) ? await import("./findscu.log_config.js") : void 0,
+      // With --json, stdout is the JSON's alone: console appenders of -lc go to stderr.
+      stdoutReserved: parsed.options.defines("--json") && parsed.options.has("--json")
     });
   } catch (err) {
-    const where2 = `${opts.host}:${opts.port}`;
-    const denied = missingPermission(err);
-    if (denied) throw notPermitted(`connect to ${where2}`, denied);
-    if (signal?.aborted) {
-      throw new ConnectError(`connection to ${where2} timed out after ${opts.timeoutMs / 1e3} s`, "timeout");
-    }
-    if (err instanceof Deno.errors.ConnectionRefused) {
-      throw new ConnectError(`connection to ${where2} refused`, "refused");
-    }
-    if (err instanceof Deno.errors.TimedOut) {
-      throw new ConnectError(`connection to ${where2} timed out`, "timeout");
-    }
-    const msg = err instanceof Error ? err.message : String(err);
-    const code = /unreachable/i.test(msg) ? "unreachable" : "other";
-    throw new ConnectError(`cannot connect to ${where2}: ${msg}`, code);
+    if (err instanceof PermissionError) return notPermitted(spec, err.message);
+    throw err;
   }
-  conn.setNoDelay(true);
-  return new ConnTransport(conn);
+  if (!logging.ok) return badOption(logging.error);
+  const logger = logging.logger;
+  logger.debug(`${header(spec.tool)}
+`);
+  const root = logging.hierarchy.root;
+  const summary = (line2) => {
+    if (root.isEnabled("warn")) stderr.writeAll(`${line2}
+`);
+  };
+  try {
+    return await body({
+      options: parsed.options,
+      params: parsed.params,
+      logger,
+      summary
+    });
+  } catch (err) {
+    if (err instanceof OptionError) return badOption(err.message);
+    if (err instanceof PermissionError) return notPermitted(spec, err.message);
+    const denied = missingPermission(err);
+    if (denied) return notPermitted(spec, new PermissionError(denied).message);
+    logger.fatal(`internal error (a bug: please report it with the command line): ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+    return EXIT_INTERNAL_ERROR;
+  } finally {
+    logging.hierarchy.close();
+  }
+}
+function notPermitted(spec, message) {
+  stderr.writeAll(`${spec.tool}: ${message}
+`);
+  return EXIT_NOT_PERMITTED;
+}
+function secondsOption(options, long, min, fallback) {
+  const s = options.int(long, {
+    min
+  });
+  return s === void 0 ? fallback : s * 1e3;
+}
+var COMMON_EXIT_CODES = {
+  ok: (meaning) => ({
+    code: String(EXIT_OK),
+    meaning
+  }),
+  commandLine: (more = "") => ({
+    code: String(EXIT_COMMAND_LINE),
+    meaning: `command line error (one line on stderr)${more}`
+  }),
+  notPermitted: {
+    code: String(EXIT_NOT_PERMITTED),
+    meaning: "a Deno permission is missing: the line names the --allow-* flag and what for"
+  },
+  outputClosed: {
+    code: String(EXIT_OUTPUT_CLOSED),
+    meaning: "stdout or stderr closed by its reader (a pipe): the output since is lost"
+  },
+  internal: {
+    code: String(EXIT_INTERNAL_ERROR),
+    meaning: "internal error: a bug, please report it with the command line"
+  }
+};
+var EXIT_INVALID_CERTIFICATE = 22;
+var EXIT_TLS_CREDENTIALS = 1;
+var PROFILES = [
+  {
+    long: "--profile-8996",
+    short: "+pg",
+    help: "BCP 195 RFC 8996 TLS Profile (default)",
+    profile: "bcp195-rfc8996"
+  },
+  {
+    long: "--profile-8996-mod",
+    short: "+pm",
+    help: "Modified BCP 195 RFC 8996 TLS Profile",
+    profile: "bcp195-rfc8996-mod"
+  },
+  {
+    long: "--profile-bcp195-nd",
+    short: "+py",
+    help: "Non-downgrading BCP 195 TLS Profile (retired)",
+    profile: "bcp195-nd"
+  },
+  {
+    long: "--profile-bcp195",
+    short: "+px",
+    help: "BCP 195 TLS Profile (retired)",
+    profile: "bcp195"
+  },
+  {
+    long: "--profile-bcp195-ex",
+    short: "+pz",
+    help: "Extended BCP 195 TLS Profile (retired)",
+    profile: "bcp195-ex"
+  },
+  {
+    long: "--profile-basic",
+    short: "+pb",
+    help: "Basic TLS Secure Transport Connection Profile\n(retired)",
+    profile: "basic"
+  },
+  {
+    long: "--profile-aes",
+    short: "+pa",
+    help: "AES TLS Secure Transport Connection Profile\n(retired)",
+    profile: "aes"
+  },
+  {
+    long: "--profile-null",
+    short: "+pn",
+    help: "Authenticated unencrypted communication\n(retired, was used in IHE ATNA)",
+    profile: "null"
+  }
+];
+var DEFAULT_PROFILE = "--profile-8996";
+function tlsOptionGroup(side) {
+  const client = side === "client";
+  const only = (o, keep) => keep ? [
+    o
+  ] : [];
+  return {
+    title: "transport layer security (TLS) options:",
+    subgroups: [
+      {
+        title: "transport protocol stack:",
+        options: [
+          {
+            long: "--disable-tls",
+            short: "-tls",
+            help: "use normal TCP/IP connection (default)",
+            block: "tls"
+          },
+          {
+            long: "--enable-tls",
+            short: "+tls",
+            valueCount: 2,
+            valueHelp: "[p]rivate key file, [c]ertificate file: string",
+            help: "use authenticated secure TLS connection",
+            block: "tls"
+          },
+          ...only({
+            long: "--anonymous-tls",
+            short: "+tla",
+            help: "use secure TLS connection without certificate",
+            block: "tls"
+          }, client)
+        ]
+      },
+      {
+        title: "private key password (only with --enable-tls):",
+        options: [
+          {
+            long: "--std-passwd",
+            short: "+ps",
+            help: "prompt user to type password on stdin (default)",
+            block: "tls-passwd"
+          },
+          {
+            long: "--use-passwd",
+            short: "+pw",
+            // DCMTK's value help ends with a space; its help text is reproduced as printed.
+            valueHelp: "[p]assword: string ",
+            help: "use specified password",
+            block: "tls-passwd"
+          },
+          {
+            long: "--null-passwd",
+            short: "-pw",
+            help: "use empty string as password",
+            block: "tls-passwd"
+          }
+        ]
+      },
+      {
+        title: "key and certificate file format:",
+        options: [
+          {
+            long: "--pem-keys",
+            short: "-pem",
+            help: "read keys and certificates as PEM file (default)",
+            block: "tls-format"
+          },
+          {
+            long: "--der-keys",
+            short: "-der",
+            help: "read keys and certificates as DER file",
+            block: "tls-format"
+          }
+        ]
+      },
+      {
+        title: "certification authority:",
+        options: [
+          {
+            long: "--add-cert-file",
+            short: "+cf",
+            valueHelp: "[f]ilename: string",
+            help: "add certificate file to list of certificates"
+          },
+          {
+            long: "--add-cert-dir",
+            short: "+cd",
+            valueHelp: "[d]irectory: string",
+            help: "add certificates in d to list of certificates"
+          },
+          {
+            long: "--add-crl-file",
+            short: "+crl",
+            valueHelp: "[f]ilename: string",
+            help: "add certificate revocation list file\n(implies --enable-crl-vfy)"
+          },
+          {
+            long: "--enable-crl-vfy",
+            short: "+crv",
+            help: "enable leaf CRL verification",
+            block: "tls-crl"
+          },
+          {
+            long: "--enable-crl-all",
+            short: "+cra",
+            help: "enable full chain CRL verification",
+            block: "tls-crl"
+          }
+        ]
+      },
+      {
+        title: "security profile:",
+        options: [
+          ...PROFILES.map(({ long, short, help }) => ({
+            long,
+            short,
+            help,
+            block: "tls-profile"
+          })),
+          {
+            long: "--list-profiles",
+            short: "+ph",
+            help: "list supported TLS profiles and exit",
+            exclusive: true
+          }
+        ]
+      },
+      {
+        title: "ciphersuite:",
+        options: [
+          {
+            long: "--list-ciphers",
+            short: "+cc",
+            help: "show list of supported TLS ciphersuites and exit",
+            exclusive: true
+          },
+          {
+            long: "--cipher",
+            short: "+cs",
+            valueHelp: "[c]iphersuite name: string",
+            help: "add ciphersuite to list of accepted suites\n(not with --profile-bcp195-ex)"
+          },
+          ...only({
+            long: "--dhparam",
+            short: "+dp",
+            valueHelp: "[f]ilename: string",
+            help: "read DH parameters for DH/DSS ciphersuites"
+          }, !client)
+        ]
+      },
+      ...client ? [
+        {
+          title: "server name indication:",
+          options: [
+            {
+              long: "--no-sni",
+              help: "do not use SNI (default: the peer's host name)"
+            },
+            {
+              long: "--request-sni",
+              valueHelp: "[s]erver name: string",
+              help: "request server name s"
+            }
+          ]
+        }
+      ] : [],
+      {
+        title: "pseudo random generator:",
+        options: [
+          {
+            long: "--seed",
+            short: "+rs",
+            valueHelp: "[f]ilename: string",
+            help: "seed random generator with contents of f"
+          },
+          {
+            long: "--write-seed",
+            short: "+ws",
+            help: "write back modified seed (only with --seed)",
+            block: "tls-seed"
+          },
+          {
+            long: "--write-seed-file",
+            short: "+wf",
+            valueHelp: "[f]ilename: string (only with --seed)",
+            help: "write modified seed to file f",
+            block: "tls-seed"
+          }
+        ]
+      },
+      {
+        title: "peer authentication:",
+        options: [
+          {
+            long: "--require-peer-cert",
+            short: "-rc",
+            help: "verify peer certificate, fail if absent (default)",
+            block: "tls-peer"
+          },
+          {
+            long: "--verify-peer-cert",
+            short: "-vc",
+            help: "verify peer certificate if present",
+            block: "tls-peer"
+          },
+          {
+            long: "--ignore-peer-cert",
+            short: "-ic",
+            help: "don't verify peer certificate",
+            block: "tls-peer"
+          }
+        ]
+      },
+      ...client ? [
+        {
+          title: "offline certificate verification:",
+          options: [
+            {
+              long: "--verify-cert",
+              short: "+vc",
+              valueHelp: "[f]ilename: string",
+              help: "verify certificate against CA settings"
+            },
+            {
+              long: "--is-root-cert",
+              short: "+rc",
+              valueHelp: "[f]ilename: string",
+              help: "check if certificate is self-signed root CA"
+            }
+          ]
+        }
+      ] : []
+    ]
+  };
+}
+function tlsJson(info2) {
+  if (!info2) return null;
+  return {
+    protocol: info2.protocol,
+    cipher: info2.cipher,
+    peerSubject: info2.peerSubject ?? null,
+    peerIssuer: info2.peerIssuer ?? null,
+    peerVerified: info2.peerVerified
+  };
+}
+function tlsAsked(options, side) {
+  const given = (o) => options.defines(o.long) && options.has(o.long);
+  return tlsOptionGroup(side).subgroups.some((g) => g.options.some(given));
+}
+async function setUpTls(options, side, spec, logger) {
+  if (!tlsAsked(options, side)) return void 0;
+  const full = await import("./findscu.tls_options.js");
+  return full.setUpTls(options, side, spec, logger);
+}
+function tlsConnect(tls) {
+  return async (o) => (await import("./findscu.tls_options.js")).tlsConnect(tls)(o);
 }
 
 // lib/pdu/errors.ts
@@ -10314,15 +12499,15 @@ function readItems(r, where2, expected) {
     r.skip(1);
     const length = r.u16();
     const codec = byType.get(type);
-    const body = r.sub(length, `${where2}, ${codec?.name ?? `type ${hex2(type)}`} item`);
+    const body = r.sub(length, `${where2}, ${codec?.name ?? `type ${hex22(type)}`} item`);
     if (codec) bag.add(type, readBody(codec, body));
     else if (KNOWN_ITEM_TYPES.has(type)) {
-      throw new PduDecodeError(`${where2}: item type ${hex2(type)} does not belong here`, ABORT_REASON.unexpectedPduParameter);
+      throw new PduDecodeError(`${where2}: item type ${hex22(type)} does not belong here`, ABORT_REASON.unexpectedPduParameter);
     }
   }
   return bag;
 }
-function hex2(n) {
+function hex22(n) {
   return `0x${n.toString(16).padStart(2, "0")}`;
 }
 function uidProblem(uid, required) {
@@ -10371,7 +12556,7 @@ function readContextUids(r, where2, rq) {
     if (type === ITEM_TYPE.transferSyntax) transferSyntaxes.push(decodeUid(body, rq));
     else if (rq && type === ITEM_TYPE.abstractSyntax) abstractSyntaxes.push(decodeUid(body, true));
     else if (KNOWN_ITEM_TYPES.has(type)) {
-      throw new PduDecodeError(`${where2}: item type ${hex2(type)} does not belong here`, ABORT_REASON.unexpectedPduParameter);
+      throw new PduDecodeError(`${where2}: item type ${hex22(type)} does not belong here`, ABORT_REASON.unexpectedPduParameter);
     }
   }
   return [
@@ -10947,1042 +13132,6 @@ function decodePdu(bytes) {
   const pdu = entry.body.read(r);
   r.expectEnd();
   return pdu;
-}
-
-// lib/cli/common/options.ts
-// lib/cli/common/tool.ts
-// lib/cli/common/tls_group.ts
-var DEFAULT_COLUMNS = {
-  long: 19,
-  short: 4
-};
-var OptionError = class extends Error {
-  /** Creates the error with DCMTK's message. */
-  constructor(message) {
-    super(message);
-    this.name = "OptionError";
-  }
-};
-var C_SPACE = " 	\n\v\f\r";
-var LONG_MAX = (1n << 63n) - 1n;
-var LONG_MIN = -(1n << 63n);
-var ULONG_MAX = (1n << 64n) - 1n;
-function skipSpace(text) {
-  let i = 0;
-  while (i < text.length && C_SPACE.includes(text[i])) i++;
-  return i;
-}
-function scanSigned(text) {
-  let i = skipSpace(text);
-  let neg = false;
-  if (text[i] === "+" || text[i] === "-") neg = text[i++] === "-";
-  let base = 10;
-  let digits = "0123456789";
-  if (text[i] === "0" && (text[i + 1] === "x" || text[i + 1] === "X")) {
-    if (/[0-9a-fA-F]/.test(text[i + 2] ?? "")) {
-      base = 16;
-      digits = "0123456789abcdef";
-      i += 2;
-    } else {
-      return 0n;
-    }
-  } else if (text[i] === "0") {
-    base = 8;
-    digits = "01234567";
-  }
-  let value = 0n;
-  let n = 0;
-  while (i < text.length) {
-    const d = digits.indexOf(text[i].toLowerCase());
-    if (d < 0) break;
-    value = value * BigInt(base) + BigInt(d);
-    i++;
-    n++;
-  }
-  if (n === 0) return void 0;
-  if (neg) return -value < LONG_MIN ? LONG_MIN : -value;
-  return value > LONG_MAX ? LONG_MAX : value;
-}
-function scanUnsigned(text) {
-  let i = skipSpace(text);
-  let neg = false;
-  if (text[i] === "+" || text[i] === "-") neg = text[i++] === "-";
-  const m = /^[0-9]+/.exec(text.slice(i));
-  if (!m) return void 0;
-  const value = BigInt(m[0]);
-  if (value > ULONG_MAX) return ULONG_MAX;
-  return neg && value !== 0n ? (1n << 64n) - value : value;
-}
-function checkRange(v, range) {
-  if (range.min !== void 0 && v < BigInt(range.min)) return "underflow";
-  if (range.max !== void 0 && v > BigInt(range.max)) return "overflow";
-  return "ok";
-}
-function checkIntValue(option, value, range, unsigned) {
-  const suffix = (s) => value === "" ? "" : ` (${s}${value})`;
-  const v = unsigned ? (text) => text[skipSpace(text)] === "-" ? void 0 : scanUnsigned(text) : scanSigned;
-  const n = v(value);
-  if (n === void 0) throw new OptionError(`Invalid value for option ${option}${suffix("")}`);
-  const status = checkRange(n, range);
-  if (status !== "ok") {
-    throw new OptionError(`Invalid value for option ${option}${suffix(`${status}: `)}`);
-  }
-  return Number(n);
-}
-function checkIntParam(value, range, unsigned) {
-  const n = unsigned ? scanUnsigned(value) : scanSigned(value);
-  if (n === void 0) throw new OptionError(`Invalid parameter value ${value}`);
-  const status = checkRange(n, range);
-  if (status !== "ok") throw new OptionError(`Invalid parameter value ${value} (${status})`);
-  return Number(n);
-}
-function allOptions(spec) {
-  const out = [];
-  for (const g of spec.groups) {
-    out.push(...g.options ?? []);
-    for (const s of g.subgroups ?? []) out.push(...s.options);
-  }
-  return out;
-}
-function valueCount(def) {
-  return def.valueCount ?? (def.valueHelp ? 1 : 0);
-}
-function isOptionLike(arg) {
-  if (arg.length < 2) return false;
-  if (arg[0] !== "-" && arg[0] !== "+") return false;
-  return !(arg[1] >= "0" && arg[1] <= "9");
-}
-function splitCommandFile(text) {
-  const out = [];
-  let value = "";
-  let block = "";
-  for (const c of text) {
-    if (c === '"' || c === "'") {
-      if (block === c) {
-        out.push(value);
-        value = "";
-        block = "";
-      } else if (block === "") {
-        block = c;
-      } else {
-        value += c;
-      }
-    } else if (c === " " || c === "	" || c === "\n" || c === "\r") {
-      if (block === "") {
-        if (value !== "") out.push(value);
-        value = "";
-      } else {
-        value += c;
-      }
-    } else {
-      value += c;
-    }
-  }
-  if (value !== "") out.push(value);
-  return out;
-}
-function expandCommandFiles(argv) {
-  const out = [];
-  for (const arg of argv) {
-    if (arg.length > 1 && arg[0] === "@") {
-      const path = arg.slice(1);
-      let text;
-      try {
-        text = Deno.statSync(path).isDirectory ? "" : Deno.readTextFileSync(path);
-      } catch (err) {
-        const denied = missingPermission(err);
-        if (denied) throw new PermissionError(denied, `cannot open command file '${path}'`);
-        return new OptionError(`Cannot open command file '${path}'`);
-      }
-      out.push(...splitCommandFile(text));
-    } else {
-      out.push(arg);
-    }
-  }
-  return out;
-}
-var ParsedOptions = class {
-  #spec;
-  #byLong;
-  #occurrences;
-  #args;
-  /** The positional parameters, in order. */
-  params;
-  /** @internal built by {@link parseCommandLine} */
-  constructor(spec, byLong, occurrences, args, params) {
-    this.#spec = spec;
-    this.#byLong = byLong;
-    this.#occurrences = occurrences;
-    this.#args = args;
-    this.params = params;
-  }
-  #def(long) {
-    const def = this.#byLong.get(long);
-    if (!def) throw new Error(`option ${long} is not defined for ${this.#spec.tool}`);
-    return def;
-  }
-  /** True if the spec defines this long option name. */
-  defines(long) {
-    return this.#byLong.has(long);
-  }
-  /** True if the option (long name) was given at least once. */
-  has(long) {
-    return this.count(long) > 0;
-  }
-  /** How often the option was given. */
-  count(long) {
-    const def = this.#def(long);
-    const occurrences = this.#occurrences;
-    let n = 0;
-    for (let i = 0; i < occurrences.length; i++) if (occurrences[i].def === def) n++;
-    return n;
-  }
-  /** The values of the last occurrence of the option ([] if absent or valueless). */
-  values(long) {
-    const def = this.#def(long);
-    return this.#occurrences.findLast((o) => o.def === def)?.values ?? [];
-  }
-  /** The first value of the last occurrence (undefined if the option is absent). */
-  value(long) {
-    return this.values(long)[0];
-  }
-  /** The values of every occurrence, left to right (for repeatable options like +cf). */
-  occurrences(long) {
-    const def = this.#def(long);
-    return this.#occurrences.filter((o) => o.def === def).map((o) => o.values);
-  }
-  /** Long name of the rightmost given option of a block, or undefined if none was given. */
-  winner(blockId) {
-    return this.#occurrences.findLast((o) => o.def.block === blockId)?.def.long;
-  }
-  /** Long names of all given options, left to right (duplicates kept). */
-  given() {
-    return this.#occurrences.map((o) => o.def.long);
-  }
-  /**
-   * Signed integer value (C `%li`, accepts hex/octal) of the last occurrence, checked
-   * against the range; undefined if the option is absent. Throws {@link OptionError}.
-   */
-  int(long, opts = {}) {
-    const v = this.values(long)[opts.index ?? 0];
-    return v === void 0 ? void 0 : checkIntValue(long, v, opts, false);
-  }
-  /**
-   * Unsigned integer value (C `%lu`, decimal, a leading `-` is invalid) of the last
-   * occurrence, checked against the range; undefined if absent. Throws {@link OptionError}.
-   */
-  uint(long, opts = {}) {
-    const v = this.values(long)[opts.index ?? 0];
-    return v === void 0 ? void 0 : checkIntValue(long, v, opts, true);
-  }
-  /** Signed integer parameter (0-based index) or undefined if absent; throws {@link OptionError}. */
-  paramInt(index2, range = {}) {
-    const v = this.params[index2];
-    return v === void 0 ? void 0 : checkIntParam(v, range, false);
-  }
-  /** Unsigned integer parameter (0-based index) or undefined if absent; throws {@link OptionError}. */
-  paramUint(index2, range = {}) {
-    const v = this.params[index2];
-    return v === void 0 ? void 0 : checkIntParam(v, range, true);
-  }
-  /** The expanded argument list as DCMTK stores it (options as long names, with values). */
-  get args() {
-    return this.#args;
-  }
-  /**
-   * DCMTK's `--arguments` message, e.g.
-   * `calling 'echoscu' with 6 arguments: '--arguments' '--verbose' 'localhost' '104' '--timeout' '1' \n`
-   * (empty arguments are counted but not listed). It ends with a newline, so logging it
-   * at info level gives DCMTK's two lines (`I: calling ... ` and `I: `).
-   */
-  argumentsMessage(programName) {
-    let s = `calling '${programName}' with ${this.#args.length} arguments: `;
-    for (const a of this.#args) if (a !== "") s += `'${a}' `;
-    return `${s}
-`;
-  }
-};
-function parseCommandLine(spec, argv) {
-  const defs = allOptions(spec);
-  const byName = /* @__PURE__ */ new Map();
-  const byLong = /* @__PURE__ */ new Map();
-  for (const d of defs) {
-    byLong.set(d.long, d);
-    if (!byName.has(d.long)) byName.set(d.long, d);
-  }
-  for (const d of defs) if (d.short && !byName.has(d.short)) byName.set(d.short, d);
-  const expanded = expandCommandFiles(argv);
-  if (expanded instanceof OptionError) return {
-    ok: false,
-    error: expanded.message
-  };
-  const args = [];
-  const params = [];
-  const occurrences = [];
-  let exclusive = false;
-  for (let i = 0; i < expanded.length; i++) {
-    const arg = expanded[i];
-    if (!isOptionLike(arg)) {
-      args.push(arg);
-      params.push(arg);
-      continue;
-    }
-    const def = byName.get(arg);
-    if (!def) return {
-      ok: false,
-      error: `Unknown option ${arg}`
-    };
-    args.push(def.long);
-    if (def.exclusive) exclusive = true;
-    const n = valueCount(def);
-    if (n >= expanded.length - i) {
-      return {
-        ok: false,
-        error: `Missing value for option ${def.long}`
-      };
-    }
-    const values = expanded.slice(i + 1, i + 1 + n);
-    args.push(...values);
-    occurrences.push({
-      def,
-      values
-    });
-    i += n;
-  }
-  let minParams = 0;
-  let maxParams = 0;
-  for (const p of spec.params) {
-    const mode = p.mode ?? "mandatory";
-    if (mode === "mandatory" || mode === "multiMandatory") minParams++;
-    if (mode === "multiMandatory" || mode === "multiOptional") maxParams = -1;
-    else if (maxParams >= 0) maxParams++;
-  }
-  const options = new ParsedOptions(spec, byLong, occurrences, args, params);
-  const ok = (usage, excl) => ({
-    ok: true,
-    usage,
-    exclusive: excl,
-    options,
-    params
-  });
-  if (args.length === 0) return ok(minParams > 0, false);
-  if (exclusive) return ok(byLong.has("--help") && options.has("--help"), true);
-  if (params.length < minParams) {
-    return {
-      ok: false,
-      error: `Missing parameter ${spec.params[params.length].name}`
-    };
-  }
-  if (maxParams >= 0 && params.length > maxParams) {
-    return {
-      ok: false,
-      error: "Too many parameters"
-    };
-  }
-  return ok(false, false);
-}
-function helpText(help) {
-  return typeof help === "string" ? help : help.join("\n");
-}
-function syntaxString(spec) {
-  let s = allOptions(spec).length > 0 ? " [options]" : "";
-  for (const p of spec.params) {
-    switch (p.mode ?? "mandatory") {
-      case "mandatory":
-        s += ` ${p.name}`;
-        break;
-      case "optional":
-        s += ` [${p.name}]`;
-        break;
-      case "multiMandatory":
-        s += ` ${p.name}...`;
-        break;
-      case "multiOptional":
-        s += ` [${p.name}...]`;
-        break;
-    }
-  }
-  return s;
-}
-function paramString(spec) {
-  const cols = spec.columns ?? DEFAULT_COLUMNS;
-  let width = spec.paramColumn ?? cols.long + cols.short + 4;
-  for (const p of spec.params) {
-    if (!p.help) break;
-    width = Math.max(width, p.name.length);
-  }
-  let s = "";
-  for (const p of spec.params) {
-    if (!p.help) continue;
-    if (s === "") s = "parameters:\n";
-    s += `  ${p.name.padEnd(width)}  ${p.help.replaceAll("\n", `
-${" ".repeat(width + 4)}`)}
-`;
-  }
-  return s;
-}
-function optionString(spec) {
-  const dflt = spec.columns ?? DEFAULT_COLUMNS;
-  const entries = [];
-  for (const g of spec.groups) {
-    entries.push({
-      kind: "group",
-      title: g.title,
-      columns: g.columns ?? dflt
-    });
-    for (const def of g.options ?? []) if (!def.internal) entries.push({
-      kind: "option",
-      def
-    });
-    for (const sg of g.subgroups ?? []) {
-      entries.push({
-        kind: "subgroup",
-        title: sg.title,
-        columns: sg.columns ?? dflt
-      });
-      for (const def of sg.options) if (!def.internal) entries.push({
-        kind: "option",
-        def
-      });
-    }
-  }
-  let out = "";
-  let newGroup = true;
-  let shortSize = dflt.short;
-  let longSize = dflt.long;
-  let indent = 0;
-  for (let i = 0; i < entries.length; i++) {
-    const e = entries[i];
-    if (newGroup) {
-      for (let j = i; j < entries.length; j++) {
-        const o = entries[j];
-        if (o.kind !== "option") break;
-        shortSize = Math.max(shortSize, o.def.short?.length ?? 0);
-        longSize = Math.max(longSize, o.def.long.length);
-      }
-      newGroup = false;
-    }
-    if (e.kind === "group" || e.kind === "subgroup") {
-      newGroup = true;
-      longSize = e.columns.long;
-      shortSize = e.columns.short;
-      if (e.kind === "group") {
-        out += `${e.title}
-`;
-        indent = 2;
-      } else {
-        out += `  ${e.title}
-`;
-        indent = 4;
-      }
-      continue;
-    }
-    const def = e.def;
-    out += " ".repeat(indent);
-    if (shortSize > 0) out += `${(def.short ?? "").padEnd(shortSize)}  `;
-    out += `${def.long.padEnd(longSize)}  `;
-    const descIndent = indent + shortSize + longSize + 2 + (shortSize > 0 ? 2 : 0);
-    if (def.valueHelp) out += `${def.valueHelp}
-${" ".repeat(descIndent)}`;
-    out += `${helpText(def.help).replaceAll("\n", `
-${" ".repeat(descIndent)}`)}
-`;
-  }
-  return out;
-}
-function formatHeader(spec, header2) {
-  const id = header2 === "" ? "" : `${header2}
-
-`;
-  return `${id}${spec.tool}${spec.description ? `: ${spec.description}` : ""}
-`;
-}
-function formatUsage(spec, header2) {
-  let s = `${formatHeader(spec, header2)}usage: ${spec.tool}${syntaxString(spec)}
-`;
-  const params = paramString(spec);
-  if (params) s += `
-${params}`;
-  const options = optionString(spec);
-  if (options) s += `
-${options}`;
-  if (spec.exitCodes?.length) s += `
-${exitCodeString(spec.exitCodes)}`;
-  return `${s}
-`;
-}
-function exitCodeString(codes) {
-  const width = Math.max(...codes.map((c) => c.code.length));
-  const indent = 2 + width + 2;
-  const wrap = (text) => {
-    const lines = [];
-    let line2 = "";
-    for (const word of text.split(" ")) {
-      if (line2 && indent + line2.length + 1 + word.length > 79) {
-        lines.push(line2);
-        line2 = word;
-      } else {
-        line2 = line2 ? `${line2} ${word}` : word;
-      }
-    }
-    return [
-      ...lines,
-      line2
-    ];
-  };
-  return `exit codes:
-${codes.map((c) => `  ${c.code.padEnd(width)}  ${wrap(c.meaning).join(`
-${" ".repeat(indent)}`)}
-`).join("")}`;
-}
-var LOG_VERBOSITY_BLOCK = "log-verbosity";
-function logOptionDefs() {
-  return [
-    {
-      long: "--arguments",
-      help: "print expanded command line arguments"
-    },
-    {
-      long: "--quiet",
-      short: "-q",
-      help: "quiet mode, print no warnings and errors",
-      block: LOG_VERBOSITY_BLOCK
-    },
-    {
-      long: "--verbose",
-      short: "-v",
-      help: "verbose mode, print processing details",
-      block: LOG_VERBOSITY_BLOCK
-    },
-    {
-      long: "--debug",
-      short: "-d",
-      help: "debug mode, print debug information",
-      block: LOG_VERBOSITY_BLOCK
-    },
-    {
-      long: "--log-level",
-      short: "-ll",
-      valueHelp: "[l]evel: string constant",
-      help: [
-        "(fatal, error, warn, info, debug, trace)",
-        "use level l for the logger"
-      ]
-    },
-    {
-      long: "--log-config",
-      short: "-lc",
-      valueHelp: "[f]ilename: string",
-      help: "use config file f for the logger"
-    }
-  ];
-}
-function generalOptionDefs() {
-  return [
-    {
-      long: "--help",
-      short: "-h",
-      help: "print this help text and exit",
-      exclusive: true
-    },
-    {
-      long: "--version",
-      help: "print version information and exit",
-      exclusive: true
-    },
-    ...logOptionDefs()
-  ];
-}
-function wantsLogConfig(options) {
-  return options.defines("--log-config") && options.has("--log-config");
-}
-function configureLogging(options, opts) {
-  const fail = (error) => ({
-    ok: false,
-    error
-  });
-  const given = (long) => options.defines(long) && options.has(long);
-  const appName = opts.programName.split(/[\\/]/).pop() ?? opts.programName;
-  let level;
-  switch (options.winner(LOG_VERBOSITY_BLOCK)) {
-    case "--debug":
-      level = "debug";
-      break;
-    case "--verbose":
-      level = "info";
-      break;
-    case "--quiet":
-      level = "fatal";
-      break;
-  }
-  const hasLevel = given("--log-level");
-  if (hasLevel) {
-    if (level !== void 0) {
-      return fail("--log-level not allowed with --verbose, --debug or --quiet");
-    }
-    level = parseLogThreshold(options.value("--log-level") ?? "");
-    if (level === void 0) return fail("Invalid log level for --log-level option");
-  }
-  let hierarchy;
-  if (given("--log-config")) {
-    if (hasLevel) return fail("--log-config not allowed with --log-level");
-    if (level !== void 0) {
-      return fail("--log-config not allowed with --verbose, --debug or --quiet");
-    }
-    const lc = opts.logConfig;
-    if (!lc) throw new Error("configureLogging: -lc given without the log_config.ts module");
-    try {
-      hierarchy = lc.loadLogConfigFile(options.value("--log-config") ?? "", {
-        appName,
-        env: opts.env,
-        stdoutReserved: opts.stdoutReserved
-      });
-    } catch (e) {
-      if (e instanceof lc.LogConfigError) return fail(e.message);
-      throw e;
-    }
-  } else {
-    hierarchy = new LogHierarchy({
-      rootLevel: level ?? "warn",
-      rootAppenders: opts.appenders
-    });
-  }
-  const root = hierarchy.root;
-  if (given("--arguments")) {
-    root.forcedLog("info", options.argumentsMessage(opts.programName));
-  }
-  return {
-    ok: true,
-    hierarchy,
-    logger: hierarchy.getLogger(opts.loggerName ?? `dcmtk.apps.${appName}`),
-    quiet: !root.isEnabled("error")
-  };
-}
-var EXIT_OK = 0;
-var EXIT_COMMAND_LINE = 1;
-var EXIT_NOT_PERMITTED = 2;
-var EXIT_INTERNAL_ERROR = 99;
-var EXIT_OUTPUT_CLOSED = 141;
-function header(tool) {
-  return `$dimse-deno: ${tool} v${VERSION} $`;
-}
-function versionText(spec) {
-  return `${header(spec.tool)}
-
-${spec.tool}: ${spec.description}
-
-Runtime: Deno ${Deno.version.deno}, V8 ${Deno.version.v8}, TypeScript ${Deno.version.typescript}
-External libraries used: none
-`;
-}
-async function runTool(spec, argv, body) {
-  const code = await runToolBody(spec, argv, body);
-  return code === EXIT_OK && (stdout.closed || stderr.closed) ? EXIT_OUTPUT_CLOSED : code;
-}
-async function runToolBody(spec, argv, body) {
-  const badOption = (message) => {
-    stderr.writeAll(`${spec.tool}: ${message}
-`);
-    return EXIT_COMMAND_LINE;
-  };
-  let parsed;
-  try {
-    parsed = parseCommandLine(spec, argv);
-  } catch (err) {
-    if (err instanceof PermissionError) return notPermitted2(spec, err.message);
-    throw err;
-  }
-  if (!parsed.ok) return badOption(parsed.error);
-  if (parsed.usage) {
-    stdout.writeAll(formatUsage(spec, header(spec.tool)));
-    return EXIT_OK;
-  }
-  if (parsed.exclusive && parsed.options.has("--version")) {
-    stdout.writeAll(versionText(spec));
-    return EXIT_OK;
-  }
-  let logging;
-  try {
-    logging = configureLogging(parsed.options, {
-      programName: spec.tool,
-      // The log4cplus file reader only for a run that gives one.
-      logConfig: wantsLogConfig(parsed.options) ? await import("./storescu.log_config.js") : void 0,
-      // With --json, stdout is the JSON's alone: console appenders of -lc go to stderr.
-      stdoutReserved: parsed.options.defines("--json") && parsed.options.has("--json")
-    });
-  } catch (err) {
-    if (err instanceof PermissionError) return notPermitted2(spec, err.message);
-    throw err;
-  }
-  if (!logging.ok) return badOption(logging.error);
-  const logger = logging.logger;
-  logger.debug(`${header(spec.tool)}
-`);
-  const root = logging.hierarchy.root;
-  const summary = (line2) => {
-    if (root.isEnabled("warn")) stderr.writeAll(`${line2}
-`);
-  };
-  try {
-    return await body({
-      options: parsed.options,
-      params: parsed.params,
-      logger,
-      summary
-    });
-  } catch (err) {
-    if (err instanceof OptionError) return badOption(err.message);
-    if (err instanceof PermissionError) return notPermitted2(spec, err.message);
-    const denied = missingPermission(err);
-    if (denied) return notPermitted2(spec, new PermissionError(denied).message);
-    logger.fatal(`internal error (a bug: please report it with the command line): ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
-    return EXIT_INTERNAL_ERROR;
-  } finally {
-    logging.hierarchy.close();
-  }
-}
-function notPermitted2(spec, message) {
-  stderr.writeAll(`${spec.tool}: ${message}
-`);
-  return EXIT_NOT_PERMITTED;
-}
-function secondsOption(options, long, min, fallback) {
-  const s = options.int(long, {
-    min
-  });
-  return s === void 0 ? fallback : s * 1e3;
-}
-var COMMON_EXIT_CODES = {
-  ok: (meaning) => ({
-    code: String(EXIT_OK),
-    meaning
-  }),
-  commandLine: (more = "") => ({
-    code: String(EXIT_COMMAND_LINE),
-    meaning: `command line error (one line on stderr)${more}`
-  }),
-  notPermitted: {
-    code: String(EXIT_NOT_PERMITTED),
-    meaning: "a Deno permission is missing: the line names the --allow-* flag and what for"
-  },
-  outputClosed: {
-    code: String(EXIT_OUTPUT_CLOSED),
-    meaning: "stdout or stderr closed by its reader (a pipe): the output since is lost"
-  },
-  internal: {
-    code: String(EXIT_INTERNAL_ERROR),
-    meaning: "internal error: a bug, please report it with the command line"
-  }
-};
-var EXIT_INVALID_CERTIFICATE = 22;
-var EXIT_TLS_CREDENTIALS = 1;
-var PROFILES = [
-  {
-    long: "--profile-8996",
-    short: "+pg",
-    help: "BCP 195 RFC 8996 TLS Profile (default)",
-    profile: "bcp195-rfc8996"
-  },
-  {
-    long: "--profile-8996-mod",
-    short: "+pm",
-    help: "Modified BCP 195 RFC 8996 TLS Profile",
-    profile: "bcp195-rfc8996-mod"
-  },
-  {
-    long: "--profile-bcp195-nd",
-    short: "+py",
-    help: "Non-downgrading BCP 195 TLS Profile (retired)",
-    profile: "bcp195-nd"
-  },
-  {
-    long: "--profile-bcp195",
-    short: "+px",
-    help: "BCP 195 TLS Profile (retired)",
-    profile: "bcp195"
-  },
-  {
-    long: "--profile-bcp195-ex",
-    short: "+pz",
-    help: "Extended BCP 195 TLS Profile (retired)",
-    profile: "bcp195-ex"
-  },
-  {
-    long: "--profile-basic",
-    short: "+pb",
-    help: "Basic TLS Secure Transport Connection Profile\n(retired)",
-    profile: "basic"
-  },
-  {
-    long: "--profile-aes",
-    short: "+pa",
-    help: "AES TLS Secure Transport Connection Profile\n(retired)",
-    profile: "aes"
-  },
-  {
-    long: "--profile-null",
-    short: "+pn",
-    help: "Authenticated unencrypted communication\n(retired, was used in IHE ATNA)",
-    profile: "null"
-  }
-];
-var DEFAULT_PROFILE = "--profile-8996";
-function tlsOptionGroup(side) {
-  const client = side === "client";
-  const only = (o, keep) => keep ? [
-    o
-  ] : [];
-  return {
-    title: "transport layer security (TLS) options:",
-    subgroups: [
-      {
-        title: "transport protocol stack:",
-        options: [
-          {
-            long: "--disable-tls",
-            short: "-tls",
-            help: "use normal TCP/IP connection (default)",
-            block: "tls"
-          },
-          {
-            long: "--enable-tls",
-            short: "+tls",
-            valueCount: 2,
-            valueHelp: "[p]rivate key file, [c]ertificate file: string",
-            help: "use authenticated secure TLS connection",
-            block: "tls"
-          },
-          ...only({
-            long: "--anonymous-tls",
-            short: "+tla",
-            help: "use secure TLS connection without certificate",
-            block: "tls"
-          }, client)
-        ]
-      },
-      {
-        title: "private key password (only with --enable-tls):",
-        options: [
-          {
-            long: "--std-passwd",
-            short: "+ps",
-            help: "prompt user to type password on stdin (default)",
-            block: "tls-passwd"
-          },
-          {
-            long: "--use-passwd",
-            short: "+pw",
-            // DCMTK's value help ends with a space; its help text is reproduced as printed.
-            valueHelp: "[p]assword: string ",
-            help: "use specified password",
-            block: "tls-passwd"
-          },
-          {
-            long: "--null-passwd",
-            short: "-pw",
-            help: "use empty string as password",
-            block: "tls-passwd"
-          }
-        ]
-      },
-      {
-        title: "key and certificate file format:",
-        options: [
-          {
-            long: "--pem-keys",
-            short: "-pem",
-            help: "read keys and certificates as PEM file (default)",
-            block: "tls-format"
-          },
-          {
-            long: "--der-keys",
-            short: "-der",
-            help: "read keys and certificates as DER file",
-            block: "tls-format"
-          }
-        ]
-      },
-      {
-        title: "certification authority:",
-        options: [
-          {
-            long: "--add-cert-file",
-            short: "+cf",
-            valueHelp: "[f]ilename: string",
-            help: "add certificate file to list of certificates"
-          },
-          {
-            long: "--add-cert-dir",
-            short: "+cd",
-            valueHelp: "[d]irectory: string",
-            help: "add certificates in d to list of certificates"
-          },
-          {
-            long: "--add-crl-file",
-            short: "+crl",
-            valueHelp: "[f]ilename: string",
-            help: "add certificate revocation list file\n(implies --enable-crl-vfy)"
-          },
-          {
-            long: "--enable-crl-vfy",
-            short: "+crv",
-            help: "enable leaf CRL verification",
-            block: "tls-crl"
-          },
-          {
-            long: "--enable-crl-all",
-            short: "+cra",
-            help: "enable full chain CRL verification",
-            block: "tls-crl"
-          }
-        ]
-      },
-      {
-        title: "security profile:",
-        options: [
-          ...PROFILES.map(({ long, short, help }) => ({
-            long,
-            short,
-            help,
-            block: "tls-profile"
-          })),
-          {
-            long: "--list-profiles",
-            short: "+ph",
-            help: "list supported TLS profiles and exit",
-            exclusive: true
-          }
-        ]
-      },
-      {
-        title: "ciphersuite:",
-        options: [
-          {
-            long: "--list-ciphers",
-            short: "+cc",
-            help: "show list of supported TLS ciphersuites and exit",
-            exclusive: true
-          },
-          {
-            long: "--cipher",
-            short: "+cs",
-            valueHelp: "[c]iphersuite name: string",
-            help: "add ciphersuite to list of accepted suites\n(not with --profile-bcp195-ex)"
-          },
-          ...only({
-            long: "--dhparam",
-            short: "+dp",
-            valueHelp: "[f]ilename: string",
-            help: "read DH parameters for DH/DSS ciphersuites"
-          }, !client)
-        ]
-      },
-      ...client ? [
-        {
-          title: "server name indication:",
-          options: [
-            {
-              long: "--no-sni",
-              help: "do not use SNI (default: the peer's host name)"
-            },
-            {
-              long: "--request-sni",
-              valueHelp: "[s]erver name: string",
-              help: "request server name s"
-            }
-          ]
-        }
-      ] : [],
-      {
-        title: "pseudo random generator:",
-        options: [
-          {
-            long: "--seed",
-            short: "+rs",
-            valueHelp: "[f]ilename: string",
-            help: "seed random generator with contents of f"
-          },
-          {
-            long: "--write-seed",
-            short: "+ws",
-            help: "write back modified seed (only with --seed)",
-            block: "tls-seed"
-          },
-          {
-            long: "--write-seed-file",
-            short: "+wf",
-            valueHelp: "[f]ilename: string (only with --seed)",
-            help: "write modified seed to file f",
-            block: "tls-seed"
-          }
-        ]
-      },
-      {
-        title: "peer authentication:",
-        options: [
-          {
-            long: "--require-peer-cert",
-            short: "-rc",
-            help: "verify peer certificate, fail if absent (default)",
-            block: "tls-peer"
-          },
-          {
-            long: "--verify-peer-cert",
-            short: "-vc",
-            help: "verify peer certificate if present",
-            block: "tls-peer"
-          },
-          {
-            long: "--ignore-peer-cert",
-            short: "-ic",
-            help: "don't verify peer certificate",
-            block: "tls-peer"
-          }
-        ]
-      },
-      ...client ? [
-        {
-          title: "offline certificate verification:",
-          options: [
-            {
-              long: "--verify-cert",
-              short: "+vc",
-              valueHelp: "[f]ilename: string",
-              help: "verify certificate against CA settings"
-            },
-            {
-              long: "--is-root-cert",
-              short: "+rc",
-              valueHelp: "[f]ilename: string",
-              help: "check if certificate is self-signed root CA"
-            }
-          ]
-        }
-      ] : []
-    ]
-  };
-}
-function tlsJson(info2) {
-  if (!info2) return null;
-  return {
-    protocol: info2.protocol,
-    cipher: info2.cipher,
-    peerSubject: info2.peerSubject ?? null,
-    peerIssuer: info2.peerIssuer ?? null,
-    peerVerified: info2.peerVerified
-  };
-}
-function tlsAsked(options, side) {
-  const given = (o) => options.defines(o.long) && options.has(o.long);
-  return tlsOptionGroup(side).subgroups.some((g) => g.options.some(given));
-}
-async function setUpTls(options, side, spec, logger) {
-  if (!tlsAsked(options, side)) return void 0;
-  const full = await import("./storescu.tls_options.js");
-  return full.setUpTls(options, side, spec, logger);
-}
-function tlsConnect(tls) {
-  return async (o) => (await import("./storescu.tls_options.js")).tlsConnect(tls)(o);
 }
 
 // lib/cli/common/network_options.ts
@@ -13887,22 +15036,22 @@ var Machine = class {
     const data = pdu.pdvs[0].data;
     const room = runRoom(data);
     if (room === void 0) return false;
-    const header2 = data.byteOffset - PDATA_OVERHEAD;
+    const header3 = data.byteOffset - PDATA_OVERHEAD;
     if (open2.buffer === void 0) {
       const first = open2.first;
-      if (first.buffer === data.buffer && first.byteOffset + first.length === header2) {
+      if (first.buffer === data.buffer && first.byteOffset + first.length === header3) {
         open2.start = first.byteOffset;
       } else if (open2.length <= room) {
-        open2.start = header2 - open2.length;
+        open2.start = header3 - open2.length;
         new Uint8Array(data.buffer, open2.start, open2.length).set(first);
       } else return false;
       open2.buffer = new Uint8Array(data.buffer);
-    } else if (open2.buffer.buffer !== data.buffer || open2.start + open2.length !== header2) {
+    } else if (open2.buffer.buffer !== data.buffer || open2.start + open2.length !== header3) {
       return false;
     }
-    writePDataTf(pdu, open2.buffer, header2, size);
+    writePDataTf(pdu, open2.buffer, header3, size);
     open2.length += size;
-    if (this.#opts.onPdu) this.#onPdu("sent", pdu, open2.buffer.subarray(header2, header2 + size));
+    if (this.#opts.onPdu) this.#onPdu("sent", pdu, open2.buffer.subarray(header3, header3 + size));
     return true;
   }
   /** A batch buffer: one written before, or a new one. */
@@ -14355,7 +15504,7 @@ var MessageAssembler = class {
       phase: "idle",
       afterNoDataset: true
     };
-    const base = {
+    const base2 = {
       kind: "command",
       contextId: state.contextId,
       commandSet,
@@ -14363,13 +15512,13 @@ var MessageAssembler = class {
     };
     try {
       return {
-        ...base,
+        ...base2,
         message: commandSetToMessage(commandSet)
       };
     } catch (error) {
       if (!(error instanceof DimseDecodeError)) throw error;
       return {
-        ...base,
+        ...base2,
         error
       };
     }
@@ -14912,6 +16061,1017 @@ function pduLogger(log, formatPduHeaderAndHex) {
   };
 }
 
+// lib/dicom/keywords.ts
+// lib/dicom/query_keys.ts
+// lib/cli/common/qr_options.ts
+// lib/dicom/dump.ts
+var RETIRED_PREFIX2 = "RETIRED_";
+var found = /* @__PURE__ */ new Map();
+function lastLineNamed(name) {
+  const data = DICTIONARY_DATA;
+  const needle = `	${name}	`;
+  for (let at = data.lastIndexOf(needle); at >= 0; at = data.lastIndexOf(needle, at - 1)) {
+    const line2 = data.lastIndexOf("\n", at) + 1;
+    const tab = data.indexOf("	", line2);
+    const second = data.indexOf("	", tab + 1);
+    if (second === at) return line2;
+  }
+  return -1;
+}
+function lookUp(keyword) {
+  if (keyword === "" || /[\t\n]/.test(keyword)) return void 0;
+  const line2 = Math.max(lastLineNamed(keyword), lastLineNamed(RETIRED_PREFIX2 + keyword));
+  if (line2 < 0) return void 0;
+  const tagText2 = DICTIONARY_DATA.slice(line2, DICTIONARY_DATA.indexOf("	", line2));
+  const [group, element] = tagText2.split(",").map((part) => parseInt(part.slice(0, 4), 16));
+  return (group << 16 | element) >>> 0;
+}
+function keywordTag(keyword) {
+  const known = found.get(keyword);
+  if (known !== void 0 || found.has(keyword)) return known;
+  const tag = lookUp(keyword);
+  if (found.size < 1e4) found.set(keyword, tag);
+  return tag;
+}
+var QueryKeyError = class extends Error {
+  /** The key as given. */
+  key;
+  /**
+   * Creates the error; the message names the key.
+   *
+   * @param key the key as given
+   * @param reason what is wrong with it
+   */
+  constructor(key, reason) {
+    super(`bad key '${key}': ${reason}`);
+    this.name = "QueryKeyError";
+    this.key = key;
+  }
+};
+var TAG = /^\(?([0-9A-Fa-f]{1,4}),([0-9A-Fa-f]{1,4})\)?$/;
+var STEP = /^((?:\([0-9A-Fa-f]{1,4},[0-9A-Fa-f]{1,4}\))|[^.[\]()]+)(?:\[([^\]]*)\])?/;
+function stepTag(key, text) {
+  const m = TAG.exec(text);
+  if (m && text.startsWith("(") === text.endsWith(")")) {
+    return (parseInt(m[1], 16) << 16 | parseInt(m[2], 16)) >>> 0;
+  }
+  const tag = keywordTag(text);
+  if (tag === void 0) {
+    throw new QueryKeyError(key, `unknown attribute '${text}': neither a tag (gggg,eeee) nor a dictionary keyword`);
+  }
+  return tag;
+}
+function parseQueryKey(text) {
+  const eq = text.indexOf("=");
+  const pathText = eq < 0 ? text : text.slice(0, eq);
+  const value = eq < 0 ? void 0 : text.slice(eq + 1);
+  if (pathText === "") throw new QueryKeyError(text, "no attribute before '='");
+  const path = [];
+  let rest = pathText;
+  for (; ; ) {
+    const m = STEP.exec(rest);
+    if (!m) throw new QueryKeyError(text, `cannot read an attribute at '${rest}'`);
+    const step = {
+      tag: stepTag(text, m[1])
+    };
+    if (m[2] !== void 0) {
+      if (m[2] === "*") {
+        throw new QueryKeyError(text, "item wildcard [*] is not allowed in a query key");
+      }
+      if (!/^\d+$/.test(m[2])) {
+        throw new QueryKeyError(text, `item index '[${m[2]}]' is not a number`);
+      }
+      step.item = Number(m[2]);
+    }
+    path.push(step);
+    rest = rest.slice(m[0].length);
+    if (rest === "") break;
+    if (step.item === void 0) {
+      throw new QueryKeyError(text, `'${m[1]}' is followed by '${rest}': only an item ([n]) may follow an attribute`);
+    }
+    if (!rest.startsWith(".")) throw new QueryKeyError(text, `expected '.' before '${rest}'`);
+    rest = rest.slice(1);
+  }
+  const last = path[path.length - 1];
+  if (value !== void 0 && last.item !== void 0) {
+    throw new QueryKeyError(text, "an item cannot hold a value: name an attribute in it");
+  }
+  return {
+    text,
+    path,
+    value
+  };
+}
+function parseValue(key, tag, vr, text) {
+  const where2 = `${formatTag2(tag)} ${vr}`;
+  if (text === "") return attribute(tag, [], vr);
+  if (vrInfo(vr).text) return attribute(tag, text, vr);
+  const parts = text.split("\\");
+  const bad = (part, what) => new QueryKeyError(key, `'${part}' is not ${what} (value of ${where2})`);
+  const integer = (part, min, max) => {
+    if (!/^[+-]?\d+$/.test(part.trim()) || Number(part) < min || Number(part) > max) {
+      throw bad(part, `an integer in ${min}..${max}`);
+    }
+    return Number(part);
+  };
+  const float = (part) => {
+    const n = Number(part.trim());
+    if (part.trim() === "" || Number.isNaN(n)) throw bad(part, "a number");
+    return n;
+  };
+  const hex = (digits) => (part) => {
+    if (!new RegExp(`^[0-9A-Fa-f]{1,${digits}}$`).test(part)) {
+      throw bad(part, `${digits / 2 === 1 ? "a byte" : `a ${digits * 4}-bit word`} in hex`);
+    }
+    return part.padStart(digits, "0");
+  };
+  switch (vr) {
+    case "US":
+      return attribute(tag, parts.map((p) => integer(p, 0, 65535)), vr);
+    case "SS":
+      return attribute(tag, parts.map((p) => integer(p, -32768, 32767)), vr);
+    case "UL":
+      return attribute(tag, parts.map((p) => integer(p, 0, 4294967295)), vr);
+    case "SL":
+      return attribute(tag, parts.map((p) => integer(p, -2147483648, 2147483647)), vr);
+    case "SV":
+    case "UV":
+      return attribute(tag, parts.map((p) => {
+        if (!/^[+-]?\d+$/.test(p.trim())) throw bad(p, "an integer");
+        const v = BigInt(p.trim());
+        const fits = vr === "SV" ? BigInt.asIntN(64, v) === v : BigInt.asUintN(64, v) === v;
+        if (!fits) throw bad(p, `a 64-bit ${vr === "SV" ? "signed" : "unsigned"} integer`);
+        return v;
+      }), vr);
+    case "FL":
+    case "FD":
+      return attribute(tag, parts.map(float), vr);
+    case "AT":
+      return attribute(tag, parts.map((p) => {
+        const m = TAG.exec(p);
+        if (!m) throw bad(p, "a tag (gggg,eeee)");
+        return (parseInt(m[1], 16) << 16 | parseInt(m[2], 16)) >>> 0;
+      }), vr);
+    case "OW":
+    case "OL":
+    case "OV": {
+      const digits = {
+        OW: 4,
+        OL: 8,
+        OV: 16
+      }[vr];
+      const bytes = parts.map(hex(digits)).flatMap((w) => Array.from({
+        length: digits / 2
+      }, (_, i) => parseInt(w.slice(digits - 2 * i - 2, digits - 2 * i), 16)));
+      return attribute(tag, Uint8Array.from(bytes), vr);
+    }
+    case "OF":
+    case "OD": {
+      const nums = parts.map(float);
+      const size = vr === "OF" ? 4 : 8;
+      const out = new Uint8Array(nums.length * size);
+      const view = new DataView(out.buffer);
+      nums.forEach((n, i) => vr === "OF" ? view.setFloat32(i * 4, n, true) : view.setFloat64(i * 8, n, true));
+      return attribute(tag, out, vr);
+    }
+    default:
+      return attribute(tag, Uint8Array.from(parts.map(hex(2)), (b) => parseInt(b, 16)), vr);
+  }
+}
+function vrOf(tag) {
+  const vr = tagVr(tag);
+  return isKnownVr(vr) ? vr : "UN";
+}
+function applyKey(attrs, key) {
+  let scope = attrs;
+  for (const step of key.path) {
+    const existing = findAttribute(scope, step.tag);
+    const vr = existing?.vr ?? vrOf(step.tag);
+    if (vr !== "SQ") {
+      if (step.item !== void 0) {
+        throw new QueryKeyError(key.text, `${formatTag2(step.tag)} is ${vr}, not a sequence: it has no items`);
+      }
+      setAttribute(scope, parseValue(key.text, step.tag, vr, key.value ?? ""));
+      return;
+    }
+    if (step.item === void 0 && key.value !== void 0) {
+      throw new QueryKeyError(key.text, `${formatTag2(step.tag)} is a sequence: it takes no value`);
+    }
+    let sequence = existing;
+    if (!sequence || !Array.isArray(sequence.value)) {
+      sequence = {
+        tag: step.tag,
+        vr: "SQ",
+        value: []
+      };
+      setAttribute(scope, sequence);
+    }
+    if (step.item === void 0) return;
+    const items = sequence.value;
+    while (items.length <= step.item) items.push([]);
+    scope = items[step.item];
+  }
+}
+function applyQueryKeys(base2, keys) {
+  const attrs = structuredClone(base2);
+  for (const key of keys) applyKey(attrs, key);
+  return attrs;
+}
+var MODEL_BLOCK = "qr-model";
+var PROPOSAL_BLOCK = "qr-proposal";
+var MODEL_OPTIONS = [
+  {
+    long: "--worklist",
+    short: "-W",
+    model: "worklist",
+    what: "modality worklist"
+  },
+  {
+    long: "--patient",
+    short: "-P",
+    model: "patient",
+    what: "patient root"
+  },
+  {
+    long: "--study",
+    short: "-S",
+    model: "study",
+    what: "study root"
+  },
+  {
+    long: "--psonly",
+    short: "-O",
+    model: "patient-study",
+    what: "patient/study only"
+  }
+];
+var DEFAULT_MODEL = {
+  findscu: "worklist",
+  movescu: "patient",
+  getscu: "patient"
+};
+var QUERY_FILES_PARAM = {
+  name: "dcmfile-in",
+  help: "DICOM query file(s)",
+  mode: "multiOptional"
+};
+function queryKeySubgroup(tool) {
+  const what = {
+    findscu: 'gggg,eeee="str", path or dict. name="str"',
+    movescu: 'gggg,eeee="str" or dict. name="str"',
+    getscu: 'gggg,eeee="str", path or dic. name="str"'
+  }[tool];
+  return {
+    title: "override matching keys:",
+    options: [
+      {
+        long: "--key",
+        short: "-k",
+        valueHelp: `[k]ey: ${what}`,
+        help: "override matching key"
+      }
+    ]
+  };
+}
+function qrModelSubgroup(tool) {
+  const models = tool === "findscu" ? MODEL_OPTIONS : MODEL_OPTIONS.slice(1);
+  return {
+    title: tool === "getscu" ? "retrieve information model:" : "query information model:",
+    options: models.map((m) => ({
+      long: m.long,
+      short: m.short,
+      help: `use ${m.what} information model` + (m.model !== DEFAULT_MODEL[tool] ? "" : tool === "findscu" ? " (def.)" : " (default)"),
+      block: MODEL_BLOCK
+    }))
+  };
+}
+function qrModel(options, tool) {
+  const long = options.winner(MODEL_BLOCK);
+  return MODEL_OPTIONS.find((m) => m.long === long)?.model ?? DEFAULT_MODEL[tool];
+}
+var PROPOSALS = [
+  {
+    long: "--propose-uncompr",
+    short: "-x=",
+    help: [
+      "propose all uncompressed TS, explicit VR",
+      "with local byte ordering first (default)"
+    ],
+    // Explicit VR "local byte order" is little endian on every platform Deno runs on.
+    syntaxes: [
+      EXPLICIT_VR_LITTLE_ENDIAN,
+      EXPLICIT_VR_BIG_ENDIAN,
+      IMPLICIT_VR_LITTLE_ENDIAN
+    ]
+  },
+  {
+    long: "--propose-little",
+    short: "-xe",
+    help: [
+      "propose all uncompressed TS, explicit VR",
+      "little endian first"
+    ],
+    syntaxes: [
+      EXPLICIT_VR_LITTLE_ENDIAN,
+      EXPLICIT_VR_BIG_ENDIAN,
+      IMPLICIT_VR_LITTLE_ENDIAN
+    ]
+  },
+  {
+    long: "--propose-big",
+    short: "-xb",
+    help: [
+      "propose all uncompressed TS, explicit VR",
+      "big endian first"
+    ],
+    syntaxes: [
+      EXPLICIT_VR_BIG_ENDIAN,
+      EXPLICIT_VR_LITTLE_ENDIAN,
+      IMPLICIT_VR_LITTLE_ENDIAN
+    ]
+  },
+  {
+    long: "--propose-deflated",
+    short: "-xd",
+    help: [
+      "propose deflated explicit VR little endian TS",
+      "and all uncompressed transfer syntaxes"
+    ],
+    syntaxes: [
+      DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+      EXPLICIT_VR_LITTLE_ENDIAN,
+      EXPLICIT_VR_BIG_ENDIAN,
+      IMPLICIT_VR_LITTLE_ENDIAN
+    ]
+  },
+  {
+    long: "--propose-implicit",
+    short: "-xi",
+    help: "propose implicit VR little endian TS only",
+    syntaxes: [
+      IMPLICIT_VR_LITTLE_ENDIAN
+    ]
+  }
+];
+function qrProposalSubgroup(tool) {
+  return {
+    title: {
+      findscu: "proposed transmission transfer syntaxes:",
+      movescu: "proposed transmission transfer syntaxes (outgoing associations):",
+      getscu: "proposed retrieve transfer syntaxes (outgoing associations):"
+    }[tool],
+    options: PROPOSALS.map(({ syntaxes: _, ...def }) => ({
+      ...def,
+      block: PROPOSAL_BLOCK
+    }))
+  };
+}
+function qrProposedSyntaxes(options) {
+  const long = options.winner(PROPOSAL_BLOCK) ?? PROPOSALS[0].long;
+  return PROPOSALS.find((p) => p.long === long).syntaxes;
+}
+var CANCEL_OPTION = {
+  long: "--cancel",
+  valueHelp: "[n]umber: integer",
+  help: "cancel after n responses (default: never)"
+};
+function qrOtherNetworkOptions(tool) {
+  return [
+    CONNECT_TIMEOUT_OPTION,
+    ...tool === "findscu" ? [
+      SOCKET_TIMEOUT_OPTION
+    ] : [],
+    ACSE_TIMEOUT_OPTION,
+    DIMSE_TIMEOUT_OPTION,
+    MAX_PDU_OPTION,
+    REPEAT_OPTION,
+    ABORT_OPTION,
+    ...tool === "getscu" ? [] : [
+      CANCEL_OPTION
+    ]
+  ];
+}
+function qrKeys(options) {
+  return options.occurrences("--key").map(([text]) => {
+    try {
+      return parseQueryKey(text);
+    } catch (err) {
+      if (err instanceof QueryKeyError) throw new OptionError(err.message);
+      throw err;
+    }
+  });
+}
+var QueryFileError = class extends Error {
+  /** The file as given. */
+  file;
+  /** `reason`: what is wrong. */
+  constructor(file, reason) {
+    super(`cannot read query file ${file}: ${reason}`);
+    this.name = "QueryFileError";
+    this.file = file;
+  }
+};
+async function qrQueries(files, keys) {
+  const apply = (base2) => {
+    try {
+      return applyQueryKeys(base2, keys);
+    } catch (err) {
+      if (err instanceof QueryKeyError) throw new OptionError(err.message);
+      throw err;
+    }
+  };
+  if (files.length === 0) return [
+    {
+      attributes: apply([])
+    }
+  ];
+  const out = [];
+  for (const file of files) {
+    let bytes;
+    try {
+      bytes = await Deno.readFile(file);
+    } catch (err) {
+      if (err instanceof Deno.errors.PermissionDenied) throw err;
+      throw new QueryFileError(file, err instanceof Error ? err.message : String(err));
+    }
+    let attributes;
+    try {
+      attributes = decodeAttributesFile(bytes, {
+        path: file
+      }).attributes;
+    } catch (err) {
+      throw new QueryFileError(file, err instanceof Error ? err.message : String(err));
+    }
+    out.push({
+      file,
+      attributes: apply(attributes)
+    });
+  }
+  return out;
+}
+function qrSettings(options, tool) {
+  return {
+    model: qrModel(options, tool),
+    transferSyntaxes: qrProposedSyntaxes(options),
+    keys: qrKeys(options),
+    files: options.params.slice(2),
+    repeat: options.uint("--repeat", {
+      min: 1
+    }) ?? 1,
+    cancelAfter: options.defines("--cancel") ? options.uint("--cancel", {
+      min: 0
+    }) : void 0
+  };
+}
+var VALUE_WIDTH = 40;
+var LINE_LENGTH = 70;
+function tagText(tag) {
+  const hex = (tag >>> 0).toString(16).padStart(8, "0");
+  return `(${hex.slice(0, 4)},${hex.slice(4)})`;
+}
+function render(line2) {
+  const head = `${"  ".repeat(line2.level)}${tagText(line2.tag)} ${line2.vr} `;
+  const length = line2.length === UNDEFINED_LENGTH ? "u/l" : String(line2.length);
+  return `${head}${line2.value.padEnd(VALUE_WIDTH)} # ${length.padStart(3)},${String(line2.vm).padStart(2)} ${line2.name}`;
+}
+var AMBIGUOUS_VRS = /* @__PURE__ */ new Set([
+  "xs",
+  "ox",
+  "lt",
+  "up"
+]);
+function builtShownVr(tag, vr) {
+  const dictionary = lookupTag(tag)?.vr;
+  if (dictionary === void 0) return vr === "UN" ? "??" : vr;
+  return AMBIGUOUS_VRS.has(dictionary) && tagVr(tag) === vr ? dictionary : vr;
+}
+function nameOf2(tag) {
+  return lookupTag(tag)?.name ?? "Unknown Tag & Data";
+}
+function modf(x) {
+  const integer = Math.trunc(x);
+  return [
+    x - integer,
+    integer
+  ];
+}
+function roundUp(d, start, end, fract, next, exponent) {
+  const digit = fract ? modf(fract * 10)[1] : next;
+  if (digit <= 4) return start;
+  for (let i = end; ; i--) {
+    if (d[i] === ".") i--;
+    if (d[i] !== "9") {
+      d[i] = String(Number(d[i]) + 1);
+      return start;
+    }
+    d[i] = "0";
+    if (i === start) {
+      if (exponent) {
+        d[i] = "1";
+        exponent.value++;
+        return start;
+      }
+      d[start - 1] = "1";
+      return start - 1;
+    }
+  }
+}
+function formatFloat(v, double) {
+  if (Number.isNaN(v)) return "nan";
+  if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
+  let precision = double ? 17 : 9;
+  const sign = v < 0 ? "-" : "";
+  let [fract, integer] = modf(Math.abs(v));
+  const whole = [];
+  while (integer) {
+    const [tmp, rest] = modf(integer / 10);
+    integer = rest;
+    whole.unshift(String(Math.trunc((tmp + 0.01) * 10)));
+  }
+  const d = [
+    ""
+  ];
+  let start = 1;
+  let exponentForm = false;
+  const exponent = {
+    value: whole.length
+  };
+  if (whole.length > precision || !whole.length && fract && fract < 1e-4) {
+    exponentForm = true;
+    precision--;
+    if (whole.length) {
+      d.push(whole[0], ".");
+      let k = 1;
+      for (; precision && k < whole.length; precision--, k++) d.push(whole[k]);
+      if (!precision && k < whole.length) {
+        fract = 0;
+        start = roundUp(d, start, d.length - 1, 0, Number(whole[k]), exponent);
+      }
+      exponent.value--;
+    } else {
+      let tmp;
+      for (exponent.value = -1; ; exponent.value--) {
+        [fract, tmp] = modf(fract * 10);
+        if (tmp) break;
+      }
+      d.push(String(tmp), ".");
+    }
+    if (fract) {
+      let tmp;
+      while (precision && fract) {
+        [fract, tmp] = modf(fract * 10);
+        d.push(String(tmp));
+        precision--;
+      }
+      if (fract) start = roundUp(d, start, d.length - 1, fract, 0, exponent);
+    }
+  } else {
+    if (whole.length) {
+      d.push(...whole);
+      precision -= whole.length;
+    } else d.push("0");
+    if (precision) d.push(".");
+    if (fract && precision) {
+      let tmp;
+      do {
+        [fract, tmp] = modf(fract * 10);
+        d.push(String(tmp));
+      } while (!tmp && !whole.length);
+      while (--precision && fract) {
+        [fract, tmp] = modf(fract * 10);
+        d.push(String(tmp));
+      }
+    }
+    if (fract) start = roundUp(d, start, d.length - 1, fract, 0);
+  }
+  let text = d.slice(start).join("");
+  if (text.includes(".")) text = text.replace(/0+$/, "").replace(/\.$/, "");
+  if (exponentForm) {
+    const e = exponent.value;
+    text += `e${e < 0 ? "-" : "+"}${String(Math.abs(e)).padStart(2, "0")}`;
+  }
+  return sign + text;
+}
+function joined(parts, shorten) {
+  const full = parts.join("\\");
+  if (!shorten || full.length <= LINE_LENGTH) return full;
+  let out = parts[0];
+  for (let i = 1; i < parts.length && out.length + 1 + parts[i].length + 3 <= LINE_LENGTH; i++) {
+    out += `\\${parts[i]}`;
+  }
+  return `${out}...`;
+}
+function binaryDisplay(vr, value, shorten) {
+  if (value.length === 0) return [
+    "(no value available)",
+    0
+  ];
+  if (!(value instanceof Uint8Array)) {
+    const parts2 = value.map((v) => vr === "AT" ? tagText(Number(v)) : vr === "FL" || vr === "FD" ? formatFloat(Number(v), vr === "FD") : String(v));
+    return [
+      joined(parts2, shorten),
+      parts2.length
+    ];
+  }
+  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  const hex = (n, digits) => n.toString(16).padStart(digits, "0");
+  const each = (size, read) => Array.from({
+    length: Math.floor(value.length / size)
+  }, (_, i) => read(i * size));
+  const parts = vr === "OW" ? each(2, (at) => hex(view.getUint16(at, true), 4)) : vr === "OL" ? each(4, (at) => String(view.getUint32(at, true))) : vr === "OV" ? each(8, (at) => String(view.getBigUint64(at, true))) : vr === "OF" ? each(4, (at) => formatFloat(view.getFloat32(at, true), false)) : vr === "OD" ? each(8, (at) => formatFloat(view.getFloat64(at, true), true)) : Array.from(value, (byte) => hex(byte, 2));
+  return [
+    joined(parts, shorten),
+    1
+  ];
+}
+function textDisplay(vr, text, shorten) {
+  if (text === "") return [
+    "(no value available)",
+    0
+  ];
+  const vm = vr === "LT" || vr === "ST" || vr === "UT" || vr === "UR" ? 1 : text.split("\\").length;
+  if (vr === "UI") {
+    const name = uidName(text.split("\0")[0]);
+    if (name !== void 0) return [
+      `=${name}`,
+      vm
+    ];
+  }
+  if (shorten && text.length + 2 > LINE_LENGTH) {
+    return [
+      `[${text.slice(0, LINE_LENGTH - 4)}...`,
+      vm
+    ];
+  }
+  return [
+    `[${text}]`,
+    vm
+  ];
+}
+function sequenceLines(level, tag, vr, length, items) {
+  const kind = (l) => l === UNDEFINED_LENGTH ? "undefined" : "explicit";
+  const out = [
+    render({
+      level,
+      tag,
+      vr,
+      value: `(Sequence with ${kind(length)} length #=${items.length})`,
+      length,
+      vm: 1,
+      name: nameOf2(tag)
+    })
+  ];
+  for (const item of items) {
+    out.push(render({
+      level: level + 1,
+      tag: 4294893568,
+      vr: "na",
+      value: `(Item with ${kind(item.length)} length #=${item.count})`,
+      length: item.length,
+      vm: 1,
+      name: "Item"
+    }));
+    out.push(...item.lines);
+    out.push(render({
+      level: level + 1,
+      tag: 4294893581,
+      vr: "na",
+      value: item.length === UNDEFINED_LENGTH ? "(ItemDelimitationItem)" : "(ItemDelimitationItem for re-encoding)",
+      length: 0,
+      vm: 0,
+      name: "ItemDelimitationItem"
+    }));
+  }
+  out.push(render({
+    level,
+    tag: 4294893789,
+    vr: "na",
+    value: length === UNDEFINED_LENGTH ? "(SequenceDelimitationItem)" : "(SequenceDelimitationItem for re-encod.)",
+    length: 0,
+    vm: 0,
+    name: "SequenceDelimitationItem"
+  }));
+  return out;
+}
+function rawLines(elements, level, inherited, o) {
+  const charset = rawCharset(elements, inherited, o.onCharsetProblem);
+  const shorten = o.shortenLongValues ?? false;
+  return elements.flatMap((el) => {
+    if (el.items) {
+      const items = el.items.map((item) => ({
+        length: item.length,
+        count: item.elements.length,
+        lines: rawLines(item.elements, level + 2, charset, o)
+      }));
+      return sequenceLines(level, el.tag, el.shownVr, el.length, items);
+    }
+    const bytes = el.bytes;
+    let value;
+    let vm;
+    if (isTextVr(el.vr)) {
+      const text = charset.decode(bytes, el.vr, o.onCharsetProblem);
+      [value, vm] = textDisplay(el.vr, text, shorten);
+    } else {
+      [value, vm] = binaryDisplay(el.vr, rawValue(el), shorten);
+    }
+    return [
+      render({
+        level,
+        tag: el.tag,
+        vr: el.shownVr,
+        value,
+        length: el.length,
+        vm,
+        name: nameOf2(el.tag)
+      })
+    ];
+  });
+}
+function header2(ts) {
+  return [
+    "# Dicom-Data-Set",
+    `# Used TransferSyntax: ${transferSyntaxName(ts)}`
+  ];
+}
+function formatDataset(bytes, ts, options = {}) {
+  const tree = readTree(bytes, ts, options.limits);
+  return [
+    ...header2(ts),
+    ...rawLines(tree, 0, SpecificCharacterSet.of(), options)
+  ];
+}
+function attributeLines(attrs, level, inherited, shorten) {
+  const charset = declaredCharset(attrs, inherited);
+  return sortedAttributes(attrs).flatMap((a) => {
+    if (a.vr === "SQ" || a.vr === "UN" && Array.isArray(a.value)) {
+      const items = a.value.map((item) => ({
+        length: 0,
+        count: item.length,
+        lines: attributeLines(item, level + 2, charset, shorten)
+      }));
+      return sequenceLines(level, a.tag, a.vr, 0, items);
+    }
+    const bytes = encodedValue(a, charset, true);
+    const [value, vm] = isTextVr(a.vr) ? textDisplay(a.vr, a.value.join("\\"), shorten) : binaryDisplay(a.vr, a.value instanceof Uint8Array ? bytes : a.value, shorten);
+    return [
+      render({
+        level,
+        tag: a.tag,
+        vr: builtShownVr(a.tag, a.vr),
+        value,
+        length: bytes.length,
+        vm,
+        name: nameOf2(a.tag)
+      })
+    ];
+  });
+}
+function formatAttributes(attrs, options = {}) {
+  return [
+    ...header2(options.transferSyntax ?? EXPLICIT_VR_LITTLE_ENDIAN),
+    ...attributeLines(attrs, 0, SpecificCharacterSet.of(), options.shortenLongValues ?? false)
+  ];
+}
+
+// lib/util/uid.ts
+// lib/dimse/dump.ts
+function newUid() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = bytes[6] & 15 | 64;
+  bytes[8] = bytes[8] & 63 | 128;
+  let value = 0n;
+  for (const b of bytes) value = value << 8n | BigInt(b);
+  return `2.25.${value}`;
+}
+var RULERS = {
+  INCOMING: "===================== INCOMING DIMSE MESSAGE ====================",
+  OUTGOING: "===================== OUTGOING DIMSE MESSAGE ===================="
+};
+var END_RULER = "======================= END DIMSE MESSAGE =======================";
+var DATASET_RULER = "-".repeat(65);
+function line(label, value) {
+  return `${label.padEnd(30)}: ${value}`;
+}
+function statusText(code, service) {
+  return `0x${code.toString(16).padStart(4, "0")}: ${statusMeaning(code, service)}`;
+}
+function count(value) {
+  return value ?? "none";
+}
+function priorityText(priority) {
+  const names2 = {
+    [PRIORITY.low]: "low",
+    [PRIORITY.medium]: "medium",
+    [PRIORITY.high]: "high"
+  };
+  return names2[priority] ?? "";
+}
+function dumpMessage(msg, direction, options = {}) {
+  const uid = (value) => value === void 0 ? "none" : options.uidName?.(value) ?? value;
+  const lines = [
+    RULERS[direction]
+  ];
+  lines.push(line("Message Type", msg.type.replace(/-(RQ|RSP)$/, " $1")));
+  if (options.contextId !== void 0 && options.contextId > 0) {
+    lines.push(line("Presentation Context ID", options.contextId));
+  }
+  const dataSet = line("Data Set", hasDataset(msg) ? "present" : "none");
+  switch (msg.type) {
+    case "C-ECHO-RQ":
+      lines.push(line("Message ID", msg.messageId), dataSet);
+      break;
+    case "C-ECHO-RSP":
+    case "C-FIND-RSP":
+      lines.push(line("Message ID Being Responded To", msg.messageIdBeingRespondedTo), line("Affected SOP Class UID", uid(msg.affectedSopClassUid)), dataSet, line("DIMSE Status", statusText(msg.status, msg.type === "C-ECHO-RSP" ? "C-ECHO" : "C-FIND")));
+      break;
+    case "C-STORE-RQ":
+      lines.push(line("Message ID", msg.messageId), line("Affected SOP Class UID", uid(msg.affectedSopClassUid)), line("Affected SOP Instance UID", msg.affectedSopInstanceUid), dataSet, line("Priority", priorityText(msg.priority)));
+      if (msg.moveOriginatorAeTitle !== void 0) {
+        lines.push(line("Move Originator AE Title", msg.moveOriginatorAeTitle));
+      }
+      if (msg.moveOriginatorMessageId !== void 0) {
+        lines.push(line("Move Originator ID", msg.moveOriginatorMessageId));
+      }
+      break;
+    case "C-STORE-RSP":
+      lines.push(line("Message ID Being Responded To", msg.messageIdBeingRespondedTo), line("Affected SOP Class UID", uid(msg.affectedSopClassUid)), line("Affected SOP Instance UID", msg.affectedSopInstanceUid ?? "none"), dataSet, line("DIMSE Status", statusText(msg.status, "C-STORE")));
+      break;
+    case "C-FIND-RQ":
+    case "C-GET-RQ":
+    case "C-MOVE-RQ":
+      lines.push(line("Message ID", msg.messageId), line("Affected SOP Class UID", uid(msg.affectedSopClassUid)), dataSet, line("Priority", priorityText(msg.priority)));
+      if (msg.type === "C-MOVE-RQ") lines.push(line("Move Destination", msg.moveDestination));
+      break;
+    case "C-GET-RSP":
+    case "C-MOVE-RSP":
+      lines.push(line("Message ID Being Responded To", msg.messageIdBeingRespondedTo), line("Affected SOP Class UID", uid(msg.affectedSopClassUid)), line("Remaining Suboperations", count(msg.remainingSuboperations)), line("Completed Suboperations", count(msg.completedSuboperations)), line("Failed Suboperations", count(msg.failedSuboperations)), line("Warning Suboperations", count(msg.warningSuboperations)), dataSet, line("DIMSE Status", statusText(msg.status, msg.type === "C-GET-RSP" ? "C-GET" : "C-MOVE")));
+      break;
+    case "C-CANCEL-RQ":
+      lines.push(line("Message ID Being Responded To", msg.messageIdBeingRespondedTo), dataSet);
+      break;
+  }
+  if (options.dataset !== void 0) lines.push(DATASET_RULER, ...options.dataset);
+  lines.push(END_RULER);
+  return lines.join("\n");
+}
+
+// lib/transport/tcp.ts
+var ConnectError = class extends Error {
+  code;
+  permission;
+  /**
+   * Creates the error.
+   *
+   * @param message plain-words description for the user
+   * @param code the kind of failure
+   * @param permission for `not-permitted`: the Deno permission the process lacks
+   */
+  constructor(message, code, permission) {
+    super(message), this.code = code, this.permission = permission;
+    this.name = "ConnectError";
+  }
+};
+function endpointOf(addr) {
+  const a = addr;
+  return {
+    host: a.hostname,
+    port: a.port
+  };
+}
+var ConnTransport = class {
+  #conn;
+  #closed = false;
+  remote;
+  local;
+  constructor(conn) {
+    this.#conn = conn;
+    this.remote = endpointOf(conn.remoteAddr);
+    this.local = endpointOf(conn.localAddr);
+  }
+  /** Reads into `into`; null at the end of the stream, after a reset, or once we closed. */
+  readInto(into) {
+    if (this.#closed) return Promise.resolve(null);
+    return this.#conn.read(into).catch(this.#readFailed);
+  }
+  #readFailed = (err) => {
+    if (this.#closed || isConnectionError(err)) return null;
+    throw err;
+  };
+  write(data) {
+    if (data.length === 0) return Promise.resolve();
+    return this.#conn.write(data).then((n) => n < data.length ? this.#writeRest(data.subarray(n)) : void 0);
+  }
+  async #writeRest(data) {
+    let off = 0;
+    while (off < data.length) off += await this.#conn.write(data.subarray(off));
+  }
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+    }
+  }
+};
+function isConnectionError(err) {
+  return err instanceof Deno.errors.ConnectionReset || err instanceof Deno.errors.BrokenPipe || err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted || err instanceof Deno.errors.ConnectionAborted;
+}
+async function resolve(host, family) {
+  if (isIpLiteral(host)) return host;
+  const fam = family === "ipv4" ? 4 : family === "ipv6" ? 6 : 0;
+  try {
+    const { lookup } = await import("node:dns/promises");
+    const res = await lookup(host, {
+      family: fam
+    });
+    return res.address;
+  } catch (err) {
+    const denied = missingPermission(err) ?? await lookupDenied(host);
+    if (denied) throw notPermitted2(`resolve host name '${host}'`, denied);
+    const which = family === "auto" ? "" : ` as ${family === "ipv4" ? "IPv4" : "IPv6"}`;
+    throw new ConnectError(`cannot resolve host name '${host}'${which}`, "lookup");
+  }
+}
+async function lookupDenied(host) {
+  const { state } = await Deno.permissions.query({
+    name: "net",
+    host
+  });
+  return state === "granted" ? void 0 : {
+    name: "net",
+    flag: "--allow-net",
+    target: host
+  };
+}
+function notPermitted2(what, p) {
+  return new ConnectError(`no permission to ${what} (${p.flag} missing)`, "not-permitted", p);
+}
+function isDottedQuad(text) {
+  const parts = text.split(".");
+  if (parts.length !== 4) return false;
+  for (const p of parts) {
+    if (p.length === 0 || p.length > 3 || p.length > 1 && p[0] === "0") return false;
+    for (let i = 0; i < p.length; i++) {
+      const c = p.charCodeAt(i);
+      if (c < 48 || c > 57) return false;
+    }
+    if (Number(p) > 255) return false;
+  }
+  return true;
+}
+var HEXTET = /^[0-9A-Fa-f]{1,4}$/;
+function isIpLiteral(host) {
+  if (isDottedQuad(host)) return true;
+  const halves = host.split("::");
+  if (halves.length > 2) return false;
+  if (halves.length === 1) return hextets(host, true) === 8;
+  const head = hextets(halves[0], false);
+  const tail = hextets(halves[1], true);
+  return head !== void 0 && tail !== void 0 && head + tail <= 7;
+}
+function hextets(text, last) {
+  if (text === "") return 0;
+  const parts = text.split(":");
+  let n = 0;
+  for (let i = 0; i < parts.length; i++) {
+    if (last && i === parts.length - 1 && isDottedQuad(parts[i])) n += 2;
+    else if (HEXTET.test(parts[i])) n++;
+    else return void 0;
+  }
+  return n;
+}
+async function connectTcp(opts) {
+  const address = await resolve(opts.host, opts.family);
+  const signal = opts.timeoutMs ? AbortSignal.timeout(opts.timeoutMs) : void 0;
+  let conn;
+  try {
+    conn = await Deno.connect({
+      hostname: address,
+      port: opts.port,
+      signal
+    });
+  } catch (err) {
+    const where2 = `${opts.host}:${opts.port}`;
+    const denied = missingPermission(err);
+    if (denied) throw notPermitted2(`connect to ${where2}`, denied);
+    if (signal?.aborted) {
+      throw new ConnectError(`connection to ${where2} timed out after ${opts.timeoutMs / 1e3} s`, "timeout");
+    }
+    if (err instanceof Deno.errors.ConnectionRefused) {
+      throw new ConnectError(`connection to ${where2} refused`, "refused");
+    }
+    if (err instanceof Deno.errors.TimedOut) {
+      throw new ConnectError(`connection to ${where2} timed out`, "timeout");
+    }
+    const msg = err instanceof Error ? err.message : String(err);
+    const code = /unreachable/i.test(msg) ? "unreachable" : "other";
+    throw new ConnectError(`cannot connect to ${where2}: ${msg}`, code);
+  }
+  conn.setNoDelay(true);
+  return new ConnTransport(conn);
+}
+
 // lib/ae/chunks.ts
 // lib/ae/association.ts
 // lib/ae/associate.ts
@@ -15256,10 +17416,10 @@ var Association = class {
     try {
       await this.#exclusive(contextId, request, dataset, this.#sendFailed);
       if (o.signal?.aborted) cancel();
-      const operation = request.type.replace(/-RQ$/, "");
+      const operation2 = request.type.replace(/-RQ$/, "");
       for (; ; ) {
         while (queue.length === 0) {
-          await this.#wait(() => queue.length > 0, (w) => wake = w, operation, o);
+          await this.#wait(() => queue.length > 0, (w) => wake = w, operation2, o);
         }
         const next = queue.shift();
         if (drained && queue.length < RESPONSE_BACKLOG / 2) {
@@ -15267,7 +17427,7 @@ var Association = class {
           drained = void 0;
         }
         if (next instanceof Error) throw next;
-        final = !isPending(next.message);
+        final = !isPending2(next.message);
         yield next;
         if (final) return;
       }
@@ -15293,14 +17453,14 @@ var Association = class {
    * ```
    */
   async *find(identifier, o) {
-    yield* (await import("./storescu.qr.js")).find(this, identifier, o);
+    yield* (await import("./findscu.qr.js")).find(this, identifier, o);
   }
   /**
    * C-MOVE (PS3.7 9.1.4) to `o.destination`: responses with sub-operation
    * counts, then the final one. See {@link qr.move}.
    */
   async *move(identifier, o) {
-    yield* (await import("./storescu.qr.js")).move(this, identifier, o);
+    yield* (await import("./findscu.qr.js")).move(this, identifier, o);
   }
   /**
    * C-GET (PS3.7 9.1.3): the C-STOREs come on this association, answered
@@ -15308,7 +17468,7 @@ var Association = class {
    * counts, then the final one. See {@link qr.get}.
    */
   async *get(identifier, o) {
-    yield* (await import("./storescu.qr.js")).get(this, identifier, o);
+    yield* (await import("./findscu.qr.js")).get(this, identifier, o);
   }
   /**
    * Releases the association (PS3.8 7.2) once the operations under way are
@@ -15376,7 +17536,7 @@ var Association = class {
     throw new NoPresentationContext(this.ac, abstractSyntax, transferSyntax === void 0 ? `no accepted presentation context for ${abstractSyntax}` : `no accepted presentation context for ${abstractSyntax} in ${transferSyntax}`);
   }
   /** One request, one response: its message (C-ECHO and C-STORE responses carry no data set). */
-  async #single(contextId, request, dataset, operation, o) {
+  async #single(contextId, request, dataset, operation2, o) {
     const waiter = new OneResponse(request.messageId);
     const place = this.#places.take();
     if (place) await place;
@@ -15392,7 +17552,7 @@ var Association = class {
       const timed = Boolean(o.timeoutMs ?? this.#setup.dimseTimeoutMs);
       while (waiter.got === void 0) {
         if (timed) {
-          await this.#wait(() => waiter.got !== void 0, (w) => waiter.wake = w, operation, o);
+          await this.#wait(() => waiter.got !== void 0, (w) => waiter.wake = w, operation2, o);
         } else {
           const { promise, resolve: resolve2 } = Promise.withResolvers();
           waiter.wake = resolve2;
@@ -15480,7 +17640,7 @@ var Association = class {
    * passes (the association is then aborted at once: a peer that lets it
    * pass will not close it either).
    */
-  async #wait(done, setWake, operation, o) {
+  async #wait(done, setWake, operation2, o) {
     const ms = o.timeoutMs ?? this.#setup.dimseTimeoutMs;
     let cancel;
     let timedOut = false;
@@ -15497,7 +17657,7 @@ var Association = class {
     setWake(void 0);
     cancel?.();
     if (timedOut && !done()) {
-      const err = new DimseTimeout(operation, ms);
+      const err = new DimseTimeout(operation2, ms);
       this.#setup.onEvent?.({
         type: "aborting",
         reason: err.message
@@ -15664,11 +17824,11 @@ var Association = class {
     if (log?.isEnabled(level)) log[level](`${this.name}: ${line2}`);
   }
 };
-function isPending(m) {
+function isPending2(m) {
   return "status" in m && m.status !== void 0 && (m.status & 65280) === 65280;
 }
 async function fileSource(path) {
-  const { inspectDicomFile: inspectDicomFile2, readDatasetChunks: readDatasetChunks2 } = await import("./storescu.part10.js");
+  const { inspectDicomFile: inspectDicomFile2, readDatasetChunks: readDatasetChunks2 } = await import("./findscu.part10.js");
   const info2 = await inspectDicomFile2(path, "file-or-dataset");
   return {
     // One buffer reused for every chunk: the channel copies each into its PDUs first.
@@ -15804,7 +17964,7 @@ async function requestWith(peer, rq, o = {}) {
 async function connect(peer, o) {
   if (o.connect) return await o.connect(peer);
   if (o.tls) {
-    const { connectTls } = await import("./storescu.tls.js");
+    const { connectTls } = await import("./findscu.tls.js");
     return await connectTls(peer.host, peer.port, o.tls.settings, {
       timeoutMs: o.timeouts?.connectMs,
       family: o.family ?? "auto",
@@ -15911,12 +18071,12 @@ async function openAssociation(o, rq, p) {
   const log = o.logger;
   const dumpLevel = p.dumpLevel ?? "debug";
   const tlsWords = o.connect ? {
-    ...await import("./storescu.tls_errors.js"),
-    ...await import("./storescu.tls_advice.js")
+    ...await import("./findscu.tls_errors.js"),
+    ...await import("./findscu.tls_advice.js")
   } : void 0;
   const dump = log.isEnabled(dumpLevel) || log.isEnabled("debug") ? {
-    ...await import("./storescu.dump.js"),
-    ...await import("./storescu.uid_names.js")
+    ...await import("./findscu.dump.js"),
+    ...await import("./findscu.uid_names.js")
   } : void 0;
   const fail = (outcome, diagnosis) => ({
     ok: false,
@@ -16171,17 +18331,6 @@ function associationAdvice(outcome, overTls, rq, o) {
 
 // lib/cli/echoscu/engine.ts
 // lib/cli/echoscu/main.ts
-var ECHO_EXIT_CODES = {
-  "success": EXIT_OK,
-  "not-permitted": EXIT_NOT_PERMITTED,
-  "connect-failed": 60,
-  "rejected": 61,
-  "association-failed": 66,
-  "no-presentation-context": 67,
-  "echo-failed": 68,
-  "dimse-timeout": 69,
-  "aborted": 70
-};
 var MAX_TS = ECHO_TRANSFER_SYNTAXES.length;
 var SCU_ASSOCIATION_EXIT_CODES = [
   {
@@ -16284,24 +18433,12 @@ var ECHOSCU_SPEC = {
 };
 
 export {
-  NoPresentationContext,
-  ProtocolError,
-  DatasetSourceFailed,
-  IMPLICIT_VR_LITTLE_ENDIAN,
-  EXPLICIT_VR_LITTLE_ENDIAN,
-  EXPLICIT_VR_BIG_ENDIAN,
-  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
-  QUERY_RETRIEVE_SOP_CLASSES,
-  transferSyntaxName,
   latin1,
-  concatBytes,
-  UNCOMPRESSED_TRANSFER_SYNTAXES,
-  PC_RESULT,
   buildAssociateRq,
   PRIORITY,
   statusCategory,
-  statusMeaning,
-  formatStatus,
+  statusHex,
+  statusLogText,
   stdout,
   stderr,
   levelName,
@@ -16315,39 +18452,9 @@ export {
   missingPermission,
   describePermission,
   PermissionError,
-  checkPermission,
-  formatBytes,
-  megabytesPerSecond,
-  ProgressBar,
-  withProgressLine,
-  routedLogger,
-  lookupTag,
-  tagVr,
-  formatTag2 as formatTag,
-  tagKeyword,
-  DicomParseError,
   DicomFileError,
-  IMPLICIT_LE,
-  tsEncoding,
-  isNativeUncompressed,
-  vrInfo,
-  swapInPlace,
-  encodeText,
-  decodeText,
-  UNDEFINED_LENGTH,
-  itemsLayout,
-  DatasetParser,
-  ChunkSink,
-  outputVr,
-  headerSize,
-  DatasetEncoder,
-  inflateRawChunks,
-  deflateRawChunks,
-  padDeflatedChunks,
-  inflateRaw,
-  deflateRaw,
-  TopLevelWatcher,
   encodeFileMeta,
+  FileMetaEncoder,
   decodeFileMeta,
   guessTransferSyntax,
   inspectDicomFile,
@@ -16357,25 +18464,36 @@ export {
   readDatasetChunks,
   openDataset,
   DatasetReader,
-  PIXEL_REPRESENTATION,
-  WAVEFORM_BITS_ALLOCATED,
-  VrResolver,
-  newUid,
-  dumpMessage,
-  NON_PATIENT_STORAGE_SOP_CLASSES,
-  STORESCU_DEFAULT_SOP_CLASSES,
-  isStorageSopClass,
-  sopClassModality,
+  decodeAttributes,
+  QUERY_MODELS,
+  sopClassOf,
+  qrContexts,
+  find,
+  move,
+  get,
+  suboperations,
   uidName,
   uidLabel,
+  QUERY_FILES_PARAM,
+  queryKeySubgroup,
+  qrModelSubgroup,
+  qrProposalSubgroup,
+  qrOtherNetworkOptions,
+  QueryFileError,
+  qrQueries,
+  qrSettings,
+  formatDataset,
+  formatAttributes,
+  newUid,
+  dumpMessage,
   ConnectError,
-  PDataRun,
-  PDataRuns,
   PDU_HEADER_LENGTH,
   OptionError,
   formatHeader,
   generalOptionDefs,
   EXIT_OK,
+  EXIT_COMMAND_LINE,
+  EXIT_NOT_PERMITTED,
   header,
   runTool,
   COMMON_EXIT_CODES,
@@ -16391,23 +18509,16 @@ export {
   scuPeer,
   IP_PROTOCOL_SUBGROUP,
   scuAeTitleSubgroup,
-  MAX_PDU_RANGE,
-  MAX_PDU_OPTION,
-  SCU_CONNECTION_OPTIONS,
-  REPEAT_OPTION,
-  ABORT_OPTION,
   scuSettings,
   timingsJson,
   ms3,
   jsonPeer,
   jsonTransferSyntax,
   JsonLines,
-  after,
   startScuResult,
   since,
   openAssociation,
   closeAssociation,
   operationFailure,
-  ECHO_EXIT_CODES,
   SCU_ASSOCIATION_EXIT_CODES
 };

@@ -2,16 +2,16 @@
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-M526HWSJ.js";
+} from "./chunk-KH4XPNA3.js";
 import {
   classifyTlsError,
   tlsFailure
-} from "./chunk-2QZYO26P.js";
+} from "./chunk-5MDACPVD.js";
 import {
   ConnectError,
   PermissionError,
   missingPermission
-} from "./chunk-C2FJF66I.js";
+} from "./chunk-NRKB4ZEP.js";
 
 // lib/transport/tls.ts
 // lib/transport/cert_chain.ts

@@ -2,16 +2,16 @@
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-OOU5TEPP.js";
+} from "./chunk-A2XNPLTB.js";
 import {
   classifyTlsError,
   tlsFailure
-} from "./chunk-OGXVALTR.js";
+} from "./chunk-WPHZGSLV.js";
 import {
   ConnectError,
   PermissionError,
   missingPermission
-} from "./chunk-SVSSVHVR.js";
+} from "./chunk-DHDITHWM.js";
 
 // lib/transport/tls.ts
 // lib/transport/cert_chain.ts

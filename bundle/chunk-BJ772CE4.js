@@ -9,7 +9,7 @@ import {
   TRANSFER_SYNTAXES,
   readU16,
   readU32
-} from "./chunk-SVSSVHVR.js";
+} from "./chunk-NRKB4ZEP.js";
 
 // lib/dicom/dictionary_data.js
 // lib/dicom/dictionary.ts
@@ -6284,6 +6284,37 @@ var SOURCE_AE = 131094;
 var SOP_CLASS = 524310;
 var SOP_INSTANCE = 524312;
 function encodeFileMeta(m) {
+  return encodeMeta(m).bytes;
+}
+var FileMetaEncoder = class {
+  #last;
+  #bytes;
+  /** Where (0002,0003)'s value starts in `#bytes`, and its padded length. */
+  #instanceAt = 0;
+  #instanceLength = 0;
+  /** The file meta information of `m`, as {@linkcode encodeFileMeta} makes it. */
+  encode(m) {
+    const last = this.#last;
+    if (last !== void 0 && m.mediaStorageSopClassUid === last.mediaStorageSopClassUid && m.transferSyntaxUid === last.transferSyntaxUid && m.implementationClassUid === last.implementationClassUid && m.implementationVersionName === last.implementationVersionName && m.sourceAeTitle === last.sourceAeTitle) {
+      const bytes2 = this.#bytes;
+      const uid = encodeText(m.mediaStorageSopInstanceUid, "UI");
+      if (uid.length === this.#instanceLength) {
+        bytes2.set(uid, this.#instanceAt);
+        return bytes2;
+      }
+    }
+    const { bytes, instanceAt } = encodeMeta(m);
+    this.#last = {
+      ...m
+    };
+    this.#bytes = bytes;
+    this.#instanceAt = instanceAt;
+    const n = m.mediaStorageSopInstanceUid.length;
+    this.#instanceLength = n + (n & 1);
+    return bytes;
+  }
+};
+function encodeMeta(m) {
   const elements = [
     [
       META_VERSION,
@@ -6334,12 +6365,17 @@ function encodeFileMeta(m) {
   let at = metaHeader(view, PREFIX_END, GROUP_LENGTH, "UL", 4);
   view.setUint32(at, body, true);
   at += 4;
+  let instanceAt = 0;
   for (const [tag, vr, value] of elements) {
     at = metaHeader(view, at, tag, outputVr(vr, value.length, META_LAYOUT), value.length);
+    if (tag === MEDIA_SOP_INSTANCE) instanceAt = at;
     out.set(value, at);
     at += value.length;
   }
-  return out;
+  return {
+    bytes: out,
+    instanceAt
+  };
 }
 var META_LAYOUT = {
   explicitVr: true,
@@ -6862,6 +6898,7 @@ export {
   inflateRaw,
   deflateRaw,
   encodeFileMeta,
+  FileMetaEncoder,
   decodeFileMeta,
   guessTransferSyntax,
   inspectDicomFile,

@@ -2,16 +2,16 @@
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-O4BVL7N7.js";
+} from "./chunk-DS2YREHE.js";
 import {
   classifyTlsError,
   tlsFailure
-} from "./chunk-MMUKMBXM.js";
+} from "./chunk-LIUSSQ32.js";
 import {
   ConnectError,
   PermissionError,
   missingPermission
-} from "./chunk-RJVAQKQ6.js";
+} from "./chunk-GOERWQKA.js";
 
 // lib/transport/tls.ts
 // lib/transport/cert_chain.ts

@@ -7583,6 +7583,37 @@ var SOURCE_AE = 131094;
 var SOP_CLASS = 524310;
 var SOP_INSTANCE = 524312;
 function encodeFileMeta(m) {
+  return encodeMeta(m).bytes;
+}
+var FileMetaEncoder = class {
+  #last;
+  #bytes;
+  /** Where (0002,0003)'s value starts in `#bytes`, and its padded length. */
+  #instanceAt = 0;
+  #instanceLength = 0;
+  /** The file meta information of `m`, as {@linkcode encodeFileMeta} makes it. */
+  encode(m) {
+    const last = this.#last;
+    if (last !== void 0 && m.mediaStorageSopClassUid === last.mediaStorageSopClassUid && m.transferSyntaxUid === last.transferSyntaxUid && m.implementationClassUid === last.implementationClassUid && m.implementationVersionName === last.implementationVersionName && m.sourceAeTitle === last.sourceAeTitle) {
+      const bytes2 = this.#bytes;
+      const uid = encodeText(m.mediaStorageSopInstanceUid, "UI");
+      if (uid.length === this.#instanceLength) {
+        bytes2.set(uid, this.#instanceAt);
+        return bytes2;
+      }
+    }
+    const { bytes, instanceAt } = encodeMeta(m);
+    this.#last = {
+      ...m
+    };
+    this.#bytes = bytes;
+    this.#instanceAt = instanceAt;
+    const n = m.mediaStorageSopInstanceUid.length;
+    this.#instanceLength = n + (n & 1);
+    return bytes;
+  }
+};
+function encodeMeta(m) {
   const elements = [
     [
       META_VERSION,
@@ -7633,12 +7664,17 @@ function encodeFileMeta(m) {
   let at = metaHeader(view, PREFIX_END, GROUP_LENGTH, "UL", 4);
   view.setUint32(at, body, true);
   at += 4;
+  let instanceAt = 0;
   for (const [tag, vr, value] of elements) {
     at = metaHeader(view, at, tag, outputVr(vr, value.length, META_LAYOUT), value.length);
+    if (tag === MEDIA_SOP_INSTANCE) instanceAt = at;
     out.set(value, at);
     at += value.length;
   }
-  return out;
+  return {
+    bytes: out,
+    instanceAt
+  };
 }
 var META_LAYOUT = {
   explicitVr: true,
@@ -8507,10 +8543,75 @@ function ourUserInformation(maxPdu) {
     commonExtendedNegotiations: []
   };
 }
+var REJECT = {
+  noReason: {
+    result: 1,
+    source: 1,
+    reason: 1
+  },
+  applicationContextNotSupported: {
+    result: 1,
+    source: 1,
+    reason: 2
+  },
+  callingAeNotRecognized: {
+    result: 1,
+    source: 1,
+    reason: 3
+  },
+  calledAeNotRecognized: {
+    result: 1,
+    source: 1,
+    reason: 7
+  }
+};
+function reject(r) {
+  return {
+    type: "A-ASSOCIATE-RJ",
+    ...r
+  };
+}
+function answerAssociateRq(rq, policy) {
+  if (rq.applicationContext !== DICOM_APPLICATION_CONTEXT) {
+    return reject(REJECT.applicationContextNotSupported);
+  }
+  if (policy.allowedCallingAeTitles !== void 0 && !policy.allowedCallingAeTitles.includes(rq.callingAeTitle)) {
+    return reject(REJECT.callingAeNotRecognized);
+  }
+  if (policy.requireCalledAeTitle && rq.calledAeTitle !== policy.aeTitle) {
+    return reject(REJECT.calledAeNotRecognized);
+  }
+  return {
+    type: "A-ASSOCIATE-AC",
+    protocolVersion: 1,
+    calledAeTitle: rq.calledAeTitle,
+    callingAeTitle: rq.callingAeTitle,
+    applicationContext: DICOM_APPLICATION_CONTEXT,
+    presentationContexts: rq.presentationContexts.map((pc) => answerContext(pc, policy)),
+    userInformation: {
+      ...ourUserInformation(policy.maxPdu),
+      roleSelections: policy.answerRoles ? answerRoles(rq, policy.answerRoles) : [],
+      ...windowItem(answerAsyncWindow(rq, policy.maxOperationsPerformed))
+    }
+  };
+}
+function windowItem(w) {
+  return w ? {
+    asynchronousOperationsWindow: w
+  } : {};
+}
 function minWindow(a, b) {
   if (a === 0) return b;
   if (b === 0) return a;
   return Math.min(a, b);
+}
+function answerAsyncWindow(rq, maxPerformed) {
+  const proposed = rq.userInformation.asynchronousOperationsWindow;
+  if (!proposed || maxPerformed === void 0 || maxPerformed <= 1) return void 0;
+  return {
+    maxOperationsInvoked: minWindow(proposed.maxOperationsInvoked, maxPerformed),
+    maxOperationsPerformed: minWindow(proposed.maxOperationsPerformed, 1)
+  };
 }
 function negotiatedAsyncWindow(rq, ac) {
   const asked = rq.userInformation.asynchronousOperationsWindow;
@@ -8524,6 +8625,14 @@ function negotiatedAsyncWindow(rq, ac) {
     maxOperationsPerformed: minWindow(got.maxOperationsPerformed, asked.maxOperationsPerformed)
   };
 }
+function answerRoles(rq, roles) {
+  const scpFor = roles === true ? void 0 : roles.scpRoleFor;
+  return rq.userInformation.roleSelections.map((r) => ({
+    sopClassUid: r.sopClassUid,
+    scuRole: r.scuRole,
+    scpRole: r.scpRole && scpFor?.has(r.sopClassUid) === true
+  }));
+}
 function negotiatedRoles(rq, ac, sopClassUid) {
   const asked = rq.userInformation.roleSelections.find((r) => r.sopClassUid === sopClassUid);
   const got = ac.userInformation.roleSelections.find((r) => r.sopClassUid === sopClassUid);
@@ -8534,6 +8643,26 @@ function negotiatedRoles(rq, ac, sopClassUid) {
   return {
     requestorScu: asked.scuRole && got.scuRole,
     requestorScp: asked.scpRole && got.scpRole
+  };
+}
+function answerContext(pc, policy) {
+  const accepted = policy.abstractSyntaxes.get(pc.abstractSyntax);
+  if (accepted === void 0) {
+    return {
+      id: pc.id,
+      result: PC_RESULT.abstractSyntaxNotSupported,
+      transferSyntax: pc.transferSyntaxes[0] ?? ""
+    };
+  }
+  const ts = accepted.find((t) => pc.transferSyntaxes.includes(t));
+  return ts === void 0 ? {
+    id: pc.id,
+    result: PC_RESULT.transferSyntaxesNotSupported,
+    transferSyntax: pc.transferSyntaxes[0] ?? ""
+  } : {
+    id: pc.id,
+    result: PC_RESULT.acceptance,
+    transferSyntax: ts
   };
 }
 function acceptedContexts(rq, ac) {
@@ -11929,7 +12058,7 @@ async function runToolBody(spec, argv, body) {
     logging = configureLogging(parsed.options, {
       programName: spec.tool,
       // The log4cplus file reader only for a run that gives one.
-      logConfig: wantsLogConfig(parsed.options) ? await import("./getscu.log_config.js") : void 0,
+      logConfig: wantsLogConfig(parsed.options) ? await import("./movescu.log_config.js") : void 0,
       // With --json, stdout is the JSON's alone: console appenders of -lc go to stderr.
       stdoutReserved: parsed.options.defines("--json") && parsed.options.has("--json")
     });
@@ -12301,11 +12430,11 @@ function tlsAsked(options, side) {
 }
 async function setUpTls(options, side, spec, logger) {
   if (!tlsAsked(options, side)) return void 0;
-  const full = await import("./getscu.tls_options.js");
+  const full = await import("./movescu.tls_options.js");
   return full.setUpTls(options, side, spec, logger);
 }
 function tlsConnect(tls) {
-  return async (o) => (await import("./getscu.tls_options.js")).tlsConnect(tls)(o);
+  return async (o) => (await import("./movescu.tls_options.js")).tlsConnect(tls)(o);
 }
 
 // lib/pdu/errors.ts
@@ -14578,6 +14707,9 @@ var UlUsageError = class extends Error {
 function requestAssociation(transport, rq, opts) {
   return new Machine(transport, opts, "requestor").request(rq);
 }
+function acceptAssociation(transport, opts, decide) {
+  return new Machine(transport, opts, "acceptor").accept(decide);
+}
 var NO_INPUT = Object.freeze({});
 var AWAITING_PEER = /* @__PURE__ */ new Set([
   "Sta5",
@@ -15889,9 +16021,9 @@ var DimseChannel = class {
    * `stop` call back (#resume) instead of async frames awaiting each other.
    */
   #receive(timeoutMs, stop) {
-    const { promise, resolve: resolve2, reject } = Promise.withResolvers();
+    const { promise, resolve: resolve2, reject: reject2 } = Promise.withResolvers();
     const deadline = timeoutMs ? performance.now() + timeoutMs : void 0;
-    this.#run(new TimedWait(deadline, stop, resolve2, reject), false);
+    this.#run(new TimedWait(deadline, stop, resolve2, reject2), false);
     return promise;
   }
   /**
@@ -16077,11 +16209,11 @@ var TimedWait = class {
   t;
   /** The floor's window during the current wait. */
   window;
-  constructor(deadline, stop, resolve2, reject) {
+  constructor(deadline, stop, resolve2, reject2) {
     this.deadline = deadline;
     this.stop = stop;
     this.resolve = resolve2;
-    this.reject = reject;
+    this.reject = reject2;
     this.t = 0;
     this.window = void 0;
   }
@@ -16969,6 +17101,7 @@ function singleResponse(o) {
     }
   };
 }
+var CANCELLED = "cancelled by the peer (C-CANCEL-RQ)";
 function contextOf(rq) {
   return {
     message: rq.message,
@@ -17141,6 +17274,36 @@ async function connectTcp(opts) {
   }
   conn.setNoDelay(true);
   return new ConnTransport(conn);
+}
+function listenTcp(opts) {
+  const listener = Deno.listen({
+    hostname: opts.hostname,
+    port: opts.port,
+    transport: "tcp"
+  });
+  let closed = false;
+  return {
+    local: endpointOf(listener.addr),
+    async accept() {
+      while (!closed) {
+        try {
+          const conn = await listener.accept();
+          conn.setNoDelay(true);
+          return new ConnTransport(conn);
+        } catch (err) {
+          if (closed || err instanceof Deno.errors.BadResource) return null;
+          if (isConnectionError(err)) continue;
+          throw err;
+        }
+      }
+      return null;
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      listener.close();
+    }
+  };
 }
 
 // lib/util/uid.ts
@@ -17531,14 +17694,14 @@ var Association = class {
    * ```
    */
   async *find(identifier, o) {
-    yield* (await import("./getscu.qr.js")).find(this, identifier, o);
+    yield* (await import("./movescu.qr.js")).find(this, identifier, o);
   }
   /**
    * C-MOVE (PS3.7 9.1.4) to `o.destination`: responses with sub-operation
    * counts, then the final one. See {@link qr.move}.
    */
   async *move(identifier, o) {
-    yield* (await import("./getscu.qr.js")).move(this, identifier, o);
+    yield* (await import("./movescu.qr.js")).move(this, identifier, o);
   }
   /**
    * C-GET (PS3.7 9.1.3): the C-STOREs come on this association, answered
@@ -17546,7 +17709,7 @@ var Association = class {
    * counts, then the final one. See {@link qr.get}.
    */
   async *get(identifier, o) {
-    yield* (await import("./getscu.qr.js")).get(this, identifier, o);
+    yield* (await import("./movescu.qr.js")).get(this, identifier, o);
   }
   /**
    * Releases the association (PS3.8 7.2) once the operations under way are
@@ -17906,7 +18069,7 @@ function isPending2(m) {
   return "status" in m && m.status !== void 0 && (m.status & 65280) === 65280;
 }
 async function fileSource(path) {
-  const { inspectDicomFile: inspectDicomFile2, readDatasetChunks: readDatasetChunks2 } = await import("./getscu.part10.js");
+  const { inspectDicomFile: inspectDicomFile2, readDatasetChunks: readDatasetChunks2 } = await import("./movescu.part10.js");
   const info2 = await inspectDicomFile2(path, "file-or-dataset");
   return {
     // One buffer reused for every chunk: the channel copies each into its PDUs first.
@@ -18042,7 +18205,7 @@ async function requestWith(peer, rq, o = {}) {
 async function connect(peer, o) {
   if (o.connect) return await o.connect(peer);
   if (o.tls) {
-    const { connectTls } = await import("./getscu.tls.js");
+    const { connectTls } = await import("./movescu.tls.js");
     return await connectTls(peer.host, peer.port, o.tls.settings, {
       timeoutMs: o.timeouts?.connectMs,
       family: o.family ?? "auto",
@@ -18149,12 +18312,12 @@ async function openAssociation(o, rq, p) {
   const log = o.logger;
   const dumpLevel = p.dumpLevel ?? "debug";
   const tlsWords = o.connect ? {
-    ...await import("./getscu.tls_errors.js"),
-    ...await import("./getscu.tls_advice.js")
+    ...await import("./movescu.tls_errors.js"),
+    ...await import("./movescu.tls_advice.js")
   } : void 0;
   const dump = log.isEnabled(dumpLevel) || log.isEnabled("debug") ? {
-    ...await import("./getscu.dump.js"),
-    ...await import("./getscu.uid_names.js")
+    ...await import("./movescu.dump.js"),
+    ...await import("./movescu.uid_names.js")
   } : void 0;
   const fail = (outcome, diagnosis) => ({
     ok: false,
@@ -18407,6 +18570,1066 @@ function associationAdvice(outcome, overTls, rq, o) {
   return `the association request failed: ${reason}`;
 }
 
+// lib/ae/budget.ts
+// lib/ae/server.ts
+var ASSUMED_FREE_DESCRIPTORS = 1e3;
+var PROBE_DESCRIPTORS = 4096;
+var FIRST_PROBE_DESCRIPTORS = 1024;
+var RESERVED_DESCRIPTORS = 48;
+var DEFAULT_CAP_CEILING = 1e3;
+var EVICT_AFTER_MS = 500;
+var EVICT_QUIET_MS = 1e3;
+var EVICT_SLACK = 16;
+var BURST_QUIET_MS = 1e4;
+function readDescriptorLimit(need = 0, upTo = PROBE_DESCRIPTORS) {
+  try {
+    const text = Deno.readTextFileSync("/proc/self/limits");
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(text);
+    if (m) {
+      const open2 = [
+        ...Deno.readDirSync("/proc/self/fd")
+      ].length;
+      const limit = m[1] === "unlimited" ? Number.MAX_SAFE_INTEGER : Number(m[1]);
+      return {
+        free: Math.max(0, limit - open2),
+        atLeast: false,
+        source: "/proc/self/limits"
+      };
+    }
+  } catch {
+  }
+  const probe = Math.max(upTo, need);
+  const files = [];
+  const device = Deno.build.os === "windows" ? "NUL" : "/dev/null";
+  try {
+    while (files.length < probe) files.push(Deno.openSync(device));
+  } catch {
+  } finally {
+    for (const f of files) f.close();
+  }
+  if (files.length === 0) {
+    return {
+      free: ASSUMED_FREE_DESCRIPTORS,
+      atLeast: true,
+      source: "assumed"
+    };
+  }
+  return {
+    free: files.length,
+    atLeast: files.length === probe,
+    source: "probe"
+  };
+}
+function descriptorsNeeded(requested, perAssociation) {
+  const pending = requested.maxPending ?? DEFAULT_CAP_CEILING;
+  const caps = pending + (requested.maxAssociations ?? 0) * perAssociation;
+  return Math.ceil((caps + RESERVED_DESCRIPTORS) * 32 / 31) + 1;
+}
+function resolveLimits(free, perAssociation, requested = {}) {
+  const reserve = RESERVED_DESCRIPTORS + Math.ceil(free / 32);
+  const usable = Math.max(1 + perAssociation, free - reserve);
+  const lowered = [];
+  const cap = (n) => Math.max(1, Math.min(DEFAULT_CAP_CEILING, Math.floor(n)));
+  let maxPending = requested.maxPending ?? cap(usable / 4);
+  if (maxPending > usable - perAssociation) {
+    const fits = Math.max(1, usable - perAssociation);
+    lowered.push(lowerLine("connections waiting to associate", maxPending, fits, free));
+    maxPending = fits;
+  }
+  const room = Math.max(1, Math.floor((usable - maxPending) / perAssociation));
+  let maxAssociations = requested.maxAssociations ?? cap(room);
+  if (maxAssociations > room) {
+    lowered.push(lowerLine("associations", maxAssociations, room, free));
+    maxAssociations = room;
+  }
+  const maxPerPeer = requested.maxPerPeer ?? Math.max(8, Math.ceil(maxAssociations / 4));
+  return {
+    limits: {
+      maxPending,
+      maxAssociations,
+      maxPerPeer
+    },
+    usable,
+    lowered
+  };
+}
+function lowerLine(what, asked, fits, free) {
+  return `${asked} ${what} do not fit in the ${free} files this process may still open: at most ${fits}`;
+}
+var Place = class {
+  budget;
+  host;
+  close;
+  since;
+  hooks;
+  released;
+  evicted;
+  constructor(budget, host, close, since2) {
+    this.budget = budget;
+    this.host = host;
+    this.close = close;
+    this.since = since2;
+    this.released = false;
+    this.evicted = false;
+  }
+  release() {
+    this.budget.release(this);
+  }
+};
+var ConnectionBudget = class {
+  /** The caps enforced (wider once {@link BudgetReports.widen} gave wider ones). */
+  limits;
+  #reports;
+  #now;
+  /** Connections not yet associated, oldest first. */
+  #pending = /* @__PURE__ */ new Set();
+  /** Associations. */
+  #associated = /* @__PURE__ */ new Set();
+  #perPeer = /* @__PURE__ */ new Map();
+  /** Places closed to make room whose sockets are not closed yet. */
+  #evicting = 0;
+  #burst;
+  #refused = 0;
+  // The runtime's own timer (lib/util/timer.ts): the global setTimeout and clearTimeout, even
+  // named, start Deno's Node compatibility layer (some 30 ms of a server's first association).
+  #timer;
+  /** A budget with `limits`, reporting bursts of refusals to `reports`. */
+  constructor(limits, reports = {}) {
+    this.limits = limits;
+    this.#reports = reports;
+    this.#now = reports.now ?? (() => performance.now());
+  }
+  /** Connections not yet associated. */
+  get pending() {
+    return this.#pending.size;
+  }
+  /** Associations held. */
+  get associations() {
+    return this.#associated.size;
+  }
+  /** Connections refused or closed to make room since the start (association requests included). */
+  get refused() {
+    return this.#refused;
+  }
+  /**
+   * A new connection: its place, or undefined (close it at once) when the
+   * per-peer or the pending cap is reached and no older connection can be
+   * closed to make room.
+   */
+  admit(peer, close) {
+    const host = peer.host.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, "");
+    if ((this.#perPeer.get(host) ?? 0) >= this.limits.maxPerPeer || this.#pending.size >= this.limits.maxPending) this.#widen();
+    const l = this.limits;
+    if ((this.#perPeer.get(host) ?? 0) >= l.maxPerPeer) {
+      const evicted = this.#evictPending(host) || this.#evictQuiet(host);
+      this.#incident("per-peer", l.maxPerPeer, peer, evicted ? "evicted" : "refused");
+      if (!evicted) return void 0;
+    }
+    if (this.#pending.size >= l.maxPending) {
+      const evicted = this.#evictPending();
+      this.#incident("pending", l.maxPending, peer, evicted ? "evicted" : "refused");
+      if (!evicted) return void 0;
+    }
+    const place = new Place(this, host, close, this.#now());
+    this.#pending.add(place);
+    this.#perPeer.set(host, (this.#perPeer.get(host) ?? 0) + 1);
+    return place;
+  }
+  /**
+   * The connection's A-ASSOCIATE-RQ is to be accepted: true when an
+   * association is free (the place then counts as one, and `hooks` let the
+   * budget end it to make room later), false when the cap is reached and
+   * no association has been quiet long enough to be ended for it (the
+   * request is to be rejected; the refusal is counted).
+   */
+  associate(place, peer, hooks) {
+    const p = place;
+    if (p.released || p.evicted) return false;
+    if (p.hooks) return true;
+    if (this.#associated.size >= this.limits.maxAssociations) this.#widen();
+    const max = this.limits.maxAssociations;
+    if (this.#associated.size >= max) {
+      const evicted = this.#evictQuiet();
+      this.#incident("associations", max, peer, evicted ? "evicted" : "refused");
+      if (!evicted) return false;
+    }
+    this.#pending.delete(p);
+    this.#associated.add(p);
+    p.hooks = hooks;
+    return true;
+  }
+  /** At the first cap met, the caps of a fuller count, if the reports offer them (once). */
+  #widen() {
+    const widen = this.#reports.widen;
+    if (!widen) return;
+    this.#reports = {
+      ...this.#reports,
+      widen: void 0
+    };
+    const wider = widen();
+    if (wider) this.limits = wider;
+  }
+  /** Frees a place (its socket is closed); see {@link ConnectionPlace.release}. */
+  release(place) {
+    const p = place;
+    if (p.released) return;
+    p.released = true;
+    if (p.evicted) this.#evicting--;
+    this.#pending.delete(p);
+    this.#associated.delete(p);
+    const n = (this.#perPeer.get(p.host) ?? 1) - 1;
+    if (n > 0) this.#perPeer.set(p.host, n);
+    else this.#perPeer.delete(p.host);
+  }
+  /** Ends a burst in progress (reporting it) and its timer: call when the server stops. */
+  close() {
+    this.#timer?.();
+    this.#timer = void 0;
+    this.#endBurst();
+  }
+  /**
+   * Closes the oldest connection not yet associated (of `host` when given)
+   * that has waited {@link EVICT_AFTER_MS}; false when there is none.
+   */
+  #evictPending(host) {
+    if (this.#evicting >= EVICT_SLACK) return false;
+    const now2 = this.#now();
+    for (const p of this.#pending) {
+      if (now2 - p.since < EVICT_AFTER_MS) return false;
+      if (p.evicted || host !== void 0 && p.host !== host) continue;
+      this.#evictPlace(p, p.close);
+      return true;
+    }
+    return false;
+  }
+  /**
+   * Ends the association (of `host` when given) whose peer has been quiet
+   * longest, if for at least {@link EVICT_QUIET_MS}; false when there is none.
+   */
+  #evictQuiet(host) {
+    if (this.#evicting >= EVICT_SLACK) return false;
+    let quietest;
+    let since2 = this.#now() - EVICT_QUIET_MS;
+    for (const p of this.#associated) {
+      if (p.evicted || host !== void 0 && p.host !== host) continue;
+      const last = p.hooks.lastActivity();
+      if (last <= since2) {
+        quietest = p;
+        since2 = last;
+      }
+    }
+    if (!quietest) return false;
+    this.#evictPlace(quietest, quietest.hooks.evict);
+    return true;
+  }
+  #evictPlace(p, end) {
+    p.evicted = true;
+    this.#evicting++;
+    end();
+  }
+  /** Counts a refusal or eviction in the current burst, reporting the burst's first. */
+  #incident(cap, limit, peer, action) {
+    const now2 = this.#now();
+    if (!this.#burst) {
+      this.#burst = {
+        refused: {
+          pending: 0,
+          associations: 0,
+          "per-peer": 0
+        },
+        evicted: 0,
+        seconds: 0,
+        first: now2,
+        last: now2
+      };
+      this.#reports.onOverload?.({
+        cap,
+        limit,
+        peer: `${peer.host}:${peer.port}`,
+        action
+      });
+    }
+    this.#refused++;
+    if (action === "evicted") this.#burst.evicted++;
+    else this.#burst.refused[cap]++;
+    this.#burst.last = now2;
+    this.#timer ??= after(BURST_QUIET_MS, () => this.#checkBurst());
+  }
+  #checkBurst() {
+    this.#timer = void 0;
+    const b = this.#burst;
+    if (!b) return;
+    const quiet = this.#now() - b.last;
+    if (quiet >= BURST_QUIET_MS) this.#endBurst();
+    else this.#timer = after(BURST_QUIET_MS - quiet, () => this.#checkBurst());
+  }
+  #endBurst() {
+    const b = this.#burst;
+    if (!b) return;
+    this.#burst = void 0;
+    this.#reports.onOverloadEnd?.({
+      refused: b.refused,
+      evicted: b.evicted,
+      seconds: Math.round((b.last - b.first) / 100) / 10
+    });
+  }
+};
+function neutralReporter(log) {
+  return (i) => {
+    const at = i.peer;
+    switch (i.kind) {
+      case "received":
+        log.debug(`${at}: association requested by ${i.rq.callingAeTitle} for ${i.rq.calledAeTitle}`);
+        return;
+      case "answering":
+        return;
+      case "rejected":
+        log.info(`${at}: association rejected (result ${i.rj.result}, source ${i.rj.source}, reason ${i.rj.reason})${i.refused ? `: ${i.refused}` : i.unusable ? `: ${i.unusable}` : ""}`);
+        return;
+      case "aborted-while-negotiating":
+        log[i.source === "peer" ? "info" : "error"](`${at}: aborted while negotiating: ${i.reason}`);
+        return;
+      case "closed-silently":
+        log.debug(`${at}: closed without a PDU`);
+        return;
+      case "request-failed":
+        log.error(`${at}: connection failed: ${i.reason}`);
+        return;
+      case "accepted":
+        log.info(`${i.rq.callingAeTitle}->${i.rq.calledAeTitle}(${at}): accepted, ${i.contexts.length} presentation contexts`);
+        return;
+      case "ending":
+        log[i.error ? "error" : "info"](`${at}: aborting: ${i.reason}`);
+        return;
+      case "aborting":
+        log.info(`${at}: aborting at the handler's request`);
+        return;
+      case "released":
+        log.info(`${at}: released`);
+        return;
+      case "aborted":
+        log[i.source === "provider" ? "error" : "info"](`${at}: aborted (${i.source}): ${i.reason}`);
+        return;
+    }
+  };
+}
+var CANCEL_REASON = "C-CANCEL-RQ";
+var DicomServer = class _DicomServer {
+  #o;
+  #report;
+  #listener;
+  #budget;
+  #active = /* @__PURE__ */ new Map();
+  #tasks = /* @__PURE__ */ new Set();
+  #started = performance.now();
+  #totals = {
+    associations: 0,
+    rejected: 0,
+    aborted: 0,
+    requests: 0,
+    failed: 0,
+    stored: 0,
+    bytes: 0
+  };
+  #stopping = false;
+  /** Resolves once the accept loop has ended and every association is finished. */
+  done;
+  constructor(o, listener, budget) {
+    this.#o = o;
+    this.#report = o.report ?? neutralReporter(o.logger);
+    this.#listener = listener;
+    this.#budget = budget;
+    this.done = this.#acceptLoop();
+    o.onEvent?.({
+      event: "listening",
+      host: listener.local.host,
+      port: listener.local.port
+    });
+  }
+  /**
+   * Starts listening; throws if the port cannot be bound. `o.listen`, when
+   * given, must return its listener at once (see {@link DicomServer.open}).
+   */
+  static start(o) {
+    const budget = _DicomServer.#budgetFor(o);
+    const listener = (o.listen ?? listenPlainTcp)(o.hostname, o.port, budget);
+    if (listener instanceof Promise) {
+      budget.close();
+      throw new TypeError("DicomServer.start: use DicomServer.open for a listener that binds later");
+    }
+    return new _DicomServer(o, listener, budget);
+  }
+  /** Starts listening with a listener that may bind asynchronously (TLS); rejects if it cannot. */
+  static async open(o) {
+    const budget = _DicomServer.#budgetFor(o);
+    try {
+      return new _DicomServer(o, await (o.listen ?? listenPlainTcp)(o.hostname, o.port, budget), budget);
+    } catch (err) {
+      budget.close();
+      throw err;
+    }
+  }
+  /** The connection budget of `o`, its caps resolved against the descriptor limit. */
+  static #budgetFor(o) {
+    const log = o.logger;
+    const perAssociation = o.descriptorsPerAssociation ?? 1;
+    const need = descriptorsNeeded(o.limits ?? {}, perAssociation);
+    const resolve2 = (found22) => {
+      const free = o.freeDescriptors ?? found22.free;
+      const { limits, lowered } = resolveLimits(free, perAssociation, o.limits);
+      for (const line of lowered) {
+        log.warn(`${line} (raise the open file limit: ulimit -n, or LimitNOFILE= for systemd)`);
+      }
+      log.debug(`Connection limits: ${limits.maxPending} waiting to associate, ${limits.maxAssociations} associations, ${limits.maxPerPeer} per peer address (${found22?.atLeast ? "at least " : ""}${free} files free${found22 ? `, from ${found22.source}` : ""})`);
+      return limits;
+    };
+    const found2 = o.freeDescriptors === void 0 ? readDescriptorLimit(need, FIRST_PROBE_DESCRIPTORS) : void 0;
+    const partial = found2?.source === "probe" && found2.atLeast && found2.free < PROBE_DESCRIPTORS;
+    const budget = new ConnectionBudget(resolve2(found2), {
+      onOverload: (e) => {
+        log.warn(overloadLine(e, budget));
+        o.onEvent?.({
+          event: "overload",
+          ...e
+        });
+      },
+      onOverloadEnd: (e) => {
+        log.warn(overloadEndLine(e));
+        o.onEvent?.({
+          event: "overload-ended",
+          ...e
+        });
+      },
+      // The fuller count runs while connections hold descriptors: what they hold is free to
+      // the caps too, or a crowd that meets a cap would shrink the caps it met.
+      widen: partial ? () => {
+        const found22 = readDescriptorLimit(need);
+        const held = budget.pending + budget.associations * perAssociation;
+        return resolve2({
+          ...found22,
+          free: found22.free + held
+        });
+      } : void 0
+    });
+    return budget;
+  }
+  /** Where the server listens (the real port when 0 was asked for). */
+  get local() {
+    return this.#listener.local;
+  }
+  /** The caps the server enforces. */
+  get limits() {
+    return this.#budget.limits;
+  }
+  /** Associations being served now. */
+  get activeAssociations() {
+    return this.#budget.associations;
+  }
+  /** Connections accepted and not yet associated (TLS handshakes included). */
+  get pendingConnections() {
+    return this.#budget.pending;
+  }
+  /** What the server did since it started. */
+  get totals() {
+    return {
+      ...this.#totals,
+      refused: this.#budget.refused,
+      seconds: Math.round((performance.now() - this.#started) / 100) / 10
+    };
+  }
+  /** Stops the server (`await using`). */
+  async [Symbol.asyncDispose]() {
+    await this.stop();
+  }
+  /** Stops accepting, aborts associations still open, and waits for them to end. */
+  async stop() {
+    if (!this.#stopping) {
+      this.#stopping = true;
+      this.#listener.close();
+      await Promise.all([
+        ...this.#active
+      ].map(([transport, assoc]) => assoc ? assoc.abort({
+        closeNow: true
+      }).catch(() => transport.close()) : transport.close()));
+    }
+    await this.done;
+  }
+  async #acceptLoop() {
+    for (; ; ) {
+      const transport = await this.#listener.accept();
+      if (transport === null) break;
+      const own = transport.place === void 0;
+      const place = transport.place ?? this.#budget.admit(transport.remote, () => transport.close());
+      if (!place) {
+        transport.close();
+        continue;
+      }
+      const task = this.#serve(transport, place).finally(() => {
+        this.#active.delete(transport);
+        this.#tasks.delete(task);
+        if (own) {
+          transport.close();
+          place.release();
+        }
+      });
+      this.#tasks.add(task);
+    }
+    await Promise.all(this.#tasks);
+    this.#budget.close();
+    this.#o.onEvent?.({
+      event: "stopped",
+      ...this.totals
+    });
+  }
+  async #serve(transport, place) {
+    const o = this.#o;
+    const log = o.logger;
+    const peer = `${transport.remote.host}:${transport.remote.port}`;
+    this.#active.set(transport, void 0);
+    const screen = {};
+    const tally = {
+      requests: 0,
+      failed: 0,
+      stored: 0,
+      bytes: 0
+    };
+    const live = {
+      handling: false
+    };
+    const hooks = {
+      lastActivity: () => {
+        const { association, channel, handling } = live;
+        if (!association || handling && !channel?.arriving) return performance.now();
+        return association.lastActivity;
+      },
+      evict: () => {
+        if (!live.association) return transport.close();
+        live.association.abort({
+          closeNow: true,
+          reason: EVICTED
+        }).catch(() => transport.close());
+      }
+    };
+    let began = 0;
+    let ended = "aborted";
+    try {
+      const outcome = await acceptAssociation(transport, {
+        logger: log,
+        artimTimeoutMs: o.acseTimeoutMs,
+        idleTimeoutMs: o.socketTimeoutMs,
+        limits: {
+          maxPDataLength: o.policy.maxPdu
+        },
+        onPdu: o.onPdu
+      }, (rq) => {
+        began = performance.now();
+        return this.#decide(rq, peer, place, transport.remote, hooks, screen);
+      });
+      if (outcome.kind === "rejected") {
+        this.#report({
+          kind: "rejected",
+          peer,
+          rj: outcome.rj,
+          ...screen
+        });
+        const reason = rejectText(outcome.rj);
+        o.onEvent?.({
+          event: "association-rejected",
+          peer,
+          reason
+        });
+        this.#totals.rejected++;
+        return;
+      }
+      if (outcome.kind === "aborted") {
+        if (outcome.rq) {
+          this.#report({
+            kind: "aborted-while-negotiating",
+            peer,
+            source: outcome.source,
+            reason: outcome.reason
+          });
+          o.onEvent?.({
+            event: "association-aborted",
+            peer,
+            reason: outcome.reason
+          });
+          this.#totals.aborted++;
+        } else if (outcome.received === 0 && outcome.reason === CLOSED_BEFORE_RQ) {
+          this.#report({
+            kind: "closed-silently",
+            peer
+          });
+        } else {
+          this.#report({
+            kind: "request-failed",
+            peer,
+            reason: outcome.reason
+          });
+          o.onEvent?.({
+            event: "connection-error",
+            peer,
+            reason: outcome.reason
+          });
+        }
+        return;
+      }
+      live.association = outcome.association;
+      this.#active.set(transport, outcome.association);
+      this.#totals.associations++;
+      if (this.#stopping) {
+        await outcome.association.abort({
+          closeNow: true
+        });
+        return;
+      }
+      ended = await this.#serveAssociation(outcome.association, outcome.rq, outcome.ac, peer, tally, live);
+      await outcome.association.closed;
+      this.#summarize(peer, outcome.rq.callingAeTitle, tally, ended, began);
+    } catch (err) {
+      log.error(`Association with ${peer} failed: ${err instanceof Error ? err.message : err}`);
+      o.onEvent?.({
+        event: "association-aborted",
+        peer,
+        reason: String(err)
+      });
+      const assoc = this.#active.get(transport);
+      if (assoc) await assoc.abort({
+        closeNow: true
+      }).catch(() => transport.close());
+      else transport.close();
+    }
+  }
+  /** The association's line and event when it ends; adds it to the totals. */
+  #summarize(peer, callingAeTitle, tally, outcome, began) {
+    const t = this.#totals;
+    t.requests += tally.requests;
+    t.failed += tally.failed;
+    t.stored += tally.stored;
+    t.bytes += tally.bytes;
+    if (outcome === "aborted") t.aborted++;
+    const ms = Math.round(performance.now() - began);
+    const log = this.#o.logger;
+    if (log.isEnabled("info")) {
+      log.info(`Association from ${callingAeTitle} at ${peer} ${outcome} after ${(ms / 1e3).toFixed(1)} s: ${tallyText(tally)}`);
+    }
+    this.#o.onEvent?.({
+      event: "association-ended",
+      peer,
+      callingAeTitle,
+      ...tally,
+      outcome,
+      ms
+    });
+  }
+  #decide(rq, peer, place, remote, hooks, screen) {
+    const o = this.#o;
+    const ourMaxPdu = o.policy.maxPdu;
+    this.#report({
+      kind: "received",
+      peer,
+      rq,
+      ourMaxPdu
+    });
+    o.onEvent?.({
+      event: "association-received",
+      peer,
+      callingAeTitle: rq.callingAeTitle,
+      calledAeTitle: rq.calledAeTitle
+    });
+    screen.unusable = unusableMaxLength(rq);
+    if (screen.unusable === void 0) screen.refused = o.refuse?.(rq);
+    if (screen.unusable !== void 0 || screen.refused !== void 0) {
+      return {
+        type: "A-ASSOCIATE-RJ",
+        ...REJECT.noReason
+      };
+    }
+    const answer = answerAssociateRq(rq, o.policy);
+    if (answer.type === "A-ASSOCIATE-RJ") {
+      return this.#stopping ? {
+        type: "A-ASSOCIATE-RJ",
+        ...REJECT.noReason
+      } : answer;
+    }
+    if (!this.#budget.associate(place, remote, hooks)) {
+      return {
+        type: "A-ASSOCIATE-RJ",
+        result: 2,
+        source: 3,
+        reason: 2
+      };
+    }
+    this.#report({
+      kind: "answering",
+      peer,
+      rq,
+      ac: answer,
+      ourMaxPdu
+    });
+    return answer;
+  }
+  /** Serves the requests of one association; how it ended. */
+  async #serveAssociation(assoc, rq, ac, peer, tally, live) {
+    const o = this.#o;
+    const log = o.logger;
+    const contexts = new Map(acceptedContexts(rq, ac).map((c) => [
+      c.id,
+      c
+    ]));
+    const channel = new DimseChannel(assoc, {
+      floor: o.transferFloor
+    });
+    live.channel = channel;
+    this.#report({
+      kind: "accepted",
+      peer,
+      rq,
+      ac,
+      ourMaxPdu: o.policy.maxPdu,
+      maxSendPdv: channel.maxSendPdv,
+      contexts: [
+        ...contexts.values()
+      ]
+    });
+    o.onEvent?.({
+      event: "association-accepted",
+      peer,
+      contexts: [
+        ...contexts.values()
+      ]
+    });
+    const end = async (cause, error, unresponsive = false) => {
+      const reason = endingText(cause, peer);
+      this.#report({
+        kind: "ending",
+        peer,
+        cause,
+        reason,
+        error
+      });
+      await assoc.abort({
+        closeNow: unresponsive
+      });
+      o.onEvent?.({
+        event: "association-aborted",
+        peer,
+        reason
+      });
+      return "aborted";
+    };
+    const granted = negotiatedAsyncWindow(rq, ac).maxOperationsInvoked;
+    const window = granted === 0 ? Infinity : granted;
+    const outstanding = /* @__PURE__ */ new Map();
+    const finished = [];
+    let wake;
+    const abortForHandler = async (status) => {
+      this.#report({
+        kind: "aborting",
+        peer
+      });
+      await assoc.abort({
+        closeNow: status === "timeout"
+      });
+      o.onEvent?.({
+        event: "association-aborted",
+        peer,
+        reason: "handler aborted"
+      });
+      return "aborted";
+    };
+    const settle = (message, outcome) => {
+      if ("error" in outcome) throw outcome.error;
+      const status = outcome.status;
+      if (status === "ended") return void 0;
+      if (status === "abort" || status === "timeout") return abortForHandler(status);
+      if (typeof status === "object") return status.interrupted;
+      tally.requests++;
+      if (isFailure(status)) tally.failed++;
+      o.onEvent?.({
+        event: "request",
+        peer,
+        command: message.type,
+        messageId: "messageId" in message ? message.messageId : message.messageIdBeingRespondedTo,
+        status
+      });
+      return void 0;
+    };
+    let interrupted;
+    let reading = false;
+    try {
+      for (; ; ) {
+        while (finished.length > 0) {
+          const f = finished.shift();
+          const next = settle(f.message, f.outcome);
+          if (next instanceof Promise) return await next;
+          interrupted ??= next;
+        }
+        let ev;
+        if (interrupted) ev = interrupted;
+        else if (outstanding.size === 0) ev = await channel.receive(o.dimseTimeoutMs);
+        else {
+          wake = new AbortController();
+          ev = await channel.receive(void 0, wake.signal);
+          wake = void 0;
+          if (ev.kind === "timeout" && !ev.slow) continue;
+        }
+        interrupted = void 0;
+        switch (ev.kind) {
+          case "command": {
+            const m = ev.message;
+            if (m.type === "C-CANCEL-RQ" && outstanding.has(m.messageIdBeingRespondedTo)) {
+              outstanding.get(m.messageIdBeingRespondedTo).cancel.abort(CANCEL_REASON);
+              break;
+            }
+            const context = contexts.get(ev.contextId);
+            const handler = o.handlers[m.type];
+            if (!context) {
+              return await end({
+                kind: "context-not-accepted",
+                command: m.type,
+                contextId: ev.contextId
+              }, true);
+            }
+            if (!handler) {
+              return await end({
+                kind: "cannot-handle",
+                command: m.type
+              }, false);
+            }
+            while (outstanding.size >= window) {
+              await Promise.race([
+                ...outstanding.values()
+              ].map((r) => r.done));
+            }
+            const messageId = "messageId" in m ? m.messageId : -1;
+            if (outstanding.has(messageId)) {
+              return await end({
+                kind: "protocol-error",
+                reason: `${m.type} with message ID ${messageId}, which is still outstanding`
+              }, true);
+            }
+            live.handling = reading = true;
+            const cancel = window > 1 ? new AbortController() : void 0;
+            let detached;
+            const detaching = cancel && new Promise((resolve2) => {
+              detached = () => resolve2("detached");
+            });
+            let isDetached = false;
+            const ctx = {
+              channel,
+              contextId: ev.contextId,
+              context,
+              peer,
+              rq,
+              ac,
+              log,
+              dimseTimeoutMs: o.dimseTimeoutMs,
+              tally
+            };
+            if (cancel) {
+              ctx.detach = () => {
+                isDetached = true;
+                detached();
+                return cancel.signal;
+              };
+            }
+            const running = handler(m, ctx);
+            let first;
+            let run;
+            if (detaching) {
+              run = running.then(asOutcome, (err) => handlerFailed(err, isDetached, assoc, channel));
+              first = await Promise.race([
+                run,
+                detaching
+              ]);
+            } else {
+              try {
+                first = {
+                  status: await running
+                };
+              } catch (err) {
+                first = await handlerFailed(err, false, assoc, channel);
+              }
+            }
+            reading = false;
+            if (first === "detached") {
+              outstanding.set(messageId, {
+                cancel,
+                done: run.then((outcome) => {
+                  finished.push({
+                    message: m,
+                    outcome
+                  });
+                  outstanding.delete(messageId);
+                  live.handling = reading || outstanding.size > 0;
+                  wake?.abort();
+                })
+              });
+              break;
+            }
+            live.handling = outstanding.size > 0;
+            const next = settle(m, first);
+            if (next instanceof Promise) return await next;
+            interrupted = next;
+            break;
+          }
+          case "release-requested":
+            while (outstanding.size > 0) {
+              await Promise.race([
+                ...outstanding.values()
+              ].map((r) => r.done));
+            }
+            for (const f of finished.splice(0)) {
+              const next = settle(f.message, f.outcome);
+              if (next instanceof Promise) return await next;
+            }
+            await assoc.respondRelease();
+            this.#report({
+              kind: "released",
+              peer
+            });
+            o.onEvent?.({
+              event: "association-released",
+              peer
+            });
+            return "released";
+          case "aborted":
+            this.#report({
+              kind: "aborted",
+              peer,
+              source: ev.source,
+              reason: ev.reason
+            });
+            o.onEvent?.({
+              event: "association-aborted",
+              peer,
+              reason: ev.reason
+            });
+            return "aborted";
+          case "timeout":
+            return await end(ev.slow ? {
+              kind: "slow",
+              text: slowText(ev.slow)
+            } : {
+              kind: "timeout",
+              seconds: o.dimseTimeoutMs / 1e3
+            }, true, true);
+          case "protocol-error":
+            return await end({
+              kind: "protocol-error",
+              reason: ev.reason
+            }, true);
+          case "data":
+          case "released":
+            return await end({
+              kind: "unexpected",
+              event: ev.kind
+            }, true);
+        }
+      }
+    } finally {
+      for (const r of outstanding.values()) r.cancel.abort("ended");
+      live.handling = false;
+    }
+  }
+};
+var asOutcome = (status) => ({
+  status
+});
+async function handlerFailed(err, detached, assoc, channel) {
+  try {
+    return {
+      // Ended under a detached handler: the reader of the association sees how.
+      status: detached ? endedUnderDetached(err, assoc) : await endedUnderHandler(err, assoc, channel)
+    };
+  } catch (error) {
+    return {
+      error
+    };
+  }
+}
+function endedUnderDetached(err, assoc) {
+  if (!(err instanceof UlUsageError) || assoc.state !== "Sta1" && assoc.state !== "Sta13") {
+    throw err;
+  }
+  return "ended";
+}
+function endingText(cause, peer) {
+  switch (cause.kind) {
+    case "context-not-accepted":
+      return `Received ${cause.command} on presentation context ${cause.contextId}, which was not accepted`;
+    case "cannot-handle":
+      return `Cannot handle ${cause.command}`;
+    case "slow":
+      return `${peer}: request arriving too slowly: ${cause.text}`;
+    case "timeout":
+      return `DIMSE timeout: no request within ${cause.seconds} s`;
+    case "protocol-error":
+      return `Protocol error: ${cause.reason}`;
+    case "unexpected":
+      return `Unexpected ${cause.event} from the peer`;
+  }
+}
+function rejectText(rj) {
+  return describeReject(rj).join(", ");
+}
+function slowText(s) {
+  return `${s.bytes} bytes in ${s.seconds} s, below the floor of ${s.minBytesPerSecond} bytes/s`;
+}
+function isFailure(status) {
+  return status !== 0 && status !== 1 && status !== 263 && status !== 278 && (status & 61440) !== 45056 && status !== 65024 && (status & 65280) !== 65280;
+}
+function tallyText(t) {
+  const stored = t.stored || t.bytes ? `, ${t.stored} stored (${(t.bytes / 1e6).toFixed(1)} MB)` : "";
+  return `${t.requests} request${t.requests === 1 ? "" : "s"}${stored}, ${t.failed} failed`;
+}
+var EVICTED = "closed to make room: its peer was quiet while the server was full";
+function overloadLine(e, budget) {
+  const what = {
+    pending: `${budget.pending} connections are waiting to associate (limit ${e.limit})`,
+    associations: `${budget.associations} associations are held (limit ${e.limit})`,
+    "per-peer": `${e.peer.replace(/:\d+$/, "")} holds ${e.limit} connections (limit per address)`
+  }[e.cap];
+  const action = e.action === "refused" ? `refusing ${e.cap === "associations" ? "association requests" : "connections"}` : "closing connections that sit idle to make room";
+  return `Over capacity: ${what}: ${action}; further ones are counted, not logged`;
+}
+function overloadEndLine(e) {
+  const r = e.refused;
+  const parts = [
+    r.pending && `${r.pending} connections refused (waiting to associate)`,
+    r["per-peer"] && `${r["per-peer"]} refused (per address)`,
+    r.associations && `${r.associations} association requests rejected`,
+    e.evicted && `${e.evicted} idle connections closed to make room`
+  ].filter(Boolean);
+  return `Over capacity for ${e.seconds} s: ${parts.join(", ")}`;
+}
+function listenPlainTcp(hostname, port) {
+  return listenTcp({
+    hostname,
+    port
+  });
+}
+async function endedUnderHandler(err, assoc, channel) {
+  if (!(err instanceof UlUsageError) || assoc.state !== "Sta1" && assoc.state !== "Sta13") {
+    throw err;
+  }
+  for (; ; ) {
+    const ev = await channel.receive();
+    if (ev.kind === "aborted") return {
+      interrupted: ev
+    };
+  }
+}
+function unusableMaxLength(rq) {
+  try {
+    maxPdvDataLength(rq.userInformation.maxLength ?? 0, DEFAULT_CHUNK2);
+    return void 0;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
 // lib/ae/file_store.ts
 // lib/ae/services.ts
 // lib/cli/storescp/store_handler.ts
@@ -18636,6 +19859,21 @@ var STORE_STATUS = {
    */
   cannotUnderstand: 49152
 };
+function verification(o = {}) {
+  const syntaxes = o.transferSyntaxes ?? UNCOMPRESSED_TRANSFER_SYNTAXES;
+  return singleResponse({
+    name: "verification",
+    commands: [
+      "C-ECHO-RQ"
+    ],
+    abstractSyntaxes: [
+      VERIFICATION_SOP_CLASS
+    ],
+    transferSyntaxes: (uid) => uid === VERIFICATION_SOP_CLASS ? syntaxes : void 0,
+    failureStatus: 272,
+    handler: () => 0
+  });
+}
 function storage(o) {
   const classes = o.sopClasses ?? STORAGE_SOP_CLASSES.map((c) => c.uid);
   const known = new Set(classes);
@@ -18662,6 +19900,7 @@ function storage(o) {
 function fileStore(o) {
   const sink = o.sink ?? DENO_FILE_SINK;
   const pool = o.buffers ?? new WriteBufferPool();
+  const metas = new FileMetaEncoder();
   const name = o.name ?? ((m) => `${sopClassModality(m.affectedSopClassUid)}.${m.affectedSopInstanceUid}.dcm`);
   return async (ctx) => {
     const m = ctx.message;
@@ -18675,7 +19914,7 @@ function fileStore(o) {
     if (!final || !partPath) {
       throw new DimseError(STORE_STATUS.cannotUnderstand, "the file name would leave the directory");
     }
-    const meta = encodeFileMeta({
+    const meta = metas.encode({
       mediaStorageSopClassUid: m.affectedSopClassUid,
       mediaStorageSopInstanceUid: m.affectedSopInstanceUid,
       transferSyntaxUid: ctx.context.transferSyntax,
@@ -18746,7 +19985,6 @@ function storeScpTransferSyntaxes(choice) {
 var WHOLE_DATASET = Object.freeze({
   wholeDataset: true
 });
-var META_CLASS_AT = 132 + 12 + 14 + 8;
 
 // lib/cli/common/retrieve.ts
 // lib/cli/common/retrieve_options.ts
@@ -19204,13 +20442,6 @@ function retrieveSummaryLine(r, exitCode, ms) {
 function storeResponseText(status) {
   return status === 0 ? "Success" : statusMeaning(status, "C-STORE");
 }
-function retrieveStorageService(store, sopClasses, transferSyntaxes) {
-  return storage({
-    store,
-    sopClasses,
-    transferSyntaxes
-  });
-}
 function who(r) {
   return {
     peer: jsonPeer(r.peer),
@@ -19441,6 +20672,9 @@ async function outputDirectory(options) {
 }
 
 export {
+  statusMeaning,
+  statusHex,
+  statusLogText,
   stdout,
   stderr,
   levelName,
@@ -19451,14 +20685,17 @@ export {
   ConsoleAppender,
   FileAppender,
   LogHierarchy,
+  NULL_LOGGER,
   missingPermission,
   describePermission,
   PermissionError,
   ProgressBar,
   withProgressLine,
+  VERIFICATION_SOP_CLASS,
   latin1,
   DicomFileError,
   encodeFileMeta,
+  FileMetaEncoder,
   decodeFileMeta,
   guessTransferSyntax,
   inspectDicomFile,
@@ -19468,6 +20705,13 @@ export {
   readDatasetChunks,
   openDataset,
   DatasetReader,
+  PC_RESULT,
+  buildAssociateRq,
+  hasDataset,
+  attribute,
+  findAttribute,
+  setAttribute,
+  stringValues,
   QUERY_MODELS,
   sopClassOf,
   qrContexts,
@@ -19476,7 +20720,7 @@ export {
   get,
   suboperations,
   STORAGE_SOP_CLASSES,
-  STORESCU_DEFAULT_SOP_CLASSES,
+  sopClassModality,
   uidName,
   uidLabel,
   QUERY_FILES_PARAM,
@@ -19487,8 +20731,15 @@ export {
   QueryFileError,
   qrQueries,
   qrSettings,
+  dispatchRequest,
+  CANCELLED,
   ConnectError,
   PDU_HEADER_LENGTH,
+  ChunkQueue,
+  startScuResult,
+  openAssociation,
+  closeAssociation,
+  operationFailure,
   OptionError,
   formatHeader,
   generalOptionDefs,
@@ -19507,15 +20758,20 @@ export {
   scuPeer,
   scuAeTitleSubgroup,
   scuSettings,
+  ms3,
+  jsonPeer,
   JsonLines,
+  CANCEL_REASON,
+  DicomServer,
+  verification,
+  storage,
   RETRIEVE_EXIT_CODES,
   retrieveExitCodeDocs,
   receivingStore,
   runRetrieve,
   explainRetrieve,
+  retrieveCounts,
   retrieveSummaryLine,
-  storeResponseText,
-  retrieveStorageService,
   responseJsonFields,
   receivedJsonFields,
   retrieveSummaryJson,
