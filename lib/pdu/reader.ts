@@ -36,17 +36,29 @@ const UNLIMITED_PDATA_CAP = 64 * 1024 * 1024;
 /**
  * The staging buffer that reads land in between PDUs ({@link PduReader.room}):
  * it starts small and grows four-fold each time a read fills it, up to
- * {@link STAGE_MAX}, so a connection gone quiet after a handshake holds 4 KiB
- * and a bulk transfer reads up to 256 KiB at a time. Stages above the first
- * size are taken from {@link STAGE_GROWTH_TOTAL} shared by all readers: a
- * crowd that sends one burst each and then waits cannot make every
- * connection hold a large one. Data PDUs whole in a stage are lent from it
- * rather than copied (see #lend): a stage with PDUs still lent is set aside
- * for another of its size, so, like the pool's buffers, the stages set aside
- * are bounded by what the upper layer holds unreleased.
+ * about {@link STAGE_MAX} (see stageMaxFor), so a connection gone quiet
+ * after a handshake holds 4 KiB and a bulk transfer reads about 256 KiB at
+ * a time. Stages above the first size are taken from
+ * {@link STAGE_GROWTH_TOTAL} shared by all readers: a crowd that sends one
+ * burst each and then waits cannot make every connection hold a large one.
+ * Data PDUs whole in a stage are lent from it rather than copied (see
+ * #lend): a stage with PDUs still lent is set aside for another of its
+ * size, so, like the pool's buffers, the stages set aside are bounded by
+ * what the upper layer holds unreleased.
  */
 const STAGE_FIRST = 4 * 1024;
 const STAGE_MAX = 256 * 1024;
+/**
+ * The largest stage once our maximum length is set: the whole number of
+ * P-DATA-TFs at that length nearest {@link STAGE_MAX} (one at least, so at
+ * most 1.5 times it), so that a read of bulk data holds whole PDUs, each
+ * lent, none copied (see room()). A 256 KiB stage held two 128 KiB PDUs
+ * less 12 bytes: every other one was copied out of it into a pool buffer,
+ * 537 MB of a 1 GiB transfer (16 KiB PDUs: 67 MB).
+ */
+function stageMaxFor(pduSize: number): number {
+  return pduSize === 0 ? STAGE_MAX : Math.max(1, Math.round(STAGE_MAX / pduSize)) * pduSize;
+}
 /** Bytes of staging buffers larger than the first size, all readers together, at most. */
 export const STAGE_GROWTH_TOTAL = 32 * 1024 * 1024;
 /** Bytes of staging buffers larger than the first size held now. */
@@ -178,6 +190,10 @@ export class PduReader {
   #stagedFrom: Stage = this.#stage;
   /** Whether room() last returned the rest of the PDU under way. */
   #direct = false;
+  /** The length room() last returned. */
+  #room = 0;
+  /** The size the stage grows to: {@link stageMaxFor} our maximum length. */
+  #stageMax = STAGE_MAX;
   /**
    * Size of the pool's buffers (a P-DATA-TF at our maximum length), 0 for
    * no pool (our maximum not set, or "unlimited", or above EXACT_MAX).
@@ -203,6 +219,7 @@ export class PduReader {
     const size = n > 0 && PDU_HEADER_LENGTH + n <= EXACT_MAX ? PDU_HEADER_LENGTH + n : 0;
     if (size !== this.#poolSize) this.#spares = [];
     this.#poolSize = size;
+    this.#stageMax = stageMaxFor(size);
   }
 
   /**
@@ -249,11 +266,19 @@ export class PduReader {
   /**
    * Where the next read should land: the rest of the PDU under way when much
    * of it is missing (a read straight into its buffer, no copy), else the
-   * staging buffer, reused from read to read. Call {@link PduReader.filled}
-   * with what the read brought, then next() until it returns null, before
-   * asking for room again.
+   * staging buffer, reused from read to read, up to where the PDUs it may
+   * bring would end if they had our maximum length (a bulk transfer's:
+   * then none is left half in it, to be copied out). Call
+   * {@link PduReader.filled} with what the read brought, then next() until
+   * it returns null, before asking for room again.
    */
   room(): Uint8Array {
+    const room = this.#roomFor();
+    this.#room = room.length;
+    return room;
+  }
+
+  #roomFor(): Uint8Array {
     if (this.#chunks.length === 0 && this.#pdu !== null && this.#headerFilled === 0) {
       const missing = this.#pduLength - this.#pduFilled;
       if (missing >= DIRECT_MIN) {
@@ -274,7 +299,14 @@ export class PduReader {
     } else if (stage.bytes.length === 0) {
       stage = this.#stage = { bytes: new Uint8Array(STAGE_FIRST), lent: 0 };
     }
-    return stage.bytes;
+    const size = this.#poolSize;
+    const bytes = stage.bytes;
+    if (size === 0 || this.#headerFilled > 0) return bytes;
+    // The rest of the PDU under way (less than DIRECT_MIN, else it was read directly), then
+    // whole PDUs of our maximum length: the next read ends where one of them would.
+    const rest = this.#pdu === null ? 0 : this.#pduLength - this.#pduFilled;
+    const whole = Math.floor((bytes.length - rest) / size);
+    return whole > 0 ? bytes.subarray(0, rest + whole * size) : bytes;
   }
 
   /** `n` bytes were read into the last {@link PduReader.room}. */
@@ -289,9 +321,10 @@ export class PduReader {
     this.#staged = chunk;
     this.#stagedFrom = this.#stage;
     this.push(chunk);
-    // A read that filled the stage shows the peer has more queued: a larger one next time.
-    if (n === stage.length && stage.length < STAGE_MAX) {
-      const want = Math.min(4 * stage.length, STAGE_MAX);
+    // A read that filled its room shows the peer has more queued: a larger stage next time.
+    if (n === this.#room && stage.length < this.#stageMax) {
+      // Four-fold, or at once to the largest size when half of it is reached.
+      const want = 8 * stage.length < this.#stageMax ? 4 * stage.length : this.#stageMax;
       const held = stage.length > STAGE_FIRST ? stage.length : 0;
       if (stageGrown - held + want <= STAGE_GROWTH_TOTAL) {
         stageGrown += want - held;
@@ -446,7 +479,7 @@ export class PduReader {
       if (--stage.lent > 0 || stage === this.#stage) return;
       // A stage replaced while lent is kept for a later read once all of it is back.
       const current = this.#stage.bytes.length;
-      const keep = Math.max(1, Math.floor(POOL_SPARE_BYTES / current));
+      const keep = Math.ceil(POOL_SPARE_BYTES / current);
       if (stage.bytes.length === current && this.#stageSpares.length < keep) {
         this.#stageSpares.push(stage);
       }

@@ -205,3 +205,112 @@ Deno.test("stage: every buffer the upper layer can hold at once comes back, so a
     for (const r of again) r.release?.();
   }
 });
+
+/**
+ * `count` full data PDUs at our maximum length, read as a socket with more
+ * always queued reads them (each read fills the room given); for each read:
+ * the room's length and the PDUs it completed.
+ */
+function bulk(max: number, count: number): { room: Uint8Array; got: ReadPdu[] }[] {
+  const reader = new PduReader();
+  reader.setMaxPDataLength(max);
+  const stream = concatBytes(Array.from({ length: count }, (_, i) => encodePdu(pdata(i, max - 6))));
+  const reads: { room: Uint8Array; got: ReadPdu[] }[] = [];
+  let done = 0;
+  for (let at = 0; at < stream.length;) {
+    const room = reader.room();
+    const n = Math.min(room.length, stream.length - at);
+    room.set(stream.subarray(at, at + n));
+    at += n;
+    reader.filled(n);
+    const got: ReadPdu[] = [];
+    for (let r = reader.next(); r !== null; r = reader.next()) got.push(r);
+    reads.push({ room, got });
+    for (const r of got) {
+      assert.ok(same(dataOf(r), pdata(done++, max - 6).pdvs[0].data), `${max}: PDU ${done - 1}`);
+      r.release?.();
+    }
+  }
+  assert.equal(done, count);
+  return reads;
+}
+
+Deno.test("stage: a bulk transfer at our maximum length is read in whole PDUs, each lent from the stage, none copied out", () => {
+  for (const max of [16_384, 65_536, 131_072]) {
+    const size = max + 6;
+    // 2 MiB: the stage's growth, then eight reads or more at its full size.
+    const reads = bulk(max, Math.ceil(2 * 1024 * 1024 / size));
+    // The stage grows with the first reads; from the first read of whole PDUs into it on,
+    // every read is of whole PDUs, all lent (the last one takes what is left).
+    const first = reads.findIndex(({ room }) => room.length >= 128 * 1024);
+    const steady = reads.slice(first + 1, -1);
+    assert.ok(steady.length >= 4, `${max}: reads at full size`);
+    for (const [i, { room, got }] of steady.entries()) {
+      assert.equal(room.length % size, 0, `${max}: read ${i} ends on a PDU's end`);
+      assert.ok(room.length >= 128 * 1024, `${max}: read ${i} is large (${room.length})`);
+      assert.equal(got.length, room.length / size, `${max}: read ${i} completes its PDUs`);
+      for (const r of got) {
+        assert.ok(r.release, `${max}: read ${i}: lent`);
+        assert.equal(
+          r.raw.buffer,
+          room.buffer,
+          `${max}: read ${i}: a view of the stage, not copied`,
+        );
+      }
+    }
+  }
+});
+
+Deno.test("stage: PDUs held across reads of every size keep their bytes, at 16 and 128 KiB maxima", () => {
+  poisonReleasedBuffers(POISON);
+  try {
+    for (const max of [16_384, 131_072]) {
+      const lengths = [max - 6, max - 6, max - 6, 2, 100, max - 6, 4090, max / 2, max - 6];
+      const pdus = Array.from(
+        { length: 150 },
+        (_, i) => pdata(i, lengths[i % lengths.length], i % 37 === 5),
+      );
+      const stream = concatBytes(pdus.map((p) => encodePdu(p)));
+      for (const seed of [1, 2, 3]) {
+        const reader = new PduReader();
+        reader.setMaxPDataLength(max);
+        const next = sizes(seed);
+        // PDUs still held, and after how many more reads each is given back.
+        const held: { r: ReadPdu; i: number; left: number }[] = [];
+        let count = 0;
+        const check = (r: ReadPdu, i: number, when: string) =>
+          assert.ok(same(r.raw, encodePdu(pdus[i])), `${max}/${seed}: PDU ${i} ${when}`);
+        for (let at = 0; at < stream.length;) {
+          const room = reader.room();
+          // Reads as large as the room (a full socket) or of any size below it.
+          const n = Math.min(
+            room.length,
+            seed % 2 === 0 ? room.length : next(),
+            stream.length - at,
+          );
+          room.set(stream.subarray(at, at + n));
+          at += n;
+          reader.filled(n);
+          for (let r = reader.next(); r !== null; r = reader.next()) {
+            check(r, count, "on arrival");
+            held.push({ r, i: count, left: count % 5 });
+            count++;
+          }
+          for (const h of held.splice(0)) {
+            if (h.left-- > 0) held.push(h);
+            else {
+              check(h.r, h.i, "when given back");
+              h.r.release?.();
+            }
+          }
+          // Whatever the reader reads into next must be no PDU still held.
+          reader.room().fill(POISON);
+        }
+        for (const h of held) check(h.r, h.i, "at the end");
+        assert.equal(count, pdus.length);
+      }
+    }
+  } finally {
+    poisonReleasedBuffers(undefined);
+  }
+});
