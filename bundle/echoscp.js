@@ -17,7 +17,7 @@ import {
   tlsListen,
   tlsOptionGroup,
   verificationPolicy
-} from "./chunk-VNHELUXD.js";
+} from "./chunk-G5UOUBSP.js";
 
 // lib/cli/echoscp/main.ts
 // cli/echoscp.ts

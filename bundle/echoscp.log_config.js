@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-VNHELUXD.js";
+} from "./chunk-G5UOUBSP.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-SVJ33VPC.js";
+} from "./chunk-RKGNAKFS.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-2Q2ZVJFP.js";
-import "./chunk-VNHELUXD.js";
+} from "./chunk-JS4YQ3QR.js";
+import "./chunk-G5UOUBSP.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-2Q2ZVJFP.js";
+} from "./chunk-JS4YQ3QR.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -20,7 +20,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-VNHELUXD.js";
+} from "./chunk-G5UOUBSP.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

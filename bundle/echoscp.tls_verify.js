@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-SVJ33VPC.js";
-import "./chunk-2Q2ZVJFP.js";
-import "./chunk-VNHELUXD.js";
+} from "./chunk-RKGNAKFS.js";
+import "./chunk-JS4YQ3QR.js";
+import "./chunk-G5UOUBSP.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-NRKB4ZEP.js";
+} from "./chunk-LCDQXFVT.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-NRKB4ZEP.js";
+} from "./chunk-LCDQXFVT.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -12,8 +12,8 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-BJ772CE4.js";
-import "./chunk-NRKB4ZEP.js";
+} from "./chunk-7V4X3IB6.js";
+import "./chunk-LCDQXFVT.js";
 export {
   DatasetReader,
   DicomFileError,

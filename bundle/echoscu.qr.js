@@ -17,7 +17,7 @@ import {
   tagVr,
   tsEncoding,
   vrInfo
-} from "./chunk-BJ772CE4.js";
+} from "./chunk-7V4X3IB6.js";
 import {
   NoPresentationContext,
   PRIORITY,
@@ -25,7 +25,7 @@ import {
   QUERY_RETRIEVE_SOP_CLASSES,
   UNCOMPRESSED_TRANSFER_SYNTAXES,
   concatBytes
-} from "./chunk-NRKB4ZEP.js";
+} from "./chunk-LCDQXFVT.js";
 
 // lib/dicom/multi_vr.ts
 var PIXEL_REPRESENTATION = 2621699;

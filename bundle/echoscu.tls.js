@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-ZZ63PD5P.js";
+} from "./chunk-YB2T7TVH.js";
 import {
   profileVersions
-} from "./chunk-KH4XPNA3.js";
+} from "./chunk-LHWFIPM5.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-5MDACPVD.js";
-import "./chunk-NRKB4ZEP.js";
+} from "./chunk-YZIN5VX4.js";
+import "./chunk-LCDQXFVT.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-JI2I2PUL.js";
-import "./chunk-5MDACPVD.js";
-import "./chunk-NRKB4ZEP.js";
+} from "./chunk-4ZXHWXMT.js";
+import "./chunk-YZIN5VX4.js";
+import "./chunk-LCDQXFVT.js";
 export {
   rootVerdictLine,
   tlsAdvice,

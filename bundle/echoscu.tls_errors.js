@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-5MDACPVD.js";
-import "./chunk-NRKB4ZEP.js";
+} from "./chunk-YZIN5VX4.js";
+import "./chunk-LCDQXFVT.js";
 export {
   TlsError,
   classifyTlsError,

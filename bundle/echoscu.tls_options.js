@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-JI2I2PUL.js";
+} from "./chunk-4ZXHWXMT.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-KH4XPNA3.js";
+} from "./chunk-LHWFIPM5.js";
 import {
   TlsError
-} from "./chunk-5MDACPVD.js";
+} from "./chunk-YZIN5VX4.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-NRKB4ZEP.js";
+} from "./chunk-LCDQXFVT.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-ZZ63PD5P.js";
-import "./chunk-KH4XPNA3.js";
-import "./chunk-5MDACPVD.js";
-import "./chunk-NRKB4ZEP.js";
+} from "./chunk-YB2T7TVH.js";
+import "./chunk-LHWFIPM5.js";
+import "./chunk-YZIN5VX4.js";
+import "./chunk-LCDQXFVT.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

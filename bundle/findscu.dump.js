@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-GOERWQKA.js";
+} from "./chunk-GZLG72BS.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -49,7 +49,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   uidName
-} from "./chunk-GOERWQKA.js";
+} from "./chunk-GZLG72BS.js";
 
 // lib/dicom/json_model.ts
 // lib/cli/findscu/engine.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-GOERWQKA.js";
+} from "./chunk-GZLG72BS.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -12,7 +12,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-GOERWQKA.js";
+} from "./chunk-GZLG72BS.js";
 export {
   DatasetReader,
   DicomFileError,

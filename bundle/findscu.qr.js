@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-GOERWQKA.js";
+} from "./chunk-GZLG72BS.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-QKH4GCP6.js";
+} from "./chunk-4JKOOP2V.js";
 import {
   profileVersions
-} from "./chunk-DS2YREHE.js";
+} from "./chunk-CJ6W3GZL.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-LIUSSQ32.js";
-import "./chunk-GOERWQKA.js";
+} from "./chunk-JHC63GP7.js";
+import "./chunk-GZLG72BS.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-QYAO4CHX.js";
-import "./chunk-LIUSSQ32.js";
-import "./chunk-GOERWQKA.js";
+} from "./chunk-HTNVU6PL.js";
+import "./chunk-JHC63GP7.js";
+import "./chunk-GZLG72BS.js";
 export {
   rootVerdictLine,
   tlsAdvice,

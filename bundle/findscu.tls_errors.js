@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-LIUSSQ32.js";
-import "./chunk-GOERWQKA.js";
+} from "./chunk-JHC63GP7.js";
+import "./chunk-GZLG72BS.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-QYAO4CHX.js";
+} from "./chunk-HTNVU6PL.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-DS2YREHE.js";
+} from "./chunk-CJ6W3GZL.js";
 import {
   TlsError
-} from "./chunk-LIUSSQ32.js";
+} from "./chunk-JHC63GP7.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-GOERWQKA.js";
+} from "./chunk-GZLG72BS.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

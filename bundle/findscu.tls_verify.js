@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-QKH4GCP6.js";
-import "./chunk-DS2YREHE.js";
-import "./chunk-LIUSSQ32.js";
-import "./chunk-GOERWQKA.js";
+} from "./chunk-4JKOOP2V.js";
+import "./chunk-CJ6W3GZL.js";
+import "./chunk-JHC63GP7.js";
+import "./chunk-GZLG72BS.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

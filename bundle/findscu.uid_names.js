@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-GOERWQKA.js";
+} from "./chunk-GZLG72BS.js";
 export {
   uidLabel,
   uidName

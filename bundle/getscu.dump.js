@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-SOA3JVZ3.js";
+} from "./chunk-66HGCNWO.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -39,7 +39,7 @@ import {
   tlsConnect,
   tlsOptionGroup,
   withProgressLine
-} from "./chunk-SOA3JVZ3.js";
+} from "./chunk-66HGCNWO.js";
 
 // lib/cli/getscu/main.ts
 // cli/getscu.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-SOA3JVZ3.js";
+} from "./chunk-66HGCNWO.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

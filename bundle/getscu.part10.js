@@ -12,7 +12,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-SOA3JVZ3.js";
+} from "./chunk-66HGCNWO.js";
 export {
   DatasetReader,
   DicomFileError,

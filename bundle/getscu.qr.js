@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-SOA3JVZ3.js";
+} from "./chunk-66HGCNWO.js";
 export {
   QUERY_MODELS,
   find,

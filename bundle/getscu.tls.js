@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-CUTGCOEZ.js";
+} from "./chunk-35Q7KGQD.js";
 import {
   profileVersions
-} from "./chunk-YHVHZNXD.js";
+} from "./chunk-ND5PYQUM.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-5HOQ3OR7.js";
-import "./chunk-SOA3JVZ3.js";
+} from "./chunk-37MYNHGK.js";
+import "./chunk-66HGCNWO.js";
 export {
   TlsError,
   TlsTransport,

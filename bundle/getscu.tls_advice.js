@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-PT22PJOW.js";
-import "./chunk-5HOQ3OR7.js";
-import "./chunk-SOA3JVZ3.js";
+} from "./chunk-XYNYNWIH.js";
+import "./chunk-37MYNHGK.js";
+import "./chunk-66HGCNWO.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-5HOQ3OR7.js";
-import "./chunk-SOA3JVZ3.js";
+} from "./chunk-37MYNHGK.js";
+import "./chunk-66HGCNWO.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-PT22PJOW.js";
+} from "./chunk-XYNYNWIH.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-YHVHZNXD.js";
+} from "./chunk-ND5PYQUM.js";
 import {
   TlsError
-} from "./chunk-5HOQ3OR7.js";
+} from "./chunk-37MYNHGK.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-SOA3JVZ3.js";
+} from "./chunk-66HGCNWO.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

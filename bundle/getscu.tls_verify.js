@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-CUTGCOEZ.js";
-import "./chunk-YHVHZNXD.js";
-import "./chunk-5HOQ3OR7.js";
-import "./chunk-SOA3JVZ3.js";
+} from "./chunk-35Q7KGQD.js";
+import "./chunk-ND5PYQUM.js";
+import "./chunk-37MYNHGK.js";
+import "./chunk-66HGCNWO.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

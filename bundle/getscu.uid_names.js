@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-SOA3JVZ3.js";
+} from "./chunk-66HGCNWO.js";
 export {
   uidLabel,
   uidName

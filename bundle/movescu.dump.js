@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-DHDITHWM.js";
+} from "./chunk-C7MUKWIX.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -66,7 +66,7 @@ import {
   tlsOptionGroup,
   verification,
   withProgressLine
-} from "./chunk-DHDITHWM.js";
+} from "./chunk-C7MUKWIX.js";
 
 // lib/ae/serve.ts
 // lib/cli/movescu/receiver.ts

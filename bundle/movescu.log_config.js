@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-DHDITHWM.js";
+} from "./chunk-C7MUKWIX.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -12,7 +12,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-DHDITHWM.js";
+} from "./chunk-C7MUKWIX.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-DHDITHWM.js";
+} from "./chunk-C7MUKWIX.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-663H24M6.js";
+} from "./chunk-VHYMTTXW.js";
 import {
   profileVersions
-} from "./chunk-A2XNPLTB.js";
+} from "./chunk-ZRMLRZSG.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-WPHZGSLV.js";
-import "./chunk-DHDITHWM.js";
+} from "./chunk-XFEG4QPJ.js";
+import "./chunk-C7MUKWIX.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-ZACZOPRD.js";
-import "./chunk-WPHZGSLV.js";
-import "./chunk-DHDITHWM.js";
+} from "./chunk-FLAHNKJB.js";
+import "./chunk-XFEG4QPJ.js";
+import "./chunk-C7MUKWIX.js";
 export {
   rootVerdictLine,
   tlsAdvice,

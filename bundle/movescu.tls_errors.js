@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-WPHZGSLV.js";
-import "./chunk-DHDITHWM.js";
+} from "./chunk-XFEG4QPJ.js";
+import "./chunk-C7MUKWIX.js";
 export {
   TlsError,
   classifyTlsError,

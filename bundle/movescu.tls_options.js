@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-ZACZOPRD.js";
+} from "./chunk-FLAHNKJB.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-A2XNPLTB.js";
+} from "./chunk-ZRMLRZSG.js";
 import {
   TlsError
-} from "./chunk-WPHZGSLV.js";
+} from "./chunk-XFEG4QPJ.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-DHDITHWM.js";
+} from "./chunk-C7MUKWIX.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

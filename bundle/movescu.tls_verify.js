@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-663H24M6.js";
-import "./chunk-A2XNPLTB.js";
-import "./chunk-WPHZGSLV.js";
-import "./chunk-DHDITHWM.js";
+} from "./chunk-VHYMTTXW.js";
+import "./chunk-ZRMLRZSG.js";
+import "./chunk-XFEG4QPJ.js";
+import "./chunk-C7MUKWIX.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-DHDITHWM.js";
+} from "./chunk-C7MUKWIX.js";
 export {
   uidLabel,
   uidName

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-N3NR2KCF.js";
+} from "./chunk-BZLFCBNG.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -27,7 +27,7 @@ import {
   storeScpTransferSyntaxes,
   tlsListen,
   tlsOptionGroup
-} from "./chunk-N3NR2KCF.js";
+} from "./chunk-BZLFCBNG.js";
 
 // lib/cli/storescp/main.ts
 // cli/storescp.ts

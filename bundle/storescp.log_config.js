@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-N3NR2KCF.js";
+} from "./chunk-BZLFCBNG.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-PVG2RSLB.js";
+} from "./chunk-UTHHWCPO.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-AXTFTNFV.js";
-import "./chunk-N3NR2KCF.js";
+} from "./chunk-7VTZ55YR.js";
+import "./chunk-BZLFCBNG.js";
 export {
   TlsError,
   TlsTransport,

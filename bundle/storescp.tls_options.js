@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-AXTFTNFV.js";
+} from "./chunk-7VTZ55YR.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -20,7 +20,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-N3NR2KCF.js";
+} from "./chunk-BZLFCBNG.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

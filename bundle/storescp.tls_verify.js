@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-PVG2RSLB.js";
-import "./chunk-AXTFTNFV.js";
-import "./chunk-N3NR2KCF.js";
+} from "./chunk-UTHHWCPO.js";
+import "./chunk-7VTZ55YR.js";
+import "./chunk-BZLFCBNG.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-N3NR2KCF.js";
+} from "./chunk-BZLFCBNG.js";
 export {
   uidLabel,
   uidName

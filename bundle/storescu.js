@@ -81,7 +81,7 @@ import {
   tsEncoding,
   uidName,
   withProgressLine
-} from "./chunk-PFFFXBIY.js";
+} from "./chunk-SMUVXAY7.js";
 
 // lib/cli/storescu/contexts.ts
 // lib/dicom/transcode.ts

@@ -12,7 +12,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-PFFFXBIY.js";
+} from "./chunk-SMUVXAY7.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -26,7 +26,7 @@ import {
   tagVr,
   tsEncoding,
   vrInfo
-} from "./chunk-PFFFXBIY.js";
+} from "./chunk-SMUVXAY7.js";
 
 // lib/dicom/charset.ts
 // lib/dicom/dataset.ts

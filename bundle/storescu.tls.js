@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-54POA5E2.js";
+} from "./chunk-SNC76C45.js";
 import {
   profileVersions
-} from "./chunk-TEOGVHWN.js";
+} from "./chunk-6MUKXB7D.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-ZY7XW6NM.js";
-import "./chunk-PFFFXBIY.js";
+} from "./chunk-IKUGJIHU.js";
+import "./chunk-SMUVXAY7.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-BYOQHNEP.js";
-import "./chunk-ZY7XW6NM.js";
-import "./chunk-PFFFXBIY.js";
+} from "./chunk-TYOKAVSO.js";
+import "./chunk-IKUGJIHU.js";
+import "./chunk-SMUVXAY7.js";
 export {
   rootVerdictLine,
   tlsAdvice,

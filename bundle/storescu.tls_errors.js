@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-ZY7XW6NM.js";
-import "./chunk-PFFFXBIY.js";
+} from "./chunk-IKUGJIHU.js";
+import "./chunk-SMUVXAY7.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-BYOQHNEP.js";
+} from "./chunk-TYOKAVSO.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-TEOGVHWN.js";
+} from "./chunk-6MUKXB7D.js";
 import {
   TlsError
-} from "./chunk-ZY7XW6NM.js";
+} from "./chunk-IKUGJIHU.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-PFFFXBIY.js";
+} from "./chunk-SMUVXAY7.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-54POA5E2.js";
-import "./chunk-TEOGVHWN.js";
-import "./chunk-ZY7XW6NM.js";
-import "./chunk-PFFFXBIY.js";
+} from "./chunk-SNC76C45.js";
+import "./chunk-6MUKXB7D.js";
+import "./chunk-IKUGJIHU.js";
+import "./chunk-SMUVXAY7.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-PFFFXBIY.js";
+} from "./chunk-SMUVXAY7.js";
 export {
   uidLabel,
   uidName
