@@ -37,6 +37,8 @@ export interface Side {
   scu(port: number): ProcSpec;
   /** Files the receiver must have written once the sender is done (checked), if any. */
   stores?: number;
+  /** Files the sender reads: read once more just before each of its runs ({@link warm}). */
+  reads?: string[];
 }
 
 /** What one run of a side cost. */
@@ -169,10 +171,27 @@ export async function settle(pauseMs: number): Promise<void> {
 }
 
 /**
+ * Reads `paths` through one buffer and drops the bytes, so that each run
+ * reads its input from the page cache. Between runs, a minute or more after
+ * the last read, this VM's memory reclaim (the `kdamond` DAMON thread)
+ * evicts idle page cache: a sender then waited on the disk for some of its
+ * files in one run and not in the next (0 to 1,368 waits on the disk in a
+ * run of 1,000 files, counted with a trace), whichever tool it was.
+ */
+export async function warm(paths: string[]): Promise<void> {
+  const buf = new Uint8Array(1 << 20);
+  for (const path of paths) {
+    using file = await Deno.open(path);
+    while ((await file.read(buf)) !== null);
+  }
+}
+
+/**
  * Runs a row: `rounds` rounds, each running every side once, the order
  * alternating between rounds so drift in the machine's load hits all
  * sides alike; with `settleMs`, each run of a side that writes to disk
- * starts after {@link settle}. A failed run ends the row with its error.
+ * starts after {@link settle}; each run starts with its inputs just read
+ * ({@link warm}). A failed run ends the row with its error.
  */
 export async function runRow(
   key: string,
@@ -189,6 +208,7 @@ export async function runRow(
       if (r % 2) order.reverse();
       for (const i of order) {
         if (o.settleMs !== undefined && sides[i].stores !== undefined) await settle(o.settleMs);
+        if (sides[i].reads) await warm(sides[i].reads);
         runs[i].push(await transfer(sides[i], o.rttMs));
       }
     }
@@ -219,6 +239,7 @@ function pairs(
       scu: (port) =>
         ours("storescu", ["-q", ...scu, ...tls.client, HOST, String(port), ...inputs.paths]),
       stores: files,
+      reads: inputs.paths,
     },
     {
       name: "DCMTK",
@@ -234,6 +255,7 @@ function pairs(
       scu: (port) =>
         dcmtk("storescu", ["-q", ...scu, ...tls.client, HOST, String(port), ...inputs.paths]),
       stores: files,
+      reads: inputs.paths,
     },
   ];
 }
@@ -300,6 +322,7 @@ function rawSide(name: string, input: Inputs, tls: TlsArgs, toDisk: boolean): Si
         ...(f ? ["--ca", f.ca] : []),
       ]),
     stores: toDisk ? 1 : undefined,
+    reads: toDisk ? input.paths : undefined,
   };
 }
 

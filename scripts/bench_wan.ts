@@ -85,6 +85,7 @@ function side(c: WanConfig, paths: string[], tls: TlsArgs): Side {
         ? ours("storescu", ["-q", ...scuArgs, String(port), ...paths])
         : dcmtk("storescu", ["-q", ...scuArgs, String(port), ...paths]),
     stores: paths.length,
+    reads: paths,
   };
 }
 
