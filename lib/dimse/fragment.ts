@@ -13,14 +13,9 @@
 
 import { concatBytes } from "../util/bytes.ts";
 import type { PDataTfPdu, Pdv } from "../pdu/types.ts";
-import {
-  type CommandSet,
-  decodeCommandSet,
-  DEFAULT_MAX_COMMAND_SET_LENGTH,
-  NO_DATASET,
-} from "./command.ts";
+import { type CommandSet, DEFAULT_MAX_COMMAND_SET_LENGTH, NO_DATASET } from "./command.ts";
 import { DimseDecodeError } from "./errors.ts";
-import { commandSetToMessage, type DimseMessage } from "./messages.ts";
+import { decodeMessage, type DimseMessage } from "./messages.ts";
 
 /**
  * Bytes of a PDV item besides its data: the 4-byte item length, the
@@ -320,7 +315,8 @@ export class MessageAssembler {
     if (!pdv.isLast) return undefined;
 
     const bytes = state.fragments.length === 1 ? state.fragments[0] : concatBytes(state.fragments);
-    const commandSet = decodeCommandSet(bytes, { maxLength: this.#maxCommandSetLength });
+    const decoded = decodeMessage(bytes, { maxLength: this.#maxCommandSetLength });
+    const commandSet = decoded.commandSet;
     const dataSetType = commandSet.CommandDataSetType;
     if (dataSetType === undefined) {
       throw new DimseDecodeError(
@@ -339,11 +335,8 @@ export class MessageAssembler {
       commandSet,
       datasetFollows,
     } as const;
-    try {
-      return { ...base, message: commandSetToMessage(commandSet) };
-    } catch (error) {
-      if (!(error instanceof DimseDecodeError)) throw error;
-      return { ...base, error };
-    }
+    return decoded.error === undefined
+      ? { ...base, message: decoded.message }
+      : { ...base, error: decoded.error };
   }
 }

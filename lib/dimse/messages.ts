@@ -17,9 +17,12 @@ import {
   type CommandKeyword,
   commandOrder,
   type CommandSet,
+  type CommandSetLimits,
   commandSetWithId,
   type CommandValue,
   commandValueOffset,
+  decodeCommandSet,
+  DEFAULT_MAX_COMMAND_SET_LENGTH,
   encodeCommandSetInOrder,
   NO_DATASET,
 } from "./command.ts";
@@ -616,4 +619,104 @@ export function commandSetToMessage(cmd: CommandSet): DimseMessage {
   if (type === "C-GET-RSP" || type === "C-MOVE-RSP") withPresent(m, cmd, COUNT_FIELDS);
   if (withDataset && rule === "optional") m.datasetPresent = true;
   return m as unknown as DimseMessage;
+}
+
+/**
+ * A received command set decoded: the set, and its message or why it is
+ * none (see {@link decodeMessage}).
+ */
+export type DecodedCommand =
+  | { commandSet: CommandSet; message: DimseMessage; error?: undefined }
+  | { commandSet: CommandSet; message?: undefined; error: DimseDecodeError };
+
+/**
+ * The last command set {@link decodeMessage} made a message of, its bytes
+ * copied, where its message ID's value lies (a US, PS3.7 E.1), and what it
+ * decoded to.
+ */
+interface LastDecoded {
+  bytes: Uint8Array;
+  idAt: number;
+  idKeyword: "MessageID" | "MessageIDBeingRespondedTo";
+  commandSet: CommandSet;
+  message: DimseMessage;
+}
+let lastDecoded: LastDecoded | undefined;
+
+/**
+ * `decodeCommandSet(bytes, limits)` and, when that decodes, the message
+ * of `commandSetToMessage` (its error returned, not thrown, with the set).
+ * A set whose bytes are the last one's but for the message ID (every echo
+ * and its response, the responses of a C-FIND in a row) is that one's set
+ * and message again, copies with the new ID, not decoded again: decoding
+ * is a function of the bytes, and every message received passes here. Each
+ * result is its own objects.
+ *
+ * @throws DimseDecodeError as `decodeCommandSet`.
+ */
+export function decodeMessage(
+  bytes: Uint8Array,
+  limits: Partial<CommandSetLimits> = {},
+): DecodedCommand {
+  const last = lastDecoded;
+  if (
+    last !== undefined && bytes.length === last.bytes.length &&
+    bytes.length <= (limits.maxLength ?? DEFAULT_MAX_COMMAND_SET_LENGTH)
+  ) {
+    // Compared here, not in a function of its own: every message received passes here.
+    const was = last.bytes;
+    const idAt = last.idAt;
+    let i = 0;
+    while (i < idAt && bytes[i] === was[i]) i++;
+    if (i === idAt) {
+      i += 2;
+      while (i < bytes.length && bytes[i] === was[i]) i++;
+    }
+    if (i === bytes.length) {
+      const id = bytes[idAt] | (bytes[idAt + 1] << 8);
+      const commandSet: CommandSet = { ...last.commandSet };
+      const message = { ...last.message } as Record<string, unknown>;
+      if (last.idKeyword === "MessageID") {
+        commandSet.MessageID = id;
+        message.messageId = id;
+      } else {
+        commandSet.MessageIDBeingRespondedTo = id;
+        message.messageIdBeingRespondedTo = id;
+      }
+      return { commandSet, message: message as unknown as DimseMessage };
+    }
+  }
+  const commandSet = decodeCommandSet(bytes, limits);
+  let message: DimseMessage;
+  try {
+    message = commandSetToMessage(commandSet);
+  } catch (error) {
+    if (!(error instanceof DimseDecodeError)) throw error;
+    return { commandSet, error };
+  }
+  remember(bytes, commandSet, message);
+  return { commandSet, message };
+}
+
+/**
+ * Keeps a set decoded and its message for {@link decodeMessage}: sets of
+ * at most 1 KiB whose values are all numbers or strings (a copy would share
+ * a list such as OffendingElement with its original, so a set with one is
+ * not kept).
+ */
+function remember(bytes: Uint8Array, commandSet: CommandSet, message: DimseMessage): void {
+  if (bytes.length > REUSED_MAX) return;
+  const set = commandSet as Record<string, CommandValue>;
+  for (const key in set) if (typeof set[key] === "object") return;
+  const idKeyword = "messageId" in message ? "MessageID" : "MessageIDBeingRespondedTo";
+  const idAt = commandValueOffset(bytes, TAG[idKeyword]);
+  if (idAt < 0) return;
+  // Copies: the caller gets the originals, and may change them.
+  lastDecoded = {
+    bytes: bytes.slice(),
+    idAt,
+    idKeyword,
+    commandSet: { ...commandSet },
+    message: { ...message },
+  };
 }

@@ -7,6 +7,7 @@ import {
   COMMAND_FIELD,
   commandSetToMessage,
   DATASET_RULE,
+  decodeMessage,
   type DimseMessage,
   encodeMessage,
   hasDataset,
@@ -276,6 +277,107 @@ Deno.test("encodeMessage: each C-ECHO's set is its own memory, the ID of its own
     assert.deepEqual(bytes, encodeCommandSet(messageToCommandSet(m)));
     assert.deepEqual(commandSetToMessage(decodeCommandSet(bytes)), m);
   }
+});
+
+Deno.test("decodeMessage: the set and message (or error) of decodeCommandSet and commandSetToMessage, whatever came before", () => {
+  // Sets in a row that differ only in their message ID give the last one's set and message
+  // with the new ID; ones that differ elsewhere (any field, set or unset, a list) must not,
+  // and no result may show a change made to an earlier one or to the bytes it came from.
+  const full = (bytes: Uint8Array) => {
+    let commandSet: CommandSet;
+    try {
+      commandSet = decodeCommandSet(bytes);
+    } catch (err) {
+      return `thrown ${(err as Error).message}`;
+    }
+    try {
+      return { commandSet, message: commandSetToMessage(commandSet) };
+    } catch (error) {
+      return { commandSet, error };
+    }
+  };
+  const got = (bytes: Uint8Array) => {
+    try {
+      return decodeMessage(bytes);
+    } catch (err) {
+      return `thrown ${(err as Error).message}`;
+    }
+  };
+  const ids = [1, 0, 2, 255, 256, 0x7fff, 0x8000, 0xffff, 1, 3];
+  const variants: Record<string, unknown>[] = [
+    {},
+    { status: 0xa700 },
+    { errorComment: "out of resources" },
+    { errorComment: "out of resources!" },
+    { affectedSopClassUid: "1.2.840.10008.5.1.4.1.1.8" },
+    { offendingElement: [0x00100010] },
+    { offendingElement: [0x00100020] },
+    { priority: 2 },
+    { moveOriginatorAeTitle: "MOVER", moveOriginatorMessageId: 9 },
+    { numberOfRemainingSuboperations: 4 },
+  ];
+  // Sets no message is made of (returned with the error) and sets that do not decode.
+  const broken = [
+    { CommandField: 0x0030, MessageID: 1, CommandDataSetType: 0x0101 },
+    { CommandField: 0x0999, MessageID: 1, CommandDataSetType: 0x0101 },
+  ].map((set) => encodeCommandSet(set));
+  let decoded = 0;
+  for (const sample of SAMPLES) {
+    for (const variant of variants) {
+      for (const id of ids) {
+        const key = "messageId" in sample ? "messageId" : "messageIdBeingRespondedTo";
+        const m = { ...sample, ...variant, [key]: id } as DimseMessage;
+        const bytes = encodeCommandSet(messageToCommandSet(m));
+        const want = full(bytes);
+        const result = got(bytes);
+        assert.deepEqual(result, want, JSON.stringify(m));
+        if (typeof result === "object" && result.message !== undefined) {
+          decoded++;
+          // The caller's objects and the bytes (a reader's memory, read into again) may
+          // change: later results must not show it.
+          (result.message as unknown as Record<string, unknown>).status = 0xeeee;
+          (result.commandSet as Record<string, unknown>).Status = 0xeeee;
+          const list = result.commandSet.OffendingElement;
+          if (list) list.push(0xeeee);
+          bytes.fill(0xee, 12);
+        }
+      }
+      for (const bytes of broken) assert.deepEqual(got(bytes), full(bytes));
+      assert.deepEqual(got(new Uint8Array(3)), full(new Uint8Array(3)));
+    }
+  }
+  assert.ok(decoded > 1000);
+});
+
+Deno.test("decodeMessage: the length limit holds for a set like the last one", () => {
+  const rq = { type: "C-ECHO-RQ", messageId: 1, affectedSopClassUid: VERIFICATION } as const;
+  const bytes = encodeCommandSet(messageToCommandSet(rq));
+  assert.deepEqual(decodeMessage(bytes).message, rq);
+  const next = encodeCommandSet(messageToCommandSet({ ...rq, messageId: 2 }));
+  assert.throws(
+    () => decodeMessage(next, { maxLength: bytes.length - 1 }),
+    (err) => err instanceof DimseDecodeError && err.code === "too-long",
+  );
+  assert.deepEqual(decodeMessage(next, { maxLength: bytes.length }).message, {
+    ...rq,
+    messageId: 2,
+  });
+});
+
+Deno.test("decodeMessage: the memory a set was read from may be read into again", () => {
+  // A reader reuses its memory: a set read where the last one was is not taken for it.
+  const rsp = {
+    type: "C-ECHO-RSP",
+    messageIdBeingRespondedTo: 1,
+    affectedSopClassUid: VERIFICATION,
+    status: 0,
+  } as const;
+  const memory = encodeCommandSet(messageToCommandSet(rsp));
+  assert.deepEqual(decodeMessage(memory).message, rsp);
+  const failed = { ...rsp, status: 0x0211 };
+  memory.set(encodeCommandSet(messageToCommandSet(failed)));
+  const next = encodeCommandSet(messageToCommandSet({ ...failed, messageIdBeingRespondedTo: 2 }));
+  assert.deepEqual(decodeMessage(next).message, { ...failed, messageIdBeingRespondedTo: 2 });
 });
 
 Deno.test("messages: command field and data set type follow the message type", () => {
