@@ -44,6 +44,8 @@ export type FakeBehaviour =
   | { kind: "answer-reversed"; window: number; status: number }
   /** Grants a window of `window`; answers the first request with message ID + 1000. */
   | { kind: "unknown-message-id"; window: number }
+  /** Answers a C-ECHO-RQ with a C-STORE-RSP and a C-STORE-RQ with a C-ECHO-RSP (same IDs). */
+  | { kind: "wrong-response-type" }
   /**
    * Grants a window of `window`, reads `requests` C-STORE-RQs with their
    * data sets whole without answering any, then aborts.
@@ -243,7 +245,8 @@ async function serve(
       ? rqm.messageId + 1000
       : rqm.messageId;
     answered++;
-    const rsp = rqm.type === "C-ECHO-RQ"
+    const echo = (rqm.type === "C-ECHO-RQ") !== (b.kind === "wrong-response-type");
+    const rsp = echo
       ? {
         type: "C-ECHO-RSP" as const,
         messageIdBeingRespondedTo,
@@ -254,7 +257,7 @@ async function serve(
         type: "C-STORE-RSP" as const,
         messageIdBeingRespondedTo,
         affectedSopClassUid: rqm.affectedSopClassUid,
-        affectedSopInstanceUid: rqm.affectedSopInstanceUid!,
+        affectedSopInstanceUid: rqm.affectedSopInstanceUid ?? "1.2.3",
         status,
       };
     if (b.kind === "answer" && b.delayMs) {

@@ -19,7 +19,7 @@ import type {
   DimseMessage,
   ResponseStatusFields,
 } from "../dimse/messages.ts";
-import { hasDataset, PRIORITY, type Priority } from "../dimse/messages.ts";
+import { COMMAND_FIELD, hasDataset, PRIORITY, type Priority } from "../dimse/messages.ts";
 import { concatBytes } from "../util/bytes.ts";
 import type { Logger } from "../log/logger.ts";
 import type { AssociateAcPdu, AssociateRqPdu, AsynchronousOperationsWindow } from "../pdu/types.ts";
@@ -192,14 +192,6 @@ class Waiters {
     this.#lone?.fail(err);
     for (const w of this.#more.values()) w.fail(err);
   }
-}
-
-/** The response type of each request type ("C-ECHO-RQ" -> "C-ECHO-RSP"), made once per type. */
-const responseTypes = new Map<string, string>();
-function responseType(request: string): string {
-  let rsp = responseTypes.get(request);
-  if (rsp === undefined) responseTypes.set(request, rsp = `${request.slice(0, -3)}-RSP`);
-  return rsp;
 }
 
 /** Responses a multi-response operation holds before the reader waits for its caller. */
@@ -585,7 +577,8 @@ export class Association implements AsyncDisposable {
       }
       const got = waiter.got;
       if (got instanceof Error) throw got;
-      if (got.message.type !== responseType(request.type)) {
+      // PS3.7 E.1: a response's CommandField is its request's with bit 15 set.
+      if (COMMAND_FIELD[got.message.type] !== (COMMAND_FIELD[request.type] | 0x8000)) {
         const err = new ProtocolError("unexpected-message", got.message.type);
         await this.#protocolError(err);
         throw err;
@@ -617,6 +610,9 @@ export class Association implements AsyncDisposable {
       } catch (err) {
         run = Promise.reject(err);
       }
+      // A message without a data set is queued whole, in order, before send() returns: no
+      // send after it can come between its PDUs, so it is not one to wait for (every echo).
+      if (dataset === undefined) return failed === undefined ? run : run.catch(failed);
     } else {
       const send = () => this.channel.send(contextId, message, dataset);
       run = this.#sending.then(send, send);

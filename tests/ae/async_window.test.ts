@@ -242,6 +242,65 @@ Deno.test("a response for an unknown message ID: ProtocolError (unknown-message-
   }
 });
 
+Deno.test("echoes started while stores stream in a window go out whole between the stores' messages, never inside one (PS3.8 9.3.5)", async () => {
+  // A command PDV inside a data set is a protocol error for the server: it would abort.
+  await using server = await serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    services: [verification(), storage({ store: async () => 0 })],
+    asyncWindow: 8,
+  });
+  await using assoc = await associate(`S@127.0.0.1:${server.local.port}`, {
+    abstractSyntaxes: [MR_IMAGE_STORAGE, VERIFICATION_SOP_CLASS],
+    asyncWindow: { invoked: 8 },
+  });
+  /** A data set streamed in 1 KiB chunks, a turn apart: many PDUs, other sends meanwhile. */
+  const streamed = (uid: string) => {
+    const whole = source(uid).dataset;
+    return {
+      ...source(uid),
+      dataset: (async function* () {
+        for (let at = 0; at < whole.length; at += 1024) {
+          await new Promise((r) => setTimeout(r, 0));
+          yield whole.subarray(at, at + 1024);
+        }
+      })(),
+    };
+  };
+  const ops: Promise<number>[] = [];
+  for (let i = 1; i <= 3; i++) {
+    ops.push(assoc.echo().then((r) => r.status));
+    ops.push(assoc.store(streamed(`1.2.8.${i}`)).then((r) => r.status));
+    ops.push(assoc.echo().then((r) => r.status));
+  }
+  assert.deepEqual(await Promise.all(ops), ops.map(() => 0));
+  assert.equal(assoc.open, true);
+});
+
+Deno.test("a response of another operation's type to our request's message ID: ProtocolError (unexpected-message), the association aborted", async () => {
+  // PS3.7 E.1: a C-ECHO-RQ is answered by a C-ECHO-RSP, a C-STORE-RQ by a C-STORE-RSP.
+  for (const request of ["echo", "store"] as const) {
+    const fake = startFakeScp({ kind: "wrong-response-type" });
+    try {
+      const assoc = await associate(`S@127.0.0.1:${fake.port}`, {
+        abstractSyntaxes: [MR_IMAGE_STORAGE, VERIFICATION_SOP_CLASS],
+      });
+      const answered = request === "echo" ? assoc.echo() : assoc.store(source("1.2.7.9"));
+      const err = await answered.then(() => undefined, (e) => e);
+      assert.ok(err instanceof ProtocolError, String(err));
+      assert.equal(err.kind, "unexpected-message");
+      assert.match(err.message, request === "echo" ? /C-STORE-RSP/ : /C-ECHO-RSP/);
+      assert.equal(assoc.open, false);
+      for (let i = 0; i < 100 && !fake.pduTypes().includes("A-ABORT"); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.deepEqual(fake.pduTypes(), ["A-ASSOCIATE-RQ", "A-ABORT"]);
+    } finally {
+      await fake.close();
+    }
+  }
+});
+
 Deno.test("asyncWindow values are checked: 16-bit, integers", async () => {
   for (const bad of [-1, 65536, 1.5]) {
     await assert.rejects(
