@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-G5UOUBSP.js";
+} from "./chunk-YI47RI2S.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -17,7 +17,7 @@ import {
   tlsListen,
   tlsOptionGroup,
   verificationPolicy
-} from "./chunk-G5UOUBSP.js";
+} from "./chunk-YI47RI2S.js";
 
 // lib/cli/echoscp/main.ts
 // cli/echoscp.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-G5UOUBSP.js";
+} from "./chunk-YI47RI2S.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-RKGNAKFS.js";
+} from "./chunk-DKXZZAUY.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-JS4YQ3QR.js";
-import "./chunk-G5UOUBSP.js";
+} from "./chunk-IUYIFIMG.js";
+import "./chunk-YI47RI2S.js";
 export {
   TlsError,
   TlsTransport,

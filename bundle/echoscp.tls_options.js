@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-JS4YQ3QR.js";
+} from "./chunk-IUYIFIMG.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -20,7 +20,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-G5UOUBSP.js";
+} from "./chunk-YI47RI2S.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-RKGNAKFS.js";
-import "./chunk-JS4YQ3QR.js";
-import "./chunk-G5UOUBSP.js";
+} from "./chunk-DKXZZAUY.js";
+import "./chunk-IUYIFIMG.js";
+import "./chunk-YI47RI2S.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -3,7 +3,7 @@ import {
   QUERY_RETRIEVE_SOP_CLASSES,
   TRANSFER_SYNTAXES,
   VERIFICATION_SOP_CLASS
-} from "./chunk-G5UOUBSP.js";
+} from "./chunk-YI47RI2S.js";
 
 // lib/dicom/sop_classes.ts
 // lib/dicom/uid_names.ts

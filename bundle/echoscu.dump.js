@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-LCDQXFVT.js";
+} from "./chunk-R5KFXVLU.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-LCDQXFVT.js";
+} from "./chunk-R5KFXVLU.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -12,8 +12,8 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-7V4X3IB6.js";
-import "./chunk-LCDQXFVT.js";
+} from "./chunk-NUX2SSD4.js";
+import "./chunk-R5KFXVLU.js";
 export {
   DatasetReader,
   DicomFileError,

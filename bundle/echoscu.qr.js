@@ -17,7 +17,7 @@ import {
   tagVr,
   tsEncoding,
   vrInfo
-} from "./chunk-7V4X3IB6.js";
+} from "./chunk-NUX2SSD4.js";
 import {
   NoPresentationContext,
   PRIORITY,
@@ -25,7 +25,7 @@ import {
   QUERY_RETRIEVE_SOP_CLASSES,
   UNCOMPRESSED_TRANSFER_SYNTAXES,
   concatBytes
-} from "./chunk-LCDQXFVT.js";
+} from "./chunk-R5KFXVLU.js";
 
 // lib/dicom/multi_vr.ts
 var PIXEL_REPRESENTATION = 2621699;

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-YB2T7TVH.js";
+} from "./chunk-55F3IGC6.js";
 import {
   profileVersions
-} from "./chunk-LHWFIPM5.js";
+} from "./chunk-6BVDJHVI.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-YZIN5VX4.js";
-import "./chunk-LCDQXFVT.js";
+} from "./chunk-FOTRIX47.js";
+import "./chunk-R5KFXVLU.js";
 export {
   TlsError,
   TlsTransport,

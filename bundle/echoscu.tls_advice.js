@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-4ZXHWXMT.js";
-import "./chunk-YZIN5VX4.js";
-import "./chunk-LCDQXFVT.js";
+} from "./chunk-PWIUXYZG.js";
+import "./chunk-FOTRIX47.js";
+import "./chunk-R5KFXVLU.js";
 export {
   rootVerdictLine,
   tlsAdvice,

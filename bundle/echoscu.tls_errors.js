@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-YZIN5VX4.js";
-import "./chunk-LCDQXFVT.js";
+} from "./chunk-FOTRIX47.js";
+import "./chunk-R5KFXVLU.js";
 export {
   TlsError,
   classifyTlsError,

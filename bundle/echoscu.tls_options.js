@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-4ZXHWXMT.js";
+} from "./chunk-PWIUXYZG.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-LHWFIPM5.js";
+} from "./chunk-6BVDJHVI.js";
 import {
   TlsError
-} from "./chunk-YZIN5VX4.js";
+} from "./chunk-FOTRIX47.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-LCDQXFVT.js";
+} from "./chunk-R5KFXVLU.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-YB2T7TVH.js";
-import "./chunk-LHWFIPM5.js";
-import "./chunk-YZIN5VX4.js";
-import "./chunk-LCDQXFVT.js";
+} from "./chunk-55F3IGC6.js";
+import "./chunk-6BVDJHVI.js";
+import "./chunk-FOTRIX47.js";
+import "./chunk-R5KFXVLU.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

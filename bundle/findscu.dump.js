@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-GZLG72BS.js";
+} from "./chunk-TWI7Z3TX.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

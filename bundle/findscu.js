@@ -49,7 +49,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   uidName
-} from "./chunk-GZLG72BS.js";
+} from "./chunk-TWI7Z3TX.js";
 
 // lib/dicom/json_model.ts
 // lib/cli/findscu/engine.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-GZLG72BS.js";
+} from "./chunk-TWI7Z3TX.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -12,7 +12,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-GZLG72BS.js";
+} from "./chunk-TWI7Z3TX.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-GZLG72BS.js";
+} from "./chunk-TWI7Z3TX.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-4JKOOP2V.js";
+} from "./chunk-5EFDKE7R.js";
 import {
   profileVersions
-} from "./chunk-CJ6W3GZL.js";
+} from "./chunk-YRXDPAW6.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-JHC63GP7.js";
-import "./chunk-GZLG72BS.js";
+} from "./chunk-H7YL6NG7.js";
+import "./chunk-TWI7Z3TX.js";
 export {
   TlsError,
   TlsTransport,

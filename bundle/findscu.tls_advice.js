@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-HTNVU6PL.js";
-import "./chunk-JHC63GP7.js";
-import "./chunk-GZLG72BS.js";
+} from "./chunk-3NBWKSEX.js";
+import "./chunk-H7YL6NG7.js";
+import "./chunk-TWI7Z3TX.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-JHC63GP7.js";
-import "./chunk-GZLG72BS.js";
+} from "./chunk-H7YL6NG7.js";
+import "./chunk-TWI7Z3TX.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-HTNVU6PL.js";
+} from "./chunk-3NBWKSEX.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-CJ6W3GZL.js";
+} from "./chunk-YRXDPAW6.js";
 import {
   TlsError
-} from "./chunk-JHC63GP7.js";
+} from "./chunk-H7YL6NG7.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-GZLG72BS.js";
+} from "./chunk-TWI7Z3TX.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

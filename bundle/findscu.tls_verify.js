@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-4JKOOP2V.js";
-import "./chunk-CJ6W3GZL.js";
-import "./chunk-JHC63GP7.js";
-import "./chunk-GZLG72BS.js";
+} from "./chunk-5EFDKE7R.js";
+import "./chunk-YRXDPAW6.js";
+import "./chunk-H7YL6NG7.js";
+import "./chunk-TWI7Z3TX.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-GZLG72BS.js";
+} from "./chunk-TWI7Z3TX.js";
 export {
   uidLabel,
   uidName

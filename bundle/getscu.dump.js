@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-66HGCNWO.js";
+} from "./chunk-UW44QRBO.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -39,7 +39,7 @@ import {
   tlsConnect,
   tlsOptionGroup,
   withProgressLine
-} from "./chunk-66HGCNWO.js";
+} from "./chunk-UW44QRBO.js";
 
 // lib/cli/getscu/main.ts
 // cli/getscu.ts

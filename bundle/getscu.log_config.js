@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-66HGCNWO.js";
+} from "./chunk-UW44QRBO.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

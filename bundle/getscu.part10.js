@@ -12,7 +12,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-66HGCNWO.js";
+} from "./chunk-UW44QRBO.js";
 export {
   DatasetReader,
   DicomFileError,

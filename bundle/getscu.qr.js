@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-66HGCNWO.js";
+} from "./chunk-UW44QRBO.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-35Q7KGQD.js";
+} from "./chunk-6OY2UYNE.js";
 import {
   profileVersions
-} from "./chunk-ND5PYQUM.js";
+} from "./chunk-EAFKFORP.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-37MYNHGK.js";
-import "./chunk-66HGCNWO.js";
+} from "./chunk-3GVIX4PI.js";
+import "./chunk-UW44QRBO.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-XYNYNWIH.js";
-import "./chunk-37MYNHGK.js";
-import "./chunk-66HGCNWO.js";
+} from "./chunk-GE5XIVLC.js";
+import "./chunk-3GVIX4PI.js";
+import "./chunk-UW44QRBO.js";
 export {
   rootVerdictLine,
   tlsAdvice,

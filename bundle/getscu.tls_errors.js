@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-37MYNHGK.js";
-import "./chunk-66HGCNWO.js";
+} from "./chunk-3GVIX4PI.js";
+import "./chunk-UW44QRBO.js";
 export {
   TlsError,
   classifyTlsError,

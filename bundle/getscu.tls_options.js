@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-XYNYNWIH.js";
+} from "./chunk-GE5XIVLC.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-ND5PYQUM.js";
+} from "./chunk-EAFKFORP.js";
 import {
   TlsError
-} from "./chunk-37MYNHGK.js";
+} from "./chunk-3GVIX4PI.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-66HGCNWO.js";
+} from "./chunk-UW44QRBO.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

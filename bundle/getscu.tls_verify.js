@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-35Q7KGQD.js";
-import "./chunk-ND5PYQUM.js";
-import "./chunk-37MYNHGK.js";
-import "./chunk-66HGCNWO.js";
+} from "./chunk-6OY2UYNE.js";
+import "./chunk-EAFKFORP.js";
+import "./chunk-3GVIX4PI.js";
+import "./chunk-UW44QRBO.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-66HGCNWO.js";
+} from "./chunk-UW44QRBO.js";
 export {
   uidLabel,
   uidName

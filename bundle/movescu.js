@@ -66,7 +66,7 @@ import {
   tlsOptionGroup,
   verification,
   withProgressLine
-} from "./chunk-C7MUKWIX.js";
+} from "./chunk-LZIPMS44.js";
 
 // lib/ae/serve.ts
 // lib/cli/movescu/receiver.ts

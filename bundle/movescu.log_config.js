@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-C7MUKWIX.js";
+} from "./chunk-LZIPMS44.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

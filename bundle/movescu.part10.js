@@ -12,7 +12,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-C7MUKWIX.js";
+} from "./chunk-LZIPMS44.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-C7MUKWIX.js";
+} from "./chunk-LZIPMS44.js";
 export {
   QUERY_MODELS,
   find,

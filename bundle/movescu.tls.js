@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-VHYMTTXW.js";
+} from "./chunk-N226KSPW.js";
 import {
   profileVersions
-} from "./chunk-ZRMLRZSG.js";
+} from "./chunk-JECVDRKG.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-XFEG4QPJ.js";
-import "./chunk-C7MUKWIX.js";
+} from "./chunk-PPC655GU.js";
+import "./chunk-LZIPMS44.js";
 export {
   TlsError,
   TlsTransport,

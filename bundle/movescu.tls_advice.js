@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-FLAHNKJB.js";
-import "./chunk-XFEG4QPJ.js";
-import "./chunk-C7MUKWIX.js";
+} from "./chunk-R3DUN3Q6.js";
+import "./chunk-PPC655GU.js";
+import "./chunk-LZIPMS44.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-XFEG4QPJ.js";
-import "./chunk-C7MUKWIX.js";
+} from "./chunk-PPC655GU.js";
+import "./chunk-LZIPMS44.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-FLAHNKJB.js";
+} from "./chunk-R3DUN3Q6.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-ZRMLRZSG.js";
+} from "./chunk-JECVDRKG.js";
 import {
   TlsError
-} from "./chunk-XFEG4QPJ.js";
+} from "./chunk-PPC655GU.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-C7MUKWIX.js";
+} from "./chunk-LZIPMS44.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

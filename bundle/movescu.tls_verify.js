@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-VHYMTTXW.js";
-import "./chunk-ZRMLRZSG.js";
-import "./chunk-XFEG4QPJ.js";
-import "./chunk-C7MUKWIX.js";
+} from "./chunk-N226KSPW.js";
+import "./chunk-JECVDRKG.js";
+import "./chunk-PPC655GU.js";
+import "./chunk-LZIPMS44.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-C7MUKWIX.js";
+} from "./chunk-LZIPMS44.js";
 export {
   uidLabel,
   uidName

@@ -27,7 +27,7 @@ import {
   storeScpTransferSyntaxes,
   tlsListen,
   tlsOptionGroup
-} from "./chunk-BZLFCBNG.js";
+} from "./chunk-WYHRCARV.js";
 
 // lib/cli/storescp/main.ts
 // cli/storescp.ts

@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-UTHHWCPO.js";
+} from "./chunk-4JC62DRB.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-7VTZ55YR.js";
-import "./chunk-BZLFCBNG.js";
+} from "./chunk-WFI677RV.js";
+import "./chunk-WYHRCARV.js";
 export {
   TlsError,
   TlsTransport,

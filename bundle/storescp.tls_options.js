@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-7VTZ55YR.js";
+} from "./chunk-WFI677RV.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -20,7 +20,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-BZLFCBNG.js";
+} from "./chunk-WYHRCARV.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-UTHHWCPO.js";
-import "./chunk-7VTZ55YR.js";
-import "./chunk-BZLFCBNG.js";
+} from "./chunk-4JC62DRB.js";
+import "./chunk-WFI677RV.js";
+import "./chunk-WYHRCARV.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-BZLFCBNG.js";
+} from "./chunk-WYHRCARV.js";
 export {
   uidLabel,
   uidName

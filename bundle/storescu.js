@@ -81,7 +81,7 @@ import {
   tsEncoding,
   uidName,
   withProgressLine
-} from "./chunk-SMUVXAY7.js";
+} from "./chunk-ZJLIFLQU.js";
 
 // lib/cli/storescu/contexts.ts
 // lib/dicom/transcode.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-SMUVXAY7.js";
+} from "./chunk-ZJLIFLQU.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

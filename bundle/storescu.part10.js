@@ -12,7 +12,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-SMUVXAY7.js";
+} from "./chunk-ZJLIFLQU.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -26,7 +26,7 @@ import {
   tagVr,
   tsEncoding,
   vrInfo
-} from "./chunk-SMUVXAY7.js";
+} from "./chunk-ZJLIFLQU.js";
 
 // lib/dicom/charset.ts
 // lib/dicom/dataset.ts

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-SNC76C45.js";
+} from "./chunk-V5R2FYRZ.js";
 import {
   profileVersions
-} from "./chunk-6MUKXB7D.js";
+} from "./chunk-SVBDNYUK.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-IKUGJIHU.js";
-import "./chunk-SMUVXAY7.js";
+} from "./chunk-2NL6QRA7.js";
+import "./chunk-ZJLIFLQU.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-TYOKAVSO.js";
-import "./chunk-IKUGJIHU.js";
-import "./chunk-SMUVXAY7.js";
+} from "./chunk-KFTK7HHP.js";
+import "./chunk-2NL6QRA7.js";
+import "./chunk-ZJLIFLQU.js";
 export {
   rootVerdictLine,
   tlsAdvice,

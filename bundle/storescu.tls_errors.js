@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-IKUGJIHU.js";
-import "./chunk-SMUVXAY7.js";
+} from "./chunk-2NL6QRA7.js";
+import "./chunk-ZJLIFLQU.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-TYOKAVSO.js";
+} from "./chunk-KFTK7HHP.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-6MUKXB7D.js";
+} from "./chunk-SVBDNYUK.js";
 import {
   TlsError
-} from "./chunk-IKUGJIHU.js";
+} from "./chunk-2NL6QRA7.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-SMUVXAY7.js";
+} from "./chunk-ZJLIFLQU.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-SNC76C45.js";
-import "./chunk-6MUKXB7D.js";
-import "./chunk-IKUGJIHU.js";
-import "./chunk-SMUVXAY7.js";
+} from "./chunk-V5R2FYRZ.js";
+import "./chunk-SVBDNYUK.js";
+import "./chunk-2NL6QRA7.js";
+import "./chunk-ZJLIFLQU.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

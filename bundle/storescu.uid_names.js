@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-SMUVXAY7.js";
+} from "./chunk-ZJLIFLQU.js";
 export {
   uidLabel,
   uidName
