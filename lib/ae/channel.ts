@@ -115,7 +115,7 @@ export class DimseChannel {
     if (this.#open) this.#deadline.park();
     else this.#deadline.stop();
     w.stop?.removeEventListener("abort", this.#interrupt);
-    this.#run(w, true);
+    this.#run(w, undefined);
   };
   readonly #arrive = (indication: UlIndication): void => {
     this.#arrived = indication;
@@ -393,19 +393,24 @@ export class DimseChannel {
    */
   #receive(timeoutMs: number | undefined, stop: AbortSignal | undefined): Promise<ChannelEvent> {
     const { promise, resolve, reject } = Promise.withResolvers<ChannelEvent>();
-    const deadline = timeoutMs ? performance.now() + timeoutMs : undefined;
-    this.#run(new TimedWait(deadline, stop, resolve, reject), false);
+    // One clock read for the deadline and the start of the first wait (#next): a data set
+    // streaming in waits once per read.
+    const now = timeoutMs || this.#floor ? performance.now() : undefined;
+    const deadline = timeoutMs ? now! + timeoutMs : undefined;
+    this.#run(new TimedWait(deadline, stop, resolve, reject), now);
     return promise;
   }
 
   /**
    * Goes on with a timed receive(): takes indications until one makes an
    * event or the wait times out, and settles it; returns early when it must
-   * wait (#next arranged to be called back). `woken`: called back after a wait.
+   * wait (#next arranged to be called back). `now`: the clock read at the
+   * receive() call, for its first wait; undefined when called back after a
+   * wait (#resume), or when nothing needed it.
    */
-  #run(w: TimedWait, woken: boolean): void {
+  #run(w: TimedWait, now: number | undefined): void {
     try {
-      let got = woken ? this.#waited(w, this.#settled()) : this.#next(w);
+      let got = w.t < 0 ? this.#next(w, now) : this.#waited(w, this.#settled());
       while (got !== undefined) {
         if (got.kind === "timeout") return w.resolve(got);
         const ev = this.#absorb(got) ?? this.#takeNow(w.stop);
@@ -510,7 +515,7 @@ export class DimseChannel {
    * are made once per channel, and the timer is moved rather than re-armed
    * from wait to wait.
    */
-  #next(w: TimedWait): UlIndication | TimeoutEvent | undefined {
+  #next(w: TimedWait, now?: number): UlIndication | TimeoutEvent | undefined {
     if (this.#inflight === undefined) {
       this.#inflight = this.association.receive();
       this.#inflight.then(this.#arrive, this.#fail);
@@ -521,9 +526,10 @@ export class DimseChannel {
     else this.#window ??= { waitedMs: 0, bytes: this.#bytesAtIndication };
     const window = w.window = this.#window;
     const deadline = w.deadline;
-    // The clock is read only for what needs it: the deadline, the floor's window.
+    // The clock is read only for what needs it (the deadline, the floor's window), and only
+    // once per receive() for its first wait.
     const clocked = deadline !== undefined || window !== undefined;
-    const t = w.t = clocked ? performance.now() : 0;
+    const t = w.t = clocked ? now ?? performance.now() : 0;
     const left = deadline === undefined ? undefined : deadline - t;
     if (left !== undefined && left <= 0) return { kind: "timeout" };
     // With a floor, a wait ends at least once per window, to see whether a message began.
@@ -547,8 +553,12 @@ export class DimseChannel {
     indication: UlIndication | undefined,
   ): UlIndication | TimeoutEvent | undefined {
     const window = w.window;
-    // Only time spent waiting for the peer counts: not the time our user took.
-    if (window) window.waitedMs += performance.now() - w.t;
+    // Only time spent waiting for the peer counts: not the time our user took. A wait the
+    // indication ended, ended when the upper layer read it (its lastActivity): no clock read.
+    if (window) {
+      const end = indication === undefined ? performance.now() : this.association.lastActivity;
+      window.waitedMs += Math.max(0, end - w.t);
+    }
     if (indication !== undefined) return indication;
     const floor = this.#floor;
     if (window && window.waitedMs >= floor!.windowMs) {
@@ -571,8 +581,11 @@ type TimeoutEvent = ChannelEvent & { kind: "timeout" };
 
 /** One timed receive() under way: what its turns (#run) share. */
 class TimedWait {
-  /** When the current wait began (performance.now()), if a deadline or a window needs it. */
-  t = 0;
+  /**
+   * When the current wait began (performance.now()), if a deadline or a
+   * window needs it (else 0); -1 before the first wait.
+   */
+  t = -1;
   /** The floor's window during the current wait. */
   window: { waitedMs: number; bytes: number } | undefined = undefined;
 

@@ -242,12 +242,16 @@ Deno.test("budget: over the association cap a request is refused, unless an asso
 // ---------------------------------------------------------------------------
 // the channel's deadlines
 
-/** An association that delivers `script` indications at their times (ms), counting their bytes. */
+/**
+ * An association that delivers `script` indications at their times (ms), counting their bytes
+ * and, as the upper layer does, when they were read (lastActivity).
+ */
 function scripted(script: [ms: number, ind: UlIndication][]): UlAssociation {
   const queue: UlIndication[] = [];
   const waiters: ((i: UlIndication) => void)[] = [];
   const assoc = {
     bytesReceived: 0,
+    lastActivity: performance.now(),
     peerMaxPdu: 16384,
     receive: () =>
       new Promise<UlIndication>((resolve) => {
@@ -255,11 +259,12 @@ function scripted(script: [ms: number, ind: UlIndication][]): UlAssociation {
         if (next) resolve(next);
         else waiters.push(resolve);
       }),
-  } as unknown as UlAssociation & { bytesReceived: number };
+  } as unknown as UlAssociation & { bytesReceived: number; lastActivity: number };
   for (const [ms, ind] of script) {
     setTimeout(() => {
       if (ind.kind === "p-data") {
         assoc.bytesReceived += ind.pdu.pdvs.reduce((n, p) => n + 6 + p.data.length, 6);
+        assoc.lastActivity = performance.now();
       }
       const w = waiters.shift();
       if (w) w(ind);
