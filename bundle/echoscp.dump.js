@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-YI47RI2S.js";
+} from "./chunk-A5H7ASPS.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

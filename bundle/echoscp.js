@@ -17,7 +17,7 @@ import {
   tlsListen,
   tlsOptionGroup,
   verificationPolicy
-} from "./chunk-YI47RI2S.js";
+} from "./chunk-A5H7ASPS.js";
 
 // lib/cli/echoscp/main.ts
 // cli/echoscp.ts

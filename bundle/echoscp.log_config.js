@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-YI47RI2S.js";
+} from "./chunk-A5H7ASPS.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-DKXZZAUY.js";
+} from "./chunk-HJTZT5BM.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-IUYIFIMG.js";
-import "./chunk-YI47RI2S.js";
+} from "./chunk-MOL4MDPZ.js";
+import "./chunk-A5H7ASPS.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-IUYIFIMG.js";
+} from "./chunk-MOL4MDPZ.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -20,7 +20,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-YI47RI2S.js";
+} from "./chunk-A5H7ASPS.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-DKXZZAUY.js";
-import "./chunk-IUYIFIMG.js";
-import "./chunk-YI47RI2S.js";
+} from "./chunk-HJTZT5BM.js";
+import "./chunk-MOL4MDPZ.js";
+import "./chunk-A5H7ASPS.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-R5KFXVLU.js";
+} from "./chunk-Y3HH3475.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

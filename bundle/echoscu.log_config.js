@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-R5KFXVLU.js";
+} from "./chunk-Y3HH3475.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

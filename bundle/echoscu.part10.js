@@ -12,8 +12,8 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-NUX2SSD4.js";
-import "./chunk-R5KFXVLU.js";
+} from "./chunk-WAFDVFIS.js";
+import "./chunk-Y3HH3475.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -17,7 +17,7 @@ import {
   tagVr,
   tsEncoding,
   vrInfo
-} from "./chunk-NUX2SSD4.js";
+} from "./chunk-WAFDVFIS.js";
 import {
   NoPresentationContext,
   PRIORITY,
@@ -25,7 +25,7 @@ import {
   QUERY_RETRIEVE_SOP_CLASSES,
   UNCOMPRESSED_TRANSFER_SYNTAXES,
   concatBytes
-} from "./chunk-R5KFXVLU.js";
+} from "./chunk-Y3HH3475.js";
 
 // lib/dicom/multi_vr.ts
 var PIXEL_REPRESENTATION = 2621699;

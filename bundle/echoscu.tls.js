@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-55F3IGC6.js";
+} from "./chunk-ZWQB54UO.js";
 import {
   profileVersions
-} from "./chunk-6BVDJHVI.js";
+} from "./chunk-F4C5Q5JO.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-FOTRIX47.js";
-import "./chunk-R5KFXVLU.js";
+} from "./chunk-JNSEZMQZ.js";
+import "./chunk-Y3HH3475.js";
 export {
   TlsError,
   TlsTransport,

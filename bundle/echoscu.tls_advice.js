@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-PWIUXYZG.js";
-import "./chunk-FOTRIX47.js";
-import "./chunk-R5KFXVLU.js";
+} from "./chunk-DQMLECY6.js";
+import "./chunk-JNSEZMQZ.js";
+import "./chunk-Y3HH3475.js";
 export {
   rootVerdictLine,
   tlsAdvice,

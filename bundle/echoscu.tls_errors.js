@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-FOTRIX47.js";
-import "./chunk-R5KFXVLU.js";
+} from "./chunk-JNSEZMQZ.js";
+import "./chunk-Y3HH3475.js";
 export {
   TlsError,
   classifyTlsError,

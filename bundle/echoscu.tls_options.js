@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-PWIUXYZG.js";
+} from "./chunk-DQMLECY6.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-6BVDJHVI.js";
+} from "./chunk-F4C5Q5JO.js";
 import {
   TlsError
-} from "./chunk-FOTRIX47.js";
+} from "./chunk-JNSEZMQZ.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-R5KFXVLU.js";
+} from "./chunk-Y3HH3475.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

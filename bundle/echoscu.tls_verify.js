@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-55F3IGC6.js";
-import "./chunk-6BVDJHVI.js";
-import "./chunk-FOTRIX47.js";
-import "./chunk-R5KFXVLU.js";
+} from "./chunk-ZWQB54UO.js";
+import "./chunk-F4C5Q5JO.js";
+import "./chunk-JNSEZMQZ.js";
+import "./chunk-Y3HH3475.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -3,7 +3,7 @@ import {
   QUERY_RETRIEVE_SOP_CLASSES,
   TRANSFER_SYNTAXES,
   VERIFICATION_SOP_CLASS
-} from "./chunk-R5KFXVLU.js";
+} from "./chunk-Y3HH3475.js";
 
 // lib/dicom/sop_classes.ts
 // lib/dicom/uid_names.ts

@@ -49,7 +49,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   uidName
-} from "./chunk-TWI7Z3TX.js";
+} from "./chunk-X2OLXEJ6.js";
 
 // lib/dicom/json_model.ts
 // lib/cli/findscu/engine.ts

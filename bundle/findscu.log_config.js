@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-TWI7Z3TX.js";
+} from "./chunk-X2OLXEJ6.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

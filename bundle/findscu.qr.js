@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-TWI7Z3TX.js";
+} from "./chunk-X2OLXEJ6.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-5EFDKE7R.js";
+} from "./chunk-OAOZBOVO.js";
 import {
   profileVersions
-} from "./chunk-YRXDPAW6.js";
+} from "./chunk-3XIH7E4X.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-H7YL6NG7.js";
-import "./chunk-TWI7Z3TX.js";
+} from "./chunk-X553ZZZC.js";
+import "./chunk-X2OLXEJ6.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-3NBWKSEX.js";
-import "./chunk-H7YL6NG7.js";
-import "./chunk-TWI7Z3TX.js";
+} from "./chunk-RCCIB7T5.js";
+import "./chunk-X553ZZZC.js";
+import "./chunk-X2OLXEJ6.js";
 export {
   rootVerdictLine,
   tlsAdvice,

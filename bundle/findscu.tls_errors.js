@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-H7YL6NG7.js";
-import "./chunk-TWI7Z3TX.js";
+} from "./chunk-X553ZZZC.js";
+import "./chunk-X2OLXEJ6.js";
 export {
   TlsError,
   classifyTlsError,

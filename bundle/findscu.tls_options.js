@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-3NBWKSEX.js";
+} from "./chunk-RCCIB7T5.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-YRXDPAW6.js";
+} from "./chunk-3XIH7E4X.js";
 import {
   TlsError
-} from "./chunk-H7YL6NG7.js";
+} from "./chunk-X553ZZZC.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-TWI7Z3TX.js";
+} from "./chunk-X2OLXEJ6.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

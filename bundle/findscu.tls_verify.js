@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-5EFDKE7R.js";
-import "./chunk-YRXDPAW6.js";
-import "./chunk-H7YL6NG7.js";
-import "./chunk-TWI7Z3TX.js";
+} from "./chunk-OAOZBOVO.js";
+import "./chunk-3XIH7E4X.js";
+import "./chunk-X553ZZZC.js";
+import "./chunk-X2OLXEJ6.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-TWI7Z3TX.js";
+} from "./chunk-X2OLXEJ6.js";
 export {
   uidLabel,
   uidName

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-UW44QRBO.js";
+} from "./chunk-LM6UHJNO.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -39,7 +39,7 @@ import {
   tlsConnect,
   tlsOptionGroup,
   withProgressLine
-} from "./chunk-UW44QRBO.js";
+} from "./chunk-LM6UHJNO.js";
 
 // lib/cli/getscu/main.ts
 // cli/getscu.ts

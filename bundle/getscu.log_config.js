@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-UW44QRBO.js";
+} from "./chunk-LM6UHJNO.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

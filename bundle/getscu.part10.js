@@ -12,7 +12,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-UW44QRBO.js";
+} from "./chunk-LM6UHJNO.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-UW44QRBO.js";
+} from "./chunk-LM6UHJNO.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-6OY2UYNE.js";
+} from "./chunk-FLGVWIJB.js";
 import {
   profileVersions
-} from "./chunk-EAFKFORP.js";
+} from "./chunk-OMRLYXKW.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-3GVIX4PI.js";
-import "./chunk-UW44QRBO.js";
+} from "./chunk-ETH3NKDY.js";
+import "./chunk-LM6UHJNO.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-GE5XIVLC.js";
-import "./chunk-3GVIX4PI.js";
-import "./chunk-UW44QRBO.js";
+} from "./chunk-GV5STZ4V.js";
+import "./chunk-ETH3NKDY.js";
+import "./chunk-LM6UHJNO.js";
 export {
   rootVerdictLine,
   tlsAdvice,

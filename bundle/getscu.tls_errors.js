@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-3GVIX4PI.js";
-import "./chunk-UW44QRBO.js";
+} from "./chunk-ETH3NKDY.js";
+import "./chunk-LM6UHJNO.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-GE5XIVLC.js";
+} from "./chunk-GV5STZ4V.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-EAFKFORP.js";
+} from "./chunk-OMRLYXKW.js";
 import {
   TlsError
-} from "./chunk-3GVIX4PI.js";
+} from "./chunk-ETH3NKDY.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-UW44QRBO.js";
+} from "./chunk-LM6UHJNO.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

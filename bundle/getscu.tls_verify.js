@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-6OY2UYNE.js";
-import "./chunk-EAFKFORP.js";
-import "./chunk-3GVIX4PI.js";
-import "./chunk-UW44QRBO.js";
+} from "./chunk-FLGVWIJB.js";
+import "./chunk-OMRLYXKW.js";
+import "./chunk-ETH3NKDY.js";
+import "./chunk-LM6UHJNO.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

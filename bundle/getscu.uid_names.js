@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-UW44QRBO.js";
+} from "./chunk-LM6UHJNO.js";
 export {
   uidLabel,
   uidName

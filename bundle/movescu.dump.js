@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-LZIPMS44.js";
+} from "./chunk-6JF6WJNQ.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -66,7 +66,7 @@ import {
   tlsOptionGroup,
   verification,
   withProgressLine
-} from "./chunk-LZIPMS44.js";
+} from "./chunk-6JF6WJNQ.js";
 
 // lib/ae/serve.ts
 // lib/cli/movescu/receiver.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-LZIPMS44.js";
+} from "./chunk-6JF6WJNQ.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

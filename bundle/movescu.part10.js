@@ -12,7 +12,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-LZIPMS44.js";
+} from "./chunk-6JF6WJNQ.js";
 export {
   DatasetReader,
   DicomFileError,

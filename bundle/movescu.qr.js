@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-LZIPMS44.js";
+} from "./chunk-6JF6WJNQ.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-N226KSPW.js";
+} from "./chunk-DBYH376R.js";
 import {
   profileVersions
-} from "./chunk-JECVDRKG.js";
+} from "./chunk-YCMDMKML.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-PPC655GU.js";
-import "./chunk-LZIPMS44.js";
+} from "./chunk-PN7EAYG6.js";
+import "./chunk-6JF6WJNQ.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-R3DUN3Q6.js";
-import "./chunk-PPC655GU.js";
-import "./chunk-LZIPMS44.js";
+} from "./chunk-6LNHO4DM.js";
+import "./chunk-PN7EAYG6.js";
+import "./chunk-6JF6WJNQ.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-PPC655GU.js";
-import "./chunk-LZIPMS44.js";
+} from "./chunk-PN7EAYG6.js";
+import "./chunk-6JF6WJNQ.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-R3DUN3Q6.js";
+} from "./chunk-6LNHO4DM.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-JECVDRKG.js";
+} from "./chunk-YCMDMKML.js";
 import {
   TlsError
-} from "./chunk-PPC655GU.js";
+} from "./chunk-PN7EAYG6.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-LZIPMS44.js";
+} from "./chunk-6JF6WJNQ.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

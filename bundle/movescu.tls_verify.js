@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-N226KSPW.js";
-import "./chunk-JECVDRKG.js";
-import "./chunk-PPC655GU.js";
-import "./chunk-LZIPMS44.js";
+} from "./chunk-DBYH376R.js";
+import "./chunk-YCMDMKML.js";
+import "./chunk-PN7EAYG6.js";
+import "./chunk-6JF6WJNQ.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

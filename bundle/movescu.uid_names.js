@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-LZIPMS44.js";
+} from "./chunk-6JF6WJNQ.js";
 export {
   uidLabel,
   uidName

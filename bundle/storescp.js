@@ -27,7 +27,7 @@ import {
   storeScpTransferSyntaxes,
   tlsListen,
   tlsOptionGroup
-} from "./chunk-WYHRCARV.js";
+} from "./chunk-KVSRGVVU.js";
 
 // lib/cli/storescp/main.ts
 // cli/storescp.ts

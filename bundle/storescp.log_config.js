@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-WYHRCARV.js";
+} from "./chunk-KVSRGVVU.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-4JC62DRB.js";
+} from "./chunk-2ICH6BKR.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-WFI677RV.js";
-import "./chunk-WYHRCARV.js";
+} from "./chunk-FU7JKTJD.js";
+import "./chunk-KVSRGVVU.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-WFI677RV.js";
+} from "./chunk-FU7JKTJD.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -20,7 +20,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-WYHRCARV.js";
+} from "./chunk-KVSRGVVU.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

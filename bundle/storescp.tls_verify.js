@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-4JC62DRB.js";
-import "./chunk-WFI677RV.js";
-import "./chunk-WYHRCARV.js";
+} from "./chunk-2ICH6BKR.js";
+import "./chunk-FU7JKTJD.js";
+import "./chunk-KVSRGVVU.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

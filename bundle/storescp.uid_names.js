@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-WYHRCARV.js";
+} from "./chunk-KVSRGVVU.js";
 export {
   uidLabel,
   uidName

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-ZJLIFLQU.js";
+} from "./chunk-H4UP3MC2.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

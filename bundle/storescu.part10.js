@@ -12,7 +12,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-ZJLIFLQU.js";
+} from "./chunk-H4UP3MC2.js";
 export {
   DatasetReader,
   DicomFileError,

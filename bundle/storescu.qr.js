@@ -26,7 +26,7 @@ import {
   tagVr,
   tsEncoding,
   vrInfo
-} from "./chunk-ZJLIFLQU.js";
+} from "./chunk-H4UP3MC2.js";
 
 // lib/dicom/charset.ts
 // lib/dicom/dataset.ts

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-V5R2FYRZ.js";
+} from "./chunk-2VX5UBO6.js";
 import {
   profileVersions
-} from "./chunk-SVBDNYUK.js";
+} from "./chunk-L76IHCNM.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-2NL6QRA7.js";
-import "./chunk-ZJLIFLQU.js";
+} from "./chunk-MRJZNVDN.js";
+import "./chunk-H4UP3MC2.js";
 export {
   TlsError,
   TlsTransport,

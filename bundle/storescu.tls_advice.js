@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-KFTK7HHP.js";
-import "./chunk-2NL6QRA7.js";
-import "./chunk-ZJLIFLQU.js";
+} from "./chunk-W7XXR3IQ.js";
+import "./chunk-MRJZNVDN.js";
+import "./chunk-H4UP3MC2.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-2NL6QRA7.js";
-import "./chunk-ZJLIFLQU.js";
+} from "./chunk-MRJZNVDN.js";
+import "./chunk-H4UP3MC2.js";
 export {
   TlsError,
   classifyTlsError,

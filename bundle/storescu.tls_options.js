@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-KFTK7HHP.js";
+} from "./chunk-W7XXR3IQ.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-SVBDNYUK.js";
+} from "./chunk-L76IHCNM.js";
 import {
   TlsError
-} from "./chunk-2NL6QRA7.js";
+} from "./chunk-MRJZNVDN.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-ZJLIFLQU.js";
+} from "./chunk-H4UP3MC2.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-V5R2FYRZ.js";
-import "./chunk-SVBDNYUK.js";
-import "./chunk-2NL6QRA7.js";
-import "./chunk-ZJLIFLQU.js";
+} from "./chunk-2VX5UBO6.js";
+import "./chunk-L76IHCNM.js";
+import "./chunk-MRJZNVDN.js";
+import "./chunk-H4UP3MC2.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

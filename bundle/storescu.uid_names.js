@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-ZJLIFLQU.js";
+} from "./chunk-H4UP3MC2.js";
 export {
   uidLabel,
   uidName
