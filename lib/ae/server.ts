@@ -913,7 +913,14 @@ export class DicomServer implements AsyncDisposable {
               const next = settle(f.message, f.outcome);
               if (next instanceof Promise) return await next;
             }
-            await assoc.respondRelease();
+            try {
+              await assoc.respondRelease();
+            } catch (err) {
+              // The peer aborted or closed after its A-RELEASE-RQ, while answers due went out:
+              // the association ended as that event says, not by a failure of ours.
+              interrupted = (await endedBeforeSend(err, assoc, channel)).interrupted;
+              break;
+            }
             this.#report({ kind: "released", peer });
             o.onEvent?.({ event: "association-released", peer });
             return "released";
@@ -964,7 +971,7 @@ async function handlerFailed(
       // Ended under a detached handler: the reader of the association sees how.
       status: detached
         ? endedUnderDetached(err, assoc)
-        : await endedUnderHandler(err, assoc, channel),
+        : await endedBeforeSend(err, assoc, channel),
     };
   } catch (error) {
     return { error };
@@ -1068,13 +1075,14 @@ function listenPlainTcp(hostname: string, port: number): TransportListener {
 }
 
 /**
- * A handler's error when the peer ended the association while it worked (an
- * A-ABORT, or a closed connection, read before its response went out: the
- * UL then refuses the send): the event that ended it, as if the handler had
- * received it, so that it is logged as the abort it is (docs/SECURITY_CLASSES.md #8).
- * Any other error is the handler's own and goes on.
+ * A send's error when the peer ended the association before it went out (an
+ * A-ABORT, or a closed connection, read while a handler worked or while
+ * answers due went out before our A-RELEASE-RP: the UL then refuses the
+ * send): the event that ended it, as if it had been received instead, so
+ * that it is logged as the abort it is (docs/SECURITY_CLASSES.md #8). Any
+ * other error is the handler's (or ours) and goes on.
  */
-async function endedUnderHandler(
+async function endedBeforeSend(
   err: unknown,
   assoc: UlAssociation,
   channel: DimseChannel,

@@ -24,8 +24,10 @@ import {
   buildAssociateRq,
   negotiatedAsyncWindow,
 } from "../../lib/ae/negotiation.ts";
+import { type CommandHandler, DicomServer, type ServerEvent } from "../../lib/ae/server.ts";
 import { QUERY_RETRIEVE_SOP_CLASSES } from "../../lib/dicom/uids.ts";
-import type { CFindRq } from "../../lib/dimse/messages.ts";
+import type { CEchoRq, CFindRq } from "../../lib/dimse/messages.ts";
+import { createMemoryLogger } from "../../lib/log/logger.ts";
 import { makeImageFile, MR_IMAGE_STORAGE } from "../../testing/dicom_files.ts";
 import { startFakeScp } from "../../testing/fake_scp.ts";
 
@@ -376,6 +378,69 @@ Deno.test("an A-RELEASE-RQ with two stores outstanding: serve() sends both respo
   }
   assert.equal(await released, "released");
   assert.deepEqual(seen, ["C-STORE-RSP", "C-STORE-RSP", "released"]);
+});
+
+Deno.test("a peer that aborts after its A-RELEASE-RQ while an answer is still due: the association ends as the peer's abort, not as a failure of the server (no A-RELEASE-RP is possible in Sta1)", async () => {
+  const logger = createMemoryLogger({ level: "debug" });
+  const events: ServerEvent[] = [];
+  const echo: CommandHandler = async (message, ctx) => {
+    ctx.detach!();
+    // Answers once the peer's A-ABORT has ended the association (a bounded wait).
+    for (let i = 0; i < 400 && ctx.channel.association.state !== "Sta1"; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.equal(ctx.channel.association.state, "Sta1");
+    await ctx.channel.send(ctx.contextId, {
+      type: "C-ECHO-RSP",
+      messageIdBeingRespondedTo: (message as CEchoRq).messageId,
+      affectedSopClassUid: VERIFICATION_SOP_CLASS,
+      status: 0,
+    });
+    return 0;
+  };
+  const server = DicomServer.start({
+    hostname: "127.0.0.1",
+    port: 0,
+    logger,
+    policy: {
+      aeTitle: "S",
+      maxPdu: 16384,
+      abstractSyntaxes: new Map([[VERIFICATION_SOP_CLASS, [LE]]]),
+      maxOperationsPerformed: 4,
+    },
+    handlers: { "C-ECHO-RQ": echo },
+    acseTimeoutMs: 5_000,
+    onEvent: (e) => events.push(e),
+  });
+  try {
+    const assoc = await associate(`S@127.0.0.1:${server.local.port}`, {
+      abstractSyntaxes: [VERIFICATION_SOP_CLASS],
+      asyncWindow: { invoked: 4 },
+    });
+    const ch = assoc.channel;
+    await ch.send(assoc.contexts[0].id, {
+      type: "C-ECHO-RQ",
+      messageId: 1,
+      affectedSopClassUid: VERIFICATION_SOP_CLASS,
+    });
+    // PS3.8: A-RELEASE-RQ (the server waits for the echo's answer, AR-7), then A-ABORT.
+    const released = ch.association.release().catch(() => "refused");
+    await ch.association.abort();
+    await released;
+    for (let i = 0; i < 400 && !events.some((e) => e.event === "association-ended"); i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  } finally {
+    await server.stop();
+  }
+  const ended = events.filter((e) =>
+    e.event === "association-aborted" || e.event === "association-released"
+  );
+  assert.equal(ended.length, 1, JSON.stringify(events));
+  assert.equal(ended[0].event, "association-aborted");
+  assert.doesNotMatch((ended[0] as { reason: string }).reason, /not allowed|Sta1/);
+  assert.ok(events.some((e) => e.event === "association-ended"), JSON.stringify(events));
+  assert.doesNotMatch(logger.sink.text, /failed:/);
 });
 
 Deno.test("within a window a C-CANCEL-RQ reaches its own outstanding request: the other one completes, the cancelled one ends 0xFE00", async () => {
