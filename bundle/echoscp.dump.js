@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-A5H7ASPS.js";
+} from "./chunk-4O4KWXXC.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

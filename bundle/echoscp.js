@@ -17,7 +17,7 @@ import {
   tlsListen,
   tlsOptionGroup,
   verificationPolicy
-} from "./chunk-A5H7ASPS.js";
+} from "./chunk-4O4KWXXC.js";
 
 // lib/cli/echoscp/main.ts
 // cli/echoscp.ts

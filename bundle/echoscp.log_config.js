@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-A5H7ASPS.js";
+} from "./chunk-4O4KWXXC.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

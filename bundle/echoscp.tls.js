@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-HJTZT5BM.js";
+} from "./chunk-FVRCPM7Z.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-MOL4MDPZ.js";
-import "./chunk-A5H7ASPS.js";
+} from "./chunk-HKG4PDNF.js";
+import "./chunk-4O4KWXXC.js";
 export {
   TlsError,
   TlsTransport,

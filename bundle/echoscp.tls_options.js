@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-MOL4MDPZ.js";
+} from "./chunk-HKG4PDNF.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -20,7 +20,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-A5H7ASPS.js";
+} from "./chunk-4O4KWXXC.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

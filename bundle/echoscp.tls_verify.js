@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-HJTZT5BM.js";
-import "./chunk-MOL4MDPZ.js";
-import "./chunk-A5H7ASPS.js";
+} from "./chunk-FVRCPM7Z.js";
+import "./chunk-HKG4PDNF.js";
+import "./chunk-4O4KWXXC.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

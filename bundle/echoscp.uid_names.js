@@ -3,7 +3,7 @@ import {
   QUERY_RETRIEVE_SOP_CLASSES,
   TRANSFER_SYNTAXES,
   VERIFICATION_SOP_CLASS
-} from "./chunk-A5H7ASPS.js";
+} from "./chunk-4O4KWXXC.js";
 
 // lib/dicom/sop_classes.ts
 // lib/dicom/uid_names.ts

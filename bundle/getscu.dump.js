@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-LM6UHJNO.js";
+} from "./chunk-KJZEGFKV.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -39,7 +39,7 @@ import {
   tlsConnect,
   tlsOptionGroup,
   withProgressLine
-} from "./chunk-LM6UHJNO.js";
+} from "./chunk-KJZEGFKV.js";
 
 // lib/cli/getscu/main.ts
 // cli/getscu.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-LM6UHJNO.js";
+} from "./chunk-KJZEGFKV.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

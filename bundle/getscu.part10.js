@@ -12,7 +12,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-LM6UHJNO.js";
+} from "./chunk-KJZEGFKV.js";
 export {
   DatasetReader,
   DicomFileError,

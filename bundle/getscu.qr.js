@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-LM6UHJNO.js";
+} from "./chunk-KJZEGFKV.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-FLGVWIJB.js";
+} from "./chunk-QAYQYQVP.js";
 import {
   profileVersions
-} from "./chunk-OMRLYXKW.js";
+} from "./chunk-E226SHRS.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-ETH3NKDY.js";
-import "./chunk-LM6UHJNO.js";
+} from "./chunk-L5BLDQRQ.js";
+import "./chunk-KJZEGFKV.js";
 export {
   TlsError,
   TlsTransport,

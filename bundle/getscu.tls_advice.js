@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-GV5STZ4V.js";
-import "./chunk-ETH3NKDY.js";
-import "./chunk-LM6UHJNO.js";
+} from "./chunk-MBVA3HTF.js";
+import "./chunk-L5BLDQRQ.js";
+import "./chunk-KJZEGFKV.js";
 export {
   rootVerdictLine,
   tlsAdvice,

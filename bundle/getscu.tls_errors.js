@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-ETH3NKDY.js";
-import "./chunk-LM6UHJNO.js";
+} from "./chunk-L5BLDQRQ.js";
+import "./chunk-KJZEGFKV.js";
 export {
   TlsError,
   classifyTlsError,

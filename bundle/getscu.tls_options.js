@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-GV5STZ4V.js";
+} from "./chunk-MBVA3HTF.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-OMRLYXKW.js";
+} from "./chunk-E226SHRS.js";
 import {
   TlsError
-} from "./chunk-ETH3NKDY.js";
+} from "./chunk-L5BLDQRQ.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-LM6UHJNO.js";
+} from "./chunk-KJZEGFKV.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-FLGVWIJB.js";
-import "./chunk-OMRLYXKW.js";
-import "./chunk-ETH3NKDY.js";
-import "./chunk-LM6UHJNO.js";
+} from "./chunk-QAYQYQVP.js";
+import "./chunk-E226SHRS.js";
+import "./chunk-L5BLDQRQ.js";
+import "./chunk-KJZEGFKV.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-LM6UHJNO.js";
+} from "./chunk-KJZEGFKV.js";
 export {
   uidLabel,
   uidName

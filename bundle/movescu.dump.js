@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-6JF6WJNQ.js";
+} from "./chunk-WBU5SDIH.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -66,7 +66,7 @@ import {
   tlsOptionGroup,
   verification,
   withProgressLine
-} from "./chunk-6JF6WJNQ.js";
+} from "./chunk-WBU5SDIH.js";
 
 // lib/ae/serve.ts
 // lib/cli/movescu/receiver.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-6JF6WJNQ.js";
+} from "./chunk-WBU5SDIH.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -12,7 +12,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-6JF6WJNQ.js";
+} from "./chunk-WBU5SDIH.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-6JF6WJNQ.js";
+} from "./chunk-WBU5SDIH.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-DBYH376R.js";
+} from "./chunk-PWLH23XP.js";
 import {
   profileVersions
-} from "./chunk-YCMDMKML.js";
+} from "./chunk-Z7MGVJOR.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-PN7EAYG6.js";
-import "./chunk-6JF6WJNQ.js";
+} from "./chunk-HIXZJPYL.js";
+import "./chunk-WBU5SDIH.js";
 export {
   TlsError,
   TlsTransport,

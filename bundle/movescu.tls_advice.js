@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-6LNHO4DM.js";
-import "./chunk-PN7EAYG6.js";
-import "./chunk-6JF6WJNQ.js";
+} from "./chunk-OZNYRCKU.js";
+import "./chunk-HIXZJPYL.js";
+import "./chunk-WBU5SDIH.js";
 export {
   rootVerdictLine,
   tlsAdvice,

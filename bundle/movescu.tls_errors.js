@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-PN7EAYG6.js";
-import "./chunk-6JF6WJNQ.js";
+} from "./chunk-HIXZJPYL.js";
+import "./chunk-WBU5SDIH.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-6LNHO4DM.js";
+} from "./chunk-OZNYRCKU.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-YCMDMKML.js";
+} from "./chunk-Z7MGVJOR.js";
 import {
   TlsError
-} from "./chunk-PN7EAYG6.js";
+} from "./chunk-HIXZJPYL.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-6JF6WJNQ.js";
+} from "./chunk-WBU5SDIH.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-DBYH376R.js";
-import "./chunk-YCMDMKML.js";
-import "./chunk-PN7EAYG6.js";
-import "./chunk-6JF6WJNQ.js";
+} from "./chunk-PWLH23XP.js";
+import "./chunk-Z7MGVJOR.js";
+import "./chunk-HIXZJPYL.js";
+import "./chunk-WBU5SDIH.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

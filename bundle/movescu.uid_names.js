@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-6JF6WJNQ.js";
+} from "./chunk-WBU5SDIH.js";
 export {
   uidLabel,
   uidName

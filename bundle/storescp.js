@@ -27,7 +27,7 @@ import {
   storeScpTransferSyntaxes,
   tlsListen,
   tlsOptionGroup
-} from "./chunk-KVSRGVVU.js";
+} from "./chunk-WUKDPNF7.js";
 
 // lib/cli/storescp/main.ts
 // cli/storescp.ts

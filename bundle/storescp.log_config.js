@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-KVSRGVVU.js";
+} from "./chunk-WUKDPNF7.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

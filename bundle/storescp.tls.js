@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-2ICH6BKR.js";
+} from "./chunk-P2MDRIH2.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-FU7JKTJD.js";
-import "./chunk-KVSRGVVU.js";
+} from "./chunk-MWKBD2HU.js";
+import "./chunk-WUKDPNF7.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-FU7JKTJD.js";
+} from "./chunk-MWKBD2HU.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -20,7 +20,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-KVSRGVVU.js";
+} from "./chunk-WUKDPNF7.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

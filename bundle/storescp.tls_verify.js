@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-2ICH6BKR.js";
-import "./chunk-FU7JKTJD.js";
-import "./chunk-KVSRGVVU.js";
+} from "./chunk-P2MDRIH2.js";
+import "./chunk-MWKBD2HU.js";
+import "./chunk-WUKDPNF7.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

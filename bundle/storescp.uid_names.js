@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-KVSRGVVU.js";
+} from "./chunk-WUKDPNF7.js";
 export {
   uidLabel,
   uidName

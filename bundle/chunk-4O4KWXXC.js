@@ -8186,7 +8186,12 @@ var DicomServer = class _DicomServer {
               const next = settle(f.message, f.outcome);
               if (next instanceof Promise) return await next;
             }
-            await assoc.respondRelease();
+            try {
+              await assoc.respondRelease();
+            } catch (err) {
+              interrupted = (await endedBeforeSend(err, assoc, channel)).interrupted;
+              break;
+            }
             this.#report({
               kind: "released",
               peer
@@ -8243,7 +8248,7 @@ async function handlerFailed(err, detached, assoc, channel) {
   try {
     return {
       // Ended under a detached handler: the reader of the association sees how.
-      status: detached ? endedUnderDetached(err, assoc) : await endedUnderHandler(err, assoc, channel)
+      status: detached ? endedUnderDetached(err, assoc) : await endedBeforeSend(err, assoc, channel)
     };
   } catch (error) {
     return {
@@ -8312,7 +8317,7 @@ function listenPlainTcp(hostname, port) {
     port
   });
 }
-async function endedUnderHandler(err, assoc, channel) {
+async function endedBeforeSend(err, assoc, channel) {
   if (!(err instanceof UlUsageError) || assoc.state !== "Sta1" && assoc.state !== "Sta13") {
     throw err;
   }
