@@ -249,7 +249,7 @@ Deno.test("echoes started while stores stream in a window go out whole between t
   await using server = await serve({
     hostname: "127.0.0.1",
     port: 0,
-    services: [verification(), storage({ store: async () => 0 })],
+    services: [verification(), storage({ store: () => 0 })],
     asyncWindow: 8,
   });
   await using assoc = await associate(`S@127.0.0.1:${server.local.port}`, {
