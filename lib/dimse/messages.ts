@@ -702,10 +702,11 @@ export function decodeMessage(
  * Keeps a set decoded and its message for {@link decodeMessage}: sets of
  * at most 1 KiB whose values are all numbers or strings (a copy would share
  * a list such as OffendingElement with its original, so a set with one is
- * not kept).
+ * not kept), and that name no SOP instance: the next C-STORE-RQ or -RSP
+ * names another, so keeping one would only add copies to every store.
  */
 function remember(bytes: Uint8Array, commandSet: CommandSet, message: DimseMessage): void {
-  if (bytes.length > REUSED_MAX) return;
+  if (bytes.length > REUSED_MAX || commandSet.AffectedSOPInstanceUID !== undefined) return;
   const set = commandSet as Record<string, CommandValue>;
   for (const key in set) if (typeof set[key] === "object") return;
   const idKeyword = "messageId" in message ? "MessageID" : "MessageIDBeingRespondedTo";
