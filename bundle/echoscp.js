@@ -17,7 +17,7 @@ import {
   tlsListen,
   tlsOptionGroup,
   verificationPolicy
-} from "./chunk-4O4KWXXC.js";
+} from "./chunk-LQKMJ3K4.js";
 
 // lib/cli/echoscp/main.ts
 // cli/echoscp.ts

@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-FVRCPM7Z.js";
+} from "./chunk-7WVNTVEL.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-HKG4PDNF.js";
-import "./chunk-4O4KWXXC.js";
+} from "./chunk-QDXG4QKI.js";
+import "./chunk-LQKMJ3K4.js";
 export {
   TlsError,
   TlsTransport,

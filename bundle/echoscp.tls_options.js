@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-HKG4PDNF.js";
+} from "./chunk-QDXG4QKI.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -20,7 +20,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-4O4KWXXC.js";
+} from "./chunk-LQKMJ3K4.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

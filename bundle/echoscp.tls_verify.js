@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-FVRCPM7Z.js";
-import "./chunk-HKG4PDNF.js";
-import "./chunk-4O4KWXXC.js";
+} from "./chunk-7WVNTVEL.js";
+import "./chunk-QDXG4QKI.js";
+import "./chunk-LQKMJ3K4.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-Y3HH3475.js";
+} from "./chunk-DP3P7ZQP.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-Y3HH3475.js";
+} from "./chunk-DP3P7ZQP.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

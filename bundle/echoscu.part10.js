@@ -12,8 +12,8 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-WAFDVFIS.js";
-import "./chunk-Y3HH3475.js";
+} from "./chunk-3CKVF2JJ.js";
+import "./chunk-DP3P7ZQP.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-ZWQB54UO.js";
+} from "./chunk-JDQWN3UZ.js";
 import {
   profileVersions
-} from "./chunk-F4C5Q5JO.js";
+} from "./chunk-BAXMIWYO.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-JNSEZMQZ.js";
-import "./chunk-Y3HH3475.js";
+} from "./chunk-R63UXALK.js";
+import "./chunk-DP3P7ZQP.js";
 export {
   TlsError,
   TlsTransport,

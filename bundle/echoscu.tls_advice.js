@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-DQMLECY6.js";
-import "./chunk-JNSEZMQZ.js";
-import "./chunk-Y3HH3475.js";
+} from "./chunk-JCWOW5SR.js";
+import "./chunk-R63UXALK.js";
+import "./chunk-DP3P7ZQP.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-JNSEZMQZ.js";
-import "./chunk-Y3HH3475.js";
+} from "./chunk-R63UXALK.js";
+import "./chunk-DP3P7ZQP.js";
 export {
   TlsError,
   classifyTlsError,

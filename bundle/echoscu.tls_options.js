@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-DQMLECY6.js";
+} from "./chunk-JCWOW5SR.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-F4C5Q5JO.js";
+} from "./chunk-BAXMIWYO.js";
 import {
   TlsError
-} from "./chunk-JNSEZMQZ.js";
+} from "./chunk-R63UXALK.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-Y3HH3475.js";
+} from "./chunk-DP3P7ZQP.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

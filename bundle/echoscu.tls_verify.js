@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-ZWQB54UO.js";
-import "./chunk-F4C5Q5JO.js";
-import "./chunk-JNSEZMQZ.js";
-import "./chunk-Y3HH3475.js";
+} from "./chunk-JDQWN3UZ.js";
+import "./chunk-BAXMIWYO.js";
+import "./chunk-R63UXALK.js";
+import "./chunk-DP3P7ZQP.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -3,7 +3,7 @@ import {
   QUERY_RETRIEVE_SOP_CLASSES,
   TRANSFER_SYNTAXES,
   VERIFICATION_SOP_CLASS
-} from "./chunk-Y3HH3475.js";
+} from "./chunk-DP3P7ZQP.js";
 
 // lib/dicom/sop_classes.ts
 // lib/dicom/uid_names.ts

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-X2OLXEJ6.js";
+} from "./chunk-JAARK25O.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -49,7 +49,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   uidName
-} from "./chunk-X2OLXEJ6.js";
+} from "./chunk-JAARK25O.js";
 
 // lib/dicom/json_model.ts
 // lib/cli/findscu/engine.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-X2OLXEJ6.js";
+} from "./chunk-JAARK25O.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -12,7 +12,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-X2OLXEJ6.js";
+} from "./chunk-JAARK25O.js";
 export {
   DatasetReader,
   DicomFileError,

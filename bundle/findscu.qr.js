@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-X2OLXEJ6.js";
+} from "./chunk-JAARK25O.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-OAOZBOVO.js";
+} from "./chunk-T3KVNWKQ.js";
 import {
   profileVersions
-} from "./chunk-3XIH7E4X.js";
+} from "./chunk-7S4OG4Z7.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-X553ZZZC.js";
-import "./chunk-X2OLXEJ6.js";
+} from "./chunk-IAQDTPJN.js";
+import "./chunk-JAARK25O.js";
 export {
   TlsError,
   TlsTransport,

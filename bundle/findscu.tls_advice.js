@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-RCCIB7T5.js";
-import "./chunk-X553ZZZC.js";
-import "./chunk-X2OLXEJ6.js";
+} from "./chunk-HWIXSNMK.js";
+import "./chunk-IAQDTPJN.js";
+import "./chunk-JAARK25O.js";
 export {
   rootVerdictLine,
   tlsAdvice,

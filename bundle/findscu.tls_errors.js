@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-X553ZZZC.js";
-import "./chunk-X2OLXEJ6.js";
+} from "./chunk-IAQDTPJN.js";
+import "./chunk-JAARK25O.js";
 export {
   TlsError,
   classifyTlsError,

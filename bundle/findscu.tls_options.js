@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-RCCIB7T5.js";
+} from "./chunk-HWIXSNMK.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-3XIH7E4X.js";
+} from "./chunk-7S4OG4Z7.js";
 import {
   TlsError
-} from "./chunk-X553ZZZC.js";
+} from "./chunk-IAQDTPJN.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-X2OLXEJ6.js";
+} from "./chunk-JAARK25O.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

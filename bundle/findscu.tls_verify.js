@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-OAOZBOVO.js";
-import "./chunk-3XIH7E4X.js";
-import "./chunk-X553ZZZC.js";
-import "./chunk-X2OLXEJ6.js";
+} from "./chunk-T3KVNWKQ.js";
+import "./chunk-7S4OG4Z7.js";
+import "./chunk-IAQDTPJN.js";
+import "./chunk-JAARK25O.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-X2OLXEJ6.js";
+} from "./chunk-JAARK25O.js";
 export {
   uidLabel,
   uidName

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-KJZEGFKV.js";
+} from "./chunk-2HDJFOHG.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

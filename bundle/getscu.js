@@ -39,7 +39,7 @@ import {
   tlsConnect,
   tlsOptionGroup,
   withProgressLine
-} from "./chunk-KJZEGFKV.js";
+} from "./chunk-2HDJFOHG.js";
 
 // lib/cli/getscu/main.ts
 // cli/getscu.ts

@@ -12,7 +12,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-KJZEGFKV.js";
+} from "./chunk-2HDJFOHG.js";
 export {
   DatasetReader,
   DicomFileError,

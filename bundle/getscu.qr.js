@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-KJZEGFKV.js";
+} from "./chunk-2HDJFOHG.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-QAYQYQVP.js";
+} from "./chunk-6FR4UVX3.js";
 import {
   profileVersions
-} from "./chunk-E226SHRS.js";
+} from "./chunk-LBAF4PS4.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-L5BLDQRQ.js";
-import "./chunk-KJZEGFKV.js";
+} from "./chunk-NS2SBTP7.js";
+import "./chunk-2HDJFOHG.js";
 export {
   TlsError,
   TlsTransport,

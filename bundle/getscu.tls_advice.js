@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-MBVA3HTF.js";
-import "./chunk-L5BLDQRQ.js";
-import "./chunk-KJZEGFKV.js";
+} from "./chunk-7LPX62CM.js";
+import "./chunk-NS2SBTP7.js";
+import "./chunk-2HDJFOHG.js";
 export {
   rootVerdictLine,
   tlsAdvice,

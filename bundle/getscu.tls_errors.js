@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-L5BLDQRQ.js";
-import "./chunk-KJZEGFKV.js";
+} from "./chunk-NS2SBTP7.js";
+import "./chunk-2HDJFOHG.js";
 export {
   TlsError,
   classifyTlsError,

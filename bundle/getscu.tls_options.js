@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-MBVA3HTF.js";
+} from "./chunk-7LPX62CM.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-E226SHRS.js";
+} from "./chunk-LBAF4PS4.js";
 import {
   TlsError
-} from "./chunk-L5BLDQRQ.js";
+} from "./chunk-NS2SBTP7.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-KJZEGFKV.js";
+} from "./chunk-2HDJFOHG.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-QAYQYQVP.js";
-import "./chunk-E226SHRS.js";
-import "./chunk-L5BLDQRQ.js";
-import "./chunk-KJZEGFKV.js";
+} from "./chunk-6FR4UVX3.js";
+import "./chunk-LBAF4PS4.js";
+import "./chunk-NS2SBTP7.js";
+import "./chunk-2HDJFOHG.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-KJZEGFKV.js";
+} from "./chunk-2HDJFOHG.js";
 export {
   uidLabel,
   uidName

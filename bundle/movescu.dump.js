@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-WBU5SDIH.js";
+} from "./chunk-TW43OD2P.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -66,7 +66,7 @@ import {
   tlsOptionGroup,
   verification,
   withProgressLine
-} from "./chunk-WBU5SDIH.js";
+} from "./chunk-TW43OD2P.js";
 
 // lib/ae/serve.ts
 // lib/cli/movescu/receiver.ts

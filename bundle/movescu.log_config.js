@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-WBU5SDIH.js";
+} from "./chunk-TW43OD2P.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -12,7 +12,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-WBU5SDIH.js";
+} from "./chunk-TW43OD2P.js";
 export {
   DatasetReader,
   DicomFileError,

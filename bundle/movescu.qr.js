@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-WBU5SDIH.js";
+} from "./chunk-TW43OD2P.js";
 export {
   QUERY_MODELS,
   find,

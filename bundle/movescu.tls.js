@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-PWLH23XP.js";
+} from "./chunk-TYJMFURW.js";
 import {
   profileVersions
-} from "./chunk-Z7MGVJOR.js";
+} from "./chunk-S756B33Q.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-HIXZJPYL.js";
-import "./chunk-WBU5SDIH.js";
+} from "./chunk-KFFZ6AC4.js";
+import "./chunk-TW43OD2P.js";
 export {
   TlsError,
   TlsTransport,

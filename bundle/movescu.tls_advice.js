@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-OZNYRCKU.js";
-import "./chunk-HIXZJPYL.js";
-import "./chunk-WBU5SDIH.js";
+} from "./chunk-ECKNKQXD.js";
+import "./chunk-KFFZ6AC4.js";
+import "./chunk-TW43OD2P.js";
 export {
   rootVerdictLine,
   tlsAdvice,

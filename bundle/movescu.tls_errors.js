@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-HIXZJPYL.js";
-import "./chunk-WBU5SDIH.js";
+} from "./chunk-KFFZ6AC4.js";
+import "./chunk-TW43OD2P.js";
 export {
   TlsError,
   classifyTlsError,

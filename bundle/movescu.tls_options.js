@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-OZNYRCKU.js";
+} from "./chunk-ECKNKQXD.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-Z7MGVJOR.js";
+} from "./chunk-S756B33Q.js";
 import {
   TlsError
-} from "./chunk-HIXZJPYL.js";
+} from "./chunk-KFFZ6AC4.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-WBU5SDIH.js";
+} from "./chunk-TW43OD2P.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

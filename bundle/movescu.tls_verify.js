@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-PWLH23XP.js";
-import "./chunk-Z7MGVJOR.js";
-import "./chunk-HIXZJPYL.js";
-import "./chunk-WBU5SDIH.js";
+} from "./chunk-TYJMFURW.js";
+import "./chunk-S756B33Q.js";
+import "./chunk-KFFZ6AC4.js";
+import "./chunk-TW43OD2P.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-WBU5SDIH.js";
+} from "./chunk-TW43OD2P.js";
 export {
   uidLabel,
   uidName

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-WUKDPNF7.js";
+} from "./chunk-3ANGMLTX.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

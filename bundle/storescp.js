@@ -27,7 +27,7 @@ import {
   storeScpTransferSyntaxes,
   tlsListen,
   tlsOptionGroup
-} from "./chunk-WUKDPNF7.js";
+} from "./chunk-3ANGMLTX.js";
 
 // lib/cli/storescp/main.ts
 // cli/storescp.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-WUKDPNF7.js";
+} from "./chunk-3ANGMLTX.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-P2MDRIH2.js";
+} from "./chunk-5DAHOSNS.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-MWKBD2HU.js";
-import "./chunk-WUKDPNF7.js";
+} from "./chunk-N554F7LI.js";
+import "./chunk-3ANGMLTX.js";
 export {
   TlsError,
   TlsTransport,

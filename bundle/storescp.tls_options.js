@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-MWKBD2HU.js";
+} from "./chunk-N554F7LI.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -20,7 +20,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-WUKDPNF7.js";
+} from "./chunk-3ANGMLTX.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

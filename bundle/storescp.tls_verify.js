@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-P2MDRIH2.js";
-import "./chunk-MWKBD2HU.js";
-import "./chunk-WUKDPNF7.js";
+} from "./chunk-5DAHOSNS.js";
+import "./chunk-N554F7LI.js";
+import "./chunk-3ANGMLTX.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

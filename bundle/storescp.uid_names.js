@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-WUKDPNF7.js";
+} from "./chunk-3ANGMLTX.js";
 export {
   uidLabel,
   uidName

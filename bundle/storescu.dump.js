@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-H4UP3MC2.js";
+} from "./chunk-43CBMAUL.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

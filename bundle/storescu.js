@@ -81,7 +81,7 @@ import {
   tsEncoding,
   uidName,
   withProgressLine
-} from "./chunk-H4UP3MC2.js";
+} from "./chunk-43CBMAUL.js";
 
 // lib/cli/storescu/contexts.ts
 // lib/dicom/transcode.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-H4UP3MC2.js";
+} from "./chunk-43CBMAUL.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

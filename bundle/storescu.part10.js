@@ -12,7 +12,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-H4UP3MC2.js";
+} from "./chunk-43CBMAUL.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -26,7 +26,7 @@ import {
   tagVr,
   tsEncoding,
   vrInfo
-} from "./chunk-H4UP3MC2.js";
+} from "./chunk-43CBMAUL.js";
 
 // lib/dicom/charset.ts
 // lib/dicom/dataset.ts

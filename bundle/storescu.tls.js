@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-2VX5UBO6.js";
+} from "./chunk-YEB36CIK.js";
 import {
   profileVersions
-} from "./chunk-L76IHCNM.js";
+} from "./chunk-7E7LZH5J.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-MRJZNVDN.js";
-import "./chunk-H4UP3MC2.js";
+} from "./chunk-7NPGMMEG.js";
+import "./chunk-43CBMAUL.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-W7XXR3IQ.js";
-import "./chunk-MRJZNVDN.js";
-import "./chunk-H4UP3MC2.js";
+} from "./chunk-J5HA3H4Z.js";
+import "./chunk-7NPGMMEG.js";
+import "./chunk-43CBMAUL.js";
 export {
   rootVerdictLine,
   tlsAdvice,

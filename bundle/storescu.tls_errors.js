@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-MRJZNVDN.js";
-import "./chunk-H4UP3MC2.js";
+} from "./chunk-7NPGMMEG.js";
+import "./chunk-43CBMAUL.js";
 export {
   TlsError,
   classifyTlsError,

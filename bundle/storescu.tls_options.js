@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-W7XXR3IQ.js";
+} from "./chunk-J5HA3H4Z.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-L76IHCNM.js";
+} from "./chunk-7E7LZH5J.js";
 import {
   TlsError
-} from "./chunk-MRJZNVDN.js";
+} from "./chunk-7NPGMMEG.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-H4UP3MC2.js";
+} from "./chunk-43CBMAUL.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

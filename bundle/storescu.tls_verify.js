@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-2VX5UBO6.js";
-import "./chunk-L76IHCNM.js";
-import "./chunk-MRJZNVDN.js";
-import "./chunk-H4UP3MC2.js";
+} from "./chunk-YEB36CIK.js";
+import "./chunk-7E7LZH5J.js";
+import "./chunk-7NPGMMEG.js";
+import "./chunk-43CBMAUL.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

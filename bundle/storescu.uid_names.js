@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-H4UP3MC2.js";
+} from "./chunk-43CBMAUL.js";
 export {
   uidLabel,
   uidName
