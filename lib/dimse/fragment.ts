@@ -180,20 +180,6 @@ export interface DataEvent {
 /** What {@linkcode MessageAssembler.push} reports. */
 export type AssemblyEvent = CommandEvent | DataEvent;
 
-/** Where the assembler is in the message sequence of PS3.7 8.1. */
-type AssemblerState =
-  | { phase: "idle"; afterNoDataset: boolean }
-  | CommandState
-  | { phase: "data"; contextId: number };
-
-/** Gathering the fragments of a command set. */
-interface CommandState {
-  phase: "command";
-  contextId: number;
-  fragments: Uint8Array[];
-  length: number;
-}
-
 /** Throws a `sequence` error. */
 function sequenceError(message: string): never {
   throw new DimseDecodeError("sequence", message);
@@ -214,7 +200,21 @@ function sequenceError(message: string): never {
  */
 export class MessageAssembler {
   readonly #maxCommandSetLength: number;
-  #state: AssemblerState = { phase: "idle", afterNoDataset: false };
+  // Where the assembler is in the message sequence of PS3.7 8.1, in fields of its own rather
+  // than a state object per phase: every message passes through here on both sides, and the
+  // objects (a state per command and per data set, a fragment list, the event spread from a
+  // base) were ~470 B of an echo's ~7.1 KB on the SCU (sampled heap profile).
+  #phase: "idle" | "command" | "data" = "idle";
+  /** In "idle": the last command said no data set follows (names the fault of a data PDV). */
+  #afterNoDataset = false;
+  /** The presentation context of the message under way ("command", "data"). */
+  #contextId = 0;
+  /** The command set's first fragment ("command"); nearly every command set has no other. */
+  #first: Uint8Array | undefined;
+  /** The fragments after the first, when there are any. */
+  #more: Uint8Array[] | undefined;
+  /** Bytes of the command set gathered so far. */
+  #length = 0;
 
   /**
    * Creates an assembler waiting for a command.
@@ -232,7 +232,7 @@ export class MessageAssembler {
 
   /** True between messages: no command set or data set is partially received. */
   get idle(): boolean {
-    return this.#state.phase === "idle";
+    return this.#phase === "idle";
   }
 
   /**
@@ -253,68 +253,66 @@ export class MessageAssembler {
    * @throws DimseDecodeError as `push`.
    */
   take(pdv: Pdv): AssemblyEvent | undefined {
-    const state = this.#state;
-    switch (state.phase) {
-      case "idle": {
+    switch (this.#phase) {
+      case "idle":
         if (!pdv.isCommand) {
           sequenceError(
-            state.afterNoDataset
+            this.#afterNoDataset
               ? `data PDV on context ${pdv.contextId} but the command said no data set follows`
               : `data PDV on context ${pdv.contextId} before any command`,
           );
         }
-        const gathering: CommandState = {
-          phase: "command",
-          contextId: pdv.contextId,
-          fragments: [],
-          length: 0,
-        };
-        this.#state = gathering;
-        return this.#pushCommand(gathering, pdv);
-      }
+        this.#phase = "command";
+        this.#contextId = pdv.contextId;
+        this.#length = 0;
+        return this.#pushCommand(pdv);
       case "command":
         if (!pdv.isCommand) {
           sequenceError(
             `data PDV on context ${pdv.contextId} before the command set was complete`,
           );
         }
-        if (pdv.contextId !== state.contextId) {
+        if (pdv.contextId !== this.#contextId) {
           sequenceError(
             `command fragment on context ${pdv.contextId}, ` +
-              `previous fragments on context ${state.contextId}`,
+              `previous fragments on context ${this.#contextId}`,
           );
         }
-        return this.#pushCommand(state, pdv);
+        return this.#pushCommand(pdv);
       case "data":
         if (pdv.isCommand) {
           sequenceError(
             `command PDV on context ${pdv.contextId} while the data set on context ` +
-              `${state.contextId} is incomplete`,
+              `${this.#contextId} is incomplete`,
           );
         }
-        if (pdv.contextId !== state.contextId) {
+        if (pdv.contextId !== this.#contextId) {
           sequenceError(
-            `data PDV on context ${pdv.contextId}, its command was on context ${state.contextId}`,
+            `data PDV on context ${pdv.contextId}, its command was on context ${this.#contextId}`,
           );
         }
-        if (pdv.isLast) this.#state = { phase: "idle", afterNoDataset: false };
+        if (pdv.isLast) {
+          this.#phase = "idle";
+          this.#afterNoDataset = false;
+        }
         return { kind: "data", contextId: pdv.contextId, chunk: pdv.data, last: pdv.isLast };
     }
   }
 
   /** Adds a command fragment; decodes the command set on the last one. */
-  #pushCommand(state: CommandState, pdv: Pdv): AssemblyEvent | undefined {
-    if (state.length + pdv.data.length > this.#maxCommandSetLength) {
-      sequenceError(
-        `command set exceeds ${this.#maxCommandSetLength} bytes ` +
-          `(${state.length + pdv.data.length} so far)`,
-      );
+  #pushCommand(pdv: Pdv): AssemblyEvent | undefined {
+    const length = this.#length + pdv.data.length;
+    if (length > this.#maxCommandSetLength) {
+      sequenceError(`command set exceeds ${this.#maxCommandSetLength} bytes (${length} so far)`);
     }
-    state.fragments.push(pdv.data);
-    state.length += pdv.data.length;
+    this.#length = length;
+    if (this.#first === undefined) this.#first = pdv.data;
+    else (this.#more ??= []).push(pdv.data);
     if (!pdv.isLast) return undefined;
 
-    const bytes = state.fragments.length === 1 ? state.fragments[0] : concatBytes(state.fragments);
+    const more = this.#more;
+    const bytes = more === undefined ? this.#first : concatBytes([this.#first, ...more]);
+    this.#first = this.#more = undefined;
     const decoded = decodeMessage(bytes, { maxLength: this.#maxCommandSetLength });
     const commandSet = decoded.commandSet;
     const dataSetType = commandSet.CommandDataSetType;
@@ -326,17 +324,12 @@ export class MessageAssembler {
       );
     }
     const datasetFollows = dataSetType !== NO_DATASET;
-    this.#state = datasetFollows
-      ? { phase: "data", contextId: state.contextId }
-      : { phase: "idle", afterNoDataset: true };
-    const base = {
-      kind: "command",
-      contextId: state.contextId,
-      commandSet,
-      datasetFollows,
-    } as const;
+    this.#phase = datasetFollows ? "data" : "idle";
+    this.#afterNoDataset = !datasetFollows;
+    const contextId = this.#contextId;
+    // One object, made whole (a literal of each shape, no base spread into it).
     return decoded.error === undefined
-      ? { ...base, message: decoded.message }
-      : { ...base, error: decoded.error };
+      ? { kind: "command", contextId, commandSet, datasetFollows, message: decoded.message }
+      : { kind: "command", contextId, commandSet, datasetFollows, error: decoded.error };
   }
 }

@@ -289,6 +289,32 @@ Deno.test("reassembly: messages back to back, on different contexts", () => {
   ]);
 });
 
+Deno.test("reassembly: fragmented command sets back to back each decode alone, each within the limit", () => {
+  // The assembler keeps one command set's fragments and length at a time: each message must
+  // start from nothing (no fragment or byte count of the one before).
+  const echoLength = commandBytes(ECHO_RQ).length;
+  const storeLength = commandBytes(STORE_RQ).length;
+  const assembler = new MessageAssembler({
+    maxCommandSetLength: Math.max(echoLength, storeLength),
+  });
+  const messages: DimseMessage[] = [
+    ECHO_RQ,
+    { ...ECHO_RQ, messageId: 7 },
+    STORE_RQ,
+    ECHO_RQ,
+  ];
+  const pdvs = [
+    ...pdvsOf(1, messages[0], undefined, 2),
+    ...pdvsOf(3, messages[1]),
+    ...pdvsOf(1, messages[2], new Uint8Array(0), 10),
+    ...pdvsOf(5, messages[3], undefined, echoLength),
+  ];
+  const commands = pushAll(assembler, pdvs).filter((e) => e.kind === "command");
+  assert.deepEqual(commands.map((e) => e.kind === "command" && e.message), messages);
+  assert.deepEqual(commands.map((e) => e.contextId), [1, 3, 1, 5]);
+  assert.ok(assembler.idle);
+});
+
 Deno.test("reassembly: an unknown command is reported with its error, its data still tracked", () => {
   const assembler = new MessageAssembler();
   // N-ACTION-RQ (PS3.7 E.1): a valid command field that we do not support.
