@@ -57,22 +57,28 @@ const pdvItem: Field<Pdv> = {
  */
 export function readPdvs(bytes: Uint8Array, start: number, end: number): Pdv[] | undefined {
   if (start >= end) return undefined;
-  const pdvs: Pdv[] = [];
+  // The list is made once the items are known: a PDU of one PDV (every command, nearly every
+  // data PDU) gets a list of exactly one, not an empty one grown by a push (room for 17).
+  let first: Pdv | undefined;
+  let more: Pdv[] | undefined;
   for (let at = start; at < end;) {
     if (end - at < 6) return undefined;
     const length = readU32(bytes, at, false);
     const item = at + 4;
     if (length < 2 || length > end - item) return undefined;
     const control = bytes[item + 1];
-    pdvs.push({
+    const pdv: Pdv = {
       contextId: bytes[item],
       isCommand: (control & COMMAND_BIT) !== 0,
       isLast: (control & LAST_BIT) !== 0,
       data: bytes.subarray(item + 2, item + length),
-    });
+    };
+    if (first === undefined) first = pdv;
+    else if (more === undefined) more = [first, pdv];
+    else more.push(pdv);
     at = item + length;
   }
-  return pdvs;
+  return more ?? [first!];
 }
 
 /** P-DATA-TF body; an empty one is invalid (9.3.5: "one or more" PDV items). */

@@ -18,6 +18,7 @@ import {
 import { PduDecodeError } from "./errors.ts";
 import { readPdvs } from "./pdata.ts";
 import { readU32, Slab } from "../util/bytes.ts";
+import { Fifo } from "../util/fifo.ts";
 import { ABORT_REASON, type Pdu, PDU_TYPE } from "./types.ts";
 
 const PDATA_TF = PDU_TYPE["P-DATA-TF"];
@@ -166,7 +167,9 @@ function tooLong(name: string, length: number, limit: number, what: string): Pdu
 export class PduReader {
   #limits: PduLimits;
   /** Chunks not yet consumed; bytes before #head in the first one are consumed. */
-  #chunks: Uint8Array[] = [];
+  // A ring, not an array: every read pushes its chunk and takes it off again, and an array
+  // emptied by shift() allocates a new backing store (~150 B) at its next push.
+  #chunks = new Fifo<Uint8Array>();
   #head = 0;
   #queued = 0;
   readonly #header = new Uint8Array(PDU_HEADER_LENGTH);
@@ -428,7 +431,7 @@ export class PduReader {
    * copy. Anything less (or a type or length to reject) takes the general path.
    */
   #wholeInHead(): ReadPdu | null {
-    const chunk = this.#chunks[0];
+    const chunk = this.#chunks.peek();
     const start = this.#head;
     if (chunk === undefined || chunk.length - start < PDU_HEADER_LENGTH) return null;
     if (pduTypeName(chunk[start]) === undefined) return null;
@@ -513,7 +516,7 @@ export class PduReader {
   #take(dest: Uint8Array): number {
     let done = 0;
     while (done < dest.length && this.#chunks.length > 0) {
-      const chunk = this.#chunks[0];
+      const chunk = this.#chunks.peek()!;
       const n = Math.min(dest.length - done, chunk.length - this.#head);
       dest.set(chunk.subarray(this.#head, this.#head + n), done);
       done += n;
