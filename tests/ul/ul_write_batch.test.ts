@@ -248,6 +248,37 @@ Deno.test("a P-DATA accepted before the association ended, its write due after, 
   assert.match(err.message, /Sta1/);
 });
 
+Deno.test("a write the transport fails ends the association once (Evt17), its line names the PDU, the batch behind it fails", async () => {
+  const h = await requestorInSta6();
+  // The first write is held, then fails as a connection reset does.
+  let fail!: (err: Error) => void;
+  const held = new Promise<void>((_, reject) => fail = reject);
+  const write = h.ours.write.bind(h.ours);
+  let writes = 0;
+  h.ours.write = (data: Uint8Array) => writes++ === 0 ? held : write(data);
+  const a = h.assoc.sendPData(pdata(1));
+  const aFailed = a.then(() => undefined, (err: unknown) => err);
+  await new Promise((r) => setTimeout(r, 0));
+  // Queued behind the held write: one batch, waiting for its turn.
+  const b = h.assoc.sendPData(pdata(2));
+  const c = h.assoc.sendPData(pdata(3));
+  assert.equal(b, c, "one batch");
+  const bFailed = b.then(() => undefined, (err: unknown) => err);
+  fail(new Deno.errors.ConnectionReset("connection reset by peer"));
+  assert.ok((await aFailed) instanceof Deno.errors.ConnectionReset);
+  const err = await bFailed;
+  assert.ok(err instanceof UlUsageError, `${err}`);
+  assert.match(err.message, /Sta1/);
+  assert.equal(writes, 1, "nothing written after the failure");
+  const lost = h.trace.steps.filter((t) => t.event === "Evt17");
+  assert.equal(lost.length, 1);
+  assert.equal(lost[0].state, "Sta6");
+  assert.ok(
+    h.logs.includes("D: writing P-DATA-TF failed: connection reset by peer"),
+    h.logs.join("\n"),
+  );
+});
+
 Deno.test("P-DATA-TFs are sized, checked and written without iterating their PDV lists (an iterator per loop with Maglev as top tier)", async () => {
   const h = await requestorInSta6();
   const writes = recordWrites(h);
