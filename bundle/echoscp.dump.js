@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-LQKMJ3K4.js";
+} from "./chunk-BNPRNMWQ.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -17,7 +17,7 @@ import {
   tlsListen,
   tlsOptionGroup,
   verificationPolicy
-} from "./chunk-LQKMJ3K4.js";
+} from "./chunk-BNPRNMWQ.js";
 
 // lib/cli/echoscp/main.ts
 // cli/echoscp.ts

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-LQKMJ3K4.js";
+} from "./chunk-BNPRNMWQ.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-7WVNTVEL.js";
+} from "./chunk-6UVQWNMP.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-QDXG4QKI.js";
-import "./chunk-LQKMJ3K4.js";
+} from "./chunk-PQHFUCLJ.js";
+import "./chunk-BNPRNMWQ.js";
 export {
   TlsError,
   TlsTransport,

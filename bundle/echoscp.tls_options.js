@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-QDXG4QKI.js";
+} from "./chunk-PQHFUCLJ.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -20,7 +20,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-LQKMJ3K4.js";
+} from "./chunk-BNPRNMWQ.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

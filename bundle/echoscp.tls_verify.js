@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-7WVNTVEL.js";
-import "./chunk-QDXG4QKI.js";
-import "./chunk-LQKMJ3K4.js";
+} from "./chunk-6UVQWNMP.js";
+import "./chunk-PQHFUCLJ.js";
+import "./chunk-BNPRNMWQ.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

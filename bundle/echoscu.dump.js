@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-DP3P7ZQP.js";
+} from "./chunk-BYUK5KNR.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-DP3P7ZQP.js";
+} from "./chunk-BYUK5KNR.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

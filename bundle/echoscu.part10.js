@@ -12,8 +12,8 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-3CKVF2JJ.js";
-import "./chunk-DP3P7ZQP.js";
+} from "./chunk-WRSY7LSF.js";
+import "./chunk-BYUK5KNR.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -17,7 +17,7 @@ import {
   tagVr,
   tsEncoding,
   vrInfo
-} from "./chunk-3CKVF2JJ.js";
+} from "./chunk-WRSY7LSF.js";
 import {
   NoPresentationContext,
   PRIORITY,
@@ -25,7 +25,7 @@ import {
   QUERY_RETRIEVE_SOP_CLASSES,
   UNCOMPRESSED_TRANSFER_SYNTAXES,
   concatBytes
-} from "./chunk-DP3P7ZQP.js";
+} from "./chunk-BYUK5KNR.js";
 
 // lib/dicom/multi_vr.ts
 var PIXEL_REPRESENTATION = 2621699;

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-JDQWN3UZ.js";
+} from "./chunk-5GSGNSM3.js";
 import {
   profileVersions
-} from "./chunk-BAXMIWYO.js";
+} from "./chunk-366JB76C.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-R63UXALK.js";
-import "./chunk-DP3P7ZQP.js";
+} from "./chunk-37CT6L75.js";
+import "./chunk-BYUK5KNR.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-JCWOW5SR.js";
-import "./chunk-R63UXALK.js";
-import "./chunk-DP3P7ZQP.js";
+} from "./chunk-BB2QFLQG.js";
+import "./chunk-37CT6L75.js";
+import "./chunk-BYUK5KNR.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-R63UXALK.js";
-import "./chunk-DP3P7ZQP.js";
+} from "./chunk-37CT6L75.js";
+import "./chunk-BYUK5KNR.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-JCWOW5SR.js";
+} from "./chunk-BB2QFLQG.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-BAXMIWYO.js";
+} from "./chunk-366JB76C.js";
 import {
   TlsError
-} from "./chunk-R63UXALK.js";
+} from "./chunk-37CT6L75.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-DP3P7ZQP.js";
+} from "./chunk-BYUK5KNR.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-JDQWN3UZ.js";
-import "./chunk-BAXMIWYO.js";
-import "./chunk-R63UXALK.js";
-import "./chunk-DP3P7ZQP.js";
+} from "./chunk-5GSGNSM3.js";
+import "./chunk-366JB76C.js";
+import "./chunk-37CT6L75.js";
+import "./chunk-BYUK5KNR.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -3,7 +3,7 @@ import {
   QUERY_RETRIEVE_SOP_CLASSES,
   TRANSFER_SYNTAXES,
   VERIFICATION_SOP_CLASS
-} from "./chunk-DP3P7ZQP.js";
+} from "./chunk-BYUK5KNR.js";
 
 // lib/dicom/sop_classes.ts
 // lib/dicom/uid_names.ts

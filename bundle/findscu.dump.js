@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-JAARK25O.js";
+} from "./chunk-3VRCEM46.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -49,7 +49,7 @@ import {
   tlsJson,
   tlsOptionGroup,
   uidName
-} from "./chunk-JAARK25O.js";
+} from "./chunk-3VRCEM46.js";
 
 // lib/dicom/json_model.ts
 // lib/cli/findscu/engine.ts

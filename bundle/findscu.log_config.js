@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-JAARK25O.js";
+} from "./chunk-3VRCEM46.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -12,7 +12,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-JAARK25O.js";
+} from "./chunk-3VRCEM46.js";
 export {
   DatasetReader,
   DicomFileError,

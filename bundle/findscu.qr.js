@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-JAARK25O.js";
+} from "./chunk-3VRCEM46.js";
 export {
   QUERY_MODELS,
   find,

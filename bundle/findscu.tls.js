@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-T3KVNWKQ.js";
+} from "./chunk-6LQRHJRO.js";
 import {
   profileVersions
-} from "./chunk-7S4OG4Z7.js";
+} from "./chunk-QZTU7VDQ.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-IAQDTPJN.js";
-import "./chunk-JAARK25O.js";
+} from "./chunk-KJNRPWDD.js";
+import "./chunk-3VRCEM46.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-HWIXSNMK.js";
-import "./chunk-IAQDTPJN.js";
-import "./chunk-JAARK25O.js";
+} from "./chunk-URS4ESAA.js";
+import "./chunk-KJNRPWDD.js";
+import "./chunk-3VRCEM46.js";
 export {
   rootVerdictLine,
   tlsAdvice,

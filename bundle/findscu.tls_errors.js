@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-IAQDTPJN.js";
-import "./chunk-JAARK25O.js";
+} from "./chunk-KJNRPWDD.js";
+import "./chunk-3VRCEM46.js";
 export {
   TlsError,
   classifyTlsError,

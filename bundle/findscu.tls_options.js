@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-HWIXSNMK.js";
+} from "./chunk-URS4ESAA.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-7S4OG4Z7.js";
+} from "./chunk-QZTU7VDQ.js";
 import {
   TlsError
-} from "./chunk-IAQDTPJN.js";
+} from "./chunk-KJNRPWDD.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-JAARK25O.js";
+} from "./chunk-3VRCEM46.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

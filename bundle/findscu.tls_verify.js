@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-T3KVNWKQ.js";
-import "./chunk-7S4OG4Z7.js";
-import "./chunk-IAQDTPJN.js";
-import "./chunk-JAARK25O.js";
+} from "./chunk-6LQRHJRO.js";
+import "./chunk-QZTU7VDQ.js";
+import "./chunk-KJNRPWDD.js";
+import "./chunk-3VRCEM46.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

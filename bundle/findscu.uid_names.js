@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-JAARK25O.js";
+} from "./chunk-3VRCEM46.js";
 export {
   uidLabel,
   uidName

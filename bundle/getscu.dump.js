@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-2HDJFOHG.js";
+} from "./chunk-ADSGQBHA.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -39,7 +39,7 @@ import {
   tlsConnect,
   tlsOptionGroup,
   withProgressLine
-} from "./chunk-2HDJFOHG.js";
+} from "./chunk-ADSGQBHA.js";
 
 // lib/cli/getscu/main.ts
 // cli/getscu.ts

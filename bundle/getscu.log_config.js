@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-2HDJFOHG.js";
+} from "./chunk-ADSGQBHA.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

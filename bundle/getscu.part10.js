@@ -12,7 +12,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-2HDJFOHG.js";
+} from "./chunk-ADSGQBHA.js";
 export {
   DatasetReader,
   DicomFileError,

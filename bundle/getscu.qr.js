@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-2HDJFOHG.js";
+} from "./chunk-ADSGQBHA.js";
 export {
   QUERY_MODELS,
   find,

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-6FR4UVX3.js";
+} from "./chunk-AWQRBFPF.js";
 import {
   profileVersions
-} from "./chunk-LBAF4PS4.js";
+} from "./chunk-KLLETK3E.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-NS2SBTP7.js";
-import "./chunk-2HDJFOHG.js";
+} from "./chunk-LOWBKGNX.js";
+import "./chunk-ADSGQBHA.js";
 export {
   TlsError,
   TlsTransport,

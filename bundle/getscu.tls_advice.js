@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-7LPX62CM.js";
-import "./chunk-NS2SBTP7.js";
-import "./chunk-2HDJFOHG.js";
+} from "./chunk-A7BXXSIC.js";
+import "./chunk-LOWBKGNX.js";
+import "./chunk-ADSGQBHA.js";
 export {
   rootVerdictLine,
   tlsAdvice,

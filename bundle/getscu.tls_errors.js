@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-NS2SBTP7.js";
-import "./chunk-2HDJFOHG.js";
+} from "./chunk-LOWBKGNX.js";
+import "./chunk-ADSGQBHA.js";
 export {
   TlsError,
   classifyTlsError,

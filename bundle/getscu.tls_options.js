@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-7LPX62CM.js";
+} from "./chunk-A7BXXSIC.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-LBAF4PS4.js";
+} from "./chunk-KLLETK3E.js";
 import {
   TlsError
-} from "./chunk-NS2SBTP7.js";
+} from "./chunk-LOWBKGNX.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-2HDJFOHG.js";
+} from "./chunk-ADSGQBHA.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-6FR4UVX3.js";
-import "./chunk-LBAF4PS4.js";
-import "./chunk-NS2SBTP7.js";
-import "./chunk-2HDJFOHG.js";
+} from "./chunk-AWQRBFPF.js";
+import "./chunk-KLLETK3E.js";
+import "./chunk-LOWBKGNX.js";
+import "./chunk-ADSGQBHA.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

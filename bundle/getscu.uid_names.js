@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-2HDJFOHG.js";
+} from "./chunk-ADSGQBHA.js";
 export {
   uidLabel,
   uidName

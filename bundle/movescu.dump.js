@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-TW43OD2P.js";
+} from "./chunk-CN2MDDSH.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

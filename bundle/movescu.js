@@ -66,7 +66,7 @@ import {
   tlsOptionGroup,
   verification,
   withProgressLine
-} from "./chunk-TW43OD2P.js";
+} from "./chunk-CN2MDDSH.js";
 
 // lib/ae/serve.ts
 // lib/cli/movescu/receiver.ts

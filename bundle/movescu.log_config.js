@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-TW43OD2P.js";
+} from "./chunk-CN2MDDSH.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -12,7 +12,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-TW43OD2P.js";
+} from "./chunk-CN2MDDSH.js";
 export {
   DatasetReader,
   DicomFileError,

@@ -7,7 +7,7 @@ import {
   qrContexts,
   sopClassOf,
   suboperations
-} from "./chunk-TW43OD2P.js";
+} from "./chunk-CN2MDDSH.js";
 export {
   QUERY_MODELS,
   find,

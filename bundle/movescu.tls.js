@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-TYJMFURW.js";
+} from "./chunk-ZGUUEMWG.js";
 import {
   profileVersions
-} from "./chunk-S756B33Q.js";
+} from "./chunk-24DULLEL.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-KFFZ6AC4.js";
-import "./chunk-TW43OD2P.js";
+} from "./chunk-HURIBRST.js";
+import "./chunk-CN2MDDSH.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-ECKNKQXD.js";
-import "./chunk-KFFZ6AC4.js";
-import "./chunk-TW43OD2P.js";
+} from "./chunk-N5VOIBZB.js";
+import "./chunk-HURIBRST.js";
+import "./chunk-CN2MDDSH.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-KFFZ6AC4.js";
-import "./chunk-TW43OD2P.js";
+} from "./chunk-HURIBRST.js";
+import "./chunk-CN2MDDSH.js";
 export {
   TlsError,
   classifyTlsError,

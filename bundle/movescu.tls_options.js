@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-ECKNKQXD.js";
+} from "./chunk-N5VOIBZB.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-S756B33Q.js";
+} from "./chunk-24DULLEL.js";
 import {
   TlsError
-} from "./chunk-KFFZ6AC4.js";
+} from "./chunk-HURIBRST.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-TW43OD2P.js";
+} from "./chunk-CN2MDDSH.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

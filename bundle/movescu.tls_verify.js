@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-TYJMFURW.js";
-import "./chunk-S756B33Q.js";
-import "./chunk-KFFZ6AC4.js";
-import "./chunk-TW43OD2P.js";
+} from "./chunk-ZGUUEMWG.js";
+import "./chunk-24DULLEL.js";
+import "./chunk-HURIBRST.js";
+import "./chunk-CN2MDDSH.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-TW43OD2P.js";
+} from "./chunk-CN2MDDSH.js";
 export {
   uidLabel,
   uidName

@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-3ANGMLTX.js";
+} from "./chunk-KLKYB3JH.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -27,7 +27,7 @@ import {
   storeScpTransferSyntaxes,
   tlsListen,
   tlsOptionGroup
-} from "./chunk-3ANGMLTX.js";
+} from "./chunk-KLKYB3JH.js";
 
 // lib/cli/storescp/main.ts
 // cli/storescp.ts

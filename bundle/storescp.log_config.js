@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-3ANGMLTX.js";
+} from "./chunk-KLKYB3JH.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

@@ -6,15 +6,15 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-5DAHOSNS.js";
+} from "./chunk-CYTIE4A4.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   profileVersions,
   tlsFailure
-} from "./chunk-N554F7LI.js";
-import "./chunk-3ANGMLTX.js";
+} from "./chunk-ZAEED3OJ.js";
+import "./chunk-KLKYB3JH.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,7 +4,7 @@ import {
   TlsError,
   profileVersions,
   tlsSentence
-} from "./chunk-N554F7LI.js";
+} from "./chunk-ZAEED3OJ.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -20,7 +20,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-3ANGMLTX.js";
+} from "./chunk-KLKYB3JH.js";
 
 // lib/cli/common/tls_advice.ts
 var HANDSHAKE_HINT = {

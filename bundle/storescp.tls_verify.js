@@ -7,9 +7,9 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-5DAHOSNS.js";
-import "./chunk-N554F7LI.js";
-import "./chunk-3ANGMLTX.js";
+} from "./chunk-CYTIE4A4.js";
+import "./chunk-ZAEED3OJ.js";
+import "./chunk-KLKYB3JH.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

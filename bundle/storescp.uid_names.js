@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-3ANGMLTX.js";
+} from "./chunk-KLKYB3JH.js";
 export {
   uidLabel,
   uidName

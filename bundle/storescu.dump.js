@@ -2,7 +2,7 @@
 import {
   PDU_HEADER_LENGTH,
   latin1
-} from "./chunk-43CBMAUL.js";
+} from "./chunk-UBKZ77XW.js";
 
 // lib/pdu/dump.ts
 var PDU_DUMP_NAMES = {

@@ -81,7 +81,7 @@ import {
   tsEncoding,
   uidName,
   withProgressLine
-} from "./chunk-43CBMAUL.js";
+} from "./chunk-UBKZ77XW.js";
 
 // lib/cli/storescu/contexts.ts
 // lib/dicom/transcode.ts

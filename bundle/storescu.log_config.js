@@ -10,7 +10,7 @@ import {
   levelName,
   missingPermission,
   parseLogThreshold
-} from "./chunk-43CBMAUL.js";
+} from "./chunk-UBKZ77XW.js";
 
 // lib/cli/common/log_config.ts
 var LogConfigError = class extends Error {

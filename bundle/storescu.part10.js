@@ -12,7 +12,7 @@ import {
   openDicomFile,
   readDatasetChunks,
   sopUidsHoldSpaces
-} from "./chunk-43CBMAUL.js";
+} from "./chunk-UBKZ77XW.js";
 export {
   DatasetReader,
   DicomFileError,

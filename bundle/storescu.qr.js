@@ -26,7 +26,7 @@ import {
   tagVr,
   tsEncoding,
   vrInfo
-} from "./chunk-43CBMAUL.js";
+} from "./chunk-UBKZ77XW.js";
 
 // lib/dicom/charset.ts
 // lib/dicom/dataset.ts

@@ -6,17 +6,17 @@ import {
   crlCheckOf,
   listenTls,
   loadTlsCredentials
-} from "./chunk-YEB36CIK.js";
+} from "./chunk-I2VTGPS7.js";
 import {
   profileVersions
-} from "./chunk-7E7LZH5J.js";
+} from "./chunk-KEOLJKQ4.js";
 import {
   TlsError,
   classifyTlsError,
   looksLikeTlsClientHello,
   tlsFailure
-} from "./chunk-7NPGMMEG.js";
-import "./chunk-43CBMAUL.js";
+} from "./chunk-N4CXA3K4.js";
+import "./chunk-UBKZ77XW.js";
 export {
   TlsError,
   TlsTransport,

@@ -4,9 +4,9 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-J5HA3H4Z.js";
-import "./chunk-7NPGMMEG.js";
-import "./chunk-43CBMAUL.js";
+} from "./chunk-QU5O35FW.js";
+import "./chunk-N4CXA3K4.js";
+import "./chunk-UBKZ77XW.js";
 export {
   rootVerdictLine,
   tlsAdvice,

@@ -5,8 +5,8 @@ import {
   looksLikeTlsClientHello,
   tlsFailure,
   tlsSentence
-} from "./chunk-7NPGMMEG.js";
-import "./chunk-43CBMAUL.js";
+} from "./chunk-N4CXA3K4.js";
+import "./chunk-UBKZ77XW.js";
 export {
   TlsError,
   classifyTlsError,

@@ -4,14 +4,14 @@ import {
   tlsAdvice,
   tlsMessage,
   verifyVerdictLine
-} from "./chunk-J5HA3H4Z.js";
+} from "./chunk-QU5O35FW.js";
 import {
   OFFERED_SUITES,
   profileVersions
-} from "./chunk-7E7LZH5J.js";
+} from "./chunk-KEOLJKQ4.js";
 import {
   TlsError
-} from "./chunk-7NPGMMEG.js";
+} from "./chunk-N4CXA3K4.js";
 import {
   DEFAULT_PROFILE,
   EXIT_INVALID_CERTIFICATE,
@@ -27,7 +27,7 @@ import {
   stdout,
   tlsJson,
   tlsOptionGroup
-} from "./chunk-43CBMAUL.js";
+} from "./chunk-UBKZ77XW.js";
 
 // lib/cli/common/tls_options.ts
 async function setUpTls(options, side, spec, logger) {

@@ -7,10 +7,10 @@ import {
   nameOf,
   pathToAnchor,
   revocationProblem
-} from "./chunk-YEB36CIK.js";
-import "./chunk-7E7LZH5J.js";
-import "./chunk-7NPGMMEG.js";
-import "./chunk-43CBMAUL.js";
+} from "./chunk-I2VTGPS7.js";
+import "./chunk-KEOLJKQ4.js";
+import "./chunk-N4CXA3K4.js";
+import "./chunk-UBKZ77XW.js";
 
 // lib/transport/tls_verify.ts
 var REASON = {

@@ -2,7 +2,7 @@
 import {
   uidLabel,
   uidName
-} from "./chunk-43CBMAUL.js";
+} from "./chunk-UBKZ77XW.js";
 export {
   uidLabel,
   uidName
